@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Bootstrap and run the project's jobs from a fresh clone, with nothing but Python 3.11+ and pip.
+
+    python3 dev.py demo     # the main job, end to end, against the embedded GitHub API emulator
+    python3 dev.py test     # the whole test suite
+    python3 dev.py lint     # ruff (lint and format check) and mypy
+
+Each job creates `.venv` on first use and reuses it; it reinstalls only when pyproject.toml,
+constraints.txt or the Python version change. Extra arguments go to the tool (demo) or to
+pytest (test).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".wait-and-dispatch-installed"
+EXTRAS = "test,lint"
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def fingerprint() -> str:
+    digest = hashlib.sha256(sys.version.encode())
+    for name in ("pyproject.toml", "constraints.txt"):
+        path = ROOT / name
+        if path.exists():
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_venv() -> Path:
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script is what tells old Pythons so
+        sys.exit(f"wait-and-dispatch needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    python = venv_python()
+    wanted = fingerprint()
+    if python.exists() and STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return python
+    if not python.exists():
+        print(f"dev.py: creating {VENV.name}/ ...", flush=True)
+        try:
+            venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+        except Exception as exc:  # noqa: BLE001 - any failure here gets the same advice
+            sys.exit(
+                f"dev.py: could not create a virtual environment ({exc}); on Debian/Ubuntu: apt install python3-venv"
+            )
+    print("dev.py: installing wait-and-dispatch and its test tools into .venv/ ...", flush=True)
+    command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    if (ROOT / "constraints.txt").exists():
+        command += ["--constraint", str(ROOT / "constraints.txt")]
+    command += ["--editable", f"{ROOT}[{EXTRAS}]"]
+    subprocess.run(command, check=True)  # noqa: S603 - our own interpreter and arguments
+    STAMP.write_text(wanted + "\n")
+    return python
+
+
+def run(command: list[str]) -> int:
+    return subprocess.run(command, cwd=ROOT).returncode  # noqa: S603 - our own interpreter and arguments
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"demo", "test", "lint"}:
+        print(__doc__)
+        return 2
+    job, rest = argv[0], argv[1:]
+    python = str(ensure_venv())
+    if job == "demo":
+        return run([python, "-m", "wait_and_dispatch", "demo", *rest])
+    if job == "test":
+        return run([python, "-m", "pytest", *rest])
+    checks = [
+        [python, "-m", "ruff", "check", "src", "tests", "dev.py"],
+        [python, "-m", "ruff", "format", "--check", "src", "tests", "dev.py"],
+        [python, "-m", "mypy"],
+    ]
+    return max(run(check) for check in checks)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,821 @@
+"""The one place that talks HTTP to GitHub.
+
+Built on PyGithub's `Requester` (authentication, user agent, base URL and GHES prefix handling,
+connection pooling) with PyGithub's own retries switched off, so that retries have exactly one
+owner: `_Retrier` below, built from tenacity strategies.
+
+What it does for every caller:
+- retries 5xx answers and connection errors with exponential backoff and jitter, but only for
+  requests that are safe to repeat: a write such as a dispatch that may have reached GitHub is
+  never re-sent; it raises `WriteOutcomeUnknownError` so the engine can look for its effect first
+  (a retried dispatch can start a duplicate run);
+- honours secondary rate limits (`retry-after`, else at least 60 s, then exponential), which are
+  refusals and so safe to retry even for writes;
+- waits for the primary limit's `x-ratelimit-reset` only if that fits in the caller's deadline,
+  else fails at once with `RateLimitExceededError`;
+- keeps ETags and sends `If-None-Match`, so that polling something unchanged is answered 304 and
+  costs nothing against the primary rate limit;
+- spaces writes one second apart and sends requests one at a time, as GitHub asks;
+- counts what it did (`ApiStats`) for progress lines, outputs and benchmarks.
+
+Sources (also in ../shared/GITHUB-FACTS.md):
+- REST "Best practices for using the REST API": conditional requests, 304 not counted, serial
+  requests, one second between mutative requests, secondary limit handling.
+- REST "Rate limits for the REST API": x-ratelimit-* headers, 403/429, retry-after, at least one
+  minute when absent, exponential backoff when it persists.
+- PyGithub #3080 and `GithubRetry`: retries POSTs and sleeps silently until reset.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import hashlib
+import json
+import logging
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import github
+import github.Auth
+import requests
+import requests.utils
+import tenacity
+from requests.structures import CaseInsensitiveDict
+
+from wait_and_dispatch import USER_AGENT
+from wait_and_dispatch.clock import Clock, SystemClock
+from wait_and_dispatch.errors import (
+    AuthenticationError,
+    ConnectionFailedError,
+    DeadlineExceededError,
+    GitHubApiError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitExceededError,
+    ServerError,
+    ValidationFailedError,
+    WriteOutcomeUnknownError,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://api.github.com"
+
+# The REST API version we speak. Dispatch answers with run details under this or a newer one only
+# when asked with `return_run_details` (changelog 2026-02-19); we always ask explicitly.
+API_VERSION = "2022-11-28"
+
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+_RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
+_ETAG_CACHE_SIZE = 512
+_DOWNLOAD_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard the API layer tries before giving up. One instance, shared by every request."""
+
+    attempts: int = 6  # tries per request, the first included
+    initial_backoff: float = 1.0  # seconds before the first retry of a 5xx or connection error
+    max_backoff: float = 30.0
+    jitter: float = 1.0  # up to this many seconds added at random to each backoff
+    secondary_limit_wait: float = 60.0  # without retry-after: "wait at least one minute" (GitHub docs)
+    write_interval: float = 1.0  # "wait at least one second between each" mutative request
+    max_rate_limit_wait: float | None = None  # cap on waiting for a primary reset without a deadline
+
+
+@dataclass
+class ApiStats:
+    """What the API layer did so far. `rate_limit_*` mirror GitHub's last `x-ratelimit-*` headers."""
+
+    requests: int = 0  # HTTP requests sent to the API host, retries and 304s included
+    not_modified: int = 0  # answered 304: free against the primary rate limit
+    retries: int = 0
+    rate_limit_waits: int = 0  # times we waited for a primary or secondary limit
+    downloaded_bytes: int = 0
+    rate_limit_limit: int | None = None
+    rate_limit_remaining: int | None = None
+    rate_limit_used: int | None = None
+    rate_limit_reset: float | None = None
+    rate_limit_resource: str | None = None
+
+    @property
+    def units_spent(self) -> int:
+        """Requests that counted against the primary rate limit (every answer but a 304)."""
+        return self.requests - self.not_modified
+
+    def snapshot(self) -> ApiStats:
+        return replace(self)
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    status: int
+    headers: CaseInsensitiveDict[str]
+    data: Any
+    from_cache: bool = False  # True when GitHub answered 304 and `data` is our cached copy
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+
+@dataclass(frozen=True)
+class RetryEvent:
+    """Reported before the API layer waits: why, for how long, and for which request."""
+
+    reason: str  # "server-error" | "connection" | "secondary-rate-limit" | "primary-rate-limit"
+    wait: float
+    attempt: int
+    method: str
+    path: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    path: Path
+    size: int
+    sha256: str  # hex digest of the bytes written
+
+
+class _RetryableError(Exception):
+    """An answer worth waiting out: raised inside the retry loop only, never to callers."""
+
+    def __init__(self, reason: str, final: Exception, retry_after: float | None = None) -> None:
+        super().__init__(str(final))
+        self.reason = reason
+        self.final = final  # what the caller gets if retrying ends without success
+        self.retry_after = retry_after
+
+
+@dataclass
+class _CachedAnswer:
+    etag: str
+    data: Any
+
+
+class GitHubApi:
+    """A GitHub REST client that owns retries, rate limits, conditional requests and accounting.
+
+    The token is held by PyGithub's auth object and never appears in messages, logs or repr.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str = DEFAULT_API_URL,
+        token: str | None = None,
+        clock: Clock | None = None,
+        timeout: int = 30,
+        policy: RetryPolicy | None = None,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        self.base_url = normalize_api_url(base_url)
+        self.clock: Clock = clock or SystemClock()
+        self.policy = policy or RetryPolicy()
+        self.timeout = timeout
+        self.on_retry = on_retry
+        self.stats = ApiStats()
+        self._has_token = bool(token)
+        # retry=None: PyGithub's urllib3 retries off, we own them (PyGithub's default GithubRetry
+        # retries POSTs). seconds_between_*=None: its real-time throttling off, we pace writes on
+        # our own clock.
+        self._github = github.Github(
+            base_url=self.base_url,
+            auth=github.Auth.Token(token) if token else None,
+            user_agent=user_agent,
+            timeout=timeout,
+            retry=None,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            per_page=100,
+        )
+        self._requester = self._github.requester
+        self._prefix = urllib.parse.urlsplit(self.base_url).path.rstrip("/")
+        # GitHub asks for requests made serially, not concurrently; it also keeps PyGithub's one
+        # shared connection object from being used by two threads at once.
+        self._wire = threading.Lock()
+        self._stats_lock = threading.Lock()
+        self._etags: collections.OrderedDict[str, _CachedAnswer] = collections.OrderedDict()
+        self._last_write: float | None = None
+        self._storage = requests.Session()
+        # A fresh session for the storage host: no Authorization, ever. Blob storage rejects it
+        # (octocrab #563), and the token must not leave GitHub. Setting `auth` also stops
+        # requests from adding credentials from ~/.netrc.
+        self._storage.auth = _no_auth
+        self._storage.headers["User-Agent"] = user_agent
+
+    def __repr__(self) -> str:
+        return f"GitHubApi(base_url={self.base_url!r}, token={'<set>' if self._has_token else None})"
+
+    @property
+    def has_token(self) -> bool:
+        return self._has_token
+
+    def close(self) -> None:
+        self._github.close()
+        self._storage.close()
+
+    def __enter__(self) -> GitHubApi:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        conditional: bool = True,
+        deadline: float | None = None,
+    ) -> ApiResponse:
+        """GET a JSON resource. With `conditional`, an unchanged answer costs no rate limit."""
+        return self.request("GET", path, params=params, conditional=conditional, deadline=deadline)
+
+    def post(
+        self,
+        path: str,
+        body: Any = None,
+        *,
+        idempotent: bool = False,
+        deadline: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ApiResponse:
+        """POST. Unless `idempotent`, a POST whose outcome is unknown is never re-sent."""
+        return self.request(
+            "POST", path, body=body, idempotent=idempotent, deadline=deadline, headers=headers
+        )
+
+    def paginate(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        items_key: str | None = None,
+        deadline: float | None = None,
+        conditional: bool = True,
+    ) -> Iterator[Any]:
+        """Yield the items of every page, following GitHub's `Link: <...>; rel="next"` header.
+
+        GitHub says to follow the Link header rather than build page URLs ("Using pagination in
+        the REST API"). `items_key` names the array in wrapped answers (`workflow_runs`,
+        `artifacts`, `check_runs`); without it the answer itself is the array.
+        """
+        query = dict(params or {})
+        query.setdefault("per_page", 100)
+        url: str | None = path
+        first = True
+        while url is not None:
+            response = self.request(
+                "GET", url, params=query if first else None, conditional=conditional, deadline=deadline
+            )
+            first = False
+            page = response.data
+            items = page.get(items_key, []) if items_key is not None and isinstance(page, dict) else page
+            yield from items or []
+            url = next_page_url(response.headers.get("Link"))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        conditional: bool = False,
+        deadline: float | None = None,
+    ) -> ApiResponse:
+        """Send one logical request, retried as the policy allows. Raises typed errors only."""
+        method = method.upper()
+        safe = method in _SAFE_METHODS if idempotent is None else idempotent
+        url = self._url(path, params)
+        retrier = _Retrier(self, method, url, safe=safe, deadline=deadline)
+        return retrier.call(
+            lambda: self._send_once(method, url, body, headers, safe, conditional and method == "GET")
+        )
+
+    def artifact_storage_url(self, archive_download_url: str, *, deadline: float | None = None) -> str:
+        """Ask GitHub where an artifact's zip lives: the signed storage URL from its 302 answer.
+
+        GitHub answers `GET .../artifacts/{id}/zip` with 302 and a short-lived `Location` on a
+        storage host (OpenAPI `actions/download-artifact`); 410 when the artifact has expired.
+        """
+        # Redirects are never followed by the API session: the storage host gets no token.
+        response = self.request("GET", archive_download_url, deadline=deadline)
+        location = response.header("Location")
+        if response.status != 302 or not location:
+            raise GitHubApiError(
+                f"GET {self._display(archive_download_url)}: expected a 302 redirect to the artifact's "
+                f"storage, got {response.status}",
+                status=response.status,
+                method="GET",
+                hint="this server does not serve artifact downloads the way GitHub does",
+            )
+        return location
+
+    def download_artifact(
+        self,
+        archive_download_url: str,
+        destination: Path,
+        *,
+        deadline: float | None = None,
+        on_progress: Callable[[int, int | None], None] | None = None,
+    ) -> DownloadResult:
+        """Stream an artifact's zip to `destination` in constant memory; retried if the stream is cut.
+
+        Each try asks GitHub for a fresh signed URL (they live about a minute) and fetches it with
+        a client that carries no token. Returns the size and sha256 of what was written, for the
+        caller to check against the artifact's `digest`.
+        """
+        retrier = _Retrier(self, "GET", archive_download_url, safe=True, deadline=deadline)
+
+        def attempt() -> DownloadResult:
+            storage_url = self.artifact_storage_url(archive_download_url, deadline=deadline)
+            return self._stream_to(storage_url, destination, on_progress)
+
+        return retrier.call(attempt)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _url(self, path: str, params: Mapping[str, Any] | None) -> str:
+        """An absolute URL under base_url: relative paths get the prefix, absolute URLs are kept."""
+        if path.startswith(("http://", "https://")):
+            # Absolute URLs (Link headers, `url` fields) must point into this API, never elsewhere:
+            # the request carries the token.
+            base = urllib.parse.urlsplit(self.base_url)
+            target = urllib.parse.urlsplit(path)
+            if (target.scheme, target.netloc) != (base.scheme, base.netloc) or not target.path.startswith(
+                self._prefix
+            ):
+                raise GitHubApiError(
+                    f"refusing to send the token to {target.scheme}://{target.netloc}{target.path}: "
+                    f"it is outside the API at {self.base_url}",
+                    hint="check --api-url / GITHUB_API_URL; it must be the API this URL came from",
+                )
+            url = path
+        else:
+            url = self.base_url + (path if path.startswith("/") else "/" + path)
+        if params:
+            pairs = [(k, _query_value(v)) for k, v in params.items() if v is not None]
+            if pairs:
+                url += ("&" if "?" in url else "?") + urllib.parse.urlencode(pairs)
+        return url
+
+    def _display(self, url: str) -> str:
+        """The path of a URL as we show it in messages (no host, never any credentials)."""
+        parts = urllib.parse.urlsplit(url)
+        shown = parts.path
+        if self._prefix and shown.startswith(self._prefix):
+            shown = shown[len(self._prefix) :] or "/"
+        return shown + (f"?{parts.query}" if parts.query else "")
+
+    def _pace_write(self) -> None:
+        if self._last_write is None or self.policy.write_interval <= 0:
+            return
+        wait = self._last_write + self.policy.write_interval - self.clock.now()
+        if wait > 0:
+            self.clock.sleep(wait)
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        extra_headers: Mapping[str, str] | None,
+        safe: bool,
+        conditional: bool,
+    ) -> ApiResponse:
+        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
+        headers.update(extra_headers or {})
+        cache_key = url
+        cached = self._etags.get(cache_key) if conditional else None
+        if cached is not None:
+            headers["If-None-Match"] = cached.etag
+        if method not in _SAFE_METHODS:
+            self._pace_write()
+        with self._wire:
+            try:
+                self._count(requests=1)
+                status, raw_headers, text = self._requester.requestJson(
+                    method, url, headers=headers, input=body, follow_302_redirect=False
+                )
+            except requests.exceptions.RequestException as exc:
+                raise self._connection_failure(method, url, exc, safe) from exc
+            finally:
+                if method not in _SAFE_METHODS:
+                    self._last_write = self.clock.now()
+        response_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(raw_headers)
+        self._note_rate_limit(response_headers)
+        if status == 304 and cached is not None:
+            self._count(not_modified=1)
+            self._etags.move_to_end(cache_key)
+            return ApiResponse(status, response_headers, cached.data, from_cache=True)
+        data = _parse_json(text)
+        if status >= 400 or status in _RETRYABLE_STATUSES:
+            raise self._classify(method, url, status, response_headers, data, safe)
+        etag = response_headers.get("ETag")
+        if conditional and etag and status == 200:
+            self._remember(cache_key, _CachedAnswer(etag, data))
+        return ApiResponse(status, response_headers, data)
+
+    def _remember(self, key: str, answer: _CachedAnswer) -> None:
+        self._etags[key] = answer
+        self._etags.move_to_end(key)
+        while len(self._etags) > _ETAG_CACHE_SIZE:
+            self._etags.popitem(last=False)
+
+    def _count(self, **deltas: int) -> None:
+        with self._stats_lock:
+            for name, delta in deltas.items():
+                setattr(self.stats, name, getattr(self.stats, name) + delta)
+
+    def _note_rate_limit(self, headers: CaseInsensitiveDict[str]) -> None:
+        # GHES has rate limiting off by default and sends none of these headers.
+        with self._stats_lock:
+            for header, attribute in (
+                ("x-ratelimit-limit", "rate_limit_limit"),
+                ("x-ratelimit-remaining", "rate_limit_remaining"),
+                ("x-ratelimit-used", "rate_limit_used"),
+            ):
+                value = _int_header(headers, header)
+                if value is not None:
+                    setattr(self.stats, attribute, value)
+            reset = _int_header(headers, "x-ratelimit-reset")
+            if reset is not None:
+                self.stats.rate_limit_reset = float(reset)
+            resource = headers.get("x-ratelimit-resource")
+            if resource:
+                self.stats.rate_limit_resource = resource
+
+    def _connection_failure(
+        self, method: str, url: str, exc: requests.exceptions.RequestException, safe: bool
+    ) -> Exception:
+        shown = f"{method} {self._display(url)}"
+        failure = ConnectionFailedError(
+            f"{shown}: could not reach GitHub at {self.base_url} ({_describe(exc)})", method=method, url=url
+        )
+        if safe or _never_sent(exc):
+            return _RetryableError("connection", failure)
+        # The request may have reached GitHub before the connection failed: do not send it again.
+        return WriteOutcomeUnknownError(
+            f"{shown}: the connection failed after the request was sent ({_describe(exc)}); "
+            "GitHub may have applied it",
+            method=method,
+            url=url,
+        )
+
+    def _classify(
+        self,
+        method: str,
+        url: str,
+        status: int,
+        headers: CaseInsensitiveDict[str],
+        data: Any,
+        safe: bool,
+    ) -> Exception:
+        message = data.get("message", "") if isinstance(data, dict) else ""
+        shown = f"{method} {self._display(url)}"
+        line = f"{shown}: {status}" + (f" {message}" if message else "")
+        remaining = _int_header(headers, "x-ratelimit-remaining")
+        lowered = message.lower()
+
+        if status in (403, 429) and ("secondary rate limit" in lowered or "abuse" in lowered):
+            retry_after = _float_header(headers, "retry-after")
+            final = RateLimitExceededError(
+                f"{line} (secondary rate limit)", status=status, method=method, url=url
+            )
+            return _RetryableError("secondary-rate-limit", final, retry_after=retry_after)
+        if status in (403, 429) and (remaining == 0 or lowered.startswith("api rate limit exceeded")):
+            reset = _int_header(headers, "x-ratelimit-reset")
+            final = RateLimitExceededError(
+                f"{line} (primary rate limit; resets at {_clock_time(reset)})",
+                reset_at=float(reset) if reset is not None else None,
+                status=status,
+                method=method,
+                url=url,
+            )
+            return _RetryableError("primary-rate-limit", final)
+        if status == 429:  # too many requests without a recognised message: treat as secondary
+            retry_after = _float_header(headers, "retry-after")
+            final = RateLimitExceededError(line, status=status, method=method, url=url)
+            return _RetryableError("secondary-rate-limit", final, retry_after=retry_after)
+        if status in _RETRYABLE_STATUSES:
+            final_server = ServerError(line, status=status, method=method, url=url)
+            if safe:
+                return _RetryableError("server-error", final_server)
+            # A 5xx from a write says nothing of whether it was applied (a proxy can fail after
+            # GitHub accepted it): report it as unknown, never re-send it blindly.
+            return WriteOutcomeUnknownError(
+                f"{line}; GitHub may or may not have applied it", status=status, method=method, url=url
+            )
+        if status == 401:
+            return AuthenticationError(line, status=status, method=method, url=url)
+        if status == 403:
+            return PermissionDeniedError(
+                line, status=status, method=method, url=url, hint=_permission_hint(url)
+            )
+        if status == 404:
+            return NotFoundError(line, status=status, method=method, url=url)
+        if status in (400, 422):
+            details = _validation_details(data)
+            return ValidationFailedError(line + details, status=status, method=method, url=url)
+        if status >= 500:
+            return ServerError(line, status=status, method=method, url=url)
+        return GitHubApiError(line, status=status, method=method, url=url)
+
+    def _stream_to(
+        self, storage_url: str, destination: Path, on_progress: Callable[[int, int | None], None] | None
+    ) -> DownloadResult:
+        digest = hashlib.sha256()
+        written = 0
+        try:
+            with self._storage.get(
+                storage_url, stream=True, timeout=self.timeout, allow_redirects=False
+            ) as got:
+                if got.status_code != 200:
+                    raise GitHubApiError(
+                        f"artifact storage answered {got.status_code} {_storage_error(got.text)}",
+                        status=got.status_code,
+                        method="GET",
+                        hint="the signed URL may have expired; try again",
+                    )
+                expected = _int_header(got.headers, "Content-Length")
+                with destination.open("wb") as sink:
+                    for chunk in got.iter_content(_DOWNLOAD_CHUNK):
+                        sink.write(chunk)
+                        digest.update(chunk)
+                        written += len(chunk)
+                        if on_progress is not None:
+                            on_progress(written, expected)
+                if expected is not None and written != expected:
+                    raise requests.exceptions.ChunkedEncodingError(
+                        f"stream ended after {written} of {expected} bytes"
+                    )
+        except requests.exceptions.RequestException as exc:
+            failure = ConnectionFailedError(
+                f"artifact download was cut after {written} bytes ({_describe(exc)})",
+                method="GET",
+                hint="check the network; the download is retried from the start",
+            )
+            raise _RetryableError("connection", failure) from exc
+        finally:
+            self._count(downloaded_bytes=written)
+        return DownloadResult(destination, written, digest.hexdigest())
+
+
+class _Retrier:
+    """The retry loop, assembled from tenacity strategies; the only place that retries.
+
+    Waits come from the answer when GitHub gives one (retry-after, x-ratelimit-reset), else
+    exponential backoff with jitter. A deadline bounds every wait: a wait that would end past it
+    is not started; the last error is raised instead (a primary limit that resets after the
+    deadline fails at once, with the reset time in the message).
+    """
+
+    def __init__(self, api: GitHubApi, method: str, url: str, *, safe: bool, deadline: float | None) -> None:
+        self.api = api
+        self.method = method
+        self.url = url
+        self.safe = safe
+        self.deadline = deadline
+        policy = api.policy
+        self._backoff = tenacity.wait_exponential(
+            multiplier=policy.initial_backoff, max=policy.max_backoff
+        ) + tenacity.wait_random(0, policy.jitter)
+        self._secondary_backoff = tenacity.wait_exponential(
+            multiplier=policy.secondary_limit_wait,
+            max=max(policy.secondary_limit_wait * 8, policy.max_backoff),
+        )
+
+    def call(self, attempt: Callable[[], Any]) -> Any:
+        retrying = tenacity.Retrying(
+            sleep=self.api.clock.sleep,
+            retry=tenacity.retry_if_exception_type(_RetryableError),
+            stop=tenacity.stop_after_attempt(self.api.policy.attempts) | self._stop_at_deadline,
+            wait=self._wait,
+            before_sleep=self._before_sleep,
+            retry_error_callback=self._give_up,
+        )
+        try:
+            return retrying(attempt)
+        except _RetryableError as transient:  # pragma: no cover - retry_error_callback handles it
+            raise transient.final from transient
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        transient = _transient_of(state)
+        if transient.reason == "primary-rate-limit":
+            reset_at = getattr(transient.final, "reset_at", None)
+            base = (
+                (reset_at - self.api.clock.now() + 1.0)
+                if reset_at is not None
+                else self.api.policy.secondary_limit_wait
+            )
+            return max(base, 1.0)
+        if transient.reason == "secondary-rate-limit":
+            if transient.retry_after is not None:
+                return max(transient.retry_after, 1.0)
+            return max(self.api.policy.secondary_limit_wait, float(self._secondary_backoff(state)))
+        return float(self._backoff(state))
+
+    def _stop_at_deadline(self, state: tenacity.RetryCallState) -> bool:
+        transient = _transient_of(state)
+        wait = self._wait(state)
+        if transient.reason == "primary-rate-limit":
+            limit = self.api.policy.max_rate_limit_wait
+            if self.deadline is None and limit is not None and wait > limit:
+                return True
+        if self.deadline is None:
+            return False
+        return self.api.clock.now() + wait > self.deadline
+
+    def _before_sleep(self, state: tenacity.RetryCallState) -> None:
+        transient = _transient_of(state)
+        wait = state.upcoming_sleep
+        self.api._count(retries=1)
+        if transient.reason.endswith("rate-limit"):
+            self.api._count(rate_limit_waits=1)
+        event = RetryEvent(
+            reason=transient.reason,
+            wait=wait,
+            attempt=state.attempt_number,
+            method=self.method,
+            path=self.api._display(self.url),
+            detail=str(transient.final),
+        )
+        log.info("retrying in %.1fs (%s): %s", wait, transient.reason, transient.final)
+        if self.api.on_retry is not None:
+            self.api.on_retry(event)
+
+    def _give_up(self, state: tenacity.RetryCallState) -> Any:
+        transient = _transient_of(state)
+        final = transient.final
+        if self.deadline is not None and self.api.clock.now() + self._wait(state) > self.deadline:
+            if isinstance(final, RateLimitExceededError):
+                final.hint = (
+                    "the rate limit resets after this step's deadline: raise the timeout, or use a token "
+                    "with a larger budget (a GitHub App installation token or a PAT)"
+                )
+                raise final
+            raise DeadlineExceededError(
+                f"{final} - still failing when the deadline came (after {state.attempt_number} tries)"
+            ) from final
+        raise final
+
+
+def _transient_of(state: tenacity.RetryCallState) -> _RetryableError:
+    assert state.outcome is not None
+    exc = state.outcome.exception()
+    assert isinstance(exc, _RetryableError)
+    return exc
+
+
+# -- small pure helpers --------------------------------------------------------------------------
+
+
+def normalize_api_url(url: str) -> str:
+    """Check an API base URL (`https://api.github.com`, GHES `https://HOST/api/v3`) and trim it."""
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise GitHubApiError(
+            f"not an API URL: {url!r}",
+            hint="use https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server",
+        )
+    if parts.username or parts.password:
+        raise GitHubApiError(
+            "the API URL must not carry credentials", hint="pass the token through GITHUB_TOKEN instead"
+        )
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def next_page_url(link_header: str | None) -> str | None:
+    """The `rel="next"` URL of a GitHub `Link` header, if any."""
+    if not link_header:
+        return None
+    for link in requests.utils.parse_header_links(link_header):
+        if link.get("rel") == "next" and link.get("url"):
+            return link["url"]
+    return None
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _parse_json(text: str) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"message": text[:200]}
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(float(value))  # GitHub has sent floats here (PyGithub PR #2697)
+    except ValueError:
+        return None
+
+
+def _float_header(headers: Mapping[str, str], name: str) -> float | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _clock_time(epoch: int | None) -> str:
+    if epoch is None:
+        return "an unknown time"
+    return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC).strftime("%H:%M:%S UTC")
+
+
+def _validation_details(data: Any) -> str:
+    """GitHub's 422 `errors` array, condensed to a short suffix."""
+    if not isinstance(data, dict):
+        return ""
+    errors = data.get("errors")
+    if not isinstance(errors, list) or not errors:
+        return ""
+    parts: list[str] = []
+    for error in errors[:3]:
+        if isinstance(error, dict):
+            parts.append(str(error.get("message") or error.get("code") or error))
+        else:
+            parts.append(str(error))
+    return " (" + "; ".join(parts) + ")"
+
+
+def _permission_hint(url: str) -> str:
+    path = urllib.parse.urlsplit(url).path
+    if path.endswith("/dispatches") and "/actions/workflows/" in path:
+        return "give the token `actions: write` (permissions: actions: write) to dispatch workflows"
+    if path.endswith("/dispatches"):
+        return "give the token `contents: write` to send a repository_dispatch event"
+    if path.endswith(("/cancel", "/force-cancel", "/rerun", "/rerun-failed-jobs")):
+        return "give the token `actions: write` to cancel or re-run workflow runs"
+    if "/check-runs" in path:
+        return "give the token `checks: read`"
+    return "give the token `actions: read` (and `contents: read` for private repositories)"
+
+
+def _never_sent(exc: requests.exceptions.RequestException) -> bool:
+    """True when the connection failed before any byte of the request went out."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = repr(exc)
+        return "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text
+    return False
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _storage_error(text: str) -> str:
+    """The `<Code>` of an Azure-style XML error body, else the start of the text."""
+    start = text.find("<Code>")
+    end = text.find("</Code>")
+    if start != -1 and end > start:
+        return text[start + 6 : end]
+    return text[:120]
+
+
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    request.headers.pop("Authorization", None)
+    return request
+
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_API_URL",
+    "ApiResponse",
+    "ApiStats",
+    "DownloadResult",
+    "GitHubApi",
+    "RetryEvent",
+    "RetryPolicy",
+    "next_page_url",
+    "normalize_api_url",
+]
