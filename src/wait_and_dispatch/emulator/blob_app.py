@@ -1,0 +1,217 @@
+"""The artifact storage host, a stand-in for the Azure blob storage GitHub redirects downloads to.
+
+What matters to clients (GITHUB-FACTS "Artifacts"): the signed URL from the 302 works without
+credentials for `artifact_url_ttl` seconds; a request that carries `Authorization` is refused
+with an XML error, as Azure does (octocrab #563, cloudflare/workers-sdk #4816); forged or
+expired signatures answer 403 AuthenticationFailed; the body has a Content-Length and streams.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.parse
+import uuid
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from werkzeug.http import http_date
+from werkzeug.wrappers import Request, Response
+
+from wait_and_dispatch.emulator.api_app import _drop_connection, check_blob_signature
+from wait_and_dispatch.emulator.faults import Fault, FaultSet
+from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
+from wait_and_dispatch.emulator.shapes import iso
+from wait_and_dispatch.emulator.state import State
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+_PATH_RE = re.compile(r"^/artifacts/(\d+)/[^/]+\.zip$")
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _azure_error(status: int, code: str, message: str, now: float, detail: str | None = None) -> Response:
+    request_id = str(uuid.uuid4())
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime(now))
+    body = (
+        '\ufeff<?xml version="1.0" encoding="utf-8"?><Error>'
+        f"<Code>{code}</Code><Message>{message}\nRequestId:{request_id}\nTime:{stamp}</Message>"
+        + (f"<AuthenticationErrorDetail>{detail}</AuthenticationErrorDetail>" if detail else "")
+        + "</Error>"
+    )
+    return Response(
+        body.encode("utf-8"),
+        status,
+        headers=[
+            ("Content-Type", "application/xml"),
+            ("Server", "Microsoft-HTTPAPI/2.0"),
+            ("x-ms-request-id", request_id),
+            ("x-ms-error-code", code),
+            ("Date", http_date(now)),
+        ],
+    )
+
+
+class BlobApp:
+    def __init__(self, state: State, faults: FaultSet, log: RequestLog, signing_key: bytes) -> None:
+        self.state = state
+        self.faults = faults
+        self.log = log
+        self.signing_key = signing_key
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        now = self.state.now()
+        entry = LoggedRequest.build("blob", request, None, now)
+        fault = self.faults.take("blob", request.method, request.path)
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.delay)
+            fault = None
+        if fault is not None and fault.kind == "reset":
+            self.log.add(entry.finish(0, None))
+            _drop_connection(environ)
+        response = self._answer(request, now, fault, environ)
+        entry.finish(response.status_code, None)
+        self.log.add(entry)
+        return response(environ, start_response)
+
+    def _answer(
+        self, request: Request, now: float, fault: Fault | None, environ: WSGIEnvironment
+    ) -> Response:
+        if fault is not None and fault.kind not in ("cut_stream", "apply_then_fail"):
+            if fault.status == 503:
+                return _azure_error(503, "ServerBusy", "The server is busy.", now)
+            return _azure_error(
+                fault.status, "InternalError", "The server encountered an internal error.", now
+            )
+        if request.method not in ("GET", "HEAD"):
+            return _azure_error(
+                405, "UnsupportedHttpVerb", "The resource doesn't support specified Http Verb.", now
+            )
+        if "Authorization" in request.headers:
+            # The storage host refuses a request that carries the API token (GITHUB-FACTS
+            # "Artifacts": the official client fetches the Location without auth).
+            return _azure_error(
+                400,
+                "InvalidAuthenticationInfo",
+                "Authentication information is not given in the correct format. "
+                "Check the value of Authorization header.",
+                now,
+            )
+        match = _PATH_RE.match(request.path)
+        with self.state.lock:
+            artifact = self.state.artifacts.get(int(match.group(1))) if match else None
+            exists = artifact is not None and self.state.artifact_visible(artifact, now)
+        se = request.args.get("se", "")
+        sig = request.args.get("sig", "")
+        if not se or not sig:
+            return _azure_error(
+                403,
+                "AuthenticationFailed",
+                "Server failed to authenticate the request. Make sure the value of Authorization header is "
+                "formed correctly including the signature.",
+                now,
+                "sig and se are mandatory.",
+            )
+        if artifact is None or not check_blob_signature(artifact.id, se, sig, self.signing_key):
+            return _azure_error(
+                403,
+                "AuthenticationFailed",
+                "Server failed to authenticate the request. Make sure the value of Authorization header is "
+                "formed correctly including the signature.",
+                now,
+                "Signature did not match. String to sign used was r\n\n" + urllib.parse.quote(request.path),
+            )
+        try:
+            expiry = datetime.strptime(se, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+        except ValueError:
+            expiry = 0.0
+        if now >= expiry:
+            return _azure_error(
+                403,
+                "AuthenticationFailed",
+                "Server failed to authenticate the request. Make sure the value of Authorization header is "
+                "formed correctly including the signature.",
+                now,
+                f"Signature not valid in the specified time frame: Start [{http_date(expiry - 3600)}] - "
+                f"Expiry [{http_date(expiry)}] - Current [{http_date(now)}]",
+            )
+        if not exists:
+            return _azure_error(404, "BlobNotFound", "The specified blob does not exist.", now)
+        assert artifact is not None
+        size, chunks = self.state.blobs.open(artifact)
+        created = self.state.artifact_times(artifact)[0]
+        status = 200
+        start, end = 0, size - 1
+        headers = [
+            ("Content-Type", "application/zip"),
+            ("Content-Disposition", f'attachment; filename="{artifact.spec.name}.zip"'),
+            ("Last-Modified", http_date(created)),
+            ("Accept-Ranges", "bytes"),
+            ("ETag", f'"0x8DC{artifact.id:013X}"'),
+            ("Server", "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0"),
+            ("x-ms-request-id", str(uuid.uuid4())),
+            ("x-ms-version", "2025-01-05"),
+            ("x-ms-blob-type", "BlockBlob"),
+            ("x-ms-creation-time", http_date(created)),
+            ("x-ms-meta-created", iso(created) or ""),
+            ("Date", http_date(now)),
+        ]
+        range_header = request.headers.get("Range")
+        if range_header and size > 0:
+            parsed = _RANGE_RE.match(range_header.strip())
+            if parsed and (parsed.group(1) or parsed.group(2)):
+                if parsed.group(1):
+                    start = int(parsed.group(1))
+                    end = min(int(parsed.group(2)), size - 1) if parsed.group(2) else size - 1
+                else:
+                    start, end = max(0, size - int(parsed.group(2))), size - 1
+                if start > end or start >= size:
+                    return _azure_error(
+                        416,
+                        "InvalidRange",
+                        "The range specified is invalid for the current size of the resource.",
+                        now,
+                    )
+                status = 206
+                headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
+        length = end - start + 1 if size > 0 else 0
+        headers.append(("Content-Length", str(length)))
+        body: Iterable[bytes] = _slice(chunks, start, length)
+        if fault is not None and fault.kind == "cut_stream":
+            body = _cut(body, fault.after_bytes, environ)
+        if request.method == "HEAD":
+            body = []
+        return Response(body, status, headers=headers, direct_passthrough=True)
+
+
+def _slice(chunks: Iterator[bytes], start: int, length: int) -> Iterator[bytes]:
+    position = 0
+    left = length
+    for chunk in chunks:
+        if left <= 0:
+            break
+        if position + len(chunk) <= start:
+            position += len(chunk)
+            continue
+        piece = chunk[max(0, start - position) :][:left]
+        position += len(chunk)
+        left -= len(piece)
+        yield piece
+    close = getattr(chunks, "close", None)
+    if close is not None:
+        close()
+
+
+def _cut(body: Iterable[bytes], after_bytes: int, environ: WSGIEnvironment) -> Iterator[bytes]:
+    """Send `after_bytes` bytes, then drop the connection (the `cut_stream` fault)."""
+    sent = 0
+    for chunk in body:
+        if sent + len(chunk) >= after_bytes:
+            if after_bytes - sent > 0:
+                yield chunk[: after_bytes - sent]
+            _drop_connection(environ)
+        sent += len(chunk)
+        yield chunk

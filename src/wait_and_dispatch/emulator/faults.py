@@ -1,0 +1,100 @@
+"""Faults: the ways GitHub and its storage host misbehave, injected on matching requests.
+
+Each kind models something clients meet in the wild (GITHUB-FACTS "Rate limits",
+"Artifacts"; PyGithub's Retry.* recordings show 5xx answers that go away on retry):
+
+- `status`: answer `status` (5xx by default) without touching the model.
+- `secondary_rate_limit`: 403 (or `status: 429`) with `retry-after` (GitHub docs "Rate limits
+  for the REST API": secondary limits answer 403/429 with retry-after).
+- `primary_rate_limit`: 403 with `x-ratelimit-remaining: 0` and the reset time.
+- `slow`: wait `delay` real seconds, then answer normally.
+- `reset`: close the connection without an answer.
+- `cut_stream`: send the headers and `after_bytes` bytes of the body, then close (blob host).
+- `apply_then_fail`: let the request change the model, then answer `status` (502 by default):
+  the write happened but the client cannot know it (WriteOutcomeUnknownError in the client).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from dataclasses import dataclass, field
+
+FAULT_KINDS = (
+    "status",
+    "secondary_rate_limit",
+    "primary_rate_limit",
+    "slow",
+    "reset",
+    "cut_stream",
+    "apply_then_fail",
+)
+
+_DEFAULT_STATUS = {"secondary_rate_limit": 403, "primary_rate_limit": 403, "apply_then_fail": 502}
+
+
+@dataclass
+class Fault:
+    """One fault rule. `path` is a glob on the request path (no query; `*` also matches `/`).
+
+    The first `after` matching requests pass untouched, the next `times` (all when None) get
+    the fault.
+    """
+
+    path: str = "*"
+    kind: str = "status"
+    host: str = "api"
+    method: str | None = None
+    status: int = 0  # 0: the kind's default (403 for rate limits, 502 for apply_then_fail, else 500)
+    times: int | None = 1
+    after: int = 0
+    retry_after: int | None = None
+    delay: float = 0.0
+    after_bytes: int = 0
+    message: str | None = None
+    seen: int = field(default=0, compare=False)
+    fired: int = field(default=0, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {', '.join(FAULT_KINDS)}")
+        if self.host not in ("api", "blob"):
+            raise ValueError(f"unknown fault host {self.host!r}; expected 'api' or 'blob'")
+        if self.status == 0:
+            self.status = _DEFAULT_STATUS.get(self.kind, 500)
+
+    def matches(self, host: str, method: str, path: str) -> bool:
+        return (
+            host == self.host
+            and (self.method is None or self.method.upper() == method.upper())
+            and fnmatch.fnmatchcase(path, self.path)
+        )
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times is not None and self.fired >= self.times
+
+
+class FaultSet:
+    """The active faults, consulted once per request in arrival order (thread-safe)."""
+
+    def __init__(self, faults: list[Fault] | tuple[Fault, ...] = ()) -> None:
+        self._faults = list(faults)
+        self._lock = threading.Lock()
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def take(self, host: str, method: str, path: str) -> Fault | None:
+        """The fault this request gets, if any; counts the request against every matching rule."""
+        with self._lock:
+            chosen: Fault | None = None
+            for fault in self._faults:
+                if fault.exhausted or not fault.matches(host, method, path):
+                    continue
+                fault.seen += 1
+                if chosen is None and fault.seen > fault.after:
+                    fault.fired += 1
+                    chosen = fault
+            return chosen

@@ -1,0 +1,203 @@
+"""Run the emulator: two threaded werkzeug servers on loopback (the API host and the blob host).
+
+`Emulator` is what tests use (ephemeral ports, a shared ManualClock); `serve_forever` is what
+`wait-and-dispatch emulator --scenario FILE --port N` runs in the foreground with the real clock.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from wait_and_dispatch.clock import Clock, SystemClock
+from wait_and_dispatch.emulator.api_app import ApiApp
+from wait_and_dispatch.emulator.blob_app import BlobApp
+from wait_and_dispatch.emulator.faults import Fault, FaultSet
+from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
+from wait_and_dispatch.emulator.scenario import Scenario
+from wait_and_dispatch.emulator.shapes import Urls
+from wait_and_dispatch.emulator.state import State
+
+
+class _VerboseHandler(WSGIRequestHandler):
+    """Lets the apps set `Server` and `Date` (GitHub's and Azure's, with the emulator clock)."""
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.log_request(code)
+        self.send_response_only(code, message)
+
+
+class _QuietHandler(_VerboseHandler):
+    """No access log lines: the emulator keeps its own request log."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class Emulator:
+    """An emulated GitHub REST API and artifact storage host on 127.0.0.1.
+
+    `Emulator(scenario, clock=None, host="127.0.0.1", port=0, blob_port=0)`; use it as a
+    context manager or call `start()` and `stop()`. Port 0 picks a free port.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        clock: Clock | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        blob_port: int = 0,
+        *,
+        access_log: bool = False,
+    ) -> None:
+        self.scenario = scenario
+        self.clock: Clock = clock or SystemClock()
+        self.host = host
+        self.port = port
+        self.blob_port = blob_port
+        self.state = State(scenario, self.clock)
+        self._faults = FaultSet([_copy_fault(f) for f in scenario.faults])
+        self._log = RequestLog()
+        self._signing_key = secrets.token_bytes(32)
+        self._servers: list[BaseWSGIServer] = []
+        self._threads: list[threading.Thread] = []
+        self._urls: Urls | None = None
+        self._handler: type[WSGIRequestHandler] = _VerboseHandler if access_log else _QuietHandler
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        if self._servers:
+            return self
+        api_app = ApiApp(self.state, self._faults, self._log, self._current_urls, self._signing_key)
+        blob_app = BlobApp(self.state, self._faults, self._log, self._signing_key)
+        try:
+            api = make_server(self.host, self.port, api_app, threaded=True, request_handler=self._handler)
+            self._servers.append(api)
+            blob = make_server(
+                self.host, self.blob_port, blob_app, threaded=True, request_handler=self._handler
+            )
+            self._servers.append(blob)
+        except OSError:
+            self.stop()
+            raise
+        self._urls = Urls(
+            api=f"http://{self.host}:{api.server_port}", blob=f"http://{self.host}:{blob.server_port}"
+        )
+        for server, name in ((api, "api"), (blob, "blob")):
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.01},
+                name=f"emulator-{name}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        for server in self._servers:
+            server.server_close()
+        self._servers.clear()
+        self._threads.clear()
+        self.state.blobs.close()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # -- what tests use -----------------------------------------------------------------------
+
+    def _current_urls(self) -> Urls:
+        if self._urls is None:
+            raise RuntimeError("the emulator is not running: call start() or use it as a context manager")
+        return self._urls
+
+    @property
+    def api_url(self) -> str:
+        """`http://127.0.0.1:PORT`: what GITHUB_API_URL would be."""
+        return self._current_urls().api
+
+    @property
+    def blob_url(self) -> str:
+        """`http://127.0.0.1:PORT2`: the artifact storage host."""
+        return self._current_urls().blob
+
+    def token(self, name: str) -> str:
+        """The secret of the scenario's token called `name`."""
+        try:
+            return self.scenario.tokens[name].secret
+        except KeyError:
+            known = ", ".join(self.scenario.tokens) or "none"
+            raise KeyError(f"no token named {name!r} in the scenario (known: {known})") from None
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        """Every request so far, both hosts, in arrival order."""
+        return self._log.snapshot()
+
+    def writes(self) -> list[LoggedRequest]:
+        """Requests to the API host that could change something (not GET or HEAD)."""
+        return [r for r in self._log.snapshot() if r.host == "api" and r.method not in ("GET", "HEAD")]
+
+    def requests_to(self, path_glob: str) -> list[LoggedRequest]:
+        return self._log.matching(path_glob)
+
+    def inject(self, fault: Fault) -> Fault:
+        """Add a fault at run time; returns it so a test can read `fired` later."""
+        self._faults.add(fault)
+        return fault
+
+
+def _copy_fault(fault: Fault) -> Fault:
+    # Scenario faults are shared by every Emulator built from the scenario: count per emulator.
+    return Fault(**{k: v for k, v in vars(fault).items() if k not in ("seen", "fired")})
+
+
+def serve_forever(
+    scenario_path: str | Path | None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    blob_port: int = 0,
+    print_fn: Callable[[str], Any] = print,
+    *,
+    stop_event: threading.Event | None = None,
+) -> None:
+    """Serve `scenario_path` (the packaged demo scenario when None) with the real clock until
+    Ctrl-C (or until `stop_event` is set); print the URLs and every token's secret once."""
+    scenario = Scenario.demo() if scenario_path is None else Scenario.load(scenario_path)
+    emulator = Emulator(
+        scenario, clock=SystemClock(), host=host, port=port, blob_port=blob_port, access_log=True
+    )
+    emulator.start()
+    try:
+        print_fn(f"GitHub API emulator: {emulator.api_url}")
+        print_fn(f"artifact storage:    {emulator.blob_url}")
+        for name, token in scenario.tokens.items():
+            repos = "all repositories" if token.repos is None else ", ".join(token.repos)
+            print_fn(f"token {name} ({token.kind}, {repos}): {token.secret}")
+        print_fn(f"try: GITHUB_API_URL={emulator.api_url} GITHUB_TOKEN=<a token above> wait-and-dispatch ...")
+        print_fn("press Ctrl-C to stop")
+        event = stop_event or threading.Event()
+        try:
+            while not event.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        emulator.stop()

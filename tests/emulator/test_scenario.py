@@ -1,0 +1,96 @@
+"""Scenario files: what they may say, and the errors that name a bad key."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.emulator.conftest import SCENARIO
+from wait_and_dispatch.emulator import Scenario
+from wait_and_dispatch.errors import UsageError
+
+
+def _with(change: Any) -> dict[str, Any]:
+    data = copy.deepcopy(SCENARIO)
+    change(data)
+    return data
+
+
+def test_demo_scenario_loads() -> None:
+    demo = Scenario.demo()
+    assert "octo/app" in demo.repos
+    assert {t.kind for t in demo.tokens.values()} == {"github_token", "pat"}
+
+
+def test_unknown_key_is_named_with_its_path() -> None:
+    data = _with(lambda d: d["repos"]["octo/app"]["workflows"][0]["timeline"].update(queud=5))
+    with pytest.raises(UsageError, match=r"repos\.octo/app\.workflows\[0\]\.timeline: unknown key 'queud'"):
+        Scenario.from_dict(data)
+
+
+def test_bad_conclusion_is_named() -> None:
+    data = _with(lambda d: d["repos"]["octo/app"]["workflows"][0].update(conclusion="great"))
+    with pytest.raises(UsageError, match=r"workflows\[0\]\.conclusion: 'great' is not one of"):
+        Scenario.from_dict(data)
+
+
+def test_bad_sha_is_named() -> None:
+    data = _with(lambda d: d["repos"]["octo/app"]["branches"].update(main="abc"))
+    with pytest.raises(UsageError, match=r"branches\.main: expected a 40-hex"):
+        Scenario.from_dict(data)
+
+
+def test_run_of_an_unknown_workflow_is_refused() -> None:
+    data = _with(lambda d: d["repos"]["octo/app"]["runs"][0].update(workflow="nope.yml"))
+    with pytest.raises(UsageError, match=r"runs\[0\]\.workflow: unknown workflow 'nope.yml'"):
+        Scenario.from_dict(data)
+
+
+def test_bad_expression_in_run_name_is_refused() -> None:
+    data = _with(lambda d: d["repos"]["octo/app"]["workflows"][0].update(run_name="x ${{ inputs. }}"))
+    with pytest.raises(UsageError, match="run_name"):
+        Scenario.from_dict(data)
+
+
+def test_token_for_an_unknown_repository_is_refused() -> None:
+    data = _with(lambda d: d["tokens"]["ci"].update(repos=["octo/nope"]))
+    with pytest.raises(UsageError, match=r"tokens\.ci\.repos: unknown repository 'octo/nope'"):
+        Scenario.from_dict(data)
+
+
+def test_yaml_on_key_is_read_as_triggers(tmp_path: Path) -> None:
+    path = tmp_path / "s.yml"
+    path.write_text(
+        "repos:\n  o/r:\n    branches: {main: '" + "a" * 40 + "'}\n    workflows:\n"
+        "      - path: .github/workflows/x.yml\n        on:\n          repository_dispatch:\n"
+        "            types: [go]\n"
+    )
+    workflow = Scenario.load(path).repos["o/r"].workflows[0]
+    assert workflow.triggers == {"repository_dispatch": ("go",)}
+
+
+def test_json_scenarios_load(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    path.write_text('{"repos": {"o/r": {"branches": {"main": "' + "a" * 40 + '"}}}}')
+    assert list(Scenario.load(path).repos) == ["o/r"]
+
+
+def test_invalid_yaml_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.yml"
+    path.write_text("repos: [unclosed\n")
+    with pytest.raises(UsageError, match="not valid YAML"):
+        Scenario.load(path)
+
+
+def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="cannot read scenario"):
+        Scenario.load(tmp_path / "missing.yml")
+
+
+def test_fault_times_default_to_one_and_null_means_always() -> None:
+    once = Scenario.from_dict({"faults": [{"path": "/x", "status": 502}]}).faults[0]
+    always = Scenario.from_dict({"faults": [{"path": "/x", "status": 502, "times": None}]}).faults[0]
+    assert (once.times, always.times) == (1, None)
