@@ -50,9 +50,8 @@ def ensure_venv() -> Path:
         try:
             venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
         except Exception as exc:  # noqa: BLE001 - any failure here gets the same advice
-            sys.exit(
-                f"dev.py: could not create a virtual environment ({exc}); on Debian/Ubuntu: apt install python3-venv"
-            )
+            advice = "on Debian or Ubuntu: apt install python3-venv"
+            sys.exit(f"dev.py: could not create a virtual environment ({exc}); {advice}")
     print("dev.py: installing wait-and-dispatch and its test tools into .venv/ ...", flush=True)
     command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     if (ROOT / "constraints.txt").exists():

@@ -117,7 +117,7 @@ def main(
         elif args.command == "emulator":
             from wait_and_dispatch.emulator.server import serve_forever
 
-            status[0] = serve_forever(
+            serve_forever(
                 scenario_path=args.scenario,
                 host=args.host,
                 port=args.port,

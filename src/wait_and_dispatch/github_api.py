@@ -38,7 +38,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import github
 import github.Auth
@@ -63,6 +63,8 @@ from wait_and_dispatch.errors import (
 )
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DEFAULT_API_URL = "https://api.github.com"
 
@@ -593,26 +595,31 @@ class _Retrier:
         self._backoff = tenacity.wait_exponential(
             multiplier=policy.initial_backoff, max=policy.max_backoff
         ) + tenacity.wait_random(0, policy.jitter)
+        self._planned: dict[int, float] = {}
         self._secondary_backoff = tenacity.wait_exponential(
             multiplier=policy.secondary_limit_wait,
             max=max(policy.secondary_limit_wait * 8, policy.max_backoff),
         )
 
-    def call(self, attempt: Callable[[], Any]) -> Any:
+    def call(self, attempt: Callable[[], T]) -> T:
         retrying = tenacity.Retrying(
             sleep=self.api.clock.sleep,
             retry=tenacity.retry_if_exception_type(_RetryableError),
-            stop=tenacity.stop_after_attempt(self.api.policy.attempts) | self._stop_at_deadline,
+            stop=tenacity.stop_after_attempt(self.api.policy.attempts) | _StopAt(self._stop_at_deadline),
             wait=self._wait,
             before_sleep=self._before_sleep,
             retry_error_callback=self._give_up,
         )
-        try:
-            return retrying(attempt)
-        except _RetryableError as transient:  # pragma: no cover - retry_error_callback handles it
-            raise transient.final from transient
+        return retrying(attempt)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
+        # Decided once per attempt: the deadline check and the sleep must see the same jittered wait.
+        planned = self._planned.get(state.attempt_number)
+        if planned is None:
+            planned = self._planned[state.attempt_number] = self._choose_wait(state)
+        return planned
+
+    def _choose_wait(self, state: tenacity.RetryCallState) -> float:
         transient = _transient_of(state)
         if transient.reason == "primary-rate-limit":
             reset_at = getattr(transient.final, "reset_at", None)
@@ -666,11 +673,21 @@ class _Retrier:
                     "the rate limit resets after this step's deadline: raise the timeout, or use a token "
                     "with a larger budget (a GitHub App installation token or a PAT)"
                 )
-                raise final
+                raise final from transient
             raise DeadlineExceededError(
                 f"{final} - still failing when the deadline came (after {state.attempt_number} tries)"
             ) from final
-        raise final
+        raise final from transient
+
+
+class _StopAt(tenacity.stop.stop_base):
+    """A tenacity stop strategy from a predicate, so it composes with `|`."""
+
+    def __init__(self, predicate: Callable[[tenacity.RetryCallState], bool]) -> None:
+        self.predicate = predicate
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
+        return self.predicate(retry_state)
 
 
 def _transient_of(state: tenacity.RetryCallState) -> _RetryableError:

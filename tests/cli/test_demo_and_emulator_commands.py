@@ -1,0 +1,65 @@
+"""`wait-and-dispatch demo` and `wait-and-dispatch emulator`, as a user runs them."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from wait_and_dispatch.cli import main
+
+
+def test_demo_dispatches_waits_downloads_and_verifies(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["demo", "--speed", "2000", "--path", str(tmp_path)], stdout=out, stderr=err)
+    text = out.getvalue()
+    assert code == 0, err.getvalue()
+    assert "GitHub answered with the run it started: run " in text
+    assert re.search(r"run \d+: in_progress", text)
+    assert "completed: success" in text
+    assert text.count("sha256 verified") == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app-linux.zip", "build-logs.zip"]
+    assert re.search(r"API cost: \d+ requests, \d+ answered 304 \(free\)", text)
+
+
+def test_demo_prints_no_control_characters(tmp_path: Path) -> None:
+    out = io.StringIO()
+    main(["demo", "--speed", "2000", "--path", str(tmp_path)], stdout=out, stderr=io.StringIO())
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out.getvalue())
+
+
+def test_emulator_command_serves_the_demo_scenario_over_http() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wait_and_dispatch", "emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(5)]
+        api_url = re.search(r"(http://127\.0\.0\.1:\d+)", lines[0])
+        token = next(re.search(r": (\S+)$", line.strip()) for line in lines if line.startswith("token ci "))
+        assert api_url is not None and token is not None
+        answer = requests.get(
+            f"{api_url.group(1)}/repos/octo/app/actions/workflows",
+            headers={"Authorization": f"Bearer {token.group(1)}"},
+            timeout=10,
+        )
+        assert answer.status_code == 200
+        assert [w["path"] for w in answer.json()["workflows"]][:1] == [".github/workflows/build.yml"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_unknown_scenario_file_is_a_usage_error(tmp_path: Path) -> None:
+    err = io.StringIO()
+    code = main(["emulator", "--scenario", str(tmp_path / "missing.yml")], stdout=io.StringIO(), stderr=err)
+    assert code == 2
+    assert err.getvalue().startswith("error: ")
+    assert "hint: " in err.getvalue()
