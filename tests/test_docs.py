@@ -53,3 +53,13 @@ def test_every_cli_subcommand_is_mentioned_in_the_readme() -> None:
     assert subcommands is not None
     for name in subcommands:
         assert f"wait-and-dispatch {name}" in README or f"dev.py {name}" in README, name
+
+
+def test_the_documented_scenario_is_accepted_by_the_emulator() -> None:
+    from wait_and_dispatch.emulator import Scenario
+
+    doc = (ROOT / "docs" / "emulator.md").read_text(encoding="utf-8")
+    example = doc.split("## Scenario reference", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    scenario = Scenario.from_text(example)
+    assert set(scenario.tokens) == {"ci"}
+    assert len(scenario.faults) == 7

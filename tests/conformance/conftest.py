@@ -265,11 +265,6 @@ def emu() -> Iterator[Emulator]:
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def fresh_emu(clock: ManualClock) -> Iterator[Emulator]:
     """An emulator of the test's own, for writes and for moving the clock."""
     with Emulator(Scenario.from_dict(SCENARIO), clock=clock) as emulator:

@@ -11,8 +11,7 @@ import github
 import pytest
 import requests
 
-from wait_and_dispatch.clock import ManualClock
-from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.emulator import Emulator
 
 MAIN_SHA = "1111111111111111111111111111111111111111"
 FEATURE_SHA = "2222222222222222222222222222222222222222"
@@ -120,28 +119,15 @@ SCENARIO: dict[str, Any] = {
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
 def scenario() -> dict[str, Any]:
     """A fresh copy of SCENARIO that a test may change before it starts the emulator."""
     return copy.deepcopy(SCENARIO)
 
 
 @pytest.fixture
-def start(clock: ManualClock) -> Iterator[Callable[[dict[str, Any]], Emulator]]:
-    started: list[Emulator] = []
-
-    def start_emulator(data: dict[str, Any]) -> Emulator:
-        emulator = Emulator(Scenario.from_dict(data), clock=clock).start()
-        started.append(emulator)
-        return emulator
-
-    yield start_emulator
-    for emulator in started:
-        emulator.stop()
+def start(start_emulator: Callable[[dict[str, Any]], Emulator]) -> Callable[[dict[str, Any]], Emulator]:
+    """The shared starter from tests/conftest.py (stopped at teardown), under this suite's name."""
+    return start_emulator
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""An embedded GitHub REST API emulator for tests and demos (contract: docs/emulator-design.md).
+"""An embedded GitHub REST API emulator for tests and demos (contract: docs/emulator.md).
 
 It answers the workflow, run, job, check and artifact endpoints over real HTTP on loopback,
 with run timelines driven by an injectable clock, GitHub's rate limits, ETags, pagination and

@@ -1,4 +1,4 @@
-"""The scenario: what the emulated GitHub holds when it starts (docs/emulator-design.md, "Scenario format").
+"""The scenario: what the emulated GitHub holds when it starts (docs/emulator.md, "Scenario reference").
 
 A scenario is parsed once into frozen dataclasses; every unknown key, wrong type or dangling
 reference is a `UsageError` that names the key's path (`repos.octo/app.workflows[0].timeline.queud`),
@@ -142,7 +142,7 @@ class _Reader:
 
 def _error(message: str) -> UsageError:
     return UsageError(
-        message, hint="see docs/emulator-design.md, 'Scenario format', for what a scenario may say"
+        message, hint="see 'Scenario reference' in docs/emulator.md for what a scenario may say"
     )
 
 

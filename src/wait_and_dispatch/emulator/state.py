@@ -2,7 +2,7 @@
 
 Nothing here moves on its own. A run stores when it was requested and what its timeline and
 conclusion are; its status, its jobs, its check runs and its artifacts are computed from
-`clock.now()` each time someone asks (docs/emulator-design.md: "all timeline state is derived
+`clock.now()` each time someone asks (docs/emulator.md: "all timeline state is derived
 lazily"). A test that shares a ManualClock with the client therefore sees a 20-minute run
 complete exactly when the client's sleeps add up to 20 minutes.
 
