@@ -451,3 +451,19 @@ def test_download_of_an_expired_artifact_is_gone(
     clock.advance(2 * 86400)
     with pytest.raises(GitHubApiError, match="410"):
         api.download_artifact(artifact["archive_download_url"], tmp_path / "a.zip")
+
+
+def test_a_ghes_base_url_keeps_its_api_v3_prefix_on_every_request(
+    scenario_dict: dict[str, Any], clock: ManualClock
+) -> None:
+    from wait_and_dispatch.emulator import Scenario
+
+    with Emulator(Scenario.from_dict(scenario_dict), clock=clock, path_prefix="/api/v3") as ghes:
+        assert ghes.api_url.endswith("/api/v3")
+        api = GitHubApi(base_url=ghes.api_url + "/", token=ghes.token("dev"), clock=clock)
+        run_id = dispatch(api, correlation_id="ghes")
+        clock.advance(10)
+        assert api.get(f"{RUNS}/{run_id}").data["id"] == run_id
+        runs = list(api.paginate(RUNS, items_key="workflow_runs"))
+        assert [run["id"] for run in runs] == [run_id]
+        api.close()

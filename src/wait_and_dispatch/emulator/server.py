@@ -11,8 +11,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from werkzeug.exceptions import NotFound
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from wait_and_dispatch.clock import Clock, SystemClock
@@ -23,6 +25,9 @@ from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
 from wait_and_dispatch.emulator.scenario import Scenario
 from wait_and_dispatch.emulator.shapes import Urls
 from wait_and_dispatch.emulator.state import State
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 
 class _VerboseHandler(WSGIRequestHandler):
@@ -56,7 +61,13 @@ class Emulator:
         blob_port: int = 0,
         *,
         access_log: bool = False,
+        path_prefix: str = "",
     ) -> None:
+        if path_prefix and (not path_prefix.startswith("/") or path_prefix.endswith("/")):
+            raise ValueError("path_prefix is like /api/v3: a leading slash and no trailing one")
+        # GitHub Enterprise Server serves the REST API under /api/v3 (GHES REST docs, "Root
+        # endpoint"): with a prefix the API is mounted there, as clients configured for GHES expect.
+        self.path_prefix = path_prefix
         self.scenario = scenario
         self.clock: Clock = clock or SystemClock()
         self.host = host
@@ -79,7 +90,10 @@ class Emulator:
         api_app = ApiApp(self.state, self._faults, self._log, self._current_urls, self._signing_key)
         blob_app = BlobApp(self.state, self._faults, self._log, self._signing_key)
         try:
-            api = make_server(self.host, self.port, api_app, threaded=True, request_handler=self._handler)
+            served: WSGIApplication = api_app
+            if self.path_prefix:
+                served = DispatcherMiddleware(NotFound(), {self.path_prefix: api_app})
+            api = make_server(self.host, self.port, served, threaded=True, request_handler=self._handler)
             self._servers.append(api)
             blob = make_server(
                 self.host, self.blob_port, blob_app, threaded=True, request_handler=self._handler
@@ -89,7 +103,8 @@ class Emulator:
             self.stop()
             raise
         self._urls = Urls(
-            api=f"http://{self.host}:{api.server_port}", blob=f"http://{self.host}:{blob.server_port}"
+            api=f"http://{self.host}:{api.server_port}{self.path_prefix}",
+            blob=f"http://{self.host}:{blob.server_port}",
         )
         for server, name in ((api, "api"), (blob, "blob")):
             thread = threading.Thread(
