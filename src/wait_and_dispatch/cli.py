@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TextIO
 
 from wait_and_dispatch import __version__
@@ -28,6 +29,27 @@ EXIT_CODES_HELP = """exit codes:
   5    artifact error (missing, expired, digest mismatch, unsafe archive)
   130  interrupted
 """
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where GitHub is and who we are, resolved from options and the environment at the edge."""
+
+    api_url: str
+    token: str | None = None
+
+    def __repr__(self) -> str:
+        return f"Connection(api_url={self.api_url!r}, token={'<set>' if self.token else None})"
+
+
+def resolve_connection(api_url: str | None, environ: Mapping[str, str]) -> Connection:
+    """`--api-url`, else `GITHUB_API_URL` (set by the runner; GHES: https://HOST/api/v3), else
+    api.github.com; the token from `GITHUB_TOKEN`, else `GH_TOKEN` (the GitHub CLI's name)."""
+    from wait_and_dispatch.github_api import DEFAULT_API_URL, normalize_api_url
+
+    url = normalize_api_url(api_url or environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
+    token = (environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN") or "").strip() or None
+    return Connection(url, token)
 
 
 def build_parser() -> argparse.ArgumentParser:

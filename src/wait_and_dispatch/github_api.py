@@ -58,6 +58,7 @@ from wait_and_dispatch.errors import (
     PermissionDeniedError,
     RateLimitExceededError,
     ServerError,
+    UsageError,
     ValidationFailedError,
     WriteOutcomeUnknownError,
 )
@@ -704,12 +705,12 @@ def normalize_api_url(url: str) -> str:
     """Check an API base URL (`https://api.github.com`, GHES `https://HOST/api/v3`) and trim it."""
     parts = urllib.parse.urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise GitHubApiError(
+        raise UsageError(
             f"not an API URL: {url!r}",
             hint="use https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server",
         )
     if parts.username or parts.password:
-        raise GitHubApiError(
+        raise UsageError(
             "the API URL must not carry credentials", hint="pass the token through GITHUB_TOKEN instead"
         )
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))

@@ -21,6 +21,7 @@ from wait_and_dispatch.errors import (
     PermissionDeniedError,
     RateLimitExceededError,
     ServerError,
+    UsageError,
     ValidationFailedError,
     WriteOutcomeUnknownError,
 )
@@ -380,9 +381,9 @@ def test_next_page_url_reads_githubs_link_format() -> None:
 
 def test_normalize_api_url_keeps_the_ghes_prefix() -> None:
     assert normalize_api_url("https://ghe.example.com/api/v3/") == "https://ghe.example.com/api/v3"
-    with pytest.raises(GitHubApiError, match="not an API URL"):
+    with pytest.raises(UsageError, match="not an API URL"):
         normalize_api_url("ghe.example.com")
-    with pytest.raises(GitHubApiError, match="credentials"):
+    with pytest.raises(UsageError, match="credentials"):
         normalize_api_url("https://user:pw@ghe.example.com/api/v3")
 
 
