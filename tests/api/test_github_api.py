@@ -12,7 +12,7 @@ import pytest
 
 from wait_and_dispatch import USER_AGENT
 from wait_and_dispatch.clock import ManualClock
-from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.errors import (
     AuthenticationError,
     DeadlineExceededError,
@@ -38,11 +38,6 @@ def dispatch(api: GitHubApi, **inputs: str) -> int:
     answer = api.post(DISPATCH, {"ref": "main", "inputs": inputs, "return_run_details": True})
     assert answer.status == 200
     return int(answer.data["workflow_run_id"])
-
-
-def with_faults(scenario: dict[str, Any], *faults: dict[str, Any]) -> dict[str, Any]:
-    scenario["faults"] = list(faults)
-    return scenario
 
 
 def api_posts(emulator: Emulator, suffix: str) -> list[Any]:
@@ -107,14 +102,9 @@ def test_unknown_input_raises_validation_error_with_github_message(api: GitHubAp
 
 
 def test_get_retries_server_errors_with_growing_backoff(
-    start_emulator: StartEmulator, make_api: MakeApi, scenario_dict: dict[str, Any], clock: ManualClock
+    emulator: Emulator, make_api: MakeApi, clock: ManualClock
 ) -> None:
-    emulator = start_emulator(
-        with_faults(
-            scenario_dict,
-            {"host": "api", "method": "GET", "path": "/repos/octo/app", "status": 502, "times": 3},
-        )
-    )
+    emulator.inject(Fault(host="api", method="GET", path="/repos/octo/app", status=502, times=3))
     events: list[RetryEvent] = []
     api = make_api(emulator, on_retry=events.append)
 
@@ -129,11 +119,10 @@ def test_get_retries_server_errors_with_growing_backoff(
 
 
 def test_get_gives_up_after_the_policy_attempts(
-    start_emulator: StartEmulator, make_api: MakeApi, scenario_dict: dict[str, Any]
+    emulator: Emulator,
+    make_api: MakeApi,
 ) -> None:
-    emulator = start_emulator(
-        with_faults(scenario_dict, {"host": "api", "path": "/repos/octo/app", "status": 503, "times": 100})
-    )
+    emulator.inject(Fault(host="api", path="/repos/octo/app", status=503, times=100))
     api = make_api(emulator, policy=RetryPolicy(attempts=3))
     with pytest.raises(ServerError, match="503"):
         api.get("/repos/octo/app")
@@ -141,11 +130,9 @@ def test_get_gives_up_after_the_policy_attempts(
 
 
 def test_retries_stop_before_a_wait_that_would_pass_the_deadline(
-    start_emulator: StartEmulator, make_api: MakeApi, scenario_dict: dict[str, Any], clock: ManualClock
+    emulator: Emulator, make_api: MakeApi, clock: ManualClock
 ) -> None:
-    emulator = start_emulator(
-        with_faults(scenario_dict, {"host": "api", "path": "/repos/octo/app", "status": 502, "times": 100})
-    )
+    emulator.inject(Fault(host="api", path="/repos/octo/app", status=502, times=100))
     api = make_api(emulator, policy=RetryPolicy(attempts=50))
     deadline = clock.now() + 10
     with pytest.raises(DeadlineExceededError, match="502"):
@@ -154,11 +141,10 @@ def test_retries_stop_before_a_wait_that_would_pass_the_deadline(
 
 
 def test_connection_reset_on_a_get_is_retried(
-    start_emulator: StartEmulator, make_api: MakeApi, scenario_dict: dict[str, Any]
+    emulator: Emulator,
+    make_api: MakeApi,
 ) -> None:
-    emulator = start_emulator(
-        with_faults(scenario_dict, {"host": "api", "path": "/repos/octo/app", "kind": "reset", "times": 1})
-    )
+    emulator.inject(Fault(host="api", path="/repos/octo/app", kind="reset", times=1))
     api = make_api(emulator)
     assert api.get("/repos/octo/app").data["full_name"] == "octo/app"
     assert api.stats.retries == 1
@@ -166,14 +152,10 @@ def test_connection_reset_on_a_get_is_retried(
 
 @pytest.mark.slow
 def test_slow_answer_times_out_and_is_retried(
-    start_emulator: StartEmulator, make_api: MakeApi, scenario_dict: dict[str, Any]
+    emulator: Emulator,
+    make_api: MakeApi,
 ) -> None:
-    emulator = start_emulator(
-        with_faults(
-            scenario_dict,
-            {"host": "api", "path": "/repos/octo/app", "kind": "slow", "delay": 1.6, "times": 1},
-        )
-    )
+    emulator.inject(Fault(host="api", path="/repos/octo/app", kind="slow", delay=1.6, times=1))
     api = make_api(emulator, timeout=1)
     assert api.get("/repos/octo/app").status == 200
     assert api.stats.retries == 1
@@ -183,20 +165,10 @@ def test_slow_answer_times_out_and_is_retried(
 
 
 def test_dispatch_answered_5xx_after_being_applied_is_not_resent(
-    start_emulator: StartEmulator, make_api: MakeApi, scenario_dict: dict[str, Any], clock: ManualClock
+    emulator: Emulator, make_api: MakeApi, clock: ManualClock
 ) -> None:
-    emulator = start_emulator(
-        with_faults(
-            scenario_dict,
-            {
-                "host": "api",
-                "method": "POST",
-                "path": DISPATCH,
-                "kind": "apply_then_fail",
-                "status": 502,
-                "times": 1,
-            },
-        )
+    emulator.inject(
+        Fault(host="api", method="POST", path=DISPATCH, kind="apply_then_fail", status=502, times=1)
     )
     api = make_api(emulator)
     with pytest.raises(WriteOutcomeUnknownError, match="may or may not have applied"):
@@ -208,13 +180,10 @@ def test_dispatch_answered_5xx_after_being_applied_is_not_resent(
 
 
 def test_dispatch_whose_connection_drops_is_not_resent(
-    start_emulator: StartEmulator, make_api: MakeApi, scenario_dict: dict[str, Any]
+    emulator: Emulator,
+    make_api: MakeApi,
 ) -> None:
-    emulator = start_emulator(
-        with_faults(
-            scenario_dict, {"host": "api", "method": "POST", "path": DISPATCH, "kind": "reset", "times": 1}
-        )
-    )
+    emulator.inject(Fault(host="api", method="POST", path=DISPATCH, kind="reset", times=1))
     api = make_api(emulator)
     with pytest.raises(WriteOutcomeUnknownError, match="GitHub may have applied it"):
         api.post(DISPATCH, {"ref": "main"})
@@ -222,20 +191,10 @@ def test_dispatch_whose_connection_drops_is_not_resent(
 
 
 def test_dispatch_refused_by_a_secondary_limit_is_sent_again_after_retry_after(
-    start_emulator: StartEmulator, make_api: MakeApi, scenario_dict: dict[str, Any], clock: ManualClock
+    emulator: Emulator, make_api: MakeApi, clock: ManualClock
 ) -> None:
-    emulator = start_emulator(
-        with_faults(
-            scenario_dict,
-            {
-                "host": "api",
-                "method": "POST",
-                "path": DISPATCH,
-                "kind": "secondary_rate_limit",
-                "retry_after": 30,
-                "times": 1,
-            },
-        )
+    emulator.inject(
+        Fault(host="api", method="POST", path=DISPATCH, kind="secondary_rate_limit", retry_after=30, times=1)
     )
     api = make_api(emulator)
     run_id = dispatch(api, correlation_id="c-2")
@@ -256,28 +215,18 @@ def test_writes_are_spaced_one_second_apart(api: GitHubApi, clock: ManualClock) 
 
 
 def test_secondary_limit_without_retry_after_waits_at_least_a_minute(
-    start_emulator: StartEmulator, make_api: MakeApi, scenario_dict: dict[str, Any], clock: ManualClock
+    emulator: Emulator, make_api: MakeApi, clock: ManualClock
 ) -> None:
-    emulator = start_emulator(
-        with_faults(
-            scenario_dict,
-            {"host": "api", "path": "/repos/octo/app", "kind": "secondary_rate_limit", "times": 1},
-        )
-    )
+    emulator.inject(Fault(host="api", path="/repos/octo/app", kind="secondary_rate_limit", times=1))
     api = make_api(emulator)
     api.get("/repos/octo/app")
     assert clock.slept[0] >= 60
 
 
 def test_primary_limit_waits_for_the_reset_when_it_fits_the_deadline(
-    start_emulator: StartEmulator, make_api: MakeApi, scenario_dict: dict[str, Any], clock: ManualClock
+    emulator: Emulator, make_api: MakeApi, clock: ManualClock
 ) -> None:
-    emulator = start_emulator(
-        with_faults(
-            scenario_dict,
-            {"host": "api", "path": "/repos/octo/app", "kind": "primary_rate_limit", "times": 1},
-        )
-    )
+    emulator.inject(Fault(host="api", path="/repos/octo/app", kind="primary_rate_limit", times=1))
     events: list[RetryEvent] = []
     api = make_api(emulator, on_retry=events.append)
     assert api.get("/repos/octo/app", deadline=clock.now() + 7200).status == 200
@@ -290,14 +239,9 @@ def test_primary_limit_waits_for_the_reset_when_it_fits_the_deadline(
 
 
 def test_primary_limit_fails_at_once_when_the_reset_is_past_the_deadline(
-    start_emulator: StartEmulator, make_api: MakeApi, scenario_dict: dict[str, Any], clock: ManualClock
+    emulator: Emulator, make_api: MakeApi, clock: ManualClock
 ) -> None:
-    emulator = start_emulator(
-        with_faults(
-            scenario_dict,
-            {"host": "api", "path": "/repos/octo/app", "kind": "primary_rate_limit", "times": 1},
-        )
-    )
+    emulator.inject(Fault(host="api", path="/repos/octo/app", kind="primary_rate_limit", times=1))
     api = make_api(emulator)
     with pytest.raises(RateLimitExceededError, match="resets at") as caught:
         api.get("/repos/octo/app", deadline=clock.now() + 5)
@@ -422,12 +366,8 @@ def test_download_cut_mid_stream_is_retried_from_a_fresh_url(
     tmp_path: Path,
 ) -> None:
     scenario_dict["repos"]["octo/app"]["workflows"][0]["artifacts"] = [{"name": "package", "size": 300_000}]
-    emulator = start_emulator(
-        with_faults(
-            scenario_dict,
-            {"host": "blob", "path": "*", "kind": "cut_stream", "after_bytes": 1000, "times": 1},
-        )
-    )
+    emulator = start_emulator(scenario_dict)
+    emulator.inject(Fault(host="blob", path="*", kind="cut_stream", after_bytes=1000, times=1))
     api = make_api(emulator)
     artifact = completed_run_artifact(api, clock)
     result = api.download_artifact(artifact["archive_download_url"], tmp_path / "a.zip")
