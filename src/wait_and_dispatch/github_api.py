@@ -29,6 +29,7 @@ Sources (also in ../shared/GITHUB-FACTS.md):
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime
 import hashlib
 import json
@@ -205,6 +206,8 @@ class GitHubApi:
         # shared connection object from being used by two threads at once.
         self._wire = threading.Lock()
         self._stats_lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._etags: collections.OrderedDict[str, _CachedAnswer] = collections.OrderedDict()
         self._last_write: float | None = None
         self._storage = requests.Session()
@@ -401,42 +404,53 @@ class GitHubApi:
     ) -> ApiResponse:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
         headers.update(extra_headers or {})
-        cache_key = url
-        cached = self._etags.get(cache_key) if conditional else None
+        cached = self._cached(url) if conditional else None
         if cached is not None:
             headers["If-None-Match"] = cached.etag
-        if method not in _SAFE_METHODS:
-            self._pace_write()
-        with self._wire:
-            try:
-                self._count(requests=1)
-                status, raw_headers, text = self._requester.requestJson(
-                    method, url, headers=headers, input=body, follow_302_redirect=False
-                )
-            except requests.exceptions.RequestException as exc:
-                raise self._connection_failure(method, url, exc, safe) from exc
-            finally:
-                if method not in _SAFE_METHODS:
-                    self._last_write = self.clock.now()
+        write = method not in _SAFE_METHODS
+        # Writes hold their own lock across the pause and the send, so two threads cannot both
+        # decide that a second has passed since the last write.
+        with self._write_lock if write else contextlib.nullcontext():
+            if write:
+                self._pace_write()
+            with self._wire:
+                try:
+                    self._count(requests=1)
+                    status, raw_headers, text = self._requester.requestJson(
+                        method, url, headers=headers, input=body, follow_302_redirect=False
+                    )
+                except requests.exceptions.RequestException as exc:
+                    raise self._connection_failure(method, url, exc, safe) from exc
+                finally:
+                    if write:
+                        self._last_write = self.clock.now()
         response_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(raw_headers)
         self._note_rate_limit(response_headers)
         if status == 304 and cached is not None:
             self._count(not_modified=1)
-            self._etags.move_to_end(cache_key)
             return ApiResponse(status, response_headers, cached.data, from_cache=True)
         data = _parse_json(text)
         if status >= 400 or status in _RETRYABLE_STATUSES:
             raise self._classify(method, url, status, response_headers, data, safe)
         etag = response_headers.get("ETag")
         if conditional and etag and status == 200:
-            self._remember(cache_key, _CachedAnswer(etag, data))
+            self._remember(url, _CachedAnswer(etag, data))
         return ApiResponse(status, response_headers, data)
 
+    def _cached(self, key: str) -> _CachedAnswer | None:
+        with self._cache_lock:
+            answer = self._etags.get(key)
+            if answer is not None:
+                self._etags.move_to_end(key)
+            return answer
+
     def _remember(self, key: str, answer: _CachedAnswer) -> None:
-        self._etags[key] = answer
-        self._etags.move_to_end(key)
-        while len(self._etags) > _ETAG_CACHE_SIZE:
-            self._etags.popitem(last=False)
+        """Keep the answer for conditional requests; the least recently used goes past the cap."""
+        with self._cache_lock:
+            self._etags[key] = answer
+            self._etags.move_to_end(key)
+            while len(self._etags) > _ETAG_CACHE_SIZE:
+                self._etags.popitem(last=False)
 
     def _count(self, **deltas: int) -> None:
         with self._stats_lock:

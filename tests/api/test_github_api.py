@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -408,3 +409,15 @@ def test_a_ghes_base_url_keeps_its_api_v3_prefix_on_every_request(
         runs = list(api.paginate(RUNS, items_key="workflow_runs"))
         assert [run["id"] for run in runs] == [run_id]
         api.close()
+
+
+def test_concurrent_writes_from_many_threads_are_still_one_second_apart(
+    api: GitHubApi, emulator: Emulator
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        run_ids = list(pool.map(lambda n: dispatch(api, correlation_id=f"t-{n}"), range(8)))
+    assert len(set(run_ids)) == 8
+    times = sorted(r.time for r in api_posts(emulator, "/dispatches"))
+    assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(times))
