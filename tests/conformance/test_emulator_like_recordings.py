@@ -18,6 +18,7 @@ import requests
 
 from tests.conformance.conftest import DEPLOY_WORKFLOW_ID, MAIN_SHA, REPO, Api, Ids
 from tests.conformance.test_emulator_endpoints import ERRORS, READS, Case
+from tests.support.github_facts import RUN_CONCLUSIONS, RUN_STATUSES
 from tests.support.openapi import OpenApiSpec, assert_conforms, documented_properties
 from tests.support.recordings import load_exchanges
 from wait_and_dispatch.clock import ManualClock
@@ -26,20 +27,6 @@ from wait_and_dispatch.emulator import Emulator
 WEAK_ETAG = re.compile(r'^W/"[^"]+"$')
 LINK_PART = re.compile(r'^<(?P<url>[^>]+)>; rel="(?P<rel>[a-z]+)"$')
 RATE_LIMIT_NUMBERS = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "X-RateLimit-Used")
-# Workflow run statuses and conclusions (GITHUB-FACTS "Finding runs"; the `status` filter's enum
-# in actions/list-workflow-runs-for-repo, which lists both).
-RUN_STATUSES = {"requested", "queued", "pending", "waiting", "in_progress", "completed"}
-RUN_CONCLUSIONS = {
-    "success",
-    "failure",
-    "neutral",
-    "cancelled",
-    "skipped",
-    "timed_out",
-    "action_required",
-    "stale",
-    "startup_failure",
-}
 
 JSON_READS = [case for case in READS if case.status == 200]
 

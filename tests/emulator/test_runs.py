@@ -9,20 +9,9 @@ import github
 import pytest
 
 from tests.emulator.conftest import MAIN_SHA, Http
+from tests.support.github_facts import RUN_CONCLUSIONS
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
-
-CONCLUSIONS = [
-    "success",
-    "failure",
-    "neutral",
-    "cancelled",
-    "skipped",
-    "timed_out",
-    "action_required",
-    "stale",
-    "startup_failure",
-]
 
 
 def _run(http: Http, run_id: int, suffix: str = "") -> dict[str, Any]:
@@ -57,7 +46,7 @@ def test_timeline_phases_show_requested_pending_and_waiting(
     assert _run(http, run_id)["status"] == "completed"
 
 
-@pytest.mark.parametrize("conclusion", CONCLUSIONS)
+@pytest.mark.parametrize("conclusion", RUN_CONCLUSIONS)
 def test_run_ends_with_the_scenario_conclusion(
     start: Callable[[dict[str, Any]], Emulator], scenario: dict[str, Any], clock: ManualClock, conclusion: str
 ) -> None:
