@@ -32,6 +32,18 @@ _PATH_RE = re.compile(r"^/artifacts/(\d+)/[^/]+\.zip$")
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
+def _authentication_failed(now: float, detail: str) -> Response:
+    """Azure's 403 for a missing, forged or expired SAS signature (one message, the detail varies)."""
+    return _azure_error(
+        403,
+        "AuthenticationFailed",
+        "Server failed to authenticate the request. Make sure the value of Authorization header is "
+        "formed correctly including the signature.",
+        now,
+        detail,
+    )
+
+
 def _azure_error(status: int, code: str, message: str, now: float, detail: str | None = None) -> Response:
     request_id = str(uuid.uuid4())
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime(now))
@@ -107,20 +119,12 @@ class BlobApp:
         se = request.args.get("se", "")
         sig = request.args.get("sig", "")
         if not se or not sig:
-            return _azure_error(
-                403,
-                "AuthenticationFailed",
-                "Server failed to authenticate the request. Make sure the value of Authorization header is "
-                "formed correctly including the signature.",
+            return _authentication_failed(
                 now,
                 "sig and se are mandatory.",
             )
         if artifact is None or not check_blob_signature(artifact.id, se, sig, self.signing_key):
-            return _azure_error(
-                403,
-                "AuthenticationFailed",
-                "Server failed to authenticate the request. Make sure the value of Authorization header is "
-                "formed correctly including the signature.",
+            return _authentication_failed(
                 now,
                 "Signature did not match. String to sign used was r\n\n" + urllib.parse.quote(request.path),
             )
@@ -129,11 +133,7 @@ class BlobApp:
         except ValueError:
             expiry = 0.0
         if now >= expiry:
-            return _azure_error(
-                403,
-                "AuthenticationFailed",
-                "Server failed to authenticate the request. Make sure the value of Authorization header is "
-                "formed correctly including the signature.",
+            return _authentication_failed(
                 now,
                 f"Signature not valid in the specified time frame: Start [{http_date(expiry - 3600)}] - "
                 f"Expiry [{http_date(expiry)}] - Current [{http_date(now)}]",
