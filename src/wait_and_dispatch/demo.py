@@ -82,7 +82,7 @@ def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO) -> int:
     say(f"run {run_id} '{run['display_title']}' completed: {run['conclusion']}")
 
     artifacts = api.get(f"{repo}/actions/runs/{run_id}/artifacts").data["artifacts"]
-    downloaded: list[dict[str, Any]] = []
+    downloaded: list[str] = []
     for artifact in artifacts:
         destination = folder / f"{artifact['name']}.zip"
         result = api.download_artifact(artifact["archive_download_url"], destination)
@@ -94,9 +94,7 @@ def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO) -> int:
         with zipfile.ZipFile(destination) as archive:
             names = archive.namelist()
         say(f"artifact {artifact['name']}: {result.size:,} bytes, {verdict}, files {names}")
-        downloaded.append(
-            {"name": artifact["name"], "id": artifact["id"], "size": result.size, "path": str(destination)}
-        )
+        downloaded.append(artifact["name"])
 
     stats = api.stats
     print("\noutputs:", file=out)
@@ -106,7 +104,7 @@ def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO) -> int:
         ("run-number", run["run_number"]),
         ("conclusion", run["conclusion"]),
         ("head-sha", run["head_sha"]),
-        ("artifacts", ", ".join(a["name"] for a in downloaded) or "none"),
+        ("artifacts", ", ".join(downloaded) or "none"),
     ):
         print(f"  {key}: {value}", file=out)
     print(
