@@ -132,3 +132,77 @@ class DeadlineExceededError(WaitAndDispatchError):
 
     exit_code = ExitCode.TIMEOUT
     default_hint = "raise the timeout, or check why GitHub is slow or rate-limiting this token"
+
+
+class WaitTimeoutError(DeadlineExceededError):
+    """What the caller waited for did not finish within its timeout."""
+
+    default_hint = (
+        "raise the timeout (e.g. 45m or 1h30m), or check why the run is slow: queued behind "
+        "concurrency, waiting for an environment approval, or short of runners"
+    )
+
+
+class ConclusionNotAllowedError(WaitAndDispatchError):
+    """A run or check completed with a conclusion the caller did not allow."""
+
+    exit_code = ExitCode.CONCLUSION_NOT_ALLOWED
+    default_hint = (
+        "open the run to see why it failed, or widen allowed-conclusions if this outcome is acceptable"
+    )
+
+
+class RunNotFoundError(WaitAndDispatchError):
+    """No run matched, or none appeared within the discovery timeout (dispatch: never)."""
+
+    exit_code = ExitCode.TIMEOUT
+    default_hint = (
+        "check the workflow, the SHA and the event filter; with dispatch: never, something else must "
+        "start the run; raise the discovery timeout if it starts late"
+    )
+
+
+class AmbiguousRunError(WaitAndDispatchError):
+    """More than one run could be the one we started: we never guess."""
+
+    exit_code = ExitCode.USAGE
+    default_hint = (
+        "declare a correlation input in the workflow and show it in run-name, e.g. "
+        "`on.workflow_dispatch.inputs.distinct_id: {required: false}` and "
+        "`run-name: ${{ github.workflow }} [${{ inputs.distinct_id }}]`; wait-and-dispatch fills it"
+    )
+
+
+class ArtifactError(WaitAndDispatchError):
+    """An artifact could not be found, fetched, verified or safely extracted."""
+
+    exit_code = ExitCode.ARTIFACT
+
+
+class ArtifactNotFoundError(ArtifactError):
+    default_hint = (
+        "check the artifact names against the run's artifacts (listed above); names are exact, "
+        "use a glob such as `dist-*` to match several"
+    )
+
+
+class ArtifactExpiredError(ArtifactError):
+    default_hint = "re-run the workflow that produced it, or raise its retention-days in upload-artifact"
+
+
+class ArtifactDigestMismatchError(ArtifactError):
+    default_hint = "the download was corrupted or tampered with; try again, and if it persists report it"
+
+
+class UnsafeArtifactError(ArtifactError):
+    default_hint = (
+        "the archive tries to write outside the destination or unpacks to far more than its size; "
+        "inspect the workflow that uploaded it"
+    )
+
+
+class ForkArtifactRefusedError(ArtifactError):
+    default_hint = (
+        "artifacts from fork runs can be poisoned by the fork's author; set allow-forks: true only if "
+        "you treat their content as untrusted"
+    )

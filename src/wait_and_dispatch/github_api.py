@@ -161,6 +161,7 @@ class _RetryableError(Exception):
 class _CachedAnswer:
     etag: str
     data: Any
+    link: str | None = None
 
 
 class GitHubApi:
@@ -428,13 +429,17 @@ class GitHubApi:
         self._note_rate_limit(response_headers)
         if status == 304 and cached is not None:
             self._count(not_modified=1)
+            # A 304 need not repeat the headers of the answer it stands for; pagination needs
+            # that answer's `Link`, so it is kept with the cached body.
+            if cached.link and "Link" not in response_headers:
+                response_headers["Link"] = cached.link
             return ApiResponse(status, response_headers, cached.data, from_cache=True)
         data = _parse_json(text)
         if status >= 400 or status in _RETRYABLE_STATUSES:
             raise self._classify(method, url, status, response_headers, data, safe)
         etag = response_headers.get("ETag")
         if conditional and etag and status == 200:
-            self._remember(url, _CachedAnswer(etag, data))
+            self._remember(url, _CachedAnswer(etag, data, response_headers.get("Link")))
         return ApiResponse(status, response_headers, data)
 
     def _cached(self, key: str) -> _CachedAnswer | None:

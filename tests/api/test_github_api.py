@@ -421,3 +421,19 @@ def test_concurrent_writes_from_many_threads_are_still_one_second_apart(
     assert len(set(run_ids)) == 8
     times = sorted(r.time for r in api_posts(emulator, "/dispatches"))
     assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(times))
+
+
+def test_a_304_for_a_page_keeps_the_link_to_the_next_page(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    # A 304 need not repeat `Link` (RFC 9110 15.4.5 lists the headers it must carry; Link is not
+    # among them): pagination must use the Link of the answer the 304 stands for.
+    scenario_dict["repos"]["octo/app"]["runs"] = [
+        {"workflow": "build.yml", "event": "push", "head_sha": "a" * 40, "head_branch": "main", "created": -i}
+        for i in range(150)
+    ]
+    api = make_api(start_emulator(scenario_dict))
+    first = list(api.paginate(RUNS, items_key="workflow_runs"))
+    again = list(api.paginate(RUNS, items_key="workflow_runs"))
+    assert len(first) == len(again) == 150
+    assert api.stats.not_modified == 2

@@ -1,0 +1,542 @@
+"""Find or dispatch the run for a request, and always know exactly which run it is.
+
+How we know the run we started, best first:
+1. `return_run_details: true`: GitHub answers 200 with `workflow_run_id` (changelog 2026-02-19,
+   OpenAPI `actions/create-workflow-dispatch`). Servers that predate the field refuse it with
+   400/422 naming it (GHES <= 3.20; benc-uk/workflow-dispatch#86); a refusal started nothing, so
+   we send again without it.
+2. A correlation id: a fresh, unique value in an input the workflow declares (`distinct_id` by
+   default), shown in the run's `display_title`/`name` through its `run-name` (actions/runner#4141)
+   or in a job step's name. "Get a run" does not return inputs (Alfresco PR #1409), so these are
+   the only places it can be seen. A workflow that does not declare the input refuses it with
+   422 "Unexpected inputs provided"; again nothing started, and we send without it.
+3. The set of `workflow_dispatch` runs on the ref, created since just before our dispatch, that
+   were not there before it (and by our actor when known). Exactly one: it is ours. More than
+   one: we fail and say how to add a correlation input. We never guess by "newest run".
+
+A dispatch whose outcome is unknown (5xx, timeout, connection lost after sending) may have
+started a run: we look for it by the same means before sending again.
+
+Idempotence across re-runs of the calling workflow: with `dispatch: if-missing`, a run for the
+same head SHA is reused. The correlation id begins with a key derived from the request (workflow,
+ref, SHA, inputs), so runs we dispatched for a different request on the same SHA (other inputs)
+are told apart and not reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine.inputs import check_input_limits
+from wait_and_dispatch.engine.model import (
+    DispatchedRun,
+    DispatchPolicy,
+    ProgressCallback,
+    ProgressEvent,
+    ProgressKind,
+    Repository,
+    RunRequest,
+    Workflow,
+    WorkflowRun,
+    format_seconds,
+    ignore_progress,
+)
+from wait_and_dispatch.engine.polling import PollSchedule
+from wait_and_dispatch.errors import (
+    AmbiguousRunError,
+    RunNotFoundError,
+    UsageError,
+    ValidationFailedError,
+    WriteOutcomeUnknownError,
+)
+from wait_and_dispatch.github_api import GitHubApi
+
+# Every correlation id we send starts with this and the request key; other tools' ids do not.
+_MARK = "wad-"
+_KEY_LENGTH = 10
+_ANY_MARK = re.compile(_MARK + "[0-9a-f]{" + str(_KEY_LENGTH) + "}")
+# How long to keep looking for other candidate runs once one new run has appeared, so that a
+# second dispatch made at the same moment is seen (runs can take seconds to be listed: apache/
+# airflow PR #71305) and the choice is never a guess.
+SETTLE_SECONDS = 15.0
+_RESENDS = 2
+# GitHub's repository_dispatch takes at most 10 top-level client_payload properties (OpenAPI
+# `repos/create-dispatch-event`).
+_MAX_PAYLOAD_KEYS = 10
+
+
+def request_key(request: RunRequest, workflow: Workflow | None, ref: str, sha: str) -> str:
+    """A stable key for "this request": the same workflow, ref, SHA and inputs give the same key."""
+    material = json.dumps(
+        {
+            "repo": request.repository.full_name.lower(),
+            "workflow": workflow.id if workflow else None,
+            "ref": ref,
+            "sha": sha,
+            "inputs": dict(sorted(request.inputs.items())),
+            "event_type": request.event_type,
+            "payload": request.client_payload,
+        },
+        sort_keys=True,
+        default=str,
+    )
+    return _MARK + hashlib.sha256(material.encode()).hexdigest()[:_KEY_LENGTH]
+
+
+@dataclass(frozen=True)
+class _Target:
+    """The request with everything resolved."""
+
+    request: RunRequest
+    workflow: Workflow | None
+    ref: str
+    sha: str
+    key: str
+
+    @property
+    def repo(self) -> Repository:
+        return self.request.repository
+
+    @property
+    def event(self) -> str:
+        return "repository_dispatch" if self.request.is_repository_dispatch else "workflow_dispatch"
+
+
+class Dispatcher:
+    """Finds or starts runs. Remembers per server whether `return_run_details` is understood."""
+
+    def __init__(self, api: GitHubApi, on_progress: ProgressCallback = ignore_progress) -> None:
+        self.api = api
+        self.say = on_progress
+        self.run_details_supported: bool | None = None  # None: not known yet
+
+    # -- the entry point ---------------------------------------------------------------------
+
+    def find_or_dispatch(self, request: RunRequest, *, deadline: float | None = None) -> DispatchedRun:
+        target = self._resolve(request, deadline)
+        if request.dispatch is not DispatchPolicy.ALWAYS:
+            existing = self._existing_run(target, deadline)
+            if existing is not None:
+                self.say(
+                    ProgressEvent(
+                        ProgressKind.FOUND,
+                        f"found {existing.describe()} for {target.sha[:7]} ({existing.status}); "
+                        "not dispatching",
+                        subject=f"run {existing.id}",
+                        status=existing.status,
+                        url=existing.html_url,
+                    )
+                )
+                return DispatchedRun(existing, dispatched=False, how="existing run")
+        if request.dispatch is DispatchPolicy.NEVER:
+            return self._wait_for_appearance(target, deadline)
+        return self._dispatch(target, deadline)
+
+    # -- resolving ---------------------------------------------------------------------------
+
+    def _resolve(self, request: RunRequest, deadline: float | None) -> _Target:
+        repo = request.repository
+        if not request.is_repository_dispatch and not request.workflow:
+            raise UsageError(
+                "no workflow given", hint="name the workflow to find or dispatch (workflow: deploy.yml)"
+            )
+        workflow = (
+            runs_api.resolve_workflow(self.api, repo, request.workflow, deadline=deadline)
+            if request.workflow
+            else None
+        )
+        if request.is_repository_dispatch:
+            # repository_dispatch runs only on the default branch (GITHUB-FACTS "Dispatch").
+            ref = runs_api.default_branch(self.api, repo, deadline=deadline)
+            if request.ref and request.ref != ref:
+                raise UsageError(
+                    f"repository_dispatch always runs on the default branch ({ref}), not {request.ref!r}",
+                    hint="drop ref, or use workflow_dispatch to run on another branch",
+                )
+        else:
+            ref = request.ref or runs_api.default_branch(self.api, repo, deadline=deadline)
+        sha = request.sha or runs_api.resolve_sha(self.api, repo, ref, deadline=deadline)
+        if workflow is not None:
+            self.say(
+                ProgressEvent(
+                    ProgressKind.RESOLVED,
+                    f"workflow {workflow.describe()} (id {workflow.id}) in {repo}; "
+                    f"ref {ref}, head SHA {sha[:7]}",
+                    subject=workflow.path,
+                    url=workflow.html_url or None,
+                )
+            )
+        return _Target(request, workflow, ref, sha, request_key(request, workflow, ref, sha))
+
+    # -- finding -----------------------------------------------------------------------------
+
+    def _existing_run(self, target: _Target, deadline: float | None) -> WorkflowRun | None:
+        """The newest run for the SHA that this request may reuse.
+
+        Runs carrying another request's key were dispatched by us with other inputs: not ours.
+        """
+        candidates = runs_api.find_runs(
+            self.api,
+            target.repo,
+            workflow_id=target.workflow.id if target.workflow else None,
+            head_sha=target.sha,
+            event=target.request.event or (target.event if target.workflow is None else None),
+            deadline=deadline,
+        )
+        ours = [run for run in candidates if target.key in _titles(run)]
+        if ours:
+            return ours[0]
+        unmarked = [run for run in candidates if not _ANY_MARK.search(_titles(run))]
+        return unmarked[0] if unmarked else None
+
+    def _wait_for_appearance(self, target: _Target, deadline: float | None) -> DispatchedRun:
+        """dispatch: never: something else starts the run; wait for it up to the discovery timeout."""
+        clock = self.api.clock
+        start = clock.now()
+        limit = _earliest(start + target.request.discovery_timeout, deadline)
+        schedule = PollSchedule(first=5.0, maximum=30.0)
+        while True:
+            now = clock.now()
+            if now >= limit:
+                raise RunNotFoundError(
+                    f"no run of {_what(target)} for {target.sha[:7]} appeared within "
+                    f"{format_seconds(now - start)} (dispatch: never)"
+                )
+            pause = min(schedule.next_interval(now), limit - now)
+            self.say(
+                ProgressEvent(
+                    ProgressKind.POLL,
+                    f"no run for {target.sha[:7]} yet; looking again in {pause:.0f}s",
+                    subject=_what(target),
+                    elapsed=now - start,
+                    next_poll_in=pause,
+                )
+            )
+            clock.sleep(pause)
+            run = self._existing_run(target, deadline)
+            if run is not None:
+                self.say(
+                    ProgressEvent(
+                        ProgressKind.FOUND,
+                        f"found {run.describe()} for {target.sha[:7]} ({run.status})",
+                        subject=f"run {run.id}",
+                        status=run.status,
+                        url=run.html_url,
+                    )
+                )
+                return DispatchedRun(run, dispatched=False, how="existing run")
+
+    # -- dispatching -------------------------------------------------------------------------
+
+    def _dispatch(self, target: _Target, deadline: float | None) -> DispatchedRun:
+        correlation_id: str | None = None
+        if target.request.correlation_input and target.request.correlation_input not in target.request.inputs:
+            correlation_id = f"{target.key}-{secrets.token_hex(4)}"
+        if target.request.is_repository_dispatch and len(target.request.client_payload) >= _MAX_PAYLOAD_KEYS:
+            correlation_id = None  # no room for it: fall back to new-run correlation
+        snapshot: set[int] | None = None
+        resends = 0
+        while True:
+            if correlation_id is None and snapshot is None:
+                snapshot = self._snapshot(target, deadline)
+            # Our clock stands in for GitHub's (runners keep NTP time); `_new_runs` starts a second
+            # early for `created`'s one-second precision.
+            since = self.api.clock.now()
+            try:
+                run_id = self._send(target, correlation_id, deadline)
+            except ValidationFailedError as exc:
+                refused = self._refused_field(exc, target, correlation_id)
+                if refused == "return_run_details":
+                    self.run_details_supported = False
+                    continue
+                if refused == "correlation":
+                    correlation_id = None
+                    continue
+                raise
+            except WriteOutcomeUnknownError as exc:
+                self.say(
+                    ProgressEvent(
+                        ProgressKind.CORRELATING,
+                        f"the dispatch may or may not have started a run ({exc.message}); looking for it "
+                        "before sending it again",
+                        subject=_what(target),
+                    )
+                )
+                found = self._correlate(
+                    target,
+                    correlation_id,
+                    snapshot,
+                    since,
+                    deadline,
+                    give_up_after=target.request.discovery_timeout,
+                )
+                if found is not None:
+                    return self._started(
+                        target, found[0], correlation_id, "correlation after an unknown outcome"
+                    )
+                resends += 1
+                if resends > _RESENDS:
+                    raise
+                continue
+            if run_id is not None:
+                run = runs_api.get_run(self.api, target.repo, run_id, deadline=deadline)
+                return self._started(target, run, correlation_id, "return_run_details")
+            found = self._correlate(target, correlation_id, snapshot, since, deadline, give_up_after=None)
+            if found is None:
+                raise RunNotFoundError(
+                    f"dispatched {_what(target)} on {target.ref}, but its run did not appear within "
+                    f"{format_seconds(target.request.discovery_timeout)}",
+                    hint="GitHub may be slow to list new runs; raise the discovery timeout",
+                )
+            return self._started(target, found[0], correlation_id, found[1])
+
+    def _send(self, target: _Target, correlation_id: str | None, deadline: float | None) -> int | None:
+        """One dispatch POST. Returns the run id when GitHub tells it."""
+        request = target.request
+        if request.is_repository_dispatch:
+            payload: dict[str, Any] = dict(request.client_payload)
+            if correlation_id and request.correlation_input:
+                payload[request.correlation_input] = correlation_id
+            self.say(
+                ProgressEvent(
+                    ProgressKind.DISPATCHED,
+                    f"sending repository_dispatch {request.event_type!r} to {target.repo}",
+                    subject=target.repo.full_name,
+                )
+            )
+            self.api.post(
+                f"{target.repo.api_path}/dispatches",
+                {"event_type": request.event_type, "client_payload": payload},
+                deadline=deadline,
+            )
+            return None  # repository_dispatch never returns the run (GITHUB-FACTS "Dispatch")
+        assert target.workflow is not None
+        inputs = dict(request.inputs)
+        if correlation_id and request.correlation_input:
+            inputs[request.correlation_input] = correlation_id
+        check_input_limits(inputs)
+        body: dict[str, Any] = {"ref": target.ref, "inputs": inputs}
+        if self.run_details_supported is not False:
+            body["return_run_details"] = True
+        self.say(
+            ProgressEvent(
+                ProgressKind.DISPATCHED,
+                f"dispatching {target.workflow.describe()} on {target.ref}"
+                + (f" with inputs {json.dumps(inputs, sort_keys=True)}" if inputs else ""),
+                subject=target.workflow.path,
+            )
+        )
+        answer = self.api.post(
+            f"{target.repo.api_path}/actions/workflows/{target.workflow.id}/dispatches",
+            body,
+            deadline=deadline,
+        )
+        # 200 with the run's id when asked for it; 204 from servers that ignore the field. Both
+        # are success (PyGithub PR #3426: the endpoint once answered 200 to plain requests).
+        data = answer.data if isinstance(answer.data, Mapping) else {}
+        if data.get("workflow_run_id") is not None:
+            self.run_details_supported = True
+            return int(data["workflow_run_id"])
+        return None
+
+    def _refused_field(
+        self, exc: ValidationFailedError, target: _Target, correlation_id: str | None
+    ) -> str | None:
+        """Which of our own additions a 400/422 refused, if any: such a refusal started nothing."""
+        text = exc.message
+        if "return_run_details" in text and self.run_details_supported is not False:
+            return "return_run_details"
+        name = target.request.correlation_input
+        if correlation_id and name and "Unexpected inputs" in text and f'"{name}"' in text:
+            return "correlation"
+        return None
+
+    def _started(
+        self, target: _Target, run: WorkflowRun, correlation_id: str | None, how: str
+    ) -> DispatchedRun:
+        self.say(
+            ProgressEvent(
+                ProgressKind.DISPATCHED,
+                f"started {run.describe()} (known by {how}): {run.html_url}",
+                subject=f"run {run.id}",
+                status=run.status,
+                url=run.html_url,
+            )
+        )
+        if run.head_sha != target.sha:
+            self.say(
+                ProgressEvent(
+                    ProgressKind.DISPATCHED,
+                    f"note: {target.ref} is now at {run.head_sha[:7]}, not {target.sha[:7]}; the run tests "
+                    f"{run.head_sha[:7]}",
+                    subject=f"run {run.id}",
+                )
+            )
+        return DispatchedRun(run, dispatched=True, how=how, correlation_id=correlation_id)
+
+    # -- correlation -------------------------------------------------------------------------
+
+    def _new_runs(self, target: _Target, since: float, deadline: float | None) -> list[WorkflowRun]:
+        # `created` has one-second precision (GITHUB-FACTS "Finding runs"): start one second early
+        # and let the snapshot and the settle window sort out what is ours.
+        floor = math.floor(since) - 1
+        created = ">=" + _iso(floor)
+        runs = runs_api.find_runs(
+            self.api,
+            target.repo,
+            workflow_id=target.workflow.id if target.workflow else None,
+            event=target.event,
+            branch=target.ref,
+            created=created,
+            deadline=deadline,
+        )
+        actor = target.request.actor
+        return [run for run in runs if actor is None or run.actor in (None, actor)]
+
+    def _snapshot(self, target: _Target, deadline: float | None) -> set[int]:
+        """The runs already there before our dispatch, so that they are never taken for ours."""
+        now = self.api.clock.now()
+        return {run.id for run in self._new_runs(target, now - 3600, deadline)}
+
+    def _correlate(
+        self,
+        target: _Target,
+        correlation_id: str | None,
+        snapshot: set[int] | None,
+        since: float,
+        deadline: float | None,
+        *,
+        give_up_after: float | None,
+    ) -> tuple[WorkflowRun, str] | None:
+        """Look for the run our dispatch started, and say how it was recognised. None if it did not
+        appear in time."""
+        clock = self.api.clock
+        start = clock.now()
+        window = target.request.discovery_timeout if give_up_after is None else give_up_after
+        limit = _earliest(start + window, deadline)
+        schedule = PollSchedule(first=2.0, maximum=10.0)
+        first_candidate_at: float | None = None
+        checked_jobs: set[int] = set()
+        while True:
+            candidates = [
+                run
+                for run in self._new_runs(target, since, deadline)
+                if snapshot is None or run.id not in snapshot
+            ]
+            if correlation_id is not None:
+                match = self._match_correlation_id(target, candidates, correlation_id, checked_jobs, deadline)
+                if match is not None:
+                    return match, "correlation id"
+                unmarked = [run for run in candidates if not _ANY_MARK.search(_titles(run))]
+                if unmarked and all(run.id in checked_jobs for run in unmarked) and give_up_after is None:
+                    # Every new run has started and none shows the id in its name or steps: the
+                    # workflow declares the input but displays it nowhere. Fall back to the set of
+                    # new runs once late arrivals have had time to appear.
+                    now = clock.now()
+                    first_candidate_at = now if first_candidate_at is None else first_candidate_at
+                    if now - first_candidate_at >= SETTLE_SECONDS:
+                        return self._only_new_run(target, snapshot, since, deadline)
+
+            elif candidates:
+                now = clock.now()
+                if first_candidate_at is None:
+                    first_candidate_at = now
+                if len(candidates) > 1:
+                    raise AmbiguousRunError(
+                        f"{len(candidates)} new {target.event} runs of {_what(target)} on {target.ref} "
+                        f"appeared since the dispatch ({', '.join(str(r.id) for r in candidates[:5])}); "
+                        "cannot tell which one is ours"
+                    )
+                if now - first_candidate_at >= SETTLE_SECONDS or now >= limit:
+                    return candidates[0], "new run on the ref"
+            now = clock.now()
+            if now >= limit:
+                if correlation_id is not None and give_up_after is None:
+                    # The workflow declared the input (it was accepted) but shows it nowhere we can
+                    # see: fall back to the set of new runs, and never guess among several.
+                    return self._only_new_run(target, snapshot, since, deadline)
+                return None
+            pause = min(schedule.next_interval(now), limit - now)
+            self.say(
+                ProgressEvent(
+                    ProgressKind.CORRELATING,
+                    "waiting for the dispatched run to be listed"
+                    + (f" (looking for {correlation_id})" if correlation_id else ""),
+                    subject=_what(target),
+                    elapsed=now - start,
+                    next_poll_in=pause,
+                )
+            )
+            clock.sleep(pause)
+
+    def _match_correlation_id(
+        self,
+        target: _Target,
+        candidates: list[WorkflowRun],
+        correlation_id: str,
+        checked_jobs: set[int],
+        deadline: float | None,
+    ) -> WorkflowRun | None:
+        for run in candidates:
+            if correlation_id in _titles(run):
+                return run
+        # Not in any run-name: the workflow may show it in a step name instead. Jobs exist only
+        # once the run starts, so a run is checked again until it has jobs.
+        for run in candidates:
+            if run.id in checked_jobs or _ANY_MARK.search(_titles(run)):
+                continue
+            jobs = self.api.get(f"{target.repo.api_path}/actions/runs/{run.id}/jobs", deadline=deadline).data
+            names = [
+                str(step.get("name", ""))
+                for job in jobs.get("jobs", [])
+                for step in [*job.get("steps", []), {"name": job.get("name", "")}]
+            ]
+            if any(correlation_id in name for name in names):
+                return run
+            if jobs.get("jobs"):
+                checked_jobs.add(run.id)
+        return None
+
+    def _only_new_run(
+        self, target: _Target, snapshot: set[int] | None, since: float, deadline: float | None
+    ) -> tuple[WorkflowRun, str] | None:
+        candidates = [
+            run
+            for run in self._new_runs(target, since, deadline)
+            if (snapshot is None or run.id not in snapshot) and not _ANY_MARK.search(_titles(run))
+        ]
+        if len(candidates) > 1:
+            raise AmbiguousRunError(
+                f"{len(candidates)} new runs of {_what(target)} on {target.ref} and the correlation id shows "
+                "in none of them; cannot tell which one is ours"
+            )
+        return (candidates[0], "new run on the ref") if candidates else None
+
+
+def _titles(run: WorkflowRun) -> str:
+    # With a run-name, both `display_title` and `name` carry it (actions/runner#4141).
+    return f"{run.display_title}\n{run.name}"
+
+
+def _what(target: _Target) -> str:
+    if target.workflow is not None:
+        return target.workflow.describe()
+    return f"repository_dispatch {target.request.event_type!r}"
+
+
+def _earliest(limit: float, deadline: float | None) -> float:
+    return limit if deadline is None else min(limit, deadline)
+
+
+def _iso(epoch: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

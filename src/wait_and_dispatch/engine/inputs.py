@@ -1,0 +1,148 @@
+"""User-written values: workflow inputs (JSON, YAML or key=value) and durations (`1h30m`).
+
+Both come from action inputs and command-line options; mistakes are reported as `UsageError`
+with the offending text, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import yaml
+
+from wait_and_dispatch.errors import UsageError
+
+# Workflow syntax docs, `on.workflow_dispatch.inputs`: "The maximum number of top-level properties
+# for inputs is 25. The maximum payload for inputs is 65,535 characters." (GITHUB-FACTS "Dispatch")
+MAX_INPUTS = 25
+MAX_INPUTS_CHARACTERS = 65_535
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)", re.IGNORECASE)
+_DURATION_WHOLE = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*(?:ms|h|m|s)\s*)+$", re.IGNORECASE)
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def parse_duration(text: str | float | int, *, what: str = "duration") -> float:
+    """`90`, `90s`, `30m`, `1h30m`, `1.5h` -> seconds. No unit means seconds.
+
+    A few lines rather than a dependency: pytimeparse, the usual choice, has had no release since
+    2017, and we accept only this small, documented grammar.
+    """
+    if isinstance(text, int | float):
+        seconds = float(text)
+    else:
+        raw = text.strip()
+        try:
+            seconds = float(raw)
+        except ValueError:
+            if not _DURATION_WHOLE.match(raw):
+                raise UsageError(
+                    f"{what} {text!r} is not a duration", hint="write it as 90, 90s, 30m or 1h30m"
+                ) from None
+            seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(raw))
+    if seconds < 0:
+        raise UsageError(f"{what} {text!r} is negative", hint="write it as 90, 90s, 30m or 1h30m")
+    return seconds
+
+
+def parse_inputs(text: str | None) -> dict[str, str]:
+    """Workflow inputs from a JSON object, a YAML mapping, or `key=value` lines.
+
+    GitHub takes every input value as a string and converts it to the input's declared type
+    (GITHUB-FACTS "Dispatch"), so booleans become `true`/`false` and numbers their plain text.
+    """
+    if text is None or not text.strip():
+        return {}
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise UsageError(
+                f"inputs are not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                hint='write a JSON object such as {"environment": "prod"}, YAML, or key=value lines',
+            ) from None
+        return normalize_inputs(_mapping(data, "JSON"))
+    lines = [line for line in stripped.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    if all(_is_key_value(line) for line in lines):
+        return normalize_inputs(dict(_split_key_value(line) for line in lines))
+    try:
+        data = yaml.safe_load(stripped)
+    except yaml.YAMLError as exc:
+        raise UsageError(
+            f"inputs are neither JSON, YAML nor key=value lines: {str(exc).splitlines()[0]}",
+            hint="write a JSON object, a YAML mapping (environment: prod), or key=value lines",
+        ) from None
+    return normalize_inputs(_mapping(data, "YAML"))
+
+
+def parse_key_values(pairs: Iterable[str]) -> dict[str, str]:
+    """Repeated `--input KEY=VALUE` options."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise UsageError(f"input {pair!r} is not KEY=VALUE", hint="e.g. --input environment=prod")
+        key, _, value = pair.partition("=")
+        result[key.strip()] = value  # the value exactly as given: spaces may matter
+    return normalize_inputs(result)
+
+
+def normalize_inputs(inputs: Mapping[str, Any]) -> dict[str, str]:
+    """Values as the strings GitHub expects, and GitHub's limits checked before anything is sent."""
+    result: dict[str, str] = {}
+    for key, value in inputs.items():
+        name = str(key).strip()
+        if not name:
+            raise UsageError("an input has an empty name", hint="every input needs a name: name=value")
+        result[name] = input_text(name, value)
+    check_input_limits(result)
+    return result
+
+
+def input_text(name: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise UsageError(
+        f"input {name!r} is a {type(value).__name__}; workflow inputs are strings, booleans or numbers",
+        hint="pass structured data as a JSON string and parse it with fromJSON() in the workflow",
+    )
+
+
+def check_input_limits(inputs: Mapping[str, str]) -> None:
+    if len(inputs) > MAX_INPUTS:
+        raise UsageError(
+            f"{len(inputs)} inputs given; GitHub accepts at most {MAX_INPUTS}",
+            hint="combine related inputs into one JSON string input and parse it with fromJSON()",
+        )
+    size = len(json.dumps(dict(inputs), separators=(",", ":")))
+    if size > MAX_INPUTS_CHARACTERS:
+        raise UsageError(
+            f"the inputs take {size:,} characters; GitHub accepts at most {MAX_INPUTS_CHARACTERS:,}",
+            hint="pass large data as an artifact and its name as the input",
+        )
+
+
+def _mapping(data: Any, kind: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise UsageError(
+            f"inputs must be a mapping of names to values, but the {kind} is a {type(data).__name__}",
+            hint="e.g. environment: prod",
+        )
+    return data
+
+
+def _is_key_value(line: str) -> bool:
+    key, eq, _ = line.partition("=")
+    return bool(eq) and bool(key.strip()) and ":" not in key and " " not in key.strip()
+
+
+def _split_key_value(line: str) -> tuple[str, str]:
+    key, _, value = line.partition("=")
+    return key.strip(), value.strip()

@@ -1,0 +1,154 @@
+"""Workflows and their runs: resolve a workflow as the user names it, find runs by head SHA, read
+one run, learn how long runs usually take, cancel.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from wait_and_dispatch.engine.model import Repository, Workflow, WorkflowRun
+from wait_and_dispatch.errors import GitHubApiError, NotFoundError, UsageError
+from wait_and_dispatch.github_api import GitHubApi
+
+_SHA = re.compile(r"^[0-9a-f]{40}$")
+_WORKFLOW_FILE = re.compile(r"\.ya?ml$", re.IGNORECASE)
+_LISTED = 12  # workflows named in a "not found" message
+
+
+def resolve_workflow(
+    api: GitHubApi, repo: Repository, workflow: str, *, deadline: float | None = None
+) -> Workflow:
+    """A workflow by file name (`deploy.yml`), path (`.github/workflows/deploy.yml`), id, or name.
+
+    GitHub's workflow endpoints take the id or the file name only (OpenAPI
+    `actions/get-workflow`: "workflow_id: The ID of the workflow. You can also pass the workflow
+    file name as a string"), so a path is reduced to its file name and a display name is looked
+    up in the list.
+    """
+    wanted = workflow.strip()
+    if not wanted:
+        raise UsageError("no workflow given", hint="name it by file (deploy.yml), path, id, or name")
+    if wanted.isdigit() or _WORKFLOW_FILE.search(wanted):
+        key = wanted.rsplit("/", 1)[-1]
+        try:
+            return Workflow.from_api(
+                api.get(f"{repo.api_path}/actions/workflows/{key}", deadline=deadline).data
+            )
+        except NotFoundError:
+            workflows = list_workflows(api, repo, deadline=deadline)
+            raise _not_found(repo, wanted, workflows) from None
+    workflows = list_workflows(api, repo, deadline=deadline)
+    exact = [w for w in workflows if w.name == wanted]
+    matches = exact or [w for w in workflows if w.name.casefold() == wanted.casefold()]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise UsageError(
+            f"{len(matches)} workflows in {repo} are named {wanted!r}: " + ", ".join(w.path for w in matches),
+            hint="name the workflow by its file instead, e.g. " + matches[0].file_name,
+        )
+    raise _not_found(repo, wanted, workflows)
+
+
+def list_workflows(api: GitHubApi, repo: Repository, *, deadline: float | None = None) -> list[Workflow]:
+    return [
+        Workflow.from_api(item)
+        for item in api.paginate(
+            f"{repo.api_path}/actions/workflows", items_key="workflows", deadline=deadline
+        )
+    ]
+
+
+def _not_found(repo: Repository, wanted: str, workflows: list[Workflow]) -> NotFoundError:
+    if not workflows:
+        return NotFoundError(
+            f"workflow {wanted!r} not found: {repo} has no workflows the token can see",
+            hint="check the repository name, and that the workflow file is on the default branch",
+        )
+    shown = ", ".join(w.describe() for w in workflows[:_LISTED])
+    more = f" and {len(workflows) - _LISTED} more" if len(workflows) > _LISTED else ""
+    return NotFoundError(
+        f"workflow {wanted!r} not found in {repo}; it has: {shown}{more}",
+        hint="name the workflow by its file name (e.g. deploy.yml), its path, its id, or its name as listed",
+    )
+
+
+def default_branch(api: GitHubApi, repo: Repository, *, deadline: float | None = None) -> str:
+    return str(api.get(repo.api_path, deadline=deadline).data["default_branch"])
+
+
+def resolve_sha(api: GitHubApi, repo: Repository, ref: str, *, deadline: float | None = None) -> str:
+    """The commit a branch, tag or SHA names (`GET /repos/{o}/{r}/commits/{ref}`)."""
+    if _SHA.match(ref):
+        return ref
+    try:
+        return str(api.get(f"{repo.api_path}/commits/{ref}", deadline=deadline).data["sha"])
+    except GitHubApiError as exc:
+        if exc.status in (404, 422):
+            raise UsageError(
+                f"ref {ref!r} does not exist in {repo}",
+                hint="give an existing branch or tag name (without refs/heads/), or a full commit SHA",
+            ) from None
+        raise
+
+
+def find_runs(
+    api: GitHubApi,
+    repo: Repository,
+    *,
+    workflow_id: int | None = None,
+    head_sha: str | None = None,
+    event: str | None = None,
+    branch: str | None = None,
+    created: str | None = None,
+    deadline: float | None = None,
+) -> list[WorkflowRun]:
+    """Runs matching the filters, newest first, every page (`Link` header followed).
+
+    GitHub lists runs newest first and each entry is the run's latest attempt (`run_attempt`).
+    """
+    path = (
+        f"{repo.api_path}/actions/workflows/{workflow_id}/runs"
+        if workflow_id is not None
+        else f"{repo.api_path}/actions/runs"
+    )
+    params = {"head_sha": head_sha, "event": event, "branch": branch, "created": created}
+    items = api.paginate(path, params, items_key="workflow_runs", deadline=deadline)
+    return newest_first(WorkflowRun.from_api(item) for item in items)
+
+
+def newest_first(runs: Iterable[WorkflowRun]) -> list[WorkflowRun]:
+    return sorted(runs, key=lambda run: (run.created_at or 0.0, run.id), reverse=True)
+
+
+def get_run(api: GitHubApi, repo: Repository, run_id: int, *, deadline: float | None = None) -> WorkflowRun:
+    """One run's latest attempt, conditionally: polling an unchanged run costs no rate limit."""
+    return WorkflowRun.from_api(api.get(f"{repo.api_path}/actions/runs/{run_id}", deadline=deadline).data)
+
+
+def recent_durations(
+    api: GitHubApi, repo: Repository, workflow_id: int, *, limit: int = 20, deadline: float | None = None
+) -> list[float]:
+    """How long the workflow's last successful runs took: one request, used to time polling."""
+    answer = api.get(
+        f"{repo.api_path}/actions/workflows/{workflow_id}/runs",
+        {"status": "success", "per_page": limit},
+        deadline=deadline,
+    )
+    runs = (WorkflowRun.from_api(item) for item in answer.data.get("workflow_runs", []))
+    return [d for d in (run.duration for run in runs) if d is not None]
+
+
+def cancel_run(api: GitHubApi, repo: Repository, run_id: int, *, deadline: float | None = None) -> bool:
+    """Cancel a run: True if GitHub accepted (202), False if it had already completed (409).
+
+    A cancel is a refusal-safe write: sending it twice cancels once (OpenAPI `actions/cancel-workflow-run`).
+    """
+    try:
+        api.post(f"{repo.api_path}/actions/runs/{run_id}/cancel", idempotent=True, deadline=deadline)
+    except GitHubApiError as exc:
+        if exc.status == 409:
+            return False
+        raise
+    return True

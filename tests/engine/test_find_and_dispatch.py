@@ -1,0 +1,411 @@
+"""Find or dispatch: resolve the workflow, find runs by head SHA, and always know the run we started.
+
+Everything goes over HTTP to the emulator. The emulator lists a dispatched run only after
+`dispatch_visibility_delay` seconds (3 in the base scenario), as GitHub does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import FEATURE_SHA, MAIN_SHA
+from wait_and_dispatch.clock import ManualClock
+from wait_and_dispatch.emulator import Emulator, Fault
+from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine.dispatch import Dispatcher
+from wait_and_dispatch.engine.model import DispatchPolicy, ProgressEvent, Repository, RunRequest
+from wait_and_dispatch.errors import (
+    AmbiguousRunError,
+    NotFoundError,
+    RunNotFoundError,
+    UsageError,
+    ValidationFailedError,
+)
+from wait_and_dispatch.github_api import GitHubApi
+
+StartEmulator = Callable[[dict[str, Any]], Emulator]
+MakeApi = Callable[..., GitHubApi]
+APP = Repository("octo", "app")
+BUILD = "build.yml"
+
+
+def request(**fields: Any) -> RunRequest:
+    fields.setdefault("workflow", BUILD)
+    return RunRequest(APP, **fields)
+
+
+def posts(emulator: Emulator, suffix: str = "/dispatches") -> list[Any]:
+    return [r for r in emulator.writes() if r.method == "POST" and r.path.endswith(suffix)]
+
+
+def without_run_details(scenario: dict[str, Any]) -> dict[str, Any]:
+    scenario["options"]["return_run_details"] = False
+    return scenario
+
+
+def build_workflow(scenario: dict[str, Any]) -> dict[str, Any]:
+    workflow: dict[str, Any] = scenario["repos"]["octo/app"]["workflows"][0]
+    return workflow
+
+
+def add_distinct_id(
+    scenario: dict[str, Any], *, run_name: str | None = "Build [${{ inputs.distinct_id }}]"
+) -> None:
+    workflow = build_workflow(scenario)
+    workflow["inputs"]["distinct_id"] = {"type": "string", "required": False}
+    if run_name is None:
+        workflow.pop("run_name", None)
+    else:
+        workflow["run_name"] = run_name
+
+
+def push_run(scenario: dict[str, Any], sha: str = MAIN_SHA, **fields: Any) -> None:
+    run = {
+        "workflow": BUILD,
+        "event": "push",
+        "head_sha": sha,
+        "head_branch": "main",
+        "created": -600,
+        "timeline": {"queued": 0, "duration": 300},
+        "conclusion": "success",
+    }
+    run.update(fields)
+    scenario["repos"]["octo/app"].setdefault("runs", []).append(run)
+
+
+# -- resolving the workflow ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["build.yml", ".github/workflows/build.yml", "Build", "build"])
+def test_workflow_is_found_by_file_path_or_name(api: GitHubApi, name: str) -> None:
+    workflow = runs_api.resolve_workflow(api, APP, name)
+    assert (workflow.name, workflow.path) == ("Build", ".github/workflows/build.yml")
+
+
+def test_workflow_is_found_by_numeric_id(api: GitHubApi) -> None:
+    workflow_id = runs_api.resolve_workflow(api, APP, "build.yml").id
+    assert runs_api.resolve_workflow(api, APP, str(workflow_id)).path == ".github/workflows/build.yml"
+
+
+def test_unknown_workflow_error_lists_the_workflows_that_exist(api: GitHubApi) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        runs_api.resolve_workflow(api, APP, "deploy.yml")
+    assert caught.value.message == (
+        "workflow 'deploy.yml' not found in octo/app; it has: Build (.github/workflows/build.yml)"
+    )
+    assert "file name" in caught.value.hint
+
+
+def test_unknown_workflow_name_error_lists_the_workflows_too(api: GitHubApi) -> None:
+    with pytest.raises(NotFoundError, match="'Deploy' not found in octo/app; it has: Build"):
+        runs_api.resolve_workflow(api, APP, "Deploy")
+
+
+def test_unknown_ref_is_a_usage_error(api: GitHubApi) -> None:
+    with pytest.raises(UsageError, match="ref 'nope' does not exist in octo/app"):
+        Dispatcher(api).find_or_dispatch(request(ref="nope"))
+
+
+# -- finding runs by head SHA --------------------------------------------------------------------
+
+
+def test_runs_for_a_sha_are_listed_newest_first_across_pages(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    for i in range(130):
+        push_run(scenario_dict, created=-10_000 + i)
+    push_run(scenario_dict, sha=FEATURE_SHA, head_branch="feature/x")
+    api = make_api(start_emulator(scenario_dict))
+    workflow = runs_api.resolve_workflow(api, APP, BUILD)
+    found = runs_api.find_runs(api, APP, workflow_id=workflow.id, head_sha=MAIN_SHA)
+    assert len(found) == 130
+    assert all(run.head_sha == MAIN_SHA for run in found)
+    created = [run.created_at or 0.0 for run in found]
+    assert created == sorted(created, reverse=True)
+
+
+def test_event_and_branch_filters_narrow_the_runs(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    push_run(scenario_dict)
+    push_run(scenario_dict, event="pull_request", head_branch="feature/x")
+    api = make_api(start_emulator(scenario_dict))
+    assert [r.event for r in runs_api.find_runs(api, APP, head_sha=MAIN_SHA, event="push")] == ["push"]
+    assert [r.head_branch for r in runs_api.find_runs(api, APP, head_sha=MAIN_SHA, branch="feature/x")] == [
+        "feature/x"
+    ]
+
+
+def test_a_rerun_run_is_found_as_its_latest_attempt(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    push_run(scenario_dict, conclusion=["failure", "success"])
+    emulator = start_emulator(scenario_dict)
+    api = make_api(emulator)
+    run = Dispatcher(api).find_or_dispatch(request()).run
+    assert (run.run_attempt, run.conclusion) == (1, "failure")
+    api.post(f"/repos/octo/app/actions/runs/{run.id}/rerun")
+    clock.advance(400)
+    again = Dispatcher(api).find_or_dispatch(request())
+    assert (again.run.id, again.run.run_attempt, again.run.conclusion) == (run.id, 2, "success")
+    assert not again.dispatched
+
+
+# -- dispatch and exact correlation --------------------------------------------------------------
+
+
+def test_dispatch_takes_the_run_id_from_return_run_details(api: GitHubApi, emulator: Emulator) -> None:
+    found = Dispatcher(api).find_or_dispatch(request(inputs={"environment": "prod"}))
+    assert found.dispatched and found.how == "return_run_details"
+    accepted = [p for p in posts(emulator) if p.status == 200]
+    assert len(accepted) == 1
+    assert accepted[0].body == {"ref": "main", "inputs": {"environment": "prod"}, "return_run_details": True}
+    assert found.run.event == "workflow_dispatch" and found.run.head_sha == MAIN_SHA
+
+
+def test_undeclared_correlation_input_is_dropped_and_the_dispatch_sent_again(
+    api: GitHubApi, emulator: Emulator
+) -> None:
+    # The base workflow declares no `distinct_id`: GitHub refuses it (422 "Unexpected inputs"),
+    # which started nothing; the second request goes without it.
+    found = Dispatcher(api).find_or_dispatch(request())
+    sent = posts(emulator)
+    assert [("distinct_id" in p.body["inputs"]) for p in sent] == [True, False]
+    assert [p.status for p in sent] == [422, 200]
+    assert found.dispatched and found.how == "return_run_details"
+
+
+def test_server_without_return_run_details_correlates_by_the_id_in_run_name(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    add_distinct_id(without_run_details(scenario_dict))
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request())
+    sent = posts(emulator)
+    assert [("return_run_details" in p.body) for p in sent] == [True, False]
+    assert sent[0].status == 422 and sent[1].status == 204
+    assert found.how == "correlation id"
+    assert found.correlation_id is not None and found.correlation_id in found.run.display_title
+
+
+def test_correlation_id_shown_only_in_a_step_name_is_found_through_the_jobs(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    add_distinct_id(without_run_details(scenario_dict), run_name=None)
+    build_workflow(scenario_dict)["jobs"] = [
+        {
+            "name": "build",
+            "steps": ["Set up job", "id ${{ inputs.distinct_id }}"],
+            "start": 0,
+            "duration": 120,
+        }
+    ]
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request())
+    assert found.how == "correlation id"
+    jobs = emulator.requests_to("/repos/octo/app/actions/runs/*/jobs")
+    assert jobs, "the step names were read"
+
+
+def test_without_run_details_or_correlation_input_the_one_new_run_is_ours(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    push_run(scenario_dict)  # an older run that must not be taken
+    emulator = start_emulator(scenario_dict)
+    api = make_api(emulator)
+    dispatcher = Dispatcher(api)
+    dispatcher.run_details_supported = False
+    found = dispatcher.find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS, correlation_input=None))
+    assert found.how == "new run on the ref"
+    assert found.run.event == "workflow_dispatch"
+    assert len(posts(emulator)) == 1
+
+
+def test_two_new_runs_without_correlation_fail_and_say_how_to_add_an_input(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    emulator = start_emulator(without_run_details(scenario_dict))
+    other = make_api(emulator)
+    api = make_api(emulator)
+
+    def someone_else_dispatches(event: ProgressEvent) -> None:
+        if event.kind == "correlating" and not posts(emulator)[1:]:
+            return
+        if len([p for p in posts(emulator) if p.status == 204]) == 1:
+            other.post("/repos/octo/app/actions/workflows/build.yml/dispatches", {"ref": "main"})
+
+    dispatcher = Dispatcher(api, someone_else_dispatches)
+    with pytest.raises(AmbiguousRunError, match="2 new workflow_dispatch runs") as caught:
+        dispatcher.find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS, correlation_input=None))
+    assert "run-name" in caught.value.hint and "distinct_id" in caught.value.hint
+
+
+@pytest.mark.parametrize("run_details", [True, False], ids=["return_run_details", "correlation-id"])
+def test_twenty_callers_dispatching_at_once_each_get_their_own_run(
+    start_emulator: StartEmulator,
+    scenario_dict: dict[str, Any],
+    make_api: MakeApi,
+    run_details: bool,
+) -> None:
+    scenario_dict["options"]["return_run_details"] = run_details
+    add_distinct_id(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    found: dict[int, int] = {}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(20)
+
+    def caller(n: int) -> None:
+        dispatcher = Dispatcher(make_api(emulator))
+        barrier.wait()
+        try:
+            found[n] = dispatcher.find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS)).run.id
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(found) == 20
+    assert len(set(found.values())) == 20, "every caller got a different run"
+    accepted = [p for p in posts(emulator) if p.status in (200, 204)]
+    assert len(accepted) == 20, "exactly one run started per caller"
+
+
+def test_a_dispatch_whose_outcome_is_unknown_is_not_sent_again_when_its_run_exists(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    add_distinct_id(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    emulator.inject(Fault(host="api", method="POST", path="*/dispatches", kind="apply_then_fail", status=502))
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request())
+    assert [p.status for p in posts(emulator)] == [502]
+    assert found.dispatched and found.how == "correlation after an unknown outcome"
+    assert found.correlation_id is not None and found.correlation_id in found.run.display_title
+
+
+def test_a_dispatch_that_failed_before_starting_anything_is_sent_again_after_looking(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    add_distinct_id(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    emulator.inject(Fault(host="api", method="POST", path="*/dispatches", status=502))
+    start = clock.now()
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request(discovery_timeout=60))
+    assert [p.status for p in posts(emulator)] == [502, 200]
+    assert clock.now() - start >= 60, "it looked for the run for the whole discovery window first"
+    assert found.how == "return_run_details"
+
+
+def test_inputs_the_workflow_does_not_declare_are_reported(api: GitHubApi) -> None:
+    with pytest.raises(ValidationFailedError, match=r"Unexpected inputs provided.*colour"):
+        Dispatcher(api).find_or_dispatch(request(inputs={"colour": "blue"}, correlation_input=None))
+
+
+# -- find or dispatch policies -------------------------------------------------------------------
+
+
+def test_if_missing_reuses_the_run_for_the_sha(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    push_run(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request())
+    assert not found.dispatched and found.run.event == "push"
+    assert posts(emulator) == []
+
+
+def test_rerunning_the_caller_does_not_start_a_second_run(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    add_distinct_id(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    first = Dispatcher(make_api(emulator)).find_or_dispatch(request(inputs={"environment": "prod"}))
+    clock.advance(10)  # listed by now
+    second = Dispatcher(make_api(emulator)).find_or_dispatch(request(inputs={"environment": "prod"}))
+    assert second.run.id == first.run.id and not second.dispatched
+    assert len([p for p in posts(emulator) if p.status == 200]) == 1
+
+
+def test_a_different_request_on_the_same_sha_gets_its_own_run(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    add_distinct_id(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    prod = Dispatcher(make_api(emulator)).find_or_dispatch(request(inputs={"environment": "prod"}))
+    clock.advance(10)
+    dev = Dispatcher(make_api(emulator)).find_or_dispatch(request(inputs={"environment": "dev"}))
+    assert dev.dispatched and dev.run.id != prod.run.id
+
+
+def test_always_dispatches_even_when_a_run_exists(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    push_run(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    assert found.dispatched and found.run.event == "workflow_dispatch"
+
+
+def test_never_waits_for_a_run_that_appears_late(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    push_run(scenario_dict, created=90)  # pushed 90 s after we start looking
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(
+        request(dispatch=DispatchPolicy.NEVER, discovery_timeout=300)
+    )
+    assert not found.dispatched and found.run.event == "push"
+    assert posts(emulator) == []
+
+
+def test_never_gives_up_at_the_discovery_timeout(
+    emulator: Emulator, make_api: MakeApi, clock: ManualClock
+) -> None:
+    start = clock.now()
+    with pytest.raises(RunNotFoundError, match=r"appeared within 2m0s \(dispatch: never\)"):
+        Dispatcher(make_api(emulator)).find_or_dispatch(
+            request(dispatch=DispatchPolicy.NEVER, discovery_timeout=120)
+        )
+    assert clock.now() - start == pytest.approx(120, abs=0.5)
+    assert posts(emulator) == []
+
+
+def test_a_run_listed_late_after_dispatch_is_still_found(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    scenario_dict["options"]["dispatch_visibility_delay"] = 40
+    add_distinct_id(without_run_details(scenario_dict))
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request())
+    assert found.how == "correlation id"
+
+
+# -- repository_dispatch -------------------------------------------------------------------------
+
+
+def test_repository_dispatch_correlates_through_the_client_payload(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    workflow = build_workflow(scenario_dict)
+    workflow["on"] = {"repository_dispatch": ["deploy"]}
+    workflow["run_name"] = "Deploy [${{ github.event.client_payload.distinct_id }}]"
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(
+        RunRequest(APP, event_type="deploy", client_payload={"env": "prod"}, dispatch=DispatchPolicy.ALWAYS)
+    )
+    sent = posts(emulator)
+    assert len(sent) == 1 and sent[0].path == "/repos/octo/app/dispatches"
+    assert sent[0].body["client_payload"]["env"] == "prod"
+    assert found.how == "correlation id" and found.run.event == "repository_dispatch"
+
+
+def test_repository_dispatch_refuses_a_ref_other_than_the_default_branch(api: GitHubApi) -> None:
+    with pytest.raises(UsageError, match="default branch"):
+        Dispatcher(api).find_or_dispatch(RunRequest(APP, event_type="deploy", ref="feature/x"))

@@ -1,0 +1,219 @@
+"""Waiting for runs: every status and conclusion, re-run attempts, timeouts that end on time,
+conditional polls that cost nothing, polling timed by the workflow's history, and many runs on
+one shared poll budget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import MAIN_SHA
+from tests.support.github_facts import RUN_CONCLUSIONS
+from wait_and_dispatch.clock import ManualClock
+from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine.model import (
+    ApiCost,
+    Outcome,
+    ProgressEvent,
+    ProgressKind,
+    Repository,
+    RunResult,
+    WaitOptions,
+    WorkflowRun,
+    parse_conclusions,
+)
+from wait_and_dispatch.engine.waiting import RunTarget, wait_for_run, wait_for_runs
+from wait_and_dispatch.errors import ConclusionNotAllowedError, WaitTimeoutError
+from wait_and_dispatch.github_api import GitHubApi
+
+StartEmulator = Callable[[dict[str, Any]], Emulator]
+MakeApi = Callable[..., GitHubApi]
+APP = Repository("octo", "app")
+
+
+def add_run(scenario: dict[str, Any], **fields: Any) -> None:
+    run: dict[str, Any] = {
+        "workflow": "build.yml",
+        "event": "push",
+        "head_sha": MAIN_SHA,
+        "head_branch": "main",
+        "created": 0,
+        "timeline": {"queued": 5, "duration": 120},
+        "conclusion": "success",
+    }
+    run.update(fields)
+    scenario["repos"]["octo/app"].setdefault("runs", []).append(run)
+
+
+def newest_run(api: GitHubApi) -> WorkflowRun:
+    return runs_api.find_runs(api, APP, head_sha=MAIN_SHA)[0]
+
+
+def start_with_run(
+    start_emulator: StartEmulator, scenario: dict[str, Any], make_api: MakeApi, **run: Any
+) -> tuple[Emulator, GitHubApi, WorkflowRun]:
+    add_run(scenario, **run)
+    emulator = start_emulator(scenario)
+    api = make_api(emulator)
+    return emulator, api, newest_run(api)
+
+
+def test_every_status_on_the_way_is_reported_in_order(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    timeline = {"requested": 10, "pending": 30, "queued": 30, "waiting": 60, "duration": 300}
+    _, api, run = start_with_run(start_emulator, scenario_dict, make_api, timeline=timeline)
+    events: list[ProgressEvent] = []
+    result = wait_for_run(
+        api, APP, run, WaitOptions(poll_interval=5, max_poll_interval=10), on_progress=events.append
+    )
+    statuses = [e.status for e in events if e.kind is ProgressKind.STATUS]
+    assert statuses == ["pending", "queued", "waiting", "in_progress", "completed"]
+    assert result.outcome is Outcome.SUCCESS
+    assert any("waiting for an environment approval" in e.message for e in events)
+
+
+@pytest.mark.parametrize("conclusion", RUN_CONCLUSIONS)
+def test_each_conclusion_is_judged_against_the_allowed_ones(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, conclusion: str
+) -> None:
+    _, api, run = start_with_run(start_emulator, scenario_dict, make_api, conclusion=conclusion)
+    default = wait_for_run(api, APP, run, WaitOptions())
+    assert default.run.conclusion == conclusion
+    assert default.outcome is (Outcome.SUCCESS if conclusion == "success" else Outcome.CONCLUSION_NOT_ALLOWED)
+    anything = wait_for_run(
+        api, APP, run, WaitOptions(allowed_conclusions=parse_conclusions("any", default=frozenset()))
+    )
+    assert anything.outcome is Outcome.SUCCESS
+
+
+def test_a_timeout_ends_on_time_and_says_how_long_it_waited(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    _, api, run = start_with_run(
+        start_emulator, scenario_dict, make_api, timeline={"queued": 0, "duration": 7200}
+    )
+    start = clock.now()
+    result = wait_for_run(api, APP, run, WaitOptions(timeout=600, poll_interval=7, max_poll_interval=60))
+    assert result.outcome is Outcome.TIMED_OUT
+    assert clock.now() - start == pytest.approx(600, abs=0.01)
+    assert not result.cancelled
+
+
+def test_cancel_on_timeout_cancels_the_run(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    emulator, api, run = start_with_run(
+        start_emulator, scenario_dict, make_api, timeline={"queued": 0, "duration": 7200}
+    )
+    events: list[ProgressEvent] = []
+    result = wait_for_run(
+        api, APP, run, WaitOptions(timeout=300, cancel_on_timeout=True), on_progress=events.append
+    )
+    assert result.outcome is Outcome.TIMED_OUT and result.cancelled
+    assert [w.path for w in emulator.writes()] == [f"/repos/octo/app/actions/runs/{run.id}/cancel"]
+    assert any(e.kind is ProgressKind.CANCELLED for e in events)
+    clock.advance(5)
+    assert runs_api.get_run(api, APP, run.id).conclusion == "cancelled"
+
+
+def test_a_rerun_started_before_we_look_is_followed_to_its_end(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    _, api, run = start_with_run(start_emulator, scenario_dict, make_api, conclusion=["failure", "success"])
+    clock.advance(200)
+    failed = runs_api.get_run(api, APP, run.id)
+    assert (failed.run_attempt, failed.conclusion) == (1, "failure")
+    api.post(f"/repos/octo/app/actions/runs/{run.id}/rerun")
+    result = wait_for_run(api, APP, failed, WaitOptions())
+    assert (result.run.run_attempt, result.run.conclusion, result.outcome) == (2, "success", Outcome.SUCCESS)
+
+
+def test_unchanged_polls_are_answered_304_and_spend_no_rate_limit(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    _, api, run = start_with_run(
+        start_emulator, scenario_dict, make_api, timeline={"queued": 0, "duration": 3600}
+    )
+    before = api.stats.snapshot()
+    result = wait_for_run(api, APP, run, WaitOptions(timeout=7200, poll_interval=5, max_poll_interval=30))
+    assert result.outcome is Outcome.SUCCESS
+    spent = api.stats.units_spent - before.units_spent
+    polls = api.stats.requests - before.requests
+    assert polls > 100 and api.stats.not_modified - before.not_modified >= polls - 5
+    assert spent <= 5, "a waited hour costs a handful of rate-limit units"
+
+
+def test_history_times_polls_densely_around_the_expected_end(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    for age, duration in ((5000, 590), (4000, 600), (3000, 610)):
+        add_run(scenario_dict, created=-age, timeline={"queued": 0, "duration": duration})
+    _, api, run = start_with_run(
+        start_emulator, scenario_dict, make_api, timeline={"queued": 0, "duration": 600}
+    )
+    before = api.stats.requests
+    result = wait_for_run(api, APP, run, WaitOptions(poll_interval=5, max_poll_interval=120))
+    lag = result.waited - 600
+    assert 0 <= lag <= 5.5, "completion noticed within one dense interval"
+    assert api.stats.requests - before < 40
+
+
+def test_without_history_polling_backs_off_to_the_maximum(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    _, api, run = start_with_run(
+        start_emulator, scenario_dict, make_api, timeline={"queued": 0, "duration": 1800}
+    )
+    events: list[ProgressEvent] = []
+    wait_for_run(
+        api,
+        APP,
+        run,
+        WaitOptions(timeout=3600, poll_interval=5, max_poll_interval=60),
+        on_progress=events.append,
+    )
+    pauses = [e.next_poll_in for e in events if e.kind is ProgressKind.POLL and e.next_poll_in is not None]
+    assert pauses[0] < 6 and max(pauses) <= 60 and pauses[-1] >= 54
+    assert all(e.elapsed is not None for e in events if e.kind is ProgressKind.POLL)
+
+
+def test_many_runs_share_one_poll_budget(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    for i in range(50):
+        add_run(scenario_dict, created=-i, timeline={"queued": 0, "duration": 600 + 10 * i})
+    emulator = start_emulator(scenario_dict)
+    api = make_api(emulator)
+    runs = runs_api.find_runs(api, APP, head_sha=MAIN_SHA)
+    assert len(runs) == 50
+    options = WaitOptions(poll_interval=5, max_poll_interval=60, use_history=False)
+
+    single = make_api(emulator)
+    wait_for_run(single, APP, runs[0], options)
+    one_run_requests = single.stats.requests
+
+    before = api.stats.requests
+    results = wait_for_runs(api, [RunTarget(APP, run) for run in runs], options)
+    assert [r.run.id for r in results] == [run.id for run in runs]
+    assert all(r.outcome is Outcome.SUCCESS for r in results)
+    many = api.stats.requests - before
+    assert many < 5 * one_run_requests, f"50 runs took {many} requests; one run alone took {one_run_requests}"
+
+
+def test_results_turn_into_one_line_errors_with_the_run_link(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    _, api, run = start_with_run(start_emulator, scenario_dict, make_api, conclusion="failure")
+    waited = wait_for_run(api, APP, run, WaitOptions())
+    cost = ApiCost(1, 0, 1, 0, 99)
+    failed = RunResult(waited.run, False, waited.outcome, waited.waited, cost).error()
+    assert isinstance(failed, ConclusionNotAllowedError)
+    assert failed.message == f"{run.describe()} concluded failure (allowed: success): {run.html_url}"
+    assert "\n" not in failed.message
+    timed_out = RunResult(waited.run, False, Outcome.TIMED_OUT, 65, cost).error()
+    assert isinstance(timed_out, WaitTimeoutError) and "after 1m5s" in timed_out.message
