@@ -1,0 +1,528 @@
+"""Waiting for check runs on a commit, against the emulator over real HTTP with a manual clock.
+
+App checks come from the scenario's `check_runs:`; workflow jobs become check runs only once they
+start, as on GitHub, which is how checks behind `needs:` appear late.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.conftest import MAIN_SHA
+from wait_and_dispatch.clock import ManualClock
+from wait_and_dispatch.emulator import Emulator, Fault
+from wait_and_dispatch.engine.checks import wait_for_checks
+from wait_and_dispatch.engine.model import (
+    CheckSelection,
+    ChecksResult,
+    Outcome,
+    ProgressEvent,
+    ProgressKind,
+    Repository,
+    WaitOptions,
+)
+from wait_and_dispatch.errors import (
+    ConclusionNotAllowedError,
+    DeadlineExceededError,
+    UsageError,
+    WaitTimeoutError,
+)
+from wait_and_dispatch.github_api import GitHubApi
+
+StartEmulator = Callable[[dict[str, Any]], Emulator]
+MakeApi = Callable[..., GitHubApi]
+
+APP = Repository("octo", "app")
+OPTIONS = WaitOptions(timeout=3600, poll_interval=5, max_poll_interval=60)
+
+
+def app_check(
+    name: str,
+    *,
+    duration: float = 60,
+    conclusion: str = "success",
+    created: float = 0,
+    queued: float = 0,
+    app: str = "external-ci",
+) -> dict[str, Any]:
+    """A check run from an app other than Actions, `created` seconds after the emulator starts."""
+    return {
+        "name": name,
+        "head_sha": MAIN_SHA,
+        "app": app,
+        "created": created,
+        "timeline": {"queued": queued, "duration": duration},
+        "conclusion": conclusion,
+    }
+
+
+def with_checks(scenario: dict[str, Any], *checks: dict[str, Any]) -> dict[str, Any]:
+    scenario["repos"]["octo/app"]["check_runs"] = list(checks)
+    return scenario
+
+
+def with_pipeline(scenario: dict[str, Any], jobs: list[dict[str, Any]], duration: float) -> dict[str, Any]:
+    """A push run on MAIN_SHA of a workflow with these jobs; `start` is after the run starts."""
+    repo = scenario["repos"]["octo/app"]
+    repo["workflows"].append(
+        {
+            "path": ".github/workflows/pipeline.yml",
+            "name": "Pipeline",
+            "on": ["push"],
+            "timeline": {"queued": 0, "duration": duration},
+            "conclusion": "success",
+            "jobs": jobs,
+        }
+    )
+    repo["runs"] = [
+        {"workflow": "pipeline.yml", "event": "push", "head_sha": MAIN_SHA, "head_branch": "main"}
+    ]
+    return scenario
+
+
+def wait(
+    api: GitHubApi,
+    selection: CheckSelection | None = None,
+    options: WaitOptions = OPTIONS,
+    *,
+    events: list[ProgressEvent] | None = None,
+    exclude: tuple[str, ...] = (),
+) -> ChecksResult:
+    return wait_for_checks(
+        api,
+        APP,
+        MAIN_SHA,
+        selection or CheckSelection(),
+        options,
+        on_progress=(events.append if events is not None else lambda event: None),
+        exclude=exclude,
+    )
+
+
+def names(result: ChecksResult) -> list[str]:
+    return [check.name for check in result.checks]
+
+
+# -- which checks --------------------------------------------------------------------------------
+
+
+def test_waits_for_named_checks_until_they_succeed(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario = with_checks(
+        scenario_dict,
+        app_check("lint", duration=30),
+        app_check("test", duration=90),
+        app_check("nightly", duration=3000, conclusion="failure"),
+    )
+    api = make_api(start_emulator(scenario))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(names=("test", "lint")))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["lint", "test"]
+    assert result.conclusions == {"lint": "success", "test": "success"}
+    assert 90 <= clock.now() - start < 90 + OPTIONS.max_poll_interval  # done soon after test, not nightly
+    assert result.error() is None
+
+
+def test_regex_waits_for_the_checks_it_matches(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    scenario = with_checks(
+        scenario_dict,
+        app_check("test (ubuntu)", duration=40),
+        app_check("test (windows)", duration=80),
+        app_check("lint", duration=10, conclusion="failure"),
+    )
+    api = make_api(start_emulator(scenario))
+
+    result = wait(api, CheckSelection(regex=r"^test \(", discovery_timeout=30))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["test (ubuntu)", "test (windows)"]
+
+
+def test_ignored_checks_are_not_waited_for(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario = with_checks(
+        scenario_dict,
+        app_check("build", duration=60),
+        app_check("flaky e2e", duration=1800, conclusion="failure"),
+    )
+    api = make_api(start_emulator(scenario))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(ignore=("flaky e2e",), discovery_timeout=30))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["build"]
+    assert clock.now() - start < 1800
+
+
+def test_excluded_check_such_as_the_callers_own_job_is_not_waited_for(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario = with_checks(scenario_dict, app_check("build", duration=60), app_check("gate", duration=7200))
+    api = make_api(start_emulator(scenario))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(discovery_timeout=30), exclude=("gate",))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["build"]
+    assert clock.now() - start < 7200
+
+
+def test_waits_for_every_check_when_none_is_named(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario = with_checks(
+        scenario_dict,
+        app_check("DCO", duration=5, app="dco"),
+        app_check("build", duration=200),
+        app_check("docs", duration=30, conclusion="skipped"),
+    )
+    api = make_api(start_emulator(scenario))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(discovery_timeout=20))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["DCO", "build", "docs"]
+    # After the last check completes, it watches the grace period for checks that start late.
+    assert 200 + 20 <= clock.now() - start < 200 + 20 + OPTIONS.max_poll_interval
+
+
+# -- checks that appear late ---------------------------------------------------------------------
+
+
+def test_waits_for_a_named_check_that_appears_within_the_grace_period(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    scenario = with_checks(scenario_dict, app_check("deploy", created=45, duration=30))
+    api = make_api(start_emulator(scenario))
+
+    result = wait(api, CheckSelection(names=("deploy",), discovery_timeout=60))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert result.conclusions == {"deploy": "success"}
+    assert result.missing == ()
+
+
+def test_waits_for_a_named_job_behind_needs_while_the_job_it_needs_runs(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    # `deploy` needs `build`: it has no check run for five minutes, far past the grace period.
+    scenario = with_pipeline(
+        scenario_dict,
+        [{"name": "build", "start": 0, "duration": 300}, {"name": "deploy", "start": 300, "duration": 60}],
+        duration=360,
+    )
+    api = make_api(start_emulator(scenario))
+
+    result = wait(api, CheckSelection(names=("deploy",), discovery_timeout=60))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["deploy"]
+
+
+def test_every_check_includes_a_job_that_starts_after_the_others_finished(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    # For 30 seconds after `build` completes, nothing on the commit runs; then `deploy` starts.
+    scenario = with_pipeline(
+        scenario_dict,
+        [{"name": "build", "start": 0, "duration": 120}, {"name": "deploy", "start": 150, "duration": 60}],
+        duration=210,
+    )
+    api = make_api(start_emulator(scenario))
+
+    result = wait(api, CheckSelection(discovery_timeout=60))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["build", "deploy"]
+
+
+def test_named_check_that_never_appears_fails_after_the_grace_period(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # `build` completed before the wait began, so nothing on the commit moves during the wait.
+    scenario = with_checks(scenario_dict, app_check("build", created=-30, duration=10))
+    api = make_api(start_emulator(scenario))
+    events: list[ProgressEvent] = []
+    start = clock.now()
+
+    result = wait(api, CheckSelection(names=("build", "deploy"), discovery_timeout=60), events=events)
+
+    assert result.outcome is Outcome.TIMED_OUT
+    assert result.missing == ("deploy",)
+    assert names(result) == ["build"]
+    assert 60 <= clock.now() - start <= 60 + 1e-6  # the last sleep ends when the grace period does
+    assert "deploy never appeared on aaaaaaa" in events[-1].message
+    error = result.error()
+    assert isinstance(error, WaitTimeoutError)
+    assert error.message == "never appeared on aaaaaaa: deploy (waited 1m0s)"
+    assert "case-sensitive" in error.hint
+
+
+def test_regex_that_matches_no_check_fails_after_the_grace_period(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    api = make_api(start_emulator(with_checks(scenario_dict, app_check("build", duration=10))))
+
+    result = wait(api, CheckSelection(regex="^deploy", discovery_timeout=60))
+
+    assert result.outcome is Outcome.TIMED_OUT
+    assert result.missing == ("any check matching /^deploy/",)
+    assert result.checks == ()
+
+
+# -- conclusions ---------------------------------------------------------------------------------
+
+
+def test_failed_check_is_a_conclusion_not_allowed(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    scenario = with_checks(scenario_dict, app_check("build", duration=30, conclusion="failure"))
+    api = make_api(start_emulator(scenario))
+
+    result = wait(api, CheckSelection(names=("build",)))
+
+    assert result.outcome is Outcome.CONCLUSION_NOT_ALLOWED
+    error = result.error()
+    assert isinstance(error, ConclusionNotAllowedError)
+    expected = "checks failed on aaaaaaa: build (failure) (allowed: skipped, success): http"
+    assert error.message.startswith(expected)
+
+
+def test_without_fail_fast_waits_for_every_check_before_failing(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario = with_checks(
+        scenario_dict,
+        app_check("lint", duration=10, conclusion="failure"),
+        app_check("test", duration=300),
+    )
+    api = make_api(start_emulator(scenario))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(names=("lint", "test")))
+
+    assert result.outcome is Outcome.CONCLUSION_NOT_ALLOWED
+    assert result.conclusions == {"lint": "failure", "test": "success"}
+    assert clock.now() - start >= 300
+
+
+def test_fail_fast_returns_at_the_first_failure_before_slower_checks_finish(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario = with_checks(
+        scenario_dict,
+        app_check("lint", duration=10, conclusion="failure"),
+        app_check("test", duration=300),
+    )
+    api = make_api(start_emulator(scenario))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(names=("lint", "test"), fail_fast=True))
+
+    assert result.outcome is Outcome.CONCLUSION_NOT_ALLOWED
+    assert result.conclusions == {"lint": "failure", "test": None}
+    assert 10 <= clock.now() - start < 30
+
+
+def test_skipped_checks_are_allowed_by_default(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    scenario = with_checks(
+        scenario_dict, app_check("build", duration=30), app_check("deploy", duration=5, conclusion="skipped")
+    )
+    api = make_api(start_emulator(scenario))
+
+    result = wait(api, CheckSelection(names=("build", "deploy")))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert result.conclusions == {"build": "success", "deploy": "skipped"}
+
+
+# -- only the newest run of a check counts -------------------------------------------------------
+
+
+def test_only_the_rerun_counts_after_a_failed_run_is_rerun(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario_dict["repos"]["octo/app"]["runs"] = [
+        {
+            "workflow": "build.yml",
+            "event": "push",
+            "head_sha": MAIN_SHA,
+            "head_branch": "main",
+            "created": -600,
+            "conclusion": ["failure", "success"],  # the first attempt fails, the re-run succeeds
+        }
+    ]
+    emulator = start_emulator(scenario_dict)
+    api = make_api(emulator)
+    run_id = api.get("/repos/octo/app/actions/runs", {"head_sha": MAIN_SHA}).data["workflow_runs"][0]["id"]
+    assert api.post(f"/repos/octo/app/actions/runs/{run_id}/rerun").status == 201
+    clock.advance(10)  # the re-run's job has started
+    listed = api.get(f"/repos/octo/app/commits/{MAIN_SHA}/check-runs", {"filter": "latest"}).data
+    assert [c["name"] for c in listed["check_runs"]] == ["build", "build"]  # one per check suite
+
+    result = wait(api, CheckSelection(names=("build",)))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert result.conclusions == {"build": "success"}
+
+
+def test_newer_check_run_of_a_name_counts_over_an_older_one_from_another_suite(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    scenario = with_checks(
+        scenario_dict,
+        app_check("DCO", created=-120, duration=10, conclusion="failure", app="dco"),
+        app_check("DCO", created=-5, duration=60, conclusion="success", app="dco-v2"),
+    )
+    api = make_api(start_emulator(scenario))
+
+    result = wait(api, CheckSelection(names=("DCO",)))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert [check.app for check in result.checks] == ["dco-v2"]
+
+
+# -- time and cost -------------------------------------------------------------------------------
+
+
+def test_timeout_returns_on_time_with_the_checks_still_running(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    api = make_api(start_emulator(with_checks(scenario_dict, app_check("build", duration=3600))))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(names=("build",)), WaitOptions(timeout=100, poll_interval=7))
+
+    assert result.outcome is Outcome.TIMED_OUT
+    assert 100 - 1e-6 <= clock.now() - start <= 100 + 1e-6
+    assert result.waited == pytest.approx(100)
+    assert result.conclusions == {"build": None}
+    error = result.error()
+    assert isinstance(error, WaitTimeoutError)
+    assert "build" in error.message
+
+
+def test_github_failing_until_the_deadline_returns_on_time_with_the_last_snapshot(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    emulator = start_emulator(with_checks(scenario_dict, app_check("build", duration=3600)))
+    # The first poll is answered; every later one gets a 502, retried until the deadline.
+    emulator.inject(Fault(host="api", path="/repos/*/check-runs", status=502, times=None, after=1))
+    api = make_api(emulator)
+    start = clock.now()
+
+    result = wait(api, CheckSelection(names=("build",)), WaitOptions(timeout=60))
+
+    assert result.outcome is Outcome.TIMED_OUT
+    assert clock.now() - start <= 60
+    assert result.conclusions == {"build": None}
+    assert result.cost.retries > 0
+
+
+def test_github_failing_before_the_first_answer_raises_its_error(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    emulator = start_emulator(with_checks(scenario_dict, app_check("build", duration=3600)))
+    emulator.inject(Fault(host="api", path="/repos/*/check-runs", status=502, times=None))
+    api = make_api(emulator)
+    start = clock.now()
+
+    with pytest.raises(DeadlineExceededError, match="502"):
+        wait(api, CheckSelection(names=("build",)), WaitOptions(timeout=10))
+
+    assert clock.now() - start <= 10
+
+
+def test_unchanged_polls_are_answered_304_and_spend_almost_no_rate_limit(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    api = make_api(start_emulator(with_checks(scenario_dict, app_check("build", duration=1800))))
+
+    result = wait(api, CheckSelection(names=("build",)))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert result.cost.requests > 30  # it polled all along...
+    assert result.cost.not_modified > 0
+    assert api.stats.not_modified == result.cost.not_modified
+    assert result.cost.rate_limit_units < 10  # ...but only the answers that changed cost a unit
+
+
+def test_reads_every_page_when_a_commit_has_more_than_100_checks(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    checks = [app_check(f"shard {i:03}", created=-10, duration=5) for i in range(130)]
+    api = make_api(start_emulator(with_checks(scenario_dict, *checks)))
+
+    result = wait(api, CheckSelection(names=tuple(c["name"] for c in checks)))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert len(result.checks) == 130
+
+
+def test_keeps_reading_later_pages_while_page_one_is_answered_304(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    # Check runs are listed newest first: the one created first, and still running, is on page 2.
+    slow = app_check("shard 000", created=-20, duration=300)
+    quick = [app_check(f"shard {i:03}", created=-10, duration=5) for i in range(1, 130)]
+    api = make_api(start_emulator(with_checks(scenario_dict, slow, *quick)))
+
+    result = wait(api, CheckSelection(names=("shard 000",)))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert result.conclusions == {"shard 000": "success"}
+
+
+# -- input and progress --------------------------------------------------------------------------
+
+
+def test_invalid_regex_is_a_usage_error_before_any_request(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    emulator = start_emulator(scenario_dict)
+    api = make_api(emulator)
+
+    with pytest.raises(UsageError, match=r"not a valid regular expression: missing \), unterminated"):
+        wait(api, CheckSelection(regex="test (ubuntu"))
+
+    assert emulator.requests == []
+
+
+def test_reports_checks_appearing_and_completing_and_each_poll(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    scenario = with_checks(scenario_dict, app_check("build", duration=20), app_check("test", duration=40))
+    api = make_api(start_emulator(scenario))
+    events: list[ProgressEvent] = []
+
+    wait(api, CheckSelection(names=("build", "test")), events=events)
+
+    assert {event.subject for event in events} == {"checks on aaaaaaa"}
+    checks = [event.message for event in events if event.kind is ProgressKind.CHECK]
+    assert checks == [
+        "build appeared: in_progress",
+        "test appeared: in_progress",
+        "build completed: success",
+        "test completed: success",
+    ]
+    first_poll = next(event for event in events if event.kind is ProgressKind.POLL)
+    assert (
+        first_poll.message == "waiting for 2 checks: build (in_progress), test (in_progress); next poll in 5s"
+    )
+    assert first_poll.elapsed == 0
+    assert first_poll.next_poll_in is not None and 4.5 <= first_poll.next_poll_in <= 5.5
