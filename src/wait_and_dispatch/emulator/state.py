@@ -404,9 +404,16 @@ def _read_chunks(path: str) -> Iterator[bytes]:
 
 def _build_zip(spec: ArtifactSpec) -> bytes:
     buffer = io.BytesIO()
+    # upload-artifact deflates (compression-level 6 by default); `writestr` with a ZipInfo would
+    # store uncompressed unless told, so every entry names its compression.
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in spec.files.items():
-            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), content)
+            archive.writestr(
+                zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)),
+                content,
+                compress_type=zipfile.ZIP_DEFLATED,
+                compresslevel=6,
+            )
         for entry in spec.entries:
             # Crafted entries for the client's safety tests: names are written as given
             # (`../evil.txt`, absolute paths), symlinks as Unix symlink entries.
@@ -418,7 +425,7 @@ def _build_zip(spec: ArtifactSpec) -> bytes:
                 archive.writestr(info, entry.symlink.encode())
             else:
                 info.external_attr = (stat.S_IFREG | 0o644) << 16
-                archive.writestr(info, entry.content)
+                archive.writestr(info, entry.content, compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
     return buffer.getvalue()
 
 
