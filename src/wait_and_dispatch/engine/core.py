@@ -1,0 +1,123 @@
+"""`Engine`: the main job (find or dispatch, wait, download) and the engine's other verbs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from wait_and_dispatch.engine import artifacts as artifacts_api
+from wait_and_dispatch.engine import checks as checks_api
+from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine.dispatch import Dispatcher
+from wait_and_dispatch.engine.model import (
+    ApiCost,
+    ArtifactSelection,
+    CheckSelection,
+    ChecksResult,
+    DispatchedRun,
+    DownloadedArtifact,
+    Outcome,
+    ProgressCallback,
+    Repository,
+    RunRequest,
+    RunResult,
+    WaitOptions,
+    WorkflowRun,
+    ignore_progress,
+)
+from wait_and_dispatch.engine.waiting import RunTarget, WaitedRun, wait_for_runs
+from wait_and_dispatch.github_api import GitHubApi
+
+
+class Engine:
+    """Everything the edges need, over one `GitHubApi` (which owns HTTP, retries and the clock)."""
+
+    def __init__(self, api: GitHubApi, on_progress: ProgressCallback = ignore_progress) -> None:
+        self.api = api
+        self.on_progress = on_progress
+        self.dispatcher = Dispatcher(api, on_progress)
+
+    def find_or_dispatch(self, request: RunRequest, *, deadline: float | None = None) -> DispatchedRun:
+        return self.dispatcher.find_or_dispatch(request, deadline=deadline)
+
+    def wait_for_runs(
+        self, targets: Sequence[RunTarget], options: WaitOptions, *, deadline: float | None = None
+    ) -> list[WaitedRun]:
+        return wait_for_runs(self.api, targets, options, on_progress=self.on_progress, deadline=deadline)
+
+    def wait_for_checks(
+        self,
+        repo: Repository,
+        sha: str,
+        selection: CheckSelection,
+        options: WaitOptions,
+        *,
+        exclude: Sequence[str] = (),
+    ) -> ChecksResult:
+        return checks_api.wait_for_checks(
+            self.api, repo, sha, selection, options, on_progress=self.on_progress, exclude=exclude
+        )
+
+    def download_artifacts(
+        self,
+        repo: Repository,
+        run: WorkflowRun,
+        selection: ArtifactSelection,
+        *,
+        deadline: float | None = None,
+    ) -> tuple[DownloadedArtifact, ...]:
+        """The selected artifacts of `run`, or of the latest successful run on `selection.from_branch`."""
+        source = run
+        if selection.from_branch:
+            source = artifacts_api.latest_successful_run(
+                self.api, repo, run.workflow_id, selection.from_branch, deadline=deadline
+            )
+        return artifacts_api.download_artifacts(
+            self.api, repo, source.id, selection, on_progress=self.on_progress, deadline=deadline, run=source
+        )
+
+    def run(
+        self,
+        request: RunRequest,
+        options: WaitOptions,
+        *,
+        wait: bool = True,
+        artifacts: ArtifactSelection | None = None,
+    ) -> RunResult:
+        """Find or dispatch, wait, and download: the main job. The timeout covers all of it.
+
+        Artifacts are downloaded only from a run that completed with an allowed conclusion (or,
+        without waiting, one that had already completed): a failed run's missing artifacts would
+        hide the failure that matters.
+        """
+        before = self.api.stats.snapshot()
+        start = self.api.clock.now()
+        deadline = start + options.timeout
+        found = self.find_or_dispatch(request, deadline=deadline)
+        run = found.run
+        outcome = Outcome.SUCCESS
+        cancelled = False
+        if wait:
+            waited = self.wait_for_runs([RunTarget(request.repository, run)], options, deadline=deadline)[0]
+            run, outcome, cancelled = waited.run, waited.outcome, waited.cancelled
+        elif run.completed and run.conclusion not in options.allowed_conclusions:
+            outcome = Outcome.CONCLUSION_NOT_ALLOWED
+        downloaded: tuple[DownloadedArtifact, ...] = ()
+        if artifacts is not None and outcome is Outcome.SUCCESS and (run.completed or artifacts.from_branch):
+            downloaded = self.download_artifacts(request.repository, run, artifacts, deadline=None)
+        return RunResult(
+            run=run,
+            dispatched=found.dispatched,
+            outcome=outcome,
+            waited=self.api.clock.now() - start,
+            cost=ApiCost.between(before, self.api.stats.snapshot()),
+            allowed_conclusions=options.allowed_conclusions,
+            artifacts=downloaded,
+            download_path=artifacts.path if artifacts is not None and downloaded else None,
+            cancelled=cancelled,
+        )
+
+
+def find_runs_for_sha(api: GitHubApi, repo: Repository, workflow: str, sha: str) -> list[WorkflowRun]:
+    """Convenience for edges: the runs of a workflow (as the user names it) for a head SHA."""
+    resolved = runs_api.resolve_workflow(api, repo, workflow)
+    return runs_api.find_runs(api, repo, workflow_id=resolved.id, head_sha=sha)
