@@ -7,9 +7,10 @@ or burns the rate limit. Here:
   nothing changed is answered 304 and costs no rate limit (GitHub REST best practices);
 - without a hint, the interval grows from `first` to `maximum` by `factor`, and falls back to
   `first` whenever something changes (a status change means more changes are near);
-- with an expected end (the median duration of the workflow's recent runs), the interval halves
-  the remaining distance to it, so polls are sparse early and every `first` seconds around the
-  moment completion is likely; once that moment has passed it backs off again.
+- with an expected end (the median duration of the workflow's recent runs) and its spread (how
+  far recent runs strayed from the median), polls halve the distance to the start of the window
+  in which completion is likely, come every `first` seconds inside that window, and back off
+  again once it has passed.
 
 Jitter (a fraction of each interval, at random) keeps many waiters from polling in lockstep.
 """
@@ -29,6 +30,7 @@ class PollSchedule:
     factor: float = 1.6
     jitter: float = 0.1  # each interval is scaled by a random factor in [1 - jitter, 1 + jitter]
     expected_end: float | None = None  # clock time at which completion is likely
+    spread: float = 0.0  # completion is likely within expected_end +- spread
     rng: random.Random = field(default_factory=random.Random)
     _backoff: float = field(init=False, default=0.0)
 
@@ -44,19 +46,28 @@ class PollSchedule:
         interval = self._backoff
         self._backoff = min(self.maximum, self._backoff * self.factor)
         if self.expected_end is not None:
-            remaining = self.expected_end - now
-            if remaining > 0:
-                # Halve the distance to the expected end: sparse early, dense near it. The
-                # backoff restarts from `first` once the expected end has passed.
-                interval = min(self.maximum, max(self.first, remaining / 2))
+            window_start = self.expected_end - self.spread
+            window_end = self.expected_end + self.spread
+            if now < window_start:
+                # Halve the distance to the window: sparse early, never overshooting it.
+                interval = min(self.maximum, max(self.first, (window_start - now) / 2))
+                self._backoff = self.first
+            elif now < window_end:
+                interval = self.first  # completion is likely now: poll densely (304s are free)
                 self._backoff = self.first
         jittered = interval * self.rng.uniform(1 - self.jitter, 1 + self.jitter)
         return max(min(self.first, interval), min(self.maximum, jittered))
 
 
-def expected_duration(durations: Iterable[float]) -> float | None:
-    """The median of recent successful durations, or None without history."""
+def expected_duration(durations: Iterable[float]) -> tuple[float, float] | None:
+    """The median of recent successful durations and how far they strayed from it, or None.
+
+    The spread is the largest distance from the median, at least 10 s and at most a quarter of
+    the median, so one odd run does not make the whole wait dense.
+    """
     values = [d for d in durations if d > 0]
     if not values:
         return None
-    return statistics.median(values)
+    median = statistics.median(values)
+    spread = max(abs(d - median) for d in values)
+    return median, min(max(spread, 10.0), median / 4)

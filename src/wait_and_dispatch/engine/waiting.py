@@ -83,7 +83,7 @@ def wait_for_runs(
     current = {i: target.run for i, target in enumerate(targets)}
     finished_at: dict[int, float] = {}
     schedule = PollSchedule(first=options.poll_interval, maximum=options.max_poll_interval)
-    expected_ends: dict[int, float] = {}
+    expected_ends: dict[int, tuple[float, float]] = {}  # run index -> (likely end, spread)
     history_read = False
     polled = False
     while True:
@@ -107,8 +107,10 @@ def wait_for_runs(
         if options.use_history and not history_read:
             expected_ends = _expected_ends(api, targets, pending, current, deadline, now)
             history_read = True
-        future = [expected_ends[i] for i in pending if i in expected_ends and expected_ends[i] > now]
-        schedule.expected_end = min(future) if future else None
+        # The soonest window still open sets the pace; once every window has passed, back off.
+        windows = [expected_ends[i] for i in pending if i in expected_ends and sum(expected_ends[i]) > now]
+        soonest = min(windows, default=None)
+        schedule.expected_end, schedule.spread = soonest if soonest else (None, 0.0)
         pause = min(schedule.next_interval(now), deadline - now)
         on_progress(_poll_event(targets, current, pending, now - start, pause))
         clock.sleep(pause)
@@ -181,10 +183,11 @@ def _expected_ends(
     current: Mapping[int, WorkflowRun],
     deadline: float,
     now: float,
-) -> dict[int, float]:
-    """When each pending run will likely finish: its start plus its workflow's median duration."""
-    medians: dict[tuple[str, int], float | None] = {}
-    ends: dict[int, float] = {}
+) -> dict[int, tuple[float, float]]:
+    """When each pending run will likely finish (its start plus its workflow's median duration),
+    and the spread of recent durations around that median."""
+    medians: dict[tuple[str, int], tuple[float, float] | None] = {}
+    ends: dict[int, tuple[float, float]] = {}
     for i in pending:
         run = current[i]
         key = (targets[i].repository.full_name, run.workflow_id)
@@ -193,10 +196,10 @@ def _expected_ends(
                 api, targets[i].repository, run.workflow_id, deadline=deadline
             )
             medians[key] = expected_duration(durations)
-        median = medians[key]
-        if median is not None:
+        expected = medians[key]
+        if expected is not None:
             began = run.run_started_at or run.created_at or now
-            ends[i] = began + median
+            ends[i] = (began + expected[0], expected[1])
     return ends
 
 
