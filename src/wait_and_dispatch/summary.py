@@ -1,0 +1,247 @@
+"""Job summaries: Markdown a person reads at a glance on the run's page.
+
+Pure functions from results to text; the action edge writes them with `Runner.summary`. Workflow,
+check, artifact and branch names come from users' repositories, so every piece of such text goes
+through `escape`: GitHub renders the summary as GitHub Flavored Markdown (with HTML and `$...$`
+math), where a `|` in a check name would split a table cell and a `<` could open a tag.
+"""
+
+from __future__ import annotations
+
+import re
+
+from wait_and_dispatch.engine.model import (
+    ChecksResult,
+    DownloadedArtifact,
+    Outcome,
+    RunResult,
+    format_seconds,
+)
+from wait_and_dispatch.errors import WaitAndDispatchError
+
+OUTCOME_EMOJI = {
+    Outcome.SUCCESS: "✅",
+    Outcome.CONCLUSION_NOT_ALLOWED: "❌",
+    Outcome.TIMED_OUT: "⏱️",
+}
+
+CONCLUSION_EMOJI = {
+    "success": "✅",
+    "failure": "❌",
+    "startup_failure": "❌",
+    "timed_out": "⏱️",
+    "cancelled": "🚫",
+    "action_required": "⚠️",
+    "neutral": "⚪",
+    "skipped": "⏭️",
+    "stale": "⚪",
+}
+PENDING = "⏳"  # not completed: no conclusion yet
+NONE = "—"
+
+# ASCII punctuation that means something inline in GFM; CommonMark lets any of it be escaped with
+# a backslash, and GitHub's math extension honours `\$`. Line-start syntax (`#`, `-`, `>`) needs
+# no escape because user text never starts a line here.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&$])")
+# Kept verbatim in our messages: links, so GitHub autolinks them (an escaped `_` inside one would
+# break it), and the code spans our hints use for settings such as `actions: write`.
+_VERBATIM = re.compile(r"https?://[^\s<>]+|`[^`\n]+`")
+
+
+def escape(text: str) -> str:
+    """User text for a table cell or a line: Markdown inert, and on one line (a cell cannot break)."""
+    return _SPECIAL.sub(r"\\\1", " ".join(text.splitlines()))
+
+
+def prose(text: str) -> str:
+    """Our messages and hints, which quote user names but also carry links and code spans: those
+    stay as they are, everything else is escaped."""
+    parts: list[str] = []
+    position = 0
+    for match in _VERBATIM.finditer(text):
+        parts += [escape(text[position : match.start()]), match.group()]
+        position = match.end()
+    parts.append(escape(text[position:]))
+    return "".join(parts)
+
+
+def link(label: str, url: str) -> str:
+    """`[label](url)`, or the label alone when GitHub gave no URL; `label` is already Markdown."""
+    if not url:
+        return label
+    safe = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    return f"[{label}]({safe})"
+
+
+def code(text: str) -> str:
+    """A code span for a SHA or digest; a backtick or pipe would end the span or the cell."""
+    return "`" + " ".join(text.splitlines()).replace("`", "'").replace("|", "\\|") + "`"
+
+
+def format_size(size: int) -> str:
+    """`532` -> `532 B`, `1536` -> `1.5 KiB`, `3 * 2**20` -> `3.0 MiB`: binary units, as the
+    artifact limits are documented."""
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}"
+
+
+def short_digest(digest: str | None) -> str:
+    """`sha256:<64 hex>` -> `sha256:<12 hex>`: enough to compare at a glance."""
+    if not digest:
+        return NONE
+    algorithm, colon, hexdigest = digest.partition(":")
+    return code(f"{algorithm}:{hexdigest[:12]}" if colon else digest[:12])
+
+
+def conclusion_cell(conclusion: str | None) -> str:
+    if conclusion is None:
+        return f"{PENDING} {NONE}"
+    return f"{CONCLUSION_EMOJI.get(conclusion, '')} {escape(conclusion)}".strip()
+
+
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """A GFM table; cells are Markdown already (escaped by the caller)."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join(" --- " for _ in header) + "|",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
+
+
+def cost_line(result: RunResult | ChecksResult) -> str:
+    return f"<sub>Waited {format_seconds(result.waited)}. GitHub API: {result.cost.describe()}.</sub>"
+
+
+# -- runs ----------------------------------------------------------------------------------------
+
+
+def run_summary(
+    result: RunResult, *, repository: str, workflow: str | None, dry_run_note: str | None = None
+) -> str:
+    """The run found or dispatched: what happened, its state, its artifacts, what the API cost."""
+    run = result.run
+    label = escape(workflow or run.name or f"run {run.id}")
+    if workflow and run.name and run.name != workflow:
+        label = f"{escape(run.name)} ({label})"  # the name a person knows, and the file they asked for
+    lines = [f"## {OUTCOME_EMOJI[result.outcome]} {label} {_run_headline(result)}", ""]
+    if dry_run_note:
+        lines += [f"> **Dry run:** {prose(dry_run_note)}", ""]
+
+    verb = "Dispatched" if result.dispatched else "Found"
+    on_branch = f" on {escape(run.head_branch)}" if run.head_branch else ""
+    run_link = link(f"#{run.run_number}", run.html_url)
+    lines += [f"{verb} run {run_link} (attempt {run.run_attempt}) in {escape(repository)}{on_branch}.", ""]
+    if result.cancelled:
+        lines += ["Cancelled the run because the wait timed out (cancel-on-timeout).", ""]
+
+    duration = result.duration
+    lines += table(
+        ("Workflow", "Run", "Status", "Conclusion", "Head SHA", "Duration", "Waited"),
+        [
+            (
+                label,
+                run_link,
+                escape(run.status),
+                conclusion_cell(run.conclusion),
+                code(run.head_sha[:7]) if run.head_sha else NONE,
+                format_seconds(duration) if duration is not None else NONE,
+                format_seconds(result.waited),
+            )
+        ],
+    )
+    lines.append("")
+
+    if result.artifacts:
+        lines += ["### Artifacts", ""]
+        if result.download_path is not None:
+            lines += [f"Downloaded to {escape(str(result.download_path))}.", ""]
+        lines += table(
+            ("Artifact", "Size", "Digest", "Path", "Verified"),
+            [_artifact_row(artifact) for artifact in result.artifacts],
+        )
+        lines.append("")
+
+    lines.append(cost_line(result))
+    return "\n".join(lines) + "\n"
+
+
+def _run_headline(result: RunResult) -> str:
+    run = result.run
+    if result.outcome is Outcome.TIMED_OUT:
+        return f"still {escape(run.status)} after {format_seconds(result.waited)}"
+    if result.outcome is Outcome.CONCLUSION_NOT_ALLOWED:
+        allowed = ", ".join(sorted(result.allowed_conclusions))
+        return f"concluded {escape(run.conclusion or NONE)} (allowed: {allowed})"
+    if run.completed:
+        return f"concluded {escape(run.conclusion or NONE)}"
+    return f"is {escape(run.status)} (not waited for)"
+
+
+def _artifact_row(artifact: DownloadedArtifact) -> tuple[str, ...]:
+    return (
+        escape(artifact.name),
+        format_size(artifact.size),
+        short_digest(artifact.digest),
+        escape(str(artifact.path)),
+        "✓" if artifact.verified else NONE,
+    )
+
+
+# -- checks --------------------------------------------------------------------------------------
+
+
+def checks_summary(result: ChecksResult, *, repository: str) -> str:
+    """The check runs on a SHA: one row each, the ones that never appeared, what the API cost."""
+    sha = code(result.sha[:7])
+    lines = [f"## {OUTCOME_EMOJI[result.outcome]} {_checks_headline(result, sha)}", ""]
+    allowed = ", ".join(sorted(result.allowed_conclusions))
+    count = f"{len(result.checks)} check run{'s' if len(result.checks) != 1 else ''}"
+    lines += [f"{count} on {sha} in {escape(repository)}; allowed conclusions: {allowed}.", ""]
+    if result.checks:
+        lines += table(
+            ("Check", "Status", "Conclusion", "Details"),
+            [
+                (
+                    escape(check.name),
+                    escape(check.status),
+                    conclusion_cell(check.conclusion),
+                    link("details", check.html_url) if check.html_url else NONE,
+                )
+                for check in result.checks
+            ],
+        )
+        lines.append("")
+    if result.missing:
+        lines += ["**Never appeared:**", ""]
+        lines += [f"- {escape(name)}" for name in result.missing]
+        lines.append("")
+    lines.append(cost_line(result))
+    return "\n".join(lines) + "\n"
+
+
+def _checks_headline(result: ChecksResult, sha: str) -> str:
+    if result.outcome is Outcome.TIMED_OUT:
+        return f"Checks on {sha} timed out after {format_seconds(result.waited)}"
+    if result.outcome is Outcome.CONCLUSION_NOT_ALLOWED:
+        failed = ", ".join(escape(check.name) for check in result.failed)
+        return f"Checks failed on {sha}" + (f": {failed}" if failed else "")
+    return f"Checks passed on {sha}"
+
+
+# -- failures ------------------------------------------------------------------------------------
+
+
+def failure_summary(error: WaitAndDispatchError) -> str:
+    """Any error the action exits with: what went wrong, how to fix it, the exit code."""
+    lines = ["## ❌ wait-and-dispatch failed", "", prose(error.message), ""]
+    if error.hint:
+        lines += [f"**How to fix:** {prose(error.hint)}", ""]
+    code_name = error.exit_code.name.lower().replace("_", " ")
+    lines.append(f"<sub>Exit code {int(error.exit_code)} ({code_name}).</sub>")
+    return "\n".join(lines) + "\n"

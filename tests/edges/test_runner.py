@@ -1,0 +1,354 @@
+"""The runner contract, read back the way the runner reads it (GITHUB-FACTS "The runner contract")."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.support.runner_contract import commands_in, outputs_of, parse_file_commands
+from wait_and_dispatch.runner import SUMMARY_LIMIT_BYTES, TRUNCATION_NOTE, Runner
+
+
+@pytest.fixture
+def runner_files(tmp_path: Path) -> dict[str, str]:
+    return {
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_STATE": str(tmp_path / "state"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+    }
+
+
+@pytest.fixture
+def stdout() -> io.StringIO:
+    return io.StringIO()
+
+
+# -- outputs -------------------------------------------------------------------------------------
+
+
+def test_outputs_round_trip_through_the_runners_parser(
+    runner_files: dict[str, str], stdout: io.StringIO
+) -> None:
+    artifacts = json.dumps([{"name": "dist", "id": 7, "size": 1024, "digest": None, "path": "out/dist"}])
+    values = {"run-id": "9000000001", "artifacts": artifacts, "conclusion": "", "status": "completed"}
+
+    Runner(runner_files, stdout).set_outputs(values)
+
+    assert outputs_of(Path(runner_files["GITHUB_OUTPUT"])) == values
+    assert json.loads(outputs_of(Path(runner_files["GITHUB_OUTPUT"]))["artifacts"])[0]["path"] == "out/dist"
+
+
+def test_multi_line_values_survive_lines_that_look_like_delimiters(
+    runner_files: dict[str, str], stdout: io.StringIO
+) -> None:
+    tricky = "first line\nEOF\nghadelimiter_0123456789abcdef0123456789abcdef\n\nlast line with = and <<"
+
+    Runner(runner_files, stdout).set_outputs({"result": tricky})
+
+    (record,) = parse_file_commands(Path(runner_files["GITHUB_OUTPUT"]).read_text(encoding="utf-8"))
+    assert record.value == tricky
+    assert record.delimiter is not None
+    assert record.delimiter not in tricky.split("\n")
+
+
+def test_a_delimiter_that_occurs_in_the_value_is_drawn_again(
+    runner_files: dict[str, str], stdout: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Force the first random delimiter to be one the value contains alone on a line.
+    drawn = iter([uuid.UUID(int=1), uuid.UUID(int=2)])
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(drawn))
+    collision = f"ghadelimiter_{uuid.UUID(int=1).hex}"
+    value = f"before\n{collision}\nafter"
+
+    Runner(runner_files, stdout).set_outputs({"result": value})
+
+    (record,) = parse_file_commands(Path(runner_files["GITHUB_OUTPUT"]).read_text(encoding="utf-8"))
+    assert record.delimiter == f"ghadelimiter_{uuid.UUID(int=2).hex}"
+    assert record.value == value
+
+
+def test_an_unknown_output_name_is_refused_before_anything_is_written(
+    runner_files: dict[str, str], stdout: io.StringIO
+) -> None:
+    with pytest.raises(ValueError, match="run_id"):
+        Runner(runner_files, stdout).set_outputs({"run-url": "https://x", "run_id": "1"})
+
+    assert not Path(runner_files["GITHUB_OUTPUT"]).exists()
+
+
+def test_without_github_output_nothing_is_written_and_a_debug_line_says_so_once(
+    stdout: io.StringIO, tmp_path: Path
+) -> None:
+    runner = Runner({}, stdout)
+
+    runner.set_outputs({"run-id": "1"})
+    runner.set_outputs({"run-id": "2"})
+
+    assert list(tmp_path.iterdir()) == []
+    debug = [c for c in commands_in(stdout.getvalue()) if c.name == "debug"]
+    assert len(debug) == 1
+    assert "GITHUB_OUTPUT is not set" in debug[0].message
+
+
+def test_the_process_environment_is_left_as_it_was(
+    runner_files: dict[str, str], stdout: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    monkeypatch.setenv("GITHUB_STATE", "/elsewhere/state")
+
+    runner = Runner(runner_files, stdout)
+    runner.set_outputs({"run-id": "1"})
+    runner.save_state("cancel", "1")
+
+    assert "GITHUB_OUTPUT" not in os.environ
+    assert os.environ["GITHUB_STATE"] == "/elsewhere/state"
+
+
+# -- inputs --------------------------------------------------------------------------------------
+
+
+def test_inputs_are_read_with_hyphens_kept_and_whitespace_stripped(stdout: io.StringIO) -> None:
+    environ = {
+        "INPUT_GITHUB-TOKEN": "  ghs_secret\n",
+        "INPUT_ALLOWED-CONCLUSIONS": " success, skipped ",
+        "INPUT_WORKFLOW": "deploy.yml",
+        # What a runner that replaced hyphens would set: not an input of ours.
+        "INPUT_GITHUB_TOKEN": "wrong",
+    }
+
+    values = Runner(environ, stdout).inputs()
+
+    assert values["github-token"] == "ghs_secret"
+    assert values["allowed-conclusions"] == "success, skipped"
+    assert values["workflow"] == "deploy.yml"
+    assert values["ref"] == ""
+
+
+def test_every_input_is_returned_by_its_canonical_name(stdout: io.StringIO) -> None:
+    from wait_and_dispatch.options import INPUT_NAMES
+
+    assert tuple(Runner({}, stdout).inputs()) == INPUT_NAMES
+
+
+def test_an_alias_fills_an_empty_canonical_input_and_a_notice_names_the_new_input(
+    stdout: io.StringIO,
+) -> None:
+    environ = {"INPUT_CHECKS": "", "INPUT_CHECK-NAME": "build\ntest", "INPUT_PATTERN": "dist-*"}
+    runner = Runner(environ, stdout)
+
+    values = runner.inputs()
+    runner.inputs()  # asked twice, reported once
+
+    assert values["checks"] == "build\ntest"
+    assert values["artifacts"] == "dist-*"
+    notices = [c for c in commands_in(stdout.getvalue()) if c.name == "notice"]
+    assert len(notices) == 2
+    assert {n.properties["title"] for n in notices} == {
+        "Input check-name is now checks",
+        "Input pattern is now artifacts",
+    }
+    assert "rename it to `checks`" in notices[0].message + notices[1].message
+
+
+def test_an_alias_replaces_a_canonical_input_that_only_holds_the_action_yml_default(
+    stdout: io.StringIO,
+) -> None:
+    environ = {"INPUT_POLL-INTERVAL": "5s", "INPUT_WAIT-INTERVAL": "20s"}
+
+    assert Runner(environ, stdout).inputs()["poll-interval"] == "20s"
+
+
+def test_a_canonical_input_set_by_the_user_wins_over_its_alias_with_a_warning(stdout: io.StringIO) -> None:
+    environ = {"INPUT_CHECKS": "lint", "INPUT_CHECK-NAME": "build"}
+
+    assert Runner(environ, stdout).inputs()["checks"] == "lint"
+    (warning,) = [c for c in commands_in(stdout.getvalue()) if c.name == "warning"]
+    assert warning.properties["title"] == "Input check-name ignored"
+    assert "remove `check-name`" in warning.message
+
+
+@pytest.mark.parametrize(
+    ("variable", "meant"),
+    [
+        ("INPUT_WORKFLOWS", "workflow"),
+        ("INPUT_GITHUB_TOKEN", "github-token"),
+        ("INPUT_CHECK-NAMES", "checks"),
+    ],
+)
+def test_an_unknown_input_is_warned_about_with_the_closest_input(
+    stdout: io.StringIO, variable: str, meant: str
+) -> None:
+    Runner({variable: "x"}, stdout).inputs()
+
+    (warning,) = commands_in(stdout.getvalue())
+    assert warning.name == "warning"
+    assert warning.properties["title"] == "Unknown input"
+    assert f"did you mean `{meant}`?" in warning.message
+
+
+def test_an_unknown_input_with_no_close_match_lists_the_inputs(stdout: io.StringIO) -> None:
+    Runner({"INPUT_ZZZZZZ": "x", "HOME": "/root"}, stdout).inputs()
+
+    (warning,) = commands_in(stdout.getvalue())
+    assert "unexpected input `zzzzzz` is ignored" in warning.message
+    assert "github-token, repository" in warning.message
+
+
+# -- annotations, masks, groups ------------------------------------------------------------------
+
+
+def test_annotations_escape_the_message_and_title_as_the_runner_decodes_them(stdout: io.StringIO) -> None:
+    Runner({}, stdout).error(
+        "run 42 concluded failure\n100% of jobs failed",
+        title="Run: deploy, attempt 2",
+        hint="open the run",
+        url="https://github.com/octo/app/actions/runs/42",
+    )
+
+    line = stdout.getvalue()
+    assert line == (
+        "::error title=Run%3A deploy%2C attempt 2::run 42 concluded failure%0A100%25 of jobs failed"
+        "%0AHow to fix: open the run%0Ahttps://github.com/octo/app/actions/runs/42\n"
+    )
+    (command,) = commands_in(line)
+    assert command.properties == {"title": "Run: deploy, attempt 2"}
+    assert command.message.splitlines() == [
+        "run 42 concluded failure",
+        "100% of jobs failed",
+        "How to fix: open the run",
+        "https://github.com/octo/app/actions/runs/42",
+    ]
+
+
+def test_warning_and_notice_without_hint_or_link_carry_just_the_message(stdout: io.StringIO) -> None:
+    runner = Runner({}, stdout)
+
+    runner.warning("slow", title="Slow")
+    runner.notice("found run 7", title="Run")
+
+    assert stdout.getvalue() == "::warning title=Slow::slow\n::notice title=Run::found run 7\n"
+
+
+def test_mask_hides_a_value_and_each_of_its_lines_and_skips_empty_ones(stdout: io.StringIO) -> None:
+    runner = Runner({}, stdout)
+
+    runner.mask("ghs_secret")
+    runner.mask("")
+    runner.mask("  ")
+    runner.mask("-----BEGIN KEY-----\nabc")
+
+    assert [(c.name, c.message) for c in commands_in(stdout.getvalue())] == [
+        ("add-mask", "ghs_secret"),
+        ("add-mask", "-----BEGIN KEY-----\nabc"),
+        ("add-mask", "-----BEGIN KEY-----"),
+        ("add-mask", "abc"),
+    ]
+
+
+def test_a_group_is_closed_even_when_its_body_raises(stdout: io.StringIO) -> None:
+    with pytest.raises(RuntimeError, match="boom"), Runner({}, stdout).group("Waiting for run 42"):
+        raise RuntimeError("boom")
+
+    assert [(c.name, c.message) for c in commands_in(stdout.getvalue())] == [
+        ("group", "Waiting for run 42"),
+        ("endgroup", ""),
+    ]
+
+
+def test_the_group_body_writes_to_the_real_stdout_not_the_runner_stream(
+    stdout: io.StringIO, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Runner({}, stdout).group("g"):
+        print("progress line")
+
+    assert capsys.readouterr().out == "progress line\n"
+    assert "progress line" not in stdout.getvalue()
+
+
+# -- state ---------------------------------------------------------------------------------------
+
+
+def test_state_saved_by_the_main_step_is_read_back_by_the_post_step(
+    runner_files: dict[str, str], stdout: io.StringIO
+) -> None:
+    Runner(runner_files, stdout).save_state("dispatched-runs", "9000000001\n9000000002")
+
+    # The runner turns $GITHUB_STATE's records into STATE_<name> for the post step.
+    saved = parse_file_commands(Path(runner_files["GITHUB_STATE"]).read_text(encoding="utf-8"))
+    post = Runner({f"STATE_{record.name}": record.value for record in saved}, stdout)
+    assert post.state("dispatched-runs") == "9000000001\n9000000002"
+    assert post.state("missing") is None
+
+
+def test_without_github_state_nothing_is_saved(stdout: io.StringIO) -> None:
+    Runner({}, stdout).save_state("dispatched-runs", "1")
+
+    assert [c.name for c in commands_in(stdout.getvalue())] == ["debug"]
+
+
+# -- job summary ---------------------------------------------------------------------------------
+
+
+def test_a_summary_is_appended_as_given(runner_files: dict[str, str], stdout: io.StringIO) -> None:
+    runner = Runner(runner_files, stdout)
+
+    runner.summary("## first")
+    runner.summary("## second")
+
+    assert Path(runner_files["GITHUB_STEP_SUMMARY"]).read_text(encoding="utf-8") == "## first\n## second\n"
+
+
+def test_a_summary_over_1_mib_is_cut_at_a_line_and_says_so(
+    runner_files: dict[str, str], stdout: io.StringIO
+) -> None:
+    # 2 MiB of lines mixing 1-, 2- and 4-byte characters.
+    line = "| check-é | ✅ success | 🚀 " + "x" * 40 + " |\n"
+    markdown = line * (2 * SUMMARY_LIMIT_BYTES // len(line.encode("utf-8")))
+
+    Runner(runner_files, stdout).summary(markdown)
+
+    data = Path(runner_files["GITHUB_STEP_SUMMARY"]).read_bytes()
+    assert len(data) <= SUMMARY_LIMIT_BYTES
+    text = data.decode("utf-8")  # strict: no character was split
+    assert text.endswith("\n\n" + TRUNCATION_NOTE + "\n")
+    kept = text.removesuffix("\n\n" + TRUNCATION_NOTE + "\n")
+    assert kept.endswith(line.rstrip("\n"))
+    assert markdown.startswith(kept)
+    assert len(data) > SUMMARY_LIMIT_BYTES - len(line.encode("utf-8")) - 200  # not cut more than needed
+
+
+def test_a_single_line_over_the_limit_is_cut_between_characters(
+    runner_files: dict[str, str], stdout: io.StringIO
+) -> None:
+    Runner(runner_files, stdout).summary("é🚀" * SUMMARY_LIMIT_BYTES)
+
+    data = Path(runner_files["GITHUB_STEP_SUMMARY"]).read_bytes()
+    assert len(data) <= SUMMARY_LIMIT_BYTES
+    assert data.decode("utf-8").endswith(TRUNCATION_NOTE + "\n")
+
+
+def test_the_limit_counts_what_the_step_already_wrote(
+    runner_files: dict[str, str], stdout: io.StringIO
+) -> None:
+    summary = Path(runner_files["GITHUB_STEP_SUMMARY"])
+    summary.write_bytes(b"x" * (SUMMARY_LIMIT_BYTES - 1000) + b"\n")
+    runner = Runner(runner_files, stdout)
+
+    runner.summary("a line\n" * 1000)
+    assert summary.stat().st_size <= SUMMARY_LIMIT_BYTES
+    assert summary.read_text(encoding="utf-8").endswith(TRUNCATION_NOTE + "\n")
+
+    size = summary.stat().st_size
+    runner.summary("nothing more fits")
+    assert summary.stat().st_size == size
+
+
+def test_without_a_summary_file_nothing_is_written(stdout: io.StringIO, tmp_path: Path) -> None:
+    Runner({}, stdout).summary("## hello")
+
+    assert list(tmp_path.iterdir()) == []
