@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from wait_and_dispatch import __version__
 from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
+
+if TYPE_CHECKING:  # imported lazily at run time, so that --help stays fast
+    from wait_and_dispatch.engine.core import Engine
+    from wait_and_dispatch.engine.model import ProgressEvent
+    from wait_and_dispatch.github_api import RetryEvent
+    from wait_and_dispatch.jobs import JobSettings
 
 PROG = "wait-and-dispatch"
 
@@ -42,14 +49,98 @@ class Connection:
         return f"Connection(api_url={self.api_url!r}, token={'<set>' if self.token else None})"
 
 
-def resolve_connection(api_url: str | None, environ: Mapping[str, str]) -> Connection:
+def resolve_connection(
+    api_url: str | None, environ: Mapping[str, str], *, gh_token: Callable[[], str | None] | None = None
+) -> Connection:
     """`--api-url`, else `GITHUB_API_URL` (set by the runner; GHES: https://HOST/api/v3), else
-    api.github.com; the token from `GITHUB_TOKEN`, else `GH_TOKEN` (the GitHub CLI's name)."""
+    api.github.com; the token from `GITHUB_TOKEN`, else `GH_TOKEN` (the GitHub CLI's name), else
+    what `gh auth token` prints when the GitHub CLI is installed and logged in."""
     from wait_and_dispatch.github_api import DEFAULT_API_URL, normalize_api_url
 
     url = normalize_api_url(api_url or environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
     token = (environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN") or "").strip() or None
+    if token is None and gh_token is not None:
+        token = gh_token()
     return Connection(url, token)
+
+
+def token_from_gh() -> str | None:
+    """`gh auth token`, if the GitHub CLI is there and logged in; None otherwise."""
+    import shutil
+    import subprocess
+
+    gh = shutil.which("gh")
+    if gh is None:
+        return None
+    try:
+        done = subprocess.run(  # noqa: S603 - a fixed command line, no user input
+            [gh, "auth", "token"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+_JOB_COMMANDS = (
+    (
+        "run",
+        "find or dispatch a workflow run for a SHA, wait for it, download its artifacts",
+        "Find the run of a workflow for a head SHA, or dispatch one and know exactly which run it "
+        "started; wait for it with conditional polling; download the artifacts you name.",
+    ),
+    (
+        "checks",
+        "wait for the check runs on a SHA",
+        "Wait for check runs on a commit: by name, by regex, or every check; with a grace period "
+        "for checks that start late.",
+    ),
+    (
+        "download",
+        "download artifacts from a run (by --run-id, or the run found for --workflow and --sha)",
+        "Download named artifacts from a run, streamed, digest-verified and safely extracted.",
+    ),
+)
+
+
+def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
+    from wait_and_dispatch.options import INPUTS
+
+    for item in INPUTS:
+        if not item.cli:
+            continue
+        flags = [f"--{item.name}", *(f"--{alias}" for alias in item.aliases)]
+        if item.name == "repository":
+            flags.insert(1, "--repo")
+        default = f" (default: {item.default})" if item.default and not item.default.startswith("${{") else ""
+        if item.default in ("true", "false"):
+            parser.add_argument(
+                *flags,
+                dest=item.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=item.description + default,
+            )
+        else:
+            parser.add_argument(
+                *flags, dest=item.name, default=None, metavar="VALUE", help=item.description + default
+            )
+    parser.add_argument(
+        "--input",
+        dest="input_pairs",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a workflow input (repeatable); added to --inputs",
+    )
+    parser.add_argument(
+        "--artifact",
+        dest="artifact_list",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an artifact name or glob to download (repeatable); added to --artifacts",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object of the outputs")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +174,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--path", default=None, help="where to put downloaded artifacts (default: a temp folder)"
+    )
+
+    for name, help_text, description in _JOB_COMMANDS:
+        job = commands.add_parser(
+            name,
+            help=help_text,
+            description=description,
+            epilog=EXIT_CODES_HELP,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _add_job_options(job, name)
+
+    action = commands.add_parser(
+        "action",
+        help="run as the GitHub Action (reads INPUT_* from the environment, as the runner passes them)",
+        description=(
+            "The container action's entrypoint: reads the inputs from INPUT_* environment variables, "
+            "writes outputs to $GITHUB_OUTPUT and a job summary to $GITHUB_STEP_SUMMARY."
+        ),
+    )
+    action.add_argument(
+        "--post",
+        action="store_true",
+        help="the post step: cancel runs this step dispatched if the job was cancelled",
     )
 
     emulator = commands.add_parser(
@@ -136,6 +251,12 @@ def main(
             from wait_and_dispatch.demo import run_demo
 
             status[0] = run_demo(speed=args.speed, path=args.path, out=out)
+        elif args.command in ("run", "checks", "download"):
+            status[0] = run_command(args, environ=os.environ, stdout=out, stderr=err)
+        elif args.command == "action":
+            from wait_and_dispatch.action import run_action
+
+            status[0] = run_action(os.environ, stdout=out, post=args.post)
         elif args.command == "emulator":
             from wait_and_dispatch.emulator.server import serve_forever
 
@@ -147,6 +268,103 @@ def main(
                 print_fn=lambda line: print(line, file=out, flush=True),
             )
     return status[0]
+
+
+def command_values(args: argparse.Namespace) -> dict[str, str]:
+    """The command's options as input values, keyed by the action's input names."""
+    import json
+
+    from wait_and_dispatch.engine.inputs import parse_inputs, parse_key_values
+    from wait_and_dispatch.options import INPUTS
+
+    values: dict[str, str] = {}
+    for item in INPUTS:
+        value = getattr(args, item.name, None)
+        if value is None:
+            continue
+        values[item.name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    if args.input_pairs:
+        merged = {**parse_inputs(values.get("inputs")), **parse_key_values(args.input_pairs)}
+        values["inputs"] = json.dumps(merged)
+    if args.artifact_list:
+        values["artifacts"] = "\n".join([values.get("artifacts", ""), *args.artifact_list]).strip()
+    if args.command == "download" and "dispatch" not in values:
+        values["dispatch"] = "never"
+    return values
+
+
+def run_command(
+    args: argparse.Namespace, *, environ: Mapping[str, str], stdout: TextIO, stderr: TextIO
+) -> int:
+    """`run`, `checks`, `download`: the job over the engine, progress on stderr, outputs on stdout."""
+    import json
+
+    from wait_and_dispatch.engine.core import Engine
+    from wait_and_dispatch.github_api import GitHubApi
+    from wait_and_dispatch.jobs import read_settings, run_job
+    from wait_and_dispatch.progress import ProgressPrinter
+
+    values = command_values(args)
+    values.setdefault("repository", environ.get("GITHUB_REPOSITORY", ""))
+    if not values["repository"]:
+        from wait_and_dispatch.errors import UsageError
+
+        raise UsageError("no repository given", hint="pass --repo owner/name (or set GITHUB_REPOSITORY)")
+    settings = read_settings(values, default_sha=values.get("sha"), checks_only=args.command == "checks")
+    connection = resolve_connection(values.get("api-url"), environ, gh_token=token_from_gh)
+    printer = ProgressPrinter(stderr)
+    api = GitHubApi(
+        base_url=connection.api_url,
+        token=connection.token,
+        read_only=settings.dry_run,
+        on_retry=lambda e: printer(_retry_event(e)),
+    )
+    with api:
+        engine = Engine(api, printer)
+        try:
+            report = run_job(engine, settings)
+        except KeyboardInterrupt:
+            printer.finish()
+            _cancel_started(engine, settings, printer.dispatched, stderr)
+            raise
+        printer.finish()
+    if settings.dry_run:
+        for line in report.preview:
+            print(line, file=stdout)
+        if args.json:
+            print(json.dumps({"dry-run": True, "plan": report.preview}), file=stdout)
+        return 0
+    if args.json:
+        print(json.dumps(report.outputs, sort_keys=True), file=stdout)
+    else:
+        for name, value in report.outputs.items():
+            if value and name != "result":
+                print(f"{name}: {value}", file=stdout)
+    if report.error is not None:
+        raise report.error
+    return 0
+
+
+def _retry_event(event: RetryEvent) -> ProgressEvent:
+    from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind
+
+    message = f"{event.method} {event.path}: {event.reason}, retrying in {event.wait:.0f}s"
+    return ProgressEvent(ProgressKind.RETRY, message)
+
+
+def _cancel_started(engine: Engine, settings: JobSettings, run_ids: list[int], stderr: TextIO) -> None:
+    """Interrupted: cancel the runs we dispatched (cancel-on-cancel), then let the interrupt go on."""
+    from wait_and_dispatch.engine import runs as runs_api
+    from wait_and_dispatch.errors import GitHubApiError
+
+    if not run_ids or not settings.cancel_on_cancel:
+        return
+    for run_id in run_ids:
+        try:
+            runs_api.cancel_run(engine.api, settings.repository, run_id)
+            print(f"cancelled run {run_id}, which this command dispatched", file=stderr)
+        except GitHubApiError as exc:
+            print(f"could not cancel run {run_id}: {exc.message}", file=stderr)
 
 
 def entry_point() -> None:

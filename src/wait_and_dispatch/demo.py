@@ -10,10 +10,8 @@ emulator and the client share a `ScaledClock`.
 from __future__ import annotations
 
 import tempfile
-import uuid
-import zipfile
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from wait_and_dispatch.clock import ScaledClock
 from wait_and_dispatch.errors import ExitCode
@@ -66,68 +64,43 @@ def run_demo(*, speed: float = 30.0, path: str | None = None, out: TextIO) -> in
 
 
 def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO) -> int:
-    repo = f"/repos/{DEMO_REPO}"
-    workflow = api.get(f"{repo}/actions/workflows/{DEMO_WORKFLOW}").data
-    correlation_id = f"demo-{uuid.uuid4().hex[:8]}"
-    inputs = {"target": "linux", "correlation_id": correlation_id}
-    say(f"dispatch {workflow['name']} ({workflow['path']}) on main with inputs {inputs}")
-    answer = api.post(
-        f"{repo}/actions/workflows/{workflow['id']}/dispatches",
-        {"ref": "main", "inputs": inputs, "return_run_details": True},
+    """The same engine call the action and `wait-and-dispatch run` make."""
+    from wait_and_dispatch.engine.core import Engine
+    from wait_and_dispatch.engine.model import (
+        ArtifactSelection,
+        DispatchPolicy,
+        Repository,
+        RunRequest,
+        WaitOptions,
     )
-    run_id = int(answer.data["workflow_run_id"])
-    say(f"GitHub answered with the run it started: run {run_id} ({answer.data['html_url']})")
+    from wait_and_dispatch.jobs import run_outputs
 
-    run = _wait(api, say, f"{repo}/actions/runs/{run_id}")
-    say(f"run {run_id} '{run['display_title']}' completed: {run['conclusion']}")
-
-    artifacts = api.get(f"{repo}/actions/runs/{run_id}/artifacts").data["artifacts"]
-    downloaded: list[str] = []
-    for artifact in artifacts:
-        destination = folder / f"{artifact['name']}.zip"
-        result = api.download_artifact(artifact["archive_download_url"], destination)
-        verdict = "no digest to check"
-        if artifact.get("digest"):
-            verdict = (
-                "sha256 verified" if artifact["digest"] == f"sha256:{result.sha256}" else "DIGEST MISMATCH"
-            )
-        with zipfile.ZipFile(destination) as archive:
-            names = archive.namelist()
-        say(f"artifact {artifact['name']}: {result.size:,} bytes, {verdict}, files {names}")
-        downloaded.append(artifact["name"])
-
-    stats = api.stats
+    engine = Engine(api, lambda event: say(event.message) if event.kind != "poll" else None)
+    result = engine.run(
+        RunRequest(
+            Repository.parse(DEMO_REPO),
+            DEMO_WORKFLOW,
+            ref="main",
+            dispatch=DispatchPolicy.ALWAYS,
+            inputs={"target": "linux"},
+            correlation_input="correlation_id",  # the demo workflow shows it in its run-name
+        ),
+        WaitOptions(timeout=1800, poll_interval=POLL_SECONDS, max_poll_interval=30),
+        artifacts=ArtifactSelection(path=folder),
+    )
+    outputs = run_outputs(result)
     print("\noutputs:", file=out)
-    for key, value in (
-        ("run-id", run_id),
-        ("run-url", run["html_url"]),
-        ("run-number", run["run_number"]),
-        ("conclusion", run["conclusion"]),
-        ("head-sha", run["head_sha"]),
-        ("artifacts", ", ".join(downloaded) or "none"),
-    ):
-        print(f"  {key}: {value}", file=out)
-    print(
-        f"\nAPI cost: {stats.requests} requests, {stats.not_modified} answered 304 (free), "
-        f"{stats.retries} retries, {stats.units_spent} rate-limit units; "
-        f"{stats.rate_limit_remaining}/{stats.rate_limit_limit} left",
-        file=out,
-    )
-    return int(ExitCode.SUCCESS if run["conclusion"] == "success" else ExitCode.CONCLUSION_NOT_ALLOWED)
-
-
-def _wait(api: GitHubApi, say: _Printer, run_path: str) -> dict[str, Any]:
-    """Poll one run with conditional requests until it completes, saying each status change."""
-    last_status = None
-    while True:
-        response = api.get(run_path)
-        run: dict[str, Any] = response.data
-        if run["status"] == "completed":
-            return run
-        if run["status"] != last_status:
-            say(f"run {run['id']}: {run['status']} (polling every {POLL_SECONDS:g}s; unchanged is free)")
-            last_status = run["status"]
-        api.clock.sleep(POLL_SECONDS)
+    for key in ("run-id", "run-url", "run-number", "conclusion", "head-sha", "dispatched", "duration"):
+        print(f"  {key}: {outputs[key]}", file=out)
+    for artifact in result.artifacts:
+        verdict = "sha256 verified" if artifact.verified else "no digest to check"
+        print(f"  artifact {artifact.name}: {artifact.size:,} bytes, {verdict} -> {artifact.path}", file=out)
+    print(f"\nAPI cost: {result.cost.describe()}", file=out)
+    error = result.error()
+    if error is not None:
+        print(f"error: {error.message}", file=out)
+        return int(error.exit_code)
+    return int(ExitCode.SUCCESS)
 
 
 def _describe_retry(event: RetryEvent) -> str:

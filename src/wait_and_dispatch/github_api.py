@@ -180,8 +180,10 @@ class GitHubApi:
         policy: RetryPolicy | None = None,
         on_retry: Callable[[RetryEvent], None] | None = None,
         user_agent: str = USER_AGENT,
+        read_only: bool = False,
     ) -> None:
         self.base_url = normalize_api_url(base_url)
+        self.read_only = read_only  # a dry run: any write is refused before it is sent
         self.clock: Clock = clock or SystemClock()
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
@@ -305,6 +307,11 @@ class GitHubApi:
     ) -> ApiResponse:
         """Send one logical request, retried as the policy allows. Raises typed errors only."""
         method = method.upper()
+        if self.read_only and method not in _SAFE_METHODS:
+            raise UsageError(
+                f"dry run: refusing to send {method} {self._display(self._url(path, None))}",
+                hint="this is a bug in wait-and-dispatch's dry run; please report it",
+            )
         safe = method in _SAFE_METHODS if idempotent is None else idempotent
         url = self._url(path, params)
         retrier = _Retrier(self, method, url, safe=safe, deadline=deadline)

@@ -18,11 +18,11 @@ def test_demo_dispatches_waits_downloads_and_verifies(tmp_path: Path) -> None:
     code = main(["demo", "--speed", "2000", "--path", str(tmp_path)], stdout=out, stderr=err)
     text = out.getvalue()
     assert code == 0, err.getvalue()
-    assert "GitHub answered with the run it started: run " in text
-    assert re.search(r"run \d+: in_progress", text)
+    assert re.search(r"started run \d+ .*\(known by return_run_details\)", text)
     assert "completed: success" in text
-    assert text.count("sha256 verified") == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["app-linux.zip", "build-logs.zip"]
+    assert text.count("artifact app-linux: 267 bytes, sha256 verified") == 2  # progress line and output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["app-linux", "build-logs"]
+    assert (tmp_path / "app-linux").is_dir() and any((tmp_path / "app-linux").rglob("*"))
     assert re.search(r"API cost: \d+ requests, \d+ answered 304 \(free\)", text)
 
 

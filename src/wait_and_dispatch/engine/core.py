@@ -25,6 +25,7 @@ from wait_and_dispatch.engine.model import (
     ignore_progress,
 )
 from wait_and_dispatch.engine.waiting import RunTarget, WaitedRun, wait_for_runs
+from wait_and_dispatch.errors import ArtifactError
 from wait_and_dispatch.github_api import GitHubApi
 
 
@@ -75,6 +76,72 @@ class Engine:
             self.api, repo, source.id, selection, on_progress=self.on_progress, deadline=deadline, run=source
         )
 
+    def get_run(self, repo: Repository, run_id: int) -> WorkflowRun:
+        return runs_api.get_run(self.api, repo, run_id)
+
+    def download_run(
+        self,
+        repo: Repository,
+        run_id: int,
+        options: WaitOptions,
+        artifacts: ArtifactSelection | None,
+        *,
+        wait: bool = True,
+    ) -> RunResult:
+        """A run given by id: wait for it (if asked) and download its artifacts."""
+        before = self.api.stats.snapshot()
+        start = self.api.clock.now()
+        run = self.get_run(repo, run_id)
+        outcome = Outcome.SUCCESS
+        cancelled = False
+        if wait:
+            waited = self.wait_for_runs([RunTarget(repo, run)], options, deadline=start + options.timeout)[0]
+            run, outcome, cancelled = waited.run, waited.outcome, waited.cancelled
+        elif run.completed and run.conclusion not in options.allowed_conclusions:
+            outcome = Outcome.CONCLUSION_NOT_ALLOWED
+        downloaded: tuple[DownloadedArtifact, ...] = ()
+        artifact_error: ArtifactError | None = None
+        if artifacts is not None and outcome is Outcome.SUCCESS:
+            try:
+                downloaded = self.download_artifacts(repo, run, artifacts)
+            except ArtifactError as error:
+                artifact_error = error
+        return RunResult(
+            run=run,
+            dispatched=False,
+            outcome=outcome,
+            waited=self.api.clock.now() - start,
+            cost=ApiCost.between(before, self.api.stats.snapshot()),
+            allowed_conclusions=options.allowed_conclusions,
+            artifacts=downloaded,
+            download_path=artifacts.path if artifacts is not None and downloaded else None,
+            cancelled=cancelled,
+            artifact_error=artifact_error,
+        )
+
+    def preview_artifacts(
+        self, repo: Repository, run: WorkflowRun | None, selection: ArtifactSelection
+    ) -> list[str]:
+        """Dry run: which artifacts would be downloaded and where, as lines for a person."""
+        source = run
+        if selection.from_branch:
+            if run is None:
+                return [f"would download artifacts from the latest successful run on {selection.from_branch}"]
+            source = artifacts_api.latest_successful_run(
+                self.api, repo, run.workflow_id, selection.from_branch
+            )
+        if source is None:
+            wanted = ", ".join(selection.patterns) or "every artifact"
+            return [f"would download {wanted} from the run once it completes, into {selection.path}"]
+        available = artifacts_api.list_artifacts(self.api, repo, source.id)
+        chosen = artifacts_api.select_artifacts(available, selection.patterns)
+        several = len(chosen) > 1 and not selection.merge_multiple
+        return [
+            f"would download artifact {a.name} ({a.size:,} bytes) from run {source.id} into "
+            f"{selection.path / a.name if several else selection.path}"
+            for a in chosen
+        ] or [f"run {source.id} has no artifacts to download"]
+
     def run(
         self,
         request: RunRequest,
@@ -102,8 +169,12 @@ class Engine:
         elif run.completed and run.conclusion not in options.allowed_conclusions:
             outcome = Outcome.CONCLUSION_NOT_ALLOWED
         downloaded: tuple[DownloadedArtifact, ...] = ()
+        artifact_error: ArtifactError | None = None
         if artifacts is not None and outcome is Outcome.SUCCESS and (run.completed or artifacts.from_branch):
-            downloaded = self.download_artifacts(request.repository, run, artifacts, deadline=None)
+            try:
+                downloaded = self.download_artifacts(request.repository, run, artifacts, deadline=None)
+            except ArtifactError as error:
+                artifact_error = error
         return RunResult(
             run=run,
             dispatched=found.dispatched,
@@ -114,6 +185,7 @@ class Engine:
             artifacts=downloaded,
             download_path=artifacts.path if artifacts is not None and downloaded else None,
             cancelled=cancelled,
+            artifact_error=artifact_error,
         )
 
 

@@ -110,6 +110,31 @@ class _Target:
         return "repository_dispatch" if self.request.is_repository_dispatch else "workflow_dispatch"
 
 
+@dataclass(frozen=True)
+class DispatchPreview:
+    """What `find_or_dispatch` would do, found out with read requests only (a dry run)."""
+
+    workflow: Workflow | None
+    ref: str
+    sha: str
+    existing: WorkflowRun | None  # the run it would reuse
+    would_dispatch: bool
+    inputs: Mapping[str, str]  # as they would be sent, the correlation id shown as a placeholder
+    event_type: str | None = None
+
+    def describe(self) -> str:
+        what = self.workflow.describe() if self.workflow else f"repository_dispatch {self.event_type!r}"
+        if self.existing is not None:
+            return (
+                f"would reuse {self.existing.describe()} ({self.existing.status}) for {self.sha[:7]}: "
+                f"{self.existing.html_url}"
+            )
+        if self.would_dispatch:
+            shown = f" with inputs {json.dumps(dict(self.inputs), sort_keys=True)}" if self.inputs else ""
+            return f"would dispatch {what} on {self.ref} ({self.sha[:7]}){shown}"
+        return f"no run of {what} for {self.sha[:7]} yet; would wait for one to appear (dispatch: never)"
+
+
 class Dispatcher:
     """Finds or starts runs. Remembers per server whether `return_run_details` is understood."""
 
@@ -139,6 +164,23 @@ class Dispatcher:
         if request.dispatch is DispatchPolicy.NEVER:
             return self._wait_for_appearance(target, deadline)
         return self._dispatch(target, deadline)
+
+    def preview(self, request: RunRequest, *, deadline: float | None = None) -> DispatchPreview:
+        """What `find_or_dispatch` would do, using read requests only."""
+        target = self._resolve(request, deadline)
+        existing = None if request.dispatch is DispatchPolicy.ALWAYS else self._existing_run(target, deadline)
+        inputs = dict(request.client_payload if request.is_repository_dispatch else request.inputs)
+        if request.correlation_input and request.correlation_input not in inputs:
+            inputs[request.correlation_input] = f"{target.key}-<random>"
+        return DispatchPreview(
+            workflow=target.workflow,
+            ref=target.ref,
+            sha=target.sha,
+            existing=existing,
+            would_dispatch=existing is None and request.dispatch is not DispatchPolicy.NEVER,
+            inputs=inputs,
+            event_type=request.event_type,
+        )
 
     # -- resolving ---------------------------------------------------------------------------
 
@@ -369,6 +411,7 @@ class Dispatcher:
                 subject=f"run {run.id}",
                 status=run.status,
                 url=run.html_url,
+                run_id=run.id,
             )
         )
         if run.head_sha != target.sha:

@@ -89,6 +89,7 @@ class ProgressEvent:
     elapsed: float | None = None  # seconds since the wait began
     next_poll_in: float | None = None  # seconds until the next request
     url: str | None = None
+    run_id: int | None = None  # with DISPATCHED: the run we started (the edges cancel it on cancel)
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -515,6 +516,9 @@ class RunResult:
     artifacts: tuple[DownloadedArtifact, ...] = ()
     download_path: Path | None = None
     cancelled: bool = False  # we cancelled the run (cancel-on-timeout)
+    # The run succeeded but taking its artifacts failed: kept here, not raised, so that the
+    # outputs about the run can still be written before the step fails.
+    artifact_error: WaitAndDispatchError | None = None
 
     @property
     def duration(self) -> float | None:
@@ -522,6 +526,8 @@ class RunResult:
 
     def error(self) -> WaitAndDispatchError | None:
         """The typed error this outcome means for the caller, or None on success."""
+        if self.artifact_error is not None:
+            return self.artifact_error
         if self.outcome is Outcome.TIMED_OUT:
             cancelled = "; cancelled it" if self.cancelled else ""
             return WaitTimeoutError(

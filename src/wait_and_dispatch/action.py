@@ -1,0 +1,200 @@
+"""`wait-and-dispatch action`: the GitHub Action's edge.
+
+Reads the inputs from `INPUT_*` exactly as the runner passes them, runs the same job as the
+command line, and writes outputs (always, also when the step then fails, so `if: failure()`
+steps can use them), a job summary and annotations. If the job is cancelled while waiting
+(SIGTERM or SIGINT), the runs this step dispatched are cancelled too (`cancel-on-cancel`), and
+their ids are kept in `$GITHUB_STATE` for the post step, which cancels what is still running.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import FrameType
+from typing import TextIO
+
+from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine.core import Engine
+from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository
+from wait_and_dispatch.errors import ExitCode, GitHubApiError, WaitAndDispatchError
+from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
+from wait_and_dispatch.jobs import JobReport, JobSettings, read_settings, run_job
+from wait_and_dispatch.progress import ProgressPrinter
+from wait_and_dispatch.runner import Runner
+from wait_and_dispatch.summary import checks_summary, failure_summary, run_summary
+
+STATE_DISPATCHED = "dispatched-runs"
+
+
+def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False) -> int:
+    runner = Runner(environ, stdout)
+    values = runner.inputs()
+    token = values.pop("github-token", "") or None
+    if token:
+        runner.mask(token)
+    values["repository"] = values.get("repository") or environ.get("GITHUB_REPOSITORY", "")
+    try:
+        if post:
+            return _post(runner, values, token, environ)
+        settings = read_settings(values, default_sha=default_sha(environ, values["repository"]))
+        return _main(runner, settings, values, token, environ, stdout)
+    except WaitAndDispatchError as error:
+        _fail(runner, error, summary=values.get("summary", "true") != "false")
+        return int(error.exit_code)
+
+
+def default_sha(environ: Mapping[str, str], repository: str) -> str | None:
+    """The caller's commit: a pull request's head SHA, else `GITHUB_SHA` (for the same repository).
+
+    On `pull_request` events `GITHUB_SHA` is the test merge commit, which no downstream run is
+    for; the event payload's `pull_request.head.sha` is the commit the PR's checks report on.
+    """
+    if repository.lower() != environ.get("GITHUB_REPOSITORY", "").lower():
+        return None
+    path = environ.get("GITHUB_EVENT_PATH")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                event = json.load(handle)
+        except (OSError, ValueError):
+            event = {}
+        head = (
+            ((event.get("pull_request") or {}).get("head") or {}).get("sha")
+            if isinstance(event, dict)
+            else None
+        )
+        if head:
+            return str(head)
+    return environ.get("GITHUB_SHA") or None
+
+
+def _main(
+    runner: Runner,
+    settings: JobSettings,
+    values: Mapping[str, str],
+    token: str | None,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+) -> int:
+    printer = ProgressPrinter(stdout, live=False)
+    dispatched: list[int] = []
+
+    def on_progress(event: ProgressEvent) -> None:
+        printer(event)
+        if event.kind is ProgressKind.DISPATCHED and event.run_id is not None:
+            dispatched.append(event.run_id)
+            runner.save_state(STATE_DISPATCHED, ",".join(map(str, dispatched)))
+
+    api = GitHubApi(
+        base_url=values.get("api-url") or environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        token=token,
+        read_only=settings.dry_run,
+        on_retry=lambda e: printer(
+            ProgressEvent(ProgressKind.RETRY, f"{e.method} {e.path}: {e.reason}, retrying in {e.wait:.0f}s")
+        ),
+    )
+    with api, _interrupt_on_termination():
+        engine = Engine(api, on_progress)
+        try:
+            with runner.group("wait-and-dispatch"):
+                report = run_job(engine, settings)
+        except KeyboardInterrupt:
+            cancelled = _cancel(engine, settings.repository, dispatched) if settings.cancel_on_cancel else []
+            what = (
+                f"; cancelled the runs it dispatched: {', '.join(map(str, cancelled))}" if cancelled else ""
+            )
+            runner.error(f"the step was cancelled while waiting{what}", title="wait-and-dispatch cancelled")
+            return int(ExitCode.INTERRUPTED)
+    runner.save_state(STATE_DISPATCHED, "")  # finished: nothing for the post step to cancel
+    return _report(runner, settings, report)
+
+
+def _report(runner: Runner, settings: JobSettings, report: JobReport) -> int:
+    if settings.dry_run:
+        for line in report.preview:
+            runner.notice(line, title="wait-and-dispatch dry run")
+        if settings.summary:
+            runner.summary(
+                "## 🔍 wait-and-dispatch dry run\n\n" + "".join(f"- {line}\n" for line in report.preview)
+            )
+        return 0
+    runner.set_outputs(report.outputs)  # before failing: `if: failure()` steps read them
+    if settings.summary:
+        if report.run is not None:
+            workflow = settings.request.workflow if settings.request else None
+            runner.summary(
+                run_summary(report.run, repository=settings.repository.full_name, workflow=workflow)
+            )
+        elif report.checks is not None:
+            runner.summary(checks_summary(report.checks, repository=settings.repository.full_name))
+    if report.error is None:
+        return 0
+    url = report.run.run.html_url if report.run is not None else None
+    runner.error(report.error.message, title=_title(report.error), hint=report.error.hint, url=url)
+    return int(report.error.exit_code)
+
+
+def _fail(runner: Runner, error: WaitAndDispatchError, *, summary: bool) -> None:
+    runner.error(error.message, title=_title(error), hint=error.hint)
+    if summary:
+        runner.summary(failure_summary(error))
+
+
+def _title(error: WaitAndDispatchError) -> str:
+    return {
+        ExitCode.CONCLUSION_NOT_ALLOWED: "Run or check failed",
+        ExitCode.USAGE: "Invalid input",
+        ExitCode.TIMEOUT: "Timed out",
+        ExitCode.GITHUB_API: "GitHub API error",
+        ExitCode.ARTIFACT: "Artifact error",
+    }.get(error.exit_code, "wait-and-dispatch failed")
+
+
+def _post(runner: Runner, values: Mapping[str, str], token: str | None, environ: Mapping[str, str]) -> int:
+    """The post step (runs if the job was cancelled): cancel the dispatched runs still running."""
+    saved = [
+        int(part) for part in (runner.state(STATE_DISPATCHED) or "").split(",") if part.strip().isdigit()
+    ]
+    if not saved or values.get("cancel-on-cancel", "true").lower() == "false":
+        return 0
+    repository = Repository.parse(values["repository"])
+    api = GitHubApi(
+        base_url=values.get("api-url") or environ.get("GITHUB_API_URL") or DEFAULT_API_URL, token=token
+    )
+    with api:
+        cancelled = _cancel(Engine(api), repository, saved)
+    if cancelled:
+        runner.notice(
+            f"cancelled runs {', '.join(map(str, cancelled))}, which this step dispatched",
+            title="wait-and-dispatch cancelled downstream runs",
+        )
+    return 0
+
+
+def _cancel(engine: Engine, repository: Repository, run_ids: list[int]) -> list[int]:
+    cancelled: list[int] = []
+    for run_id in run_ids:
+        try:
+            if runs_api.cancel_run(engine.api, repository, run_id):
+                cancelled.append(run_id)
+        except GitHubApiError:
+            continue  # best effort while being cancelled; the run link is in the log above
+    return cancelled
+
+
+@contextmanager
+def _interrupt_on_termination() -> Iterator[None]:
+    """The runner stops a cancelled container step with SIGTERM (after SIGINT): treat both as an
+    interrupt, so the wait stops and cancel-on-cancel runs."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

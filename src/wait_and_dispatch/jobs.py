@@ -1,0 +1,359 @@
+"""The jobs both edges run: turn input values (the action's input names) into engine calls, and
+engine results into the action's outputs.
+
+The action reads the values from `INPUT_*`, the command line from its options; both hand this
+module the same mapping of input name to text, so a value means the same in both places. This
+module does no I/O of its own: it returns what to output and what went wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wait_and_dispatch.engine.core import Engine
+from wait_and_dispatch.engine.dispatch import DispatchPreview
+from wait_and_dispatch.engine.inputs import normalize_inputs, parse_duration, parse_inputs
+from wait_and_dispatch.engine.model import (
+    DEFAULT_CHECK_CONCLUSIONS,
+    DEFAULT_RUN_CONCLUSIONS,
+    ArtifactSelection,
+    CheckSelection,
+    ChecksResult,
+    DispatchPolicy,
+    Outcome,
+    Repository,
+    RunRequest,
+    RunResult,
+    WaitOptions,
+    WorkflowRun,
+    format_seconds,
+    parse_conclusions,
+)
+from wait_and_dispatch.errors import UsageError, WaitAndDispatchError
+from wait_and_dispatch.options import INPUTS, OUTPUT_NAMES
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0", ""}
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    repository: Repository
+    request: RunRequest | None  # None: a checks-only or run-id job
+    run_id: int | None
+    wait: bool
+    wait_options: WaitOptions
+    checks: CheckSelection | None
+    check_sha: str | None
+    artifacts: ArtifactSelection | None
+    cancel_on_cancel: bool
+    summary: bool
+    dry_run: bool
+
+    @property
+    def mode(self) -> str:
+        if self.checks is not None and self.request is None and self.run_id is None:
+            return "checks"
+        if self.run_id is not None:
+            return "download"
+        return "run"
+
+
+def read_settings(
+    values: Mapping[str, str], *, default_sha: str | None = None, checks_only: bool = False
+) -> JobSettings:
+    """Typed settings from input values (missing names take action.yml's defaults).
+
+    `checks_only` (the `checks` command): wait for checks, every check when none are named.
+    """
+    v = _Values(values)
+    repository = Repository.parse(v.text("repository") or "")
+    workflow = v.text("workflow")
+    event_type = v.text("event-type")
+    checks_names = tuple(v.lines("checks"))
+    checks_regex = v.text("checks-regex")
+    run_id_text = v.text("run-id")
+    run_id: int | None = None
+    if run_id_text:
+        if not run_id_text.isdigit():
+            raise UsageError(
+                f"run-id {run_id_text!r} is not a number", hint="give the numeric id of a workflow run"
+            )
+        run_id = int(run_id_text)
+    sha = v.text("sha") or None
+    allowed_text = v.text("allowed-conclusions")
+    wants_checks = bool(checks_names or checks_regex) or checks_only
+    if checks_only:
+        workflow = event_type = ""
+    if not (workflow or event_type or wants_checks or run_id):
+        raise UsageError(
+            "nothing to do: give a workflow, an event-type, checks to wait for, or a run-id",
+            hint="e.g. workflow: deploy.yml, or checks: build",
+        )
+    wait_options = WaitOptions(
+        timeout=v.duration("timeout"),
+        poll_interval=v.duration("poll-interval"),
+        max_poll_interval=v.duration("max-poll-interval"),
+        allowed_conclusions=parse_conclusions(
+            allowed_text,
+            default=DEFAULT_CHECK_CONCLUSIONS
+            if wants_checks and not (workflow or event_type)
+            else DEFAULT_RUN_CONCLUSIONS,
+        ),
+        cancel_on_timeout=v.flag("cancel-on-timeout"),
+    )
+    request = None
+    if workflow or event_type:
+        payload_text = v.text("client-payload")
+        request = RunRequest(
+            repository=repository,
+            workflow=workflow or None,
+            ref=v.text("ref") or None,
+            # A dispatched run tests the ref's head, so only `dispatch: never` (pure finding) looks
+            # for the caller's own commit by default; otherwise runs are found for the ref's head.
+            sha=sha or (default_sha if v.text("dispatch") == "never" else None),
+            event=v.text("event") or None,
+            dispatch=DispatchPolicy.parse(v.text("dispatch") or "if-missing"),
+            inputs=parse_inputs(v.text("inputs")),
+            event_type=event_type or None,
+            client_payload=_payload(payload_text),
+            correlation_input=v.text("correlation-input") or None,
+            discovery_timeout=v.duration("discovery-timeout"),
+        )
+    checks = None
+    if wants_checks:
+        checks = CheckSelection(
+            names=checks_names,
+            regex=checks_regex or None,
+            ignore=tuple(v.lines("ignore-checks")),
+            discovery_timeout=v.duration("checks-discovery-timeout"),
+            allowed_conclusions=wait_options.allowed_conclusions,
+            fail_fast=v.flag("fail-fast"),
+        )
+    patterns = tuple(v.lines("artifacts"))
+    from_branch = v.text("artifacts-from-branch") or None
+    artifacts = None
+    if patterns or from_branch or run_id:
+        artifacts = ArtifactSelection(
+            patterns=patterns,
+            path=Path(v.text("path") or "."),
+            merge_multiple=v.flag("merge-multiple"),
+            allow_forks=v.flag("allow-forks"),
+            from_branch=from_branch,
+        )
+    return JobSettings(
+        repository=repository,
+        request=request,
+        run_id=run_id,
+        wait=v.flag("wait"),
+        wait_options=wait_options,
+        checks=checks,
+        check_sha=sha or default_sha,
+        artifacts=artifacts,
+        cancel_on_cancel=v.flag("cancel-on-cancel"),
+        summary=v.flag("summary"),
+        dry_run=v.flag("dry-run"),
+    )
+
+
+@dataclass
+class JobReport:
+    """What a job produced: outputs (the action's output names), the result objects, the error."""
+
+    outputs: dict[str, str] = field(default_factory=dict)
+    run: RunResult | None = None
+    checks: ChecksResult | None = None
+    preview: list[str] = field(default_factory=list)  # dry run: what would happen, one line each
+    error: WaitAndDispatchError | None = None
+
+
+def run_job(engine: Engine, settings: JobSettings) -> JobReport:
+    """Run the job the settings describe; expected failures come back in `report.error`."""
+    if settings.dry_run:
+        return _preview(engine, settings)
+    report = JobReport()
+    if settings.mode == "checks":
+        assert settings.checks is not None
+        sha = _checks_sha(engine, settings)
+        report.checks = engine.wait_for_checks(
+            settings.repository, sha, settings.checks, settings.wait_options
+        )
+        report.outputs = checks_outputs(report.checks)
+        report.error = report.checks.error()
+        return report
+    if settings.mode == "download":
+        assert settings.run_id is not None
+        result = engine.download_run(
+            settings.repository,
+            settings.run_id,
+            settings.wait_options,
+            settings.artifacts,
+            wait=settings.wait,
+        )
+    else:
+        assert settings.request is not None
+        result = engine.run(
+            settings.request, settings.wait_options, wait=settings.wait, artifacts=settings.artifacts
+        )
+    report.run = result
+    report.outputs = run_outputs(result)
+    report.error = result.error()
+    return report
+
+
+def run_outputs(result: RunResult) -> dict[str, str]:
+    run = result.run
+    values: dict[str, Any] = {
+        "run-id": run.id,
+        "run-url": run.html_url,
+        "run-number": run.run_number,
+        "run-attempt": run.run_attempt,
+        "status": run.status,
+        "conclusion": run.conclusion or "",
+        "dispatched": "true" if result.dispatched else "false",
+        "head-sha": run.head_sha,
+        "duration": "" if result.duration is None else round(result.duration),
+        "artifacts": json.dumps([a.as_output() for a in result.artifacts]),
+        "download-path": str(result.download_path) if result.download_path else "",
+        "checks": "{}",
+    }
+    values["result"] = json.dumps(
+        {
+            **{k: v for k, v in values.items() if k not in ("artifacts", "checks")},
+            "artifacts": [a.as_output() for a in result.artifacts],
+            "checks": {},
+            "outcome": result.outcome.value,
+            "waited": round(result.waited, 1),
+            "cost": _cost(result.cost),
+        }
+    )
+    return _strings(values)
+
+
+def checks_outputs(result: ChecksResult) -> dict[str, str]:
+    values: dict[str, Any] = {name: "" for name in OUTPUT_NAMES}
+    values.update(
+        {
+            "status": "completed" if result.outcome is not Outcome.TIMED_OUT else "in_progress",
+            "conclusion": "success" if result.outcome is Outcome.SUCCESS else "failure",
+            "head-sha": result.sha,
+            "dispatched": "false",
+            "artifacts": "[]",
+            "checks": json.dumps(result.conclusions, sort_keys=True),
+        }
+    )
+    values["result"] = json.dumps(
+        {
+            "head-sha": result.sha,
+            "checks": result.conclusions,
+            "missing": list(result.missing),
+            "outcome": result.outcome.value,
+            "waited": round(result.waited, 1),
+            "cost": _cost(result.cost),
+        }
+    )
+    return _strings(values)
+
+
+def _preview(engine: Engine, settings: JobSettings) -> JobReport:
+    lines: list[str] = []
+    report = JobReport(preview=lines)
+    if settings.mode == "checks":
+        assert settings.checks is not None
+        sha = _checks_sha(engine, settings)
+        named = list(settings.checks.names) + (
+            [f"/{settings.checks.regex}/"] if settings.checks.regex else []
+        )
+        described = ", ".join(named)
+        allowed = ", ".join(sorted(settings.checks.allowed_conclusions))
+        lines.append(
+            f"would wait up to {format_seconds(settings.wait_options.timeout)} for checks on {sha[:7]}: "
+            f"{described or 'every check'} (allowed: {allowed})"
+        )
+        return report
+    if settings.mode == "download":
+        assert settings.run_id is not None
+        lines.append(f"would download from run {settings.run_id}")
+        preview_run: WorkflowRun | None = engine.get_run(settings.repository, settings.run_id)
+    else:
+        assert settings.request is not None
+        dispatch: DispatchPreview = engine.dispatcher.preview(settings.request)
+        lines.append(dispatch.describe())
+        preview_run = dispatch.existing
+    if settings.wait:
+        allowed = ", ".join(sorted(settings.wait_options.allowed_conclusions))
+        timeout = format_seconds(settings.wait_options.timeout)
+        lines.append(f"would wait up to {timeout} for it to complete (allowed: {allowed})")
+    if settings.artifacts is not None:
+        lines.extend(engine.preview_artifacts(settings.repository, preview_run, settings.artifacts))
+    return report
+
+
+def _checks_sha(engine: Engine, settings: JobSettings) -> str:
+    if settings.check_sha:
+        return settings.check_sha
+    from wait_and_dispatch.engine import runs as runs_api
+
+    branch = runs_api.default_branch(engine.api, settings.repository)
+    return runs_api.resolve_sha(engine.api, settings.repository, branch)
+
+
+def _cost(cost: Any) -> dict[str, Any]:
+    return {
+        "requests": cost.requests,
+        "not_modified": cost.not_modified,
+        "rate_limit_units": cost.rate_limit_units,
+        "rate_limit_remaining": cost.rate_limit_remaining,
+    }
+
+
+def _strings(values: Mapping[str, Any]) -> dict[str, str]:
+    return {name: str(values.get(name, "")) for name in OUTPUT_NAMES}
+
+
+def _payload(text: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"client-payload is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            hint='write a JSON object, e.g. {"environment": "prod"}',
+        ) from None
+    if not isinstance(data, dict):
+        raise UsageError("client-payload must be a JSON object", hint='e.g. {"environment": "prod"}')
+    return data
+
+
+class _Values:
+    """Input values by name, with action.yml's defaults for the missing ones."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        defaults = {i.name: i.default for i in INPUTS if not i.default.startswith("${{")}
+        self.values = {**defaults, **{k: v for k, v in values.items() if v is not None}}
+
+    def text(self, name: str) -> str:
+        return self.values.get(name, "").strip()
+
+    def lines(self, name: str) -> list[str]:
+        text = self.values.get(name, "")
+        return [part.strip() for line in text.splitlines() for part in line.split(",") if part.strip()]
+
+    def flag(self, name: str) -> bool:
+        text = self.text(name).lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise UsageError(f"{name} must be true or false, not {text!r}", hint=f"e.g. {name}: true")
+
+    def duration(self, name: str) -> float:
+        return parse_duration(self.text(name) or "0", what=name)
+
+
+__all__ = ["JobReport", "JobSettings", "normalize_inputs", "read_settings", "run_job"]

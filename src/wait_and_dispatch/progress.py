@@ -1,0 +1,60 @@
+"""Progress for a person: a live status line in a terminal, plain timestamped lines elsewhere.
+
+An edge module: it prints. In a terminal the line that says "still waiting, next poll in 20s"
+is rewritten in place; in CI logs (not a TTY) every line is plain text without control
+characters, and the "still waiting" lines are thinned to one a minute.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind
+
+_POLL_LINE_EVERY = 60.0  # seconds between "still waiting" lines in logs
+
+
+class ProgressPrinter:
+    def __init__(self, stream: TextIO, *, live: bool | None = None) -> None:
+        self.stream = stream
+        self.live = stream.isatty() if live is None else live
+        self._line_open = False
+        self._last_poll_line: float | None = None
+        self.dispatched: list[int] = []  # runs we started: cancelled if we are interrupted
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.kind is ProgressKind.DISPATCHED and event.run_id is not None:
+            self.dispatched.append(event.run_id)
+        if self.live:
+            self._live(event)
+        else:
+            self._plain(event)
+
+    def finish(self) -> None:
+        if self._line_open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._line_open = False
+
+    def _live(self, event: ProgressEvent) -> None:
+        if event.kind is ProgressKind.POLL:
+            self.stream.write("\r\x1b[2K" + event.message)
+            self.stream.flush()
+            self._line_open = True
+            return
+        if self._line_open:
+            self.stream.write("\r\x1b[2K")
+            self._line_open = False
+        self.stream.write(event.message + "\n")
+        self.stream.flush()
+
+    def _plain(self, event: ProgressEvent) -> None:
+        now = time.monotonic()
+        if event.kind is ProgressKind.POLL:
+            if self._last_poll_line is not None and now - self._last_poll_line < _POLL_LINE_EVERY:
+                return
+            self._last_poll_line = now
+        stamp = time.strftime("%H:%M:%S")
+        self.stream.write(f"{stamp} {event.message}\n")
+        self.stream.flush()

@@ -1,0 +1,115 @@
+"""`wait-and-dispatch run | checks | download` against the emulator in real time (runs of seconds):
+`--json`, `--dry-run`, log-friendly progress, and the documented exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MAIN_SHA
+from tests.edges.test_action import fast_scenario
+from wait_and_dispatch.cli import main
+from wait_and_dispatch.clock import SystemClock
+from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.options import OUTPUT_NAMES
+
+FAST = ["--repo", "octo/app", "--poll-interval", "1s", "--max-poll-interval", "2s", "--timeout", "1m"]
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    with Emulator(Scenario.from_dict(fast_scenario()), clock=SystemClock()) as emulator:
+        monkeypatch.setenv("GITHUB_API_URL", emulator.api_url)
+        monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
+        monkeypatch.delenv("GH_TOKEN", raising=False)
+        yield emulator
+
+
+def cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_run_json_prints_one_object_keyed_by_the_action_outputs(emulator: Emulator, tmp_path: Path) -> None:
+    code, out, err = cli(
+        "run", *FAST, "--workflow", "build.yml", "--artifact", "package", "--path", str(tmp_path), "--json"
+    )
+    assert code == 0, err
+    outputs = json.loads(out)
+    assert set(outputs) == set(OUTPUT_NAMES)
+    assert outputs["conclusion"] == "success" and outputs["dispatched"] == "true"
+    assert (tmp_path / "app.txt").exists()
+
+
+def test_progress_in_a_log_is_plain_timestamped_lines(emulator: Emulator) -> None:
+    code, _, err = cli("run", *FAST, "--workflow", "build.yml", "--input", "environment=prod")
+    assert code == 0
+    assert "\x1b" not in err and "\r" not in err
+    assert all(line[:8].count(":") == 2 for line in err.splitlines())
+    assert any("dispatching Build" in line and '"environment": "prod"' in line for line in err.splitlines())
+
+
+def test_dry_run_sends_no_write(emulator: Emulator) -> None:
+    code, out, _ = cli("run", *FAST, "--workflow", "build.yml", "--dry-run", "--input", "environment=prod")
+    assert code == 0
+    assert emulator.writes() == []
+    assert out.startswith("would dispatch Build (.github/workflows/build.yml) on main (aaaaaaa) with inputs")
+
+
+def test_checks_waits_for_the_named_check(emulator: Emulator) -> None:
+    assert cli("run", *FAST, "--workflow", "build.yml")[0] == 0
+    code, out, err = cli("checks", *FAST, "--sha", MAIN_SHA, "--checks", "build", "--json")
+    assert code == 0, err
+    assert json.loads(json.loads(out)["checks"]) == {"build": "success"}
+
+
+def test_download_by_run_id(emulator: Emulator, tmp_path: Path) -> None:
+    code, out, _ = cli("run", *FAST, "--workflow", "build.yml", "--json")
+    run_id = json.loads(out)["run-id"]
+    code, out, err = cli("download", *FAST, "--run-id", run_id, "--path", str(tmp_path), "--json")
+    assert code == 0, err
+    assert [a["name"] for a in json.loads(json.loads(out)["artifacts"])] == ["package"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (
+            ["run", *FAST, "--workflow", "build.yml", "--timeout", "soon"],
+            2,
+            "timeout 'soon' is not a duration",
+        ),
+        (["run", *FAST], 2, "nothing to do"),
+        (["run", *FAST, "--workflow", "deploy.yml"], 4, "workflow 'deploy.yml' not found in octo/app"),
+        (["run", *FAST, "--workflow", "build.yml", "--artifact", "nope"], 5, "nope"),
+        (
+            ["checks", *FAST, "--sha", MAIN_SHA, "--checks", "never", "--checks-discovery-timeout", "2s"],
+            3,
+            "never",
+        ),
+    ],
+)
+def test_errors_are_one_line_with_a_hint_and_a_documented_exit_code(
+    emulator: Emulator, argv: list[str], code: int, message: str
+) -> None:
+    got, _, err = cli(*argv)
+    assert got == code, err
+    lines = err.splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1 and message in errors[0]
+    assert lines[lines.index(errors[0]) + 1].startswith("hint: ")
+    assert "Traceback" not in err
+
+
+def test_a_disallowed_conclusion_is_exit_code_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    with Emulator(Scenario.from_dict(fast_scenario(conclusion="failure")), clock=SystemClock()) as emulator:
+        monkeypatch.setenv("GITHUB_API_URL", emulator.api_url)
+        monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
+        code, out, err = cli("run", *FAST, "--workflow", "build.yml")
+    assert code == 1
+    assert "conclusion: failure" in out and "concluded failure (allowed: success)" in err

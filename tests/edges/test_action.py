@@ -1,0 +1,242 @@
+"""`wait-and-dispatch action` run as the runner runs it: a subprocess given only environment
+variables (`INPUT_*` with hyphens kept, the file-command paths), against the emulator in real
+time with runs of a few seconds. Outputs are read back as the runner parses `$GITHUB_OUTPUT`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import BASE_SCENARIO, MAIN_SHA
+from tests.support.runner_contract import commands_in, outputs_of
+from wait_and_dispatch.clock import SystemClock
+from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.options import OUTPUT_NAMES
+
+ENTRYPOINT = [sys.executable, "-m", "wait_and_dispatch", "action"]
+
+
+def fast_scenario(**workflow: Any) -> dict[str, Any]:
+    scenario = copy.deepcopy(BASE_SCENARIO)
+    build = scenario["repos"]["octo/app"]["workflows"][0]
+    build["timeline"] = {"queued": 1, "duration": 2}
+    build["jobs"][0]["duration"] = 2
+    build.update(workflow)
+    scenario["options"]["dispatch_visibility_delay"] = 0
+    return scenario
+
+
+@dataclass
+class Step:
+    """One action step: its environment, and what it left behind."""
+
+    emulator: Emulator
+    folder: Path
+    env: dict[str, str]
+    returncode: int = -1
+    stdout: str = ""
+
+    def run(self, *extra: str, timeout: float = 60) -> Step:
+        done = subprocess.run(
+            [*ENTRYPOINT, *extra], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+        )
+        self.returncode, self.stdout = done.returncode, done.stdout + done.stderr
+        return self
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        return outputs_of(self.folder / "output")
+
+    @property
+    def summary(self) -> str:
+        return (self.folder / "summary.md").read_text(encoding="utf-8")
+
+    def commands(self, name: str) -> list[Any]:
+        return [c for c in commands_in(self.stdout) if c.name == name]
+
+
+StartStep = Callable[..., Step]
+
+
+@pytest.fixture
+def start_step(tmp_path: Path) -> Iterator[StartStep]:
+    started: list[Emulator] = []
+
+    def start(scenario: dict[str, Any] | None = None) -> Step:
+        emulator = Emulator(Scenario.from_dict(scenario or fast_scenario()), clock=SystemClock()).start()
+        started.append(emulator)
+        for name in ("output", "summary.md", "state"):
+            (tmp_path / name).touch()
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "PYTHONPATH": os.pathsep.join(sys.path),
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_REPOSITORY": "octo/app",
+            "GITHUB_SHA": MAIN_SHA,
+            "GITHUB_API_URL": emulator.api_url,
+            "GITHUB_OUTPUT": str(tmp_path / "output"),
+            "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md"),
+            "GITHUB_STATE": str(tmp_path / "state"),
+            # What action.yml's defaults make the runner pass:
+            "INPUT_GITHUB-TOKEN": emulator.token("dev"),
+            "INPUT_REPOSITORY": "octo/app",
+            "INPUT_DISPATCH": "if-missing",
+            "INPUT_WAIT": "true",
+            "INPUT_TIMEOUT": "1m",
+            "INPUT_POLL-INTERVAL": "1s",
+            "INPUT_MAX-POLL-INTERVAL": "2s",
+            "INPUT_SUMMARY": "true",
+            "INPUT_PATH": str(tmp_path / "download"),
+        }
+        return Step(emulator, tmp_path, env)
+
+    yield start
+    for emulator in started:
+        emulator.stop()
+
+
+@pytest.fixture
+def step(start_step: StartStep) -> Step:
+    return start_step()
+
+
+def test_dispatch_wait_and_download_writes_every_output_and_a_summary(step: Step) -> None:
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_ARTIFACTS": "package"})
+    step.run()
+    assert step.returncode == 0, step.stdout
+    outputs = step.outputs
+    assert set(outputs) == set(OUTPUT_NAMES)
+    assert (outputs["status"], outputs["conclusion"], outputs["dispatched"]) == (
+        "completed",
+        "success",
+        "true",
+    )
+    assert outputs["head-sha"] == MAIN_SHA and outputs["run-url"].endswith(f"/runs/{outputs['run-id']}")
+    artifacts = json.loads(outputs["artifacts"])
+    assert [a["name"] for a in artifacts] == ["package"]
+    assert (Path(outputs["download-path"]) / "app.txt").read_text() == "hello from the build\n"
+    result = json.loads(outputs["result"])
+    assert result["outcome"] == "success" and result["cost"]["requests"] > 0
+    assert "## ✅ Build" in step.summary and f"[#{outputs['run-number']}]" in step.summary
+    assert [c.message for c in step.commands("add-mask")] == [step.emulator.token("dev")]
+    assert step.emulator.token("dev") not in step.stdout.replace(
+        "::add-mask ::" + step.emulator.token("dev"), ""
+    )
+
+
+def test_a_failed_run_fails_the_step_but_outputs_are_still_written(start_step: StartStep) -> None:
+    step = start_step(fast_scenario(conclusion="failure"))
+    step.env["INPUT_WORKFLOW"] = "build.yml"
+    step.run()
+    assert step.returncode == 1
+    assert step.outputs["conclusion"] == "failure" and step.outputs["run-id"]
+    [error] = step.commands("error")
+    assert error.properties["title"] == "Run or check failed"
+    assert "concluded failure (allowed: success)" in error.message
+    assert step.outputs["run-url"] in error.message
+    assert "## ❌" in step.summary
+
+
+def test_a_timeout_ends_the_step_on_time_with_exit_code_3(start_step: StartStep) -> None:
+    step = start_step(fast_scenario(timeline={"queued": 1, "duration": 600}))
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_TIMEOUT": "3s"})
+    start = time.monotonic()
+    step.run()
+    assert step.returncode == 3
+    assert time.monotonic() - start < 20
+    assert step.outputs["status"] == "in_progress" and step.outputs["conclusion"] == ""
+    assert step.commands("error")[0].properties["title"] == "Timed out"
+
+
+def test_bad_input_is_one_error_with_a_hint_and_exit_code_2(step: Step) -> None:
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_TIMEOUT": "soon"})
+    step.run()
+    assert step.returncode == 2
+    [error] = step.commands("error")
+    assert error.properties["title"] == "Invalid input"
+    assert "timeout 'soon' is not a duration" in error.message and "1h30m" in error.message
+    assert "**How to fix:**" in step.summary
+    assert "Traceback" not in step.stdout
+
+
+def test_a_token_without_access_is_exit_code_4(step: Step) -> None:
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_GITHUB-TOKEN": "ghp_not_a_real_token"})
+    step.run()
+    assert step.returncode == 4
+    assert "Bad credentials" in step.commands("error")[0].message
+
+
+def test_a_missing_artifact_is_exit_code_5(step: Step) -> None:
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_ARTIFACTS": "no-such-artifact"})
+    step.run()
+    assert step.returncode == 5
+    assert "no-such-artifact" in step.commands("error")[0].message
+    assert step.outputs["conclusion"] == "success"
+
+
+def test_lewagon_input_names_work_as_aliases(step: Step) -> None:
+    # The check runs come from a run of the workflow: start one first.
+    step.env.update({"INPUT_WORKFLOW": "build.yml"})
+    step.run()
+    assert step.returncode == 0, step.stdout
+    checks_step = dict(step.env)
+    del checks_step["INPUT_WORKFLOW"]
+    checks_step.update({"INPUT_CHECK-NAME": "build", "INPUT_WAIT-INTERVAL": "1s", "INPUT_SHA": MAIN_SHA})
+    step.env = checks_step
+    step.run()
+    assert step.returncode == 0, step.stdout
+    assert json.loads(step.outputs["checks"]) == {"build": "success"}
+    assert any("check-name" in n.message for n in step.commands("notice"))
+
+
+def test_dry_run_sends_no_write_and_says_what_it_would_do(step: Step) -> None:
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_DRY-RUN": "true", "INPUT_ARTIFACTS": "package"})
+    step.run()
+    assert step.returncode == 0, step.stdout
+    assert step.emulator.writes() == []
+    notices = [n.message for n in step.commands("notice")]
+    assert any(m.startswith("would dispatch Build") for m in notices)
+    assert any("would wait up to 1m0s" in m for m in notices), notices
+    assert "dry run" in step.summary
+
+
+def test_cancelling_the_step_cancels_the_run_it_dispatched(start_step: StartStep) -> None:
+    step = start_step(fast_scenario(timeline={"queued": 1, "duration": 600}))
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_CANCEL-ON-CANCEL": "true"})
+    process = subprocess.Popen(
+        ENTRYPOINT, env=step.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    deadline = time.monotonic() + 30
+    while not [w for w in step.emulator.writes() if w.path.endswith("/dispatches") and w.status == 200]:
+        assert time.monotonic() < deadline, "the step never dispatched"
+        time.sleep(0.1)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=30)
+    assert process.returncode == 130, stdout
+    assert [w.path for w in step.emulator.writes() if w.path.endswith("/cancel")]
+    assert "cancelled" in stdout
+
+
+def test_the_post_step_cancels_runs_left_running_by_a_cancelled_job(start_step: StartStep) -> None:
+    step = start_step(fast_scenario(timeline={"queued": 1, "duration": 600}))
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_WAIT": "false"})
+    step.run()
+    assert step.returncode == 0, step.stdout
+    run_id = step.outputs["run-id"]
+    step.env["STATE_dispatched-runs"] = run_id  # as the runner passes saved state to the post step
+    step.run("--post")
+    assert step.returncode == 0, step.stdout
+    assert [w.path for w in step.emulator.writes()][-1] == f"/repos/octo/app/actions/runs/{run_id}/cancel"
