@@ -420,3 +420,20 @@ def test_actionlint_reports_a_broken_workflow_with_its_position(tmp_path: Path) 
     assert result.returncode == 1
     # Line 9 of the Markdown file: the block's 6th line, after the 3 lines before it.
     assert re.match(rf"{re.escape(str(broken))}:9:\d+: .*no_such_property.* \[expression\]$", result.stdout)
+
+
+def test_every_input_has_a_cli_option_and_is_read_by_the_code() -> None:
+    import argparse
+
+    from wait_and_dispatch import action, jobs
+    from wait_and_dispatch.cli import build_parser
+    from wait_and_dispatch.options import INPUTS
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    run_options = {flag for a in commands.choices["run"]._actions for flag in a.option_strings}
+    code = Path(jobs.__file__).read_text() + Path(action.__file__).read_text()
+    for item in INPUTS:
+        if item.cli:
+            assert f"--{item.name}" in run_options, item.name
+        assert f'"{item.name}"' in code, f"input {item.name} is not read by jobs.py or action.py"
