@@ -12,7 +12,6 @@ from wait_and_dispatch.engine.inputs import (
 )
 from wait_and_dispatch.engine.model import (
     DEFAULT_RUN_CONCLUSIONS,
-    RUN_CONCLUSIONS,
     DispatchPolicy,
     Repository,
     WaitOptions,
@@ -20,6 +19,7 @@ from wait_and_dispatch.engine.model import (
     parse_conclusions,
 )
 from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.github_vocabulary import RUN_CONCLUSIONS
 
 
 @pytest.mark.parametrize(

@@ -20,22 +20,8 @@ import yaml
 from wait_and_dispatch.emulator.expressions import ExpressionError, check_template
 from wait_and_dispatch.emulator.faults import FAULT_KINDS, Fault
 from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.github_vocabulary import CHECK_CONCLUSIONS, RUN_CONCLUSIONS
 
-# Statuses and conclusions of a workflow run (GITHUB-FACTS "Finding runs"; OpenAPI
-# actions/list-workflow-runs `status` enum).
-CONCLUSIONS = (
-    "success",
-    "failure",
-    "neutral",
-    "cancelled",
-    "skipped",
-    "timed_out",
-    "action_required",
-    "stale",
-    "startup_failure",
-)
-# Check runs and jobs only take these (OpenAPI checks/list-for-ref, actions/list-jobs-for-workflow-run).
-JOB_CONCLUSIONS = ("success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required")
 TOKEN_KINDS = ("github_token", "pat", "app")
 PERMISSION_LEVELS = ("none", "read", "write")
 PERMISSION_SCOPES = ("actions", "contents", "checks")
@@ -427,8 +413,8 @@ def _parse_conclusions(value: object, path: str) -> tuple[str, ...]:
     if not items:
         raise _error(f"scenario: {path}: expected a conclusion or a non-empty list of them")
     for item in items:
-        if item not in CONCLUSIONS:
-            raise _error(f"scenario: {path}: {item!r} is not one of {', '.join(CONCLUSIONS)}")
+        if item not in RUN_CONCLUSIONS:
+            raise _error(f"scenario: {path}: {item!r} is not one of {', '.join(RUN_CONCLUSIONS)}")
     return tuple(str(x) for x in items)
 
 
@@ -549,7 +535,7 @@ def _parse_jobs(items: list[Any], path: str) -> tuple[JobSpec, ...]:
         r = _Reader(item, f"{path}[{i}]")
         steps_raw = r.items("steps") or ["Set up job", "Run", "Complete job"]
         conclusion = r.opt_text("conclusion")
-        if conclusion is not None and conclusion not in JOB_CONCLUSIONS:
+        if conclusion is not None and conclusion not in CHECK_CONCLUSIONS:
             raise _error(f"scenario: {r.key_path('conclusion')}: {conclusion!r} is not a job conclusion")
         duration = r.raw("duration")
         jobs.append(
@@ -670,7 +656,7 @@ def _parse_check_run(r: _Reader) -> CheckRunSpec:
     else:
         app = AppSpec(slug=str(app_raw))
     conclusion = r.text("conclusion", "success")
-    if conclusion not in JOB_CONCLUSIONS:
+    if conclusion not in CHECK_CONCLUSIONS:
         raise _error(f"scenario: {r.key_path('conclusion')}: {conclusion!r} is not a check run conclusion")
     spec = CheckRunSpec(
         name=r.text("name", required=True),

@@ -20,21 +20,8 @@ from wait_and_dispatch.errors import (
     WaitTimeoutError,
 )
 from wait_and_dispatch.github_api import ApiStats
+from wait_and_dispatch.github_vocabulary import RUN_CONCLUSIONS
 
-# Run statuses and conclusions as GitHub documents them (GITHUB-FACTS "Finding runs"; OpenAPI
-# `workflow-run.status` / `.conclusion`).
-RUN_STATUSES = ("requested", "queued", "pending", "waiting", "in_progress", "completed")
-RUN_CONCLUSIONS = (
-    "success",
-    "failure",
-    "neutral",
-    "cancelled",
-    "skipped",
-    "timed_out",
-    "action_required",
-    "stale",
-    "startup_failure",
-)
 DEFAULT_RUN_CONCLUSIONS = frozenset({"success"})
 DEFAULT_CHECK_CONCLUSIONS = frozenset({"success", "skipped"})
 

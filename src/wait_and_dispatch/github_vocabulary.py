@@ -1,0 +1,23 @@
+"""GitHub's words for run and check states, shared by the engine and the emulator.
+
+Sources: GITHUB-FACTS "Finding runs"; OpenAPI `workflow-run.status` / `.conclusion`,
+actions/list-workflow-runs `status` enum, checks/list-for-ref and actions/list-jobs-for-workflow-run
+(check runs and jobs take fewer conclusions than runs). The tests keep their own copy in
+`tests/support/github_facts.py` on purpose: an independent oracle, not the code under test.
+"""
+
+from __future__ import annotations
+
+RUN_STATUSES = ("requested", "queued", "pending", "waiting", "in_progress", "completed")
+RUN_CONCLUSIONS = (
+    "success",
+    "failure",
+    "neutral",
+    "cancelled",
+    "skipped",
+    "timed_out",
+    "action_required",
+    "stale",
+    "startup_failure",
+)
+CHECK_CONCLUSIONS = ("success", "failure", "neutral", "cancelled", "skipped", "timed_out", "action_required")
