@@ -19,10 +19,10 @@ from typing import TextIO
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.core import Engine
 from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository
-from wait_and_dispatch.errors import ExitCode, GitHubApiError, WaitAndDispatchError
+from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
 from wait_and_dispatch.jobs import JobReport, JobSettings, read_settings, run_job
-from wait_and_dispatch.progress import ProgressPrinter
+from wait_and_dispatch.progress import ProgressPrinter, retry_progress
 from wait_and_dispatch.runner import Runner
 from wait_and_dispatch.summary import checks_summary, failure_summary, run_summary
 
@@ -79,22 +79,19 @@ def _main(
     environ: Mapping[str, str],
     stdout: TextIO,
 ) -> int:
-    printer = ProgressPrinter(stdout, live=False)
-    dispatched: list[int] = []
+    printer = ProgressPrinter(stdout, live=False)  # also keeps the ids of the runs we dispatch
+    dispatched = printer.dispatched
 
     def on_progress(event: ProgressEvent) -> None:
         printer(event)
         if event.kind is ProgressKind.DISPATCHED and event.run_id is not None:
-            dispatched.append(event.run_id)
             runner.save_state(STATE_DISPATCHED, ",".join(map(str, dispatched)))
 
     api = GitHubApi(
         base_url=values.get("api-url") or environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
         token=token,
         read_only=settings.dry_run,
-        on_retry=lambda e: printer(
-            ProgressEvent(ProgressKind.RETRY, f"{e.method} {e.path}: {e.reason}, retrying in {e.wait:.0f}s")
-        ),
+        on_retry=lambda event: printer(retry_progress(event)),
     )
     with api, _interrupt_on_termination():
         engine = Engine(api, on_progress)
@@ -175,14 +172,9 @@ def _post(runner: Runner, values: Mapping[str, str], token: str | None, environ:
 
 
 def _cancel(engine: Engine, repository: Repository, run_ids: list[int]) -> list[int]:
-    cancelled: list[int] = []
-    for run_id in run_ids:
-        try:
-            if runs_api.cancel_run(engine.api, repository, run_id):
-                cancelled.append(run_id)
-        except GitHubApiError:
-            continue  # best effort while being cancelled; the run link is in the log above
-    return cancelled
+    """The runs among `run_ids` that GitHub accepted to cancel (failures are in the log above)."""
+    outcomes = runs_api.cancel_runs(engine.api, repository, run_ids)
+    return [run_id for run_id, outcome in outcomes.items() if outcome == "cancelled"]
 
 
 @contextmanager

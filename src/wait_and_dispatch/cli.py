@@ -21,8 +21,6 @@ from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
 
 if TYPE_CHECKING:  # imported lazily at run time, so that --help stays fast
     from wait_and_dispatch.engine.core import Engine
-    from wait_and_dispatch.engine.model import ProgressEvent
-    from wait_and_dispatch.github_api import RetryEvent
     from wait_and_dispatch.jobs import JobSettings
 
 PROG = "wait-and-dispatch"
@@ -302,7 +300,7 @@ def run_command(
     from wait_and_dispatch.engine.core import Engine
     from wait_and_dispatch.github_api import GitHubApi
     from wait_and_dispatch.jobs import read_settings, run_job
-    from wait_and_dispatch.progress import ProgressPrinter
+    from wait_and_dispatch.progress import ProgressPrinter, retry_progress
 
     values = command_values(args)
     values.setdefault("repository", environ.get("GITHUB_REPOSITORY", ""))
@@ -317,7 +315,7 @@ def run_command(
         base_url=connection.api_url,
         token=connection.token,
         read_only=settings.dry_run,
-        on_retry=lambda e: printer(_retry_event(e)),
+        on_retry=lambda event: printer(retry_progress(event)),
     )
     with api:
         engine = Engine(api, printer)
@@ -345,26 +343,19 @@ def run_command(
     return 0
 
 
-def _retry_event(event: RetryEvent) -> ProgressEvent:
-    from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind
-
-    message = f"{event.method} {event.path}: {event.reason}, retrying in {event.wait:.0f}s"
-    return ProgressEvent(ProgressKind.RETRY, message)
-
-
 def _cancel_started(engine: Engine, settings: JobSettings, run_ids: list[int], stderr: TextIO) -> None:
     """Interrupted: cancel the runs we dispatched (cancel-on-cancel), then let the interrupt go on."""
     from wait_and_dispatch.engine import runs as runs_api
-    from wait_and_dispatch.errors import GitHubApiError
 
     if not run_ids or not settings.cancel_on_cancel:
         return
-    for run_id in run_ids:
-        try:
-            runs_api.cancel_run(engine.api, settings.repository, run_id)
+    for run_id, outcome in runs_api.cancel_runs(engine.api, settings.repository, run_ids).items():
+        if outcome == "cancelled":
             print(f"cancelled run {run_id}, which this command dispatched", file=stderr)
-        except GitHubApiError as exc:
-            print(f"could not cancel run {run_id}: {exc.message}", file=stderr)
+        elif outcome == "already completed":
+            print(f"run {run_id}, which this command dispatched, had already completed", file=stderr)
+        else:
+            print(f"could not cancel run {run_id}: {outcome}", file=stderr)
 
 
 def entry_point() -> None:

@@ -16,10 +16,11 @@ from typing import Any
 
 from wait_and_dispatch.engine.core import Engine
 from wait_and_dispatch.engine.dispatch import DispatchPreview
-from wait_and_dispatch.engine.inputs import normalize_inputs, parse_duration, parse_inputs
+from wait_and_dispatch.engine.inputs import parse_duration, parse_inputs
 from wait_and_dispatch.engine.model import (
     DEFAULT_CHECK_CONCLUSIONS,
     DEFAULT_RUN_CONCLUSIONS,
+    ApiCost,
     ArtifactSelection,
     CheckSelection,
     ChecksResult,
@@ -302,7 +303,7 @@ def _checks_sha(engine: Engine, settings: JobSettings) -> str:
     return runs_api.resolve_sha(engine.api, settings.repository, branch)
 
 
-def _cost(cost: Any) -> dict[str, Any]:
+def _cost(cost: ApiCost) -> dict[str, Any]:
     return {
         "requests": cost.requests,
         "not_modified": cost.not_modified,
@@ -354,6 +355,3 @@ class _Values:
 
     def duration(self, name: str) -> float:
         return parse_duration(self.text(name) or "0", what=name)
-
-
-__all__ = ["JobReport", "JobSettings", "normalize_inputs", "read_settings", "run_job"]

@@ -11,6 +11,7 @@ import time
 from typing import TextIO
 
 from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind
+from wait_and_dispatch.github_api import RetryEvent
 
 _POLL_LINE_EVERY = 60.0  # seconds between "still waiting" lines in logs
 
@@ -58,3 +59,9 @@ class ProgressPrinter:
         stamp = time.strftime("%H:%M:%S")
         self.stream.write(f"{stamp} {event.message}\n")
         self.stream.flush()
+
+
+def retry_progress(event: RetryEvent) -> ProgressEvent:
+    """The API layer is about to wait out an error or a rate limit: a line for the person waiting."""
+    message = f"{event.method} {event.path}: {event.reason}, retrying in {event.wait:.0f}s"
+    return ProgressEvent(ProgressKind.RETRY, message)

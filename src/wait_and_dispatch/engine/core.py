@@ -26,7 +26,7 @@ from wait_and_dispatch.engine.model import (
 )
 from wait_and_dispatch.engine.waiting import RunTarget, WaitedRun, wait_for_runs
 from wait_and_dispatch.errors import ArtifactError
-from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.github_api import ApiStats, GitHubApi
 
 
 class Engine:
@@ -88,35 +88,25 @@ class Engine:
         *,
         wait: bool = True,
     ) -> RunResult:
-        """A run given by id: wait for it (if asked) and download its artifacts."""
+        """A run given by id: wait for it (if asked) and download its artifacts.
+
+        Unlike `run`, artifacts are taken even from a run still in progress when not waiting:
+        upload-artifact v4 makes them available as soon as they are uploaded.
+        """
         before = self.api.stats.snapshot()
         start = self.api.clock.now()
         run = self.get_run(repo, run_id)
-        outcome = Outcome.SUCCESS
-        cancelled = False
-        if wait:
-            waited = self.wait_for_runs([RunTarget(repo, run)], options, deadline=start + options.timeout)[0]
-            run, outcome, cancelled = waited.run, waited.outcome, waited.cancelled
-        elif run.completed and run.conclusion not in options.allowed_conclusions:
-            outcome = Outcome.CONCLUSION_NOT_ALLOWED
-        downloaded: tuple[DownloadedArtifact, ...] = ()
-        artifact_error: ArtifactError | None = None
-        if artifacts is not None and outcome is Outcome.SUCCESS:
-            try:
-                downloaded = self.download_artifacts(repo, run, artifacts)
-            except ArtifactError as error:
-                artifact_error = error
-        return RunResult(
-            run=run,
+        return self._wait_and_download(
+            repo,
+            run,
+            options,
+            artifacts,
+            wait=wait,
             dispatched=False,
-            outcome=outcome,
-            waited=self.api.clock.now() - start,
-            cost=ApiCost.between(before, self.api.stats.snapshot()),
-            allowed_conclusions=options.allowed_conclusions,
-            artifacts=downloaded,
-            download_path=artifacts.path if artifacts is not None and downloaded else None,
-            cancelled=cancelled,
-            artifact_error=artifact_error,
+            before=before,
+            start=start,
+            deadline=start + options.timeout,
+            completed_only=False,
         )
 
     def preview_artifacts(
@@ -160,24 +150,55 @@ class Engine:
         start = self.api.clock.now()
         deadline = start + options.timeout
         found = self.find_or_dispatch(request, deadline=deadline)
-        run = found.run
+        return self._wait_and_download(
+            request.repository,
+            found.run,
+            options,
+            artifacts,
+            wait=wait,
+            dispatched=found.dispatched,
+            before=before,
+            start=start,
+            deadline=deadline,
+            completed_only=True,
+        )
+
+    def _wait_and_download(
+        self,
+        repo: Repository,
+        run: WorkflowRun,
+        options: WaitOptions,
+        artifacts: ArtifactSelection | None,
+        *,
+        wait: bool,
+        dispatched: bool,
+        before: ApiStats,
+        start: float,
+        deadline: float,
+        completed_only: bool,
+    ) -> RunResult:
+        """Wait (if asked), judge the conclusion, download, and describe it all as a `RunResult`.
+
+        `completed_only`: without waiting, take artifacts only from a run that has completed.
+        """
         outcome = Outcome.SUCCESS
         cancelled = False
         if wait:
-            waited = self.wait_for_runs([RunTarget(request.repository, run)], options, deadline=deadline)[0]
+            waited = self.wait_for_runs([RunTarget(repo, run)], options, deadline=deadline)[0]
             run, outcome, cancelled = waited.run, waited.outcome, waited.cancelled
         elif run.completed and run.conclusion not in options.allowed_conclusions:
             outcome = Outcome.CONCLUSION_NOT_ALLOWED
         downloaded: tuple[DownloadedArtifact, ...] = ()
         artifact_error: ArtifactError | None = None
-        if artifacts is not None and outcome is Outcome.SUCCESS and (run.completed or artifacts.from_branch):
+        ready = run.completed or not completed_only or (artifacts is not None and artifacts.from_branch)
+        if artifacts is not None and outcome is Outcome.SUCCESS and ready:
             try:
-                downloaded = self.download_artifacts(request.repository, run, artifacts, deadline=None)
+                downloaded = self.download_artifacts(repo, run, artifacts)
             except ArtifactError as error:
                 artifact_error = error
         return RunResult(
             run=run,
-            dispatched=found.dispatched,
+            dispatched=dispatched,
             outcome=outcome,
             waited=self.api.clock.now() - start,
             cost=ApiCost.between(before, self.api.stats.snapshot()),
@@ -187,9 +208,3 @@ class Engine:
             cancelled=cancelled,
             artifact_error=artifact_error,
         )
-
-
-def find_runs_for_sha(api: GitHubApi, repo: Repository, workflow: str, sha: str) -> list[WorkflowRun]:
-    """Convenience for edges: the runs of a workflow (as the user names it) for a head SHA."""
-    resolved = runs_api.resolve_workflow(api, repo, workflow)
-    return runs_api.find_runs(api, repo, workflow_id=resolved.id, head_sha=sha)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 import secrets
 from collections.abc import Mapping
@@ -428,10 +427,9 @@ class Dispatcher:
     # -- correlation -------------------------------------------------------------------------
 
     def _new_runs(self, target: _Target, since: float, deadline: float | None) -> list[WorkflowRun]:
-        # `created` has one-second precision (GITHUB-FACTS "Finding runs"): start one second early
-        # and let the snapshot and the settle window sort out what is ours.
-        floor = math.floor(since) - 1
-        created = ">=" + _iso(floor)
+        # Runs of the same second as `since` are included; the snapshot and the settle window
+        # sort out which one is ours.
+        created = runs_api.created_since(since)
         runs = runs_api.find_runs(
             self.api,
             target.repo,
@@ -577,9 +575,3 @@ def _what(target: _Target) -> str:
 
 def _earliest(limit: float, deadline: float | None) -> float:
     return limit if deadline is None else min(limit, deadline)
-
-
-def _iso(epoch: float) -> str:
-    import datetime
-
-    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

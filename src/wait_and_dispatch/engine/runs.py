@@ -4,6 +4,8 @@ one run, learn how long runs usually take, cancel.
 
 from __future__ import annotations
 
+import datetime
+import math
 import re
 from collections.abc import Iterable
 
@@ -118,6 +120,16 @@ def find_runs(
     return newest_first(WorkflowRun.from_api(item) for item in items)
 
 
+def created_since(epoch: float) -> str:
+    """A `created` filter for runs created at or after `epoch`.
+
+    The filter has one-second precision (GITHUB-FACTS "Finding runs"), so it starts one whole
+    second early: a run created in the same second is never left out.
+    """
+    start = datetime.datetime.fromtimestamp(math.floor(epoch) - 1, datetime.UTC)
+    return ">=" + start.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def newest_first(runs: Iterable[WorkflowRun]) -> list[WorkflowRun]:
     return sorted(runs, key=lambda run: (run.created_at or 0.0, run.id), reverse=True)
 
@@ -152,3 +164,15 @@ def cancel_run(api: GitHubApi, repo: Repository, run_id: int, *, deadline: float
             return False
         raise
     return True
+
+
+def cancel_runs(api: GitHubApi, repo: Repository, run_ids: Iterable[int]) -> dict[int, str]:
+    """Cancel each run, best effort (we are usually being cancelled ourselves): for each run,
+    `cancelled`, `already completed`, or why GitHub refused."""
+    outcomes: dict[int, str] = {}
+    for run_id in run_ids:
+        try:
+            outcomes[run_id] = "cancelled" if cancel_run(api, repo, run_id) else "already completed"
+        except GitHubApiError as exc:
+            outcomes[run_id] = exc.message
+    return outcomes

@@ -7,8 +7,6 @@ the requests. Polls whose answer has not changed are 304s and cost no rate limit
 
 from __future__ import annotations
 
-import datetime
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -152,10 +150,7 @@ def _poll_list(
     """Read many runs of one repository with one list request (a few pages at most)."""
     wanted = {targets[i].run.id: i for i in members}
     oldest = min((targets[i].run.created_at or 0.0) for i in members)
-    # `created` has one-second precision: start a second early.
-    created = ">=" + datetime.datetime.fromtimestamp(math.floor(oldest) - 1, datetime.UTC).strftime(
-        "%Y-%m-%dT%H:%M:%SZ"
-    )
+    created = runs_api.created_since(oldest)
     found: dict[int, WorkflowRun] = {}
     for seen, item in enumerate(
         api.paginate(
