@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from wait_and_dispatch.emulator.expressions import ExpressionError, check_template
 from wait_and_dispatch.emulator.faults import FAULT_KINDS, Fault
 from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.expressions import ExpressionError, check_template, function_calls, unwrap
 from wait_and_dispatch.github_vocabulary import CHECK_CONCLUSIONS, RUN_CONCLUSIONS
 
 TOKEN_KINDS = ("github_token", "pat", "app")
@@ -213,6 +213,21 @@ class InputSpec:
 
 
 @dataclass(frozen=True)
+class CaseSpec:
+    """`cases:` one way a workflow's run can go, chosen by an expression over the run's context.
+
+    A run takes the first case whose `condition` is true; what the case leaves as None (or does
+    not set) stays the workflow's.
+    """
+
+    condition: str  # the `if:` expression, without `${{ }}`
+    conclusions: tuple[str, ...] | None = None
+    timeline: TimelineSpec | None = None
+    jobs: tuple[JobSpec, ...] | None = None
+    artifacts: tuple[ArtifactSpec, ...] | None = None
+
+
+@dataclass(frozen=True)
 class WorkflowSpec:
     path: str
     name: str
@@ -225,6 +240,7 @@ class WorkflowSpec:
     conclusions: tuple[str, ...]
     jobs: tuple[JobSpec, ...]
     artifacts: tuple[ArtifactSpec, ...]
+    cases: tuple[CaseSpec, ...] = ()
 
     @property
     def file_name(self) -> str:
@@ -559,7 +575,11 @@ def _parse_artifacts(items: list[Any], path: str) -> tuple[ArtifactSpec, ...]:
     artifacts = []
     for i, item in enumerate(items):
         r = _Reader(item, f"{path}[{i}]")
-        files = {str(k): str(v).encode() for k, v in r.mapping("files").items()}
+        # Names and contents may hold `${{ }}`, rendered per run (`metrics-${{ inputs.attempt }}`).
+        files = {
+            str(k): (_parse_template(str(v), f"{r.key_path('files')}.{k}") or "").encode()
+            for k, v in r.mapping("files").items()
+        }
         entries = []
         for j, entry in enumerate(r.items("entries")):
             er = _Reader(entry, f"{r.key_path('entries')}[{j}]")
@@ -578,7 +598,7 @@ def _parse_artifacts(items: list[Any], path: str) -> tuple[ArtifactSpec, ...]:
             raise _error(f"scenario: {r.path}: `size` cannot be combined with files or entries")
         artifacts.append(
             ArtifactSpec(
-                name=r.text("name", required=True),
+                name=_parse_template(r.text("name", required=True), r.key_path("name")) or "",
                 files=files,
                 entries=tuple(entries),
                 size=size,
@@ -601,6 +621,11 @@ def _parse_workflow(r: _Reader) -> WorkflowSpec:
         _parse_input(str(name), _Reader(spec or {}, f"{r.key_path('inputs')}.{name}"))
         for name, spec in inputs_reader.items()
     )
+    timeline = _parse_timeline(r.mapping("timeline"), r.key_path("timeline"))
+    cases = tuple(
+        _parse_case(_Reader(case, f"{r.key_path('cases')}[{i}]"), timeline)
+        for i, case in enumerate(r.items("cases"))
+    )
     spec = WorkflowSpec(
         path=path,
         name=r.text("name", path.rsplit("/", 1)[-1]),
@@ -609,10 +634,56 @@ def _parse_workflow(r: _Reader) -> WorkflowSpec:
         triggers=_parse_triggers(r.raw("on", ["workflow_dispatch"]), r.key_path("on")),
         run_name=_parse_template(r.opt_text("run_name"), r.key_path("run_name")),
         inputs=inputs,
-        timeline=_parse_timeline(r.mapping("timeline"), r.key_path("timeline")),
+        timeline=timeline,
         conclusions=_parse_conclusions(r.raw("conclusion", "success"), r.key_path("conclusion")),
         jobs=_parse_jobs(r.items("jobs"), r.key_path("jobs")),
         artifacts=_parse_artifacts(r.items("artifacts"), r.key_path("artifacts")),
+        cases=cases,
+    )
+    r.done()
+    return spec
+
+
+# The functions a case's `if` may call: the expression language's own. Status functions
+# (`always()`, `success()`...) belong to jobs, which a case is not.
+_CONDITION_FUNCTIONS = ("contains", "startsWith", "endsWith", "format", "join", "toJSON", "fromJSON")
+
+
+def _parse_condition(r: _Reader) -> str:
+    """An `if:` as GitHub reads one: `${{ expr }}` or the bare expression."""
+    where = r.key_path("if")
+    try:
+        text = unwrap(r.text("if", required=True))
+        check_template("${{ " + text + " }}")
+        calls = function_calls(text)
+    except ExpressionError as error:
+        raise _error(f"scenario: {where}: {error}") from error
+    known = {name.lower() for name in _CONDITION_FUNCTIONS}
+    for name in calls:
+        if name.lower() not in known:
+            raise _error(
+                f"scenario: {where}: unknown function {name}() (known: {', '.join(_CONDITION_FUNCTIONS)})"
+            )
+    return text
+
+
+def _parse_case(r: _Reader, timeline: TimelineSpec) -> CaseSpec:
+    condition = _parse_condition(r)
+    conclusion = r.raw("conclusion")
+    case_timeline = r.raw("timeline")
+    jobs = r.raw("jobs")
+    artifacts = r.raw("artifacts")
+    spec = CaseSpec(
+        condition=condition,
+        conclusions=None if conclusion is None else _parse_conclusions(conclusion, r.key_path("conclusion")),
+        # A case's timeline changes only the phases it names; the others stay the workflow's.
+        timeline=None
+        if case_timeline is None
+        else _parse_timeline(case_timeline, r.key_path("timeline"), timeline),
+        jobs=None if jobs is None else _parse_jobs(r.items("jobs"), r.key_path("jobs")),
+        artifacts=None
+        if artifacts is None
+        else _parse_artifacts(r.items("artifacts"), r.key_path("artifacts")),
     )
     r.done()
     return spec

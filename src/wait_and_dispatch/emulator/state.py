@@ -19,14 +19,14 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from wait_and_dispatch.clock import Clock
-from wait_and_dispatch.emulator.expressions import render
 from wait_and_dispatch.emulator.scenario import (
     AppSpec,
     ArtifactSpec,
+    CaseSpec,
     CheckRunSpec,
     CommitSpec,
     JobSpec,
@@ -36,6 +36,7 @@ from wait_and_dispatch.emulator.scenario import (
     TokenSpec,
     WorkflowSpec,
 )
+from wait_and_dispatch.expressions import evaluate, render, truthy
 
 # The GitHub Actions app: its real id on github.com is 15368 (`app.id` of every Actions check run).
 ACTIONS_APP = AppSpec(slug="github-actions", id=15368)
@@ -84,13 +85,28 @@ class Workflow:
     updated_at: float
     run_count: int = 0
     conclusion_turn: int = 0
+    case_turns: dict[int, int] = field(default_factory=dict)  # per case index, as conclusion_turn
 
-    def next_conclusion(self) -> str:
-        # `conclusion: [failure, success]`: successive runs and re-run attempts take them in turn.
+    def next_conclusion(self, case: int | None = None) -> str:
+        # `conclusion: [failure, success]`: successive runs and re-run attempts take them in turn;
+        # a case's list is taken in turn by the runs that match that case.
+        if case is not None:
+            case_conclusions = self.spec.cases[case].conclusions
+            if case_conclusions is not None:
+                turn = self.case_turns.get(case, 0)
+                self.case_turns[case] = turn + 1
+                return case_conclusions[turn % len(case_conclusions)]
         conclusions = self.spec.conclusions
         value = conclusions[self.conclusion_turn % len(conclusions)]
         self.conclusion_turn += 1
         return value
+
+    def case_for(self, context: Mapping[str, Any]) -> int | None:
+        """The index of the first case whose `if` holds for a run with this context."""
+        for index, case in enumerate(self.spec.cases):
+            if _holds(case.condition, context):
+                return index
+        return None
 
 
 @dataclass
@@ -219,12 +235,34 @@ class Run:
     context: Mapping[str, Any]
     attempts: list[Attempt] = field(default_factory=list)
     conclusions: tuple[str, ...] | None = None  # per attempt, from the scenario
-    artifact_specs: tuple[ArtifactSpec, ...] | None = None  # None: the workflow's artifacts
+    artifact_specs: tuple[ArtifactSpec, ...] | None = None  # None: the case's or the workflow's
     deleted: bool = False
+    case: int | None = None  # the index of the workflow's case this run matched
 
     @property
     def latest(self) -> Attempt:
         return self.attempts[-1]
+
+    @property
+    def case_spec(self) -> CaseSpec | None:
+        return None if self.case is None else self.workflow.spec.cases[self.case]
+
+    @property
+    def job_specs(self) -> tuple[JobSpec, ...]:
+        case = self.case_spec
+        return case.jobs if case is not None and case.jobs is not None else self.workflow.spec.jobs
+
+    @property
+    def uploads(self) -> tuple[ArtifactSpec, ...]:
+        """What each attempt uploads: the scenario run's own list, else the case's, else the workflow's."""
+        if self.artifact_specs is not None:
+            return self.artifact_specs
+        case = self.case_spec
+        return (
+            case.artifacts
+            if case is not None and case.artifacts is not None
+            else self.workflow.spec.artifacts
+        )
 
     def attempt(self, number: int) -> Attempt | None:
         return self.attempts[number - 1] if 1 <= number <= len(self.attempts) else None
@@ -583,6 +621,7 @@ class State:
                     repo.commit(head_sha).message.splitlines()[0] if repo.commit(head_sha).message else name
                 )
             )
+        case = wf.case_for(context)
         run = Run(
             id=self.ids.next("run"),
             repo=repo,
@@ -600,12 +639,14 @@ class State:
             context=context,
             conclusions=conclusions,
             artifact_specs=artifacts,
+            case=case,
         )
-        run_timeline = timeline or wf.spec.timeline
+        case_spec = run.case_spec
+        run_timeline = timeline or (case_spec.timeline if case_spec is not None else None) or wf.spec.timeline
         for number in range(1, attempts + 1):
             # Earlier attempts of a scenario run ended before the latest one was requested.
             origin = created - (attempts - number) * (run_timeline.total + 1)
-            self._add_attempt(run, origin, run_timeline, actor, artifacts)
+            self._add_attempt(run, origin, run_timeline, actor)
         repo.runs.append(run)
         self.runs[run.id] = run
         return run
@@ -613,7 +654,7 @@ class State:
     def _conclusion_for(self, run: Run, number: int) -> str:
         if run.conclusions is not None:
             return run.conclusions[min(number, len(run.conclusions)) - 1]
-        return run.workflow.next_conclusion()
+        return run.workflow.next_conclusion(run.case)
 
     def _add_attempt(
         self,
@@ -621,7 +662,6 @@ class State:
         origin: float,
         timeline: TimelineSpec,
         triggering_actor: str,
-        artifacts: tuple[ArtifactSpec, ...] | None = None,
         only_jobs: set[str] | None = None,
     ) -> Attempt:
         number = len(run.attempts) + 1
@@ -637,7 +677,7 @@ class State:
         )
         context = dict(run.context)
         context["github"] = {**run.context["github"], "run_attempt": number}
-        specs = run.workflow.spec.jobs or (
+        specs = run.job_specs or (
             JobSpec(
                 name="build", steps=("Set up job", "Run build", "Complete job"), start=0.0, duration=None
             ),
@@ -656,8 +696,12 @@ class State:
                 )
                 attempt.jobs.append(job)
                 self.jobs[job.id] = (run, attempt, job)
-        for artifact_spec in run.workflow.spec.artifacts if artifacts is None else artifacts:
-            artifact = Artifact(id=self.ids.next("artifact"), spec=artifact_spec, run=run, attempt=number)
+        for artifact_spec in run.uploads:
+            # upload-artifact names and the files a job writes often come from the run's
+            # context (`metrics-${{ matrix.attempt }}`), so both are rendered per attempt.
+            artifact = Artifact(
+                id=self.ids.next("artifact"), spec=_rendered(artifact_spec, context), run=run, attempt=number
+            )
             attempt.artifacts.append(artifact)
             self.artifacts[artifact.id] = artifact
         run.attempts.append(attempt)
@@ -735,7 +779,7 @@ class State:
             if not only and previous.jobs:
                 return False
         timeline = previous.timeline
-        self._add_attempt(run, now, timeline, actor, run.artifact_specs, only)
+        self._add_attempt(run, now, timeline, actor, only)
         return True
 
     # -- derived views ---------------------------------------------------------------------
@@ -767,6 +811,18 @@ class State:
         if key not in self.budgets:
             self.budgets[key] = Budget(limit=limit)
         return self.budgets[key]
+
+
+def _holds(condition: str, context: Mapping[str, Any]) -> bool:
+    return truthy(evaluate(condition, context))
+
+
+def _rendered(spec: ArtifactSpec, context: Mapping[str, Any]) -> ArtifactSpec:
+    files = {
+        path: render(content.decode(), context).encode() if b"${{" in content else content
+        for path, content in spec.files.items()
+    }
+    return replace(spec, name=render(spec.name, context), files=files)
 
 
 def _job_conclusion(run_conclusion: str, last: bool) -> str:
