@@ -212,7 +212,7 @@ class GitHubApi:
         self._cache_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._etags: collections.OrderedDict[str, _CachedAnswer] = collections.OrderedDict()
-        self._last_write: float | None = None
+        self._next_write: float | None = None  # the earliest time the next write may be sent
         self._storage = requests.Session()
         # A fresh session for the storage host: no Authorization, ever. Blob storage rejects it
         # (octocrab #563), and the token must not leave GitHub. Setting `auth` also stops
@@ -394,11 +394,23 @@ class GitHubApi:
             shown = shown[len(self._prefix) :] or "/"
         return shown + (f"?{parts.query}" if parts.query else "")
 
-    def _pace_write(self) -> None:
-        if self._last_write is None or self.policy.write_interval <= 0:
-            return
-        wait = self._last_write + self.policy.write_interval - self.clock.now()
-        if wait > 0:
+    @contextlib.contextmanager
+    def _write_turn(self) -> Iterator[None]:
+        """Hold the write lock for one write sent at least `write_interval` after the last one.
+
+        The lock is held across the send, so two threads cannot both decide that a second has
+        passed; but never across the pause: a thread waiting for its turn releases the lock and
+        sleeps on the clock, so a `VirtualClock` sees it asleep rather than blocked, and moves on.
+        """
+        while True:
+            with self._write_lock:
+                wait = 0.0 if self._next_write is None else self._next_write - self.clock.now()
+                if wait <= 0 or self.policy.write_interval <= 0:
+                    try:
+                        yield
+                    finally:
+                        self._next_write = self.clock.now() + self.policy.write_interval
+                    return
             self.clock.sleep(wait)
 
     def _send_once(
@@ -416,22 +428,14 @@ class GitHubApi:
         if cached is not None:
             headers["If-None-Match"] = cached.etag
         write = method not in _SAFE_METHODS
-        # Writes hold their own lock across the pause and the send, so two threads cannot both
-        # decide that a second has passed since the last write.
-        with self._write_lock if write else contextlib.nullcontext():
-            if write:
-                self._pace_write()
-            with self._wire:
-                try:
-                    self._count(requests=1)
-                    status, raw_headers, text = self._requester.requestJson(
-                        method, url, headers=headers, input=body, follow_302_redirect=False
-                    )
-                except requests.exceptions.RequestException as exc:
-                    raise self._connection_failure(method, url, exc, safe) from exc
-                finally:
-                    if write:
-                        self._last_write = self.clock.now()
+        with self._write_turn() if write else contextlib.nullcontext(), self._wire:
+            try:
+                self._count(requests=1)
+                status, raw_headers, text = self._requester.requestJson(
+                    method, url, headers=headers, input=body, follow_302_redirect=False
+                )
+            except requests.exceptions.RequestException as exc:
+                raise self._connection_failure(method, url, exc, safe) from exc
         response_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(raw_headers)
         self._note_rate_limit(response_headers)
         if status == 304 and cached is not None:
