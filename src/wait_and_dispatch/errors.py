@@ -7,7 +7,12 @@ part of the public contract: see "Exit codes" in README.md.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wait_and_dispatch.plans.model import SourceSpan
 
 
 class ExitCode(IntEnum):
@@ -31,11 +36,45 @@ class WaitAndDispatchError(Exception):
         self.message = message
         self.hint = self.default_hint if hint is None else hint
 
+    @property
+    def details(self) -> tuple[str, ...]:
+        """Lines the edges show before the message, e.g. each problem in a plan file."""
+        return ()
+
 
 class UsageError(WaitAndDispatchError):
     """Bad input from the user: options, inputs, scenario or plan files."""
 
     exit_code = ExitCode.USAGE
+
+
+@dataclass(frozen=True)
+class PlanProblem:
+    """One thing wrong in a plan file, where it was written: `file:line:col: where: message`."""
+
+    span: SourceSpan | None
+    where: str  # the key's path in the file, e.g. nodes.ci.needs
+    message: str
+
+    def __str__(self) -> str:
+        return ": ".join(str(part) for part in (self.span, self.where, self.message) if part)
+
+
+class PlanFileError(UsageError):
+    """A plan file that cannot run: every problem found, each with its line, so one fix round does."""
+
+    default_hint = "fix the lines above; docs/plans.md describes the format"
+
+    def __init__(
+        self, message: str, *, problems: tuple[PlanProblem, ...] = (), hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems
+
+    @property
+    def details(self) -> tuple[str, ...]:
+        # One problem is the message itself; several are listed above a "N problems" message.
+        return tuple(str(problem) for problem in self.problems) if len(self.problems) > 1 else ()
 
 
 class GitHubApiError(WaitAndDispatchError):
@@ -205,4 +244,29 @@ class ForkArtifactRefusedError(ArtifactError):
     default_hint = (
         "artifacts from fork runs can be poisoned by the fork's author; set allow-forks: true only if "
         "you treat their content as untrusted"
+    )
+
+
+class PlanFailedError(WaitAndDispatchError):
+    """A plan ended with failed (or cancelled) nodes; its exit code is the first failed node's."""
+
+    exit_code = ExitCode.CONCLUSION_NOT_ALLOWED
+    default_hint = (
+        "the summary (or --json) shows each node's result and why it failed; fix the first failure, "
+        "then run the plan again: runs that already succeeded for the same commit are reused"
+    )
+
+    def __init__(self, message: str, *, exit_code: ExitCode | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class GateFailedError(WaitAndDispatchError):
+    """A collect node's `gate` was false for the artifact it selected."""
+
+    exit_code = ExitCode.CONCLUSION_NOT_ALLOWED
+    default_hint = (
+        "the selected artifact did not meet the gate: improve the result, or change the gate "
+        "if the threshold is wrong"
     )
