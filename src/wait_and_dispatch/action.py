@@ -19,12 +19,22 @@ from typing import TextIO
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.core import Engine
 from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository
-from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
+from wait_and_dispatch.errors import ExitCode, PlanFileError, WaitAndDispatchError
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
 from wait_and_dispatch.jobs import JobReport, JobSettings, read_settings, run_job
-from wait_and_dispatch.progress import ProgressPrinter, retry_progress
+from wait_and_dispatch.plan_jobs import load as load_plan_settings
+from wait_and_dispatch.plan_jobs import plan_repository, read_plan_settings, run_plan_job
+from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
+from wait_and_dispatch.progress import PlanProgressPrinter, ProgressPrinter, retry_progress
 from wait_and_dispatch.runner import Runner
-from wait_and_dispatch.summary import checks_summary, failure_summary, run_summary
+from wait_and_dispatch.summary import (
+    checks_summary,
+    failure_summary,
+    node_summary,
+    plan_preview_summary,
+    plan_summary,
+    run_summary,
+)
 
 STATE_DISPATCHED = "dispatched-runs"
 
@@ -39,8 +49,22 @@ def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False
     try:
         if post:
             return _post(runner, values, token, environ)
+        if values.get("plan"):
+            return _plan_main(runner, values, token, environ, stdout)
         settings = read_settings(values, default_sha=default_sha(environ, values["repository"]))
         return _main(runner, settings, values, token, environ, stdout)
+    except PlanFileError as error:
+        for problem in error.problems:  # one annotation per problem, on its line of the plan file
+            span = problem.span
+            runner.error(
+                f"{problem.where}: {problem.message}",
+                title="Invalid plan",
+                file=span.file if span else None,
+                line=span.line if span else None,
+                col=span.column if span else None,
+            )
+        _fail(runner, error, summary=values.get("summary", "true") != "false", annotate=False)
+        return int(error.exit_code)
     except WaitAndDispatchError as error:
         _fail(runner, error, summary=values.get("summary", "true") != "false")
         return int(error.exit_code)
@@ -134,8 +158,76 @@ def _report(runner: Runner, settings: JobSettings, report: JobReport) -> int:
     return int(report.error.exit_code)
 
 
-def _fail(runner: Runner, error: WaitAndDispatchError, *, summary: bool) -> None:
-    runner.error(error.message, title=_title(error), hint=error.hint)
+def _plan_main(
+    runner: Runner, values: Mapping[str, str], token: str | None, environ: Mapping[str, str], stdout: TextIO
+) -> int:
+    """`plan:` given: run the plan (or, with plan-node, one node of it) instead of one workflow."""
+    settings = read_plan_settings(values)
+    plan = load_plan_settings(settings)
+    repository = plan_repository(plan, settings)
+    printer = PlanProgressPrinter(stdout)
+    dispatched: list[int] = []
+
+    def on_event(event: PlanEvent) -> None:
+        printer(event)
+        progress = event.progress
+        if progress is not None and progress.kind is ProgressKind.DISPATCHED and progress.run_id is not None:
+            dispatched.append(progress.run_id)
+            runner.save_state(STATE_DISPATCHED, ",".join(map(str, dispatched)))
+
+    api = GitHubApi(
+        base_url=values.get("api-url") or environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        token=token,
+        read_only=settings.dry_run,
+        on_retry=lambda event: printer.line("api", retry_progress(event).message),
+    )
+    context = PlanContext(
+        repository=repository,
+        sha=default_sha(environ, repository.full_name),
+        ref_name=environ.get("GITHUB_REF_NAME") or None,
+        event_name=environ.get("GITHUB_EVENT_NAME") or "workflow_dispatch",
+    )
+    started: list[PlanRunner] = []
+    with api, _interrupt_on_termination():
+        try:
+            with runner.group(f"wait-and-dispatch plan {plan.name}"):
+                report = run_plan_job(
+                    api, plan, settings, context, on_event=on_event, on_runner=started.append
+                )
+        except KeyboardInterrupt:
+            cancelled: list[int] = []
+            if started and values.get("cancel-on-cancel", "true").lower() != "false":
+                outcomes = started[0].cancel()
+                cancelled = [run_id for run_id, outcome in outcomes.items() if outcome == "cancelled"]
+            what = (
+                f"; cancelled the runs it dispatched: {', '.join(map(str, cancelled))}" if cancelled else ""
+            )
+            runner.error(f"the plan was cancelled{what}", title="wait-and-dispatch cancelled")
+            return int(ExitCode.INTERRUPTED)
+    runner.save_state(STATE_DISPATCHED, "")
+    if settings.dry_run:
+        for name, lines in report.preview:
+            for line in lines:
+                runner.notice(f"{name}: {line}", title="wait-and-dispatch dry run")
+        if settings.summary:
+            runner.summary(plan_preview_summary(plan, report.preview))
+        return 0
+    runner.set_outputs(report.outputs)  # before failing: `if: failure()` steps read them
+    if settings.summary:
+        if report.result is not None:
+            runner.summary(plan_summary(report.result, repository=repository.full_name))
+        elif report.node is not None:
+            runner.summary(node_summary(plan, report.node, repository=repository.full_name))
+    if report.error is None:
+        return 0
+    url = report.node.run_url if report.node is not None else None
+    runner.error(report.error.message, title=_title(report.error), hint=report.error.hint, url=url or None)
+    return int(report.error.exit_code)
+
+
+def _fail(runner: Runner, error: WaitAndDispatchError, *, summary: bool, annotate: bool = True) -> None:
+    if annotate:
+        runner.error(error.message, title=_title(error), hint=error.hint)
     if summary:
         runner.summary(failure_summary(error))
 

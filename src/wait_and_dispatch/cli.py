@@ -184,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
         )
         _add_job_options(job, name)
 
+    _add_plan_command(commands)
+
     action = commands.add_parser(
         "action",
         help="run as the GitHub Action (reads INPUT_* from the environment, as the runner passes them)",
@@ -217,6 +219,83 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The action's plan inputs and the `plan` command's options that mean the same.
+PLAN_OPTIONS = {
+    "plan": "FILE",
+    "plan-environment": "--environment",
+    "plan-vars": "--var",
+    "plan-node": "--node",
+    "plan-needs": "--needs",
+}
+
+
+def _add_plan_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    plan = commands.add_parser(
+        "plan",
+        help="run a plan: a dependency graph of workflows, checks and artifact collections",
+        description=(
+            "Run a plan file (docs/plans.md): every node starts as soon as its needs succeed, "
+            "independent nodes run at once, a failure skips what depends on it. Progress goes to "
+            "stderr, the result to stdout. --dry-run only reads; --emit-workflow writes the "
+            "equivalent orchestrator workflows instead of running anything."
+        ),
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    plan.add_argument("file", nargs="?", metavar="FILE", help="the plan file (YAML)")
+    plan.add_argument("-e", "--environment", help="apply this environment overlay of the plan")
+    plan.add_argument(
+        "--var",
+        dest="variables",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override one of the plan's vars (repeatable)",
+    )
+    plan.add_argument(
+        "--repository", "--repo", dest="repository", help="owner/name, unless the plan names it"
+    )
+    plan.add_argument("--api-url", help="GitHub REST API URL (default: GITHUB_API_URL or api.github.com)")
+    plan.add_argument("--sha", help="github.sha for the plan's expressions (default: the ref's head)")
+    plan.add_argument(
+        "--ref", help="github.ref_name for the plan's expressions (default: the default branch)"
+    )
+    plan.add_argument(
+        "--workdir", default=".", help="folder that artifact paths are relative to (default: .)"
+    )
+    plan.add_argument("--dry-run", action="store_true", help="only read: say what each node would do")
+    plan.add_argument("--check", action="store_true", help="only validate the plan (every environment)")
+    plan.add_argument("--json", action="store_true", help="print one JSON object: conclusion and nodes")
+    plan.add_argument("--summary-file", metavar="PATH", help="also write the Markdown summary here")
+    plan.add_argument("--node", help="run only this node (as generated orchestrator jobs do)")
+    plan.add_argument("--needs", metavar="JSON", help="with --node: the node's needs, as toJSON(needs)")
+    plan.add_argument("--schema", action="store_true", help="print the plan file JSON Schema and exit")
+    emit = plan.add_argument_group("generating orchestrator workflows")
+    emit.add_argument(
+        "--emit-workflow",
+        action="store_true",
+        help="write one orchestrator workflow per environment instead of running the plan",
+    )
+    emit.add_argument(
+        "--output-dir",
+        default=".github/workflows",
+        metavar="DIR",
+        help="where to write them; - prints them (default: .github/workflows)",
+    )
+    emit.add_argument(
+        "--workflows-dir",
+        default=".github/workflows",
+        metavar="DIR",
+        help="the workflows the plan drives, checked for workflow_dispatch (default: .github/workflows)",
+    )
+    emit.add_argument("--force", action="store_true", help="overwrite existing orchestrator files")
+    emit.add_argument(
+        "--action-ref",
+        default="OWNER/wait-and-dispatch@v1",
+        help="the `uses:` of this action in the generated jobs (default: OWNER/wait-and-dispatch@v1)",
+    )
+
+
 @contextlib.contextmanager
 def handle_errors(stderr: TextIO, debug: bool) -> Iterator[list[int]]:
     """Turn typed errors into one line, a hint and an exit code: the CLI's only handler."""
@@ -228,6 +307,8 @@ def handle_errors(stderr: TextIO, debug: bool) -> Iterator[list[int]]:
             import traceback
 
             traceback.print_exc(file=stderr)
+        for detail in error.details:
+            print(detail, file=stderr)
         print(f"error: {error.message}", file=stderr)
         if error.hint:
             print(f"hint: {error.hint}", file=stderr)
@@ -251,6 +332,10 @@ def main(
             status[0] = run_demo(speed=args.speed, path=args.path, out=out)
         elif args.command in ("run", "checks", "download"):
             status[0] = run_command(args, environ=os.environ, stdout=out, stderr=err)
+        elif args.command == "plan":
+            from wait_and_dispatch.plan_command import run_plan_command
+
+            status[0] = run_plan_command(args, environ=os.environ, stdout=out, stderr=err)
         elif args.command == "action":
             from wait_and_dispatch.action import run_action
 

@@ -119,6 +119,23 @@ INPUTS: tuple[Input, ...] = (
     Input("path", "Where to download artifacts; several go into path/<name>/.", default="."),
     Input("merge-multiple", "Download several artifacts into the same folder.", default="false"),
     Input("allow-forks", "Allow artifacts from runs of forks (they can be poisoned).", default="false"),
+    Input(
+        "plan",
+        "Run this plan file instead of one workflow: a graph of workflows, checks and artifact "
+        "collections (docs/plans.md).",
+        cli=False,
+    ),
+    Input("plan-environment", "The plan's environment overlay to apply (dev, test, prd...).", cli=False),
+    Input("plan-vars", "Override the plan's vars: key=value lines.", cli=False),
+    Input(
+        "plan-node",
+        "Run only this node of the plan, as the orchestrator workflows that `plan --emit-workflow` "
+        "writes do.",
+        cli=False,
+    ),
+    Input(
+        "plan-needs", "With plan-node: the node's needs as JSON (toJSON(needs) in the workflow).", cli=False
+    ),
     Input("summary", "Write a job summary.", default="true"),
     Input(
         "dry-run",
@@ -140,6 +157,7 @@ OUTPUTS: tuple[Output, ...] = (
     Output("artifacts", "JSON list of downloaded artifacts: name, id, size, digest, path."),
     Output("download-path", "Folder the artifacts were downloaded to."),
     Output("checks", "JSON object of check names to conclusions."),
+    Output("nodes", "With plan: JSON object of each node's result, outputs and reason."),
     Output("result", "JSON of everything above, plus the outcome and the API cost."),
 )
 

@@ -7,11 +7,15 @@ characters, and the "still waiting" lines are thinned to one a minute.
 
 from __future__ import annotations
 
+import threading
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind
 from wait_and_dispatch.github_api import RetryEvent
+
+if TYPE_CHECKING:
+    from wait_and_dispatch.plans.executor import PlanEvent
 
 _POLL_LINE_EVERY = 60.0  # seconds between "still waiting" lines in logs
 
@@ -65,3 +69,34 @@ def retry_progress(event: RetryEvent) -> ProgressEvent:
     """The API layer is about to wait out an error or a rate limit: a line for the person waiting."""
     message = f"{event.method} {event.path}: {event.reason}, retrying in {event.wait:.0f}s"
     return ProgressEvent(ProgressKind.RETRY, message)
+
+
+class PlanProgressPrinter:
+    """Progress of a plan: one plain line per event, prefixed with the node it is about.
+
+    Nodes run in threads, so lines are written under a lock and never rewritten in place (a live
+    line cannot belong to several nodes at once); "still waiting" lines are thinned per node.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self._lock = threading.Lock()
+        self._last_poll_line: dict[str, float] = {}
+
+    def line(self, subject: str, message: str) -> None:
+        with self._lock:
+            self.stream.write(f"{time.strftime('%H:%M:%S')} [{subject}] {message}\n")
+            self.stream.flush()
+
+    def __call__(self, event: PlanEvent) -> None:
+        inner = event.progress
+        now = time.monotonic()
+        with self._lock:
+            if inner is not None and inner.kind is ProgressKind.POLL:
+                last = self._last_poll_line.get(event.node)
+                if last is not None and now - last < _POLL_LINE_EVERY:
+                    return
+                self._last_poll_line[event.node] = now
+            stamp = time.strftime("%H:%M:%S")
+            self.stream.write(f"{stamp} [{event.node}] {event.message}\n")
+            self.stream.flush()

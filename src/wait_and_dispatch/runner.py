@@ -153,10 +153,21 @@ class Runner:
 
     # -- stdout commands -------------------------------------------------------------------------
 
-    def error(self, message: str, *, title: str, hint: str | None = None, url: str | None = None) -> None:
-        """An error annotation on the run's page: the message, how to fix it, and the link."""
+    def error(
+        self,
+        message: str,
+        *,
+        title: str,
+        hint: str | None = None,
+        url: str | None = None,
+        file: str | None = None,
+        line: int | None = None,
+        col: int | None = None,
+    ) -> None:
+        """An error annotation on the run's page: the message, how to fix it, and the link; with
+        `file` and `line`, also on that line of the file in the pull request's diff."""
         with self._commands():
-            gha.error(_annotation(message, hint, url), title=title)
+            gha.error(_annotation(message, hint, url), title=title, file=file, line=line, col=col)
 
     def warning(self, message: str, *, title: str, hint: str | None = None, url: str | None = None) -> None:
         with self._commands():

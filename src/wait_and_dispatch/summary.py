@@ -9,6 +9,7 @@ math), where a `|` in a check name would split a table cell and a `<` could open
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from wait_and_dispatch.engine.model import (
     ChecksResult,
@@ -18,6 +19,7 @@ from wait_and_dispatch.engine.model import (
     format_seconds,
 )
 from wait_and_dispatch.errors import WaitAndDispatchError
+from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanResult
 
 OUTCOME_EMOJI = {
     Outcome.SUCCESS: "✅",
@@ -232,6 +234,117 @@ def _checks_headline(result: ChecksResult, sha: str) -> str:
         failed = ", ".join(escape(check.name) for check in result.failed)
         return f"Checks failed on {sha}" + (f": {failed}" if failed else "")
     return f"Checks passed on {sha}"
+
+
+# -- plans ---------------------------------------------------------------------------------------
+
+RESULT_EMOJI = {
+    NodeResult.SUCCESS: "✅",
+    NodeResult.FAILURE: "❌",
+    NodeResult.CANCELLED: "🚫",
+    NodeResult.SKIPPED: "⏭️",
+}
+
+# Mermaid class per result: GitHub's own colours for success, failure and neutral states, with
+# white text for contrast. "allowed" is a failure that continue-on-error let through.
+_MERMAID_CLASSES = {
+    "success": "fill:#1a7f37,stroke:#116329,color:#ffffff",
+    "failure": "fill:#cf222e,stroke:#a40e26,color:#ffffff",
+    "allowed": "fill:#bf8700,stroke:#9a6700,color:#ffffff",
+    "cancelled": "fill:#57606a,stroke:#424a53,color:#ffffff",
+    "skipped": "fill:#d0d7de,stroke:#afb8c1,color:#24292f",
+    "pending": "fill:#ffffff,stroke:#8c959f,color:#24292f",
+}
+
+
+def plan_summary(result: PlanResult, *, repository: str) -> str:
+    """A whole plan: the conclusion, a status table, and the graph coloured by outcome."""
+    plan = result.plan
+    counts: dict[NodeResult, int] = {}
+    for outcome in result.outcomes.values():
+        counts[outcome.result] = counts.get(outcome.result, 0) + 1
+    title = escape(plan.name) + (f" ({escape(plan.environment)})" if plan.environment else "")
+    lines = [f"## {RESULT_EMOJI[result.conclusion]} Plan {title}: {result.conclusion.value}", ""]
+    tally = ", ".join(f"{counts[r]} {r.value}" for r in NodeResult if counts.get(r))
+    lines += [
+        f"{len(result.outcomes)} nodes in {escape(repository)}: {tally}. "
+        f"Took {format_seconds(result.elapsed)}.",
+        "",
+    ]
+    lines += table(
+        ("Node", "Result", "Run", "Duration", "Details"),
+        [_node_row(plan, outcome) for outcome in result.outcomes.values()],
+    )
+    lines += ["", *plan_graph(plan, result.outcomes), ""]
+    return "\n".join(lines) + "\n"
+
+
+def node_summary(plan: Plan, outcome: NodeOutcome, *, repository: str) -> str:
+    """One node of a plan, run alone (the jobs of a generated orchestrator workflow)."""
+    node = plan.nodes[outcome.name]
+    lines = [f"## {RESULT_EMOJI[outcome.result]} {escape(node.title)}: {outcome.result.value}", ""]
+    lines += [f"Node {code(node.name)} of plan {escape(plan.name)} in {escape(repository)}.", ""]
+    lines += table(("Node", "Result", "Run", "Duration", "Details"), [_node_row(plan, outcome)])
+    return "\n".join(lines) + "\n"
+
+
+def plan_preview_summary(plan: Plan, preview: list[tuple[str, list[str]]]) -> str:
+    """A dry run of a plan: what each node would do, and the graph."""
+    title = escape(plan.name) + (f" ({escape(plan.environment)})" if plan.environment else "")
+    lines = [f"## 🔍 Plan {title}: dry run", ""]
+    for name, node_lines in preview:
+        lines.append(f"- **{escape(plan.nodes[name].title)}**")
+        lines += [f"  - {prose(line)}" for line in node_lines]
+    lines += ["", *plan_graph(plan, {}), ""]
+    return "\n".join(lines) + "\n"
+
+
+def plan_graph(plan: Plan, outcomes: Mapping[str, NodeOutcome]) -> list[str]:
+    """A Mermaid flowchart of the plan (GitHub renders ```mermaid blocks), coloured by outcome.
+
+    Node ids become n0, n1...: a Mermaid id cannot hold every character a node id can (`end` or
+    a leading `o`/`x` after `--` change the meaning), and labels are quoted with `#quot;` for `"`.
+    """
+    ids = {name: f"n{index}" for index, name in enumerate(plan.nodes)}
+    lines = ["```mermaid", "flowchart LR"]
+    for name, node in plan.nodes.items():
+        label = node.title.replace('"', "#quot;")
+        lines.append(f'  {ids[name]}["{label}"]')
+    for name, node in plan.nodes.items():
+        lines += [f"  {ids[need]} --> {ids[name]}" for need in node.needs]
+    used: dict[str, list[str]] = {}
+    for name in plan.nodes:
+        used.setdefault(_graph_class(outcomes.get(name)), []).append(ids[name])
+    for css, members in used.items():
+        lines.append(f"  classDef {css} {_MERMAID_CLASSES[css]}")
+        lines.append(f"  class {','.join(members)} {css}")
+    lines.append("```")
+    return lines
+
+
+def _graph_class(outcome: NodeOutcome | None) -> str:
+    if outcome is None:
+        return "pending"
+    if outcome.allowed_failure:
+        return "allowed"
+    return outcome.result.value
+
+
+def _node_row(plan: Plan, outcome: NodeOutcome) -> tuple[str, ...]:
+    node = plan.nodes[outcome.name]
+    result = f"{RESULT_EMOJI[outcome.result]} {outcome.result.value}"
+    if outcome.allowed_failure:
+        result += " (allowed)"
+    run_id = outcome.outputs.get("run-id", "")
+    run = link(f"#{outcome.outputs.get('run-number') or run_id}", outcome.run_url) if run_id else NONE
+    duration = outcome.duration
+    return (
+        escape(node.title) if node.title == node.name else f"{escape(node.title)} ({code(node.name)})",
+        result,
+        run,
+        format_seconds(duration) if duration is not None else NONE,
+        prose(outcome.reason) if outcome.reason else NONE,
+    )
 
 
 # -- failures ------------------------------------------------------------------------------------

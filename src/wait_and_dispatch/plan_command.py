@@ -1,0 +1,171 @@
+"""`wait-and-dispatch plan FILE`: the command line's edge for plans.
+
+Run a plan (progress on stderr, the result on stdout), preview it (`--dry-run`, over an API that
+refuses writes), validate it (`--check`), or write the orchestrator workflows it stands for
+(`--emit-workflow`). Errors go up to `cli.handle_errors`, the command line's one handler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import TextIO
+
+from wait_and_dispatch.cli import resolve_connection, token_from_gh
+from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine.model import format_seconds
+from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.plan_jobs import PlanSettings, load, plan_repository, read_plan_settings, run_plan_job
+from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
+from wait_and_dispatch.plans.loader import load_plan
+from wait_and_dispatch.plans.model import Plan
+from wait_and_dispatch.progress import PlanProgressPrinter, retry_progress
+from wait_and_dispatch.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
+
+
+def run_plan_command(
+    args: argparse.Namespace, *, environ: Mapping[str, str], stdout: TextIO, stderr: TextIO
+) -> int:
+    if args.schema:
+        stdout.write(resources.files("wait_and_dispatch.plans").joinpath("plan.schema.json").read_text())
+        return 0
+    if not args.file:
+        raise UsageError("no plan file given", hint="wait-and-dispatch plan FILE (see docs/plans.md)")
+    settings = read_plan_settings(
+        {
+            "plan": args.file,
+            "plan-environment": args.environment or "",
+            "plan-vars": "\n".join(args.variables),
+            "plan-node": args.node or "",
+            "plan-needs": args.needs or "",
+            "repository": args.repository or environ.get("GITHUB_REPOSITORY", ""),
+            "dry-run": "true" if args.dry_run else "false",
+        }
+    )
+    plan = load(settings)
+    if args.check:
+        return _check(plan, settings, stdout)
+    if args.emit_workflow:
+        return _emit(plan, settings, args, stdout)
+    repository = plan_repository(plan, settings)
+    connection = resolve_connection(args.api_url, environ, gh_token=token_from_gh)
+    printer = PlanProgressPrinter(stderr)
+    api = GitHubApi(
+        base_url=connection.api_url,
+        token=connection.token,
+        read_only=settings.dry_run,
+        on_retry=lambda event: printer.line("api", retry_progress(event).message),
+    )
+    started: list[PlanRunner] = []
+    with api:
+        ref_name = args.ref or runs_api.default_branch(api, repository)
+        sha = args.sha or runs_api.resolve_sha(api, repository, ref_name)
+        context = PlanContext(
+            repository=repository,
+            sha=sha,
+            ref_name=ref_name,
+            event_name=environ.get("GITHUB_EVENT_NAME") or "workflow_dispatch",
+            workdir=Path(args.workdir),
+        )
+        try:
+            report = run_plan_job(api, plan, settings, context, on_event=printer, on_runner=started.append)
+        except KeyboardInterrupt:
+            if started:
+                for run_id, what in started[0].cancel().items():
+                    print(f"run {run_id}, which this plan dispatched: {what}", file=stderr)
+            raise
+    if settings.dry_run:
+        for name, lines in report.preview:
+            print(f"{name}:", file=stdout)
+            for line in lines:
+                print(f"  {line}", file=stdout)
+        if args.summary_file:
+            Path(args.summary_file).write_text(plan_preview_summary(plan, report.preview), encoding="utf-8")
+        if args.json:
+            print(json.dumps({"dry-run": True, "plan": dict(report.preview)}), file=stdout)
+        return 0
+    if report.node is not None:
+        node = report.node
+        if args.json:
+            print(json.dumps({"result": node.result.value, **report.outputs}, sort_keys=True), file=stdout)
+        else:
+            print(f"{node.name}: {node.result.value} {node.reason}".rstrip(), file=stdout)
+    elif report.result is not None:
+        result = report.result
+        if args.summary_file:
+            Path(args.summary_file).write_text(
+                plan_summary(result, repository=repository.full_name), encoding="utf-8"
+            )
+        if args.json:
+            print(json.dumps({"conclusion": result.conclusion.value, "nodes": result.as_json()}), file=stdout)
+        else:
+            width = max(len(name) for name in result.outcomes)
+            for name, outcome in result.outcomes.items():
+                took = f" in {format_seconds(outcome.duration)}" if outcome.duration is not None else ""
+                url = f" {outcome.run_url}" if outcome.run_url else ""
+                detail = f" ({outcome.reason})" if outcome.reason else ""
+                mark = RESULT_EMOJI[outcome.result]
+                print(f"{mark} {name:<{width}} {outcome.result.value}{took}{url}{detail}", file=stdout)
+            print(
+                f"plan {plan.name}: {result.conclusion.value} in {format_seconds(result.elapsed)}",
+                file=stdout,
+            )
+    if report.error is not None:
+        raise report.error
+    return 0
+
+
+def _check(plan: Plan, settings: PlanSettings, stdout: TextIO) -> int:
+    """Validate the plan as given and under every environment it defines; errors raise."""
+    environments: list[str | None] = (
+        [settings.environment] if settings.environment else [*plan.environments] or [None]
+    )
+    for environment in environments:
+        loaded = load_plan(settings.path, environment=environment, variables=settings.variables)
+        where = f" ({environment})" if environment else ""
+        edges = sum(len(node.needs) for node in loaded.nodes.values())
+        print(f"{settings.path}{where}: ok, {len(loaded.nodes)} nodes, {edges} needs", file=stdout)
+    return 0
+
+
+def _emit(plan: Plan, settings: PlanSettings, args: argparse.Namespace, stdout: TextIO) -> int:
+    from wait_and_dispatch.plans.emit import check_workflows, emit_workflows
+
+    environments = [settings.environment] if settings.environment else list(plan.environments)
+    plans = [
+        load_plan(settings.path, environment=environment, variables=settings.variables)
+        for environment in environments
+    ] or [plan]
+    emitted = emit_workflows(plans, plan_path=str(settings.path), action_ref=args.action_ref)
+    if args.output_dir == "-":
+        for workflow in emitted:
+            stdout.write(f"# --- {workflow.file_name}\n{workflow.text}")
+    else:
+        output = Path(args.output_dir)
+        existing = [w.file_name for w in emitted if (output / w.file_name).exists()]
+        if existing and not args.force:
+            raise UsageError(
+                f"{', '.join(existing)} already exist in {output}",
+                hint="pass --force to overwrite them, or --output-dir to write elsewhere",
+            )
+        output.mkdir(parents=True, exist_ok=True)
+        for workflow in emitted:
+            (output / workflow.file_name).write_text(workflow.text, encoding="utf-8")
+            print(f"wrote {output / workflow.file_name}", file=stdout)
+    findings = [finding for workflow in emitted for finding in workflow.findings]
+    workflows_dir = Path(args.workflows_dir)
+    if workflows_dir.is_dir():
+        findings += check_workflows(plans, workflows_dir)
+    else:
+        print(f"note: {workflows_dir} is not a folder, so the driven workflows were not checked", file=stdout)
+    for finding in findings:
+        print(f"to change: {finding.workflow_file}: {finding.message}", file=stdout)
+        if finding.hint:
+            print("  " + finding.hint.replace("\n", "\n  "), file=stdout)
+    if not findings and workflows_dir.is_dir():
+        print(f"the workflows in {workflows_dir} need no change", file=stdout)
+    return 0

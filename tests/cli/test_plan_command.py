@@ -1,0 +1,181 @@
+"""`wait-and-dispatch plan FILE` against the emulator in real time (runs of seconds): running,
+`--json`, `--dry-run` with no writes, `--check`, `--schema`, `--emit-workflow`, and plan errors."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.support.small_plan import WORKFLOW_IDS, dispatched_workflows, small_scenario, write_plan
+from wait_and_dispatch.cli import main
+from wait_and_dispatch.clock import SystemClock
+from wait_and_dispatch.emulator import Emulator, Scenario
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    with Emulator(Scenario.from_dict(small_scenario()), clock=SystemClock()) as emulator:
+        monkeypatch.setenv("GITHUB_API_URL", emulator.api_url)
+        monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
+        monkeypatch.delenv("GH_TOKEN", raising=False)
+        monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+        yield emulator
+
+
+def cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_a_plan_runs_in_order_and_prints_each_node(emulator: Emulator, tmp_path: Path) -> None:
+    code, out, err = cli("plan", str(write_plan(tmp_path)), "--workdir", str(tmp_path))
+    assert code == 0, err
+    assert dispatched_workflows(emulator) == ["build.yml", "test.yml", "report.yml"]
+    assert [line.split()[1] for line in out.splitlines()[:3]] == ["build", "test", "report"]
+    assert out.splitlines()[-1].startswith("plan Small pipeline: success in ")
+    assert "[build] " in err and "[test] " in err
+    assert (tmp_path / "build" / "app.txt").exists()  # a node's artifacts go into a folder named after it
+
+
+def test_json_gives_each_node_its_result_and_outputs(emulator: Emulator, tmp_path: Path) -> None:
+    code, out, err = cli("plan", str(write_plan(tmp_path)), "--workdir", str(tmp_path), "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["conclusion"] == "success"
+    nodes = result["nodes"]
+    assert list(nodes) == ["build", "test", "report"]
+    assert all(node["result"] == "success" for node in nodes.values())
+    dispatch = next(
+        w for w in emulator.writes() if w.path.endswith(f"/{WORKFLOW_IDS['test.yml']}/dispatches")
+    )
+    assert dispatch.body["inputs"]["build_run"] == nodes["build"]["outputs"]["run-id"]
+
+
+def test_a_failed_node_fails_the_plan_with_its_exit_code_and_always_nodes_still_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with Emulator(Scenario.from_dict(small_scenario(test_conclusion="failure")), clock=SystemClock()) as emu:
+        monkeypatch.setenv("GITHUB_API_URL", emu.api_url)
+        monkeypatch.setenv("GITHUB_TOKEN", emu.token("dev"))
+        code, out, err = cli("plan", str(write_plan(tmp_path)), "--workdir", str(tmp_path), "--json")
+    assert code == 1
+    nodes = json.loads(out)["nodes"]
+    assert [nodes[name]["result"] for name in ("build", "test", "report")] == [
+        "success",
+        "failure",
+        "success",
+    ]
+    assert "error: plan Small pipeline: " in err and "test" in err
+    assert "hint: " in err
+
+
+def test_dry_run_reads_only_and_says_what_each_node_would_do(emulator: Emulator, tmp_path: Path) -> None:
+    code, out, err = cli(
+        "plan", str(write_plan(tmp_path)), "--dry-run", "--summary-file", str(tmp_path / "s.md")
+    )
+    assert code == 0, err
+    assert emulator.writes() == []
+    assert out.startswith("build:\n  would dispatch Build")
+    assert "test:\n" in out and "report:\n" in out
+    assert "```mermaid" in (tmp_path / "s.md").read_text()
+
+
+def test_summary_file_has_the_status_table_and_the_coloured_graph(emulator: Emulator, tmp_path: Path) -> None:
+    summary = tmp_path / "summary.md"
+    code, _, err = cli(
+        "plan", str(write_plan(tmp_path)), "--workdir", str(tmp_path), "--summary-file", str(summary)
+    )
+    assert code == 0, err
+    text = summary.read_text()
+    assert text.startswith("## ✅ Plan Small pipeline: success")
+    assert "| Node | Result | Run | Duration | Details |" in text
+    assert "flowchart LR" in text and "n0 --> n1" in text and "class n0,n1,n2 success" in text
+
+
+def test_plan_errors_are_listed_with_lines_and_exit_code_2(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "nodes:\n  a:\n    workflow: a.yml\n    needs: [zz]\n  b:\n    workflow: b.yml\n    timout: 5m\n",
+        encoding="utf-8",
+    )
+    code, out, err = cli("plan", str(broken), "--check")
+    assert code == 2
+    assert out == ""
+    lines = err.splitlines()
+    assert any(line.startswith(f"{broken}:4:") and "zz" in line for line in lines)
+    assert any(line.startswith(f"{broken}:7:") and "timout" in line for line in lines)
+    assert lines[-2].startswith("error: ") and lines[-1].startswith("hint: ")
+
+
+def test_check_validates_every_environment(tmp_path: Path) -> None:
+    plan = tmp_path / "envs.yml"
+    plan.write_text(
+        "repository: octo/app\n"
+        "environments:\n"
+        "  dev: {vars: {suffix: dev}}\n"
+        "  prd: {vars: {suffix: prd}}\n"
+        "vars: {suffix: x}\n"
+        "nodes:\n"
+        "  python: {workflow: 'python-${{ vars.suffix }}.yml'}\n",
+        encoding="utf-8",
+    )
+    code, out, err = cli("plan", str(plan), "--check")
+    assert code == 0, err
+    assert out.splitlines() == [f"{plan} (dev): ok, 1 nodes, 0 needs", f"{plan} (prd): ok, 1 nodes, 0 needs"]
+
+
+def test_schema_prints_the_shipped_json_schema() -> None:
+    code, out, _ = cli("plan", "--schema")
+    assert code == 0
+    schema = json.loads(out)
+    assert "nodes" in schema["properties"]
+
+
+def test_emit_workflow_writes_files_and_refuses_to_overwrite_them(tmp_path: Path) -> None:
+    plan = write_plan(tmp_path)
+    output = tmp_path / "out"
+    code, out, err = cli(
+        "plan",
+        str(plan),
+        "--emit-workflow",
+        "--output-dir",
+        str(output),
+        "--workflows-dir",
+        str(tmp_path / "none"),
+    )
+    assert code == 0, err
+    assert f"wrote {output / 'orchestrator.yml'}" in out
+    emitted = yaml.safe_load((output / "orchestrator.yml").read_text())
+    assert list(emitted["jobs"]) == ["build", "test", "report"]
+    assert emitted["jobs"]["test"]["needs"] == ["build"]
+    code, _, err = cli("plan", str(plan), "--emit-workflow", "--output-dir", str(output))
+    assert code == 2
+    assert "already exist" in err and "--force" in err
+
+
+def test_emit_workflow_reports_driven_workflows_that_lack_workflow_dispatch(tmp_path: Path) -> None:
+    plan = write_plan(tmp_path)
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    for name in ("build", "report"):
+        (workflows / f"{name}.yml").write_text(
+            "on:\n  workflow_dispatch:\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps: [{run: 'true'}]\n"
+        )
+    (workflows / "test.yml").write_text(
+        "on:\n  push:\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps: [{run: 'true'}]\n"
+    )
+    code, out, err = cli(
+        "plan", str(plan), "--emit-workflow", "--output-dir", "-", "--workflows-dir", str(workflows)
+    )
+    assert code == 0, err
+    assert "# --- orchestrator.yml" in out
+    assert any(
+        line.startswith("to change: ") and "test.yml" in line and "workflow_dispatch" in line
+        for line in out.splitlines()
+    )
