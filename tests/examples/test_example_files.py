@@ -1,0 +1,81 @@
+"""Every example is complete and consistent: its scenario loads, its plan loads in every
+environment and names only workflows its scenario has, and its README runs the files it sits with."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.examples.conftest import EXAMPLES, FOLDERS, Example
+from wait_and_dispatch.emulator import Scenario
+from wait_and_dispatch.plans.loader import load_plan
+from wait_and_dispatch.plans.model import NodeKind, Plan
+
+
+def plans(example: Example) -> list[Plan]:
+    """The plan as loaded without an environment and under each environment it defines."""
+    plan = load_plan(example.plan_path)
+    return [plan, *(load_plan(example.plan_path, environment=env) for env in plan.environments)]
+
+
+def test_every_example_folder_is_listed() -> None:
+    folders = sorted(p.name for p in EXAMPLES.iterdir() if p.is_dir())
+    assert folders == sorted(FOLDERS)
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_example_has_a_plan_a_scenario_and_a_readme(folder: str) -> None:
+    assert {p.name for p in (EXAMPLES / folder).iterdir() if p.is_file()} == {
+        "plan.yml",
+        "scenario.yml",
+        "README.md",
+    }
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_scenario_loads(folder: str) -> None:
+    scenario = Scenario.load(EXAMPLES / folder / "scenario.yml")
+    assert list(scenario.tokens) == ["dev"]
+    assert len(scenario.repos) == 1
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_plan_names_the_scenarios_repository(folder: str) -> None:
+    example = Example(folder)
+    for plan in plans(example):
+        assert plan.repository == example.repo_name
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_every_workflow_the_plan_runs_is_in_the_scenario(folder: str) -> None:
+    example = Example(folder)
+    files = {w["path"].rsplit("/", 1)[-1] for w in example.repo["workflows"]}
+    for plan in plans(example):
+        for node in plan.nodes.values():
+            if node.kind is NodeKind.WORKFLOW:
+                assert node.values["workflow"] in files, f"{plan.environment}: {node.name}"
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_every_ref_the_plan_dispatches_on_is_a_branch_of_the_scenario(folder: str) -> None:
+    example = Example(folder)
+    for plan in plans(example):
+        for node in plan.nodes.values():
+            ref = node.values.get("ref")
+            assert ref is None or ref in example.repo["branches"], f"{plan.environment}: {node.name}"
+
+
+@pytest.mark.parametrize("folder", FOLDERS)
+def test_readme_runs_this_examples_files_with_its_token(folder: str) -> None:
+    example = Example(folder)
+    readme = (example.folder / "README.md").read_text(encoding="utf-8")
+    assert f"wait-and-dispatch emulator --scenario examples/{folder}/scenario.yml" in readme
+    assert f"wait-and-dispatch plan examples/{folder}/plan.yml --repo {example.repo_name} --api-url" in readme
+    assert f"export GITHUB_TOKEN={example.scenario['tokens']['dev']['secret']}" in readme
+    assert "```mermaid" in readme
+
+
+def test_examples_readme_indexes_every_example() -> None:
+    index = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    assert re.findall(r"^\| \[(\d{3}-[a-z-]+)\]\(\1/\) \|", index, re.MULTILINE) == list(FOLDERS)
