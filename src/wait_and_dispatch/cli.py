@@ -216,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument(
         "--blob-port", type=int, default=0, help="artifact storage port (default: any free port)"
     )
+    emulator.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="run the scenario's time this many times faster than real time (default: 1)",
+    )
     return parser
 
 
@@ -348,6 +354,7 @@ def main(
                 host=args.host,
                 port=args.port,
                 blob_port=args.blob_port,
+                speed=args.speed,
                 print_fn=lambda line: print(line, file=out, flush=True),
             )
     return status[0]

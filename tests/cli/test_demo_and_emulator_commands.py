@@ -6,6 +6,7 @@ import io
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import requests
@@ -63,3 +64,28 @@ def test_unknown_scenario_file_is_a_usage_error(tmp_path: Path) -> None:
     assert code == 2
     assert err.getvalue().startswith("error: ")
     assert "hint: " in err.getvalue()
+
+
+def test_emulator_speed_runs_the_scenarios_time_faster() -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wait_and_dispatch", "emulator", "--port", "0", "--speed", "600"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(3)]
+        assert lines[2].strip() == "time runs 600 times faster than real time"
+        api_url = re.search(r"(http://127\.0\.0\.1:\d+)", lines[0])
+        assert api_url is not None
+        token = "ghp_demo_dev_000000000000000000000000000"
+        headers = {"Authorization": f"Bearer {token}"}
+        url = f"{api_url.group(1)}/repos/octo/app/actions/workflows/build.yml/dispatches"
+        body = {"ref": "main", "inputs": {"correlation_id": "fast"}, "return_run_details": True}
+        run_url = requests.post(url, json=body, headers=headers, timeout=10).json()["run_url"]
+        time.sleep(0.5)  # 300 s of scenario time: the 95-second Build run has completed
+        assert requests.get(run_url, headers=headers, timeout=10).json()["status"] == "completed"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,12 +1,16 @@
 """The action with `plan:`: the whole plan from one step, outputs per node, a summary with the
-graph, one annotation per plan problem on its line, and one node run alone (`plan-node`)."""
+graph, one annotation per plan problem on its line, one node run alone (`plan-node`), and a
+cancelled step cancelling what the plan started."""
 
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import time
 from pathlib import Path
 
-from tests.edges.test_action import StartStep, Step, start_step  # noqa: F401 - start_step is a fixture
+from tests.edges.test_action import ENTRYPOINT, StartStep, Step, start_step  # noqa: F401 - start_step is a fixture
 from tests.support.small_plan import dispatched_workflows, small_scenario, write_plan
 
 
@@ -76,3 +80,25 @@ def test_plan_dry_run_sends_no_write(start_step: StartStep) -> None:  # noqa: F8
     assert step.returncode == 0, step.stdout
     assert step.emulator.writes() == []
     assert "Plan Small pipeline: dry run" in step.summary
+
+
+def test_cancelling_the_step_cancels_the_runs_the_plan_dispatched(start_step: StartStep) -> None:  # noqa: F811
+    scenario = small_scenario()
+    scenario["repos"]["octo/app"]["workflows"][0]["timeline"] = {"queued": 0, "duration": 600}
+    step = start_step(scenario)
+    step.env["INPUT_PLAN"] = str(write_plan(step.folder))
+    process = subprocess.Popen(
+        ENTRYPOINT, env=step.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    deadline = time.monotonic() + 30
+    while not dispatched_workflows(step.emulator):
+        assert time.monotonic() < deadline, "the plan never dispatched"
+        time.sleep(0.1)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=30)
+    assert process.returncode == 130, stdout
+    assert dispatched_workflows(step.emulator) == ["build.yml"]  # nothing started after the signal
+    cancels = [w.path for w in step.emulator.writes() if w.path.endswith("/cancel")]
+    assert len(cancels) == 1
+    assert "the plan was cancelled; cancelled the runs it dispatched" in stdout

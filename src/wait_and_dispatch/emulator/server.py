@@ -17,7 +17,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from wait_and_dispatch.clock import Clock, SystemClock
+from wait_and_dispatch.clock import Clock, ScaledClock, SystemClock
 from wait_and_dispatch.emulator.api_app import ApiApp
 from wait_and_dispatch.emulator.blob_app import BlobApp
 from wait_and_dispatch.emulator.faults import Fault, FaultSet
@@ -25,6 +25,7 @@ from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
 from wait_and_dispatch.emulator.scenario import Scenario
 from wait_and_dispatch.emulator.shapes import Urls
 from wait_and_dispatch.emulator.state import State
+from wait_and_dispatch.errors import UsageError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -191,18 +192,26 @@ def serve_forever(
     blob_port: int = 0,
     print_fn: Callable[[str], Any] = print,
     *,
+    speed: float = 1.0,
     stop_event: threading.Event | None = None,
 ) -> None:
-    """Serve `scenario_path` (the packaged demo scenario when None) with the real clock until
-    Ctrl-C (or until `stop_event` is set); print the URLs and every token's secret once."""
+    """Serve `scenario_path` (the packaged demo scenario when None) until Ctrl-C (or until
+    `stop_event` is set); print the URLs and every token's secret once.
+
+    `speed` > 1 runs the scenario's time that many times faster than real time, so a pipeline of
+    40-minute runs can be watched in a minute or two; clients keep their real clock.
+    """
     scenario = Scenario.demo() if scenario_path is None else Scenario.load(scenario_path)
-    emulator = Emulator(
-        scenario, clock=SystemClock(), host=host, port=port, blob_port=blob_port, access_log=True
-    )
+    if speed <= 0:
+        raise UsageError(f"speed must be positive, not {speed:g}", hint="e.g. --speed 60")
+    clock = SystemClock() if speed == 1 else ScaledClock(speed)
+    emulator = Emulator(scenario, clock=clock, host=host, port=port, blob_port=blob_port, access_log=True)
     emulator.start()
     try:
         print_fn(f"GitHub API emulator: {emulator.api_url}")
         print_fn(f"artifact storage:    {emulator.blob_url}")
+        if speed != 1:
+            print_fn(f"time runs {speed:g} times faster than real time")
         for name, token in scenario.tokens.items():
             repos = "all repositories" if token.repos is None else ", ".join(token.repos)
             print_fn(f"token {name} ({token.kind}, {repos}): {token.secret}")
