@@ -16,7 +16,7 @@ from typing import Any
 
 from wait_and_dispatch.engine.core import Engine
 from wait_and_dispatch.engine.dispatch import DispatchPreview
-from wait_and_dispatch.engine.inputs import parse_duration, parse_inputs
+from wait_and_dispatch.engine.inputs import json_object, parse_duration, parse_inputs
 from wait_and_dispatch.engine.model import (
     DEFAULT_CHECK_CONCLUSIONS,
     DEFAULT_RUN_CONCLUSIONS,
@@ -317,18 +317,7 @@ def _strings(values: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _payload(text: str) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"client-payload is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-            hint='write a JSON object, e.g. {"environment": "prod"}',
-        ) from None
-    if not isinstance(data, dict):
-        raise UsageError("client-payload must be a JSON object", hint='e.g. {"environment": "prod"}')
-    return data
+    return json_object(text, what="client-payload", example='{"environment": "prod"}') if text else {}
 
 
 class _Values:

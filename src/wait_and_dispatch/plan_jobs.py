@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wait_and_dispatch.engine.inputs import parse_key_values
+from wait_and_dispatch.engine.inputs import json_object, parse_key_values
 from wait_and_dispatch.engine.model import Repository
 from wait_and_dispatch.errors import UsageError, WaitAndDispatchError
 from wait_and_dispatch.github_api import GitHubApi
@@ -47,16 +47,7 @@ def read_plan_settings(values: Mapping[str, str]) -> PlanSettings:
     if needs_text:
         if node is None:
             raise UsageError("plan-needs is given without plan-node", hint="set plan-node to the node to run")
-        try:
-            parsed = json.loads(needs_text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(
-                f"plan-needs is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                hint="pass ${{ toJSON(needs) }}",
-            ) from None
-        if not isinstance(parsed, dict):
-            raise UsageError("plan-needs must be a JSON object", hint="pass ${{ toJSON(needs) }}")
-        needs = parsed
+        needs = json_object(needs_text, what="plan-needs", example="${{ toJSON(needs) }}")
     return PlanSettings(
         path=Path(path),
         environment=(values.get("plan-environment") or "").strip() or None,

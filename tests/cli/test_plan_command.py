@@ -179,3 +179,22 @@ def test_emit_workflow_reports_driven_workflows_that_lack_workflow_dispatch(tmp_
         line.startswith("to change: ") and "test.yml" in line and "workflow_dispatch" in line
         for line in out.splitlines()
     )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--needs", "{}"], "error: plan-needs is given without plan-node"),
+        (
+            ["--node", "test", "--needs", "{oops"],
+            "error: plan-needs is not valid JSON: Expecting property name",
+        ),
+        (["--node", "test", "--needs", "[1]"], "error: plan-needs must be a JSON object"),
+        (["--node", "nope"], "error: plan "),
+    ],
+)
+def test_bad_node_options_are_usage_errors(tmp_path: Path, extra: list[str], message: str) -> None:
+    code, _, err = cli("plan", str(write_plan(tmp_path)), "--repo", "octo/app", *extra)
+    assert code == 2
+    assert err.startswith(message), err
+    assert "\nhint: " in err

@@ -102,6 +102,20 @@ def normalize_inputs(inputs: Mapping[str, Any]) -> dict[str, str]:
     return result
 
 
+def json_object(text: str, *, what: str, example: str) -> dict[str, Any]:
+    """`text` as a JSON object, or a `UsageError` saying where the JSON breaks."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            hint=f"write a JSON object, e.g. {example}",
+        ) from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{what} must be a JSON object", hint=f"e.g. {example}")
+    return data
+
+
 def input_text(name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
