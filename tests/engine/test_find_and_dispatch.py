@@ -344,6 +344,39 @@ def test_a_different_request_on_the_same_sha_gets_its_own_run(
     assert dev.dispatched and dev.run.id != prod.run.id
 
 
+def test_a_dispatched_run_that_shows_no_key_is_not_reused_by_a_request_with_other_inputs(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    add_distinct_id(scenario_dict, run_name=None)  # the default run-name: no key to see
+    emulator = start_emulator(scenario_dict)
+    prod = Dispatcher(make_api(emulator)).find_or_dispatch(request(inputs={"environment": "prod"}))
+    clock.advance(10)
+    dev = Dispatcher(make_api(emulator)).find_or_dispatch(request(inputs={"environment": "dev"}))
+    assert dev.dispatched and dev.run.id != prod.run.id
+
+
+def test_a_request_without_inputs_reuses_a_push_run_but_not_an_unmarked_dispatched_one(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    add_distinct_id(scenario_dict, run_name=None)
+    push_run(scenario_dict, created=-900)
+    emulator = start_emulator(scenario_dict)
+    with_inputs = Dispatcher(make_api(emulator)).find_or_dispatch(request(inputs={"environment": "prod"}))
+    clock.advance(10)
+    plain = Dispatcher(make_api(emulator)).find_or_dispatch(request())
+    assert not plain.dispatched and plain.run.event == "push"  # not the newer, dispatched prod run
+    assert plain.run.id != with_inputs.run.id
+
+
+def test_a_request_with_inputs_does_not_reuse_a_push_run(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    push_run(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request(inputs={"environment": "prod"}))
+    assert found.dispatched and found.run.event == "workflow_dispatch"
+
+
 def test_always_dispatches_even_when_a_run_exists(
     start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
 ) -> None:

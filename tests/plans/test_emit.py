@@ -756,10 +756,27 @@ def test_an_input_the_workflow_does_not_declare_is_reported(tmp_path: Path) -> N
     assert read_back(finding.hint.split(":\n", 1)[1]) == {"region": {"required": False, "type": "string"}}
 
 
+SHOWS_ID = "A [${{ inputs.distinct_id }}]"  # a run-name that shows the correlation id
+
+
+def test_a_run_name_that_does_not_show_the_correlation_id_is_reported(tmp_path: Path) -> None:
+    write(tmp_path, "a.yml", "on:\n  workflow_dispatch:\njobs: {}\n")
+    (finding,) = check_workflows([single_node_plan(workflow="a.yml")], tmp_path)
+    assert finding.message == (
+        "its run-name does not show the distinct_id input, so a re-run of the plan cannot reuse the "
+        "run node terraform dispatched and dispatches it again"
+    )
+    assert finding.hint.startswith("show it in run-name, e.g. `run-name: ${{ github.workflow }} [")
+    assert read_back(finding.hint.split(":\n", 1)[1]) == {
+        "distinct_id": {"required": False, "type": "string"}
+    }
+
+
 def test_a_required_input_the_plan_does_not_pass_is_reported(tmp_path: Path) -> None:
     write(
         tmp_path,
         "a.yml",
+        f"run-name: {SHOWS_ID}\n"
         "on:\n  workflow_dispatch:\n    inputs:\n      version:\n        required: true\n"
         "      channel:\n        required: true\n        default: stable\njobs: {}\n",
     )
@@ -771,6 +788,7 @@ def test_a_required_correlation_input_is_not_reported_since_the_action_fills_it(
     write(
         tmp_path,
         "a.yml",
+        f"run-name: {SHOWS_ID}\n"
         "on:\n  workflow_dispatch:\n    inputs:\n      distinct_id:\n        required: true\njobs: {}\n",
     )
     assert check_workflows([single_node_plan(workflow="a.yml")], tmp_path) == []
@@ -780,6 +798,7 @@ def test_a_choice_the_workflow_does_not_offer_is_reported(tmp_path: Path) -> Non
     write(
         tmp_path,
         "a.yml",
+        f"run-name: {SHOWS_ID}\n"
         "on:\n  workflow_dispatch:\n    inputs:\n      env:\n        type: choice\n"
         "        options: [dev, prd]\njobs: {}\n",
     )

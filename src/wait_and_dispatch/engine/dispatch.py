@@ -20,7 +20,9 @@ started a run: we look for it by the same means before sending again.
 Idempotence across re-runs of the calling workflow: with `dispatch: if-missing`, a run for the
 same head SHA is reused. The correlation id begins with a key derived from the request (workflow,
 ref, SHA, inputs), so runs we dispatched for a different request on the same SHA (other inputs)
-are told apart and not reused.
+are told apart and not reused. A run that shows no key is reused only when it cannot be another
+request's: the request has no inputs and GitHub started the run itself (push, schedule...), not a
+dispatch, whose inputs no API answer lists.
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ _RESENDS = 2
 # GitHub's repository_dispatch takes at most 10 top-level client_payload properties (OpenAPI
 # `repos/create-dispatch-event`).
 _MAX_PAYLOAD_KEYS = 10
+
+
+_DISPATCH_EVENTS = ("workflow_dispatch", "repository_dispatch")
 
 
 def request_key(request: RunRequest, workflow: Workflow | None, ref: str, sha: str) -> str:
@@ -235,7 +240,17 @@ class Dispatcher:
         ours = [run for run in candidates if target.key in _titles(run)]
         if ours:
             return ours[0]
-        unmarked = [run for run in candidates if not _ANY_MARK.search(_titles(run))]
+        if target.request.inputs or target.request.client_payload:
+            # A run that shows no key cannot be told to have had these inputs (GitHub lists no
+            # run's inputs): reusing it could hand back another request's run.
+            return None
+        # Without inputs, a run GitHub started itself (push, pull_request, schedule...) is this
+        # request's. A dispatched run that shows no key may have had any inputs: not reused.
+        unmarked = [
+            run
+            for run in candidates
+            if not _ANY_MARK.search(_titles(run)) and run.event not in _DISPATCH_EVENTS
+        ]
         return unmarked[0] if unmarked else None
 
     def _wait_for_appearance(self, target: _Target, deadline: float | None) -> DispatchedRun:

@@ -670,6 +670,26 @@ class _Checker:
         dispatch = triggers["workflow_dispatch"]
         declared = dispatch.get("inputs") if isinstance(dispatch, Mapping) else None
         declared = declared if isinstance(declared, Mapping) else {}
+        correlation = correlation.strip()
+        run_name = document.get("run-name")
+        if correlation and not (isinstance(run_name, str) and correlation in run_name):
+            # Without the id in run-name, a dispatched run shows no request key: re-running the
+            # plan cannot reuse it, so a node with inputs dispatches again (engine/dispatch.py).
+            shown = RUN_NAME_HINT % correlation
+            declare = (
+                ""
+                if correlation in declared
+                else (
+                    ", and declare it under `on.workflow_dispatch.inputs`:\n" + _inputs_snippet([correlation])
+                )
+            )
+            self.add(
+                str(path),
+                node.name,
+                f"its run-name does not show the {correlation} input, so a re-run of the plan cannot "
+                f"reuse the run node {node.name} dispatched and dispatches it again",
+                f"show it in run-name, e.g. `run-name: {shown}`{declare}",
+            )
         for name, value in passed.items():
             if name not in declared:
                 self.add(
