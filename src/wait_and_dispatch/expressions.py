@@ -579,3 +579,110 @@ def function_calls(template_or_expression: str) -> list[str]:
     for node in _expressions(template_or_expression):
         _walk(node, [], calls)
     return _unique(calls)
+
+
+# -- binding known contexts -----------------------------------------------------------------------
+
+
+def bind(template_or_expression: str, context: Mapping[str, Any]) -> str:
+    """Write the values of `context`'s contexts in, and leave every other context as it is.
+
+    For an expression: `vars.env == needs.a.result` with `{"vars": {"env": "prod"}}` gives
+    `'prod' == needs.a.result`. For a template, a `${{ }}` that reads only these contexts becomes
+    its text, unless that text holds a `${{` of its own: then it stays an expression (a string
+    literal), so that a value is never evaluated a second time. Raises `ExpressionError`.
+    """
+    roots = {name.lower() for name in context}
+
+    def reads(node: _Node) -> list[str]:
+        paths: list[tuple[str, ...]] = []
+        _walk(node, paths, [])
+        return [path[0].lower() for path in paths]
+
+    if "${{" not in template_or_expression:
+        node = _parse(template_or_expression)
+        if not set(reads(node)) & roots:
+            return template_or_expression  # nothing to write in: kept as written
+        return _unparse(_bind(node, context, roots))
+    parts: list[str] = []
+    for is_expression, text in _split(template_or_expression):
+        if not is_expression:
+            parts.append(text)
+            continue
+        node = _parse(text)
+        read = reads(node)
+        if all(root in roots for root in read):
+            value = _to_text(_Evaluator(context, None).eval(node))
+            parts.append(value if "${{" not in value else f"${{{{ {_literal_text(value)} }}}}")
+        elif set(read) & roots:
+            parts.append(f"${{{{ {_unparse(_bind(node, context, roots))} }}}}")
+        else:
+            parts.append(f"${{{{{text}}}}}")
+    return "".join(parts)
+
+
+def _bind(node: _Node, context: Mapping[str, Any], roots: set[str]) -> _Node:
+    path = _static_path(node)
+    if path is not None and path[0].lower() in roots:
+        return _Literal(_Evaluator(context, None).eval(node))
+    if isinstance(node, _Access):
+        return _Access(_bind(node.target, context, roots), _bind(node.key, context, roots), node.dotted)
+    if isinstance(node, _Not):
+        return _Not(_bind(node.operand, context, roots))
+    if isinstance(node, _Binary):
+        return _Binary(node.op, _bind(node.left, context, roots), _bind(node.right, context, roots))
+    if isinstance(node, _Call):
+        return _Call(node.name, tuple(_bind(arg, context, roots) for arg in node.args))
+    return node
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+def _literal_text(value: Any) -> str:
+    """`value` as expression source: GitHub has string, number, boolean and null literals;
+    arrays and objects are written as `fromJSON('...')`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    if isinstance(value, str) and "${{" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    # JSON, with `$` escaped so that the source never holds a `${{` (which would start a new
+    # expression wherever the text is read as a template, on GitHub too).
+    encoded = json.dumps(value).replace("$", "\\u0024").replace("'", "''")
+    return f"fromJSON('{encoded}')"
+
+
+def _unparse(node: _Node) -> str:
+    """Expression source for `node`; operators are parenthesized, so precedence never changes."""
+    if isinstance(node, _Literal):
+        return _literal_text(node.value)
+    if isinstance(node, _Context):
+        return node.name
+    if isinstance(node, _Access):
+        key = node.key
+        name = key.value if node.dotted and isinstance(key, _Literal) else None
+        if isinstance(name, str) and _IDENTIFIER.fullmatch(name):
+            return f"{_unparse(node.target)}.{name}"
+        return f"{_unparse(node.target)}[{_unparse(key)}]"
+    if isinstance(node, _Not):
+        operand = _unparse(node.operand)
+        return f"!({operand})" if isinstance(node.operand, _Binary) else f"!{operand}"
+    if isinstance(node, _Binary):
+        level = _LEVELS[node.op]
+        left = _unparse(node.left)
+        right = _unparse(node.right)
+        if isinstance(node.left, _Binary) and _LEVELS[node.left.op] < level:
+            left = f"({left})"
+        if isinstance(node.right, _Binary) and _LEVELS[node.right.op] <= level:
+            right = f"({right})"
+        return f"{left} {node.op} {right}"
+    return f"{node.name}({', '.join(_unparse(arg) for arg in node.args)})"
+
+
+# How tightly each operator binds, as `_Parser` reads them: parentheses are written only where
+# the tree needs them, so a bound expression reads like the one written.
+_LEVELS = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4}

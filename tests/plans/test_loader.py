@@ -836,7 +836,7 @@ def test_templates_of_vars_matrix_and_plan_are_rendered_when_loading(write: Call
     }
 
 
-def test_a_template_that_reads_needs_or_github_is_kept_whole(write: Callable[[str], str]) -> None:
+def test_vars_are_written_into_a_template_that_also_reads_needs(write: Callable[[str], str]) -> None:
     node = load_plan(
         write(
             """\
@@ -854,7 +854,42 @@ def test_a_template_that_reads_needs_or_github_is_kept_whole(write: Callable[[st
     ).nodes["b"]
 
     assert node.values["ref"] == "${{ github.ref_name }}"
-    assert node.values["inputs"] == {"mixed": "${{ vars.region }}/${{ needs.a.outputs.run-id }}"}
+    assert node.values["inputs"] == {"mixed": "eu/${{ needs.a.outputs.run-id }}"}
+
+
+def test_vars_are_written_into_if_and_the_condition_as_written_is_kept_for_messages(
+    write: Callable[[str], str],
+) -> None:
+    node = load_plan(
+        write(
+            """\
+            vars: {mode: quick}
+            nodes:
+              a: {workflow: a.yml}
+              b: {workflow: b.yml, needs: a, if: "${{ Vars.mode == 'full' && needs.a.result != 'skipped' }}"}
+            """
+        )
+    ).nodes["b"]
+
+    assert node.condition == "'quick' == 'full' && needs.a.result != 'skipped'"
+    assert node.written_condition == "Vars.mode == 'full' && needs.a.result != 'skipped'"
+
+
+def test_a_var_holding_an_expression_is_never_evaluated(write: Callable[[str], str]) -> None:
+    from wait_and_dispatch.expressions import render
+
+    node = load_plan(
+        write(
+            """\
+            vars: {title: "${{ secrets.DEPLOY_KEY }}"}
+            nodes:
+              a: {workflow: a.yml, inputs: {title: "${{ vars.title }}"}}
+            """
+        )
+    ).nodes["a"]
+
+    assert "${{ secrets" not in node.values["inputs"]["title"]
+    assert render(node.values["inputs"]["title"], {}) == "${{ secrets.DEPLOY_KEY }}"
 
 
 def test_continue_on_error_may_be_a_static_expression(write: Callable[[str], str]) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from wait_and_dispatch import expressions
 from wait_and_dispatch.engine.inputs import parse_duration, parse_inputs
 from wait_and_dispatch.errors import UsageError
 from wait_and_dispatch.options import OUTPUT_NAMES, find_input
@@ -62,8 +63,6 @@ _JSON_SAFE_REFERENCE = re.compile(
     r"needs\.[A-Za-z_][A-Za-z0-9_-]*\.(result|outputs\.(" + "|".join(_JSON_SAFE_OUTPUTS) + r"))"
     r"|github\.(sha|repository|event_name|run_id|run_number|run_attempt)"
 )
-_STATIC_CONTEXT = re.compile(r"(?<![\w.-])(vars|matrix|plan)((?:\.[A-Za-z_][A-Za-z0-9_-]*)+)")
-_QUOTED = re.compile(r"'(?:[^']|'')*'")
 
 
 @dataclass(frozen=True)
@@ -218,7 +217,14 @@ class _Emitter:
         expression = node.condition.strip()
         if expression.startswith("${{") and expression.endswith("}}"):
             expression = expression[3:-2].strip()
-        return f"${{{{ {_static_literals(expression, self.plan, node)} }}}}"
+        # The loader wrote vars, matrix and plan in; a plan built by hand may still read them, and
+        # on GitHub `vars` would read the repository's variables: bind them here too.
+        static = {
+            "vars": self.plan.vars,
+            "matrix": node.matrix,
+            "plan": {"name": self.plan.name, "environment": self.plan.environment or ""},
+        }
+        return f"${{{{ {expressions.bind(expression, static)} }}}}"
 
     def _action_step(self, node: PlanNode) -> None:
         out = self.lines
@@ -318,48 +324,6 @@ def _downloaded_file_references(value: Any) -> Iterator[tuple[str, str]]:
     elif isinstance(value, list | tuple):
         for item in value:
             yield from _downloaded_file_references(item)
-
-
-def _static_literals(expression: str, plan: Plan, node: PlanNode) -> str:
-    """`vars.X`, `matrix.X` and `plan.X` replaced by their values, outside string literals.
-
-    They are the plan's, known when it was loaded; left as they are, `vars` would read the
-    repository's variables on GitHub, and `matrix` and `plan` do not exist in a plain job.
-    """
-    statics: dict[str, Mapping[str, Any]] = {
-        "vars": plan.vars,
-        "matrix": node.matrix,
-        "plan": {"name": plan.name, "environment": plan.environment or ""},
-    }
-
-    def literal(match: re.Match[str]) -> str:
-        value: Any = statics[match[1]]
-        for part in match[2].split(".")[1:]:
-            if not isinstance(value, Mapping) or part not in value:
-                return match[0]
-            value = value[part]
-        return _expression_literal(value)
-
-    parts: list[str] = []
-    position = 0
-    for quoted in _QUOTED.finditer(expression):
-        parts.append(_STATIC_CONTEXT.sub(literal, expression[position : quoted.start()]))
-        parts.append(quoted[0])
-        position = quoted.end()
-    parts.append(_STATIC_CONTEXT.sub(literal, expression[position:]))
-    return "".join(parts)
-
-
-def _expression_literal(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return _expression_literal(json.dumps(value)).join(("fromJSON(", ")"))
 
 
 # --- with: values --------------------------------------------------------------------------------

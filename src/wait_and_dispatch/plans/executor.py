@@ -272,7 +272,7 @@ class PlanRunner:
             return None
         # Name the node that made it so: "ci failed" says more than the expression does. With the
         # implied success() that is a direct need; with failure() in the `if`, an ancestor.
-        condition = expressions.unwrap(node.condition) if node.condition.strip() else ""
+        condition = node.written_condition or node.condition
         calls = {name.lower() for name in expressions.function_calls(condition)} if condition else set()
         unsuccessful = [need for need in needs if not need.counts_as_success]
         if unsuccessful and not calls & _STATUS_FUNCTIONS:
@@ -645,7 +645,7 @@ class PlanRunner:
             if node.needs:
                 lines.append("runs after: " + ", ".join(node.needs))
             if node.condition:
-                lines.append(f"if: {node.condition}")
+                lines.append(f"if: {node.written_condition or node.condition}")
             lines.extend(self._preview_node(node))
             previews.append((node.name, lines))
         return previews

@@ -13,10 +13,10 @@ The steps, each in one place below:
 4. Merging, lowest first: `defaults`, the environment's `defaults`, the node, the environment's
    entry for the node (docs/plans.md, "Merging order"); mappings merge key by key, lists and
    scalars replace. `--var` values override `vars` after the overlay.
-5. Matrix expansion and static rendering. A template whose expressions read only `vars`,
-   `matrix` and `plan` is rendered now; a template that reads anything else (`needs`, `github`)
-   is kept whole, static parts included, so that one value is never half rendered: whoever
-   renders it later has every context. `if` and `gate` stay expressions.
+5. Matrix expansion and binding: the values of `vars`, `matrix` and `plan` are written into
+   every template and expression (`expressions.bind`); a `${{ }}` that reads only those becomes
+   text, the others keep their `needs` and `github` parts for run time. So the executor and the
+   generated workflows see the same values, and a var holding `${{` is never evaluated.
 
 Like the rest of the core, nothing here prints or exits: problems are raised as one
 `PlanFileError` whose `problems` are sorted by line.
@@ -50,10 +50,10 @@ from wait_and_dispatch.errors import PlanFileError, PlanProblem, UsageError
 from wait_and_dispatch.expressions import (
     BUILTIN_FUNCTIONS,
     ExpressionError,
+    bind,
     check_template,
     function_calls,
     references,
-    render,
     unwrap,
 )
 from wait_and_dispatch.options import OUTPUT_NAMES
@@ -646,11 +646,20 @@ class _Loader:
         }
 
     def render_static(self, text: str, context: Mapping[str, Any], loc: Loc) -> str:
+        """`text` with `vars`, `matrix` and `plan` written in (`expressions.bind`): a value the
+        plan knows now never waits for run time, nor is it evaluated twice."""
         if "${{" not in text:
             return text
         try:
-            if all(path[0].lower() in _STATIC_CONTEXTS for path in references(text)):
-                return render(text, context)
+            return bind(text, context)
+        except ExpressionError as error:
+            self.problems.at_value(loc, str(error))
+        return text
+
+    def bind_expression(self, text: str, context: Mapping[str, Any], loc: Loc) -> str:
+        """An `if` or `gate` expression with `vars`, `matrix` and `plan` written in."""
+        try:
+            return bind(text, context)
         except ExpressionError as error:
             self.problems.at_value(loc, str(error))
         return text
@@ -956,11 +965,20 @@ class _Expansion:
                 title=self.static(values["name"], ("name",), context) if "name" in values else member,
                 kind=node.kind or NodeKind.WORKFLOW,
                 needs=needs,
-                condition=unwrap(_text(values["if"])) if "if" in values else "",
+                condition=self.loader.bind_expression(
+                    unwrap(_text(values["if"])), context, node.origin(("if",))
+                )
+                if "if" in values
+                else "",
                 values=inputs,
                 collect=self.collect(member, context),
                 select=self.select(context),
-                gate=unwrap(_text(values["gate"])) if "gate" in values else None,
+                written_condition=unwrap(_text(values["if"])) if "if" in values else "",
+                gate=self.loader.bind_expression(
+                    unwrap(_text(values["gate"])), context, node.origin(("gate",))
+                )
+                if "gate" in values
+                else None,
                 continue_on_error=self.static(
                     values.get("continue-on-error"), ("continue-on-error",), context
                 )

@@ -92,7 +92,7 @@ class PlanNode:
     title: str  # display name (`name:`), defaults to the id
     kind: NodeKind
     needs: tuple[str, ...]  # node ids, after matrix expansion, in the order written
-    condition: str  # the `if:` expression without `${{ }}`; "" means success()
+    condition: str  # the `if:` expression without `${{ }}`, vars written in; "" means success()
     values: Mapping[str, Any]  # action inputs by name (see NODE_INPUTS): str, list[str] or mapping
     collect: Collect | None = None
     select: Select | None = None
@@ -101,11 +101,15 @@ class PlanNode:
     group: str = ""  # the node's name before matrix expansion ("" when not a matrix node)
     matrix: Mapping[str, Any] = field(default_factory=dict)  # this member's matrix values
     span: SourceSpan | None = None
+    written_condition: str = ""  # the `if:` as written (without `${{ }}`), for messages
 
     @property
     def always(self) -> bool:
-        """True when the condition can run the node although a need failed (always(), failure()...)."""
-        text = self.condition.replace(" ", "")
+        """True when the condition can run the node although a need failed (always(), failure()...).
+
+        Function names are case-insensitive, as on GitHub.
+        """
+        text = self.condition.replace(" ", "").lower()
         return any(f"{fn}()" in text for fn in ("always", "failure", "cancelled"))
 
 
