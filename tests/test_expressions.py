@@ -194,3 +194,8 @@ def test_unwrap_strips_one_template_around_the_whole_value() -> None:
     assert unwrap(" ${{ needs.a.result == 'failure' }} ") == "needs.a.result == 'failure'"
     assert unwrap("always()") == "always()"
     assert unwrap("${{ a }} && ${{ b }}") == "${{ a }} && ${{ b }}"
+
+
+def test_an_absurdly_nested_expression_is_an_expression_error_not_a_crash() -> None:
+    with pytest.raises(ExpressionError, match="nested too deeply"):
+        evaluate("(" * 5000 + "1" + ")" * 5000, {})

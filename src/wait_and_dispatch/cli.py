@@ -419,10 +419,11 @@ def run_command(
             raise
         printer.finish()
     if settings.dry_run:
-        for line in report.preview:
-            print(line, file=stdout)
-        if args.json:
+        if args.json:  # stdout is one JSON object, nothing else
             print(json.dumps({"dry-run": True, "plan": report.preview}), file=stdout)
+        else:
+            for line in report.preview:
+                print(line, file=stdout)
         return 0
     if args.json:
         print(json.dumps(report.outputs, sort_keys=True), file=stdout)

@@ -215,7 +215,10 @@ def _number(text: str) -> int | float:
 
 @functools.lru_cache(maxsize=2048)
 def _parse(expression: str) -> _Node:
-    return _Parser(expression).parse()
+    try:
+        return _Parser(expression).parse()
+    except RecursionError:  # the parser recurses per parenthesis: a few hundred are enough for anyone
+        raise ExpressionError(f"expression nested too deeply: {expression.strip()[:40]}...") from None
 
 
 # -- values --------------------------------------------------------------------------------------

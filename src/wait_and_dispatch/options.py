@@ -55,8 +55,9 @@ INPUTS: tuple[Input, ...] = (
     Input("event", "Only find runs triggered by this event (push, pull_request, workflow_dispatch, ...)."),
     Input(
         "dispatch",
-        "if-missing: reuse the run for this SHA and request if there is one, else dispatch; always: "
-        "dispatch a new run; never: only find, waiting up to discovery-timeout for it to appear.",
+        "if-missing: reuse the run for this SHA and request if there is one that did not fail or get "
+        "cancelled, else dispatch; always: dispatch a new run; never: only find, waiting up to "
+        "discovery-timeout for it to appear.",
         default="if-missing",
     ),
     Input("inputs", "Workflow inputs: a JSON object, a YAML mapping, or key=value lines."),

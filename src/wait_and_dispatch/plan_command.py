@@ -47,10 +47,16 @@ def run_plan_command(
         }
     )
     plan = load(settings)
+    if args.summary_file and not Path(args.summary_file).resolve().parent.is_dir():
+        # Found out now, not after the plan has run and its result would be lost.
+        raise UsageError(
+            f"--summary-file {args.summary_file}: its folder does not exist",
+            hint="create the folder first, or give another path",
+        )
     if args.check:
         return _check(plan, settings, stdout)
     if args.emit_workflow:
-        return _emit(plan, settings, args, stdout)
+        return _emit(plan, settings, args, stdout, stderr)
     repository = plan_repository(plan, settings)
     connection = resolve_connection(args.api_url, environ, gh_token=token_from_gh)
     printer = PlanProgressPrinter(stderr)
@@ -79,14 +85,15 @@ def run_plan_command(
                     print(f"run {run_id}, which this plan dispatched: {what}", file=stderr)
             raise
     if settings.dry_run:
-        for name, lines in report.preview:
-            print(f"{name}:", file=stdout)
-            for line in lines:
-                print(f"  {line}", file=stdout)
+        if args.json:  # stdout is one JSON object, nothing else
+            print(json.dumps({"dry-run": True, "plan": dict(report.preview)}), file=stdout)
+        else:
+            for name, lines in report.preview:
+                print(f"{name}:", file=stdout)
+                for line in lines:
+                    print(f"  {line}", file=stdout)
         if args.summary_file:
             Path(args.summary_file).write_text(plan_preview_summary(plan, report.preview), encoding="utf-8")
-        if args.json:
-            print(json.dumps({"dry-run": True, "plan": dict(report.preview)}), file=stdout)
         return 0
     if report.node is not None:
         node = report.node
@@ -132,7 +139,9 @@ def _check(plan: Plan, settings: PlanSettings, stdout: TextIO) -> int:
     return 0
 
 
-def _emit(plan: Plan, settings: PlanSettings, args: argparse.Namespace, stdout: TextIO) -> int:
+def _emit(
+    plan: Plan, settings: PlanSettings, args: argparse.Namespace, stdout: TextIO, stderr: TextIO
+) -> int:
     from wait_and_dispatch.plans.emit import check_workflows, emit_workflows
 
     environments = [settings.environment] if settings.environment else list(plan.environments)
@@ -141,7 +150,9 @@ def _emit(plan: Plan, settings: PlanSettings, args: argparse.Namespace, stdout: 
         for environment in environments
     ] or [plan]
     emitted = emit_workflows(plans, plan_path=str(settings.path), action_ref=args.action_ref)
+    report = stdout
     if args.output_dir == "-":
+        report = stderr  # stdout holds the workflows alone, ready to be redirected to files
         for workflow in emitted:
             stdout.write(f"# --- {workflow.file_name}\n{workflow.text}")
     else:
@@ -152,20 +163,26 @@ def _emit(plan: Plan, settings: PlanSettings, args: argparse.Namespace, stdout: 
                 f"{', '.join(existing)} already exist in {output}",
                 hint="pass --force to overwrite them, or --output-dir to write elsewhere",
             )
-        output.mkdir(parents=True, exist_ok=True)
-        for workflow in emitted:
-            (output / workflow.file_name).write_text(workflow.text, encoding="utf-8")
-            print(f"wrote {output / workflow.file_name}", file=stdout)
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+            for workflow in emitted:
+                (output / workflow.file_name).write_text(workflow.text, encoding="utf-8")
+                print(f"wrote {output / workflow.file_name}", file=stdout)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write to --output-dir {output}: {exc.strerror or exc}",
+                hint="give a folder you can write to, or - to print the workflows",
+            ) from None
     findings = [finding for workflow in emitted for finding in workflow.findings]
     workflows_dir = Path(args.workflows_dir)
     if workflows_dir.is_dir():
         findings += check_workflows(plans, workflows_dir)
     else:
-        print(f"note: {workflows_dir} is not a folder, so the driven workflows were not checked", file=stdout)
+        print(f"note: {workflows_dir} is not a folder, so the driven workflows were not checked", file=report)
     for finding in findings:
-        print(f"to change: {finding.workflow_file}: {finding.message}", file=stdout)
+        print(f"to change: {finding.workflow_file}: {finding.message}", file=report)
         if finding.hint:
-            print("  " + finding.hint.replace("\n", "\n  "), file=stdout)
+            print("  " + finding.hint.replace("\n", "\n  "), file=report)
     if not findings and workflows_dir.is_dir():
-        print(f"the workflows in {workflows_dir} need no change", file=stdout)
+        print(f"the workflows in {workflows_dir} need no change", file=report)
     return 0

@@ -51,7 +51,11 @@ def read_plan_settings(values: Mapping[str, str]) -> PlanSettings:
     return PlanSettings(
         path=Path(path),
         environment=(values.get("plan-environment") or "").strip() or None,
-        variables=parse_key_values((values.get("plan-vars") or "").splitlines()),
+        variables=parse_key_values(
+            [line for line in (values.get("plan-vars") or "").splitlines() if line.strip()],
+            what="plan var",
+            example="--var mode=quick (plan-vars: mode=quick)",
+        ),
         node=node,
         needs=needs if node is not None else None,
         repository=(values.get("repository") or "").strip(),

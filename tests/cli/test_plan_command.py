@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.small_plan import WORKFLOW_IDS, dispatched_workflows, small_scenario, write_plan
+from tests.support.small_plan import PLAN, WORKFLOW_IDS, dispatched_workflows, small_scenario, write_plan
 from wait_and_dispatch.cli import main
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
@@ -174,10 +174,11 @@ def test_emit_workflow_reports_driven_workflows_that_lack_workflow_dispatch(tmp_
         "plan", str(plan), "--emit-workflow", "--output-dir", "-", "--workflows-dir", str(workflows)
     )
     assert code == 0, err
-    assert "# --- orchestrator.yml" in out
+    assert out.startswith("# --- orchestrator.yml\n")
+    assert "to change: " not in out  # stdout is only the workflows
     assert any(
         line.startswith("to change: ") and "test.yml" in line and "workflow_dispatch" in line
-        for line in out.splitlines()
+        for line in err.splitlines()
     )
 
 
@@ -198,3 +199,40 @@ def test_bad_node_options_are_usage_errors(tmp_path: Path, extra: list[str], mes
     assert code == 2
     assert err.startswith(message), err
     assert "\nhint: " in err
+
+
+def test_dry_run_json_is_one_json_object(emulator: Emulator, tmp_path: Path) -> None:
+    code, out, err = cli("plan", str(write_plan(tmp_path)), "--dry-run", "--json")
+    assert code == 0, err
+    preview = json.loads(out)["plan"]
+    assert list(preview) == ["build", "test", "report"]
+
+
+def test_dry_run_says_which_nodes_an_if_already_skips(emulator: Emulator, tmp_path: Path) -> None:
+    plan = write_plan(
+        tmp_path, PLAN.replace("    if: always()\n", "    if: ${{ github.ref_name == 'release' }}\n")
+    )
+    code, out, err = cli("plan", str(plan), "--dry-run", "--ref", "main")
+    assert code == 0, err
+    assert (
+        "report:\n  runs after: test\n  would be skipped: if: github.ref_name == 'release' is false\n" in out
+    )
+
+
+def test_a_summary_file_in_a_missing_folder_is_refused_before_anything_runs(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    code, _, err = cli("plan", str(write_plan(tmp_path)), "--summary-file", str(tmp_path / "no" / "s.md"))
+    assert code == 2
+    assert "its folder does not exist" in err
+    assert emulator.writes() == []
+
+
+def test_an_output_dir_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = cli(
+        "plan", str(write_plan(tmp_path)), "--emit-workflow", "--output-dir", str(blocker / "x")
+    )
+    assert code == 2
+    assert err.startswith(f"error: cannot write to --output-dir {blocker / 'x'}")

@@ -146,7 +146,7 @@ def test_a_rerun_run_is_found_as_its_latest_attempt(
     push_run(scenario_dict, conclusion=["failure", "success"])
     emulator = start_emulator(scenario_dict)
     api = make_api(emulator)
-    run = Dispatcher(api).find_or_dispatch(request()).run
+    (run,) = runs_api.find_runs(api, APP, head_sha=MAIN_SHA)
     assert (run.run_attempt, run.conclusion) == (1, "failure")
     api.post(f"/repos/octo/app/actions/runs/{run.id}/rerun")
     clock.advance(400)
@@ -374,6 +374,15 @@ def test_a_request_with_inputs_does_not_reuse_a_push_run(
     push_run(scenario_dict)
     emulator = start_emulator(scenario_dict)
     found = Dispatcher(make_api(emulator)).find_or_dispatch(request(inputs={"environment": "prod"}))
+    assert found.dispatched and found.run.event == "workflow_dispatch"
+
+
+def test_a_run_that_failed_is_not_reused_so_running_again_retries_it(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    push_run(scenario_dict, conclusion="failure")
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request())
     assert found.dispatched and found.run.event == "workflow_dispatch"
 
 

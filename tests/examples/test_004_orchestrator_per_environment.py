@@ -121,7 +121,8 @@ def test_emit_report_names_the_workflow_without_workflow_dispatch() -> None:
         [*argv, "--workflows-dir", str(example.folder / ".github" / "workflows")], stdout=out, stderr=err
     )
     assert code == 0, err.getvalue()
-    findings = [line for line in out.getvalue().splitlines() if line.startswith("to change: ")]
+    # With --output-dir -, stdout holds only the workflows; the report goes to stderr.
+    findings = [line for line in err.getvalue().splitlines() if line.startswith("to change: ")]
     assert len(findings) == 1
     assert findings[0].endswith(
         "python-dev.yml: node python dispatches it, but it has no workflow_dispatch trigger"

@@ -305,6 +305,32 @@ def test_continue_on_error_lets_the_nodes_after_it_run_and_the_plan_succeed(make
     assert plan_error(result) is None
 
 
+def test_a_continue_on_error_failure_reads_success_in_the_needs_context(make_runner: MakeRunner) -> None:
+    plan = make_plan(
+        node("base", continue_on_error=True),
+        node("ci", needs=("base",), condition="needs.base.result == 'success'"),
+    )
+    runner, _, _ = make_runner(plan, failing(SEED_WORKFLOWS, "base"))
+
+    result = runner.run()
+
+    assert result.outcomes["ci"].result is NodeResult.SUCCESS  # as on GitHub (actions/runner#1161)
+
+
+def test_success_looks_at_every_node_upstream_not_only_the_direct_needs(make_runner: MakeRunner) -> None:
+    plan = make_plan(
+        node("base"),
+        node("report", needs=("base",), condition="always()"),
+        node("ci", needs=("report",)),
+    )
+    runner, _, _ = make_runner(plan, failing(SEED_WORKFLOWS, "base"))
+
+    result = runner.run()
+
+    assert results(result) == {"base": "failure", "report": "success", "ci": "skipped"}
+    assert reasons(result)["ci"] == "skipped: base failed"
+
+
 def test_fail_fast_starts_no_more_nodes_after_a_failure(make_runner: MakeRunner) -> None:
     # lint fails after a minute, while base (15 minutes) is in progress; ci waits for base.
     plan = make_plan(

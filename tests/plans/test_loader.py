@@ -712,10 +712,10 @@ def test_an_environment_may_add_nodes(write: Callable[[str], str]) -> None:
 
 
 def test_variables_override_vars_after_the_environment(write: Callable[[str], str]) -> None:
-    plan = load_plan(write(LAYERED), environment="prod", variables={"tier": "huge", "extra": "1"})
+    plan = load_plan(write(LAYERED), environment="prod", variables={"tier": "huge"})
 
     assert plan.nodes["deploy"].values["inputs"]["region"] == "eu-huge"
-    assert plan.vars == {"region": "eu", "tier": "huge", "extra": "1"}
+    assert plan.vars == {"region": "eu", "tier": "huge"}
 
 
 def test_an_environments_triggers_merge_into_the_plans(write: Callable[[str], str]) -> None:
@@ -982,3 +982,17 @@ def test_every_plan_example_in_the_docs_loads(example: str, tmp_path: Path) -> N
     for environment in environments:
         plan = load_plan(path, environment=environment)
         assert isinstance(plan, Plan)
+
+
+def test_a_var_the_plan_does_not_have_is_a_problem_with_a_suggestion(write: Callable[[str], str]) -> None:
+    path = write(
+        """\
+        vars: {mode: torch-change}
+        nodes:
+          a: {workflow: a.yml, if: "${{ vars.mode == 'app-change' }}"}
+        """
+    )
+    with pytest.raises(PlanFileError) as caught:
+        load_plan(path, variables={"mdoe": "pull-request"})
+    (problem,) = caught.value.problems
+    assert problem.message == "--var mdoe: the plan has no var 'mdoe' (did you mean 'mode'?)"

@@ -75,6 +75,7 @@ _MAX_PAYLOAD_KEYS = 10
 
 
 _DISPATCH_EVENTS = ("workflow_dispatch", "repository_dispatch")
+_NOT_REUSED = frozenset({"failure", "cancelled", "timed_out", "startup_failure"})
 
 
 def request_key(request: RunRequest, workflow: Workflow | None, ref: str, sha: str) -> str:
@@ -237,6 +238,9 @@ class Dispatcher:
             event=target.request.event or (target.event if target.workflow is None else None),
             deadline=deadline,
         )
+        # A run that failed or was cancelled is not reused: running the caller again is how a
+        # person retries it, so a new run is dispatched.
+        candidates = [run for run in candidates if not (run.completed and run.conclusion in _NOT_REUSED)]
         ours = [run for run in candidates if target.key in _titles(run)]
         if ours:
             return ours[0]

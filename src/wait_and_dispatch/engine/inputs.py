@@ -79,13 +79,17 @@ def parse_inputs(text: str | None) -> dict[str, str]:
     return normalize_inputs(_mapping(data, "YAML"))
 
 
-def parse_key_values(pairs: Iterable[str]) -> dict[str, str]:
-    """Repeated `--input KEY=VALUE` options."""
+def parse_key_values(
+    pairs: Iterable[str], *, what: str = "input", example: str = "--input environment=prod"
+) -> dict[str, str]:
+    """Repeated `--input KEY=VALUE` options (or other NAME=VALUE lists: `what` names them)."""
     result: dict[str, str] = {}
     for pair in pairs:
-        if "=" not in pair:
-            raise UsageError(f"input {pair!r} is not KEY=VALUE", hint="e.g. --input environment=prod")
-        key, _, value = pair.partition("=")
+        key, equals, value = pair.partition("=")
+        if not equals:
+            raise UsageError(f"{what} {pair!r} is not NAME=VALUE", hint=f"e.g. {example}")
+        if not key.strip():
+            raise UsageError(f"{what} {pair!r} has an empty name", hint=f"e.g. {example}")
         result[key.strip()] = value  # the value exactly as given: spaces may matter
     return normalize_inputs(result)
 

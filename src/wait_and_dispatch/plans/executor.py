@@ -250,12 +250,15 @@ class PlanRunner:
         if self._fail_fast_after is not None and not node.always:
             return _skipped(node, f"fail-fast after {self._fail_fast_after} failed")
         needs = [self._outcomes[need] for need in node.needs]
-        success = not self._cancelled and all(o.counts_as_success for o in needs)
         failure = any(
             o.result is NodeResult.FAILURE and not o.allowed_failure
             for name, o in self._outcomes.items()
             if name in self._ancestors(node)
         )
+        # As on GitHub, success() looks at every job upstream, not only the direct needs: after
+        # a fails, b (if: always()) runs, and c, which needs only b, is still skipped
+        # (actions/runner#2205).
+        success = not self._cancelled and not failure and all(o.counts_as_success for o in needs)
         try:
             runs = _condition_holds(
                 node.condition,
@@ -275,14 +278,14 @@ class PlanRunner:
         condition = node.written_condition or node.condition
         calls = {name.lower() for name in expressions.function_calls(condition)} if condition else set()
         unsuccessful = [need for need in needs if not need.counts_as_success]
-        if unsuccessful and not calls & _STATUS_FUNCTIONS:
-            return _skipped(node, _what_happened(unsuccessful[0]))
         ancestors = self._ancestors(node)
         failed = [
             o
             for name, o in self._outcomes.items()
             if name in ancestors and o.result is NodeResult.FAILURE and not o.allowed_failure
         ]
+        if not calls & _STATUS_FUNCTIONS and (unsuccessful or failed):  # the implied success() failed
+            return _skipped(node, _what_happened((unsuccessful or failed)[0]))
         cause = failed[:1]  # a skipped need does not make failure() true: the rest of the `if` did it
         shown = f"if: {condition} is false"
         return _skipped(node, f"{_what_happened(cause[0])}, so {shown}" if cause else shown)
@@ -298,9 +301,15 @@ class PlanRunner:
         return seen
 
     def _needs_context(self, node: PlanNode) -> dict[str, Any]:
+        """GitHub's `needs`: a need that failed with continue-on-error reads `success` there
+        (actions/runner#1161); its own outcome and the summary still say it failed."""
         return {
-            need: {"result": self._outcomes[need].result.value, "outputs": dict(self._outcomes[need].outputs)}
+            need: {
+                "result": "success" if outcome.allowed_failure else outcome.result.value,
+                "outputs": dict(outcome.outputs),
+            }
             for need in node.needs
+            for outcome in (self._outcomes[need],)
         }
 
     def _start(self, node: PlanNode) -> None:
@@ -645,10 +654,32 @@ class PlanRunner:
             if node.needs:
                 lines.append("runs after: " + ", ".join(node.needs))
             if node.condition:
-                lines.append(f"if: {node.written_condition or node.condition}")
-            lines.extend(self._preview_node(node))
+                written = node.written_condition or node.condition
+                if self._known_false(node):
+                    lines.append(f"would be skipped: if: {written} is false")
+                    previews.append((node.name, lines))
+                    continue
+                lines.append(f"if: {written}")
+            try:
+                lines.extend(self._preview_node(node))
+            except WaitAndDispatchError as error:
+                error.message = f"node {node.name}: {error.message}"
+                error.args = (error.message,)
+                raise
             previews.append((node.name, lines))
         return previews
+
+    def _known_false(self, node: PlanNode) -> bool:
+        """The node's `if` is false already (it reads neither needs nor a status function)."""
+        try:
+            paths = expressions.references(node.condition)
+            calls = {name.lower() for name in expressions.function_calls(node.condition)}
+            if calls & _STATUS_FUNCTIONS or any(path[0].lower() == "needs" for path in paths):
+                return False
+            context = self._expression_context(node, {})
+            return not expressions.truthy(expressions.evaluate(node.condition, context))
+        except expressions.ExpressionError:
+            return False  # the real run reports it
 
     def _preview_node(self, node: PlanNode) -> list[str]:
         context = self._expression_context(node, {})

@@ -466,8 +466,19 @@ class _Loader:
                     f"unknown environment {environment!r} (environments: {defined})",
                 )
         self.vars: dict[str, str] = {}
-        for layer in (_as_mapping(top.get("vars")), _as_mapping(self.env.get("vars")), variables):
+        for layer in (_as_mapping(top.get("vars")), _as_mapping(self.env.get("vars"))):
             self.vars.update({str(k): _text(v) for k, v in layer.items()})
+        for name in variables:
+            if name not in self.vars:  # a typo would otherwise run the plan with the default
+                near = difflib.get_close_matches(name, list(self.vars), n=1)
+                listed = ", ".join(self.vars) or "none"
+                known = f"did you mean {near[0]!r}?" if near else f"vars are: {listed}"
+                problems.add(
+                    problems.document.span(("vars",) if "vars" in top else ()),
+                    "vars",
+                    f"--var {name}: the plan has no var {name!r} ({known})",
+                )
+        self.vars.update(variables)
         self.plan_name = ""
 
     def setting(self, key: str) -> tuple[Any, Loc]:
