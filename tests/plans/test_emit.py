@@ -67,6 +67,7 @@ def make_plan(
     repository: str | None = None,
     fail_fast: bool = False,
     timeout: float | None = None,
+    concurrency: int = 8,
 ) -> Plan:
     return Plan(
         file=PLAN_PATH,
@@ -74,7 +75,7 @@ def make_plan(
         environment=environment,
         environments=ENVIRONMENTS if environment else (),
         repository=repository,
-        concurrency=8,
+        concurrency=concurrency,
         fail_fast=fail_fast,
         timeout=timeout,
         vars=vars or {},
@@ -179,6 +180,12 @@ def test_the_header_says_where_the_workflow_came_from_and_to_regenerate_it() -> 
 def test_the_header_lists_the_order_of_the_nodes() -> None:
     text = emit_one(seed_004_plan("dev")).text
     assert "#   python\n#   docker\n#   terraform <- python\n#   kubernetes <- docker\n" in text
+
+
+def test_the_header_says_a_concurrency_below_the_node_count_is_not_carried_over() -> None:
+    nodes = (node("a", workflow="a.yml"), node("b", workflow="b.yml"))
+    assert "concurrency (1) is not carried over" in emit_one(make_plan(*nodes, concurrency=1)).text
+    assert "concurrency" not in emit_one(make_plan(*nodes, concurrency=2)).text.split("\nname:")[0]
 
 
 def test_the_header_says_fail_fast_and_the_plan_timeout_are_not_carried_over() -> None:

@@ -996,3 +996,34 @@ def test_a_var_the_plan_does_not_have_is_a_problem_with_a_suggestion(write: Call
         load_plan(path, variables={"mdoe": "pull-request"})
     (problem,) = caught.value.problems
     assert problem.message == "--var mdoe: the plan has no var 'mdoe' (did you mean 'mode'?)"
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        ("{workflow: a.yml, timeout: '${{ vars.t }}'}", "timeout"),
+        ("{workflow: a.yml, poll-interval: 5m}", "poll"),
+        ("{workflow: a.yml, poll-interval: 0}", "poll"),
+        ("{run-id: abc}", "run-id 'abc' is not a number"),
+    ],
+)
+def test_settings_that_only_fail_once_vars_are_written_in_are_found_at_load(
+    write: Callable[[str], str], node: str, message: str
+) -> None:
+    path = write(f"vars: {{t: 5x}}\nnodes:\n  a: {node}\n")
+    with pytest.raises(PlanFileError) as caught:
+        load_plan(path)
+    (problem,) = caught.value.problems
+    assert problem.where == "nodes.a"
+    assert message in problem.message
+    assert problem.span is not None and problem.span.line == 3
+
+
+def test_a_run_id_from_a_need_is_checked_only_when_the_node_starts(write: Callable[[str], str]) -> None:
+    plan = load_plan(
+        write(
+            "nodes:\n  a: {workflow: a.yml}\n"
+            "  b: {needs: a, run-id: '${{ needs.a.outputs.run-id }}', poll-interval: 1s}\n"
+        )
+    )
+    assert plan.nodes["b"].values["run-id"] == "${{ needs.a.outputs.run-id }}"

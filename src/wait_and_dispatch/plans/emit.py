@@ -173,6 +173,12 @@ class _Emitter:
         if self.plan.timeout is not None:
             self.lines.append("#")
             self.lines.append("# The plan's timeout is not carried over: each job has its node's timeout.")
+        if self.plan.concurrency < len(self.plan.nodes):
+            self.lines.append("#")
+            self.lines.append(
+                f"# The plan's concurrency ({self.plan.concurrency}) is not carried over: jobs whose needs"
+            )
+            self.lines.append("# are done all start at once.")
 
     def _permissions(self) -> None:
         sends_repository_dispatch = any(

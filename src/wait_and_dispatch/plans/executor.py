@@ -70,7 +70,15 @@ from wait_and_dispatch.errors import (
 )
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.options import INPUTS, OUTPUT_NAMES
-from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, Plan, PlanNode, PlanResult
+from wait_and_dispatch.plans.model import (
+    NodeKind,
+    NodeOutcome,
+    NodeResult,
+    Plan,
+    PlanNode,
+    PlanResult,
+    input_text,
+)
 
 # After a cancel, how long `run()` waits for the nodes in progress, in real seconds. Their waits
 # see the cancelled runs at their next poll, but a node waiting on a run it did not start (or
@@ -466,7 +474,7 @@ class PlanRunner:
 
     def _job_values(self, node: PlanNode, values: Mapping[str, Any], *, dry_run: bool) -> dict[str, str]:
         """The node's values as the action's input values (text), for `jobs.read_settings`."""
-        text = {name: _as_text(value) for name, value in values.items()}
+        text = {name: input_text(value) for name, value in values.items()}
         text["repository"] = self.repository.full_name
         text["path"] = str(self.context.workdir / (text.get("path") or node.name))
         text["summary"] = "false"
@@ -520,7 +528,7 @@ class PlanRunner:
         collect = node.collect
         root = self.context.workdir / collect.path
         timeout = parse_duration(
-            _as_text(values.get("timeout") or _DEFAULTS.get("timeout", "30m")), what="timeout"
+            input_text(values.get("timeout") or _DEFAULTS.get("timeout", "30m")), what="timeout"
         )
         deadline = self.api.clock.now() + timeout
         if self._deadline is not None:
@@ -698,12 +706,12 @@ class PlanRunner:
             if node.gate is not None:
                 lines.append(f"gate: {node.gate}")
             return lines
-        run_id = _as_text(values.get("run-id", ""))
+        run_id = input_text(values.get("run-id", ""))
         if "${{" in run_id:
             # Known only once the needed node has run: read_settings would refuse it as text.
             lines = [f"would use the run of {_needs_named(run_id) or run_id}"]
-            patterns = _as_text(values.get("artifacts", "")).replace("\n", ", ")
-            path = self.context.workdir / (_as_text(values.get("path", "")) or node.name)
+            patterns = input_text(values.get("artifacts", "")).replace("\n", ", ")
+            path = self.context.workdir / (input_text(values.get("path", "")) or node.name)
             lines.append(f"would download {patterns or 'every artifact'} from it into {path}")
             return lines
         try:
@@ -712,12 +720,12 @@ class PlanRunner:
             )
             return list(jobs.run_job(Engine(self.api), settings).preview)
         except WaitAndDispatchError as error:
-            dynamic = [name for name, value in values.items() if "${{" in _as_text(value)]
+            dynamic = [name for name, value in values.items() if "${{" in input_text(value)]
             if not dynamic:
                 raise
             # A value still holding an expression (a ref from another node, say) is only known
             # once the plan runs: say so rather than fail the dry run.
-            needs = _needs_named(" ".join(_as_text(values[name]) for name in dynamic)) or "its needs"
+            needs = _needs_named(" ".join(input_text(values[name]) for name in dynamic)) or "its needs"
             return [f"{', '.join(dynamic)} known only once {needs} have finished ({error.message})"]
 
 
@@ -850,24 +858,9 @@ def _needs_named(template: str) -> str:
     return ", ".join(dict.fromkeys(names))
 
 
-def _as_text(value: Any) -> str:
-    """A node value as action input text: lists one item a line, mappings as JSON."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        return json.dumps(dict(value))
-    if isinstance(value, list | tuple):
-        return "\n".join(_as_text(item) for item in value)
-    return str(value)
-
-
 def _describe(node: PlanNode, values: Mapping[str, Any]) -> str:
     def text(name: str) -> str:
-        return _as_text(values.get(name, "")).strip()
+        return input_text(values.get(name, "")).strip()
 
     if node.kind is NodeKind.COLLECT and node.collect is not None:
         wanted = ", ".join(node.collect.patterns) or "every artifact"

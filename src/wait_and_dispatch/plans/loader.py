@@ -56,6 +56,7 @@ from wait_and_dispatch.expressions import (
     references,
     unwrap,
 )
+from wait_and_dispatch.jobs import read_settings
 from wait_and_dispatch.options import OUTPUT_NAMES
 from wait_and_dispatch.plans.model import (
     DEFAULT_CONCURRENCY,
@@ -66,6 +67,7 @@ from wait_and_dispatch.plans.model import (
     PlanNode,
     Select,
     SourceSpan,
+    input_text,
 )
 
 Loc: TypeAlias = tuple[str | int, ...]  # a place in the document: keys and list indexes
@@ -937,6 +939,9 @@ def load_plan(
     for node in nodes.values():
         expanded.update(_Expansion(loader, node, nodes).members())
     problems.raise_if_any()  # a static template that failed to evaluate
+    for member in expanded.values():
+        _check_settings(member, problems)
+    problems.raise_if_any()
     order = _topological(list(expanded), {name: node.needs for name, node in expanded.items()})
     concurrency = loader.setting("concurrency")[0]
     return Plan(
@@ -952,6 +957,32 @@ def load_plan(
         nodes={name: expanded[name] for name in order},
         on=_triggers(_overlay(data.get("on"), loader.env.get("on"))),
     )
+
+
+def _check_settings(node: PlanNode, problems: _Problems) -> None:
+    """The node's values, vars written in, read as the action reads its inputs: what only shows
+    once a value is known (`timeout: ${{ vars.t }}` with t = 5x, a poll interval above the
+    maximum, a run-id that is not a number) is found before anything runs, not mid-plan.
+
+    Values still waiting for `needs` or `github` are left out (a `run-id` stands in as 1, since it
+    decides what the node does); they are checked when the node starts.
+    """
+    if node.kind is NodeKind.COLLECT:
+        return
+    values: dict[str, str] = {}
+    for name, value in node.values.items():
+        text = input_text(value)
+        if "${{" in text and name not in ("inputs", "client-payload"):
+            if name != "run-id":
+                continue
+            text = "1"
+        values[name] = text
+    values["repository"] = "owner/name"  # the plan's or the caller's: checked where it is known
+    try:
+        read_settings(values)
+    except UsageError as error:
+        where = f"nodes.{node.group or node.name}"
+        problems.add(node.span, where, f"{node.name}: {error.message}" if node.group else error.message)
 
 
 @dataclass

@@ -8,6 +8,7 @@ known once the needed nodes have finished, and are rendered just before the node
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -48,6 +49,22 @@ NODE_INPUTS: tuple[str, ...] = (
     "merge-multiple",
     "allow-forks",
 )
+
+
+def input_text(value: Any) -> str:
+    """A node value as action input text, as `jobs.read_settings` takes it: lists one item a
+    line, mappings as JSON, booleans as `true`/`false`."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        return json.dumps(dict(value))
+    if isinstance(value, list | tuple):
+        return "\n".join(input_text(item) for item in value)
+    return str(value)
 
 
 @dataclass(frozen=True)
