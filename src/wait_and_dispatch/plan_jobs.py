@@ -54,6 +54,7 @@ def read_plan_settings(values: Mapping[str, str]) -> PlanSettings:
         variables=parse_key_values(
             [line for line in (values.get("plan-vars") or "").splitlines() if line.strip()],
             what="plan var",
+            form="NAME=VALUE",
             example="--var mode=quick (plan-vars: mode=quick)",
         ),
         node=node,

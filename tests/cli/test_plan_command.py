@@ -236,3 +236,14 @@ def test_an_output_dir_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -
     )
     assert code == 2
     assert err.startswith(f"error: cannot write to --output-dir {blocker / 'x'}")
+
+
+@pytest.mark.parametrize(
+    ("var", "message"),
+    [("mode", "error: plan var 'mode' is not NAME=VALUE"), ("=x", "error: plan var '=x' has an empty name")],
+)
+def test_a_malformed_var_is_a_usage_error_that_names_vars(tmp_path: Path, var: str, message: str) -> None:
+    code, _, err = cli("plan", str(write_plan(tmp_path)), "--check", "--var", var)
+    assert code == 2
+    assert err.startswith(message)
+    assert "--var mode=quick" in err

@@ -80,14 +80,18 @@ def parse_inputs(text: str | None) -> dict[str, str]:
 
 
 def parse_key_values(
-    pairs: Iterable[str], *, what: str = "input", example: str = "--input environment=prod"
+    pairs: Iterable[str],
+    *,
+    what: str = "input",
+    form: str = "KEY=VALUE",
+    example: str = "--input environment=prod",
 ) -> dict[str, str]:
     """Repeated `--input KEY=VALUE` options (or other NAME=VALUE lists: `what` names them)."""
     result: dict[str, str] = {}
     for pair in pairs:
         key, equals, value = pair.partition("=")
         if not equals:
-            raise UsageError(f"{what} {pair!r} is not NAME=VALUE", hint=f"e.g. {example}")
+            raise UsageError(f"{what} {pair!r} is not {form}", hint=f"e.g. {example}")
         if not key.strip():
             raise UsageError(f"{what} {pair!r} has an empty name", hint=f"e.g. {example}")
         result[key.strip()] = value  # the value exactly as given: spaces may matter
