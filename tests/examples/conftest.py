@@ -145,9 +145,8 @@ class Runner:
         clock = VirtualClock()
         emulator = Emulator(Scenario.from_dict(example.scenario), clock=clock)
         emulator.start()
-        # No pacing of writes: GitHubApi sleeps out the second between two writes while it holds
-        # its write lock, and a node thread waiting for that lock looks busy to the virtual
-        # clock, which then stalls. Pacing is the API layer's concern, tested there.
+        # Writes keep GitHub's one-second pacing: a node waiting for its turn sleeps on the virtual
+        # clock (GitHubApi._write_turn), and the clock never has to be forced on (checked below).
         api = GitHubApi(
             base_url=emulator.api_url,
             token=emulator.token("dev"),

@@ -212,9 +212,8 @@ def bot_api(vclock: VirtualClock) -> Iterator[Callable[..., GitHubApi]]:
             base_url=emulator.api_url,
             token=emulator.token("dev"),
             clock=vclock,
-            # No pause between writes: GitHubApi sleeps out the pause while holding its write lock,
-            # and on a virtual clock a second writer blocked on that lock looks busy, so time
-            # would only move after the clock's stall timeout. Pacing is tested in tests/api.
+            # Writes keep GitHub's one-second pacing: a writer waiting for its turn sleeps on the
+            # virtual clock (GitHubApi._write_turn), so concurrent dispatches never stall it.
             policy=RetryPolicy(),
             timeout=10,
             read_only=read_only,
