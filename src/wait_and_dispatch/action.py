@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
@@ -167,8 +168,11 @@ def _plan_main(
     repository = plan_repository(plan, settings)
     printer = PlanProgressPrinter(stdout)
     dispatched: list[int] = []
+    stopped = threading.Event()
 
     def on_event(event: PlanEvent) -> None:
+        if stopped.is_set():  # cancelled: the node threads left behind report nothing more
+            return
         printer(event)
         progress = event.progress
         if progress is not None and progress.kind is ProgressKind.DISPATCHED and progress.run_id is not None:
@@ -195,6 +199,8 @@ def _plan_main(
                     api, plan, settings, context, on_event=on_event, on_runner=started.append
                 )
         except KeyboardInterrupt:
+            stopped.set()
+            printer.close()
             cancelled: list[int] = []
             if started and values.get("cancel-on-cancel", "true").lower() != "false":
                 outcomes = started[0].cancel()

@@ -80,6 +80,7 @@ def run_plan_command(
         try:
             report = run_plan_job(api, plan, settings, context, on_event=printer, on_runner=started.append)
         except KeyboardInterrupt:
+            printer.close()  # node threads may still report while the process exits
             if started:
                 for run_id, what in started[0].cancel().items():
                     print(f"run {run_id}, which this plan dispatched: {what}", file=stderr)

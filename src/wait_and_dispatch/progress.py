@@ -82,9 +82,18 @@ class PlanProgressPrinter:
         self.stream = stream
         self._lock = threading.Lock()
         self._last_poll_line: dict[str, float] = {}
+        self._closed = False
+
+    def close(self) -> None:
+        """Print nothing more. After a cancel, node threads may still report while the process
+        exits; a daemon thread writing to stdout during interpreter shutdown aborts it."""
+        with self._lock:  # waits for a line being written
+            self._closed = True
 
     def line(self, subject: str, message: str) -> None:
         with self._lock:
+            if self._closed:
+                return
             self.stream.write(f"{time.strftime('%H:%M:%S')} [{subject}] {message}\n")
             self.stream.flush()
 
@@ -92,6 +101,8 @@ class PlanProgressPrinter:
         inner = event.progress
         now = time.monotonic()
         with self._lock:
+            if self._closed:
+                return
             if inner is not None and inner.kind is ProgressKind.POLL:
                 last = self._last_poll_line.get(event.node)
                 if last is not None and now - last < _POLL_LINE_EVERY:
