@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import signal
-import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
@@ -113,7 +112,7 @@ def _main(
             runner.save_state(STATE_DISPATCHED, ",".join(map(str, dispatched)))
 
     api = GitHubApi(
-        base_url=values.get("api-url") or environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        base_url=_api_url(values, environ),
         token=token,
         read_only=settings.dry_run,
         on_retry=lambda event: printer(retry_progress(event)),
@@ -167,20 +166,19 @@ def _plan_main(
     plan = load_plan_settings(settings)
     repository = plan_repository(plan, settings)
     printer = PlanProgressPrinter(stdout)
-    dispatched: list[int] = []
-    stopped = threading.Event()
+    started: list[PlanRunner] = []
 
     def on_event(event: PlanEvent) -> None:
-        if stopped.is_set():  # cancelled: the node threads left behind report nothing more
+        if printer.closed:  # cancelled: the node threads left behind report nothing more
             return
         printer(event)
         progress = event.progress
-        if progress is not None and progress.kind is ProgressKind.DISPATCHED and progress.run_id is not None:
-            dispatched.append(progress.run_id)
-            runner.save_state(STATE_DISPATCHED, ",".join(map(str, dispatched)))
+        if progress is not None and progress.kind is ProgressKind.DISPATCHED and started:
+            # The runner keeps the ids of the runs the plan dispatched; the post step reads them.
+            runner.save_state(STATE_DISPATCHED, ",".join(map(str, started[0].dispatched)))
 
     api = GitHubApi(
-        base_url=values.get("api-url") or environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+        base_url=_api_url(values, environ),
         token=token,
         read_only=settings.dry_run,
         on_retry=lambda event: printer.line("api", retry_progress(event).message),
@@ -191,7 +189,6 @@ def _plan_main(
         ref_name=environ.get("GITHUB_REF_NAME") or None,
         event_name=environ.get("GITHUB_EVENT_NAME") or "workflow_dispatch",
     )
-    started: list[PlanRunner] = []
     with api, _interrupt_on_termination():
         try:
             with runner.group(f"wait-and-dispatch plan {plan.name}"):
@@ -199,12 +196,10 @@ def _plan_main(
                     api, plan, settings, context, on_event=on_event, on_runner=started.append
                 )
         except KeyboardInterrupt:
-            stopped.set()
             printer.close()
             cancelled: list[int] = []
             if started and values.get("cancel-on-cancel", "true").lower() != "false":
-                outcomes = started[0].cancel()
-                cancelled = [run_id for run_id, outcome in outcomes.items() if outcome == "cancelled"]
+                cancelled = _accepted(started[0].cancel())
             what = (
                 f"; cancelled the runs it dispatched: {', '.join(map(str, cancelled))}" if cancelled else ""
             )
@@ -256,9 +251,7 @@ def _post(runner: Runner, values: Mapping[str, str], token: str | None, environ:
     if not saved or values.get("cancel-on-cancel", "true").lower() == "false":
         return 0
     repository = Repository.parse(values["repository"])
-    api = GitHubApi(
-        base_url=values.get("api-url") or environ.get("GITHUB_API_URL") or DEFAULT_API_URL, token=token
-    )
+    api = GitHubApi(base_url=_api_url(values, environ), token=token)
     with api:
         cancelled = _cancel(Engine(api), repository, saved)
     if cancelled:
@@ -271,8 +264,17 @@ def _post(runner: Runner, values: Mapping[str, str], token: str | None, environ:
 
 def _cancel(engine: Engine, repository: Repository, run_ids: list[int]) -> list[int]:
     """The runs among `run_ids` that GitHub accepted to cancel (failures are in the log above)."""
-    outcomes = runs_api.cancel_runs(engine.api, repository, run_ids)
+    return _accepted(runs_api.cancel_runs(engine.api, repository, run_ids))
+
+
+def _accepted(outcomes: Mapping[int, str]) -> list[int]:
+    """The runs GitHub accepted to cancel, of `cancel_runs`' outcomes."""
     return [run_id for run_id, outcome in outcomes.items() if outcome == "cancelled"]
+
+
+def _api_url(values: Mapping[str, str], environ: Mapping[str, str]) -> str:
+    """The api-url input, else the runner's GITHUB_API_URL (GHES), else api.github.com."""
+    return values.get("api-url") or environ.get("GITHUB_API_URL") or DEFAULT_API_URL
 
 
 @contextmanager

@@ -71,7 +71,7 @@ def read_settings(
 
     `checks_only` (the `checks` command): wait for checks, every check when none are named.
     """
-    v = _Values(values)
+    v = InputValues(values)
     repository = Repository.parse(v.text("repository") or "")
     workflow = v.text("workflow")
     event_type = v.text("event-type")
@@ -320,7 +320,7 @@ def _payload(text: str) -> dict[str, Any]:
     return json_object(text, what="client-payload", example='{"environment": "prod"}') if text else {}
 
 
-class _Values:
+class InputValues:
     """Input values by name, with action.yml's defaults for the missing ones."""
 
     def __init__(self, values: Mapping[str, str]) -> None:

@@ -18,6 +18,7 @@ from wait_and_dispatch.engine.inputs import json_object, parse_key_values
 from wait_and_dispatch.engine.model import Repository
 from wait_and_dispatch.errors import UsageError, WaitAndDispatchError
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.jobs import InputValues
 from wait_and_dispatch.options import OUTPUT_NAMES
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner, plan_error
 from wait_and_dispatch.plans.loader import load_plan
@@ -38,11 +39,12 @@ class PlanSettings:
 
 def read_plan_settings(values: Mapping[str, str]) -> PlanSettings:
     """Typed settings from input values (the action's names); the plan file is read by `load`."""
-    path = (values.get("plan") or "").strip()
+    v = InputValues(values)
+    path = v.text("plan")
     if not path:
         raise UsageError("no plan file given", hint="e.g. plan: .github/pipeline.yml")
-    node = (values.get("plan-node") or "").strip() or None
-    needs_text = (values.get("plan-needs") or "").strip()
+    node = v.text("plan-node") or None
+    needs_text = v.text("plan-needs")
     needs: dict[str, Any] | None = None
     if needs_text:
         if node is None:
@@ -50,18 +52,18 @@ def read_plan_settings(values: Mapping[str, str]) -> PlanSettings:
         needs = json_object(needs_text, what="plan-needs", example="${{ toJSON(needs) }}")
     return PlanSettings(
         path=Path(path),
-        environment=(values.get("plan-environment") or "").strip() or None,
+        environment=v.text("plan-environment") or None,
         variables=parse_key_values(
-            [line for line in (values.get("plan-vars") or "").splitlines() if line.strip()],
+            [line for line in v.text("plan-vars").splitlines() if line.strip()],
             what="plan var",
             form="NAME=VALUE",
             example="--var mode=quick (plan-vars: mode=quick)",
         ),
         node=node,
         needs=needs if node is not None else None,
-        repository=(values.get("repository") or "").strip(),
-        dry_run=(values.get("dry-run") or "false").strip().lower() == "true",
-        summary=(values.get("summary") or "true").strip().lower() != "false",
+        repository=v.text("repository"),
+        dry_run=v.flag("dry-run"),
+        summary=v.flag("summary"),
     )
 
 

@@ -90,24 +90,28 @@ class PlanProgressPrinter:
         with self._lock:  # waits for a line being written
             self._closed = True
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def line(self, subject: str, message: str) -> None:
         with self._lock:
-            if self._closed:
-                return
-            self.stream.write(f"{time.strftime('%H:%M:%S')} [{subject}] {message}\n")
-            self.stream.flush()
+            self._write(subject, message)
 
     def __call__(self, event: PlanEvent) -> None:
         inner = event.progress
         now = time.monotonic()
         with self._lock:
-            if self._closed:
-                return
             if inner is not None and inner.kind is ProgressKind.POLL:
                 last = self._last_poll_line.get(event.node)
                 if last is not None and now - last < _POLL_LINE_EVERY:
                     return
                 self._last_poll_line[event.node] = now
-            stamp = time.strftime("%H:%M:%S")
-            self.stream.write(f"{stamp} [{event.node}] {event.message}\n")
-            self.stream.flush()
+            self._write(event.node, event.message)
+
+    def _write(self, subject: str, message: str) -> None:
+        """One line (the lock is held), unless closed."""
+        if self._closed:
+            return
+        self.stream.write(f"{time.strftime('%H:%M:%S')} [{subject}] {message}\n")
+        self.stream.flush()

@@ -102,3 +102,12 @@ def test_cancelling_the_step_cancels_the_runs_the_plan_dispatched(start_step: St
     cancels = [w.path for w in step.emulator.writes() if w.path.endswith("/cancel")]
     assert len(cancels) == 1
     assert "the plan was cancelled; cancelled the runs it dispatched" in stdout
+
+
+def test_plan_flags_are_read_like_every_other_flag(start_step: StartStep) -> None:  # noqa: F811
+    step = plan_step(start_step)
+    step.env["INPUT_DRY-RUN"] = "maybe"
+    step.run()
+    assert step.returncode == 2
+    assert "dry-run must be true or false, not 'maybe'" in step.stdout
+    assert step.emulator.writes() == []

@@ -144,9 +144,6 @@ class Plan:
     nodes: Mapping[str, PlanNode]  # in a topological order (needs before the nodes that need them)
     on: Mapping[str, Any] | None = None  # triggers for the generated orchestrator (--emit-workflow)
 
-    def dependents(self, name: str) -> tuple[str, ...]:
-        return tuple(n.name for n in self.nodes.values() if name in n.needs)
-
 
 class NodeResult(StrEnum):
     """A node's result, in the words of GitHub's `needs.<job>.result`."""
