@@ -127,14 +127,22 @@ def run_plan_command(
     return 0
 
 
+def _per_environment(plan: Plan, settings: PlanSettings) -> list[Plan]:
+    """The plan under the environment chosen, else under each one it defines (else as it is):
+    what --check validates and --emit-workflow writes a workflow for. The plan already loaded is
+    reused, not read again."""
+    if settings.environment or not plan.environments:
+        return [plan]
+    return [
+        load_plan(settings.path, environment=environment, variables=settings.variables)
+        for environment in plan.environments
+    ]
+
+
 def _check(plan: Plan, settings: PlanSettings, stdout: TextIO) -> int:
     """Validate the plan as given and under every environment it defines; errors raise."""
-    environments: list[str | None] = (
-        [settings.environment] if settings.environment else [*plan.environments] or [None]
-    )
-    for environment in environments:
-        loaded = load_plan(settings.path, environment=environment, variables=settings.variables)
-        where = f" ({environment})" if environment else ""
+    for loaded in _per_environment(plan, settings):
+        where = f" ({loaded.environment})" if loaded.environment else ""
         edges = sum(len(node.needs) for node in loaded.nodes.values())
         print(f"{settings.path}{where}: ok, {len(loaded.nodes)} nodes, {edges} needs", file=stdout)
     return 0
@@ -145,11 +153,7 @@ def _emit(
 ) -> int:
     from wait_and_dispatch.plans.emit import check_workflows, emit_workflows
 
-    environments = [settings.environment] if settings.environment else list(plan.environments)
-    plans = [
-        load_plan(settings.path, environment=environment, variables=settings.variables)
-        for environment in environments
-    ] or [plan]
+    plans = _per_environment(plan, settings)
     emitted = emit_workflows(plans, plan_path=str(settings.path), action_ref=args.action_ref)
     report = stdout
     if args.output_dir == "-":
