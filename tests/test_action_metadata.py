@@ -1,6 +1,6 @@
 """The action's metadata, packaging and docs say what options.py says: checked, so they cannot drift.
 
-`src/wait_and_dispatch/options.py` is the single source of the inputs and outputs. These tests hold
+`src/wait_and_dispatch/jobs/options.py` is the single source of the inputs and outputs. These tests hold
 `action.yml`, `composite/action.yml`, the Dockerfile, the README's tables and the example workflows
 in README.md and docs/MIGRATION.md to it, and run actionlint over the workflows when it is installed
 (`python3 dev.py lint` installs it and is where it is enforced).
@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests.support.actionlint import actionlint_command
-from wait_and_dispatch.options import INPUT_NAMES, INPUTS, OUTPUT_NAMES, OUTPUTS, Input
+from wait_and_dispatch.jobs.options import INPUT_NAMES, INPUTS, OUTPUT_NAMES, OUTPUTS, Input
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -417,9 +417,11 @@ def test_actionlint_reports_a_broken_workflow_with_its_position(tmp_path: Path) 
 def test_every_input_has_a_cli_option_and_is_read_by_the_code() -> None:
     import argparse
 
-    from wait_and_dispatch import action, jobs, plan_jobs
-    from wait_and_dispatch.cli import PLAN_OPTIONS, build_parser
-    from wait_and_dispatch.options import INPUTS
+    from wait_and_dispatch.action import main as action
+    from wait_and_dispatch.cli.main import PLAN_OPTIONS, build_parser
+    from wait_and_dispatch.jobs import job as jobs
+    from wait_and_dispatch.jobs import plan_job as plan_jobs
+    from wait_and_dispatch.jobs.options import INPUTS
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

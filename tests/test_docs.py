@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from wait_and_dispatch.cli import EXIT_CODES_HELP, build_parser
+from wait_and_dispatch.cli.main import EXIT_CODES_HELP, build_parser
 from wait_and_dispatch.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -73,7 +73,7 @@ def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO) -> int:
         RunRequest,
         WaitOptions,
     )
-    from wait_and_dispatch.jobs import run_outputs
+    from wait_and_dispatch.jobs.job import run_outputs
 
     engine = Engine(api, lambda event: say(event.message) if event.kind != "poll" else None)
     result = engine.run(

@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from wait_and_dispatch.plans.model import SourceSpan
+
+@dataclass(frozen=True)
+class SourceSpan:
+    """Where something was written: for error messages, `file:line:column`."""
+
+    file: str
+    line: int  # 1-based
+    column: int = 1  # 1-based
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
 
 
 class ExitCode(IntEnum):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wait_and_dispatch.cli import resolve_connection
+from wait_and_dispatch.cli.connection import resolve_connection
 from wait_and_dispatch.errors import UsageError
 
 

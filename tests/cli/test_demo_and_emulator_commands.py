@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from wait_and_dispatch.cli import main
+from wait_and_dispatch.cli.main import main
 
 
 def test_demo_dispatches_waits_downloads_and_verifies(tmp_path: Path) -> None:

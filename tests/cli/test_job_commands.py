@@ -12,10 +12,10 @@ import pytest
 
 from tests.conftest import MAIN_SHA
 from tests.edges.test_action import fast_scenario
-from wait_and_dispatch.cli import main
+from wait_and_dispatch.cli.main import main
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
-from wait_and_dispatch.options import OUTPUT_NAMES
+from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 
 FAST = ["--repo", "octo/app", "--poll-interval", "1s", "--max-poll-interval", "2s", "--timeout", "1m"]
 

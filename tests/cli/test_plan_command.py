@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from tests.support.small_plan import PLAN, WORKFLOW_IDS, dispatched_workflows, small_scenario, write_plan
-from wait_and_dispatch.cli import main
+from wait_and_dispatch.cli.main import main
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 

@@ -23,7 +23,7 @@ from tests.conftest import BASE_SCENARIO, MAIN_SHA
 from tests.support.runner_contract import commands_in, outputs_of
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
-from wait_and_dispatch.options import OUTPUT_NAMES
+from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 
 ENTRYPOINT = [sys.executable, "-m", "wait_and_dispatch", "action"]
 

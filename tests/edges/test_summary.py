@@ -7,6 +7,14 @@ from typing import Any
 
 import pytest
 
+from wait_and_dispatch.action.summary import (
+    checks_summary,
+    escape,
+    failure_summary,
+    format_size,
+    prose,
+    run_summary,
+)
 from wait_and_dispatch.engine.model import (
     ApiCost,
     CheckRun,
@@ -21,14 +29,6 @@ from wait_and_dispatch.errors import (
     PermissionDeniedError,
     WaitAndDispatchError,
     WaitTimeoutError,
-)
-from wait_and_dispatch.summary import (
-    checks_summary,
-    escape,
-    failure_summary,
-    format_size,
-    prose,
-    run_summary,
 )
 
 SHA = "4f2c1a9e" * 5

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from wait_and_dispatch import cli
+from wait_and_dispatch.cli import main as cli
 from wait_and_dispatch.clock import ManualClock, VirtualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.emulator.log import LoggedRequest

@@ -9,7 +9,7 @@ import io
 import pytest
 
 from tests.examples.conftest import DryRun, Example, Ran, Runner
-from wait_and_dispatch import cli
+from wait_and_dispatch.cli import main as cli
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeResult
 

@@ -11,7 +11,7 @@ import pytest
 
 from tests.examples.conftest import EXAMPLES, FOLDERS, Example
 from tests.support.actionlint import ROOT, actionlint_command
-from wait_and_dispatch import cli
+from wait_and_dispatch.cli import main as cli
 from wait_and_dispatch.emulator import Scenario
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeKind, Plan

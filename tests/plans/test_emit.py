@@ -18,7 +18,7 @@ import yaml
 
 from tests.support.actionlint import ROOT, actionlint_command
 from wait_and_dispatch.expressions import render
-from wait_and_dispatch.options import OUTPUT_NAMES
+from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 from wait_and_dispatch.plans.emit import (
     EmittedWorkflow,
     Finding,

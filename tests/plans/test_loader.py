@@ -11,9 +11,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from wait_and_dispatch.errors import ExitCode, PlanFileError, UsageError
+from wait_and_dispatch.errors import ExitCode, PlanFileError, SourceSpan, UsageError
 from wait_and_dispatch.plans.loader import PLAN_ONLY_KEYS, load_plan, schema_text
-from wait_and_dispatch.plans.model import DEFAULT_CONCURRENCY, NODE_INPUTS, NodeKind, Plan, SourceSpan
+from wait_and_dispatch.plans.model import DEFAULT_CONCURRENCY, NODE_INPUTS, NodeKind, Plan
 
 ROOT = Path(__file__).resolve().parents[2]
 

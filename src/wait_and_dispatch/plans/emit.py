@@ -32,7 +32,7 @@ import yaml
 from wait_and_dispatch import expressions
 from wait_and_dispatch.engine.inputs import parse_duration, parse_inputs
 from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.options import OUTPUT_NAMES, find_input
+from wait_and_dispatch.jobs.options import OUTPUT_NAMES, find_input
 from wait_and_dispatch.plans.model import NODE_INPUTS, NodeKind, Plan, PlanNode
 
 DEFAULT_ACTION_REF = "OWNER/wait-and-dispatch@v1"

@@ -42,7 +42,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from wait_and_dispatch import expressions, jobs
+from wait_and_dispatch import expressions
 from wait_and_dispatch.clock import hold
 from wait_and_dispatch.engine import artifacts as artifacts_api
 from wait_and_dispatch.engine import runs as runs_api
@@ -69,7 +69,8 @@ from wait_and_dispatch.errors import (
     WaitAndDispatchError,
 )
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.options import INPUTS, OUTPUT_NAMES
+from wait_and_dispatch.jobs import job as jobs
+from wait_and_dispatch.jobs.options import INPUTS, OUTPUT_NAMES
 from wait_and_dispatch.plans.model import (
     NodeKind,
     NodeOutcome,

@@ -46,7 +46,7 @@ from wait_and_dispatch.engine.model import (
     DispatchPolicy,
     parse_conclusions,
 )
-from wait_and_dispatch.errors import PlanFileError, PlanProblem, UsageError
+from wait_and_dispatch.errors import PlanFileError, PlanProblem, SourceSpan, UsageError
 from wait_and_dispatch.expressions import (
     BUILTIN_FUNCTIONS,
     ExpressionError,
@@ -56,8 +56,8 @@ from wait_and_dispatch.expressions import (
     references,
     unwrap,
 )
-from wait_and_dispatch.jobs import read_settings
-from wait_and_dispatch.options import OUTPUT_NAMES
+from wait_and_dispatch.jobs.job import read_settings
+from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 from wait_and_dispatch.plans.model import (
     DEFAULT_CONCURRENCY,
     NODE_INPUTS,
@@ -66,7 +66,6 @@ from wait_and_dispatch.plans.model import (
     Plan,
     PlanNode,
     Select,
-    SourceSpan,
     input_text,
 )
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from wait_and_dispatch.errors import WaitAndDispatchError
+from wait_and_dispatch.errors import SourceSpan, WaitAndDispatchError
 
 DEFAULT_CONCURRENCY = 8
 
@@ -65,18 +65,6 @@ def input_text(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "\n".join(input_text(item) for item in value)
     return str(value)
-
-
-@dataclass(frozen=True)
-class SourceSpan:
-    """Where something was written: for error messages, `file:line:column`."""
-
-    file: str
-    line: int  # 1-based
-    column: int = 1  # 1-based
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
 
 
 class NodeKind(StrEnum):

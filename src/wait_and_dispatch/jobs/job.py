@@ -35,7 +35,7 @@ from wait_and_dispatch.engine.model import (
     parse_conclusions,
 )
 from wait_and_dispatch.errors import UsageError, WaitAndDispatchError
-from wait_and_dispatch.options import INPUTS, OUTPUT_NAMES
+from wait_and_dispatch.jobs.options import INPUTS, OUTPUT_NAMES
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0", ""}

@@ -14,17 +14,23 @@ from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
-from wait_and_dispatch.cli import resolve_connection, token_from_gh
+from wait_and_dispatch.action.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
+from wait_and_dispatch.cli.connection import resolve_connection, token_from_gh
+from wait_and_dispatch.cli.progress import PlanProgressPrinter, retry_progress
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.model import format_seconds
 from wait_and_dispatch.errors import UsageError
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.plan_jobs import PlanSettings, load, plan_repository, read_plan_settings, run_plan_job
+from wait_and_dispatch.jobs.plan_job import (
+    PlanSettings,
+    load,
+    plan_repository,
+    read_plan_settings,
+    run_plan_job,
+)
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import Plan
-from wait_and_dispatch.progress import PlanProgressPrinter, retry_progress
-from wait_and_dispatch.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
 
 
 def run_plan_command(

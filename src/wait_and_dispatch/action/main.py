@@ -16,18 +16,8 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import TextIO
 
-from wait_and_dispatch.engine import runs as runs_api
-from wait_and_dispatch.engine.core import Engine
-from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository
-from wait_and_dispatch.errors import ExitCode, PlanFileError, WaitAndDispatchError
-from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
-from wait_and_dispatch.jobs import JobReport, JobSettings, read_settings, run_job
-from wait_and_dispatch.plan_jobs import load as load_plan_settings
-from wait_and_dispatch.plan_jobs import plan_repository, read_plan_settings, run_plan_job
-from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
-from wait_and_dispatch.progress import PlanProgressPrinter, ProgressPrinter, retry_progress
-from wait_and_dispatch.runner import Runner
-from wait_and_dispatch.summary import (
+from wait_and_dispatch.action.runner import Runner
+from wait_and_dispatch.action.summary import (
     checks_summary,
     failure_summary,
     node_summary,
@@ -35,6 +25,16 @@ from wait_and_dispatch.summary import (
     plan_summary,
     run_summary,
 )
+from wait_and_dispatch.cli.progress import PlanProgressPrinter, ProgressPrinter, retry_progress
+from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine.core import Engine
+from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository
+from wait_and_dispatch.errors import ExitCode, PlanFileError, WaitAndDispatchError
+from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
+from wait_and_dispatch.jobs.job import JobReport, JobSettings, read_settings, run_job
+from wait_and_dispatch.jobs.plan_job import load as load_plan_settings
+from wait_and_dispatch.jobs.plan_job import plan_repository, read_plan_settings, run_plan_job
+from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
 
 STATE_DISPATCHED = "dispatched-runs"
 

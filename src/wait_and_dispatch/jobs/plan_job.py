@@ -18,8 +18,8 @@ from wait_and_dispatch.engine.inputs import json_object, parse_key_values
 from wait_and_dispatch.engine.model import Repository
 from wait_and_dispatch.errors import UsageError, WaitAndDispatchError
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.jobs import InputValues
-from wait_and_dispatch.options import OUTPUT_NAMES
+from wait_and_dispatch.jobs.job import InputValues
+from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner, plan_error
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanResult

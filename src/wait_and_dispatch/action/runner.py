@@ -28,7 +28,7 @@ from typing import TextIO
 
 import github_action_utils as gha
 
-from wait_and_dispatch import options
+from wait_and_dispatch.jobs import options
 
 # GitHub refuses a step's whole summary above 1 MiB: the runner logs "$GITHUB_STEP_SUMMARY upload
 # aborted, supports content up to a size of 1024k" as an error annotation and shows nothing

@@ -12,16 +12,16 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from wait_and_dispatch import __version__
+from wait_and_dispatch.cli.connection import resolve_connection, token_from_gh
 from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
 
 if TYPE_CHECKING:  # imported lazily at run time, so that --help stays fast
     from wait_and_dispatch.engine.core import Engine
-    from wait_and_dispatch.jobs import JobSettings
+    from wait_and_dispatch.jobs.job import JobSettings
 
 PROG = "wait-and-dispatch"
 
@@ -34,49 +34,6 @@ EXIT_CODES_HELP = """exit codes:
   5    artifact error (missing, expired, digest mismatch, unsafe archive)
   130  interrupted
 """
-
-
-@dataclass(frozen=True)
-class Connection:
-    """Where GitHub is and who we are, resolved from options and the environment at the edge."""
-
-    api_url: str
-    token: str | None = None
-
-    def __repr__(self) -> str:
-        return f"Connection(api_url={self.api_url!r}, token={'<set>' if self.token else None})"
-
-
-def resolve_connection(
-    api_url: str | None, environ: Mapping[str, str], *, gh_token: Callable[[], str | None] | None = None
-) -> Connection:
-    """`--api-url`, else `GITHUB_API_URL` (set by the runner; GHES: https://HOST/api/v3), else
-    api.github.com; the token from `GITHUB_TOKEN`, else `GH_TOKEN` (the GitHub CLI's name), else
-    what `gh auth token` prints when the GitHub CLI is installed and logged in."""
-    from wait_and_dispatch.github_api import DEFAULT_API_URL, normalize_api_url
-
-    url = normalize_api_url(api_url or environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
-    token = (environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN") or "").strip() or None
-    if token is None and gh_token is not None:
-        token = gh_token()
-    return Connection(url, token)
-
-
-def token_from_gh() -> str | None:
-    """`gh auth token`, if the GitHub CLI is there and logged in; None otherwise."""
-    import shutil
-    import subprocess
-
-    gh = shutil.which("gh")
-    if gh is None:
-        return None
-    try:
-        done = subprocess.run(  # noqa: S603 - a fixed command line, no user input
-            [gh, "auth", "token"], capture_output=True, text=True, timeout=10, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 _JOB_COMMANDS = (
@@ -101,7 +58,7 @@ _JOB_COMMANDS = (
 
 
 def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
-    from wait_and_dispatch.options import INPUTS
+    from wait_and_dispatch.jobs.options import INPUTS
 
     for item in INPUTS:
         if not item.cli:
@@ -339,11 +296,11 @@ def main(
         elif args.command in ("run", "checks", "download"):
             status[0] = run_command(args, environ=os.environ, stdout=out, stderr=err)
         elif args.command == "plan":
-            from wait_and_dispatch.plan_command import run_plan_command
+            from wait_and_dispatch.cli.plan_command import run_plan_command
 
             status[0] = run_plan_command(args, environ=os.environ, stdout=out, stderr=err)
         elif args.command == "action":
-            from wait_and_dispatch.action import run_action
+            from wait_and_dispatch.action.main import run_action
 
             status[0] = run_action(os.environ, stdout=out, post=args.post)
         elif args.command == "emulator":
@@ -365,7 +322,7 @@ def command_values(args: argparse.Namespace) -> dict[str, str]:
     import json
 
     from wait_and_dispatch.engine.inputs import parse_inputs, parse_key_values
-    from wait_and_dispatch.options import INPUTS
+    from wait_and_dispatch.jobs.options import INPUTS
 
     values: dict[str, str] = {}
     for item in INPUTS:
@@ -389,10 +346,10 @@ def run_command(
     """`run`, `checks`, `download`: the job over the engine, progress on stderr, outputs on stdout."""
     import json
 
+    from wait_and_dispatch.cli.progress import ProgressPrinter, retry_progress
     from wait_and_dispatch.engine.core import Engine
     from wait_and_dispatch.github_api import GitHubApi
-    from wait_and_dispatch.jobs import read_settings, run_job
-    from wait_and_dispatch.progress import ProgressPrinter, retry_progress
+    from wait_and_dispatch.jobs.job import read_settings, run_job
 
     values = command_values(args)
     values.setdefault("repository", environ.get("GITHUB_REPOSITORY", ""))
