@@ -75,8 +75,8 @@ def test_a_delimiter_that_occurs_in_the_value_is_drawn_again(
 def test_an_unknown_output_name_is_refused_before_anything_is_written(
     runner_files: dict[str, str], stdout: io.StringIO
 ) -> None:
-    with pytest.raises(ValueError, match="run_id"):
-        Runner(runner_files, stdout).set_outputs({"run-url": "https://x", "run_id": "1"})
+    with pytest.raises(ValueError, match="run_ids"):
+        Runner(runner_files, stdout).set_outputs({"run-url": "https://x", "run_ids": "1"})
 
     assert not Path(runner_files["GITHUB_OUTPUT"]).exists()
 
@@ -118,7 +118,7 @@ def test_inputs_are_read_with_hyphens_kept_and_whitespace_stripped(stdout: io.St
         "INPUT_ALLOWED-CONCLUSIONS": " success, skipped ",
         "INPUT_WORKFLOW": "deploy.yml",
         # What a runner that replaced hyphens would set: not an input of ours.
-        "INPUT_GITHUB_TOKEN": "wrong",
+        "INPUT_ALLOWED_CONCLUSIONS": "wrong",
     }
 
     values = Runner(environ, stdout).inputs()
@@ -176,7 +176,7 @@ def test_a_canonical_input_set_by_the_user_wins_over_its_alias_with_a_warning(st
     ("variable", "meant"),
     [
         ("INPUT_WORKFLOWS", "workflow"),
-        ("INPUT_GITHUB_TOKEN", "github-token"),
+        ("INPUT_API_URL", "api-url"),
         ("INPUT_CHECK-NAMES", "checks"),
     ],
 )

@@ -63,7 +63,7 @@ def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
     for item in INPUTS:
         if not item.cli:
             continue
-        flags = [f"--{item.name}", *(f"--{alias}" for alias in item.aliases)]
+        flags = [f"--{item.name}"]  # the peer actions' names (options.ALIASES) are the action's only
         if item.name == "repository":
             flags.insert(1, "--repo")
         default = f" (default: {item.default})" if item.default and not item.default.startswith("${{") else ""

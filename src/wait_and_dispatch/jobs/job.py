@@ -9,6 +9,7 @@ module does no I/O of its own: it returns what to output and what went wrong.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,7 @@ from wait_and_dispatch.engine.model import (
     parse_conclusions,
 )
 from wait_and_dispatch.errors import UsageError, WaitAndDispatchError
-from wait_and_dispatch.jobs.options import INPUTS, OUTPUT_NAMES
+from wait_and_dispatch.jobs.options import INPUTS, OUTPUT_ALIASES, OUTPUT_NAMES
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0", ""}
@@ -49,7 +50,7 @@ class JobSettings:
     wait: bool
     wait_options: WaitOptions
     checks: CheckSelection | None
-    check_sha: str | None
+    check_sha: str | None  # a SHA, or a branch or tag to resolve
     artifacts: ArtifactSelection | None
     cancel_on_cancel: bool
     summary: bool
@@ -115,8 +116,9 @@ def read_settings(
             workflow=workflow or None,
             ref=v.text("ref") or None,
             # A dispatched run tests the ref's head, so only `dispatch: never` (pure finding) looks
-            # for the caller's own commit by default; otherwise runs are found for the ref's head.
-            sha=sha or (default_sha if v.text("dispatch") == "never" else None),
+            # for the caller's own commit by default, and only when no ref names another commit;
+            # otherwise runs are found for the ref's head.
+            sha=sha or (default_sha if v.text("dispatch") == "never" and not v.text("ref") else None),
             event=v.text("event") or None,
             dispatch=DispatchPolicy.parse(v.text("dispatch") or "if-missing"),
             inputs=parse_inputs(v.text("inputs")),
@@ -146,6 +148,10 @@ def read_settings(
             allow_forks=v.flag("allow-forks"),
             from_branch=from_branch,
         )
+    # A checks-only step may name its commit by `ref` (a branch, tag or SHA), as
+    # lewagon/wait-on-check-action's required `ref` does; `refs/heads/` and `refs/tags/` are dropped.
+    check_ref = v.text("ref") if request is None and run_id is None else ""
+    check_ref = re.sub(r"^refs/(heads|tags)/", "", check_ref)
     return JobSettings(
         repository=repository,
         request=request,
@@ -153,7 +159,7 @@ def read_settings(
         wait=v.flag("wait"),
         wait_options=wait_options,
         checks=checks,
-        check_sha=sha or default_sha,
+        check_sha=sha or check_ref or default_sha,
         artifacts=artifacts,
         cancel_on_cancel=v.flag("cancel-on-cancel"),
         summary=v.flag("summary"),
@@ -260,6 +266,22 @@ def checks_outputs(result: ChecksResult) -> dict[str, str]:
     return _strings(values)
 
 
+def peer_outputs(report: JobReport, settings: JobSettings, api_url: str) -> dict[str, str]:
+    """The peer actions' output names (`options.OUTPUT_ALIASES`), so the steps after a step that
+    was moved to this action keep reading them. `api_url` is the REST API's base URL."""
+    run = report.run.run if report.run is not None else None
+    downloaded = report.run.artifacts if report.run is not None else ()
+    runs_url = f"{api_url.rstrip('/')}{settings.repository.api_path}/actions/runs"
+    values = {
+        **report.outputs,
+        "run-api-url": f"{runs_url}/{run.id}" if run else "",
+        "workflow-id": str(run.workflow_id) if run else "",
+        "found-artifact": "true" if downloaded else "false",
+        "error-message": report.error.message if report.error is not None else "",
+    }
+    return {alias.name: values.get(alias.value, "") for alias in OUTPUT_ALIASES}
+
+
 def _preview(engine: Engine, settings: JobSettings) -> JobReport:
     lines: list[str] = []
     report = JobReport(preview=lines)
@@ -295,10 +317,10 @@ def _preview(engine: Engine, settings: JobSettings) -> JobReport:
 
 
 def _checks_sha(engine: Engine, settings: JobSettings) -> str:
-    if settings.check_sha:
-        return settings.check_sha
     from wait_and_dispatch.engine import runs as runs_api
 
+    if settings.check_sha:
+        return runs_api.resolve_sha(engine.api, settings.repository, settings.check_sha)
     branch = runs_api.default_branch(engine.api, settings.repository)
     return runs_api.resolve_sha(engine.api, settings.repository, branch)
 
