@@ -42,6 +42,7 @@ FORM_NOTES = {
     "any-unless-true": "false: any conclusion passes",
     "more-lines": "added to ignore-checks",
     "cancel-after-seconds": "seconds, then cancel the run",
+    "fail-or-ignore": "true: fail, false: ignore",
 }
 
 

@@ -240,6 +240,23 @@ def test_dawidd6s_outputs_say_when_no_artifact_was_found_and_why(step: Step) -> 
     assert "no-such-artifact" in step.outputs["error_message"]
 
 
+def test_dawidd6s_if_no_artifact_found_warn_passes_the_step_with_a_warning(step: Step) -> None:
+    step.env.update(
+        {
+            "INPUT_WORKFLOW": "build.yml",
+            "INPUT_NAME": "no-such-artifact",
+            "INPUT_IF_NO_ARTIFACT_FOUND": "warn",
+            "INPUT_DISPATCH": "always",
+        }
+    )
+    step.run()
+    assert step.returncode == 0, step.stdout
+    [warning] = [w for w in step.commands("warning") if w.properties["title"] == "Not found"]
+    assert "no-such-artifact" in warning.message and "if-artifacts-missing: warn" in warning.message
+    assert step.outputs["found_artifact"] == "false" and step.outputs["artifacts"] == "[]"
+    assert step.outputs["conclusion"] == "success"
+
+
 def test_a_peer_input_that_cannot_be_honoured_fails_the_step_before_any_request(step: Step) -> None:
     step.env.update({"INPUT_RUN-ID": "1", "INPUT_ARTIFACT-IDS": "12345"})
     step.run()

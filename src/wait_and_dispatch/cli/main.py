@@ -388,6 +388,8 @@ def run_command(
         for name, value in report.outputs.items():
             if value and name != "result":
                 print(f"{name}: {value}", file=stdout)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=stderr)
     if report.error is not None:
         raise report.error
     return 0

@@ -124,6 +124,14 @@ def _any_unless_true(value: str, alias: Alias, given: Mapping[str, str], owner: 
     raise UsageError(f"{alias.name} must be true or false, not {value!r}", hint=f"e.g. {alias.name}: true")
 
 
+def _fail_or_ignore(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
+    # lewagon's fail-on-no-checks: false succeeds when the checks asked for never appear.
+    assert alias.input is not None
+    if value.lower() in ("true", "false"):
+        return {alias.input: "fail" if value.lower() == "true" else "ignore"}
+    raise UsageError(f"{alias.name} must be true or false, not {value!r}", hint=f"e.g. {alias.name}: false")
+
+
 def _more_lines(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
     # lewagon's running-workflow-name is one more check to ignore, beside ignore-checks.
     assert alias.input is not None
@@ -142,7 +150,9 @@ FORMS: dict[str, Form] = {
     "conclusion": _conclusion,
     "any-unless-true": _any_unless_true,
     "more-lines": _more_lines,
+    "fail-or-ignore": _fail_or_ignore,
 }
+_MERGING = {"more-lines"}
 # Forms of the peer inputs with no equivalent here (Alias.input is None): no-effect, warn (whatever
 # the value), warn-unless:VALUES and refuse-unless:VALUES (the values whose behaviour we share).
 NO_EQUIVALENT = ("no-effect", "warn", "warn-unless", "refuse-unless")
@@ -171,7 +181,8 @@ def resolve(given: Mapping[str, str], *, default_owner: str = "") -> Resolved:
             _no_equivalent(alias, value, resolved)
             continue
         writes = FORMS[alias.form](value, alias, values, default_owner)
-        blocked = sorted(name for name in writes if name in user_set or name in taken)
+        merges = alias.form in _MERGING  # adds to the input's own value rather than replacing it
+        blocked = sorted(name for name in writes if not merges and (name in user_set or name in taken))
         if blocked:
             by = taken.get(blocked[0])
             winner = f"its alias `{by}`" if by else f"`{blocked[0]}`"
@@ -205,7 +216,7 @@ def resolve(given: Mapping[str, str], *, default_owner: str = "") -> Resolved:
                 Message(
                     "notice",
                     f"{name}: {implied_value}",
-                    f"`{alias.name}` is an input of {_peers(alias)}, which never dispatches: using "
+                    f"`{alias.name}` is an input of {_peers(alias)}, which only download: using "
                     f"`{name}: {implied_value}`; set `{name}` to choose",
                 )
             )

@@ -8,6 +8,7 @@ module does no I/O of its own: it returns what to output and what went wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -35,10 +36,11 @@ from wait_and_dispatch.engine.model import (
     format_seconds,
     parse_conclusions,
 )
-from wait_and_dispatch.errors import UsageError, WaitAndDispatchError
+from wait_and_dispatch.errors import ArtifactNotFoundError, UsageError, WaitAndDispatchError
 from wait_and_dispatch.jobs.options import INPUTS, OUTPUT_ALIASES, OUTPUT_NAMES
 
 _TRUE = {"true", "yes", "on", "1"}
+_IF_MISSING = ("fail", "warn", "ignore")
 _FALSE = {"false", "no", "off", "0", ""}
 
 
@@ -55,6 +57,8 @@ class JobSettings:
     cancel_on_cancel: bool
     summary: bool
     dry_run: bool
+    if_checks_missing: str = "fail"  # fail, warn or ignore
+    if_artifacts_missing: str = "fail"
 
     @property
     def mode(self) -> str:
@@ -136,6 +140,7 @@ def read_settings(
             discovery_timeout=v.duration("checks-discovery-timeout"),
             allowed_conclusions=wait_options.allowed_conclusions,
             fail_fast=v.flag("fail-fast"),
+            missing_ok=v.choice("if-checks-missing", _IF_MISSING) != "fail",
         )
     patterns = tuple(v.lines("artifacts"))
     from_branch = v.text("artifacts-from-branch") or None
@@ -164,6 +169,8 @@ def read_settings(
         cancel_on_cancel=v.flag("cancel-on-cancel"),
         summary=v.flag("summary"),
         dry_run=v.flag("dry-run"),
+        if_checks_missing=v.choice("if-checks-missing", _IF_MISSING),
+        if_artifacts_missing=v.choice("if-artifacts-missing", _IF_MISSING),
     )
 
 
@@ -176,6 +183,7 @@ class JobReport:
     checks: ChecksResult | None = None
     preview: list[str] = field(default_factory=list)  # dry run: what would happen, one line each
     error: WaitAndDispatchError | None = None
+    warnings: list[str] = field(default_factory=list)  # what went wrong but does not fail the step
 
 
 def run_job(engine: Engine, settings: JobSettings) -> JobReport:
@@ -191,6 +199,11 @@ def run_job(engine: Engine, settings: JobSettings) -> JobReport:
         )
         report.outputs = checks_outputs(report.checks)
         report.error = report.checks.error()
+        if report.checks.missing and report.error is None and settings.if_checks_missing == "warn":
+            report.warnings.append(
+                f"never appeared on {report.checks.sha[:7]}: {', '.join(report.checks.missing)} "
+                "(if-checks-missing: warn)"
+            )
         return report
     if settings.mode == "download":
         assert settings.run_id is not None
@@ -206,6 +219,11 @@ def run_job(engine: Engine, settings: JobSettings) -> JobReport:
         result = engine.run(
             settings.request, settings.wait_options, wait=settings.wait, artifacts=settings.artifacts
         )
+    if isinstance(result.artifact_error, ArtifactNotFoundError) and settings.if_artifacts_missing != "fail":
+        # dawidd6's if_no_artifact_found: the run is fine, nothing was downloaded.
+        if settings.if_artifacts_missing == "warn":
+            report.warnings.append(f"{result.artifact_error.message} (if-artifacts-missing: warn)")
+        result = dataclasses.replace(result, artifact_error=None)
     report.run = result
     report.outputs = run_outputs(result)
     report.error = result.error()
@@ -363,6 +381,15 @@ class InputValues:
         if text in _FALSE:
             return False
         raise UsageError(f"{name} must be true or false, not {text!r}", hint=f"e.g. {name}: true")
+
+    def choice(self, name: str, choices: tuple[str, ...]) -> str:
+        """One of `choices`; empty means the first (the default)."""
+        text = self.text(name).lower() or choices[0]
+        if text not in choices:
+            raise UsageError(
+                f"{name} must be one of {', '.join(choices)}, not {text!r}", hint=f"e.g. {name}: {choices[0]}"
+            )
+        return text
 
     def duration(self, name: str) -> float:
         return parse_duration(self.text(name) or "0", what=name)

@@ -111,6 +111,11 @@ INPUTS: tuple[Input, ...] = (
         "checks-discovery-timeout", "How long checks that do not exist yet may take to appear.", default="60s"
     ),
     Input("fail-fast", "Stop at the first check with a conclusion that is not allowed.", default="false"),
+    Input(
+        "if-checks-missing",
+        "When a named check (or checks-regex) never appears: fail the step, warn, or ignore it.",
+        default="fail",
+    ),
     Input("artifacts", "Artifacts to download from the run: names or globs, one per line."),
     Input(
         "artifacts-from-branch",
@@ -120,6 +125,12 @@ INPUTS: tuple[Input, ...] = (
     Input("path", "Where to download artifacts; several go into path/<name>/.", default="."),
     Input("merge-multiple", "Download several artifacts into the same folder.", default="false"),
     Input("allow-forks", "Allow artifacts from runs of forks (they can be poisoned).", default="false"),
+    Input(
+        "if-artifacts-missing",
+        "When an artifact asked for is not in the run: fail the step, warn, or ignore it (nothing is "
+        "downloaded).",
+        default="fail",
+    ),
     Input(
         "plan",
         "Run this plan file instead of one workflow: a graph of workflows, checks and artifact "
@@ -280,13 +291,7 @@ ALIASES: tuple[Alias, ...] = (
     Alias("check-name", (LEWAGON,), "checks"),
     Alias("check-regexp", (LEWAGON,), "checks-regex"),
     Alias("running-workflow-name", (LEWAGON,), "ignore-checks", "more-lines"),
-    Alias(
-        "fail-on-no-checks",
-        (LEWAGON,),
-        None,
-        "warn-unless:true",
-        "a named check that never appears fails the step after checks-discovery-timeout",
-    ),
+    Alias("fail-on-no-checks", (LEWAGON,), "if-checks-missing", "fail-or-ignore"),
     Alias(
         "wait-for-duplicates",
         (LEWAGON,),
@@ -394,14 +399,7 @@ ALIASES: tuple[Alias, ...] = (
         "warn-unless:error",
         "an artifact whose digest does not match always fails the step",
     ),
-    Alias(
-        "if_no_artifact_found",
-        (DAWIDD6,),
-        None,
-        "warn-unless:fail",
-        "a missing artifact always fails the step (exit code 5)",
-        implies=_FIND_ONLY,
-    ),
+    Alias("if_no_artifact_found", (DAWIDD6,), "if-artifacts-missing", implies=_FIND_ONLY),
     Alias("merge_multiple", (DAWIDD6,), "merge-multiple", implies=_FIND_ONLY),
     Alias("allow_forks", (DAWIDD6,), "allow-forks", implies=_FIND_ONLY),
     Alias("dry_run", (DAWIDD6,), "dry-run", implies=_FIND_ONLY),
