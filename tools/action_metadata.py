@@ -69,7 +69,7 @@ def alias_description(alias: Alias, target: Input | None) -> str:
         form = f", {FORM_NOTES[alias.form]}" if alias.form in FORM_NOTES else ""
         used = f"the name used by {_peers(alias)}{form}"
         return f"Deprecated alias of `{target.name}` ({used}). {target.description}"
-    return f"Accepted from {_peers(alias)}, which has no equivalent here: {alias.note}."
+    return f"An input of {_peers(alias)} with no equivalent here: {alias.note}."
 
 
 def alias_deprecation(alias: Alias) -> str:
