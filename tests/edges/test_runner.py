@@ -398,7 +398,7 @@ def test_a_download_only_peers_input_implies_dispatch_never_unless_dispatch_is_s
 
     assert Runner(found, stdout).inputs()["dispatch"] == "never"
     assert Runner({**found, "INPUT_DISPATCH": "always"}, io.StringIO()).inputs()["dispatch"] == "always"
-    assert any("which only download" in c.message for c in commands_in(stdout.getvalue()))
+    assert any("a peer that only downloads" in c.message for c in commands_in(stdout.getvalue()))
 
 
 @pytest.mark.parametrize(

@@ -204,7 +204,7 @@ def resolve(given: Mapping[str, str], *, default_owner: str = "") -> Resolved:
             Message(
                 "notice",
                 f"Input {alias.name} is now {alias.input}",
-                f"`{alias.name}` is the name {_peers(alias)} use for `{alias.input}`; it works here, "
+                f"`{alias.name}` ({_peers(alias)}) is `{alias.input}` here; it works, "
                 f"but rename it to `{alias.input}` in this step's `with:`",
             )
         )
@@ -216,8 +216,8 @@ def resolve(given: Mapping[str, str], *, default_owner: str = "") -> Resolved:
                 Message(
                     "notice",
                     f"{name}: {implied_value}",
-                    f"`{alias.name}` is an input of {_peers(alias)}, which only download: using "
-                    f"`{name}: {implied_value}`; set `{name}` to choose",
+                    f"`{alias.name}` is an input of a peer that only downloads ({_peers(alias)}): "
+                    f"using `{name}: {implied_value}`; set `{name}` to choose",
                 )
             )
     return resolved
