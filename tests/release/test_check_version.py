@@ -40,7 +40,13 @@ def test_a_tag_that_is_the_package_version_with_a_dated_section_passes_and_write
     status = check_version.main(["v1.2.0", "--root", str(root), "--github-output", str(output)])
 
     assert status == 0
-    expected = "version=1.2.0\npython-version=1.2.0\nprerelease=false\n"
+    expected = (
+        "version=1.2.0\n"
+        "python-version=1.2.0\n"
+        "prerelease=false\n"
+        "wheel=wait_and_dispatch-1.2.0-py3-none-any.whl\n"
+        "image=ghcr.io/wait-and-dispatch/wait-and-dispatch\n"
+    )
     assert capsys.readouterr().out == expected
     assert output.read_text(encoding="utf-8") == "earlier=1\n" + expected  # appended, as GitHub wants
 
@@ -64,7 +70,11 @@ def test_a_prerelease_tag_matches_the_pep_440_spelling_of_the_version(
 
     assert check_version.main(["v1.1.0-rc.1", "--root", str(root)]) == 0
 
-    assert capsys.readouterr().out == "version=1.1.0-rc.1\npython-version=1.1.0rc1\nprerelease=true\n"
+    facts = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
+    assert facts["version"] == "1.1.0-rc.1"
+    assert facts["python-version"] == "1.1.0rc1"
+    assert facts["prerelease"] == "true"
+    assert facts["wheel"] == "wait_and_dispatch-1.1.0rc1-py3-none-any.whl"
 
 
 def test_a_version_without_a_changelog_section_fails(

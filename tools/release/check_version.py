@@ -2,9 +2,11 @@
 
 The tag must be a release version (vX.Y.Z, or vX.Y.Z-rc.N for a prerelease), equal the package's
 `__version__` (so PyPI's version and the action's tag are one number), and have a dated section in
-CHANGELOG.md (it becomes the release notes). Prints `version=`, `python-version=` and
-`prerelease=` lines, and appends them to the file `--github-output` names (the release workflow
-passes $GITHUB_OUTPUT). Exit 0 when the tag may be released, 1 when not, 2 on usage errors.
+CHANGELOG.md (it becomes the release notes). Prints the release's facts the later jobs use
+(`version=`, `python-version=`, `prerelease=`, `wheel=` the wheel `python -m build` makes, and
+`image=` the GHCR repository named after ACTION_REPOSITORY) as `key=value` lines, and appends
+them to the file `--github-output` names (the release workflow passes $GITHUB_OUTPUT).
+Exit 0 when the tag may be released, 1 when not, 2 on usage errors.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pin_image import image_name
 from versioning import ROOT, ReleaseError, Version, changelog_section, package_version
 
 
@@ -31,6 +34,9 @@ def check(tag: str, root: Path) -> dict[str, str]:
         "version": str(version),
         "python-version": version.python,
         "prerelease": "true" if version.prerelease else "false",
+        # The project name normalized as wheel file names spell it; pure Python, any platform.
+        "wheel": f"wait_and_dispatch-{version.python}-py3-none-any.whl",
+        "image": image_name(root),
     }
 
 
