@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from tests.support.actionlint import actionlint_command
+from wait_and_dispatch import ACTION_REPOSITORY
 from wait_and_dispatch.jobs.options import INPUT_NAMES, INPUTS, OUTPUT_NAMES, OUTPUTS, Input
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -334,7 +335,7 @@ def test_examples_use_only_inputs_the_action_has_under_their_current_names(doc: 
     steps = our_steps(text)
     assert steps, f"{doc} shows no step that uses the action"
     for step in steps:
-        assert re.fullmatch(r"OWNER/wait-and-dispatch(/composite)?@v\d+", step["uses"])
+        assert re.fullmatch(rf"{re.escape(ACTION_REPOSITORY)}(/composite)?@v\d+", step["uses"])
         unknown = set(step.get("with", {})) - set(INPUT_NAMES)
         assert not unknown, f"{doc}: {step['uses']} has no input {sorted(unknown)}"
 
