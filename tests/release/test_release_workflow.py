@@ -92,3 +92,12 @@ def test_what_a_job_reads_from_check_is_what_check_version_writes(job: str, tmp_
     assert set(JOBS["check"]["outputs"]) == written
     text = yaml.safe_dump(JOBS[job])
     assert set(re.findall(r"needs\.check\.outputs\.([\w-]+)", text)) <= written
+
+
+def test_only_the_actions_own_repository_releases() -> None:
+    from versioning import ROOT as TOOLS_ROOT
+    from versioning import action_repository
+
+    assert JOBS["check"]["if"] == f"github.repository == '{action_repository(TOOLS_ROOT)}'"
+    # Every other job needs check, so a fork's tag runs nothing.
+    assert all("check" in job["needs"] for name, job in JOBS.items() if name != "check")

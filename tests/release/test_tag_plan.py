@@ -156,6 +156,7 @@ def test_without_apply_the_plan_is_printed_and_no_tag_is_set(
         f"v1.0.0 -> {short}: new",
         f"v1.0 -> {short}: new, at v1.0.0",
         f"v1 -> {short}: new, at v1.0.0",
+        "latest=true",
     ]
     assert tags_at(repo) == {}
 
@@ -186,3 +187,22 @@ def test_releasing_again_changes_nothing(repo: Path, remote: Path) -> None:
     assert release(repo, "1.0.0", v100) == 0
 
     assert git(remote, "for-each-ref", "--format=%(objectname)", "refs/tags") == objects
+
+
+@pytest.mark.parametrize(
+    ("version", "latest"),
+    [("1.2.0", True), ("2.0.0", True), ("1.1.0", True), ("1.0.1", False), ("2.0.0-rc.1", False)],
+)
+def test_only_the_newest_release_becomes_the_latest_github_release(
+    repo: Path, tmp_path: Path, version: str, latest: bool
+) -> None:
+    head = commit(repo, "history")
+    for tag in ("v1.0.0", "v1.1.0", "v1.1", "v1"):
+        git(repo, "tag", tag, head)
+    output = tmp_path / "github_output"
+
+    assert (
+        tag_plan.main([version, "--commit", head, "--repo", str(repo), "--github-output", str(output)]) == 0
+    )
+
+    assert output.read_text(encoding="utf-8") == f"latest={'true' if latest else 'false'}\n"

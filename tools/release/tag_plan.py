@@ -26,7 +26,7 @@ from pathlib import Path
 
 from versioning import ReleaseError, Version
 
-__all__ = ["ReleaseError", "TagMove", "TagRef", "Version", "main", "plan"]
+__all__ = ["ReleaseError", "TagMove", "TagRef", "Version", "is_latest", "main", "plan"]
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,16 @@ def _releases_in_line(
     return releases
 
 
+def is_latest(version: Version, existing: Mapping[str, TagRef]) -> bool:
+    """Whether the GitHub release of `version` is the repository's latest: a release (not a
+    prerelease) no other release tag is newer than. GitHub would otherwise mark each new release
+    latest (`make_latest` defaults to true), a fix of an older line included."""
+    if version.prerelease:
+        return False
+    others = _releases_in_line(existing, (), exclude=version)
+    return all(other < version for other in others)
+
+
 # --- git -------------------------------------------------------------------------------------
 
 
@@ -173,6 +183,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the git repository (default: .)")
     parser.add_argument("--apply", action="store_true", help="set the tags in the local repository")
     parser.add_argument("--push", metavar="REMOTE", help="with --apply: push the changed tags to REMOTE")
+    parser.add_argument(
+        "--github-output",
+        type=Path,
+        help="append `latest=true|false` (is it the newest release?) to this file",
+    )
     args = parser.parse_args(argv)
     if args.push and not args.apply:
         parser.error("--push needs --apply")
@@ -182,13 +197,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         source = None
         if args.source:
             source = git(args.repo, "rev-parse", "--verify", f"{args.source}^{{commit}}").strip()
-        moves = plan(version, commit, existing_tags(args.repo), source=source)
+        existing = existing_tags(args.repo)
+        moves = plan(version, commit, existing, source=source)
         for move in moves:
             print(f"{move.tag} -> {move.commit[:12]}: {move.reason}")
+        latest = "true" if is_latest(version, existing) else "false"
+        print(f"latest={latest}")
         if args.apply:
             apply(args.repo, moves, version)
         if args.push:
             push(args.repo, args.push, moves)
+        if args.github_output is not None:
+            with args.github_output.open("a", encoding="utf-8") as output:
+                output.write(f"latest={latest}\n")
     except ReleaseError as error:
         print(f"tag_plan: {error}", file=sys.stderr)
         return 1
