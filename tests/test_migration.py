@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from tests.support.runner_contract import commands_in
+from wait_and_dispatch import ACTION_REPOSITORY
 from wait_and_dispatch.action.main import default_sha, read_inputs
 from wait_and_dispatch.action.runner import Runner
 from wait_and_dispatch.errors import UsageError
@@ -253,7 +254,7 @@ def before_and_after() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     for title, section in sections().items():
         before, after = yaml_blocks(section)[:2]
         peer_steps = [s for s in steps_of(before) if s["uses"].split("@")[0] in PEERS]
-        our_steps = [s for s in steps_of(after) if "/wait-and-dispatch" in s["uses"]]
+        our_steps = [s for s in steps_of(after) if s["uses"].startswith(f"{ACTION_REPOSITORY}@")]
         if not peer_steps:  # actions/github-script: a script, not inputs to rename
             continue
         assert len(peer_steps) == len(our_steps), title
@@ -326,8 +327,8 @@ def test_migration_has_a_section_per_peer_with_a_before_and_an_after_workflow() 
     for title, section in sections().items():
         blocks = yaml_blocks(section)
         assert len(blocks) >= 2 and all("jobs" in block for block in blocks[:2]), title
-        for step in [s for s in steps_of(blocks[1]) if "/wait-and-dispatch" in s["uses"]]:
-            assert re.fullmatch(r"OWNER/wait-and-dispatch(/composite)?@v\d+", step["uses"])
+        for step in [s for s in steps_of(blocks[1]) if s["uses"].startswith(ACTION_REPOSITORY)]:
+            assert re.fullmatch(rf"{re.escape(ACTION_REPOSITORY)}(/composite)?@v\d+", step["uses"])
             assert set(step.get("with", {})) <= set(INPUT_NAMES), f"{title}: the after step uses old names"
 
 
