@@ -405,3 +405,15 @@ def test_every_alias_has_a_form_the_translation_knows() -> None:
         for name, _ in alias.implies:
             assert name in INPUT_NAMES
     assert len({alias.name for alias in ALIASES}) == len(ALIASES)
+
+
+def test_a_lewagon_step_without_check_name_waits_for_every_other_check() -> None:
+    # lewagon's "Wait for all checks (except current workflow)": ref and running-workflow-name only.
+    old = read({"ref": "main", "running-workflow-name": "Publish the package"})
+    new = read({"ref": "main", "ignore-checks": "Publish the package"})
+
+    assert old.same == new.same
+    assert old.settings.mode == "checks"
+    assert old.settings.checks is not None
+    assert (old.settings.checks.names, old.settings.checks.regex) == ((), None)
+    assert old.settings.checks.ignore == ("Publish the package",)

@@ -92,7 +92,10 @@ def read_settings(
         run_id = int(run_id_text)
     sha = v.text("sha") or None
     allowed_text = v.text("allowed-conclusions")
-    wants_checks = bool(checks_names or checks_regex) or checks_only
+    # Checks to ignore and nothing else to do: every other check on the commit, as
+    # lewagon/wait-on-check-action waits for without check-name (running-workflow-name only).
+    every_other_check = bool(v.lines("ignore-checks")) and not (workflow or event_type or run_id)
+    wants_checks = bool(checks_names or checks_regex) or checks_only or every_other_check
     if checks_only:
         workflow = event_type = ""
     if not (workflow or event_type or wants_checks or run_id):
