@@ -40,8 +40,8 @@ from wait_and_dispatch.errors import ArtifactNotFoundError, UsageError, WaitAndD
 from wait_and_dispatch.jobs.options import INPUTS, OUTPUT_ALIASES, OUTPUT_NAMES
 
 _TRUE = {"true", "yes", "on", "1"}
-_IF_MISSING = ("fail", "warn", "ignore")
 _FALSE = {"false", "no", "off", "0", ""}
+_IF_MISSING = ("fail", "warn", "ignore")  # if-checks-missing, if-artifacts-missing: the first is the default
 
 
 @dataclass(frozen=True)
