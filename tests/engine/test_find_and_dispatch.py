@@ -6,6 +6,7 @@ Everything goes over HTTP to the emulator. The emulator lists a dispatched run o
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,8 @@ from wait_and_dispatch.engine.dispatch import Dispatcher
 from wait_and_dispatch.engine.model import DispatchPolicy, ProgressEvent, Repository, RunRequest
 from wait_and_dispatch.errors import (
     AmbiguousRunError,
+    DeadlineExceededError,
+    ExitCode,
     NotFoundError,
     RunNotFoundError,
     UsageError,
@@ -167,12 +170,40 @@ def test_dispatch_takes_the_run_id_from_return_run_details(api: GitHubApi, emula
     assert found.run.event == "workflow_dispatch" and found.run.head_sha == MAIN_SHA
 
 
-def test_undeclared_correlation_input_is_dropped_and_the_dispatch_sent_again(
+def without_contents_permission(scenario: dict[str, Any]) -> str:
+    """A token that may dispatch but not read the repository's files; returns its name."""
+    scenario["tokens"]["nocontents"] = {
+        "secret": "ghs_nocontents_secret",
+        "kind": "github_token",
+        "repos": ["octo/app"],
+        "permissions": {"actions": "write", "contents": "none", "checks": "read"},
+    }
+    return "nocontents"
+
+
+def test_a_readable_workflow_file_means_no_probe_and_no_undeclared_correlation_input(
     api: GitHubApi, emulator: Emulator
 ) -> None:
-    # The base workflow declares no `distinct_id`: GitHub refuses it (422 "Unexpected inputs"),
-    # which started nothing; the second request goes without it.
+    # The base workflow declares no `distinct_id`, and its file says so: nothing is sent for
+    # GitHub to refuse (issue 12: a 422 probe used to precede every such dispatch).
     found = Dispatcher(api).find_or_dispatch(request())
+    sent = posts(emulator)
+    assert [p.status for p in sent] == [200]
+    assert "distinct_id" not in sent[0].body["inputs"]
+    assert found.dispatched and found.how == "return_run_details" and found.correlation_id is None
+    assert len(emulator.requests_to("/repos/octo/app/contents/.github/workflows/build.yml")) == 1
+
+
+def test_without_contents_permission_an_undeclared_correlation_input_is_dropped_after_a_refusal(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    # The file cannot be read (403): as before, GitHub's 422 "Unexpected inputs" says the input is
+    # not declared; that refusal started nothing, and the second request goes without it.
+    token = without_contents_permission(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator, token)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    (read,) = emulator.requests_to("/repos/octo/app/contents/.github/workflows/build.yml")
+    assert read.status == 403
     sent = posts(emulator)
     assert [("distinct_id" in p.body["inputs"]) for p in sent] == [True, False]
     assert [p.status for p in sent] == [422, 200]
@@ -451,3 +482,26 @@ def test_repository_dispatch_correlates_through_the_client_payload(
 def test_repository_dispatch_refuses_a_ref_other_than_the_default_branch(api: GitHubApi) -> None:
     with pytest.raises(UsageError, match="default branch"):
         Dispatcher(api).find_or_dispatch(RunRequest(APP, event_type="deploy", ref="feature/x"))
+
+
+def test_a_dispatch_with_an_unknown_outcome_is_never_sent_again_when_the_deadline_cuts_the_search(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # Issue 11 defect 1: `--timeout 2s` and a 502 after GitHub created the run (listed after 3 s)
+    # dispatched three times. The search for the run is cut by the deadline, so the outcome stays
+    # unknown: the request ends with a timeout naming the correlation id, and is never re-sent.
+    add_distinct_id(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    emulator.inject(
+        Fault(host="api", method="POST", path="*/dispatches", kind="apply_then_fail", status=502, times=None)
+    )
+    with pytest.raises(DeadlineExceededError) as caught:
+        Dispatcher(make_api(emulator)).find_or_dispatch(request(), deadline=clock.now() + 2)
+    assert len(posts(emulator)) == 1, "the dispatch was sent exactly once"
+    assert caught.value.exit_code == ExitCode.TIMEOUT
+    assert "may have started a run" in caught.value.message
+    correlation_id = re.search(r"wad-[0-9a-f]{10}-[0-9a-f]{8}", caught.value.message)
+    assert correlation_id is not None, caught.value.message
+    clock.advance(10)
+    (started,) = runs_api.find_runs(make_api(emulator), APP, event="workflow_dispatch")
+    assert correlation_id.group(0) in started.display_title, "the id in the message finds the run"
