@@ -396,7 +396,10 @@ _PARAMETERS = {
     "workflow_id": str(CI_WORKFLOW_ID),
     "ref": MAIN_SHA,
     "check_run_id": "{check_run}",
-    "path": ".github/workflows/deploy.yml",
+    "installation_id": "1",
+    "org": "octo",
+    "username": "octo",
+    "path": ".github/workflows/ci.yml",
 }
 _SPEC = OpenApiSpec.load()
 OPERATIONS = sorted(_SPEC.templates())

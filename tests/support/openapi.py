@@ -189,15 +189,16 @@ def required_properties(schema: Mapping[str, Any] | None) -> set[str]:
 
 def _template_pattern(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^}]+\})", template)
-    regex = "".join(_parameter_pattern(part) if part.startswith("{") else re.escape(part) for part in parts)
+    # A file's `{path}` in the contents API spans folders (".github/workflows/ci.yml"), and so does a
+    # git ref (`git/ref/tags/v1`); every other parameter is one segment.
+    spans = {"{path}", "{ref}"} if "/git/" in template else {"{path}"}
+    regex = "".join(
+        (f"(?P<{part[1:-1]}>.+)" if part in spans else f"(?P<{part[1:-1]}>[^/]+)")
+        if part.startswith("{")
+        else re.escape(part)
+        for part in parts
+    )
     return re.compile(f"^{regex}$")
-
-
-def _parameter_pattern(part: str) -> str:
-    # `{path}` (repos/get-content: "path parameter") is a file path, slashes included; every other
-    # parameter is one segment.
-    name = part[1:-1]
-    return f"(?P<{name}>.+)" if name == "path" else f"(?P<{name}>[^/]+)"
 
 
 def _split(path_with_query: str) -> tuple[str, dict[str, list[str]]]:
