@@ -421,6 +421,8 @@ class ApiApp:
             ]
         )
         headers.extend(_COMMON_HEADERS)
+        if self.state.options.enterprise_version:
+            headers.append(("X-GitHub-Enterprise-Version", self.state.options.enterprise_version))
         for key, value in (extra or {}).items():
             headers.append((key, value))
         headers.append(("X-GitHub-Request-Id", request_id))

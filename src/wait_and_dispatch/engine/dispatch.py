@@ -82,6 +82,8 @@ _ANY_MARK = re.compile(_MARK + "[0-9a-f]{" + str(_KEY_LENGTH) + "}")
 # second dispatch made at the same moment is seen (runs can take seconds to be listed: apache/
 # airflow PR #71305) and the choice is never a guess.
 SETTLE_SECONDS = 15.0
+# How long after a dispatch its run is first looked for in the lists (it takes seconds to appear).
+LIST_DELAY = 3.0
 _RESENDS = 2
 # GitHub's repository_dispatch takes at most 10 top-level client_payload properties (OpenAPI
 # `repos/create-dispatch-event`).
@@ -295,9 +297,15 @@ class Dispatcher:
                 hint="give the branch or tag to run on as ref (the run tests its head), and the commit as "
                 "sha to find the runs for it",
             )
-        definition = runs_api.read_workflow_file(
+        read = runs_api.read_workflow_file(
             self.api, target.repo, target.workflow.path, target.ref, deadline=deadline
         )
+        # GHES says its version in every answer; up to 3.20 it refuses `return_run_details`, so
+        # that refusal need not be paid for.
+        version = read.enterprise_version
+        if version and self.run_details_supported is None and not _returns_run_details(version):
+            self.run_details_supported = False
+        definition = read.definition
         workflow = target.workflow
         if definition is None:
             if workflow.id is None:
@@ -633,6 +641,20 @@ class Dispatcher:
         schedule = PollSchedule(first=2.0, maximum=10.0)
         first_candidate_at: float | None = None
         checked_jobs: set[int] = set()
+        # GitHub lists a new run only seconds after the dispatch (GITHUB-FACTS "Finding runs"): a
+        # first look at once would pay a unit for an empty answer (later empty ones are free 304s).
+        first_look = min(start + LIST_DELAY, limit)
+        if first_look > start:
+            self.say(
+                ProgressEvent(
+                    ProgressKind.CORRELATING,
+                    "waiting for the dispatched run to be listed"
+                    + (f" (looking for {correlation_id})" if correlation_id else ""),
+                    subject=_what(target),
+                    next_poll_in=first_look - start,
+                )
+            )
+            clock.sleep(first_look - start)
         while True:
             candidates = [
                 run
@@ -735,6 +757,19 @@ class Dispatcher:
 def _titles(run: WorkflowRun) -> str:
     # With a run-name, both `display_title` and `name` carry it (actions/runner#4141).
     return f"{run.display_title}\n{run.name}"
+
+
+# The first GitHub Enterprise Server release that may know `return_run_details`: up to 3.20 it
+# is refused (benc-uk/workflow-dispatch#86; the ghes-3.19 description in @octokit/openapi 23.0.2
+# has no such field). Later releases are asked, and a refusal is still understood.
+_RUN_DETAILS_FROM_GHES = (3, 21)
+
+
+def _returns_run_details(enterprise_version: str) -> bool:
+    numbers = re.findall(r"\d+", enterprise_version)[:2]
+    if len(numbers) < 2:
+        return True  # not understood: ask, and understand a refusal
+    return (int(numbers[0]), int(numbers[1])) >= _RUN_DETAILS_FROM_GHES
 
 
 def _short(sha: str | None) -> str:

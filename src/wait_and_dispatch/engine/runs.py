@@ -9,6 +9,7 @@ import math
 import re
 import urllib.parse
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from wait_and_dispatch.engine.model import Repository, Workflow, WorkflowRun
 from wait_and_dispatch.engine.workflow_file import WorkflowDefinition, decode_contents, parse_workflow
@@ -69,11 +70,20 @@ def workflow_from_file_name(workflow: str) -> Workflow:
     return Workflow(id=None, name="", path=WORKFLOWS_DIR + file_name, state="active")
 
 
+@dataclass(frozen=True)
+class WorkflowFile:
+    """A read of a workflow file: what it says (None: unreadable) and, when the server is GitHub
+    Enterprise Server, its version (the `X-GitHub-Enterprise-Version` header of the answer)."""
+
+    definition: WorkflowDefinition | None
+    enterprise_version: str | None = None
+
+
 def read_workflow_file(
     api: GitHubApi, repo: Repository, path: str, ref: str, *, deadline: float | None = None
-) -> WorkflowDefinition | None:
-    """The workflow file as it is on `ref` (`GET /repos/{o}/{r}/contents/{path}?ref=`), or None
-    when it cannot be read.
+) -> WorkflowFile:
+    """The workflow file as it is on `ref` (`GET /repos/{o}/{r}/contents/{path}?ref=`); its
+    definition is None when it cannot be read.
 
     Conditional, like every read: reading it again in the same process costs nothing while it is
     unchanged. None when the token lacks `contents: read` (403; 404 for a private repository),
@@ -93,10 +103,13 @@ def read_workflow_file(
                 hint="give an existing branch or tag name (without refs/heads/)",
             ) from None
         if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 429):
-            return None
+            return WorkflowFile(None)
         raise
     text = decode_contents(answer.data)
-    return parse_workflow(path, text) if text is not None else None
+    return WorkflowFile(
+        parse_workflow(path, text) if text is not None else None,
+        answer.header("X-GitHub-Enterprise-Version"),
+    )
 
 
 def list_workflows(api: GitHubApi, repo: Repository, *, deadline: float | None = None) -> list[Workflow]:
