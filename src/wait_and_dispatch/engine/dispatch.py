@@ -310,7 +310,9 @@ class Dispatcher:
         if definition is None:
             if workflow.id is None:
                 # Not readable: ask for the workflow itself, which says whether it exists at all.
-                workflow = self._look_up_workflow(target.repo, workflow.path, deadline)
+                workflow = self._look_up_workflow(
+                    target.repo, target.request.workflow or workflow.path, deadline
+                )
             return replace(target, workflow=workflow)
         if workflow.id is None and definition.name:
             workflow = replace(workflow, name=definition.name)
@@ -321,11 +323,10 @@ class Dispatcher:
             )
         problems = definition.problems(target.request.inputs)
         if problems:
-            declared = ", ".join(definition.inputs) or "none"
+            # GitHub's own words (its 422 answers), before anything is sent.
             raise ValidationFailedError(
                 f"{workflow.describe()} on {target.ref}: " + "; ".join(problems),
-                hint=f"the workflow declares these inputs: {declared}; give the required ones, and for a "
-                "choice one of its options",
+                hint=f"{workflow.path} on {target.ref} declares these inputs: {definition.describe_inputs()}",
             )
         return replace(target, workflow=workflow, definition=definition)
 
@@ -367,7 +368,7 @@ class Dispatcher:
         except NotFoundError as exc:
             if target.workflow is not None and target.workflow.id is None:
                 # Named by file and never looked up: say which workflows there are instead.
-                self._look_up_workflow(target.repo, target.workflow.path, deadline)
+                self._look_up_workflow(target.repo, target.request.workflow or target.workflow.path, deadline)
             raise self._tokenless(exc) from None
         # A run that failed or was cancelled is not reused: running the caller again is how a
         # person retries it, so a new run is dispatched.

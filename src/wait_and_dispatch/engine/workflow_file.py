@@ -63,6 +63,18 @@ class WorkflowDefinition:
         pattern = rf"\$\{{\{{[^}}]*\b(?:inputs|github\.event\.inputs)\s*(?:\.\s*{name}\b|\[\s*'{name}'\s*\])"
         return re.search(pattern, self.run_name) is not None
 
+    def describe_inputs(self) -> str:
+        """The declared inputs for a hint: `environment (choice of dev, prod; default dev), ...`."""
+        parts = []
+        for spec in self.inputs.values():
+            notes = [f"choice of {', '.join(spec.options)}"] if spec.type == "choice" and spec.options else []
+            if spec.required and spec.default is None:
+                notes.append("required")
+            if spec.default is not None:
+                notes.append(f"default {spec.default}" if spec.default else "default empty")
+            parts.append(f"{spec.name} ({'; '.join(notes)})" if notes else spec.name)
+        return ", ".join(parts) if parts else "none"
+
     def problems(self, given: Mapping[str, str]) -> list[str]:
         """What GitHub would refuse about these inputs, in the words of its 422 answers."""
         unexpected = [key for key in given if key not in self.inputs]
