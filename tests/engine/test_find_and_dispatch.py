@@ -650,3 +650,29 @@ def test_a_dispatch_with_an_unknown_outcome_is_never_sent_again_when_the_deadlin
     clock.advance(10)
     (started,) = runs_api.find_runs(make_api(emulator), APP, event="workflow_dispatch")
     assert correlation_id.group(0) in started.display_title, "the id in the message finds the run"
+
+
+def test_without_contents_permission_a_ref_that_does_not_exist_is_githubs_422_with_the_same_hint(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    token = without_contents_permission(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    with pytest.raises(UsageError, match="ref 'nope' does not exist in octo/app") as caught:
+        Dispatcher(make_api(emulator, token)).find_or_dispatch(
+            request(ref="nope", dispatch=DispatchPolicy.ALWAYS)
+        )
+    assert "No ref found for: nope" in caught.value.message
+    assert "branch or tag" in caught.value.hint and "SHA" not in caught.value.hint
+
+
+def test_a_run_name_known_to_show_the_id_spares_reading_other_runs_jobs(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    add_distinct_id(without_run_details(scenario_dict))
+    emulator = start_emulator(scenario_dict)
+    other = make_api(emulator)
+    # Someone else's dispatch, without any id in its name, lands at the same time as ours.
+    other.post("/repos/octo/app/actions/workflows/build.yml/dispatches", {"ref": "main"})
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    assert found.how == "correlation id"
+    assert emulator.requests_to("/repos/octo/app/actions/runs/*/jobs") == []

@@ -7,6 +7,7 @@ rest of the engine works with attributes and never with dictionary keys.
 from __future__ import annotations
 
 import datetime
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -130,7 +131,7 @@ class Workflow:
     @property
     def api_id(self) -> str:
         """What goes in `/actions/workflows/{workflow_id}`: the id, else the file name."""
-        return str(self.id) if self.id is not None else self.file_name
+        return str(self.id) if self.id is not None else urllib.parse.quote(self.file_name, safe="")
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Workflow:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from wait_and_dispatch.engine.model import Repository, Workflow, WorkflowRun
 from wait_and_dispatch.engine.workflow_file import WorkflowDefinition, decode_contents, parse_workflow
-from wait_and_dispatch.errors import GitHubApiError, NotFoundError, UsageError
+from wait_and_dispatch.errors import GitHubApiError, NotFoundError, RateLimitExceededError, UsageError
 from wait_and_dispatch.github_api import GitHubApi
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -102,7 +102,9 @@ def read_workflow_file(
                 f"ref {ref!r} does not exist in {repo}",
                 hint="give an existing branch or tag name (without refs/heads/)",
             ) from None
-        if exc.status is not None and 400 <= exc.status < 500 and exc.status not in (401, 429):
+        # Unreadable here is not a failure; bad credentials and rate limits are, for every request.
+        unreadable = exc.status is not None and 400 <= exc.status < 500 and exc.status != 401
+        if unreadable and not isinstance(exc, RateLimitExceededError):
             return WorkflowFile(None)
         raise
     text = decode_contents(answer.data)

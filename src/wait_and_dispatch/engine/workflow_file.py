@@ -29,6 +29,7 @@ import yaml
 # The contents API returns files up to 1 MB inline (larger ones come with `encoding: none`); a
 # workflow file is far smaller, so anything bigger than this is not read at all.
 MAX_WORKFLOW_FILE_BYTES = 512 * 1024
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)  # `${{ ... }}` (workflow syntax docs)
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,8 @@ class WorkflowDefinition:
         if not self.run_name:
             return False
         name = re.escape(input_name)
-        pattern = rf"\$\{{\{{[^}}]*\b(?:inputs|github\.event\.inputs)\s*(?:\.\s*{name}\b|\[\s*'{name}'\s*\])"
-        return re.search(pattern, self.run_name) is not None
+        reference = re.compile(rf"\b(?:inputs|github\.event\.inputs)\s*(?:\.\s*{name}\b|\[\s*'{name}'\s*\])")
+        return any(reference.search(expression) for expression in _EXPRESSION.findall(self.run_name))
 
     def describe_inputs(self) -> str:
         """The declared inputs for a hint: `environment (choice of dev, prod; default dev), ...`."""
