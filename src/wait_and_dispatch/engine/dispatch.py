@@ -41,7 +41,7 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -264,7 +264,7 @@ class Dispatcher:
         except NotFoundError as exc:
             raise self._tokenless(exc) from None
 
-    def _call(self, read: Any, repo: Repository, deadline: float | None) -> Any:
+    def _call(self, read: Callable[..., str], repo: Repository, deadline: float | None) -> str:
         """A read of the repository, with the no-token hint on a 404."""
         try:
             return read(self.api, repo, deadline=deadline)
