@@ -676,3 +676,15 @@ def test_a_run_name_known_to_show_the_id_spares_reading_other_runs_jobs(
     found = Dispatcher(make_api(emulator)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
     assert found.how == "correlation id"
     assert emulator.requests_to("/repos/octo/app/actions/runs/*/jobs") == []
+
+
+def test_a_workflow_file_answered_404_falls_back_to_looking_the_workflow_up(
+    emulator: Emulator, make_api: MakeApi
+) -> None:
+    # A private repository answers 404 where the token may not read contents: the workflow is
+    # then looked up, and the dispatch goes as before the file was read (a refused probe first).
+    emulator.inject(Fault(path="/repos/octo/app/contents/*", status=404, message="Not Found"))
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    assert len(emulator.requests_to("/repos/octo/app/actions/workflows/build.yml")) == 1
+    assert [p.status for p in posts(emulator)] == [422, 200]
+    assert found.dispatched and found.how == "return_run_details"
