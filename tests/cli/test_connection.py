@@ -51,7 +51,7 @@ def test_gh_host_names_the_api_of_that_host(host: str, api_url: str) -> None:
 
 
 def test_a_gh_host_that_is_not_a_host_name_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="GH_HOST 'ghe.example.com/api/v3' is not a host name"):
+    with pytest.raises(UsageError, match=r"GH_HOST 'ghe\.example\.com/api/v3' is not a host name"):
         resolve_connection(None, {"GH_HOST": "ghe.example.com/api/v3"})
 
 
@@ -129,7 +129,7 @@ def test_https_or_no_token_is_no_risk() -> None:
 
 def test_the_command_line_refuses_cleartext_unless_insecure_http() -> None:
     environ = {"GITHUB_API_URL": "http://ghe.example.com/api/v3", "GITHUB_TOKEN": "ghs_x"}
-    with pytest.raises(UsageError, match="plain http:// to ghe.example.com") as caught:
+    with pytest.raises(UsageError, match=r"plain http:// to ghe\.example\.com") as caught:
         connect(None, environ, insecure_http=False, stderr=io.StringIO())
     assert "--insecure-http" in caught.value.hint
     stderr = io.StringIO()
