@@ -5,6 +5,8 @@ another machine without saying so."""
 from __future__ import annotations
 
 import io
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,7 @@ from wait_and_dispatch.cli.connection import (
     connect,
     is_loopback,
     resolve_connection,
+    token_from_gh,
 )
 from wait_and_dispatch.errors import UsageError
 
@@ -95,9 +98,10 @@ def test_gh_auth_token_is_asked_for_the_host_in_use_when_no_variable_is_set() ->
 
     assert resolve_connection(None, {}, gh_token=gh_token).token_source == "gh auth token"
     resolve_connection(None, {"GH_HOST": "ghe.example.com"}, gh_token=gh_token)
-    assert asked == ["github.com", "ghe.example.com"]
+    resolve_connection(None, {"GH_HOST": "octocorp.ghe.com"}, gh_token=gh_token)
+    assert asked == ["github.com", "ghe.example.com", "octocorp.ghe.com"]
     assert resolve_connection(None, {"GH_TOKEN": "gho_b"}, gh_token=gh_token).token == "gho_b"
-    assert len(asked) == 2  # a variable that is set wins without asking gh
+    assert len(asked) == 3  # a variable that is set wins without asking gh
 
 
 def test_the_token_never_shows_in_repr() -> None:
@@ -136,3 +140,17 @@ def test_the_command_line_refuses_cleartext_unless_insecure_http() -> None:
     assert connect(None, environ, insecure_http=True, stderr=stderr).token == "ghs_x"
     assert stderr.getvalue().startswith("warning: the API URL http://ghe.example.com/api/v3 is plain http://")
     assert "ghs_x" not in stderr.getvalue()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for gh")
+def test_token_from_gh_asks_the_installed_gh_for_that_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gh = tmp_path / "gh"  # a stand-in GitHub CLI that knows one login
+    gh.write_text(
+        '#!/bin/sh\n[ "$*" = "auth token --hostname ghe.example.com" ] && echo gho_ghe && exit 0\nexit 1\n'
+    )
+    gh.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert token_from_gh("ghe.example.com") == "gho_ghe"
+    assert token_from_gh("github.com") is None  # not logged in there: gh exits 1

@@ -97,10 +97,20 @@ def resolve_connection(
         if token:
             return Connection(url, token, name)
     if gh_token is not None:
-        token_from_cli = gh_token("github.com" if host == "api.github.com" else host)
+        token_from_cli = gh_token(gh_hostname(host))
         if token_from_cli:
             return Connection(url, token_from_cli, "gh auth token")
     return Connection(url)
+
+
+def gh_hostname(api_host: str) -> str:
+    """The host `gh` keys its logins by: github.com for api.github.com, NAME.ghe.com for
+    api.NAME.ghe.com, the host itself for GitHub Enterprise Server."""
+    if api_host == "api.github.com":
+        return "github.com"
+    if api_host.startswith("api.") and api_host.endswith(".ghe.com"):
+        return api_host.removeprefix("api.")
+    return api_host
 
 
 def token_from_gh(host: str) -> str | None:

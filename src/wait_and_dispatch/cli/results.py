@@ -157,5 +157,5 @@ def plan_preview(plan: str, preview: Sequence[tuple[str, Sequence[str]]]) -> dic
 
 
 def dumps(value: Mapping[str, Any]) -> str:
-    """One line of JSON: what a pipe into `jq` expects."""
-    return json.dumps(value, ensure_ascii=False)
+    """One line of JSON, ASCII only (a run title in any script survives any console encoding)."""
+    return json.dumps(value)
