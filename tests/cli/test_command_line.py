@@ -179,8 +179,22 @@ def test_the_bash_script_parses_and_completes(tmp_path: Path) -> None:
     assert done.stdout.splitlines() == ["checks", "--workflow", "bash zsh fish", "pipeline.yml", ""]
 
 
+# Types into an interactive zsh on a pseudo-terminal and reads until the completed word shows.
+ZSH_PROBE = r"""
+zmodload zsh/zpty
+zpty z zsh -f -i
+zpty -w z "PS1='> '; autoload -U compinit; compinit -u -d $1/zcompdump; source $2; wait-and-dispatch() { : }"
+zpty -n -w z $'wait-and-dispatch ch\t'
+zpty -r z out '*checks*' && print "completed checks"
+zpty -n -w z $'\C-u'
+zpty -n -w z $'wait-and-dispatch --debug run --workf\t'
+zpty -r z out '*--workflow*' && print "completed --workflow"
+zpty -d z
+"""
+
+
 @pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not installed")
-def test_the_zsh_script_parses_and_registers_itself(tmp_path: Path) -> None:
+def test_the_zsh_script_parses_registers_itself_and_completes(tmp_path: Path) -> None:
     script = shell_script("zsh", tmp_path)
     assert subprocess.run(["zsh", "-n", str(script)], capture_output=True, check=False).returncode == 0
     probe = (
@@ -190,6 +204,15 @@ def test_the_zsh_script_parses_and_registers_itself(tmp_path: Path) -> None:
     done = subprocess.run(["zsh", "-fc", probe], capture_output=True, text=True, timeout=30, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "_wait_and_dispatch"
+    (tmp_path / "probe.zsh").write_text(ZSH_PROBE, encoding="utf-8")
+    done = subprocess.run(
+        ["zsh", "-f", str(tmp_path / "probe.zsh"), str(tmp_path), str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout.splitlines() == ["completed checks", "completed --workflow"], done.stderr
 
 
 @pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed")
