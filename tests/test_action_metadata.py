@@ -414,11 +414,17 @@ def test_actionlint_reports_a_broken_workflow_with_its_position(tmp_path: Path) 
     assert re.match(rf"{re.escape(str(broken))}:9:\d+: .*no_such_property.* \[expression\]$", result.stdout)
 
 
+# The action's credentials. On the command line the token comes from the environment (GH_TOKEN,
+# GITHUB_TOKEN, gh); a GitHub App's private key is never an option, where `ps` would show it.
+CREDENTIAL_INPUTS = ("github-token", "app-id", "app-private-key", "app-installation-owner")
+
+
 def test_every_input_has_a_cli_option_and_is_read_by_the_code() -> None:
     import argparse
 
     from wait_and_dispatch.action import main as action
     from wait_and_dispatch.cli.main import PLAN_OPTIONS, build_parser
+    from wait_and_dispatch.jobs import credentials
     from wait_and_dispatch.jobs import job as jobs
     from wait_and_dispatch.jobs import plan_job as plan_jobs
     from wait_and_dispatch.jobs.options import INPUTS
@@ -427,11 +433,13 @@ def test_every_input_has_a_cli_option_and_is_read_by_the_code() -> None:
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     run_options = {flag for a in commands.choices["run"]._actions for flag in a.option_strings}
     plan_options = {flag for a in commands.choices["plan"]._actions for flag in a.option_strings}
-    code = "".join(Path(str(module.__file__)).read_text() for module in (jobs, action, plan_jobs))
+    code = "".join(
+        Path(str(module.__file__)).read_text() for module in (jobs, action, plan_jobs, credentials)
+    )
     for item in INPUTS:
         if item.cli:
             assert f"--{item.name}" in run_options, item.name
-        elif item.name != "github-token":  # the token comes from the environment, never an option
+        elif item.name not in CREDENTIAL_INPUTS:  # credentials come from the environment, never an option
             assert item.name in PLAN_OPTIONS, f"input {item.name} has no command-line equivalent"
             option = PLAN_OPTIONS[item.name]
             assert option == "FILE" or option in plan_options, item.name

@@ -117,18 +117,18 @@ def test_a_malformed_api_url_is_a_usage_error_with_a_hint() -> None:
 @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.8.9.10", "[::1]", "api.localhost"])
 def test_loopback_hosts_are_this_machine(host: str) -> None:
     assert is_loopback(host)
-    assert cleartext_token_risk(f"http://{host}:8080", "ghs_x") is None
+    assert cleartext_token_risk(f"http://{host}:8080", sends_credentials=True) is None
 
 
 @pytest.mark.parametrize("host", ["ghe.example.com", "10.0.0.5", "localhost.example.com", "[2001:db8::1]"])
 def test_a_token_over_http_to_another_machine_is_a_risk(host: str) -> None:
-    risk = cleartext_token_risk(f"http://{host}/api/v3", "ghs_x")
+    risk = cleartext_token_risk(f"http://{host}/api/v3", sends_credentials=True)
     assert risk is not None and "cleartext" in risk
 
 
 def test_https_or_no_token_is_no_risk() -> None:
-    assert cleartext_token_risk("https://ghe.example.com/api/v3", "ghs_x") is None
-    assert cleartext_token_risk("http://ghe.example.com/api/v3", None) is None
+    assert cleartext_token_risk("https://ghe.example.com/api/v3", sends_credentials=True) is None
+    assert cleartext_token_risk("http://ghe.example.com/api/v3", sends_credentials=False) is None
 
 
 def test_the_command_line_refuses_cleartext_unless_insecure_http() -> None:

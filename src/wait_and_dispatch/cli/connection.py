@@ -145,12 +145,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def cleartext_token_risk(api_url: str, token: str | None) -> str | None:
-    """Why sending `token` to `api_url` would expose it, or None: a token over plain `http://` to
-    a host other than this machine can be read and replayed by anyone on the path. `gh` refuses
-    such hosts too (it only speaks https to an Enterprise host). The one check both edges use."""
+def cleartext_token_risk(api_url: str, *, sends_credentials: bool) -> str | None:
+    """Why sending credentials (a token, an App's JWT) to `api_url` would expose them, or None:
+    over plain `http://` to a host other than this machine anyone on the path can read and replay
+    them. `gh` only speaks https to an Enterprise host. The one check both edges use."""
     parts = urllib.parse.urlsplit(api_url.strip())
-    if not token or parts.scheme != "http" or is_loopback(parts.hostname or ""):
+    if not sends_credentials or parts.scheme != "http" or is_loopback(parts.hostname or ""):
         return None
     return f"the API URL {api_url} is plain http:// to {parts.hostname}: the token would travel in cleartext"
 
@@ -163,7 +163,7 @@ def connect(
     from wait_and_dispatch.errors import UsageError
 
     connection = resolve_connection(api_url, environ, gh_token=token_from_gh)
-    risk = cleartext_token_risk(connection.api_url, connection.token)
+    risk = cleartext_token_risk(connection.api_url, sends_credentials=connection.token is not None)
     if risk and not insecure_http:
         raise UsageError(
             risk, hint="use an https:// API URL; pass --insecure-http only if the network to it is yours"
