@@ -96,6 +96,48 @@ def test_a_failed_run_still_prints_its_object_with_the_error(monkeypatch: pytest
     assert run["error"]["exit_code"] == 1 and run["error"]["message"] in err
 
 
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["run", *FAST, "--workflow", "nope.yml"], 4, "workflow 'nope.yml' not found in octo/app"),
+        (["run", "--workflow", "build.yml"], 2, "no repository given"),
+        (["checks", *FAST, "--timeout", "soon"], 2, "timeout 'soon' is not a duration"),
+    ],
+)
+def test_a_command_that_fails_before_its_result_prints_a_failure_object(
+    emulator: Emulator, argv: list[str], code: int, message: str
+) -> None:
+    got, failure, err = cli(*argv)
+    assert got == code
+    assert failure == {
+        "schema_version": 1,
+        "command": argv[0],
+        "error": {
+            "exit_code": code,
+            "message": failure["error"]["message"],
+            "hint": failure["error"]["hint"],
+        },
+    }
+    assert message in failure["error"]["message"] and f"error: {failure['error']['message']}" in err
+    assert failure["error"]["hint"] and f"hint: {failure['error']['hint']}" in err
+
+
+def test_a_plan_that_cannot_load_prints_a_failure_object(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text("nodes:\n  a:\n    workflow: a.yml\n    needs: [zz]\n", encoding="utf-8")
+    code, failure, _ = cli("plan", str(broken), "--repo", "octo/app")
+    assert code == 2
+    assert failure["command"] == "plan" and failure["error"]["exit_code"] == 2
+
+
+def test_plan_check_prints_text_even_with_json(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert (
+        main(["plan", str(write_plan(tmp_path)), "--check", "--json"], stdout=out, stderr=io.StringIO()) == 0
+    )
+    assert out.getvalue().endswith(": ok, 3 nodes, 2 needs\n")
+
+
 def test_dry_run_validates_and_lists_what_would_happen(emulator: Emulator) -> None:
     code, preview, err = cli("run", *FAST, "--workflow", "build.yml", "--dry-run")
     assert code == 0, err

@@ -4,6 +4,7 @@ running against the emulator on loopback, as `kill`, `timeout` or a container ru
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,10 +13,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from tests.edges.test_action import fast_scenario
 from tests.support.small_plan import dispatched_workflows, small_scenario, write_plan
+from wait_and_dispatch.cli.results import schema_text
 from wait_and_dispatch.cli.signals import interrupt_on_termination
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
@@ -76,6 +79,17 @@ def test_a_signal_to_run_cancels_the_run_it_dispatched_and_exits_130(
     assert len(cancels(long_run)) == 1
     assert "cancelled run " in stderr and "which this command dispatched" in stderr
     assert stderr.rstrip().endswith("interrupted") and "Traceback" not in stderr
+
+
+def test_with_json_an_interrupted_run_still_prints_one_object(long_run: Emulator) -> None:
+    process = start(["run", "--repo", "octo/app", "--workflow", "build.yml", "--json"], long_run)
+    wait_for_a_dispatch(long_run, process)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    failure = json.loads(stdout)
+    jsonschema.validate(failure, json.loads(schema_text()))
+    assert failure["error"] == {"exit_code": 130, "message": "interrupted", "hint": None}
 
 
 def test_sigterm_to_run_with_no_cancel_on_cancel_leaves_the_run_alone(long_run: Emulator) -> None:

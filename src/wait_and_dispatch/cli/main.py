@@ -20,6 +20,7 @@ from wait_and_dispatch.cli.signals import interrupt_on_termination
 from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
 
 if TYPE_CHECKING:  # imported lazily at run time, so that --help stays fast
+    from wait_and_dispatch.cli.results import JsonOutput
     from wait_and_dispatch.engine.core import Engine
     from wait_and_dispatch.jobs.job import JobSettings
 
@@ -401,13 +402,20 @@ def main(
 
             status[0] = run_demo(speed=args.speed, path=args.path, out=out)
         elif args.command in ("run", "checks", "download"):
-            with interrupt_on_termination():
-                status[0] = run_command(args, environ=os.environ, stdout=out, stderr=err)
+            from wait_and_dispatch.cli.results import json_output
+
+            with interrupt_on_termination(), json_output(args.command, out, enabled=args.json) as json_out:
+                status[0] = run_command(args, environ=os.environ, stdout=out, stderr=err, json_out=json_out)
         elif args.command == "plan":
             from wait_and_dispatch.cli.plan_command import run_plan_command
+            from wait_and_dispatch.cli.results import json_output
 
-            with interrupt_on_termination():
-                status[0] = run_plan_command(args, environ=os.environ, stdout=out, stderr=err)
+            # --check, --emit-workflow and --schema print text, with or without --json.
+            as_json = args.json and not (args.check or args.emit_workflow or args.schema)
+            with interrupt_on_termination(), json_output("plan", out, enabled=as_json) as json_out:
+                status[0] = run_plan_command(
+                    args, environ=os.environ, stdout=out, stderr=err, json_out=json_out
+                )
         elif args.command == "action":
             from wait_and_dispatch.action.main import run_action
 
@@ -456,7 +464,12 @@ def command_values(args: argparse.Namespace) -> dict[str, str]:
 
 
 def run_command(
-    args: argparse.Namespace, *, environ: Mapping[str, str], stdout: TextIO, stderr: TextIO
+    args: argparse.Namespace,
+    *,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+    stderr: TextIO,
+    json_out: JsonOutput | None = None,
 ) -> int:
     """`run`, `checks`, `download`: the job over the engine, progress on stderr, the result on stdout."""
     from wait_and_dispatch.cli import results
@@ -492,13 +505,13 @@ def run_command(
         printer.finish()
     if settings.dry_run:
         if args.json:  # stdout is one JSON object, nothing else
-            print(results.dumps(results.job_preview(args.command, report.preview)), file=stdout)
+            _write_json(json_out, stdout, results.job_preview(args.command, report.preview))
         else:
             for line in report.preview:
                 print(line, file=stdout)
         return 0
     if args.json:
-        print(results.dumps(results.job_result(args.command, report.outputs, report.error)), file=stdout)
+        _write_json(json_out, stdout, results.job_result(args.command, report.outputs, report.error))
     else:
         for name, value in report.outputs.items():
             if value and name != "result":
@@ -506,6 +519,12 @@ def run_command(
     if report.error is not None:
         raise report.error
     return 0
+
+
+def _write_json(json_out: JsonOutput | None, stdout: TextIO, document: Mapping[str, Any]) -> None:
+    from wait_and_dispatch.cli.results import JsonOutput
+
+    (json_out or JsonOutput(stdout, enabled=True)).write(document)
 
 
 def _cancel_started(engine: Engine, settings: JobSettings, run_ids: list[int], stderr: TextIO) -> None:

@@ -34,8 +34,14 @@ from wait_and_dispatch.plans.model import Plan
 
 
 def run_plan_command(
-    args: argparse.Namespace, *, environ: Mapping[str, str], stdout: TextIO, stderr: TextIO
+    args: argparse.Namespace,
+    *,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+    stderr: TextIO,
+    json_out: results.JsonOutput | None = None,
 ) -> int:
+    output = json_out or results.JsonOutput(stdout, enabled=args.json)
     if args.schema:
         stdout.write(resources.files("wait_and_dispatch.plans").joinpath("plan.schema.json").read_text())
         return 0
@@ -93,7 +99,7 @@ def run_plan_command(
             raise
     if settings.dry_run:
         if args.json:  # stdout is one JSON object, nothing else
-            print(results.dumps(results.plan_preview(plan.name, report.preview)), file=stdout)
+            output.write(results.plan_preview(plan.name, report.preview))
         else:
             for name, lines in report.preview:
                 print(f"{name}:", file=stdout)
@@ -106,8 +112,7 @@ def run_plan_command(
         node = report.node
         if args.json:
             fields = results.node_fields(node.result.value, node.outputs, node.reason, node.duration)
-            document = results.plan_node_result(plan.name, node.name, fields, report.error)
-            print(results.dumps(document), file=stdout)
+            output.write(results.plan_node_result(plan.name, node.name, fields, report.error))
         else:
             print(f"{node.name}: {node.result.value} {node.reason}".rstrip(), file=stdout)
     elif report.result is not None:
@@ -124,7 +129,7 @@ def run_plan_command(
             document = results.plan_result(
                 plan.name, result.conclusion.value, result.elapsed, nodes, result.dispatched, report.error
             )
-            print(results.dumps(document), file=stdout)
+            output.write(document)
         else:
             width = max(len(name) for name in result.outcomes)
             for name, outcome in result.outcomes.items():

@@ -11,11 +11,12 @@ docs/cli.md documents every field.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from importlib import resources
-from typing import Any
+from typing import Any, TextIO
 
-from wait_and_dispatch.errors import WaitAndDispatchError
+from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
 
 SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "result.schema.json"
@@ -154,6 +155,48 @@ def plan_preview(plan: str, preview: Sequence[tuple[str, Sequence[str]]]) -> dic
         "plan": plan,
         "preview": [{"node": name, "lines": list(lines)} for name, lines in preview],
     }
+
+
+def failure(command: str, error: WaitAndDispatchError | None) -> dict[str, Any]:
+    """A command that ended before it had a result (a usage or API error, or an interrupt,
+    `error` None): only what went wrong."""
+    fields = error_fields(error) or {
+        "exit_code": int(ExitCode.INTERRUPTED),
+        "message": "interrupted",
+        "hint": None,
+    }
+    return {"schema_version": SCHEMA_VERSION, "command": command, "error": fields}
+
+
+class JsonOutput:
+    """Where a command's `--json` object goes: written once, on one line of stdout."""
+
+    def __init__(self, stream: TextIO, *, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.written = False
+
+    def write(self, document: Mapping[str, Any]) -> None:
+        self.stream.write(dumps(document) + "\n")
+        self.stream.flush()
+        self.written = True
+
+
+@contextmanager
+def json_output(command: str, stream: TextIO, *, enabled: bool) -> Iterator[JsonOutput]:
+    """With `--json`, stdout gets exactly one object whatever happens: the command's own, or,
+    when it fails before writing one, a `failure` object (then the error goes up as usual)."""
+    output = JsonOutput(stream, enabled=enabled)
+    try:
+        yield output
+    except WaitAndDispatchError as error:
+        if enabled and not output.written:
+            output.write(failure(command, error))
+        raise
+    except KeyboardInterrupt:
+        if enabled and not output.written:
+            output.write(failure(command, None))
+        raise
 
 
 def dumps(value: Mapping[str, Any]) -> str:
