@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
-from wait_and_dispatch import __version__
+from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.cli.signals import interrupt_on_termination
 from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
 
@@ -362,8 +362,8 @@ def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> No
     emit.add_argument("--force", action="store_true", help="overwrite existing orchestrator files")
     emit.add_argument(
         "--action-ref",
-        default="OWNER/wait-and-dispatch@v1",
-        help="the `uses:` of this action in the generated jobs (default: OWNER/wait-and-dispatch@v1)",
+        default=f"{ACTION_REPOSITORY}@v1",
+        help=f"the `uses:` of this action in the generated jobs (default: {ACTION_REPOSITORY}@v1)",
     )
 
 
