@@ -52,7 +52,7 @@ def test_json_gives_each_node_its_result_and_outputs(emulator: Emulator, tmp_pat
     assert list(nodes) == ["build", "test", "report"]
     assert all(node["result"] == "success" for node in nodes.values())
     dispatch = next(w for w in emulator.writes() if w.path.endswith("/test.yml/dispatches"))
-    assert dispatch.body["inputs"]["build_run"] == nodes["build"]["outputs"]["run-id"]
+    assert dispatch.body["inputs"]["build_run"] == str(nodes["build"]["outputs"]["run_id"])
 
 
 def test_a_failed_node_fails_the_plan_with_its_exit_code_and_always_nodes_still_run(
@@ -202,8 +202,9 @@ def test_bad_node_options_are_usage_errors(tmp_path: Path, extra: list[str], mes
 def test_dry_run_json_is_one_json_object(emulator: Emulator, tmp_path: Path) -> None:
     code, out, err = cli("plan", str(write_plan(tmp_path)), "--dry-run", "--json")
     assert code == 0, err
-    preview = json.loads(out)["plan"]
-    assert list(preview) == ["build", "test", "report"]
+    preview = json.loads(out)["preview"]
+    assert [node["node"] for node in preview] == ["build", "test", "report"]
+    assert preview[0]["lines"][0].startswith("would dispatch Build")
 
 
 def test_dry_run_says_which_nodes_an_if_already_skips(emulator: Emulator, tmp_path: Path) -> None:

@@ -8,15 +8,15 @@ refuses writes), validate it (`--check`), or write the orchestrator workflows it
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
 from wait_and_dispatch.action.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
-from wait_and_dispatch.cli.connection import resolve_connection, token_from_gh
-from wait_and_dispatch.cli.progress import PlanProgressPrinter, retry_progress
+from wait_and_dispatch.cli import results
+from wait_and_dispatch.cli.connection import connect
+from wait_and_dispatch.cli.progress import PlanProgressPrinter, progress_stream, retry_progress
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.model import format_seconds
 from wait_and_dispatch.errors import UsageError
@@ -34,8 +34,14 @@ from wait_and_dispatch.plans.model import Plan
 
 
 def run_plan_command(
-    args: argparse.Namespace, *, environ: Mapping[str, str], stdout: TextIO, stderr: TextIO
+    args: argparse.Namespace,
+    *,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+    stderr: TextIO,
+    json_out: results.JsonOutput | None = None,
 ) -> int:
+    output = json_out or results.JsonOutput(stdout, enabled=args.json)
     if args.schema:
         stdout.write(resources.files("wait_and_dispatch.plans").joinpath("plan.schema.json").read_text())
         return 0
@@ -64,8 +70,8 @@ def run_plan_command(
     if args.emit_workflow:
         return _emit(plan, settings, args, stdout, stderr)
     repository = plan_repository(plan, settings)
-    connection = resolve_connection(args.api_url, environ, gh_token=token_from_gh)
-    printer = PlanProgressPrinter(stderr)
+    connection = connect(args.api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
+    printer = PlanProgressPrinter(progress_stream(stderr, quiet=args.quiet))
     api = GitHubApi(
         base_url=connection.api_url,
         token=connection.token,
@@ -93,7 +99,7 @@ def run_plan_command(
             raise
     if settings.dry_run:
         if args.json:  # stdout is one JSON object, nothing else
-            print(json.dumps({"dry-run": True, "plan": dict(report.preview)}), file=stdout)
+            output.write(results.plan_preview(plan.name, report.preview))
         else:
             for name, lines in report.preview:
                 print(f"{name}:", file=stdout)
@@ -105,7 +111,8 @@ def run_plan_command(
     if report.node is not None:
         node = report.node
         if args.json:
-            print(json.dumps({"result": node.result.value, **report.outputs}, sort_keys=True), file=stdout)
+            fields = results.node_fields(node.result.value, node.outputs, node.reason, node.duration)
+            output.write(results.plan_node_result(plan.name, node.name, fields, report.error))
         else:
             print(f"{node.name}: {node.result.value} {node.reason}".rstrip(), file=stdout)
     elif report.result is not None:
@@ -115,7 +122,14 @@ def run_plan_command(
                 plan_summary(result, repository=repository.full_name), encoding="utf-8"
             )
         if args.json:
-            print(json.dumps({"conclusion": result.conclusion.value, "nodes": result.as_json()}), file=stdout)
+            nodes = {
+                name: results.node_fields(o.result.value, o.outputs, o.reason, o.duration)
+                for name, o in result.outcomes.items()
+            }
+            document = results.plan_result(
+                plan.name, result.conclusion.value, result.elapsed, nodes, result.dispatched, report.error
+            )
+            output.write(document)
         else:
             width = max(len(name) for name in result.outcomes)
             for name, outcome in result.outcomes.items():
