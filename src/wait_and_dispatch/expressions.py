@@ -494,6 +494,15 @@ def _split(template: str) -> list[tuple[bool, str]]:
     return [part for part in parts if part[0] or part[1]]
 
 
+def template_parts(template: str) -> list[tuple[bool, str]]:
+    """`template` as (is_expression, text) parts, the text of an expression without `${{ }}`.
+
+    A `}}` inside a 'string' does not end the `${{` (GitHub and actionlint read it so too), so a
+    regular expression cannot do this. Raises `ExpressionError` for an unterminated `${{`.
+    """
+    return _split(template)
+
+
 def check_template(template: str) -> None:
     """Raise `ExpressionError` when a `${{ }}` in `template` cannot be parsed."""
     for is_expression, text in _split(template):
@@ -653,10 +662,21 @@ def _literal_text(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, str) and "${{" not in value:
         return "'" + value.replace("'", "''") + "'"
-    # JSON, with `$` escaped so that the source never holds a `${{` (which would start a new
-    # expression wherever the text is read as a template, on GitHub too).
-    encoded = json.dumps(value).replace("$", "\\u0024").replace("'", "''")
-    return f"fromJSON('{encoded}')"
+    # JSON, with `$` and `}` escaped so that the source never holds a `${{` (which would start a
+    # new expression wherever the text is read as a template, on GitHub too) nor a `}}` (which a
+    # reader that does not skip string literals would take for the end of the expression).
+    return "fromJSON('" + _escaped_json(value).replace("'", "''") + "')"
+
+
+def _escaped_json(value: Any) -> str:
+    """`json.dumps(value)` with every `$` and `}` inside its strings written as a \\u escape."""
+    if isinstance(value, str):
+        return json.dumps(value).replace("$", "\\u0024").replace("}", "\\u007d")
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_escaped_json(str(k))}: {_escaped_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_escaped_json(item) for item in value) + "]"
+    return json.dumps(value)
 
 
 def _unparse(node: _Node) -> str:

@@ -903,3 +903,42 @@ def test_checking_never_changes_the_workflows(tmp_path: Path) -> None:
 def test_a_finding_reads_as_file_and_message() -> None:
     finding = Finding("wf/a.yml", "a", "has no workflow_dispatch trigger", "add it")
     assert str(finding) == "wf/a.yml: has no workflow_dispatch trigger"
+
+
+# --- a var that holds an expression (issue 11, defect 12) ----------------------------------------
+
+SECRET_VAR_PLAN = """\
+name: Deploy
+vars:
+  token: ${{ secrets.DEPLOY_TOKEN }}
+  header: Bearer ${{ secrets.DEPLOY_TOKEN }}
+nodes:
+  deploy:
+    workflow: deploy.yml
+    inputs:
+      token: ${{ vars.token }}
+      header: ${{ vars.header }}
+      commit: ${{ github.sha }}-${{ vars.token }}
+  notify:
+    needs: [deploy]
+    workflow: notify.yml
+    if: ${{ always() && vars.token != needs.deploy.outputs.conclusion }}
+"""
+
+
+def test_a_var_holding_an_expression_is_written_as_text_that_actionlint_accepts(tmp_path: Path) -> None:
+    # docs/plans.md: a var's value is written in as text and never evaluated, so that a
+    # `--var` (or a plan-vars fed from a dispatch input) can never read the workflow's secrets.
+    # On GitHub the orchestrator must then send that text, as the plan run in one step does.
+    path = write(tmp_path, "pipeline.yml", SECRET_VAR_PLAN)
+    emitted = emit_one(load_plan(path))
+    lint(tmp_path, emitted)
+    jobs = read_back(emitted.text)["jobs"]
+    context = {"github": {"sha": "abc"}, "needs": {"deploy": {"outputs": {"conclusion": "success"}}}}
+    assert json.loads(render(step_with(jobs["deploy"])["inputs"], context)) == {
+        "token": "${{ secrets.DEPLOY_TOKEN }}",
+        "header": "Bearer ${{ secrets.DEPLOY_TOKEN }}",
+        "commit": "abc-${{ secrets.DEPLOY_TOKEN }}",
+    }
+    # The condition compares the text too: it is true here, as it would be in the plan.
+    assert render(jobs["notify"]["if"], context, {"always": lambda: True}) == "true"

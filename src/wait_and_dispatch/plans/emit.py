@@ -49,7 +49,6 @@ DEFAULT_DISCOVERY_TIMEOUT = parse_duration(find_input("discovery-timeout").defau
 # with when GitHub does not return the run (README, `correlation-input`; AmbiguousRunError's hint).
 RUN_NAME_HINT = "${{ github.workflow }} [${{ inputs.%s }}]"
 
-_TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _DOWNLOADED_FILES = re.compile(
     r"needs\.([A-Za-z_][A-Za-z0-9_-]*)\.outputs\.(download-path|artifacts)(?![\w-])"
 )
@@ -321,8 +320,8 @@ def _job_timeout_minutes(node: PlanNode) -> int | None:
 
 def _downloaded_file_references(value: Any) -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
-        for template in _TEMPLATE.finditer(value):
-            for match in _DOWNLOADED_FILES.finditer(template[1]):
+        for template in _expressions_in(value):
+            for match in _DOWNLOADED_FILES.finditer(template):
                 yield match[1], match[2]
     elif isinstance(value, Mapping):
         for item in value.values():
@@ -369,11 +368,14 @@ def _json_object(mapping: Mapping[str, Any]) -> str:
             return {str(k): protect(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [protect(v) for v in value]
-        if not isinstance(value, str) or not _TEMPLATE.search(value):
+        if not isinstance(value, str) or not _expressions_in(value):
             return value
-        if all(_JSON_SAFE_REFERENCE.fullmatch(_expression(m)) for m in _TEMPLATE.finditer(value)):
+        if all(_JSON_SAFE_REFERENCE.fullmatch(_one_line(text)) for text in _expressions_in(value)):
             # As written, but one line: json.dumps would turn a line break inside `${{ }}` into `\\n`.
-            return _TEMPLATE.sub(lambda m: f"${{{{ {_expression(m)} }}}}", value)
+            return "".join(
+                f"${{{{ {_one_line(text)} }}}}" if is_expression else text
+                for is_expression, text in _parts(value)
+            )
         token = f"@@expression-{uuid.uuid4().hex}@@"
         expressions[json.dumps(token)] = f"${{{{ toJSON({_as_expression(value)}) }}}}"
         return token
@@ -384,16 +386,29 @@ def _json_object(mapping: Mapping[str, Any]) -> str:
     return text
 
 
-def _expression(template: re.Match[str]) -> str:
+def _parts(template: str) -> list[tuple[bool, str]]:
+    """(is_expression, text) parts, read as GitHub does: a `}}` inside a 'string' does not end
+    the `${{` (issue 11, defect 12: a regular expression cut `fromJSON('"..}}"')` in two)."""
+    try:
+        return expressions.template_parts(template)
+    except expressions.ExpressionError:
+        return [(False, template)]  # the loader refuses these; text is all it can be
+
+
+def _expressions_in(template: str) -> list[str]:
+    return [text for is_expression, text in _parts(template) if is_expression]
+
+
+def _one_line(expression: str) -> str:
     """The expression inside `${{ }}`, on one line so that it can sit in a block scalar."""
-    return re.sub(r"\s*[\r\n]\s*", " ", template[1]).strip()
+    return re.sub(r"\s*[\r\n]\s*", " ", expression).strip()
 
 
 def _as_expression(template: str) -> str:
     """A template as one expression: `${{ x }}` is `x`, `a-${{ x }}` is `format('a-{0}', x)`."""
-    matches = list(_TEMPLATE.finditer(template))
-    if len(matches) == 1 and matches[0].span() == (0, len(template)):
-        return _expression(matches[0])
+    parts = _parts(template)
+    if len(parts) == 1 and parts[0][0]:
+        return _one_line(parts[0][1])
     pieces: list[str] = []
     arguments: list[str] = []
 
@@ -405,13 +420,12 @@ def _as_expression(template: str) -> str:
             pieces.append(f"{{{len(arguments)}}}")
             arguments.append("fromJSON('" + json.dumps(text).replace("'", "''") + "')")
 
-    position = 0
-    for match in matches:
-        literal(template[position : match.start()])
-        pieces.append(f"{{{len(arguments)}}}")
-        arguments.append(_expression(match))
-        position = match.end()
-    literal(template[position:])
+    for is_expression, text in parts:
+        if is_expression:
+            pieces.append(f"{{{len(arguments)}}}")
+            arguments.append(_one_line(text))
+        else:
+            literal(text)
     return f"format('{''.join(pieces)}', {', '.join(arguments)})"
 
 
