@@ -709,3 +709,71 @@ def _unparse(node: _Node) -> str:
 # How tightly each operator binds, as `_Parser` reads them: parentheses are written only where
 # the tree needs them, so a bound expression reads like the one written.
 _LEVELS = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4}
+
+
+# -- folding what is known ------------------------------------------------------------------------
+
+# A job's `if:` without one of these means `success() && (if)` ("Evaluate expressions in
+# workflows and actions", status check functions).
+_STATUS_CHECKS = frozenset({"success", "failure", "always", "cancelled"})
+
+
+def fold_condition(expression: str) -> str | None:
+    """A job's `if:` with its constant parts evaluated, as GitHub would; None when it is always true.
+
+    `'full' == 'full'` gives None (no `if:` needed: an `if:` that is true means the implied
+    `success()`, as no `if:` does); `!failure() && 'a' != 'b'` gives `!failure()`; `'a' == 'b'`
+    gives `false`; an expression without a constant part is returned as written. `&&` and `||`
+    are only simplified where their value counts as true or false (an `if:`, `!`, another `&&` or
+    `||` there), never inside a comparison or a function's argument, where their value counts.
+    Where the status functions would all be folded away, `always()` keeps their meaning (no
+    implied `success()`). Raises `ExpressionError`.
+    """
+    node = _parse(expression)
+    folded = _fold(node, truth=True)
+    if folded == node:
+        return expression.strip()
+    if _checks_status(node) and not _checks_status(folded):
+        if isinstance(folded, _Literal):
+            return "always()" if truthy(folded.value) else "false"
+        folded = _Binary("&&", _Call("always", ()), folded)
+    if isinstance(folded, _Literal):
+        return None if truthy(folded.value) else "false"
+    return _unparse(folded)
+
+
+def _checks_status(node: _Node) -> bool:
+    calls: list[str] = []
+    _walk(node, [], calls)
+    return any(name.lower() in _STATUS_CHECKS for name in calls)
+
+
+def _fold(node: _Node, *, truth: bool) -> _Node:
+    """`node` with what needs no context evaluated; `truth`: only its truthiness counts."""
+    if isinstance(node, _Not):
+        operand = _fold(node.operand, truth=True)
+        return _Literal(not truthy(operand.value)) if isinstance(operand, _Literal) else _Not(operand)
+    if isinstance(node, _Binary) and node.op in ("&&", "||"):
+        left, right = _fold(node.left, truth=truth), _fold(node.right, truth=truth)
+        if isinstance(left, _Literal):  # exact: `a && b` is b when a is true, else a
+            return right if truthy(left.value) == (node.op == "&&") else left
+        if truth and isinstance(right, _Literal):
+            if truthy(right.value) == (node.op == "&&"):
+                return left  # `x && true`, `x || false`: as true as x
+            return _Literal(node.op == "||")  # `x && false`, `x || true`
+        return _Binary(node.op, left, right)
+    if isinstance(node, _Binary):
+        folded: _Node = _Binary(node.op, _fold(node.left, truth=False), _fold(node.right, truth=False))
+    elif isinstance(node, _Call) and node.name.lower() not in _STATUS_CHECKS:
+        folded = _Call(node.name, tuple(_fold(arg, truth=False) for arg in node.args))
+    elif isinstance(node, _Access):
+        return _Access(node.target, _fold(node.key, truth=False), node.dotted)
+    else:
+        return node  # a literal, a context, a status function
+    children = (folded.left, folded.right) if isinstance(folded, _Binary) else folded.args
+    if all(isinstance(child, _Literal) for child in children):
+        try:
+            return _Literal(_Evaluator({}, None).eval(folded))
+        except (ExpressionError, TypeError, ValueError):
+            return folded  # left for GitHub to report, as written
+    return folded
