@@ -762,15 +762,17 @@ def _fold(node: _Node, *, truth: bool) -> _Node:
                 return left  # `x && true`, `x || false`: as true as x
             return _Literal(node.op == "||")  # `x && false`, `x || true`
         return _Binary(node.op, left, right)
+    folded: _Binary | _Call
     if isinstance(node, _Binary):
-        folded: _Node = _Binary(node.op, _fold(node.left, truth=False), _fold(node.right, truth=False))
+        folded = _Binary(node.op, _fold(node.left, truth=False), _fold(node.right, truth=False))
+        children: tuple[_Node, ...] = (folded.left, folded.right)
     elif isinstance(node, _Call) and node.name.lower() not in _STATUS_CHECKS:
         folded = _Call(node.name, tuple(_fold(arg, truth=False) for arg in node.args))
+        children = folded.args
     elif isinstance(node, _Access):
         return _Access(node.target, _fold(node.key, truth=False), node.dotted)
     else:
         return node  # a literal, a context, a status function
-    children = (folded.left, folded.right) if isinstance(folded, _Binary) else folded.args
     if all(isinstance(child, _Literal) for child in children):
         try:
             return _Literal(_Evaluator({}, None).eval(folded))

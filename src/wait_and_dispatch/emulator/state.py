@@ -342,6 +342,11 @@ class Repo:
         named = self.branch_or_tag(ref)
         if named is not None:
             return named[1]
+        # repos/get-commit and the check-runs/check-suites lists (OpenAPI `commit-ref`): "a commit
+        # SHA, branch name (`heads/BRANCH_NAME`), or tag name (`tags/TAG_NAME`)".
+        for prefix, table in (("heads/", self.spec.branches), ("tags/", self.spec.tags)):
+            if ref.startswith(prefix) and ref[len(prefix) :] in table:
+                return table[ref[len(prefix) :]]
         ref = ref.lower()
         matches = [sha for sha in self.known_shas() if sha.startswith(ref)] if len(ref) >= 7 else []
         return matches[0] if len(matches) == 1 else None
