@@ -46,7 +46,7 @@ _NO_JOB_CONCLUSIONS = ("startup_failure", "action_required")
 # Runs that end like this upload nothing (upload-artifact steps never ran).
 _NO_ARTIFACT_CONCLUSIONS = ("cancelled", "skipped", "startup_failure", "action_required", "stale")
 # Hourly primary budgets per token kind (GITHUB-FACTS "Rate limits").
-RATE_LIMITS = {"github_token": 1000, "pat": 5000, "app": 5000}
+RATE_LIMITS = {"github_token": 1000, "pat": 5000, "app": 5000}  # nosec # B105: request budgets per token kind, not passwords
 HOUR = 3600.0
 
 
@@ -369,7 +369,7 @@ class Budget:
 
     def reset_at(self, now: float) -> int:
         self.refresh(now)
-        assert self.window_start is not None
+        assert self.window_start is not None  # nosec B101 # an invariant for mypy, not a check of input
         return int(self.window_start + HOUR)
 
     @property
@@ -512,7 +512,7 @@ class State:
         # Scenario runs get their run numbers in creation order, as GitHub numbers them.
         for run_spec in sorted(spec.runs, key=lambda r: r.created):
             found = repo.workflow(run_spec.workflow)
-            assert found is not None  # checked by the scenario parser
+            assert found is not None  # nosec B101 # checked by the scenario parser
             wf = found
             branch = run_spec.head_branch
             sha = run_spec.head_sha
