@@ -202,8 +202,8 @@ def main(argv: list[str]) -> int:
     if job == "test":
         return run([python, "-m", "pytest", *rest])
     checks = [
-        [python, "-m", "ruff", "check", "src", "tests", "benchmarks", "tools/ci", "dev.py"],
-        [python, "-m", "ruff", "format", "--check", "src", "tests", "benchmarks", "tools/ci", "dev.py"],
+        [python, "-m", "ruff", "check", "src", "tests", "benchmarks", "tools", "dev.py"],
+        [python, "-m", "ruff", "format", "--check", "src", "tests", "benchmarks", "tools", "dev.py"],
         [python, "-m", "mypy"],
         # pyproject.toml [tool.bandit]; a finding is fixed or carries `# nosec BXXX # why`.
         [python, "-m", "bandit", "-c", "pyproject.toml", "-r", "src", "-q"],
