@@ -254,7 +254,7 @@ def _add_plan_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     emit.add_argument("--force", action="store_true", help="overwrite existing orchestrator files")
     emit.add_argument(
         "--action-ref",
-        metavar="OWNER/REPO@SHA",
+        metavar="REPO@SHA",
         help=(
             "the `uses:` of this action in the generated jobs (default: this version's release, "
             f"{ACTION_REPOSITORY}@v{__version__} pinned to its commit SHA, looked up through the API)"
