@@ -116,13 +116,13 @@ def gh_hostname(api_host: str) -> str:
 def token_from_gh(host: str) -> str | None:
     """`gh auth token --hostname HOST`, if the GitHub CLI is there and logged in; None otherwise."""
     import shutil
-    import subprocess
+    import subprocess  # nosec B404 # runs only `gh auth token`, below
 
     gh = shutil.which("gh")
     if gh is None:
         return None
     try:
-        done = subprocess.run(  # noqa: S603 - a fixed command line; the host is only an argument
+        done = subprocess.run(  # nosec B603 # noqa: S603 - a fixed command line; the host is only an argument
             [gh, "auth", "token", "--hostname", host],
             capture_output=True,
             text=True,

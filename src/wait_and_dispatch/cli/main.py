@@ -362,8 +362,11 @@ def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> No
     emit.add_argument("--force", action="store_true", help="overwrite existing orchestrator files")
     emit.add_argument(
         "--action-ref",
-        default=f"{ACTION_REPOSITORY}@v1",
-        help=f"the `uses:` of this action in the generated jobs (default: {ACTION_REPOSITORY}@v1)",
+        metavar="REPO@SHA",
+        help=(
+            "the `uses:` of this action in the generated jobs (default: this version's release, "
+            f"{ACTION_REPOSITORY}@v{__version__} pinned to its commit SHA, looked up through the API)"
+        ),
     )
 
 

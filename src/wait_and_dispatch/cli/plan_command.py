@@ -8,18 +8,20 @@ refuses writes), validate it (`--check`), or write the orchestrator workflows it
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.action.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
 from wait_and_dispatch.cli import results
 from wait_and_dispatch.cli.connection import connect
 from wait_and_dispatch.cli.progress import PlanProgressPrinter, progress_stream, retry_progress
 from wait_and_dispatch.engine import runs as runs_api
-from wait_and_dispatch.engine.model import format_seconds
-from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.engine.model import Repository, format_seconds
+from wait_and_dispatch.errors import GitHubApiError, UsageError
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.jobs.plan_job import (
     PlanSettings,
@@ -68,7 +70,7 @@ def run_plan_command(
     if args.check:
         return _check(plan, settings, stdout)
     if args.emit_workflow:
-        return _emit(plan, settings, args, stdout, stderr)
+        return _emit(plan, settings, args, environ, stdout, stderr)
     repository = plan_repository(plan, settings)
     connection = connect(args.api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
     printer = PlanProgressPrinter(progress_stream(stderr, quiet=args.quiet))
@@ -168,13 +170,66 @@ def _check(plan: Plan, settings: PlanSettings, stdout: TextIO) -> int:
     return 0
 
 
+_FULL_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+def _action_reference(
+    args: argparse.Namespace, environ: Mapping[str, str], stderr: TextIO
+) -> tuple[str, str | None]:
+    """The `uses:` of the generated jobs and the version comment after it.
+
+    By default this version's release, `ACTION_REPOSITORY` at the tag `v<__version__>`, pinned to
+    the commit the tag points to (`GET /repos/{owner}/{repo}/commits/tags/{tag}`, the OpenAPI
+    description's form for a tag): a moving `@v1` is what zizmor's unpinned-uses audit and
+    GitHub's "require actions to be pinned to a full-length commit SHA" policy refuse.
+    """
+    if args.action_ref:
+        ref = args.action_ref.strip()
+        # A local action (./) comes with the workflow's own commit: nothing to pin.
+        if not ref.startswith("./") and not _FULL_SHA.fullmatch(ref.rpartition("@")[2]):
+            print(
+                f"warning: --action-ref {ref} is not a full commit SHA: the generated `uses:` can move "
+                "under you, and zizmor (unpinned-uses) and GitHub's SHA-pinning policy refuse it",
+                file=stderr,
+            )
+        return ref, None
+    tag = f"v{__version__}"
+    connection = connect(args.api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
+    hint = (
+        f"pass --action-ref {ACTION_REPOSITORY}@SHA with the commit of the release to use "
+        f"(git ls-remote https://github.com/{ACTION_REPOSITORY} {tag})"
+    )
+    try:
+        with GitHubApi(base_url=connection.api_url, token=connection.token, read_only=True) as api:
+            sha = runs_api.resolve_sha(api, Repository.parse(ACTION_REPOSITORY), f"tags/{tag}")
+    except UsageError:  # 404 or 422: no such tag
+        raise UsageError(
+            f"the action's release tag {tag} does not exist in {ACTION_REPOSITORY} at {connection.api_url}",
+            hint=hint,
+        ) from None
+    except GitHubApiError as exc:
+        raise UsageError(
+            f"cannot look up the action's release tag {tag} in {ACTION_REPOSITORY}: {exc.message}",
+            hint=hint,
+        ) from None
+    return f"{ACTION_REPOSITORY}@{sha}", tag
+
+
 def _emit(
-    plan: Plan, settings: PlanSettings, args: argparse.Namespace, stdout: TextIO, stderr: TextIO
+    plan: Plan,
+    settings: PlanSettings,
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+    stderr: TextIO,
 ) -> int:
     from wait_and_dispatch.plans.emit import check_workflows, emit_workflows
 
     plans = _per_environment(plan, settings)
-    emitted = emit_workflows(plans, plan_path=str(settings.path), action_ref=args.action_ref)
+    action_ref, action_version = _action_reference(args, environ, stderr)
+    emitted = emit_workflows(
+        plans, plan_path=str(settings.path), action_ref=action_ref, action_version=action_version
+    )
     report = stdout
     if args.output_dir == "-":
         report = stderr  # stdout holds the workflows alone, ready to be redirected to files
