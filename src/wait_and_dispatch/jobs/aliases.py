@@ -52,9 +52,15 @@ class Resolved:
     messages: list[Message] = field(default_factory=list)
 
 
+def _input(alias: Alias) -> str:
+    """The input an alias writes (only aliases with one have a form from `FORMS`)."""
+    if alias.input is None:
+        raise ValueError(f"the alias {alias.name} has no input of ours to write")
+    return alias.input
+
+
 def _text(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
-    assert alias.input is not None
-    return {alias.input: value}
+    return {_input(alias): value}
 
 
 def _in_unit(value: str, unit: str) -> str:
@@ -64,13 +70,11 @@ def _in_unit(value: str, unit: str) -> str:
 
 
 def _seconds(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
-    assert alias.input is not None
-    return {alias.input: _in_unit(value, "s")}
+    return {_input(alias): _in_unit(value, "s")}
 
 
 def _milliseconds(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
-    assert alias.input is not None
-    return {alias.input: _in_unit(value, "ms")}
+    return {_input(alias): _in_unit(value, "ms")}
 
 
 def _cancel_after_seconds(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
@@ -126,16 +130,14 @@ def _any_unless_true(value: str, alias: Alias, given: Mapping[str, str], owner: 
 
 def _fail_or_ignore(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
     # lewagon's fail-on-no-checks: false succeeds when the checks asked for never appear.
-    assert alias.input is not None
     if value.lower() in ("true", "false"):
-        return {alias.input: "fail" if value.lower() == "true" else "ignore"}
+        return {_input(alias): "fail" if value.lower() == "true" else "ignore"}
     raise UsageError(f"{alias.name} must be true or false, not {value!r}", hint=f"e.g. {alias.name}: false")
 
 
 def _more_lines(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
     # lewagon's running-workflow-name is one more check to ignore, beside ignore-checks.
-    assert alias.input is not None
-    return {alias.input: "\n".join(part for part in (given.get(alias.input, "").strip(), value) if part)}
+    return {_input(alias): "\n".join(part for part in (given.get(_input(alias), "").strip(), value) if part)}
 
 
 Form = Callable[[str, Alias, Mapping[str, str], str], dict[str, str]]
