@@ -6,6 +6,8 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
 from wait_and_dispatch import ACTION_REPOSITORY
 from wait_and_dispatch.cli.main import EXIT_CODES_HELP, build_parser
 from wait_and_dispatch.errors import ExitCode
@@ -75,15 +77,6 @@ def test_every_link_in_the_readme_is_absolute() -> None:
     assert targets, "the README links nowhere"
     relative = [target for target in targets if not target.startswith(("https://", "#"))]
     assert not relative, f"relative links break on PyPI: {relative}"
-
-
-def test_readme_links_into_the_repository_name_files_that_exist() -> None:
-    base = f"https://github.com/{ACTION_REPOSITORY}/blob/main/"
-    for match in LINK_TARGETS.finditer(README):
-        target = next(group for group in match.groups() if group)
-        if target.startswith(base):
-            path = target.removeprefix(base).split("#", 1)[0]
-            assert (ROOT / path).exists(), f"README links to {target}, but there is no {path}"
 
 
 # The action's name is written once (ACTION_REPOSITORY); the placeholder it replaced must not come
@@ -179,3 +172,50 @@ def test_contributing_documents_the_commands_the_readme_and_ci_use() -> None:
     contributing = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
     for command in ("python3 dev.py demo", "python3 dev.py test", "python3 dev.py lint", "bash .ci/run"):
         assert command in contributing
+
+
+# Every Markdown file a reader of the repository (or of PyPI) opens.
+MARKDOWN = [
+    ROOT / "README.md",
+    ROOT / "CONTRIBUTING.md",
+    ROOT / "SECURITY.md",
+    ROOT / "CHANGELOG.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    ROOT / "examples" / "README.md",
+]
+# A file of the repository written in backticks: `tools/release/release_notes.py`, `cli/signals.py`.
+NAMED_FILE = re.compile(r"`((?:\.?[\w-]+/)+[\w.-]+\.(?:py|json|ya?ml|md|mjs|toml|txt))`")
+REPOSITORY_LINK = re.compile(
+    rf"^https://github\.com/{re.escape(ACTION_REPOSITORY)}/(?:blob|tree)/main/([^#?]*)"
+)
+
+
+def named_file_exists(name: str) -> bool:
+    # The docs name a module by its path in the repository or in the package (cli/main.py).
+    return any((base / name).exists() for base in (ROOT, ROOT / "src", ROOT / "src" / "wait_and_dispatch"))
+
+
+@pytest.mark.parametrize("doc", MARKDOWN, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_every_file_a_document_names_exists(doc: Path) -> None:
+    names = NAMED_FILE.findall(doc.read_text(encoding="utf-8"))
+    missing = sorted({name for name in names if not named_file_exists(name)})
+    assert not missing, f"{doc.name} names files that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("doc", MARKDOWN, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_every_link_of_a_document_into_the_repository_leads_to_a_file(doc: Path) -> None:
+    broken = []
+    for match in LINK_TARGETS.finditer(doc.read_text(encoding="utf-8")):
+        target = next(group for group in match.groups() if group)
+        if target.startswith(("#", "mailto:")):
+            continue
+        in_repository = REPOSITORY_LINK.match(target)
+        if in_repository:
+            path = ROOT / in_repository.group(1)
+        elif "://" in target:
+            continue  # another site: not ours to check offline
+        else:
+            path = doc.parent / target.split("#", 1)[0]
+        if not path.exists():
+            broken.append(target)
+    assert not broken, f"{doc.name} links to files that do not exist: {broken}"
