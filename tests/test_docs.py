@@ -182,6 +182,7 @@ MARKDOWN = [
     ROOT / "CHANGELOG.md",
     *sorted((ROOT / "docs").glob("*.md")),
     ROOT / "examples" / "README.md",
+    *sorted((ROOT / "examples").glob("*/README.md")),
 ]
 # A file of the repository written in backticks: `tools/release/release_notes.py`, `cli/signals.py`.
 NAMED_FILE = re.compile(r"`((?:\.?[\w-]+/)+[\w.-]+\.(?:py|json|ya?ml|md|mjs|toml|txt))`")
@@ -219,3 +220,30 @@ def test_every_link_of_a_document_into_the_repository_leads_to_a_file(doc: Path)
         if not path.exists():
             broken.append(target)
     assert not broken, f"{doc.name} links to files that do not exist: {broken}"
+
+
+def documented_commands(markdown: str) -> list[str]:
+    """Each `wait-and-dispatch ...` command of the ```sh blocks, up to a pipe, redirection or comment."""
+    commands = []
+    for block in re.findall(r"^```sh\n(.*?)^```", markdown, re.MULTILINE | re.DOTALL):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.split(r"\s(?:#|\||>)\s?", line, maxsplit=1)[0].strip()
+            line = line.removeprefix(".venv/bin/")
+            if line.startswith("wait-and-dispatch "):
+                commands.append(line)
+    return commands
+
+
+@pytest.mark.parametrize("doc", MARKDOWN, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_every_documented_command_line_is_one_the_cli_accepts(doc: Path) -> None:
+    parser = build_parser()
+    for command in documented_commands(doc.read_text(encoding="utf-8")):
+        # parse_args exits (SystemExit 2) on an unknown subcommand, option or choice.
+        parser.parse_args(shlex.split(command)[1:])
+
+
+def test_the_readme_shows_the_command_line_and_the_emulator_each_under_its_heading() -> None:
+    commands = documented_commands(README)
+    assert any(command.startswith("wait-and-dispatch run ") for command in commands)
+    emulator = README.split("\n## The emulator\n", 1)[1].split("\n## ", 1)[0]
+    assert documented_commands(emulator)[0] == "wait-and-dispatch emulator"
