@@ -247,3 +247,15 @@ def test_the_readme_shows_the_command_line_and_the_emulator_each_under_its_headi
     assert any(command.startswith("wait-and-dispatch run ") for command in commands)
     emulator = README.split("\n## The emulator\n", 1)[1].split("\n## ", 1)[0]
     assert documented_commands(emulator)[0] == "wait-and-dispatch emulator"
+
+
+def test_contributing_and_the_readme_say_the_same_of_what_dev_py_lint_runs() -> None:
+    contributing = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    lines = {
+        doc: [line for line in text.splitlines() if line.startswith("python3 dev.py lint")]
+        for doc, text in (("README.md", README), ("CONTRIBUTING.md", contributing))
+    }
+    assert lines["README.md"] and lines["README.md"] == lines["CONTRIBUTING.md"]
+    dev_py = (ROOT / "dev.py").read_text(encoding="utf-8")
+    for tool in ("ruff", "mypy", "bandit", "actionlint", "zizmor"):
+        assert tool in dev_py and tool in lines["README.md"][0], tool
