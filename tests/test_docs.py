@@ -259,3 +259,16 @@ def test_contributing_and_the_readme_say_the_same_of_what_dev_py_lint_runs() -> 
     dev_py = (ROOT / "dev.py").read_text(encoding="utf-8")
     for tool in ("ruff", "mypy", "bandit", "actionlint", "zizmor"):
         assert tool in dev_py and tool in lines["README.md"][0], tool
+
+
+def test_the_layout_table_has_a_row_for_every_module_and_subpackage() -> None:
+    package = ROOT / "src" / "wait_and_dispatch"
+    rows = {row.split("`", 2)[1].rstrip("/") for row in layout_table(README)[1:]}
+    parts = [
+        path
+        for path in package.iterdir()
+        if (path.suffix == ".py" and path.name not in {"__init__.py", "__main__.py"})
+        or (path.is_dir() and (path / "__init__.py").exists())
+    ]
+    missing = sorted(path.name for path in parts if path.relative_to(ROOT).as_posix() not in rows)
+    assert not missing, f"README.md's layout table (and CONTRIBUTING.md's) has no row for {missing}"
