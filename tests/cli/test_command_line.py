@@ -233,3 +233,11 @@ def test_the_fish_script_parses_and_completes(tmp_path: Path) -> None:
     words = [line.split("\t")[0] for line in done.stdout.splitlines()]
     assert words[:2] == ["checks", "--workflow"]
     assert sorted(words[2:]) == ["bash", "fish", "zsh"]
+
+
+def test_no_command_offers_a_summary_option_that_would_do_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    # The job summary is the action's ($GITHUB_STEP_SUMMARY); from a terminal, plan writes one to
+    # --summary-file when asked, and run, checks and download print their result instead.
+    for command in ("run", "checks", "download"):
+        assert "--summary" not in help_of(command, capsys), command
+    assert "--summary-file" in help_of("plan", capsys)

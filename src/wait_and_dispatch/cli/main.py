@@ -83,7 +83,6 @@ _NOT_FOR: dict[str, frozenset[str]] = {
             "path",
             "merge-multiple",
             "allow-forks",
-            "summary",
         }
     ),
     "download": frozenset(
@@ -101,7 +100,6 @@ _NOT_FOR: dict[str, frozenset[str]] = {
             "ignore-checks",
             "checks-discovery-timeout",
             "fail-fast",
-            "summary",
         }
     ),
 }
@@ -287,13 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# The action's plan inputs and the `plan` command's options that mean the same.
+# The action's inputs that are no option of run, checks or download, and the `plan` command's
+# options that mean the same.
 PLAN_OPTIONS = {
     "plan": "FILE",
     "plan-environment": "--environment",
     "plan-vars": "--var",
     "plan-node": "--node",
     "plan-needs": "--needs",
+    "summary": "--summary-file",  # the job summary, into a file only when asked
 }
 
 
