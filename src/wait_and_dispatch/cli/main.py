@@ -13,7 +13,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.cli.signals import interrupt_on_termination
@@ -184,8 +184,16 @@ def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's usage errors, with the `hint:` line every other error has."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\nhint: {self.prog} --help lists what it takes\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description=(
             "Find or dispatch GitHub Actions workflow runs by head SHA, wait for them and their "
@@ -392,13 +400,21 @@ def handle_errors(stderr: TextIO, debug: bool) -> Iterator[list[int]]:
         status[0] = int(ExitCode.INTERRUPTED)
 
 
+def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    chosen: argparse.ArgumentParser = commands.choices[command]
+    return chosen
+
+
 def main(
     argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # reported by the command's parser, so that its usage and --help are the ones shown
+        _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
     with handle_errors(err, args.debug) as status:
         if args.command == "demo":
             from wait_and_dispatch.demo import run_demo
