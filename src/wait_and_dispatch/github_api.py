@@ -256,18 +256,19 @@ class GitHubApi:
     # -- deadlines and pacing --------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def deadline_scope(self, deadline: float | None) -> Iterator[None]:
+    def deadline_scope(self, deadline: float | None, *, replace: bool = False) -> Iterator[None]:
         """Every request this thread makes inside carries `deadline` (or an earlier one it is given).
 
         Waits and jobs enter one, so that a call deep inside (a `get_run` before a download) cannot
         forget the deadline and wait out a rate-limit reset past it (issue 11, defect 7). Scopes
-        nest: the earliest deadline wins.
+        nest: the earliest deadline wins, unless `replace` (a cancel after the deadline gets a
+        short one of its own).
         """
-        stack: list[float] = self._scope.__dict__.setdefault("deadlines", [])
+        stack: list[tuple[float, bool]] = self._scope.__dict__.setdefault("deadlines", [])
         if deadline is None:
             yield
             return
-        stack.append(deadline)
+        stack.append((deadline, replace))
         try:
             yield
         finally:
@@ -275,8 +276,12 @@ class GitHubApi:
 
     def current_deadline(self, deadline: float | None = None) -> float | None:
         """The earliest of `deadline` and every enclosing `deadline_scope` of this thread."""
-        stack: list[float] = self._scope.__dict__.get("deadlines", [])
-        candidates = [d for d in (deadline, *stack) if d is not None]
+        stack: list[tuple[float, bool]] = self._scope.__dict__.get("deadlines", [])
+        candidates = [] if deadline is None else [deadline]
+        for scoped, replaces in reversed(stack):
+            candidates.append(scoped)
+            if replaces:
+                break
         return min(candidates) if candidates else None
 
     def points_in_last_minute(self) -> int:

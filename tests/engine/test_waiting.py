@@ -191,7 +191,7 @@ def test_many_runs_share_one_poll_budget(
     api = make_api(emulator)
     runs = runs_api.find_runs(api, APP, head_sha=MAIN_SHA)
     assert len(runs) == 50
-    options = WaitOptions(poll_interval=5, max_poll_interval=60, use_history=False)
+    options = WaitOptions(poll_interval=5, max_poll_interval=60)
 
     single = make_api(emulator)
     wait_for_run(single, APP, runs[0], options)
