@@ -137,7 +137,13 @@ class PollGovernor:
         last_limit = stats.secondary_limit_at
         cooling = last_limit is not None and now - last_limit < SECONDARY_COOL_DOWN
         if cooling:
+            # GitHub: keep making requests while limited and the integration may be banned; so
+            # for a while after a secondary limit, the governor polls half as often.
             target /= 2
+            chosen = cadence * 2
+            reason = (
+                f"GitHub answered with a secondary rate limit in the last {SECONDARY_COOL_DOWN / 60:.0f} min"
+            )
         if self._tick_cost > 0:
             budget = self._tick_cost * 60.0 / target
             if budget > chosen:
