@@ -144,7 +144,7 @@ def test_a_tight_request_budget_slows_the_shared_tick_and_says_so(
     # Once the first tick has shown what a tick costs, the process keeps to the budget.
     steady = [r for r in emulator.requests if r.time >= start + 10]
     per_minute = len(steady) * 60 / (clock.now() - start - 10)
-    assert per_minute <= 180
+    assert per_minute <= 180 * 1.05  # unpaced, 12 reads every 1-2 s would be about 480
 
 
 # -- waiters share the schedule ---------------------------------------------------------------------
