@@ -85,7 +85,8 @@ def test_an_outage_that_outlasts_the_wait_times_out_at_the_deadline(
     start = clock.now()
     with pytest.raises(DeadlineExceededError, match="503") as caught:
         wait_for_run(api, APP, run, WaitOptions(timeout=120))
-    assert caught.value.exit_code == ExitCode.TIMEOUT == 3
+    assert caught.value.exit_code == ExitCode.TIMEOUT
+    assert int(caught.value.exit_code) == 3
     assert 110 <= clock.now() - start <= 120
 
 
