@@ -81,11 +81,12 @@ def main(argv: list[str] | None = None) -> int:
         run = [sys.executable, "-m", "wait_and_dispatch", "run", "--workflow", "build.yml", "--sha", SHA]
         bare = [sys.executable, "-c", "pass"]
         interpreter: list[float] = []
-        for _ in range(args.trials):
+        delays: list[float] = []
+        for _ in range(args.trials):  # interleaved, so both see the same load on the machine
             began = time.perf_counter()
             subprocess.run(bare, check=True)  # noqa: S603 - our own interpreter
             interpreter.append(time.perf_counter() - began)
-        delays = [first_request_delay(emulator, run, env) for _ in range(args.trials)]
+            delays.append(first_request_delay(emulator, run, env))
     table = "\n".join(
         [
             "| | Median | Fastest | Slowest |",
