@@ -98,3 +98,67 @@ def test_an_untrusted_certificate_is_refused_without_sending_the_token(
     ):
         api.get("/repos/octo/app")
     assert seen == []
+
+
+@pytest.fixture
+def http_proxy() -> Iterator[tuple[str, list[str]]]:
+    """A forwarding proxy for plain HTTP: it takes absolute URLs, as proxies do, and notes them."""
+    import http.client
+    import http.server
+    import urllib.parse
+
+    forwarded: list[str] = []
+
+    class Forward(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            forwarded.append(self.path)
+            target = urllib.parse.urlsplit(self.path)
+            upstream = http.client.HTTPConnection(target.hostname or "", target.port or 80, timeout=10)
+            headers = {
+                k: v for k, v in self.headers.items() if k.lower() not in ("proxy-connection", "connection")
+            }
+            upstream.request(
+                "GET", target.path + (f"?{target.query}" if target.query else ""), headers=headers
+            )
+            answer = upstream.getresponse()
+            body = answer.read()
+            self.send_response(answer.status)
+            for key, value in answer.getheaders():
+                if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            upstream.close()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", forwarded
+    finally:
+        server.shutdown()
+
+
+def test_requests_go_through_the_proxy_named_in_the_environment(
+    http_proxy: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import BASE_SCENARIO
+    from wait_and_dispatch.emulator import Emulator, Scenario
+
+    proxy, forwarded = http_proxy
+    clock = ManualClock()
+    with Emulator(Scenario.from_dict(BASE_SCENARIO), clock=clock) as emulator:
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        with GitHubApi(base_url=emulator.api_url, token=emulator.token("dev"), clock=clock) as api:
+            assert api.get("/repos/octo/app").data["full_name"] == "octo/app"
+        assert forwarded == [f"{emulator.api_url}/repos/octo/app"]
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        with GitHubApi(base_url=emulator.api_url, token=emulator.token("dev"), clock=clock) as api:
+            api.get("/repos/octo/public")
+        assert len(forwarded) == 1, "NO_PROXY is honoured"
