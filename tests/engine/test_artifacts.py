@@ -39,6 +39,7 @@ from wait_and_dispatch.errors import (
     ArtifactNotFoundError,
     ForkArtifactRefusedError,
     RunNotFoundError,
+    ExitCode,
     UnsafeArtifactError,
 )
 from wait_and_dispatch.github_api import GitHubApi
@@ -530,6 +531,74 @@ def test_a_stream_cut_mid_download_is_retried_and_the_result_is_correct(
     assert result.verified
     assert (tmp_path / "package.bin").stat().st_size == 300_000
     assert len([r for r in emulator.requests if r.host == "blob"]) == 2
+
+
+def test_a_stream_cut_on_every_attempt_says_how_many_bytes_arrived_and_is_an_artifact_error(
+    octo_app: OctoApp, tmp_path: Path
+) -> None:
+    emulator, api, run_id = octo_app.one_run([{"name": "package", "size": 300_000}])
+    emulator.inject(Fault(host="blob", path="*", kind="cut_stream", after_bytes=100_000, times=None))
+
+    with pytest.raises(ArtifactError) as caught:
+        download_artifacts(api, REPO, run_id, ArtifactSelection(path=tmp_path / "out"))
+
+    assert f"artifact 'package' of run {run_id}" in str(caught.value)
+    assert "cut after 100000 bytes" in str(caught.value)
+    assert caught.value.exit_code is ExitCode.ARTIFACT
+    assert caught.value.hint
+    assert len([r for r in emulator.requests if r.host == "blob"]) > 1  # it was retried first
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unpacking_error_names_the_destination_never_the_staging_folder(
+    octo_app: OctoApp, tmp_path: Path
+) -> None:
+    # `report` is a file, then `report/summary.txt` needs it to be a folder.
+    _, api, run_id = octo_app.one_run(
+        [{"name": "clash", "files": {"report": "a file", "report/summary.txt": "in a folder"}}]
+    )
+
+    with pytest.raises(ArtifactError) as caught:
+        download_artifacts(api, REPO, run_id, ArtifactSelection(path=tmp_path / "out"))
+
+    message = str(caught.value)
+    assert ".wait-and-dispatch-" not in message and "/tree" not in message
+    assert "'report/summary.txt'" in message
+    assert caught.value.hint
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_destination_that_is_a_file_is_an_error_with_a_hint(octo_app: OctoApp, tmp_path: Path) -> None:
+    _, api, run_id = octo_app.one_run([{"name": "package", "files": {"a.txt": "a"}}])
+    (tmp_path / "out").write_text("not a folder")
+
+    with pytest.raises(ArtifactError, match="is not a folder") as caught:
+        download_artifacts(api, REPO, run_id, ArtifactSelection(path=tmp_path / "out"))
+
+    assert caught.value.hint
+
+
+def test_a_folder_in_the_way_of_an_artifact_file_is_an_error_with_a_hint(
+    octo_app: OctoApp, tmp_path: Path
+) -> None:
+    _, api, run_id = octo_app.one_run([{"name": "package", "files": {"a.txt": "a"}}])
+    (tmp_path / "a.txt").mkdir()
+
+    with pytest.raises(ArtifactError, match="is a folder where the artifact has a file") as caught:
+        download_artifacts(api, REPO, run_id, ArtifactSelection(path=tmp_path))
+
+    assert ".wait-and-dispatch-" not in str(caught.value)
+    assert caught.value.hint
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_an_archive_that_is_not_a_zip_is_an_error_with_a_hint(tmp_path: Path) -> None:
+    (tmp_path / "junk.zip").write_bytes(b"<html>not a zip</html>" * 100)
+
+    with pytest.raises(ArtifactError, match="is not a valid zip") as caught:
+        _unpack(tmp_path / "junk.zip", tmp_path / "out", label="artifact 'junk' of run 1", max_ratio=200.0)
+
+    assert caught.value.hint
 
 
 def test_no_request_to_the_storage_host_carries_the_token(octo_app: OctoApp, tmp_path: Path) -> None:
