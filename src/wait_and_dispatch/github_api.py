@@ -39,18 +39,21 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
 
 import github
 import github.Auth
 import requests
 import requests.utils
 import tenacity
+import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
 from wait_and_dispatch import USER_AGENT
 from wait_and_dispatch.clock import Clock, SystemClock
 from wait_and_dispatch.errors import (
+    ArtifactDownloadError,
     AuthenticationError,
     ConnectionFailedError,
     DeadlineExceededError,
@@ -142,9 +145,26 @@ class RetryEvent:
 
 @dataclass(frozen=True)
 class DownloadResult:
-    path: Path
+    path: Path | None  # None when the bytes went to a sink rather than a file
     size: int
     sha256: str  # hex digest of the bytes written
+
+
+class DownloadSink(Protocol):
+    """Where a download's bytes go, as they arrive: a file, or an unzipper (engine/unzip.py)."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+    def __enter__(self) -> object: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None, /
+    ) -> object: ...
+
+
+# Called at the start of each try with the Content-Length, if any: a cut stream is retried from
+# the start, so every try writes into a fresh sink.
+SinkFactory = Callable[[int | None], DownloadSink]
 
 
 class _RetryableError(Exception):
@@ -341,16 +361,18 @@ class GitHubApi:
     def download_artifact(
         self,
         archive_download_url: str,
-        destination: Path,
+        destination: Path | SinkFactory,
         *,
         deadline: float | None = None,
         on_progress: Callable[[int, int | None], None] | None = None,
     ) -> DownloadResult:
         """Stream an artifact's zip to `destination` in constant memory; retried if the stream is cut.
 
-        Each try asks GitHub for a fresh signed URL (they live about a minute) and fetches it with
-        a client that carries no token. Returns the size and sha256 of what was written, for the
-        caller to check against the artifact's `digest`.
+        `destination` is a file, or a factory of sinks that consume the bytes as they arrive (the
+        unzipper, so the archive is read once and never stored). Each try asks GitHub for a fresh
+        signed URL (they live about a minute) and fetches it with a client that carries no token.
+        Returns the size and sha256 of what was written, for the caller to check against the
+        artifact's `digest`; the sha256 is computed on the way, in the same pass.
         """
         retrier = _Retrier(self, "GET", archive_download_url, safe=True, deadline=deadline)
 
@@ -568,7 +590,10 @@ class GitHubApi:
         return GitHubApiError(line, status=status, method=method, url=url)
 
     def _stream_to(
-        self, storage_url: str, destination: Path, on_progress: Callable[[int, int | None], None] | None
+        self,
+        storage_url: str,
+        destination: Path | SinkFactory,
+        on_progress: Callable[[int, int | None], None] | None,
     ) -> DownloadResult:
         digest = hashlib.sha256()
         written = 0
@@ -584,8 +609,12 @@ class GitHubApi:
                         hint="the signed URL may have expired; try again",
                     )
                 expected = _int_header(got.headers, "Content-Length")
-                with destination.open("wb") as sink:
-                    for chunk in got.iter_content(_DOWNLOAD_CHUNK):
+                sink = destination.open("wb") if isinstance(destination, Path) else destination(expected)
+                with sink:
+                    # read1 hands over what has arrived, up to a chunk: a cut stream still
+                    # delivers (and counts) the bytes that came before the cut, where a full
+                    # read of the chunk would drop them with the error.
+                    while chunk := got.raw.read1(_DOWNLOAD_CHUNK, decode_content=True):
                         sink.write(chunk)
                         digest.update(chunk)
                         written += len(chunk)
@@ -595,16 +624,15 @@ class GitHubApi:
                     raise requests.exceptions.ChunkedEncodingError(
                         f"stream ended after {written} of {expected} bytes"
                     )
-        except requests.exceptions.RequestException as exc:
-            failure = ConnectionFailedError(
-                f"artifact download was cut after {written} bytes ({_describe(exc)})",
-                method="GET",
-                hint="check the network; the download is retried from the start",
-            )
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+            # An artifact error (exit 5), not an API one: the API answered, the storage host's
+            # stream broke (issue 11, defect 14).
+            failure = ArtifactDownloadError(f"the download was cut after {written} bytes ({_describe(exc)})")
             raise _RetryableError("connection", failure) from exc
         finally:
             self._count(downloaded_bytes=written)
-        return DownloadResult(destination, written, digest.hexdigest())
+        path = destination if isinstance(destination, Path) else None
+        return DownloadResult(path, written, digest.hexdigest())
 
 
 class _Retrier:

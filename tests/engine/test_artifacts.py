@@ -7,6 +7,7 @@ Integration tests drive the emulator over real HTTP: the API host answers the li
 
 from __future__ import annotations
 
+import io
 import tracemalloc
 import zipfile
 from collections.abc import Callable
@@ -18,7 +19,6 @@ import pytest
 from tests.conftest import FEATURE_SHA, MAIN_SHA
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine.artifacts import (
-    _unpack,
     download_artifacts,
     latest_successful_run,
     list_artifacts,
@@ -32,14 +32,15 @@ from wait_and_dispatch.engine.model import (
     Repository,
     WorkflowRun,
 )
+from wait_and_dispatch.engine.unzip import unpack_file
 from wait_and_dispatch.errors import (
     ArtifactDigestMismatchError,
     ArtifactError,
     ArtifactExpiredError,
     ArtifactNotFoundError,
+    ExitCode,
     ForkArtifactRefusedError,
     RunNotFoundError,
-    ExitCode,
     UnsafeArtifactError,
 )
 from wait_and_dispatch.github_api import GitHubApi
@@ -463,7 +464,7 @@ def test_a_deflated_zip_bomb_is_refused_at_the_default_ratio(tmp_path: Path) -> 
     assert bomb.stat().st_size < 100_000
 
     with pytest.raises(UnsafeArtifactError, match="zip bomb"):
-        _unpack(bomb, tmp_path / "out", label="artifact 'bomb' of run 1", max_ratio=200.0)
+        unpack_file(bomb, tmp_path / "out", label="artifact 'bomb' of run 1", max_ratio=200.0)
 
     assert not (tmp_path / "out").exists()
 
@@ -473,12 +474,14 @@ def test_a_tiny_zip_of_highly_compressible_text_passes_under_the_floor(tmp_path:
     small = deflated_zip(tmp_path / "logs.zip", {"log.txt": text})
     assert small.stat().st_size * 200 < len(text)
 
-    _unpack(small, tmp_path / "out", label="artifact 'logs' of run 1", max_ratio=200.0)
+    unpack_file(small, tmp_path / "out", label="artifact 'logs' of run 1", max_ratio=200.0)
 
     assert (tmp_path / "out" / "log.txt").read_bytes() == text
 
 
-def test_a_zip_whose_headers_understate_sizes_fails_its_crc_check(tmp_path: Path) -> None:
+def test_a_zip_whose_headers_understate_sizes_is_refused_after_no_more_than_they_state(
+    tmp_path: Path,
+) -> None:
     archive = deflated_zip(tmp_path / "liar.zip", {"zeros.bin": bytes(4 * MiB)})
     # Claim 1,000 bytes in both headers, so the size check passes: no more than that is unpacked.
     data = archive.read_bytes()
@@ -486,10 +489,89 @@ def test_a_zip_whose_headers_understate_sizes_fails_its_crc_check(tmp_path: Path
     assert data.count(real) == 2
     archive.write_bytes(data.replace(real, (1000).to_bytes(4, "little")))
 
-    with pytest.raises(ArtifactError, match="is not a valid zip: Bad CRC-32"):
-        _unpack(archive, tmp_path / "out", label="artifact 'liar' of run 1", max_ratio=200.0)
+    with pytest.raises(
+        UnsafeArtifactError, match=r"holds more data in 'zeros\.bin' than its header declares"
+    ):
+        unpack_file(archive, tmp_path / "out", label="artifact 'liar' of run 1", max_ratio=200.0)
 
     assert (tmp_path / "out" / "zeros.bin").stat().st_size <= 1000
+
+
+def test_a_corrupted_entry_fails_its_crc_check(tmp_path: Path) -> None:
+    archive = tmp_path / "flipped.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as package:
+        package.writestr("notes.txt", b"release notes " * 100)
+    archive.write_bytes(archive.read_bytes().replace(b"release", b"RELEASE", 1))
+
+    with pytest.raises(
+        ArtifactError, match=r"is not a valid zip: Bad CRC-32 for file 'notes\.txt'"
+    ) as caught:
+        unpack_file(archive, tmp_path / "out", label="artifact 'flipped' of run 1", max_ratio=200.0)
+
+    assert caught.value.hint
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only stream, so zipfile writes data descriptors as upload-artifact's archiver does."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk: Any) -> int:
+        self.data += chunk
+        return len(chunk)
+
+
+def streamed_zip(path: Path, files: dict[str, bytes], compression: int) -> Path:
+    sink = _Unseekable()
+    with zipfile.ZipFile(sink, "w", compression) as archive:
+        for name, content in files.items():
+            with archive.open(name, "w") as entry:
+                entry.write(content)
+    path.write_bytes(bytes(sink.data))
+    return path
+
+
+@pytest.mark.parametrize(
+    "compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=["stored", "deflated"]
+)
+def test_entries_with_data_descriptors_unpack_as_upload_artifact_writes_them(
+    tmp_path: Path, compression: int
+) -> None:
+    # A stored entry's end is found by its descriptor: a file holding the descriptor's signature
+    # (PK\7\8) must not end early.
+    files = {"dist/app.bin": b"head PK\x07\x08 tail" * 5000, "README": b"read me", "empty": b""}
+    archive = streamed_zip(tmp_path / "streamed.zip", files, compression)
+    assert all(info.flag_bits & 0x8 for info in zipfile.ZipFile(archive).infolist())
+
+    unpack_file(archive, tmp_path / "out", label="artifact 'streamed' of run 1", max_ratio=200.0)
+
+    assert files_under(tmp_path / "out") == files
+
+
+def test_a_central_directory_naming_other_files_than_the_entries_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "two-faced.zip"
+    with zipfile.ZipFile(archive, "w") as package:
+        package.writestr("harmless.txt", b"hello")
+    data = archive.read_bytes()
+    central = data.index(b"PK\x01\x02")
+    archive.write_bytes(data[:central] + data[central:].replace(b"harmless.txt", b"evil-run.sh!"))
+
+    with pytest.raises(UnsafeArtifactError, match="central directory that does not match its entries"):
+        unpack_file(archive, tmp_path / "out", label="artifact 'two-faced' of run 1", max_ratio=200.0)
+
+
+def test_a_zip_without_its_end_is_reported_truncated(tmp_path: Path) -> None:
+    archive = deflated_zip(tmp_path / "whole.zip", {"a.txt": b"a" * 10_000})
+    archive.write_bytes(archive.read_bytes()[:60])
+
+    with pytest.raises(ArtifactError, match="is truncated: it ends inside 'a.txt'") as caught:
+        unpack_file(archive, tmp_path / "out", label="artifact 'cut' of run 1", max_ratio=200.0)
+
+    assert caught.value.hint
 
 
 # -- expiry ------------------------------------------------------------------------------------------
@@ -596,7 +678,9 @@ def test_an_archive_that_is_not_a_zip_is_an_error_with_a_hint(tmp_path: Path) ->
     (tmp_path / "junk.zip").write_bytes(b"<html>not a zip</html>" * 100)
 
     with pytest.raises(ArtifactError, match="is not a valid zip") as caught:
-        _unpack(tmp_path / "junk.zip", tmp_path / "out", label="artifact 'junk' of run 1", max_ratio=200.0)
+        unpack_file(
+            tmp_path / "junk.zip", tmp_path / "out", label="artifact 'junk' of run 1", max_ratio=200.0
+        )
 
     assert caught.value.hint
 
