@@ -1,8 +1,8 @@
 """The one place that talks HTTP to GitHub.
 
-Built on PyGithub's `Requester` (authentication, user agent, base URL and GHES prefix handling,
-connection pooling) with PyGithub's own retries switched off, so that retries have exactly one
-owner: `_Retrier` below, built from tenacity strategies.
+Built on one `requests.Session` per host (connection pooling; the storage host's carries no
+token), so that retries have exactly one owner: `_Retrier` below. PyGithub is not imported: it
+took 175 ms of every start-up, before the first request could go out (issue 12, item 5).
 
 What it does for every caller:
 - retries 5xx answers and connection errors with exponential backoff and jitter, but only for
@@ -16,6 +16,13 @@ What it does for every caller:
 - keeps ETags and sends `If-None-Match`, so that polling something unchanged is answered 304 and
   costs nothing against the primary rate limit;
 - spaces writes one second apart and sends requests one at a time, as GitHub asks;
+- keeps the process under GitHub's secondary limit on points per minute (a GET is 1 point, a
+  write 5) with a sliding window, and holds every request back while GitHub has asked it to
+  (`retry-after` on a secondary limit), not only the one that was refused;
+- carries a deadline into every request made in a `deadline_scope` (a wait, a job), so that no
+  call site can forget it: nothing is waited for past it;
+- remembers what GitHub said about pacing (`x-poll-interval`, secondary limits, the remaining
+  budget) in `ApiStats`, for the poll governor (engine/polling.py) to slow down on;
 - counts what it did (`ApiStats`) for progress lines, outputs and benchmarks.
 
 Sources (also in ../shared/GITHUB-FACTS.md):
@@ -24,6 +31,9 @@ Sources (also in ../shared/GITHUB-FACTS.md):
 - REST "Rate limits for the REST API": x-ratelimit-* headers, 403/429, retry-after, at least one
   minute when absent, exponential backoff when it persists.
 - PyGithub #3080 and `GithubRetry`: retries POSTs and sleeps silently until reset.
+- REST "Rate limits for the REST API", "Calculating points for the secondary rate limit": no
+  more than 900 points per minute for REST endpoints; GET, HEAD and OPTIONS are 1 point, POST,
+  PATCH, PUT and DELETE 5.
 """
 
 from __future__ import annotations
@@ -34,19 +44,17 @@ import datetime
 import hashlib
 import json
 import logging
+import random
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
-import github
-import github.Auth
 import requests
 import requests.utils
-import tenacity
 import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
@@ -90,10 +98,15 @@ class RetryPolicy:
     attempts: int = 6  # tries per request, the first included
     initial_backoff: float = 1.0  # seconds before the first retry of a 5xx or connection error
     max_backoff: float = 30.0
+    # Under a deadline (a wait), reads are retried until it, and their waits stop growing here,
+    # so the end of an outage is seen within a few seconds.
+    max_backoff_in_wait: float = 4.0
     jitter: float = 1.0  # up to this many seconds added at random to each backoff
     secondary_limit_wait: float = 60.0  # without retry-after: "wait at least one minute" (GitHub docs)
     write_interval: float = 1.0  # "wait at least one second between each" mutative request
     max_rate_limit_wait: float | None = None  # cap on waiting for a primary reset without a deadline
+    # Points the process may spend in any 60 s (GitHub's secondary limit is 900 for REST); None: no cap.
+    points_per_minute: int | None = 600
 
 
 @dataclass
@@ -110,6 +123,11 @@ class ApiStats:
     rate_limit_used: int | None = None
     rate_limit_reset: float | None = None
     rate_limit_resource: str | None = None
+    poll_interval: float | None = None  # the last `x-poll-interval` GitHub sent: poll no more often
+    secondary_limits: int = 0  # secondary-limit answers (403/429) so far
+    secondary_limit_at: float | None = None  # clock time of the last one
+    hold_until: float | None = None  # GitHub asked for no requests before this clock time
+    paced_waits: int = 0  # times a request waited for the points-per-minute window
 
     @property
     def units_spent(self) -> int:
@@ -135,7 +153,9 @@ class ApiResponse:
 class RetryEvent:
     """Reported before the API layer waits: why, for how long, and for which request."""
 
-    reason: str  # "server-error" | "connection" | "secondary-rate-limit" | "primary-rate-limit"
+    reason: (
+        str  # "server-error" | "connection" | "stream-cut" | "secondary-rate-limit" | "primary-rate-limit"
+    )
     wait: float
     attempt: int
     method: str
@@ -201,6 +221,7 @@ class GitHubApi:
         on_retry: Callable[[RetryEvent], None] | None = None,
         user_agent: str = USER_AGENT,
         read_only: bool = False,
+        rng: random.Random | None = None,
     ) -> None:
         self.base_url = normalize_api_url(base_url)
         self.read_only = read_only  # a dry run: any write is refused before it is sent
@@ -209,25 +230,22 @@ class GitHubApi:
         self.timeout = timeout
         self.on_retry = on_retry
         self.stats = ApiStats()
+        self.rng = rng or random.Random()
         self._has_token = bool(token)
-        # retry=None: PyGithub's urllib3 retries off, we own them (PyGithub's default GithubRetry
-        # retries POSTs). seconds_between_*=None: its real-time throttling off, we pace writes on
-        # our own clock.
-        self._github = github.Github(
-            base_url=self.base_url,
-            auth=github.Auth.Token(token) if token else None,
-            user_agent=user_agent,
-            timeout=timeout,
-            retry=None,
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-            per_page=100,
-        )
-        self._requester = self._github.requester
+        # requests' own retries are off by default (urllib3 Retry(0)): retries are ours alone.
+        self._session = requests.Session()
+        self._session.headers["User-Agent"] = user_agent
+        if token:
+            self._session.headers["Authorization"] = f"token {token}"
+        # Never credentials from ~/.netrc, nor proxies' auth: the token above is the only one.
+        self._session.trust_env = False
         self._prefix = urllib.parse.urlsplit(self.base_url).path.rstrip("/")
-        # GitHub asks for requests made serially, not concurrently; it also keeps PyGithub's one
-        # shared connection object from being used by two threads at once.
+        # GitHub asks for requests made serially, not concurrently ("Best practices for using the
+        # REST API"): one request in flight per client (per token) at a time.
         self._wire = threading.Lock()
+        self._pace_lock = threading.Lock()
+        self._sent: collections.deque[tuple[float, int]] = collections.deque()  # (time, points)
+        self._scope = threading.local()
         self._stats_lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -248,7 +266,7 @@ class GitHubApi:
         return self._has_token
 
     def close(self) -> None:
-        self._github.close()
+        self._session.close()
         self._storage.close()
 
     def __enter__(self) -> GitHubApi:
@@ -256,6 +274,92 @@ class GitHubApi:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- deadlines and pacing --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def deadline_scope(self, deadline: float | None, *, replace: bool = False) -> Iterator[None]:
+        """Every request this thread makes inside carries `deadline` (or an earlier one it is given).
+
+        Waits and jobs enter one, so that a call deep inside (a `get_run` before a download) cannot
+        forget the deadline and wait out a rate-limit reset past it (issue 11, defect 7). Scopes
+        nest: the earliest deadline wins, unless `replace` (a cancel after the deadline gets a
+        short one of its own).
+        """
+        stack: list[tuple[float, bool]] = self._scope.__dict__.setdefault("deadlines", [])
+        if deadline is None:
+            yield
+            return
+        stack.append((deadline, replace))
+        try:
+            yield
+        finally:
+            stack.pop()
+
+    def current_deadline(self, deadline: float | None = None) -> float | None:
+        """The earliest of `deadline` and every enclosing `deadline_scope` of this thread."""
+        stack: list[tuple[float, bool]] = self._scope.__dict__.get("deadlines", [])
+        candidates = [] if deadline is None else [deadline]
+        for scoped, replaces in reversed(stack):
+            candidates.append(scoped)
+            if replaces:
+                break
+        return min(candidates) if candidates else None
+
+    def points_in_last_minute(self) -> int:
+        """Secondary-limit points this client spent in the last 60 s of its clock."""
+        with self._pace_lock:
+            self._forget_before(self.clock.now() - 60.0)
+            return sum(points for _, points in self._sent)
+
+    def _forget_before(self, cutoff: float) -> None:
+        while self._sent and self._sent[0][0] <= cutoff:
+            self._sent.popleft()
+
+    def _await_turn(self, method: str, url: str, deadline: float | None) -> None:
+        """Wait, before a request, while GitHub has asked us to hold back or the minute is spent.
+
+        The window is kept well under GitHub's 900 points per minute; a hold comes from a
+        secondary limit's `retry-after`, and applies to every request of this token, not only to
+        the one refused. Neither is waited for past the deadline.
+        """
+        points = 1 if method in _SAFE_METHODS else 5
+        limit = self.policy.points_per_minute
+        while True:
+            with self._pace_lock:
+                now = self.clock.now()
+                wait = 0.0
+                hold = self.stats.hold_until
+                if hold is not None and hold > now:
+                    wait = hold - now
+                elif limit is not None:
+                    self._forget_before(now - 60.0)
+                    spent = sum(p for _, p in self._sent)
+                    if spent + points > limit and self._sent:
+                        # Until enough of the oldest requests leave the window.
+                        over = spent + points - limit
+                        freed = 0
+                        for at, p in self._sent:
+                            freed += p
+                            if freed >= over:
+                                wait = at + 60.0 - now
+                                break
+                if wait <= 0:
+                    self._sent.append((now, points))
+                    return
+            if deadline is not None and now + wait > deadline:
+                raise RateLimitExceededError(
+                    f"{method} {self._display(url)}: not sent; the request budget frees up in "
+                    f"{wait:.0f}s, after the deadline",
+                    hint="raise the timeout, or wait on fewer runs at once with this token",
+                )
+            self._count(paced_waits=1)
+            self.clock.sleep(wait)
+
+    def _hold_requests(self, seconds: float) -> None:
+        with self._stats_lock:
+            until = self.clock.now() + seconds
+            self.stats.hold_until = max(self.stats.hold_until or 0.0, until)
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -334,7 +438,7 @@ class GitHubApi:
             )
         safe = method in _SAFE_METHODS if idempotent is None else idempotent
         url = self._url(path, params)
-        retrier = _Retrier(self, method, url, safe=safe, deadline=deadline)
+        retrier = _Retrier(self, method, url, safe=safe, deadline=self.current_deadline(deadline))
         return retrier.call(
             lambda: self._send_once(method, url, body, headers, safe, conditional and method == "GET")
         )
@@ -374,6 +478,7 @@ class GitHubApi:
         Returns the size and sha256 of what was written, for the caller to check against the
         artifact's `digest`; the sha256 is computed on the way, in the same pass.
         """
+        deadline = self.current_deadline(deadline)
         retrier = _Retrier(self, "GET", archive_download_url, safe=True, deadline=deadline)
 
         def attempt() -> DownloadResult:
@@ -445,6 +550,8 @@ class GitHubApi:
         conditional: bool,
     ) -> ApiResponse:
         headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         headers.update(extra_headers or {})
         cached = self._cached(url) if conditional else None
         if cached is not None:
@@ -453,12 +560,18 @@ class GitHubApi:
         with self._write_turn() if write else contextlib.nullcontext(), self._wire:
             try:
                 self._count(requests=1)
-                status, raw_headers, text = self._requester.requestJson(
-                    method, url, headers=headers, input=body, follow_302_redirect=False
+                answer = self._session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    data=None if body is None else json.dumps(body),
+                    timeout=self.timeout,
+                    allow_redirects=False,
                 )
+                status, text = answer.status_code, answer.text
             except requests.exceptions.RequestException as exc:
                 raise self._connection_failure(method, url, exc, safe) from exc
-        response_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(raw_headers)
+        response_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(answer.headers)
         self._note_rate_limit(response_headers)
         if status == 304 and cached is not None:
             self._count(not_modified=1)
@@ -512,6 +625,16 @@ class GitHubApi:
             resource = headers.get("x-ratelimit-resource")
             if resource:
                 self.stats.rate_limit_resource = resource
+            # "x-poll-interval": how many seconds GitHub wants between polls of this endpoint
+            # (REST "Best practices": honour it; the Events API sends it).
+            poll = _float_header(headers, "x-poll-interval")
+            if poll is not None and poll > 0:
+                self.stats.poll_interval = poll
+
+    def _note_secondary_limit(self) -> None:
+        with self._stats_lock:
+            self.stats.secondary_limits += 1
+            self.stats.secondary_limit_at = self.clock.now()
 
     def _connection_failure(
         self, method: str, url: str, exc: requests.exceptions.RequestException, safe: bool
@@ -546,6 +669,7 @@ class GitHubApi:
         lowered = message.lower()
 
         if status in (403, 429) and ("secondary rate limit" in lowered or "abuse" in lowered):
+            self._note_secondary_limit()
             retry_after = _float_header(headers, "retry-after")
             final = RateLimitExceededError(
                 f"{line} (secondary rate limit)", status=status, method=method, url=url
@@ -562,6 +686,7 @@ class GitHubApi:
             )
             return _RetryableError("primary-rate-limit", final)
         if status == 429:  # too many requests without a recognised message: treat as secondary
+            self._note_secondary_limit()
             retry_after = _float_header(headers, "retry-after")
             final = RateLimitExceededError(line, status=status, method=method, url=url)
             return _RetryableError("secondary-rate-limit", final, retry_after=retry_after)
@@ -628,7 +753,9 @@ class GitHubApi:
             # An artifact error (exit 5), not an API one: the API answered, the storage host's
             # stream broke (issue 11, defect 14).
             failure = ArtifactDownloadError(f"the download was cut after {written} bytes ({_describe(exc)})")
-            raise _RetryableError("connection", failure) from exc
+            # Tried `attempts` times, deadline or not: a stream that breaks on every try is not an
+            # outage that passes, and each try fetches the whole artifact again.
+            raise _RetryableError("stream-cut", failure) from exc
         finally:
             self._count(downloaded_bytes=written)
         path = destination if isinstance(destination, Path) else None
@@ -636,12 +763,15 @@ class GitHubApi:
 
 
 class _Retrier:
-    """The retry loop, assembled from tenacity strategies; the only place that retries.
+    """The retry loop: the only place that retries, on the API layer's clock.
 
     Waits come from the answer when GitHub gives one (retry-after, x-ratelimit-reset), else
-    exponential backoff with jitter. A deadline bounds every wait: a wait that would end past it
-    is not started; the last error is raised instead (a primary limit that resets after the
-    deadline fails at once, with the reset time in the message).
+    exponential backoff with jitter. A deadline (the caller's, or the `deadline_scope` the
+    request runs in) bounds every wait: a wait that would end past it is not started, and the
+    last error is raised instead (a primary limit that resets after the deadline fails at once,
+    with the reset time in the message). Under a deadline, a read is retried until the deadline
+    rather than `attempts` times, with waits that stop growing at `max_backoff_in_wait`: an
+    outage shorter than the wait does not end the wait (issue 11, defect 11).
     """
 
     def __init__(self, api: GitHubApi, method: str, url: str, *, safe: bool, deadline: float | None) -> None:
@@ -650,71 +780,72 @@ class _Retrier:
         self.url = url
         self.safe = safe
         self.deadline = deadline
-        policy = api.policy
-        self._backoff = tenacity.wait_exponential(
-            multiplier=policy.initial_backoff, max=policy.max_backoff
-        ) + tenacity.wait_random(0, policy.jitter)
-        self._planned: dict[int, float] = {}
-        self._secondary_backoff = tenacity.wait_exponential(
-            multiplier=policy.secondary_limit_wait,
-            max=max(policy.secondary_limit_wait * 8, policy.max_backoff),
-        )
+        self.rng = api.rng
 
     def call(self, attempt: Callable[[], T]) -> T:
-        retrying = tenacity.Retrying(
-            sleep=self.api.clock.sleep,
-            retry=tenacity.retry_if_exception_type(_RetryableError),
-            stop=tenacity.stop_after_attempt(self.api.policy.attempts) | _StopAt(self._stop_at_deadline),
-            wait=self._wait,
-            before_sleep=self._before_sleep,
-            retry_error_callback=self._give_up,
-        )
-        return retrying(attempt)
+        policy = self.api.policy
+        tries = 0
+        secondary = 0
+        while True:
+            tries += 1
+            self.api._await_turn(self.method, self.url, self.deadline)
+            try:
+                return attempt()
+            except _RetryableError as transient:
+                if transient.reason == "secondary-rate-limit":
+                    secondary += 1
+                wait = self._choose_wait(transient, tries, secondary)
+                if transient.reason == "secondary-rate-limit":
+                    self.api._hold_requests(wait)
+                if self._past_deadline(wait):
+                    self._give_up(transient, tries, deadline_hit=True)
+                if self._out_of_tries(transient, tries, wait, policy):
+                    self._give_up(transient, tries, deadline_hit=False)
+                self._before_sleep(transient, tries, wait)
+                self.api.clock.sleep(wait)
 
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        # Decided once per attempt: the deadline check and the sleep must see the same jittered wait.
-        planned = self._planned.get(state.attempt_number)
-        if planned is None:
-            planned = self._planned[state.attempt_number] = self._choose_wait(state)
-        return planned
-
-    def _choose_wait(self, state: tenacity.RetryCallState) -> float:
-        transient = _transient_of(state)
+    def _choose_wait(self, transient: _RetryableError, tries: int, secondary: int) -> float:
+        policy = self.api.policy
         if transient.reason == "primary-rate-limit":
             reset_at = getattr(transient.final, "reset_at", None)
             base = (
                 (reset_at - self.api.clock.now() + 1.0)
                 if reset_at is not None
-                else self.api.policy.secondary_limit_wait
+                else policy.secondary_limit_wait
             )
             return max(base, 1.0)
         if transient.reason == "secondary-rate-limit":
             if transient.retry_after is not None:
                 return max(transient.retry_after, 1.0)
-            return max(self.api.policy.secondary_limit_wait, float(self._secondary_backoff(state)))
-        return float(self._backoff(state))
+            # "wait at least one minute", then exponentially longer while it persists (GitHub docs).
+            grown = policy.secondary_limit_wait * 2.0 ** (secondary - 1)
+            return min(grown, max(policy.secondary_limit_wait * 8, policy.max_backoff))
+        cap = policy.max_backoff
+        if self.deadline is not None and self.safe:
+            cap = min(cap, policy.max_backoff_in_wait)
+        backoff = min(cap, policy.initial_backoff * 2.0 ** (tries - 1))
+        return backoff + self.rng.uniform(0, policy.jitter)
 
-    def _stop_at_deadline(self, state: tenacity.RetryCallState) -> bool:
-        transient = _transient_of(state)
-        wait = self._wait(state)
+    def _past_deadline(self, wait: float) -> bool:
+        return self.deadline is not None and self.api.clock.now() + wait > self.deadline
+
+    def _out_of_tries(self, transient: _RetryableError, tries: int, wait: float, policy: RetryPolicy) -> bool:
         if transient.reason == "primary-rate-limit":
-            limit = self.api.policy.max_rate_limit_wait
+            limit = policy.max_rate_limit_wait
             if self.deadline is None and limit is not None and wait > limit:
                 return True
-        if self.deadline is None:
-            return False
-        return self.api.clock.now() + wait > self.deadline
+        if self.deadline is not None and self.safe and transient.reason in ("server-error", "connection"):
+            return False  # a read under a deadline is retried until the deadline
+        return tries >= policy.attempts
 
-    def _before_sleep(self, state: tenacity.RetryCallState) -> None:
-        transient = _transient_of(state)
-        wait = state.upcoming_sleep
+    def _before_sleep(self, transient: _RetryableError, tries: int, wait: float) -> None:
         self.api._count(retries=1)
         if transient.reason.endswith("rate-limit"):
             self.api._count(rate_limit_waits=1)
         event = RetryEvent(
             reason=transient.reason,
             wait=wait,
-            attempt=state.attempt_number,
+            attempt=tries,
             method=self.method,
             path=self.api._display(self.url),
             detail=str(transient.final),
@@ -723,10 +854,11 @@ class _Retrier:
         if self.api.on_retry is not None:
             self.api.on_retry(event)
 
-    def _give_up(self, state: tenacity.RetryCallState) -> Any:
-        transient = _transient_of(state)
+    def _give_up(self, transient: _RetryableError, tries: int, *, deadline_hit: bool) -> NoReturn:
         final = transient.final
-        if self.deadline is not None and self.api.clock.now() + self._wait(state) > self.deadline:
+        if deadline_hit:
+            if isinstance(final, ArtifactDownloadError):
+                raise final from transient  # still an artifact error (exit 5), deadline or not
             if isinstance(final, RateLimitExceededError):
                 final.hint = (
                     "the rate limit resets after this step's deadline: raise the timeout, or use a token "
@@ -734,26 +866,9 @@ class _Retrier:
                 )
                 raise final from transient
             raise DeadlineExceededError(
-                f"{final} - still failing when the deadline came (after {state.attempt_number} tries)"
+                f"{final} - still failing when the deadline came (after {tries} tries)"
             ) from final
         raise final from transient
-
-
-class _StopAt(tenacity.stop.stop_base):
-    """A tenacity stop strategy from a predicate, so it composes with `|`."""
-
-    def __init__(self, predicate: Callable[[tenacity.RetryCallState], bool]) -> None:
-        self.predicate = predicate
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        return self.predicate(retry_state)
-
-
-def _transient_of(state: tenacity.RetryCallState) -> _RetryableError:
-    assert state.outcome is not None
-    exc = state.outcome.exception()
-    assert isinstance(exc, _RetryableError)
-    return exc
 
 
 # -- small pure helpers --------------------------------------------------------------------------

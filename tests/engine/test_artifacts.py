@@ -632,6 +632,20 @@ def test_a_stream_cut_on_every_attempt_says_how_many_bytes_arrived_and_is_an_art
     assert not (tmp_path / "out").exists()
 
 
+def test_a_stream_cut_on_every_attempt_within_a_deadline_is_still_an_artifact_error(
+    octo_app: OctoApp, tmp_path: Path
+) -> None:
+    emulator, api, run_id = octo_app.one_run([{"name": "package", "size": 300_000}])
+    emulator.inject(Fault(host="blob", path="*", kind="cut_stream", after_bytes=100_000, times=None))
+    deadline = api.clock.now() + 3600
+
+    with pytest.raises(ArtifactError, match="cut after 100000 bytes") as caught:
+        download_artifacts(api, REPO, run_id, ArtifactSelection(path=tmp_path / "out"), deadline=deadline)
+
+    assert caught.value.exit_code is ExitCode.ARTIFACT
+    assert api.clock.now() < deadline  # a few tries, not an hour of them
+
+
 def test_an_unpacking_error_names_the_destination_never_the_staging_folder(
     octo_app: OctoApp, tmp_path: Path
 ) -> None:

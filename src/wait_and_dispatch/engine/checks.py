@@ -65,7 +65,7 @@ from wait_and_dispatch.engine.model import (
     format_seconds,
     ignore_progress,
 )
-from wait_and_dispatch.engine.polling import PollSchedule
+from wait_and_dispatch.engine.polling import Pace, PollBounds, governor_for
 from wait_and_dispatch.errors import DeadlineExceededError, UsageError
 from wait_and_dispatch.github_api import GitHubApi
 
@@ -316,13 +316,20 @@ class _ChecksWait:
         self.deadline = self.start + self.options.timeout
         self.view = ChecksView(self.matcher, self.selection, self.start)
         self.stats_before = self.api.stats.snapshot()
-        self.schedule = PollSchedule(first=self.options.poll_interval, maximum=self.options.max_poll_interval)
+        self.governor = governor_for(self.api)
+        self.bounds = PollBounds(self.options.poll_interval, self.options.max_poll_interval)
+        self.slowed: str | None = None
         self.subject = f"checks on {self.sha[:7]}"
         commit = f"{self.repo.api_path}/commits/{urllib.parse.quote(self.sha, safe='/')}"
         self.path = f"{commit}/check-runs"
         self.suites_path = f"{commit}/check-suites"
 
     def run(self) -> ChecksResult:
+        # Every request of the wait carries its deadline, also those deep in the API layer.
+        with self.api.deadline_scope(self.deadline):
+            return self._loop()
+
+    def _loop(self) -> ChecksResult:
         while True:
             try:
                 verdict = self._poll_and_decide()
@@ -340,10 +347,16 @@ class _ChecksWait:
                 return self._result(verdict.outcome)
             if now >= self.deadline:
                 return self._result(Outcome.TIMED_OUT)
-            wake = min(now + self.schedule.next_interval(now), self.deadline)
+            # When to look again is the governor's (one cadence for every wait on this token);
+            # what a look decides is `decide`'s.
+            pace = self.governor.next_poll(self.bounds)
+            wake = min(now + pace.interval, self.deadline)
             if verdict.decide_again_at is not None and now < verdict.decide_again_at < wake:
                 # Wake when the grace or settle window ends, rather than up to an interval after.
                 wake = verdict.decide_again_at
+            if pace.reason != self.slowed:
+                self.slowed = pace.reason
+                self._report_slowed(pace, now)
             self._report_waiting(verdict, now, wake - now)
             self.clock.sleep(wake - now)
 
@@ -392,21 +405,17 @@ class _ChecksWait:
 
     def _observe(self, polled: dict[str, CheckRun], now: float) -> None:
         """Note what moved since the last poll, tell the caller about the checks it waits for."""
-        moved = False
         for name in sorted(polled):
             check = polled[name]
             before = self.view.seen.get(name)
             appeared = before is None or before.id != check.id
             if not appeared and before is not None and before.status == check.status:
                 continue
-            moved = True
             if appeared or check.completed:
                 self.view.last_change = now
             if self.matcher.matches(name):
                 self._report_check(check, before)
         self.view.seen = polled
-        if moved:
-            self.schedule.changed()
 
     def _result(self, outcome: Outcome) -> ChecksResult:
         return ChecksResult(
@@ -443,11 +452,27 @@ class _ChecksWait:
         )
 
     def _report_waiting(self, verdict: Verdict, now: float, next_poll_in: float) -> None:
+        why = f" (slowed: {self.slowed})" if self.slowed else ""
         self._emit(
             ProgressKind.POLL,
-            f"{verdict.waiting_for}; next poll in {format_seconds(next_poll_in)}",
+            f"{verdict.waiting_for}; next poll in {format_seconds(next_poll_in)}{why}",
             elapsed=now - self.start,
             next_poll_in=next_poll_in,
+            slowed=self.slowed,
+        )
+
+    def _report_slowed(self, pace: Pace, now: float) -> None:
+        """Said once when polling slows down (or changes why, or is back to its cadence)."""
+        if pace.reason is None:
+            message = f"polling every {format_seconds(pace.interval)} again"
+        else:
+            message = f"polling slowed to every {format_seconds(pace.interval)}: {pace.reason}"
+        self._emit(
+            ProgressKind.SLOWED,
+            message,
+            elapsed=now - self.start,
+            next_poll_in=pace.interval,
+            slowed=pace.reason,
         )
 
     def _emit(
@@ -459,6 +484,7 @@ class _ChecksWait:
         *,
         elapsed: float | None = None,
         next_poll_in: float | None = None,
+        slowed: str | None = None,
     ) -> None:
         self.on_progress(
             ProgressEvent(
@@ -469,6 +495,7 @@ class _ChecksWait:
                 elapsed=self.clock.now() - self.start if elapsed is None else elapsed,
                 next_poll_in=next_poll_in,
                 url=url or None,
+                slowed=slowed,
             )
         )
 
