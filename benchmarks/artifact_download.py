@@ -46,7 +46,7 @@ CLIENT_PACKAGE = "@actions/artifact@6.2.1"
 HERE = Path(__file__).resolve().parent
 MARKER_START = "<!-- artifact-download:start -->"
 MARKER_END = "<!-- artifact-download:end -->"
-TOKEN = "ghs_artifact_bench"
+TOKEN = "ghs_artifact_bench"  # noqa: S105 - a scenario token of the emulator, not a secret
 
 OURS = textwrap.dedent(
     """
@@ -115,6 +115,13 @@ def scenario() -> dict[str, Any]:
     }
 
 
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        raise SystemExit(f"{name} is not on PATH: the official client's side of the benchmark needs Node.js")
+    return found
+
+
 def client_folder() -> Path:
     """Where the official client is installed: a cache folder, never the repository."""
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
@@ -127,8 +134,8 @@ def install_official_client() -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "package.json").write_text('{"private": true, "type": "module"}\n')
         print(f"installing {CLIENT_PACKAGE} into {folder} ...", file=sys.stderr)
-        subprocess.run(
-            ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", CLIENT_PACKAGE],
+        subprocess.run(  # noqa: S603 - a fixed npm command line
+            [_tool("npm"), "install", "--no-audit", "--no-fund", "--loglevel=error", CLIENT_PACKAGE],
             cwd=folder,
             check=True,
             stdout=subprocess.DEVNULL,
@@ -147,7 +154,9 @@ class Measure:
 def measure(argv: list[str], env: dict[str, str] | None = None) -> Measure:
     """Run one client in a child process: its JSON line's seconds, and its own peak RSS."""
     with tempfile.TemporaryFile("w+") as errors:
-        child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errors, env=env, text=True)
+        child = subprocess.Popen(  # noqa: S603 - our interpreter or node, and our own arguments
+            argv, stdout=subprocess.PIPE, stderr=errors, env=env, text=True
+        )
         assert child.stdout is not None
         out = child.stdout.read()
         child.stdout.close()
@@ -166,7 +175,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, help="refresh the table between the markers in this file")
     args = parser.parse_args(argv)
     driver = install_official_client()
-    node_version = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    node = _tool("node")
+    node_version = subprocess.run(  # noqa: S603 - node, found on PATH
+        [node, "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     results: dict[str, list[Measure]] = {"ours": [], "official": [], "plain": []}
     with Emulator(Scenario.from_dict(scenario()), clock=SystemClock()) as emulator:
         api = requests.Session()
@@ -187,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                 [sys.executable, "-c", OURS, emulator.api_url, TOKEN, str(run_id), str(into)]
             ),
             "official": lambda into: measure(
-                ["node", str(driver), str(artifact["id"]), str(run_id), str(into), artifact["digest"]], node_env
+                [node, str(driver), str(artifact["id"]), str(run_id), str(into), artifact["digest"]],
+                node_env,
             ),
             "plain": lambda into: measure(
                 [sys.executable, "-c", PLAIN, emulator.api_url, TOKEN, str(artifact["id"]), str(into)]

@@ -115,7 +115,9 @@ Waiter = Callable[[GitHubApi], tuple[bool, int]]  # (failed, checks judged)
 
 def ours(fail_fast: bool) -> Waiter:
     def wait(api: GitHubApi) -> tuple[bool, int]:
-        result = wait_for_checks(api, REPO, SHA, CheckSelection(fail_fast=fail_fast), WaitOptions(timeout=900))
+        result = wait_for_checks(
+            api, REPO, SHA, CheckSelection(fail_fast=fail_fast), WaitOptions(timeout=900)
+        )
         return result.outcome is not Outcome.SUCCESS, len(result.checks)
 
     return wait
@@ -151,12 +153,16 @@ def trial(seed: int, waiter: Waiter, lint_fails: bool) -> Trial:
             )
 
 
+def _outcome(seen: set[bool]) -> str:
+    return "failure" if seen == {True} else "success" if seen == {False} else "mixed"
+
+
 def row(case: str, name: str, known_at: float, trials: list[Trial]) -> tuple[str, float]:
     lags = [t.ended - known_at for t in trials]
     outcome = {t.failed for t in trials}
     seen = {t.seen for t in trials}
     line = (
-        f"| {case} | {name} | {'failure' if outcome == {True} else 'success' if outcome == {False} else 'mixed'} "
+        f"| {case} | {name} | {_outcome(outcome)} "
         f"| {'/'.join(str(n) for n in sorted(seen))} | {statistics.median(t.ended for t in trials):.1f} s "
         f"| {statistics.median(lags):.1f} s | {max(lags):.1f} s "
         f"| {statistics.median(t.requests for t in trials):.0f} "
@@ -187,14 +193,16 @@ def main(argv: list[str] | None = None) -> int:
         (f"all pass, last run ends at {LAST_RUN_ENDS:.0f} s", False, LAST_RUN_ENDS),
     ):
         for name, waiter in strategies:
-            line, worst = row(case, name, known_at, [trial(seed, waiter, lint_fails) for seed in range(args.trials)])
+            line, worst = row(
+                case, name, known_at, [trial(seed, waiter, lint_fails) for seed in range(args.trials)]
+            )
             rows.append(line)
             if name.endswith("(default)"):
                 verdicts.append(f"{case}: worst lag {worst:.1f} s (target <= {TARGET_LAG:.0f} s)")
     table = "\n".join(rows)
     note = (
-        f"{args.trials} trials per row (the poll governor's jitter differs per trial); medians, and the worst "
-        "lag. Lag: from the failure, or from the last workflow run on the commit completing, to the "
+        f"{args.trials} trials per row (the poll governor's jitter differs per trial); medians, and the "
+        "worst lag. Lag: from the failure, or from the last workflow run on the commit completing, to the "
         "waiter ending. Measured in one run of `python3 benchmarks/checks_wait.py`.\n\n"
         + "\n".join(f"- {verdict}" for verdict in verdicts)
     )

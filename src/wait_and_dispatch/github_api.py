@@ -1,8 +1,12 @@
 """The one place that talks HTTP to GitHub.
 
-Built on one `requests.Session` per host (connection pooling; the storage host's carries no
-token), so that retries have exactly one owner: `_Retrier` below. PyGithub is not imported: it
-took 175 ms of every start-up, before the first request could go out (issue 12, item 5).
+Built on the standard library's `http.client` (one kept-alive connection, `_Wire` at the end
+of this module), so that retries have exactly one owner: `_Retrier` below, and so that the first
+request goes out without importing PyGithub (175 ms) or `requests` and `urllib3` (more than half
+of what was left): issue 12, item 5. Artifact zips stream from the storage host through
+`requests`, imported only for a download, with a session that carries no token. Proxies
+(`HTTPS_PROXY`, `NO_PROXY`) and a CA bundle (`REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`) are honoured
+as `requests` honours them.
 
 What it does for every caller:
 - retries 5xx answers and connection errors with exponential backoff and jitter, but only for
@@ -38,25 +42,24 @@ Sources (also in ../shared/GITHUB-FACTS.md):
 
 from __future__ import annotations
 
+import base64
 import collections
 import contextlib
 import datetime
 import hashlib
+import http.client
 import json
 import logging
+import os
 import random
+import re
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn, Protocol, TypeVar
-
-import requests
-import requests.utils
-import urllib3.exceptions
-from requests.structures import CaseInsensitiveDict
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 from wait_and_dispatch import USER_AGENT
 from wait_and_dispatch.clock import Clock, SystemClock
@@ -74,6 +77,9 @@ from wait_and_dispatch.errors import (
     ValidationFailedError,
     WriteOutcomeUnknownError,
 )
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +147,7 @@ class ApiStats:
 @dataclass(frozen=True)
 class ApiResponse:
     status: int
-    headers: CaseInsensitiveDict[str]
+    headers: Headers
     data: Any
     from_cache: bool = False  # True when GitHub answered 304 and `data` is our cached copy
 
@@ -232,13 +238,10 @@ class GitHubApi:
         self.stats = ApiStats()
         self.rng = rng or random.Random()
         self._has_token = bool(token)
-        # requests' own retries are off by default (urllib3 Retry(0)): retries are ours alone.
-        self._session = requests.Session()
-        self._session.headers["User-Agent"] = user_agent
-        if token:
-            self._session.headers["Authorization"] = f"token {token}"
-        # Never credentials from ~/.netrc, nor proxies' auth: the token above is the only one.
-        self._session.trust_env = False
+        self._user_agent = user_agent
+        self._wire_to_api = _Wire(self.base_url, timeout=timeout)
+        # Held here only, sent only to the API host (never to storage, never in a message).
+        self._authorization = {"Authorization": f"token {token}"} if token else {}
         self._prefix = urllib.parse.urlsplit(self.base_url).path.rstrip("/")
         # GitHub asks for requests made serially, not concurrently ("Best practices for using the
         # REST API"): one request in flight per client (per token) at a time.
@@ -251,12 +254,7 @@ class GitHubApi:
         self._write_lock = threading.Lock()
         self._etags: collections.OrderedDict[str, _CachedAnswer] = collections.OrderedDict()
         self._next_write: float | None = None  # the earliest time the next write may be sent
-        self._storage = requests.Session()
-        # A fresh session for the storage host: no Authorization, ever. Blob storage rejects it
-        # (octocrab #563), and the token must not leave GitHub. Setting `auth` also stops
-        # requests from adding credentials from ~/.netrc.
-        self._storage.auth = _no_auth
-        self._storage.headers["User-Agent"] = user_agent
+        self._storage_session: requests.Session | None = None
 
     def __repr__(self) -> str:
         return f"GitHubApi(base_url={self.base_url!r}, token={'<set>' if self._has_token else None})"
@@ -266,8 +264,25 @@ class GitHubApi:
         return self._has_token
 
     def close(self) -> None:
-        self._session.close()
-        self._storage.close()
+        with self._wire:
+            self._wire_to_api.close()
+        if self._storage_session is not None:
+            self._storage_session.close()
+
+    @property
+    def _storage(self) -> requests.Session:
+        """The storage host's session, made at the first download (requests is imported then)."""
+        if self._storage_session is None:
+            import requests
+
+            session = requests.Session()
+            # A fresh session for the storage host: no Authorization, ever. Blob storage rejects
+            # it (octocrab #563), and the token must not leave GitHub. Setting `auth` also stops
+            # requests from adding credentials from ~/.netrc.
+            session.auth = _no_auth
+            session.headers["User-Agent"] = self._user_agent
+            self._storage_session = session
+        return self._storage_session
 
     def __enter__(self) -> GitHubApi:
         return self
@@ -549,7 +564,12 @@ class GitHubApi:
         safe: bool,
         conditional: bool,
     ) -> ApiResponse:
-        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": self._user_agent,
+            **self._authorization,
+        }
         if body is not None:
             headers["Content-Type"] = "application/json"
         headers.update(extra_headers or {})
@@ -560,18 +580,13 @@ class GitHubApi:
         with self._write_turn() if write else contextlib.nullcontext(), self._wire:
             try:
                 self._count(requests=1)
-                answer = self._session.request(
-                    method,
-                    url,
-                    headers=headers,
-                    data=None if body is None else json.dumps(body),
-                    timeout=self.timeout,
-                    allow_redirects=False,
+                # Redirects are never followed: a 302 to the artifact storage is read by the caller.
+                status, response_headers, raw = self._wire_to_api.request(
+                    method, url, headers, None if body is None else json.dumps(body).encode(), safe=safe
                 )
-                status, text = answer.status_code, answer.text
-            except requests.exceptions.RequestException as exc:
+            except _WireError as exc:
                 raise self._connection_failure(method, url, exc, safe) from exc
-        response_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(answer.headers)
+        text = raw.decode("utf-8", errors="replace")
         self._note_rate_limit(response_headers)
         if status == 304 and cached is not None:
             self._count(not_modified=1)
@@ -608,7 +623,7 @@ class GitHubApi:
             for name, delta in deltas.items():
                 setattr(self.stats, name, getattr(self.stats, name) + delta)
 
-    def _note_rate_limit(self, headers: CaseInsensitiveDict[str]) -> None:
+    def _note_rate_limit(self, headers: Headers) -> None:
         # GHES has rate limiting off by default and sends none of these headers.
         with self._stats_lock:
             for header, attribute in (
@@ -636,14 +651,12 @@ class GitHubApi:
             self.stats.secondary_limits += 1
             self.stats.secondary_limit_at = self.clock.now()
 
-    def _connection_failure(
-        self, method: str, url: str, exc: requests.exceptions.RequestException, safe: bool
-    ) -> Exception:
+    def _connection_failure(self, method: str, url: str, exc: _WireError, safe: bool) -> Exception:
         shown = f"{method} {self._display(url)}"
         failure = ConnectionFailedError(
             f"{shown}: could not reach GitHub at {self.base_url} ({_describe(exc)})", method=method, url=url
         )
-        if safe or _never_sent(exc):
+        if safe or exc.never_sent:
             return _RetryableError("connection", failure)
         # The request may have reached GitHub before the connection failed: do not send it again.
         return WriteOutcomeUnknownError(
@@ -658,7 +671,7 @@ class GitHubApi:
         method: str,
         url: str,
         status: int,
-        headers: CaseInsensitiveDict[str],
+        headers: Headers,
         data: Any,
         safe: bool,
     ) -> Exception:
@@ -720,6 +733,9 @@ class GitHubApi:
         destination: Path | SinkFactory,
         on_progress: Callable[[int, int | None], None] | None,
     ) -> DownloadResult:
+        import requests
+        import urllib3.exceptions
+
         digest = hashlib.sha256()
         written = 0
         try:
@@ -893,9 +909,14 @@ def next_page_url(link_header: str | None) -> str | None:
     """The `rel="next"` URL of a GitHub `Link` header, if any."""
     if not link_header:
         return None
-    for link in requests.utils.parse_header_links(link_header):
-        if link.get("rel") == "next" and link.get("url"):
-            return link["url"]
+    # `<url>; rel="next", <url>; rel="last"`: split before each `<`, so commas in a URL stay.
+    for link in re.split(r",\s*(?=<)", link_header):
+        target, _, parameters = link.strip().partition(";")
+        url = target.strip().strip("<>").strip()
+        for parameter in parameters.split(";"):
+            key, _, value = parameter.strip().partition("=")
+            if key.strip().lower() == "rel" and "next" in value.strip().strip("'\"").split() and url:
+                return url
     return None
 
 
@@ -969,16 +990,6 @@ def _permission_hint(url: str) -> str:
     return "give the token `actions: read` (and `contents: read` for private repositories)"
 
 
-def _never_sent(exc: requests.exceptions.RequestException) -> bool:
-    """True when the connection failed before any byte of the request went out."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        text = repr(exc)
-        return "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text
-    return False
-
-
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "..."
@@ -998,6 +1009,167 @@ def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
     return request
 
 
+# -- the wire: http.client, one kept-alive connection -------------------------------------------
+
+
+_PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+# Failures of a kept-alive connection the server closed while it sat idle: the request did not
+# reach it, and a safe request may be sent again at once on a fresh connection.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+class _WireError(Exception):
+    """The request failed on the network. `never_sent`: not a byte of it left this process."""
+
+    def __init__(self, detail: str, *, never_sent: bool, timed_out: bool = False) -> None:
+        super().__init__(detail)
+        self.never_sent = never_sent
+        self.timed_out = timed_out
+
+
+class Headers(MutableMapping[str, str]):
+    """HTTP headers by case-insensitive name (the last value of a repeated one)."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
+        self._items: dict[str, tuple[str, str]] = {}
+        pairs = items.items() if isinstance(items, Mapping) else items
+        for name, value in pairs:
+            self[name] = value
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self._items[name.lower()] = (name, value)
+
+    def __delitem__(self, name: str) -> None:
+        del self._items[name.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self.items())!r})"
+
+
+class _Wire:
+    """One connection to the API host, reused while the server keeps it open. Not thread-safe:
+    `GitHubApi` sends one request at a time (`_wire` lock)."""
+
+    def __init__(self, base_url: str, *, timeout: float) -> None:
+        parts = urllib.parse.urlsplit(base_url)
+        self.scheme = parts.scheme
+        self.host = parts.hostname or ""
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.timeout = timeout
+        self._proxy = _proxy_for(base_url)
+        self._connection: http.client.HTTPConnection | None = None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, *, safe: bool
+    ) -> tuple[int, Headers, bytes]:
+        """Send one request to `url` (on this wire's host): the status, headers and whole body."""
+        parts = urllib.parse.urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        if self._proxy is not None and self.scheme == "http":
+            target = url  # a plain-HTTP proxy takes the absolute URL
+        for attempt in (1, 2):
+            connection = self._connect()
+            reused = connection.sock is not None
+            if not reused:
+                try:
+                    connection.connect()
+                except OSError as exc:
+                    self.close()
+                    timed_out = isinstance(exc, TimeoutError)
+                    raise _WireError(_describe_wire(exc), never_sent=True, timed_out=timed_out) from exc
+            try:
+                connection.request(method, target, body=body, headers=dict(headers))
+                answer = connection.getresponse()
+                data = answer.read()
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                if reused and attempt == 1 and safe and isinstance(exc, _STALE):
+                    continue
+                timed_out = isinstance(exc, TimeoutError)
+                raise _WireError(_describe_wire(exc), never_sent=False, timed_out=timed_out) from exc
+            if answer.will_close:
+                self.close()
+            return answer.status, Headers(answer.getheaders()), data
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._connection is not None:
+            return self._connection
+        proxy = self._proxy
+        connection: http.client.HTTPConnection
+        if self.scheme == "https":
+            import ssl
+
+            context = ssl.create_default_context(cafile=_ca_bundle())
+            if proxy is None:
+                connection = http.client.HTTPSConnection(
+                    self.host, self.port, timeout=self.timeout, context=context
+                )
+            else:
+                connection = http.client.HTTPSConnection(
+                    proxy.hostname or "", proxy.port or 8080, timeout=self.timeout, context=context
+                )
+                connection.set_tunnel(self.host, self.port, headers=_proxy_headers(proxy))
+        elif proxy is None:
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        else:
+            connection = http.client.HTTPConnection(
+                proxy.hostname or "", proxy.port or 8080, timeout=self.timeout
+            )
+        self._connection = connection
+        return connection
+
+
+def _proxy_for(url: str) -> urllib.parse.SplitResult | None:
+    """The proxy for `url` from the environment, as `requests` would pick it (or None)."""
+    if not any(os.environ.get(name) for name in _PROXY_VARIABLES):
+        return None
+    import urllib.request
+
+    parts = urllib.parse.urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    proxies: dict[str, str] = urllib.request.getproxies()
+    chosen = proxies.get(parts.scheme) or proxies.get("all")
+    if not chosen:
+        return None
+    return urllib.parse.urlsplit(chosen if "://" in chosen else f"http://{chosen}")
+
+
+def _proxy_headers(proxy: urllib.parse.SplitResult) -> dict[str, str]:
+    if proxy.username is None:
+        return {}
+    user = urllib.parse.unquote(proxy.username)
+    password = urllib.parse.unquote(proxy.password or "")
+    credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Proxy-Authorization": f"Basic {credentials}"}
+
+
+def _ca_bundle() -> str | None:
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or None
+
+
+def _describe_wire(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, ConnectionRefusedError):
+        text = f"Connection refused ({text})"
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 __all__ = [
     "API_VERSION",
     "DEFAULT_API_URL",
@@ -1005,6 +1177,7 @@ __all__ = [
     "ApiStats",
     "DownloadResult",
     "GitHubApi",
+    "Headers",
     "RetryEvent",
     "RetryPolicy",
     "next_page_url",
