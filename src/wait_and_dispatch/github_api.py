@@ -228,6 +228,7 @@ class GitHubApi:
         user_agent: str = USER_AGENT,
         read_only: bool = False,
         rng: random.Random | None = None,
+        app_jwt: bool = False,
     ) -> None:
         self.base_url = normalize_api_url(base_url)
         self.read_only = read_only  # a dry run: any write is refused before it is sent
@@ -240,8 +241,10 @@ class GitHubApi:
         self._has_token = bool(token)
         self._user_agent = user_agent
         self._wire_to_api = _Wire(self.base_url, timeout=timeout)
-        # Held here only, sent only to the API host (never to storage, never in a message).
-        self._authorization = {"Authorization": f"token {token}"} if token else {}
+        # Held here only, sent only to the API host (never to storage, never in a message). A
+        # GitHub App's JWT goes as `Bearer` (REST "Authenticating as a GitHub App").
+        scheme = "Bearer" if app_jwt else "token"
+        self._authorization = {"Authorization": f"{scheme} {token}"} if token else {}
         self._prefix = urllib.parse.urlsplit(self.base_url).path.rstrip("/")
         # GitHub asks for requests made serially, not concurrently ("Best practices for using the
         # REST API"): one request in flight per client (per token) at a time.
