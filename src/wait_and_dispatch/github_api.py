@@ -213,7 +213,8 @@ class _CachedAnswer:
 class GitHubApi:
     """A GitHub REST client that owns retries, rate limits, conditional requests and accounting.
 
-    The token is held by PyGithub's auth object and never appears in messages, logs or repr.
+    The token is held in one header map, sent to the API host only; it never appears in messages,
+    logs or repr.
     """
 
     def __init__(

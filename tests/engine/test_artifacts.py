@@ -32,7 +32,7 @@ from wait_and_dispatch.engine.model import (
     Repository,
     WorkflowRun,
 )
-from wait_and_dispatch.engine.unzip import unpack_file
+from wait_and_dispatch.engine.unzip import StreamingUnzip, unpack_file
 from wait_and_dispatch.errors import (
     ArtifactDigestMismatchError,
     ArtifactError,
@@ -548,6 +548,26 @@ def test_entries_with_data_descriptors_unpack_as_upload_artifact_writes_them(
     assert all(info.flag_bits & 0x8 for info in zipfile.ZipFile(archive).infolist())
 
     unpack_file(archive, tmp_path / "out", label="artifact 'streamed' of run 1", max_ratio=200.0)
+
+    assert files_under(tmp_path / "out") == files
+
+
+@pytest.mark.parametrize(
+    "compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=["stored", "deflated"]
+)
+@pytest.mark.parametrize("size", [1, 3, 7, 4096])
+def test_a_zip_arriving_in_chunks_of_any_size_unpacks_the_same(
+    tmp_path: Path, size: int, compression: int
+) -> None:
+    # Headers, descriptors and their signatures split across chunks wherever the network cuts.
+    files = {"a.bin": b"x PK\x07\x08 y" * 300, "b/c.txt": b"see", "d.txt": b""}
+    data = streamed_zip(tmp_path / "streamed.zip", files, compression).read_bytes()
+    unzipper = StreamingUnzip(tmp_path / "out", "artifact 'chunks' of run 1", len(data), 200.0, tmp_path)
+
+    with unzipper:
+        for start in range(0, len(data), size):
+            unzipper.write(data[start : start + size])
+    unzipper.finish()
 
     assert files_under(tmp_path / "out") == files
 

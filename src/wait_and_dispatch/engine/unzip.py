@@ -427,6 +427,8 @@ class StreamingUnzip:
     def _descriptor(self, chunk: bytes, pos: int) -> int:
         entry = self._descriptor_due
         assert entry is not None
+        if len(chunk) - pos < 4:
+            return 0  # the signature, if any, is not all here yet
         signed = chunk[pos : pos + 4] == DATA_DESCRIPTOR
         wide = entry.zip64 or entry.written >= _ZIP64_MARK or entry.consumed >= _ZIP64_MARK
         length = (4 if signed else 0) + (20 if wide else 12)
