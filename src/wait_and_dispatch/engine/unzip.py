@@ -28,10 +28,13 @@ Errors name entries and the final destination (`shown`), never the staging folde
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import re
 import stat
 import struct
+import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,6 +62,7 @@ _OUT_CHUNK = 1024 * 1024  # most bytes one inflate step may produce: bounds memo
 _MAX_CENTRAL = 32 * 1024 * 1024  # a central directory of ~300,000 entries; more is not an artifact
 _MAX_LINK_TARGET = 4096  # PATH_MAX: a longer "link target" is not a link
 _MAX_HEADER = 30 + 2 * 65535
+_WRITES_IN_FLIGHT = 16  # chunks (at most 1 MiB each) queued for the writer thread
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _SEPARATORS = re.compile(r"[/\\]")
 # An archive may always unpack to this much, whatever its ratio: a small zip of small text files
@@ -87,6 +91,53 @@ class _Entry:
     @property
     def has_descriptor(self) -> bool:
         return bool(self.flags & _FLAG_DESCRIPTOR)
+
+
+class _Writer:
+    """File writes on a thread of their own, so the disk works while the next bytes arrive, are
+    hashed and are unpacked (the official client overlaps them too, through libuv's thread pool).
+    At most `_WRITES_IN_FLIGHT` chunks wait; the first write error is raised to the unzipper."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue[tuple[BinaryIO, memoryview | bytes | None] | None] = queue.Queue(
+            maxsize=_WRITES_IN_FLIGHT
+        )
+        self._thread: threading.Thread | None = None
+        self._error: OSError | None = None
+
+    def write(self, sink: BinaryIO, data: memoryview | bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="unzip-writer", daemon=True)
+            self._thread.start()
+        self._queue.put((sink, data))
+
+    def close(self, sink: BinaryIO) -> None:
+        if self._thread is None:
+            sink.close()
+        else:
+            self._queue.put((sink, None))
+
+    def drain(self) -> None:
+        """Wait for every queued write; raise the first that failed."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            sink, data = item
+            try:
+                if data is None:
+                    sink.close()
+                elif self._error is None:
+                    sink.write(data)
+            except OSError as error:
+                self._error = self._error or error
 
 
 @dataclass(frozen=True)
@@ -121,6 +172,7 @@ class StreamingUnzip:
     _written: int = 0
     _problem: ArtifactError | None = None
     _folders: set[Path] = field(default_factory=set)
+    _writer: _Writer = field(default_factory=_Writer)
 
     def __post_init__(self) -> None:
         self.limit = max(EXPANSION_FLOOR, int(self.max_ratio * self.archive_size))
@@ -132,6 +184,8 @@ class StreamingUnzip:
         self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._close_sink()
+        with contextlib.suppress(OSError):
+            self._writer.drain()  # no file is left open, nor a thread running
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -144,17 +198,22 @@ class StreamingUnzip:
             except zlib.error as error:
                 self._fail(ArtifactError(f"{self.label} could not be unpacked: {error}", hint=_RETRY_HINT))
             except OSError as error:
-                self._fail(
-                    ArtifactError(
-                        f"{self.label} could not be unpacked into {self.shown}: {error.strerror or error}",
-                        hint="check that the destination is writable and has room for the artifact",
-                    )
-                )
+                self._fail(self._os_problem(error))
         return len(data)
+
+    def _os_problem(self, error: OSError) -> ArtifactError:
+        return ArtifactError(
+            f"{self.label} could not be unpacked into {self.shown}: {error.strerror or error}",
+            hint="check that the destination is writable and has room for the artifact",
+        )
 
     def finish(self) -> list[UnpackedEntry]:
         """The entries unpacked, once the whole archive has been written and checked."""
         self._close_sink()
+        try:
+            self._writer.drain()
+        except OSError as error:
+            self._problem = self._problem or self._os_problem(error)
         if self._problem is not None:
             raise self._problem
         unfinished = self._entry or self._descriptor_due
@@ -179,7 +238,7 @@ class StreamingUnzip:
     def _close_sink(self) -> None:
         entry = self._entry
         if entry is not None and entry.sink is not None:
-            entry.sink.close()
+            self._writer.close(entry.sink)
             entry.sink = None
 
     def _feed(self, data: bytes) -> None:
@@ -408,7 +467,7 @@ class StreamingUnzip:
             )
         entry.crc = zlib.crc32(data, entry.crc)
         if entry.sink is not None:
-            entry.sink.write(data)
+            self._writer.write(entry.sink, data)
         elif not entry.parts or entry.name.endswith(("/", "\\")):
             raise ArtifactError(
                 f"{self.label} is not a valid zip: the folder entry {entry.name!r} holds data",
@@ -453,7 +512,7 @@ class StreamingUnzip:
 
     def _close_entry(self, entry: _Entry) -> None:
         if entry.sink is not None:
-            entry.sink.close()
+            self._writer.close(entry.sink)
             entry.sink = None
         self._entry = None
         path = None
