@@ -29,7 +29,7 @@ EXIT_CODES_HELP = """exit codes:
   0    success
   1    a run or check ended with a conclusion that is not allowed
   2    usage or input error (options, inputs, scenario or plan files)
-  3    timeout: the deadline passed before the runs or checks completed
+  3    timeout: the deadline passed before the runs or checks completed, or a lost dispatch's run was found
   4    GitHub API or permission error
   5    artifact error (missing, expired, digest mismatch, unsafe archive)
   130  interrupted

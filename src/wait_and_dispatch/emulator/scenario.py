@@ -150,6 +150,9 @@ class Options:
     # GET/HEAD/OPTIONS 1 point, POST/PATCH/PUT/DELETE 5), answered 403 with retry-after. None: off
     # (tests on a manual clock send many requests in one instant of simulated time).
     secondary_points_per_minute: int | None = None
+    # Set: the server is GitHub Enterprise Server of this version, and says so in the
+    # X-GitHub-Enterprise-Version header of every API answer (lerna/lerna#1930).
+    enterprise_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -436,6 +439,7 @@ def _parse_options(r: _Reader) -> Options:
         anonymous_rate_limit=r.integer("anonymous_rate_limit", 60) or 0,
         poll_interval_header=r.integer("poll_interval_header", None),
         secondary_points_per_minute=r.integer("secondary_points_per_minute", None),
+        enterprise_version=r.opt_text("enterprise_version"),
     )
     r.done()
     return options
