@@ -348,9 +348,10 @@ class GitHubApi:
             with self._pace_lock:
                 now = self.clock.now()
                 wait = 0.0
+                held = False
                 hold = self.stats.hold_until
                 if hold is not None and hold > now:
-                    wait = hold - now
+                    wait, held = hold - now, True
                 elif limit is not None:
                     self._forget_before(now - 60.0)
                     spent = sum(p for _, p in self._sent)
@@ -367,9 +368,13 @@ class GitHubApi:
                     self._sent.append((now, points))
                     return
             if deadline is not None and now + wait > deadline:
+                why = (
+                    "GitHub's secondary rate limit asked for no requests"
+                    if held
+                    else f"the {limit} points a minute this process allows itself are spent"
+                )
                 raise RateLimitExceededError(
-                    f"{method} {self._display(url)}: not sent; the request budget frees up in "
-                    f"{wait:.0f}s, after the deadline",
+                    f"{method} {self._display(url)}: not sent: {why} for {wait:.0f}s more, past the deadline",
                     hint="raise the timeout, or wait on fewer runs at once with this token",
                 )
             self._count(paced_waits=1)

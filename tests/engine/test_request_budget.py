@@ -8,7 +8,8 @@ contents read, the dispatch, the run's first read and its state changes: at most
 artifact; on GHES without run details at most 6; `dispatch: if-missing` adds only the look-up
 of the runs for the SHA, and the commit when the SHA was not given.
 
-The waits poll on the governor's cadence (issue 12, item 1), which reads no history of durations.
+Waits read no history of durations: the poll governor's fixed cadence does not need it
+(issue 12, item 1).
 """
 
 from __future__ import annotations

@@ -129,3 +129,18 @@ def test_a_secondary_limit_holds_back_every_request_of_the_token(
     api.get("/repos/octo/app/actions/runs")  # another request, as another waiter would send
     assert emulator.requests[-1].path == "/repos/octo/app/actions/runs"
     assert emulator.requests[-1].time >= refused_at + 30, "not sent before GitHub's retry-after"
+
+
+def test_a_request_held_back_past_its_deadline_fails_at_once(
+    emulator: Emulator, make_api: MakeApi, clock: ManualClock
+) -> None:
+    api = make_api(emulator)
+    emulator.inject(Fault(path="/repos/octo/app", kind="secondary_rate_limit", retry_after=300, times=1))
+    with pytest.raises(RateLimitExceededError):
+        api.get("/repos/octo/app", deadline=clock.now() + 5)
+    sent = len(emulator.requests)
+    with pytest.raises(RateLimitExceededError, match="secondary rate limit asked for no requests") as caught:
+        api.get("/repos/octo/app/actions/runs", deadline=clock.now() + 60)
+    assert len(emulator.requests) == sent, "not sent at all"
+    assert clock.slept == []
+    assert "timeout" in caught.value.hint
