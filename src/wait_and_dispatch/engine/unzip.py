@@ -254,9 +254,9 @@ class StreamingUnzip:
         pos = 0
         while pos < len(chunk):
             if self._entry is not None:
-                advanced = self._entry_data(chunk, pos)
+                advanced = self._entry_data(self._entry, chunk, pos)
             elif self._descriptor_due is not None:
-                advanced = self._descriptor(chunk, pos)
+                advanced = self._descriptor(self._descriptor_due, chunk, pos)
             else:
                 advanced = self._header(chunk, pos)
             if advanced == 0:
@@ -272,7 +272,6 @@ class StreamingUnzip:
             return 0
         signature = chunk[pos : pos + 4]
         if signature in (CENTRAL_HEADER, END_OF_CENTRAL, END_OF_CENTRAL_64):
-            self._central = bytearray()
             return self._start_central(chunk, pos)
         if signature != LOCAL_HEADER:
             where = "does not start with a zip entry" if not self.entries else "has bytes between its entries"
@@ -299,8 +298,7 @@ class StreamingUnzip:
         return total
 
     def _start_central(self, chunk: bytes, pos: int) -> int:
-        assert self._central is not None
-        self._central += chunk[pos:]
+        self._central = bytearray(chunk[pos:])
         if len(self._central) > _MAX_CENTRAL:
             raise UnsafeArtifactError(f"{self.label} has a central directory over {_MAX_CENTRAL:,} bytes")
         return len(chunk) - pos
@@ -382,11 +380,9 @@ class StreamingUnzip:
 
     # -- entry data ----------------------------------------------------------------------------
 
-    def _entry_data(self, chunk: bytes, pos: int) -> int:
-        entry = self._entry
-        assert entry is not None
-        if entry.method == _DEFLATED:
-            return self._inflate(entry, chunk, pos)
+    def _entry_data(self, entry: _Entry, chunk: bytes, pos: int) -> int:
+        if entry.inflater is not None:  # deflated
+            return self._inflate(entry, entry.inflater, chunk, pos)
         if entry.size is not None:
             take = min(entry.size - entry.written, len(chunk) - pos)
             self._emit(entry, memoryview(chunk)[pos : pos + take])
@@ -396,9 +392,7 @@ class StreamingUnzip:
             return take
         return self._stored_until_descriptor(entry, chunk, pos)
 
-    def _inflate(self, entry: _Entry, chunk: bytes, pos: int) -> int:
-        inflater = entry.inflater
-        assert inflater is not None
+    def _inflate(self, entry: _Entry, inflater: zlib._Decompress, chunk: bytes, pos: int) -> int:
         end = len(chunk)
         if entry.compressed_size is not None:
             end = min(end, pos + entry.compressed_size - entry.consumed)
@@ -483,9 +477,7 @@ class StreamingUnzip:
         self._check_entry(entry, entry.declared_crc, entry.consumed, entry.size)
         self._close_entry(entry)
 
-    def _descriptor(self, chunk: bytes, pos: int) -> int:
-        entry = self._descriptor_due
-        assert entry is not None
+    def _descriptor(self, entry: _Entry, chunk: bytes, pos: int) -> int:
         if len(chunk) - pos < 4:
             return 0  # the signature, if any, is not all here yet
         signed = chunk[pos : pos + 4] == DATA_DESCRIPTOR
@@ -544,7 +536,7 @@ class StreamingUnzip:
             if (unpacked.name, unpacked.crc, unpacked.size) != (name, crc, usize):
                 self._mismatch(f"it lists {name!r} where the archive holds {unpacked.name!r}")
             if stat.S_ISLNK(external >> 16) and unpacked.path is not None:
-                self._check_link_entry(unpacked)
+                self._check_link_entry(unpacked, unpacked.path)
             listed += 1
             pos = start + name_len + extra_len + comment_len
         if listed != len(self.entries):
@@ -559,14 +551,13 @@ class StreamingUnzip:
             f"{self.label} has a central directory that does not match its entries ({detail}); refusing it"
         )
 
-    def _check_link_entry(self, entry: UnpackedEntry) -> None:
-        assert entry.path is not None
+    def _check_link_entry(self, entry: UnpackedEntry, path: Path) -> None:
         if entry.size > _MAX_LINK_TARGET:
             raise UnsafeArtifactError(
                 f"{self.label} holds a symbolic link {entry.name!r} with no sane target"
             )
         try:
-            target = entry.path.read_bytes().decode()
+            target = path.read_bytes().decode()
         except UnicodeDecodeError:
             raise UnsafeArtifactError(
                 f"{self.label} holds a symbolic link {entry.name!r} whose target is not text; refusing it"
