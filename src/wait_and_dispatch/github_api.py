@@ -238,7 +238,7 @@ class GitHubApi:
         self.timeout = timeout
         self.on_retry = on_retry
         self.stats = ApiStats()
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # nosec B311 # retry and poll jitter, not cryptography
         self._has_token = bool(token)
         self._user_agent = user_agent
         self._wire_to_api = _Wire(self.base_url, timeout=timeout)

@@ -16,6 +16,7 @@ import contextlib
 import functools
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.model import (
@@ -90,8 +91,9 @@ def wait_for_runs(
     """
     clock = api.clock
     start = clock.now()
-    deadline = api.current_deadline(start + options.timeout if deadline is None else deadline)
-    assert deadline is not None
+    wanted = start + options.timeout if deadline is None else deadline
+    scoped = api.current_deadline()  # an enclosing job's deadline, if earlier, wins
+    deadline = wanted if scoped is None else min(wanted, scoped)
     governor = governor_for(api)
     bounds = PollBounds(options.poll_interval, options.max_poll_interval)
     current = {i: target.run for i, target in enumerate(targets)}
@@ -173,9 +175,8 @@ def _list_runs(api: GitHubApi, repo: Repository, watched: Sequence[Hashable]) ->
     (a few pages at most), bounded by the creation time of the oldest."""
     wanted: dict[int, float] = {}
     for item in watched:
-        assert isinstance(item, tuple)  # watched as (run id, created_at) by wait_for_runs
-        run_id, created = item
-        wanted[int(run_id)] = float(created)
+        run_id, created = cast("tuple[int, float]", item)  # watched so by wait_for_runs
+        wanted[run_id] = created
     found: dict[int, WorkflowRun] = {}
     for seen, item in enumerate(
         api.paginate(
