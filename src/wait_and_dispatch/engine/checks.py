@@ -33,8 +33,9 @@ So, for each kind of selection:
     any check is running (the missing one may need it), and for the discovery grace period
     (`discovery_timeout`) after the last check appeared or completed; once none of that holds
     they are reported `missing`, and the outcome is TIMED_OUT (it never appeared in time, as a
-    run that never appears is a timeout too: `RunNotFoundError`). The grace period also bounds
-    the wait when nothing at all has reported on the commit yet.
+    run that never appears is a timeout too: `RunNotFoundError`), or, with `missing_ok`,
+    whatever the checks that did appear say. The grace period also bounds the wait when nothing
+    at all has reported on the commit yet.
 
 What is known at a poll (`ChecksView`) and what it decides (`decide`, a pure function of the
 view and the time) are kept apart from when the next poll happens (`_ChecksWait.run`).
@@ -263,9 +264,11 @@ def decide(view: ChecksView, now: float) -> Verdict:
         grace_ends = view.last_change + view.grace
         if now < grace_ends:
             return Verdict(waiting_for=_describe_checks([], missing), decide_again_at=grace_ends)
-        return Verdict(
-            Outcome.CONCLUSION_NOT_ALLOWED if not_allowed else Outcome.TIMED_OUT, never_appeared=True
-        )
+        if not_allowed:
+            return Verdict(Outcome.CONCLUSION_NOT_ALLOWED, never_appeared=True)
+        # if-checks-missing: warn/ignore (lewagon's fail-on-no-checks: false) judge what appeared.
+        missed = Outcome.SUCCESS if view.selection.missing_ok else Outcome.TIMED_OUT
+        return Verdict(missed, never_appeared=True)
     if not matched:
         # Nothing has reported on the commit: its suites may not even exist yet, so give the
         # checks the grace period to appear (then: every check of none is a success).
@@ -424,7 +427,9 @@ class _ChecksWait:
             outcome=outcome,
             waited=self.clock.now() - self.start,
             cost=ApiCost.between(self.stats_before, self.api.stats.snapshot()),
-            missing=() if outcome is Outcome.SUCCESS else self.matcher.missing(self.view.seen),
+            missing=self.matcher.missing(self.view.seen)
+            if outcome is not Outcome.SUCCESS or self.selection.missing_ok
+            else (),
             allowed_conclusions=self.selection.allowed_conclusions,
         )
 
