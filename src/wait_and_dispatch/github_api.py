@@ -797,6 +797,11 @@ class _Retrier:
     with the reset time in the message). Under a deadline, a read is retried until the deadline
     rather than `attempts` times, with waits that stop growing at `max_backoff_in_wait`: an
     outage shorter than the wait does not end the wait (issue 11, defect 11).
+
+    The loop is tenacity's (`Retrying` with this class's stop, wait and before-sleep strategies and
+    the API layer's clock as its sleep), so the policy is tested on a fake clock. tenacity is
+    imported only once a request has failed: the first request of a run goes out without the
+    43 ms it takes to import (issue 12, item 5).
     """
 
     def __init__(self, api: GitHubApi, method: str, url: str, *, safe: bool, deadline: float | None) -> None:
@@ -806,28 +811,70 @@ class _Retrier:
         self.safe = safe
         self.deadline = deadline
         self.rng = api.rng
+        self._secondary = 0  # secondary-limit refusals so far: their waits grow
+        self._wait_next = 0.0
+        self._giving_up: BaseException | None = None
 
     def call(self, attempt: Callable[[], T]) -> T:
+        try:
+            return self._attempt(attempt)
+        except _RetryableError as transient:
+            first = transient
+        import tenacity  # only a failed request needs the retry loop
+
+        self._decide(first, tries=1)
+        if self._giving_up is not None:
+            raise self._giving_up
+        self._before_sleep(first, 1, self._wait_next)
+        self.api.clock.sleep(self._wait_next)
+        retrying = tenacity.Retrying(
+            sleep=self.api.clock.sleep,
+            retry=tenacity.retry_if_exception_type(_RetryableError),
+            wait=self._wait,
+            stop=lambda state: self._giving_up is not None,
+            before_sleep=self._before_sleep_state,
+            retry_error_callback=self._raise_final,
+        )
+        result: T = retrying(self._attempt, attempt)
+        return result
+
+    def _attempt(self, attempt: Callable[[], T]) -> T:
+        self.api._await_turn(self.method, self.url, self.deadline)
+        return attempt()
+
+    @staticmethod
+    def _transient(state: Any) -> _RetryableError:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if not isinstance(error, _RetryableError):  # retry_if_exception_type retries nothing else
+            raise RuntimeError("tenacity retried something other than a transient failure")
+        return error
+
+    def _wait(self, state: Any) -> float:
+        """tenacity's wait, asked before its stop: decides the wait or to give up. The attempts
+        tenacity counts come after the first one, made above."""
+        self._decide(self._transient(state), tries=state.attempt_number + 1)
+        return self._wait_next
+
+    def _before_sleep_state(self, state: Any) -> None:
+        self._before_sleep(self._transient(state), state.attempt_number + 1, self._wait_next)
+
+    def _raise_final(self, state: Any) -> NoReturn:
+        assert self._giving_up is not None  # nosec B101 # _stop set it before tenacity stopped
+        raise self._giving_up
+
+    def _decide(self, transient: _RetryableError, *, tries: int) -> None:
+        """After a failure: the wait before the next try, or the error to give up with."""
         policy = self.api.policy
-        tries = 0
-        secondary = 0
-        while True:
-            tries += 1
-            self.api._await_turn(self.method, self.url, self.deadline)
-            try:
-                return attempt()
-            except _RetryableError as transient:
-                if transient.reason == "secondary-rate-limit":
-                    secondary += 1
-                wait = self._choose_wait(transient, tries, secondary)
-                if transient.reason == "secondary-rate-limit":
-                    self.api._hold_requests(wait)
-                if self._past_deadline(wait):
-                    self._give_up(transient, tries, deadline_hit=True)
-                if self._out_of_tries(transient, tries, wait, policy):
-                    self._give_up(transient, tries, deadline_hit=False)
-                self._before_sleep(transient, tries, wait)
-                self.api.clock.sleep(wait)
+        if transient.reason == "secondary-rate-limit":
+            self._secondary += 1
+        wait = self._choose_wait(transient, tries, self._secondary)
+        if transient.reason == "secondary-rate-limit":
+            self.api._hold_requests(wait)
+        self._wait_next = wait
+        if self._past_deadline(wait):
+            self._giving_up = self._final_error(transient, tries, deadline_hit=True)
+        elif self._out_of_tries(transient, tries, wait, policy):
+            self._giving_up = self._final_error(transient, tries, deadline_hit=False)
 
     def _choose_wait(self, transient: _RetryableError, tries: int, secondary: int) -> float:
         policy = self.api.policy
@@ -879,21 +926,23 @@ class _Retrier:
         if self.api.on_retry is not None:
             self.api.on_retry(event)
 
-    def _give_up(self, transient: _RetryableError, tries: int, *, deadline_hit: bool) -> NoReturn:
+    def _final_error(self, transient: _RetryableError, tries: int, *, deadline_hit: bool) -> BaseException:
+        """The error to give up with (its cause chained, as `raise ... from` would)."""
         final = transient.final
-        if deadline_hit:
-            if isinstance(final, ArtifactDownloadError):
-                raise final from transient  # still an artifact error (exit 5), deadline or not
-            if isinstance(final, RateLimitExceededError):
-                final.hint = (
-                    "the rate limit resets after this step's deadline: raise the timeout, or use a token "
-                    "with a larger budget (a GitHub App installation token or a PAT)"
-                )
-                raise final from transient
-            raise DeadlineExceededError(
+        # A cut artifact stream stays an artifact error (exit 5), deadline or not.
+        if deadline_hit and not isinstance(final, (RateLimitExceededError, ArtifactDownloadError)):
+            error: BaseException = DeadlineExceededError(
                 f"{final} - still failing when the deadline came (after {tries} tries)"
-            ) from final
-        raise final from transient
+            )
+            error.__cause__ = final
+            return error
+        if deadline_hit and isinstance(final, RateLimitExceededError):
+            final.hint = (
+                "the rate limit resets after this step's deadline: raise the timeout, or use a token "
+                "with a larger budget (a GitHub App installation token or a PAT)"
+            )
+        final.__cause__ = transient
+        return final
 
 
 # -- small pure helpers --------------------------------------------------------------------------

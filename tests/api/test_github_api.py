@@ -453,3 +453,18 @@ def test_requests_are_paced_to_stay_under_the_secondary_points_limit(
     assert api.stats.paced_waits > 0 and api.stats.retries == 0
     assert clock.now() - start >= 120, "150 points at 60 a minute take two minutes and more"
     assert api.points_in_last_minute() <= 60
+
+
+def test_the_retry_machinery_is_imported_only_once_a_request_fails(tmp_path: Path) -> None:
+    """Start-up (issue 12, item 5): a run's first request must not pay for importing tenacity."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, wait_and_dispatch.github_api, wait_and_dispatch.cli.main; "
+        "print('tenacity' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert done.stdout.strip() == "False"
