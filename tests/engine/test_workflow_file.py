@@ -120,6 +120,15 @@ def test_yaml_aliases_cannot_make_reading_the_file_grow() -> None:
     assert time.perf_counter() - start < 5, "read without expanding the aliases"
 
 
+@pytest.mark.parametrize("where", ["default: *a8", "type: *a8", "options: *a8", "options: [dev, *a8]"])
+def test_an_alias_bomb_in_an_input_makes_the_file_unknown_without_expanding_it(where: str) -> None:
+    # `str()` of the shared list would expand every alias: 10**9 items.
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, 9)]
+    text = "\n".join(lines) + f"\non:\n  workflow_dispatch:\n    inputs:\n      x:\n        {where}\n"
+    assert parse_workflow(PATH, text) is None
+
+
 def test_contents_answers_are_decoded_only_when_they_carry_base64_content() -> None:
     encoded = base64.b64encode(b"on: workflow_dispatch\n").decode()
     wrapped = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60)) + "\n"

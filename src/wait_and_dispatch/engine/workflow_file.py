@@ -32,6 +32,7 @@ MAX_WORKFLOW_FILE_BYTES = 512 * 1024
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)  # `${{ ... }}` (workflow syntax docs)
 
 
+
 @dataclass(frozen=True)
 class DeclaredInput:
     """One `on.workflow_dispatch.inputs.<name>` entry."""
@@ -159,15 +160,28 @@ def _declared_input(name: str, spec: Any) -> DeclaredInput | None:
         return DeclaredInput(name)
     if not isinstance(spec, Mapping):
         return None
+    kind = spec.get("type") or "string"
     default = spec.get("default")
     options = spec.get("options")
+    if options is not None and not isinstance(options, list):
+        return None
+    options = options or []
+    # Only scalars are turned into text: `str()` of a list or mapping built from YAML aliases would
+    # expand every alias (a "billion laughs" default is gigabytes of text), and GitHub takes no
+    # list or mapping there anyway.
+    if not isinstance(kind, str) or not all(map(_scalar, [default, *options])):
+        return None
     return DeclaredInput(
         name=name,
-        type=str(spec.get("type") or "string"),
+        type=kind,
         required=spec.get("required") is True,
         default=None if default is None else _text(default),
-        options=tuple(_text(option) for option in options) if isinstance(options, list) else (),
+        options=tuple(_text(option) for option in options),
     )
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
 
 
 def _text(value: Any) -> str:
