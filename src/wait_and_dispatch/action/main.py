@@ -50,6 +50,7 @@ STATE_DISPATCHED = "dispatched-runs"
 _TOKEN_INPUTS = frozenset(
     {find_input("github-token").env_names[0], *(a.env_name for a in ALIASES if a.input == "github-token")}
 )
+_PRIVATE_KEY_INPUT = find_input("app-private-key").env_names[0]
 
 
 def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False) -> int:
@@ -57,6 +58,10 @@ def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False
     for variable, value in environ.items():  # before any input is reported on, even a bad one
         if variable in _TOKEN_INPUTS and value.strip():
             runner.mask(value.strip())
+        elif variable == _PRIVATE_KEY_INPUT and value.strip():
+            # Line by line, also as written on one line with `\n` (AppCredentials.parse undoes it).
+            runner.mask(value.strip())
+            runner.mask(value.strip().replace("\\n", "\n"))
     try:
         values, token = read_inputs(runner, environ)
     except WaitAndDispatchError as error:

@@ -39,6 +39,7 @@ from wait_and_dispatch.github_api import GitHubApi, RetryEvent
 
 # An App is named by its numeric id or, since 2024, its client id (`Iv1.…`, `Iv23…`), in `iss`.
 _APP_ID = re.compile(r"^(?:[1-9][0-9]{0,18}|Iv[0-9A-Za-z.]{4,40})$")
+_QUOTABLE_ID = re.compile(r"^[0-9A-Za-z._-]{0,12}$")
 _KEY_HINT = (
     "give app-private-key the whole .pem file the App's settings page generated, "
     "BEGIN and END lines included (store it as a secret)"
@@ -62,8 +63,10 @@ class AppCredentials:
         """Check the inputs; `\\n` written for newlines (a key pasted on one line) is undone."""
         app_id = app_id.strip()
         if not _APP_ID.match(app_id):
+            # Quoted only when it cannot be a secret put in the wrong input (a key, a token).
+            quoted = f" {app_id!r}" if _QUOTABLE_ID.match(app_id) else ""
             raise UsageError(
-                f"app-id {app_id!r} is neither a GitHub App id nor a client id",
+                f"app-id{quoted} is neither a GitHub App id nor a client id",
                 hint="use the App ID (a number) or the Client ID (Iv…) from the App's settings page",
             )
         key = private_key.strip()
