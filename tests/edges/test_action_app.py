@@ -17,6 +17,7 @@ from typing import Any
 from tests.edges import test_action
 from tests.edges.test_action import ENTRYPOINT, StartStep, Step, fast_scenario
 from tests.support.github_app import APP_ID, app_keys, with_app
+from wait_and_dispatch.emulator.faults import Fault
 
 start_step = test_action.start_step  # the fixture, shared with the other action tests
 
@@ -140,3 +141,25 @@ def test_the_private_key_is_masked_line_by_line_before_anything_is_read(start_st
     # Masked first of all: the step's output opens with the masks, the key's lines among them.
     leading = list(itertools.takewhile(lambda line: line.startswith("::add-mask"), step.stdout.splitlines()))
     assert set(key_lines) <= {line.partition("::add-mask ::")[2] for line in leading}
+
+
+def test_the_runners_sigterm_after_its_sigint_does_not_stop_the_revoke(start_step: StartStep) -> None:
+    # The runner cancels a step with SIGINT, then SIGTERM 7.5 s later. The revoke's first
+    # answer is a 502, so the SIGTERM lands while it waits to try again: it must not kill the step.
+    step = app_step(start_step, timeline={"queued": 1, "duration": 600})
+    step.emulator.inject(Fault(path="/installation/token", method="DELETE", status=502))
+    process = subprocess.Popen(
+        ENTRYPOINT, env=step.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    deadline = time.monotonic() + 30
+    while not [w for w in step.emulator.writes() if w.path.endswith("/dispatches") and w.status == 200]:
+        assert time.monotonic() < deadline, "the step never dispatched"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    while not [r for r in step.emulator.requests if r.path == "/installation/token"]:
+        assert time.monotonic() < deadline, "the step never revoked its token"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=30)
+    assert process.returncode == 130, stdout
+    assert len(step.emulator.state.revoked_tokens) == 1, stdout
