@@ -381,7 +381,9 @@ class InputValues:
         """One item per line, or a comma list; a comma inside parentheses does not split, so a
         matrix job's check name (`build (ubuntu-latest, 3.12)`, as GitHub names it) stays whole."""
         text = self.values.get(name, "")
-        return [part.strip() for line in text.splitlines() for part in _OUTER_COMMA.split(line) if part.strip()]
+        return [
+            part.strip() for line in text.splitlines() for part in _OUTER_COMMA.split(line) if part.strip()
+        ]
 
     def flag(self, name: str) -> bool:
         text = self.text(name).lower()
