@@ -14,7 +14,7 @@ from tests.conftest import MAIN_SHA
 from tests.edges.test_action import fast_scenario
 from wait_and_dispatch.cli.main import main
 from wait_and_dispatch.clock import SystemClock
-from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.emulator import Emulator, Fault, Scenario
 from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 
 FAST = ["--repo", "octo/app", "--poll-interval", "1s", "--max-poll-interval", "2s", "--timeout", "1m"]
@@ -113,3 +113,33 @@ def test_a_disallowed_conclusion_is_exit_code_1(monkeypatch: pytest.MonkeyPatch)
         code, out, err = cli("run", *FAST, "--workflow", "build.yml")
     assert code == 1
     assert "conclusion: failure" in out and "concluded failure (allowed: success)" in err
+
+
+def test_a_lost_dispatch_answer_with_a_short_timeout_dispatches_once_and_names_the_run_to_look_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 11 defect 1: `--timeout 2s`, and GitHub created the run but the answer was a 502; the
+    # run is listed only after 5 s. It used to be dispatched three times.
+    scenario = fast_scenario()
+    scenario["options"]["dispatch_visibility_delay"] = 5
+    with Emulator(Scenario.from_dict(scenario), clock=SystemClock()) as emulator:
+        emulator.inject(Fault(method="POST", path="*/dispatches", kind="apply_then_fail", times=None))
+        monkeypatch.setenv("GITHUB_API_URL", emulator.api_url)
+        monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
+        code, _, err = cli(
+            "run",
+            *FAST,
+            "--workflow",
+            "build.yml",
+            "--correlation-input",
+            "correlation_id",
+            "--timeout",
+            "2s",
+        )
+        dispatches = [r for r in emulator.writes() if r.path.endswith("/dispatches")]
+    assert code == 3, err
+    assert len(dispatches) == 1
+    (error,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert dispatches[0].body["inputs"]["correlation_id"] in error
+    assert "may have started a run" in error and "not sent again" in error
+    assert err.splitlines()[err.splitlines().index(error) + 1].startswith("hint: ")

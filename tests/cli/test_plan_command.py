@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.small_plan import PLAN, WORKFLOW_IDS, dispatched_workflows, small_scenario, write_plan
+from tests.support.small_plan import PLAN, dispatched_workflows, small_scenario, write_plan
 from wait_and_dispatch.cli.main import main
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
@@ -51,9 +51,7 @@ def test_json_gives_each_node_its_result_and_outputs(emulator: Emulator, tmp_pat
     nodes = result["nodes"]
     assert list(nodes) == ["build", "test", "report"]
     assert all(node["result"] == "success" for node in nodes.values())
-    dispatch = next(
-        w for w in emulator.writes() if w.path.endswith(f"/{WORKFLOW_IDS['test.yml']}/dispatches")
-    )
+    dispatch = next(w for w in emulator.writes() if w.path.endswith("/test.yml/dispatches"))
     assert dispatch.body["inputs"]["build_run"] == nodes["build"]["outputs"]["run-id"]
 
 

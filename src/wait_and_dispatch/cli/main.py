@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from wait_and_dispatch import __version__
+from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.cli.connection import resolve_connection, token_from_gh
 from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
 
@@ -29,7 +29,7 @@ EXIT_CODES_HELP = """exit codes:
   0    success
   1    a run or check ended with a conclusion that is not allowed
   2    usage or input error (options, inputs, scenario or plan files)
-  3    timeout: the deadline passed before the runs or checks completed
+  3    timeout: the deadline passed before the runs or checks completed, or a lost dispatch's run was found
   4    GitHub API or permission error
   5    artifact error (missing, expired, digest mismatch, unsafe archive)
   130  interrupted
@@ -254,8 +254,8 @@ def _add_plan_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     emit.add_argument("--force", action="store_true", help="overwrite existing orchestrator files")
     emit.add_argument(
         "--action-ref",
-        default="OWNER/wait-and-dispatch@v1",
-        help="the `uses:` of this action in the generated jobs (default: OWNER/wait-and-dispatch@v1)",
+        default=f"{ACTION_REPOSITORY}@v1",
+        help=f"the `uses:` of this action in the generated jobs (default: {ACTION_REPOSITORY}@v1)",
     )
 
 
