@@ -31,6 +31,7 @@ BASE_INPUTS: Mapping[str, str] = {
     "dispatch": "always",
     "timeout": "30m",
     "artifacts": "package",
+    "correlation-input": "correlation_id",  # the base scenario's build.yml shows it in run-name
 }
 
 # Reads the job makes in each phase (fault globs; `*` also matches `/`).
@@ -194,7 +195,7 @@ CELLS: tuple[Cell, ...] = (
         "a 502 after GitHub created the run, with --timeout 2s",
         (_fault(DISPATCH, method="POST", kind="apply_then_fail"),),
         expect=3,
-        message="correlation",
+        message="may have started a run",
         inputs={"timeout": "2s", "artifacts": ""},
         outcome="exits with the run unknown and its correlation id; no second dispatch",
     ),
