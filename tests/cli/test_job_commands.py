@@ -15,7 +15,6 @@ from tests.edges.test_action import fast_scenario
 from wait_and_dispatch.cli.main import main
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Fault, Scenario
-from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 
 FAST = ["--repo", "octo/app", "--poll-interval", "1s", "--max-poll-interval", "2s", "--timeout", "1m"]
 
@@ -35,14 +34,17 @@ def cli(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def test_run_json_prints_one_object_keyed_by_the_action_outputs(emulator: Emulator, tmp_path: Path) -> None:
+def test_run_json_prints_one_typed_object(emulator: Emulator, tmp_path: Path) -> None:
     code, out, err = cli(
         "run", *FAST, "--workflow", "build.yml", "--artifact", "package", "--path", str(tmp_path), "--json"
     )
     assert code == 0, err
-    outputs = json.loads(out)
-    assert set(outputs) == set(OUTPUT_NAMES)
-    assert outputs["conclusion"] == "success" and outputs["dispatched"] == "true"
+    result = json.loads(out)
+    assert result["schema_version"] == 1 and result["command"] == "run"
+    assert result["conclusion"] == "success" and result["dispatched"] is True
+    assert isinstance(result["run_id"], int) and isinstance(result["run_number"], int)
+    assert [artifact["name"] for artifact in result["artifacts"]] == ["package"]
+    assert result["api"]["requests"] > 0 and result["error"] is None
     assert (tmp_path / "app.txt").exists()
 
 
@@ -65,15 +67,15 @@ def test_checks_waits_for_the_named_check(emulator: Emulator) -> None:
     assert cli("run", *FAST, "--workflow", "build.yml")[0] == 0
     code, out, err = cli("checks", *FAST, "--sha", MAIN_SHA, "--checks", "build", "--json")
     assert code == 0, err
-    assert json.loads(json.loads(out)["checks"]) == {"build": "success"}
+    assert json.loads(out)["checks"] == {"build": "success"}
 
 
 def test_download_by_run_id(emulator: Emulator, tmp_path: Path) -> None:
     code, out, _ = cli("run", *FAST, "--workflow", "build.yml", "--json")
-    run_id = json.loads(out)["run-id"]
-    code, out, err = cli("download", *FAST, "--run-id", run_id, "--path", str(tmp_path), "--json")
+    run_id = json.loads(out)["run_id"]
+    code, out, err = cli("download", *FAST, "--run-id", str(run_id), "--path", str(tmp_path), "--json")
     assert code == 0, err
-    assert [a["name"] for a in json.loads(json.loads(out)["artifacts"])] == ["package"]
+    assert [a["name"] for a in json.loads(out)["artifacts"]] == ["package"]
 
 
 @pytest.mark.parametrize(

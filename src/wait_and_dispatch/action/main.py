@@ -10,10 +10,8 @@ their ids are kept in `$GITHUB_STATE` for the post step, which cancels what is s
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from types import FrameType
 from typing import TextIO
 
 from wait_and_dispatch.action.runner import Runner
@@ -25,7 +23,9 @@ from wait_and_dispatch.action.summary import (
     plan_summary,
     run_summary,
 )
+from wait_and_dispatch.cli.connection import cleartext_token_risk
 from wait_and_dispatch.cli.progress import PlanProgressPrinter, ProgressPrinter, retry_progress
+from wait_and_dispatch.cli.signals import interrupt_on_termination
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.app_auth import AppCredentials, InstallationToken, installation_token
 from wait_and_dispatch.engine.core import Engine
@@ -33,7 +33,8 @@ from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Reposito
 from wait_and_dispatch.errors import ExitCode, PlanFileError, WaitAndDispatchError
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
 from wait_and_dispatch.jobs.credentials import plan_repositories, read_app_credentials
-from wait_and_dispatch.jobs.job import JobReport, JobSettings, read_settings, run_job
+from wait_and_dispatch.jobs.job import JobReport, JobSettings, peer_outputs, read_settings, run_job
+from wait_and_dispatch.jobs.options import ALIASES, find_input
 from wait_and_dispatch.jobs.plan_job import (
     PlanSettings,
     plan_repository,
@@ -45,15 +46,22 @@ from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
 from wait_and_dispatch.plans.model import Plan
 
 STATE_DISPATCHED = "dispatched-runs"
+# github-token and the peers' names for it: masked from the raw variables, before anything is read.
+_TOKEN_INPUTS = frozenset(
+    {find_input("github-token").env_names[0], *(a.env_name for a in ALIASES if a.input == "github-token")}
+)
 
 
 def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False) -> int:
     runner = Runner(environ, stdout)
-    values = runner.inputs()
-    token = values.pop("github-token", "") or None
-    if token:
-        runner.mask(token)
-    values["repository"] = values.get("repository") or environ.get("GITHUB_REPOSITORY", "")
+    for variable, value in environ.items():  # before any input is reported on, even a bad one
+        if variable in _TOKEN_INPUTS and value.strip():
+            runner.mask(value.strip())
+    try:
+        values, token = read_inputs(runner, environ)
+    except WaitAndDispatchError as error:
+        _fail(runner, error, summary=environ.get("INPUT_SUMMARY", "true").strip().lower() != "false")
+        return int(error.exit_code)
     try:
         credentials = read_app_credentials(values)
         api_url = _api_url(values, environ)
@@ -64,6 +72,7 @@ def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False
             repository = Repository.parse(values["repository"])
             with _step_token(runner, credentials, token, [repository], api_url) as step_token:
                 return _post(runner, repository, saved, step_token, api_url)
+        _warn_about_cleartext(runner, api_url, sends_credentials=bool(token or credentials))
         if values.get("plan"):
             plan_settings = read_plan_settings(values)
             plan = load_plan_settings(plan_settings)
@@ -88,6 +97,15 @@ def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False
     except WaitAndDispatchError as error:
         _fail(runner, error, summary=values.get("summary", "true") != "false")
         return int(error.exit_code)
+
+
+def read_inputs(runner: Runner, environ: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
+    """The step's inputs by our names (the peers' names written into ours), the token apart, and
+    the repository defaulting to the caller's."""
+    values = runner.inputs()
+    token = values.pop("github-token", "") or None
+    values["repository"] = values.get("repository") or environ.get("GITHUB_REPOSITORY", "")
+    return values, token
 
 
 def default_sha(environ: Mapping[str, str], repository: str) -> str | None:
@@ -137,7 +155,7 @@ def _main(
         read_only=settings.dry_run,
         on_retry=lambda event: printer(retry_progress(event)),
     )
-    with api, _interrupt_on_termination():
+    with api, interrupt_on_termination():
         engine = Engine(api, on_progress)
         try:
             with runner.group("wait-and-dispatch"):
@@ -150,10 +168,10 @@ def _main(
             runner.error(f"the step was cancelled while waiting{what}", title="wait-and-dispatch cancelled")
             return int(ExitCode.INTERRUPTED)
     runner.save_state(STATE_DISPATCHED, "")  # finished: nothing for the post step to cancel
-    return _report(runner, settings, report)
+    return _report(runner, settings, report, api.base_url)
 
 
-def _report(runner: Runner, settings: JobSettings, report: JobReport) -> int:
+def _report(runner: Runner, settings: JobSettings, report: JobReport, api_url: str) -> int:
     if settings.dry_run:
         for line in report.preview:
             runner.notice(line, title="wait-and-dispatch dry run")
@@ -162,7 +180,10 @@ def _report(runner: Runner, settings: JobSettings, report: JobReport) -> int:
                 "## 🔍 wait-and-dispatch dry run\n\n" + "".join(f"- {line}\n" for line in report.preview)
             )
         return 0
-    runner.set_outputs(report.outputs)  # before failing: `if: failure()` steps read them
+    # Before failing: `if: failure()` steps read them. The peers' names too (migration).
+    runner.set_outputs({**report.outputs, **peer_outputs(report, settings, api_url)})
+    for warning in report.warnings:
+        runner.warning(warning, title="Not found")
     if settings.summary:
         if report.run is not None:
             workflow = settings.request.workflow if settings.request else None
@@ -213,7 +234,7 @@ def _plan_main(
         ref_name=environ.get("GITHUB_REF_NAME") or None,
         event_name=environ.get("GITHUB_EVENT_NAME") or "workflow_dispatch",
     )
-    with api, _interrupt_on_termination():
+    with api, interrupt_on_termination():
         try:
             with runner.group(f"wait-and-dispatch plan {plan.name}"):
                 report = run_plan_job(
@@ -340,16 +361,16 @@ def _api_url(values: Mapping[str, str], environ: Mapping[str, str]) -> str:
     return values.get("api-url") or environ.get("GITHUB_API_URL") or DEFAULT_API_URL
 
 
-@contextmanager
-def _interrupt_on_termination() -> Iterator[None]:
-    """The runner stops a cancelled container step with SIGTERM (after SIGINT): treat both as an
-    interrupt, so the wait stops and cancel-on-cancel runs."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _warn_about_cleartext(runner: Runner, api_url: str, *, sends_credentials: bool) -> None:
+    """A token to a plain http:// host that is not this machine: warned, not refused. The action
+    has no --insecure-http: the URL comes from the workflow (or the runner's GITHUB_API_URL on a
+    GHES without TLS), so its author chose it; the warning makes the choice visible on the run's
+    page. The command line refuses instead (issue 11, defect 6; docs/cli.md). With app-id the
+    App's signed JWT and the installation token it mints travel the same way."""
+    risk = cleartext_token_risk(api_url, sends_credentials=sends_credentials)
+    if risk:
+        runner.warning(
+            risk,
+            title="Token sent in cleartext",
+            hint="use an https:// api-url; anyone on the network path can read and reuse this token",
+        )

@@ -535,7 +535,7 @@ class Dispatcher:
                 deadline=deadline,
             )
             return None  # repository_dispatch never returns the run (GITHUB-FACTS "Dispatch")
-        assert target.workflow is not None
+        assert target.workflow is not None  # nosec B101 # an invariant for mypy, not a check of input
         inputs = dict(request.inputs)
         if correlation_id and request.correlation_input:
             inputs[request.correlation_input] = correlation_id
