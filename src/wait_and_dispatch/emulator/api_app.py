@@ -161,6 +161,12 @@ class ApiApp:
         self.signing_key = signing_key
         self._counter = 0
         self._counter_lock = threading.Lock()
+        # Requests being answered right now, and the most there ever were at once: GitHub asks
+        # for serial requests and limits concurrent ones (REST "Rate limits": 100 at most).
+        self.in_flight = 0
+        self.max_in_flight = 0
+        # Secondary-limit points per token: (clock time, points) in the last minute.
+        self._points: dict[str, list[tuple[float, int]]] = {}
         r = "/repos/<owner>/<repo>"
         a = f"{r}/actions"
         self.url_map = Map(
@@ -234,6 +240,16 @@ class ApiApp:
     # -- the edge --------------------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        with self._counter_lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._serve(environ, start_response)
+        finally:
+            with self._counter_lock:
+                self.in_flight -= 1
+
+    def _serve(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         now = self.state.now()
         with self._counter_lock:
@@ -247,7 +263,7 @@ class ApiApp:
         body_json = _parse_json(request)
         entry = LoggedRequest.build("api", request, body_json, now)
         path = self._rewrite_repositories_path(request.path)
-        fault = self.faults.take("api", request.method, path)
+        fault = self.faults.take("api", request.method, path, now - self.state.start)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
             fault = None
@@ -295,6 +311,7 @@ class ApiApp:
                 raise ApiError(401, "Bad credentials", DOCS)
             if fault is not None and fault.kind != "apply_then_fail":
                 raise self._fault_error(fault, token, budget, now)
+            self._spend_secondary_points(request.method, token, now)
             version = request.headers.get("X-GitHub-Api-Version")
             if version is not None and version not in API_VERSIONS:
                 raise ApiError(400, f"API version {version} is not supported.", DOCS)
@@ -486,12 +503,44 @@ class ApiApp:
             ]
         )
         headers.extend(_COMMON_HEADERS)
+        poll = self.state.options.poll_interval_header
+        if poll is not None and request.method == "GET":
+            headers.append(("X-Poll-Interval", str(poll)))
         if self.state.options.enterprise_version:
             headers.append(("X-GitHub-Enterprise-Version", self.state.options.enterprise_version))
         for key, value in (extra or {}).items():
             headers.append((key, value))
         headers.append(("X-GitHub-Request-Id", request_id))
         return headers
+
+    def _spend_secondary_points(self, method: str, token: TokenSpec | None, now: float) -> None:
+        """GitHub's secondary limit on points per minute, when the scenario turns it on.
+
+        REST "Rate limits for the REST API": no more than 900 points per minute for REST
+        endpoints; GET, HEAD and OPTIONS cost 1 point, POST, PATCH, PUT and DELETE 5. The answer
+        is 403 with the secondary-limit message and `retry-after`. Every request counts, 304s too
+        (the docs exempt none).
+        """
+        limit = self.state.options.secondary_points_per_minute
+        if limit is None:
+            return
+        points = 1 if method in ("GET", "HEAD", "OPTIONS") else 5
+        key = token.name if token is not None else "anonymous"
+        with self._counter_lock:
+            spent = [(at, p) for at, p in self._points.get(key, []) if at > now - 60.0]
+            total = sum(p for _, p in spent)
+            if total + points > limit:
+                self._points[key] = spent
+                oldest = spent[0][0] if spent else now
+                retry_after = max(1, int(oldest + 60.0 - now + 0.999))
+                raise ApiError(
+                    403,
+                    _SECONDARY_MESSAGE,
+                    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+                    {"Retry-After": str(retry_after)},
+                )
+            spent.append((now, points))
+            self._points[key] = spent
 
     def _exhausted(self, token: TokenSpec | None, budget: Budget, now: float) -> ApiError:
         # SpecificExceptions.testRateLimitExceeded; today's wording names the user, installation or IP.
@@ -1287,16 +1336,27 @@ class ApiApp:
                         ),
                     )
                 )
+        slugs = {app_id: slug for slug, app_id in self.state.app_ids.items()}
         for (app_id, suite_sha), suite_id in repo.app_suites.items():
             if sha is not None and suite_sha != sha:
                 continue
             members = [(cr, cr.state(now)) for cr in repo.check_runs if cr.suite_id == suite_id]
             states = [s for _, s in members if s is not None]
-            if not states:
+            created_at = [cr.created_at for cr, _ in members] + [
+                t for t in (repo.app_suite_created.get(suite_id),) if t is not None
+            ]
+            created = min(created_at)
+            if now < created:
                 continue
-            done = all(s.status == "completed" for s in states)
+            # GitHub derives an app suite's status from its check runs: `queued` until one starts,
+            # and forever for an app that never creates one (the recording
+            # CheckSuite.testGetCheckSuitesForRef: dependabot, prosebot2 queued with
+            # latest_check_runs_count 0 days after the push); `completed` once all have.
             conclusion = None
-            if done:
+            if not states or all(s.status == "queued" for s in states):
+                status = "queued"
+            elif all(s.status == "completed" for s in states):
+                status = "completed"
                 order = (
                     "action_required",
                     "cancelled",
@@ -1307,7 +1367,9 @@ class ApiApp:
                     "success",
                 )
                 conclusion = min((s.conclusion or "success" for s in states), key=order.index)
-            created = min(cr.created_at for cr, s in members if s is not None)
+            else:
+                status = "in_progress"
+            updated = max([created] + [s.completed_at or s.started_at or created for s in states])
             branch = next((b for b, s in repo.spec.branches.items() if s == suite_sha), None)
             out.append(
                 (
@@ -1317,11 +1379,11 @@ class ApiApp:
                         suite_id,
                         suite_sha,
                         branch,
-                        "completed" if done else "in_progress",
+                        status,
                         conclusion,
                         created,
-                        now,
-                        members[0][0].spec.app.slug,
+                        min(now, updated),
+                        slugs.get(app_id, "external-ci"),
                         app_id,
                         len(states),
                         self.urls,

@@ -142,6 +142,14 @@ class Options:
     dispatch_visibility_delay: float = 3.0
     artifact_url_ttl: float = 60.0
     anonymous_rate_limit: int = 60
+    # Seconds to send as `X-Poll-Interval` on every GET answer, or None. GitHub sends it on the
+    # endpoints that want pollers to slow down (REST "Best practices": "honor the x-poll-interval
+    # header"; the Events API sends it): a switch, to see that clients obey it.
+    poll_interval_header: int | None = None
+    # GitHub's secondary limit on points per minute per token (REST "Rate limits": 900 for REST;
+    # GET/HEAD/OPTIONS 1 point, POST/PATCH/PUT/DELETE 5), answered 403 with retry-after. None: off
+    # (tests on a manual clock send many requests in one instant of simulated time).
+    secondary_points_per_minute: int | None = None
     # Set: the server is GitHub Enterprise Server of this version, and says so in the
     # X-GitHub-Enterprise-Version header of every API answer (lerna/lerna#1930).
     enterprise_version: str | None = None
@@ -310,6 +318,16 @@ class CheckRunSpec:
 
 
 @dataclass(frozen=True)
+class CheckSuiteSpec:
+    """An app's check suite on a commit, as GitHub creates one on a push for every app with checks
+    permission: `queued` with no check runs until the app creates one, and forever if it never does."""
+
+    head_sha: str
+    app: AppSpec
+    created: float
+
+
+@dataclass(frozen=True)
 class CommitSpec:
     message: str
     author: str = "Mona Lisa Octocat"
@@ -329,6 +347,7 @@ class RepoSpec:
     runs: tuple[RunSpec, ...]
     check_runs: tuple[CheckRunSpec, ...]
     id: int | None = None
+    check_suites: tuple[CheckSuiteSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -418,6 +437,8 @@ def _parse_options(r: _Reader) -> Options:
         dispatch_visibility_delay=r.nonneg("dispatch_visibility_delay", 3.0),
         artifact_url_ttl=r.nonneg("artifact_url_ttl", 60.0),
         anonymous_rate_limit=r.integer("anonymous_rate_limit", 60) or 0,
+        poll_interval_header=r.integer("poll_interval_header", None),
+        secondary_points_per_minute=r.integer("secondary_points_per_minute", None),
         enterprise_version=r.opt_text("enterprise_version"),
     )
     r.done()
@@ -567,6 +588,10 @@ def _parse_repo(full_name: str, r: _Reader) -> RepoSpec:
     check_runs = tuple(
         _parse_check_run(_Reader(x, f"{path}.check_runs[{i}]")) for i, x in enumerate(r.items("check_runs"))
     )
+    check_suites = tuple(
+        _parse_check_suite(_Reader(x, f"{path}.check_suites[{i}]"))
+        for i, x in enumerate(r.items("check_suites"))
+    )
     repo = RepoSpec(
         full_name=full_name,
         private=r.flag("private", False),
@@ -578,6 +603,7 @@ def _parse_repo(full_name: str, r: _Reader) -> RepoSpec:
         runs=runs,
         check_runs=check_runs,
         id=r.integer("id", None),
+        check_suites=check_suites,
     )
     r.done()
     return repo
@@ -802,14 +828,32 @@ def _parse_run(r: _Reader) -> RunSpec:
     return spec
 
 
-def _parse_check_run(r: _Reader) -> CheckRunSpec:
+def _parse_check_app(r: _Reader) -> AppSpec:
     app_raw = r.raw("app", "external-ci")
     if isinstance(app_raw, Mapping):
         ar = _Reader(app_raw, r.key_path("app"))
         app = AppSpec(slug=ar.text("slug", required=True), id=ar.integer("id", None))
         ar.done()
-    else:
-        app = AppSpec(slug=str(app_raw))
+        return app
+    return AppSpec(slug=str(app_raw))
+
+
+def _parse_check_suite(r: _Reader) -> CheckSuiteSpec:
+    spec = CheckSuiteSpec(
+        head_sha=_parse_sha(r.raw("head_sha"), r.key_path("head_sha")),
+        app=_parse_check_app(r),
+        created=r.number("created", 0.0),
+    )
+    if spec.app.slug == "github-actions":
+        raise _error(
+            f"scenario: {r.key_path('app')}: github-actions suites come from workflow runs; declare a run"
+        )
+    r.done()
+    return spec
+
+
+def _parse_check_run(r: _Reader) -> CheckRunSpec:
+    app = _parse_check_app(r)
     conclusion = r.text("conclusion", "success")
     if conclusion not in CHECK_CONCLUSIONS:
         raise _error(f"scenario: {r.key_path('conclusion')}: {conclusion!r} is not a check run conclusion")
@@ -840,6 +884,8 @@ def _parse_fault(r: _Reader) -> Fault:
         delay=r.nonneg("delay", 0.0),
         after_bytes=r.integer("after_bytes", 0) or 0,
         message=r.opt_text("message"),
+        since=r.number("since", -1.0) if r.has("since") else None,
+        until=r.number("until", -1.0) if r.has("until") else None,
     )
     r.done()
     return fault

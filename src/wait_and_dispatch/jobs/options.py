@@ -85,10 +85,16 @@ INPUTS: tuple[Input, ...] = (
     Input("timeout", "Give up waiting after this long: 90s, 30m, 1h30m, or seconds.", default="30m"),
     Input(
         "poll-interval",
-        "First (and densest) interval between polls.",
-        default="5s",
+        "Poll cadence: each poll follows the last after 1 to 2 times this. Polls are conditional, "
+        "so an unchanged answer costs no rate limit.",
+        default="1s",
     ),
-    Input("max-poll-interval", "Longest interval between polls.", default="60s"),
+    Input(
+        "max-poll-interval",
+        "Longest interval polls slow down to on their own when the request budget is tight; "
+        "GitHub's retry-after and x-poll-interval are obeyed beyond it.",
+        default="60s",
+    ),
     Input(
         "allowed-conclusions",
         "Conclusions that count as success: a comma-separated list, or any. "
@@ -112,7 +118,11 @@ INPUTS: tuple[Input, ...] = (
     Input(
         "checks-discovery-timeout", "How long checks that do not exist yet may take to appear.", default="60s"
     ),
-    Input("fail-fast", "Stop at the first check with a conclusion that is not allowed.", default="false"),
+    Input(
+        "fail-fast",
+        "End the wait at the first check whose conclusion is not allowed; false waits for every check first.",
+        default="true",
+    ),
     Input(
         "if-checks-missing",
         "When a named check (or checks-regex) never appears: fail the step, warn, or ignore it.",
