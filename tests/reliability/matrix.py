@@ -34,8 +34,11 @@ BASE_INPUTS: Mapping[str, str] = {
     "correlation-input": "correlation_id",  # the base scenario's build.yml shows it in run-name
 }
 
-# Reads the job makes in each phase (fault globs; `*` also matches `/`).
+# Reads the job makes in each phase (fault globs; `*` also matches `/`). Lookup cells use
+# `dispatch: if-missing`, which first lists the workflow's runs for the SHA.
 LOOKUP = "/repos/octo/app/actions/workflows/*"
+WORKFLOW_FILE = "/repos/octo/app/contents/*"
+IF_MISSING = {"dispatch": "if-missing"}
 DISPATCH = "/repos/octo/app/actions/workflows/*/dispatches"
 WAIT_READS = "/repos/octo/app/actions/*"  # runs, the run, its jobs: confined in time to the wait
 ARTIFACT_LIST = "/repos/octo/app/actions/runs/*/artifacts"
@@ -116,6 +119,7 @@ CELLS: tuple[Cell, ...] = (
         "lookup",
         "three 502s",
         (_fault(LOOKUP, method="GET", status=502, times=3),),
+        inputs=IF_MISSING,
         outcome="retried with backoff",
     ),
     Cell(
@@ -123,6 +127,7 @@ CELLS: tuple[Cell, ...] = (
         "lookup",
         "connection reset",
         (_fault(LOOKUP, method="GET", kind="reset", times=2),),
+        inputs=IF_MISSING,
         outcome="retried",
     ),
     Cell(
@@ -131,6 +136,7 @@ CELLS: tuple[Cell, ...] = (
         "an answer slower than the request timeout",
         (_fault(LOOKUP, method="GET", kind="slow", delay=2.0, times=1),),
         request_timeout=1,
+        inputs=IF_MISSING,
         outcome="the request times out and is retried",
     ),
     Cell(
@@ -138,6 +144,7 @@ CELLS: tuple[Cell, ...] = (
         "lookup",
         "secondary limit, retry-after 30",
         (_fault(LOOKUP, method="GET", kind="secondary_rate_limit", retry_after=30),),
+        inputs=IF_MISSING,
         outcome="waits the 30 s GitHub asks, then goes on",
     ),
     Cell(
@@ -145,6 +152,7 @@ CELLS: tuple[Cell, ...] = (
         "lookup",
         "secondary limit without retry-after (429)",
         (_fault(LOOKUP, method="GET", kind="secondary_rate_limit", status=429, message="slow down"),),
+        inputs=IF_MISSING,
         outcome="waits at least a minute, as GitHub asks, then goes on",
     ),
     Cell(
@@ -152,7 +160,7 @@ CELLS: tuple[Cell, ...] = (
         "lookup",
         "primary limit spent, reset inside the deadline",
         (_fault(LOOKUP, method="GET", kind="primary_rate_limit"),),
-        inputs={"timeout": "2h"},
+        inputs={**IF_MISSING, "timeout": "2h"},
         outcome="waits for the reset, then goes on",
     ),
     Cell(
@@ -162,7 +170,7 @@ CELLS: tuple[Cell, ...] = (
         (_fault(LOOKUP, method="GET", kind="primary_rate_limit"),),
         expect=4,
         message="rate limit",
-        inputs={"timeout": "10m"},
+        inputs={**IF_MISSING, "timeout": "10m"},
         outcome="fails at once, naming the reset time",
     ),
     Cell(
@@ -172,7 +180,22 @@ CELLS: tuple[Cell, ...] = (
         (_fault(LOOKUP, method="GET", status=401, message="Bad credentials"),),
         expect=4,
         message="401",
+        inputs=IF_MISSING,
         outcome="fails with the token hint",
+    ),
+    Cell(
+        "lookup-workflow-file-5xx",
+        "lookup",
+        "three 502s reading the workflow file",
+        (_fault(WORKFLOW_FILE, method="GET", status=502, times=3),),
+        outcome="retried; the file tells the inputs and the correlation input",
+    ),
+    Cell(
+        "lookup-workflow-file-403",
+        "lookup",
+        "the workflow file cannot be read (403: no contents: read)",
+        (_fault(WORKFLOW_FILE, method="GET", status=403, message="Resource not accessible by integration"),),
+        outcome="dispatches as without the file: GitHub judges the inputs",
     ),
     # -- dispatch ---------------------------------------------------------------------------------
     Cell(

@@ -56,6 +56,7 @@ class Ending:
     report: JobReport | None
     elapsed: float
     channels: list[str]  # every text the job produced: progress, retries, outputs, messages
+    fired: list[int]  # how often each injected fault was answered
 
 
 def scenario_for(cell: Cell) -> dict[str, Any]:
@@ -84,8 +85,7 @@ def dispatched_runs(emulator: Emulator) -> list[Any]:
 def run_cell(cell: Cell, tmp_path: Path) -> tuple[Ending, Emulator]:
     clock = ScheduledClock()
     emulator = Emulator(Scenario.from_dict(scenario_for(cell)), clock=clock).start()
-    for fields in cell.faults:
-        emulator.inject(Fault(**fields))
+    injected = [emulator.inject(Fault(**fields)) for fields in cell.faults]
     channels: list[str] = []
     events: list[ProgressEvent] = []
 
@@ -130,7 +130,7 @@ def run_cell(cell: Cell, tmp_path: Path) -> tuple[Ending, Emulator]:
         channels.extend([error.message, error.hint, *error.details])
     code = 0 if error is None else int(error.exit_code)
     message = "" if error is None else error.message
-    return Ending(code, message, report, elapsed, channels), emulator
+    return Ending(code, message, report, elapsed, channels, [f.fired for f in injected]), emulator
 
 
 @pytest.fixture
@@ -152,6 +152,8 @@ def test_the_cell_ends_as_documented_and_keeps_every_invariant(
     cell: Cell, cell_run: Callable[[Cell], tuple[Ending, Emulator]], tmp_path: Path
 ) -> None:
     ending, emulator = cell_run(cell)
+    # The fault happened: a cell whose fault never fires tests nothing.
+    assert all(ending.fired), f"{cell.id}: a fault never fired ({ending.fired})"
 
     # The expected ending: recovered, or the documented exit code with a message that says why.
     assert ending.code == cell.expect, f"{cell.id}: exit {ending.code}: {ending.message}"
