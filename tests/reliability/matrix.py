@@ -369,8 +369,8 @@ CELLS: tuple[Cell, ...] = (
         "wait-run-rerun",
         "wait",
         "the run is re-run (attempt 2) while waited on",
-        during=During(at=RUN_END + 1, action="rerun"),
-        outcome="reports the attempt it saw complete",
+        during=During(at=RUN_END, action="rerun"),
+        outcome="follows the new attempt to its end and reports it",
     ),
     # -- download ---------------------------------------------------------------------------------
     Cell(

@@ -57,6 +57,7 @@ class Ending:
     elapsed: float
     channels: list[str]  # every text the job produced: progress, retries, outputs, messages
     fired: list[int]  # how often each injected fault was answered
+    during_done: bool  # the cell's `during` action happened (or it has none)
 
 
 def scenario_for(cell: Cell) -> dict[str, Any]:
@@ -130,7 +131,8 @@ def run_cell(cell: Cell, tmp_path: Path) -> tuple[Ending, Emulator]:
         channels.extend([error.message, error.hint, *error.details])
     code = 0 if error is None else int(error.exit_code)
     message = "" if error is None else error.message
-    return Ending(code, message, report, elapsed, channels, [f.fired for f in injected]), emulator
+    fired = [f.fired for f in injected]
+    return Ending(code, message, report, elapsed, channels, fired, not clock.pending), emulator
 
 
 @pytest.fixture
@@ -154,6 +156,11 @@ def test_the_cell_ends_as_documented_and_keeps_every_invariant(
     ending, emulator = cell_run(cell)
     # The fault happened: a cell whose fault never fires tests nothing.
     assert all(ending.fired), f"{cell.id}: a fault never fired ({ending.fired})"
+    if cell.during is not None:
+        assert ending.report is None or ending.during_done, f"{cell.id}: {cell.during.action} never happened"
+        if cell.during.action == "rerun":
+            assert ending.report is not None and ending.report.run is not None
+            assert ending.report.run.run.run_attempt == 2
 
     # The expected ending: recovered, or the documented exit code with a message that says why.
     assert ending.code == cell.expect, f"{cell.id}: exit {ending.code}: {ending.message}"
