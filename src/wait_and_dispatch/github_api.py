@@ -159,9 +159,9 @@ class ApiResponse:
 class RetryEvent:
     """Reported before the API layer waits: why, for how long, and for which request."""
 
-    reason: (
-        str  # "server-error" | "connection" | "stream-cut" | "secondary-rate-limit" | "primary-rate-limit"
-    )
+    # "server-error" | "connection" | "stream-cut" | "storage-refused" | "secondary-rate-limit"
+    # | "primary-rate-limit"
+    reason: str
     wait: float
     attempt: int
     method: str
@@ -752,12 +752,18 @@ class GitHubApi:
                 storage_url, stream=True, timeout=self.timeout, allow_redirects=False
             ) as got:
                 if got.status_code != 200:
-                    raise GitHubApiError(
+                    refusal = GitHubApiError(
                         f"artifact storage answered {got.status_code} {_storage_error(got.text)}",
                         status=got.status_code,
                         method="GET",
                         hint="the signed URL may have expired; try again",
                     )
+                    # A signed URL lives about a minute (GITHUB-FACTS "Artifacts"): one that expired
+                    # on the way (403 AuthenticationFailed) or a storage hiccup (5xx) is worth another
+                    # try, which asks GitHub for a fresh URL; other answers are final.
+                    if got.status_code == 403 or got.status_code >= 500:
+                        raise _RetryableError("storage-refused", refusal)
+                    raise refusal
                 expected = _int_header(got.headers, "Content-Length")
                 sink = destination.open("wb") if isinstance(destination, Path) else destination(expected)
                 with sink:
