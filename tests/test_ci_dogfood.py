@@ -17,10 +17,12 @@ The container job's `--host docker-bridge` becomes 127.0.0.1: there is no Docker
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Mapping
@@ -109,7 +111,11 @@ class Job:
                 command, env = self.composite_action(step, env)
             else:
                 assert not uses, f"step {number} uses {uses}: not played by this test"
+                # Loopback instead of Docker's bridge, and free ports instead of ci.yml's fixed
+                # ones (another run of this suite on the machine may hold those).
                 script = str(step["run"]).replace("--host docker-bridge", "--host 127.0.0.1")
+                script = script.replace("--port 8080", f"--port {free_port()}")
+                script = script.replace("--blob-port 8081", f"--blob-port {free_port()}")
                 command = ["bash", "-e", "-o", "pipefail", "-c", script]
             done = subprocess.run(
                 command, cwd=self.workspace, env=env, capture_output=True, text=True, timeout=120, check=False
@@ -158,7 +164,14 @@ class Job:
 
     def stop(self) -> None:
         if self.emulator_pid is not None:
-            os.kill(self.emulator_pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # it may have ended already
+                os.kill(self.emulator_pid, signal.SIGTERM)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module", params=["dogfood-container", "dogfood-composite"])
