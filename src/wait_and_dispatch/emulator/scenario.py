@@ -8,6 +8,7 @@ so a typo in a test's scenario fails loudly instead of silently changing behavio
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,6 +75,8 @@ class _Reader:
             return default
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _error(f"scenario: {self.key_path(key)}: expected a number, got {_type_name(value)}")
+        if not math.isfinite(value):  # YAML's .nan and .inf: no timeline or delay can be either
+            raise _error(f"scenario: {self.key_path(key)}: expected a finite number, got {value}")
         return float(value)
 
     def nonneg(self, key: str, default: float) -> float:

@@ -39,6 +39,8 @@ from wait_and_dispatch.jobs.options import INPUTS, OUTPUT_NAMES
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0", ""}
+# Durations that cannot be 0: a wait that ends before it starts, or polls without a pause.
+_POSITIVE_DURATIONS = frozenset({"timeout", "poll-interval", "max-poll-interval"})
 
 
 @dataclass(frozen=True)
@@ -343,4 +345,4 @@ class InputValues:
         raise UsageError(f"{name} must be true or false, not {text!r}", hint=f"e.g. {name}: true")
 
     def duration(self, name: str) -> float:
-        return parse_duration(self.text(name) or "0", what=name)
+        return parse_duration(self.text(name) or "0", what=name, positive=name in _POSITIVE_DURATIONS)

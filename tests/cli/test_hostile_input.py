@@ -1,0 +1,66 @@
+"""Hostile and malformed input on the command line: refused as usage errors (exit 2) with a hint,
+before anything is sent to GitHub, never a traceback and never a wait without end (issue 11)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.cli.test_job_commands import FAST, cli
+from tests.edges.test_action import fast_scenario
+from wait_and_dispatch.clock import SystemClock
+from wait_and_dispatch.emulator import Emulator, Scenario
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    with Emulator(Scenario.from_dict(fast_scenario()), clock=SystemClock()) as emulator:
+        monkeypatch.setenv("GITHUB_API_URL", emulator.api_url)
+        monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
+        monkeypatch.delenv("GH_TOKEN", raising=False)
+        monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+        yield emulator
+
+
+def usage_error(emulator: Emulator, *argv: str) -> str:
+    """The one `error:` line of a refused command, after checking the refusal's form."""
+    code, out, err = cli(*argv)
+    assert code == 2, (out, err)
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1, err
+    assert lines[lines.index(errors[0]) + 1].startswith("hint: "), err
+    assert emulator.writes() == []
+    return errors[0]
+
+
+# -- durations (defect 10) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "infinity", "1e400", "1_000", "0x10"])
+@pytest.mark.parametrize("option", ["--timeout", "--poll-interval", "--max-poll-interval", "--discovery-timeout"])
+def test_a_duration_that_is_not_a_finite_number_is_refused(emulator: Emulator, option: str, value: str) -> None:
+    line = usage_error(emulator, "run", *FAST, "--workflow", "build.yml", "--dry-run", f"{option}={value}")
+    assert option.removeprefix("--") in line
+
+
+def test_an_infinite_timeout_under_dry_run_is_a_usage_error_not_a_crash(emulator: Emulator) -> None:
+    assert "not a duration" in usage_error(emulator, "run", *FAST, "--workflow", "build.yml", "--dry-run", "--timeout", "inf")
+
+
+@pytest.mark.parametrize("option", ["--timeout", "--poll-interval", "--max-poll-interval"])
+def test_a_zero_wait_or_poll_interval_is_refused(emulator: Emulator, option: str) -> None:
+    assert "more than 0" in usage_error(emulator, "run", *FAST, "--workflow", "build.yml", option, "0s")
+
+
+def test_a_duration_longer_than_a_workflow_run_can_last_is_refused(emulator: Emulator) -> None:
+    line = usage_error(emulator, "run", *FAST, "--workflow", "build.yml", "--timeout", "841h")
+    assert "35 days" in line
+
+
+def test_the_longest_duration_is_accepted(emulator: Emulator) -> None:
+    code, out, err = cli("run", *FAST, "--workflow", "build.yml", "--dry-run", "--timeout", "840h")
+    assert code == 0, err
+    assert "would wait up to" in out
