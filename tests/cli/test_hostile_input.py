@@ -4,6 +4,7 @@ before anything is sent to GitHub, never a traceback and never a wait without en
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from tests.cli.test_job_commands import FAST, cli
 from tests.edges.test_action import fast_scenario
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.engine.model import Repository
 
 
 @pytest.fixture
@@ -40,14 +42,20 @@ def usage_error(emulator: Emulator, *argv: str) -> str:
 
 
 @pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "infinity", "1e400", "1_000", "0x10"])
-@pytest.mark.parametrize("option", ["--timeout", "--poll-interval", "--max-poll-interval", "--discovery-timeout"])
-def test_a_duration_that_is_not_a_finite_number_is_refused(emulator: Emulator, option: str, value: str) -> None:
+@pytest.mark.parametrize(
+    "option", ["--timeout", "--poll-interval", "--max-poll-interval", "--discovery-timeout"]
+)
+def test_a_duration_that_is_not_a_finite_number_is_refused(
+    emulator: Emulator, option: str, value: str
+) -> None:
     line = usage_error(emulator, "run", *FAST, "--workflow", "build.yml", "--dry-run", f"{option}={value}")
     assert option.removeprefix("--") in line
 
 
 def test_an_infinite_timeout_under_dry_run_is_a_usage_error_not_a_crash(emulator: Emulator) -> None:
-    assert "not a duration" in usage_error(emulator, "run", *FAST, "--workflow", "build.yml", "--dry-run", "--timeout", "inf")
+    assert "not a duration" in usage_error(
+        emulator, "run", *FAST, "--workflow", "build.yml", "--dry-run", "--timeout", "inf"
+    )
 
 
 @pytest.mark.parametrize("option", ["--timeout", "--poll-interval", "--max-poll-interval"])
@@ -64,3 +72,56 @@ def test_the_longest_duration_is_accepted(emulator: Emulator) -> None:
     code, out, err = cli("run", *FAST, "--workflow", "build.yml", "--dry-run", "--timeout", "840h")
     assert code == 0, err
     assert "would wait up to" in out
+
+
+# -- repository names (defect 4) ------------------------------------------------------------------
+
+BAD_REPOSITORIES = [
+    "owner/name?x=1",
+    "owner/name#",
+    "owner/name%2F..",
+    "owner/..",
+    "owner/.",
+    "-owner/name",
+    "owner-/name",
+    "own--er/name",
+    "own.er/name",
+    "o" * 40 + "/name",
+    "owner/" + "n" * 101,
+    "owner/na me",
+    "owner/name\n::error::forged",
+]
+
+
+@pytest.mark.parametrize("repository", BAD_REPOSITORIES)
+@pytest.mark.parametrize("command", ["run", "download"])
+def test_a_repository_github_cannot_have_is_a_usage_error(
+    emulator: Emulator, command: str, repository: str
+) -> None:
+    extra = ["--workflow", "build.yml"] if command == "run" else ["--run-id", "700100001"]
+    line = usage_error(emulator, command, *FAST, f"--repo={repository}", *extra)
+    assert line.startswith("error: repository ")
+    assert emulator.requests == []  # refused before anything reaches GitHub
+
+
+def test_a_repository_from_github_repository_is_checked_too(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_REPOSITORY", "owner/name?x=1")
+    fast = [arg for arg in FAST if arg not in ("--repo", "octo/app")]
+    assert "is not a GitHub repository name" in usage_error(emulator, "run", *fast, "--workflow", "build.yml")
+
+
+def test_a_plans_repository_is_checked_on_its_line(emulator: Emulator, tmp_path: Path) -> None:
+    plan = tmp_path / "pipeline.yml"
+    plan.write_text("repository: 'octo/app#'\nnodes:\n  build: {workflow: build.yml}\n", encoding="utf-8")
+    line = usage_error(emulator, "plan", str(plan), "--dry-run")
+    assert f"{plan}:1:13: repository: repository 'octo/app#'" in line
+
+
+@pytest.mark.parametrize(
+    "repository",
+    ["octo/app", "Octo-Org/app.js", "octo/.github", "o/a_b-c.d", "handle_acme/app", "o" * 39 + "/x"],
+)
+def test_repositories_github_allows_are_accepted(repository: str) -> None:
+    assert Repository.parse(repository).full_name == repository

@@ -42,7 +42,10 @@ def test_recordings_show_github_counting_a_4xx_answer(recording: str, status: in
     exchanges = load_exchanges(recording)
     failed = next(e for e in exchanges if e.status == status)
     before = exchanges[failed.index - 1]
-    assert int(failed.response_headers["X-RateLimit-Used"]) == int(before.response_headers["X-RateLimit-Used"]) + 1
+    assert (
+        int(failed.response_headers["X-RateLimit-Used"])
+        == int(before.response_headers["X-RateLimit-Used"]) + 1
+    )
 
 
 def test_a_404_uses_up_one_unit_like_get_nonexistent_artifact(fresh_api: Api) -> None:

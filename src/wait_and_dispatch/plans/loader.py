@@ -44,6 +44,7 @@ from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.model import (
     DEFAULT_RUN_CONCLUSIONS,
     DispatchPolicy,
+    Repository,
     parse_conclusions,
 )
 from wait_and_dispatch.errors import PlanFileError, PlanProblem, SourceSpan, UsageError
@@ -916,6 +917,8 @@ def load_plan(
     loader.plan_name = loader.top_text("name") or Path(file).name
     loader.check_top()
     repository = loader.top_text("repository") or None
+    if repository is not None:
+        loader.attempt(loader.setting("repository")[1], lambda: Repository.parse(repository))
     timeout_text = loader.top_text("timeout")
     if timeout_text is not None:
         loader.attempt(loader.setting("timeout")[1], lambda: parse_duration(timeout_text, what="timeout"))
