@@ -10,6 +10,7 @@ import pytest
 
 from tests.cli.test_job_commands import FAST, cli
 from tests.edges.test_action import fast_scenario
+from tests.support.hostile import alias_bomb
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.engine.model import Repository
@@ -125,3 +126,51 @@ def test_a_plans_repository_is_checked_on_its_line(emulator: Emulator, tmp_path:
 )
 def test_repositories_github_allows_are_accepted(repository: str) -> None:
     assert Repository.parse(repository).full_name == repository
+
+
+# -- YAML alias bombs (defect 8) ----------------------------------------------------------------
+
+
+@pytest.mark.timeout(20)  # before the fix this grew by 120 MB/s and never ended
+def test_a_plan_with_an_alias_bomb_under_vars_is_refused_on_its_line(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    plan = tmp_path / "pipeline.yml"
+    plan.write_text(
+        "repository: octo/app\nvars:\n" + alias_bomb("  ") + "nodes:\n  build: {workflow: build.yml}\n",
+        encoding="utf-8",
+    )
+    line = usage_error(emulator, "plan", str(plan), "--dry-run")
+    assert f"{plan}:" in line and "once its aliases are expanded" in line
+
+
+@pytest.mark.timeout(20)
+def test_inputs_given_as_yaml_with_an_alias_bomb_are_refused(emulator: Emulator) -> None:
+    line = usage_error(
+        emulator, "run", *FAST, "--workflow", "build.yml", "--dry-run", "--inputs", alias_bomb()
+    )
+    assert "once its aliases are expanded" in line
+
+
+def test_yaml_nested_deeper_than_python_can_recurse_is_a_usage_error(emulator: Emulator) -> None:
+    line = usage_error(
+        emulator, "run", *FAST, "--workflow", "build.yml", "--dry-run", "--inputs", "a: " + "[" * 5000
+    )
+    assert "nested more than" in line
+
+
+def test_a_plan_may_still_share_settings_through_anchors_and_merge_keys(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    plan = tmp_path / "pipeline.yml"
+    plan.write_text(
+        "repository: octo/app\n"
+        "nodes:\n"
+        "  build: &common {workflow: build.yml, timeout: 5m}\n"
+        "  again:\n"
+        "    <<: *common\n"
+        "    needs: build\n",
+        encoding="utf-8",
+    )
+    code, _, err = cli("plan", str(plan), "--check")
+    assert code == 0, err

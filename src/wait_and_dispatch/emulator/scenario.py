@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from wait_and_dispatch import safe_yaml
 from wait_and_dispatch.emulator.faults import FAULT_KINDS, Fault
 from wait_and_dispatch.errors import UsageError
 from wait_and_dispatch.expressions import ExpressionError, check_template, function_calls, unwrap
@@ -354,7 +355,7 @@ class Scenario:
     @classmethod
     def from_text(cls, text: str, source: str = "<scenario>") -> Scenario:
         try:
-            data = json.loads(text) if source.endswith(".json") else yaml.safe_load(text)
+            data = json.loads(text) if source.endswith(".json") else safe_yaml.load(text)
         except (yaml.YAMLError, json.JSONDecodeError) as error:
             raise _error(f"scenario {source} is not valid YAML/JSON: {error}") from error
         if data is None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from wait_and_dispatch import safe_yaml
 from wait_and_dispatch.errors import UsageError
 
 # Workflow syntax docs, `on.workflow_dispatch.inputs`: "The maximum number of top-level properties
@@ -88,7 +89,7 @@ def parse_inputs(text: str | None) -> dict[str, str]:
     if all(_is_key_value(line) for line in lines):
         return normalize_inputs(dict(_split_key_value(line) for line in lines))
     try:
-        data = yaml.safe_load(stripped)
+        data = safe_yaml.load(stripped)
     except yaml.YAMLError as exc:
         raise UsageError(
             f"inputs are neither JSON, YAML nor key=value lines: {str(exc).splitlines()[0]}",

@@ -69,6 +69,7 @@ from wait_and_dispatch.plans.model import (
     Select,
     input_text,
 )
+from wait_and_dispatch.safe_yaml import BoundedLoader
 
 Loc: TypeAlias = tuple[str | int, ...]  # a place in the document: keys and list indexes
 
@@ -129,8 +130,11 @@ def _validator() -> Any:
 # -- 1. YAML with positions ----------------------------------------------------------------------
 
 
-class _YamlLoader(yaml.SafeLoader):
-    """SafeLoader without the timestamp type, so a date written as a value stays that text."""
+class _YamlLoader(BoundedLoader):
+    """The bounded SafeLoader (`safe_yaml`) without the timestamp type, so a date written as a
+    value stays that text. An alias to a node that contains it is reported on its line below."""
+
+    allow_recursive_aliases = True
 
 
 _YamlLoader.yaml_implicit_resolvers = {
