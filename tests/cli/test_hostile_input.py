@@ -3,6 +3,7 @@ before anything is sent to GitHub, never a traceback and never a wait without en
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
 
 def usage_error(emulator: Emulator, *argv: str) -> str:
     """The one `error:` line of a refused command, after checking the refusal's form."""
+    writes = len(emulator.writes())
     code, out, err = cli(*argv)
     assert code == 2, (out, err)
     assert "Traceback" not in err
@@ -35,7 +37,7 @@ def usage_error(emulator: Emulator, *argv: str) -> str:
     errors = [line for line in lines if line.startswith("error: ")]
     assert len(errors) == 1, err
     assert lines[lines.index(errors[0]) + 1].startswith("hint: "), err
-    assert emulator.writes() == []
+    assert len(emulator.writes()) == writes
     return errors[0]
 
 
@@ -99,7 +101,7 @@ BAD_REPOSITORIES = [
 def test_a_repository_github_cannot_have_is_a_usage_error(
     emulator: Emulator, command: str, repository: str
 ) -> None:
-    extra = ["--workflow", "build.yml"] if command == "run" else ["--run-id", "700100001"]
+    extra = ["--workflow", "build.yml"] if command == "run" else ["--run-id", "700100001", "--artifact", "*"]
     line = usage_error(emulator, command, *FAST, f"--repo={repository}", *extra)
     assert line.startswith("error: repository ")
     assert emulator.requests == []  # refused before anything reaches GitHub
@@ -174,3 +176,40 @@ def test_a_plan_may_still_share_settings_through_anchors_and_merge_keys(
     )
     code, _, err = cli("plan", str(plan), "--check")
     assert code == 0, err
+
+
+# -- a run-id alone downloads nothing (defect 3) ------------------------------------------------
+
+
+def finished_run(emulator: Emulator) -> str:
+    """A completed run of build.yml, which uploaded the artifact `package` (app.txt)."""
+    code, out, err = cli("run", *FAST, "--workflow", "build.yml", "--json")
+    assert code == 0, err
+    return str(json.loads(out)["run-id"])
+
+
+def test_run_with_only_a_run_id_downloads_nothing_and_keeps_existing_files(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    run_id = finished_run(emulator)
+    mine = tmp_path / "app.txt"
+    mine.write_text("my own file\n", encoding="utf-8")
+    code, out, err = cli("run", *FAST, "--run-id", run_id, "--path", str(tmp_path), "--json")
+    assert code == 0, err
+    assert json.loads(json.loads(out)["artifacts"]) == []
+    assert mine.read_text(encoding="utf-8") == "my own file\n"
+    assert emulator.requests_to(f"/repos/octo/app/actions/runs/{run_id}/artifacts*") == []
+
+
+def test_run_with_a_run_id_downloads_the_artifacts_named(emulator: Emulator, tmp_path: Path) -> None:
+    run_id = finished_run(emulator)
+    code, _, err = cli("run", *FAST, "--run-id", run_id, "--artifact", "package", "--path", str(tmp_path))
+    assert code == 0, err
+    assert (tmp_path / "app.txt").read_text(encoding="utf-8") == "hello from the build\n"
+
+
+def test_download_without_an_artifact_named_is_a_usage_error(emulator: Emulator, tmp_path: Path) -> None:
+    run_id = finished_run(emulator)
+    line = usage_error(emulator, "download", *FAST, "--run-id", run_id, "--path", str(tmp_path))
+    assert "download needs the artifacts to download" in line
+    assert list(tmp_path.iterdir()) == []

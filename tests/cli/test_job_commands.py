@@ -71,7 +71,9 @@ def test_checks_waits_for_the_named_check(emulator: Emulator) -> None:
 def test_download_by_run_id(emulator: Emulator, tmp_path: Path) -> None:
     code, out, _ = cli("run", *FAST, "--workflow", "build.yml", "--json")
     run_id = json.loads(out)["run-id"]
-    code, out, err = cli("download", *FAST, "--run-id", run_id, "--path", str(tmp_path), "--json")
+    code, out, err = cli(
+        "download", *FAST, "--run-id", run_id, "--artifact", "*", "--path", str(tmp_path), "--json"
+    )
     assert code == 0, err
     assert [a["name"] for a in json.loads(json.loads(out)["artifacts"])] == ["package"]
 

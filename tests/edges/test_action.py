@@ -240,3 +240,20 @@ def test_the_post_step_cancels_runs_left_running_by_a_cancelled_job(start_step: 
     step.run("--post")
     assert step.returncode == 0, step.stdout
     assert [w.path for w in step.emulator.writes()][-1] == f"/repos/octo/app/actions/runs/{run_id}/cancel"
+
+
+def test_a_run_id_alone_downloads_nothing_into_the_workspace(start_step: StartStep) -> None:
+    first = start_step()
+    first.env.update({"INPUT_WORKFLOW": "build.yml"})
+    first.run()
+    assert first.returncode == 0, first.stdout
+    run_id = first.outputs["run-id"]
+    download = Path(first.env["INPUT_PATH"])
+    download.mkdir()
+    (download / "app.txt").write_text("my own file\n", encoding="utf-8")
+    first.env.pop("INPUT_WORKFLOW")
+    first.env["INPUT_RUN-ID"] = run_id
+    first.run()
+    assert first.returncode == 0, first.stdout
+    assert first.outputs["artifacts"] == "[]"
+    assert (download / "app.txt").read_text(encoding="utf-8") == "my own file\n"

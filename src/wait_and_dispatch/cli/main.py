@@ -337,6 +337,14 @@ def command_values(args: argparse.Namespace) -> dict[str, str]:
         values["artifacts"] = "\n".join([values.get("artifacts", ""), *args.artifact_list]).strip()
     if args.command == "download" and "dispatch" not in values:
         values["dispatch"] = "never"
+    if args.command == "download" and not values.get("artifacts", "").strip():
+        from wait_and_dispatch.errors import UsageError
+
+        # Never every artifact by default: they would replace files of the same names in --path.
+        raise UsageError(
+            "download needs the artifacts to download",
+            hint="name them with --artifact NAME (repeatable; a glob such as 'dist-*', or '*' for all)",
+        )
     return values
 
 

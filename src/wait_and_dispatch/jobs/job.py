@@ -140,7 +140,9 @@ def read_settings(
     patterns = tuple(v.lines("artifacts"))
     from_branch = v.text("artifacts-from-branch") or None
     artifacts = None
-    if patterns or from_branch or run_id:
+    # Only what is asked for: a run-id alone used to download every artifact into `path` (`.`),
+    # replacing files of the same names there (issue 11, defect 3).
+    if patterns or from_branch:
         artifacts = ArtifactSelection(
             patterns=patterns,
             path=Path(v.text("path") or "."),
