@@ -15,6 +15,9 @@ from tests.support.hostile import alias_bomb
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.jobs.job import CONFLICTS, REQUIREMENTS, Conflict, Requirement, read_settings
+from wait_and_dispatch.jobs.options import INPUTS
 
 
 @pytest.fixture
@@ -213,3 +216,80 @@ def test_download_without_an_artifact_named_is_a_usage_error(emulator: Emulator,
     line = usage_error(emulator, "download", *FAST, "--run-id", run_id, "--path", str(tmp_path))
     assert "download needs the artifacts to download" in line
     assert list(tmp_path.iterdir()) == []
+
+
+# -- conflicting inputs (defect 5) --------------------------------------------------------------
+
+SAMPLE_VALUES = {
+    "run-id": "700100001",
+    "workflow": "build.yml",
+    "event-type": "deploy",
+    "dispatch": "always",
+    "artifacts-from-branch": "main",
+    "checks": "build",
+    "checks-regex": "^build",
+    "inputs": "environment=prod",
+    "artifacts": "package",
+    "client-payload": '{"environment": "prod"}',
+    "ignore-checks": "lint",
+    "fail-fast": "true",
+}
+
+
+@pytest.mark.parametrize("conflict", CONFLICTS, ids=lambda c: f"{c.first}+{c.second}")
+def test_every_conflict_in_the_table_is_a_usage_error_naming_both(conflict: Conflict) -> None:
+    values = {
+        "repository": "octo/app",
+        conflict.first: SAMPLE_VALUES[conflict.first],
+        conflict.second: conflict.second_value or SAMPLE_VALUES[conflict.second],
+    }
+    with pytest.raises(UsageError) as caught:
+        read_settings(values)
+    assert caught.value.message.startswith(f"{conflict.first} and {conflict.second}")
+    assert caught.value.hint
+
+
+@pytest.mark.parametrize("requirement", REQUIREMENTS, ids=lambda r: r.name)
+def test_an_input_given_without_what_it_needs_is_a_usage_error(requirement: Requirement) -> None:
+    values = {
+        "repository": "octo/app",
+        "workflow": "build.yml",
+        requirement.name: SAMPLE_VALUES[requirement.name],
+    }
+    with pytest.raises(UsageError) as caught:
+        read_settings(values)
+    assert caught.value.message.startswith(f"{requirement.name} needs {requirement.needs[0]}")
+
+
+@pytest.mark.parametrize(
+    ("argv", "names"),
+    [
+        (["run", "--workflow", "build.yml", "--checks", "build"], ("workflow", "checks")),
+        (["run", "--run-id", "700100001", "--dispatch", "always"], ("run-id", "dispatch: always")),
+        (
+            ["run", "--event-type", "deploy", "--workflow", "build.yml", "--input", "environment=prod"],
+            ("event-type", "inputs"),
+        ),
+        (["run", "--run-id", "700100001", "--workflow", "build.yml"], ("run-id", "workflow")),
+        (["checks", "--sha", "a" * 40, "--workflow", "build.yml"], ("workflow", "the checks command")),
+        (["checks", "--sha", "a" * 40, "--artifact", "package"], ("the checks command", "artifacts")),
+    ],
+)
+def test_conflicting_options_are_refused_naming_both(
+    emulator: Emulator, argv: list[str], names: tuple[str, str]
+) -> None:
+    line = usage_error(emulator, argv[0], *FAST, *argv[1:])
+    assert line.startswith(f"error: {names[0]} and {names[1]} cannot be given together")
+    assert emulator.requests == []
+
+
+def test_a_gate_with_workflow_and_checks_no_longer_passes_without_looking(emulator: Emulator) -> None:
+    code, out, _ = cli("run", *FAST, "--workflow", "build.yml", "--checks", "never-reported", "--json")
+    assert code == 2
+    assert out == ""  # no `checks: {}` output a gate could take for a pass
+
+
+def test_the_action_defaults_are_not_taken_for_given_inputs() -> None:
+    defaults = {item.name: item.default for item in INPUTS if not item.default.startswith("${{")}
+    settings = read_settings({**defaults, "repository": "octo/app", "run-id": "700100001"})
+    assert settings.mode == "download"

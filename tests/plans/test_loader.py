@@ -157,7 +157,7 @@ def test_the_three_kinds_of_node_are_told_apart_by_their_keys(write: Callable[[s
 
 
 def test_yaml_scalars_become_the_text_an_action_input_would_get(write: Callable[[str], str]) -> None:
-    node = load_plan(
+    nodes = load_plan(
         write(
             """\
             nodes:
@@ -167,16 +167,19 @@ def test_yaml_scalars_become_the_text_an_action_input_would_get(write: Callable[
                 timeout: 90
                 artifacts: [dist, 2026-01-01]
                 inputs: {debug: yes, count: 3, ratio: 1.5, empty: null}
+              b:
+                event-type: deploy
                 client-payload: {service: {replicas: 2, tags: [a, true]}}
             """
         )
-    ).nodes["a"]
+    ).nodes
+    node = nodes["a"]
 
     assert node.values["wait"] == "false"
     assert node.values["timeout"] == "90"
     assert node.values["artifacts"] == ["dist", "2026-01-01"]  # a date stays the text written
     assert node.values["inputs"] == {"debug": "true", "count": "3", "ratio": "1.5", "empty": ""}
-    assert node.values["client-payload"] == {"service": {"replicas": "2", "tags": ["a", "true"]}}
+    assert nodes["b"].values["client-payload"] == {"service": {"replicas": "2", "tags": ["a", "true"]}}
 
 
 def test_if_keeps_the_expression_without_its_template_braces(write: Callable[[str], str]) -> None:

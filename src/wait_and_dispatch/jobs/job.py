@@ -44,6 +44,129 @@ _POSITIVE_DURATIONS = frozenset({"timeout", "poll-interval", "max-poll-interval"
 
 
 @dataclass(frozen=True)
+class Conflict:
+    """Two inputs that cannot be given together: one would silently override the other."""
+
+    first: str
+    second: str
+    why: str
+    hint: str
+    second_value: str | None = None  # only this value of `second` conflicts (dispatch: always)
+
+
+_ONE_THING = "a step waits for one thing"
+_TWO_STEPS = "use two steps: one for the workflow run, one for the checks"
+# Every pair of inputs the job would otherwise reinterpret without a word (issue 11, defect 5):
+# the first input decides what the job does, and the second would be ignored.
+CONFLICTS: tuple[Conflict, ...] = (
+    Conflict(
+        "run-id",
+        "workflow",
+        "run-id names the run, so no workflow run is found or dispatched",
+        "give run-id to use that run, or workflow to find or dispatch one, not both",
+    ),
+    Conflict(
+        "run-id",
+        "event-type",
+        "run-id names the run, so no repository_dispatch is sent",
+        "give run-id to use that run, or event-type to dispatch one, not both",
+    ),
+    Conflict(
+        "run-id",
+        "dispatch",
+        "run-id names an existing run, so nothing is dispatched",
+        "leave dispatch out with run-id, or give workflow instead of run-id to dispatch a new run",
+        second_value="always",
+    ),
+    Conflict(
+        "run-id",
+        "artifacts-from-branch",
+        "run-id names the run the artifacts come from",
+        "give run-id or artifacts-from-branch, not both",
+    ),
+    Conflict("run-id", "checks", f"{_ONE_THING}: the run named by run-id, or check runs", _TWO_STEPS),
+    Conflict("run-id", "checks-regex", f"{_ONE_THING}: the run named by run-id, or check runs", _TWO_STEPS),
+    Conflict("workflow", "checks", f"{_ONE_THING}: a workflow run or check runs", _TWO_STEPS),
+    Conflict("workflow", "checks-regex", f"{_ONE_THING}: a workflow run or check runs", _TWO_STEPS),
+    Conflict("event-type", "checks", f"{_ONE_THING}: a dispatched run or check runs", _TWO_STEPS),
+    Conflict("event-type", "checks-regex", f"{_ONE_THING}: a dispatched run or check runs", _TWO_STEPS),
+    Conflict("checks", "artifacts", "check runs have no artifacts to download", _TWO_STEPS),
+    Conflict("checks-regex", "artifacts", "check runs have no artifacts to download", _TWO_STEPS),
+    Conflict("checks", "artifacts-from-branch", "check runs have no artifacts to download", _TWO_STEPS),
+    Conflict(
+        "event-type",
+        "inputs",
+        "repository_dispatch has no inputs (only workflow_dispatch has)",
+        "send the values in client-payload and read them as github.event.client_payload",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """An input that means nothing without one of some others: given alone, it would be ignored."""
+
+    name: str
+    needs: tuple[str, ...]  # any one of them
+    why: str
+    hint: str
+
+
+REQUIREMENTS: tuple[Requirement, ...] = (
+    Requirement(
+        "client-payload",
+        ("event-type",),
+        "client-payload is sent only with a repository_dispatch",
+        "give event-type too, or send the values as workflow inputs (inputs)",
+    ),
+    Requirement(
+        "ignore-checks",
+        ("checks", "checks-regex"),
+        "only a wait for check runs ignores some",
+        "give checks or checks-regex (or use the checks command), or leave ignore-checks out",
+    ),
+    Requirement(
+        "fail-fast",
+        ("checks", "checks-regex"),
+        "only a wait for several check runs can stop at the first failure",
+        "give checks or checks-regex (or use the checks command), or leave fail-fast out",
+    ),
+)
+
+
+def check_conflicts(values: Mapping[str, str], *, checks_only: bool = False) -> None:
+    """A `UsageError` naming both inputs of the first conflict in `CONFLICTS`, or the first unmet
+    of `REQUIREMENTS`. An input counts as given when it is set to other than its default, as
+    action.yml passes every default; the `checks` command is `checks` given."""
+    v = InputValues(values)
+    defaults = {i.name: i.default for i in INPUTS}
+
+    def given(name: str, value: str | None = None) -> bool:
+        if name == "checks" and checks_only:
+            return True
+        text = v.text(name)
+        if value is not None:
+            return text.lower() == value
+        return bool(text) and text != defaults.get(name, "")
+
+    def label(name: str) -> str:
+        return "the checks command" if name == "checks" and checks_only else name
+
+    for rule in CONFLICTS:
+        if given(rule.first) and given(rule.second, rule.second_value):
+            second = f"{rule.second}: {rule.second_value}" if rule.second_value else label(rule.second)
+            raise UsageError(
+                f"{label(rule.first)} and {second} cannot be given together: {rule.why}", hint=rule.hint
+            )
+    for requirement in REQUIREMENTS:
+        if given(requirement.name) and not any(given(name) for name in requirement.needs):
+            raise UsageError(
+                f"{requirement.name} needs {' or '.join(requirement.needs)}: {requirement.why}",
+                hint=requirement.hint,
+            )
+
+
+@dataclass(frozen=True)
 class JobSettings:
     repository: Repository
     request: RunRequest | None  # None: a checks-only or run-id job
@@ -75,6 +198,7 @@ def read_settings(
     """
     v = InputValues(values)
     repository = Repository.parse(v.text("repository") or "")
+    check_conflicts(values, checks_only=checks_only)
     workflow = v.text("workflow")
     event_type = v.text("event-type")
     checks_names = tuple(v.lines("checks"))
