@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_job_commands import FAST, cli
+from tests.conftest import MAIN_SHA
 from tests.edges.test_action import fast_scenario
-from tests.support.hostile import alias_bomb
+from tests.support.hostile import HOSTILE, alias_bomb, runner_commands, with_hostile_names
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.engine.model import Repository
@@ -293,3 +294,57 @@ def test_the_action_defaults_are_not_taken_for_given_inputs() -> None:
     defaults = {item.name: item.default for item in INPUTS if not item.default.startswith("${{")}
     settings = read_settings({**defaults, "repository": "octo/app", "run-id": "700100001"})
     assert settings.mode == "download"
+
+
+# -- names from GitHub that try to become workflow commands (defect 2) --------------------------
+
+
+@pytest.fixture
+def hostile(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    with Emulator(
+        Scenario.from_dict(with_hostile_names(fast_scenario(conclusion="failure"))), clock=SystemClock()
+    ) as emulator:
+        monkeypatch.setenv("GITHUB_API_URL", emulator.api_url)
+        monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
+        monkeypatch.delenv("GH_TOKEN", raising=False)
+        yield emulator
+
+
+def test_hostile_names_in_a_run_and_its_failure_reach_no_line_as_a_command(
+    hostile: Emulator, tmp_path: Path
+) -> None:
+    code, out, err = cli("run", *FAST, "--workflow", "build.yml", "--artifact", "*", "--path", str(tmp_path))
+    assert code == 1, err
+    assert "Build%0A::error title=forged::pwned" in err  # shown, on its own line, escaped
+    assert runner_commands(out + "\n" + err) == []
+
+
+def test_hostile_check_names_reach_no_line_as_a_command(hostile: Emulator) -> None:
+    assert cli("run", *FAST, "--workflow", "build.yml")[0] == 1
+    code, out, err = cli("checks", *FAST, "--sha", MAIN_SHA, "--checks-discovery-timeout", "1s", "--json")
+    assert code == 1, err
+    assert "build%0A::error" in err
+    assert runner_commands(out + "\n" + err) == []
+
+
+def test_hostile_names_in_a_plans_progress_reach_no_line_as_a_command(
+    hostile: Emulator, tmp_path: Path
+) -> None:
+    plan = tmp_path / "pipeline.yml"
+    plan.write_text(
+        "repository: octo/app\n"
+        "defaults: {timeout: 1m, poll-interval: 0.5s, max-poll-interval: 1s}\n"
+        "nodes:\n  build: {workflow: build.yml}\n",
+        encoding="utf-8",
+    )
+    code, out, err = cli("plan", str(plan), "--workdir", str(tmp_path))
+    assert code == 1, err
+    assert runner_commands(out + "\n" + err) == []
+
+
+def test_a_debug_traceback_is_shown_verbatim_with_commands_stopped_around_it(hostile: Emulator) -> None:
+    assert cli("run", *FAST, "--workflow", "build.yml")[0] == 1
+    code, _, err = cli("--debug", "run", *FAST, "--run-id", "1", "--artifact", f"x{HOSTILE}")
+    assert code != 0
+    assert [name for name, _ in runner_commands(err)] == ["stop-commands"]
+    assert "Traceback (most recent call last)" in err

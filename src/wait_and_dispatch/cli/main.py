@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 from wait_and_dispatch import __version__
 from wait_and_dispatch.cli.connection import resolve_connection, token_from_gh
 from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
+from wait_and_dispatch.log_text import print_line, verbatim
 
 if TYPE_CHECKING:  # imported lazily at run time, so that --help stays fast
     from wait_and_dispatch.engine.core import Engine
@@ -269,15 +270,17 @@ def handle_errors(stderr: TextIO, debug: bool) -> Iterator[list[int]]:
         if debug:
             import traceback
 
-            traceback.print_exc(file=stderr)
+            # A traceback is shown as it is (GitHub's text may be in it): commands stop around it.
+            for line in verbatim(traceback.format_exc()):
+                stderr.write(line + "\n")
         for detail in error.details:
-            print(detail, file=stderr)
-        print(f"error: {error.message}", file=stderr)
+            print_line(detail, file=stderr)
+        print_line(f"error: {error.message}", file=stderr)
         if error.hint:
-            print(f"hint: {error.hint}", file=stderr)
+            print_line(f"hint: {error.hint}", file=stderr)
         status[0] = int(error.exit_code)
     except KeyboardInterrupt:
-        print("interrupted", file=stderr)
+        print_line("interrupted", file=stderr)
         status[0] = int(ExitCode.INTERRUPTED)
 
 
@@ -312,7 +315,7 @@ def main(
                 port=args.port,
                 blob_port=args.blob_port,
                 speed=args.speed,
-                print_fn=lambda line: print(line, file=out, flush=True),
+                print_fn=lambda line: print_line(line, file=out, flush=True),
             )
     return status[0]
 
@@ -388,14 +391,14 @@ def run_command(
             print(json.dumps({"dry-run": True, "plan": report.preview}), file=stdout)
         else:
             for line in report.preview:
-                print(line, file=stdout)
+                print_line(line, file=stdout)
         return 0
     if args.json:
         print(json.dumps(report.outputs, sort_keys=True), file=stdout)
     else:
         for name, value in report.outputs.items():
             if value and name != "result":
-                print(f"{name}: {value}", file=stdout)
+                print_line(f"{name}: {value}", file=stdout)
     if report.error is not None:
         raise report.error
     return 0
@@ -409,11 +412,11 @@ def _cancel_started(engine: Engine, settings: JobSettings, run_ids: list[int], s
         return
     for run_id, outcome in runs_api.cancel_runs(engine.api, settings.repository, run_ids).items():
         if outcome == "cancelled":
-            print(f"cancelled run {run_id}, which this command dispatched", file=stderr)
+            print_line(f"cancelled run {run_id}, which this command dispatched", file=stderr)
         elif outcome == "already completed":
-            print(f"run {run_id}, which this command dispatched, had already completed", file=stderr)
+            print_line(f"run {run_id}, which this command dispatched, had already completed", file=stderr)
         else:
-            print(f"could not cancel run {run_id}: {outcome}", file=stderr)
+            print_line(f"could not cancel run {run_id}: {outcome}", file=stderr)
 
 
 def entry_point() -> None:

@@ -28,6 +28,7 @@ from wait_and_dispatch.jobs.plan_job import (
     read_plan_settings,
     run_plan_job,
 )
+from wait_and_dispatch.log_text import print_line
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import Plan
@@ -89,16 +90,16 @@ def run_plan_command(
             printer.close()  # node threads may still report while the process exits
             if started:
                 for run_id, what in started[0].cancel().items():
-                    print(f"run {run_id}, which this plan dispatched: {what}", file=stderr)
+                    print_line(f"run {run_id}, which this plan dispatched: {what}", file=stderr)
             raise
     if settings.dry_run:
         if args.json:  # stdout is one JSON object, nothing else
             print(json.dumps({"dry-run": True, "plan": dict(report.preview)}), file=stdout)
         else:
             for name, lines in report.preview:
-                print(f"{name}:", file=stdout)
+                print_line(f"{name}:", file=stdout)
                 for line in lines:
-                    print(f"  {line}", file=stdout)
+                    print_line(f"  {line}", file=stdout)
         if args.summary_file:
             Path(args.summary_file).write_text(plan_preview_summary(plan, report.preview), encoding="utf-8")
         return 0
@@ -107,7 +108,7 @@ def run_plan_command(
         if args.json:
             print(json.dumps({"result": node.result.value, **report.outputs}, sort_keys=True), file=stdout)
         else:
-            print(f"{node.name}: {node.result.value} {node.reason}".rstrip(), file=stdout)
+            print_line(f"{node.name}: {node.result.value} {node.reason}".rstrip(), file=stdout)
     elif report.result is not None:
         result = report.result
         if args.summary_file:
@@ -123,8 +124,8 @@ def run_plan_command(
                 url = f" {outcome.run_url}" if outcome.run_url else ""
                 detail = f" ({outcome.reason})" if outcome.reason else ""
                 mark = RESULT_EMOJI[outcome.result]
-                print(f"{mark} {name:<{width}} {outcome.result.value}{took}{url}{detail}", file=stdout)
-            print(
+                print_line(f"{mark} {name:<{width}} {outcome.result.value}{took}{url}{detail}", file=stdout)
+            print_line(
                 f"plan {plan.name}: {result.conclusion.value} in {format_seconds(result.elapsed)}",
                 file=stdout,
             )
@@ -150,7 +151,7 @@ def _check(plan: Plan, settings: PlanSettings, stdout: TextIO) -> int:
     for loaded in _per_environment(plan, settings):
         where = f" ({loaded.environment})" if loaded.environment else ""
         edges = sum(len(node.needs) for node in loaded.nodes.values())
-        print(f"{settings.path}{where}: ok, {len(loaded.nodes)} nodes, {edges} needs", file=stdout)
+        print_line(f"{settings.path}{where}: ok, {len(loaded.nodes)} nodes, {edges} needs", file=stdout)
     return 0
 
 
@@ -178,7 +179,7 @@ def _emit(
             output.mkdir(parents=True, exist_ok=True)
             for workflow in emitted:
                 (output / workflow.file_name).write_text(workflow.text, encoding="utf-8")
-                print(f"wrote {output / workflow.file_name}", file=stdout)
+                print_line(f"wrote {output / workflow.file_name}", file=stdout)
         except OSError as exc:
             raise UsageError(
                 f"cannot write to --output-dir {output}: {exc.strerror or exc}",
@@ -189,11 +190,14 @@ def _emit(
     if workflows_dir.is_dir():
         findings += check_workflows(plans, workflows_dir)
     else:
-        print(f"note: {workflows_dir} is not a folder, so the driven workflows were not checked", file=report)
+        print_line(
+            f"note: {workflows_dir} is not a folder, so the driven workflows were not checked", file=report
+        )
     for finding in findings:
-        print(f"to change: {finding.workflow_file}: {finding.message}", file=report)
+        print_line(f"to change: {finding.workflow_file}: {finding.message}", file=report)
         if finding.hint:
-            print("  " + finding.hint.replace("\n", "\n  "), file=report)
+            for hint_line in finding.hint.splitlines():
+                print_line(f"  {hint_line}", file=report)
     if not findings and workflows_dir.is_dir():
-        print(f"the workflows in {workflows_dir} need no change", file=report)
+        print_line(f"the workflows in {workflows_dir} need no change", file=report)
     return 0
