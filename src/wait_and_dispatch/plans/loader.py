@@ -194,7 +194,17 @@ class _Problems:
 
 
 def _read_yaml(text: str, document: _Document, problems: _Problems) -> Any:
-    loader = _YamlLoader(text)
+    try:
+        loader = _YamlLoader(text)  # reads the characters: YAML refuses most control characters
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        problems.add(
+            SourceSpan(document.file, line, column),
+            "YAML",
+            f"character U+{error.character:04X} is not allowed in YAML (a control character?)",
+        )
+        return None
     try:
         root = loader.get_single_node()
         if root is None:
