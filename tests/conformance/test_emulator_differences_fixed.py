@@ -22,6 +22,10 @@ from tests.support.openapi import OpenApiSpec, assert_conforms
 from tests.support.recordings import load_exchanges
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.emulator.api_app import GHES_API_VERSIONS
+from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.github_api import GitHubApi
 
 # -- 4xx answers count against the primary rate limit ---------------------------------------------
 
@@ -194,3 +198,14 @@ def test_artifact_templates_render_github_run_id(clock: ManualClock) -> None:
         archive = zipfile.ZipFile(io.BytesIO(requests.get(location, timeout=10).content))  # no token
     assert artifact["name"] == f"package-{run['id']}"
     assert archive.read("id.txt").decode() == f"run {run['id']}"
+
+
+def test_our_client_sends_only_an_api_version_such_a_ghes_knows(ghes: Emulator, clock: ManualClock) -> None:
+    with GitHubApi(base_url=ghes.api_url, token=ghes.token("dev"), clock=clock) as api:
+        assert runs_api.default_branch(api, Repository("octo", "app")) == "main"
+    versions = {
+        {name.lower(): value for name, value in request.headers.items()}.get("x-github-api-version")
+        for request in ghes.requests
+    }
+    assert versions <= set(GHES_API_VERSIONS)
+    assert all(request.status < 400 for request in ghes.requests)
