@@ -115,8 +115,8 @@ def main(argv: list[str]) -> int:
     if job == "test":
         return run([python, "-m", "pytest", *rest])
     checks = [
-        [python, "-m", "ruff", "check", "src", "tests", "benchmarks", "dev.py"],
-        [python, "-m", "ruff", "format", "--check", "src", "tests", "benchmarks", "dev.py"],
+        [python, "-m", "ruff", "check", "src", "tests", "benchmarks", "tools", "dev.py"],
+        [python, "-m", "ruff", "format", "--check", "src", "tests", "benchmarks", "tools", "dev.py"],
         [python, "-m", "mypy"],
     ]
     return max([*(run(check) for check in checks), actionlint()])

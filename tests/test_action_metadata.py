@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from tests.support.actionlint import actionlint_command
+from wait_and_dispatch import ACTION_REPOSITORY
 from wait_and_dispatch.jobs.options import INPUT_NAMES, INPUTS, OUTPUT_NAMES, OUTPUTS, Input
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -190,10 +191,19 @@ def console_script() -> str:
     return "wait-and-dispatch"
 
 
-def test_dockerfile_starts_from_a_slim_official_python_image() -> None:
+def test_dockerfile_starts_from_a_slim_official_python_image_pinned_by_digest() -> None:
     keyword, image = dockerfile_instructions()[0]
     assert keyword == "FROM"
-    assert re.fullmatch(r"python:3\.\d+-slim", image)
+    # The tag says which image it is (and is what dependabot follows); the digest is what is pulled.
+    assert re.fullmatch(r"python:3\.12-slim@sha256:[0-9a-f]{64}", image)
+
+
+def test_dockerfile_python_is_one_the_package_supports() -> None:
+    image = dockerfile_instructions()[0][1]
+    python = re.search(r"python:(3\.\d+)", image)
+    assert python is not None
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert f"Programming Language :: Python :: {python[1]}" in pyproject["project"]["classifiers"]
 
 
 def test_dockerfile_has_no_user_and_no_workdir() -> None:
@@ -225,31 +235,42 @@ def test_dockerfile_installs_the_package_pinned_by_the_constraints() -> None:
     assert re.search(r"pip install --no-cache-dir --constraint \S+/constraints\.txt ", runs)
 
 
-def copied_sources() -> list[str]:
-    sources: list[str] = []
-    for keyword, args in dockerfile_instructions():
-        if keyword == "COPY":
-            sources += args.split()[:-1]
-    return sources
+def test_dockerfile_copies_the_build_context_once() -> None:
+    # .dockerignore decides what the context holds (the test below): the source tree's packaging
+    # files on main, and the release's wheel as well in the release build.
+    copies = [args for keyword, args in dockerfile_instructions() if keyword == "COPY"]
+    assert copies == [". /opt/wait-and-dispatch/"]
 
 
-def test_dockerfile_copies_what_pip_install_needs() -> None:
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    needed = {"pyproject.toml", "constraints.txt", pyproject["project"]["readme"], "src"}
-    assert set(copied_sources()) == needed
-    for source in needed:
-        assert (ROOT / source).exists()
-
-
-def test_dockerignore_sends_only_what_the_dockerfile_copies() -> None:
+def dockerignore_patterns() -> list[str]:
     lines = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
-    patterns = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_dockerignore_sends_only_what_pip_install_needs_and_the_release_wheel() -> None:
+    patterns = dockerignore_patterns()
     # Everything is excluded first, so .git, .venv, node_modules, tests and caches stay out ...
     assert patterns[0] == "*"
     included = {p[1:] for p in patterns if p.startswith("!")}
-    # ... and what the Dockerfile copies is let back in.
-    assert included == set(copied_sources())
+    # ... and what building the package needs is let back in: pyproject.toml names the readme and
+    # the license files, and setuptools refuses to build without them.
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    needed = {"pyproject.toml", "constraints.txt", pyproject["readme"], *pyproject["license-files"], "src"}
+    assert included == needed | {"dist/*.whl"}
+    for source in needed:
+        assert (ROOT / source).exists()
     assert "**/__pycache__" in patterns
+
+
+def test_dockerfile_installs_the_source_tree_unless_given_a_wheel_from_dist() -> None:
+    instructions = dockerfile_instructions()
+    assert ("ARG", 'WHEEL=""') in instructions
+    runs = " ".join(args for keyword, args in instructions if keyword == "RUN")
+    assert '"") package=/opt/wait-and-dispatch ;;' in runs
+    assert '*.whl) package="/opt/wait-and-dispatch/dist/$WHEEL" ;;' in runs
+    # A path instead of a file name is refused, so the build installs only what is in dist/.
+    assert "*/*" in runs.split("*.whl)", 1)[0]
+    assert 'pip install --no-cache-dir --constraint /opt/wait-and-dispatch/constraints.txt "$package"' in runs
 
 
 # --- README tables -------------------------------------------------------------------------------
@@ -314,7 +335,7 @@ def test_examples_use_only_inputs_the_action_has_under_their_current_names(doc: 
     steps = our_steps(text)
     assert steps, f"{doc} shows no step that uses the action"
     for step in steps:
-        assert re.fullmatch(r"OWNER/wait-and-dispatch(/composite)?@v\d+", step["uses"])
+        assert re.fullmatch(rf"{re.escape(ACTION_REPOSITORY)}(/composite)?@v\d+", step["uses"])
         unknown = set(step.get("with", {})) - set(INPUT_NAMES)
         assert not unknown, f"{doc}: {step['uses']} has no input {sorted(unknown)}"
 
@@ -414,11 +435,17 @@ def test_actionlint_reports_a_broken_workflow_with_its_position(tmp_path: Path) 
     assert re.match(rf"{re.escape(str(broken))}:9:\d+: .*no_such_property.* \[expression\]$", result.stdout)
 
 
+# The action's credentials. On the command line the token comes from the environment (GH_TOKEN,
+# GITHUB_TOKEN, gh); a GitHub App's private key is never an option, where `ps` would show it.
+CREDENTIAL_INPUTS = ("github-token", "app-id", "app-private-key", "app-installation-owner")
+
+
 def test_every_input_has_a_cli_option_and_is_read_by_the_code() -> None:
     import argparse
 
     from wait_and_dispatch.action import main as action
     from wait_and_dispatch.cli.main import PLAN_OPTIONS, build_parser
+    from wait_and_dispatch.jobs import credentials
     from wait_and_dispatch.jobs import job as jobs
     from wait_and_dispatch.jobs import plan_job as plan_jobs
     from wait_and_dispatch.jobs.options import INPUTS
@@ -427,11 +454,13 @@ def test_every_input_has_a_cli_option_and_is_read_by_the_code() -> None:
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     run_options = {flag for a in commands.choices["run"]._actions for flag in a.option_strings}
     plan_options = {flag for a in commands.choices["plan"]._actions for flag in a.option_strings}
-    code = "".join(Path(str(module.__file__)).read_text() for module in (jobs, action, plan_jobs))
+    code = "".join(
+        Path(str(module.__file__)).read_text() for module in (jobs, action, plan_jobs, credentials)
+    )
     for item in INPUTS:
         if item.cli:
             assert f"--{item.name}" in run_options, item.name
-        elif item.name != "github-token":  # the token comes from the environment, never an option
+        elif item.name not in CREDENTIAL_INPUTS:  # credentials come from the environment, never an option
             assert item.name in PLAN_OPTIONS, f"input {item.name} has no command-line equivalent"
             option = PLAN_OPTIONS[item.name]
             assert option == "FILE" or option in plan_options, item.name

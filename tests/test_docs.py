@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
+from wait_and_dispatch import ACTION_REPOSITORY
 from wait_and_dispatch.cli.main import EXIT_CODES_HELP, build_parser
 from wait_and_dispatch.errors import ExitCode
 
@@ -32,10 +34,105 @@ def test_cli_help_lists_the_same_exit_codes_as_the_readme() -> None:
     assert in_help == documented
 
 
-def test_quick_start_is_two_commands_that_dev_py_accepts() -> None:
-    block = README.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
-    commands = [line.split("#", 1)[0].strip() for line in block.strip().splitlines()]
-    assert commands == ["python3 dev.py demo", "python3 dev.py test"]
+def quick_start_commands() -> list[list[str]]:
+    """The commands of each ```sh block of the quick start, without comments and continuations."""
+    section = README.split("\n## Quick start\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"^```sh\n(.*?)^```", section, re.MULTILINE | re.DOTALL)
+    return [
+        [line.split("#", 1)[0].strip() for line in block.replace("\\\n", " ").strip().splitlines()]
+        for block in blocks
+    ]
+
+
+def test_quick_start_begins_with_installing_from_pypi_and_running_the_demo() -> None:
+    # What a person reading the PyPI page can do first, without a clone or a token.
+    assert quick_start_commands()[0] == ["pipx install wait-and-dispatch", "wait-and-dispatch demo"]
+
+
+def test_quick_start_from_a_clone_is_two_commands_that_dev_py_accepts() -> None:
+    # .ci/run and the contributors' guide rely on these two commands, exactly.
+    assert ["python3 dev.py demo", "python3 dev.py test"] in quick_start_commands()
+
+
+def test_quick_start_commands_are_commands_the_cli_has() -> None:
+    parser = build_parser()
+    for block in quick_start_commands():
+        for command in block:
+            if command.startswith("wait-and-dispatch "):
+                # parse_args exits (SystemExit 2) on an unknown subcommand or option.
+                parser.parse_args(shlex.split(command)[1:])
+
+
+# Where links in README.md lead on PyPI: PyPI shows the README without the repository around it,
+# so a relative link (docs/plans.md) would lead nowhere there.
+LINK_TARGETS = re.compile(
+    r"\]\(([^)\s]+)[^)]*\)|^\[[^\]]+\]:\s*(\S+)|(?:href|src)=[\"']([^\"']+)", re.MULTILINE
+)
+
+
+def test_every_link_in_the_readme_is_absolute() -> None:
+    targets = [next(group for group in match.groups() if group) for match in LINK_TARGETS.finditer(README)]
+    assert targets, "the README links nowhere"
+    relative = [target for target in targets if not target.startswith(("https://", "#"))]
+    assert not relative, f"relative links break on PyPI: {relative}"
+
+
+def test_readme_links_into_the_repository_name_files_that_exist() -> None:
+    base = f"https://github.com/{ACTION_REPOSITORY}/blob/main/"
+    for match in LINK_TARGETS.finditer(README):
+        target = next(group for group in match.groups() if group)
+        if target.startswith(base):
+            path = target.removeprefix(base).split("#", 1)[0]
+            assert (ROOT / path).exists(), f"README links to {target}, but there is no {path}"
+
+
+# The action's name is written once (ACTION_REPOSITORY); the placeholder it replaced must not come
+# back. plans/emit.py and its test keep the orchestrators' default `uses:` until issue 10 item 4
+# pins it by SHA (another change owns that file).
+PLACEHOLDER = "OWNER" + "/"
+PLACEHOLDER_ALLOWED = {"src/wait_and_dispatch/plans/emit.py", "tests/plans/test_emit.py"}
+NOT_OURS = {".git", ".venv", "node_modules", "build", "dist", "data", "__pycache__"}
+
+
+def project_text_files() -> list[Path]:
+    files = []
+    for path in ROOT.rglob("*"):
+        parts = set(path.relative_to(ROOT).parts)
+        if parts & NOT_OURS or any(part.endswith(".egg-info") for part in parts) or not path.is_file():
+            continue
+        if path.suffix in {
+            ".py",
+            ".md",
+            ".yml",
+            ".yaml",
+            ".toml",
+            ".json",
+            ".txt",
+            ".cfg",
+            ".in",
+        } or path.name in {
+            "Dockerfile",
+            "LICENSE",
+        }:
+            files.append(path)
+    return files
+
+
+def test_no_file_uses_the_owner_placeholder_for_the_actions_repository() -> None:
+    files = project_text_files()
+    assert ROOT / "README.md" in files and ROOT / "action.yml" in files
+    stray = [
+        path.relative_to(ROOT).as_posix()
+        for path in files
+        if PLACEHOLDER in path.read_text(encoding="utf-8", errors="replace")
+        and path.relative_to(ROOT).as_posix() not in PLACEHOLDER_ALLOWED
+    ]
+    assert not stray, f"{PLACEHOLDER}wait-and-dispatch is {ACTION_REPOSITORY} now: {stray}"
+
+
+def test_readme_and_docs_name_the_action_by_its_repository() -> None:
+    assert f"uses: {ACTION_REPOSITORY}@v1" in README
+    assert f"{ACTION_REPOSITORY}/composite@v1" in README
 
 
 def test_readme_explains_every_runtime_dependency() -> None:
@@ -63,3 +160,22 @@ def test_the_documented_scenario_is_accepted_by_the_emulator() -> None:
     scenario = Scenario.from_text(example)
     assert set(scenario.tokens) == {"ci"}
     assert len(scenario.faults) == 7
+
+
+def layout_table(markdown: str) -> list[str]:
+    rows = markdown.split("| path | what |", 1)[1].strip().split("\n\n", 1)[0]
+    return rows.splitlines()
+
+
+def test_contributing_mirrors_the_readme_layout_table() -> None:
+    contributing = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    assert layout_table(contributing) == layout_table(README)
+    for row in layout_table(README)[1:]:
+        path = row.split("`", 2)[1]
+        assert (ROOT / path).exists(), f"the layout table names {path}, which does not exist"
+
+
+def test_contributing_documents_the_commands_the_readme_and_ci_use() -> None:
+    contributing = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    for command in ("python3 dev.py demo", "python3 dev.py test", "python3 dev.py lint", "bash .ci/run"):
+        assert command in contributing

@@ -181,6 +181,7 @@ class GitHubApi:
         on_retry: Callable[[RetryEvent], None] | None = None,
         user_agent: str = USER_AGENT,
         read_only: bool = False,
+        app_jwt: bool = False,
     ) -> None:
         self.base_url = normalize_api_url(base_url)
         self.read_only = read_only  # a dry run: any write is refused before it is sent
@@ -195,7 +196,10 @@ class GitHubApi:
         # our own clock.
         self._github = github.Github(
             base_url=self.base_url,
-            auth=github.Auth.Token(token) if token else None,
+            # A GitHub App's JWT goes as `Bearer` (REST "Authenticating as a GitHub App").
+            auth=(github.Auth.AppAuthToken(token) if app_jwt else github.Auth.Token(token))
+            if token
+            else None,
             user_agent=user_agent,
             timeout=timeout,
             retry=None,

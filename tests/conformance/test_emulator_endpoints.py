@@ -377,6 +377,10 @@ _PARAMETERS = {
     "workflow_id": str(CI_WORKFLOW_ID),
     "ref": MAIN_SHA,
     "check_run_id": "{check_run}",
+    "installation_id": "1",
+    "org": "octo",
+    "username": "octo",
+    "path": ".github/workflows/ci.yml",
 }
 _SPEC = OpenApiSpec.load()
 OPERATIONS = sorted(_SPEC.templates())

@@ -189,7 +189,15 @@ def required_properties(schema: Mapping[str, Any] | None) -> set[str]:
 
 def _template_pattern(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^}]+\})", template)
-    regex = "".join(f"(?P<{part[1:-1]}>[^/]+)" if part.startswith("{") else re.escape(part) for part in parts)
+    # A file's `{path}` in the contents API spans folders (".github/workflows/ci.yml"), and so does a
+    # git ref (`git/ref/tags/v1`); every other parameter is one segment.
+    spans = {"{path}", "{ref}"} if "/git/" in template else {"{path}"}
+    regex = "".join(
+        (f"(?P<{part[1:-1]}>.+)" if part in spans else f"(?P<{part[1:-1]}>[^/]+)")
+        if part.startswith("{")
+        else re.escape(part)
+        for part in parts
+    )
     return re.compile(f"^{regex}$")
 
 

@@ -27,14 +27,22 @@ from wait_and_dispatch.action.summary import (
 )
 from wait_and_dispatch.cli.progress import PlanProgressPrinter, ProgressPrinter, retry_progress
 from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine.app_auth import AppCredentials, InstallationToken, installation_token
 from wait_and_dispatch.engine.core import Engine
 from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository
 from wait_and_dispatch.errors import ExitCode, PlanFileError, WaitAndDispatchError
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
+from wait_and_dispatch.jobs.credentials import plan_repositories, read_app_credentials
 from wait_and_dispatch.jobs.job import JobReport, JobSettings, read_settings, run_job
+from wait_and_dispatch.jobs.plan_job import (
+    PlanSettings,
+    plan_repository,
+    read_plan_settings,
+    run_plan_job,
+)
 from wait_and_dispatch.jobs.plan_job import load as load_plan_settings
-from wait_and_dispatch.jobs.plan_job import plan_repository, read_plan_settings, run_plan_job
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
+from wait_and_dispatch.plans.model import Plan
 
 STATE_DISPATCHED = "dispatched-runs"
 
@@ -47,12 +55,24 @@ def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False
         runner.mask(token)
     values["repository"] = values.get("repository") or environ.get("GITHUB_REPOSITORY", "")
     try:
+        credentials = read_app_credentials(values)
+        api_url = _api_url(values, environ)
         if post:
-            return _post(runner, values, token, environ)
+            saved = _runs_to_cancel(runner, values)
+            if not saved:
+                return 0
+            repository = Repository.parse(values["repository"])
+            with _step_token(runner, credentials, token, [repository], api_url) as step_token:
+                return _post(runner, repository, saved, step_token, api_url)
         if values.get("plan"):
-            return _plan_main(runner, values, token, environ, stdout)
+            plan_settings = read_plan_settings(values)
+            plan = load_plan_settings(plan_settings)
+            repositories, scoped = plan_repositories(plan, plan_repository(plan, plan_settings))
+            with _step_token(runner, credentials, token, repositories, api_url, scoped=scoped) as step_token:
+                return _plan_main(runner, plan_settings, plan, values, step_token, environ, stdout)
         settings = read_settings(values, default_sha=default_sha(environ, values["repository"]))
-        return _main(runner, settings, values, token, environ, stdout)
+        with _step_token(runner, credentials, token, [settings.repository], api_url) as step_token:
+            return _main(runner, settings, values, step_token, environ, stdout)
     except PlanFileError as error:
         for problem in error.problems:  # one annotation per problem, on its line of the plan file
             span = problem.span
@@ -159,11 +179,15 @@ def _report(runner: Runner, settings: JobSettings, report: JobReport) -> int:
 
 
 def _plan_main(
-    runner: Runner, values: Mapping[str, str], token: str | None, environ: Mapping[str, str], stdout: TextIO
+    runner: Runner,
+    settings: PlanSettings,
+    plan: Plan,
+    values: Mapping[str, str],
+    token: str | None,
+    environ: Mapping[str, str],
+    stdout: TextIO,
 ) -> int:
     """`plan:` given: run the plan (or, with plan-node, one node of it) instead of one workflow."""
-    settings = read_plan_settings(values)
-    plan = load_plan_settings(settings)
     repository = plan_repository(plan, settings)
     printer = PlanProgressPrinter(stdout)
     started: list[PlanRunner] = []
@@ -243,15 +267,16 @@ def _title(error: WaitAndDispatchError) -> str:
     }.get(error.exit_code, "wait-and-dispatch failed")
 
 
-def _post(runner: Runner, values: Mapping[str, str], token: str | None, environ: Mapping[str, str]) -> int:
+def _runs_to_cancel(runner: Runner, values: Mapping[str, str]) -> list[int]:
+    """For the post step: the runs this step dispatched and left running, if cancel-on-cancel."""
+    if values.get("cancel-on-cancel", "true").lower() == "false":
+        return []
+    return [int(part) for part in (runner.state(STATE_DISPATCHED) or "").split(",") if part.strip().isdigit()]
+
+
+def _post(runner: Runner, repository: Repository, saved: list[int], token: str | None, api_url: str) -> int:
     """The post step (runs if the job was cancelled): cancel the dispatched runs still running."""
-    saved = [
-        int(part) for part in (runner.state(STATE_DISPATCHED) or "").split(",") if part.strip().isdigit()
-    ]
-    if not saved or values.get("cancel-on-cancel", "true").lower() == "false":
-        return 0
-    repository = Repository.parse(values["repository"])
-    api = GitHubApi(base_url=_api_url(values, environ), token=token)
+    api = GitHubApi(base_url=api_url, token=token)
     with api:
         cancelled = _cancel(Engine(api), repository, saved)
     if cancelled:
@@ -270,6 +295,44 @@ def _cancel(engine: Engine, repository: Repository, run_ids: list[int]) -> list[
 def _accepted(outcomes: Mapping[int, str]) -> list[int]:
     """The runs GitHub accepted to cancel, of `cancel_runs`' outcomes."""
     return [run_id for run_id, outcome in outcomes.items() if outcome == "cancelled"]
+
+
+@contextmanager
+def _step_token(
+    runner: Runner,
+    credentials: AppCredentials | None,
+    token: str | None,
+    repositories: list[Repository],
+    api_url: str,
+    *,
+    scoped: bool = True,
+) -> Iterator[str | None]:
+    """The token the step uses: github-token, or with app-id an installation token minted for the
+    repositories the step touches, masked before anything can print it and revoked when the step
+    ends (also when it fails or is cancelled: SIGTERM unwinds through here)."""
+    if credentials is None:
+        yield token
+        return
+    minted: list[InstallationToken] = []
+
+    def mask(installation: InstallationToken) -> None:
+        runner.mask(installation.token)
+        minted.append(installation)
+
+    try:
+        with installation_token(
+            credentials, repositories, base_url=api_url, on_minted=mask, scoped=scoped
+        ) as app:
+            yield app.token
+    finally:
+        for installation in minted:
+            if installation.revoke_error is not None:
+                reason = installation.revoke_error.message
+                runner.warning(
+                    f"could not revoke the GitHub App's installation token: {reason}",
+                    title="wait-and-dispatch token not revoked",
+                    hint=f"it expires on its own at {installation.expires_at}",
+                )
 
 
 def _api_url(values: Mapping[str, str], environ: Mapping[str, str]) -> str:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from wait_and_dispatch import __version__
+from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.cli.connection import resolve_connection, token_from_gh
 from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
 from wait_and_dispatch.log_text import print_line, verbatim
@@ -255,8 +255,8 @@ def _add_plan_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     emit.add_argument("--force", action="store_true", help="overwrite existing orchestrator files")
     emit.add_argument(
         "--action-ref",
-        default="OWNER/wait-and-dispatch@v1",
-        help="the `uses:` of this action in the generated jobs (default: OWNER/wait-and-dispatch@v1)",
+        default=f"{ACTION_REPOSITORY}@v1",
+        help=f"the `uses:` of this action in the generated jobs (default: {ACTION_REPOSITORY}@v1)",
     )
 
 

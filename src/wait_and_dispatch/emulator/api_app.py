@@ -13,7 +13,9 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 import socket
+import string
 import threading
 import time
 import urllib.parse
@@ -31,7 +33,7 @@ from werkzeug.wrappers import Request, Response
 from wait_and_dispatch.emulator import shapes
 from wait_and_dispatch.emulator.faults import Fault, FaultSet
 from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
-from wait_and_dispatch.emulator.scenario import TokenSpec
+from wait_and_dispatch.emulator.scenario import GitHubAppSpec, TokenSpec
 from wait_and_dispatch.emulator.shapes import Urls, iso
 from wait_and_dispatch.emulator.state import (
     RATE_LIMITS,
@@ -135,6 +137,13 @@ _DOC_RUNS = "https://docs.github.com/rest/actions/workflow-runs"
 _DOC_ARTIFACTS = "https://docs.github.com/rest/actions/artifacts"
 _DOC_CHECKS = "https://docs.github.com/rest/checks/runs"
 _DOC_REPO_DISPATCH = "https://docs.github.com/rest/repos/repos#create-a-repository-dispatch-event"
+_DOC_APPS = "https://docs.github.com/rest/apps/apps"
+# REST "Create an installation access token for an app": a repository outside the installation.
+_NOT_IN_INSTALLATION = (
+    "There is at least one repository that does not exist or is not accessible to the parent installation."
+)
+_NOT_GRANTED = "The permissions requested are not granted to this installation."
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
 class ApiApp:
@@ -203,6 +212,18 @@ class ApiApp:
                     methods=["GET"],
                 ),
                 Rule(f"{r}/dispatches", endpoint="repository_dispatch", methods=["POST"]),
+                # GitHub Apps (REST "Apps"): the App authenticates with a JWT, mints installation
+                # tokens, and an installation token can revoke itself.
+                Rule("/app", endpoint="get_app", methods=["GET"]),
+                Rule(f"{r}/installation", endpoint="repo_installation", methods=["GET"]),
+                Rule("/orgs/<account>/installation", endpoint="account_installation", methods=["GET"]),
+                Rule("/users/<account>/installation", endpoint="account_installation", methods=["GET"]),
+                Rule(
+                    "/app/installations/<int:installation_id>/access_tokens",
+                    endpoint="create_installation_token",
+                    methods=["POST"],
+                ),
+                Rule("/installation/token", endpoint="revoke_installation_token", methods=["DELETE"]),
             ],
             strict_slashes=False,
             merge_slashes=False,
@@ -362,10 +383,54 @@ class ApiApp:
                 return None, False
         elif scheme.lower() not in ("token", "bearer"):
             return None, False
-        for token in self.state.tokens.values():
+        with self.state.lock:
+            tokens = list(self.state.tokens.values())
+            now = self.state.now()
+        for token in tokens:
             if hmac.compare_digest(token.secret, secret):
-                return token, True
+                # An installation token lasts one hour (REST "Create an installation access token").
+                expired = token.expires_at is not None and now >= token.expires_at
+                return (None, False) if expired else (token, True)
+        if scheme.lower() == "bearer" and secret.count(".") == 2:
+            app = self._app_of_jwt(secret)
+            if app is not None:
+                return app, True
         return None, False
+
+    def _app_of_jwt(self, encoded: str) -> TokenSpec | None:
+        """The App whose key signed this JWT, as a principal that only the /app endpoints accept.
+
+        GitHub's rules ("Generating a JSON Web Token (JWT) for a GitHub App"): RS256, `iss` the App's
+        id or client id, `exp` at most 10 minutes ahead. A JWT is real time, whatever the scenario's
+        clock: the client signs it with the wall clock, so it is checked against the wall clock.
+        """
+        import jwt  # PyJWT: only a scenario with apps needs it
+
+        for spec in self.state.apps.values():
+            try:
+                claims = jwt.decode(
+                    encoded,
+                    spec.public_key,
+                    algorithms=["RS256"],
+                    options={"require": ["iat", "exp", "iss"], "verify_iat": False},
+                    leeway=60,
+                )
+            except jwt.PyJWTError:
+                continue
+            if str(claims["iss"]) not in (str(spec.id), f"Iv1.{spec.id:016x}"):
+                continue
+            if float(claims["exp"]) > time.time() + 600 + 60:
+                continue  # "'Expiration time' claim ('exp') is too far in the future"
+            return TokenSpec(
+                name=f"app:{spec.slug}",
+                secret="",
+                kind="app",
+                repos=(),
+                permissions={},
+                actor=spec.slug,
+                app_slug=spec.slug,
+            )
+        return None
 
     def _budget(self, token: TokenSpec | None) -> Budget:
         if token is None:
@@ -592,6 +657,106 @@ class ApiApp:
                 "rate": core,
             },
         )
+
+    # -- GitHub Apps ---------------------------------------------------------------------------
+
+    def _app(self, call: Call) -> GitHubAppSpec:
+        """The App a JWT authenticated; 401 for anything else, as GitHub answers the /app endpoints."""
+        token = call.token
+        if token is None or token.app_slug is None:
+            raise ApiError(401, "A JSON web token could not be decoded", _DOC_APPS)
+        return self.state.apps[token.app_slug]
+
+    def _get_app(self, call: Call) -> Reply:
+        return Reply(200, shapes.github_app(self._app(call), self.urls))
+
+    def _repo_installation(self, call: Call) -> Reply:
+        app = self._app(call)
+        full = f"{call.args['owner']}/{call.args['repo']}".lower()
+        for inst in app.installations:
+            covers = inst.repos is None or full in (r.lower() for r in inst.repos)
+            exists = full in (r.lower() for r in self.state.repos)
+            if inst.account.lower() == full.split("/")[0] and covers and exists:
+                return Reply(200, shapes.installation(app, inst, self.urls))
+        raise _not_found(_DOC_APPS)
+
+    def _account_installation(self, call: Call) -> Reply:
+        app = self._app(call)
+        for inst in app.installations:
+            if inst.account.lower() == call.args["account"].lower():
+                return Reply(200, shapes.installation(app, inst, self.urls))
+        raise _not_found(_DOC_APPS)
+
+    def _create_installation_token(self, call: Call) -> Reply:
+        app = self._app(call)
+        inst = next((i for i in app.installations if i.id == call.args["installation_id"]), None)
+        if inst is None:
+            raise _not_found(_DOC_APPS)
+        body = _parse_json(call.request)
+        body = body if isinstance(body, dict) else {}
+        covered = [
+            r
+            for r in self.state.repos.values()
+            if r.full_name.split("/")[0].lower() == inst.account.lower()
+            and (inst.repos is None or r.full_name in inst.repos)
+        ]
+        names = body.get("repositories")
+        ids = body.get("repository_ids")
+        scoped: tuple[str, ...] | None = None if inst.repos is None else tuple(r.full_name for r in covered)
+        if names is not None or ids is not None:
+            chosen = []
+            for name in names or []:
+                repo = next(
+                    (r for r in covered if r.full_name.split("/")[1].lower() == str(name).lower()), None
+                )
+                if repo is None:
+                    raise _invalid(_NOT_IN_INSTALLATION, _DOC_APPS)
+                chosen.append(repo.full_name)
+            for repo_id in ids or []:
+                repo = next((r for r in covered if r.id == repo_id), None)
+                if repo is None:
+                    raise _invalid(_NOT_IN_INSTALLATION, _DOC_APPS)
+                chosen.append(repo.full_name)
+            scoped = tuple(dict.fromkeys(chosen))
+        permissions = dict(inst.permissions)
+        asked = body.get("permissions")
+        if isinstance(asked, dict):
+            ranks = {"none": 0, "read": 1, "write": 2}
+            for scope, level in asked.items():
+                if ranks.get(str(level), 3) > ranks[inst.permissions.get(scope, "none")]:
+                    raise _invalid(
+                        "The permissions requested are not granted to this installation.", _DOC_APPS
+                    )
+            permissions = {scope: str(asked.get(scope, "none")) for scope in inst.permissions}
+        number = self.state.ids.next("installation_token")
+        token = TokenSpec(
+            name=f"installation-{inst.id}-{number}",
+            secret="ghs_" + "".join(secrets.choice(_TOKEN_ALPHABET) for _ in range(36)),
+            kind="app",
+            repos=scoped,
+            permissions=permissions,
+            actor=f"{app.slug}[bot]",
+            expires_at=call.now + 3600,
+            installation_id=inst.id,
+        )
+        self.state.tokens[token.name] = token
+        answer: dict[str, Any] = {
+            "token": token.secret,
+            "expires_at": iso(token.expires_at),
+            "permissions": {**permissions, "metadata": "read"},
+            "repository_selection": "all" if scoped is None else "selected",
+        }
+        return Reply(201, answer)
+
+    def _revoke_installation_token(self, call: Call) -> Reply:
+        token = call.token
+        if token is None:
+            raise ApiError(401, "Requires authentication", _DOC_APPS)
+        if token.installation_id is None:
+            raise ApiError(403, "Resource not accessible by personal access token", _DOC_APPS)
+        self.state.tokens.pop(token.name, None)
+        self.state.revoked_tokens.append(token.name)
+        return Reply(204)
 
     def _get_repo(self, call: Call) -> Reply:
         repo = self._repo(call)

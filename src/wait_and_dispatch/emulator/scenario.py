@@ -157,6 +157,9 @@ class TokenSpec:
     permissions: Mapping[str, str]
     actor: str
     rate_limit: int | None = None  # overrides the kind's hourly budget
+    expires_at: float | None = None  # clock time after which GitHub answers 401 (installation tokens)
+    installation_id: int | None = None  # an App installation's token: DELETE /installation/token revokes it
+    app_slug: str | None = None  # the App itself, authenticated by a JWT: only the /app endpoints take it
 
 
 @dataclass(frozen=True)
@@ -275,6 +278,29 @@ class AppSpec:
 
 
 @dataclass(frozen=True)
+class InstallationSpec:
+    """Where a GitHub App is installed: an account, all or some of its repositories, permissions."""
+
+    id: int
+    account: str
+    repos: tuple[str, ...] | None  # None: every repository of the account ("*")
+    permissions: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class GitHubAppSpec:
+    """A GitHub App that authenticates with a JWT signed by its private key (RS256).
+
+    The scenario holds only the public key: the client keeps the private one, as on GitHub.
+    """
+
+    slug: str
+    id: int
+    public_key: str  # PEM
+    installations: tuple[InstallationSpec, ...] = ()
+
+
+@dataclass(frozen=True)
 class CheckRunSpec:
     name: str
     head_sha: str
@@ -314,6 +340,7 @@ class Scenario:
     tokens: Mapping[str, TokenSpec] = field(default_factory=dict)
     repos: Mapping[str, RepoSpec] = field(default_factory=dict)
     faults: tuple[Fault, ...] = ()
+    apps: Mapping[str, GitHubAppSpec] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Scenario:
@@ -333,12 +360,27 @@ class Scenario:
         faults = tuple(
             _parse_fault(_Reader(spec, f"faults[{i}]")) for i, spec in enumerate(top.items("faults"))
         )
+        apps = {
+            str(slug): _parse_app(str(slug), _Reader(spec, f"apps.{slug}"))
+            for slug, spec in top.mapping("apps").items()
+        }
         top.done()
         for token in tokens.values():
             for repo in token.repos or ():
                 if repo not in repos:
                     raise _error(f"scenario: tokens.{token.name}.repos: unknown repository {repo!r}")
-        return cls(options=options, tokens=tokens, repos=repos, faults=faults)
+        installation_ids = [i.id for app in apps.values() for i in app.installations]
+        if len(set(installation_ids)) != len(installation_ids):
+            raise _error("scenario: apps: two installations share one id")
+        for app in apps.values():
+            for n, installation in enumerate(app.installations):
+                for repo in installation.repos or ():
+                    if repo not in repos or repo.split("/")[0] != installation.account:
+                        raise _error(
+                            f"scenario: apps.{app.slug}.installations[{n}].repos: {repo!r} is not a "
+                            f"repository of {installation.account} in this scenario"
+                        )
+        return cls(options=options, tokens=tokens, repos=repos, faults=faults, apps=apps)
 
     @classmethod
     def load(cls, path: str | Path) -> Scenario:
@@ -392,11 +434,7 @@ def _parse_token(name: str, r: _Reader) -> TokenSpec:
         repos = tuple(repos_raw)
     else:
         raise _error(f"scenario: tokens.{name}.repos: expected '*' or a list of owner/name")
-    perms_reader = _Reader(r.mapping("permissions"), f"tokens.{name}.permissions")
-    permissions = {
-        scope: perms_reader.choice(scope, PERMISSION_LEVELS, "write") for scope in PERMISSION_SCOPES
-    }
-    perms_reader.done()
+    permissions = _permissions(r, f"tokens.{name}.permissions")
     # GITHUB_TOKEN acts as github-actions[bot] (GitHub docs "Automatic token authentication").
     default_actor = (
         "github-actions[bot]" if kind == "github_token" else ("app[bot]" if kind == "app" else name)
@@ -412,6 +450,48 @@ def _parse_token(name: str, r: _Reader) -> TokenSpec:
     )
     r.done()
     return token
+
+
+def _permissions(r: _Reader, path: str) -> dict[str, str]:
+    reader = _Reader(r.mapping("permissions"), path)
+    permissions = {scope: reader.choice(scope, PERMISSION_LEVELS, "write") for scope in PERMISSION_SCOPES}
+    reader.done()
+    return permissions
+
+
+def _parse_app(slug: str, r: _Reader) -> GitHubAppSpec:
+    app_id = r.integer("id", None)
+    if app_id is None or app_id <= 0:
+        raise _error(f"scenario: apps.{slug}.id: required, a positive integer")
+    public_key = r.text("public_key", required=True)
+    if "BEGIN PUBLIC KEY" not in public_key:
+        raise _error(f"scenario: apps.{slug}.public_key: expected a PEM public key (BEGIN PUBLIC KEY)")
+    installations = []
+    for n, spec in enumerate(r.items("installations")):
+        path = f"apps.{slug}.installations[{n}]"
+        ir = _Reader(spec, path)
+        installation_id = ir.integer("id", None)
+        if installation_id is None or installation_id <= 0:
+            raise _error(f"scenario: {path}.id: required, a positive integer")
+        repos_raw = ir.raw("repos", "*")
+        if repos_raw == "*":
+            repos: tuple[str, ...] | None = None
+        elif isinstance(repos_raw, list) and all(isinstance(x, str) for x in repos_raw):
+            repos = tuple(repos_raw)
+        else:
+            raise _error(f"scenario: {path}.repos: expected '*' or a list of owner/name")
+        installations.append(
+            InstallationSpec(
+                id=installation_id,
+                account=ir.text("account", required=True),
+                repos=repos,
+                permissions=_permissions(ir, f"{path}.permissions"),
+            )
+        )
+        ir.done()
+    app = GitHubAppSpec(slug=slug, id=app_id, public_key=public_key, installations=tuple(installations))
+    r.done()
+    return app
 
 
 def _parse_timeline(value: object, path: str, default: TimelineSpec | None = None) -> TimelineSpec:

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from wait_and_dispatch.emulator.scenario import GitHubAppSpec, InstallationSpec
 from wait_and_dispatch.emulator.state import (
     ACTIONS_APP,
     AppCheckRun,
@@ -361,6 +362,43 @@ def app(slug: str, app_id: int, urls: Urls) -> dict[str, Any]:
         "updated_at": "2024-04-10T20:33:16Z",
         "permissions": {"actions": "write", "checks": "write", "contents": "write", "metadata": "read"},
         "events": ["check_run", "check_suite", "workflow_run"],
+    }
+
+
+def github_app(spec: GitHubAppSpec, urls: Urls) -> dict[str, Any]:
+    """OpenAPI `integration` for an App of the scenario's `apps:` (GET /app)."""
+    shape = app(spec.slug, spec.id, urls)
+    permissions = {scope: level for i in spec.installations for scope, level in i.permissions.items()}
+    shape["permissions"] = {**permissions, "metadata": "read"}
+    shape["events"] = []
+    shape["installations_count"] = len(spec.installations)
+    return shape
+
+
+def installation(spec: GitHubAppSpec, inst: InstallationSpec, urls: Urls) -> dict[str, Any]:
+    """OpenAPI `installation` (GET /repos/{o}/{r}/installation and friends)."""
+    account = user(inst.account, urls)
+    return {
+        "id": inst.id,
+        "account": account,
+        "repository_selection": "all" if inst.repos is None else "selected",
+        "access_tokens_url": f"{urls.api}/app/installations/{inst.id}/access_tokens",
+        "repositories_url": f"{urls.api}/installation/repositories",
+        "html_url": f"{urls.web}/settings/installations/{inst.id}",
+        "app_id": spec.id,
+        "client_id": f"Iv1.{spec.id:016x}",
+        "app_slug": spec.slug,
+        "target_id": account["id"],
+        "target_type": "User",
+        "permissions": {**inst.permissions, "metadata": "read"},
+        "events": [],
+        "created_at": "2024-01-02T03:04:05Z",
+        "updated_at": "2024-01-02T03:04:05Z",
+        "single_file_name": None,
+        "has_multiple_single_files": False,
+        "single_file_paths": [],
+        "suspended_by": None,
+        "suspended_at": None,
     }
 
 

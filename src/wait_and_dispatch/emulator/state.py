@@ -29,6 +29,7 @@ from wait_and_dispatch.emulator.scenario import (
     CaseSpec,
     CheckRunSpec,
     CommitSpec,
+    GitHubAppSpec,
     JobSpec,
     RepoSpec,
     Scenario,
@@ -67,6 +68,7 @@ class Ids:
             "suite": 20_000_000_001,
             "artifact": 500_000_001,
             "app": 900_001,
+            "installation_token": 1,
         }
 
     def next(self, kind: str) -> int:
@@ -479,6 +481,8 @@ class State:
         self.ids = Ids()
         self.blobs = BlobStore()
         self.tokens: dict[str, TokenSpec] = dict(scenario.tokens)
+        self.apps: dict[str, GitHubAppSpec] = dict(scenario.apps)
+        self.revoked_tokens: list[str] = []  # names of installation tokens revoked, in order
         self.budgets: dict[str, Budget] = {}
         self.repos: dict[str, Repo] = {}
         self.runs: dict[int, Run] = {}

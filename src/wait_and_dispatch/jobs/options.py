@@ -144,6 +144,22 @@ INPUTS: tuple[Input, ...] = (
     Input(
         "plan-needs", "With plan-node: the node's needs as JSON (toJSON(needs) in the workflow).", cli=False
     ),
+    Input(
+        "app-id",
+        "Act as this GitHub App (its App ID or Client ID) instead of github-token: a token scoped to "
+        "the repositories the step touches is minted, masked, and revoked when the step ends. "
+        "With app-private-key.",
+        cli=False,
+    ),
+    Input(
+        "app-private-key", "The GitHub App's private key (the .pem's text; store it as a secret).", cli=False
+    ),
+    Input(
+        "app-installation-owner",
+        "With app-id: the account (organization or user) the App is installed on. "
+        "Default: the repository's owner.",
+        cli=False,
+    ),
     Input("summary", "Write a job summary.", default="true"),
     Input(
         "dry-run",
