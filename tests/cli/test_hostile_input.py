@@ -348,3 +348,14 @@ def test_a_debug_traceback_is_shown_verbatim_with_commands_stopped_around_it(hos
     assert code != 0
     assert [name for name, _ in runner_commands(err)] == ["stop-commands"]
     assert "Traceback (most recent call last)" in err
+
+
+@pytest.mark.parametrize("command", ["demo", "emulator"])
+@pytest.mark.parametrize("speed", ["0", "-1", "nan", "inf", "fast"])
+def test_a_speed_that_is_not_a_finite_number_above_0_is_a_usage_error(
+    command: str, speed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli(command, f"--speed={speed}")
+    assert caught.value.code == 2
+    assert "is not a finite number above 0" in capsys.readouterr().err

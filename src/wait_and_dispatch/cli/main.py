@@ -99,6 +99,19 @@ def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object of the outputs")
 
 
+def _speed(text: str) -> float:
+    """A --speed: a finite number above 0 (nan or 0 would stop the emulated clock, inf break it)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number above 0, e.g. 30")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -124,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--speed",
-        type=float,
+        type=_speed,
         default=30.0,
         help="how many times faster than real time the emulated runs go (default: 30)",
     )
@@ -176,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument(
         "--speed",
-        type=float,
+        type=_speed,
         default=1.0,
         help="run the scenario's time this many times faster than real time (default: 1)",
     )
