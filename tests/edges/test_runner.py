@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.hostile import HOSTILE, runner_commands
 from tests.support.runner_contract import commands_in, outputs_of, parse_file_commands
 from wait_and_dispatch.action.runner import SUMMARY_LIMIT_BYTES, TRUNCATION_NOTE, Runner
 
@@ -352,3 +353,27 @@ def test_without_a_summary_file_nothing_is_written(stdout: io.StringIO, tmp_path
     Runner({}, stdout).summary("## hello")
 
     assert list(tmp_path.iterdir()) == []
+
+
+# -- hostile text in commands (issue 11, defect 2) ---------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["error", "warning", "notice"])
+def test_an_annotation_with_hostile_text_is_one_command_that_decodes_to_that_text(
+    runner_files: dict[str, str], stdout: io.StringIO, kind: str
+) -> None:
+    runner = Runner(runner_files, stdout)
+    getattr(runner, kind)(f"run {HOSTILE} failed", title=f"Build{HOSTILE}", hint=HOSTILE)
+    assert [name for name, _ in runner_commands(stdout.getvalue())] == [kind]
+    (command,) = commands_in(stdout.getvalue())
+    assert command.properties == {"title": f"Build{HOSTILE}"}
+    assert command.message == f"run {HOSTILE} failed\nHow to fix: {HOSTILE}"
+
+
+def test_a_group_and_a_debug_line_with_hostile_text_are_one_command_each(
+    runner_files: dict[str, str], stdout: io.StringIO
+) -> None:
+    runner = Runner(runner_files, stdout)
+    with runner.group(f"plan {HOSTILE}"):
+        runner.debug(HOSTILE)
+    assert [name for name, _ in runner_commands(stdout.getvalue())] == ["group", "debug", "endgroup"]
