@@ -1030,3 +1030,25 @@ def test_a_run_id_from_a_need_is_checked_only_when_the_node_starts(write: Callab
         )
     )
     assert plan.nodes["b"].values["run-id"] == "${{ needs.a.outputs.run-id }}"
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        (".nan", "is not a duration"),
+        (".inf", "is not a duration"),
+        ("1e400", "is not a duration"),
+        ("0s", "must be more than 0"),
+        ("841h", "longer than the 35 days"),
+    ],
+)
+def test_a_plan_timeout_that_is_not_a_finite_positive_duration_is_a_problem_on_its_line(
+    write: Callable[[str], str], written: str, problem: str
+) -> None:
+    (found,) = problems_of(write(f"timeout: {written}\nnodes:\n  a: {{workflow: a.yml}}\n"))
+    assert found.startswith("plan.yml:1:10: timeout: ") and problem in found
+
+
+def test_a_nodes_poll_interval_of_infinity_is_a_problem_on_the_node(write: Callable[[str], str]) -> None:
+    found = problems_of(write("nodes:\n  a: {workflow: a.yml, poll-interval: .inf}\n"))
+    assert any("poll-interval" in problem and "is not a duration" in problem for problem in found)

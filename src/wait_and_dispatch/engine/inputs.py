@@ -53,7 +53,7 @@ def parse_duration(text: str | float | int, *, what: str = "duration", positive:
             seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(raw))
         else:
             raise UsageError(f"{what} {text!r} is not a duration", hint=_DURATION_HINT)
-    if math.isnan(seconds):
+    if not math.isfinite(seconds):
         raise UsageError(f"{what} {text!r} is not a duration", hint=_DURATION_HINT)
     if seconds < 0:
         raise UsageError(f"{what} {text!r} is negative", hint=_DURATION_HINT)

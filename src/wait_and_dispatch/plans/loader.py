@@ -935,7 +935,9 @@ def load_plan(
         loader.attempt(loader.setting("repository")[1], lambda: Repository.parse(repository))
     timeout_text = loader.top_text("timeout")
     if timeout_text is not None:
-        loader.attempt(loader.setting("timeout")[1], lambda: parse_duration(timeout_text, what="timeout"))
+        loader.attempt(
+            loader.setting("timeout")[1], lambda: parse_duration(timeout_text, what="timeout", positive=True)
+        )
     nodes = loader.merged_nodes()
     for node in nodes.values():
         node.members = _member_ids(node)
@@ -968,7 +970,7 @@ def load_plan(
         repository=repository,
         concurrency=concurrency if isinstance(concurrency, int) else DEFAULT_CONCURRENCY,
         fail_fast=loader.setting("fail-fast")[0] is True,
-        timeout=None if timeout_text is None else parse_duration(timeout_text, what="timeout"),
+        timeout=None if timeout_text is None else parse_duration(timeout_text, what="timeout", positive=True),
         vars=dict(loader.vars),
         nodes={name: expanded[name] for name in order},
         on=_triggers(_overlay(data.get("on"), loader.env.get("on"))),
