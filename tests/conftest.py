@@ -76,6 +76,15 @@ BASE_SCENARIO: dict[str, Any] = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _no_gh_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's `gh` variables must not reach the tests: GH_TOKEN wins over the GITHUB_TOKEN
+    a test sets, and GH_HOST or an enterprise token would point the command line elsewhere
+    (cli/connection.py reads them as `gh` does)."""
+    for name in ("GH_TOKEN", "GH_HOST", "GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()

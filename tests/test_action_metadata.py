@@ -154,13 +154,28 @@ def test_composite_action_execs_the_action_subcommand_in_bash() -> None:
     assert shlex.split(run_step()["run"]) == ["exec", "$WAIT_AND_DISPATCH", "action"]
 
 
-def test_composite_action_pins_setup_python_to_the_commit_ci_uses() -> None:
+def test_composite_action_pins_its_actions_by_sha_and_setup_python_as_ci_does() -> None:
     uses = [step["uses"] for step in composite_steps() if "uses" in step]
-    assert len(uses) == 1 and uses[0].startswith("actions/setup-python@")
-    sha = uses[0].split("@", 1)[1]
-    assert re.fullmatch(r"[0-9a-f]{40}", sha), "pin actions by full commit SHA"
+    assert [u.split("@")[0] for u in uses] == ["actions/setup-python", "actions/cache"]
+    text = (ROOT / "composite" / "action.yml").read_text(encoding="utf-8")
+    for reference in uses:
+        sha = reference.split("@", 1)[1]
+        assert re.fullmatch(r"[0-9a-f]{40}", sha), "pin actions by full commit SHA"
+        assert re.search(rf"uses: {re.escape(reference)} # v\d+\.\d+\.\d+\n", text), "with a version comment"
     ci = (ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
-    assert f"actions/setup-python@{sha}" in ci
+    assert f"{uses[0]} # " in ci
+
+
+def test_composite_action_caches_pip_without_setup_pythons_cache() -> None:
+    # setup-python's cache-dependency-path must lie in the caller's workspace (actions/setup-python
+    # #361): `cache: pip` with this action's constraints.txt would fail every user's job.
+    (python,) = [
+        step for step in composite_steps() if str(step.get("uses", "")).startswith("actions/setup-python@")
+    ]
+    assert "cache" not in python["with"]
+    install = next(step for step in composite_steps() if step.get("id") == "install")
+    assert "--no-cache-dir" not in install["run"]
+    assert '--constraint "$ACTION_ROOT/constraints.txt" "$ACTION_ROOT"' in install["run"]
 
 
 # --- Dockerfile ----------------------------------------------------------------------------------
@@ -433,6 +448,28 @@ def test_actionlint_reports_a_broken_workflow_with_its_position(tmp_path: Path) 
     assert result.returncode == 1
     # Line 9 of the Markdown file: the block's 6th line, after the 3 lines before it.
     assert re.match(rf"{re.escape(str(broken))}:9:\d+: .*no_such_property.* \[expression\]$", result.stdout)
+
+
+def test_lint_mjs_extracts_the_workflows_it_lints_for_zizmor(tmp_path: Path) -> None:
+    # `dev.py lint` runs zizmor on what --extract writes: the same workflows actionlint sees.
+    doc = tmp_path / "doc.md"
+    workflow = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo hi\n"
+    doc.write_text(
+        f"Text.\n\n```yaml\n{workflow}```\n\nA step, not a workflow:\n\n```yaml\n- run: echo\n```\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "extracted"
+    result = subprocess.run(
+        [*actionlint_command(), "--extract", str(out), str(doc)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    (entry,) = json.loads(result.stdout)
+    assert entry == {"path": str(out / "0.yml"), "file": str(doc), "lineOffset": 3}
+    assert (out / "0.yml").read_text(encoding="utf-8") == workflow
 
 
 # The action's credentials. On the command line the token comes from the environment (GH_TOKEN,

@@ -59,7 +59,7 @@ def no_token(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
         for variable in ("GITHUB_TOKEN", "GH_TOKEN"):
             monkeypatch.delenv(variable, raising=False)
         # The machine's own GitHub CLI, if it has one, must not lend its login.
-        monkeypatch.setattr("wait_and_dispatch.cli.main.token_from_gh", lambda: None)
+        monkeypatch.setattr("wait_and_dispatch.cli.connection.token_from_gh", lambda host: None)
         yield emulator
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from wait_and_dispatch import expressions
 from wait_and_dispatch.expressions import (
     ExpressionError,
     check_template,
@@ -199,3 +200,62 @@ def test_unwrap_strips_one_template_around_the_whole_value() -> None:
 def test_an_absurdly_nested_expression_is_an_expression_error_not_a_crash() -> None:
     with pytest.raises(ExpressionError, match="nested too deeply"):
         evaluate("(" * 5000 + "1" + ")" * 5000, {})
+
+
+# --- folding a job's condition -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("condition", "folded"),
+    [
+        ("'full' == 'full'", None),
+        ("'no' == 'yes'", "false"),
+        ("!failure() && !cancelled() && 'a' != 'b'", "!failure() && !cancelled()"),
+        ("github.ref_name == 'main' || 1 > 2", "github.ref_name == 'main'"),
+        ("github.ref_name == 'main' && !('x' == 'x')", "false"),
+        ("contains(fromJSON('[\"a\"]'), 'A') && github.sha", "github.sha"),
+        ("always() || 'a' == 'a'", "always()"),
+        ("cancelled() && 1 == 2", "false"),
+        ("(always() || true) && needs.a.result == 'y'", "always() && needs.a.result == 'y'"),
+        ("needs.a.outputs[format('{0}', 'x')] == 'y'", "needs.a.outputs['x'] == 'y'"),
+        # `&&` and `||` give an operand, so inside a comparison their value is kept.
+        ("(github.sha && true) == 'true'", "(github.sha && true) == 'true'"),
+        ("always()  &&  needs.a.result != 'skipped'", "always()  &&  needs.a.result != 'skipped'"),
+    ],
+)
+def test_a_condition_folds_to_what_github_would_evaluate(condition: str, folded: str | None) -> None:
+    assert expressions.fold_condition(condition) == folded
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "(always() || true) && needs.a.result == 'y'",
+        "!failure() && 'a' != 'b' && needs.a.result == 'y'",
+        "github.ref_name == 'main' || 1 > 2",
+        "always() || 'a' == 'a'",
+    ],
+)
+@pytest.mark.parametrize("result", ["success", "failure", "skipped"])
+@pytest.mark.parametrize("ref_name", ["main", "dev"])
+def test_a_folded_condition_means_the_same_as_the_written_one(
+    condition: str, result: str, ref_name: str
+) -> None:
+    context = {"needs": {"a": {"result": result}}, "github": {"ref_name": ref_name}}
+    status = {
+        "always": lambda: True,
+        "success": lambda: result == "success",
+        "failure": lambda: result == "failure",
+        "cancelled": lambda: False,
+    }
+
+    def runs(expression: str | None) -> bool:
+        # As GitHub runs a job: no status function means success() && (if); no `if:` means success().
+        if expression is None:
+            return result == "success"
+        value = expressions.truthy(expressions.evaluate(expression, context, status))
+        if not {name.lower() for name in expressions.function_calls(expression)} & set(status):
+            return value and result == "success"
+        return value
+
+    assert runs(expressions.fold_condition(condition)) == runs(condition)

@@ -19,7 +19,7 @@ from wait_and_dispatch.github_api import GitHubApi, RetryEvent
 
 DEMO_REPO = "octo/app"
 DEMO_WORKFLOW = "build.yml"
-DEMO_TOKEN = "ci"  # noqa: S105 - the name of a scenario token, not a secret
+DEMO_TOKEN = "ci"  # nosec B105 # noqa: S105 - the name of a scenario token, not a secret
 POLL_SECONDS = 5.0
 
 

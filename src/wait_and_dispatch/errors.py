@@ -197,6 +197,16 @@ class WaitTimeoutError(DeadlineExceededError):
     )
 
 
+class DispatchOutcomeUnknownError(DeadlineExceededError):
+    """A dispatch may have started a run, and the deadline came before the search for it ended.
+
+    It is never sent again in that case (a second run could start); the message names the
+    correlation id (or the ref and time) to find the run by.
+    """
+
+    default_hint = "raise the timeout above the discovery timeout so that the search can finish"
+
+
 class ConclusionNotAllowedError(WaitAndDispatchError):
     """A run or check completed with a conclusion the caller did not allow."""
 

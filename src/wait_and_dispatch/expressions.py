@@ -494,6 +494,15 @@ def _split(template: str) -> list[tuple[bool, str]]:
     return [part for part in parts if part[0] or part[1]]
 
 
+def template_parts(template: str) -> list[tuple[bool, str]]:
+    """`template` as (is_expression, text) parts, the text of an expression without `${{ }}`.
+
+    A `}}` inside a 'string' does not end the `${{` (GitHub and actionlint read it so too), so a
+    regular expression cannot do this. Raises `ExpressionError` for an unterminated `${{`.
+    """
+    return _split(template)
+
+
 def check_template(template: str) -> None:
     """Raise `ExpressionError` when a `${{ }}` in `template` cannot be parsed."""
     for is_expression, text in _split(template):
@@ -653,10 +662,21 @@ def _literal_text(value: Any) -> str:
         return json.dumps(value)
     if isinstance(value, str) and "${{" not in value:
         return "'" + value.replace("'", "''") + "'"
-    # JSON, with `$` escaped so that the source never holds a `${{` (which would start a new
-    # expression wherever the text is read as a template, on GitHub too).
-    encoded = json.dumps(value).replace("$", "\\u0024").replace("'", "''")
-    return f"fromJSON('{encoded}')"
+    # JSON, with `$` and `}` escaped so that the source never holds a `${{` (which would start a
+    # new expression wherever the text is read as a template, on GitHub too) nor a `}}` (which a
+    # reader that does not skip string literals would take for the end of the expression).
+    return "fromJSON('" + _escaped_json(value).replace("'", "''") + "')"
+
+
+def _escaped_json(value: Any) -> str:
+    """`json.dumps(value)` with every `$` and `}` inside its strings written as a \\u escape."""
+    if isinstance(value, str):
+        return json.dumps(value).replace("$", "\\u0024").replace("}", "\\u007d")
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_escaped_json(str(k))}: {_escaped_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_escaped_json(item) for item in value) + "]"
+    return json.dumps(value)
 
 
 def _unparse(node: _Node) -> str:
@@ -689,3 +709,73 @@ def _unparse(node: _Node) -> str:
 # How tightly each operator binds, as `_Parser` reads them: parentheses are written only where
 # the tree needs them, so a bound expression reads like the one written.
 _LEVELS = {"||": 1, "&&": 2, "==": 3, "!=": 3, "<": 4, "<=": 4, ">": 4, ">=": 4}
+
+
+# -- folding what is known ------------------------------------------------------------------------
+
+# A job's `if:` without one of these means `success() && (if)` ("Evaluate expressions in
+# workflows and actions", status check functions).
+_STATUS_CHECKS = frozenset({"success", "failure", "always", "cancelled"})
+
+
+def fold_condition(expression: str) -> str | None:
+    """A job's `if:` with its constant parts evaluated, as GitHub would; None when it is always true.
+
+    `'full' == 'full'` gives None (no `if:` needed: an `if:` that is true means the implied
+    `success()`, as no `if:` does); `!failure() && 'a' != 'b'` gives `!failure()`; `'a' == 'b'`
+    gives `false`; an expression without a constant part is returned as written. `&&` and `||`
+    are only simplified where their value counts as true or false (an `if:`, `!`, another `&&` or
+    `||` there), never inside a comparison or a function's argument, where their value counts.
+    Where the status functions would all be folded away, `always()` keeps their meaning (no
+    implied `success()`). Raises `ExpressionError`.
+    """
+    node = _parse(expression)
+    folded = _fold(node, truth=True)
+    if folded == node:
+        return expression.strip()
+    if _checks_status(node) and not _checks_status(folded):
+        if isinstance(folded, _Literal):
+            return "always()" if truthy(folded.value) else "false"
+        folded = _Binary("&&", _Call("always", ()), folded)
+    if isinstance(folded, _Literal):
+        return None if truthy(folded.value) else "false"
+    return _unparse(folded)
+
+
+def _checks_status(node: _Node) -> bool:
+    calls: list[str] = []
+    _walk(node, [], calls)
+    return any(name.lower() in _STATUS_CHECKS for name in calls)
+
+
+def _fold(node: _Node, *, truth: bool) -> _Node:
+    """`node` with what needs no context evaluated; `truth`: only its truthiness counts."""
+    if isinstance(node, _Not):
+        operand = _fold(node.operand, truth=True)
+        return _Literal(not truthy(operand.value)) if isinstance(operand, _Literal) else _Not(operand)
+    if isinstance(node, _Binary) and node.op in ("&&", "||"):
+        left, right = _fold(node.left, truth=truth), _fold(node.right, truth=truth)
+        if isinstance(left, _Literal):  # exact: `a && b` is b when a is true, else a
+            return right if truthy(left.value) == (node.op == "&&") else left
+        if truth and isinstance(right, _Literal):
+            if truthy(right.value) == (node.op == "&&"):
+                return left  # `x && true`, `x || false`: as true as x
+            return _Literal(node.op == "||")  # `x && false`, `x || true`
+        return _Binary(node.op, left, right)
+    folded: _Binary | _Call
+    if isinstance(node, _Binary):
+        folded = _Binary(node.op, _fold(node.left, truth=False), _fold(node.right, truth=False))
+        children: tuple[_Node, ...] = (folded.left, folded.right)
+    elif isinstance(node, _Call) and node.name.lower() not in _STATUS_CHECKS:
+        folded = _Call(node.name, tuple(_fold(arg, truth=False) for arg in node.args))
+        children = folded.args
+    elif isinstance(node, _Access):
+        return _Access(node.target, _fold(node.key, truth=False), node.dotted)
+    else:
+        return node  # a literal, a context, a status function
+    if all(isinstance(child, _Literal) for child in children):
+        try:
+            return _Literal(_Evaluator({}, None).eval(folded))
+        except (ExpressionError, TypeError, ValueError):
+            return folded  # left for GitHub to report, as written
+    return folded

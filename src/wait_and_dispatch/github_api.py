@@ -735,9 +735,9 @@ class _StopAt(tenacity.stop.stop_base):
 
 
 def _transient_of(state: tenacity.RetryCallState) -> _RetryableError:
-    assert state.outcome is not None
+    assert state.outcome is not None  # nosec B101 # an invariant for mypy, not a check of input
     exc = state.outcome.exception()
-    assert isinstance(exc, _RetryableError)
+    assert isinstance(exc, _RetryableError)  # nosec B101 # an invariant for mypy, not a check of input
     return exc
 
 

@@ -1,34 +1,107 @@
-"""Where the CLI and the action find GitHub and the token: options first, then the environment."""
+"""Where the CLI and the action find GitHub and the token: options first, then the environment,
+with the GitHub CLI's names and order (`gh help environment`), and never a token in cleartext to
+another machine without saying so."""
 
 from __future__ import annotations
 
+import io
+import sys
+from pathlib import Path
+
 import pytest
 
-from wait_and_dispatch.cli.connection import resolve_connection
+from wait_and_dispatch.cli.connection import (
+    api_url_for_host,
+    cleartext_token_risk,
+    connect,
+    is_loopback,
+    resolve_connection,
+    token_from_gh,
+)
 from wait_and_dispatch.errors import UsageError
 
 
 def test_api_url_option_wins_over_the_environment() -> None:
     connection = resolve_connection(
-        "https://ghe.example.com/api/v3/", {"GITHUB_API_URL": "https://api.github.com"}
+        "https://ghe.example.com/api/v3/",
+        {"GITHUB_API_URL": "https://api.github.com", "GH_HOST": "other.example.com"},
     )
     assert connection.api_url == "https://ghe.example.com/api/v3"
 
 
-def test_runner_api_url_is_used_without_an_option() -> None:
-    assert resolve_connection(None, {"GITHUB_API_URL": "https://ghe.example.com/api/v3"}).api_url == (
-        "https://ghe.example.com/api/v3"
-    )
+def test_runner_api_url_wins_over_gh_host() -> None:
+    environ = {"GITHUB_API_URL": "https://ghe.example.com/api/v3", "GH_HOST": "other.example.com"}
+    assert resolve_connection(None, environ).api_url == "https://ghe.example.com/api/v3"
 
 
 def test_github_com_is_the_default() -> None:
     assert resolve_connection(None, {}).api_url == "https://api.github.com"
 
 
-def test_github_token_is_preferred_to_gh_token() -> None:
-    assert resolve_connection(None, {"GITHUB_TOKEN": "ghs_a", "GH_TOKEN": "gho_b"}).token == "ghs_a"
-    assert resolve_connection(None, {"GH_TOKEN": "gho_b\n"}).token == "gho_b"
+@pytest.mark.parametrize(
+    ("host", "api_url"),
+    [
+        ("ghe.example.com", "https://ghe.example.com/api/v3"),  # GitHub Enterprise Server
+        ("GHE.Example.com/", "https://ghe.example.com/api/v3"),
+        ("github.com", "https://api.github.com"),
+        ("octocorp.ghe.com", "https://api.octocorp.ghe.com"),  # GHE.com data residency
+        ("https://ghe.example.com", "https://ghe.example.com/api/v3"),
+    ],
+)
+def test_gh_host_names_the_api_of_that_host(host: str, api_url: str) -> None:
+    assert resolve_connection(None, {"GH_HOST": host}).api_url == api_url
+    assert api_url_for_host(host) == api_url
+
+
+def test_a_gh_host_that_is_not_a_host_name_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match=r"GH_HOST 'ghe\.example\.com/api/v3' is not a host name"):
+        resolve_connection(None, {"GH_HOST": "ghe.example.com/api/v3"})
+
+
+def test_gh_token_is_preferred_to_github_token_as_gh_does() -> None:
+    connection = resolve_connection(None, {"GITHUB_TOKEN": "ghs_a", "GH_TOKEN": "gho_b"})
+    assert (connection.token, connection.token_source) == ("gho_b", "GH_TOKEN")
+    assert resolve_connection(None, {"GITHUB_TOKEN": "ghs_a\n"}).token == "ghs_a"
+    assert resolve_connection(None, {"GH_TOKEN": " ", "GITHUB_TOKEN": "ghs_a"}).token == "ghs_a"
     assert resolve_connection(None, {"GITHUB_TOKEN": " "}).token is None
+
+
+def test_an_enterprise_host_takes_the_enterprise_token_first() -> None:
+    environ = {
+        "GH_HOST": "ghe.example.com",
+        "GH_TOKEN": "gho_dotcom",
+        "GITHUB_ENTERPRISE_TOKEN": "ghp_second",
+        "GH_ENTERPRISE_TOKEN": "ghp_first",
+    }
+    assert resolve_connection(None, environ).token == "ghp_first"
+    del environ["GH_ENTERPRISE_TOKEN"]
+    assert resolve_connection(None, environ).token == "ghp_second"
+
+
+def test_an_enterprise_host_falls_back_to_the_runners_token_names() -> None:
+    # On a GHES runner the step's token is exported as GITHUB_TOKEN, as everywhere else.
+    environ = {"GITHUB_API_URL": "https://ghe.example.com/api/v3", "GITHUB_TOKEN": "ghs_runner"}
+    assert resolve_connection(None, environ).token == "ghs_runner"
+
+
+def test_the_enterprise_token_is_never_sent_to_github_com() -> None:
+    connection = resolve_connection(None, {"GH_ENTERPRISE_TOKEN": "ghp_enterprise"})
+    assert connection.api_url == "https://api.github.com" and connection.token is None
+
+
+def test_gh_auth_token_is_asked_for_the_host_in_use_when_no_variable_is_set() -> None:
+    asked: list[str] = []
+
+    def gh_token(host: str) -> str | None:
+        asked.append(host)
+        return "gho_from_gh"
+
+    assert resolve_connection(None, {}, gh_token=gh_token).token_source == "gh auth token"
+    resolve_connection(None, {"GH_HOST": "ghe.example.com"}, gh_token=gh_token)
+    resolve_connection(None, {"GH_HOST": "octocorp.ghe.com"}, gh_token=gh_token)
+    assert asked == ["github.com", "ghe.example.com", "octocorp.ghe.com"]
+    assert resolve_connection(None, {"GH_TOKEN": "gho_b"}, gh_token=gh_token).token == "gho_b"
+    assert len(asked) == 3  # a variable that is set wins without asking gh
 
 
 def test_the_token_never_shows_in_repr() -> None:
@@ -39,3 +112,45 @@ def test_a_malformed_api_url_is_a_usage_error_with_a_hint() -> None:
     with pytest.raises(UsageError, match="not an API URL") as caught:
         resolve_connection("ghe.example.com", {})
     assert "/api/v3" in caught.value.hint
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.8.9.10", "[::1]", "api.localhost"])
+def test_loopback_hosts_are_this_machine(host: str) -> None:
+    assert is_loopback(host)
+    assert cleartext_token_risk(f"http://{host}:8080", sends_credentials=True) is None
+
+
+@pytest.mark.parametrize("host", ["ghe.example.com", "10.0.0.5", "localhost.example.com", "[2001:db8::1]"])
+def test_a_token_over_http_to_another_machine_is_a_risk(host: str) -> None:
+    risk = cleartext_token_risk(f"http://{host}/api/v3", sends_credentials=True)
+    assert risk is not None and "cleartext" in risk
+
+
+def test_https_or_no_token_is_no_risk() -> None:
+    assert cleartext_token_risk("https://ghe.example.com/api/v3", sends_credentials=True) is None
+    assert cleartext_token_risk("http://ghe.example.com/api/v3", sends_credentials=False) is None
+
+
+def test_the_command_line_refuses_cleartext_unless_insecure_http() -> None:
+    environ = {"GITHUB_API_URL": "http://ghe.example.com/api/v3", "GITHUB_TOKEN": "ghs_x"}
+    with pytest.raises(UsageError, match=r"plain http:// to ghe\.example\.com") as caught:
+        connect(None, environ, insecure_http=False, stderr=io.StringIO())
+    assert "--insecure-http" in caught.value.hint
+    stderr = io.StringIO()
+    assert connect(None, environ, insecure_http=True, stderr=stderr).token == "ghs_x"
+    assert stderr.getvalue().startswith("warning: the API URL http://ghe.example.com/api/v3 is plain http://")
+    assert "ghs_x" not in stderr.getvalue()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a shell script stands in for gh")
+def test_token_from_gh_asks_the_installed_gh_for_that_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gh = tmp_path / "gh"  # a stand-in GitHub CLI that knows one login
+    gh.write_text(
+        '#!/bin/sh\n[ "$*" = "auth token --hostname ghe.example.com" ] && echo gho_ghe && exit 0\nexit 1\n'
+    )
+    gh.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert token_from_gh("ghe.example.com") == "gho_ghe"
+    assert token_from_gh("github.com") is None  # not logged in there: gh exits 1

@@ -189,7 +189,7 @@ def finished_run(emulator: Emulator) -> str:
     """A completed run of build.yml, which uploaded the artifact `package` (app.txt)."""
     code, out, err = cli("run", *FAST, "--workflow", "build.yml", "--json")
     assert code == 0, err
-    return str(json.loads(out)["run-id"])
+    return str(json.loads(out)["run_id"])
 
 
 def test_run_with_only_a_run_id_downloads_nothing_and_keeps_existing_files(
@@ -200,7 +200,7 @@ def test_run_with_only_a_run_id_downloads_nothing_and_keeps_existing_files(
     mine.write_text("my own file\n", encoding="utf-8")
     code, out, err = cli("run", *FAST, "--run-id", run_id, "--path", str(tmp_path), "--json")
     assert code == 0, err
-    assert json.loads(json.loads(out)["artifacts"]) == []
+    assert json.loads(out)["artifacts"] == []
     assert mine.read_text(encoding="utf-8") == "my own file\n"
     assert emulator.requests_to(f"/repos/octo/app/actions/runs/{run_id}/artifacts*") == []
 
@@ -272,8 +272,8 @@ def test_an_input_given_without_what_it_needs_is_a_usage_error(requirement: Requ
             ("event-type", "inputs"),
         ),
         (["run", "--run-id", "700100001", "--workflow", "build.yml"], ("run-id", "workflow")),
-        (["checks", "--sha", "a" * 40, "--workflow", "build.yml"], ("workflow", "the checks command")),
-        (["checks", "--sha", "a" * 40, "--artifact", "package"], ("the checks command", "artifacts")),
+        (["run", "--checks", "build", "--artifact", "package"], ("checks", "artifacts")),
+        (["run", "--run-id", "700100001", "--checks", "build"], ("run-id", "checks")),
     ],
 )
 def test_conflicting_options_are_refused_naming_both(
@@ -287,7 +287,8 @@ def test_conflicting_options_are_refused_naming_both(
 def test_a_gate_with_workflow_and_checks_no_longer_passes_without_looking(emulator: Emulator) -> None:
     code, out, _ = cli("run", *FAST, "--workflow", "build.yml", "--checks", "never-reported", "--json")
     assert code == 2
-    assert out == ""  # no `checks: {}` output a gate could take for a pass
+    result = json.loads(out)  # an error, not `checks: {}` that a gate could take for a pass
+    assert result["error"]["exit_code"] == 2 and "checks" not in result
 
 
 def test_the_action_defaults_are_not_taken_for_given_inputs() -> None:

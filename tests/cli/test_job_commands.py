@@ -14,8 +14,7 @@ from tests.conftest import MAIN_SHA
 from tests.edges.test_action import fast_scenario
 from wait_and_dispatch.cli.main import main
 from wait_and_dispatch.clock import SystemClock
-from wait_and_dispatch.emulator import Emulator, Scenario
-from wait_and_dispatch.jobs.options import OUTPUT_NAMES
+from wait_and_dispatch.emulator import Emulator, Fault, Scenario
 
 FAST = ["--repo", "octo/app", "--poll-interval", "1s", "--max-poll-interval", "2s", "--timeout", "1m"]
 
@@ -35,14 +34,17 @@ def cli(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-def test_run_json_prints_one_object_keyed_by_the_action_outputs(emulator: Emulator, tmp_path: Path) -> None:
+def test_run_json_prints_one_typed_object(emulator: Emulator, tmp_path: Path) -> None:
     code, out, err = cli(
         "run", *FAST, "--workflow", "build.yml", "--artifact", "package", "--path", str(tmp_path), "--json"
     )
     assert code == 0, err
-    outputs = json.loads(out)
-    assert set(outputs) == set(OUTPUT_NAMES)
-    assert outputs["conclusion"] == "success" and outputs["dispatched"] == "true"
+    result = json.loads(out)
+    assert result["schema_version"] == 1 and result["command"] == "run"
+    assert result["conclusion"] == "success" and result["dispatched"] is True
+    assert isinstance(result["run_id"], int) and isinstance(result["run_number"], int)
+    assert [artifact["name"] for artifact in result["artifacts"]] == ["package"]
+    assert result["api"]["requests"] > 0 and result["error"] is None
     assert (tmp_path / "app.txt").exists()
 
 
@@ -65,17 +67,17 @@ def test_checks_waits_for_the_named_check(emulator: Emulator) -> None:
     assert cli("run", *FAST, "--workflow", "build.yml")[0] == 0
     code, out, err = cli("checks", *FAST, "--sha", MAIN_SHA, "--checks", "build", "--json")
     assert code == 0, err
-    assert json.loads(json.loads(out)["checks"]) == {"build": "success"}
+    assert json.loads(out)["checks"] == {"build": "success"}
 
 
 def test_download_by_run_id(emulator: Emulator, tmp_path: Path) -> None:
     code, out, _ = cli("run", *FAST, "--workflow", "build.yml", "--json")
-    run_id = json.loads(out)["run-id"]
+    run_id = json.loads(out)["run_id"]
     code, out, err = cli(
-        "download", *FAST, "--run-id", run_id, "--artifact", "*", "--path", str(tmp_path), "--json"
+        "download", *FAST, "--run-id", str(run_id), "--artifact", "*", "--path", str(tmp_path), "--json"
     )
     assert code == 0, err
-    assert [a["name"] for a in json.loads(json.loads(out)["artifacts"])] == ["package"]
+    assert [a["name"] for a in json.loads(out)["artifacts"]] == ["package"]
 
 
 @pytest.mark.parametrize(
@@ -115,3 +117,33 @@ def test_a_disallowed_conclusion_is_exit_code_1(monkeypatch: pytest.MonkeyPatch)
         code, out, err = cli("run", *FAST, "--workflow", "build.yml")
     assert code == 1
     assert "conclusion: failure" in out and "concluded failure (allowed: success)" in err
+
+
+def test_a_lost_dispatch_answer_with_a_short_timeout_dispatches_once_and_names_the_run_to_look_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Issue 11 defect 1: `--timeout 2s`, and GitHub created the run but the answer was a 502; the
+    # run is listed only after 5 s. It used to be dispatched three times.
+    scenario = fast_scenario()
+    scenario["options"]["dispatch_visibility_delay"] = 5
+    with Emulator(Scenario.from_dict(scenario), clock=SystemClock()) as emulator:
+        emulator.inject(Fault(method="POST", path="*/dispatches", kind="apply_then_fail", times=None))
+        monkeypatch.setenv("GITHUB_API_URL", emulator.api_url)
+        monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
+        code, _, err = cli(
+            "run",
+            *FAST,
+            "--workflow",
+            "build.yml",
+            "--correlation-input",
+            "correlation_id",
+            "--timeout",
+            "2s",
+        )
+        dispatches = [r for r in emulator.writes() if r.path.endswith("/dispatches")]
+    assert code == 3, err
+    assert len(dispatches) == 1
+    (error,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert dispatches[0].body["inputs"]["correlation_id"] in error
+    assert "may have started a run" in error and "not sent again" in error
+    assert err.splitlines()[err.splitlines().index(error) + 1].startswith("hint: ")

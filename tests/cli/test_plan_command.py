@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.small_plan import PLAN, WORKFLOW_IDS, dispatched_workflows, small_scenario, write_plan
+from tests.support.action_release import PINNED_USES, RELEASE_TAG, serving_the_release
+from tests.support.small_plan import PLAN, dispatched_workflows, small_scenario, write_plan
 from wait_and_dispatch.cli.main import main
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
@@ -51,10 +52,8 @@ def test_json_gives_each_node_its_result_and_outputs(emulator: Emulator, tmp_pat
     nodes = result["nodes"]
     assert list(nodes) == ["build", "test", "report"]
     assert all(node["result"] == "success" for node in nodes.values())
-    dispatch = next(
-        w for w in emulator.writes() if w.path.endswith(f"/{WORKFLOW_IDS['test.yml']}/dispatches")
-    )
-    assert dispatch.body["inputs"]["build_run"] == nodes["build"]["outputs"]["run-id"]
+    dispatch = next(w for w in emulator.writes() if w.path.endswith("/test.yml/dispatches"))
+    assert dispatch.body["inputs"]["build_run"] == str(nodes["build"]["outputs"]["run_id"])
 
 
 def test_a_failed_node_fails_the_plan_with_its_exit_code_and_always_nodes_still_run(
@@ -137,7 +136,14 @@ def test_schema_prints_the_shipped_json_schema() -> None:
     assert "nodes" in schema["properties"]
 
 
-def test_emit_workflow_writes_files_and_refuses_to_overwrite_them(tmp_path: Path) -> None:
+@pytest.fixture
+def release(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """An API serving the action's release tag, which --emit-workflow pins `uses:` to."""
+    with serving_the_release(monkeypatch) as emulator:
+        yield emulator
+
+
+def test_emit_workflow_writes_files_and_refuses_to_overwrite_them(tmp_path: Path, release: Emulator) -> None:
     plan = write_plan(tmp_path)
     output = tmp_path / "out"
     code, out, err = cli(
@@ -159,7 +165,9 @@ def test_emit_workflow_writes_files_and_refuses_to_overwrite_them(tmp_path: Path
     assert "already exist" in err and "--force" in err
 
 
-def test_emit_workflow_reports_driven_workflows_that_lack_workflow_dispatch(tmp_path: Path) -> None:
+def test_emit_workflow_reports_driven_workflows_that_lack_workflow_dispatch(
+    tmp_path: Path, release: Emulator
+) -> None:
     plan = write_plan(tmp_path)
     workflows = tmp_path / "workflows"
     workflows.mkdir()
@@ -204,8 +212,9 @@ def test_bad_node_options_are_usage_errors(tmp_path: Path, extra: list[str], mes
 def test_dry_run_json_is_one_json_object(emulator: Emulator, tmp_path: Path) -> None:
     code, out, err = cli("plan", str(write_plan(tmp_path)), "--dry-run", "--json")
     assert code == 0, err
-    preview = json.loads(out)["plan"]
-    assert list(preview) == ["build", "test", "report"]
+    preview = json.loads(out)["preview"]
+    assert [node["node"] for node in preview] == ["build", "test", "report"]
+    assert preview[0]["lines"][0].startswith("would dispatch Build")
 
 
 def test_dry_run_says_which_nodes_an_if_already_skips(emulator: Emulator, tmp_path: Path) -> None:
@@ -228,7 +237,7 @@ def test_a_summary_file_in_a_missing_folder_is_refused_before_anything_runs(
     assert emulator.writes() == []
 
 
-def test_an_output_dir_that_cannot_be_written_is_a_usage_error(tmp_path: Path) -> None:
+def test_an_output_dir_that_cannot_be_written_is_a_usage_error(tmp_path: Path, release: Emulator) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     code, _, err = cli(
@@ -247,3 +256,46 @@ def test_a_malformed_var_is_a_usage_error_that_names_vars(tmp_path: Path, var: s
     assert code == 2
     assert err.startswith(message)
     assert "--var mode=quick" in err
+
+
+def test_emit_workflow_pins_the_action_to_the_commit_of_this_versions_release(
+    tmp_path: Path, release: Emulator
+) -> None:
+    code, out, err = cli("plan", str(write_plan(tmp_path)), "--emit-workflow", "--output-dir", "-")
+    assert code == 0, err
+    assert out.count(f"uses: {PINNED_USES}\n") == 3
+    # GET /repos/{owner}/{repo}/commits/tags/{tag}: the tag, never a branch of the same name.
+    assert [request.path for request in release.requests] == [
+        f"/repos/wait-and-dispatch/wait-and-dispatch/commits/tags/{RELEASE_TAG}"
+    ]
+
+
+def test_emit_workflow_without_the_release_tag_says_to_pass_action_ref(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serving_the_release(monkeypatch, tags={}) as emulator:
+        code, out, err = cli("plan", str(write_plan(tmp_path)), "--emit-workflow", "--output-dir", "-")
+    assert code == 2
+    assert out == ""
+    assert err.splitlines() == [
+        f"error: the action's release tag {RELEASE_TAG} does not exist in wait-and-dispatch/wait-and-dispatch"
+        f" at {emulator.api_url}",
+        "hint: pass --action-ref wait-and-dispatch/wait-and-dispatch@SHA with the commit of the release to"
+        f" use (git ls-remote https://github.com/wait-and-dispatch/wait-and-dispatch {RELEASE_TAG})",
+    ]
+
+
+def test_emit_workflow_with_an_action_ref_needs_no_api_and_warns_unless_it_is_a_sha(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")  # nothing listens: no request is made
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    argv = ["plan", str(write_plan(tmp_path)), "--emit-workflow", "--output-dir", "-"]
+    code, out, err = cli(*argv, "--action-ref", f"octo/fork@{sha}")
+    assert code == 0, err
+    assert f"uses: octo/fork@{sha}\n" in out
+    assert "warning" not in err
+    code, out, err = cli(*argv, "--action-ref", "octo/fork@v1")
+    assert code == 0, err
+    assert "uses: octo/fork@v1\n" in out
+    assert "warning: --action-ref octo/fork@v1 is not a full commit SHA" in err

@@ -46,6 +46,12 @@ SCENARIO: dict[str, Any] = {
             "repos": ["octo/app"],
             "permissions": {"actions": "read", "contents": "read", "checks": "read"},
         },
+        "nocontents": {
+            "secret": "ghs_conformance_nocontents",
+            "kind": "github_token",
+            "repos": ["octo/app"],
+            "permissions": {"actions": "write", "contents": "none", "checks": "read"},
+        },
         "dev": {
             "secret": "ghp_conformance_dev",
             "kind": "pat",

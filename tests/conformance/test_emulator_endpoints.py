@@ -92,6 +92,9 @@ READS = [
     ),
     Case("check suites for a sha", "GET", "{repo}/commits/{sha}/check-suites", 200),
     Case("public repository anonymously", "GET", "/repos/octo/site", 200, token=None),
+    Case("workflow file on a branch", "GET", "{repo}/contents/.github/workflows/deploy.yml?ref=main", 200),
+    Case("workflow file at a tag", "GET", "{repo}/contents/.github/workflows/deploy.yml?ref=v1.0.0", 200),
+    Case("workflow file on the default branch", "GET", "{repo}/contents/.github/workflows/deploy.yml", 200),
 ]
 
 WRITES = [
@@ -168,6 +171,22 @@ ERRORS = [
         message="Not Found",
     ),
     Case("unknown repository", "GET", "/repos/octo/missing", 404, message="Not Found"),
+    Case("file not in the repository", "GET", "{repo}/contents/README.md?ref=main", 404, message="Not Found"),
+    Case(
+        "file at a ref that does not exist",
+        "GET",
+        "{repo}/contents/.github/workflows/deploy.yml?ref=nope",
+        404,
+        message="No commit found for the ref nope",
+    ),
+    Case(
+        "file without contents read",
+        "GET",
+        "{repo}/contents/.github/workflows/deploy.yml?ref=main",
+        403,
+        token="nocontents",
+        message="Resource not accessible by integration",
+    ),
     Case("repository outside the token", "GET", "/repos/octo/secret", 404, token="ci", message="Not Found"),
     Case("private repository anonymously", "GET", "{repo}", 404, token=None, message="Not Found"),
     Case("bad credentials", "GET", "{repo}", 401, token=BAD_TOKEN, message="Bad credentials"),

@@ -7,7 +7,7 @@ from typing import Any
 
 import github
 
-from tests.emulator.conftest import MAIN_SHA, Http
+from tests.emulator.conftest import MAIN_SHA, TAG_SHA, Http
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
 
@@ -27,6 +27,15 @@ def test_ref_may_be_a_branch_tag_or_sha(http: Http) -> None:
     assert sorted(_names(http, "/repos/octo/app/commits/main/check-runs")) == ["DCO", "build", "deploy"]
     assert http.get("/repos/octo/app/commits/v1.0.0/check-runs").json()["total_count"] == 0
     assert http.get("/repos/octo/app/commits/1111111/check-runs").status_code == 200
+
+
+def test_a_commit_ref_may_say_heads_or_tags(http: Http) -> None:
+    # OpenAPI `commit-ref`: "a commit SHA, branch name (`heads/BRANCH_NAME`), or tag name
+    # (`tags/TAG_NAME`)"; `plan --emit-workflow` resolves the action's release tag so.
+    assert http.get("/repos/octo/app/commits/tags/v1.0.0").json()["sha"] == TAG_SHA
+    assert http.get("/repos/octo/app/commits/heads/main").json()["sha"] == MAIN_SHA
+    assert http.get("/repos/octo/app/commits/tags/main").status_code == 422
+    assert http.get("/repos/octo/app/commits/heads/main/check-runs").json()["total_count"] == 3
 
 
 def test_unknown_ref_answers_422(http: Http) -> None:

@@ -6,6 +6,7 @@ Everything goes over HTTP to the emulator. The emulator lists a dispatched run o
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,8 @@ from wait_and_dispatch.engine.dispatch import Dispatcher
 from wait_and_dispatch.engine.model import DispatchPolicy, ProgressEvent, Repository, RunRequest
 from wait_and_dispatch.errors import (
     AmbiguousRunError,
+    DeadlineExceededError,
+    ExitCode,
     NotFoundError,
     RunNotFoundError,
     UsageError,
@@ -167,12 +170,40 @@ def test_dispatch_takes_the_run_id_from_return_run_details(api: GitHubApi, emula
     assert found.run.event == "workflow_dispatch" and found.run.head_sha == MAIN_SHA
 
 
-def test_undeclared_correlation_input_is_dropped_and_the_dispatch_sent_again(
+def without_contents_permission(scenario: dict[str, Any]) -> str:
+    """A token that may dispatch but not read the repository's files; returns its name."""
+    scenario["tokens"]["nocontents"] = {
+        "secret": "ghs_nocontents_secret",
+        "kind": "github_token",
+        "repos": ["octo/app"],
+        "permissions": {"actions": "write", "contents": "none", "checks": "read"},
+    }
+    return "nocontents"
+
+
+def test_a_readable_workflow_file_means_no_probe_and_no_undeclared_correlation_input(
     api: GitHubApi, emulator: Emulator
 ) -> None:
-    # The base workflow declares no `distinct_id`: GitHub refuses it (422 "Unexpected inputs"),
-    # which started nothing; the second request goes without it.
+    # The base workflow declares no `distinct_id`, and its file says so: nothing is sent for
+    # GitHub to refuse (issue 12: a 422 probe used to precede every such dispatch).
     found = Dispatcher(api).find_or_dispatch(request())
+    sent = posts(emulator)
+    assert [p.status for p in sent] == [200]
+    assert "distinct_id" not in sent[0].body["inputs"]
+    assert found.dispatched and found.how == "return_run_details" and found.correlation_id is None
+    assert len(emulator.requests_to("/repos/octo/app/contents/.github/workflows/build.yml")) == 1
+
+
+def test_without_contents_permission_an_undeclared_correlation_input_is_dropped_after_a_refusal(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    # The file cannot be read (403): as before, GitHub's 422 "Unexpected inputs" says the input is
+    # not declared; that refusal started nothing, and the second request goes without it.
+    token = without_contents_permission(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator, token)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    (read,) = emulator.requests_to("/repos/octo/app/contents/.github/workflows/build.yml")
+    assert read.status == 403
     sent = posts(emulator)
     assert [("distinct_id" in p.body["inputs"]) for p in sent] == [True, False]
     assert [p.status for p in sent] == [422, 200]
@@ -303,9 +334,154 @@ def test_a_dispatch_that_failed_before_starting_anything_is_sent_again_after_loo
     assert found.how == "return_run_details"
 
 
-def test_inputs_the_workflow_does_not_declare_are_reported(api: GitHubApi) -> None:
-    with pytest.raises(ValidationFailedError, match=r"Unexpected inputs provided.*colour"):
-        Dispatcher(api).find_or_dispatch(request(inputs={"colour": "blue"}, correlation_input=None))
+def test_inputs_the_workflow_does_not_declare_are_refused_before_dispatching(
+    api: GitHubApi, emulator: Emulator
+) -> None:
+    with pytest.raises(ValidationFailedError, match=r'Unexpected inputs provided: \["colour"\]') as caught:
+        Dispatcher(api).find_or_dispatch(request(inputs={"colour": "blue"}))
+    assert "correlation_id, environment (choice of dev, prod; default dev)" in caught.value.hint
+    assert posts(emulator) == [], "nothing was sent for GitHub to refuse"
+
+
+def test_a_missing_required_input_is_refused_before_dispatching_in_githubs_words(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    build_workflow(scenario_dict)["inputs"]["target"] = {"type": "string", "required": True}
+    emulator = start_emulator(scenario_dict)
+    with pytest.raises(ValidationFailedError, match="Required input 'target' not provided") as caught:
+        Dispatcher(make_api(emulator)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    assert "target (required)" in caught.value.hint
+    assert posts(emulator) == []
+
+
+def test_a_value_outside_a_choice_is_refused_before_dispatching_in_githubs_words(
+    api: GitHubApi, emulator: Emulator
+) -> None:
+    with pytest.raises(
+        ValidationFailedError,
+        match="Provided value 'staging' for input 'environment' not in the list of allowed values",
+    ) as caught:
+        Dispatcher(api).find_or_dispatch(request(inputs={"environment": "staging"}))
+    assert "choice of dev, prod" in caught.value.hint
+    assert posts(emulator) == []
+
+
+# -- 25 inputs (issue 11, defect 13) -------------------------------------------------------------
+
+
+def with_inputs(scenario: dict[str, Any], names: list[str], run_name: str | None = None) -> None:
+    workflow = build_workflow(scenario)
+    workflow["inputs"] = {name: {"type": "string", "required": False} for name in names}
+    workflow["run_name"] = run_name
+
+
+def test_a_workflow_declaring_25_inputs_takes_all_25_when_it_has_no_correlation_input(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    names = [f"in{n}" for n in range(25)]
+    with_inputs(scenario_dict, names)
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(
+        request(inputs={name: "x" for name in names}, dispatch=DispatchPolicy.ALWAYS)
+    )
+    (sent,) = posts(emulator)
+    assert sent.status == 200 and sorted(sent.body["inputs"]) == sorted(names)
+    assert found.dispatched and found.correlation_id is None
+
+
+def test_a_declared_correlation_input_counts_among_the_25(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    names = [f"in{n}" for n in range(24)]
+    with_inputs(scenario_dict, [*names, "distinct_id"], run_name="Build [${{ inputs.distinct_id }}]")
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(
+        request(inputs={name: "x" for name in names}, dispatch=DispatchPolicy.ALWAYS)
+    )
+    (sent,) = posts(emulator)
+    assert len(sent.body["inputs"]) == 25 and sent.body["inputs"]["distinct_id"] == found.correlation_id
+    assert found.correlation_id is not None and found.correlation_id in found.run.display_title
+
+
+def test_without_the_workflow_file_25_given_inputs_are_sent_without_a_correlation_input(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    names = [f"in{n}" for n in range(25)]
+    with_inputs(scenario_dict, names)
+    token = without_contents_permission(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator, token)).find_or_dispatch(
+        request(inputs={name: "x" for name in names}, dispatch=DispatchPolicy.ALWAYS)
+    )
+    assert [(p.status, len(p.body["inputs"])) for p in posts(emulator)] == [(200, 25)]
+    assert found.dispatched
+
+
+# -- hints for what GitHub refuses (issue 11, defect 14) -----------------------------------------
+
+
+def test_a_sha_as_the_dispatch_ref_is_refused_with_a_hint_to_give_a_branch_or_tag(
+    api: GitHubApi, emulator: Emulator
+) -> None:
+    with pytest.raises(UsageError, match=f"ref {MAIN_SHA} is a commit SHA") as caught:
+        Dispatcher(api).find_or_dispatch(request(ref=MAIN_SHA, dispatch=DispatchPolicy.ALWAYS))
+    assert "branch or tag" in caught.value.hint and "sha" in caught.value.hint
+    assert "inputs" not in caught.value.hint
+    assert posts(emulator) == []
+
+
+def test_a_sha_as_the_ref_still_finds_the_runs_for_it(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    push_run(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request(ref=MAIN_SHA))
+    assert not found.dispatched and found.run.head_sha == MAIN_SHA
+
+
+@pytest.mark.parametrize("readable", [True, False], ids=["file read", "no contents permission"])
+def test_a_workflow_without_workflow_dispatch_gets_a_hint_to_add_the_trigger(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, readable: bool
+) -> None:
+    build_workflow(scenario_dict)["on"] = ["push"]
+    token = "dev" if readable else without_contents_permission(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    with pytest.raises(
+        ValidationFailedError, match="Workflow does not have 'workflow_dispatch' trigger"
+    ) as caught:
+        Dispatcher(make_api(emulator, token)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    assert "on: workflow_dispatch" in caught.value.hint and ".github/workflows/build.yml" in caught.value.hint
+    assert "check the inputs" not in caught.value.hint
+    assert [p.status for p in posts(emulator)] == ([] if readable else [422])
+
+
+@pytest.mark.parametrize("policy", [DispatchPolicy.IF_MISSING, DispatchPolicy.ALWAYS])
+def test_the_hint_for_a_dispatch_ref_that_does_not_exist_suggests_no_sha(
+    api: GitHubApi, emulator: Emulator, policy: DispatchPolicy
+) -> None:
+    with pytest.raises(UsageError, match="ref 'nope' does not exist in octo/app") as caught:
+        Dispatcher(api).find_or_dispatch(request(ref="nope", dispatch=policy))
+    assert "branch or tag" in caught.value.hint and "SHA" not in caught.value.hint
+    assert posts(emulator) == []
+
+
+@pytest.mark.parametrize("policy", [DispatchPolicy.IF_MISSING, DispatchPolicy.ALWAYS])
+def test_without_any_token_the_404_hint_says_no_token_was_found_and_where_to_set_one(
+    emulator: Emulator, make_api: MakeApi, policy: DispatchPolicy
+) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        Dispatcher(make_api(emulator, None)).find_or_dispatch(request(dispatch=policy))
+    hint = caught.value.hint
+    assert "no token was found" in hint
+    assert all(name in hint for name in ("GH_TOKEN", "GITHUB_TOKEN", "github-token"))
+
+
+def test_a_workflow_named_by_a_file_that_does_not_exist_lists_the_workflows_there(
+    api: GitHubApi, emulator: Emulator
+) -> None:
+    with pytest.raises(NotFoundError, match=r"'deploy.yml' not found in octo/app; it has: Build"):
+        Dispatcher(api).find_or_dispatch(request(workflow="deploy.yml", dispatch=DispatchPolicy.ALWAYS))
+    assert posts(emulator) == []
 
 
 # -- find or dispatch policies -------------------------------------------------------------------
@@ -451,3 +627,64 @@ def test_repository_dispatch_correlates_through_the_client_payload(
 def test_repository_dispatch_refuses_a_ref_other_than_the_default_branch(api: GitHubApi) -> None:
     with pytest.raises(UsageError, match="default branch"):
         Dispatcher(api).find_or_dispatch(RunRequest(APP, event_type="deploy", ref="feature/x"))
+
+
+def test_a_dispatch_with_an_unknown_outcome_is_never_sent_again_when_the_deadline_cuts_the_search(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # Issue 11 defect 1: `--timeout 2s` and a 502 after GitHub created the run (listed after 3 s)
+    # dispatched three times. The search for the run is cut by the deadline, so the outcome stays
+    # unknown: the request ends with a timeout naming the correlation id, and is never re-sent.
+    add_distinct_id(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    emulator.inject(
+        Fault(host="api", method="POST", path="*/dispatches", kind="apply_then_fail", status=502, times=None)
+    )
+    with pytest.raises(DeadlineExceededError) as caught:
+        Dispatcher(make_api(emulator)).find_or_dispatch(request(), deadline=clock.now() + 2)
+    assert len(posts(emulator)) == 1, "the dispatch was sent exactly once"
+    assert caught.value.exit_code == ExitCode.TIMEOUT
+    assert "may have started a run" in caught.value.message
+    correlation_id = re.search(r"wad-[0-9a-f]{10}-[0-9a-f]{8}", caught.value.message)
+    assert correlation_id is not None, caught.value.message
+    clock.advance(10)
+    (started,) = runs_api.find_runs(make_api(emulator), APP, event="workflow_dispatch")
+    assert correlation_id.group(0) in started.display_title, "the id in the message finds the run"
+
+
+def test_without_contents_permission_a_ref_that_does_not_exist_is_githubs_422_with_the_same_hint(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    token = without_contents_permission(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    with pytest.raises(UsageError, match="ref 'nope' does not exist in octo/app") as caught:
+        Dispatcher(make_api(emulator, token)).find_or_dispatch(
+            request(ref="nope", dispatch=DispatchPolicy.ALWAYS)
+        )
+    assert "No ref found for: nope" in caught.value.message
+    assert "branch or tag" in caught.value.hint and "SHA" not in caught.value.hint
+
+
+def test_a_run_name_known_to_show_the_id_spares_reading_other_runs_jobs(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    add_distinct_id(without_run_details(scenario_dict))
+    emulator = start_emulator(scenario_dict)
+    other = make_api(emulator)
+    # Someone else's dispatch, without any id in its name, lands at the same time as ours.
+    other.post("/repos/octo/app/actions/workflows/build.yml/dispatches", {"ref": "main"})
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    assert found.how == "correlation id"
+    assert emulator.requests_to("/repos/octo/app/actions/runs/*/jobs") == []
+
+
+def test_a_workflow_file_answered_404_falls_back_to_looking_the_workflow_up(
+    emulator: Emulator, make_api: MakeApi
+) -> None:
+    # A private repository answers 404 where the token may not read contents: the workflow is
+    # then looked up, and the dispatch goes as before the file was read (a refused probe first).
+    emulator.inject(Fault(path="/repos/octo/app/contents/*", status=404, message="Not Found"))
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    assert len(emulator.requests_to("/repos/octo/app/actions/workflows/build.yml")) == 1
+    assert [p.status for p in posts(emulator)] == [422, 200]
+    assert found.dispatched and found.how == "return_run_details"

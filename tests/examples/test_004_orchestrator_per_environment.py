@@ -116,7 +116,7 @@ def test_each_environment_has_its_own_trigger() -> None:
 def test_emit_report_names_the_workflow_without_workflow_dispatch() -> None:
     example = Example(EXAMPLE)
     out, err = io.StringIO(), io.StringIO()
-    argv = ["plan", str(example.plan_path), "--emit-workflow", "--output-dir", "-"]
+    argv = ["plan", str(example.plan_path), "--emit-workflow", "--output-dir", "-", "--action-ref", "./"]
     code = cli.main(
         [*argv, "--workflows-dir", str(example.folder / ".github" / "workflows")], stdout=out, stderr=err
     )

@@ -6,11 +6,15 @@ from __future__ import annotations
 import io
 import re
 import subprocess
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from tests.examples.conftest import EXAMPLES, FOLDERS, Example
+from tests.support.action_release import PINNED_USES, serving_the_release
 from tests.support.actionlint import ROOT, actionlint_command
+from tests.support.zizmor import zizmor
 from wait_and_dispatch.cli import main as cli
 from wait_and_dispatch.emulator import Scenario
 from wait_and_dispatch.plans.loader import load_plan
@@ -86,10 +90,16 @@ def test_examples_readme_indexes_every_example() -> None:
 
 
 @pytest.fixture(scope="module")
-def orchestrators(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    """`--emit-workflow` on each example: the paths of every orchestrator file it wrote."""
+def orchestrators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    """`--emit-workflow` on each example, as a user runs it (the action pinned to this version's
+    release, looked up through the API): the paths of every orchestrator file it wrote."""
     root = tmp_path_factory.mktemp("orchestrators")
     files: list[str] = []
+    with pytest.MonkeyPatch.context() as monkeypatch, serving_the_release(monkeypatch):
+        yield emit_every_example(root, files)
+
+
+def emit_every_example(root: Path, files: list[str]) -> list[str]:
     for folder in FOLDERS:
         output = root / folder
         argv = ["plan", str(EXAMPLES / folder / "plan.yml"), "--emit-workflow", "--output-dir", str(output)]
@@ -112,6 +122,18 @@ def test_every_examples_generated_orchestrators_pass_actionlint(orchestrators: l
     result = lint(orchestrators)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"actionlint: {len(orchestrators)} workflow(s)" in result.stdout
+
+
+def test_every_examples_generated_orchestrators_have_no_zizmor_finding(orchestrators: list[str]) -> None:
+    # Issue 10: unpinned uses:, workflow-level actions: write, constant if: expressions and an
+    # unexplained workflow_run trigger were 46 high findings; the default persona, offline.
+    result = zizmor(*orchestrators)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout
+    for path in orchestrators:
+        text = Path(path).read_text(encoding="utf-8")
+        assert f"uses: {PINNED_USES}\n" in text
+        assert "persist-credentials: false" in text or "actions/checkout" not in text
 
 
 def test_one_actionlint_call_lints_any_number_of_workflows(orchestrators: list[str]) -> None:

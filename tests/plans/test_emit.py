@@ -20,6 +20,8 @@ from tests.support.actionlint import ROOT, actionlint_command
 from wait_and_dispatch.expressions import render
 from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 from wait_and_dispatch.plans.emit import (
+    CHECKOUT_ACTION,
+    CHECKOUT_VERSION,
     EmittedWorkflow,
     Finding,
     check_workflows,
@@ -112,8 +114,17 @@ def seed_004_plan(environment: str) -> Plan:
     )
 
 
+# The release `plan --emit-workflow` pins by default (cli/plan_command.py resolves the tag).
+ACTION_SHA = "5a1e7c0d3b2f4e6a8c9d0b1e2f3a4b5c6d7e8f90"
+PINNED = {"action_ref": f"wait-and-dispatch/wait-and-dispatch@{ACTION_SHA}", "action_version": "v0.1.0"}
+
+
+def emit(plans: list[Plan], **options: Any) -> list[EmittedWorkflow]:
+    return emit_workflows(plans, plan_path=PLAN_PATH, **{**PINNED, **options})
+
+
 def emit_one(plan: Plan, **options: Any) -> EmittedWorkflow:
-    (emitted,) = emit_workflows([plan], plan_path=PLAN_PATH, **options)
+    (emitted,) = emit([plan], **options)
     return emitted
 
 
@@ -154,7 +165,7 @@ def lint(tmp_path: Path, *workflows: EmittedWorkflow) -> None:
 
 
 def test_one_orchestrator_per_environment_named_after_it() -> None:
-    emitted = emit_workflows([seed_004_plan(e) for e in ENVIRONMENTS], plan_path=PLAN_PATH)
+    emitted = emit([seed_004_plan(e) for e in ENVIRONMENTS])
     assert [w.file_name for w in emitted] == [
         "orchestrator-dev.yml",
         "orchestrator-test.yml",
@@ -202,6 +213,15 @@ def test_the_workflow_is_named_after_the_plan_and_the_environment() -> None:
     assert read_back(emit_one(make_plan(node("a", workflow="a.yml"))).text)["name"] == "Orchestrator Deploy"
 
 
+def test_a_workflow_run_trigger_is_explained_in_the_header_and_marked_for_zizmor() -> None:
+    text = emit_one(seed_004_plan("prd")).text
+    header = text.split("\nname:", 1)[0]
+    assert "# workflow_run: this workflow starts when a workflow named under on.workflow_run" in header
+    assert "plans cannot read github.event" in header
+    assert "\n  workflow_run:  # zizmor: ignore[dangerous-triggers] -- see the header\n" in text
+    assert "workflow_run" not in emit_one(seed_004_plan("dev")).text
+
+
 def test_the_triggers_are_the_plans() -> None:
     assert read_back(emit_one(seed_004_plan("dev")).text)["on"] == {
         "push": {"branches": ["develop"]},
@@ -223,17 +243,36 @@ def test_schedule_triggers_are_written_as_a_list_of_mappings() -> None:
     assert read_back(emit_one(make_plan(node("a", workflow="a.yml"), on=on)).text)["on"] == on
 
 
-def test_permissions_allow_dispatching_cancelling_and_reading_checks() -> None:
-    assert read_back(emit_one(seed_004_plan("dev")).text)["permissions"] == {
-        "actions": "write",
-        "contents": "read",
-        "checks": "read",
+def test_the_workflow_grants_nothing_and_each_job_what_its_node_needs() -> None:
+    # zizmor (excessive-permissions): a workflow-level `actions: write` reaches every job.
+    workflow = read_back(
+        emit_one(
+            make_plan(
+                node("dispatch", workflow="a.yml"),
+                node("find", workflow="a.yml", dispatch="never"),
+                node("cancel", workflow="a.yml", dispatch="never", cancel_on_timeout=True),
+                node("from-run", run_id="123", artifacts=["dist"]),
+                node("send", event_type="deploy"),
+                node("ci", kind=NodeKind.CHECKS, checks=["lint"]),
+                node(
+                    "best",
+                    kind=NodeKind.COLLECT,
+                    needs=("dispatch",),
+                    collect=Collect(sources=("dispatch",), patterns=("m-*",), path="m"),
+                ),
+            )
+        ).text
+    )
+    assert workflow["permissions"] == {}
+    assert {name: job["permissions"] for name, job in workflow["jobs"].items()} == {
+        "dispatch": {"actions": "write", "contents": "read"},
+        "find": {"actions": "read", "contents": "read"},
+        "cancel": {"actions": "write", "contents": "read"},
+        "from-run": {"actions": "read", "contents": "read"},
+        "send": {"actions": "write", "contents": "write"},
+        "ci": {"checks": "read", "contents": "read"},
+        "best": {"actions": "read", "contents": "read"},
     }
-
-
-def test_repository_dispatch_gets_contents_write() -> None:
-    workflow = read_back(emit_one(make_plan(node("a", event_type="deploy", workflow="a.yml"))).text)
-    assert workflow["permissions"]["contents"] == "write"
 
 
 def test_one_orchestration_per_environment_and_ref_at_a_time_without_cancelling() -> None:
@@ -293,14 +332,41 @@ def test_a_node_without_a_condition_has_no_if() -> None:
     assert "if" not in jobs_of(seed_004_plan("dev"))["terraform"]
 
 
-def test_the_plans_vars_and_matrix_in_a_condition_are_written_in() -> None:
-    condition = "vars.mode == 'full' && matrix.attempt > 1 && plan.environment != 'vars.mode'"
+def test_the_plans_vars_and_matrix_in_a_condition_are_written_in_and_evaluated() -> None:
+    condition = "vars.mode == 'full' && matrix.attempt > 1 && github.ref_name != vars.mode"
     plan = make_plan(
         node("a", workflow="a.yml", condition=condition, matrix={"attempt": 2}),
         vars={"mode": "full"},
         environment="dev",
     )
-    assert jobs_of(plan)["a"]["if"] == "${{ 'full' == 'full' && 2 > 1 && 'dev' != 'vars.mode' }}"
+    assert jobs_of(plan)["a"]["if"] == "${{ github.ref_name != 'full' }}"
+
+
+@pytest.mark.parametrize(
+    ("condition", "written"),
+    [
+        # zizmor (obfuscation) flags what can be evaluated before the run; GitHub would get the same.
+        ("!failure() && !cancelled() && vars.mode != 'pull-request'", "${{ !failure() && !cancelled() }}"),
+        ("always() && (vars.mode == 'full' || needs.a.result == 'success')", "${{ always() }}"),
+        ("always() || vars.mode == 'full'", "${{ always() }}"),
+        # The status function goes, but not its meaning: no implied success().
+        (
+            "(always() || vars.mode == 'full') && needs.a.result == 'failure'",
+            "${{ always() && needs.a.result == 'failure' }}",
+        ),
+        ("vars.mode == 'lite' && needs.a.result == 'failure'", False),
+    ],
+)
+def test_a_condition_is_written_with_its_constant_parts_evaluated(condition: str, written: Any) -> None:
+    plan = make_plan(
+        node("a", workflow="a.yml"), node("b", needs=("a",), condition=condition), vars={"mode": "full"}
+    )
+    assert jobs_of(plan)["b"]["if"] == written
+
+
+def test_a_condition_that_is_always_true_gives_no_if() -> None:
+    plan = make_plan(node("a", workflow="a.yml", condition="vars.mode == 'full'"), vars={"mode": "full"})
+    assert "if" not in jobs_of(plan)["a"]
 
 
 def test_continue_on_error_is_carried_over() -> None:
@@ -351,7 +417,7 @@ def test_a_workflow_node_runs_the_action_with_its_values() -> None:
     )
     job = jobs_of(plan)["deploy"]
     (step,) = job["steps"]
-    assert step["uses"] == "OWNER/wait-and-dispatch@v1"
+    assert step["uses"] == PINNED["action_ref"]
     assert step_with(job) == {
         "workflow": "deploy.yml",
         "ref": "main",
@@ -449,10 +515,27 @@ def test_the_plans_repository_is_passed_to_every_node() -> None:
     assert step_with(jobs["a"])["repository"] == "octo/app"
 
 
-def test_the_action_reference_can_be_pinned() -> None:
+def test_the_action_is_pinned_by_sha_with_its_version_as_a_comment() -> None:
+    # zizmor (unpinned-uses) wants a SHA; the comment is what dependabot and a reviewer read.
+    text = emit_one(seed_004_plan("dev")).text
+    assert text.count(f"uses: wait-and-dispatch/wait-and-dispatch@{ACTION_SHA} # v0.1.0\n") == 4
+
+
+def test_the_action_reference_can_be_any_other() -> None:
     sha = "0123456789abcdef0123456789abcdef01234567"
-    job = jobs_of(seed_004_plan("dev"), action_ref=f"octo/wait-and-dispatch@{sha}")["python"]
-    assert job["steps"][0]["uses"] == f"octo/wait-and-dispatch@{sha}"
+    text = emit_one(
+        seed_004_plan("dev"), action_ref=f"octo/wait-and-dispatch@{sha}", action_version=None
+    ).text
+    assert read_back(text)["jobs"]["python"]["steps"][0]["uses"] == f"octo/wait-and-dispatch@{sha}"
+    assert f"@{sha}\n" in text  # no version comment when none is known
+
+
+def test_the_checkout_is_pinned_as_the_projects_ci_pins_it() -> None:
+    ci = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    pinned = {step["uses"] for job in ci["jobs"].values() for step in job["steps"] if "uses" in step}
+    ci_text = (ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    assert CHECKOUT_ACTION in pinned
+    assert f"uses: {CHECKOUT_ACTION} # {CHECKOUT_VERSION}\n" in ci_text
 
 
 def test_a_checks_node_runs_the_action_with_its_checks() -> None:
@@ -473,7 +556,7 @@ def test_a_collect_node_checks_out_the_plan_and_runs_its_node_with_the_needs() -
         vars={"threshold": "0.9"},
     )
     checkout, action = jobs_of(plan)["best"]["steps"]
-    assert checkout == {"uses": "actions/checkout@v4", "with": {"persist-credentials": False}}
+    assert checkout == {"uses": CHECKOUT_ACTION, "with": {"persist-credentials": False}}
     assert action["id"] == "node"
     assert action["with"] == {
         "plan": PLAN_PATH,
@@ -582,7 +665,7 @@ def test_passing_a_run_id_is_not_a_finding() -> None:
 
 
 def test_the_seed_004_orchestrators_pass_actionlint(tmp_path: Path) -> None:
-    lint(tmp_path, *emit_workflows([seed_004_plan(e) for e in ENVIRONMENTS], plan_path=PLAN_PATH))
+    lint(tmp_path, *emit([seed_004_plan(e) for e in ENVIRONMENTS]))
 
 
 def test_a_workflow_using_every_feature_passes_actionlint(tmp_path: Path) -> None:
@@ -660,7 +743,7 @@ environments:
 def test_a_plan_file_with_three_environments_gives_three_orchestrators(tmp_path: Path) -> None:
     path = write(tmp_path, "pipeline.yml", SEED_004_PLAN)
     plans = [load_plan(path, environment=e) for e in load_plan(path).environments]
-    emitted = emit_workflows(plans, plan_path=PLAN_PATH)
+    emitted = emit(plans)
     assert [w.file_name for w in emitted] == [
         "orchestrator-dev.yml",
         "orchestrator-test.yml",
@@ -677,10 +760,8 @@ def test_a_plan_file_with_three_environments_gives_three_orchestrators(tmp_path:
         "package_run_id": "${{ needs.python.outputs.run-id }}"
     }
     # The environment's vars are the plan's, not the repository's variables of the same name.
-    assert (dev["jobs"]["kubernetes"]["if"], test["jobs"]["kubernetes"]["if"]) == (
-        "${{ 'yes' == 'yes' }}",
-        "${{ 'no' == 'yes' }}",
-    )
+    assert "if" not in dev["jobs"]["kubernetes"]
+    assert test["jobs"]["kubernetes"]["if"] is False
     lint(tmp_path, *emitted)
 
 
@@ -903,3 +984,42 @@ def test_checking_never_changes_the_workflows(tmp_path: Path) -> None:
 def test_a_finding_reads_as_file_and_message() -> None:
     finding = Finding("wf/a.yml", "a", "has no workflow_dispatch trigger", "add it")
     assert str(finding) == "wf/a.yml: has no workflow_dispatch trigger"
+
+
+# --- a var that holds an expression (issue 11, defect 12) ----------------------------------------
+
+SECRET_VAR_PLAN = """\
+name: Deploy
+vars:
+  token: ${{ secrets.DEPLOY_TOKEN }}
+  header: Bearer ${{ secrets.DEPLOY_TOKEN }}
+nodes:
+  deploy:
+    workflow: deploy.yml
+    inputs:
+      token: ${{ vars.token }}
+      header: ${{ vars.header }}
+      commit: ${{ github.sha }}-${{ vars.token }}
+  notify:
+    needs: [deploy]
+    workflow: notify.yml
+    if: ${{ always() && vars.token != needs.deploy.outputs.conclusion }}
+"""
+
+
+def test_a_var_holding_an_expression_is_written_as_text_that_actionlint_accepts(tmp_path: Path) -> None:
+    # docs/plans.md: a var's value is written in as text and never evaluated, so that a
+    # `--var` (or a plan-vars fed from a dispatch input) can never read the workflow's secrets.
+    # On GitHub the orchestrator must then send that text, as the plan run in one step does.
+    path = write(tmp_path, "pipeline.yml", SECRET_VAR_PLAN)
+    emitted = emit_one(load_plan(path))
+    lint(tmp_path, emitted)
+    jobs = read_back(emitted.text)["jobs"]
+    context = {"github": {"sha": "abc"}, "needs": {"deploy": {"outputs": {"conclusion": "success"}}}}
+    assert json.loads(render(step_with(jobs["deploy"])["inputs"], context)) == {
+        "token": "${{ secrets.DEPLOY_TOKEN }}",
+        "header": "Bearer ${{ secrets.DEPLOY_TOKEN }}",
+        "commit": "abc-${{ secrets.DEPLOY_TOKEN }}",
+    }
+    # The condition compares the text too: it is true here, as it would be in the plan.
+    assert render(jobs["notify"]["if"], context, {"always": lambda: True}) == "true"

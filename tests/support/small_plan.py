@@ -61,8 +61,10 @@ def small_scenario(*, test_conclusion: str = "success") -> dict[str, Any]:
 
 
 def dispatched_workflows(emulator: Emulator) -> list[str]:
-    """The file names of the workflows dispatched, in order (the engine dispatches by id)."""
+    """The file names of the workflows dispatched, in order (the engine dispatches by file name
+    when it was given one, else by id)."""
     names = {str(workflow_id): name for name, workflow_id in WORKFLOW_IDS.items()}
+    names.update({name: name for name in WORKFLOW_IDS})
     return [
         names[w.path.split("/")[-2]]
         for w in emulator.writes()

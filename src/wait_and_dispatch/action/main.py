@@ -10,10 +10,8 @@ their ids are kept in `$GITHUB_STATE` for the post step, which cancels what is s
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from types import FrameType
 from typing import TextIO
 
 from wait_and_dispatch.action.runner import Runner
@@ -25,7 +23,9 @@ from wait_and_dispatch.action.summary import (
     plan_summary,
     run_summary,
 )
+from wait_and_dispatch.cli.connection import cleartext_token_risk
 from wait_and_dispatch.cli.progress import PlanProgressPrinter, ProgressPrinter, retry_progress
+from wait_and_dispatch.cli.signals import interrupt_on_termination
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.app_auth import AppCredentials, InstallationToken, installation_token
 from wait_and_dispatch.engine.core import Engine
@@ -64,6 +64,7 @@ def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False
             repository = Repository.parse(values["repository"])
             with _step_token(runner, credentials, token, [repository], api_url) as step_token:
                 return _post(runner, repository, saved, step_token, api_url)
+        _warn_about_cleartext(runner, api_url, sends_credentials=bool(token or credentials))
         if values.get("plan"):
             plan_settings = read_plan_settings(values)
             plan = load_plan_settings(plan_settings)
@@ -137,7 +138,7 @@ def _main(
         read_only=settings.dry_run,
         on_retry=lambda event: printer(retry_progress(event)),
     )
-    with api, _interrupt_on_termination():
+    with api, interrupt_on_termination():
         engine = Engine(api, on_progress)
         try:
             with runner.group("wait-and-dispatch"):
@@ -213,7 +214,7 @@ def _plan_main(
         ref_name=environ.get("GITHUB_REF_NAME") or None,
         event_name=environ.get("GITHUB_EVENT_NAME") or "workflow_dispatch",
     )
-    with api, _interrupt_on_termination():
+    with api, interrupt_on_termination():
         try:
             with runner.group(f"wait-and-dispatch plan {plan.name}"):
                 report = run_plan_job(
@@ -340,16 +341,16 @@ def _api_url(values: Mapping[str, str], environ: Mapping[str, str]) -> str:
     return values.get("api-url") or environ.get("GITHUB_API_URL") or DEFAULT_API_URL
 
 
-@contextmanager
-def _interrupt_on_termination() -> Iterator[None]:
-    """The runner stops a cancelled container step with SIGTERM (after SIGINT): treat both as an
-    interrupt, so the wait stops and cancel-on-cancel runs."""
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _warn_about_cleartext(runner: Runner, api_url: str, *, sends_credentials: bool) -> None:
+    """A token to a plain http:// host that is not this machine: warned, not refused. The action
+    has no --insecure-http: the URL comes from the workflow (or the runner's GITHUB_API_URL on a
+    GHES without TLS), so its author chose it; the warning makes the choice visible on the run's
+    page. The command line refuses instead (issue 11, defect 6; docs/cli.md). With app-id the
+    App's signed JWT and the installation token it mints travel the same way."""
+    risk = cleartext_token_risk(api_url, sends_credentials=sends_credentials)
+    if risk:
+        runner.warning(
+            risk,
+            title="Token sent in cleartext",
+            hint="use an https:// api-url; anyone on the network path can read and reuse this token",
+        )

@@ -1,9 +1,27 @@
-"""Where GitHub is and which token to use, resolved from options and the environment at the edge."""
+"""Where GitHub is and which token to use, resolved from options and the environment at the edge.
+
+The names and their order follow the GitHub CLI (`gh help environment`,
+https://cli.github.com/manual/gh_help_environment): `GH_TOKEN` before `GITHUB_TOKEN` for
+github.com and `*.ghe.com`, `GH_ENTERPRISE_TOKEN` before `GITHUB_ENTERPRISE_TOKEN` for a GitHub
+Enterprise Server host, and `GH_HOST` naming the host when nothing else does. docs/cli.md has the
+full table.
+
+`cleartext_token_risk` is the one check, used by both edges, that a token is about to travel over
+plain `http://` to a host that is not this machine (issue 11, defect 6): the command line refuses
+unless `--insecure-http`, the action warns.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TextIO
+
+# Token variables in order of precedence, as `gh` reads them (gh help environment).
+GITHUB_COM_TOKEN_VARIABLES = ("GH_TOKEN", "GITHUB_TOKEN")
+ENTERPRISE_TOKEN_VARIABLES = ("GH_ENTERPRISE_TOKEN", "GITHUB_ENTERPRISE_TOKEN")
 
 
 @dataclass(frozen=True)
@@ -12,38 +30,144 @@ class Connection:
 
     api_url: str
     token: str | None = None
+    token_source: str | None = None  # where the token came from: a variable's name, or `gh auth token`
 
     def __repr__(self) -> str:
-        return f"Connection(api_url={self.api_url!r}, token={'<set>' if self.token else None})"
+        return (
+            f"Connection(api_url={self.api_url!r}, token={'<set>' if self.token else None}, "
+            f"token_source={self.token_source!r})"
+        )
+
+    @property
+    def host(self) -> str:
+        return (urllib.parse.urlsplit(self.api_url).hostname or "").lower()
+
+
+def api_url_for_host(host: str) -> str:
+    """The REST API URL of a `GH_HOST`: github.com -> api.github.com; a GHE.com tenant
+    (`NAME.ghe.com`) -> https://api.NAME.ghe.com; any other host is GitHub Enterprise Server,
+    whose API is under /api/v3 (GitHub docs, "REST API endpoints" on GHES)."""
+    from wait_and_dispatch.errors import UsageError
+
+    name = host.strip().lower().rstrip("/")
+    if "://" in name:
+        name = urllib.parse.urlsplit(name).netloc
+    if not name or "/" in name or "@" in name:
+        raise UsageError(
+            f"GH_HOST {host!r} is not a host name",
+            hint="set GH_HOST to a host such as github.example.com, or pass --api-url",
+        )
+    if name in ("github.com", "api.github.com"):
+        return "https://api.github.com"
+    if name.endswith(".ghe.com"):
+        return f"https://{name}" if name.startswith("api.") else f"https://api.{name}"
+    return f"https://{name}/api/v3"
+
+
+def is_github_com(host: str) -> bool:
+    """github.com and GHE.com tenants take `GH_TOKEN`/`GITHUB_TOKEN`; other hosts are Enterprise
+    Server hosts, which take `GH_ENTERPRISE_TOKEN`/`GITHUB_ENTERPRISE_TOKEN` first."""
+    host = host.lower()
+    return host in ("github.com", "api.github.com") or host.endswith(".ghe.com")
 
 
 def resolve_connection(
-    api_url: str | None, environ: Mapping[str, str], *, gh_token: Callable[[], str | None] | None = None
+    api_url: str | None,
+    environ: Mapping[str, str],
+    *,
+    gh_token: Callable[[str], str | None] | None = None,
 ) -> Connection:
-    """`--api-url`, else `GITHUB_API_URL` (set by the runner; GHES: https://HOST/api/v3), else
-    api.github.com; the token from `GITHUB_TOKEN`, else `GH_TOKEN` (the GitHub CLI's name), else
-    what `gh auth token` prints when the GitHub CLI is installed and logged in."""
+    """The API URL: `--api-url`, else `GITHUB_API_URL` (set by the runner), else `GH_HOST`'s API,
+    else api.github.com. The token: for github.com and GHE.com, `GH_TOKEN` then `GITHUB_TOKEN`;
+    for any other host, `GH_ENTERPRISE_TOKEN` then `GITHUB_ENTERPRISE_TOKEN`, then `GH_TOKEN` and
+    `GITHUB_TOKEN` (the runner and most scripts export the step's token under those); last, what
+    `gh auth token --hostname HOST` prints when the GitHub CLI is installed and logged in."""
     from wait_and_dispatch.github_api import DEFAULT_API_URL, normalize_api_url
 
-    url = normalize_api_url(api_url or environ.get("GITHUB_API_URL") or DEFAULT_API_URL)
-    token = (environ.get("GITHUB_TOKEN") or environ.get("GH_TOKEN") or "").strip() or None
-    if token is None and gh_token is not None:
-        token = gh_token()
-    return Connection(url, token)
+    chosen = api_url or environ.get("GITHUB_API_URL") or None
+    if not chosen and (environ.get("GH_HOST") or "").strip():
+        chosen = api_url_for_host(environ["GH_HOST"])
+    url = normalize_api_url(chosen or DEFAULT_API_URL)
+    host = (urllib.parse.urlsplit(url).hostname or "").lower()
+    variables: tuple[str, ...] = GITHUB_COM_TOKEN_VARIABLES
+    if not is_github_com(host):
+        variables = ENTERPRISE_TOKEN_VARIABLES + GITHUB_COM_TOKEN_VARIABLES
+    for name in variables:
+        token = (environ.get(name) or "").strip()
+        if token:
+            return Connection(url, token, name)
+    if gh_token is not None:
+        token_from_cli = gh_token(gh_hostname(host))
+        if token_from_cli:
+            return Connection(url, token_from_cli, "gh auth token")
+    return Connection(url)
 
 
-def token_from_gh() -> str | None:
-    """`gh auth token`, if the GitHub CLI is there and logged in; None otherwise."""
+def gh_hostname(api_host: str) -> str:
+    """The host `gh` keys its logins by: github.com for api.github.com, NAME.ghe.com for
+    api.NAME.ghe.com, the host itself for GitHub Enterprise Server."""
+    if api_host == "api.github.com":
+        return "github.com"
+    if api_host.startswith("api.") and api_host.endswith(".ghe.com"):
+        return api_host.removeprefix("api.")
+    return api_host
+
+
+def token_from_gh(host: str) -> str | None:
+    """`gh auth token --hostname HOST`, if the GitHub CLI is there and logged in; None otherwise."""
     import shutil
-    import subprocess
+    import subprocess  # nosec B404 # runs only `gh auth token`, below
 
     gh = shutil.which("gh")
     if gh is None:
         return None
     try:
-        done = subprocess.run(  # noqa: S603 - a fixed command line, no user input
-            [gh, "auth", "token"], capture_output=True, text=True, timeout=10, check=False
+        done = subprocess.run(  # nosec B603 # noqa: S603 - a fixed command line; the host is only an argument
+            [gh, "auth", "token", "--hostname", host],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def is_loopback(host: str) -> bool:
+    """This machine: `localhost` (and `*.localhost`, RFC 6761), 127.0.0.0/8 and ::1."""
+    host = host.lower().strip("[]")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def cleartext_token_risk(api_url: str, *, sends_credentials: bool) -> str | None:
+    """Why sending credentials (a token, an App's JWT) to `api_url` would expose them, or None:
+    over plain `http://` to a host other than this machine anyone on the path can read and replay
+    them. `gh` only speaks https to an Enterprise host. The one check both edges use."""
+    parts = urllib.parse.urlsplit(api_url.strip())
+    if not sends_credentials or parts.scheme != "http" or is_loopback(parts.hostname or ""):
+        return None
+    return f"the API URL {api_url} is plain http:// to {parts.hostname}: the token would travel in cleartext"
+
+
+def connect(
+    api_url: str | None, environ: Mapping[str, str], *, insecure_http: bool, stderr: TextIO
+) -> Connection:
+    """The command line's connection: resolved as above, and refused (a usage error, exit 2) when
+    the token would go over plain http:// to another machine, unless `--insecure-http`."""
+    from wait_and_dispatch.errors import UsageError
+
+    connection = resolve_connection(api_url, environ, gh_token=token_from_gh)
+    risk = cleartext_token_risk(connection.api_url, sends_credentials=connection.token is not None)
+    if risk and not insecure_http:
+        raise UsageError(
+            risk, hint="use an https:// API URL; pass --insecure-http only if the network to it is yours"
+        )
+    if risk:
+        print(f"warning: {risk} (--insecure-http)", file=stderr)
+    return connection

@@ -12,15 +12,16 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, TextIO
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TextIO
 
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
-from wait_and_dispatch.cli.connection import resolve_connection, token_from_gh
+from wait_and_dispatch.cli.signals import interrupt_on_termination
 from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
 from wait_and_dispatch.log_text import print_line, verbatim
 
 if TYPE_CHECKING:  # imported lazily at run time, so that --help stays fast
+    from wait_and_dispatch.cli.results import JsonOutput
     from wait_and_dispatch.engine.core import Engine
     from wait_and_dispatch.jobs.job import JobSettings
 
@@ -30,10 +31,10 @@ EXIT_CODES_HELP = """exit codes:
   0    success
   1    a run or check ended with a conclusion that is not allowed
   2    usage or input error (options, inputs, scenario or plan files)
-  3    timeout: the deadline passed before the runs or checks completed
+  3    timeout: the deadline passed before the runs or checks completed, or a lost dispatch's run was found
   4    GitHub API or permission error
   5    artifact error (missing, expired, digest mismatch, unsafe archive)
-  130  interrupted
+  130  interrupted (SIGINT or SIGTERM; the runs it dispatched are cancelled)
 """
 
 
@@ -58,11 +59,93 @@ _JOB_COMMANDS = (
 )
 
 
+# The inputs that are not a command's business, left out of its options and its --help: `checks`
+# waits for check runs on a commit, `download` takes artifacts from a run that exists. `run`
+# takes every input, as the action does. An input added later shows up everywhere unless listed.
+_NOT_FOR: dict[str, frozenset[str]] = {
+    "run": frozenset(),
+    "checks": frozenset(
+        {
+            "workflow",
+            "ref",
+            "event",
+            "dispatch",
+            "inputs",
+            "event-type",
+            "client-payload",
+            "correlation-input",
+            "discovery-timeout",
+            "wait",
+            "cancel-on-timeout",
+            "cancel-on-cancel",
+            "artifacts",
+            "artifacts-from-branch",
+            "run-id",
+            "path",
+            "merge-multiple",
+            "allow-forks",
+            "summary",
+        }
+    ),
+    "download": frozenset(
+        {
+            "ref",
+            "dispatch",
+            "inputs",
+            "event-type",
+            "client-payload",
+            "correlation-input",
+            "cancel-on-timeout",
+            "cancel-on-cancel",
+            "checks",
+            "checks-regex",
+            "ignore-checks",
+            "checks-discovery-timeout",
+            "fail-fast",
+            "summary",
+        }
+    ),
+}
+
+
+def job_inputs(command: str) -> list[str]:
+    """The action inputs that `command` takes as options, in the action's order."""
+    from wait_and_dispatch.jobs.options import INPUTS
+
+    return [item.name for item in INPUTS if item.cli and item.name not in _NOT_FOR[command]]
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """`--debug` and `--quiet`, accepted before the command and after it. The command's copies
+    default to SUPPRESS, so that not repeating them after the command keeps what came before."""
+    default: Any = False if top else argparse.SUPPRESS
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument(
+        "--debug", action="store_true", default=default, help="show tracebacks and HTTP details on errors"
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=default,
+        help="no progress lines on stderr (errors, warnings and the result still show)",
+    )
+
+
+def _add_connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="send the token to a plain http:// API URL that is not this machine (refused otherwise)",
+    )
+
+
 def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
     from wait_and_dispatch.jobs.options import INPUTS
 
+    wanted = set(job_inputs(command))
     for item in INPUTS:
-        if not item.cli:
+        if item.name not in wanted:
             continue
         flags = [f"--{item.name}", *(f"--{alias}" for alias in item.aliases)]
         if item.name == "repository":
@@ -80,23 +163,28 @@ def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
             parser.add_argument(
                 *flags, dest=item.name, default=None, metavar="VALUE", help=item.description + default
             )
+    if "inputs" in wanted:
+        parser.add_argument(
+            "--input",
+            dest="input_pairs",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="a workflow input (repeatable); added to --inputs",
+        )
+    if "artifacts" in wanted:
+        parser.add_argument(
+            "--artifact",
+            dest="artifact_list",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="an artifact name or glob to download (repeatable); added to --artifacts",
+        )
+    _add_connection_options(parser)
     parser.add_argument(
-        "--input",
-        dest="input_pairs",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="a workflow input (repeatable); added to --inputs",
+        "--json", action="store_true", help="print one typed JSON object (docs/cli.md, schema_version 1)"
     )
-    parser.add_argument(
-        "--artifact",
-        dest="artifact_list",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="an artifact name or glob to download (repeatable); added to --artifacts",
-    )
-    parser.add_argument("--json", action="store_true", help="print one JSON object of the outputs")
 
 
 def _speed(text: str) -> float:
@@ -123,10 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and HTTP details on errors")
+    _add_global_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    demo = commands.add_parser(
+    def add_command(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, **kwargs)
+        _add_global_options(command, top=False)
+        return command
+
+    demo = add_command(
         "demo",
         help="run the main job against the embedded GitHub API emulator (no token needed)",
         description=(
@@ -146,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     for name, help_text, description in _JOB_COMMANDS:
-        job = commands.add_parser(
+        job = add_command(
             name,
             help=help_text,
             description=description,
@@ -155,9 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         _add_job_options(job, name)
 
-    _add_plan_command(commands)
+    _add_plan_command(add_command)
 
-    action = commands.add_parser(
+    action = add_command(
         "action",
         help="run as the GitHub Action (reads INPUT_* from the environment, as the runner passes them)",
         description=(
@@ -171,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the post step: cancel runs this step dispatched if the job was cancelled",
     )
 
-    emulator = commands.add_parser(
+    emulator = add_command(
         "emulator",
         help="serve the embedded GitHub API emulator on 127.0.0.1",
         description=(
@@ -193,6 +286,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="run the scenario's time this many times faster than real time (default: 1)",
     )
+
+    completion = add_command(
+        "completion",
+        help="print a shell completion script (bash, zsh or fish)",
+        description=(
+            "Print a completion script for your shell, generated from this command line's options. "
+            'bash: eval "$(wait-and-dispatch completion bash)" in ~/.bashrc; zsh: write it to '
+            "a folder on $fpath as _wait-and-dispatch; fish: write it to "
+            "~/.config/fish/completions/wait-and-dispatch.fish (docs/cli.md)."
+        ),
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "fish"), help="the shell to complete for")
     return parser
 
 
@@ -206,8 +311,8 @@ PLAN_OPTIONS = {
 }
 
 
-def _add_plan_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    plan = commands.add_parser(
+def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> None:
+    plan = add_command(
         "plan",
         help="run a plan: a dependency graph of workflows, checks and artifact collections",
         description=(
@@ -242,7 +347,10 @@ def _add_plan_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )
     plan.add_argument("--dry-run", action="store_true", help="only read: say what each node would do")
     plan.add_argument("--check", action="store_true", help="only validate the plan (every environment)")
-    plan.add_argument("--json", action="store_true", help="print one JSON object: conclusion and nodes")
+    _add_connection_options(plan)
+    plan.add_argument(
+        "--json", action="store_true", help="print one typed JSON object (docs/cli.md, schema_version 1)"
+    )
     plan.add_argument("--summary-file", metavar="PATH", help="also write the Markdown summary here")
     plan.add_argument("--node", help="run only this node (as generated orchestrator jobs do)")
     plan.add_argument("--needs", metavar="JSON", help="with --node: the node's needs, as toJSON(needs)")
@@ -268,8 +376,11 @@ def _add_plan_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     emit.add_argument("--force", action="store_true", help="overwrite existing orchestrator files")
     emit.add_argument(
         "--action-ref",
-        default=f"{ACTION_REPOSITORY}@v1",
-        help=f"the `uses:` of this action in the generated jobs (default: {ACTION_REPOSITORY}@v1)",
+        metavar="REPO@SHA",
+        help=(
+            "the `uses:` of this action in the generated jobs (default: this version's release, "
+            f"{ACTION_REPOSITORY}@v{__version__} pinned to its commit SHA, looked up through the API)"
+        ),
     )
 
 
@@ -310,11 +421,20 @@ def main(
 
             status[0] = run_demo(speed=args.speed, path=args.path, out=out)
         elif args.command in ("run", "checks", "download"):
-            status[0] = run_command(args, environ=os.environ, stdout=out, stderr=err)
+            from wait_and_dispatch.cli.results import json_output
+
+            with interrupt_on_termination(), json_output(args.command, out, enabled=args.json) as json_out:
+                status[0] = run_command(args, environ=os.environ, stdout=out, stderr=err, json_out=json_out)
         elif args.command == "plan":
             from wait_and_dispatch.cli.plan_command import run_plan_command
+            from wait_and_dispatch.cli.results import json_output
 
-            status[0] = run_plan_command(args, environ=os.environ, stdout=out, stderr=err)
+            # --check, --emit-workflow and --schema print text, with or without --json.
+            as_json = args.json and not (args.check or args.emit_workflow or args.schema)
+            with interrupt_on_termination(), json_output("plan", out, enabled=as_json) as json_out:
+                status[0] = run_plan_command(
+                    args, environ=os.environ, stdout=out, stderr=err, json_out=json_out
+                )
         elif args.command == "action":
             from wait_and_dispatch.action.main import run_action
 
@@ -330,6 +450,10 @@ def main(
                 speed=args.speed,
                 print_fn=lambda line: print_line(line, file=out, flush=True),
             )
+        elif args.command == "completion":
+            from wait_and_dispatch.cli.completion import completion_script
+
+            out.write(completion_script(args.shell, parser))
     return status[0]
 
 
@@ -346,11 +470,13 @@ def command_values(args: argparse.Namespace) -> dict[str, str]:
         if value is None:
             continue
         values[item.name] = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    if args.input_pairs:
-        merged = {**parse_inputs(values.get("inputs")), **parse_key_values(args.input_pairs)}
+    input_pairs = getattr(args, "input_pairs", [])
+    if input_pairs:
+        merged = {**parse_inputs(values.get("inputs")), **parse_key_values(input_pairs)}
         values["inputs"] = json.dumps(merged)
-    if args.artifact_list:
-        values["artifacts"] = "\n".join([values.get("artifacts", ""), *args.artifact_list]).strip()
+    artifact_list = getattr(args, "artifact_list", [])
+    if artifact_list:
+        values["artifacts"] = "\n".join([values.get("artifacts", ""), *artifact_list]).strip()
     if args.command == "download" and "dispatch" not in values:
         values["dispatch"] = "never"
     if args.command == "download" and not values.get("artifacts", "").strip():
@@ -365,12 +491,17 @@ def command_values(args: argparse.Namespace) -> dict[str, str]:
 
 
 def run_command(
-    args: argparse.Namespace, *, environ: Mapping[str, str], stdout: TextIO, stderr: TextIO
+    args: argparse.Namespace,
+    *,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+    stderr: TextIO,
+    json_out: JsonOutput | None = None,
 ) -> int:
-    """`run`, `checks`, `download`: the job over the engine, progress on stderr, outputs on stdout."""
-    import json
-
-    from wait_and_dispatch.cli.progress import ProgressPrinter, retry_progress
+    """`run`, `checks`, `download`: the job over the engine, progress on stderr, the result on stdout."""
+    from wait_and_dispatch.cli import results
+    from wait_and_dispatch.cli.connection import connect
+    from wait_and_dispatch.cli.progress import ProgressPrinter, progress_stream, retry_progress
     from wait_and_dispatch.engine.core import Engine
     from wait_and_dispatch.github_api import GitHubApi
     from wait_and_dispatch.jobs.job import read_settings, run_job
@@ -382,8 +513,8 @@ def run_command(
 
         raise UsageError("no repository given", hint="pass --repo owner/name (or set GITHUB_REPOSITORY)")
     settings = read_settings(values, default_sha=values.get("sha"), checks_only=args.command == "checks")
-    connection = resolve_connection(values.get("api-url"), environ, gh_token=token_from_gh)
-    printer = ProgressPrinter(stderr)
+    connection = connect(values.get("api-url"), environ, insecure_http=args.insecure_http, stderr=stderr)
+    printer = ProgressPrinter(progress_stream(stderr, quiet=args.quiet))
     api = GitHubApi(
         base_url=connection.api_url,
         token=connection.token,
@@ -401,13 +532,13 @@ def run_command(
         printer.finish()
     if settings.dry_run:
         if args.json:  # stdout is one JSON object, nothing else
-            print(json.dumps({"dry-run": True, "plan": report.preview}), file=stdout)
+            _write_json(json_out, stdout, results.job_preview(args.command, report.preview))
         else:
             for line in report.preview:
                 print_line(line, file=stdout)
         return 0
     if args.json:
-        print(json.dumps(report.outputs, sort_keys=True), file=stdout)
+        _write_json(json_out, stdout, results.job_result(args.command, report.outputs, report.error))
     else:
         for name, value in report.outputs.items():
             if value and name != "result":
@@ -415,6 +546,12 @@ def run_command(
     if report.error is not None:
         raise report.error
     return 0
+
+
+def _write_json(json_out: JsonOutput | None, stdout: TextIO, document: Mapping[str, Any]) -> None:
+    from wait_and_dispatch.cli.results import JsonOutput
+
+    (json_out or JsonOutput(stdout, enabled=True)).write(document)
 
 
 def _cancel_started(engine: Engine, settings: JobSettings, run_ids: list[int], stderr: TextIO) -> None:

@@ -8,18 +8,20 @@ refuses writes), validate it (`--check`), or write the orchestrator workflows it
 from __future__ import annotations
 
 import argparse
-import json
+import re
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
 
+from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.action.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
-from wait_and_dispatch.cli.connection import resolve_connection, token_from_gh
-from wait_and_dispatch.cli.progress import PlanProgressPrinter, retry_progress
+from wait_and_dispatch.cli import results
+from wait_and_dispatch.cli.connection import connect
+from wait_and_dispatch.cli.progress import PlanProgressPrinter, progress_stream, retry_progress
 from wait_and_dispatch.engine import runs as runs_api
-from wait_and_dispatch.engine.model import format_seconds
-from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.engine.model import Repository, format_seconds
+from wait_and_dispatch.errors import GitHubApiError, UsageError
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.jobs.plan_job import (
     PlanSettings,
@@ -35,8 +37,14 @@ from wait_and_dispatch.plans.model import Plan
 
 
 def run_plan_command(
-    args: argparse.Namespace, *, environ: Mapping[str, str], stdout: TextIO, stderr: TextIO
+    args: argparse.Namespace,
+    *,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+    stderr: TextIO,
+    json_out: results.JsonOutput | None = None,
 ) -> int:
+    output = json_out or results.JsonOutput(stdout, enabled=args.json)
     if args.schema:
         stdout.write(resources.files("wait_and_dispatch.plans").joinpath("plan.schema.json").read_text())
         return 0
@@ -63,10 +71,10 @@ def run_plan_command(
     if args.check:
         return _check(plan, settings, stdout)
     if args.emit_workflow:
-        return _emit(plan, settings, args, stdout, stderr)
+        return _emit(plan, settings, args, environ, stdout, stderr)
     repository = plan_repository(plan, settings)
-    connection = resolve_connection(args.api_url, environ, gh_token=token_from_gh)
-    printer = PlanProgressPrinter(stderr)
+    connection = connect(args.api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
+    printer = PlanProgressPrinter(progress_stream(stderr, quiet=args.quiet))
     api = GitHubApi(
         base_url=connection.api_url,
         token=connection.token,
@@ -94,7 +102,7 @@ def run_plan_command(
             raise
     if settings.dry_run:
         if args.json:  # stdout is one JSON object, nothing else
-            print(json.dumps({"dry-run": True, "plan": dict(report.preview)}), file=stdout)
+            output.write(results.plan_preview(plan.name, report.preview))
         else:
             for name, lines in report.preview:
                 print_line(f"{name}:", file=stdout)
@@ -106,7 +114,8 @@ def run_plan_command(
     if report.node is not None:
         node = report.node
         if args.json:
-            print(json.dumps({"result": node.result.value, **report.outputs}, sort_keys=True), file=stdout)
+            fields = results.node_fields(node.result.value, node.outputs, node.reason, node.duration)
+            output.write(results.plan_node_result(plan.name, node.name, fields, report.error))
         else:
             print_line(f"{node.name}: {node.result.value} {node.reason}".rstrip(), file=stdout)
     elif report.result is not None:
@@ -116,7 +125,14 @@ def run_plan_command(
                 plan_summary(result, repository=repository.full_name), encoding="utf-8"
             )
         if args.json:
-            print(json.dumps({"conclusion": result.conclusion.value, "nodes": result.as_json()}), file=stdout)
+            nodes = {
+                name: results.node_fields(o.result.value, o.outputs, o.reason, o.duration)
+                for name, o in result.outcomes.items()
+            }
+            document = results.plan_result(
+                plan.name, result.conclusion.value, result.elapsed, nodes, result.dispatched, report.error
+            )
+            output.write(document)
         else:
             width = max(len(name) for name in result.outcomes)
             for name, outcome in result.outcomes.items():
@@ -155,13 +171,66 @@ def _check(plan: Plan, settings: PlanSettings, stdout: TextIO) -> int:
     return 0
 
 
+_FULL_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+def _action_reference(
+    args: argparse.Namespace, environ: Mapping[str, str], stderr: TextIO
+) -> tuple[str, str | None]:
+    """The `uses:` of the generated jobs and the version comment after it.
+
+    By default this version's release, `ACTION_REPOSITORY` at the tag `v<__version__>`, pinned to
+    the commit the tag points to (`GET /repos/{owner}/{repo}/commits/tags/{tag}`, the OpenAPI
+    description's form for a tag): a moving `@v1` is what zizmor's unpinned-uses audit and
+    GitHub's "require actions to be pinned to a full-length commit SHA" policy refuse.
+    """
+    if args.action_ref:
+        ref = args.action_ref.strip()
+        # A local action (./) comes with the workflow's own commit: nothing to pin.
+        if not ref.startswith("./") and not _FULL_SHA.fullmatch(ref.rpartition("@")[2]):
+            print_line(
+                f"warning: --action-ref {ref} is not a full commit SHA: the generated `uses:` can move "
+                "under you, and zizmor (unpinned-uses) and GitHub's SHA-pinning policy refuse it",
+                file=stderr,
+            )
+        return ref, None
+    tag = f"v{__version__}"
+    connection = connect(args.api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
+    hint = (
+        f"pass --action-ref {ACTION_REPOSITORY}@SHA with the commit of the release to use "
+        f"(git ls-remote https://github.com/{ACTION_REPOSITORY} {tag})"
+    )
+    try:
+        with GitHubApi(base_url=connection.api_url, token=connection.token, read_only=True) as api:
+            sha = runs_api.resolve_sha(api, Repository.parse(ACTION_REPOSITORY), f"tags/{tag}")
+    except UsageError:  # 404 or 422: no such tag
+        raise UsageError(
+            f"the action's release tag {tag} does not exist in {ACTION_REPOSITORY} at {connection.api_url}",
+            hint=hint,
+        ) from None
+    except GitHubApiError as exc:
+        raise UsageError(
+            f"cannot look up the action's release tag {tag} in {ACTION_REPOSITORY}: {exc.message}",
+            hint=hint,
+        ) from None
+    return f"{ACTION_REPOSITORY}@{sha}", tag
+
+
 def _emit(
-    plan: Plan, settings: PlanSettings, args: argparse.Namespace, stdout: TextIO, stderr: TextIO
+    plan: Plan,
+    settings: PlanSettings,
+    args: argparse.Namespace,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+    stderr: TextIO,
 ) -> int:
     from wait_and_dispatch.plans.emit import check_workflows, emit_workflows
 
     plans = _per_environment(plan, settings)
-    emitted = emit_workflows(plans, plan_path=str(settings.path), action_ref=args.action_ref)
+    action_ref, action_version = _action_reference(args, environ, stderr)
+    emitted = emit_workflows(
+        plans, plan_path=str(settings.path), action_ref=action_ref, action_version=action_version
+    )
     report = stdout
     if args.output_dir == "-":
         report = stderr  # stdout holds the workflows alone, ready to be redirected to files

@@ -8,6 +8,7 @@ characters, and the "still waiting" lines are thinned to one a minute. Every lin
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from typing import TYPE_CHECKING, TextIO
@@ -20,6 +21,21 @@ if TYPE_CHECKING:
     from wait_and_dispatch.plans.executor import PlanEvent
 
 _POLL_LINE_EVERY = 60.0  # seconds between "still waiting" lines in logs
+
+
+def progress_stream(stderr: TextIO, *, quiet: bool) -> TextIO:
+    """Where the command line's progress lines go: stderr, or nowhere with `--quiet`."""
+    return _Discard() if quiet else stderr
+
+
+class _Discard(io.StringIO):
+    """A stream that keeps nothing."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def isatty(self) -> bool:
+        return False
 
 
 class ProgressPrinter:

@@ -34,7 +34,7 @@ from wait_and_dispatch.emulator import shapes
 from wait_and_dispatch.emulator.faults import Fault, FaultSet
 from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
 from wait_and_dispatch.emulator.scenario import GitHubAppSpec, TokenSpec
-from wait_and_dispatch.emulator.shapes import Urls, iso
+from wait_and_dispatch.emulator.shapes import Urls, iso, workflow_yaml
 from wait_and_dispatch.emulator.state import (
     RATE_LIMITS,
     Artifact,
@@ -137,6 +137,7 @@ _DOC_RUNS = "https://docs.github.com/rest/actions/workflow-runs"
 _DOC_ARTIFACTS = "https://docs.github.com/rest/actions/artifacts"
 _DOC_CHECKS = "https://docs.github.com/rest/checks/runs"
 _DOC_REPO_DISPATCH = "https://docs.github.com/rest/repos/repos#create-a-repository-dispatch-event"
+_DOC_CONTENTS = "https://docs.github.com/rest/repos/contents#get-repository-content"
 _DOC_APPS = "https://docs.github.com/rest/apps/apps"
 # REST "Create an installation access token for an app": a repository outside the installation.
 _NOT_IN_INSTALLATION = (
@@ -202,6 +203,7 @@ class ApiApp:
                     f"{a}/artifacts/<int:artifact_id>/<archive_format>", endpoint="download", methods=["GET"]
                 ),
                 Rule(f"{r}/commits/<path:ref>", endpoint="get_commit", methods=["GET"]),
+                Rule(f"{r}/contents/<path:path>", endpoint="get_contents", methods=["GET"]),
                 Rule(f"{r}/commits/<path:ref>/check-runs", endpoint="ref_check_runs", methods=["GET"]),
                 Rule(f"{r}/commits/<path:ref>/check-suites", endpoint="ref_check_suites", methods=["GET"]),
                 Rule(f"{r}/check-runs/<int:check_run_id>", endpoint="get_check_run", methods=["GET"]),
@@ -423,7 +425,7 @@ class ApiApp:
                 continue  # "'Expiration time' claim ('exp') is too far in the future"
             return TokenSpec(
                 name=f"app:{spec.slug}",
-                secret="",
+                secret="",  # nosec B106 # an App JWT has no stored secret: it was verified above
                 kind="app",
                 repos=(),
                 permissions={},
@@ -496,6 +498,8 @@ class ApiApp:
             ]
         )
         headers.extend(_COMMON_HEADERS)
+        if self.state.options.enterprise_version:
+            headers.append(("X-GitHub-Enterprise-Version", self.state.options.enterprise_version))
         for key, value in (extra or {}).items():
             headers.append((key, value))
         headers.append(("X-GitHub-Request-Id", request_id))
@@ -1188,6 +1192,29 @@ class ApiApp:
         repo = self._repo(call)
         self._require(call, repo, "contents", "read")
         return Reply(200, shapes.commit(repo, self._resolve_ref(call, repo), self.urls))
+
+    def _get_contents(self, call: Call) -> Reply:
+        """repos/get-content for a file: the workflow files the scenario describes, at any ref.
+
+        As GitHub: 404 "Not Found" for a private repository the token cannot see; 403 "Resource not
+        accessible by integration" without `contents: read` (fine-grained permissions table); 404
+        "No commit found for the ref X" for an unknown ref (as reported in packit/packit#767 and
+        googleapis/repo-automation-bots#4725); 404 "Not Found" for a path not in the repository.
+        The body is the file object of the GitHub docs ("Get repository content", object type
+        file): base64 `content` in lines of 60 characters, the git blob `sha`, and an ETag, so
+        conditional reads of an unchanged file are free 304s.
+        """
+        repo = self._repo(call, _DOC_CONTENTS)
+        self._require(call, repo, "contents", "read")
+        ref = call.request.args.get("ref") or repo.spec.default_branch
+        sha = repo.resolve_commit(ref)
+        if sha is None:
+            raise ApiError(404, f"No commit found for the ref {ref}", _DOC_CONTENTS)
+        path = urllib.parse.unquote(call.args["path"]).strip("/")
+        wf = next((w for w in repo.workflows if w.spec.path == path), None)
+        if wf is None:
+            raise ApiError(404, "Not Found", _DOC_CONTENTS)
+        return Reply(200, shapes.file_contents(repo, path, ref, workflow_yaml(wf.spec).encode(), self.urls))
 
     def _all_check_runs(self, repo: Repo, sha: str, now: float) -> list[tuple[int, float, dict[str, Any]]]:
         """(suite id, start time, body) of every check run on `sha`: jobs that have started and

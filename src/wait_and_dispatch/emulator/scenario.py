@@ -146,6 +146,9 @@ class Options:
     dispatch_visibility_delay: float = 3.0
     artifact_url_ttl: float = 60.0
     anonymous_rate_limit: int = 60
+    # Set: the server is GitHub Enterprise Server of this version, and says so in the
+    # X-GitHub-Enterprise-Version header of every API answer (lerna/lerna#1930).
+    enterprise_version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -419,6 +422,7 @@ def _parse_options(r: _Reader) -> Options:
         dispatch_visibility_delay=r.nonneg("dispatch_visibility_delay", 3.0),
         artifact_url_ttl=r.nonneg("artifact_url_ttl", 60.0),
         anonymous_rate_limit=r.integer("anonymous_rate_limit", 60) or 0,
+        enterprise_version=r.opt_text("enterprise_version"),
     )
     r.done()
     return options

@@ -5,11 +5,15 @@ order the recorded answers use (github-recordings/*.txt), with URLs pointing bac
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any
 
-from wait_and_dispatch.emulator.scenario import GitHubAppSpec, InstallationSpec
+import yaml
+
+from wait_and_dispatch.emulator.scenario import GitHubAppSpec, InstallationSpec, WorkflowSpec
 from wait_and_dispatch.emulator.state import (
     ACTIONS_APP,
     AppCheckRun,
@@ -588,4 +592,62 @@ def commit(repo: Repo, sha: str, urls: Urls) -> dict[str, Any]:
         "parents": [],
         "stats": {"total": 0, "additions": 0, "deletions": 0},
         "files": [],
+    }
+
+
+def workflow_yaml(spec: WorkflowSpec) -> str:
+    """The workflow file a scenario's workflow stands for: name, run-name, triggers with the
+    `workflow_dispatch` inputs, and its jobs, as a person would write it."""
+    triggers: dict[str, Any] = {}
+    for event, types in spec.triggers.items():
+        if event == "workflow_dispatch":
+            inputs: dict[str, Any] = {}
+            for item in spec.inputs:
+                entry: dict[str, Any] = {"type": item.type, "required": item.required}
+                if item.default is not None:
+                    entry["default"] = item.default
+                if item.options:
+                    entry["options"] = list(item.options)
+                inputs[item.name] = entry
+            triggers[event] = {"inputs": inputs} if inputs else None
+        else:
+            triggers[event] = {"types": list(types)} if types else None
+    document: dict[str, Any] = {"name": spec.name}
+    if spec.run_name is not None:
+        document["run-name"] = spec.run_name
+    document["on"] = triggers
+    document["jobs"] = {
+        f"job{i + 1}": {
+            "name": job_spec.name,
+            "runs-on": list(job_spec.labels),
+            "steps": [{"name": step, "run": "true"} for step in job_spec.steps],
+        }
+        for i, job_spec in enumerate(spec.jobs)
+    } or {"run": {"runs-on": "ubuntu-latest", "steps": [{"run": "true"}]}}
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000)
+
+
+def file_contents(repo: Repo, path: str, ref: str, content: bytes, urls: Urls) -> dict[str, Any]:
+    """The contents API's file object (GitHub docs "Get repository content", type file)."""
+    blob_sha = hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
+    encoded = base64.b64encode(content).decode()
+    # GitHub wraps the base64 text in lines of 60 characters, each ending in a newline.
+    wrapped = "".join(encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60))
+    api = f"{urls.api}/repos/{repo.full_name}"
+    self_url = f"{api}/contents/{path}?ref={urllib.parse.quote(ref, safe='')}"
+    git_url = f"{api}/git/blobs/{blob_sha}"
+    html_url = f"{urls.web}/{repo.full_name}/blob/{ref}/{path}"
+    return {
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "sha": blob_sha,
+        "size": len(content),
+        "url": self_url,
+        "html_url": html_url,
+        "git_url": git_url,
+        "download_url": f"{urls.web}/raw/{repo.full_name}/{ref}/{path}",
+        "type": "file",
+        "content": wrapped,
+        "encoding": "base64",
+        "_links": {"self": self_url, "git": git_url, "html": html_url},
     }

@@ -47,7 +47,7 @@ _NO_JOB_CONCLUSIONS = ("startup_failure", "action_required")
 # Runs that end like this upload nothing (upload-artifact steps never ran).
 _NO_ARTIFACT_CONCLUSIONS = ("cancelled", "skipped", "startup_failure", "action_required", "stale")
 # Hourly primary budgets per token kind (GITHUB-FACTS "Rate limits").
-RATE_LIMITS = {"github_token": 1000, "pat": 5000, "app": 5000}
+RATE_LIMITS = {"github_token": 1000, "pat": 5000, "app": 5000}  # nosec # B105: request budgets per token kind, not passwords
 HOUR = 3600.0
 
 
@@ -68,7 +68,7 @@ class Ids:
             "suite": 20_000_000_001,
             "artifact": 500_000_001,
             "app": 900_001,
-            "installation_token": 1,
+            "installation_token": 1,  # nosec # B105: the first id of a counter, not a password
         }
 
     def next(self, kind: str) -> int:
@@ -344,6 +344,11 @@ class Repo:
         named = self.branch_or_tag(ref)
         if named is not None:
             return named[1]
+        # repos/get-commit and the check-runs/check-suites lists (OpenAPI `commit-ref`): "a commit
+        # SHA, branch name (`heads/BRANCH_NAME`), or tag name (`tags/TAG_NAME`)".
+        for prefix, table in (("heads/", self.spec.branches), ("tags/", self.spec.tags)):
+            if ref.startswith(prefix) and ref[len(prefix) :] in table:
+                return table[ref[len(prefix) :]]
         ref = ref.lower()
         matches = [sha for sha in self.known_shas() if sha.startswith(ref)] if len(ref) >= 7 else []
         return matches[0] if len(matches) == 1 else None
@@ -366,7 +371,7 @@ class Budget:
 
     def reset_at(self, now: float) -> int:
         self.refresh(now)
-        assert self.window_start is not None
+        assert self.window_start is not None  # nosec B101 # an invariant for mypy, not a check of input
         return int(self.window_start + HOUR)
 
     @property
@@ -511,7 +516,7 @@ class State:
         # Scenario runs get their run numbers in creation order, as GitHub numbers them.
         for run_spec in sorted(spec.runs, key=lambda r: r.created):
             found = repo.workflow(run_spec.workflow)
-            assert found is not None  # checked by the scenario parser
+            assert found is not None  # nosec B101 # checked by the scenario parser
             wf = found
             branch = run_spec.head_branch
             sha = run_spec.head_sha

@@ -8,14 +8,23 @@ How we know the run we started, best first:
 2. A correlation id: a fresh, unique value in an input the workflow declares (`distinct_id` by
    default), shown in the run's `display_title`/`name` through its `run-name` (actions/runner#4141)
    or in a job step's name. "Get a run" does not return inputs (Alfresco PR #1409), so these are
-   the only places it can be seen. A workflow that does not declare the input refuses it with
-   422 "Unexpected inputs provided"; again nothing started, and we send without it.
+   the only places it can be seen. The workflow file, read once through the contents API before
+   the first dispatch (`engine/workflow_file.py`), says whether the input is declared and shown;
+   an undeclared one is not sent, and does not count against GitHub's 25 inputs. When the file
+   cannot be read (no `contents: read`), the id is sent, and a workflow that does not declare it
+   refuses it with 422 "Unexpected inputs provided": nothing started, and we send without it.
 3. The set of `workflow_dispatch` runs on the ref, created since just before our dispatch, that
    were not there before it (and by our actor when known). Exactly one: it is ours. More than
    one: we fail and say how to add a correlation input. We never guess by "newest run".
 
 A dispatch whose outcome is unknown (5xx, timeout, connection lost after sending) may have
-started a run: we look for it by the same means before sending again.
+started a run: we look for it by the same means, for the whole discovery window, before sending
+it again. If the deadline ends the search first, the dispatch is not sent again: the request ends
+with the run unknown, naming the correlation id to find it by (issue 11, defect 1).
+
+Only what is needed is asked (issue 12): a workflow named by its file is not looked up (the
+workflow endpoints take the file name), the commit is resolved only when runs are to be found
+for it, and runs are listed before a dispatch only when GitHub will not return the run.
 
 Idempotence across re-runs of the calling workflow: with `dispatch: if-missing`, a run for the
 same head SHA is reused. The correlation id begins with a key derived from the request (workflow,
@@ -27,16 +36,17 @@ dispatch, whose inputs no API answer lists.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from wait_and_dispatch.engine import runs as runs_api
-from wait_and_dispatch.engine.inputs import check_input_limits
+from wait_and_dispatch.engine.inputs import MAX_INPUTS, check_input_limits
 from wait_and_dispatch.engine.model import (
     DispatchedRun,
     DispatchPolicy,
@@ -51,11 +61,15 @@ from wait_and_dispatch.engine.model import (
     ignore_progress,
 )
 from wait_and_dispatch.engine.polling import PollSchedule
+from wait_and_dispatch.engine.workflow_file import WorkflowDefinition
 from wait_and_dispatch.errors import (
     AmbiguousRunError,
+    DispatchOutcomeUnknownError,
+    NotFoundError,
     RunNotFoundError,
     UsageError,
     ValidationFailedError,
+    WaitAndDispatchError,
     WriteOutcomeUnknownError,
 )
 from wait_and_dispatch.github_api import GitHubApi
@@ -68,6 +82,8 @@ _ANY_MARK = re.compile(_MARK + "[0-9a-f]{" + str(_KEY_LENGTH) + "}")
 # second dispatch made at the same moment is seen (runs can take seconds to be listed: apache/
 # airflow PR #71305) and the choice is never a guess.
 SETTLE_SECONDS = 15.0
+# How long after a dispatch its run is first looked for in the lists (it takes seconds to appear).
+LIST_DELAY = 3.0
 _RESENDS = 2
 # GitHub's repository_dispatch takes at most 10 top-level client_payload properties (OpenAPI
 # `repos/create-dispatch-event`).
@@ -78,12 +94,16 @@ _DISPATCH_EVENTS = ("workflow_dispatch", "repository_dispatch")
 _NOT_REUSED = frozenset({"failure", "cancelled", "timed_out", "startup_failure"})
 
 
-def request_key(request: RunRequest, workflow: Workflow | None, ref: str, sha: str) -> str:
-    """A stable key for "this request": the same workflow, ref, SHA and inputs give the same key."""
+def request_key(request: RunRequest, workflow: Workflow | None, ref: str, sha: str | None) -> str:
+    """A stable key for "this request": the same workflow, ref, SHA and inputs give the same key.
+
+    The workflow counts by its file, which is known however it was named; the SHA only when it
+    was given or needed (`dispatch: always` does not look it up).
+    """
     material = json.dumps(
         {
             "repo": request.repository.full_name.lower(),
-            "workflow": workflow.id if workflow else None,
+            "workflow": workflow.file_name.lower() if workflow else None,
             "ref": ref,
             "sha": sha,
             "inputs": dict(sorted(request.inputs.items())),
@@ -103,8 +123,9 @@ class _Target:
     request: RunRequest
     workflow: Workflow | None
     ref: str
-    sha: str
+    sha: str | None  # None: not given and not needed (dispatch: always)
     key: str
+    definition: WorkflowDefinition | None = None  # the workflow file, when it could be read
 
     @property
     def repo(self) -> Repository:
@@ -151,14 +172,14 @@ class Dispatcher:
     # -- the entry point ---------------------------------------------------------------------
 
     def find_or_dispatch(self, request: RunRequest, *, deadline: float | None = None) -> DispatchedRun:
-        target = self._resolve(request, deadline)
+        target = self._resolve(request, deadline, need_sha=request.dispatch is not DispatchPolicy.ALWAYS)
         if request.dispatch is not DispatchPolicy.ALWAYS:
             existing = self._existing_run(target, deadline)
             if existing is not None:
                 self.say(
                     ProgressEvent(
                         ProgressKind.FOUND,
-                        f"found {existing.describe()} for {target.sha[:7]} ({existing.status}); "
+                        f"found {existing.describe()} for {_short(target.sha)} ({existing.status}); "
                         "not dispatching",
                         subject=f"run {existing.id}",
                         status=existing.status,
@@ -168,60 +189,165 @@ class Dispatcher:
                 return DispatchedRun(existing, dispatched=False, how="existing run")
         if request.dispatch is DispatchPolicy.NEVER:
             return self._wait_for_appearance(target, deadline)
-        return self._dispatch(target, deadline)
+        return self._dispatch(self._prepare(target, deadline), deadline)
 
     def preview(self, request: RunRequest, *, deadline: float | None = None) -> DispatchPreview:
         """What `find_or_dispatch` would do, using read requests only."""
-        target = self._resolve(request, deadline)
+        target = self._resolve(request, deadline, need_sha=True)
         existing = None if request.dispatch is DispatchPolicy.ALWAYS else self._existing_run(target, deadline)
+        would_dispatch = existing is None and request.dispatch is not DispatchPolicy.NEVER
+        if would_dispatch:
+            target = self._prepare(target, deadline)  # the same checks as a real dispatch
         inputs = dict(request.client_payload if request.is_repository_dispatch else request.inputs)
-        if request.correlation_input and request.correlation_input not in inputs:
-            inputs[request.correlation_input] = f"{target.key}-<random>"
+        if self._correlation_name(target):
+            inputs[str(request.correlation_input)] = f"{target.key}-<random>"
         return DispatchPreview(
             workflow=target.workflow,
             ref=target.ref,
-            sha=target.sha,
+            sha=target.sha or "",
             existing=existing,
-            would_dispatch=existing is None and request.dispatch is not DispatchPolicy.NEVER,
+            would_dispatch=would_dispatch,
             inputs=inputs,
             event_type=request.event_type,
         )
 
     # -- resolving ---------------------------------------------------------------------------
 
-    def _resolve(self, request: RunRequest, deadline: float | None) -> _Target:
+    def _resolve(self, request: RunRequest, deadline: float | None, *, need_sha: bool) -> _Target:
+        """The workflow, ref and (when `need_sha`, or given) SHA of a request: only what is not known."""
         repo = request.repository
         if not request.is_repository_dispatch and not request.workflow:
             raise UsageError(
                 "no workflow given", hint="name the workflow to find or dispatch (workflow: deploy.yml)"
             )
-        workflow = (
-            runs_api.resolve_workflow(self.api, repo, request.workflow, deadline=deadline)
-            if request.workflow
-            else None
-        )
+        workflow: Workflow | None = None
+        if request.workflow:
+            workflow = (
+                # Named by file: the workflow endpoints take the file name, so no look-up.
+                runs_api.workflow_from_file_name(request.workflow)
+                if runs_api.named_by_file(request.workflow)
+                else self._look_up_workflow(repo, request.workflow, deadline)
+            )
         if request.is_repository_dispatch:
             # repository_dispatch runs only on the default branch (GITHUB-FACTS "Dispatch").
-            ref = runs_api.default_branch(self.api, repo, deadline=deadline)
+            ref = self._call(runs_api.default_branch, repo, deadline)
             if request.ref and request.ref != ref:
                 raise UsageError(
                     f"repository_dispatch always runs on the default branch ({ref}), not {request.ref!r}",
                     hint="drop ref, or use workflow_dispatch to run on another branch",
                 )
         else:
-            ref = request.ref or runs_api.default_branch(self.api, repo, deadline=deadline)
-        sha = request.sha or runs_api.resolve_sha(self.api, repo, ref, deadline=deadline)
+            ref = request.ref or self._call(runs_api.default_branch, repo, deadline)
+        sha = request.sha
+        if sha is None and need_sha:
+            dispatches = request.dispatch is not DispatchPolicy.NEVER and not request.is_repository_dispatch
+            sha = runs_api.resolve_sha(self.api, repo, ref, deadline=deadline, dispatch_ref=dispatches)
         if workflow is not None:
-            self.say(
-                ProgressEvent(
-                    ProgressKind.RESOLVED,
-                    f"workflow {workflow.describe()} (id {workflow.id}) in {repo}; "
-                    f"ref {ref}, head SHA {sha[:7]}",
-                    subject=workflow.path,
-                    url=workflow.html_url or None,
-                )
-            )
+            self._say_resolved(workflow, repo, ref, sha)
         return _Target(request, workflow, ref, sha, request_key(request, workflow, ref, sha))
+
+    def _say_resolved(self, workflow: Workflow, repo: Repository, ref: str, sha: str | None) -> None:
+        known = f" (id {workflow.id})" if workflow.id is not None else ""
+        self.say(
+            ProgressEvent(
+                ProgressKind.RESOLVED,
+                f"workflow {workflow.describe()}{known} in {repo}; ref {ref}"
+                + (f", head SHA {sha[:7]}" if sha else ""),
+                subject=workflow.path,
+                url=workflow.html_url or None,
+            )
+        )
+
+    def _look_up_workflow(self, repo: Repository, name: str, deadline: float | None) -> Workflow:
+        try:
+            return runs_api.resolve_workflow(self.api, repo, name, deadline=deadline)
+        except NotFoundError as exc:
+            raise self._tokenless(exc) from None
+
+    def _call(self, read: Callable[..., str], repo: Repository, deadline: float | None) -> str:
+        """A read of the repository, with the no-token hint on a 404."""
+        try:
+            return read(self.api, repo, deadline=deadline)
+        except NotFoundError as exc:
+            raise self._tokenless(exc) from None
+
+    def _tokenless(self, exc: NotFoundError) -> NotFoundError:
+        """Without a token GitHub answers 404 for every private repository (it does not say 401):
+        say that no token was found, and where one is looked for (issue 11, defect 14)."""
+        if self.api.has_token:
+            return exc
+        exc.hint = (
+            "no token was found, and GitHub answers 404 for a private repository it is asked about "
+            "anonymously: set GH_TOKEN or GITHUB_TOKEN (command line), or pass github-token (action)"
+        )
+        return exc
+
+    def _prepare(self, target: _Target, deadline: float | None) -> _Target:
+        """Before a workflow_dispatch: refuse what GitHub would refuse, and read the workflow file.
+
+        The file (one conditional read) tells the inputs and the run-name; without it (no
+        `contents: read`, or not on that ref) the dispatch goes as it always did.
+        """
+        if target.request.is_repository_dispatch or target.workflow is None:
+            return target
+        if runs_api.is_sha(target.ref):
+            raise UsageError(
+                f"ref {target.ref} is a commit SHA, but GitHub dispatches a workflow only on a branch or "
+                f'tag (it answers 422 "No ref found for: {target.ref}")',
+                hint="give the branch or tag to run on as ref (the run tests its head), and the commit as "
+                "sha to find the runs for it",
+            )
+        read = runs_api.read_workflow_file(
+            self.api, target.repo, target.workflow.path, target.ref, deadline=deadline
+        )
+        # GHES says its version in every answer; up to 3.20 it refuses `return_run_details`, so
+        # that refusal need not be paid for.
+        version = read.enterprise_version
+        if version and self.run_details_supported is None and not _returns_run_details(version):
+            self.run_details_supported = False
+        definition = read.definition
+        workflow = target.workflow
+        if definition is None:
+            if workflow.id is None:
+                # Not readable: ask for the workflow itself, which says whether it exists at all.
+                workflow = self._look_up_workflow(
+                    target.repo, target.request.workflow or workflow.path, deadline
+                )
+            return replace(target, workflow=workflow)
+        if workflow.id is None and definition.name:
+            workflow = replace(workflow, name=definition.name)
+        if not definition.dispatchable:
+            raise ValidationFailedError(
+                f"{workflow.describe()} on {target.ref}: Workflow does not have 'workflow_dispatch' trigger",
+                hint=_NOT_DISPATCHABLE_HINT.format(path=workflow.path),
+            )
+        problems = definition.problems(target.request.inputs)
+        if problems:
+            # GitHub's own words (its 422 answers), before anything is sent.
+            raise ValidationFailedError(
+                f"{workflow.describe()} on {target.ref}: " + "; ".join(problems),
+                hint=f"{workflow.path} on {target.ref} declares these inputs: {definition.describe_inputs()}",
+            )
+        return replace(target, workflow=workflow, definition=definition)
+
+    def _correlation_name(self, target: _Target) -> str | None:
+        """The input to carry the correlation id, if one is to be sent."""
+        request = target.request
+        name = request.correlation_input
+        if not name:
+            return None
+        if request.is_repository_dispatch:
+            # GitHub's repository_dispatch takes at most 10 client_payload properties.
+            payload = request.client_payload
+            return name if name not in payload and len(payload) < _MAX_PAYLOAD_KEYS else None
+        if name in request.inputs:
+            return None  # the user gives it
+        if target.definition is not None:
+            # Declared: sent, and it counts among GitHub's 25 like any input. Not declared: not
+            # sent, so the user keeps all 25 (issue 11, defect 13); the run is found otherwise.
+            return name if target.definition.declares(name) else None
+        # Unknown file: sent (a 422 says if it is not declared), unless it would make 26 inputs.
+        return name if len(request.inputs) < MAX_INPUTS else None
 
     # -- finding -----------------------------------------------------------------------------
 
@@ -230,14 +356,20 @@ class Dispatcher:
 
         Runs carrying another request's key were dispatched by us with other inputs: not ours.
         """
-        candidates = runs_api.find_runs(
-            self.api,
-            target.repo,
-            workflow_id=target.workflow.id if target.workflow else None,
-            head_sha=target.sha,
-            event=target.request.event or (target.event if target.workflow is None else None),
-            deadline=deadline,
-        )
+        try:
+            candidates = runs_api.find_runs(
+                self.api,
+                target.repo,
+                workflow_id=target.workflow.api_id if target.workflow else None,
+                head_sha=target.sha,
+                event=target.request.event or (target.event if target.workflow is None else None),
+                deadline=deadline,
+            )
+        except NotFoundError as exc:
+            if target.workflow is not None and target.workflow.id is None:
+                # Named by file and never looked up: say which workflows there are instead.
+                self._look_up_workflow(target.repo, target.request.workflow or target.workflow.path, deadline)
+            raise self._tokenless(exc) from None
         # A run that failed or was cancelled is not reused: running the caller again is how a
         # person retries it, so a new run is dispatched.
         candidates = [run for run in candidates if not (run.completed and run.conclusion in _NOT_REUSED)]
@@ -267,14 +399,14 @@ class Dispatcher:
             now = clock.now()
             if now >= limit:
                 raise RunNotFoundError(
-                    f"no run of {_what(target)} for {target.sha[:7]} appeared within "
+                    f"no run of {_what(target)} for {_short(target.sha)} appeared within "
                     f"{format_seconds(now - start)} (dispatch: never)"
                 )
             pause = min(schedule.next_interval(now), limit - now)
             self.say(
                 ProgressEvent(
                     ProgressKind.POLL,
-                    f"no run for {target.sha[:7]} yet; looking again in {pause:.0f}s",
+                    f"no run for {_short(target.sha)} yet; looking again in {pause:.0f}s",
                     subject=_what(target),
                     elapsed=now - start,
                     next_poll_in=pause,
@@ -286,7 +418,7 @@ class Dispatcher:
                 self.say(
                     ProgressEvent(
                         ProgressKind.FOUND,
-                        f"found {run.describe()} for {target.sha[:7]} ({run.status})",
+                        f"found {run.describe()} for {_short(target.sha)} ({run.status})",
                         subject=f"run {run.id}",
                         status=run.status,
                         url=run.html_url,
@@ -297,15 +429,12 @@ class Dispatcher:
     # -- dispatching -------------------------------------------------------------------------
 
     def _dispatch(self, target: _Target, deadline: float | None) -> DispatchedRun:
-        correlation_id: str | None = None
-        if target.request.correlation_input and target.request.correlation_input not in target.request.inputs:
-            correlation_id = f"{target.key}-{secrets.token_hex(4)}"
-        if target.request.is_repository_dispatch and len(target.request.client_payload) >= _MAX_PAYLOAD_KEYS:
-            correlation_id = None  # no room for it: fall back to new-run correlation
+        name = self._correlation_name(target)
+        correlation_id = f"{target.key}-{secrets.token_hex(4)}" if name else None
         snapshot: set[int] | None = None
         resends = 0
         while True:
-            if correlation_id is None and snapshot is None:
+            if correlation_id is None and snapshot is None and self._needs_snapshot(target):
                 snapshot = self._snapshot(target, deadline)
             # Our clock stands in for GitHub's (runners keep NTP time); `_new_runs` starts a second
             # early for `created`'s one-second precision.
@@ -320,7 +449,7 @@ class Dispatcher:
                 if refused == "correlation":
                     correlation_id = None
                     continue
-                raise
+                raise _explained(exc, target) from None
             except WriteOutcomeUnknownError as exc:
                 self.say(
                     ProgressEvent(
@@ -330,18 +459,19 @@ class Dispatcher:
                         subject=_what(target),
                     )
                 )
+                window = target.request.discovery_timeout
+                searched_until = self.api.clock.now() + window
                 found = self._correlate(
-                    target,
-                    correlation_id,
-                    snapshot,
-                    since,
-                    deadline,
-                    give_up_after=target.request.discovery_timeout,
+                    target, correlation_id, snapshot, since, deadline, give_up_after=window
                 )
                 if found is not None:
                     return self._started(
                         target, found[0], correlation_id, "correlation after an unknown outcome"
                     )
+                if deadline is not None and deadline < searched_until:
+                    # The deadline cut the search short: the run may yet appear, so sending the
+                    # dispatch again could start a second one. Stop, and say how to find it.
+                    raise self._outcome_unknown(target, correlation_id, since, exc) from exc
                 resends += 1
                 if resends > _RESENDS:
                     raise
@@ -357,6 +487,33 @@ class Dispatcher:
                     hint="GitHub may be slow to list new runs; raise the discovery timeout",
                 )
             return self._started(target, found[0], correlation_id, found[1])
+
+    def _needs_snapshot(self, target: _Target) -> bool:
+        """Whether to list the runs already there before dispatching without a correlation id.
+
+        Only when GitHub is known not to return the run: otherwise the dispatch's answer names it,
+        and the list would be paid for nothing. (If an answer unexpectedly names no run, the new
+        runs are still told apart from older ones by their creation time, and several are never
+        guessed between.)
+        """
+        return target.request.is_repository_dispatch or self.run_details_supported is False
+
+    def _outcome_unknown(
+        self, target: _Target, correlation_id: str | None, since: float, cause: WriteOutcomeUnknownError
+    ) -> DispatchOutcomeUnknownError:
+        moment = datetime.datetime.fromtimestamp(since, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        how = (
+            f"look for the run whose name shows {correlation_id}"
+            if correlation_id
+            else f"look for a {target.event} run of it on {target.ref} created at {moment} or just after"
+        )
+        return DispatchOutcomeUnknownError(
+            f"the dispatch of {_what(target)} on {target.ref} may have started a run (GitHub's answer "
+            f"was lost: {cause.status or 'no answer'}), and the deadline came before the search for it "
+            f"ended; it was not sent again, so at most one run started: {how}",
+            hint="raise the timeout above the discovery timeout so that the search can finish, or find "
+            "the run in the repository's Actions tab",
+        )
 
     def _send(self, target: _Target, correlation_id: str | None, deadline: float | None) -> int | None:
         """One dispatch POST. Returns the run id when GitHub tells it."""
@@ -378,7 +535,7 @@ class Dispatcher:
                 deadline=deadline,
             )
             return None  # repository_dispatch never returns the run (GITHUB-FACTS "Dispatch")
-        assert target.workflow is not None
+        assert target.workflow is not None  # nosec B101 # an invariant for mypy, not a check of input
         inputs = dict(request.inputs)
         if correlation_id and request.correlation_input:
             inputs[request.correlation_input] = correlation_id
@@ -395,7 +552,7 @@ class Dispatcher:
             )
         )
         answer = self.api.post(
-            f"{target.repo.api_path}/actions/workflows/{target.workflow.id}/dispatches",
+            f"{target.repo.api_path}/actions/workflows/{target.workflow.api_id}/dispatches",
             body,
             deadline=deadline,
         )
@@ -432,7 +589,7 @@ class Dispatcher:
                 run_id=run.id,
             )
         )
-        if run.head_sha != target.sha:
+        if target.sha is not None and run.head_sha != target.sha:
             self.say(
                 ProgressEvent(
                     ProgressKind.DISPATCHED,
@@ -452,7 +609,7 @@ class Dispatcher:
         runs = runs_api.find_runs(
             self.api,
             target.repo,
-            workflow_id=target.workflow.id if target.workflow else None,
+            workflow_id=target.workflow.api_id if target.workflow else None,
             event=target.event,
             branch=target.ref,
             created=created,
@@ -485,6 +642,20 @@ class Dispatcher:
         schedule = PollSchedule(first=2.0, maximum=10.0)
         first_candidate_at: float | None = None
         checked_jobs: set[int] = set()
+        # GitHub lists a new run only seconds after the dispatch (GITHUB-FACTS "Finding runs"): a
+        # first look at once would pay a unit for an empty answer (later empty ones are free 304s).
+        first_look = min(start + LIST_DELAY, limit)
+        if first_look > start:
+            self.say(
+                ProgressEvent(
+                    ProgressKind.CORRELATING,
+                    "waiting for the dispatched run to be listed"
+                    + (f" (looking for {correlation_id})" if correlation_id else ""),
+                    subject=_what(target),
+                    next_poll_in=first_look - start,
+                )
+            )
+            clock.sleep(first_look - start)
         while True:
             candidates = [
                 run
@@ -548,6 +719,9 @@ class Dispatcher:
         for run in candidates:
             if correlation_id in _titles(run):
                 return run
+        name = target.request.correlation_input
+        if target.definition is not None and name and target.definition.shows_in_run_name(name):
+            return None  # its run-name shows the id: a run that does not show it is not ours
         # Not in any run-name: the workflow may show it in a step name instead. Jobs exist only
         # once the run starts, so a run is checked again until it has jobs.
         for run in candidates:
@@ -584,6 +758,53 @@ class Dispatcher:
 def _titles(run: WorkflowRun) -> str:
     # With a run-name, both `display_title` and `name` carry it (actions/runner#4141).
     return f"{run.display_title}\n{run.name}"
+
+
+# The first GitHub Enterprise Server release that may know `return_run_details`: up to 3.20 it
+# is refused (benc-uk/workflow-dispatch#86; the ghes-3.19 description in @octokit/openapi 23.0.2
+# has no such field). Later releases are asked, and a refusal is still understood.
+_RUN_DETAILS_FROM_GHES = (3, 21)
+
+
+def _returns_run_details(enterprise_version: str) -> bool:
+    numbers = re.findall(r"\d+", enterprise_version)[:2]
+    if len(numbers) < 2:
+        return True  # not understood: ask, and understand a refusal
+    return (int(numbers[0]), int(numbers[1])) >= _RUN_DETAILS_FROM_GHES
+
+
+def _short(sha: str | None) -> str:
+    return sha[:7] if sha else "the ref's head"
+
+
+_NOT_DISPATCHABLE_HINT = (
+    "GitHub dispatches only workflows whose file on the dispatch ref has `on: workflow_dispatch`: "
+    "add it to {path} (on that branch or tag), or, for a workflow on `repository_dispatch`, give "
+    "event-type instead of workflow"
+)
+
+
+def _explained(exc: ValidationFailedError, target: _Target) -> WaitAndDispatchError:
+    """GitHub's 422 for a dispatch, with a hint for what it means (issue 11, defect 14): its
+    messages are recorded in Workflow.testCreateDispatchForNonTriggerEnabled ("Workflow does not
+    have 'workflow_dispatch' trigger") and reported in github/docs#590 ("No ref found for: <sha>")."""
+    text = exc.message
+    if "No ref found for" in text:
+        if runs_api.is_sha(target.ref):
+            exc.hint = (
+                "dispatch takes a branch or tag, not a commit SHA: give the branch or tag as ref, and the "
+                "commit as sha to find its runs"
+            )
+        else:
+            return UsageError(
+                f"ref {target.ref!r} does not exist in {target.repo} ({text})",
+                hint="give an existing branch or tag name (without refs/heads/)",
+            )
+    elif "does not have 'workflow_dispatch' trigger" in text and target.workflow is not None:
+        exc.hint = _NOT_DISPATCHABLE_HINT.format(path=target.workflow.path)
+    elif "disabled workflow" in text:
+        exc.hint = "enable the workflow (Actions tab, or `gh workflow enable`), then dispatch it again"
+    return exc
 
 
 def _what(target: _Target) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -151,11 +152,19 @@ class Repository:
 
 @dataclass(frozen=True)
 class Workflow:
-    id: int
+    """A workflow. `id` is None when it was named by file and never looked up: GitHub's workflow
+    endpoints take the file name in place of the id (OpenAPI `actions/get-workflow`)."""
+
+    id: int | None
     name: str
     path: str
     state: str
     html_url: str = ""
+
+    @property
+    def api_id(self) -> str:
+        """What goes in `/actions/workflows/{workflow_id}`: the id, else the file name."""
+        return str(self.id) if self.id is not None else urllib.parse.quote(self.file_name, safe="")
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> Workflow:

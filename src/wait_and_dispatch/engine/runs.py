@@ -7,14 +7,18 @@ from __future__ import annotations
 import datetime
 import math
 import re
+import urllib.parse
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from wait_and_dispatch.engine.model import Repository, Workflow, WorkflowRun
-from wait_and_dispatch.errors import GitHubApiError, NotFoundError, UsageError
+from wait_and_dispatch.engine.workflow_file import WorkflowDefinition, decode_contents, parse_workflow
+from wait_and_dispatch.errors import GitHubApiError, NotFoundError, RateLimitExceededError, UsageError
 from wait_and_dispatch.github_api import GitHubApi
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _WORKFLOW_FILE = re.compile(r"\.ya?ml$", re.IGNORECASE)
+WORKFLOWS_DIR = ".github/workflows/"
 _LISTED = 12  # workflows named in a "not found" message
 
 
@@ -53,6 +57,63 @@ def resolve_workflow(
     raise _not_found(repo, wanted, workflows)
 
 
+def named_by_file(workflow: str) -> bool:
+    """True when the user named the workflow by its file (`deploy.yml` or its path)."""
+    return bool(_WORKFLOW_FILE.search(workflow.strip()))
+
+
+def workflow_from_file_name(workflow: str) -> Workflow:
+    """A workflow named by its file, without asking GitHub: its id is not needed, since the
+    workflow endpoints take the file name (OpenAPI `actions/get-workflow`), and workflow files
+    live directly in `.github/workflows/` (workflow syntax docs)."""
+    file_name = workflow.strip().rsplit("/", 1)[-1]
+    return Workflow(id=None, name="", path=WORKFLOWS_DIR + file_name, state="active")
+
+
+@dataclass(frozen=True)
+class WorkflowFile:
+    """A read of a workflow file: what it says (None: unreadable) and, when the server is GitHub
+    Enterprise Server, its version (the `X-GitHub-Enterprise-Version` header of the answer)."""
+
+    definition: WorkflowDefinition | None
+    enterprise_version: str | None = None
+
+
+def read_workflow_file(
+    api: GitHubApi, repo: Repository, path: str, ref: str, *, deadline: float | None = None
+) -> WorkflowFile:
+    """The workflow file as it is on `ref` (`GET /repos/{o}/{r}/contents/{path}?ref=`); its
+    definition is None when it cannot be read.
+
+    Conditional, like every read: reading it again in the same process costs nothing while it is
+    unchanged. None when the token lacks `contents: read` (403; 404 for a private repository),
+    when the file is not on that ref (404), or when it cannot be understood: the caller then
+    does without, as it did before reading workflow files.
+    """
+    try:
+        answer = api.get(
+            f"{repo.api_path}/contents/{urllib.parse.quote(path)}", {"ref": ref}, deadline=deadline
+        )
+    except GitHubApiError as exc:
+        if exc.status == 404 and "No commit found for the ref" in exc.message:
+            # The ref is not there (contents API wording; packit/packit#767): dispatching on it
+            # would be refused too, with 422 "No ref found for".
+            raise UsageError(
+                f"ref {ref!r} does not exist in {repo}",
+                hint="give an existing branch or tag name (without refs/heads/)",
+            ) from None
+        # Unreadable here is not a failure; bad credentials and rate limits are, for every request.
+        unreadable = exc.status is not None and 400 <= exc.status < 500 and exc.status != 401
+        if unreadable and not isinstance(exc, RateLimitExceededError):
+            return WorkflowFile(None)
+        raise
+    text = decode_contents(answer.data)
+    return WorkflowFile(
+        parse_workflow(path, text) if text is not None else None,
+        answer.header("X-GitHub-Enterprise-Version"),
+    )
+
+
 def list_workflows(api: GitHubApi, repo: Repository, *, deadline: float | None = None) -> list[Workflow]:
     return [
         Workflow.from_api(item)
@@ -80,8 +141,24 @@ def default_branch(api: GitHubApi, repo: Repository, *, deadline: float | None =
     return str(api.get(repo.api_path, deadline=deadline).data["default_branch"])
 
 
-def resolve_sha(api: GitHubApi, repo: Repository, ref: str, *, deadline: float | None = None) -> str:
-    """The commit a branch, tag or SHA names (`GET /repos/{o}/{r}/commits/{ref}`)."""
+def is_sha(ref: str) -> bool:
+    return bool(_SHA.match(ref))
+
+
+def resolve_sha(
+    api: GitHubApi,
+    repo: Repository,
+    ref: str,
+    *,
+    deadline: float | None = None,
+    dispatch_ref: bool = False,
+) -> str:
+    """The commit a branch, tag or SHA names (`GET /repos/{o}/{r}/commits/{ref}`).
+
+    `dispatch_ref`: the ref is where a workflow is to be dispatched, which takes a branch or tag
+    only (GitHub refuses a SHA with 422 "No ref found for: <sha>"; github/docs#590), so the hint
+    for a ref that does not exist suggests no SHA.
+    """
     if _SHA.match(ref):
         return ref
     try:
@@ -90,7 +167,9 @@ def resolve_sha(api: GitHubApi, repo: Repository, ref: str, *, deadline: float |
         if exc.status in (404, 422):
             raise UsageError(
                 f"ref {ref!r} does not exist in {repo}",
-                hint="give an existing branch or tag name (without refs/heads/), or a full commit SHA",
+                hint="give an existing branch or tag name (without refs/heads/)"
+                if dispatch_ref
+                else "give an existing branch or tag name (without refs/heads/), or a full commit SHA",
             ) from None
         raise
 
@@ -99,7 +178,7 @@ def find_runs(
     api: GitHubApi,
     repo: Repository,
     *,
-    workflow_id: int | None = None,
+    workflow_id: int | str | None = None,
     head_sha: str | None = None,
     event: str | None = None,
     branch: str | None = None,

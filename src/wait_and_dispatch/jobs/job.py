@@ -306,7 +306,7 @@ def run_job(engine: Engine, settings: JobSettings) -> JobReport:
         return _preview(engine, settings)
     report = JobReport()
     if settings.mode == "checks":
-        assert settings.checks is not None
+        assert settings.checks is not None  # nosec B101 # an invariant for mypy, not a check of input
         sha = _checks_sha(engine, settings)
         report.checks = engine.wait_for_checks(
             settings.repository, sha, settings.checks, settings.wait_options
@@ -315,7 +315,7 @@ def run_job(engine: Engine, settings: JobSettings) -> JobReport:
         report.error = report.checks.error()
         return report
     if settings.mode == "download":
-        assert settings.run_id is not None
+        assert settings.run_id is not None  # nosec B101 # an invariant for mypy, not a check of input
         result = engine.download_run(
             settings.repository,
             settings.run_id,
@@ -324,7 +324,7 @@ def run_job(engine: Engine, settings: JobSettings) -> JobReport:
             wait=settings.wait,
         )
     else:
-        assert settings.request is not None
+        assert settings.request is not None  # nosec B101 # an invariant for mypy, not a check of input
         result = engine.run(
             settings.request, settings.wait_options, wait=settings.wait, artifacts=settings.artifacts
         )
@@ -392,7 +392,7 @@ def _preview(engine: Engine, settings: JobSettings) -> JobReport:
     lines: list[str] = []
     report = JobReport(preview=lines)
     if settings.mode == "checks":
-        assert settings.checks is not None
+        assert settings.checks is not None  # nosec B101 # an invariant for mypy, not a check of input
         sha = _checks_sha(engine, settings)
         named = list(settings.checks.names) + (
             [f"/{settings.checks.regex}/"] if settings.checks.regex else []
@@ -405,11 +405,11 @@ def _preview(engine: Engine, settings: JobSettings) -> JobReport:
         )
         return report
     if settings.mode == "download":
-        assert settings.run_id is not None
+        assert settings.run_id is not None  # nosec B101 # an invariant for mypy, not a check of input
         lines.append(f"would download from run {settings.run_id}")
         preview_run: WorkflowRun | None = engine.get_run(settings.repository, settings.run_id)
     else:
-        assert settings.request is not None
+        assert settings.request is not None  # nosec B101 # an invariant for mypy, not a check of input
         dispatch: DispatchPreview = engine.dispatcher.preview(settings.request)
         lines.append(dispatch.describe())
         preview_run = dispatch.existing

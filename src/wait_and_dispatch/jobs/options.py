@@ -35,7 +35,8 @@ INPUTS: tuple[Input, ...] = (
     Input(
         "github-token",
         "Token for the GitHub API. Dispatching needs `actions: write` (repository_dispatch: "
-        "`contents: write`); waiting needs `actions: read` and `checks: read`.",
+        "`contents: write`); waiting needs `actions: read` and `checks: read`. With `contents: read` "
+        "the workflow file is read to check the inputs before dispatching.",
         default="${{ github.token }}",
         cli=False,
     ),
@@ -66,7 +67,8 @@ INPUTS: tuple[Input, ...] = (
     Input(
         "correlation-input",
         "Workflow input that carries a unique id so the exact run is found when GitHub does not return "
-        "it (GHES <= 3.20). Show it in run-name. Empty: none.",
+        "it (GHES <= 3.20). Declare it and show it in run-name; a workflow file that does not declare "
+        "it gets none. Empty: none.",
         default="distinct_id",
     ),
     Input(

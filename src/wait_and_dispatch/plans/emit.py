@@ -35,7 +35,10 @@ from wait_and_dispatch.errors import UsageError
 from wait_and_dispatch.jobs.options import OUTPUT_NAMES, find_input
 from wait_and_dispatch.plans.model import NODE_INPUTS, NodeKind, Plan, PlanNode
 
-DEFAULT_ACTION_REF = "OWNER/wait-and-dispatch@v1"
+# The checkout step of collect jobs, pinned as .github/workflows/ci.yml pins it (a test checks they
+# stay the same): zizmor's unpinned-uses audit wants every `uses:` on a commit SHA.
+CHECKOUT_ACTION = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"
+CHECKOUT_VERSION = "v4.2.2"
 # A node's outputs: the action's, but `nodes`, which is the whole plan's.
 NODE_OUTPUTS = tuple(name for name in OUTPUT_NAMES if name != "nodes")
 STEP_ID = "node"  # the id of the step that runs the action in every job: its outputs are the job's
@@ -49,7 +52,6 @@ DEFAULT_DISCOVERY_TIMEOUT = parse_duration(find_input("discovery-timeout").defau
 # with when GitHub does not return the run (README, `correlation-input`; AmbiguousRunError's hint).
 RUN_NAME_HINT = "${{ github.workflow }} [${{ inputs.%s }}]"
 
-_TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _DOWNLOADED_FILES = re.compile(
     r"needs\.([A-Za-z_][A-Za-z0-9_-]*)\.outputs\.(download-path|artifacts)(?![\w-])"
 )
@@ -92,24 +94,29 @@ def workflow_file_name(plan: Plan) -> str:
 
 
 def emit_workflows(
-    plans: Sequence[Plan], *, plan_path: str, action_ref: str = DEFAULT_ACTION_REF
+    plans: Sequence[Plan], *, plan_path: str, action_ref: str, action_version: str | None = None
 ) -> list[EmittedWorkflow]:
     """One orchestrator workflow per plan (the plan loaded once per environment).
 
     `plan_path` is the plan file's path from the repository root, as the workflow's checkout
-    sees it: collect nodes load the plan again there.
+    sees it: collect nodes load the plan again there. `action_ref` is the `uses:` of this action
+    (`owner/repo@sha`), `action_version` the release it is, written as the comment after it
+    (`# v1.2.3`), as dependabot and zizmor read a pinned `uses:`.
     """
-    return [_Emitter(plan, plan_path=plan_path, action_ref=action_ref).emit() for plan in plans]
+    return [
+        _Emitter(plan, plan_path=plan_path, action_ref=action_ref, action_version=action_version).emit()
+        for plan in plans
+    ]
 
 
 # --- the orchestrator workflow -------------------------------------------------------------------
 
 
 class _Emitter:
-    def __init__(self, plan: Plan, *, plan_path: str, action_ref: str) -> None:
+    def __init__(self, plan: Plan, *, plan_path: str, action_ref: str, action_version: str | None) -> None:
         self.plan = plan
         self.plan_path = plan_path
-        self.action_ref = action_ref
+        self.uses = _scalar(action_ref) + (f" # {action_version}" if action_version else "")
         self.file_name = workflow_file_name(plan)
         self.lines: list[str] = []
         self.findings: list[Finding] = []
@@ -120,7 +127,10 @@ class _Emitter:
         self.lines.append(f"name: {_scalar(self._workflow_name())}")
         self.lines.append("")
         on: Any = self.plan.on if self.plan.on is not None else {"workflow_dispatch": None}
-        self.lines.extend(_entry("on", on, 0, raw_key=True))
+        for line in _entry("on", on, 0, raw_key=True):
+            if line == "  workflow_run:" or line.startswith("  workflow_run: "):
+                line += "  # zizmor: ignore[dangerous-triggers] -- see the header"
+            self.lines.append(line)
         self.lines.append("")
         self._permissions()
         self.lines.append("")
@@ -173,6 +183,18 @@ class _Emitter:
         if self.plan.timeout is not None:
             self.lines.append("#")
             self.lines.append("# The plan's timeout is not carried over: each job has its node's timeout.")
+        if isinstance(self.plan.on, Mapping) and "workflow_run" in self.plan.on:
+            self.lines += [
+                "#",
+                "# workflow_run: this workflow starts when a workflow named under on.workflow_run",
+                "# completes, whatever started that run (a pull request from a fork included), and it",
+                "# runs with this repository's token, secrets and the permissions below, which is why",
+                "# zizmor calls the trigger dangerous. It is safe here because no job uses the",
+                "# triggering run: plans cannot read github.event, github.sha and github.ref are the",
+                '# default branch\'s ("Events that trigger workflows", workflow_run), and collect jobs',
+                "# check out that branch. Keep it so; and if a workflow named there runs for pull",
+                "# requests, a fork's pull request starts this orchestrator too (filter on branches).",
+            ]
         if self.plan.concurrency < len(self.plan.nodes):
             self.lines.append("#")
             self.lines.append(
@@ -181,19 +203,32 @@ class _Emitter:
             self.lines.append("# are done all start at once.")
 
     def _permissions(self) -> None:
-        sends_repository_dispatch = any(
-            node.values.get("event-type") and _may_dispatch(node) for node in self.plan.nodes.values()
-        )
-        contents = "write: repository_dispatch needs it" if sends_repository_dispatch else "read"
-        self.lines += [
-            "# actions: write to dispatch runs, and to cancel them if this workflow is cancelled;",
-            f"# contents: {contents} (and to read refs and check out the plan);",
-            "# checks: read to wait for check runs.",
-        ]
-        self.lines.append("permissions:")
-        self.lines.append("  actions: write")
-        self.lines.append(f"  contents: {'write' if sends_repository_dispatch else 'read'}")
-        self.lines.append("  checks: read")
+        self.lines.append("# None for the workflow as a whole: each job asks for what its node needs.")
+        self.lines.append("permissions: {}")
+
+    def _job_permissions(self, node: PlanNode) -> None:
+        """The GITHUB_TOKEN scopes the node's step needs (README, `github-token`), and no more."""
+        out = self.lines
+        out.append("    permissions:")
+        if node.kind is NodeKind.COLLECT:
+            out.append("      actions: read # the needed runs and their artifacts")
+            out.append("      contents: read # check out the plan")
+            return
+        if node.kind is NodeKind.CHECKS:
+            out.append("      checks: read # wait for the check runs")
+            out.append("      contents: read # the ref's commit")
+            return
+        cancels = str(node.values.get("cancel-on-timeout", "false")).strip().lower() == "true"
+        if _may_dispatch(node):
+            out.append("      actions: write # dispatch the run, and cancel it if this job is cancelled")
+        elif cancels:
+            out.append("      actions: write # cancel the run if the wait times out")
+        else:
+            out.append("      actions: read # find the run, wait for it, download its artifacts")
+        if node.values.get("event-type") and _may_dispatch(node):
+            out.append("      contents: write # repository_dispatch needs it")
+        else:
+            out.append("      contents: read # the ref's commit")
 
     def _job(self, node: PlanNode) -> None:
         out = self.lines
@@ -202,13 +237,17 @@ class _Emitter:
         out.append("    runs-on: ubuntu-latest")
         if node.needs:
             out.extend(_entry("needs", list(node.needs), 4))
-        if node.condition.strip():
-            out.append(f"    if: {_scalar(self._condition(node))}")
+        condition = self._condition(node) if node.condition.strip() else None
+        if condition == "false":
+            out.append("    if: false")  # `${{ false }}` reads to zizmor as an obfuscated constant
+        elif condition is not None:
+            out.append(f"    if: {_scalar(f'${{{{ {condition} }}}}')}")
         if node.continue_on_error:
             out.append("    continue-on-error: true")
         minutes = _job_timeout_minutes(node)
         if minutes is not None:
             out.append(f"    timeout-minutes: {minutes}")
+        self._job_permissions(node)
         out.append("    outputs:")
         for name in NODE_OUTPUTS:
             out.append(f"      {name}: {_scalar(f'${{{{ steps.{STEP_ID}.outputs.{name} }}}}')}")
@@ -219,7 +258,10 @@ class _Emitter:
             self._action_step(node)
         self._report_downloaded_files(node)
 
-    def _condition(self, node: PlanNode) -> str:
+    def _condition(self, node: PlanNode) -> str | None:
+        """The node's `if` as the job's, its constant parts evaluated (zizmor's obfuscation audit
+        flags a constant such as `'full' == 'full'`, which a plan's vars leave behind); None when
+        it is always true, so the job needs no `if:`."""
         expression = node.condition.strip()
         if expression.startswith("${{") and expression.endswith("}}"):
             expression = expression[3:-2].strip()
@@ -230,12 +272,12 @@ class _Emitter:
             "matrix": node.matrix,
             "plan": {"name": self.plan.name, "environment": self.plan.environment or ""},
         }
-        return f"${{{{ {expressions.bind(expression, static)} }}}}"
+        return expressions.fold_condition(expressions.bind(expression, static))
 
     def _action_step(self, node: PlanNode) -> None:
         out = self.lines
         out.append(f"      - id: {STEP_ID}")
-        out.append(f"        uses: {_scalar(self.action_ref)}")
+        out.append(f"        uses: {self.uses}")
         out.append("        with:")
         for key, value in self._with_values(node):
             out.extend(_with_entry(key, value, 10))
@@ -258,11 +300,11 @@ class _Emitter:
     def _collect_steps(self, node: PlanNode) -> None:
         out = self.lines
         out.append("      # The plan file itself: this node's collect, select and gate are read from it.")
-        out.append("      - uses: actions/checkout@v4")
+        out.append(f"      - uses: {CHECKOUT_ACTION} # {CHECKOUT_VERSION}")
         out.append("        with:")
         out.append("          persist-credentials: false")
         out.append(f"      - id: {STEP_ID}")
-        out.append(f"        uses: {_scalar(self.action_ref)}")
+        out.append(f"        uses: {self.uses}")
         out.append("        with:")
         out.append(f"          plan: {_scalar(self.plan_path)}")
         if self.plan.environment:
@@ -321,8 +363,8 @@ def _job_timeout_minutes(node: PlanNode) -> int | None:
 
 def _downloaded_file_references(value: Any) -> Iterator[tuple[str, str]]:
     if isinstance(value, str):
-        for template in _TEMPLATE.finditer(value):
-            for match in _DOWNLOADED_FILES.finditer(template[1]):
+        for template in _expressions_in(value):
+            for match in _DOWNLOADED_FILES.finditer(template):
                 yield match[1], match[2]
     elif isinstance(value, Mapping):
         for item in value.values():
@@ -369,11 +411,14 @@ def _json_object(mapping: Mapping[str, Any]) -> str:
             return {str(k): protect(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [protect(v) for v in value]
-        if not isinstance(value, str) or not _TEMPLATE.search(value):
+        if not isinstance(value, str) or not _expressions_in(value):
             return value
-        if all(_JSON_SAFE_REFERENCE.fullmatch(_expression(m)) for m in _TEMPLATE.finditer(value)):
+        if all(_JSON_SAFE_REFERENCE.fullmatch(_one_line(text)) for text in _expressions_in(value)):
             # As written, but one line: json.dumps would turn a line break inside `${{ }}` into `\\n`.
-            return _TEMPLATE.sub(lambda m: f"${{{{ {_expression(m)} }}}}", value)
+            return "".join(
+                f"${{{{ {_one_line(text)} }}}}" if is_expression else text
+                for is_expression, text in _parts(value)
+            )
         token = f"@@expression-{uuid.uuid4().hex}@@"
         expressions[json.dumps(token)] = f"${{{{ toJSON({_as_expression(value)}) }}}}"
         return token
@@ -384,16 +429,29 @@ def _json_object(mapping: Mapping[str, Any]) -> str:
     return text
 
 
-def _expression(template: re.Match[str]) -> str:
+def _parts(template: str) -> list[tuple[bool, str]]:
+    """(is_expression, text) parts, read as GitHub does: a `}}` inside a 'string' does not end
+    the `${{` (issue 11, defect 12: a regular expression cut `fromJSON('"..}}"')` in two)."""
+    try:
+        return expressions.template_parts(template)
+    except expressions.ExpressionError:
+        return [(False, template)]  # the loader refuses these; text is all it can be
+
+
+def _expressions_in(template: str) -> list[str]:
+    return [text for is_expression, text in _parts(template) if is_expression]
+
+
+def _one_line(expression: str) -> str:
     """The expression inside `${{ }}`, on one line so that it can sit in a block scalar."""
-    return re.sub(r"\s*[\r\n]\s*", " ", template[1]).strip()
+    return re.sub(r"\s*[\r\n]\s*", " ", expression).strip()
 
 
 def _as_expression(template: str) -> str:
     """A template as one expression: `${{ x }}` is `x`, `a-${{ x }}` is `format('a-{0}', x)`."""
-    matches = list(_TEMPLATE.finditer(template))
-    if len(matches) == 1 and matches[0].span() == (0, len(template)):
-        return _expression(matches[0])
+    parts = _parts(template)
+    if len(parts) == 1 and parts[0][0]:
+        return _one_line(parts[0][1])
     pieces: list[str] = []
     arguments: list[str] = []
 
@@ -405,13 +463,12 @@ def _as_expression(template: str) -> str:
             pieces.append(f"{{{len(arguments)}}}")
             arguments.append("fromJSON('" + json.dumps(text).replace("'", "''") + "')")
 
-    position = 0
-    for match in matches:
-        literal(template[position : match.start()])
-        pieces.append(f"{{{len(arguments)}}}")
-        arguments.append(_expression(match))
-        position = match.end()
-    literal(template[position:])
+    for is_expression, text in parts:
+        if is_expression:
+            pieces.append(f"{{{len(arguments)}}}")
+            arguments.append(_one_line(text))
+        else:
+            literal(text)
     return f"format('{''.join(pieces)}', {', '.join(arguments)})"
 
 

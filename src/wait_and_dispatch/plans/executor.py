@@ -482,7 +482,7 @@ class PlanRunner:
         text["dry-run"] = "true" if dry_run else "false"
         if self._deadline is not None and not dry_run:
             left = self._deadline - self.api.clock.now()
-            assert self.plan.timeout is not None
+            assert self.plan.timeout is not None  # nosec B101 # an invariant for mypy, not a check of input
             if left <= 0:
                 raise DeadlineExceededError(
                     f"the plan's timeout ({format_seconds(self.plan.timeout)}) passed before "
@@ -525,7 +525,7 @@ class PlanRunner:
         engine: Engine,
         values: Mapping[str, Any],
     ) -> NodeOutcome:
-        assert node.collect is not None
+        assert node.collect is not None  # nosec B101 # an invariant for mypy, not a check of input
         collect = node.collect
         root = self.context.workdir / collect.path
         timeout = parse_duration(
@@ -694,7 +694,7 @@ class PlanRunner:
         context = self._expression_context(node, {})
         values = {name: _render_known(value, context) for name, value in node.values.items()}
         if node.kind is NodeKind.COLLECT:
-            assert node.collect is not None
+            assert node.collect is not None  # nosec B101 # an invariant for mypy, not a check of input
             wanted = ", ".join(node.collect.patterns) or "every artifact"
             path = self.context.workdir / node.collect.path
             sources = ", ".join(node.collect.sources)
@@ -888,7 +888,7 @@ def _success_reason(report: jobs.JobReport) -> str:
 
 def _failure_reason(report: jobs.JobReport) -> str:
     error = report.error
-    assert error is not None
+    assert error is not None  # nosec B101 # an invariant for mypy, not a check of input
     if report.run is not None and report.run.artifact_error is None:
         run = report.run.run
         if run.completed:
@@ -905,7 +905,7 @@ def _select(
     node: PlanNode, downloaded: Sequence[tuple[str, int, DownloadedArtifact]]
 ) -> tuple[dict[str, Any], int]:
     """The artifact whose JSON file has the highest (or lowest) value: (`selected`, its run id)."""
-    assert node.select is not None
+    assert node.select is not None  # nosec B101 # an invariant for mypy, not a check of input
     select = node.select
     best: tuple[float, dict[str, Any], int] | None = None
     for source, run_id, artifact in downloaded:

@@ -235,7 +235,7 @@ def _construct(
             _construct(loader, item, (*loc, i), document, problems, stack)
             for i, item in enumerate(node.value)
         ]
-    assert isinstance(node, yaml.MappingNode)
+    assert isinstance(node, yaml.MappingNode)  # nosec B101 # an invariant for mypy, not a check of input
     explicit = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
     loader.flatten_mapping(node)
     merged_in = len(node.value) - explicit  # `<<: *anchor` pairs come first; explicit keys override them

@@ -1,0 +1,204 @@
+"""What `--json` prints: one typed object per command, versioned, described by `result.schema.json`.
+
+The action's outputs are strings (GitHub stores every step output as a string); the command line
+gives the same facts typed: numbers as numbers, `dispatched` as a boolean, artifacts and checks
+as a list and an object, absent values as null. A job's object is built from the very outputs
+the action writes, so the two cannot disagree, and a plan node's `outputs` have the same shape.
+`SCHEMA_VERSION` goes up whenever a field changes meaning or goes away (adding one does not).
+docs/cli.md documents every field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any, TextIO
+
+from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
+
+SCHEMA_VERSION = 1
+SCHEMA_RESOURCE = "result.schema.json"
+
+
+def schema_text() -> str:
+    """The shipped JSON Schema (Draft 2020-12) of every `--json` object."""
+    return resources.files("wait_and_dispatch.cli").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+
+
+def _integer(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _text(text: str) -> str | None:
+    return text or None
+
+
+def _json(text: str, empty: Any) -> Any:
+    if not text:
+        return empty
+    try:
+        return json.loads(text)
+    except ValueError:  # never ours: the outputs are written by json.dumps
+        return empty
+
+
+def job_fields(outputs: Mapping[str, str]) -> dict[str, Any]:
+    """The action's outputs of one job (run, checks, download, or a plan node), typed."""
+    get = outputs.get
+    result = _json(get("result", ""), {})
+    cost = result.get("cost") if isinstance(result, dict) else None
+    missing = result.get("missing", []) if isinstance(result, dict) else []
+    return {
+        "outcome": result.get("outcome") if isinstance(result, dict) else None,
+        "run_id": _integer(get("run-id", "")),
+        "run_url": _text(get("run-url", "")),
+        "run_number": _integer(get("run-number", "")),
+        "run_attempt": _integer(get("run-attempt", "")),
+        "status": _text(get("status", "")),
+        "conclusion": _text(get("conclusion", "")),
+        "dispatched": get("dispatched", "") == "true",
+        "head_sha": _text(get("head-sha", "")),
+        "duration": _integer(get("duration", "")),
+        "artifacts": _json(get("artifacts", ""), []),
+        "download_path": _text(get("download-path", "")),
+        "checks": _json(get("checks", ""), {}),
+        "missing_checks": list(missing),
+        "waited": result.get("waited") if isinstance(result, dict) else None,
+        "api": dict(cost) if isinstance(cost, dict) else None,
+    }
+
+
+def error_fields(error: WaitAndDispatchError | None) -> dict[str, Any] | None:
+    """The error a command ends with (it also goes to stderr as `error:` and `hint:` lines)."""
+    if error is None:
+        return None
+    return {"exit_code": int(error.exit_code), "message": error.message, "hint": error.hint or None}
+
+
+def job_result(
+    command: str, outputs: Mapping[str, str], error: WaitAndDispatchError | None
+) -> dict[str, Any]:
+    """`run`, `checks` or `download`: what it found, waited for and downloaded."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": command,
+        "dry_run": False,
+        **job_fields(outputs),
+        "error": error_fields(error),
+    }
+
+
+def job_preview(command: str, lines: Sequence[str]) -> dict[str, Any]:
+    """`run`, `checks` or `download` with `--dry-run`: what each step would do, one line each."""
+    return {"schema_version": SCHEMA_VERSION, "command": command, "dry_run": True, "preview": list(lines)}
+
+
+def node_fields(
+    result: str, outputs: Mapping[str, str], reason: str, duration: float | None
+) -> dict[str, Any]:
+    return {
+        "result": result,
+        "reason": reason or None,
+        "duration": None if duration is None else round(duration, 1),
+        "outputs": job_fields(outputs),
+    }
+
+
+def plan_result(
+    plan: str,
+    conclusion: str,
+    elapsed: float,
+    nodes: Mapping[str, dict[str, Any]],
+    dispatched: Sequence[int],
+    error: WaitAndDispatchError | None,
+) -> dict[str, Any]:
+    """`plan FILE`: the plan's conclusion and every node's result and outputs, in the plan's order."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "plan",
+        "dry_run": False,
+        "plan": plan,
+        "conclusion": conclusion,
+        "elapsed": round(elapsed, 1),
+        "nodes": dict(nodes),
+        "dispatched": list(dispatched),
+        "error": error_fields(error),
+    }
+
+
+def plan_node_result(
+    plan: str, node: str, fields: dict[str, Any], error: WaitAndDispatchError | None
+) -> dict[str, Any]:
+    """`plan FILE --node NAME` (a generated orchestrator's job): that one node."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "plan",
+        "dry_run": False,
+        "plan": plan,
+        "node": node,
+        **fields,
+        "error": error_fields(error),
+    }
+
+
+def plan_preview(plan: str, preview: Sequence[tuple[str, Sequence[str]]]) -> dict[str, Any]:
+    """`plan FILE --dry-run`: each node's lines of what it would do, in the plan's order."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "plan",
+        "dry_run": True,
+        "plan": plan,
+        "preview": [{"node": name, "lines": list(lines)} for name, lines in preview],
+    }
+
+
+def failure(command: str, error: WaitAndDispatchError | None) -> dict[str, Any]:
+    """A command that ended before it had a result (a usage or API error, or an interrupt,
+    `error` None): only what went wrong."""
+    fields = error_fields(error) or {
+        "exit_code": int(ExitCode.INTERRUPTED),
+        "message": "interrupted",
+        "hint": None,
+    }
+    return {"schema_version": SCHEMA_VERSION, "command": command, "error": fields}
+
+
+class JsonOutput:
+    """Where a command's `--json` object goes: written once, on one line of stdout."""
+
+    def __init__(self, stream: TextIO, *, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.written = False
+
+    def write(self, document: Mapping[str, Any]) -> None:
+        self.stream.write(dumps(document) + "\n")
+        self.stream.flush()
+        self.written = True
+
+
+@contextmanager
+def json_output(command: str, stream: TextIO, *, enabled: bool) -> Iterator[JsonOutput]:
+    """With `--json`, stdout gets exactly one object whatever happens: the command's own, or,
+    when it fails before writing one, a `failure` object (then the error goes up as usual)."""
+    output = JsonOutput(stream, enabled=enabled)
+    try:
+        yield output
+    except WaitAndDispatchError as error:
+        if enabled and not output.written:
+            output.write(failure(command, error))
+        raise
+    except KeyboardInterrupt:
+        if enabled and not output.written:
+            output.write(failure(command, None))
+        raise
+
+
+def dumps(value: Mapping[str, Any]) -> str:
+    """One line of JSON, ASCII only (a run title in any script survives any console encoding)."""
+    return json.dumps(value)

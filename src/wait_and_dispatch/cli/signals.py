@@ -1,0 +1,43 @@
+"""SIGTERM and SIGINT mean the same to both edges: stop, cancel what we dispatched, exit 130.
+
+The runner stops a cancelled step with SIGINT, then SIGTERM 7.5 s later (actions/runner
+ProcessInvoker; GITHUB-FACTS "The runner contract"); `kill`, `timeout`, systemd and container
+runtimes send SIGTERM; a terminal sends SIGINT. Either one becomes a `KeyboardInterrupt` in the
+main thread, which each edge turns into cancel-on-cancel and exit code 130 (issue 11, defect 9).
+The first signal interrupts; the ones that follow while the edge cancels its runs are ignored, so
+the runner's SIGTERM cannot cut short the cancel requests its SIGINT started.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def interrupt_on_termination() -> Iterator[None]:
+    """While inside: SIGTERM or SIGINT raises `KeyboardInterrupt` once; later ones are ignored.
+    Outside the main thread (where Python cannot install handlers) it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    interrupted = False
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupted
+        if interrupted:
+            return  # already stopping: let the cancel requests finish
+        interrupted = True
+        raise KeyboardInterrupt
+
+    previous = {number: signal.signal(number, interrupt) for number in _SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)

@@ -1,0 +1,176 @@
+"""What a workflow file says about dispatching it: its `workflow_dispatch` inputs and `run-name`.
+
+Read once, through the contents API, before the first dispatch of a workflow, so that the
+dispatcher knows without asking GitHub to refuse anything:
+- which inputs exist, which are required and which values a `choice` takes, so mistakes are
+  reported before a dispatch is sent, in GitHub's own words (its 422 messages, recorded in
+  `Workflow.testCreateDispatchException` and reproduced by the emulator);
+- whether the correlation input is declared (a dispatch carrying an undeclared input is refused
+  with 422 "Unexpected inputs provided") and whether `run-name` shows it, which decides how the
+  started run is recognised;
+- whether the workflow can be dispatched at all (`on: workflow_dispatch`).
+
+The file is untrusted input. It is parsed with the safe loader, only the few keys above are
+looked at, and nothing is walked recursively, so YAML aliases cannot make the work grow.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+# The contents API returns files up to 1 MB inline (larger ones come with `encoding: none`); a
+# workflow file is far smaller, so anything bigger than this is not read at all.
+MAX_WORKFLOW_FILE_BYTES = 512 * 1024
+_EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)  # `${{ ... }}` (workflow syntax docs)
+
+
+@dataclass(frozen=True)
+class DeclaredInput:
+    """One `on.workflow_dispatch.inputs.<name>` entry."""
+
+    name: str
+    type: str = "string"
+    required: bool = False
+    default: str | None = None
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WorkflowDefinition:
+    """The parts of a workflow file that matter for dispatching it."""
+
+    path: str
+    name: str | None
+    run_name: str | None
+    dispatchable: bool  # `on` includes workflow_dispatch
+    inputs: Mapping[str, DeclaredInput] = field(default_factory=dict)
+
+    def declares(self, input_name: str) -> bool:
+        return input_name in self.inputs
+
+    def shows_in_run_name(self, input_name: str) -> bool:
+        """True when `run-name` renders the input (`inputs.X`, `github.event.inputs.X`)."""
+        if not self.run_name:
+            return False
+        name = re.escape(input_name)
+        reference = re.compile(rf"\b(?:inputs|github\.event\.inputs)\s*(?:\.\s*{name}\b|\[\s*'{name}'\s*\])")
+        return any(reference.search(expression) for expression in _EXPRESSION.findall(self.run_name))
+
+    def describe_inputs(self) -> str:
+        """The declared inputs for a hint: `environment (choice of dev, prod; default dev), ...`."""
+        parts = []
+        for spec in self.inputs.values():
+            notes = [f"choice of {', '.join(spec.options)}"] if spec.type == "choice" and spec.options else []
+            if spec.required and spec.default is None:
+                notes.append("required")
+            if spec.default is not None:
+                notes.append(f"default {spec.default}" if spec.default else "default empty")
+            parts.append(f"{spec.name} ({'; '.join(notes)})" if notes else spec.name)
+        return ", ".join(parts) if parts else "none"
+
+    def problems(self, given: Mapping[str, str]) -> list[str]:
+        """What GitHub would refuse about these inputs, in the words of its 422 answers."""
+        unexpected = [key for key in given if key not in self.inputs]
+        if unexpected:
+            return [f"Unexpected inputs provided: {json.dumps(unexpected, separators=(', ', ': '))}"]
+        found: list[str] = []
+        for spec in self.inputs.values():
+            value = given.get(spec.name)
+            if value is None:
+                if spec.required and spec.default is None:
+                    found.append(f"Required input '{spec.name}' not provided")
+                continue
+            if spec.type == "choice" and spec.options and value not in spec.options:
+                found.append(
+                    f"Provided value '{value}' for input '{spec.name}' not in the list of allowed values"
+                )
+        return found
+
+
+def decode_contents(data: Any) -> str | None:
+    """The text of a contents-API file answer (`encoding: base64`), or None if it has none."""
+    if not isinstance(data, Mapping) or data.get("type", "file") != "file":
+        return None
+    if data.get("encoding") != "base64" or not isinstance(data.get("content"), str):
+        return None  # files over 1 MB come with `encoding: none` and no content
+    try:
+        raw = base64.b64decode(data["content"], validate=False)
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) > MAX_WORKFLOW_FILE_BYTES:
+        return None
+    return raw.decode("utf-8", errors="replace")
+
+
+def parse_workflow(path: str, text: str) -> WorkflowDefinition | None:
+    """The dispatch-relevant parts of a workflow file, or None if it cannot be understood.
+
+    None means "unknown": the caller then behaves as if the file could not be read, and GitHub
+    is the judge of the dispatch.
+    """
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    if not isinstance(document, Mapping):
+        return None
+    # YAML 1.1 reads a bare `on:` key as the boolean true (PyYAML does): accept both spellings.
+    triggers = document.get("on", document.get(True))
+    dispatch: Any = None
+    dispatchable = False
+    if isinstance(triggers, str):
+        dispatchable = triggers == "workflow_dispatch"
+    elif isinstance(triggers, list):
+        dispatchable = "workflow_dispatch" in triggers
+    elif isinstance(triggers, Mapping):
+        dispatchable = "workflow_dispatch" in triggers
+        dispatch = triggers.get("workflow_dispatch")
+    else:
+        return None
+    inputs: dict[str, DeclaredInput] = {}
+    declared = dispatch.get("inputs") if isinstance(dispatch, Mapping) else None
+    if isinstance(declared, Mapping):
+        for key, spec in declared.items():
+            entry = _declared_input(str(key), spec)
+            if entry is None:
+                return None
+            inputs[entry.name] = entry
+    name = document.get("name")
+    run_name = document.get("run-name")
+    return WorkflowDefinition(
+        path=path,
+        name=name if isinstance(name, str) else None,
+        run_name=run_name if isinstance(run_name, str) else None,
+        dispatchable=dispatchable,
+        inputs=inputs,
+    )
+
+
+def _declared_input(name: str, spec: Any) -> DeclaredInput | None:
+    if spec is None:
+        return DeclaredInput(name)
+    if not isinstance(spec, Mapping):
+        return None
+    default = spec.get("default")
+    options = spec.get("options")
+    return DeclaredInput(
+        name=name,
+        type=str(spec.get("type") or "string"),
+        required=spec.get("required") is True,
+        default=None if default is None else _text(default),
+        options=tuple(_text(option) for option in options) if isinstance(options, list) else (),
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,134 @@
+"""SIGTERM to the command line is handled as SIGINT is (issue 11, defect 9): the runs the command
+dispatched are cancelled (cancel-on-cancel) and it exits 130. A real signal to a real subprocess
+running against the emulator on loopback, as `kill`, `timeout` or a container runtime sends it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.edges.test_action import fast_scenario
+from tests.support.small_plan import dispatched_workflows, small_scenario, write_plan
+from wait_and_dispatch.cli.results import schema_text
+from wait_and_dispatch.cli.signals import interrupt_on_termination
+from wait_and_dispatch.clock import SystemClock
+from wait_and_dispatch.emulator import Emulator, Scenario
+
+COMMAND = [sys.executable, "-m", "wait_and_dispatch"]
+LONG_RUN = {"queued": 0, "duration": 600}
+
+
+def environment(emulator: Emulator) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join(sys.path),
+        "GITHUB_API_URL": emulator.api_url,
+        "GITHUB_TOKEN": emulator.token("dev"),
+    }
+
+
+def start(argv: list[str], emulator: Emulator) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*COMMAND, *argv],
+        env=environment(emulator),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_a_dispatch(emulator: Emulator, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while not [w for w in emulator.writes() if w.path.endswith("/dispatches") and w.status < 300]:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the command never dispatched"
+        time.sleep(0.1)
+    time.sleep(1.0)  # into the wait
+
+
+def cancels(emulator: Emulator) -> list[str]:
+    return [w.path for w in emulator.writes() if w.path.endswith("/cancel")]
+
+
+@pytest.fixture
+def long_run() -> Iterator[Emulator]:
+    with Emulator(Scenario.from_dict(fast_scenario(timeline=LONG_RUN)), clock=SystemClock()) as emulator:
+        yield emulator
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_run_cancels_the_run_it_dispatched_and_exits_130(
+    long_run: Emulator, signal_number: signal.Signals
+) -> None:
+    process = start(
+        ["run", "--repo", "octo/app", "--workflow", "build.yml", "--poll-interval", "1s"], long_run
+    )
+    wait_for_a_dispatch(long_run, process)
+    process.send_signal(signal_number)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert len(cancels(long_run)) == 1
+    assert "cancelled run " in stderr and "which this command dispatched" in stderr
+    assert stderr.rstrip().endswith("interrupted") and "Traceback" not in stderr
+
+
+def test_with_json_an_interrupted_run_still_prints_one_object(long_run: Emulator) -> None:
+    process = start(["run", "--repo", "octo/app", "--workflow", "build.yml", "--json"], long_run)
+    wait_for_a_dispatch(long_run, process)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    failure = json.loads(stdout)
+    jsonschema.validate(failure, json.loads(schema_text()))
+    assert failure["error"] == {"exit_code": 130, "message": "interrupted", "hint": None}
+
+
+def test_sigterm_to_run_with_no_cancel_on_cancel_leaves_the_run_alone(long_run: Emulator) -> None:
+    process = start(
+        ["run", "--repo", "octo/app", "--workflow", "build.yml", "--no-cancel-on-cancel"], long_run
+    )
+    wait_for_a_dispatch(long_run, process)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert cancels(long_run) == []
+
+
+def test_sigterm_to_plan_cancels_the_runs_it_dispatched_and_exits_130(tmp_path: Path) -> None:
+    scenario = small_scenario()
+    scenario["repos"]["octo/app"]["workflows"][0]["timeline"] = LONG_RUN
+    with Emulator(Scenario.from_dict(scenario), clock=SystemClock()) as emulator:
+        process = start(["plan", str(write_plan(tmp_path)), "--workdir", str(tmp_path)], emulator)
+        wait_for_a_dispatch(emulator, process)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130, stderr
+        assert dispatched_workflows(emulator) == ["build.yml"]  # nothing started after the signal
+        assert len(cancels(emulator)) == 1
+    assert "which this plan dispatched: cancelled" in stderr
+
+
+def test_the_first_signal_interrupts_and_the_next_ones_let_the_cancel_finish() -> None:
+    previous = signal.getsignal(signal.SIGTERM)
+    steps: list[str] = []
+    with interrupt_on_termination():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # interrupted long before
+            steps.append("not interrupted")
+        except KeyboardInterrupt:
+            steps.append("interrupted")
+            os.kill(os.getpid(), signal.SIGTERM)  # the runner's SIGTERM after its SIGINT
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("cancelled the runs")
+    assert steps == ["interrupted", "cancelled the runs"]
+    assert signal.getsignal(signal.SIGTERM) is previous

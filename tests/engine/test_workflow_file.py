@@ -1,0 +1,134 @@
+"""Reading a workflow file for what matters to dispatching it: triggers, inputs, run-name.
+
+The file is untrusted: anything it cannot say clearly makes the definition unknown (None), and
+the dispatcher then lets GitHub judge, as it did before it read workflow files.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+
+from wait_and_dispatch.engine.workflow_file import (
+    MAX_WORKFLOW_FILE_BYTES,
+    WorkflowDefinition,
+    decode_contents,
+    parse_workflow,
+)
+
+PATH = ".github/workflows/deploy.yml"
+
+
+def parse(text: str) -> WorkflowDefinition:
+    definition = parse_workflow(PATH, text)
+    assert definition is not None
+    return definition
+
+
+@pytest.mark.parametrize(
+    "on",
+    [
+        "on: workflow_dispatch",
+        "on: [push, workflow_dispatch]",
+        "on:\n  workflow_dispatch:\n  push:",
+        '"on":\n  workflow_dispatch: {}',
+    ],
+)
+def test_every_way_of_writing_the_trigger_is_understood(on: str) -> None:
+    # A bare `on:` is the boolean true for a YAML 1.1 loader; both spellings count.
+    assert parse(f"name: Deploy\n{on}\njobs: {{}}\n").dispatchable
+
+
+def test_a_workflow_without_the_trigger_is_not_dispatchable() -> None:
+    assert not parse("on: [push, pull_request]\n").dispatchable
+
+
+def test_inputs_keep_their_type_requirement_default_and_options() -> None:
+    definition = parse(
+        """
+on:
+  workflow_dispatch:
+    inputs:
+      environment:
+        type: choice
+        options: [dev, prod]
+        default: dev
+      dry_run:
+        type: boolean
+        default: false
+      target:
+        required: true
+"""
+    )
+    assert definition.describe_inputs() == (
+        "environment (choice of dev, prod; default dev), dry_run (default false), target (required)"
+    )
+    assert definition.problems({"target": "x"}) == []
+    assert definition.problems({}) == ["Required input 'target' not provided"]
+    assert definition.problems({"target": "x", "environment": "qa"}) == [
+        "Provided value 'qa' for input 'environment' not in the list of allowed values"
+    ]
+    assert definition.problems({"target": "x", "colour": "blue", "size": "l"}) == [
+        'Unexpected inputs provided: ["colour", "size"]'
+    ]
+
+
+@pytest.mark.parametrize(
+    ("run_name", "shown"),
+    [
+        ("Deploy [${{ inputs.distinct_id }}]", True),
+        ("${{ github.event.inputs.distinct_id }}", True),
+        ("${{ format('{0} {1}', github.workflow, inputs.distinct_id) }}", True),
+        ("${{ inputs['distinct_id'] }}", True),
+        ("Deploy ${{ inputs.distinct_id_extra }}", False),
+        ("Deploy distinct_id", False),
+        (None, False),
+    ],
+)
+def test_run_name_shows_the_correlation_input_only_through_an_expression(
+    run_name: str | None, shown: bool
+) -> None:
+    header = f"run-name: {run_name!r}\n" if run_name is not None else ""
+    definition = parse(header + "on:\n  workflow_dispatch:\n    inputs:\n      distinct_id: {}\n")
+    assert definition.declares("distinct_id")
+    assert definition.shows_in_run_name("distinct_id") is shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not: [valid",
+        "- a list\n- not a mapping\n",
+        "name: no triggers\n",
+        "on: {workflow_dispatch: {inputs: {x: 3}}}",
+    ],
+)
+def test_a_file_that_cannot_be_understood_is_unknown_rather_than_guessed(text: str) -> None:
+    assert parse_workflow(PATH, text) is None
+
+
+def test_yaml_aliases_cannot_make_reading_the_file_grow() -> None:
+    # A "billion laughs" document: aliases share one object, and only a few keys are looked at.
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, 9)]
+    text = "\n".join(lines) + "\non:\n  workflow_dispatch:\n    inputs: {x: {}}\n"
+    start = time.perf_counter()
+    definition = parse(text)
+    assert list(definition.inputs) == ["x"]
+    assert time.perf_counter() - start < 5, "read without expanding the aliases"
+
+
+def test_contents_answers_are_decoded_only_when_they_carry_base64_content() -> None:
+    encoded = base64.b64encode(b"on: workflow_dispatch\n").decode()
+    wrapped = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60)) + "\n"
+    assert (
+        decode_contents({"type": "file", "encoding": "base64", "content": wrapped})
+        == "on: workflow_dispatch\n"
+    )
+    # Files over 1 MB come with `encoding: none` and no content; a directory is a list.
+    assert decode_contents({"type": "file", "encoding": "none", "content": ""}) is None
+    assert decode_contents([{"type": "file"}]) is None
+    big = base64.b64encode(b"#" * (MAX_WORKFLOW_FILE_BYTES + 1)).decode()
+    assert decode_contents({"type": "file", "encoding": "base64", "content": big}) is None
