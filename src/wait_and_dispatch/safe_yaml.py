@@ -98,4 +98,4 @@ class _Measure:
 def load(text: str) -> Any:
     """`text` as plain data (mappings, lists, strings, numbers, booleans, None), within the limits
     above; `yaml.YAMLError` (a `YamlLimitError` for the limits) otherwise."""
-    return yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - BoundedLoader is a SafeLoader
+    return yaml.load(text, Loader=BoundedLoader)  # noqa: S506  # nosec B506 # BoundedLoader is a SafeLoader
