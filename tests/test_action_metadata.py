@@ -23,7 +23,18 @@ import yaml
 
 from tests.support.actionlint import actionlint_command
 from wait_and_dispatch import ACTION_REPOSITORY
-from wait_and_dispatch.jobs.options import INPUT_NAMES, INPUTS, OUTPUT_NAMES, OUTPUTS, Input
+from wait_and_dispatch.jobs.options import (
+    ALIASES,
+    INPUT_NAMES,
+    INPUTS,
+    OUTPUT_ALIAS_NAMES,
+    OUTPUT_ALIASES,
+    OUTPUT_NAMES,
+    OUTPUTS,
+    Alias,
+    Input,
+    find_input,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,20 +52,37 @@ MIGRATION = (ROOT / "docs" / "MIGRATION.md").read_text(encoding="utf-8")
 
 
 def expected_inputs() -> dict[str, dict[str, Any]]:
-    """action.yml's `inputs:` as options.py defines them, aliases right after their input."""
+    """action.yml's `inputs:` as options.py defines them: each input with its aliases right after
+    it, then the peers' inputs that have no equivalent here."""
     expected: dict[str, dict[str, Any]] = {}
     for item in INPUTS:
         entry: dict[str, Any] = {"description": item.description, "required": False}
         if item.default:
             entry["default"] = item.default
         expected[item.name] = entry
-        for alias in item.aliases:
-            expected[alias] = {"required": False}
+        for name in item.aliases:
+            expected[name] = {"required": False}
+    for alias in ALIASES:
+        if alias.input is None:
+            expected[alias.name] = {"required": False}
     return expected
 
 
-def alias_of(name: str) -> Input | None:
-    return next((item for item in INPUTS if name in item.aliases), None)
+def expected_outputs() -> dict[str, str]:
+    """action.yml's `outputs:`, names to descriptions: ours, then the peers' names."""
+    return {
+        **{o.name: o.description for o in OUTPUTS},
+        **{o.name: metadata().output_descriptions()[o.name] for o in OUTPUT_ALIASES},
+    }
+
+
+def metadata() -> Any:
+    """tools/action_metadata.py, which writes the inputs and outputs of both action.yml files."""
+    spec = importlib.util.spec_from_file_location("action_metadata", ROOT / "tools" / "action_metadata.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # --- action.yml ----------------------------------------------------------------------------------
@@ -71,22 +99,32 @@ def test_action_input_has_the_description_and_default_of_options(item: Input) ->
     assert declared == expected_inputs()[item.name]
 
 
-@pytest.mark.parametrize("alias", [a for item in INPUTS for a in item.aliases])
-def test_alias_is_declared_deprecated_with_a_message_naming_the_new_input(alias: str) -> None:
-    item = alias_of(alias)
-    assert item is not None
-    declared = ACTION["inputs"][alias]
+def test_both_action_files_are_what_tools_action_metadata_writes() -> None:
+    assert metadata().main(["--check"]) == 0, "run python3 tools/action_metadata.py"
+
+
+@pytest.mark.parametrize("alias", ALIASES, ids=lambda alias: alias.name)
+def test_alias_is_declared_deprecated_with_a_message_naming_the_new_input(alias: Alias) -> None:
+    declared = ACTION["inputs"][alias.name]
     # No default: the action must see whether the user set the old name.
     assert set(declared) == {"description", "required", "deprecationMessage"}
     assert declared["required"] is False
-    assert f"`{item.name}`" in declared["deprecationMessage"]
-    assert declared["description"].startswith(f"Deprecated alias of `{item.name}`")
-    assert declared["description"].endswith(item.description)
+    for peer in alias.peers:
+        assert peer in declared["deprecationMessage"]
+    if alias.input is not None:
+        item = find_input(alias.input)
+        assert f"`{item.name}`" in declared["deprecationMessage"]
+        assert declared["description"].startswith(f"Deprecated alias of `{item.name}`")
+        assert declared["description"].endswith(item.description)
+    else:
+        assert alias.note in declared["description"] and alias.note in declared["deprecationMessage"]
 
 
 def test_action_outputs_are_the_outputs_of_options_with_their_descriptions() -> None:
-    assert ACTION["outputs"] == {o.name: {"description": o.description} for o in OUTPUTS}
-    assert list(ACTION["outputs"]) == list(OUTPUT_NAMES)
+    assert {name: o["description"] for name, o in ACTION["outputs"].items()} == expected_outputs()
+    assert list(ACTION["outputs"]) == [*OUTPUT_NAMES, *OUTPUT_ALIAS_NAMES]
+    for alias in OUTPUT_ALIASES:
+        assert alias.peers[0] in ACTION["outputs"][alias.name]["description"]
 
 
 def test_action_is_marketplace_ready() -> None:
@@ -129,8 +167,8 @@ def test_composite_action_has_the_same_inputs_as_the_container_action() -> None:
 
 def test_composite_action_outputs_come_from_the_run_step() -> None:
     assert COMPOSITE["outputs"] == {
-        o.name: {"description": o.description, "value": f"${{{{ steps.run.outputs.{o.name} }}}}"}
-        for o in OUTPUTS
+        name: {"description": description, "value": f"${{{{ steps.run.outputs.{name} }}}}"}
+        for name, description in expected_outputs().items()
     }
 
 
@@ -142,6 +180,7 @@ def test_composite_action_maps_every_input_and_alias_to_its_input_variable() -> 
         for item in INPUTS
         for name, variable in zip((item.name, *item.aliases), item.env_names, strict=True)
     }
+    expected |= {alias.env_name: f"${{{{ inputs.{alias.name} }}}}" for alias in ALIASES}
     assert {k: v for k, v in env.items() if k.startswith("INPUT_")} == expected
 
 
@@ -306,9 +345,8 @@ def test_readme_inputs_table_lists_every_input_with_its_default_and_nothing_else
     assert [name for name, _, _ in rows] == [f"`{name}`" for name in INPUT_NAMES]
     for (_, default, description), item in zip(rows, INPUTS, strict=True):
         assert default == (f"`{item.default}`" if item.default else "")
-        assert description.startswith(item.description)
-        for alias in item.aliases:
-            assert f"`{alias}`" in description
+        # The peers' names are in docs/MIGRATION.md's tables, not in every row here.
+        assert description == item.description
 
 
 def test_readme_outputs_table_lists_every_output_and_nothing_else() -> None:
@@ -353,61 +391,6 @@ def test_examples_use_only_inputs_the_action_has_under_their_current_names(doc: 
         assert re.fullmatch(rf"{re.escape(ACTION_REPOSITORY)}(/composite)?@v\d+", step["uses"])
         unknown = set(step.get("with", {})) - set(INPUT_NAMES)
         assert not unknown, f"{doc}: {step['uses']} has no input {sorted(unknown)}"
-
-
-# The peer actions' inputs, from their action.yml (lewagon/wait-on-check-action v1.3.4,
-# actions/download-artifact v4, actions/github-script v7), so the "before" examples are real.
-PEER_INPUTS = {
-    "lewagon/wait-on-check-action": {
-        "allowed-conclusions",
-        "check-name",
-        "check-regexp",
-        "ref",
-        "repo-token",
-        "wait-interval",
-        "running-workflow-name",
-        "verbose",
-        "api-endpoint",  # GHES, documented in its README
-    },
-    "actions/download-artifact": {
-        "name",
-        "artifact-ids",
-        "path",
-        "pattern",
-        "merge-multiple",
-        "github-token",
-        "repository",
-        "run-id",
-    },
-    "actions/github-script": {
-        "script",
-        "github-token",
-        "debug",
-        "user-agent",
-        "previews",
-        "result-encoding",
-        "retries",
-        "retry-exempt-status-codes",
-        "base-url",
-    },
-}
-
-
-@pytest.mark.parametrize("peer", sorted(PEER_INPUTS))
-def test_migration_before_examples_use_the_peer_actions_real_inputs(peer: str) -> None:
-    steps = [step for doc in yaml_blocks(MIGRATION) for step in steps_using(doc, f"{peer}@")]
-    assert steps, f"docs/MIGRATION.md shows no {peer} step"
-    for step in steps:
-        assert set(step.get("with", {})) <= PEER_INPUTS[peer]
-
-
-def test_migration_tables_map_peer_inputs_to_existing_inputs() -> None:
-    tables = re.findall(r"(?:^\|.*\n)+", MIGRATION, re.MULTILINE)
-    rows = [row for table in tables for row in table_rows(table)]
-    assert len(rows) >= 10
-    for _, ours, _ in rows:
-        for name in re.findall(r"`([a-z-]+)`", ours):
-            assert name in INPUT_NAMES, f"docs/MIGRATION.md maps to {name!r}, which is not an input"
 
 
 # --- actionlint ----------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from tests.support.hostile import runner_commands, with_hostile_names
 from tests.support.runner_contract import commands_in, outputs_of
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
-from wait_and_dispatch.jobs.options import OUTPUT_NAMES
+from wait_and_dispatch.jobs.options import OUTPUT_ALIAS_NAMES, OUTPUT_NAMES
 
 ENTRYPOINT = [sys.executable, "-m", "wait_and_dispatch", "action"]
 
@@ -118,7 +118,7 @@ def test_dispatch_wait_and_download_writes_every_output_and_a_summary(step: Step
     step.run()
     assert step.returncode == 0, step.stdout
     outputs = step.outputs
-    assert set(outputs) == set(OUTPUT_NAMES)
+    assert set(outputs) == {*OUTPUT_NAMES, *OUTPUT_ALIAS_NAMES}
     assert (outputs["status"], outputs["conclusion"], outputs["dispatched"]) == (
         "completed",
         "success",
@@ -200,6 +200,71 @@ def test_lewagon_input_names_work_as_aliases(step: Step) -> None:
     assert step.returncode == 0, step.stdout
     assert json.loads(step.outputs["checks"]) == {"build": "success"}
     assert any("check-name" in n.message for n in step.commands("notice"))
+
+
+def test_lewagon_ref_names_the_commit_whose_checks_to_wait_for(step: Step) -> None:
+    step.env.update({"INPUT_WORKFLOW": "build.yml"})
+    step.run()
+    assert step.returncode == 0, step.stdout
+    del step.env["INPUT_WORKFLOW"]
+    # As lewagon users write it: `ref: ${{ github.ref }}`, a branch, not a SHA.
+    step.env.update({"INPUT_CHECK-NAME": "build", "INPUT_REF": "refs/heads/main", "GITHUB_SHA": "0" * 40})
+    step.run()
+    assert step.returncode == 0, step.stdout
+    assert step.outputs["head-sha"] == MAIN_SHA
+    assert json.loads(step.outputs["checks"]) == {"build": "success"}
+
+
+def test_peer_output_names_are_written_with_the_values_of_the_outputs_they_alias(step: Step) -> None:
+    # benc-uk's, return-dispatch's and the-actions-org's names, read by the steps after it.
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_NAME": "package", "INPUT_DISPATCH": "always"})
+    step.run()
+    assert step.returncode == 0, step.stdout
+    outputs = step.outputs
+    run_id = outputs["run-id"]
+    assert outputs["run_id"] == outputs["runId"] == outputs["workflow-id"] == run_id
+    assert outputs["run_url"] == outputs["runUrlHtml"] == outputs["workflow-url"] == outputs["run-url"]
+    assert outputs["workflow-conclusion"] == "success"
+    assert outputs["runUrl"] == f"{step.emulator.api_url}/repos/octo/app/actions/runs/{run_id}"
+    build = step.emulator.state.repos["octo/app"].workflow("build.yml")
+    assert build is not None and outputs["workflowId"] == str(build.id)
+    assert outputs["found_artifact"] == "true" and outputs["error_message"] == ""
+
+
+def test_dawidd6s_outputs_say_when_no_artifact_was_found_and_why(step: Step) -> None:
+    step.env.update(
+        {"INPUT_WORKFLOW": "build.yml", "INPUT_NAME": "no-such-artifact", "INPUT_DISPATCH": "always"}
+    )
+    step.run()
+    assert step.returncode == 5
+    assert step.outputs["found_artifact"] == "false"
+    assert "no-such-artifact" in step.outputs["error_message"]
+
+
+def test_dawidd6s_if_no_artifact_found_warn_passes_the_step_with_a_warning(step: Step) -> None:
+    step.env.update(
+        {
+            "INPUT_WORKFLOW": "build.yml",
+            "INPUT_NAME": "no-such-artifact",
+            "INPUT_IF_NO_ARTIFACT_FOUND": "warn",
+            "INPUT_DISPATCH": "always",
+        }
+    )
+    step.run()
+    assert step.returncode == 0, step.stdout
+    [warning] = [w for w in step.commands("warning") if w.properties["title"] == "Not found"]
+    assert "no-such-artifact" in warning.message and "if-artifacts-missing: warn" in warning.message
+    assert step.outputs["found_artifact"] == "false" and step.outputs["artifacts"] == "[]"
+    assert step.outputs["conclusion"] == "success"
+
+
+def test_a_peer_input_that_cannot_be_honoured_fails_the_step_before_any_request(step: Step) -> None:
+    step.env.update({"INPUT_RUN-ID": "1", "INPUT_ARTIFACT-IDS": "12345"})
+    step.run()
+    assert step.returncode == 2
+    [error] = step.commands("error")
+    assert error.properties["title"] == "Invalid input" and "artifact-ids" in error.message
+    assert step.emulator.requests == []
 
 
 def test_dry_run_sends_no_write_and_says_what_it_would_do(step: Step) -> None:

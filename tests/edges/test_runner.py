@@ -13,6 +13,7 @@ import pytest
 from tests.support.hostile import HOSTILE, runner_commands
 from tests.support.runner_contract import commands_in, outputs_of, parse_file_commands
 from wait_and_dispatch.action.runner import SUMMARY_LIMIT_BYTES, TRUNCATION_NOTE, Runner
+from wait_and_dispatch.errors import UsageError
 
 
 @pytest.fixture
@@ -76,8 +77,8 @@ def test_a_delimiter_that_occurs_in_the_value_is_drawn_again(
 def test_an_unknown_output_name_is_refused_before_anything_is_written(
     runner_files: dict[str, str], stdout: io.StringIO
 ) -> None:
-    with pytest.raises(ValueError, match="run_id"):
-        Runner(runner_files, stdout).set_outputs({"run-url": "https://x", "run_id": "1"})
+    with pytest.raises(ValueError, match="run_ids"):
+        Runner(runner_files, stdout).set_outputs({"run-url": "https://x", "run_ids": "1"})
 
     assert not Path(runner_files["GITHUB_OUTPUT"]).exists()
 
@@ -119,7 +120,7 @@ def test_inputs_are_read_with_hyphens_kept_and_whitespace_stripped(stdout: io.St
         "INPUT_ALLOWED-CONCLUSIONS": " success, skipped ",
         "INPUT_WORKFLOW": "deploy.yml",
         # What a runner that replaced hyphens would set: not an input of ours.
-        "INPUT_GITHUB_TOKEN": "wrong",
+        "INPUT_ALLOWED_CONCLUSIONS": "wrong",
     }
 
     values = Runner(environ, stdout).inputs()
@@ -177,7 +178,7 @@ def test_a_canonical_input_set_by_the_user_wins_over_its_alias_with_a_warning(st
     ("variable", "meant"),
     [
         ("INPUT_WORKFLOWS", "workflow"),
-        ("INPUT_GITHUB_TOKEN", "github-token"),
+        ("INPUT_API_URL", "api-url"),
         ("INPUT_CHECK-NAMES", "checks"),
     ],
 )
@@ -353,6 +354,85 @@ def test_without_a_summary_file_nothing_is_written(stdout: io.StringIO, tmp_path
     Runner({}, stdout).summary("## hello")
 
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_alias_wins_over_an_input_whose_default_is_an_expression(stdout: io.StringIO) -> None:
+    # The runner has already evaluated `${{ github.token }}`: set or defaulted looks the same.
+    environ = {"INPUT_GITHUB-TOKEN": "ghs_job_token", "INPUT_TOKEN": "ghp_personal"}
+
+    assert Runner(environ, stdout).inputs()["github-token"] == "ghp_personal"
+
+
+def test_of_two_aliases_of_one_input_the_first_in_options_wins_with_a_warning(stdout: io.StringIO) -> None:
+    # download-artifact ignores `pattern` when `name` is given.
+    environ = {"INPUT_PATTERN": "dist-*", "INPUT_NAME": "report"}
+
+    assert Runner(environ, stdout).inputs()["artifacts"] == "report"
+    (warning,) = [c for c in commands_in(stdout.getvalue()) if c.name == "warning"]
+    assert warning.properties["title"] == "Input pattern ignored"
+    assert "its alias `name`" in warning.message
+
+
+@pytest.mark.parametrize(
+    ("environ", "repository"),
+    [
+        ({"INPUT_REPO": "octo-org/deployments"}, "octo-org/deployments"),  # benc-uk, dawidd6
+        ({"INPUT_REPO": "deployments", "INPUT_OWNER": "octo-org"}, "octo-org/deployments"),  # Codex-
+        ({"INPUT_REPO": "deployments"}, "octo/deployments"),  # the caller's owner
+    ],
+)
+def test_repo_is_owner_name_with_a_slash_and_the_name_beside_owner_without(
+    stdout: io.StringIO, environ: dict[str, str], repository: str
+) -> None:
+    assert Runner({"GITHUB_REPOSITORY": "octo/app", **environ}, stdout).inputs()["repository"] == repository
+
+
+def test_owner_without_repo_is_a_usage_error(stdout: io.StringIO) -> None:
+    with pytest.raises(UsageError, match="owner is given without repo"):
+        Runner({"INPUT_OWNER": "octo-org"}, stdout).inputs()
+
+
+def test_a_download_only_peers_input_implies_dispatch_never_unless_dispatch_is_set(
+    stdout: io.StringIO,
+) -> None:
+    found = {"INPUT_WORKFLOW": "build.yml", "INPUT_NAME": "dist", "INPUT_DISPATCH": "if-missing"}
+
+    assert Runner(found, stdout).inputs()["dispatch"] == "never"
+    assert Runner({**found, "INPUT_DISPATCH": "always"}, io.StringIO()).inputs()["dispatch"] == "always"
+    assert any("a peer that only downloads" in c.message for c in commands_in(stdout.getvalue()))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "input_name", "expected"),
+    [
+        ("INPUT_WAIT-INTERVAL", "10", "poll-interval", "10s"),  # lewagon: seconds
+        ("INPUT_WAIT-INTERVAL", "20s", "poll-interval", "20s"),  # a unit is kept
+        ("INPUT_POLL_INTERVAL_MS", "2500", "poll-interval", "2500ms"),  # await-remote-run
+        ("INPUT_RUN_TIMEOUT_SECONDS", "300", "timeout", "300s"),
+        ("INPUT_WORKFLOW_CONCLUSION", "completed", "allowed-conclusions", "any"),  # dawidd6
+        ("INPUT_SYNC-STATUS", "false", "allowed-conclusions", "any"),  # benc-uk
+        ("INPUT_FAIL-ON-NO-CHECKS", "false", "if-checks-missing", "ignore"),  # lewagon
+    ],
+)
+def test_a_peer_value_is_written_in_our_format(
+    stdout: io.StringIO, variable: str, value: str, input_name: str, expected: str
+) -> None:
+    assert Runner({variable: value}, stdout).inputs()[input_name] == expected
+
+
+def test_running_workflow_name_is_added_to_ignore_checks(stdout: io.StringIO) -> None:
+    environ = {"INPUT_IGNORE-CHECKS": "lint,coverage", "INPUT_RUNNING-WORKFLOW-NAME": "Publish"}
+
+    assert Runner(environ, stdout).inputs()["ignore-checks"] == "lint,coverage\nPublish"
+
+
+def test_a_peer_input_without_equivalent_is_refused_unless_it_asks_for_what_we_do(
+    stdout: io.StringIO,
+) -> None:
+    assert Runner({"INPUT_SKIP-DECOMPRESS": "false"}, stdout).inputs()
+    assert "has no effect" in stdout.getvalue()
+    with pytest.raises(UsageError, match="skip-decompress"):
+        Runner({"INPUT_SKIP-DECOMPRESS": "true"}, io.StringIO()).inputs()
 
 
 # -- hostile text in commands (issue 11, defect 2) ---------------------------------------------

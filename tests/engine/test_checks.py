@@ -271,6 +271,33 @@ def test_named_check_that_never_appears_fails_after_the_grace_period(
     assert "case-sensitive" in error.hint
 
 
+def test_with_missing_ok_a_check_that_never_appears_leaves_the_outcome_to_the_others(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # lewagon/wait-on-check-action's fail-on-no-checks: false (optional checks that only some
+    # changes run); the grace period is still waited, since the check may yet come.
+    scenario = with_checks(scenario_dict, app_check("build", created=-30, duration=10))
+    api = make_api(start_emulator(scenario))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(names=("build", "deploy"), discovery_timeout=60, missing_ok=True))
+
+    assert result.outcome is Outcome.SUCCESS and result.error() is None
+    assert result.missing == ("deploy",)
+    assert clock.now() - start >= 60
+
+
+def test_with_missing_ok_a_failed_check_still_fails(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    scenario = with_checks(scenario_dict, app_check("build", created=-30, duration=10, conclusion="failure"))
+    api = make_api(start_emulator(scenario))
+
+    result = wait(api, CheckSelection(names=("build", "deploy"), discovery_timeout=60, missing_ok=True))
+
+    assert result.outcome is Outcome.CONCLUSION_NOT_ALLOWED
+
+
 def test_regex_that_matches_no_check_fails_after_the_grace_period(
     start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
 ) -> None:

@@ -33,7 +33,8 @@ from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Reposito
 from wait_and_dispatch.errors import ExitCode, PlanFileError, WaitAndDispatchError
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
 from wait_and_dispatch.jobs.credentials import plan_repositories, read_app_credentials
-from wait_and_dispatch.jobs.job import JobReport, JobSettings, read_settings, run_job
+from wait_and_dispatch.jobs.job import JobReport, JobSettings, peer_outputs, read_settings, run_job
+from wait_and_dispatch.jobs.options import ALIASES, find_input
 from wait_and_dispatch.jobs.plan_job import (
     PlanSettings,
     plan_repository,
@@ -45,15 +46,22 @@ from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
 from wait_and_dispatch.plans.model import Plan
 
 STATE_DISPATCHED = "dispatched-runs"
+# github-token and the peers' names for it: masked from the raw variables, before anything is read.
+_TOKEN_INPUTS = frozenset(
+    {find_input("github-token").env_names[0], *(a.env_name for a in ALIASES if a.input == "github-token")}
+)
 
 
 def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False) -> int:
     runner = Runner(environ, stdout)
-    values = runner.inputs()
-    token = values.pop("github-token", "") or None
-    if token:
-        runner.mask(token)
-    values["repository"] = values.get("repository") or environ.get("GITHUB_REPOSITORY", "")
+    for variable, value in environ.items():  # before any input is reported on, even a bad one
+        if variable in _TOKEN_INPUTS and value.strip():
+            runner.mask(value.strip())
+    try:
+        values, token = read_inputs(runner, environ)
+    except WaitAndDispatchError as error:
+        _fail(runner, error, summary=environ.get("INPUT_SUMMARY", "true").strip().lower() != "false")
+        return int(error.exit_code)
     try:
         credentials = read_app_credentials(values)
         api_url = _api_url(values, environ)
@@ -89,6 +97,15 @@ def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False
     except WaitAndDispatchError as error:
         _fail(runner, error, summary=values.get("summary", "true") != "false")
         return int(error.exit_code)
+
+
+def read_inputs(runner: Runner, environ: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
+    """The step's inputs by our names (the peers' names written into ours), the token apart, and
+    the repository defaulting to the caller's."""
+    values = runner.inputs()
+    token = values.pop("github-token", "") or None
+    values["repository"] = values.get("repository") or environ.get("GITHUB_REPOSITORY", "")
+    return values, token
 
 
 def default_sha(environ: Mapping[str, str], repository: str) -> str | None:
@@ -151,10 +168,10 @@ def _main(
             runner.error(f"the step was cancelled while waiting{what}", title="wait-and-dispatch cancelled")
             return int(ExitCode.INTERRUPTED)
     runner.save_state(STATE_DISPATCHED, "")  # finished: nothing for the post step to cancel
-    return _report(runner, settings, report)
+    return _report(runner, settings, report, api.base_url)
 
 
-def _report(runner: Runner, settings: JobSettings, report: JobReport) -> int:
+def _report(runner: Runner, settings: JobSettings, report: JobReport, api_url: str) -> int:
     if settings.dry_run:
         for line in report.preview:
             runner.notice(line, title="wait-and-dispatch dry run")
@@ -163,7 +180,10 @@ def _report(runner: Runner, settings: JobSettings, report: JobReport) -> int:
                 "## 🔍 wait-and-dispatch dry run\n\n" + "".join(f"- {line}\n" for line in report.preview)
             )
         return 0
-    runner.set_outputs(report.outputs)  # before failing: `if: failure()` steps read them
+    # Before failing: `if: failure()` steps read them. The peers' names too (migration).
+    runner.set_outputs({**report.outputs, **peer_outputs(report, settings, api_url)})
+    for warning in report.warnings:
+        runner.warning(warning, title="Not found")
     if settings.summary:
         if report.run is not None:
             workflow = settings.request.workflow if settings.request else None

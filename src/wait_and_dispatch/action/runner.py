@@ -28,7 +28,7 @@ from typing import TextIO
 
 import github_action_utils as gha
 
-from wait_and_dispatch.jobs import options
+from wait_and_dispatch.jobs import aliases, options
 
 # GitHub refuses a step's whole summary above 1 MiB: the runner logs "$GITHUB_STEP_SUMMARY upload
 # aborted, supports content up to a size of 1024k" as an error annotation and shows nothing
@@ -55,41 +55,33 @@ class Runner:
     def inputs(self) -> dict[str, str]:
         """Every input of `options.INPUTS` by its canonical name, stripped ("" when not given).
 
-        action.yml gives canonical inputs their defaults, so a canonical input that is empty or
-        equal to its default yields to an alias the user set (`check-name: build` -> `checks`).
-        Using an alias is reported once as a notice naming the new input; an `INPUT_*` variable no
-        input owns (a typo) is reported as a warning naming the closest input.
+        The peer actions' names (`options.ALIASES`) are written into ours by `jobs.aliases`, which
+        says what it did: each message is reported once, as a notice or a warning. An `INPUT_*`
+        variable no input owns (a typo) is reported as a warning naming the closest input.
+        A peer input that cannot be honoured raises `UsageError`.
         """
-        values: dict[str, str] = {}
-        for item in options.INPUTS:
-            canonical_env, *alias_envs = item.env_names
-            value = self._environ.get(canonical_env, "").strip()
-            for alias, alias_env in zip(item.aliases, alias_envs, strict=True):
-                alias_value = self._environ.get(alias_env, "").strip()
-                if not alias_value:
-                    continue
-                if not value or value == item.default:
-                    value = alias_value
-                    if self._first_time(f"alias:{alias}"):
-                        self.notice(
-                            f"`{alias}` is the old name of the input `{item.name}`; it still works, "
-                            f"but rename it to `{item.name}` in this step's `with:`",
-                            title=f"Input {alias} is now {item.name}",
-                        )
-                elif alias_value != value and self._first_time(f"alias:{alias}"):
-                    self.warning(
-                        f"both `{item.name}` and its old name `{alias}` are set; using `{item.name}`",
-                        title=f"Input {alias} ignored",
-                        hint=f"remove `{alias}` from this step's `with:`",
-                    )
-            values[item.name] = value
+        given = {
+            name: self._environ.get(f"{_INPUT_PREFIX}{name.replace(' ', '_').upper()}", "")
+            for name in (*options.INPUT_NAMES, *options.ALIAS_NAMES)
+        }
+        repository = self._environ.get("GITHUB_REPOSITORY", "")
+        owner = self._environ.get("GITHUB_REPOSITORY_OWNER") or repository.partition("/")[0]
+        resolved = aliases.resolve(given, default_owner=owner)
+        for message in resolved.messages:
+            if not self._first_time(f"alias:{message.title}"):
+                continue
+            if message.level == "warning":
+                self.warning(message.text, title=message.title)
+            else:
+                self.notice(message.text, title=message.title)
         self._warn_about_unknown_inputs()
-        return values
+        return resolved.values
 
     def _warn_about_unknown_inputs(self) -> None:
         # The runner passes every key under `with:` as INPUT_<KEY>, declared or not, and its own
         # "Unexpected input(s)" warning does not say what was meant.
         known = {env for item in options.INPUTS for env in item.env_names}
+        known |= {alias.env_name for alias in options.ALIASES}
         spellings = {name: item.name for item in options.INPUTS for name in (item.name, *item.aliases)}
         for variable in sorted(self._environ):
             if not variable.startswith(_INPUT_PREFIX) or variable in known:
@@ -107,7 +99,7 @@ class Runner:
 
     def set_outputs(self, values: Mapping[str, str]) -> None:
         """Append every value to `$GITHUB_OUTPUT` (nothing when unset: not running in Actions)."""
-        unknown = sorted(set(values) - set(options.OUTPUT_NAMES))
+        unknown = sorted(set(values) - {*options.OUTPUT_NAMES, *options.OUTPUT_ALIAS_NAMES})
         if unknown:
             raise ValueError(f"not outputs of the action: {', '.join(unknown)} (see options.OUTPUTS)")
         path = self._environ.get("GITHUB_OUTPUT")

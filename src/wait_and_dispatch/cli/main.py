@@ -147,7 +147,7 @@ def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
     for item in INPUTS:
         if item.name not in wanted:
             continue
-        flags = [f"--{item.name}", *(f"--{alias}" for alias in item.aliases)]
+        flags = [f"--{item.name}"]  # the peer actions' names (options.ALIASES) are the action's only
         if item.name == "repository":
             flags.insert(1, "--repo")
         default = f" (default: {item.default})" if item.default and not item.default.startswith("${{") else ""
@@ -543,6 +543,8 @@ def run_command(
         for name, value in report.outputs.items():
             if value and name != "result":
                 print_line(f"{name}: {value}", file=stdout)
+    for warning in report.warnings:
+        print_line(f"warning: {warning}", file=stderr)
     if report.error is not None:
         raise report.error
     return 0

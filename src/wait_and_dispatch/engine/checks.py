@@ -14,7 +14,8 @@ How GitHub shows checks, and what that means here (GITHUB-FACTS "Check runs"):
   - named checks that are not there yet are waited for while the grace period runs, and for as
     long as any other check on the commit is still running (the missing one may need it); once
     neither holds they are reported `missing`, and the outcome is TIMED_OUT (it never appeared
-    in time, as a run that never appears is a timeout too: `RunNotFoundError`);
+    in time, as a run that never appears is a timeout too: `RunNotFoundError`), or, with
+    `missing_ok`, whatever the checks that did appear say;
   - with a regex or every check, the set is open-ended: the wait ends only once every matching
     check has completed *and* no check on the commit has appeared or completed for the grace
     period, so a job that starts when the one it needs finishes is still waited for. A regex
@@ -259,7 +260,9 @@ class _ChecksWait:
             f"{', '.join(missing)} never appeared on {self.sha[:7]} "
             f"(no check appeared or completed for {format_seconds(self.grace)})",
         )
-        return Outcome.CONCLUSION_NOT_ALLOWED if not_allowed else Outcome.TIMED_OUT
+        if not_allowed:
+            return Outcome.CONCLUSION_NOT_ALLOWED
+        return Outcome.SUCCESS if self.selection.missing_ok else Outcome.TIMED_OUT
 
     def _result(self, outcome: Outcome) -> ChecksResult:
         return ChecksResult(
@@ -268,7 +271,9 @@ class _ChecksWait:
             outcome=outcome,
             waited=self.clock.now() - self.start,
             cost=ApiCost.between(self.stats_before, self.api.stats.snapshot()),
-            missing=() if outcome is Outcome.SUCCESS else self.matcher.missing(self.seen),
+            missing=self.matcher.missing(self.seen)
+            if outcome is not Outcome.SUCCESS or self.selection.missing_ok
+            else (),
             allowed_conclusions=self.selection.allowed_conclusions,
         )
 

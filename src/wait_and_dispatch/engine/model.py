@@ -408,6 +408,10 @@ class CheckSelection:
     discovery_timeout: float = 60.0  # how long a named check may take to appear
     allowed_conclusions: frozenset[str] = DEFAULT_CHECK_CONCLUSIONS
     fail_fast: bool = False
+    # A named check (or the regex) that never appears within the discovery grace period is not a
+    # failure: the outcome comes from the checks that did appear (fail-on-no-checks: false in
+    # lewagon/wait-on-check-action). The result still lists it in `missing`.
+    missing_ok: bool = False
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ module does no I/O of its own: it returns what to output and what went wrong.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,11 +36,12 @@ from wait_and_dispatch.engine.model import (
     format_seconds,
     parse_conclusions,
 )
-from wait_and_dispatch.errors import UsageError, WaitAndDispatchError
-from wait_and_dispatch.jobs.options import INPUTS, OUTPUT_NAMES
+from wait_and_dispatch.errors import ArtifactNotFoundError, UsageError, WaitAndDispatchError
+from wait_and_dispatch.jobs.options import INPUTS, OUTPUT_ALIASES, OUTPUT_NAMES
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0", ""}
+_IF_MISSING = ("fail", "warn", "ignore")  # if-checks-missing, if-artifacts-missing: the first is the default
 # Durations that cannot be 0: a wait that ends before it starts, or polls without a pause.
 _POSITIVE_DURATIONS = frozenset({"timeout", "poll-interval", "max-poll-interval"})
 
@@ -174,11 +177,13 @@ class JobSettings:
     wait: bool
     wait_options: WaitOptions
     checks: CheckSelection | None
-    check_sha: str | None
+    check_sha: str | None  # a SHA, or a branch or tag to resolve
     artifacts: ArtifactSelection | None
     cancel_on_cancel: bool
     summary: bool
     dry_run: bool
+    if_checks_missing: str = "fail"  # fail, warn or ignore
+    if_artifacts_missing: str = "fail"
 
     @property
     def mode(self) -> str:
@@ -213,7 +218,10 @@ def read_settings(
         run_id = int(run_id_text)
     sha = v.text("sha") or None
     allowed_text = v.text("allowed-conclusions")
-    wants_checks = bool(checks_names or checks_regex) or checks_only
+    # Checks to ignore and nothing else to do: every other check on the commit, as
+    # lewagon/wait-on-check-action waits for without check-name (running-workflow-name only).
+    every_other_check = bool(v.lines("ignore-checks")) and not (workflow or event_type or run_id)
+    wants_checks = bool(checks_names or checks_regex) or checks_only or every_other_check
     if checks_only:
         workflow = event_type = ""
     if not (workflow or event_type or wants_checks or run_id):
@@ -241,8 +249,9 @@ def read_settings(
             workflow=workflow or None,
             ref=v.text("ref") or None,
             # A dispatched run tests the ref's head, so only `dispatch: never` (pure finding) looks
-            # for the caller's own commit by default; otherwise runs are found for the ref's head.
-            sha=sha or (default_sha if v.text("dispatch") == "never" else None),
+            # for the caller's own commit by default, and only when no ref names another commit;
+            # otherwise runs are found for the ref's head.
+            sha=sha or (default_sha if v.text("dispatch") == "never" and not v.text("ref") else None),
             event=v.text("event") or None,
             dispatch=DispatchPolicy.parse(v.text("dispatch") or "if-missing"),
             inputs=parse_inputs(v.text("inputs")),
@@ -260,6 +269,7 @@ def read_settings(
             discovery_timeout=v.duration("checks-discovery-timeout"),
             allowed_conclusions=wait_options.allowed_conclusions,
             fail_fast=v.flag("fail-fast"),
+            missing_ok=v.choice("if-checks-missing", _IF_MISSING) != "fail",
         )
     patterns = tuple(v.lines("artifacts"))
     from_branch = v.text("artifacts-from-branch") or None
@@ -274,6 +284,10 @@ def read_settings(
             allow_forks=v.flag("allow-forks"),
             from_branch=from_branch,
         )
+    # A checks-only step may name its commit by `ref` (a branch, tag or SHA), as
+    # lewagon/wait-on-check-action's required `ref` does; `refs/heads/` and `refs/tags/` are dropped.
+    check_ref = v.text("ref") if request is None and run_id is None else ""
+    check_ref = re.sub(r"^refs/(heads|tags)/", "", check_ref)
     return JobSettings(
         repository=repository,
         request=request,
@@ -281,11 +295,13 @@ def read_settings(
         wait=v.flag("wait"),
         wait_options=wait_options,
         checks=checks,
-        check_sha=sha or default_sha,
+        check_sha=sha or check_ref or default_sha,
         artifacts=artifacts,
         cancel_on_cancel=v.flag("cancel-on-cancel"),
         summary=v.flag("summary"),
         dry_run=v.flag("dry-run"),
+        if_checks_missing=v.choice("if-checks-missing", _IF_MISSING),
+        if_artifacts_missing=v.choice("if-artifacts-missing", _IF_MISSING),
     )
 
 
@@ -298,6 +314,7 @@ class JobReport:
     checks: ChecksResult | None = None
     preview: list[str] = field(default_factory=list)  # dry run: what would happen, one line each
     error: WaitAndDispatchError | None = None
+    warnings: list[str] = field(default_factory=list)  # what went wrong but does not fail the step
 
 
 def run_job(engine: Engine, settings: JobSettings) -> JobReport:
@@ -313,6 +330,11 @@ def run_job(engine: Engine, settings: JobSettings) -> JobReport:
         )
         report.outputs = checks_outputs(report.checks)
         report.error = report.checks.error()
+        if report.checks.missing and report.error is None and settings.if_checks_missing == "warn":
+            report.warnings.append(
+                f"never appeared on {report.checks.sha[:7]}: {', '.join(report.checks.missing)} "
+                "(if-checks-missing: warn)"
+            )
         return report
     if settings.mode == "download":
         assert settings.run_id is not None  # nosec B101 # an invariant for mypy, not a check of input
@@ -328,6 +350,11 @@ def run_job(engine: Engine, settings: JobSettings) -> JobReport:
         result = engine.run(
             settings.request, settings.wait_options, wait=settings.wait, artifacts=settings.artifacts
         )
+    if isinstance(result.artifact_error, ArtifactNotFoundError) and settings.if_artifacts_missing != "fail":
+        # dawidd6's if_no_artifact_found: the run is fine, nothing was downloaded.
+        if settings.if_artifacts_missing == "warn":
+            report.warnings.append(f"{result.artifact_error.message} (if-artifacts-missing: warn)")
+        result = dataclasses.replace(result, artifact_error=None)
     report.run = result
     report.outputs = run_outputs(result)
     report.error = result.error()
@@ -388,6 +415,22 @@ def checks_outputs(result: ChecksResult) -> dict[str, str]:
     return _strings(values)
 
 
+def peer_outputs(report: JobReport, settings: JobSettings, api_url: str) -> dict[str, str]:
+    """The peer actions' output names (`options.OUTPUT_ALIASES`), so the steps after a step that
+    was moved to this action keep reading them. `api_url` is the REST API's base URL."""
+    run = report.run.run if report.run is not None else None
+    downloaded = report.run.artifacts if report.run is not None else ()
+    runs_url = f"{api_url.rstrip('/')}{settings.repository.api_path}/actions/runs"
+    values = {
+        **report.outputs,
+        "run-api-url": f"{runs_url}/{run.id}" if run else "",
+        "workflow-id": str(run.workflow_id) if run else "",
+        "found-artifact": "true" if downloaded else "false",
+        "error-message": report.error.message if report.error is not None else "",
+    }
+    return {alias.name: values.get(alias.value, "") for alias in OUTPUT_ALIASES}
+
+
 def _preview(engine: Engine, settings: JobSettings) -> JobReport:
     lines: list[str] = []
     report = JobReport(preview=lines)
@@ -423,10 +466,10 @@ def _preview(engine: Engine, settings: JobSettings) -> JobReport:
 
 
 def _checks_sha(engine: Engine, settings: JobSettings) -> str:
-    if settings.check_sha:
-        return settings.check_sha
     from wait_and_dispatch.engine import runs as runs_api
 
+    if settings.check_sha:
+        return runs_api.resolve_sha(engine.api, settings.repository, settings.check_sha)
     branch = runs_api.default_branch(engine.api, settings.repository)
     return runs_api.resolve_sha(engine.api, settings.repository, branch)
 
@@ -469,6 +512,15 @@ class InputValues:
         if text in _FALSE:
             return False
         raise UsageError(f"{name} must be true or false, not {text!r}", hint=f"e.g. {name}: true")
+
+    def choice(self, name: str, choices: tuple[str, ...]) -> str:
+        """One of `choices`; empty means the first (the default)."""
+        text = self.text(name).lower() or choices[0]
+        if text not in choices:
+            raise UsageError(
+                f"{name} must be one of {', '.join(choices)}, not {text!r}", hint=f"e.g. {name}: {choices[0]}"
+            )
+        return text
 
     def duration(self, name: str) -> float:
         return parse_duration(self.text(name) or "0", what=name, positive=name in _POSITIVE_DURATIONS)

@@ -15,8 +15,13 @@ class Input:
     name: str
     description: str
     default: str = ""  # as written in action.yml (may be an expression such as ${{ github.token }})
-    aliases: tuple[str, ...] = ()  # peer actions' names, accepted so migration is a rename of `uses:`
     cli: bool = True  # also a command-line option --<name>
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """The peer actions' names that set this input (`ALIASES`), accepted so that migration is a
+        rename of `uses:`."""
+        return tuple(alias.name for alias in ALIASES if alias.input == self.name)
 
     @property
     def env_names(self) -> tuple[str, ...]:
@@ -82,7 +87,6 @@ INPUTS: tuple[Input, ...] = (
         "poll-interval",
         "First (and densest) interval between polls.",
         default="5s",
-        aliases=("wait-interval",),
     ),
     Input("max-poll-interval", "Longest interval between polls.", default="60s"),
     Input(
@@ -99,12 +103,10 @@ INPUTS: tuple[Input, ...] = (
     Input(
         "checks",
         "Wait for these check runs on the SHA instead of a workflow run (names, one per line).",
-        aliases=("check-name",),
     ),
     Input(
         "checks-regex",
         "Wait for the check runs whose names match this regular expression.",
-        aliases=("check-regexp",),
     ),
     Input("ignore-checks", "Check names to ignore (one per line), e.g. this job's own check."),
     Input(
@@ -112,10 +114,14 @@ INPUTS: tuple[Input, ...] = (
     ),
     Input("fail-fast", "Stop at the first check with a conclusion that is not allowed.", default="false"),
     Input(
+        "if-checks-missing",
+        "When a named check (or checks-regex) never appears: fail the step, warn, or ignore it.",
+        default="fail",
+    ),
+    Input(
         "artifacts",
         "Artifacts to download from the run: names or globs (`*` for all), one per line; none are "
         "downloaded unless named.",
-        aliases=("pattern",),
     ),
     Input(
         "artifacts-from-branch",
@@ -129,6 +135,12 @@ INPUTS: tuple[Input, ...] = (
     Input("path", "Where to download artifacts; several go into path/<name>/.", default="."),
     Input("merge-multiple", "Download several artifacts into the same folder.", default="false"),
     Input("allow-forks", "Allow artifacts from runs of forks (they can be poisoned).", default="false"),
+    Input(
+        "if-artifacts-missing",
+        "When an artifact asked for is not in the run: fail the step, warn, or ignore it (nothing is "
+        "downloaded).",
+        default="fail",
+    ),
     Input(
         "plan",
         "Run this plan file instead of one workflow: a graph of workflows, checks and artifact "
@@ -195,4 +207,271 @@ def find_input(name: str) -> Input:
     for item in INPUTS:
         if name == item.name or name in item.aliases:
             return item
+    raise KeyError(name)
+
+
+# -- the peer actions' names ------------------------------------------------------------------------
+#
+# Each peer input is accepted under its own name, so that moving a step to this action is a rename
+# of `uses:`. The names, defaults and value formats are those of each peer's action.yml at its
+# latest release (lewagon/wait-on-check-action v1.9.0, actions/download-artifact v8.0.1,
+# Codex-/return-dispatch v4.0.1 and v3.0.3, Codex-/await-remote-run v3.0.0,
+# the-actions-org/workflow-dispatch v4.0.0, benc-uk/workflow-dispatch v1.3.1,
+# dawidd6/action-download-artifact v21). A peer input that has the same name and meaning as ours
+# (`workflow`, `ref`, `inputs`, `path`, `run-id`, ...) is simply ours and is not listed.
+# docs/MIGRATION.md has a table per peer; tests/jobs/test_migration.py checks each of its rows.
+
+LEWAGON = "lewagon/wait-on-check-action"
+DOWNLOAD_ARTIFACT = "actions/download-artifact"
+RETURN_DISPATCH = "Codex-/return-dispatch"
+AWAIT_REMOTE_RUN = "Codex-/await-remote-run"
+THE_ACTIONS_ORG = "the-actions-org/workflow-dispatch"
+BENC_UK = "benc-uk/workflow-dispatch"
+DAWIDD6 = "dawidd6/action-download-artifact"
+PEERS = (LEWAGON, DOWNLOAD_ARTIFACT, RETURN_DISPATCH, AWAIT_REMOTE_RUN, THE_ACTIONS_ORG, BENC_UK, DAWIDD6)
+
+# What the peers that only find and download (never dispatch) imply, unless `dispatch` is given.
+_FIND_ONLY = (("dispatch", "never"),)
+
+
+@dataclass(frozen=True)
+class Alias:
+    """A peer action's input name, and how its value is written into ours.
+
+    `form` names the translation in `jobs.aliases.FORMS` (seconds to a duration, `owner` + `repo`
+    to `repository`, ...). `input` is None for a peer input with no equivalent here: `form` then
+    says whether it has no effect, is warned about, or is refused unless it has a value whose
+    behaviour we share (`warn-unless:false`); `note` says why, in the warning and in action.yml.
+    `implies` are input values the peer's behaviour needs unless the step sets those inputs.
+    """
+
+    name: str
+    peers: tuple[str, ...]
+    input: str | None
+    form: str = "text"
+    note: str = ""
+    implies: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def env_name(self) -> str:
+        return f"INPUT_{self.name.replace(' ', '_').upper()}"
+
+
+ALIASES: tuple[Alias, ...] = (
+    # github-token: every peer's token input
+    Alias("repo-token", (LEWAGON,), "github-token"),
+    Alias("token", (RETURN_DISPATCH, AWAIT_REMOTE_RUN, THE_ACTIONS_ORG, BENC_UK), "github-token"),
+    Alias("github_token", (DAWIDD6,), "github-token", implies=_FIND_ONLY),
+    # repository: `repo` is owner/name in three peers and the bare name beside `owner` in two;
+    # a value with a slash is owner/name, one without is the name in `owner` (default: this
+    # repository's owner).
+    Alias(
+        "repo", (RETURN_DISPATCH, AWAIT_REMOTE_RUN, THE_ACTIONS_ORG, BENC_UK, DAWIDD6), "repository", "repo"
+    ),
+    Alias("owner", (RETURN_DISPATCH, AWAIT_REMOTE_RUN), "repository", "owner"),
+    Alias("api-endpoint", (LEWAGON,), "api-url"),
+    Alias("commit", (DAWIDD6,), "sha", implies=_FIND_ONLY),
+    Alias("workflow_inputs", (RETURN_DISPATCH,), "inputs"),
+    Alias(
+        "distinct_id",
+        (RETURN_DISPATCH,),
+        None,
+        "warn",
+        "a fresh id is sent in correlation-input for every dispatch, so a static one is not used",
+    ),
+    Alias(
+        "run-name",
+        (THE_ACTIONS_ORG,),
+        None,
+        "warn",
+        "the run is found by the id sent in correlation-input (or GitHub's answer), not by its name",
+    ),
+    Alias("workflow_timeout_seconds", (RETURN_DISPATCH,), "discovery-timeout", "seconds"),
+    Alias(
+        "workflow_search",
+        (DAWIDD6,),
+        None,
+        "refuse-unless:false",
+        "give the workflow whose run to use in workflow",
+        implies=_FIND_ONLY,
+    ),
+    Alias("workflow_conclusion", (DAWIDD6,), "allowed-conclusions", "conclusion", implies=_FIND_ONLY),
+    Alias("wait-for-completion", (THE_ACTIONS_ORG, BENC_UK), "wait"),
+    # timeout: cancel_timeout_seconds first, so it wins over run_timeout_seconds beside it
+    Alias("cancel_timeout_seconds", (AWAIT_REMOTE_RUN,), "timeout", "cancel-after-seconds"),
+    Alias("run_timeout_seconds", (AWAIT_REMOTE_RUN,), "timeout", "seconds"),
+    Alias("wait-for-completion-timeout", (THE_ACTIONS_ORG,), "timeout"),
+    Alias("wait-timeout-seconds", (BENC_UK,), "timeout", "seconds"),
+    Alias("wait-interval", (LEWAGON,), "poll-interval", "seconds"),
+    Alias("poll_interval_ms", (AWAIT_REMOTE_RUN,), "poll-interval", "milliseconds"),
+    Alias("wait-for-completion-interval", (THE_ACTIONS_ORG,), "poll-interval"),
+    Alias("workflow_job_steps_retry_seconds", (RETURN_DISPATCH,), "poll-interval", "seconds"),
+    Alias("sync-status", (BENC_UK,), "allowed-conclusions", "any-unless-true"),
+    Alias(
+        "jobs",
+        (AWAIT_REMOTE_RUN,),
+        None,
+        "warn",
+        "the whole run is waited for, not only these jobs (wait for their checks with checks instead)",
+    ),
+    Alias("check-name", (LEWAGON,), "checks"),
+    Alias("check-regexp", (LEWAGON,), "checks-regex"),
+    Alias("running-workflow-name", (LEWAGON,), "ignore-checks", "more-lines"),
+    Alias("fail-on-no-checks", (LEWAGON,), "if-checks-missing", "fail-or-ignore"),
+    Alias(
+        "wait-for-duplicates",
+        (LEWAGON,),
+        None,
+        "warn-unless:false",
+        "only the newest check run of each name counts",
+    ),
+    Alias("verbose", (LEWAGON,), None, "no-effect", "progress is always shown"),
+    Alias("bundler-cache", (LEWAGON,), None, "no-effect", "nothing here runs Ruby"),
+    Alias("display-workflow-run-url", (THE_ACTIONS_ORG,), None, "no-effect", "the run's URL is always shown"),
+    Alias(
+        "display-workflow-run-url-interval",
+        (THE_ACTIONS_ORG,),
+        None,
+        "no-effect",
+        "the run is looked for at poll-interval",
+    ),
+    Alias(
+        "display-workflow-run-url-timeout",
+        (THE_ACTIONS_ORG,),
+        None,
+        "no-effect",
+        "the run must appear within discovery-timeout",
+    ),
+    Alias(
+        "workflow-logs",
+        (THE_ACTIONS_ORG,),
+        None,
+        "warn-unless:ignore",
+        "the run's logs are not copied: the job summary links to the run",
+    ),
+    # artifacts: download-artifact ignores `pattern` when `name` is given, so `name` comes first
+    Alias("name", (DOWNLOAD_ARTIFACT, DAWIDD6), "artifacts", implies=_FIND_ONLY),
+    Alias("pattern", (DOWNLOAD_ARTIFACT,), "artifacts", implies=_FIND_ONLY),
+    Alias(
+        "name_is_regexp",
+        (DAWIDD6,),
+        None,
+        "refuse-unless:false",
+        "artifacts takes names and globs, not regular expressions: write the pattern as a glob",
+        implies=_FIND_ONLY,
+    ),
+    Alias(
+        "artifact-ids",
+        (DOWNLOAD_ARTIFACT,),
+        None,
+        "refuse-unless:",
+        "artifacts are chosen by name: give their names or globs in artifacts",
+    ),
+    Alias("branch", (DAWIDD6,), "ref", implies=_FIND_ONLY),
+    Alias(
+        "pr",
+        (DAWIDD6,),
+        None,
+        "warn",
+        "the run is found for sha, by default the pull request's head commit when the calling "
+        "workflow runs for a pull request",
+        implies=_FIND_ONLY,
+    ),
+    Alias("run_id", (AWAIT_REMOTE_RUN, DAWIDD6), "run-id"),
+    Alias(
+        "run_number",
+        (DAWIDD6,),
+        None,
+        "refuse-unless:",
+        "give the run's id in run-id",
+        implies=_FIND_ONLY,
+    ),
+    Alias(
+        "check_artifacts",
+        (DAWIDD6,),
+        None,
+        "warn-unless:false",
+        "only the run found is looked at, not earlier runs without artifacts",
+        implies=_FIND_ONLY,
+    ),
+    Alias(
+        "search_artifacts",
+        (DAWIDD6,),
+        None,
+        "warn-unless:false",
+        "only the run found is looked at, not earlier runs without the artifact",
+        implies=_FIND_ONLY,
+    ),
+    Alias(
+        "skip-decompress",
+        (DOWNLOAD_ARTIFACT,),
+        None,
+        "refuse-unless:false",
+        "artifacts are always verified and unpacked",
+    ),
+    Alias(
+        "skip_unpack",
+        (DAWIDD6,),
+        None,
+        "refuse-unless:false",
+        "artifacts are always verified and unpacked",
+        implies=_FIND_ONLY,
+    ),
+    Alias("use_unzip", (DAWIDD6,), None, "no-effect", "artifacts are unpacked in Python", implies=_FIND_ONLY),
+    Alias(
+        "digest-mismatch",
+        (DOWNLOAD_ARTIFACT,),
+        None,
+        "warn-unless:error",
+        "an artifact whose digest does not match always fails the step",
+    ),
+    Alias("if_no_artifact_found", (DAWIDD6,), "if-artifacts-missing", implies=_FIND_ONLY),
+    Alias("merge_multiple", (DAWIDD6,), "merge-multiple", implies=_FIND_ONLY),
+    Alias("allow_forks", (DAWIDD6,), "allow-forks", implies=_FIND_ONLY),
+    Alias("dry_run", (DAWIDD6,), "dry-run", implies=_FIND_ONLY),
+)
+
+
+@dataclass(frozen=True)
+class OutputAlias:
+    """A peer action's output name, written too so that the steps after it keep reading it.
+
+    `value` is one of our outputs, or a value only a peer gives (`PEER_VALUES`)."""
+
+    name: str
+    peers: tuple[str, ...]
+    value: str
+    description: str
+
+
+# Values some peers output that none of ours is: written by jobs.job.peer_outputs.
+PEER_VALUES = {
+    "run-api-url": "API URL of the run.",
+    "workflow-id": "Id of the run's workflow.",
+    "found-artifact": "true if artifacts were downloaded, else false.",
+    "error-message": "The error, if the step failed.",
+}
+
+OUTPUT_ALIASES: tuple[OutputAlias, ...] = (
+    OutputAlias("run_id", (RETURN_DISPATCH,), "run-id", "Id of the run found or dispatched."),
+    OutputAlias("run_url", (RETURN_DISPATCH,), "run-url", "Web URL of the run."),
+    OutputAlias("workflow-id", (THE_ACTIONS_ORG,), "run-id", "Id of the run found or dispatched."),
+    OutputAlias("workflow-url", (THE_ACTIONS_ORG,), "run-url", "Web URL of the run."),
+    OutputAlias("workflow-conclusion", (THE_ACTIONS_ORG,), "conclusion", "Conclusion of the run."),
+    OutputAlias("runId", (BENC_UK,), "run-id", "Id of the run found or dispatched."),
+    OutputAlias("runUrl", (BENC_UK,), "run-api-url", PEER_VALUES["run-api-url"]),
+    OutputAlias("runUrlHtml", (BENC_UK,), "run-url", "Web URL of the run."),
+    OutputAlias("workflowId", (BENC_UK,), "workflow-id", PEER_VALUES["workflow-id"]),
+    OutputAlias("found_artifact", (DAWIDD6,), "found-artifact", PEER_VALUES["found-artifact"]),
+    OutputAlias("error_message", (DAWIDD6,), "error-message", PEER_VALUES["error-message"]),
+)
+
+ALIAS_NAMES = tuple(a.name for a in ALIASES)
+OUTPUT_ALIAS_NAMES = tuple(o.name for o in OUTPUT_ALIASES)
+
+
+def find_alias(name: str) -> Alias:
+    for alias in ALIASES:
+        if alias.name == name:
+            return alias
     raise KeyError(name)

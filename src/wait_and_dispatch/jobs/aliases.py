@@ -1,0 +1,258 @@
+"""The peer actions' input names, written into ours: one table-driven translation.
+
+`options.ALIASES` says which peer input sets which of our inputs and in which form its value is
+written (`FORMS` below: seconds, milliseconds, `owner` + `repo`, a conclusion or status, ...).
+`resolve` turns the values a step was given (ours and the peers' names, as the runner passes them)
+into our inputs only, and says what it did in `messages` for the edge to show. It does no I/O,
+so the action edge and the tests use the very same translation.
+
+Precedence, deterministic whatever order the runner lists the variables in: an input of ours that
+the step sets (not empty, not only action.yml's default) wins over its aliases, with a warning;
+among aliases of one input, the first in `options.ALIASES` wins, with a warning for the others.
+An input whose default is an expression (`github-token`, `repository`, `api-url`) arrives already
+evaluated, set or not, so an alias of it that the step sets wins.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.jobs.options import ALIASES, INPUTS, Alias
+
+_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+# The statuses GitHub's list-runs `status` filter takes besides conclusions ("List workflow runs
+# for a workflow", parameter status), which dawidd6's workflow_conclusion passes through.
+_STATUSES = {"completed", "in_progress", "queued", "requested", "waiting", "pending"}
+_CONCLUSIONS = {
+    "action_required",
+    "cancelled",
+    "failure",
+    "neutral",
+    "skipped",
+    "stale",
+    "success",
+    "timed_out",
+    "startup_failure",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    level: str  # notice or warning
+    title: str
+    text: str
+
+
+@dataclass
+class Resolved:
+    values: dict[str, str]  # our inputs only, by name
+    messages: list[Message] = field(default_factory=list)
+
+
+def _input(alias: Alias) -> str:
+    """The input an alias writes (only aliases with one have a form from `FORMS`)."""
+    if alias.input is None:
+        raise ValueError(f"the alias {alias.name} has no input of ours to write")
+    return alias.input
+
+
+def _text(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
+    return {_input(alias): value}
+
+
+def _in_unit(value: str, unit: str) -> str:
+    """A peer's number of seconds or milliseconds as a duration; a value that already has a unit
+    (`20s`) is left to the duration parser, which names the input if it is not a duration."""
+    return f"{value}{unit}" if _NUMBER.match(value) else value
+
+
+def _seconds(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
+    return {_input(alias): _in_unit(value, "s")}
+
+
+def _milliseconds(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
+    return {_input(alias): _in_unit(value, "ms")}
+
+
+def _cancel_after_seconds(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
+    # await-remote-run cancels the run after cancel_timeout_seconds: here the wait times out then
+    # and cancel-on-timeout cancels the run.
+    return {"timeout": _in_unit(value, "s"), "cancel-on-timeout": "true"}
+
+
+def _repo(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
+    # benc-uk, the-actions-org and dawidd6: owner/name. return-dispatch and await-remote-run:
+    # the name, beside `owner`.
+    if "/" in value:
+        return {"repository": value}
+    return {"repository": f"{given.get('owner', '').strip() or owner}/{value}"}
+
+
+def _owner(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
+    if given.get("repo", "").strip():
+        return {}  # `repo` writes the repository, with this owner
+    raise UsageError(
+        "owner is given without repo",
+        hint="give the repository as repository: owner/name (or repo: name beside owner)",
+    )
+
+
+def _conclusion(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
+    # dawidd6's workflow_conclusion is a conclusion, or a status to look for runs in.
+    wanted = value.lower()
+    if wanted in _CONCLUSIONS:
+        return {"allowed-conclusions": wanted}
+    if wanted == "completed":
+        return {"allowed-conclusions": "any"}
+    if wanted in _STATUSES:
+        raise UsageError(
+            f"workflow_conclusion {value!r} is a status of a run that has not finished",
+            hint="artifacts are downloaded from completed runs: give a conclusion such as success, "
+            "or completed for any",
+        )
+    raise UsageError(
+        f"workflow_conclusion {value!r} is neither a conclusion nor a status",
+        hint="e.g. success, failure, or completed for any conclusion",
+    )
+
+
+def _any_unless_true(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
+    # benc-uk's sync-status: false leaves the step green whatever the run's conclusion.
+    if value.lower() == "true":
+        return {}
+    if value.lower() == "false":
+        return {"allowed-conclusions": "any"}
+    raise UsageError(f"{alias.name} must be true or false, not {value!r}", hint=f"e.g. {alias.name}: true")
+
+
+def _fail_or_ignore(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
+    # lewagon's fail-on-no-checks: false succeeds when the checks asked for never appear.
+    if value.lower() in ("true", "false"):
+        return {_input(alias): "fail" if value.lower() == "true" else "ignore"}
+    raise UsageError(f"{alias.name} must be true or false, not {value!r}", hint=f"e.g. {alias.name}: false")
+
+
+def _more_lines(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
+    # lewagon's running-workflow-name is one more check to ignore, beside ignore-checks.
+    return {_input(alias): "\n".join(part for part in (given.get(_input(alias), "").strip(), value) if part)}
+
+
+Form = Callable[[str, Alias, Mapping[str, str], str], dict[str, str]]
+
+FORMS: dict[str, Form] = {
+    "text": _text,
+    "seconds": _seconds,
+    "milliseconds": _milliseconds,
+    "cancel-after-seconds": _cancel_after_seconds,
+    "repo": _repo,
+    "owner": _owner,
+    "conclusion": _conclusion,
+    "any-unless-true": _any_unless_true,
+    "more-lines": _more_lines,
+    "fail-or-ignore": _fail_or_ignore,
+}
+_MERGING = {"more-lines"}
+# Forms of the peer inputs with no equivalent here (Alias.input is None): no-effect, warn (whatever
+# the value), warn-unless:VALUES and refuse-unless:VALUES (the values whose behaviour we share).
+NO_EQUIVALENT = ("no-effect", "warn", "warn-unless", "refuse-unless")
+
+
+def resolve(given: Mapping[str, str], *, default_owner: str = "") -> Resolved:
+    """Our inputs from `given` (input and alias names to their values, stripped or not)."""
+    values = {k: v.strip() for k, v in given.items() if v is not None}
+    defaults = {item.name: item.default for item in INPUTS}
+    resolved = Resolved({item.name: values.get(item.name, "") for item in INPUTS})
+    out = resolved.values
+    # The runner evaluates an expression default (`${{ github.token }}`) before the action sees
+    # it, so such an input cannot be told set from defaulted: an alias the step sets wins over it.
+    user_set = {
+        name
+        for name, value in out.items()
+        if value and value != defaults[name] and not defaults[name].startswith("${{")
+    }
+    taken: dict[str, str] = {}  # our input -> the alias that wrote it
+    implied: dict[str, tuple[str, Alias]] = {}
+    for alias in ALIASES:
+        value = values.get(alias.name, "")
+        if not value:
+            continue
+        if alias.input is None:
+            _no_equivalent(alias, value, resolved)
+            continue
+        writes = FORMS[alias.form](value, alias, values, default_owner)
+        merges = alias.form in _MERGING  # adds to the input's own value rather than replacing it
+        blocked = sorted(name for name in writes if not merges and (name in user_set or name in taken))
+        if blocked:
+            by = taken.get(blocked[0])
+            winner = f"its alias `{by}`" if by else f"`{blocked[0]}`"
+            resolved.messages.append(
+                Message(
+                    "warning",
+                    f"Input {alias.name} ignored",
+                    f"both {winner} and `{alias.name}` ({_peers(alias)}) set `{blocked[0]}`; "
+                    f"using {winner}: remove `{alias.name}` from this step's `with:`",
+                )
+            )
+            continue
+        for name, written in writes.items():
+            out[name] = written
+            taken[name] = alias.name
+        for name, implied_value in alias.implies:
+            implied.setdefault(name, (implied_value, alias))
+        resolved.messages.append(
+            Message(
+                "notice",
+                f"Input {alias.name} is now {alias.input}",
+                f"`{alias.name}` ({_peers(alias)}) is `{alias.input}` here; it works, "
+                f"but rename it to `{alias.input}` in this step's `with:`",
+            )
+        )
+    finds = bool(out.get("workflow") or out.get("event-type"))  # else nothing is dispatched anyway
+    for name, (implied_value, alias) in implied.items():
+        if finds and name not in user_set and name not in taken:
+            out[name] = implied_value
+            resolved.messages.append(
+                Message(
+                    "notice",
+                    f"{name}: {implied_value}",
+                    f"`{alias.name}` is an input of a peer that only downloads ({_peers(alias)}): "
+                    f"using `{name}: {implied_value}`; set `{name}` to choose",
+                )
+            )
+    return resolved
+
+
+def _no_equivalent(alias: Alias, value: str, resolved: Resolved) -> None:
+    form, _, accepted_text = alias.form.partition(":")
+    accepted = {part.strip() for part in accepted_text.split(",") if part.strip()}
+    matches = value.lower() in accepted
+    if form == "refuse-unless" and not matches:
+        raise UsageError(
+            f"{alias.name} ({_peers(alias)}) {value!r} cannot be done here: {alias.note}",
+            hint=f"remove {alias.name} from this step's `with:`",
+        )
+    if form == "no-effect" or matches:
+        resolved.messages.append(
+            Message(
+                "notice",
+                f"Input {alias.name} has no effect",
+                f"`{alias.name}` ({_peers(alias)}) has no effect here: {alias.note}; "
+                f"remove it from this step's `with:`",
+            )
+        )
+        return
+    resolved.messages.append(
+        Message(
+            "warning",
+            f"Input {alias.name} is not supported",
+            f"`{alias.name}: {value}` ({_peers(alias)}) is not supported: {alias.note}",
+        )
+    )
+
+
+def _peers(alias: Alias) -> str:
+    *others, last = alias.peers
+    return f"{', '.join(others)} and {last}" if others else last
