@@ -271,7 +271,6 @@ def test_an_input_given_without_what_it_needs_is_a_usage_error(requirement: Requ
             ["run", "--event-type", "deploy", "--workflow", "build.yml", "--input", "environment=prod"],
             ("event-type", "inputs"),
         ),
-        (["run", "--run-id", "700100001", "--workflow", "build.yml"], ("run-id", "workflow")),
         (["run", "--checks", "build", "--artifact", "package"], ("checks", "artifacts")),
         (["run", "--run-id", "700100001", "--checks", "build"], ("run-id", "checks")),
     ],

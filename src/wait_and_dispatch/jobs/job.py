@@ -60,14 +60,10 @@ class Conflict:
 _ONE_THING = "a step waits for one thing"
 _TWO_STEPS = "use two steps: one for the workflow run, one for the checks"
 # Every pair of inputs the job would otherwise reinterpret without a word (issue 11, defect 5):
-# the first input decides what the job does, and the second would be ignored.
+# the first input decides what the job does, and the second would be ignored. `run-id` with
+# `workflow` is not here: peers (dawidd6/action-download-artifact) take both, run-id winning, and
+# docs/MIGRATION.md promises the same; `ignore-checks` alone waits for every other check (lewagon).
 CONFLICTS: tuple[Conflict, ...] = (
-    Conflict(
-        "run-id",
-        "workflow",
-        "run-id names the run, so no workflow run is found or dispatched",
-        "give run-id to use that run, or workflow to find or dispatch one, not both",
-    ),
     Conflict(
         "run-id",
         "event-type",
@@ -121,12 +117,6 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ("event-type",),
         "client-payload is sent only with a repository_dispatch",
         "give event-type too, or send the values as workflow inputs (inputs)",
-    ),
-    Requirement(
-        "ignore-checks",
-        ("checks", "checks-regex"),
-        "only a wait for check runs ignores some",
-        "give checks or checks-regex (or use the checks command), or leave ignore-checks out",
     ),
     Requirement(
         "fail-fast",
