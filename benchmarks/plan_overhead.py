@@ -3,7 +3,7 @@
 
 Each trial builds a plan of 30 workflows in six layers of five; every node needs two nodes of
 the layer before, and every workflow runs 2 to 15 minutes (its last five runs took about as
-long, so polls are timed by history as in real use). The plan runs over real HTTP against the
+long, as in real use; the poll governor does not need them). The plan runs over real HTTP against the
 embedded emulator on a shared `VirtualClock`: the requests are real, the waiting is simulated,
 and concurrent nodes wait at the same time, as they would on GitHub.
 

@@ -1,8 +1,12 @@
 """The one place that talks HTTP to GitHub.
 
-Built on PyGithub's `Requester` (authentication, user agent, base URL and GHES prefix handling,
-connection pooling) with PyGithub's own retries switched off, so that retries have exactly one
-owner: `_Retrier` below, built from tenacity strategies.
+Built on the standard library's `http.client` (one kept-alive connection, `_Wire` at the end
+of this module), so that retries have exactly one owner: `_Retrier` below, and so that the first
+request goes out without importing PyGithub (175 ms) or `requests` and `urllib3` (more than half
+of what was left): issue 12, item 5. Artifact zips stream from the storage host through
+`requests`, imported only for a download, with a session that carries no token. Proxies
+(`HTTPS_PROXY`, `NO_PROXY`) and a CA bundle (`REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`) are honoured
+as `requests` honours them.
 
 What it does for every caller:
 - retries 5xx answers and connection errors with exponential backoff and jitter, but only for
@@ -16,6 +20,13 @@ What it does for every caller:
 - keeps ETags and sends `If-None-Match`, so that polling something unchanged is answered 304 and
   costs nothing against the primary rate limit;
 - spaces writes one second apart and sends requests one at a time, as GitHub asks;
+- keeps the process under GitHub's secondary limit on points per minute (a GET is 1 point, a
+  write 5) with a sliding window, and holds every request back while GitHub has asked it to
+  (`retry-after` on a secondary limit), not only the one that was refused;
+- carries a deadline into every request made in a `deadline_scope` (a wait, a job), so that no
+  call site can forget it: nothing is waited for past it;
+- remembers what GitHub said about pacing (`x-poll-interval`, secondary limits, the remaining
+  budget) in `ApiStats`, for the poll governor (engine/polling.py) to slow down on;
 - counts what it did (`ApiStats`) for progress lines, outputs and benchmarks.
 
 Sources (also in ../shared/GITHUB-FACTS.md):
@@ -24,29 +35,30 @@ Sources (also in ../shared/GITHUB-FACTS.md):
 - REST "Rate limits for the REST API": x-ratelimit-* headers, 403/429, retry-after, at least one
   minute when absent, exponential backoff when it persists.
 - PyGithub #3080 and `GithubRetry`: retries POSTs and sleeps silently until reset.
+- REST "Rate limits for the REST API", "Calculating points for the secondary rate limit": no
+  more than 900 points per minute for REST endpoints; GET, HEAD and OPTIONS are 1 point, POST,
+  PATCH, PUT and DELETE 5.
 """
 
 from __future__ import annotations
 
+import base64
 import collections
 import contextlib
 import datetime
 import hashlib
+import http.client
 import json
 import logging
+import os
+import random
+import re
 import threading
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
-
-import github
-import github.Auth
-import requests
-import requests.utils
-import tenacity
-from requests.structures import CaseInsensitiveDict
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from wait_and_dispatch import USER_AGENT
 from wait_and_dispatch.clock import Clock, SystemClock
@@ -63,6 +75,9 @@ from wait_and_dispatch.errors import (
     ValidationFailedError,
     WriteOutcomeUnknownError,
 )
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +102,15 @@ class RetryPolicy:
     attempts: int = 6  # tries per request, the first included
     initial_backoff: float = 1.0  # seconds before the first retry of a 5xx or connection error
     max_backoff: float = 30.0
+    # Under a deadline (a wait), reads are retried until it, and their waits stop growing here,
+    # so the end of an outage is seen within a few seconds.
+    max_backoff_in_wait: float = 4.0
     jitter: float = 1.0  # up to this many seconds added at random to each backoff
     secondary_limit_wait: float = 60.0  # without retry-after: "wait at least one minute" (GitHub docs)
     write_interval: float = 1.0  # "wait at least one second between each" mutative request
     max_rate_limit_wait: float | None = None  # cap on waiting for a primary reset without a deadline
+    # Points the process may spend in any 60 s (GitHub's secondary limit is 900 for REST); None: no cap.
+    points_per_minute: int | None = 600
 
 
 @dataclass
@@ -107,6 +127,11 @@ class ApiStats:
     rate_limit_used: int | None = None
     rate_limit_reset: float | None = None
     rate_limit_resource: str | None = None
+    poll_interval: float | None = None  # the last `x-poll-interval` GitHub sent: poll no more often
+    secondary_limits: int = 0  # secondary-limit answers (403/429) so far
+    secondary_limit_at: float | None = None  # clock time of the last one
+    hold_until: float | None = None  # GitHub asked for no requests before this clock time
+    paced_waits: int = 0  # times a request waited for the points-per-minute window
 
     @property
     def units_spent(self) -> int:
@@ -120,7 +145,7 @@ class ApiStats:
 @dataclass(frozen=True)
 class ApiResponse:
     status: int
-    headers: CaseInsensitiveDict[str]
+    headers: Headers
     data: Any
     from_cache: bool = False  # True when GitHub answered 304 and `data` is our cached copy
 
@@ -181,6 +206,7 @@ class GitHubApi:
         on_retry: Callable[[RetryEvent], None] | None = None,
         user_agent: str = USER_AGENT,
         read_only: bool = False,
+        rng: random.Random | None = None,
         app_jwt: bool = False,
     ) -> None:
         self.base_url = normalize_api_url(base_url)
@@ -190,39 +216,27 @@ class GitHubApi:
         self.timeout = timeout
         self.on_retry = on_retry
         self.stats = ApiStats()
+        self.rng = rng or random.Random()  # nosec B311 # retry and poll jitter, not cryptography
         self._has_token = bool(token)
-        # retry=None: PyGithub's urllib3 retries off, we own them (PyGithub's default GithubRetry
-        # retries POSTs). seconds_between_*=None: its real-time throttling off, we pace writes on
-        # our own clock.
-        self._github = github.Github(
-            base_url=self.base_url,
-            # A GitHub App's JWT goes as `Bearer` (REST "Authenticating as a GitHub App").
-            auth=(github.Auth.AppAuthToken(token) if app_jwt else github.Auth.Token(token))
-            if token
-            else None,
-            user_agent=user_agent,
-            timeout=timeout,
-            retry=None,
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-            per_page=100,
-        )
-        self._requester = self._github.requester
+        self._user_agent = user_agent
+        self._wire_to_api = _Wire(self.base_url, timeout=timeout)
+        # Held here only, sent only to the API host (never to storage, never in a message). A
+        # GitHub App's JWT goes as `Bearer` (REST "Authenticating as a GitHub App").
+        scheme = "Bearer" if app_jwt else "token"
+        self._authorization = {"Authorization": f"{scheme} {token}"} if token else {}
         self._prefix = urllib.parse.urlsplit(self.base_url).path.rstrip("/")
-        # GitHub asks for requests made serially, not concurrently; it also keeps PyGithub's one
-        # shared connection object from being used by two threads at once.
+        # GitHub asks for requests made serially, not concurrently ("Best practices for using the
+        # REST API"): one request in flight per client (per token) at a time.
         self._wire = threading.Lock()
+        self._pace_lock = threading.Lock()
+        self._sent: collections.deque[tuple[float, int]] = collections.deque()  # (time, points)
+        self._scope = threading.local()
         self._stats_lock = threading.Lock()
         self._cache_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._etags: collections.OrderedDict[str, _CachedAnswer] = collections.OrderedDict()
         self._next_write: float | None = None  # the earliest time the next write may be sent
-        self._storage = requests.Session()
-        # A fresh session for the storage host: no Authorization, ever. Blob storage rejects it
-        # (octocrab #563), and the token must not leave GitHub. Setting `auth` also stops
-        # requests from adding credentials from ~/.netrc.
-        self._storage.auth = _no_auth
-        self._storage.headers["User-Agent"] = user_agent
+        self._storage_session: requests.Session | None = None
 
     def __repr__(self) -> str:
         return f"GitHubApi(base_url={self.base_url!r}, token={'<set>' if self._has_token else None})"
@@ -232,14 +246,122 @@ class GitHubApi:
         return self._has_token
 
     def close(self) -> None:
-        self._github.close()
-        self._storage.close()
+        with self._wire:
+            self._wire_to_api.close()
+        if self._storage_session is not None:
+            self._storage_session.close()
+
+    @property
+    def _storage(self) -> requests.Session:
+        """The storage host's session, made at the first download (requests is imported then)."""
+        if self._storage_session is None:
+            import requests
+
+            session = requests.Session()
+            # A fresh session for the storage host: no Authorization, ever. Blob storage rejects
+            # it (octocrab #563), and the token must not leave GitHub. Setting `auth` also stops
+            # requests from adding credentials from ~/.netrc.
+            session.auth = _no_auth
+            session.headers["User-Agent"] = self._user_agent
+            self._storage_session = session
+        return self._storage_session
 
     def __enter__(self) -> GitHubApi:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- deadlines and pacing --------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def deadline_scope(self, deadline: float | None, *, replace: bool = False) -> Iterator[None]:
+        """Every request this thread makes inside carries `deadline` (or an earlier one it is given).
+
+        Waits and jobs enter one, so that a call deep inside (a `get_run` before a download) cannot
+        forget the deadline and wait out a rate-limit reset past it (issue 11, defect 7). Scopes
+        nest: the earliest deadline wins, unless `replace` (a cancel after the deadline gets a
+        short one of its own).
+        """
+        stack: list[tuple[float, bool]] = self._scope.__dict__.setdefault("deadlines", [])
+        if deadline is None:
+            yield
+            return
+        stack.append((deadline, replace))
+        try:
+            yield
+        finally:
+            stack.pop()
+
+    def current_deadline(self, deadline: float | None = None) -> float | None:
+        """The earliest of `deadline` and every enclosing `deadline_scope` of this thread."""
+        stack: list[tuple[float, bool]] = self._scope.__dict__.get("deadlines", [])
+        candidates = [] if deadline is None else [deadline]
+        for scoped, replaces in reversed(stack):
+            candidates.append(scoped)
+            if replaces:
+                break
+        return min(candidates) if candidates else None
+
+    def points_in_last_minute(self) -> int:
+        """Secondary-limit points this client spent in the last 60 s of its clock."""
+        with self._pace_lock:
+            self._forget_before(self.clock.now() - 60.0)
+            return sum(points for _, points in self._sent)
+
+    def _forget_before(self, cutoff: float) -> None:
+        while self._sent and self._sent[0][0] <= cutoff:
+            self._sent.popleft()
+
+    def _await_turn(self, method: str, url: str, deadline: float | None) -> None:
+        """Wait, before a request, while GitHub has asked us to hold back or the minute is spent.
+
+        The window is kept well under GitHub's 900 points per minute; a hold comes from a
+        secondary limit's `retry-after`, and applies to every request of this token, not only to
+        the one refused. Neither is waited for past the deadline.
+        """
+        points = 1 if method in _SAFE_METHODS else 5
+        limit = self.policy.points_per_minute
+        while True:
+            with self._pace_lock:
+                now = self.clock.now()
+                wait = 0.0
+                held = False
+                hold = self.stats.hold_until
+                if hold is not None and hold > now:
+                    wait, held = hold - now, True
+                elif limit is not None:
+                    self._forget_before(now - 60.0)
+                    spent = sum(p for _, p in self._sent)
+                    if spent + points > limit and self._sent:
+                        # Until enough of the oldest requests leave the window.
+                        over = spent + points - limit
+                        freed = 0
+                        for at, p in self._sent:
+                            freed += p
+                            if freed >= over:
+                                wait = at + 60.0 - now
+                                break
+                if wait <= 0:
+                    self._sent.append((now, points))
+                    return
+            if deadline is not None and now + wait > deadline:
+                why = (
+                    "GitHub's secondary rate limit asked for no requests"
+                    if held
+                    else f"the {limit} points a minute this process allows itself are spent"
+                )
+                raise RateLimitExceededError(
+                    f"{method} {self._display(url)}: not sent: {why} for {wait:.0f}s more, past the deadline",
+                    hint="raise the timeout, or wait on fewer runs at once with this token",
+                )
+            self._count(paced_waits=1)
+            self.clock.sleep(wait)
+
+    def _hold_requests(self, seconds: float) -> None:
+        with self._stats_lock:
+            until = self.clock.now() + seconds
+            self.stats.hold_until = max(self.stats.hold_until or 0.0, until)
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -318,7 +440,7 @@ class GitHubApi:
             )
         safe = method in _SAFE_METHODS if idempotent is None else idempotent
         url = self._url(path, params)
-        retrier = _Retrier(self, method, url, safe=safe, deadline=deadline)
+        retrier = _Retrier(self, method, url, safe=safe, deadline=self.current_deadline(deadline))
         return retrier.call(
             lambda: self._send_once(method, url, body, headers, safe, conditional and method == "GET")
         )
@@ -356,6 +478,7 @@ class GitHubApi:
         a client that carries no token. Returns the size and sha256 of what was written, for the
         caller to check against the artifact's `digest`.
         """
+        deadline = self.current_deadline(deadline)
         retrier = _Retrier(self, "GET", archive_download_url, safe=True, deadline=deadline)
 
         def attempt() -> DownloadResult:
@@ -426,7 +549,14 @@ class GitHubApi:
         safe: bool,
         conditional: bool,
     ) -> ApiResponse:
-        headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": API_VERSION,
+            "User-Agent": self._user_agent,
+            **self._authorization,
+        }
+        if body is not None:
+            headers["Content-Type"] = "application/json"
         headers.update(extra_headers or {})
         cached = self._cached(url) if conditional else None
         if cached is not None:
@@ -435,12 +565,13 @@ class GitHubApi:
         with self._write_turn() if write else contextlib.nullcontext(), self._wire:
             try:
                 self._count(requests=1)
-                status, raw_headers, text = self._requester.requestJson(
-                    method, url, headers=headers, input=body, follow_302_redirect=False
+                # Redirects are never followed: a 302 to the artifact storage is read by the caller.
+                status, response_headers, raw = self._wire_to_api.request(
+                    method, url, headers, None if body is None else json.dumps(body).encode(), safe=safe
                 )
-            except requests.exceptions.RequestException as exc:
+            except _WireError as exc:
                 raise self._connection_failure(method, url, exc, safe) from exc
-        response_headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(raw_headers)
+        text = raw.decode("utf-8", errors="replace")
         self._note_rate_limit(response_headers)
         if status == 304 and cached is not None:
             self._count(not_modified=1)
@@ -477,7 +608,7 @@ class GitHubApi:
             for name, delta in deltas.items():
                 setattr(self.stats, name, getattr(self.stats, name) + delta)
 
-    def _note_rate_limit(self, headers: CaseInsensitiveDict[str]) -> None:
+    def _note_rate_limit(self, headers: Headers) -> None:
         # GHES has rate limiting off by default and sends none of these headers.
         with self._stats_lock:
             for header, attribute in (
@@ -494,15 +625,23 @@ class GitHubApi:
             resource = headers.get("x-ratelimit-resource")
             if resource:
                 self.stats.rate_limit_resource = resource
+            # "x-poll-interval": how many seconds GitHub wants between polls of this endpoint
+            # (REST "Best practices": honour it; the Events API sends it).
+            poll = _float_header(headers, "x-poll-interval")
+            if poll is not None and poll > 0:
+                self.stats.poll_interval = poll
 
-    def _connection_failure(
-        self, method: str, url: str, exc: requests.exceptions.RequestException, safe: bool
-    ) -> Exception:
+    def _note_secondary_limit(self) -> None:
+        with self._stats_lock:
+            self.stats.secondary_limits += 1
+            self.stats.secondary_limit_at = self.clock.now()
+
+    def _connection_failure(self, method: str, url: str, exc: _WireError, safe: bool) -> Exception:
         shown = f"{method} {self._display(url)}"
         failure = ConnectionFailedError(
             f"{shown}: could not reach GitHub at {self.base_url} ({_describe(exc)})", method=method, url=url
         )
-        if safe or _never_sent(exc):
+        if safe or exc.never_sent:
             return _RetryableError("connection", failure)
         # The request may have reached GitHub before the connection failed: do not send it again.
         return WriteOutcomeUnknownError(
@@ -517,7 +656,7 @@ class GitHubApi:
         method: str,
         url: str,
         status: int,
-        headers: CaseInsensitiveDict[str],
+        headers: Headers,
         data: Any,
         safe: bool,
     ) -> Exception:
@@ -528,6 +667,7 @@ class GitHubApi:
         lowered = message.lower()
 
         if status in (403, 429) and ("secondary rate limit" in lowered or "abuse" in lowered):
+            self._note_secondary_limit()
             retry_after = _float_header(headers, "retry-after")
             final = RateLimitExceededError(
                 f"{line} (secondary rate limit)", status=status, method=method, url=url
@@ -544,6 +684,7 @@ class GitHubApi:
             )
             return _RetryableError("primary-rate-limit", final)
         if status == 429:  # too many requests without a recognised message: treat as secondary
+            self._note_secondary_limit()
             retry_after = _float_header(headers, "retry-after")
             final = RateLimitExceededError(line, status=status, method=method, url=url)
             return _RetryableError("secondary-rate-limit", final, retry_after=retry_after)
@@ -583,6 +724,8 @@ class GitHubApi:
     def _stream_to(
         self, storage_url: str, destination: Path, on_progress: Callable[[int, int | None], None] | None
     ) -> DownloadResult:
+        import requests
+
         digest = hashlib.sha256()
         written = 0
         try:
@@ -621,12 +764,20 @@ class GitHubApi:
 
 
 class _Retrier:
-    """The retry loop, assembled from tenacity strategies; the only place that retries.
+    """The retry loop: the only place that retries, on the API layer's clock.
 
     Waits come from the answer when GitHub gives one (retry-after, x-ratelimit-reset), else
-    exponential backoff with jitter. A deadline bounds every wait: a wait that would end past it
-    is not started; the last error is raised instead (a primary limit that resets after the
-    deadline fails at once, with the reset time in the message).
+    exponential backoff with jitter. A deadline (the caller's, or the `deadline_scope` the
+    request runs in) bounds every wait: a wait that would end past it is not started, and the
+    last error is raised instead (a primary limit that resets after the deadline fails at once,
+    with the reset time in the message). Under a deadline, a read is retried until the deadline
+    rather than `attempts` times, with waits that stop growing at `max_backoff_in_wait`: an
+    outage shorter than the wait does not end the wait (issue 11, defect 11).
+
+    The loop is tenacity's (`Retrying` with this class's stop, wait and before-sleep strategies and
+    the API layer's clock as its sleep), so the policy is tested on a fake clock. tenacity is
+    imported only once a request has failed: the first request of a run goes out without the
+    43 ms it takes to import (issue 12, item 5).
     """
 
     def __init__(self, api: GitHubApi, method: str, url: str, *, safe: bool, deadline: float | None) -> None:
@@ -635,71 +786,114 @@ class _Retrier:
         self.url = url
         self.safe = safe
         self.deadline = deadline
-        policy = api.policy
-        self._backoff = tenacity.wait_exponential(
-            multiplier=policy.initial_backoff, max=policy.max_backoff
-        ) + tenacity.wait_random(0, policy.jitter)
-        self._planned: dict[int, float] = {}
-        self._secondary_backoff = tenacity.wait_exponential(
-            multiplier=policy.secondary_limit_wait,
-            max=max(policy.secondary_limit_wait * 8, policy.max_backoff),
-        )
+        self.rng = api.rng
+        self._secondary = 0  # secondary-limit refusals so far: their waits grow
+        self._wait_next = 0.0
+        self._giving_up: BaseException | None = None
 
     def call(self, attempt: Callable[[], T]) -> T:
+        try:
+            return self._attempt(attempt)
+        except _RetryableError as transient:
+            first = transient
+        import tenacity  # only a failed request needs the retry loop
+
+        self._decide(first, tries=1)
+        if self._giving_up is not None:
+            raise self._giving_up
+        self._before_sleep(first, 1, self._wait_next)
+        self.api.clock.sleep(self._wait_next)
         retrying = tenacity.Retrying(
             sleep=self.api.clock.sleep,
             retry=tenacity.retry_if_exception_type(_RetryableError),
-            stop=tenacity.stop_after_attempt(self.api.policy.attempts) | _StopAt(self._stop_at_deadline),
             wait=self._wait,
-            before_sleep=self._before_sleep,
-            retry_error_callback=self._give_up,
+            stop=lambda state: self._giving_up is not None,
+            before_sleep=self._before_sleep_state,
+            retry_error_callback=self._raise_final,
         )
-        return retrying(attempt)
+        result: T = retrying(self._attempt, attempt)
+        return result
 
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        # Decided once per attempt: the deadline check and the sleep must see the same jittered wait.
-        planned = self._planned.get(state.attempt_number)
-        if planned is None:
-            planned = self._planned[state.attempt_number] = self._choose_wait(state)
-        return planned
+    def _attempt(self, attempt: Callable[[], T]) -> T:
+        self.api._await_turn(self.method, self.url, self.deadline)
+        return attempt()
 
-    def _choose_wait(self, state: tenacity.RetryCallState) -> float:
-        transient = _transient_of(state)
+    @staticmethod
+    def _transient(state: Any) -> _RetryableError:
+        error = state.outcome.exception() if state.outcome is not None else None
+        if not isinstance(error, _RetryableError):  # retry_if_exception_type retries nothing else
+            raise RuntimeError("tenacity retried something other than a transient failure")
+        return error
+
+    def _wait(self, state: Any) -> float:
+        """tenacity's wait, asked before its stop: decides the wait or to give up. The attempts
+        tenacity counts come after the first one, made above."""
+        self._decide(self._transient(state), tries=state.attempt_number + 1)
+        return self._wait_next
+
+    def _before_sleep_state(self, state: Any) -> None:
+        self._before_sleep(self._transient(state), state.attempt_number + 1, self._wait_next)
+
+    def _raise_final(self, state: Any) -> NoReturn:
+        assert self._giving_up is not None  # nosec B101 # _stop set it before tenacity stopped
+        raise self._giving_up
+
+    def _decide(self, transient: _RetryableError, *, tries: int) -> None:
+        """After a failure: the wait before the next try, or the error to give up with."""
+        policy = self.api.policy
+        if transient.reason == "secondary-rate-limit":
+            self._secondary += 1
+        wait = self._choose_wait(transient, tries, self._secondary)
+        if transient.reason == "secondary-rate-limit":
+            self.api._hold_requests(wait)
+        self._wait_next = wait
+        if self._past_deadline(wait):
+            self._giving_up = self._final_error(transient, tries, deadline_hit=True)
+        elif self._out_of_tries(transient, tries, wait, policy):
+            self._giving_up = self._final_error(transient, tries, deadline_hit=False)
+
+    def _choose_wait(self, transient: _RetryableError, tries: int, secondary: int) -> float:
+        policy = self.api.policy
         if transient.reason == "primary-rate-limit":
             reset_at = getattr(transient.final, "reset_at", None)
             base = (
                 (reset_at - self.api.clock.now() + 1.0)
                 if reset_at is not None
-                else self.api.policy.secondary_limit_wait
+                else policy.secondary_limit_wait
             )
             return max(base, 1.0)
         if transient.reason == "secondary-rate-limit":
             if transient.retry_after is not None:
                 return max(transient.retry_after, 1.0)
-            return max(self.api.policy.secondary_limit_wait, float(self._secondary_backoff(state)))
-        return float(self._backoff(state))
+            # "wait at least one minute", then exponentially longer while it persists (GitHub docs).
+            grown = policy.secondary_limit_wait * 2.0 ** (secondary - 1)
+            return min(grown, max(policy.secondary_limit_wait * 8, policy.max_backoff))
+        cap = policy.max_backoff
+        if self.deadline is not None and self.safe:
+            cap = min(cap, policy.max_backoff_in_wait)
+        backoff = min(cap, policy.initial_backoff * 2.0 ** (tries - 1))
+        return backoff + self.rng.uniform(0, policy.jitter)
 
-    def _stop_at_deadline(self, state: tenacity.RetryCallState) -> bool:
-        transient = _transient_of(state)
-        wait = self._wait(state)
+    def _past_deadline(self, wait: float) -> bool:
+        return self.deadline is not None and self.api.clock.now() + wait > self.deadline
+
+    def _out_of_tries(self, transient: _RetryableError, tries: int, wait: float, policy: RetryPolicy) -> bool:
         if transient.reason == "primary-rate-limit":
-            limit = self.api.policy.max_rate_limit_wait
+            limit = policy.max_rate_limit_wait
             if self.deadline is None and limit is not None and wait > limit:
                 return True
-        if self.deadline is None:
-            return False
-        return self.api.clock.now() + wait > self.deadline
+        if self.deadline is not None and self.safe and transient.reason in ("server-error", "connection"):
+            return False  # a read under a deadline is retried until the deadline
+        return tries >= policy.attempts
 
-    def _before_sleep(self, state: tenacity.RetryCallState) -> None:
-        transient = _transient_of(state)
-        wait = state.upcoming_sleep
+    def _before_sleep(self, transient: _RetryableError, tries: int, wait: float) -> None:
         self.api._count(retries=1)
         if transient.reason.endswith("rate-limit"):
             self.api._count(rate_limit_waits=1)
         event = RetryEvent(
             reason=transient.reason,
             wait=wait,
-            attempt=state.attempt_number,
+            attempt=tries,
             method=self.method,
             path=self.api._display(self.url),
             detail=str(transient.final),
@@ -708,37 +902,22 @@ class _Retrier:
         if self.api.on_retry is not None:
             self.api.on_retry(event)
 
-    def _give_up(self, state: tenacity.RetryCallState) -> Any:
-        transient = _transient_of(state)
+    def _final_error(self, transient: _RetryableError, tries: int, *, deadline_hit: bool) -> BaseException:
+        """The error to give up with (its cause chained, as `raise ... from` would)."""
         final = transient.final
-        if self.deadline is not None and self.api.clock.now() + self._wait(state) > self.deadline:
-            if isinstance(final, RateLimitExceededError):
-                final.hint = (
-                    "the rate limit resets after this step's deadline: raise the timeout, or use a token "
-                    "with a larger budget (a GitHub App installation token or a PAT)"
-                )
-                raise final from transient
-            raise DeadlineExceededError(
-                f"{final} - still failing when the deadline came (after {state.attempt_number} tries)"
-            ) from final
-        raise final from transient
-
-
-class _StopAt(tenacity.stop.stop_base):
-    """A tenacity stop strategy from a predicate, so it composes with `|`."""
-
-    def __init__(self, predicate: Callable[[tenacity.RetryCallState], bool]) -> None:
-        self.predicate = predicate
-
-    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        return self.predicate(retry_state)
-
-
-def _transient_of(state: tenacity.RetryCallState) -> _RetryableError:
-    assert state.outcome is not None  # nosec B101 # an invariant for mypy, not a check of input
-    exc = state.outcome.exception()
-    assert isinstance(exc, _RetryableError)  # nosec B101 # an invariant for mypy, not a check of input
-    return exc
+        if deadline_hit and not isinstance(final, RateLimitExceededError):
+            error: BaseException = DeadlineExceededError(
+                f"{final} - still failing when the deadline came (after {tries} tries)"
+            )
+            error.__cause__ = final
+            return error
+        if deadline_hit and isinstance(final, GitHubApiError):
+            final.hint = (
+                "the rate limit resets after this step's deadline: raise the timeout, or use a token "
+                "with a larger budget (a GitHub App installation token or a PAT)"
+            )
+        final.__cause__ = transient
+        return final
 
 
 # -- small pure helpers --------------------------------------------------------------------------
@@ -763,9 +942,14 @@ def next_page_url(link_header: str | None) -> str | None:
     """The `rel="next"` URL of a GitHub `Link` header, if any."""
     if not link_header:
         return None
-    for link in requests.utils.parse_header_links(link_header):
-        if link.get("rel") == "next" and link.get("url"):
-            return link["url"]
+    # `<url>; rel="next", <url>; rel="last"`: split before each `<`, so commas in a URL stay.
+    for link in re.split(r",\s*(?=<)", link_header):
+        target, _, parameters = link.strip().partition(";")
+        url = target.strip().strip("<>").strip()
+        for parameter in parameters.split(";"):
+            key, _, value = parameter.strip().partition("=")
+            if key.strip().lower() == "rel" and "next" in value.strip().strip("'\"").split() and url:
+                return url
     return None
 
 
@@ -845,16 +1029,6 @@ def _permission_hint(url: str) -> str:
     return "give the token `actions: read` (and `contents: read` for private repositories)"
 
 
-def _never_sent(exc: requests.exceptions.RequestException) -> bool:
-    """True when the connection failed before any byte of the request went out."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        text = repr(exc)
-        return "NewConnectionError" in text or "Connection refused" in text or "NameResolutionError" in text
-    return False
-
-
 def _describe(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "..."
@@ -874,6 +1048,167 @@ def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
     return request
 
 
+# -- the wire: http.client, one kept-alive connection -------------------------------------------
+
+
+_PROXY_VARIABLES = ("https_proxy", "http_proxy", "all_proxy", "HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY")
+# Failures of a kept-alive connection the server closed while it sat idle: the request did not
+# reach it, and a safe request may be sent again at once on a fresh connection.
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+class _WireError(Exception):
+    """The request failed on the network. `never_sent`: not a byte of it left this process."""
+
+    def __init__(self, detail: str, *, never_sent: bool, timed_out: bool = False) -> None:
+        super().__init__(detail)
+        self.never_sent = never_sent
+        self.timed_out = timed_out
+
+
+class Headers(MutableMapping[str, str]):
+    """HTTP headers by case-insensitive name (the last value of a repeated one)."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] | Mapping[str, str] = ()) -> None:
+        self._items: dict[str, tuple[str, str]] = {}
+        pairs = items.items() if isinstance(items, Mapping) else items
+        for name, value in pairs:
+            self[name] = value
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __setitem__(self, name: str, value: str) -> None:
+        self._items[name.lower()] = (name, value)
+
+    def __delitem__(self, name: str) -> None:
+        del self._items[name.lower()]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self.items())!r})"
+
+
+class _Wire:
+    """One connection to the API host, reused while the server keeps it open. Not thread-safe:
+    `GitHubApi` sends one request at a time (`_wire` lock)."""
+
+    def __init__(self, base_url: str, *, timeout: float) -> None:
+        parts = urllib.parse.urlsplit(base_url)
+        self.scheme = parts.scheme
+        self.host = parts.hostname or ""
+        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.timeout = timeout
+        self._proxy = _proxy_for(base_url)
+        self._connection: http.client.HTTPConnection | None = None
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def request(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, *, safe: bool
+    ) -> tuple[int, Headers, bytes]:
+        """Send one request to `url` (on this wire's host): the status, headers and whole body."""
+        parts = urllib.parse.urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        if self._proxy is not None and self.scheme == "http":
+            target = url  # a plain-HTTP proxy takes the absolute URL
+        for attempt in (1, 2):
+            connection = self._connect()
+            reused = connection.sock is not None
+            if not reused:
+                try:
+                    connection.connect()
+                except OSError as exc:
+                    self.close()
+                    timed_out = isinstance(exc, TimeoutError)
+                    raise _WireError(_describe_wire(exc), never_sent=True, timed_out=timed_out) from exc
+            try:
+                connection.request(method, target, body=body, headers=dict(headers))
+                answer = connection.getresponse()
+                data = answer.read()
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()
+                if reused and attempt == 1 and safe and isinstance(exc, _STALE):
+                    continue
+                timed_out = isinstance(exc, TimeoutError)
+                raise _WireError(_describe_wire(exc), never_sent=False, timed_out=timed_out) from exc
+            if answer.will_close:
+                self.close()
+            return answer.status, Headers(answer.getheaders()), data
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _connect(self) -> http.client.HTTPConnection:
+        if self._connection is not None:
+            return self._connection
+        proxy = self._proxy
+        connection: http.client.HTTPConnection
+        if self.scheme == "https":
+            import ssl
+
+            context = ssl.create_default_context(cafile=_ca_bundle())
+            if proxy is None:
+                connection = http.client.HTTPSConnection(
+                    self.host, self.port, timeout=self.timeout, context=context
+                )
+            else:
+                connection = http.client.HTTPSConnection(
+                    proxy.hostname or "", proxy.port or 8080, timeout=self.timeout, context=context
+                )
+                connection.set_tunnel(self.host, self.port, headers=_proxy_headers(proxy))
+        elif proxy is None:
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        else:
+            connection = http.client.HTTPConnection(
+                proxy.hostname or "", proxy.port or 8080, timeout=self.timeout
+            )
+        self._connection = connection
+        return connection
+
+
+def _proxy_for(url: str) -> urllib.parse.SplitResult | None:
+    """The proxy for `url` from the environment, as `requests` would pick it (or None)."""
+    if not any(os.environ.get(name) for name in _PROXY_VARIABLES):
+        return None
+    import urllib.request
+
+    parts = urllib.parse.urlsplit(url)
+    if urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    proxies: dict[str, str] = urllib.request.getproxies()
+    chosen = proxies.get(parts.scheme) or proxies.get("all")
+    if not chosen:
+        return None
+    return urllib.parse.urlsplit(chosen if "://" in chosen else f"http://{chosen}")
+
+
+def _proxy_headers(proxy: urllib.parse.SplitResult) -> dict[str, str]:
+    if proxy.username is None:
+        return {}
+    user = urllib.parse.unquote(proxy.username)
+    password = urllib.parse.unquote(proxy.password or "")
+    credentials = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Proxy-Authorization": f"Basic {credentials}"}
+
+
+def _ca_bundle() -> str | None:
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or None
+
+
+def _describe_wire(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, ConnectionRefusedError):
+        text = f"Connection refused ({text})"
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
 __all__ = [
     "API_VERSION",
     "DEFAULT_API_URL",
@@ -881,6 +1216,7 @@ __all__ = [
     "ApiStats",
     "DownloadResult",
     "GitHubApi",
+    "Headers",
     "RetryEvent",
     "RetryPolicy",
     "next_page_url",

@@ -437,3 +437,34 @@ def test_a_304_for_a_page_keeps_the_link_to_the_next_page(
     again = list(api.paginate(RUNS, items_key="workflow_runs"))
     assert len(first) == len(again) == 150
     assert api.stats.not_modified == 2
+
+
+def test_requests_are_paced_to_stay_under_the_secondary_points_limit(
+    start_emulator: StartEmulator, make_api: MakeApi, scenario_dict: dict[str, Any], clock: ManualClock
+) -> None:
+    # Scaled down from GitHub's 900 points a minute: the emulator refuses past 90, we plan for 60.
+    scenario_dict["options"]["secondary_points_per_minute"] = 90
+    emulator = start_emulator(scenario_dict)
+    api = make_api(emulator, policy=RetryPolicy(points_per_minute=60))
+    start = clock.now()
+    for _ in range(150):
+        api.get("/repos/octo/app")
+    assert all(r.status in (200, 304) for r in emulator.requests), "no secondary-limit answer"
+    assert api.stats.paced_waits > 0 and api.stats.retries == 0
+    assert clock.now() - start >= 120, "150 points at 60 a minute take two minutes and more"
+    assert api.points_in_last_minute() <= 60
+
+
+def test_the_retry_machinery_is_imported_only_once_a_request_fails(tmp_path: Path) -> None:
+    """Start-up (issue 12, item 5): a run's first request must not pay for importing tenacity."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, wait_and_dispatch.github_api, wait_and_dispatch.cli.main; "
+        "print('tenacity' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert done.stdout.strip() == "False"

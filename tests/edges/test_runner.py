@@ -160,7 +160,7 @@ def test_an_alias_fills_an_empty_canonical_input_and_a_notice_names_the_new_inpu
 def test_an_alias_replaces_a_canonical_input_that_only_holds_the_action_yml_default(
     stdout: io.StringIO,
 ) -> None:
-    environ = {"INPUT_POLL-INTERVAL": "5s", "INPUT_WAIT-INTERVAL": "20s"}
+    environ = {"INPUT_POLL-INTERVAL": "1s", "INPUT_WAIT-INTERVAL": "20s"}
 
     assert Runner(environ, stdout).inputs()["poll-interval"] == "20s"
 

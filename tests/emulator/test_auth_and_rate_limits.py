@@ -144,3 +144,29 @@ def test_request_log_redacts_authorization(http: Http, emu: Emulator) -> None:
     assert entry.body == {"ref": "main", "inputs": {"environment": "dev"}}
     assert emu.requests_to("/repos/octo/app/dispatches") == []
     assert len(emu.requests_to("/repos/octo/app/actions/workflows/*/dispatches")) == 1
+
+
+def test_x_poll_interval_is_sent_on_get_answers_when_the_scenario_asks(
+    start: Callable[[dict[str, Any]], Emulator], scenario: dict[str, Any]
+) -> None:
+    scenario.setdefault("options", {})["poll_interval_header"] = 60
+    emu = start(scenario)
+    client = Http(emu)
+    assert client.get("/repos/octo/app").headers["X-Poll-Interval"] == "60"
+    assert "X-Poll-Interval" not in client.post("/repos/octo/app/dispatches", {"event_type": "x"}).headers
+
+
+def test_the_secondary_limit_refuses_the_point_past_the_minutes_budget(
+    start: Callable[[dict[str, Any]], Emulator], scenario: dict[str, Any], clock: ManualClock
+) -> None:
+    # GitHub: 900 points a minute for REST; a GET is 1 point, a write 5 ("Rate limits for the REST API").
+    scenario.setdefault("options", {})["secondary_points_per_minute"] = 12
+    emu = start(scenario)
+    client = Http(emu)
+    assert client.post("/repos/octo/app/dispatches", {"event_type": "x"}).status_code == 204
+    assert [client.get("/repos/octo/app").status_code for _ in range(8)] == [200] * 7 + [403]
+    refused = client.get("/repos/octo/app")
+    assert "secondary rate limit" in refused.json()["message"]
+    assert int(refused.headers["Retry-After"]) == 60
+    clock.advance(60)
+    assert client.get("/repos/octo/app").status_code == 200

@@ -108,3 +108,14 @@ def test_blob_status_fault_answers_an_azure_error(http: Http, emu: Emulator) -> 
 def test_unknown_fault_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown fault kind"):
         Fault(kind="explode")
+
+
+def test_a_fault_with_since_and_until_is_an_outage_in_time(
+    http: Http, emu: Emulator, clock: ManualClock
+) -> None:
+    emu.inject(Fault(path="/repos/octo/app", status=503, times=None, since=10, until=40))
+    statuses = []
+    for _ in range(6):
+        statuses.append(http.get("/repos/octo/app").status_code)
+        clock.advance(10)
+    assert statuses == [200, 503, 503, 503, 200, 200]

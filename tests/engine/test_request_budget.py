@@ -8,8 +8,8 @@ contents read, the dispatch, the run's first read and its state changes: at most
 artifact; on GHES without run details at most 6; `dispatch: if-missing` adds only the look-up
 of the runs for the SHA, and the commit when the SHA was not given.
 
-The waits here do not read the workflow's history of durations (`use_history=False`): that one
-read belongs to the poll governor (issue 12, item 1), which decides whether it still pays.
+Waits read no history of durations: the poll governor's fixed cadence does not need it
+(issue 12, item 1).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def run(engine: Engine, tmp_path: Path | None = None, **fields: Any) -> RunResul
     fields.setdefault("sha", MAIN_SHA)
     fields.setdefault("dispatch", DispatchPolicy.ALWAYS)
     artifacts = ArtifactSelection(patterns=("package",), path=tmp_path) if tmp_path else None
-    options = WaitOptions(timeout=600, use_history=False)
+    options = WaitOptions(timeout=600)
     result = engine.run(RunRequest(APP, **fields), options, artifacts=artifacts)
     assert result.outcome is Outcome.SUCCESS
     return result

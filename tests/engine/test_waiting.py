@@ -1,6 +1,7 @@
 """Waiting for runs: every status and conclusion, re-run attempts, timeouts that end on time,
-conditional polls that cost nothing, polling timed by the workflow's history, and many runs on
-one shared poll budget.
+conditional polls that cost nothing on a fixed cadence, and many runs on one shared poll budget.
+The poll governor's own behaviour (slowing down, sharing across waiters) is in
+test_poll_governor.py.
 """
 
 from __future__ import annotations
@@ -148,38 +149,49 @@ def test_unchanged_polls_are_answered_304_and_spend_no_rate_limit(
     assert spent <= 5, "a waited hour costs a handful of rate-limit units"
 
 
-def test_history_times_polls_densely_around_the_expected_end(
+def test_completion_is_seen_within_two_seconds_without_reading_the_history(
     start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
 ) -> None:
     for age, duration in ((5000, 590), (4000, 600), (3000, 610)):
         add_run(scenario_dict, created=-age, timeline={"queued": 0, "duration": duration})
-    _, api, run = start_with_run(
+    emulator, api, run = start_with_run(
         start_emulator, scenario_dict, make_api, timeline={"queued": 0, "duration": 600}
     )
-    before = api.stats.requests
-    result = wait_for_run(api, APP, run, WaitOptions(poll_interval=5, max_poll_interval=120))
-    lag = result.waited - 600
-    assert 0 <= lag <= 5.5, "completion noticed within one dense interval"
-    assert api.stats.requests - before < 40
+    before = len(emulator.requests)
+    result = wait_for_run(api, APP, run, WaitOptions())
+    assert result.run.updated_at is not None
+    assert 0 <= clock.now() - result.run.updated_at <= 2.0
+    paths = {r.path for r in emulator.requests[before:]}
+    assert paths == {f"/repos/octo/app/actions/runs/{run.id}"}, "no look-up of the workflow's past runs"
 
 
-def test_without_history_polling_backs_off_to_the_maximum(
-    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+def test_polls_keep_a_fixed_jittered_cadence_however_long_the_wait(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
 ) -> None:
     _, api, run = start_with_run(
         start_emulator, scenario_dict, make_api, timeline={"queued": 0, "duration": 1800}
     )
     events: list[ProgressEvent] = []
+    wait_for_run(api, APP, run, WaitOptions(timeout=3600), on_progress=events.append)
+    pauses = [e.next_poll_in for e in events if e.kind is ProgressKind.POLL and e.next_poll_in is not None]
+    assert len(pauses) > 900
+    assert all(1.0 <= p <= 2.0 for p in pauses), "every gap is poll-interval to twice it, start to end"
+    assert max(pauses[:100]) - min(pauses[:100]) > 0.5, "jittered, so processes do not poll in lockstep"
+    assert not any(e.kind is ProgressKind.SLOWED for e in events)
+
+
+def test_poll_interval_sets_the_cadence(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    _, api, run = start_with_run(
+        start_emulator, scenario_dict, make_api, timeline={"queued": 0, "duration": 600}
+    )
+    events: list[ProgressEvent] = []
     wait_for_run(
-        api,
-        APP,
-        run,
-        WaitOptions(timeout=3600, poll_interval=5, max_poll_interval=60),
-        on_progress=events.append,
+        api, APP, run, WaitOptions(poll_interval=10, max_poll_interval=60), on_progress=events.append
     )
     pauses = [e.next_poll_in for e in events if e.kind is ProgressKind.POLL and e.next_poll_in is not None]
-    assert pauses[0] < 6 and max(pauses) <= 60 and pauses[-1] >= 54
-    assert all(e.elapsed is not None for e in events if e.kind is ProgressKind.POLL)
+    assert pauses and all(10.0 <= p <= 20.0 for p in pauses)
 
 
 def test_many_runs_share_one_poll_budget(
@@ -191,7 +203,7 @@ def test_many_runs_share_one_poll_budget(
     api = make_api(emulator)
     runs = runs_api.find_runs(api, APP, head_sha=MAIN_SHA)
     assert len(runs) == 50
-    options = WaitOptions(poll_interval=5, max_poll_interval=60, use_history=False)
+    options = WaitOptions(poll_interval=5, max_poll_interval=60)
 
     single = make_api(emulator)
     wait_for_run(single, APP, runs[0], options)

@@ -165,6 +165,12 @@ class ApiApp:
         self.signing_key = signing_key
         self._counter = 0
         self._counter_lock = threading.Lock()
+        # Requests being answered right now, and the most there ever were at once: GitHub asks
+        # for serial requests and limits concurrent ones (REST "Rate limits": 100 at most).
+        self.in_flight = 0
+        self.max_in_flight = 0
+        # Secondary-limit points per token: (clock time, points) in the last minute.
+        self._points: dict[str, list[tuple[float, int]]] = {}
         r = "/repos/<owner>/<repo>"
         a = f"{r}/actions"
         self.url_map = Map(
@@ -238,6 +244,16 @@ class ApiApp:
     # -- the edge --------------------------------------------------------------------------
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        with self._counter_lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._serve(environ, start_response)
+        finally:
+            with self._counter_lock:
+                self.in_flight -= 1
+
+    def _serve(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         now = self.state.now()
         with self._counter_lock:
@@ -251,7 +267,7 @@ class ApiApp:
         body_json = _parse_json(request)
         entry = LoggedRequest.build("api", request, body_json, now)
         path = self._rewrite_repositories_path(request.path)
-        fault = self.faults.take("api", request.method, path)
+        fault = self.faults.take("api", request.method, path, now - self.state.start)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
             fault = None
@@ -300,6 +316,7 @@ class ApiApp:
                 raise ApiError(401, "Bad credentials", DOCS)
             if fault is not None and fault.kind != "apply_then_fail":
                 raise self._fault_error(fault, token, budget, now)
+            self._spend_secondary_points(request.method, token, now)
             version = request.headers.get("X-GitHub-Api-Version")
             known = API_VERSIONS if self.state.options.return_run_details else GHES_API_VERSIONS
             if version is not None and version not in known:
@@ -498,12 +515,44 @@ class ApiApp:
             ]
         )
         headers.extend(_COMMON_HEADERS)
+        poll = self.state.options.poll_interval_header
+        if poll is not None and request.method == "GET":
+            headers.append(("X-Poll-Interval", str(poll)))
         if self.state.options.enterprise_version:
             headers.append(("X-GitHub-Enterprise-Version", self.state.options.enterprise_version))
         for key, value in (extra or {}).items():
             headers.append((key, value))
         headers.append(("X-GitHub-Request-Id", request_id))
         return headers
+
+    def _spend_secondary_points(self, method: str, token: TokenSpec | None, now: float) -> None:
+        """GitHub's secondary limit on points per minute, when the scenario turns it on.
+
+        REST "Rate limits for the REST API": no more than 900 points per minute for REST
+        endpoints; GET, HEAD and OPTIONS cost 1 point, POST, PATCH, PUT and DELETE 5. The answer
+        is 403 with the secondary-limit message and `retry-after`. Every request counts, 304s too
+        (the docs exempt none).
+        """
+        limit = self.state.options.secondary_points_per_minute
+        if limit is None:
+            return
+        points = 1 if method in ("GET", "HEAD", "OPTIONS") else 5
+        key = token.name if token is not None else "anonymous"
+        with self._counter_lock:
+            spent = [(at, p) for at, p in self._points.get(key, []) if at > now - 60.0]
+            total = sum(p for _, p in spent)
+            if total + points > limit:
+                self._points[key] = spent
+                oldest = spent[0][0] if spent else now
+                retry_after = max(1, int(oldest + 60.0 - now + 0.999))
+                raise ApiError(
+                    403,
+                    _SECONDARY_MESSAGE,
+                    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+                    {"Retry-After": str(retry_after)},
+                )
+            spent.append((now, points))
+            self._points[key] = spent
 
     def _exhausted(self, token: TokenSpec | None, budget: Budget, now: float) -> ApiError:
         # SpecificExceptions.testRateLimitExceeded; today's wording names the user, installation or IP.

@@ -77,7 +77,7 @@ class BlobApp:
         request = Request(environ)
         now = self.state.now()
         entry = LoggedRequest.build("blob", request, None, now)
-        fault = self.faults.take("blob", request.method, request.path)
+        fault = self.faults.take("blob", request.method, request.path, self.state.now() - self.state.start)
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
             fault = None

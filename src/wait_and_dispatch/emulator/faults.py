@@ -12,6 +12,11 @@ Each kind models something clients meet in the wild (GITHUB-FACTS "Rate limits",
 - `cut_stream`: send the headers and `after_bytes` bytes of the body, then close (blob host).
 - `apply_then_fail`: let the request change the model, then answer `status` (502 by default):
   the write happened but the client cannot know it (WriteOutcomeUnknownError in the client).
+
+`since` and `until` (seconds after the emulator started, on its clock) confine a fault to a
+stretch of time: an outage of GitHub's front end from 30 s to 100 s is
+`{kind: status, status: 503, times: null, since: 30, until: 100}` (issue 11: a 60-75 s outage
+during a wait).
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ class Fault:
     delay: float = 0.0
     after_bytes: int = 0
     message: str | None = None
+    since: float | None = None  # active from this many seconds after the emulator started
+    until: float | None = None  # ... and up to (not including) this many
     seen: int = field(default=0, compare=False)
     fired: int = field(default=0, compare=False)
 
@@ -63,7 +70,12 @@ class Fault:
         if self.status == 0:
             self.status = _DEFAULT_STATUS.get(self.kind, 500)
 
-    def matches(self, host: str, method: str, path: str) -> bool:
+    def matches(self, host: str, method: str, path: str, elapsed: float | None = None) -> bool:
+        if elapsed is not None and (
+            (self.since is not None and elapsed < self.since)
+            or (self.until is not None and elapsed >= self.until)
+        ):
+            return False
         return (
             host == self.host
             and (self.method is None or self.method.upper() == method.upper())
@@ -86,12 +98,14 @@ class FaultSet:
         with self._lock:
             self._faults.append(fault)
 
-    def take(self, host: str, method: str, path: str) -> Fault | None:
-        """The fault this request gets, if any; counts the request against every matching rule."""
+    def take(self, host: str, method: str, path: str, elapsed: float | None = None) -> Fault | None:
+        """The fault this request gets, if any; counts the request against every matching rule.
+
+        `elapsed`: seconds since the emulator started, for faults with `since`/`until`."""
         with self._lock:
             chosen: Fault | None = None
             for fault in self._faults:
-                if fault.exhausted or not fault.matches(host, method, path):
+                if fault.exhausted or not fault.matches(host, method, path, elapsed):
                     continue
                 fault.seen += 1
                 if chosen is None and fault.seen > fault.after:

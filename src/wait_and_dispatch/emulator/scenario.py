@@ -146,6 +146,14 @@ class Options:
     dispatch_visibility_delay: float = 3.0
     artifact_url_ttl: float = 60.0
     anonymous_rate_limit: int = 60
+    # Seconds to send as `X-Poll-Interval` on every GET answer, or None. GitHub sends it on the
+    # endpoints that want pollers to slow down (REST "Best practices": "honor the x-poll-interval
+    # header"; the Events API sends it): a switch, to see that clients obey it.
+    poll_interval_header: int | None = None
+    # GitHub's secondary limit on points per minute per token (REST "Rate limits": 900 for REST;
+    # GET/HEAD/OPTIONS 1 point, POST/PATCH/PUT/DELETE 5), answered 403 with retry-after. None: off
+    # (tests on a manual clock send many requests in one instant of simulated time).
+    secondary_points_per_minute: int | None = None
     # Set: the server is GitHub Enterprise Server of this version, and says so in the
     # X-GitHub-Enterprise-Version header of every API answer (lerna/lerna#1930).
     enterprise_version: str | None = None
@@ -422,6 +430,8 @@ def _parse_options(r: _Reader) -> Options:
         dispatch_visibility_delay=r.nonneg("dispatch_visibility_delay", 3.0),
         artifact_url_ttl=r.nonneg("artifact_url_ttl", 60.0),
         anonymous_rate_limit=r.integer("anonymous_rate_limit", 60) or 0,
+        poll_interval_header=r.integer("poll_interval_header", None),
+        secondary_points_per_minute=r.integer("secondary_points_per_minute", None),
         enterprise_version=r.opt_text("enterprise_version"),
     )
     r.done()
@@ -844,6 +854,8 @@ def _parse_fault(r: _Reader) -> Fault:
         delay=r.nonneg("delay", 0.0),
         after_bytes=r.integer("after_bytes", 0) or 0,
         message=r.opt_text("message"),
+        since=r.number("since", -1.0) if r.has("since") else None,
+        until=r.number("until", -1.0) if r.has("until") else None,
     )
     r.done()
     return fault

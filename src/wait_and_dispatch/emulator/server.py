@@ -89,6 +89,7 @@ class Emulator:
         if self._servers:
             return self
         api_app = ApiApp(self.state, self._faults, self._log, self._current_urls, self._signing_key)
+        self._api_app = api_app
         blob_app = BlobApp(self.state, self._faults, self._log, self._signing_key)
         try:
             served: WSGIApplication = api_app
@@ -173,6 +174,12 @@ class Emulator:
 
     def requests_to(self, path_glob: str) -> list[LoggedRequest]:
         return self._log.matching(path_glob)
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most API requests the emulator was ever answering at once (0 before any)."""
+        app = getattr(self, "_api_app", None)
+        return app.max_in_flight if app is not None else 0
 
     def inject(self, fault: Fault) -> Fault:
         """Add a fault at run time; returns it so a test can read `fired` later."""

@@ -95,19 +95,23 @@ class Engine:
         """
         before = self.api.stats.snapshot()
         start = self.api.clock.now()
-        run = self.get_run(repo, run_id)
-        return self._wait_and_download(
-            repo,
-            run,
-            options,
-            artifacts,
-            wait=wait,
-            dispatched=False,
-            before=before,
-            start=start,
-            deadline=start + options.timeout,
-            completed_only=False,
-        )
+        deadline = start + options.timeout
+        # Every request of the job carries its deadline, the first `get_run` included (issue 11,
+        # defect 7: a rate-limit reset was waited for past it).
+        with self.api.deadline_scope(deadline):
+            run = self.get_run(repo, run_id)
+            return self._wait_and_download(
+                repo,
+                run,
+                options,
+                artifacts,
+                wait=wait,
+                dispatched=False,
+                before=before,
+                start=start,
+                deadline=deadline,
+                completed_only=False,
+            )
 
     def preview_artifacts(
         self, repo: Repository, run: WorkflowRun | None, selection: ArtifactSelection
@@ -149,19 +153,20 @@ class Engine:
         before = self.api.stats.snapshot()
         start = self.api.clock.now()
         deadline = start + options.timeout
-        found = self.find_or_dispatch(request, deadline=deadline)
-        return self._wait_and_download(
-            request.repository,
-            found.run,
-            options,
-            artifacts,
-            wait=wait,
-            dispatched=found.dispatched,
-            before=before,
-            start=start,
-            deadline=deadline,
-            completed_only=True,
-        )
+        with self.api.deadline_scope(deadline):
+            found = self.find_or_dispatch(request, deadline=deadline)
+            return self._wait_and_download(
+                request.repository,
+                found.run,
+                options,
+                artifacts,
+                wait=wait,
+                dispatched=found.dispatched,
+                before=before,
+                start=start,
+                deadline=deadline,
+                completed_only=True,
+            )
 
     def _wait_and_download(
         self,

@@ -12,9 +12,6 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import yaml
-
-from wait_and_dispatch import safe_yaml
 from wait_and_dispatch.errors import UsageError
 
 # Workflow syntax docs, `on.workflow_dispatch.inputs`: "The maximum number of top-level properties
@@ -88,6 +85,10 @@ def parse_inputs(text: str | None) -> dict[str, str]:
     lines = [line for line in stripped.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     if all(_is_key_value(line) for line in lines):
         return normalize_inputs(dict(_split_key_value(line) for line in lines))
+    import yaml  # only for inputs written as YAML: it is 20 ms of start-up otherwise
+
+    from wait_and_dispatch import safe_yaml
+
     try:
         data = safe_yaml.load(stripped)
     except yaml.YAMLError as exc:

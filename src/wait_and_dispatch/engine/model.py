@@ -65,6 +65,7 @@ class ProgressKind(StrEnum):
     ARTIFACT = "artifact"  # an artifact was downloaded (or is being)
     CANCELLED = "cancelled"  # we cancelled a run
     RETRY = "retry"  # the API layer is waiting out an error or a rate limit
+    SLOWED = "slowed"  # the poll governor slowed down (or sped up again), and why
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class ProgressEvent:
     next_poll_in: float | None = None  # seconds until the next request
     url: str | None = None
     run_id: int | None = None  # with DISPATCHED: the run we started (the edges cancel it on cancel)
+    slowed: str | None = None  # with POLL and SLOWED: why polls are further apart than the cadence
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -381,11 +383,10 @@ class RunRequest:
 @dataclass(frozen=True)
 class WaitOptions:
     timeout: float = 1800.0
-    poll_interval: float = 5.0  # first (and densest) interval between polls
-    max_poll_interval: float = 60.0
+    poll_interval: float = 1.0  # the poll cadence: each gap is 1 to 2 times this (engine/polling.py)
+    max_poll_interval: float = 60.0  # how far polls slow down for the request budget on their own
     allowed_conclusions: frozenset[str] = DEFAULT_RUN_CONCLUSIONS
     cancel_on_timeout: bool = False
-    use_history: bool = True  # learn the expected duration from the workflow's recent runs
 
     def __post_init__(self) -> None:
         if self.timeout <= 0:

@@ -218,19 +218,6 @@ def get_run(api: GitHubApi, repo: Repository, run_id: int, *, deadline: float | 
     return WorkflowRun.from_api(api.get(f"{repo.api_path}/actions/runs/{run_id}", deadline=deadline).data)
 
 
-def recent_durations(
-    api: GitHubApi, repo: Repository, workflow_id: int, *, limit: int = 20, deadline: float | None = None
-) -> list[float]:
-    """How long the workflow's last successful runs took: one request, used to time polling."""
-    answer = api.get(
-        f"{repo.api_path}/actions/workflows/{workflow_id}/runs",
-        {"status": "success", "per_page": limit},
-        deadline=deadline,
-    )
-    runs = (WorkflowRun.from_api(item) for item in answer.data.get("workflow_runs", []))
-    return [d for d in (run.duration for run in runs) if d is not None]
-
-
 def cancel_run(api: GitHubApi, repo: Repository, run_id: int, *, deadline: float | None = None) -> bool:
     """Cancel a run: True if GitHub accepted (202), False if it had already completed (409).
 

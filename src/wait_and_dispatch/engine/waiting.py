@@ -1,14 +1,22 @@
-"""Wait for workflow runs to complete: conditional polling on one shared schedule.
+"""Wait for workflow runs to complete: conditional polls on the poll governor's shared schedule.
 
-One schedule serves every run being waited for, and runs in the same repository are read with
-one list request per poll rather than one request each, so fifty runs do not cost fifty times
-the requests. Polls whose answer has not changed are 304s and cost no rate limit.
+Every wait of the process polls on one `PollGovernor` (engine/polling.py): a fixed 1 to 2 s
+cadence of conditional requests, so an unchanged answer is a free 304 and completion is seen
+within a couple of seconds, slowed only when the request budget or GitHub asks for it. Runs in
+the same repository, whoever waits for them (one call with many targets, or plan nodes each in
+its own thread), are read with one list request per tick rather than one request each.
+
+The recent durations of the workflow are not read: on a fixed cadence they would change nothing
+and cost a counted request (issue 12).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import functools
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.model import (
@@ -22,8 +30,8 @@ from wait_and_dispatch.engine.model import (
     format_seconds,
     ignore_progress,
 )
-from wait_and_dispatch.engine.polling import PollSchedule, expected_duration
-from wait_and_dispatch.errors import GitHubApiError
+from wait_and_dispatch.engine.polling import Pace, PollBounds, PollGovernor, governor_for
+from wait_and_dispatch.errors import DeadlineExceededError, GitHubApiError
 from wait_and_dispatch.github_api import GitHubApi
 
 # What each status means for a person waiting (GITHUB-FACTS "Finding runs").
@@ -35,8 +43,10 @@ STATUS_MEANING = {
     "in_progress": "in progress",
     "completed": "completed",
 }
-# With this many runs to read in one repository, one list request replaces the per-run reads.
+# With this many runs watched in one repository (by any waiter), one list request replaces the
+# per-run reads.
 _LIST_FROM = 2
+_CANCEL_GRACE = 5.0  # seconds past the deadline a cancel-on-timeout may take
 _LIST_PAGES = 3  # at most this many pages of the list per poll; runs not on them are read one by one
 
 
@@ -74,44 +84,51 @@ def wait_for_runs(
     on_progress: ProgressCallback = ignore_progress,
     deadline: float | None = None,
 ) -> list[WaitedRun]:
-    """Wait until every run completes or the timeout passes; results in the order of `targets`."""
+    """Wait until every run completes or the timeout passes; results in the order of `targets`.
+
+    Every request made during the wait carries its deadline (`GitHubApi.deadline_scope`): a read
+    that keeps failing is retried until then, never waited for past it.
+    """
     clock = api.clock
     start = clock.now()
-    deadline = start + options.timeout if deadline is None else deadline
+    wanted = start + options.timeout if deadline is None else deadline
+    scoped = api.current_deadline()  # an enclosing job's deadline, if earlier, wins
+    deadline = wanted if scoped is None else min(wanted, scoped)
+    governor = governor_for(api)
+    bounds = PollBounds(options.poll_interval, options.max_poll_interval)
     current = {i: target.run for i, target in enumerate(targets)}
     finished_at: dict[int, float] = {}
-    schedule = PollSchedule(first=options.poll_interval, maximum=options.max_poll_interval)
-    expected_ends: dict[int, tuple[float, float]] = {}  # run index -> (likely end, spread)
-    history_read = False
-    polled = False
-    while True:
-        pending = [i for i, run in current.items() if not run.completed]
-        if not polled or pending:
-            # The first look refreshes what the caller passed (it may be stale); later ones poll.
-            fresh = _poll(api, targets, pending if polled else list(current), deadline)
-            for i, run in fresh.items():
-                if _changed(current[i], run):
-                    schedule.changed()
-                    on_progress(_status_event(run, clock.now() - start))
-                current[i] = run
-            polled = True
-        now = clock.now()
-        for i, run in current.items():
-            if run.completed and i not in finished_at:
-                finished_at[i] = now
-        pending = [i for i, run in current.items() if not run.completed]
-        if not pending or now >= deadline:
-            break
-        if options.use_history and not history_read:
-            expected_ends = _expected_ends(api, targets, pending, current, deadline, now)
-            history_read = True
-        # The soonest window still open sets the pace; once every window has passed, back off.
-        windows = [expected_ends[i] for i in pending if i in expected_ends and sum(expected_ends[i]) > now]
-        soonest = min(windows, default=None)
-        schedule.expected_end, schedule.spread = soonest if soonest else (None, 0.0)
-        pause = min(schedule.next_interval(now), deadline - now)
-        on_progress(_poll_event(targets, current, pending, now - start, pause))
-        clock.sleep(pause)
+    slowed: str | None = None
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(api.deadline_scope(deadline))
+        for target in targets:
+            watched = (target.run.id, target.run.created_at or 0.0)
+            stack.enter_context(governor.watch(_key(target.repository), watched))
+        polled = False
+        while True:
+            pending = [i for i, run in current.items() if not run.completed]
+            if not polled or pending:
+                # The first look refreshes what the caller passed (it may be stale); later ones poll.
+                fresh = _poll(api, governor, targets, pending if polled else list(current))
+                for i, run in fresh.items():
+                    if _changed(current[i], run):
+                        on_progress(_status_event(run, clock.now() - start))
+                    current[i] = run
+                polled = True
+            now = clock.now()
+            for i, run in current.items():
+                if run.completed and i not in finished_at:
+                    finished_at[i] = now
+            pending = [i for i, run in current.items() if not run.completed]
+            if not pending or now >= deadline:
+                break
+            pace = governor.next_poll(bounds)
+            pause = min(pace.interval, deadline - now)
+            if pace.reason != slowed:
+                slowed = pace.reason
+                on_progress(_slowed_event(pace, now - start))
+            on_progress(_poll_event(targets, current, pending, now - start, pause, pace.reason))
+            clock.sleep(pause)
 
     results: list[WaitedRun] = []
     end = clock.now()
@@ -127,8 +144,12 @@ def wait_for_runs(
     return results
 
 
+def _key(repo: Repository) -> Hashable:
+    return ("runs", repo.full_name)
+
+
 def _poll(
-    api: GitHubApi, targets: Sequence[RunTarget], indices: list[int], deadline: float
+    api: GitHubApi, governor: PollGovernor, targets: Sequence[RunTarget], indices: list[int]
 ) -> dict[int, WorkflowRun]:
     fresh: dict[int, WorkflowRun] = {}
     groups: dict[str, list[int]] = {}
@@ -136,66 +157,43 @@ def _poll(
         groups.setdefault(targets[i].repository.full_name, []).append(i)
     for members in groups.values():
         repo = targets[members[0]].repository
-        if len(members) >= _LIST_FROM:
-            fresh.update(_poll_list(api, repo, targets, members, deadline))
+        key = _key(repo)
+        if len(governor.watched(key)) >= _LIST_FROM:
+            listed = governor.read(key, functools.partial(_list_runs, api, repo), now=api.clock.now())
+            for i in members:
+                run = listed.get(targets[i].run.id)
+                if run is not None:
+                    fresh[i] = run
         for i in members:
             if i not in fresh:
-                fresh[i] = runs_api.get_run(api, repo, targets[i].run.id, deadline=deadline)
+                fresh[i] = runs_api.get_run(api, repo, targets[i].run.id)
     return fresh
 
 
-def _poll_list(
-    api: GitHubApi, repo: Repository, targets: Sequence[RunTarget], members: list[int], deadline: float
-) -> dict[int, WorkflowRun]:
-    """Read many runs of one repository with one list request (a few pages at most)."""
-    wanted = {targets[i].run.id: i for i in members}
-    oldest = min((targets[i].run.created_at or 0.0) for i in members)
-    created = runs_api.created_since(oldest)
+def _list_runs(api: GitHubApi, repo: Repository, watched: Sequence[Hashable]) -> dict[int, WorkflowRun]:
+    """Every watched run of one repository (by any waiter of the process), with one list request
+    (a few pages at most), bounded by the creation time of the oldest."""
+    wanted: dict[int, float] = {}
+    for item in watched:
+        run_id, created = cast("tuple[int, float]", item)  # watched so by wait_for_runs
+        wanted[run_id] = created
     found: dict[int, WorkflowRun] = {}
     for seen, item in enumerate(
         api.paginate(
             f"{repo.api_path}/actions/runs",
-            {"created": created},
+            {"created": runs_api.created_since(min(wanted.values()))},
             items_key="workflow_runs",
-            deadline=deadline,
         ),
         start=1,
     ):
-        index = wanted.get(int(item["id"]))
-        if index is not None:
-            found[index] = WorkflowRun.from_api(item)
+        run_id = int(item["id"])
+        if run_id in wanted:
+            found[run_id] = WorkflowRun.from_api(item)
             if len(found) == len(wanted):
                 break
         if seen >= 100 * _LIST_PAGES:
             break
     return found
-
-
-def _expected_ends(
-    api: GitHubApi,
-    targets: Sequence[RunTarget],
-    pending: list[int],
-    current: Mapping[int, WorkflowRun],
-    deadline: float,
-    now: float,
-) -> dict[int, tuple[float, float]]:
-    """When each pending run will likely finish (its start plus its workflow's median duration),
-    and the spread of recent durations around that median."""
-    medians: dict[tuple[str, int], tuple[float, float] | None] = {}
-    ends: dict[int, tuple[float, float]] = {}
-    for i in pending:
-        run = current[i]
-        key = (targets[i].repository.full_name, run.workflow_id)
-        if key not in medians:
-            durations = runs_api.recent_durations(
-                api, targets[i].repository, run.workflow_id, deadline=deadline
-            )
-            medians[key] = expected_duration(durations)
-        expected = medians[key]
-        if expected is not None:
-            began = run.run_started_at or run.created_at or now
-            ends[i] = (began + expected[0], expected[1])
-    return ends
 
 
 def _changed(before: WorkflowRun, after: WorkflowRun) -> bool:
@@ -225,10 +223,14 @@ def _poll_event(
     pending: list[int],
     elapsed: float,
     pause: float,
+    slowed: str | None,
 ) -> ProgressEvent:
+    why = f" (slowed: {slowed})" if slowed else ""
     if len(targets) == 1:
         run = current[0]
-        message = f"run {run.id} {run.status}, {format_seconds(elapsed)} elapsed; next poll in {pause:.0f}s"
+        message = (
+            f"run {run.id} {run.status}, {format_seconds(elapsed)} elapsed; next poll in {pause:.0f}s{why}"
+        )
         return ProgressEvent(
             ProgressKind.POLL,
             message,
@@ -237,18 +239,34 @@ def _poll_event(
             elapsed=elapsed,
             next_poll_in=pause,
             url=run.html_url,
+            slowed=slowed,
         )
     message = (
         f"{len(pending)} of {len(targets)} runs still running, {format_seconds(elapsed)} elapsed; "
-        f"next poll in {pause:.0f}s"
+        f"next poll in {pause:.0f}s{why}"
     )
-    return ProgressEvent(ProgressKind.POLL, message, subject="runs", elapsed=elapsed, next_poll_in=pause)
+    return ProgressEvent(
+        ProgressKind.POLL, message, subject="runs", elapsed=elapsed, next_poll_in=pause, slowed=slowed
+    )
+
+
+def _slowed_event(pace: Pace, elapsed: float) -> ProgressEvent:
+    """Said once when polling slows down (or changes why, or is back to its cadence)."""
+    if pace.reason is None:
+        message = f"polling every {pace.interval:.0f}s again"
+    else:
+        message = f"polling slowed to every {pace.interval:.0f}s: {pace.reason}"
+    return ProgressEvent(
+        ProgressKind.SLOWED, message, elapsed=elapsed, next_poll_in=pace.interval, slowed=pace.reason
+    )
 
 
 def _cancel(api: GitHubApi, repo: Repository, run: WorkflowRun, on_progress: ProgressCallback) -> bool:
     try:
-        accepted = runs_api.cancel_run(api, repo, run.id)
-    except GitHubApiError as exc:
+        # The wait's deadline has passed: the cancel gets a few seconds of its own, no more.
+        with api.deadline_scope(api.clock.now() + _CANCEL_GRACE, replace=True):
+            accepted = runs_api.cancel_run(api, repo, run.id)
+    except (GitHubApiError, DeadlineExceededError) as exc:
         # The timeout is what the caller must hear about; the failed cancel is reported beside it.
         on_progress(
             ProgressEvent(

@@ -85,10 +85,16 @@ INPUTS: tuple[Input, ...] = (
     Input("timeout", "Give up waiting after this long: 90s, 30m, 1h30m, or seconds.", default="30m"),
     Input(
         "poll-interval",
-        "First (and densest) interval between polls.",
-        default="5s",
+        "Poll cadence: each poll follows the last after 1 to 2 times this. Polls are conditional, "
+        "so an unchanged answer costs no rate limit.",
+        default="1s",
     ),
-    Input("max-poll-interval", "Longest interval between polls.", default="60s"),
+    Input(
+        "max-poll-interval",
+        "Longest interval polls slow down to on their own when the request budget is tight; "
+        "GitHub's retry-after and x-poll-interval are obeyed beyond it.",
+        default="60s",
+    ),
     Input(
         "allowed-conclusions",
         "Conclusions that count as success: a comma-separated list, or any. "

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Benchmark: time from process start to the first request GitHub sees, for `run`.
+
+The embedded emulator runs in this process on the real clock; each trial starts
+`python -m wait_and_dispatch run ...` against it, notes the wall time just before the process is
+spawned, and stops the process as soon as the emulator has logged its first request. The figure
+is the median of those delays (the interpreter's own start included, as a user pays it).
+
+    python3 benchmarks/startup.py [--trials 21] [--write docs/benchmarks.md]
+
+For where the time goes: `python -X importtime -m wait_and_dispatch run ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from wait_and_dispatch.clock import SystemClock
+from wait_and_dispatch.emulator import Emulator, Scenario
+
+MARKER_START = "<!-- startup:start -->"
+MARKER_END = "<!-- startup:end -->"
+SHA = "d" * 40
+SCENARIO = {
+    "tokens": {"ci": {"secret": "ghs_startup", "kind": "github_token", "repos": ["octo/app"]}},
+    "repos": {
+        "octo/app": {
+            "branches": {"main": SHA},
+            "workflows": [
+                {
+                    "path": ".github/workflows/build.yml",
+                    "name": "Build",
+                    "on": ["workflow_dispatch"],
+                    "timeline": {"queued": 600, "duration": 600},
+                    "conclusion": "success",
+                }
+            ],
+        }
+    },
+}
+
+
+def first_request_delay(emulator: Emulator, command: list[str], env: dict[str, str]) -> float:
+    seen = len(emulator.requests)
+    spawned = time.time()
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        while len(emulator.requests) == seen:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"{' '.join(command)} ended (exit {process.returncode}) before any request"
+                )
+            time.sleep(0.001)
+        return emulator.requests[seen].time - spawned
+    finally:
+        process.kill()
+        process.wait()
+        # A request of this process still being answered is logged after the kill: let it land
+        # before the next trial counts what it sees.
+        time.sleep(0.3)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=21)
+    parser.add_argument("--write", type=Path, help="refresh the table between the markers in this file")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="also time the `src` folder of another checkout (e.g. `git archive main src`), interleaved",
+    )
+    parser.add_argument("--baseline-label", default=None, help="what to call the baseline in the table")
+    args = parser.parse_args(argv)
+    with Emulator(Scenario.from_dict(SCENARIO), clock=SystemClock()) as emulator:
+        env = {
+            **os.environ,
+            "GITHUB_API_URL": emulator.api_url,
+            "GITHUB_TOKEN": emulator.token("ci"),
+            "GITHUB_REPOSITORY": "octo/app",
+        }
+        env.pop("GH_TOKEN", None)
+        run = [sys.executable, "-m", "wait_and_dispatch", "run", "--workflow", "build.yml", "--sha", SHA]
+        bare = [sys.executable, "-c", "pass"]
+        interpreter: list[float] = []
+        delays: list[float] = []
+        baseline: list[float] = []
+        baseline_env = {**env, "PYTHONPATH": str(args.baseline)} if args.baseline else None
+        for _ in range(args.trials):  # interleaved, so all see the same load on the machine
+            began = time.perf_counter()
+            subprocess.run(bare, check=True)  # noqa: S603 - our own interpreter
+            interpreter.append(time.perf_counter() - began)
+            delays.append(first_request_delay(emulator, run, env))
+            if baseline_env is not None:
+                baseline.append(first_request_delay(emulator, run, baseline_env))
+    rows = [
+        "| | Median | Fastest | Slowest |",
+        "|---|---:|---:|---:|",
+        f"| process start to first request (`run`) | {statistics.median(delays) * 1000:.0f} ms "
+        f"| {min(delays) * 1000:.0f} ms | {max(delays) * 1000:.0f} ms |",
+    ]
+    if baseline:
+        rows.append(
+            f"| the same, {args.baseline_label or f'baseline `{args.baseline}`'} "
+            f"| {statistics.median(baseline) * 1000:.0f} ms "
+            f"| {min(baseline) * 1000:.0f} ms | {max(baseline) * 1000:.0f} ms |"
+        )
+    table = "\n".join(
+        [
+            *rows,
+            f"| bare interpreter (`python -c pass`, start to exit) "
+            f"| {statistics.median(interpreter) * 1000:.0f} ms "
+            f"| {min(interpreter) * 1000:.0f} ms | {max(interpreter) * 1000:.0f} ms |",
+        ]
+    )
+    note = (
+        f"{args.trials} trials each, measured in one run of `python3 benchmarks/startup.py` on a machine "
+        "shared with other work (2 cores); the ratio to the bare interpreter is the figure to compare."
+    )
+    print(table)
+    print()
+    print(note)
+    if args.write:
+        text = args.write.read_text()
+        begin, end = text.index(MARKER_START) + len(MARKER_START), text.index(MARKER_END)
+        args.write.write_text(text[:begin] + "\n" + table + "\n\n" + note + "\n" + text[end:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
