@@ -60,7 +60,7 @@ from wait_and_dispatch.engine.model import (
     format_seconds,
     ignore_progress,
 )
-from wait_and_dispatch.engine.polling import PollSchedule
+from wait_and_dispatch.engine.polling import PollBounds, governor_for
 from wait_and_dispatch.engine.workflow_file import WorkflowDefinition
 from wait_and_dispatch.errors import (
     AmbiguousRunError,
@@ -394,7 +394,7 @@ class Dispatcher:
         clock = self.api.clock
         start = clock.now()
         limit = _earliest(start + target.request.discovery_timeout, deadline)
-        schedule = PollSchedule(first=5.0, maximum=30.0)
+        governor = governor_for(self.api)  # the one cadence of every wait on this token
         while True:
             now = clock.now()
             if now >= limit:
@@ -402,7 +402,7 @@ class Dispatcher:
                     f"no run of {_what(target)} for {_short(target.sha)} appeared within "
                     f"{format_seconds(now - start)} (dispatch: never)"
                 )
-            pause = min(schedule.next_interval(now), limit - now)
+            pause = min(governor.next_poll(PollBounds()).interval, limit - now)
             self.say(
                 ProgressEvent(
                     ProgressKind.POLL,
@@ -639,7 +639,7 @@ class Dispatcher:
         start = clock.now()
         window = target.request.discovery_timeout if give_up_after is None else give_up_after
         limit = _earliest(start + window, deadline)
-        schedule = PollSchedule(first=2.0, maximum=10.0)
+        governor = governor_for(self.api)  # the one cadence of every wait on this token
         first_candidate_at: float | None = None
         checked_jobs: set[int] = set()
         # GitHub lists a new run only seconds after the dispatch (GITHUB-FACTS "Finding runs"): a
@@ -695,7 +695,7 @@ class Dispatcher:
                     # see: fall back to the set of new runs, and never guess among several.
                     return self._only_new_run(target, snapshot, since, deadline)
                 return None
-            pause = min(schedule.next_interval(now), limit - now)
+            pause = min(governor.next_poll(PollBounds()).interval, limit - now)
             self.say(
                 ProgressEvent(
                     ProgressKind.CORRELATING,
