@@ -417,3 +417,16 @@ def test_a_lewagon_step_without_check_name_waits_for_every_other_check() -> None
     assert old.settings.checks is not None
     assert (old.settings.checks.names, old.settings.checks.regex) == ((), None)
     assert old.settings.checks.ignore == ("Publish the package",)
+
+
+def test_a_lewagon_check_name_of_a_matrix_job_stays_one_name() -> None:
+    # GitHub names a matrix job's check `build (ubuntu-latest, 3.12)`; lewagon waits for that one.
+    old = read({"ref": "main", "check-name": "build (ubuntu-latest, 3.12)"})
+    new = read({"ref": "main", "checks": "build (ubuntu-latest, 3.12)"})
+
+    assert old.same == new.same
+    assert old.settings.checks is not None
+    assert old.settings.checks.names == ("build (ubuntu-latest, 3.12)",)
+    ignored = read({"ref": "main", "running-workflow-name": "wait (ubuntu-latest, 3.12)"})
+    assert ignored.settings.checks is not None
+    assert ignored.settings.checks.ignore == ("wait (ubuntu-latest, 3.12)",)

@@ -241,7 +241,16 @@ class ArtifactError(WaitAndDispatchError):
     """An artifact could not be found, fetched, verified or safely extracted."""
 
     exit_code = ExitCode.ARTIFACT
-    default_hint = "check the artifact named above in the run that uploaded it, then try again"
+    default_hint = "check the destination (--path / path) and the artifact; nothing was placed there"
+
+
+class ArtifactDownloadError(ArtifactError):
+    """The artifact's bytes did not arrive: the stream was cut on every try."""
+
+    default_hint = (
+        "check the network to the artifact storage host (a different host than the API); every try "
+        "started again from the first byte"
+    )
 
 
 class ArtifactNotFoundError(ArtifactError):

@@ -58,11 +58,13 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 from wait_and_dispatch import USER_AGENT
 from wait_and_dispatch.clock import Clock, SystemClock
 from wait_and_dispatch.errors import (
+    ArtifactDownloadError,
     AuthenticationError,
     ConnectionFailedError,
     DeadlineExceededError,
@@ -157,7 +159,9 @@ class ApiResponse:
 class RetryEvent:
     """Reported before the API layer waits: why, for how long, and for which request."""
 
-    reason: str  # "server-error" | "connection" | "secondary-rate-limit" | "primary-rate-limit"
+    # "server-error" | "connection" | "stream-cut" | "storage-refused" | "secondary-rate-limit"
+    # | "primary-rate-limit"
+    reason: str
     wait: float
     attempt: int
     method: str
@@ -167,9 +171,26 @@ class RetryEvent:
 
 @dataclass(frozen=True)
 class DownloadResult:
-    path: Path
+    path: Path | None  # None when the bytes went to a sink rather than a file
     size: int
     sha256: str  # hex digest of the bytes written
+
+
+class DownloadSink(Protocol):
+    """Where a download's bytes go, as they arrive: a file, or an unzipper (engine/unzip.py)."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+    def __enter__(self) -> object: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None, /
+    ) -> object: ...
+
+
+# Called at the start of each try with the Content-Length, if any: a cut stream is retried from
+# the start, so every try writes into a fresh sink.
+SinkFactory = Callable[[int | None], DownloadSink]
 
 
 class _RetryableError(Exception):
@@ -192,7 +213,8 @@ class _CachedAnswer:
 class GitHubApi:
     """A GitHub REST client that owns retries, rate limits, conditional requests and accounting.
 
-    The token is held by PyGithub's auth object and never appears in messages, logs or repr.
+    The token is held in one header map, sent to the API host only; it never appears in messages,
+    logs or repr.
     """
 
     def __init__(
@@ -467,16 +489,18 @@ class GitHubApi:
     def download_artifact(
         self,
         archive_download_url: str,
-        destination: Path,
+        destination: Path | SinkFactory,
         *,
         deadline: float | None = None,
         on_progress: Callable[[int, int | None], None] | None = None,
     ) -> DownloadResult:
         """Stream an artifact's zip to `destination` in constant memory; retried if the stream is cut.
 
-        Each try asks GitHub for a fresh signed URL (they live about a minute) and fetches it with
-        a client that carries no token. Returns the size and sha256 of what was written, for the
-        caller to check against the artifact's `digest`.
+        `destination` is a file, or a factory of sinks that consume the bytes as they arrive (the
+        unzipper, so the archive is read once and never stored). Each try asks GitHub for a fresh
+        signed URL (they live about a minute) and fetches it with a client that carries no token.
+        Returns the size and sha256 of what was written, for the caller to check against the
+        artifact's `digest`; the sha256 is computed on the way, in the same pass.
         """
         deadline = self.current_deadline(deadline)
         retrier = _Retrier(self, "GET", archive_download_url, safe=True, deadline=deadline)
@@ -722,9 +746,13 @@ class GitHubApi:
         )
 
     def _stream_to(
-        self, storage_url: str, destination: Path, on_progress: Callable[[int, int | None], None] | None
+        self,
+        storage_url: str,
+        destination: Path | SinkFactory,
+        on_progress: Callable[[int, int | None], None] | None,
     ) -> DownloadResult:
         import requests
+        import urllib3.exceptions
 
         digest = hashlib.sha256()
         written = 0
@@ -733,15 +761,25 @@ class GitHubApi:
                 storage_url, stream=True, timeout=self.timeout, allow_redirects=False
             ) as got:
                 if got.status_code != 200:
-                    raise GitHubApiError(
+                    refusal = GitHubApiError(
                         f"artifact storage answered {got.status_code} {_storage_error(got.text)}",
                         status=got.status_code,
                         method="GET",
                         hint="the signed URL may have expired; try again",
                     )
+                    # A signed URL lives about a minute (GITHUB-FACTS "Artifacts"): one that expired
+                    # on the way (403 AuthenticationFailed) or a storage hiccup (5xx) is worth another
+                    # try, which asks GitHub for a fresh URL; other answers are final.
+                    if got.status_code == 403 or got.status_code >= 500:
+                        raise _RetryableError("storage-refused", refusal)
+                    raise refusal
                 expected = _int_header(got.headers, "Content-Length")
-                with destination.open("wb") as sink:
-                    for chunk in got.iter_content(_DOWNLOAD_CHUNK):
+                sink = destination.open("wb") if isinstance(destination, Path) else destination(expected)
+                with sink:
+                    # read1 hands over what has arrived, up to a chunk: a cut stream still
+                    # delivers (and counts) the bytes that came before the cut, where a full
+                    # read of the chunk would drop them with the error.
+                    while chunk := got.raw.read1(_DOWNLOAD_CHUNK, decode_content=True):
                         sink.write(chunk)
                         digest.update(chunk)
                         written += len(chunk)
@@ -751,16 +789,17 @@ class GitHubApi:
                     raise requests.exceptions.ChunkedEncodingError(
                         f"stream ended after {written} of {expected} bytes"
                     )
-        except requests.exceptions.RequestException as exc:
-            failure = ConnectionFailedError(
-                f"artifact download was cut after {written} bytes ({_describe(exc)})",
-                method="GET",
-                hint="check the network; the download is retried from the start",
-            )
-            raise _RetryableError("connection", failure) from exc
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+            # An artifact error (exit 5), not an API one: the API answered, the storage host's
+            # stream broke (issue 11, defect 14).
+            failure = ArtifactDownloadError(f"the download was cut after {written} bytes ({_describe(exc)})")
+            # Tried `attempts` times, deadline or not: a stream that breaks on every try is not an
+            # outage that passes, and each try fetches the whole artifact again.
+            raise _RetryableError("stream-cut", failure) from exc
         finally:
             self._count(downloaded_bytes=written)
-        return DownloadResult(destination, written, digest.hexdigest())
+        path = destination if isinstance(destination, Path) else None
+        return DownloadResult(path, written, digest.hexdigest())
 
 
 class _Retrier:
@@ -905,13 +944,14 @@ class _Retrier:
     def _final_error(self, transient: _RetryableError, tries: int, *, deadline_hit: bool) -> BaseException:
         """The error to give up with (its cause chained, as `raise ... from` would)."""
         final = transient.final
-        if deadline_hit and not isinstance(final, RateLimitExceededError):
+        # A cut artifact stream stays an artifact error (exit 5), deadline or not.
+        if deadline_hit and not isinstance(final, (RateLimitExceededError, ArtifactDownloadError)):
             error: BaseException = DeadlineExceededError(
                 f"{final} - still failing when the deadline came (after {tries} tries)"
             )
             error.__cause__ = final
             return error
-        if deadline_hit and isinstance(final, GitHubApiError):
+        if deadline_hit and isinstance(final, RateLimitExceededError):
             final.hint = (
                 "the rate limit resets after this step's deadline: raise the timeout, or use a token "
                 "with a larger budget (a GitHub App installation token or a PAT)"

@@ -379,6 +379,28 @@ def test_download_cut_mid_stream_is_retried_from_a_fresh_url(
     assert api.stats.retries == 1
 
 
+def test_a_signed_url_that_expired_on_the_way_is_asked_for_again(
+    api: GitHubApi, emulator: Emulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    artifact = completed_run_artifact(api, clock)
+    # The storage host refuses the first signed URL, as Azure does once its minute is up.
+    emulator.inject(Fault(host="blob", path="*", status=403, times=1))
+    result = api.download_artifact(artifact["archive_download_url"], tmp_path / "a.zip")
+    assert f"sha256:{result.sha256}" == artifact["digest"]
+    assert len([r for r in emulator.requests if r.path.endswith("/zip")]) == 2  # a fresh signed URL
+    assert api.stats.retries == 1
+
+
+def test_a_storage_host_that_keeps_refusing_fails_after_the_policy_attempts(
+    api: GitHubApi, emulator: Emulator, clock: ManualClock, tmp_path: Path
+) -> None:
+    artifact = completed_run_artifact(api, clock)
+    emulator.inject(Fault(host="blob", path="*", status=403, times=None))
+    with pytest.raises(GitHubApiError, match="artifact storage answered 403"):
+        api.download_artifact(artifact["archive_download_url"], tmp_path / "a.zip")
+    assert len([r for r in emulator.requests if r.host == "blob"]) == api.policy.attempts
+
+
 def test_download_of_an_expired_artifact_is_gone(
     start_emulator: StartEmulator,
     make_api: MakeApi,

@@ -29,9 +29,18 @@ def test_api_url_option_wins_over_the_environment() -> None:
     assert connection.api_url == "https://ghe.example.com/api/v3"
 
 
-def test_runner_api_url_wins_over_gh_host() -> None:
-    environ = {"GITHUB_API_URL": "https://ghe.example.com/api/v3", "GH_HOST": "other.example.com"}
-    assert resolve_connection(None, environ).api_url == "https://ghe.example.com/api/v3"
+def test_gh_host_set_on_purpose_wins_over_the_runners_api_url() -> None:
+    # Every runner sets GITHUB_API_URL (github.com's on github.com): a step that exports GH_HOST
+    # and GH_ENTERPRISE_TOKEN to reach its company's server must not be sent to github.com.
+    environ = {
+        "GITHUB_API_URL": "https://api.github.com",
+        "GH_HOST": "ghe.example.com",
+        "GH_ENTERPRISE_TOKEN": "ghe-token",
+        "GH_TOKEN": "github-com-token",
+    }
+    connection = resolve_connection(None, environ)
+    assert connection.api_url == "https://ghe.example.com/api/v3"
+    assert (connection.token, connection.token_source) == ("ghe-token", "GH_ENTERPRISE_TOKEN")
 
 
 def test_github_com_is_the_default() -> None:

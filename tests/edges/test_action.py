@@ -50,8 +50,15 @@ class Step:
     stdout: str = ""
 
     def run(self, *extra: str, timeout: float = 60) -> Step:
+        # The workspace is the step's working directory, as on the runner (never the repository's).
         done = subprocess.run(
-            [*ENTRYPOINT, *extra], env=self.env, capture_output=True, text=True, timeout=timeout, check=False
+            [*ENTRYPOINT, *extra],
+            env=self.env,
+            cwd=self.folder,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
         self.returncode, self.stdout = done.returncode, done.stdout + done.stderr
         return self

@@ -8,6 +8,7 @@ Run as the runner runs it (a subprocess given only the environment), against the
 from __future__ import annotations
 
 import copy
+import itertools
 import signal
 import subprocess
 import time
@@ -16,6 +17,7 @@ from typing import Any
 from tests.edges import test_action
 from tests.edges.test_action import ENTRYPOINT, StartStep, Step, fast_scenario
 from tests.support.github_app import APP_ID, app_keys, with_app
+from wait_and_dispatch.emulator.faults import Fault
 
 start_step = test_action.start_step  # the fixture, shared with the other action tests
 
@@ -116,3 +118,48 @@ def test_half_of_the_app_credentials_is_a_usage_error(start_step: StartStep) -> 
     assert step.returncode == 2, step.stdout
     assert "app-id was given without app-private-key" in step.stdout
     assert not [w for w in step.emulator.requests if w.path.startswith("/app")]
+
+
+def test_a_private_key_given_as_app_id_is_never_printed(start_step: StartStep) -> None:
+    # The two secrets swapped in `with:`: the refusal must not quote the key it was given.
+    step = app_step(start_step)
+    step.env["INPUT_APP-ID"], step.env["INPUT_APP-PRIVATE-KEY"] = app_keys().private_pem, str(APP_ID)
+    step.run()
+    assert step.returncode == 2, step.stdout
+    assert "app-id is neither a GitHub App id nor a client id" in step.stdout
+    key_lines = [line for line in app_keys().private_pem.splitlines() if "-----" not in line]
+    for channel in (step.stdout, step.summary):
+        assert not [line for line in key_lines if line in channel.replace("\\n", "\n")]
+
+
+def test_the_private_key_is_masked_line_by_line_before_anything_is_read(start_step: StartStep) -> None:
+    step = app_step(start_step).run()
+    assert step.returncode == 0, step.stdout
+    masks = {c.message for c in step.commands("add-mask")}
+    key_lines = [line for line in app_keys().private_pem.splitlines() if "-----" not in line]
+    assert set(key_lines) <= masks
+    # Masked first of all: the step's output opens with the masks, the key's lines among them.
+    leading = list(itertools.takewhile(lambda line: line.startswith("::add-mask"), step.stdout.splitlines()))
+    assert set(key_lines) <= {line.partition("::add-mask ::")[2] for line in leading}
+
+
+def test_the_runners_sigterm_after_its_sigint_does_not_stop_the_revoke(start_step: StartStep) -> None:
+    # The runner cancels a step with SIGINT, then SIGTERM 7.5 s later. The revoke's first
+    # answer is a 502, so the SIGTERM lands while it waits to try again: it must not kill the step.
+    step = app_step(start_step, timeline={"queued": 1, "duration": 600})
+    step.emulator.inject(Fault(path="/installation/token", method="DELETE", status=502))
+    process = subprocess.Popen(
+        ENTRYPOINT, env=step.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    deadline = time.monotonic() + 30
+    while not [w for w in step.emulator.writes() if w.path.endswith("/dispatches") and w.status == 200]:
+        assert time.monotonic() < deadline, "the step never dispatched"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    while not [r for r in step.emulator.requests if r.path == "/installation/token"]:
+        assert time.monotonic() < deadline, "the step never revoked its token"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=30)
+    assert process.returncode == 130, stdout
+    assert len(step.emulator.state.revoked_tokens) == 1, stdout

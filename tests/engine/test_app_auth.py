@@ -11,14 +11,23 @@ import pytest
 from tests.support.github_app import APP_ID, INSTALLATION_ID, app_keys, with_app
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.emulator.faults import Fault
 from wait_and_dispatch.engine.app_auth import (
+    MINT_BUDGET,
+    REVOKE_BUDGET,
     AppCredentials,
     installation_token,
     mint_installation_token,
     revoke_installation_token,
 )
 from wait_and_dispatch.engine.model import Repository
-from wait_and_dispatch.errors import NotFoundError, UsageError, ValidationFailedError
+from wait_and_dispatch.errors import (
+    GitHubApiError,
+    NotFoundError,
+    RateLimitExceededError,
+    UsageError,
+    ValidationFailedError,
+)
 
 APP = Repository("octo", "app")
 PUBLIC = Repository("octo", "public")
@@ -84,7 +93,8 @@ def test_a_failed_revocation_is_kept_not_raised(app_emulator: Emulator, clock: M
     token = mint_installation_token(credentials(), [APP], base_url=app_emulator.api_url, clock=clock)
     clock.advance(3601)  # expired: GitHub answers 401
     revoke_installation_token(token, base_url=app_emulator.api_url, clock=clock)
-    assert not token.revoked and token.revoke_error is not None and token.revoke_error.status == 401
+    assert not token.revoked and isinstance(token.revoke_error, GitHubApiError)
+    assert token.revoke_error.status == 401
 
 
 @pytest.mark.parametrize(
@@ -116,3 +126,39 @@ def test_a_client_id_is_accepted_as_the_app_id() -> None:
 
 def credentials_with(key: str) -> AppCredentials:
     return AppCredentials.parse(str(APP_ID), key)
+
+
+def test_a_revoke_does_not_wait_an_hour_for_a_rate_limit_reset(
+    app_emulator: Emulator, clock: ManualClock
+) -> None:
+    # Waiting for the reset would revoke the token about when it expires anyway, and hold the
+    # step (or the runner's short cancellation grace) for up to an hour.
+    token = mint_installation_token(credentials(), [APP], base_url=app_emulator.api_url, clock=clock)
+    app_emulator.inject(
+        Fault(path="/installation/token", method="DELETE", kind="primary_rate_limit", times=None)
+    )
+    started = clock.now()
+    revoke_installation_token(token, base_url=app_emulator.api_url, clock=clock)
+    assert clock.now() - started <= REVOKE_BUDGET
+    assert not token.revoked and token.revoke_error is not None
+
+
+def test_a_revoke_outlasting_its_budget_is_kept_not_raised(
+    app_emulator: Emulator, clock: ManualClock
+) -> None:
+    token = mint_installation_token(credentials(), [APP], base_url=app_emulator.api_url, clock=clock)
+    app_emulator.inject(Fault(path="/installation/token", method="DELETE", status=503, times=None))
+    revoke_installation_token(token, base_url=app_emulator.api_url, clock=clock)
+    assert not token.revoked and token.revoke_error is not None
+
+
+def test_minting_does_not_wait_an_hour_for_a_rate_limit_reset(
+    app_emulator: Emulator, clock: ManualClock
+) -> None:
+    app_emulator.inject(Fault(path="/repos/octo/app/installation", kind="primary_rate_limit", times=None))
+    started = clock.now()
+    with pytest.raises(RateLimitExceededError) as caught:
+        mint_installation_token(credentials(), [APP], base_url=app_emulator.api_url, clock=clock)
+    assert clock.now() - started <= MINT_BUDGET
+    assert caught.value.hint
+    assert not [t for t in app_emulator.state.tokens.values() if t.installation_id is not None]

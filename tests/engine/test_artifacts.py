@@ -7,6 +7,7 @@ Integration tests drive the emulator over real HTTP: the API host answers the li
 
 from __future__ import annotations
 
+import io
 import tracemalloc
 import zipfile
 from collections.abc import Callable
@@ -18,7 +19,6 @@ import pytest
 from tests.conftest import FEATURE_SHA, MAIN_SHA
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine.artifacts import (
-    _unpack,
     download_artifacts,
     latest_successful_run,
     list_artifacts,
@@ -32,11 +32,13 @@ from wait_and_dispatch.engine.model import (
     Repository,
     WorkflowRun,
 )
+from wait_and_dispatch.engine.unzip import StreamingUnzip, unpack_file
 from wait_and_dispatch.errors import (
     ArtifactDigestMismatchError,
     ArtifactError,
     ArtifactExpiredError,
     ArtifactNotFoundError,
+    ExitCode,
     ForkArtifactRefusedError,
     RunNotFoundError,
     UnsafeArtifactError,
@@ -462,7 +464,7 @@ def test_a_deflated_zip_bomb_is_refused_at_the_default_ratio(tmp_path: Path) -> 
     assert bomb.stat().st_size < 100_000
 
     with pytest.raises(UnsafeArtifactError, match="zip bomb"):
-        _unpack(bomb, tmp_path / "out", label="artifact 'bomb' of run 1", max_ratio=200.0)
+        unpack_file(bomb, tmp_path / "out", label="artifact 'bomb' of run 1", max_ratio=200.0)
 
     assert not (tmp_path / "out").exists()
 
@@ -472,12 +474,14 @@ def test_a_tiny_zip_of_highly_compressible_text_passes_under_the_floor(tmp_path:
     small = deflated_zip(tmp_path / "logs.zip", {"log.txt": text})
     assert small.stat().st_size * 200 < len(text)
 
-    _unpack(small, tmp_path / "out", label="artifact 'logs' of run 1", max_ratio=200.0)
+    unpack_file(small, tmp_path / "out", label="artifact 'logs' of run 1", max_ratio=200.0)
 
     assert (tmp_path / "out" / "log.txt").read_bytes() == text
 
 
-def test_a_zip_whose_headers_understate_sizes_fails_its_crc_check(tmp_path: Path) -> None:
+def test_a_zip_whose_headers_understate_sizes_is_refused_after_no_more_than_they_state(
+    tmp_path: Path,
+) -> None:
     archive = deflated_zip(tmp_path / "liar.zip", {"zeros.bin": bytes(4 * MiB)})
     # Claim 1,000 bytes in both headers, so the size check passes: no more than that is unpacked.
     data = archive.read_bytes()
@@ -485,10 +489,109 @@ def test_a_zip_whose_headers_understate_sizes_fails_its_crc_check(tmp_path: Path
     assert data.count(real) == 2
     archive.write_bytes(data.replace(real, (1000).to_bytes(4, "little")))
 
-    with pytest.raises(ArtifactError, match="is not a valid zip: Bad CRC-32"):
-        _unpack(archive, tmp_path / "out", label="artifact 'liar' of run 1", max_ratio=200.0)
+    with pytest.raises(
+        UnsafeArtifactError, match=r"holds more data in 'zeros\.bin' than its header declares"
+    ):
+        unpack_file(archive, tmp_path / "out", label="artifact 'liar' of run 1", max_ratio=200.0)
 
     assert (tmp_path / "out" / "zeros.bin").stat().st_size <= 1000
+
+
+def test_a_corrupted_entry_fails_its_crc_check(tmp_path: Path) -> None:
+    archive = tmp_path / "flipped.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as package:
+        package.writestr("notes.txt", b"release notes " * 100)
+    archive.write_bytes(archive.read_bytes().replace(b"release", b"RELEASE", 1))
+
+    with pytest.raises(
+        ArtifactError, match=r"is not a valid zip: Bad CRC-32 for file 'notes\.txt'"
+    ) as caught:
+        unpack_file(archive, tmp_path / "out", label="artifact 'flipped' of run 1", max_ratio=200.0)
+
+    assert caught.value.hint
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only stream, so zipfile writes data descriptors as upload-artifact's archiver does."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, chunk: Any) -> int:
+        self.data += chunk
+        return len(chunk)
+
+
+def streamed_zip(path: Path, files: dict[str, bytes], compression: int) -> Path:
+    sink = _Unseekable()
+    with zipfile.ZipFile(sink, "w", compression) as archive:
+        for name, content in files.items():
+            with archive.open(name, "w") as entry:
+                entry.write(content)
+    path.write_bytes(bytes(sink.data))
+    return path
+
+
+@pytest.mark.parametrize(
+    "compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=["stored", "deflated"]
+)
+def test_entries_with_data_descriptors_unpack_as_upload_artifact_writes_them(
+    tmp_path: Path, compression: int
+) -> None:
+    # A stored entry's end is found by its descriptor: a file holding the descriptor's signature
+    # (PK\7\8) must not end early.
+    files = {"dist/app.bin": b"head PK\x07\x08 tail" * 5000, "README": b"read me", "empty": b""}
+    archive = streamed_zip(tmp_path / "streamed.zip", files, compression)
+    assert all(info.flag_bits & 0x8 for info in zipfile.ZipFile(archive).infolist())
+
+    unpack_file(archive, tmp_path / "out", label="artifact 'streamed' of run 1", max_ratio=200.0)
+
+    assert files_under(tmp_path / "out") == files
+
+
+@pytest.mark.parametrize(
+    "compression", [zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED], ids=["stored", "deflated"]
+)
+@pytest.mark.parametrize("size", [1, 3, 7, 4096])
+def test_a_zip_arriving_in_chunks_of_any_size_unpacks_the_same(
+    tmp_path: Path, size: int, compression: int
+) -> None:
+    # Headers, descriptors and their signatures split across chunks wherever the network cuts.
+    files = {"a.bin": b"x PK\x07\x08 y" * 300, "b/c.txt": b"see", "d.txt": b""}
+    data = streamed_zip(tmp_path / "streamed.zip", files, compression).read_bytes()
+    unzipper = StreamingUnzip(tmp_path / "out", "artifact 'chunks' of run 1", len(data), 200.0, tmp_path)
+
+    with unzipper:
+        for start in range(0, len(data), size):
+            unzipper.write(data[start : start + size])
+    unzipper.finish()
+
+    assert files_under(tmp_path / "out") == files
+
+
+def test_a_central_directory_naming_other_files_than_the_entries_is_refused(tmp_path: Path) -> None:
+    archive = tmp_path / "two-faced.zip"
+    with zipfile.ZipFile(archive, "w") as package:
+        package.writestr("harmless.txt", b"hello")
+    data = archive.read_bytes()
+    central = data.index(b"PK\x01\x02")
+    archive.write_bytes(data[:central] + data[central:].replace(b"harmless.txt", b"evil-run.sh!"))
+
+    with pytest.raises(UnsafeArtifactError, match="central directory that does not match its entries"):
+        unpack_file(archive, tmp_path / "out", label="artifact 'two-faced' of run 1", max_ratio=200.0)
+
+
+def test_a_zip_without_its_end_is_reported_truncated(tmp_path: Path) -> None:
+    archive = deflated_zip(tmp_path / "whole.zip", {"a.txt": b"a" * 10_000})
+    archive.write_bytes(archive.read_bytes()[:60])
+
+    with pytest.raises(ArtifactError, match=r"is truncated: it ends inside 'a\.txt'") as caught:
+        unpack_file(archive, tmp_path / "out", label="artifact 'cut' of run 1", max_ratio=200.0)
+
+    assert caught.value.hint
 
 
 # -- expiry ------------------------------------------------------------------------------------------
@@ -530,6 +633,90 @@ def test_a_stream_cut_mid_download_is_retried_and_the_result_is_correct(
     assert result.verified
     assert (tmp_path / "package.bin").stat().st_size == 300_000
     assert len([r for r in emulator.requests if r.host == "blob"]) == 2
+
+
+def test_a_stream_cut_on_every_attempt_says_how_many_bytes_arrived_and_is_an_artifact_error(
+    octo_app: OctoApp, tmp_path: Path
+) -> None:
+    emulator, api, run_id = octo_app.one_run([{"name": "package", "size": 300_000}])
+    emulator.inject(Fault(host="blob", path="*", kind="cut_stream", after_bytes=100_000, times=None))
+
+    with pytest.raises(ArtifactError) as caught:
+        download_artifacts(api, REPO, run_id, ArtifactSelection(path=tmp_path / "out"))
+
+    assert f"artifact 'package' of run {run_id}" in str(caught.value)
+    assert "cut after 100000 bytes" in str(caught.value)
+    assert caught.value.exit_code is ExitCode.ARTIFACT
+    assert caught.value.hint
+    assert len([r for r in emulator.requests if r.host == "blob"]) > 1  # it was retried first
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_stream_cut_on_every_attempt_within_a_deadline_is_still_an_artifact_error(
+    octo_app: OctoApp, tmp_path: Path
+) -> None:
+    emulator, api, run_id = octo_app.one_run([{"name": "package", "size": 300_000}])
+    emulator.inject(Fault(host="blob", path="*", kind="cut_stream", after_bytes=100_000, times=None))
+    deadline = api.clock.now() + 3600
+
+    with pytest.raises(ArtifactError, match="cut after 100000 bytes") as caught:
+        download_artifacts(api, REPO, run_id, ArtifactSelection(path=tmp_path / "out"), deadline=deadline)
+
+    assert caught.value.exit_code is ExitCode.ARTIFACT
+    assert api.clock.now() < deadline  # a few tries, not an hour of them
+
+
+def test_an_unpacking_error_names_the_destination_never_the_staging_folder(
+    octo_app: OctoApp, tmp_path: Path
+) -> None:
+    # `report` is a file, then `report/summary.txt` needs it to be a folder.
+    _, api, run_id = octo_app.one_run(
+        [{"name": "clash", "files": {"report": "a file", "report/summary.txt": "in a folder"}}]
+    )
+
+    with pytest.raises(ArtifactError) as caught:
+        download_artifacts(api, REPO, run_id, ArtifactSelection(path=tmp_path / "out"))
+
+    message = str(caught.value)
+    assert ".wait-and-dispatch-" not in message and "/tree" not in message
+    assert "'report/summary.txt'" in message
+    assert caught.value.hint
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_destination_that_is_a_file_is_an_error_with_a_hint(octo_app: OctoApp, tmp_path: Path) -> None:
+    _, api, run_id = octo_app.one_run([{"name": "package", "files": {"a.txt": "a"}}])
+    (tmp_path / "out").write_text("not a folder")
+
+    with pytest.raises(ArtifactError, match="is not a folder") as caught:
+        download_artifacts(api, REPO, run_id, ArtifactSelection(path=tmp_path / "out"))
+
+    assert caught.value.hint
+
+
+def test_a_folder_in_the_way_of_an_artifact_file_is_an_error_with_a_hint(
+    octo_app: OctoApp, tmp_path: Path
+) -> None:
+    _, api, run_id = octo_app.one_run([{"name": "package", "files": {"a.txt": "a"}}])
+    (tmp_path / "a.txt").mkdir()
+
+    with pytest.raises(ArtifactError, match="is a folder where the artifact has a file") as caught:
+        download_artifacts(api, REPO, run_id, ArtifactSelection(path=tmp_path))
+
+    assert ".wait-and-dispatch-" not in str(caught.value)
+    assert caught.value.hint
+    assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_an_archive_that_is_not_a_zip_is_an_error_with_a_hint(tmp_path: Path) -> None:
+    (tmp_path / "junk.zip").write_bytes(b"<html>not a zip</html>" * 100)
+
+    with pytest.raises(ArtifactError, match="is not a valid zip") as caught:
+        unpack_file(
+            tmp_path / "junk.zip", tmp_path / "out", label="artifact 'junk' of run 1", max_ratio=200.0
+        )
+
+    assert caught.value.hint
 
 
 def test_no_request_to_the_storage_host_carries_the_token(octo_app: OctoApp, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ start, as on GitHub, which is how checks behind `needs:` appear late.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 from tests.conftest import MAIN_SHA
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
-from wait_and_dispatch.engine.checks import wait_for_checks
+from wait_and_dispatch.engine.checks import APP_SETTLE_SECONDS, wait_for_checks
 from wait_and_dispatch.engine.model import (
     CheckSelection,
     ChecksResult,
@@ -37,6 +38,8 @@ MakeApi = Callable[..., GitHubApi]
 
 APP = Repository("octo", "app")
 OPTIONS = WaitOptions(timeout=3600, poll_interval=5, max_poll_interval=60)
+# Polls every second or two, so a test can tell "at once" from "a settle window later".
+FAST = WaitOptions(timeout=3600, poll_interval=1, max_poll_interval=2)
 
 
 def app_check(
@@ -191,12 +194,12 @@ def test_waits_for_every_check_when_none_is_named(
     api = make_api(start_emulator(scenario))
     start = clock.now()
 
-    result = wait(api, CheckSelection(discovery_timeout=20))
+    result = wait(api, CheckSelection(discovery_timeout=20), FAST)
 
     assert result.outcome is Outcome.SUCCESS
     assert names(result) == ["DCO", "build", "docs"]
-    # After the last check completes, it watches the grace period for checks that start late.
-    assert 200 + 20 <= clock.now() - start < 200 + 20 + OPTIONS.max_poll_interval
+    # No workflow run is in progress on the commit, so no check can come after `build`.
+    assert 200 <= clock.now() - start <= 200 + FAST.max_poll_interval * 1.1
 
 
 # -- checks that appear late ---------------------------------------------------------------------
@@ -310,6 +313,167 @@ def test_regex_that_matches_no_check_fails_after_the_grace_period(
     assert result.checks == ()
 
 
+# -- ending when no more checks can appear (the commit's check suites) ---------------------------
+
+
+def with_silent_suite(
+    scenario: dict[str, Any], app: str = "dependabot", created: float = -3600
+) -> dict[str, Any]:
+    """A suite GitHub made for an app on the push, which that app never reports to."""
+    repo = scenario["repos"]["octo/app"]
+    repo.setdefault("check_suites", []).append({"app": app, "head_sha": MAIN_SHA, "created": created})
+    return scenario
+
+
+def test_every_check_ends_as_soon_as_the_last_workflow_run_on_the_commit_completes(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario = with_pipeline(
+        scenario_dict,
+        [{"name": "build", "start": 0, "duration": 40}, {"name": "test", "start": 40, "duration": 11}],
+        duration=51,
+    )
+    api = make_api(start_emulator(with_checks(scenario, app_check("DCO", duration=5, app="dco"))))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(discovery_timeout=60), FAST)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["DCO", "build", "test"]
+    assert 51 <= clock.now() - start <= 51 + FAST.max_poll_interval * 1.1  # not 60 s of quiet later
+
+
+def test_every_check_waits_for_a_workflow_run_whose_next_job_has_no_check_run_yet(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # Between `build` (done at 20 s) and `deploy` (queued at 100 s) the commit shows no running
+    # check at all for 80 s, longer than the grace period; the run's suite is still in progress.
+    scenario = with_pipeline(
+        scenario_dict,
+        [{"name": "build", "start": 0, "duration": 20}, {"name": "deploy", "start": 100, "duration": 10}],
+        duration=110,
+    )
+    api = make_api(start_emulator(scenario))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(discovery_timeout=30), FAST)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["build", "deploy"]
+    assert 110 <= clock.now() - start <= 110 + FAST.max_poll_interval * 1.1
+
+
+def test_every_check_fails_at_once_when_one_fails_while_others_still_run(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario = with_pipeline(scenario_dict, [{"name": "test", "start": 0, "duration": 51}], duration=51)
+    lint = app_check("lint", duration=25, conclusion="failure")
+    api = make_api(start_emulator(with_checks(scenario, lint)))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(), FAST)
+
+    assert result.outcome is Outcome.CONCLUSION_NOT_ALLOWED
+    assert result.conclusions == {"lint": "failure", "test": None}
+    assert 25 <= clock.now() - start <= 25 + FAST.max_poll_interval * 1.1
+
+
+def test_a_suite_that_stays_queued_with_no_check_runs_is_not_waited_on(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario = with_silent_suite(with_checks(scenario_dict, app_check("build", duration=30)))
+    api = make_api(start_emulator(scenario))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(discovery_timeout=600), FAST)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["build"]
+    assert 30 <= clock.now() - start <= 30 + FAST.max_poll_interval * 1.1
+
+
+def test_a_silent_app_suite_gets_the_settle_window_and_no_more(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # Every check is done before the wait starts; dependabot's suite was made 5 s after the push.
+    scenario = with_silent_suite(with_checks(scenario_dict, app_check("build", created=-60, duration=10)))
+    api = make_api(start_emulator(scenario))
+    events: list[ProgressEvent] = []
+    start = clock.now()
+
+    result = wait(api, CheckSelection(discovery_timeout=600), FAST, events=events)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert APP_SETTLE_SECONDS <= clock.now() - start <= APP_SETTLE_SECONDS + 1e-6
+    assert any("dependabot, whose suite has no checks yet" in e.message for e in events)
+
+
+def test_an_app_that_reports_within_the_settle_window_is_waited_for(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    scenario = with_checks(
+        scenario_dict,
+        app_check("build", created=-60, duration=10),
+        app_check("scan", created=6, duration=30, app="scanner"),
+    )
+    api = make_api(start_emulator(with_silent_suite(scenario, app="scanner", created=-60)))
+
+    result = wait(api, CheckSelection(discovery_timeout=600), FAST)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["build", "scan"]
+
+
+def test_the_suite_of_the_callers_own_running_job_is_not_waited_on(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # The waiting job `gate` runs in a workflow run on the same commit: its suite cannot complete
+    # before the wait ends, so waiting on it would last until the timeout.
+    scenario = with_pipeline(
+        scenario_dict,
+        [{"name": "gate", "start": 0, "duration": 7200}, {"name": "unit", "start": 0, "duration": 40}],
+        duration=7200,
+    )
+    api = make_api(start_emulator(scenario))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(discovery_timeout=60), FAST, exclude=("gate",))
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["unit"]
+    assert 40 <= clock.now() - start <= 40 + FAST.max_poll_interval * 1.1
+
+
+def test_a_named_check_is_waited_for_while_a_workflow_run_on_the_commit_is_queued(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    # The run waits 200 s for a runner, far past the grace period: no check run, but its suite.
+    scenario = with_pipeline(scenario_dict, [{"name": "deploy", "start": 0, "duration": 10}], duration=10)
+    scenario["repos"]["octo/app"]["workflows"][-1]["timeline"] = {"queued": 200, "duration": 10}
+    api = make_api(start_emulator(scenario))
+
+    result = wait(api, CheckSelection(names=("deploy",), discovery_timeout=30), FAST)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["deploy"]
+
+
+def test_suites_are_read_at_the_start_and_when_the_checks_are_done_not_at_every_poll(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    emulator = start_emulator(with_checks(scenario_dict, app_check("build", duration=60)))
+    api = make_api(emulator)
+
+    wait(api, CheckSelection(regex="^build"), FAST)
+
+    urls = [request.path for request in emulator.requests]
+    reads = ["suites" if url.endswith("/check-suites") else "checks" for url in urls]
+    assert reads.count("checks") > 20  # a minute of polls every second or two
+    assert reads[:2] == ["checks", "suites"]
+    assert reads[-2:] == ["checks", "suites"]
+    assert reads.count("suites") == 2
+
+
 # -- conclusions ---------------------------------------------------------------------------------
 
 
@@ -339,14 +503,14 @@ def test_without_fail_fast_waits_for_every_check_before_failing(
     api = make_api(start_emulator(scenario))
     start = clock.now()
 
-    result = wait(api, CheckSelection(names=("lint", "test")))
+    result = wait(api, CheckSelection(names=("lint", "test"), fail_fast=False))
 
     assert result.outcome is Outcome.CONCLUSION_NOT_ALLOWED
     assert result.conclusions == {"lint": "failure", "test": "success"}
     assert clock.now() - start >= 300
 
 
-def test_fail_fast_returns_at_the_first_failure_before_slower_checks_finish(
+def test_by_default_returns_at_the_first_failure_before_slower_checks_finish(
     start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
 ) -> None:
     scenario = with_checks(
@@ -357,7 +521,7 @@ def test_fail_fast_returns_at_the_first_failure_before_slower_checks_finish(
     api = make_api(start_emulator(scenario))
     start = clock.now()
 
-    result = wait(api, CheckSelection(names=("lint", "test"), fail_fast=True))
+    result = wait(api, CheckSelection(names=("lint", "test")))
 
     assert result.outcome is Outcome.CONCLUSION_NOT_ALLOWED
     assert result.conclusions == {"lint": "failure", "test": None}
@@ -548,8 +712,10 @@ def test_reports_checks_appearing_and_completing_and_each_poll(
         "test completed: success",
     ]
     first_poll = next(event for event in events if event.kind is ProgressKind.POLL)
-    assert (
-        first_poll.message == "waiting for 2 checks: build (in_progress), test (in_progress); next poll in 5s"
+    assert re.fullmatch(
+        r"waiting for 2 checks: build \(in_progress\), test \(in_progress\); next poll in ([5-9]|10)s",
+        first_poll.message,
     )
     assert first_poll.elapsed == 0
-    assert first_poll.next_poll_in is not None and 4.5 <= first_poll.next_poll_in <= 5.5
+    # The governor's cadence: poll-interval to twice it.
+    assert first_poll.next_poll_in is not None and 5 <= first_poll.next_poll_in <= 10

@@ -37,7 +37,7 @@ def parse(text: str) -> WorkflowDefinition:
     ],
 )
 def test_every_way_of_writing_the_trigger_is_understood(on: str) -> None:
-    # A bare `on:` is the boolean true for a YAML 1.1 loader; both spellings count.
+    # A bare `on:` is read as the string, as GitHub reads it (YAML 1.2 booleans are only true/false).
     assert parse(f"name: Deploy\n{on}\njobs: {{}}\n").dispatchable
 
 
@@ -118,6 +118,33 @@ def test_yaml_aliases_cannot_make_reading_the_file_grow() -> None:
     definition = parse(text)
     assert list(definition.inputs) == ["x"]
     assert time.perf_counter() - start < 5, "read without expanding the aliases"
+
+
+@pytest.mark.parametrize("where", ["default: *a8", "type: *a8", "options: *a8", "options: [dev, *a8]"])
+def test_an_alias_bomb_in_an_input_makes_the_file_unknown_without_expanding_it(where: str) -> None:
+    # `str()` of the shared list would expand every alias: 10**9 items.
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, 9)]
+    text = "\n".join(lines) + f"\non:\n  workflow_dispatch:\n    inputs:\n      x:\n        {where}\n"
+    assert parse_workflow(PATH, text) is None
+
+
+def test_yes_and_no_are_words_as_github_reads_them_not_yaml_1_1_booleans() -> None:
+    # GitHub's parser takes only true/false as booleans (YAML 1.2); `yes` is a choice to allow.
+    definition = parse(
+        """
+on:
+  workflow_dispatch:
+    inputs:
+      confirm:
+        type: choice
+        options: [yes, no, on, off, True]
+        default: no
+"""
+    )
+    assert definition.inputs["confirm"].options == ("yes", "no", "on", "off", "true")
+    assert definition.inputs["confirm"].default == "no"
+    assert definition.problems({"confirm": "yes"}) == []
 
 
 def test_contents_answers_are_decoded_only_when_they_carry_base64_content() -> None:

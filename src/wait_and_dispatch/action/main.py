@@ -50,6 +50,7 @@ STATE_DISPATCHED = "dispatched-runs"
 _TOKEN_INPUTS = frozenset(
     {find_input("github-token").env_names[0], *(a.env_name for a in ALIASES if a.input == "github-token")}
 )
+_PRIVATE_KEY_INPUT = find_input("app-private-key").env_names[0]
 
 
 def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False) -> int:
@@ -57,31 +58,24 @@ def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False
     for variable, value in environ.items():  # before any input is reported on, even a bad one
         if variable in _TOKEN_INPUTS and value.strip():
             runner.mask(value.strip())
+        elif variable == _PRIVATE_KEY_INPUT and value.strip():
+            # Line by line, also as written on one line with `\n` (AppCredentials.parse undoes it).
+            runner.mask(value.strip())
+            runner.mask(value.strip().replace("\\n", "\n"))
     try:
         values, token = read_inputs(runner, environ)
     except WaitAndDispatchError as error:
         _fail(runner, error, summary=environ.get("INPUT_SUMMARY", "true").strip().lower() != "false")
         return int(error.exit_code)
+    # From here to the end, a SIGTERM or SIGINT unwinds (once; later ones are ignored) rather
+    # than killing the process: a minted App token is then still revoked, also when the runner's
+    # SIGTERM follows its SIGINT while the revoke is under way.
     try:
-        credentials = read_app_credentials(values)
-        api_url = _api_url(values, environ)
-        if post:
-            saved = _runs_to_cancel(runner, values)
-            if not saved:
-                return 0
-            repository = Repository.parse(values["repository"])
-            with _step_token(runner, credentials, token, [repository], api_url) as step_token:
-                return _post(runner, repository, saved, step_token, api_url)
-        _warn_about_cleartext(runner, api_url, sends_credentials=bool(token or credentials))
-        if values.get("plan"):
-            plan_settings = read_plan_settings(values)
-            plan = load_plan_settings(plan_settings)
-            repositories, scoped = plan_repositories(plan, plan_repository(plan, plan_settings))
-            with _step_token(runner, credentials, token, repositories, api_url, scoped=scoped) as step_token:
-                return _plan_main(runner, plan_settings, plan, values, step_token, environ, stdout)
-        settings = read_settings(values, default_sha=default_sha(environ, values["repository"]))
-        with _step_token(runner, credentials, token, [settings.repository], api_url) as step_token:
-            return _main(runner, settings, values, step_token, environ, stdout)
+        with interrupt_on_termination():
+            return _run(runner, values, token, environ, stdout, post=post)
+    except KeyboardInterrupt:  # outside the wait, which reports its own cancellation
+        runner.error("the step was cancelled", title="wait-and-dispatch cancelled")
+        return int(ExitCode.INTERRUPTED)
     except PlanFileError as error:
         for problem in error.problems:  # one annotation per problem, on its line of the plan file
             span = problem.span
@@ -97,6 +91,36 @@ def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False
     except WaitAndDispatchError as error:
         _fail(runner, error, summary=values.get("summary", "true") != "false")
         return int(error.exit_code)
+
+
+def _run(
+    runner: Runner,
+    values: dict[str, str],
+    token: str | None,
+    environ: Mapping[str, str],
+    stdout: TextIO,
+    *,
+    post: bool,
+) -> int:
+    credentials = read_app_credentials(values)
+    api_url = _api_url(values, environ)
+    if post:
+        saved = _runs_to_cancel(runner, values)
+        if not saved:
+            return 0
+        repository = Repository.parse(values["repository"])
+        with _step_token(runner, credentials, token, [repository], api_url) as step_token:
+            return _post(runner, repository, saved, step_token, api_url)
+    _warn_about_cleartext(runner, api_url, sends_credentials=bool(token or credentials))
+    if values.get("plan"):
+        plan_settings = read_plan_settings(values)
+        plan = load_plan_settings(plan_settings)
+        repositories, scoped = plan_repositories(plan, plan_repository(plan, plan_settings))
+        with _step_token(runner, credentials, token, repositories, api_url, scoped=scoped) as step_token:
+            return _plan_main(runner, plan_settings, plan, values, step_token, environ, stdout)
+    settings = read_settings(values, default_sha=default_sha(environ, values["repository"]))
+    with _step_token(runner, credentials, token, [settings.repository], api_url) as step_token:
+        return _main(runner, settings, values, step_token, environ, stdout)
 
 
 def read_inputs(runner: Runner, environ: Mapping[str, str]) -> tuple[dict[str, str], str | None]:

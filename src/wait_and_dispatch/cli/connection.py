@@ -77,16 +77,19 @@ def resolve_connection(
     *,
     gh_token: Callable[[str], str | None] | None = None,
 ) -> Connection:
-    """The API URL: `--api-url`, else `GITHUB_API_URL` (set by the runner), else `GH_HOST`'s API,
+    """The API URL: `--api-url`, else `GH_HOST`'s API, else `GITHUB_API_URL` (set by the runner),
     else api.github.com. The token: for github.com and GHE.com, `GH_TOKEN` then `GITHUB_TOKEN`;
     for any other host, `GH_ENTERPRISE_TOKEN` then `GITHUB_ENTERPRISE_TOKEN`, then `GH_TOKEN` and
     `GITHUB_TOKEN` (the runner and most scripts export the step's token under those); last, what
     `gh auth token --hostname HOST` prints when the GitHub CLI is installed and logged in."""
     from wait_and_dispatch.github_api import DEFAULT_API_URL, normalize_api_url
 
-    chosen = api_url or environ.get("GITHUB_API_URL") or None
+    chosen = api_url or None
+    # GH_HOST before GITHUB_API_URL: every runner sets the latter (to github.com's API on
+    # github.com), while GH_HOST is only ever set on purpose, as GH_TOKEN is.
     if not chosen and (environ.get("GH_HOST") or "").strip():
         chosen = api_url_for_host(environ["GH_HOST"])
+    chosen = chosen or environ.get("GITHUB_API_URL") or None
     url = normalize_api_url(chosen or DEFAULT_API_URL)
     host = (urllib.parse.urlsplit(url).hostname or "").lower()
     variables: tuple[str, ...] = GITHUB_COM_TOKEN_VARIABLES

@@ -337,7 +337,9 @@ def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> No
     plan.add_argument(
         "--repository", "--repo", dest="repository", help="owner/name, unless the plan names it"
     )
-    plan.add_argument("--api-url", help="GitHub REST API URL (default: GITHUB_API_URL or api.github.com)")
+    plan.add_argument(
+        "--api-url", help="GitHub REST API URL (default: GH_HOST's, GITHUB_API_URL or api.github.com)"
+    )
     plan.add_argument("--sha", help="github.sha for the plan's expressions (default: the ref's head)")
     plan.add_argument(
         "--ref", help="github.ref_name for the plan's expressions (default: the default branch)"

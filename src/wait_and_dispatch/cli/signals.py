@@ -17,13 +17,18 @@ from contextlib import contextmanager
 from types import FrameType
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_installed = False  # the main thread's handlers are ours
 
 
 @contextmanager
 def interrupt_on_termination() -> Iterator[None]:
     """While inside: SIGTERM or SIGINT raises `KeyboardInterrupt` once; later ones are ignored.
-    Outside the main thread (where Python cannot install handlers) it does nothing."""
-    if threading.current_thread() is not threading.main_thread():
+    Outside the main thread (where Python cannot install handlers) it does nothing, and so does
+    a block inside another: the outer one's "once" holds for both, so a signal that follows the
+    first cannot interrupt what the outer block still does (the action revokes its App token
+    there, after the inner block has cancelled the runs)."""
+    global _installed
+    if threading.current_thread() is not threading.main_thread() or _installed:
         yield
         return
     interrupted = False
@@ -36,8 +41,10 @@ def interrupt_on_termination() -> Iterator[None]:
         raise KeyboardInterrupt
 
     previous = {number: signal.signal(number, interrupt) for number in _SIGNALS}
+    _installed = True
     try:
         yield
     finally:
+        _installed = False
         for number, handler in previous.items():
             signal.signal(number, handler)

@@ -1348,16 +1348,27 @@ class ApiApp:
                         ),
                     )
                 )
+        slugs = {app_id: slug for slug, app_id in self.state.app_ids.items()}
         for (app_id, suite_sha), suite_id in repo.app_suites.items():
             if sha is not None and suite_sha != sha:
                 continue
             members = [(cr, cr.state(now)) for cr in repo.check_runs if cr.suite_id == suite_id]
             states = [s for _, s in members if s is not None]
-            if not states:
+            created_at = [cr.created_at for cr, _ in members] + [
+                t for t in (repo.app_suite_created.get(suite_id),) if t is not None
+            ]
+            created = min(created_at)
+            if now < created:
                 continue
-            done = all(s.status == "completed" for s in states)
+            # GitHub derives an app suite's status from its check runs: `queued` until one starts,
+            # and forever for an app that never creates one (the recording
+            # CheckSuite.testGetCheckSuitesForRef: dependabot, prosebot2 queued with
+            # latest_check_runs_count 0 days after the push); `completed` once all have.
             conclusion = None
-            if done:
+            if not states or all(s.status == "queued" for s in states):
+                status = "queued"
+            elif all(s.status == "completed" for s in states):
+                status = "completed"
                 order = (
                     "action_required",
                     "cancelled",
@@ -1368,7 +1379,9 @@ class ApiApp:
                     "success",
                 )
                 conclusion = min((s.conclusion or "success" for s in states), key=order.index)
-            created = min(cr.created_at for cr, s in members if s is not None)
+            else:
+                status = "in_progress"
+            updated = max([created] + [s.completed_at or s.started_at or created for s in states])
             branch = next((b for b, s in repo.spec.branches.items() if s == suite_sha), None)
             out.append(
                 (
@@ -1378,11 +1391,11 @@ class ApiApp:
                         suite_id,
                         suite_sha,
                         branch,
-                        "completed" if done else "in_progress",
+                        status,
                         conclusion,
                         created,
-                        now,
-                        members[0][0].spec.app.slug,
+                        min(now, updated),
+                        slugs.get(app_id, "external-ci"),
                         app_id,
                         len(states),
                         self.urls,

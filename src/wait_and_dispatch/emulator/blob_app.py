@@ -92,7 +92,7 @@ class BlobApp:
     def _answer(
         self, request: Request, now: float, fault: Fault | None, environ: WSGIEnvironment
     ) -> Response:
-        if fault is not None and fault.kind not in ("cut_stream", "apply_then_fail"):
+        if fault is not None and fault.kind not in ("cut_stream", "apply_then_fail", "corrupt"):
             if fault.status == 503:
                 return _azure_error(503, "ServerBusy", "The server is busy.", now)
             return _azure_error(
@@ -182,6 +182,8 @@ class BlobApp:
         body: Iterable[bytes] = _slice(chunks, start, length)
         if fault is not None and fault.kind == "cut_stream":
             body = _cut(body, fault.after_bytes, environ)
+        if fault is not None and fault.kind == "corrupt":
+            body = _corrupt(body)
         if request.method == "HEAD":
             body = []
         return Response(body, status, headers=headers, direct_passthrough=True)
@@ -203,6 +205,12 @@ def _slice(chunks: Iterator[bytes], start: int, length: int) -> Iterator[bytes]:
     close = getattr(chunks, "close", None)
     if close is not None:
         close()
+
+
+def _corrupt(body: Iterable[bytes]) -> Iterator[bytes]:
+    """Every byte inverted, length kept (the `corrupt` fault): storage or a proxy mangled the zip."""
+    for chunk in body:
+        yield bytes(b ^ 0xFF for b in chunk)
 
 
 def _cut(body: Iterable[bytes], after_bytes: int, environ: WSGIEnvironment) -> Iterator[bytes]:

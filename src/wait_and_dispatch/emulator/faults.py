@@ -10,6 +10,7 @@ Each kind models something clients meet in the wild (GITHUB-FACTS "Rate limits",
 - `slow`: wait `delay` real seconds, then answer normally.
 - `reset`: close the connection without an answer.
 - `cut_stream`: send the headers and `after_bytes` bytes of the body, then close (blob host).
+- `corrupt`: send the body with every byte changed, length kept (blob host): a mangled zip.
 - `apply_then_fail`: let the request change the model, then answer `status` (502 by default):
   the write happened but the client cannot know it (WriteOutcomeUnknownError in the client).
 
@@ -32,6 +33,7 @@ FAULT_KINDS = (
     "slow",
     "reset",
     "cut_stream",
+    "corrupt",
     "apply_then_fail",
 )
 

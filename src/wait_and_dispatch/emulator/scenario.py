@@ -322,6 +322,16 @@ class CheckRunSpec:
 
 
 @dataclass(frozen=True)
+class CheckSuiteSpec:
+    """An app's check suite on a commit, as GitHub creates one on a push for every app with checks
+    permission: `queued` with no check runs until the app creates one, and forever if it never does."""
+
+    head_sha: str
+    app: AppSpec
+    created: float
+
+
+@dataclass(frozen=True)
 class CommitSpec:
     message: str
     author: str = "Mona Lisa Octocat"
@@ -341,6 +351,7 @@ class RepoSpec:
     runs: tuple[RunSpec, ...]
     check_runs: tuple[CheckRunSpec, ...]
     id: int | None = None
+    check_suites: tuple[CheckSuiteSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -581,6 +592,10 @@ def _parse_repo(full_name: str, r: _Reader) -> RepoSpec:
     check_runs = tuple(
         _parse_check_run(_Reader(x, f"{path}.check_runs[{i}]")) for i, x in enumerate(r.items("check_runs"))
     )
+    check_suites = tuple(
+        _parse_check_suite(_Reader(x, f"{path}.check_suites[{i}]"))
+        for i, x in enumerate(r.items("check_suites"))
+    )
     repo = RepoSpec(
         full_name=full_name,
         private=r.flag("private", False),
@@ -592,6 +607,7 @@ def _parse_repo(full_name: str, r: _Reader) -> RepoSpec:
         runs=runs,
         check_runs=check_runs,
         id=r.integer("id", None),
+        check_suites=check_suites,
     )
     r.done()
     return repo
@@ -816,14 +832,32 @@ def _parse_run(r: _Reader) -> RunSpec:
     return spec
 
 
-def _parse_check_run(r: _Reader) -> CheckRunSpec:
+def _parse_check_app(r: _Reader) -> AppSpec:
     app_raw = r.raw("app", "external-ci")
     if isinstance(app_raw, Mapping):
         ar = _Reader(app_raw, r.key_path("app"))
         app = AppSpec(slug=ar.text("slug", required=True), id=ar.integer("id", None))
         ar.done()
-    else:
-        app = AppSpec(slug=str(app_raw))
+        return app
+    return AppSpec(slug=str(app_raw))
+
+
+def _parse_check_suite(r: _Reader) -> CheckSuiteSpec:
+    spec = CheckSuiteSpec(
+        head_sha=_parse_sha(r.raw("head_sha"), r.key_path("head_sha")),
+        app=_parse_check_app(r),
+        created=r.number("created", 0.0),
+    )
+    if spec.app.slug == "github-actions":
+        raise _error(
+            f"scenario: {r.key_path('app')}: github-actions suites come from workflow runs; declare a run"
+        )
+    r.done()
+    return spec
+
+
+def _parse_check_run(r: _Reader) -> CheckRunSpec:
+    app = _parse_check_app(r)
     conclusion = r.text("conclusion", "success")
     if conclusion not in CHECK_CONCLUSIONS:
         raise _error(f"scenario: {r.key_path('conclusion')}: {conclusion!r} is not a check run conclusion")

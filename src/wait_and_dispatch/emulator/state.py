@@ -302,6 +302,8 @@ class Repo:
     runs: list[Run] = field(default_factory=list)
     check_runs: list[AppCheckRun] = field(default_factory=list)
     app_suites: dict[tuple[int, str], int] = field(default_factory=dict)
+    # When each app suite exists from, if before its first check run (scenario `check_suites`).
+    app_suite_created: dict[int, float] = field(default_factory=dict)
 
     @property
     def full_name(self) -> str:
@@ -337,6 +339,7 @@ class Repo:
         shas = set(self.spec.branches.values()) | set(self.spec.tags.values()) | set(self.spec.commits)
         shas.update(run.head_sha for run in self.runs)
         shas.update(cr.spec.head_sha for cr in self.check_runs)
+        shas.update(sha for _, sha in self.app_suites)
         return shas
 
     def resolve_commit(self, ref: str) -> str | None:
@@ -543,6 +546,13 @@ class State:
                 display_title=run_spec.display_title,
             )
             del run
+        for suite_spec in spec.check_suites:
+            suite_key = (self._app_id(suite_spec.app), suite_spec.head_sha)
+            if suite_key not in repo.app_suites:
+                repo.app_suites[suite_key] = self.ids.next("suite")
+            suite_id = repo.app_suites[suite_key]
+            created = self.start + suite_spec.created
+            repo.app_suite_created[suite_id] = min(created, repo.app_suite_created.get(suite_id, created))
         for cr_spec in spec.check_runs:
             app_id = self._app_id(cr_spec.app)
             suite_key = (app_id, cr_spec.head_sha)

@@ -26,19 +26,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from wait_and_dispatch.clock import Clock
+from wait_and_dispatch.clock import Clock, SystemClock
 from wait_and_dispatch.engine.model import Repository
 from wait_and_dispatch.errors import (
     AuthenticationError,
-    GitHubApiError,
     NotFoundError,
     UsageError,
     ValidationFailedError,
+    WaitAndDispatchError,
 )
 from wait_and_dispatch.github_api import GitHubApi, RetryEvent
 
 # An App is named by its numeric id or, since 2024, its client id (`Iv1.…`, `Iv23…`), in `iss`.
 _APP_ID = re.compile(r"^(?:[1-9][0-9]{0,18}|Iv[0-9A-Za-z.]{4,40})$")
+# How long minting and revoking may take, retries and rate-limit waits included. A token that
+# cannot be minted within a minute fails the step (a primary limit that resets in 50 minutes is
+# not waited for); a revoke gets the runner's cancellation grace (SIGINT, SIGTERM 7.5 s later,
+# then a kill: GITHUB-FACTS "The runner contract"), after which the token dies at `expires_at`.
+MINT_BUDGET = 60.0
+REVOKE_BUDGET = 10.0
+_QUOTABLE_ID = re.compile(r"^[0-9A-Za-z._-]{0,12}$")
 _KEY_HINT = (
     "give app-private-key the whole .pem file the App's settings page generated, "
     "BEGIN and END lines included (store it as a secret)"
@@ -62,8 +69,10 @@ class AppCredentials:
         """Check the inputs; `\\n` written for newlines (a key pasted on one line) is undone."""
         app_id = app_id.strip()
         if not _APP_ID.match(app_id):
+            # Quoted only when it cannot be a secret put in the wrong input (a key, a token).
+            quoted = f" {app_id!r}" if _QUOTABLE_ID.match(app_id) else ""
             raise UsageError(
-                f"app-id {app_id!r} is neither a GitHub App id nor a client id",
+                f"app-id{quoted} is neither a GitHub App id nor a client id",
                 hint="use the App ID (a number) or the Client ID (Iv…) from the App's settings page",
             )
         key = private_key.strip()
@@ -101,7 +110,7 @@ class InstallationToken:
     expires_at: str
     repositories: tuple[str, ...] = ()
     revoked: bool = False
-    revoke_error: GitHubApiError | None = None
+    revoke_error: WaitAndDispatchError | None = None
 
 
 def token_account(repositories: Sequence[Repository], owner: str | None) -> str:
@@ -140,6 +149,9 @@ def mint_installation_token(
     with `scoped=False` to every repository of the installation (their account's)."""
     unique = list(dict.fromkeys(repositories))
     account = token_account(unique, credentials.installation_owner)
+    clock = clock or SystemClock()
+    budget = clock.now() + MINT_BUDGET
+    deadline = budget if deadline is None else min(deadline, budget)
     with GitHubApi(
         base_url=base_url, token=credentials.jwt(), app_jwt=True, clock=clock, on_retry=on_retry
     ) as app_api:
@@ -210,15 +222,19 @@ def revoke_installation_token(
 ) -> InstallationToken:
     """Revoke the token (`DELETE /installation/token`, authenticated by the token itself).
 
-    Never raises: the step's own outcome matters more; a failure is kept in `revoke_error` for the
-    edge to warn about (the token then dies at `expires_at` anyway).
+    Never raises: the step's own outcome matters more; a failure, or no answer within
+    `REVOKE_BUDGET`, is kept in `revoke_error` for the edge to warn about (the token then dies at
+    `expires_at` anyway).
     """
     if token.revoked:
         return token
+    clock = clock or SystemClock()
     try:
         with GitHubApi(base_url=base_url, token=token.token, clock=clock) as api:
-            api.request("DELETE", "/installation/token", idempotent=True)
-    except GitHubApiError as error:
+            api.request(
+                "DELETE", "/installation/token", idempotent=True, deadline=clock.now() + REVOKE_BUDGET
+            )
+    except WaitAndDispatchError as error:  # an API error, or the budget spent (DeadlineExceededError)
         token.revoke_error = error
     else:
         token.revoked = True

@@ -16,19 +16,24 @@ inputs.mergeMultiple || artifacts.length === 1`), several go to `<destination>/<
 Merged artifacts overwrite each other in the order selected. Files already in the destination that
 the artifacts do not contain are left alone; files they do contain are replaced.
 
-Safety: nothing an archive says is trusted. Entry names that are absolute, carry a drive letter,
-or climb out with `..` (with `/` or `\\` as separator) are refused; so are archives that declare
-or actually unpack to far more than their size (zip bombs). No symbolic link is ever created:
-upload-artifact stores the files links point to, and download-artifact (through unzip-stream)
-writes a link entry as a plain file holding its target, which is what happens here too, for
-targets inside the archive; a link entry aiming outside it (absolute, or `..` past its root) only
-comes from a crafted archive and is refused. Everything is unpacked into a hidden staging folder
-inside the destination (the one place certainly writable, and on the same file system, so the
-final moves are renames) and moved into place only once every selected artifact downloaded,
-verified and unpacked: a failure leaves the destination as it was.
+Safety: nothing an archive says is trusted (engine/unzip.py has the details). Entry names that
+are absolute, carry a drive letter, or climb out with `..` (with `/` or `\\` as separator) are
+refused; so are archives that declare or actually unpack to far more than their size (zip bombs).
+No symbolic link is ever created: upload-artifact stores the files links point to, and
+download-artifact (through unzip-stream) writes a link entry as a plain file holding its target,
+which is what happens here too, for targets inside the archive; a link entry aiming outside it
+(absolute, or `..` past its root) only comes from a crafted archive and is refused.
 
-Memory stays constant whatever the size: the zip streams to a file, and each member is copied
-out in bounded chunks.
+One pass: each zip is unpacked as it streams in, while the API layer hashes the same bytes, so the
+archive is read once and never stored (as @actions/artifact does with unzip-stream). Each artifact
+unpacks into its own hidden staging folder inside the destination (the one place certainly
+writable, and on the same file system, so the final moves are renames); only once every selected
+artifact has downloaded, matched its sha256 digest and unpacked completely is anything moved into
+place: a failure leaves the destination as it was. Messages name the destination, never the
+staging folder.
+
+Memory stays constant whatever the size: the zip streams in chunks of at most 1 MiB, and inflating
+produces at most 1 MiB at a time.
 """
 
 from __future__ import annotations
@@ -38,10 +43,7 @@ import fnmatch
 import os
 import re
 import shutil
-import stat
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -56,8 +58,10 @@ from wait_and_dispatch.engine.model import (
     WorkflowRun,
     ignore_progress,
 )
+from wait_and_dispatch.engine.unzip import EXPANSION_FLOOR, StreamingUnzip
 from wait_and_dispatch.errors import (
     ArtifactDigestMismatchError,
+    ArtifactDownloadError,
     ArtifactError,
     ArtifactExpiredError,
     ArtifactNotFoundError,
@@ -68,16 +72,13 @@ from wait_and_dispatch.errors import (
 )
 from wait_and_dispatch.github_api import GitHubApi
 
-# An archive may always unpack to this much, whatever its ratio: a small zip of small text files
-# legitimately compresses far better than 200:1 (a 1 KiB zip of 300 KiB of repeated log lines).
-EXPANSION_FLOOR = 1024 * 1024
-_COPY_CHUNK = 1024 * 1024  # bytes held in memory at a time while unpacking a member
-_MAX_LINK_TARGET = 4096  # PATH_MAX: a longer "link target" is not a link
 _NAMES_SHOWN = 20  # names listed in a not-found message before "and N more"
 _STAGING_PREFIX = ".wait-and-dispatch-"
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _SEPARATORS = re.compile(r"[/\\]")
 _SHORT_HEX = 12  # digits of a sha256 shown in messages
+_WRITABLE_HINT = "check that the download path is writable and has room for the artifacts"
+_IN_THE_WAY = "remove or rename what is in the way, or download into another path"
 
 
 # -- listing and selecting -------------------------------------------------------------------------
@@ -197,13 +198,19 @@ def download_artifacts(
     with _staging(destination, run_id) as staging:
         tree = staging / "tree"
         tree.mkdir()
-        archive = staging / "artifact.zip"
-        for artifact in chosen:
+        for index, artifact in enumerate(chosen):
             label = f"artifact {artifact.name!r} of run {run_id}"
-            size, verified = _download_verified(api, artifact, archive, label, deadline=deadline)
-            unpack_to = tree / places[artifact.id].relative_to(destination)
-            _unpack(archive, unpack_to, label=label, max_ratio=selection.max_expansion_ratio)
-            archive.unlink()
+            unpacked = staging / str(index)
+            size, verified = _download_unpacked(
+                api,
+                artifact,
+                unpacked,
+                places[artifact.id],
+                label,
+                max_ratio=selection.max_expansion_ratio,
+                deadline=deadline,
+            )
+            _merge(unpacked, tree / places[artifact.id].relative_to(destination), places[artifact.id], label)
             results.append(
                 DownloadedArtifact(
                     name=artifact.name,
@@ -246,32 +253,79 @@ def _folder_name(artifact: Artifact, run_id: int) -> str:
     name = artifact.name
     if name in ("", ".", "..") or _SEPARATORS.search(name) or "\0" in name or _DRIVE.match(name):
         raise UnsafeArtifactError(
-            f"artifact {name!r} of run {run_id} has a name that is not a safe folder name; refusing it"
+            f"artifact {name!r} of run {run_id} has a name that is not a safe folder name; refusing it",
+            hint="download it on its own (it then goes straight into the path), or rename it",
         )
     return name
 
 
-def _download_verified(
-    api: GitHubApi, artifact: Artifact, archive: Path, label: str, *, deadline: float | None
+def _download_unpacked(
+    api: GitHubApi,
+    artifact: Artifact,
+    into: Path,
+    shown: Path,
+    label: str,
+    *,
+    max_ratio: float,
+    deadline: float | None,
 ) -> tuple[int, bool]:
-    """Stream the zip to `archive` and check its sha256: (bytes, whether a digest was checked)."""
+    """Stream the zip, unpacking it into `into` and hashing it on the way; check its sha256, then
+    that it unpacked completely. Returns (bytes, whether a digest was checked)."""
+    unzipper: list[StreamingUnzip] = []
+
+    def fresh_unzipper(length: int | None) -> StreamingUnzip:
+        # A cut stream is retried from the first byte: start again from an empty folder.
+        shutil.rmtree(into, ignore_errors=True)
+        size = length if length is not None else artifact.size
+        unzipper[:] = [StreamingUnzip(into, label, size, max_ratio, shown)]
+        return unzipper[0]
+
     try:
-        result = api.download_artifact(artifact.archive_download_url, archive, deadline=deadline)
+        result = api.download_artifact(artifact.archive_download_url, fresh_unzipper, deadline=deadline)
+    except ArtifactDownloadError as error:
+        raise ArtifactDownloadError(f"{label}: {error}, on every try", hint=error.hint) from error
     except GitHubApiError as error:
         if error.status == 410:
             # It expired between the listing and the download (OpenAPI actions/download-artifact).
             raise ArtifactExpiredError(f"{label} has expired (GitHub answered 410 Gone)") from error
         raise
     algorithm, _, expected = (artifact.digest or "").partition(":")
-    if algorithm != "sha256" or not expected:
-        # upload-artifact v3 reports no digest; an algorithm we do not know cannot be checked.
-        return result.size, False
-    if expected.lower() != result.sha256:
+    verified = algorithm == "sha256" and bool(expected)
+    # The digest first: a corrupted download is reported as such, not as the broken zip it makes.
+    # upload-artifact v3 reports no digest; an algorithm we do not know cannot be checked.
+    if verified and expected.lower() != result.sha256:
         raise ArtifactDigestMismatchError(
             f"{label} failed its sha256 check: expected {expected[:_SHORT_HEX]}, "
             f"got {result.sha256[:_SHORT_HEX]}; nothing was extracted"
         )
-    return result.size, True
+    unzipper[0].finish()
+    return result.size, verified
+
+
+def _merge(unpacked: Path, tree: Path, shown: Path, label: str) -> None:
+    """Move one artifact's unpacked files into the staged tree, over those of earlier artifacts
+    (`merge_multiple`: later ones overwrite earlier ones). Renames only, within the staging folder."""
+    tree.mkdir(parents=True, exist_ok=True)
+    for current, folders, names in os.walk(unpacked):
+        relative = Path(current).relative_to(unpacked)
+        for folder in folders:
+            target = tree / relative / folder
+            if target.exists() and not target.is_dir():
+                raise ArtifactError(
+                    f"{label} has a folder {(relative / folder).as_posix()!r} where an artifact before it "
+                    f"has a file, in {shown}",
+                    hint="download them without merge-multiple, or rename the file or the folder",
+                )
+            target.mkdir(exist_ok=True)
+        for name in names:
+            target = tree / relative / name
+            if target.is_dir():
+                raise ArtifactError(
+                    f"{label} has a file {(relative / name).as_posix()!r} where an artifact before it "
+                    f"has a folder, in {shown}",
+                    hint="download them without merge-multiple, or rename the file or the folder",
+                )
+            os.replace(Path(current) / name, target)
 
 
 # -- staging ---------------------------------------------------------------------------------------
@@ -285,7 +339,10 @@ def _staging(destination: Path, run_id: int) -> Iterator[Path]:
     leaves the file system as it was.
     """
     if destination.exists() and not destination.is_dir():
-        raise ArtifactError(f"cannot download the artifacts of run {run_id}: {destination} is not a folder")
+        raise ArtifactError(
+            f"cannot download the artifacts of run {run_id}: {destination} is not a folder",
+            hint="give a folder, or a path that does not exist yet, as the download path",
+        )
     created = [folder for folder in (destination, *destination.parents) if not folder.exists()]
     try:
         destination.mkdir(parents=True, exist_ok=True)
@@ -293,7 +350,8 @@ def _staging(destination: Path, run_id: int) -> Iterator[Path]:
     except OSError as error:
         _remove_empty(created)
         raise ArtifactError(
-            f"cannot download the artifacts of run {run_id} into {destination}: {_os_reason(error)}"
+            f"cannot download the artifacts of run {run_id} into {destination}: {_os_reason(error)}",
+            hint=_WRITABLE_HINT,
         ) from error
     succeeded = False
     try:
@@ -309,119 +367,6 @@ def _remove_empty(folders: Sequence[Path]) -> None:
     for folder in folders:  # deepest first
         with contextlib.suppress(OSError):
             folder.rmdir()
-
-
-# -- unpacking -------------------------------------------------------------------------------------
-
-
-def _unpack(archive: Path, into: Path, *, label: str, max_ratio: float) -> None:
-    """Unpack a zip member by member, refusing anything that would escape `into` or explode."""
-    zip_size = archive.stat().st_size
-    limit = max(EXPANSION_FLOOR, int(max_ratio * zip_size))
-    try:
-        with zipfile.ZipFile(archive) as package:
-            members = package.infolist()
-            declared = sum(member.file_size for member in members)
-            if declared > limit:
-                raise UnsafeArtifactError(
-                    f"{label} declares {declared:,} unpacked bytes for a {zip_size:,}-byte zip, more than "
-                    f"{max_ratio:g} times its size; refusing it as a zip bomb"
-                )
-            into.mkdir(parents=True, exist_ok=True)
-            written = 0
-            for member in members:
-                written += _unpack_member(package, member, into, label=label, budget=limit - written)
-    except zipfile.BadZipFile as error:
-        raise ArtifactError(f"{label} is not a valid zip: {error}") from error
-    except (zlib.error, EOFError, NotImplementedError) as error:
-        raise ArtifactError(f"{label} could not be unpacked: {error or type(error).__name__}") from error
-    except OSError as error:
-        raise ArtifactError(f"{label} could not be unpacked into {into}: {_os_reason(error)}") from error
-
-
-def _unpack_member(
-    package: zipfile.ZipFile, member: zipfile.ZipInfo, into: Path, *, label: str, budget: int
-) -> int:
-    """Write one member under `into`; returns the bytes written (at most `budget`)."""
-    parts = _member_parts(member.filename, label)
-    if not parts:
-        return 0
-    target = into.joinpath(*parts)
-    if member.is_dir():
-        target.mkdir(parents=True, exist_ok=True)
-        return 0
-    if member.flag_bits & 0x1:
-        raise ArtifactError(f"{label} holds an encrypted member {member.filename!r}; cannot unpack it")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.is_dir():
-        raise ArtifactError(f"{label}: {member.filename!r} is a file but a folder of that name exists")
-    if stat.S_ISLNK(member.external_attr >> 16):
-        link_target = _link_target(package, member, label)
-        _check_link(parts, link_target, member.filename, label)
-        # As download-artifact writes it: a plain file that holds the link's target.
-        target.write_bytes(link_target.encode())
-        return len(link_target.encode())
-    written = 0
-    # Default permissions, never the archive's mode bits (no setuid, no world-writable files):
-    # upload-artifact does not keep permissions either.
-    with package.open(member) as source, target.open("wb") as sink:
-        while chunk := source.read(_COPY_CHUNK):
-            written += len(chunk)
-            # Headers can lie about sizes: count what is really written.
-            if written > budget:
-                raise UnsafeArtifactError(
-                    f"{label} unpacks to more than its size allows ({member.filename!r} alone passes the "
-                    "limit); refusing it as a zip bomb"
-                )
-            sink.write(chunk)
-    return written
-
-
-def _member_parts(name: str, label: str) -> tuple[str, ...]:
-    """The path components of a zip entry name, refusing names that would land outside the folder.
-
-    Both separators count: a `\\` is a folder separator on Windows, so `..\\evil` climbs out there.
-    """
-    if name.startswith(("/", "\\")) or _DRIVE.match(name):
-        raise UnsafeArtifactError(f"{label} holds an absolute path {name!r}; refusing it")
-    parts = tuple(part for part in _SEPARATORS.split(name) if part not in ("", "."))
-    if ".." in parts:
-        raise UnsafeArtifactError(f"{label} holds a path that climbs out with '..' ({name!r}); refusing it")
-    if any(_DRIVE.match(part) or "\0" in part for part in parts):
-        raise UnsafeArtifactError(f"{label} holds a path with a drive letter ({name!r}); refusing it")
-    return parts
-
-
-def _link_target(package: zipfile.ZipFile, member: zipfile.ZipInfo, label: str) -> str:
-    with package.open(member) as source:
-        raw = source.read(_MAX_LINK_TARGET + 1)
-    if len(raw) > _MAX_LINK_TARGET:
-        raise UnsafeArtifactError(f"{label} holds a symbolic link {member.filename!r} with no sane target")
-    try:
-        return raw.decode()
-    except UnicodeDecodeError:
-        raise UnsafeArtifactError(
-            f"{label} holds a symbolic link {member.filename!r} whose target is not text; refusing it"
-        ) from None
-
-
-def _check_link(parts: tuple[str, ...], link_target: str, name: str, label: str) -> None:
-    """Refuse a link entry whose target, read from where the link sits, leaves the archive."""
-    outside = UnsafeArtifactError(
-        f"{label} holds a symbolic link {name!r} pointing outside it ({link_target!r}); refusing it"
-    )
-    if link_target.startswith(("/", "\\")) or _DRIVE.match(link_target) or "\0" in link_target:
-        raise outside
-    position = list(parts[:-1])
-    for part in _SEPARATORS.split(link_target):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not position:
-                raise outside
-            position.pop()
-        else:
-            position.append(part)
 
 
 # -- moving into place -----------------------------------------------------------------------------
@@ -441,14 +386,18 @@ def _move_into_place(tree: Path, destination: Path, run_id: int) -> None:
         relative = Path(current).relative_to(tree)
         folder = destination / relative
         if folder.exists() and not folder.is_dir():
-            raise ArtifactError(f"{cannot}: {folder} is a file where the artifact has a folder")
+            raise ArtifactError(
+                f"{cannot}: {folder} is a file where the artifact has a folder", hint=_IN_THE_WAY
+            )
         if not _inside(os.path.realpath(folder), root):
             raise UnsafeArtifactError(f"{cannot}: {folder} is a link leading outside {destination}")
         folders.append(folder)
         for name in names:
             target = folder / name
             if target.is_dir() and not target.is_symlink():
-                raise ArtifactError(f"{cannot}: {target} is a folder where the artifact has a file")
+                raise ArtifactError(
+                    f"{cannot}: {target} is a folder where the artifact has a file", hint=_IN_THE_WAY
+                )
             files.append((Path(current) / name, target))
     try:
         for folder in folders:
@@ -457,7 +406,7 @@ def _move_into_place(tree: Path, destination: Path, run_id: int) -> None:
             # A rename within one file system; it replaces a file or a link, never follows one.
             os.replace(source, target)
     except OSError as error:
-        raise ArtifactError(f"{cannot} in {destination}: {_os_reason(error)}") from error
+        raise ArtifactError(f"{cannot} in {destination}: {_os_reason(error)}", hint=_WRITABLE_HINT) from error
 
 
 def _inside(path: str, root: str) -> bool:

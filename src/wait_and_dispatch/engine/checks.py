@@ -9,17 +9,36 @@ How GitHub shows checks, and what that means here (GITHUB-FACTS "Check runs"):
   workflow, or a second event on the same SHA, adds a new suite, so the list can still hold an
   old failure beside the newer run of the same name (lewagon/wait-on-check-action PR #156). Only
   the newest run per name counts: see `latest_per_name`.
-- A job behind `needs:` has no check run until it starts (lewagon PR #53), so a check that is
-  not there yet may still come. Hence the discovery grace period (`discovery_timeout`):
-  - named checks that are not there yet are waited for while the grace period runs, and for as
-    long as any other check on the commit is still running (the missing one may need it); once
-    neither holds they are reported `missing`, and the outcome is TIMED_OUT (it never appeared
-    in time, as a run that never appears is a timeout too: `RunNotFoundError`), or, with
-    `missing_ok`, whatever the checks that did appear say;
-  - with a regex or every check, the set is open-ended: the wait ends only once every matching
-    check has completed *and* no check on the commit has appeared or completed for the grace
-    period, so a job that starts when the one it needs finishes is still waited for. A regex
-    that matches nothing is reported missing like a name.
+- A job behind `needs:` has no check run until it is queued (lewagon PR #53), so a check that is
+  not there yet may still come. Whether one can still come is read from the commit's check
+  suites (`GET /repos/{o}/{r}/commits/{sha}/check-suites`, GITHUB-FACTS "Check runs"): GitHub
+  Actions keeps one suite per workflow run, `queued` or `in_progress` until the run's last job
+  ends, so while an Actions suite is not `completed` its run may still add checks; once every one
+  is, no job of theirs can start any more.
+- Other apps get a suite on every push whether or not they ever report: those may stay `queued`
+  with `latest_check_runs_count: 0` forever (the recording CheckSuite.testGetCheckSuitesForRef
+  has four such suites beside two that reported). Their checks cannot be predicted, so they are
+  given a short settle window (`APP_SETTLE_SECONDS`, from when the wait first saw the suite: an
+  open-ended wait reads the suites at its start), and never waited on past it.
+
+So, for each kind of selection:
+  - a conclusion that is not allowed ends the wait at once (`fail_fast`, the default); with
+    `fail_fast` off every selected check is waited for first;
+  - with a regex or every check, the set is open-ended: the wait ends once every matching check
+    has completed, no Actions suite on the commit is still in progress, and the settle window of
+    any silent app suite has passed. A suite holding an ignored check that is still running (the
+    waiting job's own, typically) cannot complete before this wait ends, so it is not waited on.
+    A regex that matches nothing is reported missing like a name;
+  - named checks that are not there yet are waited for while an Actions suite is in progress or
+    any check is running (the missing one may need it), and for the discovery grace period
+    (`discovery_timeout`) after the last check appeared or completed; once none of that holds
+    they are reported `missing`, and the outcome is TIMED_OUT (it never appeared in time, as a
+    run that never appears is a timeout too: `RunNotFoundError`), or, with `missing_ok`,
+    whatever the checks that did appear say. The grace period also bounds the wait when nothing
+    at all has reported on the commit yet.
+
+What is known at a poll (`ChecksView`) and what it decides (`decide`, a pure function of the
+view and the time) are kept apart from when the next poll happens (`_ChecksWait.run`).
 
 The engine never prints: it reports through `on_progress`. Time comes from `api.clock`, and the
 wait returns by `options.timeout`: no sleep runs past it and every request carries it as deadline.
@@ -37,6 +56,7 @@ from wait_and_dispatch.engine.model import (
     CheckRun,
     CheckSelection,
     ChecksResult,
+    CheckSuite,
     Outcome,
     ProgressCallback,
     ProgressEvent,
@@ -46,12 +66,16 @@ from wait_and_dispatch.engine.model import (
     format_seconds,
     ignore_progress,
 )
-from wait_and_dispatch.engine.polling import PollSchedule
+from wait_and_dispatch.engine.polling import Pace, PollBounds, governor_for
 from wait_and_dispatch.errors import DeadlineExceededError, UsageError
 from wait_and_dispatch.github_api import GitHubApi
 
 # How many checks one progress line names before it says "and N more".
 _SHOWN_IN_PROGRESS = 5
+# How long an app's check suite that has no check runs yet may take to report its first one, from
+# when the wait first saw it, before the wait stops expecting it: apps answer the suite GitHub
+# creates on a push within seconds, or never (dependabot, or an app that ignores this branch).
+APP_SETTLE_SECONDS = 10.0
 
 
 def wait_for_checks(
@@ -142,6 +166,142 @@ class CheckMatcher:
         return tuple(missing)
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What a poll's view of the commit decides: an outcome, or what the wait is still waiting for."""
+
+    outcome: Outcome | None = None
+    needs_suites: bool = False  # the check runs alone cannot tell; read the commit's check suites
+    waiting_for: str = ""  # what the progress line says is still awaited
+    decide_again_at: float | None = None  # a grace or settle window ends then, with nothing moving
+    never_appeared: bool = False  # the outcome is final because named checks never appeared
+
+
+@dataclass
+class ChecksView:
+    """What the wait knows about the commit's checks and suites, as of its last poll."""
+
+    matcher: CheckMatcher
+    selection: CheckSelection
+    start: float
+    # The newest run per name of every check that is not ignored.
+    seen: dict[str, CheckRun] = field(default_factory=dict)
+    # Suites holding an ignored check that is still running: the waiting job's own, typically.
+    own_suites: frozenset[int] = frozenset()
+    suites: list[CheckSuite] | None = None  # None until the suites have been read for this poll
+    # When each silent app suite (queued, no check runs) was first seen: its settle window start.
+    silent_since: dict[int, float] = field(default_factory=dict)
+    last_change: float = 0.0  # when a check last appeared or completed
+
+    def __post_init__(self) -> None:
+        self.last_change = max(self.last_change, self.start)
+
+    @property
+    def grace(self) -> float:
+        return max(0.0, self.selection.discovery_timeout)
+
+    @property
+    def settle(self) -> float:
+        return min(APP_SETTLE_SECONDS, self.grace)
+
+    def matched(self) -> list[CheckRun]:
+        return [self.seen[name] for name in sorted(self.seen) if self.matcher.matches(name)]
+
+    def not_allowed(self) -> list[CheckRun]:
+        allowed = self.selection.allowed_conclusions
+        return [c for c in self.matched() if c.completed and c.conclusion not in allowed]
+
+    def running_suites(self) -> list[CheckSuite]:
+        """Actions suites whose runs may still start jobs, hence add checks."""
+        return [
+            suite
+            for suite in self.suites or ()
+            if suite.from_actions and not suite.completed and suite.id not in self.own_suites
+        ]
+
+    def silent_suites(self) -> list[CheckSuite]:
+        """Other apps' suites that have reported nothing yet: they may, or may never."""
+        return [
+            suite
+            for suite in self.suites or ()
+            if not suite.from_actions and not suite.completed and suite.latest_check_runs_count == 0
+        ]
+
+    def observe_suites(self, suites: list[CheckSuite], now: float) -> None:
+        self.suites = suites
+        silent = {suite.id for suite in self.silent_suites()}
+        self.silent_since = {sid: self.silent_since.get(sid, now) for sid in silent}
+
+
+def decide(view: ChecksView, now: float) -> Verdict:
+    """The outcome if the wait is over at `now`, else what it still waits for. No I/O, no clock."""
+    matched = view.matched()
+    not_allowed = view.not_allowed()
+    if not_allowed and view.selection.fail_fast:
+        return Verdict(Outcome.CONCLUSION_NOT_ALLOWED)
+    running = [check for check in matched if not check.completed]
+    if running:
+        return Verdict(waiting_for=_describe_checks(running, view.matcher.missing(view.seen)))
+    final = Outcome.CONCLUSION_NOT_ALLOWED if not_allowed else Outcome.SUCCESS
+    missing = view.matcher.missing(view.seen)
+    if not missing and not view.matcher.open_ended:
+        return Verdict(final)
+    # Every selected check there is has completed; can more still appear?
+    if view.suites is None:
+        return Verdict(needs_suites=True)
+    suites = view.running_suites()
+    if suites:
+        runs = _plural(len(suites), "workflow run")
+        return Verdict(
+            waiting_for=_describe_checks([], missing)
+            or f"{_plural(len(matched), 'check')} completed; waiting for {runs} still in progress on "
+            "the commit, whose later jobs may add checks"
+        )
+    if missing:
+        # A missing check may sit behind `needs:` on any check still running (lewagon PR #53).
+        if any(not check.completed for check in view.seen.values()):
+            return Verdict(waiting_for=_describe_checks([], missing))
+        grace_ends = view.last_change + view.grace
+        if now < grace_ends:
+            return Verdict(waiting_for=_describe_checks([], missing), decide_again_at=grace_ends)
+        if not_allowed:
+            return Verdict(Outcome.CONCLUSION_NOT_ALLOWED, never_appeared=True)
+        # if-checks-missing: warn/ignore (lewagon's fail-on-no-checks: false) judge what appeared.
+        missed = Outcome.SUCCESS if view.selection.missing_ok else Outcome.TIMED_OUT
+        return Verdict(missed, never_appeared=True)
+    if not matched:
+        # Nothing has reported on the commit: its suites may not even exist yet, so give the
+        # checks the grace period to appear (then: every check of none is a success).
+        grace_ends = view.last_change + view.grace
+        if now < grace_ends:
+            return Verdict(waiting_for="no check on the commit yet", decide_again_at=grace_ends)
+        return Verdict(final)
+    # A wait that began right after a push may see a fast app's checks before GitHub has created
+    # the commit's workflow runs (and their suites): the settle window runs from the start too.
+    starts = [view.start] + [view.silent_since[s.id] for s in view.silent_suites()]
+    settle_ends = max(starts) + view.settle
+    if now < settle_ends:
+        apps = ", ".join(sorted({s.app for s in view.silent_suites()}))
+        why = f"for {apps}, whose suite has no checks yet" if apps else "for workflow runs that start late"
+        return Verdict(
+            waiting_for=f"{_plural(len(matched), 'check')} completed; settling "
+            f"{format_seconds(settle_ends - now)} more {why}",
+            decide_again_at=settle_ends,
+        )
+    return Verdict(final)
+
+
+def _describe_checks(running: Sequence[CheckRun], missing: Sequence[str]) -> str:
+    parts = [f"{c.name} ({c.status})" for c in running]
+    parts += [f"{name} (not reported yet)" for name in missing]
+    if not parts:
+        return ""
+    shown = parts[:_SHOWN_IN_PROGRESS]
+    if len(parts) > len(shown):
+        shown.append(f"and {len(parts) - len(shown)} more")
+    return f"waiting for {_plural(len(parts), 'check')}: {', '.join(shown)}"
+
+
 @dataclass
 class _ChecksWait:
     api: GitHubApi
@@ -151,26 +311,31 @@ class _ChecksWait:
     options: WaitOptions
     matcher: CheckMatcher
     on_progress: ProgressCallback
-    # The newest run per name of every check that is not ignored, as of the last poll.
-    seen: dict[str, CheckRun] = field(init=False, default_factory=dict)
     polled: bool = field(init=False, default=False)  # True once GitHub has answered a poll
 
     def __post_init__(self) -> None:
         self.clock = self.api.clock
         self.start = self.clock.now()
         self.deadline = self.start + self.options.timeout
-        self.grace = max(0.0, self.selection.discovery_timeout)
-        # When a check last appeared or completed: the grace period for new checks runs from here.
-        self.last_change = self.start
+        self.view = ChecksView(self.matcher, self.selection, self.start)
         self.stats_before = self.api.stats.snapshot()
-        self.schedule = PollSchedule(first=self.options.poll_interval, maximum=self.options.max_poll_interval)
+        self.governor = governor_for(self.api)
+        self.bounds = PollBounds(self.options.poll_interval, self.options.max_poll_interval)
+        self.slowed: str | None = None
         self.subject = f"checks on {self.sha[:7]}"
-        self.path = f"{self.repo.api_path}/commits/{urllib.parse.quote(self.sha, safe='/')}/check-runs"
+        commit = f"{self.repo.api_path}/commits/{urllib.parse.quote(self.sha, safe='/')}"
+        self.path = f"{commit}/check-runs"
+        self.suites_path = f"{commit}/check-suites"
 
     def run(self) -> ChecksResult:
+        # Every request of the wait carries its deadline, also those deep in the API layer.
+        with self.api.deadline_scope(self.deadline):
+            return self._loop()
+
+    def _loop(self) -> ChecksResult:
         while True:
             try:
-                polled = self._poll()
+                verdict = self._poll_and_decide()
             except DeadlineExceededError:
                 # GitHub kept failing (or rate-limiting) until the deadline. Once we have seen the
                 # checks, the snapshot says what was still running; before that, GitHub's failure
@@ -178,24 +343,44 @@ class _ChecksWait:
                 if not self.polled:
                     raise
                 return self._result(Outcome.TIMED_OUT)
-            self.polled = True
             now = self.clock.now()
-            self._observe(polled, now)
-            outcome = self._decide(now)
-            if outcome is not None:
-                return self._result(outcome)
+            if verdict.outcome is not None:
+                if verdict.never_appeared:
+                    self._report_never_appeared()
+                return self._result(verdict.outcome)
             if now >= self.deadline:
                 return self._result(Outcome.TIMED_OUT)
-            wake = min(now + self.schedule.next_interval(now), self.deadline)
-            if self._waiting_for_discovery() and now < self._discovery_ends() < wake:
-                # Wake when the grace period ends, rather than up to a whole interval after it.
-                wake = self._discovery_ends()
-            self._report_waiting(now, wake - now)
+            # When to look again is the governor's (one cadence for every wait on this token);
+            # what a look decides is `decide`'s.
+            pace = self.governor.next_poll(self.bounds)
+            wake = min(now + pace.interval, self.deadline)
+            if verdict.decide_again_at is not None and now < verdict.decide_again_at < wake:
+                # Wake when the grace or settle window ends, rather than up to an interval after.
+                wake = verdict.decide_again_at
+            if pace.reason != self.slowed:
+                self.slowed = pace.reason
+                self._report_slowed(pace, now)
+            self._report_waiting(verdict, now, wake - now)
             self.clock.sleep(wake - now)
 
     # -- polling -------------------------------------------------------------------------------
 
-    def _poll(self) -> dict[str, CheckRun]:
+    def _poll_and_decide(self) -> Verdict:
+        self._observe(self._poll_checks(), self.clock.now())
+        first = not self.polled
+        self.polled = True
+        self.view.suites = None
+        verdict = decide(self.view, self.clock.now())
+        # An open-ended wait reads the suites once at the start too, so that a silent app's
+        # settle window runs from then, not from when the checks are done.
+        early = first and (self.matcher.open_ended or bool(self.matcher.missing(self.view.seen)))
+        if verdict.needs_suites or (early and verdict.outcome is None):
+            # Read only when the checks alone cannot tell: conditional, so usually a free 304.
+            self.view.observe_suites(self._poll_suites(), self.clock.now())
+            verdict = decide(self.view, self.clock.now())
+        return verdict
+
+    def _poll_checks(self) -> dict[str, CheckRun]:
         items = self.api.paginate(
             self.path,
             {"filter": "latest", "per_page": 100},
@@ -204,74 +389,45 @@ class _ChecksWait:
             conditional=True,
         )
         latest = latest_per_name(CheckRun.from_api(item) for item in items)
+        self.view.own_suites = frozenset(
+            check.check_suite_id
+            for name, check in latest.items()
+            if not self.matcher.considers(name) and not check.completed and check.check_suite_id is not None
+        )
         return {name: check for name, check in latest.items() if self.matcher.considers(name)}
+
+    def _poll_suites(self) -> list[CheckSuite]:
+        items = self.api.paginate(
+            self.suites_path,
+            {"per_page": 100},
+            items_key="check_suites",
+            deadline=self.deadline,
+            conditional=True,
+        )
+        return [CheckSuite.from_api(item) for item in items]
 
     def _observe(self, polled: dict[str, CheckRun], now: float) -> None:
         """Note what moved since the last poll, tell the caller about the checks it waits for."""
-        moved = False
         for name in sorted(polled):
             check = polled[name]
-            before = self.seen.get(name)
+            before = self.view.seen.get(name)
             appeared = before is None or before.id != check.id
             if not appeared and before is not None and before.status == check.status:
                 continue
-            moved = True
             if appeared or check.completed:
-                self.last_change = now
+                self.view.last_change = now
             if self.matcher.matches(name):
                 self._report_check(check, before)
-        self.seen = polled
-        if moved:
-            self.schedule.changed()
-
-    # -- deciding ------------------------------------------------------------------------------
-
-    def _matched(self) -> list[CheckRun]:
-        return [self.seen[name] for name in sorted(self.seen) if self.matcher.matches(name)]
-
-    def _not_allowed(self) -> list[CheckRun]:
-        allowed = self.selection.allowed_conclusions
-        return [c for c in self._matched() if c.completed and c.conclusion not in allowed]
-
-    def _discovery_ends(self) -> float:
-        return self.last_change + self.grace
-
-    def _waiting_for_discovery(self) -> bool:
-        return self.matcher.open_ended or bool(self.matcher.missing(self.seen))
-
-    def _decide(self, now: float) -> Outcome | None:
-        """The outcome if the wait is over at `now`, else None."""
-        not_allowed = self._not_allowed()
-        if not_allowed and self.selection.fail_fast:
-            return Outcome.CONCLUSION_NOT_ALLOWED
-        if any(not check.completed for check in self._matched()):
-            return None
-        quiet = now >= self._discovery_ends()
-        missing = self.matcher.missing(self.seen)
-        if not missing:
-            if self.matcher.open_ended and not quiet:
-                return None  # every match has completed, but more checks may still appear
-            return Outcome.CONCLUSION_NOT_ALLOWED if not_allowed else Outcome.SUCCESS
-        # A missing check may sit behind `needs:` on any check still running (lewagon PR #53).
-        if not quiet or any(not check.completed for check in self.seen.values()):
-            return None
-        self._emit(
-            ProgressKind.CHECK,
-            f"{', '.join(missing)} never appeared on {self.sha[:7]} "
-            f"(no check appeared or completed for {format_seconds(self.grace)})",
-        )
-        if not_allowed:
-            return Outcome.CONCLUSION_NOT_ALLOWED
-        return Outcome.SUCCESS if self.selection.missing_ok else Outcome.TIMED_OUT
+        self.view.seen = polled
 
     def _result(self, outcome: Outcome) -> ChecksResult:
         return ChecksResult(
             sha=self.sha,
-            checks=tuple(self._matched()),
+            checks=tuple(self.view.matched()),
             outcome=outcome,
             waited=self.clock.now() - self.start,
             cost=ApiCost.between(self.stats_before, self.api.stats.snapshot()),
-            missing=self.matcher.missing(self.seen)
+            missing=self.matcher.missing(self.view.seen)
             if outcome is not Outcome.SUCCESS or self.selection.missing_ok
             else (),
             allowed_conclusions=self.selection.allowed_conclusions,
@@ -292,25 +448,36 @@ class _ChecksWait:
             kind, message = ProgressKind.STATUS, f"{check.name}: {check.status}"
         self._emit(kind, message, check.conclusion or check.status, check.html_url)
 
-    def _report_waiting(self, now: float, next_poll_in: float) -> None:
-        parts = [f"{c.name} ({c.status})" for c in self._matched() if not c.completed]
-        parts += [f"{name} (not reported yet)" for name in self.matcher.missing(self.seen)]
-        if parts:
-            shown = parts[:_SHOWN_IN_PROGRESS]
-            if len(parts) > len(shown):
-                shown.append(f"and {len(parts) - len(shown)} more")
-            waiting = f"waiting for {_plural(len(parts), 'check')}: {', '.join(shown)}"
-        else:
-            left = format_seconds(max(0.0, self._discovery_ends() - now))
-            waiting = (
-                f"{_plural(len(self._matched()), 'check')} completed; "
-                f"watching {left} more for checks that start late"
-            )
+    def _report_never_appeared(self) -> None:
+        missing = self.matcher.missing(self.view.seen)
+        self._emit(
+            ProgressKind.CHECK,
+            f"{', '.join(missing)} never appeared on {self.sha[:7]} "
+            f"(no check appeared or completed for {format_seconds(self.view.grace)})",
+        )
+
+    def _report_waiting(self, verdict: Verdict, now: float, next_poll_in: float) -> None:
+        why = f" (slowed: {self.slowed})" if self.slowed else ""
         self._emit(
             ProgressKind.POLL,
-            f"{waiting}; next poll in {format_seconds(next_poll_in)}",
+            f"{verdict.waiting_for}; next poll in {format_seconds(next_poll_in)}{why}",
             elapsed=now - self.start,
             next_poll_in=next_poll_in,
+            slowed=self.slowed,
+        )
+
+    def _report_slowed(self, pace: Pace, now: float) -> None:
+        """Said once when polling slows down (or changes why, or is back to its cadence)."""
+        if pace.reason is None:
+            message = f"polling every {format_seconds(pace.interval)} again"
+        else:
+            message = f"polling slowed to every {format_seconds(pace.interval)}: {pace.reason}"
+        self._emit(
+            ProgressKind.SLOWED,
+            message,
+            elapsed=now - self.start,
+            next_poll_in=pace.interval,
+            slowed=pace.reason,
         )
 
     def _emit(
@@ -322,6 +489,7 @@ class _ChecksWait:
         *,
         elapsed: float | None = None,
         next_poll_in: float | None = None,
+        slowed: str | None = None,
     ) -> None:
         self.on_progress(
             ProgressEvent(
@@ -332,6 +500,7 @@ class _ChecksWait:
                 elapsed=self.clock.now() - self.start if elapsed is None else elapsed,
                 next_poll_in=next_poll_in,
                 url=url or None,
+                slowed=slowed,
             )
         )
 
@@ -340,4 +509,12 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-__all__ = ["CheckMatcher", "latest_per_name", "wait_for_checks"]
+__all__ = [
+    "APP_SETTLE_SECONDS",
+    "CheckMatcher",
+    "ChecksView",
+    "Verdict",
+    "decide",
+    "latest_per_name",
+    "wait_for_checks",
+]

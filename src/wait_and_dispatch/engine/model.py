@@ -26,6 +26,9 @@ from wait_and_dispatch.github_vocabulary import RUN_CONCLUSIONS
 
 DEFAULT_RUN_CONCLUSIONS = frozenset({"success"})
 DEFAULT_CHECK_CONCLUSIONS = frozenset({"success", "skipped"})
+# The slug of the GitHub Actions app, owner of every workflow run's check suite (on GHES too,
+# where its id differs: 15368 on github.com).
+ACTIONS_APP_SLUG = "github-actions"
 
 
 def parse_time(text: str | None) -> float | None:
@@ -292,6 +295,35 @@ class CheckRun:
 
 
 @dataclass(frozen=True)
+class CheckSuite:
+    """One app's check suite on a commit: a workflow run's, or another app's (OpenAPI `check-suite`)."""
+
+    id: int
+    app: str
+    status: str  # queued, in_progress, completed (GHES may also say requested, waiting, pending)
+    latest_check_runs_count: int
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> CheckSuite:
+        app = data.get("app") or {}
+        return cls(
+            id=int(data["id"]),
+            app=str(app.get("slug") or ""),
+            status=str(data.get("status") or "queued"),
+            latest_check_runs_count=int(data.get("latest_check_runs_count") or 0),
+        )
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
+
+    @property
+    def from_actions(self) -> bool:
+        """GitHub Actions' suite: one per workflow run, complete once the run's last job is."""
+        return self.app == ACTIONS_APP_SLUG
+
+
+@dataclass(frozen=True)
 class Artifact:
     id: int
     name: str
@@ -408,7 +440,7 @@ class CheckSelection:
     ignore: tuple[str, ...] = ()
     discovery_timeout: float = 60.0  # how long a named check may take to appear
     allowed_conclusions: frozenset[str] = DEFAULT_CHECK_CONCLUSIONS
-    fail_fast: bool = False
+    fail_fast: bool = True  # end at the first conclusion not allowed; False waits for every check
     # A named check (or the regex) that never appears within the discovery grace period is not a
     # failure: the outcome comes from the checks that did appear (fail-on-no-checks: false in
     # lewagon/wait-on-check-action). The result still lists it in `missing`.

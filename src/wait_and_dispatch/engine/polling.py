@@ -38,8 +38,8 @@ How a waiter uses it (waiting.py for runs; checks.py for check runs)::
 it read; `read` runs it at most once per tick per key and hands the same answer to every waiter
 that asks within `SHARED_READ_AGE` seconds.
 
-`PollSchedule` (backoff) remains for the dispatch correlation look-ups, which poll for a run to
-appear, not for a change of state.
+The dispatch look-ups (the dispatched run to be listed, `dispatch: never` waiting for a run to
+appear) poll on the same cadence.
 """
 
 from __future__ import annotations
@@ -228,30 +228,3 @@ def governor_for(api: GitHubApi) -> PollGovernor:
         if governor is None:
             governor = _governors[api] = PollGovernor(api, rng=api.rng)
         return governor
-
-
-@dataclass
-class PollSchedule:
-    """Exponential backoff with jitter, for polls that wait for something to appear (dispatch
-    correlation), not for a change of state: those use the `PollGovernor`."""
-
-    first: float = 5.0
-    maximum: float = 60.0
-    factor: float = 1.6
-    jitter: float = 0.1  # each interval is scaled by a random factor in [1 - jitter, 1 + jitter]
-    rng: random.Random = field(default_factory=random.Random)
-    _backoff: float = field(init=False, default=0.0)
-
-    def __post_init__(self) -> None:
-        self._backoff = self.first
-
-    def changed(self) -> None:
-        """Something moved: poll densely again."""
-        self._backoff = self.first
-
-    def next_interval(self, now: float) -> float:
-        """Seconds until the next poll, decided at clock time `now`."""
-        interval = self._backoff
-        self._backoff = min(self.maximum, self._backoff * self.factor)
-        jittered = interval * self.rng.uniform(1 - self.jitter, 1 + self.jitter)
-        return max(min(self.first, interval), min(self.maximum, jittered))

@@ -32,6 +32,26 @@ MAX_WORKFLOW_FILE_BYTES = 512 * 1024
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)  # `${{ ... }}` (workflow syntax docs)
 
 
+class _WorkflowLoader(yaml.SafeLoader):
+    """The safe loader with YAML 1.2's booleans, as GitHub reads workflow files.
+
+    PyYAML follows YAML 1.1, where `yes`, `no`, `on`, `off`, `y` and `n` are booleans; GitHub's
+    parser (actions/runner's YamlObjectReader) takes only `true`/`false` (any case of the three
+    spellings) as booleans, which is also why a bare `on:` key means the trigger. Read the 1.1 way,
+    `options: [yes, no]` would become `true`, `false`, and a dispatch with `yes` would be refused
+    before GitHub was even asked.
+    """
+
+
+_WorkflowLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_WorkflowLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
 @dataclass(frozen=True)
 class DeclaredInput:
     """One `on.workflow_dispatch.inputs.<name>` entry."""
@@ -117,13 +137,12 @@ def parse_workflow(path: str, text: str) -> WorkflowDefinition | None:
     is the judge of the dispatch.
     """
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_WorkflowLoader)  # noqa: S506 # nosec B506 # a SafeLoader
     except yaml.YAMLError:
         return None
     if not isinstance(document, Mapping):
         return None
-    # YAML 1.1 reads a bare `on:` key as the boolean true (PyYAML does): accept both spellings.
-    triggers = document.get("on", document.get(True))
+    triggers = document.get("on")
     dispatch: Any = None
     dispatchable = False
     if isinstance(triggers, str):
@@ -159,15 +178,28 @@ def _declared_input(name: str, spec: Any) -> DeclaredInput | None:
         return DeclaredInput(name)
     if not isinstance(spec, Mapping):
         return None
+    kind = spec.get("type") or "string"
     default = spec.get("default")
     options = spec.get("options")
+    if options is not None and not isinstance(options, list):
+        return None
+    options = options or []
+    # Only scalars are turned into text: `str()` of a list or mapping built from YAML aliases would
+    # expand every alias (a "billion laughs" default is gigabytes of text), and GitHub takes no
+    # list or mapping there anyway.
+    if not isinstance(kind, str) or not all(map(_scalar, [default, *options])):
+        return None
     return DeclaredInput(
         name=name,
-        type=str(spec.get("type") or "string"),
+        type=kind,
         required=spec.get("required") is True,
         default=None if default is None else _text(default),
-        options=tuple(_text(option) for option in options) if isinstance(options, list) else (),
+        options=tuple(_text(option) for option in options),
     )
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
 
 
 def _text(value: Any) -> str:

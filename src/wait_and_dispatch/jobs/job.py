@@ -481,6 +481,10 @@ def _payload(text: str) -> dict[str, Any]:
     return json_object(text, what="client-payload", example='{"environment": "prod"}') if text else {}
 
 
+# A comma not inside parentheses (names nest them at most once: `job (a, b)`).
+_OUTER_COMMA = re.compile(r",(?![^(]*\))")
+
+
 class InputValues:
     """Input values by name, with action.yml's defaults for the missing ones."""
 
@@ -492,8 +496,12 @@ class InputValues:
         return self.values.get(name, "").strip()
 
     def lines(self, name: str) -> list[str]:
+        """One item per line, or a comma list; a comma inside parentheses does not split, so a
+        matrix job's check name (`build (ubuntu-latest, 3.12)`, as GitHub names it) stays whole."""
         text = self.values.get(name, "")
-        return [part.strip() for line in text.splitlines() for part in line.split(",") if part.strip()]
+        return [
+            part.strip() for line in text.splitlines() for part in _OUTER_COMMA.split(line) if part.strip()
+        ]
 
     def flag(self, name: str) -> bool:
         text = self.text(name).lower()

@@ -118,7 +118,11 @@ INPUTS: tuple[Input, ...] = (
     Input(
         "checks-discovery-timeout", "How long checks that do not exist yet may take to appear.", default="60s"
     ),
-    Input("fail-fast", "Stop at the first check with a conclusion that is not allowed.", default="false"),
+    Input(
+        "fail-fast",
+        "End the wait at the first check whose conclusion is not allowed; false waits for every check first.",
+        default="true",
+    ),
     Input(
         "if-checks-missing",
         "When a named check (or checks-regex) never appears: fail the step, warn, or ignore it.",
