@@ -62,7 +62,8 @@ _TWO_STEPS = "use two steps: one for the workflow run, one for the checks"
 # Every pair of inputs the job would otherwise reinterpret without a word (issue 11, defect 5):
 # the first input decides what the job does, and the second would be ignored. `run-id` with
 # `workflow` is not here: peers (dawidd6/action-download-artifact) take both, run-id winning, and
-# docs/MIGRATION.md promises the same; `ignore-checks` alone waits for every other check (lewagon).
+# docs/MIGRATION.md promises the same; `ignore-checks` alone waits for every other check (lewagon);
+# `fail-fast` is on by default, so it is never "given" alone.
 CONFLICTS: tuple[Conflict, ...] = (
     Conflict(
         "run-id",
@@ -117,12 +118,6 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ("event-type",),
         "client-payload is sent only with a repository_dispatch",
         "give event-type too, or send the values as workflow inputs (inputs)",
-    ),
-    Requirement(
-        "fail-fast",
-        ("checks", "checks-regex"),
-        "only a wait for several check runs can stop at the first failure",
-        "give checks or checks-regex (or use the checks command), or leave fail-fast out",
     ),
 )
 
