@@ -346,3 +346,25 @@ def test_hostile_names_from_github_become_no_command_in_the_actions_log(start_st
     assert error.properties == {"title": "Run or check failed"}
     assert "Build\n::error title=forged::pwned" in error.message  # the annotation shows it as data
     assert [c.message for c in step.commands("group")] == ["wait-and-dispatch"]
+
+
+def test_the_post_step_cancels_each_run_in_the_repository_it_was_dispatched_in(
+    start_step: StartStep,
+) -> None:
+    """A plan's nodes may dispatch in other repositories: the post step cancels each run there."""
+    scenario = fast_scenario(timeline={"queued": 1, "duration": 600})
+    scenario["repos"]["octo/deploy"] = copy.deepcopy(scenario["repos"]["octo/app"])
+    step = start_step(scenario)
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_WAIT": "false"})
+    here = step.run().outputs["run-id"]
+    step.env["INPUT_REPOSITORY"] = "octo/deploy"
+    there = step.run().outputs["run-id"]
+    step.env["INPUT_REPOSITORY"] = "octo/app"
+    step.env["STATE_dispatched-runs"] = f"{here},octo/deploy#{there}"
+    step.run("--post")
+    assert step.returncode == 0, step.stdout
+    cancels = [w.path for w in step.emulator.writes() if w.path.endswith("/cancel")]
+    assert cancels == [
+        f"/repos/octo/app/actions/runs/{here}/cancel",
+        f"/repos/octo/deploy/actions/runs/{there}/cancel",
+    ]

@@ -108,9 +108,9 @@ def _run(
         saved = _runs_to_cancel(runner, values)
         if not saved:
             return 0
-        repository = Repository.parse(values["repository"])
-        with _step_token(runner, credentials, token, [repository], api_url) as step_token:
-            return _post(runner, repository, saved, step_token, api_url)
+        repositories = list(dict.fromkeys(repository for repository, _ in saved))
+        with _step_token(runner, credentials, token, repositories, api_url) as step_token:
+            return _post(runner, saved, step_token, api_url)
     _warn_about_cleartext(runner, api_url, sends_credentials=bool(token or credentials))
     if values.get("plan"):
         plan_settings = read_plan_settings(values)
@@ -243,8 +243,12 @@ def _plan_main(
         printer(event)
         progress = event.progress
         if progress is not None and progress.kind is ProgressKind.DISPATCHED and started:
-            # The runner keeps the ids of the runs the plan dispatched; the post step reads them.
-            runner.save_state(STATE_DISPATCHED, ",".join(map(str, started[0].dispatched)))
+            # The runner keeps the runs the plan dispatched (with their repositories: nodes may
+            # dispatch elsewhere); the post step reads them.
+            saved = started[0].dispatched_runs()
+            runner.save_state(
+                STATE_DISPATCHED, ",".join(f"{repo.full_name}#{run_id}" for repo, run_id in saved)
+            )
 
     api = GitHubApi(
         base_url=_api_url(values, environ),
@@ -312,18 +316,29 @@ def _title(error: WaitAndDispatchError) -> str:
     }.get(error.exit_code, "wait-and-dispatch failed")
 
 
-def _runs_to_cancel(runner: Runner, values: Mapping[str, str]) -> list[int]:
-    """For the post step: the runs this step dispatched and left running, if cancel-on-cancel."""
+def _runs_to_cancel(runner: Runner, values: Mapping[str, str]) -> list[tuple[Repository, int]]:
+    """For the post step: the runs this step dispatched and left running, if cancel-on-cancel.
+
+    Saved as `ID` (in the step's repository) or `OWNER/NAME#ID` (a plan node's run elsewhere)."""
     if values.get("cancel-on-cancel", "true").lower() == "false":
         return []
-    return [int(part) for part in (runner.state(STATE_DISPATCHED) or "").split(",") if part.strip().isdigit()]
+    saved: list[tuple[Repository, int]] = []
+    for part in (runner.state(STATE_DISPATCHED) or "").split(","):
+        where, _, run_id = part.strip().rpartition("#")
+        if run_id.isdigit():
+            saved.append((Repository.parse(where or values["repository"]), int(run_id)))
+    return saved
 
 
-def _post(runner: Runner, repository: Repository, saved: list[int], token: str | None, api_url: str) -> int:
+def _post(runner: Runner, saved: list[tuple[Repository, int]], token: str | None, api_url: str) -> int:
     """The post step (runs if the job was cancelled): cancel the dispatched runs still running."""
     api = GitHubApi(base_url=api_url, token=token)
+    cancelled: list[int] = []
     with api:
-        cancelled = _cancel(Engine(api), repository, saved)
+        engine = Engine(api)
+        for repository in dict.fromkeys(repository for repository, _ in saved):
+            run_ids = [run_id for where, run_id in saved if where == repository]
+            cancelled += _cancel(engine, repository, run_ids)
     if cancelled:
         runner.notice(
             f"cancelled runs {', '.join(map(str, cancelled))}, which this step dispatched",

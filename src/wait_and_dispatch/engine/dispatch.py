@@ -587,6 +587,7 @@ class Dispatcher:
                 status=run.status,
                 url=run.html_url,
                 run_id=run.id,
+                repository=target.repo.full_name,
             )
         )
         if target.sha is not None and run.head_sha != target.sha:

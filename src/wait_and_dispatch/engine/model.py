@@ -83,6 +83,7 @@ class ProgressEvent:
     next_poll_in: float | None = None  # seconds until the next request
     url: str | None = None
     run_id: int | None = None  # with DISPATCHED: the run we started (the edges cancel it on cancel)
+    repository: str | None = None  # with DISPATCHED: owner/name the run is in (a plan's nodes differ)
     slowed: str | None = None  # with POLL and SLOWED: why polls are further apart than the cadence
 
 

@@ -137,6 +137,7 @@ class PlanRunner:
         self.context = context
         self.on_event = on_event
         self.dispatched: list[int] = []  # ids of the runs this plan started, in order
+        self.dispatched_in: dict[int, Repository] = {}  # ... and the repository of each (nodes differ)
         self.repository = Repository.parse(plan.repository) if plan.repository else context.repository
         self._lock = threading.RLock()  # guards everything below
         self._events = threading.Lock()  # one event at a time reaches `on_event`
@@ -207,9 +208,22 @@ class PlanRunner:
             self._cancelled = True
             self._cancelled_at = time.monotonic()
             run_ids = list(self.dispatched)
-        outcomes = runs_api.cancel_runs(self.api, self.repository, run_ids)
+        outcomes = self._cancel_runs(run_ids)
         self._schedule()
         return outcomes
+
+    def _cancel_runs(self, run_ids: list[int]) -> dict[int, str]:
+        """Cancel runs, each in the repository its node dispatched it in."""
+        outcomes: dict[int, str] = {}
+        for run_id in run_ids:
+            repository = self.dispatched_in.get(run_id, self.repository)
+            outcomes.update(runs_api.cancel_runs(self.api, repository, [run_id]))
+        return outcomes
+
+    def dispatched_runs(self) -> list[tuple[Repository, int]]:
+        """The runs this plan started, each with its repository (for the action's post step)."""
+        with self._lock:
+            return [(self.dispatched_in.get(run_id, self.repository), run_id) for run_id in self.dispatched]
 
     def _schedule(self) -> None:
         """Decide every node whose needs all have an outcome, and start those that may run.
@@ -464,11 +478,13 @@ class PlanRunner:
             if event.kind is ProgressKind.DISPATCHED and event.run_id is not None:
                 with self._lock:
                     self.dispatched.append(event.run_id)
+                    if event.repository:
+                        self.dispatched_in[event.run_id] = Repository.parse(event.repository)
                     late = self._cancelled and name not in self._run_despite_cancel
                 if late:
                     # The node started before the cancel but dispatched after it took its list of
                     # runs: cancel this one too.
-                    runs_api.cancel_runs(self.api, self.repository, [event.run_id])
+                    self._cancel_runs([event.run_id])
             self._emit(PlanEvent(PlanEventKind.PROGRESS, name, event.message, progress=event))
 
         return on_progress
