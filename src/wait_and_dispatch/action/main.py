@@ -319,7 +319,7 @@ def _title(error: WaitAndDispatchError) -> str:
 def _runs_to_cancel(runner: Runner, values: Mapping[str, str]) -> list[tuple[Repository, int]]:
     """For the post step: the runs this step dispatched and left running, if cancel-on-cancel.
 
-    Saved as `ID` (in the step's repository) or `OWNER/NAME#ID` (a plan node's run elsewhere)."""
+    Saved as `ID` (in the step's repository) or `owner/name#ID` (a plan node's run elsewhere)."""
     if values.get("cancel-on-cancel", "true").lower() == "false":
         return []
     saved: list[tuple[Repository, int]] = []
