@@ -6,6 +6,8 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
 from wait_and_dispatch import ACTION_REPOSITORY
 from wait_and_dispatch.cli.main import EXIT_CODES_HELP, build_parser
 from wait_and_dispatch.errors import ExitCode
@@ -75,15 +77,6 @@ def test_every_link_in_the_readme_is_absolute() -> None:
     assert targets, "the README links nowhere"
     relative = [target for target in targets if not target.startswith(("https://", "#"))]
     assert not relative, f"relative links break on PyPI: {relative}"
-
-
-def test_readme_links_into_the_repository_name_files_that_exist() -> None:
-    base = f"https://github.com/{ACTION_REPOSITORY}/blob/main/"
-    for match in LINK_TARGETS.finditer(README):
-        target = next(group for group in match.groups() if group)
-        if target.startswith(base):
-            path = target.removeprefix(base).split("#", 1)[0]
-            assert (ROOT / path).exists(), f"README links to {target}, but there is no {path}"
 
 
 # The action's name is written once (ACTION_REPOSITORY); the placeholder it replaced must not come
@@ -159,7 +152,7 @@ def test_the_documented_scenario_is_accepted_by_the_emulator() -> None:
     example = doc.split("## Scenario reference", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
     scenario = Scenario.from_text(example)
     assert set(scenario.tokens) == {"ci"}
-    assert len(scenario.faults) == 8
+    assert len(scenario.faults) == 9
     assert (scenario.faults[-1].since, scenario.faults[-1].until) == (30, 100)
     assert scenario.options.poll_interval_header == 30
     assert scenario.options.secondary_points_per_minute == 900
@@ -182,3 +175,103 @@ def test_contributing_documents_the_commands_the_readme_and_ci_use() -> None:
     contributing = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
     for command in ("python3 dev.py demo", "python3 dev.py test", "python3 dev.py lint", "bash .ci/run"):
         assert command in contributing
+
+
+# Every Markdown file a reader of the repository (or of PyPI) opens.
+MARKDOWN = [
+    ROOT / "README.md",
+    ROOT / "CONTRIBUTING.md",
+    ROOT / "SECURITY.md",
+    ROOT / "CHANGELOG.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    ROOT / "examples" / "README.md",
+    *sorted((ROOT / "examples").glob("*/README.md")),
+]
+# A file of the repository written in backticks: `tools/release/release_notes.py`, `cli/signals.py`.
+NAMED_FILE = re.compile(r"`((?:\.?[\w-]+/)+[\w.-]+\.(?:py|json|ya?ml|md|mjs|toml|txt))`")
+REPOSITORY_LINK = re.compile(
+    rf"^https://github\.com/{re.escape(ACTION_REPOSITORY)}/(?:blob|tree)/main/([^#?]*)"
+)
+
+
+def named_file_exists(name: str) -> bool:
+    # The docs name a module by its path in the repository or in the package (cli/main.py).
+    return any((base / name).exists() for base in (ROOT, ROOT / "src", ROOT / "src" / "wait_and_dispatch"))
+
+
+@pytest.mark.parametrize("doc", MARKDOWN, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_every_file_a_document_names_exists(doc: Path) -> None:
+    names = NAMED_FILE.findall(doc.read_text(encoding="utf-8"))
+    missing = sorted({name for name in names if not named_file_exists(name)})
+    assert not missing, f"{doc.name} names files that do not exist: {missing}"
+
+
+@pytest.mark.parametrize("doc", MARKDOWN, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_every_link_of_a_document_into_the_repository_leads_to_a_file(doc: Path) -> None:
+    broken = []
+    for match in LINK_TARGETS.finditer(doc.read_text(encoding="utf-8")):
+        target = next(group for group in match.groups() if group)
+        if target.startswith(("#", "mailto:")):
+            continue
+        in_repository = REPOSITORY_LINK.match(target)
+        if in_repository:
+            path = ROOT / in_repository.group(1)
+        elif "://" in target:
+            continue  # another site: not ours to check offline
+        else:
+            path = doc.parent / target.split("#", 1)[0]
+        if not path.exists():
+            broken.append(target)
+    assert not broken, f"{doc.name} links to files that do not exist: {broken}"
+
+
+def documented_commands(markdown: str) -> list[str]:
+    """Each `wait-and-dispatch ...` command of the ```sh blocks, up to a pipe, redirection or comment."""
+    commands = []
+    for block in re.findall(r"^```sh\n(.*?)^```", markdown, re.MULTILINE | re.DOTALL):
+        for line in block.replace("\\\n", " ").splitlines():
+            line = re.split(r"\s(?:#|\||>)\s?", line, maxsplit=1)[0].strip()
+            line = line.removeprefix(".venv/bin/")
+            if line.startswith("wait-and-dispatch "):
+                commands.append(line)
+    return commands
+
+
+@pytest.mark.parametrize("doc", MARKDOWN, ids=lambda path: path.relative_to(ROOT).as_posix())
+def test_every_documented_command_line_is_one_the_cli_accepts(doc: Path) -> None:
+    parser = build_parser()
+    for command in documented_commands(doc.read_text(encoding="utf-8")):
+        # parse_args exits (SystemExit 2) on an unknown subcommand, option or choice.
+        parser.parse_args(shlex.split(command)[1:])
+
+
+def test_the_readme_shows_the_command_line_and_the_emulator_each_under_its_heading() -> None:
+    commands = documented_commands(README)
+    assert any(command.startswith("wait-and-dispatch run ") for command in commands)
+    emulator = README.split("\n## The emulator\n", 1)[1].split("\n## ", 1)[0]
+    assert documented_commands(emulator)[0] == "wait-and-dispatch emulator"
+
+
+def test_contributing_and_the_readme_say_the_same_of_what_dev_py_lint_runs() -> None:
+    contributing = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    lines = {
+        doc: [line for line in text.splitlines() if line.startswith("python3 dev.py lint")]
+        for doc, text in (("README.md", README), ("CONTRIBUTING.md", contributing))
+    }
+    assert lines["README.md"] and lines["README.md"] == lines["CONTRIBUTING.md"]
+    dev_py = (ROOT / "dev.py").read_text(encoding="utf-8")
+    for tool in ("ruff", "mypy", "bandit", "actionlint", "zizmor"):
+        assert tool in dev_py and tool in lines["README.md"][0], tool
+
+
+def test_the_layout_table_has_a_row_for_every_module_and_subpackage() -> None:
+    package = ROOT / "src" / "wait_and_dispatch"
+    rows = {row.split("`", 2)[1].rstrip("/") for row in layout_table(README)[1:]}
+    parts = [
+        path
+        for path in package.iterdir()
+        if (path.suffix == ".py" and path.name not in {"__init__.py", "__main__.py"})
+        or (path.is_dir() and (path / "__init__.py").exists())
+    ]
+    missing = sorted(path.name for path in parts if path.relative_to(ROOT).as_posix() not in rows)
+    assert not missing, f"README.md's layout table (and CONTRIBUTING.md's) has no row for {missing}"

@@ -233,3 +233,32 @@ def test_the_fish_script_parses_and_completes(tmp_path: Path) -> None:
     words = [line.split("\t")[0] for line in done.stdout.splitlines()]
     assert words[:2] == ["checks", "--workflow"]
     assert sorted(words[2:]) == ["bash", "fish", "zsh"]
+
+
+def test_no_command_offers_a_summary_option_that_would_do_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+    # The job summary is the action's ($GITHUB_STEP_SUMMARY); from a terminal, plan writes one to
+    # --summary-file when asked, and run, checks and download print their result instead.
+    for command in ("run", "checks", "download"):
+        assert "--summary" not in help_of(command, capsys), command
+    assert "--summary-file" in help_of("plan", capsys)
+
+
+def test_an_unknown_option_is_told_with_the_commands_usage_and_a_hint(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["run", "--repo", "octo/app", "--no-such-option", "x"])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: wait-and-dispatch run ")
+    assert err.splitlines()[-2:] == [
+        "wait-and-dispatch run: error: unrecognized arguments: --no-such-option x",
+        "hint: wait-and-dispatch run --help lists what it takes",
+    ]
+
+
+def test_an_unknown_command_is_told_with_a_hint(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["frob"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == "hint: wait-and-dispatch --help lists what it takes"

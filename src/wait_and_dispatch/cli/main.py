@@ -13,7 +13,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.cli.signals import interrupt_on_termination
@@ -31,7 +31,7 @@ EXIT_CODES_HELP = """exit codes:
   0    success
   1    a run or check ended with a conclusion that is not allowed
   2    usage or input error (options, inputs, scenario or plan files)
-  3    timeout: the deadline passed before the runs or checks completed, or a lost dispatch's run was found
+  3    timeout: the runs or checks did not appear, or did not complete, before the deadline
   4    GitHub API or permission error
   5    artifact error (missing, expired, digest mismatch, unsafe archive)
   130  interrupted (SIGINT or SIGTERM; the runs it dispatched are cancelled)
@@ -84,7 +84,6 @@ _NOT_FOR: dict[str, frozenset[str]] = {
             "path",
             "merge-multiple",
             "allow-forks",
-            "summary",
         }
     ),
     "download": frozenset(
@@ -102,7 +101,6 @@ _NOT_FOR: dict[str, frozenset[str]] = {
             "ignore-checks",
             "checks-discovery-timeout",
             "fail-fast",
-            "summary",
         }
     ),
 }
@@ -200,8 +198,16 @@ def _speed(text: str) -> float:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's usage errors, with the `hint:` line every other error has."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\nhint: {self.prog} --help lists what it takes\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=PROG,
         description=(
             "Find or dispatch GitHub Actions workflow runs by head SHA, wait for them and their "
@@ -301,13 +307,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# The action's plan inputs and the `plan` command's options that mean the same.
+# The action's inputs that are no option of run, checks or download, and the `plan` command's
+# options that mean the same.
 PLAN_OPTIONS = {
     "plan": "FILE",
     "plan-environment": "--environment",
     "plan-vars": "--var",
     "plan-node": "--node",
     "plan-needs": "--needs",
+    "summary": "--summary-file",  # the job summary, into a file only when asked
 }
 
 
@@ -410,13 +418,21 @@ def handle_errors(stderr: TextIO, debug: bool) -> Iterator[list[int]]:
         status[0] = int(ExitCode.INTERRUPTED)
 
 
+def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    chosen: argparse.ArgumentParser = commands.choices[command]
+    return chosen
+
+
 def main(
     argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
 ) -> int:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # reported by the command's parser, so that its usage and --help are the ones shown
+        _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
     with handle_errors(err, args.debug) as status:
         if args.command == "demo":
             from wait_and_dispatch.demo import run_demo

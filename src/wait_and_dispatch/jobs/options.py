@@ -184,7 +184,9 @@ INPUTS: tuple[Input, ...] = (
         "Default: the repository's owner.",
         cli=False,
     ),
-    Input("summary", "Write a job summary.", default="true"),
+    # The job summary is the action's ($GITHUB_STEP_SUMMARY): the command line prints its result and
+    # writes no summary, so `run --summary` would do nothing; `plan --summary-file` writes one.
+    Input("summary", "Write a job summary.", default="true", cli=False),
     Input(
         "dry-run",
         "Only read: say which run would be found or dispatched, waited for and downloaded.",
