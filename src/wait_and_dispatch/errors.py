@@ -37,7 +37,9 @@ class WaitAndDispatchError(Exception):
     """Base class: `str(error)` is the one-line message; `hint` says what to do about it."""
 
     exit_code: ExitCode = ExitCode.GITHUB_API
-    default_hint: str = ""
+    # README: "Every error is one line ... followed by a `hint:` line": every class has one, so an
+    # error raised without its own hint still says what to do (tests/test_errors.py).
+    default_hint: str = "run again with --debug for the details; if it persists, report it with them"
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -54,6 +56,7 @@ class UsageError(WaitAndDispatchError):
     """Bad input from the user: options, inputs, scenario or plan files."""
 
     exit_code = ExitCode.USAGE
+    default_hint = "see `wait-and-dispatch COMMAND --help`, or the Inputs table in README.md"
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,10 @@ class GitHubApiError(WaitAndDispatchError):
     """GitHub answered with an error, or could not be reached."""
 
     exit_code = ExitCode.GITHUB_API
+    default_hint = (
+        "GitHub's answer above says what it refused; check the repository, the token's access, "
+        "and https://www.githubstatus.com"
+    )
 
     def __init__(
         self,

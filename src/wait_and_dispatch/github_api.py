@@ -721,20 +721,29 @@ class GitHubApi:
             return WriteOutcomeUnknownError(
                 f"{line}; GitHub may or may not have applied it", status=status, method=method, url=url
             )
+        # Without a token GitHub answers as it does to anyone: 404 for a private repository, 403
+        # for a write; the hint must say that no token was found rather than blame the names.
+        no_token = None if self._has_token else ANONYMOUS_HINT
         if status == 401:
-            return AuthenticationError(line, status=status, method=method, url=url)
+            return AuthenticationError(line, status=status, method=method, url=url, hint=no_token)
         if status == 403:
             return PermissionDeniedError(
-                line, status=status, method=method, url=url, hint=_permission_hint(url)
+                line, status=status, method=method, url=url, hint=no_token or _permission_hint(url)
             )
         if status == 404:
-            return NotFoundError(line, status=status, method=method, url=url)
+            return NotFoundError(line, status=status, method=method, url=url, hint=no_token)
         if status in (400, 422):
             details = _validation_details(data)
             return ValidationFailedError(line + details, status=status, method=method, url=url)
         if status >= 500:
             return ServerError(line, status=status, method=method, url=url)
-        return GitHubApiError(line, status=status, method=method, url=url)
+        return GitHubApiError(
+            line,
+            status=status,
+            method=method,
+            url=url,
+            hint=f"GitHub refused {shown} with {status}; its message above says why",
+        )
 
     def _stream_to(
         self,
@@ -1039,6 +1048,12 @@ def _validation_details(data: Any) -> str:
         else:
             parts.append(str(error))
     return " (" + "; ".join(parts) + ")"
+
+
+ANONYMOUS_HINT = (
+    "no token was found: set GITHUB_TOKEN or GH_TOKEN (or log in with `gh auth login`), or pass "
+    "github-token in the action; without one, private repositories answer 404"
+)
 
 
 def _permission_hint(url: str) -> str:

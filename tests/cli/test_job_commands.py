@@ -73,7 +73,9 @@ def test_checks_waits_for_the_named_check(emulator: Emulator) -> None:
 def test_download_by_run_id(emulator: Emulator, tmp_path: Path) -> None:
     code, out, _ = cli("run", *FAST, "--workflow", "build.yml", "--json")
     run_id = json.loads(out)["run_id"]
-    code, out, err = cli("download", *FAST, "--run-id", str(run_id), "--path", str(tmp_path), "--json")
+    code, out, err = cli(
+        "download", *FAST, "--run-id", str(run_id), "--artifact", "*", "--path", str(tmp_path), "--json"
+    )
     assert code == 0, err
     assert [a["name"] for a in json.loads(out)["artifacts"]] == ["package"]
 

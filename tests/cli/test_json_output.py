@@ -79,7 +79,9 @@ def test_run_checks_and_download_validate_and_are_typed(emulator: Emulator, tmp_
     assert checks["missing_checks"] == [] and checks["dispatched"] is False
 
     target = tmp_path / "again"
-    code, download, err = cli("download", *FAST, "--run-id", str(run["run_id"]), "--path", str(target))
+    code, download, err = cli(
+        "download", *FAST, "--run-id", str(run["run_id"]), "--artifact", "*", "--path", str(target)
+    )
     assert code == 0, err
     assert download["command"] == "download" and download["run_id"] == run["run_id"]
     assert download["dispatched"] is False and download["duration"] == run["duration"]

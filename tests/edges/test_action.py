@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import BASE_SCENARIO, MAIN_SHA
+from tests.support.hostile import runner_commands, with_hostile_names
 from tests.support.runner_contract import commands_in, outputs_of
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
@@ -312,6 +313,39 @@ def test_the_post_step_cancels_runs_left_running_by_a_cancelled_job(start_step: 
     step.run("--post")
     assert step.returncode == 0, step.stdout
     assert [w.path for w in step.emulator.writes()][-1] == f"/repos/octo/app/actions/runs/{run_id}/cancel"
+
+
+def test_a_run_id_alone_downloads_nothing_into_the_workspace(start_step: StartStep) -> None:
+    first = start_step()
+    first.env.update({"INPUT_WORKFLOW": "build.yml"})
+    first.run()
+    assert first.returncode == 0, first.stdout
+    run_id = first.outputs["run-id"]
+    download = Path(first.env["INPUT_PATH"])
+    download.mkdir()
+    (download / "app.txt").write_text("my own file\n", encoding="utf-8")
+    first.env.pop("INPUT_WORKFLOW")
+    first.env["INPUT_RUN-ID"] = run_id
+    first.run()
+    assert first.returncode == 0, first.stdout
+    assert first.outputs["artifacts"] == "[]"
+    assert (download / "app.txt").read_text(encoding="utf-8") == "my own file\n"
+
+
+def test_hostile_names_from_github_become_no_command_in_the_actions_log(start_step: StartStep) -> None:
+    step = start_step(with_hostile_names(fast_scenario(conclusion="failure")))
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_ARTIFACTS": "*"})
+    step.run()
+    assert step.returncode == 1, step.stdout
+    commands = runner_commands(step.stdout)
+    assert sorted({name for name, _ in commands}) == ["add-mask", "endgroup", "error", "group"]
+    assert [line for name, line in commands if name == "add-mask"] == [
+        f"::add-mask ::{step.emulator.token('dev')}"
+    ]
+    (error,) = step.commands("error")
+    assert error.properties == {"title": "Run or check failed"}
+    assert "Build\n::error title=forged::pwned" in error.message  # the annotation shows it as data
+    assert [c.message for c in step.commands("group")] == ["wait-and-dispatch"]
 
 
 def test_the_post_step_cancels_each_run_in_the_repository_it_was_dispatched_in(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.hostile import HOSTILE, runner_commands
 from tests.support.runner_contract import commands_in, outputs_of, parse_file_commands
 from wait_and_dispatch.action.runner import SUMMARY_LIMIT_BYTES, TRUNCATION_NOTE, Runner
 from wait_and_dispatch.errors import UsageError
@@ -432,3 +433,27 @@ def test_a_peer_input_without_equivalent_is_refused_unless_it_asks_for_what_we_d
     assert "has no effect" in stdout.getvalue()
     with pytest.raises(UsageError, match="skip-decompress"):
         Runner({"INPUT_SKIP-DECOMPRESS": "true"}, io.StringIO()).inputs()
+
+
+# -- hostile text in commands (issue 11, defect 2) ---------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["error", "warning", "notice"])
+def test_an_annotation_with_hostile_text_is_one_command_that_decodes_to_that_text(
+    runner_files: dict[str, str], stdout: io.StringIO, kind: str
+) -> None:
+    runner = Runner(runner_files, stdout)
+    getattr(runner, kind)(f"run {HOSTILE} failed", title=f"Build{HOSTILE}", hint=HOSTILE)
+    assert [name for name, _ in runner_commands(stdout.getvalue())] == [kind]
+    (command,) = commands_in(stdout.getvalue())
+    assert command.properties == {"title": f"Build{HOSTILE}"}
+    assert command.message == f"run {HOSTILE} failed\nHow to fix: {HOSTILE}"
+
+
+def test_a_group_and_a_debug_line_with_hostile_text_are_one_command_each(
+    runner_files: dict[str, str], stdout: io.StringIO
+) -> None:
+    runner = Runner(runner_files, stdout)
+    with runner.group(f"plan {HOSTILE}"):
+        runner.debug(HOSTILE)
+    assert [name for name, _ in runner_commands(stdout.getvalue())] == ["group", "debug", "endgroup"]

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.emulator.conftest import SCENARIO
+from tests.support.hostile import alias_bomb
 from wait_and_dispatch.emulator import Scenario
 from wait_and_dispatch.errors import UsageError
 
@@ -94,3 +95,14 @@ def test_fault_times_default_to_one_and_null_means_always() -> None:
     once = Scenario.from_dict({"faults": [{"path": "/x", "status": 502}]}).faults[0]
     always = Scenario.from_dict({"faults": [{"path": "/x", "status": 502, "times": None}]}).faults[0]
     assert (once.times, always.times) == (1, None)
+
+
+@pytest.mark.timeout(20)  # an alias bomb used to construct 9^9 strings
+def test_a_scenario_with_an_alias_bomb_is_refused() -> None:
+    with pytest.raises(UsageError, match="once its aliases are expanded"):
+        Scenario.from_text("x:\n" + alias_bomb("  "), "bomb.yml")
+
+
+def test_a_scenario_that_refers_to_itself_is_refused() -> None:
+    with pytest.raises(UsageError, match="an alias refers to a node that contains it"):
+        Scenario.from_text("repos: &r {octo/app: {x: *r}}\n", "loop.yml")

@@ -157,7 +157,7 @@ def test_the_three_kinds_of_node_are_told_apart_by_their_keys(write: Callable[[s
 
 
 def test_yaml_scalars_become_the_text_an_action_input_would_get(write: Callable[[str], str]) -> None:
-    node = load_plan(
+    nodes = load_plan(
         write(
             """\
             nodes:
@@ -167,16 +167,19 @@ def test_yaml_scalars_become_the_text_an_action_input_would_get(write: Callable[
                 timeout: 90
                 artifacts: [dist, 2026-01-01]
                 inputs: {debug: yes, count: 3, ratio: 1.5, empty: null}
+              b:
+                event-type: deploy
                 client-payload: {service: {replicas: 2, tags: [a, true]}}
             """
         )
-    ).nodes["a"]
+    ).nodes
+    node = nodes["a"]
 
     assert node.values["wait"] == "false"
     assert node.values["timeout"] == "90"
     assert node.values["artifacts"] == ["dist", "2026-01-01"]  # a date stays the text written
     assert node.values["inputs"] == {"debug": "true", "count": "3", "ratio": "1.5", "empty": ""}
-    assert node.values["client-payload"] == {"service": {"replicas": "2", "tags": ["a", "true"]}}
+    assert nodes["b"].values["client-payload"] == {"service": {"replicas": "2", "tags": ["a", "true"]}}
 
 
 def test_if_keeps_the_expression_without_its_template_braces(write: Callable[[str], str]) -> None:
@@ -1027,3 +1030,25 @@ def test_a_run_id_from_a_need_is_checked_only_when_the_node_starts(write: Callab
         )
     )
     assert plan.nodes["b"].values["run-id"] == "${{ needs.a.outputs.run-id }}"
+
+
+@pytest.mark.parametrize(
+    ("written", "problem"),
+    [
+        (".nan", "is not a duration"),
+        (".inf", "is not a duration"),
+        ("1e400", "is not a duration"),
+        ("0s", "must be more than 0"),
+        ("841h", "longer than the 35 days"),
+    ],
+)
+def test_a_plan_timeout_that_is_not_a_finite_positive_duration_is_a_problem_on_its_line(
+    write: Callable[[str], str], written: str, problem: str
+) -> None:
+    (found,) = problems_of(write(f"timeout: {written}\nnodes:\n  a: {{workflow: a.yml}}\n"))
+    assert found.startswith("plan.yml:1:10: timeout: ") and problem in found
+
+
+def test_a_nodes_poll_interval_of_infinity_is_a_problem_on_the_node(write: Callable[[str], str]) -> None:
+    found = problems_of(write("nodes:\n  a: {workflow: a.yml, poll-interval: .inf}\n"))
+    assert any("poll-interval" in problem and "is not a duration" in problem for problem in found)

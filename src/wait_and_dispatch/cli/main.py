@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.cli.signals import interrupt_on_termination
 from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
+from wait_and_dispatch.log_text import print_line, verbatim
 
 if TYPE_CHECKING:  # imported lazily at run time, so that --help stays fast
     from wait_and_dispatch.cli.results import JsonOutput
@@ -184,6 +185,19 @@ def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
     )
 
 
+def _speed(text: str) -> float:
+    """A --speed: a finite number above 0 (nan or 0 would stop the emulated clock, inf break it)."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number above 0, e.g. 30")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse's usage errors, with the `hint:` line every other error has."""
 
@@ -222,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--speed",
-        type=float,
+        type=_speed,
         default=30.0,
         help="how many times faster than real time the emulated runs go (default: 30)",
     )
@@ -274,7 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument(
         "--speed",
-        type=float,
+        type=_speed,
         default=1.0,
         help="run the scenario's time this many times faster than real time (default: 1)",
     )
@@ -390,15 +404,17 @@ def handle_errors(stderr: TextIO, debug: bool) -> Iterator[list[int]]:
         if debug:
             import traceback
 
-            traceback.print_exc(file=stderr)
+            # A traceback is shown as it is (GitHub's text may be in it): commands stop around it.
+            for line in verbatim(traceback.format_exc()):
+                stderr.write(line + "\n")
         for detail in error.details:
-            print(detail, file=stderr)
-        print(f"error: {error.message}", file=stderr)
+            print_line(detail, file=stderr)
+        print_line(f"error: {error.message}", file=stderr)
         if error.hint:
-            print(f"hint: {error.hint}", file=stderr)
+            print_line(f"hint: {error.hint}", file=stderr)
         status[0] = int(error.exit_code)
     except KeyboardInterrupt:
-        print("interrupted", file=stderr)
+        print_line("interrupted", file=stderr)
         status[0] = int(ExitCode.INTERRUPTED)
 
 
@@ -450,7 +466,7 @@ def main(
                 port=args.port,
                 blob_port=args.blob_port,
                 speed=args.speed,
-                print_fn=lambda line: print(line, file=out, flush=True),
+                print_fn=lambda line: print_line(line, file=out, flush=True),
             )
         elif args.command == "completion":
             from wait_and_dispatch.cli.completion import completion_script
@@ -481,6 +497,14 @@ def command_values(args: argparse.Namespace) -> dict[str, str]:
         values["artifacts"] = "\n".join([values.get("artifacts", ""), *artifact_list]).strip()
     if args.command == "download" and "dispatch" not in values:
         values["dispatch"] = "never"
+    if args.command == "download" and not values.get("artifacts", "").strip():
+        from wait_and_dispatch.errors import UsageError
+
+        # Never every artifact by default: they would replace files of the same names in --path.
+        raise UsageError(
+            "download needs the artifacts to download",
+            hint="name them with --artifact NAME (repeatable; a glob such as 'dist-*', or '*' for all)",
+        )
     return values
 
 
@@ -529,16 +553,16 @@ def run_command(
             _write_json(json_out, stdout, results.job_preview(args.command, report.preview))
         else:
             for line in report.preview:
-                print(line, file=stdout)
+                print_line(line, file=stdout)
         return 0
     if args.json:
         _write_json(json_out, stdout, results.job_result(args.command, report.outputs, report.error))
     else:
         for name, value in report.outputs.items():
             if value and name != "result":
-                print(f"{name}: {value}", file=stdout)
+                print_line(f"{name}: {value}", file=stdout)
     for warning in report.warnings:
-        print(f"warning: {warning}", file=stderr)
+        print_line(f"warning: {warning}", file=stderr)
     if report.error is not None:
         raise report.error
     return 0
@@ -558,11 +582,11 @@ def _cancel_started(engine: Engine, settings: JobSettings, run_ids: list[int], s
         return
     for run_id, outcome in runs_api.cancel_runs(engine.api, settings.repository, run_ids).items():
         if outcome == "cancelled":
-            print(f"cancelled run {run_id}, which this command dispatched", file=stderr)
+            print_line(f"cancelled run {run_id}, which this command dispatched", file=stderr)
         elif outcome == "already completed":
-            print(f"run {run_id}, which this command dispatched, had already completed", file=stderr)
+            print_line(f"run {run_id}, which this command dispatched, had already completed", file=stderr)
         else:
-            print(f"could not cancel run {run_id}: {outcome}", file=stderr)
+            print_line(f"could not cancel run {run_id}: {outcome}", file=stderr)
 
 
 def entry_point() -> None:

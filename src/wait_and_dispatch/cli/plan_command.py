@@ -30,6 +30,7 @@ from wait_and_dispatch.jobs.plan_job import (
     read_plan_settings,
     run_plan_job,
 )
+from wait_and_dispatch.log_text import print_line
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import Plan
@@ -97,16 +98,16 @@ def run_plan_command(
             printer.close()  # node threads may still report while the process exits
             if started:
                 for run_id, what in started[0].cancel().items():
-                    print(f"run {run_id}, which this plan dispatched: {what}", file=stderr)
+                    print_line(f"run {run_id}, which this plan dispatched: {what}", file=stderr)
             raise
     if settings.dry_run:
         if args.json:  # stdout is one JSON object, nothing else
             output.write(results.plan_preview(plan.name, report.preview))
         else:
             for name, lines in report.preview:
-                print(f"{name}:", file=stdout)
+                print_line(f"{name}:", file=stdout)
                 for line in lines:
-                    print(f"  {line}", file=stdout)
+                    print_line(f"  {line}", file=stdout)
         if args.summary_file:
             Path(args.summary_file).write_text(plan_preview_summary(plan, report.preview), encoding="utf-8")
         return 0
@@ -116,7 +117,7 @@ def run_plan_command(
             fields = results.node_fields(node.result.value, node.outputs, node.reason, node.duration)
             output.write(results.plan_node_result(plan.name, node.name, fields, report.error))
         else:
-            print(f"{node.name}: {node.result.value} {node.reason}".rstrip(), file=stdout)
+            print_line(f"{node.name}: {node.result.value} {node.reason}".rstrip(), file=stdout)
     elif report.result is not None:
         result = report.result
         if args.summary_file:
@@ -139,8 +140,8 @@ def run_plan_command(
                 url = f" {outcome.run_url}" if outcome.run_url else ""
                 detail = f" ({outcome.reason})" if outcome.reason else ""
                 mark = RESULT_EMOJI[outcome.result]
-                print(f"{mark} {name:<{width}} {outcome.result.value}{took}{url}{detail}", file=stdout)
-            print(
+                print_line(f"{mark} {name:<{width}} {outcome.result.value}{took}{url}{detail}", file=stdout)
+            print_line(
                 f"plan {plan.name}: {result.conclusion.value} in {format_seconds(result.elapsed)}",
                 file=stdout,
             )
@@ -166,7 +167,7 @@ def _check(plan: Plan, settings: PlanSettings, stdout: TextIO) -> int:
     for loaded in _per_environment(plan, settings):
         where = f" ({loaded.environment})" if loaded.environment else ""
         edges = sum(len(node.needs) for node in loaded.nodes.values())
-        print(f"{settings.path}{where}: ok, {len(loaded.nodes)} nodes, {edges} needs", file=stdout)
+        print_line(f"{settings.path}{where}: ok, {len(loaded.nodes)} nodes, {edges} needs", file=stdout)
     return 0
 
 
@@ -187,7 +188,7 @@ def _action_reference(
         ref = args.action_ref.strip()
         # A local action (./) comes with the workflow's own commit: nothing to pin.
         if not ref.startswith("./") and not _FULL_SHA.fullmatch(ref.rpartition("@")[2]):
-            print(
+            print_line(
                 f"warning: --action-ref {ref} is not a full commit SHA: the generated `uses:` can move "
                 "under you, and zizmor (unpinned-uses) and GitHub's SHA-pinning policy refuse it",
                 file=stderr,
@@ -247,7 +248,7 @@ def _emit(
             output.mkdir(parents=True, exist_ok=True)
             for workflow in emitted:
                 (output / workflow.file_name).write_text(workflow.text, encoding="utf-8")
-                print(f"wrote {output / workflow.file_name}", file=stdout)
+                print_line(f"wrote {output / workflow.file_name}", file=stdout)
         except OSError as exc:
             raise UsageError(
                 f"cannot write to --output-dir {output}: {exc.strerror or exc}",
@@ -258,11 +259,14 @@ def _emit(
     if workflows_dir.is_dir():
         findings += check_workflows(plans, workflows_dir)
     else:
-        print(f"note: {workflows_dir} is not a folder, so the driven workflows were not checked", file=report)
+        print_line(
+            f"note: {workflows_dir} is not a folder, so the driven workflows were not checked", file=report
+        )
     for finding in findings:
-        print(f"to change: {finding.workflow_file}: {finding.message}", file=report)
+        print_line(f"to change: {finding.workflow_file}: {finding.message}", file=report)
         if finding.hint:
-            print("  " + finding.hint.replace("\n", "\n  "), file=report)
+            for hint_line in finding.hint.splitlines():
+                print_line(f"  {hint_line}", file=report)
     if not findings and workflows_dir.is_dir():
-        print(f"the workflows in {workflows_dir} need no change", file=report)
+        print_line(f"the workflows in {workflows_dir} need no change", file=report)
     return 0

@@ -2,7 +2,8 @@
 
 An edge module: it prints. In a terminal the line that says "still waiting, next poll in 20s"
 is rewritten in place; in CI logs (not a TTY) every line is plain text without control
-characters, and the "still waiting" lines are thinned to one a minute.
+characters, and the "still waiting" lines are thinned to one a minute. Every line goes through
+`log_text.escape_line`: run titles and names come from GitHub and must not become commands.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind
 from wait_and_dispatch.github_api import RetryEvent
+from wait_and_dispatch.log_text import escape_line
 
 if TYPE_CHECKING:
     from wait_and_dispatch.plans.executor import PlanEvent
@@ -60,14 +62,14 @@ class ProgressPrinter:
 
     def _live(self, event: ProgressEvent) -> None:
         if event.kind is ProgressKind.POLL:
-            self.stream.write("\r\x1b[2K" + event.message)
+            self.stream.write("\r\x1b[2K" + escape_line(event.message))
             self.stream.flush()
             self._line_open = True
             return
         if self._line_open:
             self.stream.write("\r\x1b[2K")
             self._line_open = False
-        self.stream.write(event.message + "\n")
+        self.stream.write(escape_line(event.message) + "\n")
         self.stream.flush()
 
     def _plain(self, event: ProgressEvent) -> None:
@@ -77,7 +79,7 @@ class ProgressPrinter:
                 return
             self._last_poll_line = now
         stamp = time.strftime("%H:%M:%S")
-        self.stream.write(f"{stamp} {event.message}\n")
+        self.stream.write(escape_line(f"{stamp} {event.message}") + "\n")
         self.stream.flush()
 
 
@@ -129,5 +131,5 @@ class PlanProgressPrinter:
         """One line (the lock is held), unless closed."""
         if self._closed:
             return
-        self.stream.write(f"{time.strftime('%H:%M:%S')} [{subject}] {message}\n")
+        self.stream.write(escape_line(f"{time.strftime('%H:%M:%S')} [{subject}] {message}") + "\n")
         self.stream.flush()

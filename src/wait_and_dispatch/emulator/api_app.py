@@ -73,6 +73,10 @@ _COMMON_HEADERS = (
 # API versions github.com accepts in X-GitHub-Api-Version (GITHUB-FACTS "Dispatch": 2026-03-10
 # makes the dispatch return the run).
 API_VERSIONS = ("2022-11-28", "2026-03-10")
+# What a GHES that predates `return_run_details` (3.17-3.20, `return_run_details: false` in a
+# scenario) knows: only 2022-11-28 is described for those releases, and REST "API versions" says
+# an unsupported version gets 400 with nothing done (GITHUB-FACTS "Rate limits").
+GHES_API_VERSIONS = ("2022-11-28",)
 RUN_STATUSES = ("requested", "queued", "pending", "waiting", "in_progress", "completed")
 _SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
@@ -296,6 +300,7 @@ class ApiApp:
     ) -> Response:
         token: TokenSpec | None = None
         budget: Budget
+        counted = False  # this request has used up a unit of the primary rate limit
         try:
             if path.startswith("/_web/"):
                 entry.finish(200, None)
@@ -313,7 +318,8 @@ class ApiApp:
                 raise self._fault_error(fault, token, budget, now)
             self._spend_secondary_points(request.method, token, now)
             version = request.headers.get("X-GitHub-Api-Version")
-            if version is not None and version not in API_VERSIONS:
+            known = API_VERSIONS if self.state.options.return_run_details else GHES_API_VERSIONS
+            if version is not None and version not in known:
                 raise ApiError(400, f"API version {version} is not supported.", DOCS)
             try:
                 endpoint, args = self.url_map.bind("emulator").match(path, method=request.method)
@@ -340,6 +346,7 @@ class ApiApp:
                     raise self._exhausted(token, budget, now)
                 if not exempt:
                     budget.used += 1
+                    counted = True
             if fault is not None:  # apply_then_fail: the change above is real; the answer is lost
                 raise ApiError(fault.status, fault.message or _reason(fault.status), DOCS)
             headers = self._headers(
@@ -363,6 +370,11 @@ class ApiApp:
         except ApiError as error:
             with self.state.lock:
                 budget = self._budget(token)
+                if _uses_rate_limit(error, path) and not counted:
+                    if budget.remaining <= 0:  # spent: GitHub refuses before looking further
+                        error = self._exhausted(token, budget, now)
+                    else:
+                        budget.used += 1
             payload: dict[str, Any] = {
                 "message": error.message,
                 "documentation_url": error.doc,
@@ -1484,6 +1496,18 @@ def _json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "Problems parsing JSON", DOCS)
     return body
+
+
+def _uses_rate_limit(error: ApiError, path: str) -> bool:
+    """Whether an error answer uses up a unit of the primary rate limit, as on GitHub.
+
+    GitHub counts 4xx answers: the recordings `Artifact.testGetNonexistentArtifact` (404),
+    `Workflow.testCreateDispatchException` (422) and `WorkflowRun.test_cancel` (403) each raise
+    `X-RateLimit-Used` by one. A 401 is not counted against the token (it was not recognised), a
+    refusal for an exhausted budget adds nothing to a budget already spent, and `/rate_limit` is
+    exempt (GITHUB-FACTS "Rate limits"). 5xx answers are GitHub's fault and are not counted.
+    """
+    return 400 <= error.status < 500 and error.status != 401 and not error.exhausted and path != "/rate_limit"
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:

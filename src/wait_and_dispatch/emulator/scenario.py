@@ -8,6 +8,7 @@ so a typo in a test's scenario fails loudly instead of silently changing behavio
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from wait_and_dispatch import safe_yaml
 from wait_and_dispatch.emulator.faults import FAULT_KINDS, Fault
 from wait_and_dispatch.errors import UsageError
 from wait_and_dispatch.expressions import ExpressionError, check_template, function_calls, unwrap
@@ -74,6 +76,8 @@ class _Reader:
             return default
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise _error(f"scenario: {self.key_path(key)}: expected a number, got {_type_name(value)}")
+        if not math.isfinite(value):  # YAML's .nan and .inf: no timeline or delay can be either
+            raise _error(f"scenario: {self.key_path(key)}: expected a finite number, got {value}")
         return float(value)
 
     def nonneg(self, key: str, default: float) -> float:
@@ -415,7 +419,7 @@ class Scenario:
     @classmethod
     def from_text(cls, text: str, source: str = "<scenario>") -> Scenario:
         try:
-            data = json.loads(text) if source.endswith(".json") else yaml.safe_load(text)
+            data = json.loads(text) if source.endswith(".json") else safe_yaml.load(text)
         except (yaml.YAMLError, json.JSONDecodeError) as error:
             raise _error(f"scenario {source} is not valid YAML/JSON: {error}") from error
         if data is None:

@@ -609,6 +609,7 @@ class State:
             event_payload["client_payload"] = dict(client_payload)
             event_payload["action"] = event_type
         ref_name = head_branch or ""
+        run_id = self.ids.next("run")
         context: dict[str, Any] = {
             "inputs": dict(inputs),
             "github": {
@@ -622,6 +623,9 @@ class State:
                 "repository": repo.full_name,
                 "repository_owner": repo.owner,
                 "workflow": wf.spec.name,
+                # Contexts docs: `github.run_id` is "a unique number for each workflow run", known
+                # before run-name and the jobs are evaluated, and a string like every github.* value.
+                "run_id": str(run_id),
                 "run_number": wf.run_count,
                 "run_attempt": 1,
             },
@@ -642,7 +646,7 @@ class State:
             )
         case = wf.case_for(context)
         run = Run(
-            id=self.ids.next("run"),
+            id=run_id,
             repo=repo,
             workflow=wf,
             run_number=wf.run_count,

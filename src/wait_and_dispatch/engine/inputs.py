@@ -7,6 +7,7 @@ with the offending text, never as a traceback.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -20,29 +21,46 @@ MAX_INPUTS_CHARACTERS = 65_535
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|h|m|s)", re.IGNORECASE)
 _DURATION_WHOLE = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*(?:ms|h|m|s)\s*)+$", re.IGNORECASE)
+# Plain digits only: `float()` would also take `nan`, `inf`, `1e400` and `1_000`.
+_DURATION_SECONDS = re.compile(r"^\s*\d+(?:\.\d+)?\s*$")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+# The longest duration accepted: 35 days, the longest a workflow run can last on GitHub ("Usage
+# limits": "Each workflow run is limited to 35 days"), so no wait needs more; README "Inputs".
+MAX_DURATION_SECONDS = 35 * 86400.0
+_DURATION_HINT = "write it as 90, 90s, 30m or 1h30m"
 
 
-def parse_duration(text: str | float | int, *, what: str = "duration") -> float:
+def parse_duration(text: str | float | int, *, what: str = "duration", positive: bool = False) -> float:
     """`90`, `90s`, `30m`, `1h30m`, `1.5h` -> seconds. No unit means seconds.
 
+    Finite, not negative (with `positive`, above zero) and at most `MAX_DURATION_SECONDS`: a `nan`
+    would compare false with every deadline and wait forever, an `inf` overflow date arithmetic.
     A few lines rather than a dependency: pytimeparse, the usual choice, has had no release since
     2017, and we accept only this small, documented grammar.
     """
+    if isinstance(text, bool):
+        raise UsageError(f"{what} {text!r} is not a duration", hint=_DURATION_HINT)
     if isinstance(text, int | float):
         seconds = float(text)
     else:
         raw = text.strip()
-        try:
+        if _DURATION_SECONDS.match(raw):
             seconds = float(raw)
-        except ValueError:
-            if not _DURATION_WHOLE.match(raw):
-                raise UsageError(
-                    f"{what} {text!r} is not a duration", hint="write it as 90, 90s, 30m or 1h30m"
-                ) from None
+        elif _DURATION_WHOLE.match(raw):
             seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _DURATION_PART.findall(raw))
+        else:
+            raise UsageError(f"{what} {text!r} is not a duration", hint=_DURATION_HINT)
+    if not math.isfinite(seconds):
+        raise UsageError(f"{what} {text!r} is not a duration", hint=_DURATION_HINT)
     if seconds < 0:
-        raise UsageError(f"{what} {text!r} is negative", hint="write it as 90, 90s, 30m or 1h30m")
+        raise UsageError(f"{what} {text!r} is negative", hint=_DURATION_HINT)
+    if positive and seconds == 0:
+        raise UsageError(f"{what} must be more than 0", hint=f"{_DURATION_HINT}, e.g. 5s")
+    if seconds > MAX_DURATION_SECONDS:
+        raise UsageError(
+            f"{what} {text!r} is longer than the 35 days a workflow run can last",
+            hint="write at most 35 days (840h); a run cannot take longer on GitHub",
+        )
     return seconds
 
 
@@ -69,8 +87,10 @@ def parse_inputs(text: str | None) -> dict[str, str]:
         return normalize_inputs(dict(_split_key_value(line) for line in lines))
     import yaml  # only for inputs written as YAML: it is 20 ms of start-up otherwise
 
+    from wait_and_dispatch import safe_yaml
+
     try:
-        data = yaml.safe_load(stripped)
+        data = safe_yaml.load(stripped)
     except yaml.YAMLError as exc:
         raise UsageError(
             f"inputs are neither JSON, YAML nor key=value lines: {str(exc).splitlines()[0]}",

@@ -7,6 +7,7 @@ rest of the engine works with attributes and never with dictionary keys.
 from __future__ import annotations
 
 import datetime
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -88,6 +89,16 @@ class ProgressEvent:
 
 ProgressCallback = Callable[[ProgressEvent], None]
 
+# GitHub's naming rules (the sign-up and "Create a new repository" forms): an account name is
+# letters, digits and single hyphens, not at either end, at most 39 characters; Enterprise
+# Managed Users' names add `_shortcode`, so one underscore between letters is also an account
+# name. A repository name is letters, digits, `.`, `-` and `_`, at most 100 characters, and
+# not `.` or `..`.
+MAX_OWNER_LENGTH = 39
+MAX_REPOSITORY_NAME_LENGTH = 100
+_OWNER = re.compile(r"[A-Za-z0-9]+(?:[-_][A-Za-z0-9]+)*")
+_REPOSITORY_NAME = re.compile(r"[A-Za-z0-9._-]+")
+
 
 def ignore_progress(event: ProgressEvent) -> None:
     """The default progress callback: the engine never prints."""
@@ -103,11 +114,33 @@ class Repository:
 
     @classmethod
     def parse(cls, text: str) -> Repository:
+        """`owner/name` by GitHub's naming rules, or a `UsageError` saying which rule it breaks.
+
+        The name goes into URL paths unquoted, so anything else (`name?x=1`, `name#`, `..`) would
+        address another resource: `download` would poll the repository's own JSON as a run.
+        """
         owner, slash, name = text.strip().partition("/")
-        if not slash or not owner or not name or "/" in name or " " in text.strip():
+        if not slash or not owner or not name or "/" in name:
             raise UsageError(
                 f"repository {text!r} is not of the form owner/name",
                 hint="give the repository as owner/name, e.g. octo/app",
+            )
+        if len(owner) > MAX_OWNER_LENGTH or not _OWNER.fullmatch(owner):
+            raise UsageError(
+                f"repository {text!r}: {owner!r} is not a GitHub account name",
+                hint=(
+                    f"an owner is at most {MAX_OWNER_LENGTH} letters, digits and single hyphens, "
+                    "not starting or ending with a hyphen, e.g. octo/app"
+                ),
+            )
+        valid_name = _REPOSITORY_NAME.fullmatch(name) and name not in (".", "..")
+        if len(name) > MAX_REPOSITORY_NAME_LENGTH or not valid_name:
+            raise UsageError(
+                f"repository {text!r}: {name!r} is not a GitHub repository name",
+                hint=(
+                    f"a repository name is at most {MAX_REPOSITORY_NAME_LENGTH} letters, digits, "
+                    "'.', '-' and '_' (not . or ..), e.g. octo/app"
+                ),
             )
         return cls(owner, name)
 

@@ -42,6 +42,116 @@ from wait_and_dispatch.jobs.options import INPUTS, OUTPUT_ALIASES, OUTPUT_NAMES
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0", ""}
 _IF_MISSING = ("fail", "warn", "ignore")  # if-checks-missing, if-artifacts-missing: the first is the default
+# Durations that cannot be 0: a wait that ends before it starts, or polls without a pause.
+_POSITIVE_DURATIONS = frozenset({"timeout", "poll-interval", "max-poll-interval"})
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two inputs that cannot be given together: one would silently override the other."""
+
+    first: str
+    second: str
+    why: str
+    hint: str
+    second_value: str | None = None  # only this value of `second` conflicts (dispatch: always)
+
+
+_ONE_THING = "a step waits for one thing"
+_TWO_STEPS = "use two steps: one for the workflow run, one for the checks"
+# Every pair of inputs the job would otherwise reinterpret without a word (issue 11, defect 5):
+# the first input decides what the job does, and the second would be ignored. `run-id` with
+# `workflow` is not here: peers (dawidd6/action-download-artifact) take both, run-id winning, and
+# docs/MIGRATION.md promises the same; `ignore-checks` alone waits for every other check (lewagon);
+# `fail-fast` is on by default, so it is never "given" alone.
+CONFLICTS: tuple[Conflict, ...] = (
+    Conflict(
+        "run-id",
+        "event-type",
+        "run-id names the run, so no repository_dispatch is sent",
+        "give run-id to use that run, or event-type to dispatch one, not both",
+    ),
+    Conflict(
+        "run-id",
+        "dispatch",
+        "run-id names an existing run, so nothing is dispatched",
+        "leave dispatch out with run-id, or give workflow instead of run-id to dispatch a new run",
+        second_value="always",
+    ),
+    Conflict(
+        "run-id",
+        "artifacts-from-branch",
+        "run-id names the run the artifacts come from",
+        "give run-id or artifacts-from-branch, not both",
+    ),
+    Conflict("run-id", "checks", f"{_ONE_THING}: the run named by run-id, or check runs", _TWO_STEPS),
+    Conflict("run-id", "checks-regex", f"{_ONE_THING}: the run named by run-id, or check runs", _TWO_STEPS),
+    Conflict("workflow", "checks", f"{_ONE_THING}: a workflow run or check runs", _TWO_STEPS),
+    Conflict("workflow", "checks-regex", f"{_ONE_THING}: a workflow run or check runs", _TWO_STEPS),
+    Conflict("event-type", "checks", f"{_ONE_THING}: a dispatched run or check runs", _TWO_STEPS),
+    Conflict("event-type", "checks-regex", f"{_ONE_THING}: a dispatched run or check runs", _TWO_STEPS),
+    Conflict("checks", "artifacts", "check runs have no artifacts to download", _TWO_STEPS),
+    Conflict("checks-regex", "artifacts", "check runs have no artifacts to download", _TWO_STEPS),
+    Conflict("checks", "artifacts-from-branch", "check runs have no artifacts to download", _TWO_STEPS),
+    Conflict(
+        "event-type",
+        "inputs",
+        "repository_dispatch has no inputs (only workflow_dispatch has)",
+        "send the values in client-payload and read them as github.event.client_payload",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """An input that means nothing without one of some others: given alone, it would be ignored."""
+
+    name: str
+    needs: tuple[str, ...]  # any one of them
+    why: str
+    hint: str
+
+
+REQUIREMENTS: tuple[Requirement, ...] = (
+    Requirement(
+        "client-payload",
+        ("event-type",),
+        "client-payload is sent only with a repository_dispatch",
+        "give event-type too, or send the values as workflow inputs (inputs)",
+    ),
+)
+
+
+def check_conflicts(values: Mapping[str, str], *, checks_only: bool = False) -> None:
+    """A `UsageError` naming both inputs of the first conflict in `CONFLICTS`, or the first unmet
+    of `REQUIREMENTS`. An input counts as given when it is set to other than its default, as
+    action.yml passes every default; the `checks` command is `checks` given."""
+    v = InputValues(values)
+    defaults = {i.name: i.default for i in INPUTS}
+
+    def given(name: str, value: str | None = None) -> bool:
+        if name == "checks" and checks_only:
+            return True
+        text = v.text(name)
+        if value is not None:
+            return text.lower() == value
+        return bool(text) and text != defaults.get(name, "")
+
+    def label(name: str) -> str:
+        return "the checks command" if name == "checks" and checks_only else name
+
+    for rule in CONFLICTS:
+        if given(rule.first) and given(rule.second, rule.second_value):
+            second = f"{rule.second}: {rule.second_value}" if rule.second_value else label(rule.second)
+            raise UsageError(
+                f"{label(rule.first)} and {second} cannot be given together: {rule.why}", hint=rule.hint
+            )
+    for requirement in REQUIREMENTS:
+        if given(requirement.name) and not any(given(name) for name in requirement.needs):
+            raise UsageError(
+                f"{requirement.name} needs {' or '.join(requirement.needs)}: {requirement.why}",
+                hint=requirement.hint,
+            )
 
 
 @dataclass(frozen=True)
@@ -78,6 +188,7 @@ def read_settings(
     """
     v = InputValues(values)
     repository = Repository.parse(v.text("repository") or "")
+    check_conflicts(values, checks_only=checks_only)
     workflow = v.text("workflow")
     event_type = v.text("event-type")
     checks_names = tuple(v.lines("checks"))
@@ -148,7 +259,9 @@ def read_settings(
     patterns = tuple(v.lines("artifacts"))
     from_branch = v.text("artifacts-from-branch") or None
     artifacts = None
-    if patterns or from_branch or run_id:
+    # Only what is asked for: a run-id alone used to download every artifact into `path` (`.`),
+    # replacing files of the same names there (issue 11, defect 3).
+    if patterns or from_branch:
         artifacts = ArtifactSelection(
             patterns=patterns,
             path=Path(v.text("path") or "."),
@@ -403,4 +516,4 @@ class InputValues:
         return text
 
     def duration(self, name: str) -> float:
-        return parse_duration(self.text(name) or "0", what=name)
+        return parse_duration(self.text(name) or "0", what=name, positive=name in _POSITIVE_DURATIONS)

@@ -128,12 +128,20 @@ INPUTS: tuple[Input, ...] = (
         "When a named check (or checks-regex) never appears: fail the step, warn, or ignore it.",
         default="fail",
     ),
-    Input("artifacts", "Artifacts to download from the run: names or globs, one per line."),
+    Input(
+        "artifacts",
+        "Artifacts to download from the run: names or globs (`*` for all), one per line; none are "
+        "downloaded unless named.",
+    ),
     Input(
         "artifacts-from-branch",
         "Take the artifacts from the latest successful run of the workflow on this branch instead.",
     ),
-    Input("run-id", "Use this run instead of finding or dispatching one (e.g. to download its artifacts)."),
+    Input(
+        "run-id",
+        "Use this run instead of finding or dispatching one; downloads only the `artifacts` named "
+        "(`*` for all).",
+    ),
     Input("path", "Where to download artifacts; several go into path/<name>/.", default="."),
     Input("merge-multiple", "Download several artifacts into the same folder.", default="false"),
     Input("allow-forks", "Allow artifacts from runs of forks (they can be poisoned).", default="false"),

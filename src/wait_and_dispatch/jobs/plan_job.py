@@ -123,7 +123,10 @@ def run_plan_job(
         report.node = outcome
         report.outputs = {name: outcome.outputs.get(name, "") for name in OUTPUT_NAMES}
         if not outcome.counts_as_success:
-            report.error = outcome.error or UsageError(outcome.reason or f"node {outcome.name} failed")
+            report.error = outcome.error or UsageError(
+                outcome.reason or f"node {outcome.name} failed",
+                hint="the node's result says why; its needs' jobs in this workflow run show their own",
+            )
         return report
     result = runner.run()
     report.result = result

@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from wait_and_dispatch import expressions
+from wait_and_dispatch import expressions, safe_yaml
 from wait_and_dispatch.engine.inputs import parse_duration, parse_inputs
 from wait_and_dispatch.errors import UsageError
 from wait_and_dispatch.jobs.options import OUTPUT_NAMES, find_input
@@ -510,7 +510,7 @@ def _plain_is_safe(text: str, *, flow: bool) -> bool:
         return False
     document = f"k: [{text}]" if flow else f"k: {text}"
     try:
-        loaded = yaml.safe_load(document)
+        loaded = safe_yaml.load(document)
     except yaml.YAMLError:
         return False
     return bool(loaded == {"k": [text] if flow else text})
@@ -672,7 +672,7 @@ class _Checker:
             )
             return None
         try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+            document = safe_yaml.load(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
             self.add(str(path), node.name, f"cannot be read as YAML: {exc}", "fix the file's syntax")
             return None
@@ -782,7 +782,7 @@ class _Checker:
         files = sorted([*self.dir.glob("*.yml"), *self.dir.glob("*.yaml")]) if self.dir.is_dir() else []
         for path in files:
             try:
-                document = yaml.safe_load(path.read_text(encoding="utf-8"))
+                document = safe_yaml.load(path.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, yaml.YAMLError):
                 continue
             if not isinstance(document, Mapping):

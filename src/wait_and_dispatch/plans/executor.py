@@ -935,7 +935,10 @@ def _select(
                 hint=f"select.file is a path inside each artifact; this one is unpacked in {artifact.path}",
             ) from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as problem:
-            raise ArtifactError(f"{where} is not readable JSON: {problem}") from None
+            raise ArtifactError(
+                f"{where} is not readable JSON: {problem}",
+                hint="select.file must name a UTF-8 JSON file inside each artifact",
+            ) from None
         if not isinstance(data, dict):
             raise ArtifactError(f"{where} is not a JSON object", hint="select reads a field of a JSON object")
         value: Any = data

@@ -44,6 +44,7 @@ from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.model import (
     DEFAULT_RUN_CONCLUSIONS,
     DispatchPolicy,
+    Repository,
     parse_conclusions,
 )
 from wait_and_dispatch.errors import PlanFileError, PlanProblem, SourceSpan, UsageError
@@ -68,6 +69,7 @@ from wait_and_dispatch.plans.model import (
     Select,
     input_text,
 )
+from wait_and_dispatch.safe_yaml import BoundedLoader
 
 Loc: TypeAlias = tuple[str | int, ...]  # a place in the document: keys and list indexes
 
@@ -128,8 +130,11 @@ def _validator() -> Any:
 # -- 1. YAML with positions ----------------------------------------------------------------------
 
 
-class _YamlLoader(yaml.SafeLoader):
-    """SafeLoader without the timestamp type, so a date written as a value stays that text."""
+class _YamlLoader(BoundedLoader):
+    """The bounded SafeLoader (`safe_yaml`) without the timestamp type, so a date written as a
+    value stays that text. An alias to a node that contains it is reported on its line below."""
+
+    allow_recursive_aliases = True
 
 
 _YamlLoader.yaml_implicit_resolvers = {
@@ -189,7 +194,17 @@ class _Problems:
 
 
 def _read_yaml(text: str, document: _Document, problems: _Problems) -> Any:
-    loader = _YamlLoader(text)
+    try:
+        loader = _YamlLoader(text)  # reads the characters: YAML refuses most control characters
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        problems.add(
+            SourceSpan(document.file, line, column),
+            "YAML",
+            f"character U+{error.character:04X} is not allowed in YAML (a control character?)",
+        )
+        return None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -916,9 +931,13 @@ def load_plan(
     loader.plan_name = loader.top_text("name") or Path(file).name
     loader.check_top()
     repository = loader.top_text("repository") or None
+    if repository is not None:
+        loader.attempt(loader.setting("repository")[1], lambda: Repository.parse(repository))
     timeout_text = loader.top_text("timeout")
     if timeout_text is not None:
-        loader.attempt(loader.setting("timeout")[1], lambda: parse_duration(timeout_text, what="timeout"))
+        loader.attempt(
+            loader.setting("timeout")[1], lambda: parse_duration(timeout_text, what="timeout", positive=True)
+        )
     nodes = loader.merged_nodes()
     for node in nodes.values():
         node.members = _member_ids(node)
@@ -951,7 +970,7 @@ def load_plan(
         repository=repository,
         concurrency=concurrency if isinstance(concurrency, int) else DEFAULT_CONCURRENCY,
         fail_fast=loader.setting("fail-fast")[0] is True,
-        timeout=None if timeout_text is None else parse_duration(timeout_text, what="timeout"),
+        timeout=None if timeout_text is None else parse_duration(timeout_text, what="timeout", positive=True),
         vars=dict(loader.vars),
         nodes={name: expanded[name] for name in order},
         on=_triggers(_overlay(data.get("on"), loader.env.get("on"))),

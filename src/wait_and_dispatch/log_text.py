@@ -1,0 +1,52 @@
+"""Text on a log line, made safe from the runner's reading of it as a workflow command.
+
+GitHub's runner reads a workflow command from any line of a step's output (stdout or stderr)
+that starts with `::` after leading whitespace (actions/runner `ActionCommand.TryParseV2`;
+GITHUB-FACTS "The runner contract"). A run title, workflow, job, check or artifact name is
+written by whoever can push a workflow file or open a pull request, so one holding
+`\\n::add-mask::...`, `\\n::error ...` or `\\n::stop-commands::TOKEN` would, printed raw, forge an
+annotation, mask the log or mute this tool's own `::error` (issue 11, defect 2).
+
+`escape_line` is the one function every edge passes a line through before printing it: the
+characters the runner splits lines on are escaped as the runner's own command encoding does
+(`%` -> `%25`, `\\r` -> `%0D`, `\\n` -> `%0A`), so a value stays on the line it was put on, and a
+line that would still start with `::` has its second colon escaped (`:%3A`). Workflow commands
+we mean to send go through github-action-utils (`action/runner.py`), which escapes their data
+the same way. Text that must be shown as it is, on several lines (a traceback), goes between
+`::stop-commands::<token>` and `::<token>::` with a token drawn at random (`verbatim`).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import TextIO
+
+_LINE_BREAKS = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
+
+
+def escape_line(text: str) -> str:
+    """`text` as one log line that the runner cannot take for a workflow command."""
+    for raw, escaped in _LINE_BREAKS:  # `%` first, so an escape already in the text stays text
+        text = text.replace(raw, escaped)
+    rest = text.lstrip()  # the runner trims leading white space (.NET's, Unicode's) first
+    if rest.startswith("::"):
+        text = text[: len(text) - len(rest)] + ":%3A" + rest[2:]
+    return text
+
+
+def verbatim(text: str) -> list[str]:
+    """The lines of `text` as they are, between commands that stop and resume command processing.
+
+    The token is random and absent from `text`, so nothing in the text can end the stop early.
+    """
+    token = secrets.token_hex(16)
+    while token in text:  # pragma: no cover - 128 random bits
+        token = secrets.token_hex(16)
+    return [f"::stop-commands::{token}", *text.splitlines(), f"::{token}::"]
+
+
+def print_line(text: str, *, file: TextIO, flush: bool = False) -> None:
+    """`print(escape_line(text), file=file)`: how the edges print a line that may hold GitHub's text."""
+    file.write(escape_line(text) + "\n")
+    if flush:
+        file.flush()

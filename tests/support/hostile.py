@@ -1,0 +1,62 @@
+"""Hostile input for tests: YAML that explodes, and values from GitHub that try to become commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def alias_bomb(indent: str = "") -> str:
+    """The "billion laughs": nine levels of nine aliases each, 9^9 strings once expanded."""
+    levels = [f'{indent}l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, 10):
+        levels.append(f"{indent}l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 9)}]")
+    return "\n".join(levels) + "\n"
+
+
+# What someone who can push a workflow file or open a pull request can put in a run title,
+# workflow, job, check or artifact name, aimed at the runner's workflow commands.
+INJECTIONS = (
+    "\n::error title=forged::pwned",
+    "\n::add-mask::hello",
+    "\n::stop-commands::TOKEN",
+    "\r::warning::carriage return",
+    "\n   ::notice::after spaces",
+    "%0A::error::already escaped",
+    "\n::group::forged group",
+)
+HOSTILE = "".join(INJECTIONS)
+
+
+def runner_commands(output: str) -> list[tuple[str, str]]:
+    """(name, line) of every workflow command the runner would run, reading `output` as it reads a
+    step's stdout and stderr: lines end at `\\r\\n`, `\\r` or `\\n` (.NET's ReadLine); a line whose
+    text after leading white space starts with `::` is a command whose name ends at the first space
+    or `::` (actions/runner ActionCommand.TryParseV2); `::stop-commands::TOKEN` mutes every command
+    until a line `::TOKEN::`."""
+    found: list[tuple[str, str]] = []
+    muted_until: str | None = None
+    for line in output.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        text = line.lstrip()
+        if muted_until is not None:
+            if text == f"::{muted_until}::":
+                muted_until = None
+            continue
+        if not text.startswith("::"):
+            continue
+        head = text[2:].split("::", 1)[0]
+        name = head.split(" ", 1)[0]
+        found.append((name, line))
+        if name == "stop-commands":
+            muted_until = text[2:].split("::", 1)[1] if "::" in text[2:] else ""
+    return found
+
+
+def with_hostile_names(scenario: dict[str, Any]) -> dict[str, Any]:
+    """`scenario` (the tests' base one) with `HOSTILE` in the workflow's name, its runs' titles,
+    its job (and so check run) name and its artifact's name."""
+    build = scenario["repos"]["octo/app"]["workflows"][0]
+    build["name"] = f"Build{HOSTILE}"
+    build["run_name"] = f"Build{HOSTILE} [${{{{ inputs.correlation_id }}}}]"
+    build["jobs"][0]["name"] = f"build{HOSTILE}"
+    build["artifacts"][0]["name"] = f"package{HOSTILE}"
+    return scenario
