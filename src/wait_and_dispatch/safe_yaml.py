@@ -99,3 +99,18 @@ def load(text: str) -> Any:
     """`text` as plain data (mappings, lists, strings, numbers, booleans, None), within the limits
     above; `yaml.YAMLError` (a `YamlLimitError` for the limits) otherwise."""
     return yaml.load(text, Loader=BoundedLoader)  # noqa: S506  # nosec B506 # BoundedLoader is a SafeLoader
+
+
+class TextScalarLoader(BoundedLoader):
+    """BoundedLoader that keeps every plain scalar as the text written: no YAML 1.1 guessing.
+
+    Workflow inputs are strings on GitHub; `version: 1.10`, `at: 12:30` or `id: 010` must reach it
+    as written, not as 1.1, 750 or 8 (the types GitHub converts to are the workflow's to declare).
+    """
+
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 - PyYAML's class-level table
+
+
+def load_text_scalars(text: str) -> Any:
+    """`text` as mappings, lists and strings (empty values as ""), within the limits above."""
+    return yaml.load(text, Loader=TextScalarLoader)  # noqa: S506  # nosec B506 # a SafeLoader

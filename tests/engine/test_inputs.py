@@ -121,3 +121,25 @@ def test_wait_options_refuse_inconsistent_intervals() -> None:
 
 def test_format_seconds_is_compact() -> None:
     assert [format_seconds(s) for s in (4.2, 95, 3600, 5430)] == ["4s", "1m35s", "1h0m0s", "1h30m30s"]
+
+
+def test_yaml_inputs_reach_github_as_written() -> None:
+    """Inputs are strings on GitHub: YAML 1.1's guesses (1.10 as 1.1, 12:30 as 750, 010 as 8,
+    yes as true) would dispatch something the user did not write."""
+    assert parse_inputs("version: 1.10\nat: 12:30\nid: 010\nflag: yes\nempty:\n") == {
+        "version": "1.10",
+        "at": "12:30",
+        "id": "010",
+        "flag": "yes",
+        "empty": "",
+    }
+
+
+def test_json_inputs_keep_their_numbers_as_written() -> None:
+    assert parse_inputs('{"ratio": 1.50, "huge": 1e400, "n": 7, "on": true, "none": null}') == {
+        "ratio": "1.50",
+        "huge": "1e400",
+        "n": "7",
+        "on": "true",
+        "none": "",
+    }

@@ -166,7 +166,7 @@ def test_yaml_scalars_become_the_text_an_action_input_would_get(write: Callable[
                 wait: false
                 timeout: 90
                 artifacts: [dist, 2026-01-01]
-                inputs: {debug: yes, count: 3, ratio: 1.5, empty: null}
+                inputs: {debug: yes, count: 3, ratio: 1.50, version: 1.10, empty: null}
               b:
                 event-type: deploy
                 client-payload: {service: {replicas: 2, tags: [a, true]}}
@@ -178,7 +178,14 @@ def test_yaml_scalars_become_the_text_an_action_input_would_get(write: Callable[
     assert node.values["wait"] == "false"
     assert node.values["timeout"] == "90"
     assert node.values["artifacts"] == ["dist", "2026-01-01"]  # a date stays the text written
-    assert node.values["inputs"] == {"debug": "true", "count": "3", "ratio": "1.5", "empty": ""}
+    # Inputs are text, kept as written: no YAML 1.1 guess turns 1.10 into 1.1 or yes into true.
+    assert node.values["inputs"] == {
+        "debug": "yes",
+        "count": "3",
+        "ratio": "1.50",
+        "version": "1.10",
+        "empty": "",
+    }
     assert nodes["b"].values["client-payload"] == {"service": {"replicas": "2", "tags": ["a", "true"]}}
 
 

@@ -75,7 +75,8 @@ def parse_inputs(text: str | None) -> dict[str, str]:
     stripped = text.strip()
     if stripped.startswith("{"):
         try:
-            data = json.loads(stripped)
+            # Numbers as written: `1.50` stays "1.50", `1e400` is not "inf".
+            data = json.loads(stripped, parse_float=str, parse_int=str, parse_constant=str)
         except json.JSONDecodeError as exc:
             raise UsageError(
                 f"inputs are not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
@@ -90,7 +91,8 @@ def parse_inputs(text: str | None) -> dict[str, str]:
     from wait_and_dispatch import safe_yaml
 
     try:
-        data = safe_yaml.load(stripped)
+        # Scalars as written: inputs are strings, `1.10` must not become "1.1".
+        data = safe_yaml.load_text_scalars(stripped)
     except yaml.YAMLError as exc:
         raise UsageError(
             f"inputs are neither JSON, YAML nor key=value lines: {str(exc).splitlines()[0]}",

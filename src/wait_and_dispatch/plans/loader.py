@@ -220,11 +220,20 @@ def _read_yaml(text: str, document: _Document, problems: _Problems) -> Any:
         loader.dispose()
 
 
+# Mappings whose values are text (workflow inputs and vars), and the types YAML 1.1 would guess
+# for a plain scalar there.
+_TEXT_VALUED = frozenset({"inputs", "vars"})
+_GUESSED_TAGS = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:bool"})
+
+
 def _construct(
     loader: _YamlLoader, node: yaml.Node, loc: Loc, document: _Document, problems: _Problems, stack: set[int]
 ) -> Any:
     document.value_marks.setdefault(loc, node.start_mark)
     if isinstance(node, yaml.ScalarNode):
+        if len(loc) >= 2 and loc[-2] in _TEXT_VALUED and node.tag in _GUESSED_TAGS:
+            # A workflow input or a var is text: `version: 1.10` means "1.10", not 1.1.
+            return node.value
         return loader.construct_object(node, deep=True)
     if id(node) in stack:
         problems.at_value(loc, "an alias refers to a node that contains it")
