@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import yaml
 
 # The contents API returns files up to 1 MB inline (larger ones come with `encoding: none`); a
 # workflow file is far smaller, so anything bigger than this is not read at all.
@@ -32,8 +31,12 @@ MAX_WORKFLOW_FILE_BYTES = 512 * 1024
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)  # `${{ ... }}` (workflow syntax docs)
 
 
-class _WorkflowLoader(yaml.SafeLoader):
-    """The safe loader with YAML 1.2's booleans, as GitHub reads workflow files.
+@functools.cache
+def _workflow_loader() -> type[Any]:
+    """The safe loader with YAML 1.2's booleans, as GitHub reads workflow files. Built on first
+    use: YAML is not imported before the first request. (Aliases are shared objects here, never
+    expanded: only a few keys are read, and an input whose value is a list or mapping makes the
+    file unknown.)
 
     PyYAML follows YAML 1.1, where `yes`, `no`, `on`, `off`, `y` and `n` are booleans; GitHub's
     parser (actions/runner's YamlObjectReader) takes only `true`/`false` (any case of the three
@@ -41,15 +44,19 @@ class _WorkflowLoader(yaml.SafeLoader):
     `options: [yes, no]` would become `true`, `false`, and a dispatch with `yes` would be refused
     before GitHub was even asked.
     """
+    import yaml
 
+    class WorkflowLoader(yaml.SafeLoader):
+        pass
 
-_WorkflowLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_WorkflowLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+    WorkflowLoader.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    WorkflowLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    return WorkflowLoader
 
 
 @dataclass(frozen=True)
@@ -136,8 +143,10 @@ def parse_workflow(path: str, text: str) -> WorkflowDefinition | None:
     None means "unknown": the caller then behaves as if the file could not be read, and GitHub
     is the judge of the dispatch.
     """
+    import yaml
+
     try:
-        document = yaml.load(text, Loader=_WorkflowLoader)  # noqa: S506 # nosec B506 # a SafeLoader
+        document = yaml.load(text, Loader=_workflow_loader())  # noqa: S506 # nosec B506 # a SafeLoader
     except yaml.YAMLError:
         return None
     if not isinstance(document, Mapping):
