@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from report import record
 
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
@@ -44,8 +45,6 @@ SIZE = 512 * 1024 * 1024
 SHA = "e" * 40
 CLIENT_PACKAGE = "@actions/artifact@6.2.1"
 HERE = Path(__file__).resolve().parent
-MARKER_START = "<!-- artifact-download:start -->"
-MARKER_END = "<!-- artifact-download:end -->"
 TOKEN = "ghs_artifact_bench"  # noqa: S105 - a scenario token of the emulator, not a secret
 
 OURS = textwrap.dedent(
@@ -246,9 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(note)
     if args.write:
-        text = args.write.read_text()
-        begin, end = text.index(MARKER_START) + len(MARKER_START), text.index(MARKER_END)
-        args.write.write_text(text[:begin] + "\n" + table + "\n\n" + note + "\n" + text[end:])
+        record(args.write, "artifact-download", table + "\n\n" + note)
     return 0
 
 

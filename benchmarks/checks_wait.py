@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from report import record
+
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.engine.checks import latest_per_name, wait_for_checks
@@ -47,8 +49,6 @@ REPO = Repository("octo", "app")
 FAILS_AT = 25.0
 LAST_RUN_ENDS = 51.0
 TARGET_LAG = 2.0
-MARKER_START = "<!-- checks-wait:start -->"
-MARKER_END = "<!-- checks-wait:end -->"
 
 
 def scenario(lint_fails: bool) -> dict[str, Any]:
@@ -210,9 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(note)
     if args.write:
-        text = args.write.read_text()
-        begin, end = text.index(MARKER_START) + len(MARKER_START), text.index(MARKER_END)
-        args.write.write_text(text[:begin] + "\n" + table + "\n\n" + note + "\n" + text[end:])
+        record(args.write, "checks-wait", table + "\n\n" + note)
     return 0
 
 

@@ -28,12 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from report import record
+
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 
 SHA = "c" * 40
-MARKER_START = "<!-- load:start -->"
-MARKER_END = "<!-- load:end -->"
 
 
 def scenario(processes: int, run_details: bool) -> dict[str, Any]:
@@ -182,18 +182,6 @@ def table(trials: list[Trial]) -> str:
     return "\n".join(rows)
 
 
-def write(doc: Path, body: str) -> None:
-    text = doc.read_text(encoding="utf-8")
-    block = f"{MARKER_START}\n{body}\n{MARKER_END}"
-    if MARKER_START in text:
-        before, _, rest = text.partition(MARKER_START)
-        _, _, after = rest.partition(MARKER_END)
-        text = before + block + after
-    else:
-        text = text.rstrip() + "\n\n## Load: 50 processes dispatch at once\n\n" + block + "\n"
-    doc.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -213,7 +201,7 @@ def main(argv: list[str]) -> int:
     )
     print(body)
     if args.write:
-        write(args.write, body)
+        record(args.write, "load", body, heading="Load: 50 processes dispatch at once")
     bad = [t for t in trials if t.own_run != t.processes or t.runs_created != t.processes]
     return 1 if bad else 0
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from report import record
 
 from wait_and_dispatch.clock import VirtualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
@@ -42,8 +43,6 @@ SHA = "d" * 40
 REPO = Repository("octo", "platform")
 LAYERS, WIDTH = 6, 5
 QUEUED = 5.0
-MARKER_START = "<!-- plan-overhead:start -->"
-MARKER_END = "<!-- plan-overhead:end -->"
 
 
 def node_id(layer: int, index: int) -> str:
@@ -219,12 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     text = table(trials)
     print(text)
     if args.write:
-        document = args.write.read_text()
-        before, _, rest = document.partition(MARKER_START)
-        _, _, after = rest.partition(MARKER_END)
-        if not rest:
-            raise SystemExit(f"{args.write} has no {MARKER_START} marker")
-        args.write.write_text(f"{before}{MARKER_START}\n{text}\n{MARKER_END}{after}")
+        record(args.write, "plan-overhead", text)
     return 0
 
 

@@ -21,11 +21,11 @@ import sys
 import time
 from pathlib import Path
 
+from report import record
+
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 
-MARKER_START = "<!-- startup:start -->"
-MARKER_END = "<!-- startup:end -->"
 SHA = "d" * 40
 SCENARIO = {
     "tokens": {"ci": {"secret": "ghs_startup", "kind": "github_token", "repos": ["octo/app"]}},
@@ -128,9 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(note)
     if args.write:
-        text = args.write.read_text()
-        begin, end = text.index(MARKER_START) + len(MARKER_START), text.index(MARKER_END)
-        args.write.write_text(text[:begin] + "\n" + table + "\n\n" + note + "\n" + text[end:])
+        record(args.write, "startup", table + "\n\n" + note)
     return 0
 
 

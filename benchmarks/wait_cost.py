@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from report import record
+
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.engine.model import Repository, WaitOptions, WorkflowRun
@@ -45,8 +47,6 @@ from wait_and_dispatch.github_api import GitHubApi
 
 SHA = "c" * 40
 REPO = Repository("octo", "app")
-MARKER_START = "<!-- wait-cost:start -->"
-MARKER_END = "<!-- wait-cost:end -->"
 QUEUED = 8.0  # seconds a dispatched run waits for a runner
 WORKFLOW: dict[str, Any] = {
     "path": ".github/workflows/build.yml",
@@ -277,9 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(note)
     if args.write:
-        text = args.write.read_text()
-        begin, end = text.index(MARKER_START) + len(MARKER_START), text.index(MARKER_END)
-        args.write.write_text(text[:begin] + "\n" + table + "\n\n" + note + "\n" + text[end:])
+        record(args.write, "wait-cost", table + "\n\n" + note)
     return 0
 
 
