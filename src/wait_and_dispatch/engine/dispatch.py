@@ -646,17 +646,22 @@ class Dispatcher:
         # GitHub lists a new run only seconds after the dispatch (GITHUB-FACTS "Finding runs"): a
         # first look at once would pay a unit for an empty answer (later empty ones are free 304s).
         first_look = min(start + LIST_DELAY, limit)
-        if first_look > start:
+
+        def pause_before_looking(pause: float, elapsed: float | None) -> None:
             self.say(
                 ProgressEvent(
                     ProgressKind.CORRELATING,
                     "waiting for the dispatched run to be listed"
                     + (f" (looking for {correlation_id})" if correlation_id else ""),
                     subject=_what(target),
-                    next_poll_in=first_look - start,
+                    elapsed=elapsed,
+                    next_poll_in=pause,
                 )
             )
-            clock.sleep(first_look - start)
+            clock.sleep(pause)
+
+        if first_look > start:
+            pause_before_looking(first_look - start, None)
         while True:
             candidates = [
                 run
@@ -696,18 +701,7 @@ class Dispatcher:
                     # see: fall back to the set of new runs, and never guess among several.
                     return self._only_new_run(target, snapshot, since, deadline)
                 return None
-            pause = min(governor.next_poll(PollBounds()).interval, limit - now)
-            self.say(
-                ProgressEvent(
-                    ProgressKind.CORRELATING,
-                    "waiting for the dispatched run to be listed"
-                    + (f" (looking for {correlation_id})" if correlation_id else ""),
-                    subject=_what(target),
-                    elapsed=now - start,
-                    next_poll_in=pause,
-                )
-            )
-            clock.sleep(pause)
+            pause_before_looking(min(governor.next_poll(PollBounds()).interval, limit - now), now - start)
 
     def _match_correlation_id(
         self,
