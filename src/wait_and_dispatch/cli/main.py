@@ -517,7 +517,6 @@ def run_command(
     json_out: JsonOutput | None = None,
 ) -> int:
     """`run`, `checks`, `download`: the job over the engine, progress on stderr, the result on stdout."""
-    from wait_and_dispatch.cli import results
     from wait_and_dispatch.cli.connection import connect
     from wait_and_dispatch.cli.progress import ProgressPrinter, progress_stream, retry_progress
     from wait_and_dispatch.engine.core import Engine
@@ -550,12 +549,16 @@ def run_command(
         printer.finish()
     if settings.dry_run:
         if args.json:  # stdout is one JSON object, nothing else
+            from wait_and_dispatch.cli import results  # after the requests: not at start-up
+
             _write_json(json_out, stdout, results.job_preview(args.command, report.preview))
         else:
             for line in report.preview:
                 print_line(line, file=stdout)
         return 0
     if args.json:
+        from wait_and_dispatch.cli import results  # after the requests: not at start-up
+
         _write_json(json_out, stdout, results.job_result(args.command, report.outputs, report.error))
     else:
         for name, value in report.outputs.items():

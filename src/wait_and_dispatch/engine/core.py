@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wait_and_dispatch.engine import artifacts as artifacts_api
-from wait_and_dispatch.engine import checks as checks_api
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.dispatch import Dispatcher
 from wait_and_dispatch.engine.model import (
@@ -54,6 +52,8 @@ class Engine:
         *,
         exclude: Sequence[str] = (),
     ) -> ChecksResult:
+        from wait_and_dispatch.engine import checks as checks_api  # only a checks job needs it
+
         return checks_api.wait_for_checks(
             self.api, repo, sha, selection, options, on_progress=self.on_progress, exclude=exclude
         )
@@ -67,6 +67,8 @@ class Engine:
         deadline: float | None = None,
     ) -> tuple[DownloadedArtifact, ...]:
         """The selected artifacts of `run`, or of the latest successful run on `selection.from_branch`."""
+        from wait_and_dispatch.engine import artifacts as artifacts_api  # after the wait, not at start-up
+
         source = run
         if selection.from_branch:
             source = artifacts_api.latest_successful_run(
@@ -117,6 +119,8 @@ class Engine:
         self, repo: Repository, run: WorkflowRun | None, selection: ArtifactSelection
     ) -> list[str]:
         """Dry run: which artifacts would be downloaded and where, as lines for a person."""
+        from wait_and_dispatch.engine import artifacts as artifacts_api  # after the wait, not at start-up
+
         source = run
         if selection.from_branch:
             if run is None:
