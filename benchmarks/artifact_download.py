@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from report import record
+from report import publish
 
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
@@ -241,11 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         f"official client {median('ours') / median('official'):.2f} (target <= 1), wait-and-dispatch / "
         f"plain download {median('ours') / median('plain'):.2f} (target <= 2); peak RSS target 64 MiB."
     )
-    print(table)
-    print()
-    print(note)
-    if args.write:
-        record(args.write, "artifact-download", table + "\n\n" + note)
+    publish("artifact-download", table + "\n\n" + note, args.write)
     return 0
 
 

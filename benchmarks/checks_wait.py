@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from report import record
+from report import publish
 
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
@@ -206,11 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         "waiter ending. Measured in one run of `python3 benchmarks/checks_wait.py`.\n\n"
         + "\n".join(f"- {verdict}" for verdict in verdicts)
     )
-    print(table)
-    print()
-    print(note)
-    if args.write:
-        record(args.write, "checks-wait", table + "\n\n" + note)
+    publish("checks-wait", table + "\n\n" + note, args.write)
     return 0
 
 

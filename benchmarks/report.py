@@ -21,3 +21,10 @@ def record(doc: Path, name: str, body: str, *, heading: str | None = None) -> No
     else:
         raise SystemExit(f"{doc} has no {start} ... {end} markers to write between")
     doc.write_text(text, encoding="utf-8")
+
+
+def publish(name: str, body: str, doc: Path | None) -> None:
+    """Print a benchmark's figures, and record them in `doc` when given (`--write`)."""
+    print(body)
+    if doc is not None:
+        record(doc, name, body)

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from report import record
+from report import publish
 
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
@@ -124,11 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.trials} trials each, measured in one run of `python3 benchmarks/startup.py` on a machine "
         "shared with other work (2 cores); the ratio to the bare interpreter is the figure to compare."
     )
-    print(table)
-    print()
-    print(note)
-    if args.write:
-        record(args.write, "startup", table + "\n\n" + note)
+    publish("startup", table + "\n\n" + note, args.write)
     return 0
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from report import record
+from report import publish
 
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
@@ -273,11 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Measured in one run of `python3 benchmarks/wait_cost.py` ({time.monotonic() - began:.0f} s)."
     )
     table = "\n".join(rows) + "\n\n" + "\n".join(crowd_rows)
-    print(table)
-    print()
-    print(note)
-    if args.write:
-        record(args.write, "wait-cost", table + "\n\n" + note)
+    publish("wait-cost", table + "\n\n" + note, args.write)
     return 0
 
 
