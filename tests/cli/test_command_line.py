@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import serve_to_the_cli
 from tests.edges.test_action import fast_scenario
 from wait_and_dispatch.cli.completion import describe
 from wait_and_dispatch.cli.main import build_parser, job_inputs, main
-from wait_and_dispatch.clock import SystemClock
-from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.emulator import Emulator
 
 FAST = ["--repo", "octo/app", "--poll-interval", "1s", "--max-poll-interval", "2s", "--timeout", "1m"]
 
@@ -42,10 +42,7 @@ def help_of(command: str, capsys: pytest.CaptureFixture[str]) -> str:
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(Scenario.from_dict(fast_scenario()), clock=SystemClock()) as emulator:
-        monkeypatch.setenv("GITHUB_API_URL", emulator.api_url)
-        monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
-        monkeypatch.delenv("GH_TOKEN", raising=False)
+    with serve_to_the_cli(monkeypatch, fast_scenario()) as emulator:
         yield emulator
 
 

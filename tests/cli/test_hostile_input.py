@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import serve_to_the_cli
 from tests.cli.test_job_commands import FAST, cli
 from tests.conftest import MAIN_SHA
 from tests.edges.test_action import fast_scenario
@@ -23,11 +24,7 @@ from wait_and_dispatch.jobs.options import INPUTS
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(Scenario.from_dict(fast_scenario()), clock=SystemClock()) as emulator:
-        monkeypatch.setenv("GITHUB_API_URL", emulator.api_url)
-        monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
-        monkeypatch.delenv("GH_TOKEN", raising=False)
-        monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    with serve_to_the_cli(monkeypatch, fast_scenario()) as emulator:
         yield emulator
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import serve_to_the_cli
 from tests.conftest import MAIN_SHA
 from tests.edges.test_action import fast_scenario
 from wait_and_dispatch.cli.main import main
@@ -21,10 +22,7 @@ FAST = ["--repo", "octo/app", "--poll-interval", "1s", "--max-poll-interval", "2
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(Scenario.from_dict(fast_scenario()), clock=SystemClock()) as emulator:
-        monkeypatch.setenv("GITHUB_API_URL", emulator.api_url)
-        monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
-        monkeypatch.delenv("GH_TOKEN", raising=False)
+    with serve_to_the_cli(monkeypatch, fast_scenario()) as emulator:
         yield emulator
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.cli.conftest import serve_to_the_cli
 from tests.conftest import MAIN_SHA
 from tests.edges.test_action import fast_scenario
 from tests.support.small_plan import small_scenario, write_plan
@@ -40,11 +41,7 @@ def cli(*argv: str) -> tuple[int, dict[str, Any], str]:
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(Scenario.from_dict(fast_scenario()), clock=SystemClock()) as emulator:
-        monkeypatch.setenv("GITHUB_API_URL", emulator.api_url)
-        monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
-        monkeypatch.delenv("GH_TOKEN", raising=False)
-        monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    with serve_to_the_cli(monkeypatch, fast_scenario()) as emulator:
         yield emulator
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.cli.conftest import serve_to_the_cli
 from tests.support.action_release import PINNED_USES, RELEASE_TAG, serving_the_release
 from tests.support.small_plan import PLAN, dispatched_workflows, small_scenario, write_plan
 from wait_and_dispatch.cli.main import main
@@ -20,11 +21,7 @@ from wait_and_dispatch.emulator import Emulator, Scenario
 
 @pytest.fixture
 def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(Scenario.from_dict(small_scenario()), clock=SystemClock()) as emulator:
-        monkeypatch.setenv("GITHUB_API_URL", emulator.api_url)
-        monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
-        monkeypatch.delenv("GH_TOKEN", raising=False)
-        monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    with serve_to_the_cli(monkeypatch, small_scenario()) as emulator:
         yield emulator
 
 
