@@ -11,33 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.action_pins import problems, uses_in
+from tests.support.action_pins import tool
 from wait_and_dispatch import ACTION_REPOSITORY
 from wait_and_dispatch.action_pins import CHECKOUT, PEERS, PINS, ActionPin
 
 ROOT = Path(__file__).resolve().parents[1]
-MIGRATION = "docs/MIGRATION.md"
+MIGRATION = tool.MIGRATION
 
 
-def shipped_files() -> list[str]:
-    """Every file that holds a `uses:` a user or CI runs, copies or reads: the action metadata, the
-    workflows, the examples, the README and the docs (CONTRIBUTING.md and SECURITY.md too)."""
-    files = [
-        "action.yml",
-        "composite/action.yml",
-        *(p.relative_to(ROOT).as_posix() for p in sorted(ROOT.glob(".github/workflows/*.y*ml"))),
-        *(p.relative_to(ROOT).as_posix() for p in sorted(ROOT.glob("examples/**/*.y*ml"))),
-        *(p.relative_to(ROOT).as_posix() for p in sorted(ROOT.glob("examples/**/*.md"))),
-        *(p.relative_to(ROOT).as_posix() for p in sorted(ROOT.glob("docs/**/*.md"))),
-        *(p.name for p in sorted(ROOT.glob("*.md"))),
-    ]
-    return files
-
-
-@pytest.mark.parametrize("name", shipped_files())
+@pytest.mark.parametrize("name", tool.shipped_files())
 def test_every_uses_is_pinned_to_the_pin_tables_release(name: str) -> None:
     text = (ROOT / name).read_text(encoding="utf-8")
-    found, _ = problems(name, text, also=PEERS if name == MIGRATION else None)
+    found, _ = tool.problems(name, text, tool.table_for(name))
     assert not found, "\n".join(found)
 
 
@@ -55,7 +40,7 @@ def test_every_uses_is_pinned_to_the_pin_tables_release(name: str) -> None:
 )
 def test_the_check_reads_the_uses_of_each_kind_of_file(name: str, at_least: int) -> None:
     # A check that found nothing to check would pass whatever the files said.
-    _, checked = problems(name, (ROOT / name).read_text(encoding="utf-8"), also=PEERS)
+    _, checked = tool.problems(name, (ROOT / name).read_text(encoding="utf-8"), tool.table_for(name))
     assert checked >= at_least
 
 
@@ -72,7 +57,7 @@ def test_a_node_20_release_an_unpinned_action_and_an_unknown_action_are_each_rep
         f"  - uses: {ACTION_REPOSITORY}/composite@main\n"
         "  - uses: ./composite\n"
     )
-    found, checked = problems("ci.yml", text)
+    found, checked = tool.problems("ci.yml", text)
     assert checked == 8
     assert [line.split(": uses: ")[0] for line in found] == [
         "ci.yml:2",  # checkout v4.2.2 runs on Node 20: not the table's
@@ -87,12 +72,12 @@ def test_a_node_20_release_an_unpinned_action_and_an_unknown_action_are_each_rep
 def test_peers_are_accepted_in_the_migration_guide_only() -> None:
     peer = next(iter(PEERS.values()))
     text = f"      - uses: {peer.pinned}\n"
-    assert problems(MIGRATION, text, also=PEERS)[0] == []
-    assert problems("README.md", text)[0] != []
+    assert tool.problems(MIGRATION, text, tool.table_for(MIGRATION))[0] == []
+    assert tool.problems("README.md", text, tool.table_for("README.md"))[0] != []
 
 
 def test_prose_about_uses_is_not_read_as_a_uses_key() -> None:
-    assert list(uses_in("moving here is a rename of `uses:`; see `uses: ./` on Linux\n")) == []
+    assert list(tool.uses_in("moving here is a rename of `uses:`; see `uses: ./` on Linux\n")) == []
 
 
 @pytest.mark.parametrize("pin", PINS.values(), ids=list(PINS))
@@ -104,6 +89,24 @@ def test_every_pin_runs_on_node_24_or_is_not_javascript(pin: ActionPin) -> None:
 def test_every_pin_is_a_full_sha_and_a_release_tag(pin: ActionPin) -> None:
     assert re.fullmatch(r"[0-9a-f]{40}", pin.sha)
     assert re.fullmatch(r"v\d+(\.\d+){0,2}", pin.version)
+
+
+def test_the_tool_rewrites_any_ref_of_a_table_action_to_its_pin_and_leaves_the_rest() -> None:
+    text = (
+        "      - uses: actions/checkout@v4\n"
+        "      - uses: 'actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683' # v4.2.2\n"
+        "        uses: actions/cache/restore@v4 # restore only\n"
+        f"      - uses: {ACTION_REPOSITORY}@v1\n"
+        "      - uses: ./composite\n"
+    )
+    cache = PINS["actions/cache"]
+    assert tool.rewrite(text) == (
+        f"      - uses: {CHECKOUT.pinned}\n"
+        f"      - uses: {CHECKOUT.pinned}\n"
+        f"        uses: actions/cache/restore@{cache.sha} # {cache.version}\n"
+        f"      - uses: {ACTION_REPOSITORY}@v1\n"
+        "      - uses: ./composite\n"
+    )
 
 
 def test_no_action_is_both_run_by_the_project_and_a_peer() -> None:

@@ -13,9 +13,9 @@ with the program; the checks of the repository's own files then read the same ta
 
 Why Node 24: GitHub-hosted runners run JavaScript actions on Node 24 since 2026-06-02 and removed
 Node 20 on 2026-09-16 (GitHub changelog "Deprecation of Node 20 on GitHub Actions runners",
-https://github.blog/changelog/2025-09-19-deprecation-of-node-20-on-github-actions-runners/). A pin to a release whose action.yml says
-`runs.using: node20` runs on a runtime it was not released for, or not at all on a runner without
-Node 20, so every JavaScript action here is at a release that declares `node24`; Docker and
+https://github.blog/changelog/2025-09-19-deprecation-of-node-20-on-github-actions-runners/).
+A pin to a release whose action.yml says `runs.using: node20` runs on a runtime it was not
+released for, so every JavaScript action here is at a release that declares `node24`; Docker and
 composite actions have no Node runtime of their own.
 
 `PEERS` are the actions docs/MIGRATION.md's "before" workflows show: the step a user replaces with
@@ -70,23 +70,42 @@ PINS: dict[str, ActionPin] = _table(
     ActionPin("docker/build-push-action", "53b7df96c91f9c12dcc8a07bcb9ccacbed38856a", "v7.3.0", "node24"),
     # A composite action that runs the upload in a Docker container (docs/action-pins.md says how
     # this pin was verified, which differs from the others).
-    ActionPin("pypa/gh-action-pypi-publish", "dc37677b2e1c63e2034f94d8a5b11f265b73ba33", "v1.14.2", "composite"),
+    ActionPin(
+        "pypa/gh-action-pypi-publish", "dc37677b2e1c63e2034f94d8a5b11f265b73ba33", "v1.14.2", "composite"
+    ),
 )
 
 # The checkout step of the collect jobs that `plan --emit-workflow` writes.
 CHECKOUT = PINS["actions/checkout"]
 
 PEERS: dict[str, ActionPin] = _table(
-    ActionPin("lewagon/wait-on-check-action", "2271c86c146b96545b4e871b855e10ffa6f50773", "v1.9.0", "composite"),
+    ActionPin(
+        "lewagon/wait-on-check-action", "2271c86c146b96545b4e871b855e10ffa6f50773", "v1.9.0", "composite"
+    ),
     ActionPin("actions/github-script", "ed597411d8f924073f98dfc5c65a23a2325f34cd", "v8.0.0", "node24"),
     ActionPin("Codex-/return-dispatch", "85e564d60eaec3cc4aca885373d510cfe4bd5b19", "v4.0.1", "node24"),
     ActionPin("Codex-/await-remote-run", "bb04140a0965ec5532845d826a74dc5f075f891b", "v3.0.0", "node24"),
-    ActionPin("the-actions-org/workflow-dispatch", "3133c5d135c7dbe4be4f9793872b6ef331b53bc7", "v4.0.0", "node20"),
+    ActionPin(
+        "the-actions-org/workflow-dispatch", "3133c5d135c7dbe4be4f9793872b6ef331b53bc7", "v4.0.0", "node20"
+    ),
     ActionPin("benc-uk/workflow-dispatch", "7a027648b88c2413826b6ddd6c76114894dc5ec4", "v1.3.1", "node24"),
-    ActionPin("dawidd6/action-download-artifact", "b6e2e70617bc3265edd6dab6c906732b2f1ae151", "v21", "node24"),
-    ActionPin("convictional/trigger-workflow-and-wait", "f69fa9eedd3c62a599220f4d5745230e237904be", "v1.6.5", "docker"),
+    ActionPin(
+        "dawidd6/action-download-artifact", "b6e2e70617bc3265edd6dab6c906732b2f1ae151", "v21", "node24"
+    ),
+    ActionPin(
+        "convictional/trigger-workflow-and-wait",
+        "f69fa9eedd3c62a599220f4d5745230e237904be",
+        "v1.6.5",
+        "docker",
+    ),
     ActionPin("lasith-kg/dispatch-workflow", "31e75ec32486f8af8e5b9c3495efc61fad91c58e", "v2.0.2", "node20"),
-    ActionPin("fountainhead/action-wait-for-check", "5a908a24814494009c4bb27c242ea38c93c593be", "v1.2.0", "node20"),
-    ActionPin("poseidon/wait-for-status-checks", "e7e24423722c5b8e97a6dd5848827d2a412f812d", "v0.7.0", "node24"),
-    ActionPin("peter-evans/repository-dispatch", "28959ce8df70de7be546dd1250a005dd32156697", "v4.0.1", "node24"),
+    ActionPin(
+        "fountainhead/action-wait-for-check", "5a908a24814494009c4bb27c242ea38c93c593be", "v1.2.0", "node20"
+    ),
+    ActionPin(
+        "poseidon/wait-for-status-checks", "e7e24423722c5b8e97a6dd5848827d2a412f812d", "v0.7.0", "node24"
+    ),
+    ActionPin(
+        "peter-evans/repository-dispatch", "28959ce8df70de7be546dd1250a005dd32156697", "v4.0.1", "node24"
+    ),
 )

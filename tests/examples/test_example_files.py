@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.examples.conftest import EXAMPLES, FOLDERS, Example
+from tests.support.action_pins import tool
 from tests.support.action_release import PINNED_USES, serving_the_release
 from tests.support.actionlint import ROOT, actionlint_command
 from tests.support.zizmor import zizmor
@@ -134,6 +135,21 @@ def test_every_examples_generated_orchestrators_have_no_zizmor_finding(orchestra
         text = Path(path).read_text(encoding="utf-8")
         assert f"uses: {PINNED_USES}\n" in text
         assert "persist-credentials: false" in text or "actions/checkout" not in text
+
+
+def test_every_examples_generated_orchestrators_pin_every_action_from_the_pin_table(
+    orchestrators: list[str],
+) -> None:
+    # The same check as the shipped workflows' (tests/test_action_pins.py): no Node 20 release,
+    # nothing unpinned, nothing the table does not have.
+    collect_checkouts = 0
+    for path in orchestrators:
+        text = Path(path).read_text(encoding="utf-8")
+        found, checked = tool.problems(Path(path).name, text)
+        assert not found, "\n".join(found)
+        assert checked >= 1
+        collect_checkouts += text.count("uses: actions/checkout@")
+    assert collect_checkouts >= 1  # some example has a collect node, whose job checks out the plan
 
 
 def test_one_actionlint_call_lints_any_number_of_workflows(orchestrators: list[str]) -> None:
