@@ -26,6 +26,11 @@ def test_every_uses_is_pinned_to_the_pin_tables_release(name: str) -> None:
     assert not found, "\n".join(found)
 
 
+def test_the_tools_check_passes_on_the_repository(capsys: pytest.CaptureFixture[str]) -> None:
+    # What CONTRIBUTING.md and docs/action-pins.md tell a contributor to run.
+    assert tool.main(["--check"]) == 0, capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("name", "at_least"),
     [
