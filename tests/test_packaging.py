@@ -17,6 +17,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
+import yaml
 
 from wait_and_dispatch import __version__
 
@@ -170,8 +172,29 @@ def test_the_supported_pythons_are_each_a_classifier() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     classifiers = set(pyproject["classifiers"])
     assert pyproject["requires-python"] == ">=3.11"
-    for minor in (11, 12, 13):
+    for minor in (11, 12, 13, 14, 15):
         assert f"Programming Language :: Python :: 3.{minor}" in classifiers
+
+
+def test_ci_tests_every_python_the_classifiers_name_and_no_other() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    named = {
+        c.rsplit(" :: ", 1)[1]
+        for c in pyproject["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    }
+    ci = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
+    assert set(ci["jobs"]["test"]["strategy"]["matrix"]["python"]) == named
+
+
+def test_the_build_backend_is_capped_below_its_next_major() -> None:
+    # A new major of the backend can change the metadata it writes (a Metadata-Version the
+    # publisher's twine does not read yet fails the upload): pyproject.toml says why the cap is where it is.
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["build-system"][
+        "requires"
+    ]
+    assert len(requires) == 1
+    assert re.fullmatch(r"setuptools>=\d+,<\d+", requires[0])
 
 
 @pytest.fixture(scope="module")

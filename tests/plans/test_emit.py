@@ -17,11 +17,10 @@ import pytest
 import yaml
 
 from tests.support.actionlint import ROOT, actionlint_command
+from wait_and_dispatch.action_pins import CHECKOUT
 from wait_and_dispatch.expressions import render
 from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 from wait_and_dispatch.plans.emit import (
-    CHECKOUT_ACTION,
-    CHECKOUT_VERSION,
     EmittedWorkflow,
     Finding,
     check_workflows,
@@ -530,12 +529,19 @@ def test_the_action_reference_can_be_any_other() -> None:
     assert f"@{sha}\n" in text  # no version comment when none is known
 
 
-def test_the_checkout_is_pinned_as_the_projects_ci_pins_it() -> None:
-    ci = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))
-    pinned = {step["uses"] for job in ci["jobs"].values() for step in job["steps"] if "uses" in step}
-    ci_text = (ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
-    assert CHECKOUT_ACTION in pinned
-    assert f"uses: {CHECKOUT_ACTION} # {CHECKOUT_VERSION}\n" in ci_text
+def test_the_checkout_of_collect_jobs_is_the_pin_tables_with_its_release_as_the_comment() -> None:
+    # tests/test_action_pins.py holds every shipped workflow to the same table.
+    plan = make_plan(
+        node("train", workflow="train.yml"),
+        node(
+            "best",
+            kind=NodeKind.COLLECT,
+            needs=("train",),
+            collect=Collect(sources=("train",), patterns=("m-*",), path="m"),
+        ),
+    )
+    text = emit_one(plan).text
+    assert f"      - uses: {CHECKOUT.uses} # {CHECKOUT.version}\n" in text
 
 
 def test_a_checks_node_runs_the_action_with_its_checks() -> None:
@@ -556,7 +562,7 @@ def test_a_collect_node_checks_out_the_plan_and_runs_its_node_with_the_needs() -
         vars={"threshold": "0.9"},
     )
     checkout, action = jobs_of(plan)["best"]["steps"]
-    assert checkout == {"uses": CHECKOUT_ACTION, "with": {"persist-credentials": False}}
+    assert checkout == {"uses": CHECKOUT.uses, "with": {"persist-credentials": False}}
     assert action["id"] == "node"
     assert action["with"] == {
         "plan": PLAN_PATH,

