@@ -28,7 +28,7 @@ from wait_and_dispatch.emulator.state import State
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-_PATH_RE = re.compile(r"^/artifacts/(\d+)/[^/]+\.zip$")
+_PATH_RE = re.compile(r"^/artifacts/(\d+)/[^/]+$")
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -123,7 +123,10 @@ class BlobApp:
                 now,
                 "sig and se are mandatory.",
             )
-        if artifact is None or not check_blob_signature(artifact.id, se, sig, self.signing_key):
+        # An `archive: false` artifact's URL names the headers to answer with (`rscd`, `rsct`),
+        # signed with the rest, as an Azure SAS does.
+        rscd, rsct = request.args.get("rscd", ""), request.args.get("rsct", "")
+        if artifact is None or not check_blob_signature(artifact.id, se, sig, self.signing_key, rscd, rsct):
             return _authentication_failed(
                 now,
                 "Signature did not match. String to sign used was r\n\n" + urllib.parse.quote(request.path),
@@ -146,8 +149,8 @@ class BlobApp:
         status = 200
         start, end = 0, size - 1
         headers = [
-            ("Content-Type", "application/zip"),
-            ("Content-Disposition", f'attachment; filename="{artifact.spec.name}.zip"'),
+            ("Content-Type", rsct or "application/zip"),
+            ("Content-Disposition", rscd or f'attachment; filename="{artifact.spec.name}.zip"'),
             ("Last-Modified", http_date(created)),
             ("Accept-Ranges", "bytes"),
             ("ETag", f'"0x8DC{artifact.id:013X}"'),

@@ -219,6 +219,10 @@ class ArtifactSpec:
     expired: bool = False
     digest: str | None = None
     digest_set: bool = False  # the scenario set `digest` (to null or a wrong value) on purpose
+    # upload-artifact v7 `archive: false`: one file uploaded as is, the artifact named after it.
+    archive: bool = True
+    content: bytes = b""  # the one file's bytes (archive: false), unless `size` makes them up
+    content_type: str | None = None  # None: by the name's extension, as upload-artifact sets it
 
 
 @dataclass(frozen=True)
@@ -710,8 +714,25 @@ def _parse_artifacts(items: list[Any], path: str) -> tuple[ArtifactSpec, ...]:
             raise _error(f"scenario: {r.key_path('size')}: must not be negative")
         if size is not None and (files or entries):
             raise _error(f"scenario: {r.path}: `size` cannot be combined with files or entries")
+        archive = r.flag("archive", True)
+        content = (_parse_template(r.text("content", ""), r.key_path("content")) or "").encode()
+        content_type = r.opt_text("content_type")
+        if archive and (r.has("content") or content_type is not None):
+            raise _error(
+                f"scenario: {r.path}: `content` and `content_type` are for `archive: false` artifacts"
+            )
+        if not archive and (files or entries):
+            raise _error(
+                f"scenario: {r.path}: an `archive: false` artifact is one file: give `content` or `size`, "
+                "not files or entries"
+            )
+        if not archive and size is not None and r.has("content"):
+            raise _error(f"scenario: {r.path}: `size` cannot be combined with content")
         artifacts.append(
             ArtifactSpec(
+                archive=archive,
+                content=content,
+                content_type=content_type,
                 name=_parse_template(r.text("name", required=True), r.key_path("name")) or "",
                 files=files,
                 entries=tuple(entries),
