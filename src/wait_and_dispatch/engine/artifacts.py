@@ -106,6 +106,7 @@ STALE_STAGING_AFTER = 3600.0
 ZIP_CONTENT_TYPES = frozenset(
     {"application/zip", "application/x-zip-compressed", "application/zip-compressed"}
 )
+_SHOWN_NAME = 60  # characters of an artifact's name shown in a message
 _NAME_MAX = 255  # bytes in one file name (NAME_MAX on Linux and macOS; 255 UTF-16 units on Windows)
 _LONG_NAME_HINT = (
     "file names are limited to 255 bytes: download it on its own (into path) or rename the artifact"
@@ -231,12 +232,19 @@ def _last_component(name: str) -> str | None:
 
 
 def _check_name_length(name: str, label: str, what: str) -> None:
-    if len(name.encode("utf-8", errors="surrogatepass")) > _NAME_MAX:
+    size = len(name.encode("utf-8", errors="surrogatepass"))
+    if size > _NAME_MAX:
         raise ArtifactError(
-            f"{label} would be saved as a {what} whose name is {len(name)} characters long "
-            f"({name[:40]}...), longer than file systems allow",
+            f"{label} would be saved as a {what} whose name is {size} bytes long, longer than file "
+            "systems allow",
             hint=_LONG_NAME_HINT,
         )
+
+
+def _shown_name(name: str) -> str:
+    """An artifact's name for a message: quoted, and cut short when it is long (a message is one
+    line people read)."""
+    return repr(name) if len(name) <= _SHOWN_NAME else repr(name[:_SHOWN_NAME]) + "..."
 
 
 class _RawFile:
@@ -349,7 +357,7 @@ def download_artifacts(
         tree = staging / "tree"
         tree.mkdir()
         for index, artifact in enumerate(chosen):
-            label = f"artifact {artifact.name!r} of run {run_id}"
+            label = f"artifact {_shown_name(artifact.name)} of run {run_id}"
             unpacked = staging / str(index)
             size, verified, saving = _download_one(
                 api,
@@ -390,7 +398,7 @@ def download_artifacts(
 
 
 def _refuse_untrusted(artifact: Artifact, run_id: int, run: WorkflowRun | None, *, allow_forks: bool) -> None:
-    label = f"artifact {artifact.name!r} of run {run_id}"
+    label = f"artifact {_shown_name(artifact.name)} of run {run_id}"
     if not allow_forks and (artifact.from_fork or (run is not None and run.from_fork)):
         origin = (
             run.head_repository
@@ -410,7 +418,7 @@ def _folder_name(artifact: Artifact, run_id: int) -> str:
             f"artifact {name!r} of run {run_id} has a name that is not a safe folder name; refusing it",
             hint="download it on its own (it then goes straight into the path), or rename it",
         )
-    _check_name_length(name, f"artifact {name[:40]!r}... of run {run_id}", "folder")
+    _check_name_length(name, f"artifact {_shown_name(name)} of run {run_id}", "folder")
     return name
 
 
