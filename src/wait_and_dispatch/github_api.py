@@ -513,13 +513,16 @@ class GitHubApi:
         deadline: float | None = None,
         on_progress: Callable[[int, int | None], None] | None = None,
     ) -> DownloadResult:
-        """Stream an artifact's zip to `destination` in constant memory; retried if the stream is cut.
+        """Stream an artifact's blob to `destination` in constant memory; retried if the stream is cut.
 
         `destination` is a file, or a factory of sinks that consume the bytes as they arrive (the
-        unzipper, so the archive is read once and never stored). Each try asks GitHub for a fresh
-        signed URL (they live about a minute) and fetches it with a client that carries no token.
-        Returns the size and sha256 of what was written, for the caller to check against the
-        artifact's `digest`; the sha256 is computed on the way, in the same pass.
+        unzipper, so the archive is read once and never stored, or a file). The factory gets the
+        storage host's `StorageAnswer` before any byte of the body is read: a zip or one raw file
+        (upload-artifact v7 `archive: false`) is told from the headers, at no extra cost. Each try
+        asks GitHub for a fresh signed URL (they live about a minute) and fetches it with a client
+        that carries no token. Returns the size and sha256 of what was written, for the caller to
+        check against the artifact's `digest`; the sha256 is computed on the way, in the same pass.
+        The deadline bounds every read of the body, not only the requests.
         """
         deadline = self.current_deadline(deadline)
         retrier = _Retrier(self, "GET", archive_download_url, safe=True, deadline=deadline)

@@ -289,3 +289,12 @@ def test_an_unzipped_artifact_is_not_reported_as_a_damaged_zip(raw_app: OctoApp,
         pytest.fail(f"raised {error}")
 
     assert (tmp_path / "log.txt").read_text() == "plain text"
+
+
+def test_a_non_ascii_file_name_is_taken_from_filename_star(raw_app: OctoApp, tmp_path: Path) -> None:
+    _, api, run_id = raw_app.one_run([{"name": "报告-土-x.txt", "archive": False, "content": "report"}])
+
+    [result] = download_artifacts(api, REPO, run_id, ArtifactSelection(path=tmp_path))
+
+    assert files_under(tmp_path) == {"报告-土-x.txt": b"report"}
+    assert result.file == tmp_path / "报告-土-x.txt"
