@@ -799,14 +799,17 @@ class GitHubApi:
         digest = hashlib.sha256()
         written = 0
         declared: int | None = None
+        deadline_bound = False  # the last read's timeout was what was left of the deadline
         download = _Download()
         with self._downloads_lock:
             self._downloads.add(download)
         try:
+            wait = self._storage_timeout(deadline, written, declared)
+            deadline_bound = wait < self.timeout
             with self._storage.get(
                 storage_url,
                 stream=True,
-                timeout=self._storage_timeout(deadline, written, declared),
+                timeout=wait,
                 allow_redirects=False,
                 # The bytes as stored: their sha256 is the artifact's digest.
                 headers={"Accept-Encoding": "identity"},
@@ -837,7 +840,9 @@ class GitHubApi:
                 sink = destination.open("wb") if isinstance(destination, Path) else destination(answer)
                 with sink:
                     while True:
-                        _bound_next_read(got.raw, self._storage_timeout(deadline, written, declared))
+                        wait = self._storage_timeout(deadline, written, declared)
+                        deadline_bound = wait < self.timeout
+                        _bound_next_read(got.raw, wait)
                         # read1 hands over what has arrived, up to a chunk: a cut stream still
                         # delivers (and counts) the bytes that came before the cut, where a full
                         # read of the chunk would drop them with the error.
@@ -862,7 +867,8 @@ class GitHubApi:
                 raise DownloadStoppedError(_STOPPED) from exc
             if not isinstance(exc, (requests.exceptions.RequestException, urllib3.exceptions.HTTPError)):
                 raise  # a local file's error (the sink's), not the stream's
-            if deadline is not None and self.clock.now() >= deadline:
+            timed_out = isinstance(exc, (urllib3.exceptions.TimeoutError, requests.exceptions.Timeout))
+            if deadline is not None and (self.clock.now() >= deadline or (deadline_bound and timed_out)):
                 raise self._download_deadline(written, declared) from exc
             # An artifact error (exit 5), not an API one: the API answered, the storage host's
             # stream broke (issue 11, defect 14).
@@ -1205,7 +1211,7 @@ def _storage_error(text: str) -> str:
     return text[:120]
 
 
-_STOPPED = "the download was stopped before it ended (the process is being stopped)"
+_STOPPED = "the download was stopped before it ended (the plan was cancelled or the process stopped)"
 
 
 class _Download:
