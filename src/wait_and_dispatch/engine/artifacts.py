@@ -68,6 +68,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
 from wait_and_dispatch.engine.model import (
     Artifact,
@@ -258,7 +259,7 @@ class _RawFile:
         self.label = label
         self.shown = shown
         self._problem: OSError | None = None
-        self._file = None
+        self._file: BinaryIO | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._file = path.open("wb")
@@ -321,7 +322,8 @@ def download_artifacts(
     deadline: float | None = None,
     run: WorkflowRun | None = None,
 ) -> tuple[DownloadedArtifact, ...]:
-    """Download, verify and unpack the selected artifacts of a run into `selection.path`.
+    """Download, verify and unpack (or, for a one-file artifact, save) the selected artifacts of a
+    run into `selection.path`.
 
     All or nothing: every selected artifact is checked (fork, expiry) before any byte is fetched,
     and the destination changes only once all of them downloaded, verified and unpacked.
