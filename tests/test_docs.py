@@ -152,7 +152,7 @@ def test_the_documented_scenario_is_accepted_by_the_emulator() -> None:
     example = doc.split("## Scenario reference", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
     scenario = Scenario.from_text(example)
     assert set(scenario.tokens) == {"ci"}
-    assert len(scenario.faults) == 9
+    assert len(scenario.faults) == 13
     assert (scenario.faults[-1].since, scenario.faults[-1].until) == (30, 100)
     assert scenario.options.poll_interval_header == 30
     assert scenario.options.secondary_points_per_minute == 900

@@ -253,6 +253,12 @@ class ArtifactDownloadError(ArtifactError):
     )
 
 
+class DownloadStoppedError(ArtifactError):
+    """A download was stopped on purpose (the process is being stopped): nothing was placed."""
+
+    default_hint = "nothing was placed in the destination; run the download again"
+
+
 class ArtifactNotFoundError(ArtifactError):
     default_hint = (
         "check the artifact names against the run's artifacts (listed above); names are exact, "

@@ -53,6 +53,7 @@ import logging
 import os
 import random
 import re
+import socket
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
@@ -65,9 +66,11 @@ from wait_and_dispatch import USER_AGENT
 from wait_and_dispatch.clock import Clock, SystemClock
 from wait_and_dispatch.errors import (
     ArtifactDownloadError,
+    ArtifactError,
     AuthenticationError,
     ConnectionFailedError,
     DeadlineExceededError,
+    DownloadStoppedError,
     GitHubApiError,
     NotFoundError,
     PermissionDeniedError,
@@ -176,6 +179,20 @@ class DownloadResult:
     sha256: str  # hex digest of the bytes written
 
 
+@dataclass(frozen=True)
+class StorageAnswer:
+    """What the storage host said before its body: enough to decide how to keep the bytes.
+
+    Read from the response headers, so the caller decides (zip or one file, and its name) before
+    a byte of the body is read: no second request, no wasted download.
+    """
+
+    url: str  # the signed URL the bytes come from (its path may end in `.zip`)
+    length: int | None  # the body's length as it arrives, None when not given or content-encoded
+    content_type: str  # as sent, parameters included; "" when absent
+    content_disposition: str  # "" when absent
+
+
 class DownloadSink(Protocol):
     """Where a download's bytes go, as they arrive: a file, or an unzipper (engine/unzip.py)."""
 
@@ -188,9 +205,9 @@ class DownloadSink(Protocol):
     ) -> object: ...
 
 
-# Called at the start of each try with the Content-Length, if any: a cut stream is retried from
-# the start, so every try writes into a fresh sink.
-SinkFactory = Callable[[int | None], DownloadSink]
+# Called at the start of each try with what the storage host answered: a cut stream is retried
+# from the start, so every try writes into a fresh sink.
+SinkFactory = Callable[[StorageAnswer], DownloadSink]
 
 
 class _RetryableError(Exception):
@@ -259,6 +276,8 @@ class GitHubApi:
         self._etags: collections.OrderedDict[str, _CachedAnswer] = collections.OrderedDict()
         self._next_write: float | None = None  # the earliest time the next write may be sent
         self._storage_session: requests.Session | None = None
+        self._downloads: set[_Download] = set()  # storage streams in flight, for abort_downloads
+        self._downloads_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"GitHubApi(base_url={self.base_url!r}, token={'<set>' if self._has_token else None})"
@@ -494,22 +513,37 @@ class GitHubApi:
         deadline: float | None = None,
         on_progress: Callable[[int, int | None], None] | None = None,
     ) -> DownloadResult:
-        """Stream an artifact's zip to `destination` in constant memory; retried if the stream is cut.
+        """Stream an artifact's blob to `destination` in constant memory; retried if the stream is cut.
 
         `destination` is a file, or a factory of sinks that consume the bytes as they arrive (the
-        unzipper, so the archive is read once and never stored). Each try asks GitHub for a fresh
-        signed URL (they live about a minute) and fetches it with a client that carries no token.
-        Returns the size and sha256 of what was written, for the caller to check against the
-        artifact's `digest`; the sha256 is computed on the way, in the same pass.
+        unzipper, so the archive is read once and never stored, or a file). The factory gets the
+        storage host's `StorageAnswer` before any byte of the body is read: a zip or one raw file
+        (upload-artifact v7 `archive: false`) is told from the headers, at no extra cost. Each try
+        asks GitHub for a fresh signed URL (they live about a minute) and fetches it with a client
+        that carries no token. Returns the size and sha256 of what was written, for the caller to
+        check against the artifact's `digest`; the sha256 is computed on the way, in the same pass.
+        The deadline bounds every read of the body, not only the requests.
         """
         deadline = self.current_deadline(deadline)
         retrier = _Retrier(self, "GET", archive_download_url, safe=True, deadline=deadline)
 
         def attempt() -> DownloadResult:
             storage_url = self.artifact_storage_url(archive_download_url, deadline=deadline)
-            return self._stream_to(storage_url, destination, on_progress)
+            return self._stream_to(storage_url, destination, on_progress, deadline)
 
         return retrier.call(attempt)
+
+    def abort_downloads(self) -> int:
+        """Stop the artifact downloads in flight now, from any thread; returns how many.
+
+        Each ends at once with `DownloadStoppedError` (its socket is shut down, which wakes a read
+        blocked in another thread), so the engine's staging is cleaned up before the process
+        exits. Downloads started afterwards are not affected."""
+        with self._downloads_lock:
+            downloads = list(self._downloads)
+        for download in downloads:
+            download.stop()
+        return len(downloads)
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -750,46 +784,92 @@ class GitHubApi:
         storage_url: str,
         destination: Path | SinkFactory,
         on_progress: Callable[[int, int | None], None] | None,
+        deadline: float | None,
     ) -> DownloadResult:
+        """One try: fetch the signed URL and stream its body into `destination`.
+
+        The deadline bounds every byte: it is checked before each read, and no read waits past it
+        (the socket's timeout is what is left of it), so storage that trickles or stalls ends the
+        download by the deadline, not by `timeout` per read.
+        """
         import requests
         import urllib3.exceptions
+        import urllib3.response
 
         digest = hashlib.sha256()
         written = 0
+        declared: int | None = None
+        deadline_bound = False  # the last read's timeout was what was left of the deadline
+        download = _Download()
+        with self._downloads_lock:
+            self._downloads.add(download)
         try:
+            wait = self._storage_timeout(deadline, written, declared)
+            deadline_bound = wait < self.timeout
             with self._storage.get(
-                storage_url, stream=True, timeout=self.timeout, allow_redirects=False
+                storage_url,
+                stream=True,
+                timeout=wait,
+                allow_redirects=False,
+                # The bytes as stored: their sha256 is the artifact's digest.
+                headers={"Accept-Encoding": "identity"},
             ) as got:
+                download.raw = got.raw
+                if download.stopped:
+                    raise DownloadStoppedError(_STOPPED)
                 if got.status_code != 200:
-                    refusal = GitHubApiError(
-                        f"artifact storage answered {got.status_code} {_storage_error(got.text)}",
-                        status=got.status_code,
-                        method="GET",
-                        hint="the signed URL may have expired; try again",
+                    raise self._storage_refusal(got)
+                encoding = got.headers.get("Content-Encoding", "").strip().lower()
+                encoded = encoding not in ("", "identity")
+                if encoded and encoding not in urllib3.response.HTTPResponse.CONTENT_DECODERS:
+                    raise ArtifactError(
+                        f"artifact storage sent the artifact encoded as {encoding!r} "
+                        "(Content-Encoding), which cannot be decoded here",
+                        hint="a proxy between this machine and the artifact storage is compressing "
+                        "downloads; exempt the storage host from it (NO_PROXY) or turn that off",
                     )
-                    # A signed URL lives about a minute (GITHUB-FACTS "Artifacts"): one that expired
-                    # on the way (403 AuthenticationFailed) or a storage hiccup (5xx) is worth another
-                    # try, which asks GitHub for a fresh URL; other answers are final.
-                    if got.status_code == 403 or got.status_code >= 500:
-                        raise _RetryableError("storage-refused", refusal)
-                    raise refusal
-                expected = _int_header(got.headers, "Content-Length")
-                sink = destination.open("wb") if isinstance(destination, Path) else destination(expected)
+                declared = _int_header(got.headers, "Content-Length")
+                answer = StorageAnswer(
+                    url=storage_url,
+                    # A compressing proxy's Content-Length counts the compressed bytes, not the
+                    # artifact's: they are decoded on the way (the digest is of the artifact).
+                    length=None if encoded else declared,
+                    content_type=got.headers.get("Content-Type", ""),
+                    content_disposition=got.headers.get("Content-Disposition", ""),
+                )
+                sink = destination.open("wb") if isinstance(destination, Path) else destination(answer)
                 with sink:
-                    # read1 hands over what has arrived, up to a chunk: a cut stream still
-                    # delivers (and counts) the bytes that came before the cut, where a full
-                    # read of the chunk would drop them with the error.
-                    while chunk := got.raw.read1(_DOWNLOAD_CHUNK, decode_content=True):
+                    while True:
+                        wait = self._storage_timeout(deadline, written, declared)
+                        deadline_bound = wait < self.timeout
+                        _bound_next_read(got.raw, wait)
+                        # read1 hands over what has arrived, up to a chunk: a cut stream still
+                        # delivers (and counts) the bytes that came before the cut, where a full
+                        # read of the chunk would drop them with the error.
+                        chunk = got.raw.read1(_DOWNLOAD_CHUNK, decode_content=True)
+                        if download.stopped:
+                            raise DownloadStoppedError(_STOPPED)
+                        if not chunk:
+                            break
                         sink.write(chunk)
                         digest.update(chunk)
                         written += len(chunk)
                         if on_progress is not None:
-                            on_progress(written, expected)
-                if expected is not None and written != expected:
+                            on_progress(written, answer.length)
+                # What came over the wire is what Content-Length counts, encoded or not.
+                received = int(got.raw.tell()) if encoded else written
+                if declared is not None and received != declared:
                     raise requests.exceptions.ChunkedEncodingError(
-                        f"stream ended after {written} of {expected} bytes"
+                        f"stream ended after {received} of {declared} bytes"
                     )
-        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+            if download.stopped:
+                raise DownloadStoppedError(_STOPPED) from exc
+            if not isinstance(exc, (requests.exceptions.RequestException, urllib3.exceptions.HTTPError)):
+                raise  # a local file's error (the sink's), not the stream's
+            timed_out = isinstance(exc, (urllib3.exceptions.TimeoutError, requests.exceptions.Timeout))
+            if deadline is not None and (self.clock.now() >= deadline or (deadline_bound and timed_out)):
+                raise self._download_deadline(written, declared) from exc
             # An artifact error (exit 5), not an API one: the API answered, the storage host's
             # stream broke (issue 11, defect 14).
             failure = ArtifactDownloadError(f"the download was cut after {written} bytes ({_describe(exc)})")
@@ -797,9 +877,57 @@ class GitHubApi:
             # outage that passes, and each try fetches the whole artifact again.
             raise _RetryableError("stream-cut", failure) from exc
         finally:
+            with self._downloads_lock:
+                self._downloads.discard(download)
             self._count(downloaded_bytes=written)
         path = destination if isinstance(destination, Path) else None
         return DownloadResult(path, written, digest.hexdigest())
+
+    def _storage_timeout(self, deadline: float | None, written: int, declared: int | None) -> float:
+        """Seconds the next storage read may wait: `timeout`, or less when the deadline is nearer.
+
+        Raises `DeadlineExceededError` once the deadline has come."""
+        if deadline is None:
+            return float(self.timeout)
+        left = deadline - self.clock.now()
+        if left <= 0:
+            raise self._download_deadline(written, declared)
+        return min(float(self.timeout), left)
+
+    def _download_deadline(self, written: int, declared: int | None) -> DeadlineExceededError:
+        of = f" of {declared:,}" if declared is not None else ""
+        return DeadlineExceededError(
+            f"the deadline came while downloading: {written:,}{of} bytes had arrived from the "
+            "artifact storage",
+            hint="raise the timeout, or check the network between this machine and the artifact "
+            "storage (it is sending slowly or has stalled)",
+        )
+
+    def _storage_refusal(self, got: requests.Response) -> Exception:
+        """The error for a storage answer other than 200, retryable when another try may help."""
+        status = got.status_code
+        if 300 <= status < 400:
+            # Blob storage serves the bytes of a signed URL itself; a redirect comes from something
+            # in between (a proxy or a captive portal), and a fresh signed URL changes nothing.
+            target = urllib.parse.urlsplit(got.headers.get("Location", "")).netloc or "another address"
+            return ArtifactError(
+                f"artifact storage answered {status}, a redirect to {target}, instead of the artifact",
+                hint="the storage host does not redirect signed downloads: a proxy or firewall between "
+                "this machine and it is redirecting; check HTTPS_PROXY and NO_PROXY, or allow the "
+                "storage host",
+            )
+        refusal = GitHubApiError(
+            f"artifact storage answered {status} {_storage_error(got.text)}",
+            status=status,
+            method="GET",
+            hint="the signed URL may have expired; try again",
+        )
+        # A signed URL lives about a minute (REST "Download an artifact": the URL "expires after 1
+        # minute"): one that expired on the way (403 AuthenticationFailed) or a storage hiccup (5xx)
+        # is worth another try, which asks GitHub for a fresh URL; other answers are final.
+        if status == 403 or status >= 500:
+            return _RetryableError("storage-refused", refusal)
+        return refusal
 
 
 class _Retrier:
@@ -1081,6 +1209,35 @@ def _storage_error(text: str) -> str:
     if start != -1 and end > start:
         return text[start + 6 : end]
     return text[:120]
+
+
+_STOPPED = "the download was stopped before it ended (the plan was cancelled or the process stopped)"
+
+
+class _Download:
+    """One storage stream in flight, which `GitHubApi.abort_downloads` may stop from another thread."""
+
+    def __init__(self) -> None:
+        self.raw: Any = None  # urllib3's response, once the storage host has answered
+        self.stopped = False
+
+    def stop(self) -> None:
+        self.stopped = True
+        sock = getattr(getattr(self.raw, "connection", None), "sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def _bound_next_read(raw: Any, seconds: float) -> None:
+    """Make the next socket read of a streamed answer wait at most `seconds`.
+
+    urllib3 keeps the connection on the response while its body streams (`connection`); its
+    socket's timeout is what each read waits for at most."""
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.settimeout(seconds)
 
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:

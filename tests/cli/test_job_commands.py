@@ -8,12 +8,14 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from tests.cli.conftest import serve_to_the_cli
 from tests.conftest import MAIN_SHA
 from tests.edges.test_action import fast_scenario
 from wait_and_dispatch.cli.main import main
+from wait_and_dispatch.cli.results import schema_text
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Fault, Scenario
 
@@ -145,3 +147,32 @@ def test_a_lost_dispatch_answer_with_a_short_timeout_dispatches_once_and_names_t
     assert dispatches[0].body["inputs"]["correlation_id"] in error
     assert "may have started a run" in error and "not sent again" in error
     assert err.splitlines()[err.splitlines().index(error) + 1].startswith("hint: ")
+
+
+def test_download_json_shows_each_artifacts_kind_and_file_and_skip_decompress_keeps_zips(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    scenario = fast_scenario()
+    scenario["repos"]["octo/app"]["workflows"][0]["artifacts"] = [
+        {"name": "package", "files": {"app.txt": "application"}},
+        {"name": "report.html", "archive": False, "content": "<p>ok</p>"},
+    ]
+    with serve_to_the_cli(monkeypatch, scenario):
+        run_id = json.loads(cli("run", *FAST, "--workflow", "build.yml", "--json")[1])["run_id"]
+        download = ["download", *FAST, "--run-id", str(run_id), "--artifact", "*", "--json"]
+        code, out, err = cli(*download, "--path", str(tmp_path / "a"))
+        kept_code, kept_out, kept_err = cli(*download, "--path", str(tmp_path / "b"), "--skip-decompress")
+
+    assert (code, kept_code) == (0, 0), err + kept_err
+    for text in (out, kept_out):
+        jsonschema.validate(json.loads(text), json.loads(schema_text()))
+    assert [(a["name"], a["kind"], a["file"]) for a in json.loads(out)["artifacts"]] == [
+        ("package", "zip", None),
+        ("report.html", "file", str(tmp_path / "a" / "report.html" / "report.html")),
+    ]
+    assert (tmp_path / "a" / "package" / "app.txt").read_text() == "application"
+    assert [(a["name"], a["kind"], a["file"]) for a in json.loads(kept_out)["artifacts"]] == [
+        ("package", "file", str(tmp_path / "b" / "package" / "package.zip")),
+        ("report.html", "file", str(tmp_path / "b" / "report.html" / "report.html")),
+    ]
+    assert (tmp_path / "b" / "report.html" / "report.html").read_text() == "<p>ok</p>"

@@ -21,7 +21,7 @@ from tests.support.small_plan import dispatched_workflows, small_scenario, write
 from wait_and_dispatch.cli.results import schema_text
 from wait_and_dispatch.cli.signals import interrupt_on_termination
 from wait_and_dispatch.clock import SystemClock
-from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.emulator import Emulator, Fault, Scenario
 
 COMMAND = [sys.executable, "-m", "wait_and_dispatch"]
 LONG_RUN = {"queued": 0, "duration": 600}
@@ -132,3 +132,30 @@ def test_the_first_signal_interrupts_and_the_next_ones_let_the_cancel_finish() -
             steps.append("cancelled the runs")
     assert steps == ["interrupted", "cancelled the runs"]
     assert signal.getsignal(signal.SIGTERM) is previous
+
+
+def test_sigterm_to_plan_during_a_download_leaves_no_staging_and_no_partial_file(tmp_path: Path) -> None:
+    """The nodes of a plan download in threads of their own, which died with the process and
+    left `.wait-and-dispatch-*/` with a partial file in the destination (the `download` command,
+    downloading in its main thread, always cleaned up)."""
+    scenario = small_scenario()
+    scenario["repos"]["octo/app"]["workflows"][0]["artifacts"] = [
+        {"name": "package", "size": 4 * 1024 * 1024}
+    ]
+    work = tmp_path / "work"
+    (tmp_path / "plan").mkdir()
+    with Emulator(Scenario.from_dict(scenario), clock=SystemClock()) as emulator:
+        # 4 KiB every 0.1 s: the download would take minutes; the signal comes in its first second.
+        emulator.inject(Fault(host="blob", path="*", kind="trickle", after_bytes=4096, delay=0.1, times=None))
+        process = start(["plan", str(write_plan(tmp_path / "plan")), "--workdir", str(work)], emulator)
+        deadline = time.monotonic() + 30
+        while not [r for r in emulator.requests if r.host == "blob"]:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the plan never started downloading"
+            time.sleep(0.1)
+        time.sleep(0.5)  # bytes are arriving into the staging folder
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    left = [p.relative_to(work).as_posix() for p in work.rglob("*")] if work.exists() else []
+    assert left == []

@@ -368,3 +368,32 @@ def test_the_post_step_cancels_each_run_in_the_repository_it_was_dispatched_in(
         f"/repos/octo/app/actions/runs/{here}/cancel",
         f"/repos/octo/deploy/actions/runs/{there}/cancel",
     ]
+
+
+def test_an_unzipped_artifact_and_a_zip_kept_whole_are_outputs_and_summary_rows(
+    start_step: StartStep,
+) -> None:
+    scenario = fast_scenario()
+    scenario["repos"]["octo/app"]["workflows"][0]["artifacts"].append(
+        {"name": "report.html", "archive": False, "content": "<p>41 passed</p>"}
+    )
+    step = start_step(scenario)
+    step.env.update(
+        {
+            "INPUT_WORKFLOW": "build.yml",
+            "INPUT_ARTIFACTS": "package\nreport.html",
+            "INPUT_SKIP-DECOMPRESS": "true",
+        }
+    )
+    step.run()
+    assert step.returncode == 0, step.stdout
+    download = Path(step.env["INPUT_PATH"])
+    assert [(a["name"], a["kind"], a["file"]) for a in json.loads(step.outputs["artifacts"])] == [
+        ("package", "file", str(download / "package" / "package.zip")),
+        ("report.html", "file", str(download / "report.html" / "report.html")),
+    ]
+    assert (download / "report.html" / "report.html").read_text() == "<p>41 passed</p>"
+    rows = [line for line in step.summary.splitlines() if " | file | " in line]
+    assert len(rows) == 2 and all(
+        line.endswith("report.html | ✓ |") or "package.zip" in line for line in rows
+    )

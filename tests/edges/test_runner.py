@@ -36,7 +36,19 @@ def stdout() -> io.StringIO:
 def test_outputs_round_trip_through_the_runners_parser(
     runner_files: dict[str, str], stdout: io.StringIO
 ) -> None:
-    artifacts = json.dumps([{"name": "dist", "id": 7, "size": 1024, "digest": None, "path": "out/dist"}])
+    artifacts = json.dumps(
+        [
+            {
+                "name": "dist",
+                "id": 7,
+                "size": 1024,
+                "digest": None,
+                "path": "out/dist",
+                "kind": "zip",
+                "file": None,
+            }
+        ]
+    )
     values = {"run-id": "9000000001", "artifacts": artifacts, "conclusion": "", "status": "completed"}
 
     Runner(runner_files, stdout).set_outputs(values)
@@ -429,10 +441,15 @@ def test_running_workflow_name_is_added_to_ignore_checks(stdout: io.StringIO) ->
 def test_a_peer_input_without_equivalent_is_refused_unless_it_asks_for_what_we_do(
     stdout: io.StringIO,
 ) -> None:
-    assert Runner({"INPUT_SKIP-DECOMPRESS": "false"}, stdout).inputs()
+    assert Runner({"INPUT_SKIP_UNPACK": "false"}, stdout).inputs()
     assert "has no effect" in stdout.getvalue()
-    with pytest.raises(UsageError, match="skip-decompress"):
-        Runner({"INPUT_SKIP-DECOMPRESS": "true"}, io.StringIO()).inputs()
+    with pytest.raises(UsageError, match="skip_unpack"):
+        Runner({"INPUT_SKIP_UNPACK": "true"}, io.StringIO()).inputs()
+
+
+def test_download_artifacts_skip_decompress_is_our_input_of_the_same_name(stdout: io.StringIO) -> None:
+    assert Runner({"INPUT_SKIP-DECOMPRESS": "true"}, stdout).inputs()["skip-decompress"] == "true"
+    assert stdout.getvalue() == ""
 
 
 # -- hostile text in commands (issue 11, defect 2) ---------------------------------------------

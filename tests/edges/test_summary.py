@@ -17,6 +17,7 @@ from wait_and_dispatch.action.summary import (
 )
 from wait_and_dispatch.engine.model import (
     ApiCost,
+    ArtifactKind,
     CheckRun,
     ChecksResult,
     DownloadedArtifact,
@@ -152,10 +153,20 @@ def test_a_dry_run_note_is_shown_under_the_heading() -> None:
     assert markdown.splitlines()[2] == "> **Dry run:** would dispatch on main"
 
 
-def test_downloaded_artifacts_are_listed_with_size_digest_path_and_verification() -> None:
+def test_downloaded_artifacts_are_listed_with_size_digest_kind_path_and_verification() -> None:
     artifacts = (
         DownloadedArtifact("dist", 7, 1536, "sha256:" + "ab" * 32, Path("out/dist"), verified=True),
         DownloadedArtifact("logs", 8, 532, None, Path("out/logs"), verified=False),
+        DownloadedArtifact(
+            "report.html",
+            9,
+            2048,
+            None,
+            Path("out/report.html"),
+            verified=False,
+            kind=ArtifactKind.FILE,
+            file=Path("out/report.html/report.html"),
+        ),
     )
     result = run_result(artifacts=artifacts, download_path=Path("out"))
 
@@ -163,9 +174,10 @@ def test_downloaded_artifacts_are_listed_with_size_digest_path_and_verification(
 
     assert "### Artifacts" in markdown
     assert "Downloaded to out." in markdown
-    assert "| Artifact | Size | Digest | Path | Verified |" in markdown
-    assert "| dist | 1.5 KiB | `sha256:abababababab` | out/dist | ✓ |" in markdown
-    assert "| logs | 532 B | — | out/logs | — |" in markdown
+    assert "| Artifact | Size | Digest | Kept | Path | Verified |" in markdown
+    assert "| dist | 1.5 KiB | `sha256:abababababab` | unpacked | out/dist | ✓ |" in markdown
+    assert "| logs | 532 B | — | unpacked | out/logs | — |" in markdown
+    assert "| report.html | 2.0 KiB | — | file | out/report.html/report.html | — |" in markdown
 
 
 def test_names_from_workflows_cannot_break_the_table_or_inject_markup() -> None:
@@ -177,7 +189,7 @@ def test_names_from_workflows_cannot_break_the_table_or_inject_markup() -> None:
     row = line_starting(markdown, "| Deploy")
     assert row.startswith("| Deploy \\| \\<img src=x\\> \\*prod\\* | [#42]")
     assert row.count(" | ") == 6  # seven cells, whatever the name holds
-    assert "| a\\|b c | 1 B | — | out/a\\|b | ✓ |" in markdown
+    assert "| a\\|b c | 1 B | — | unpacked | out/a\\|b | ✓ |" in markdown
     assert "on feat/\\`x\\`." in markdown
 
 

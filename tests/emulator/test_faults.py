@@ -98,6 +98,54 @@ def test_cut_stream_sends_part_of_the_body_then_closes(http: Http, emu: Emulator
     assert len(requests.get(location, timeout=10).content) == artifact["size_in_bytes"]
 
 
+def _blob_location(http: Http, clock: ManualClock) -> tuple[str, dict[str, Any]]:
+    run_id = http.dispatch_run_id()
+    clock.advance(200)
+    artifact = http.get(f"/repos/octo/app/actions/runs/{run_id}/artifacts").json()["artifacts"][0]
+    return http.get(artifact["archive_download_url"], allow_redirects=False).headers["Location"], artifact
+
+
+def test_trickle_sends_the_body_in_pieces_as_the_emulator_clock_moves(
+    http: Http, emu: Emulator, clock: ManualClock
+) -> None:
+    location, artifact = _blob_location(http, clock)
+    emu.inject(Fault(host="blob", path="/artifacts/*", kind="trickle", after_bytes=16, delay=0.5))
+    start = clock.now()
+    body = requests.get(location, timeout=10).content
+    assert len(body) == artifact["size_in_bytes"]
+    assert clock.now() - start == pytest.approx(0.5 * (-(-len(body) // 16) - 1))
+
+
+def test_stall_sends_part_of_the_body_waits_then_closes(
+    http: Http, emu: Emulator, clock: ManualClock
+) -> None:
+    location, _ = _blob_location(http, clock)
+    emu.inject(Fault(host="blob", path="/artifacts/*", kind="stall", after_bytes=50, delay=60))
+    start = clock.now()
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        requests.get(location, timeout=10).raise_for_status()
+    assert clock.now() - start == 60
+
+
+def test_content_encoding_sends_the_body_compressed_as_a_proxy_does(
+    http: Http, emu: Emulator, clock: ManualClock
+) -> None:
+    location, artifact = _blob_location(http, clock)
+    emu.inject(Fault(host="blob", path="/artifacts/*", kind="content_encoding"))
+    response = requests.get(location, timeout=10)
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert int(response.headers["Content-Length"]) != artifact["size_in_bytes"]
+    assert len(response.content) == artifact["size_in_bytes"]  # requests decodes it
+
+
+def test_redirect_answers_302_elsewhere(http: Http, emu: Emulator, clock: ManualClock) -> None:
+    location, _ = _blob_location(http, clock)
+    emu.inject(Fault(host="blob", path="/artifacts/*", kind="redirect"))
+    response = requests.get(location, timeout=10, allow_redirects=False)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("http://proxy.invalid/")
+
+
 def test_blob_status_fault_answers_an_azure_error(http: Http, emu: Emulator) -> None:
     emu.inject(Fault(host="blob", path="*", status=503))
     response = requests.get(f"{emu.blob_url}/artifacts/1/x.zip", timeout=10)

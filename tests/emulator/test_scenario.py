@@ -106,3 +106,30 @@ def test_a_scenario_with_an_alias_bomb_is_refused() -> None:
 def test_a_scenario_that_refers_to_itself_is_refused() -> None:
     with pytest.raises(UsageError, match="an alias refers to a node that contains it"):
         Scenario.from_text("repos: &r {octo/app: {x: *r}}\n", "loop.yml")
+
+
+def _artifact(**fields: Any) -> dict[str, Any]:
+    return _with(lambda d: d["repos"]["octo/app"]["workflows"][0].update(artifacts=[fields]))
+
+
+def test_an_unzipped_artifact_is_described_by_its_file() -> None:
+    scenario = Scenario.from_dict(_artifact(name="app.jar", archive=False, content_base64="UEsFBgA="))
+    [artifact] = scenario.repos["octo/app"].workflows[0].artifacts
+    assert (artifact.archive, artifact.content) == (False, b"PK\x05\x06\x00")
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"name": "r.html", "archive": False, "files": {"a": "a"}}, "is one file: give `content` or `size`"),
+        ({"name": "r.html", "archive": False, "size": 5, "content": "x"}, "`size` cannot be combined"),
+        ({"name": "pkg", "content": "x"}, "are for `archive: false` artifacts"),
+        ({"name": "pkg", "content_type": "text/html", "files": {"a": "a"}}, "are for `archive: false`"),
+        ({"name": "x.bin", "archive": False, "content_base64": "not base64!"}, "content_base64: not base64"),
+    ],
+)
+def test_an_unzipped_artifact_that_says_contradictory_things_is_refused(
+    fields: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(UsageError, match=message.replace("`", ".").replace("(", ".")):
+        Scenario.from_dict(_artifact(**fields))

@@ -25,6 +25,7 @@ from tests.plans.conftest import (
     node,
     seed_plan,
     training_workflows,
+    workflow,
 )
 from wait_and_dispatch.clock import VirtualClock
 from wait_and_dispatch.emulator import Emulator
@@ -724,3 +725,28 @@ nodes:
     }
     base_run = result.outcomes["base"].outputs["run-id"]
     assert inputs_of(emulator, result.outcomes["ci"].outputs["run-id"])["base_run_id"] == base_run
+
+
+# -- unzipped artifacts ----------------------------------------------------------------------------
+
+
+def test_a_node_downloads_zipped_and_unzipped_artifacts_and_its_outputs_say_how_each_was_kept(
+    make_runner: MakeRunner, tmp_path: Path
+) -> None:
+    build = workflow("build.yml", 60)
+    build["artifacts"] = [
+        {"name": "dist", "files": {"app.txt": "application"}},
+        {"name": "report.html", "archive": False, "content": "<p>41 passed</p>"},
+    ]
+    plan = make_plan(node("build", artifacts="dist\nreport.html", skip_decompress=True))
+    runner, _, _ = make_runner(plan, {"build": build})
+
+    result = runner.run()
+
+    outputs = result.outcomes["build"].outputs
+    assert result.outcomes["build"].result is NodeResult.SUCCESS
+    assert [(a["name"], a["kind"], a["file"]) for a in json.loads(outputs["artifacts"])] == [
+        ("dist", "file", str(tmp_path / "build" / "dist" / "dist.zip")),
+        ("report.html", "file", str(tmp_path / "build" / "report.html" / "report.html")),
+    ]
+    assert (tmp_path / "build" / "report.html" / "report.html").read_text() == "<p>41 passed</p>"

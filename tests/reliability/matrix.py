@@ -100,6 +100,11 @@ def _no_digest(scenario: dict[str, Any]) -> None:
     artifact["digest"] = None  # upload-artifact v3: nothing to verify the bytes against
 
 
+def _big_package(scenario: dict[str, Any]) -> None:
+    """A 1 MiB package: storage that trickles 4 KiB every 0.5 s would need 128 s to send it."""
+    scenario["repos"]["octo/app"]["workflows"][0]["artifacts"] = [{"name": "package", "size": 1024 * 1024}]
+
+
 def _fault(path: str, **fields: Any) -> dict[str, Any]:
     return {"path": path, **fields}
 
@@ -430,6 +435,42 @@ CELLS: tuple[Cell, ...] = (
         expect=5,
         message="",
         outcome="fails as an unreadable archive; nothing written",
+    ),
+    Cell(
+        "download-trickle",
+        "download",
+        "storage trickles 4 KiB every 0.5 s (a 1 MiB artifact)",
+        (_fault("*", host="blob", kind="trickle", after_bytes=4096, delay=0.5, times=None),),
+        scenario=_big_package,
+        expect=3,
+        message="deadline came while downloading",
+        inputs={"timeout": "3m"},
+        outcome="stops at the deadline, saying how much arrived; nothing written",
+    ),
+    Cell(
+        "download-gzip-proxy",
+        "download",
+        "a proxy compresses the download (Content-Encoding: gzip)",
+        (_fault("*", host="blob", kind="content_encoding", times=None),),
+        outcome="decoded on the way; the digest matches",
+    ),
+    Cell(
+        "download-unknown-encoding",
+        "download",
+        "a proxy encodes the download in a way that cannot be decoded",
+        (_fault("*", host="blob", kind="content_encoding", message="compress", times=None),),
+        expect=5,
+        message="Content-Encoding",
+        outcome="fails at once naming the encoding; nothing written",
+    ),
+    Cell(
+        "download-storage-redirect",
+        "download",
+        "storage answers 302 (a proxy or captive portal redirects)",
+        (_fault("*", host="blob", kind="redirect", times=None),),
+        expect=5,
+        message="a redirect to",
+        outcome="fails at once naming the redirect, not an expired URL; nothing written",
     ),
     Cell(
         "download-primary-outside",

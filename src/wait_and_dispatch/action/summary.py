@@ -164,7 +164,7 @@ def run_summary(
         if result.download_path is not None:
             lines += [f"Downloaded to {escape(str(result.download_path))}.", ""]
         lines += table(
-            ("Artifact", "Size", "Digest", "Path", "Verified"),
+            ("Artifact", "Size", "Digest", "Kept", "Path", "Verified"),
             [_artifact_row(artifact) for artifact in result.artifacts],
         )
         lines.append("")
@@ -186,11 +186,14 @@ def _run_headline(result: RunResult) -> str:
 
 
 def _artifact_row(artifact: DownloadedArtifact) -> tuple[str, ...]:
+    # One file (archive: false, or skip-decompress): its path; else the folder it was unpacked into.
+    kept = "unpacked" if artifact.file is None else "file"
     return (
         escape(artifact.name),
         format_size(artifact.size),
         short_digest(artifact.digest),
-        escape(str(artifact.path)),
+        kept,
+        escape(str(artifact.file if artifact.file is not None else artifact.path)),
         "✓" if artifact.verified else NONE,
     )
 

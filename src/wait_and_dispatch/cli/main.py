@@ -84,6 +84,7 @@ _NOT_FOR: dict[str, frozenset[str]] = {
             "path",
             "merge-multiple",
             "allow-forks",
+            "skip-decompress",
         }
     ),
     "download": frozenset(

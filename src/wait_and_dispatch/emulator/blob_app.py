@@ -8,11 +8,12 @@ expired signatures answer 403 AuthenticationFailed; the body has a Content-Lengt
 
 from __future__ import annotations
 
+import gzip
 import re
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 
 from wait_and_dispatch.emulator.api_app import _drop_connection, check_blob_signature
-from wait_and_dispatch.emulator.faults import Fault, FaultSet
+from wait_and_dispatch.emulator.faults import BLOB_BODY_KINDS, Fault, FaultSet
 from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
 from wait_and_dispatch.emulator.shapes import iso
 from wait_and_dispatch.emulator.state import State
@@ -28,7 +29,8 @@ from wait_and_dispatch.emulator.state import State
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-_PATH_RE = re.compile(r"^/artifacts/(\d+)/[^/]+\.zip$")
+_PATH_RE = re.compile(r"^/artifacts/(\d+)/[^/]+$")
+_TRICKLE_REAL_PAUSE = 0.02
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -92,7 +94,11 @@ class BlobApp:
     def _answer(
         self, request: Request, now: float, fault: Fault | None, environ: WSGIEnvironment
     ) -> Response:
-        if fault is not None and fault.kind not in ("cut_stream", "apply_then_fail", "corrupt"):
+        if fault is not None and fault.kind == "redirect":
+            response = _azure_error(fault.status, "Redirect", "Moved.", now)
+            response.headers["Location"] = "http://proxy.invalid/login?continue=storage"
+            return response
+        if fault is not None and fault.kind not in (*BLOB_BODY_KINDS, "apply_then_fail"):
             if fault.status == 503:
                 return _azure_error(503, "ServerBusy", "The server is busy.", now)
             return _azure_error(
@@ -123,7 +129,10 @@ class BlobApp:
                 now,
                 "sig and se are mandatory.",
             )
-        if artifact is None or not check_blob_signature(artifact.id, se, sig, self.signing_key):
+        # An `archive: false` artifact's URL names the headers to answer with (`rscd`, `rsct`),
+        # signed with the rest, as an Azure SAS does.
+        rscd, rsct = request.args.get("rscd", ""), request.args.get("rsct", "")
+        if artifact is None or not check_blob_signature(artifact.id, se, sig, self.signing_key, rscd, rsct):
             return _authentication_failed(
                 now,
                 "Signature did not match. String to sign used was r\n\n" + urllib.parse.quote(request.path),
@@ -146,8 +155,8 @@ class BlobApp:
         status = 200
         start, end = 0, size - 1
         headers = [
-            ("Content-Type", "application/zip"),
-            ("Content-Disposition", f'attachment; filename="{artifact.spec.name}.zip"'),
+            ("Content-Type", rsct or "application/zip"),
+            ("Content-Disposition", rscd or f'attachment; filename="{artifact.spec.name}.zip"'),
             ("Last-Modified", http_date(created)),
             ("Accept-Ranges", "bytes"),
             ("ETag", f'"0x8DC{artifact.id:013X}"'),
@@ -184,6 +193,16 @@ class BlobApp:
             body = _cut(body, fault.after_bytes, environ)
         if fault is not None and fault.kind == "corrupt":
             body = _corrupt(body)
+        if fault is not None and fault.kind == "trickle":
+            body = _trickle(body, fault.after_bytes or 4096, fault.delay, self.state.clock.sleep)
+        if fault is not None and fault.kind == "stall":
+            body = _stall(body, fault.after_bytes, fault.delay, self.state.clock.sleep, environ)
+        if fault is not None and fault.kind == "content_encoding":
+            # A compressing proxy: the whole body compressed, its own length and encoding.
+            packed = gzip.compress(b"".join(body), mtime=0)
+            body = [packed]
+            headers = [(k, v) for k, v in headers if k != "Content-Length"]
+            headers += [("Content-Encoding", fault.message or "gzip"), ("Content-Length", str(len(packed)))]
         if request.method == "HEAD":
             body = []
         return Response(body, status, headers=headers, direct_passthrough=True)
@@ -211,6 +230,44 @@ def _corrupt(body: Iterable[bytes]) -> Iterator[bytes]:
     """Every byte inverted, length kept (the `corrupt` fault): storage or a proxy mangled the zip."""
     for chunk in body:
         yield bytes(b ^ 0xFF for b in chunk)
+
+
+def _trickle(
+    body: Iterable[bytes], piece: int, delay: float, sleep: Callable[[float], None]
+) -> Iterator[bytes]:
+    """`piece` bytes at a time, `delay` seconds apart on the emulator's clock (the `trickle` fault).
+
+    Each pause also takes `_TRICKLE_REAL_PAUSE` real seconds: on a manual clock shared with the
+    client, the client then reads each piece before the clock moves on, as it would in real time,
+    rather than the emulator racing the clock ahead into the socket's buffer."""
+    first = True
+    for chunk in body:
+        for start in range(0, len(chunk), piece):
+            if not first:
+                sleep(delay)
+                time.sleep(_TRICKLE_REAL_PAUSE)
+            first = False
+            yield chunk[start : start + piece]
+
+
+def _stall(
+    body: Iterable[bytes],
+    after_bytes: int,
+    delay: float,
+    sleep: Callable[[float], None],
+    environ: WSGIEnvironment,
+) -> Iterator[bytes]:
+    """`after_bytes` bytes, then silence for `delay` seconds, then the connection is dropped."""
+    sent = 0
+    for chunk in body:
+        if sent + len(chunk) >= after_bytes:
+            if after_bytes - sent > 0:
+                yield chunk[: after_bytes - sent]
+            break
+        sent += len(chunk)
+        yield chunk
+    sleep(delay)
+    _drop_connection(environ)
 
 
 def _cut(body: Iterable[bytes], after_bytes: int, environ: WSGIEnvironment) -> Iterator[bytes]:

@@ -11,6 +11,15 @@ Each kind models something clients meet in the wild (GITHUB-FACTS "Rate limits",
 - `reset`: close the connection without an answer.
 - `cut_stream`: send the headers and `after_bytes` bytes of the body, then close (blob host).
 - `corrupt`: send the body with every byte changed, length kept (blob host): a mangled zip.
+- `trickle`: send the body `after_bytes` bytes (4096 when 0) at a time, `delay` seconds apart on
+  the emulator's clock, and 20 ms apart in real time (blob host): storage, or a network, that is
+  slow but never silent.
+- `stall`: send the headers and `after_bytes` bytes, then nothing for `delay` seconds on the
+  emulator's clock, then close (blob host): storage that stops answering mid-body.
+- `content_encoding`: send the body gzip-compressed with `Content-Encoding: <message>` (`gzip`
+  when unset) and the compressed length (blob host): a compressing proxy in between.
+- `redirect`: answer `status` (302 by default) with a `Location` elsewhere (blob host): a proxy
+  or captive portal that redirects.
 - `apply_then_fail`: let the request change the model, then answer `status` (502 by default):
   the write happened but the client cannot know it (WriteOutcomeUnknownError in the client).
 
@@ -34,10 +43,20 @@ FAULT_KINDS = (
     "reset",
     "cut_stream",
     "corrupt",
+    "trickle",
+    "stall",
+    "content_encoding",
+    "redirect",
     "apply_then_fail",
 )
 
-_DEFAULT_STATUS = {"secondary_rate_limit": 403, "primary_rate_limit": 403, "apply_then_fail": 502}
+_DEFAULT_STATUS = {
+    "secondary_rate_limit": 403,
+    "primary_rate_limit": 403,
+    "apply_then_fail": 502,
+    "redirect": 302,
+}
+BLOB_BODY_KINDS = ("cut_stream", "corrupt", "trickle", "stall", "content_encoding")  # change the body only
 
 
 @dataclass

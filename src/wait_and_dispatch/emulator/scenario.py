@@ -7,6 +7,7 @@ so a typo in a test's scenario fails loudly instead of silently changing behavio
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import re
@@ -219,6 +220,10 @@ class ArtifactSpec:
     expired: bool = False
     digest: str | None = None
     digest_set: bool = False  # the scenario set `digest` (to null or a wrong value) on purpose
+    # upload-artifact v7 `archive: false`: one file uploaded as is, the artifact named after it.
+    archive: bool = True
+    content: bytes = b""  # the one file's bytes (archive: false), unless `size` makes them up
+    content_type: str | None = None  # None: by the name's extension, as upload-artifact sets it
 
 
 @dataclass(frozen=True)
@@ -710,8 +715,34 @@ def _parse_artifacts(items: list[Any], path: str) -> tuple[ArtifactSpec, ...]:
             raise _error(f"scenario: {r.key_path('size')}: must not be negative")
         if size is not None and (files or entries):
             raise _error(f"scenario: {r.path}: `size` cannot be combined with files or entries")
+        archive = r.flag("archive", True)
+        content = (_parse_template(r.text("content", ""), r.key_path("content")) or "").encode()
+        if r.has("content_base64"):  # binary content: a jar, an image
+            if r.has("content"):
+                raise _error(f"scenario: {r.path}: give `content` or `content_base64`, not both")
+            try:
+                content = base64.b64decode(r.text("content_base64"), validate=True)
+            except ValueError:
+                raise _error(f"scenario: {r.key_path('content_base64')}: not base64") from None
+        content_type = r.opt_text("content_type")
+        given = r.has("content") or r.has("content_base64")
+        if archive and (given or content_type is not None):
+            raise _error(
+                f"scenario: {r.path}: `content`, `content_base64` and `content_type` are for "
+                "`archive: false` artifacts"
+            )
+        if not archive and (files or entries):
+            raise _error(
+                f"scenario: {r.path}: an `archive: false` artifact is one file: give `content` or `size`, "
+                "not files or entries"
+            )
+        if not archive and size is not None and given:
+            raise _error(f"scenario: {r.path}: `size` cannot be combined with content")
         artifacts.append(
             ArtifactSpec(
+                archive=archive,
+                content=content,
+                content_type=content_type,
                 name=_parse_template(r.text("name", required=True), r.key_path("name")) or "",
                 files=files,
                 entries=tuple(entries),

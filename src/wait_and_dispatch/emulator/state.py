@@ -20,7 +20,7 @@ import threading
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import IO, Any
 
 from wait_and_dispatch.clock import Clock
 from wait_and_dispatch.emulator.scenario import (
@@ -388,7 +388,7 @@ class BlobStore:
     def __init__(self) -> None:
         self._dir: tempfile.TemporaryDirectory[str] | None = None
         self._small: dict[int, bytes] = {}
-        self._files: dict[tuple[str, int], tuple[str, int, str]] = {}
+        self._files: dict[tuple[str, int, bool], tuple[str, int, str]] = {}
         self._meta: dict[int, tuple[int, str]] = {}
         self._lock = threading.Lock()
 
@@ -400,15 +400,15 @@ class BlobStore:
             self._files.clear()
 
     def describe(self, artifact: Artifact) -> tuple[int, str]:
-        """(size in bytes, sha256 hex) of the artifact's zip."""
+        """(size in bytes, sha256 hex) of the artifact's blob: its zip, or its one raw file."""
         with self._lock:
             if artifact.id not in self._meta:
                 spec = artifact.spec
                 if spec.size is not None:
-                    _, size, digest = self._synthetic(spec.name, spec.size)
+                    _, size, digest = self._synthetic(spec.name, spec.size, archive=spec.archive)
                     self._meta[artifact.id] = (size, digest)
                 else:
-                    data = _build_zip(spec)
+                    data = _build_zip(spec) if spec.archive else spec.content
                     self._small[artifact.id] = data
                     self._meta[artifact.id] = (len(data), hashlib.sha256(data).hexdigest())
             return self._meta[artifact.id]
@@ -420,28 +420,38 @@ class BlobStore:
             if artifact.spec.size is None:
                 data = self._small[artifact.id]
                 return size, iter([data[i : i + 65536] for i in range(0, len(data), 65536)] or [b""])
-            path, _, _ = self._synthetic(artifact.spec.name, artifact.spec.size)
+            path, _, _ = self._synthetic(
+                artifact.spec.name, artifact.spec.size, archive=artifact.spec.archive
+            )
         return size, _read_chunks(path)
 
-    def _synthetic(self, name: str, size: int) -> tuple[str, int, str]:
-        key = (name, size)
+    def _synthetic(self, name: str, size: int, *, archive: bool = True) -> tuple[str, int, str]:
+        key = (name, size, archive)
         if key not in self._files:
             if self._dir is None:
                 self._dir = tempfile.TemporaryDirectory(prefix="wad-emulator-")
-            path = os.path.join(self._dir.name, f"{len(self._files)}.zip")
-            with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
-                info = zipfile.ZipInfo(f"{name}.bin", date_time=(2026, 1, 1, 0, 0, 0))
-                block = b"".join(hashlib.sha256(f"{name}:{i}".encode()).digest() for i in range(2048))
-                with archive.open(info, "w", force_zip64=size >= 2**31) as out:
-                    left = size
-                    while left > 0:
-                        out.write(block[: min(left, len(block))])
-                        left -= len(block)
+            path = os.path.join(self._dir.name, f"{len(self._files)}.{'zip' if archive else 'bin'}")
+            block = b"".join(hashlib.sha256(f"{name}:{i}".encode()).digest() for i in range(2048))
+            if archive:
+                with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zipped:
+                    info = zipfile.ZipInfo(f"{name}.bin", date_time=(2026, 1, 1, 0, 0, 0))
+                    with zipped.open(info, "w", force_zip64=size >= 2**31) as out:
+                        _write_synthetic(out, block, size)
+            else:
+                with open(path, "wb") as out:
+                    _write_synthetic(out, block, size)
             digest = hashlib.sha256()
             for chunk in _read_chunks(path):
                 digest.update(chunk)
             self._files[key] = (path, os.path.getsize(path), digest.hexdigest())
         return self._files[key]
+
+
+def _write_synthetic(out: IO[bytes], block: bytes, size: int) -> None:
+    left = size
+    while left > 0:
+        out.write(block[: min(left, len(block))])
+        left -= len(block)
 
 
 def _read_chunks(path: str) -> Iterator[bytes]:

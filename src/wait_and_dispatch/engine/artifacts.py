@@ -32,23 +32,47 @@ artifact has downloaded, matched its sha256 digest and unpacked completely is an
 place: a failure leaves the destination as it was. Messages name the destination, never the
 staging folder.
 
+Zip or one file, as actions/download-artifact v8 decides (@actions/artifact
+`download/download-artifact.ts`, `streamExtractExternal`): since upload-artifact v7's
+`archive: false` (GitHub changelog 2026-02-26) an artifact may be one file, uploaded as is and
+named after it. The blob is a zip when its `Content-Type` is `application/zip`,
+`application/x-zip-compressed` or `application/zip-compressed`, or its URL's path ends in `.zip`;
+anything else is saved as one file named from `Content-Disposition` (`filename*` first, RFC 6266
+and RFC 5987), else after the artifact. The decision is made from the storage host's headers,
+before a byte of the body is read. `skip_decompress` (download-artifact's `skip-decompress`) keeps
+a zip as it is, saved as one file too. A raw `.jar` or `.docx` is a zip inside, but is saved as
+the file it is, never unpacked.
+
 Memory stays constant whatever the size: the zip streams in chunks of at most 1 MiB, and inflating
 produces at most 1 MiB at a time.
+
+A process stopped in the middle (SIGTERM) leaves no staging folder: `stop_downloads` ends the
+downloads in flight and waits for their staging to be removed. One killed outright (SIGKILL)
+cannot clean up; its staging folder, recognisable by name, is removed by a later download into
+the same destination once nothing in it has changed for `STALE_STAGING_AFTER` seconds.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fnmatch
 import os
 import re
 import shutil
 import tempfile
+import threading
+import time
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
 
 from wait_and_dispatch.engine.model import (
     Artifact,
+    ArtifactKind,
     ArtifactSelection,
     DownloadedArtifact,
     ProgressCallback,
@@ -65,15 +89,29 @@ from wait_and_dispatch.errors import (
     ArtifactError,
     ArtifactExpiredError,
     ArtifactNotFoundError,
+    DeadlineExceededError,
     ForkArtifactRefusedError,
     GitHubApiError,
     RunNotFoundError,
     UnsafeArtifactError,
 )
-from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.github_api import DownloadSink, GitHubApi, StorageAnswer
 
 _NAMES_SHOWN = 20  # names listed in a not-found message before "and N more"
-_STAGING_PREFIX = ".wait-and-dispatch-"
+_STAGING_PREFIX = ".wait-and-dispatch-staging-"
+_STAGING_NAME = re.compile(r"^\.wait-and-dispatch-staging-[A-Za-z0-9_]{8}$")  # tempfile.mkdtemp's suffix
+# A staging folder in which nothing changed for this long belongs to a process that was killed: a
+# live download writes, or gives up, far sooner (each read waits at most the API timeout).
+STALE_STAGING_AFTER = 3600.0
+# The content types download-artifact v8 unpacks (@actions/artifact `streamExtractExternal`).
+ZIP_CONTENT_TYPES = frozenset(
+    {"application/zip", "application/x-zip-compressed", "application/zip-compressed"}
+)
+_SHOWN_NAME = 60  # characters of an artifact's name shown in a message
+_NAME_MAX = 255  # bytes in one file name (NAME_MAX on Linux and macOS; 255 UTF-16 units on Windows)
+_LONG_NAME_HINT = (
+    "file names are limited to 255 bytes: download it on its own (into path) or rename the artifact"
+)
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _SEPARATORS = re.compile(r"[/\\]")
 _SHORT_HEX = 12  # digits of a sha256 shown in messages
@@ -150,6 +188,127 @@ def _describe_names(artifacts: Sequence[Artifact]) -> str:
     return f"it has {shown}{more}"
 
 
+# -- zip or file -----------------------------------------------------------------------------------
+
+
+def is_zip(answer: StorageAnswer) -> bool:
+    """Whether download-artifact v8 would unpack this blob: by its content type or its URL's path."""
+    mime = answer.content_type.split(";", 1)[0].strip().lower()
+    path = urllib.parse.urlsplit(answer.url).path.lower()
+    return mime in ZIP_CONTENT_TYPES or path.endswith(".zip")
+
+
+_FILENAME_STAR = re.compile(
+    r"""(?:^|;)\s*filename\*\s*=\s*([A-Za-z0-9!#$%&+^_`{}~-]+)'[^']*'([^;\s]*)""", re.I
+)
+_FILENAME = re.compile(r"""(?:^|;)\s*filename\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))""", re.I)
+
+
+def disposition_file_name(disposition: str) -> str | None:
+    """The file name a `Content-Disposition` gives: `filename*` (RFC 5987, UTF-8 or ISO-8859-1)
+    first, else `filename` (a token or a quoted string, RFC 6266). Only its last path component
+    is kept, as download-artifact keeps `path.basename`: a name never leads out of the folder."""
+    name: str | None = None
+    star = _FILENAME_STAR.search(disposition)
+    if star is not None:
+        charset = star.group(1).lower()
+        if charset in ("utf-8", "iso-8859-1"):
+            try:
+                name = urllib.parse.unquote(star.group(2), encoding=charset, errors="strict")
+            except UnicodeDecodeError:
+                name = None
+    if not name:
+        plain = _FILENAME.search(disposition)
+        if plain is not None:
+            quoted, token = plain.group(1), plain.group(2)
+            name = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else token
+    return _last_component(name or "")
+
+
+def _last_component(name: str) -> str | None:
+    last = _SEPARATORS.split(name.strip())[-1].strip()
+    if last in ("", ".", "..") or "\0" in last or _DRIVE.match(last):
+        return None
+    return last
+
+
+def _check_name_length(name: str, label: str, what: str) -> None:
+    size = len(name.encode("utf-8", errors="surrogatepass"))
+    if size > _NAME_MAX:
+        raise ArtifactError(
+            f"{label} would be saved as a {what} whose name is {size} bytes long, longer than file "
+            "systems allow",
+            hint=_LONG_NAME_HINT,
+        )
+
+
+def _shown_name(name: str) -> str:
+    """An artifact's name for a message: quoted, and cut short when it is long (a message is one
+    line people read)."""
+    return repr(name) if len(name) <= _SHOWN_NAME else repr(name[:_SHOWN_NAME]) + "..."
+
+
+class _RawFile:
+    """A sink that saves the bytes as they are, to one file: a raw artifact, or a zip kept whole.
+
+    Like the unzipper, `write` never raises: a problem is kept for `finish`, so the caller still
+    checks the digest of what was served first."""
+
+    def __init__(self, path: Path, label: str, shown: Path) -> None:
+        self.path = path
+        self.label = label
+        self.shown = shown
+        self._problem: OSError | None = None
+        self._file: BinaryIO | None = None
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("wb")
+        except OSError as error:
+            self._problem = error
+
+    def __enter__(self) -> _RawFile:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._close()
+
+    def write(self, data: bytes) -> int:
+        if self._problem is None and self._file is not None:
+            try:
+                self._file.write(data)
+            except OSError as error:
+                self._problem = error
+        return len(data)
+
+    def _close(self) -> None:
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError as error:
+                self._problem = self._problem or error
+            self._file = None
+
+    def finish(self) -> None:
+        self._close()
+        if self._problem is not None:
+            reason = self._problem.strerror or str(self._problem)
+            raise ArtifactError(
+                f"{self.label} could not be saved as {self.shown}: {reason}",
+                hint="check that the destination is writable and has room for the artifact",
+            )
+
+
+@dataclass
+class _Saving:
+    """How the last try keeps an artifact: unpacked, or as one file (its name)."""
+
+    kind: ArtifactKind
+    sink: StreamingUnzip | _RawFile
+    file_name: str | None = None
+
+
 # -- downloading -----------------------------------------------------------------------------------
 
 
@@ -163,7 +322,8 @@ def download_artifacts(
     deadline: float | None = None,
     run: WorkflowRun | None = None,
 ) -> tuple[DownloadedArtifact, ...]:
-    """Download, verify and unpack the selected artifacts of a run into `selection.path`.
+    """Download, verify and unpack (or, for a one-file artifact, save) the selected artifacts of a
+    run into `selection.path`.
 
     All or nothing: every selected artifact is checked (fork, expiry) before any byte is fetched,
     and the destination changes only once all of them downloaded, verified and unpacked.
@@ -199,15 +359,16 @@ def download_artifacts(
         tree = staging / "tree"
         tree.mkdir()
         for index, artifact in enumerate(chosen):
-            label = f"artifact {artifact.name!r} of run {run_id}"
+            label = f"artifact {_shown_name(artifact.name)} of run {run_id}"
             unpacked = staging / str(index)
-            size, verified = _download_unpacked(
+            size, verified, saving = _download_one(
                 api,
                 artifact,
                 unpacked,
                 places[artifact.id],
                 label,
                 max_ratio=selection.max_expansion_ratio,
+                skip_decompress=selection.skip_decompress,
                 deadline=deadline,
             )
             _merge(unpacked, tree / places[artifact.id].relative_to(destination), places[artifact.id], label)
@@ -219,16 +380,19 @@ def download_artifacts(
                     digest=artifact.digest,
                     path=places[artifact.id],
                     verified=verified,
+                    kind=saving.kind,
+                    file=places[artifact.id] / saving.file_name if saving.file_name is not None else None,
                 )
             )
         _move_into_place(tree, destination, run_id)
 
     for result in results:
         check = "sha256 verified" if result.verified else "no sha256 digest to verify (upload-artifact v3)"
+        where = f", saved as one file -> {result.file}" if result.file is not None else f" -> {result.path}"
         on_progress(
             ProgressEvent(
                 ProgressKind.ARTIFACT,
-                f"artifact {result.name}: {result.size:,} bytes, {check} -> {result.path}",
+                f"artifact {result.name}: {result.size:,} bytes, {check}{where}",
                 subject,
             )
         )
@@ -236,7 +400,7 @@ def download_artifacts(
 
 
 def _refuse_untrusted(artifact: Artifact, run_id: int, run: WorkflowRun | None, *, allow_forks: bool) -> None:
-    label = f"artifact {artifact.name!r} of run {run_id}"
+    label = f"artifact {_shown_name(artifact.name)} of run {run_id}"
     if not allow_forks and (artifact.from_fork or (run is not None and run.from_fork)):
         origin = (
             run.head_repository
@@ -256,10 +420,11 @@ def _folder_name(artifact: Artifact, run_id: int) -> str:
             f"artifact {name!r} of run {run_id} has a name that is not a safe folder name; refusing it",
             hint="download it on its own (it then goes straight into the path), or rename it",
         )
+    _check_name_length(name, f"artifact {_shown_name(name)} of run {run_id}", "folder")
     return name
 
 
-def _download_unpacked(
+def _download_one(
     api: GitHubApi,
     artifact: Artifact,
     into: Path,
@@ -267,23 +432,32 @@ def _download_unpacked(
     label: str,
     *,
     max_ratio: float,
+    skip_decompress: bool,
     deadline: float | None,
-) -> tuple[int, bool]:
-    """Stream the zip, unpacking it into `into` and hashing it on the way; check its sha256, then
-    that it unpacked completely. Returns (bytes, whether a digest was checked)."""
-    unzipper: list[StreamingUnzip] = []
+) -> tuple[int, bool, _Saving]:
+    """Stream one artifact into `into`, unpacking a zip as it arrives or saving the bytes as one
+    file (decided from the storage host's headers), hashing them on the way; check the sha256,
+    then that everything was written. Returns (bytes, whether a digest was checked, how it was kept)."""
+    saving: list[_Saving] = []
 
-    def fresh_unzipper(length: int | None) -> StreamingUnzip:
+    def fresh_sink(answer: StorageAnswer) -> DownloadSink:
         # A cut stream is retried from the first byte: start again from an empty folder.
         shutil.rmtree(into, ignore_errors=True)
-        size = length if length is not None else artifact.size
-        unzipper[:] = [StreamingUnzip(into, label, size, max_ratio, shown)]
-        return unzipper[0]
+        zipped = is_zip(answer)
+        if zipped and not skip_decompress:
+            size = answer.length if answer.length is not None else artifact.size
+            saving[:] = [_Saving(ArtifactKind.ZIP, StreamingUnzip(into, label, size, max_ratio, shown))]
+        else:
+            name = _saved_name(artifact, answer, label, zipped=zipped)
+            saving[:] = [_Saving(ArtifactKind.FILE, _RawFile(into / name, label, shown / name), name)]
+        return saving[0].sink
 
     try:
-        result = api.download_artifact(artifact.archive_download_url, fresh_unzipper, deadline=deadline)
+        result = api.download_artifact(artifact.archive_download_url, fresh_sink, deadline=deadline)
     except ArtifactDownloadError as error:
         raise ArtifactDownloadError(f"{label}: {error}, on every try", hint=error.hint) from error
+    except (ArtifactError, DeadlineExceededError) as error:
+        raise type(error)(f"{label}: {error}", hint=error.hint) from error
     except GitHubApiError as error:
         if error.status == 410:
             # It expired between the listing and the download (OpenAPI actions/download-artifact).
@@ -298,14 +472,30 @@ def _download_unpacked(
             f"{label} failed its sha256 check: expected {expected[:_SHORT_HEX]}, "
             f"got {result.sha256[:_SHORT_HEX]}; nothing was extracted"
         )
-    unzipper[0].finish()
-    return result.size, verified
+    saving[0].sink.finish()
+    return result.size, verified, saving[0]
+
+
+def _saved_name(artifact: Artifact, answer: StorageAnswer, label: str, *, zipped: bool) -> str:
+    """The one file's name: from `Content-Disposition`, else the artifact's name (with `.zip` for a
+    zip kept whole, which is how GitHub names it: `attachment; filename="<name>.zip"`)."""
+    name = disposition_file_name(answer.content_disposition)
+    if name is None:
+        name = _last_component(artifact.name + (".zip" if zipped else ""))
+    if name is None:
+        raise UnsafeArtifactError(
+            f"{label} is one file, and neither the storage host nor its name gives a safe file "
+            "name; refusing it",
+            hint="rename the artifact",
+        )
+    _check_name_length(name, label, "file")
+    return name
 
 
 def _merge(unpacked: Path, tree: Path, shown: Path, label: str) -> None:
     """Move one artifact's unpacked files into the staged tree, over those of earlier artifacts
     (`merge_multiple`: later ones overwrite earlier ones). Renames only, within the staging folder."""
-    tree.mkdir(parents=True, exist_ok=True)
+    _make_folder(tree, label, shown)
     for current, folders, names in os.walk(unpacked):
         relative = Path(current).relative_to(unpacked)
         for folder in folders:
@@ -316,7 +506,7 @@ def _merge(unpacked: Path, tree: Path, shown: Path, label: str) -> None:
                     f"has a file, in {shown}",
                     hint="download them without merge-multiple, or rename the file or the folder",
                 )
-            target.mkdir(exist_ok=True)
+            _make_folder(target, label, shown)
         for name in names:
             target = tree / relative / name
             if target.is_dir():
@@ -325,10 +515,32 @@ def _merge(unpacked: Path, tree: Path, shown: Path, label: str) -> None:
                     f"has a folder, in {shown}",
                     hint="download them without merge-multiple, or rename the file or the folder",
                 )
-            os.replace(Path(current) / name, target)
+            try:
+                os.replace(Path(current) / name, target)
+            except OSError as error:
+                raise _placing_error(error, label, shown) from error
+
+
+def _make_folder(folder: Path, label: str, shown: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _placing_error(error, label, shown) from error
+
+
+def _placing_error(error: OSError, label: str, shown: Path) -> ArtifactError:
+    if error.errno == errno.ENAMETOOLONG:
+        return ArtifactError(
+            f"{label} cannot be placed in {shown}: a file name is too long", hint=_LONG_NAME_HINT
+        )
+    return ArtifactError(f"{label} cannot be placed in {shown}: {_os_reason(error)}", hint=_WRITABLE_HINT)
 
 
 # -- staging ---------------------------------------------------------------------------------------
+
+
+_active_staging: set[Path] = set()  # staging folders of downloads in progress, for stop_downloads
+_active_lock = threading.Condition()
 
 
 @contextlib.contextmanager
@@ -336,7 +548,7 @@ def _staging(destination: Path, run_id: int) -> Iterator[Path]:
     """A hidden folder inside the destination, removed afterwards with everything in it.
 
     Folders created for the destination are removed again if the download fails, so a failure
-    leaves the file system as it was.
+    leaves the file system as it was. Stale staging folders of killed processes are removed first.
     """
     if destination.exists() and not destination.is_dir():
         raise ArtifactError(
@@ -346,6 +558,7 @@ def _staging(destination: Path, run_id: int) -> Iterator[Path]:
     created = [folder for folder in (destination, *destination.parents) if not folder.exists()]
     try:
         destination.mkdir(parents=True, exist_ok=True)
+        remove_stale_staging(destination)
         staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=destination))
     except OSError as error:
         _remove_empty(created)
@@ -353,6 +566,8 @@ def _staging(destination: Path, run_id: int) -> Iterator[Path]:
             f"cannot download the artifacts of run {run_id} into {destination}: {_os_reason(error)}",
             hint=_WRITABLE_HINT,
         ) from error
+    with _active_lock:
+        _active_staging.add(staging)
     succeeded = False
     try:
         yield staging
@@ -361,6 +576,68 @@ def _staging(destination: Path, run_id: int) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         if not succeeded:
             _remove_empty(created)
+        with _active_lock:
+            _active_staging.discard(staging)
+            _active_lock.notify_all()
+
+
+def remove_stale_staging(destination: Path, *, now: float | None = None) -> list[Path]:
+    """Remove the staging folders that killed downloads left in `destination`; returns them.
+
+    Only ours (named as `_staging` names them, owned by this user) and only stale ones: nothing
+    in them changed for `STALE_STAGING_AFTER` seconds, so no live download is writing there.
+    """
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        candidates = [entry for entry in os.scandir(destination) if _STAGING_NAME.match(entry.name)]
+    except OSError:
+        return removed
+    for entry in candidates:
+        folder = Path(entry.path)
+        with _active_lock:
+            if folder in _active_staging:
+                continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if hasattr(os, "getuid") and entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                continue
+            if now - _last_change(folder) < STALE_STAGING_AFTER:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
+
+
+def _last_change(folder: Path) -> float:
+    latest = folder.stat().st_mtime
+    for current, folders, names in os.walk(folder):
+        for name in (*folders, *names):
+            with contextlib.suppress(OSError):
+                latest = max(latest, os.lstat(os.path.join(current, name)).st_mtime)
+    return latest
+
+
+def stop_downloads(api: GitHubApi, *, grace: float = 5.0) -> bool:
+    """Stop the downloads in progress (from any thread) and wait, at most `grace` real seconds,
+    until their staging folders are removed; True if none is left. For a process being stopped
+    (SIGTERM) whose downloads run in other threads, which would otherwise die with their staging."""
+    api.abort_downloads()
+    end = time.monotonic() + grace
+    with _active_lock:
+        while _active_staging:
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            _active_lock.wait(min(left, 0.05))
+            api.abort_downloads()  # one that had not reached the storage host yet
+        leftover = list(_active_staging)
+    for folder in leftover:
+        shutil.rmtree(folder, ignore_errors=True)
+    return not leftover
 
 
 def _remove_empty(folders: Sequence[Path]) -> None:
@@ -447,8 +724,14 @@ def latest_successful_run(
 
 __all__ = [
     "EXPANSION_FLOOR",
+    "STALE_STAGING_AFTER",
+    "ZIP_CONTENT_TYPES",
+    "disposition_file_name",
     "download_artifacts",
+    "is_zip",
     "latest_successful_run",
     "list_artifacts",
+    "remove_stale_staging",
     "select_artifacts",
+    "stop_downloads",
 ]

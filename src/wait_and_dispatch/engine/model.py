@@ -461,6 +461,8 @@ class ArtifactSelection:
     # Take the artifacts from the latest successful run of the workflow on this branch instead
     # of the run just found or waited for (e.g. the last good build of main).
     from_branch: str | None = None
+    # Keep zipped artifacts as they are, one `.zip` file each (download-artifact's `skip-decompress`).
+    skip_decompress: bool = False
 
 
 # -- results -------------------------------------------------------------------------------------
@@ -508,14 +510,24 @@ class DispatchedRun:
     correlation_id: str | None = None
 
 
+class ArtifactKind(StrEnum):
+    """How a downloaded artifact was kept: unpacked from its zip, or saved as one file (an
+    `archive: false` artifact, or a zip kept whole with `skip-decompress`)."""
+
+    ZIP = "zip"
+    FILE = "file"
+
+
 @dataclass(frozen=True)
 class DownloadedArtifact:
     name: str
     id: int
     size: int
     digest: str | None
-    path: Path
+    path: Path  # the folder it was unpacked or saved in
     verified: bool  # the sha256 of the download matched the artifact's digest
+    kind: ArtifactKind = ArtifactKind.ZIP
+    file: Path | None = None  # the file it was saved as, when kept as one file (kind `file`)
 
     def as_output(self) -> dict[str, Any]:
         return {
@@ -524,6 +536,8 @@ class DownloadedArtifact:
             "size": self.size,
             "digest": self.digest,
             "path": str(self.path),
+            "kind": self.kind.value,
+            "file": str(self.file) if self.file is not None else None,
         }
 
 

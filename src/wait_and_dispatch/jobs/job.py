@@ -268,6 +268,7 @@ def read_settings(
             merge_multiple=v.flag("merge-multiple"),
             allow_forks=v.flag("allow-forks"),
             from_branch=from_branch,
+            skip_decompress=v.flag("skip-decompress"),
         )
     # A checks-only step may name its commit by `ref` (a branch, tag or SHA), as
     # lewagon/wait-on-check-action's required `ref` does; `refs/heads/` and `refs/tags/` are dropped.

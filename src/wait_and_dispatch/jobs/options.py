@@ -146,6 +146,13 @@ INPUTS: tuple[Input, ...] = (
     Input("merge-multiple", "Download several artifacts into the same folder.", default="false"),
     Input("allow-forks", "Allow artifacts from runs of forks (they can be poisoned).", default="false"),
     Input(
+        "skip-decompress",
+        "Keep zipped artifacts as they are: each is saved as one `<name>.zip` file, not unpacked "
+        "(actions/download-artifact's input). Artifacts uploaded unzipped are saved as their file "
+        "either way.",
+        default="false",
+    ),
+    Input(
         "if-artifacts-missing",
         "When an artifact asked for is not in the run: fail the step, warn, or ignore it (nothing is "
         "downloaded).",
@@ -204,7 +211,11 @@ OUTPUTS: tuple[Output, ...] = (
     Output("dispatched", "true if this step started the run, false if it found one."),
     Output("head-sha", "Head SHA of the run."),
     Output("duration", "Seconds the run took (empty while it runs)."),
-    Output("artifacts", "JSON list of downloaded artifacts: name, id, size, digest, path."),
+    Output(
+        "artifacts",
+        "JSON list of downloaded artifacts: name, id, size, digest, path, kind (`zip`: unpacked; "
+        "`file`: saved as one file) and file (that file's path, else null).",
+    ),
     Output("download-path", "Folder the artifacts were downloaded to."),
     Output("checks", "JSON object of check names to conclusions."),
     Output("nodes", "With plan: JSON object of each node's result, outputs and reason."),
@@ -413,13 +424,6 @@ ALIASES: tuple[Alias, ...] = (
         "warn-unless:false",
         "only the run found is looked at, not earlier runs without the artifact",
         implies=_FIND_ONLY,
-    ),
-    Alias(
-        "skip-decompress",
-        (DOWNLOAD_ARTIFACT,),
-        None,
-        "refuse-unless:false",
-        "artifacts are always verified and unpacked",
     ),
     Alias(
         "skip_unpack",

@@ -197,7 +197,8 @@ class PlanRunner:
         )
 
     def cancel(self) -> dict[int, str]:
-        """Start no more nodes and cancel the runs dispatched so far (from the calling thread).
+        """Start no more nodes, stop the downloads in progress (their staging is removed) and
+        cancel the runs dispatched so far (from the calling thread).
 
         Thread-safe and idempotent: returns, for each run it cancelled, `cancelled`, `already
         completed` or why GitHub refused; a second call returns `{}`.
@@ -208,7 +209,11 @@ class PlanRunner:
             self._cancelled = True
             self._cancelled_at = time.monotonic()
             run_ids = list(self.dispatched)
+        # Downloads run in the nodes' daemon threads, which die with the process without cleaning
+        # up: stop them now (the runs are cancelled meanwhile) and let their staging be removed.
+        self.api.abort_downloads()
         outcomes = self._cancel_runs(run_ids)
+        artifacts_api.stop_downloads(self.api)
         self._schedule()
         return outcomes
 

@@ -48,6 +48,7 @@ NODE_INPUTS: tuple[str, ...] = (
     "path",
     "merge-multiple",
     "allow-forks",
+    "skip-decompress",
 )
 
 
