@@ -688,3 +688,36 @@ def test_a_workflow_file_answered_404_falls_back_to_looking_the_workflow_up(
     assert len(emulator.requests_to("/repos/octo/app/actions/workflows/build.yml")) == 1
     assert [p.status for p in posts(emulator)] == [422, 200]
     assert found.dispatched and found.how == "return_run_details"
+
+
+# -- GitHub's clock, not ours --------------------------------------------------------------------
+
+
+def on_ghes_with_the_clock_behind(scenario: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """GHES 3.20 (no `return_run_details`), whose clock is `seconds` behind the client's."""
+    add_distinct_id(without_run_details(scenario))
+    scenario["options"]["enterprise_version"] = "3.20.0"
+    scenario["options"]["clock_offset"] = -seconds
+    return scenario
+
+
+def test_with_the_servers_clock_3s_behind_ours_the_dispatched_run_is_still_found(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    # `created>=` from our clock would start 2 s after the run was created on GitHub's clock.
+    emulator = start_emulator(on_ghes_with_the_clock_behind(scenario_dict, 3))
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    assert found.how == "correlation id"
+    assert found.correlation_id is not None and found.correlation_id in found.run.display_title
+    assert len(posts(emulator)) == 1
+
+
+def test_a_502_on_the_dispatch_with_the_servers_clock_5s_behind_starts_one_run(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    emulator = start_emulator(on_ghes_with_the_clock_behind(scenario_dict, 5))
+    emulator.inject(Fault(host="api", method="POST", path="*/dispatches", kind="apply_then_fail", status=502))
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    assert [p.status for p in posts(emulator)] == [502], "sent once: the run it started was found"
+    assert found.how == "correlation after an unknown outcome"
+    assert len(runs_api.find_runs(make_api(emulator), APP, event="workflow_dispatch")) == 1

@@ -157,6 +157,10 @@ class Options:
     # Set: the server is GitHub Enterprise Server of this version, and says so in the
     # X-GitHub-Enterprise-Version header of every API answer (lerna/lerna#1930).
     enterprise_version: str | None = None
+    # Seconds the server's clock is ahead of the clock it is given (negative: behind). A runner's
+    # clock and GitHub's are never exactly the same: every time GitHub shows (its `Date` header,
+    # `created_at`, the `created` filter) is on its own clock.
+    clock_offset: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -444,6 +448,7 @@ def _parse_options(r: _Reader) -> Options:
         poll_interval_header=r.integer("poll_interval_header", None),
         secondary_points_per_minute=r.integer("secondary_points_per_minute", None),
         enterprise_version=r.opt_text("enterprise_version"),
+        clock_offset=r.number("clock_offset", 0.0),
     )
     r.done()
     return options

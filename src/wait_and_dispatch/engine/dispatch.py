@@ -436,9 +436,9 @@ class Dispatcher:
         while True:
             if correlation_id is None and snapshot is None and self._needs_snapshot(target):
                 snapshot = self._snapshot(target, deadline)
-            # Our clock stands in for GitHub's (runners keep NTP time); `_new_runs` starts a second
-            # early for `created`'s one-second precision.
-            since = self.api.clock.now()
+            # On GitHub's clock: `created` and `created_at` are, and ours may be seconds off.
+            # `_new_runs` starts a second early for `created`'s one-second precision.
+            since = self._server_now()
             try:
                 run_id = self._send(target, correlation_id, deadline)
             except ValidationFailedError as exc:
@@ -621,8 +621,13 @@ class Dispatcher:
 
     def _snapshot(self, target: _Target, deadline: float | None) -> set[int]:
         """The runs already there before our dispatch, so that they are never taken for ours."""
-        now = self.api.clock.now()
-        return {run.id for run in self._new_runs(target, now - 3600, deadline)}
+        return {run.id for run in self._new_runs(target, self._server_now() - 3600, deadline)}
+
+    def _server_now(self) -> float:
+        """GitHub's time now, from the `Date` of its answers (never ahead of it: a filter from it
+        starts early, never late). Before any answer, which a dispatch never is, our clock."""
+        server = self.api.server_time()
+        return self.api.clock.now() if server is None else server
 
     def _correlate(
         self,
