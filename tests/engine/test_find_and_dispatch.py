@@ -6,6 +6,7 @@ Everything goes over HTTP to the emulator. The emulator lists a dispatched run o
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FEATURE_SHA, MAIN_SHA
+from wait_and_dispatch.cli.progress import ProgressPrinter
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine import runs as runs_api
@@ -721,3 +723,24 @@ def test_a_502_on_the_dispatch_with_the_servers_clock_5s_behind_starts_one_run(
     assert [p.status for p in posts(emulator)] == [502], "sent once: the run it started was found"
     assert found.how == "correlation after an unknown outcome"
     assert len(runs_api.find_runs(make_api(emulator), APP, event="workflow_dispatch")) == 1
+
+
+# -- what the search for the run says --------------------------------------------------------------
+
+
+def test_the_wait_for_the_run_to_be_listed_is_said_once_then_only_polls(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    scenario_dict["options"]["dispatch_visibility_delay"] = 40
+    add_distinct_id(without_run_details(scenario_dict))
+    events: list[ProgressEvent] = []
+    Dispatcher(make_api(start_emulator(scenario_dict)), events.append).find_or_dispatch(request())
+    listed = [e for e in events if "to be listed" in e.message]
+    polls = [e for e in events if e.kind == "poll"]
+    assert len(listed) == 1 and listed[0].kind == "correlating"
+    assert len(polls) >= 10, "each later look is a poll event"
+    out = io.StringIO()
+    printer = ProgressPrinter(out, live=False)
+    for event in events:
+        printer(event)
+    assert out.getvalue().count("not listed yet") <= 1, "a log gets at most one poll line a minute"

@@ -652,17 +652,34 @@ class Dispatcher:
         # first look at once would pay a unit for an empty answer (later empty ones are free 304s).
         first_look = min(start + LIST_DELAY, limit)
 
+        said = False
+
         def pause_before_looking(pause: float, elapsed: float | None) -> None:
-            self.say(
-                ProgressEvent(
-                    ProgressKind.CORRELATING,
-                    "waiting for the dispatched run to be listed"
-                    + (f" (looking for {correlation_id})" if correlation_id else ""),
-                    subject=_what(target),
-                    elapsed=elapsed,
-                    next_poll_in=pause,
+            # Said once; then each look is a poll line, which the edges thin out or overwrite.
+            nonlocal said
+            if not said:
+                said = True
+                self.say(
+                    ProgressEvent(
+                        ProgressKind.CORRELATING,
+                        "waiting for the dispatched run to be listed"
+                        + (f" (looking for {correlation_id})" if correlation_id else ""),
+                        subject=_what(target),
+                        elapsed=elapsed,
+                        next_poll_in=pause,
+                    )
                 )
-            )
+            else:
+                self.say(
+                    ProgressEvent(
+                        ProgressKind.POLL,
+                        f"the dispatched run is not listed yet, {format_seconds(elapsed or 0.0)} elapsed; "
+                        f"looking again in {pause:.0f}s",
+                        subject=_what(target),
+                        elapsed=elapsed,
+                        next_poll_in=pause,
+                    )
+                )
             clock.sleep(pause)
 
         if first_look > start:
