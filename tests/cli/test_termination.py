@@ -4,8 +4,10 @@ running against the emulator on loopback, as `kill`, `timeout` or a container ru
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -21,7 +23,7 @@ from tests.support.small_plan import dispatched_workflows, small_scenario, write
 from wait_and_dispatch.cli.results import schema_text
 from wait_and_dispatch.cli.signals import interrupt_on_termination
 from wait_and_dispatch.clock import SystemClock
-from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.emulator import Emulator, Fault, Scenario
 
 COMMAND = [sys.executable, "-m", "wait_and_dispatch"]
 LONG_RUN = {"queued": 0, "duration": 600}
@@ -46,13 +48,13 @@ def start(argv: list[str], emulator: Emulator) -> subprocess.Popen[str]:
     )
 
 
-def wait_for_a_dispatch(emulator: Emulator, process: subprocess.Popen[str]) -> None:
+def wait_for_a_dispatch(emulator: Emulator, process: subprocess.Popen[str], *, settle: float = 1.0) -> None:
     deadline = time.monotonic() + 30
     while not [w for w in emulator.writes() if w.path.endswith("/dispatches") and w.status < 300]:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the command never dispatched"
-        time.sleep(0.1)
-    time.sleep(1.0)  # into the wait
+        time.sleep(0.05)
+    time.sleep(settle)  # into the wait
 
 
 def cancels(emulator: Emulator) -> list[str]:
@@ -132,3 +134,79 @@ def test_the_first_signal_interrupts_and_the_next_ones_let_the_cancel_finish() -
             steps.append("cancelled the runs")
     assert steps == ["interrupted", "cancelled the runs"]
     assert signal.getsignal(signal.SIGTERM) is previous
+
+
+# -- a signal before the dispatched run is known (GHES: no run details) ---------------------------
+
+CORRELATION_ID = re.compile(r"wad-[0-9a-f]{10}-[0-9a-f]{8}")
+
+
+@contextlib.contextmanager
+def ghes(visibility_delay: float) -> Iterator[Emulator]:
+    """GHES 3.20 (no run details): a dispatched run is known only once it is listed, after
+    `visibility_delay` seconds, by the correlation id its run-name shows."""
+    scenario = fast_scenario(timeline=LONG_RUN, run_name="Build [${{ inputs.distinct_id }}]")
+    scenario["repos"]["octo/app"]["workflows"][0]["inputs"]["distinct_id"] = {"type": "string"}
+    scenario["options"].update(
+        return_run_details=False, enterprise_version="3.20.0", dispatch_visibility_delay=visibility_delay
+    )
+    with Emulator(Scenario.from_dict(scenario), clock=SystemClock()) as emulator:
+        yield emulator
+
+
+def the_dispatched_run(emulator: Emulator) -> int:
+    """The one run the command dispatched (a slow dispatch applies after its client has gone)."""
+    deadline = time.monotonic() + 10
+    while True:
+        with emulator.state.lock:
+            runs = [run.id for run in emulator.state.runs.values() if run.event == "workflow_dispatch"]
+        if runs or time.monotonic() > deadline:
+            (run_id,) = runs
+            return run_id
+        time.sleep(0.1)
+
+
+def test_sigterm_while_the_dispatch_is_in_flight_finds_the_run_and_cancels_it() -> None:
+    with ghes(visibility_delay=1) as emulator:
+        in_flight = emulator.inject(Fault(method="POST", path="*/dispatches", kind="slow", delay=1.5))
+        process = start(["run", "--repo", "octo/app", "--workflow", "build.yml"], emulator)
+        deadline = time.monotonic() + 30
+        while not in_flight.fired:
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130, stderr
+        run_id = the_dispatched_run(emulator)
+        assert cancels(emulator) == [f"/repos/octo/app/actions/runs/{run_id}/cancel"], stderr
+    assert f"cancelled run {run_id}, which this command dispatched" in stderr
+
+
+def test_sigterm_during_correlation_finds_the_run_and_cancels_it() -> None:
+    with ghes(visibility_delay=2) as emulator:
+        process = start(["run", "--repo", "octo/app", "--workflow", "build.yml"], emulator)
+        wait_for_a_dispatch(emulator, process, settle=0.0)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130, stderr
+        run_id = the_dispatched_run(emulator)
+        assert cancels(emulator) == [f"/repos/octo/app/actions/runs/{run_id}/cancel"], stderr
+
+
+def test_sigterm_before_the_run_can_be_found_prints_its_correlation_id_in_the_error_and_json() -> None:
+    with ghes(visibility_delay=20) as emulator:
+        process = start(["run", "--repo", "octo/app", "--workflow", "build.yml", "--json"], emulator)
+        wait_for_a_dispatch(emulator, process, settle=0.0)
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        stdout, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130, stderr
+        assert time.monotonic() - started < 10, "it looked for the run a few seconds only"
+        (sent,) = [w for w in emulator.writes() if w.path.endswith("/dispatches")]
+    correlation_id = sent.body["inputs"]["distinct_id"]
+    error_line = next(line for line in stderr.splitlines() if line.startswith("interrupted"))
+    assert CORRELATION_ID.search(error_line) and correlation_id in error_line, stderr
+    failure = json.loads(stdout)
+    jsonschema.validate(failure, json.loads(schema_text()))
+    assert failure["error"]["exit_code"] == 130
+    assert correlation_id in failure["error"]["message"]

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import FEATURE_SHA, MAIN_SHA
+from tests.engine.conftest import MakeEngine
 from wait_and_dispatch.cli.progress import ProgressPrinter
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine import runs as runs_api
-from wait_and_dispatch.engine.dispatch import Dispatcher
-from wait_and_dispatch.engine.model import DispatchPolicy, ProgressEvent, Repository, RunRequest
+from wait_and_dispatch.engine.dispatch import FIND_GRACE, Dispatcher
+from wait_and_dispatch.engine.model import DispatchPolicy, ProgressEvent, Repository, RunRequest, WaitOptions
 from wait_and_dispatch.errors import (
     AmbiguousRunError,
     DeadlineExceededError,
@@ -744,3 +745,51 @@ def test_the_wait_for_the_run_to_be_listed_is_said_once_then_only_polls(
     for event in events:
         printer(event)
     assert out.getvalue().count("not listed yet") <= 1, "a log gets at most one poll line a minute"
+
+
+# -- the deadline before the dispatched run is found -----------------------------------------------
+
+
+def on_ghes_listing_runs_after(scenario: dict[str, Any], seconds: float) -> dict[str, Any]:
+    add_distinct_id(without_run_details(scenario))
+    scenario["options"].update(enterprise_version="3.20.0", dispatch_visibility_delay=seconds)
+    return scenario
+
+
+def test_cancel_on_timeout_during_discovery_finds_the_run_a_little_later_and_cancels_it(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_engine: MakeEngine
+) -> None:
+    emulator = start_emulator(on_ghes_listing_runs_after(scenario_dict, 8))
+    engine = make_engine(emulator)
+    with pytest.raises(DeadlineExceededError) as caught:
+        engine.run(request(), WaitOptions(timeout=5, cancel_on_timeout=True))
+    (run,) = runs_api.find_runs(engine.api, APP, event="workflow_dispatch")
+    assert [p.path for p in posts(emulator, "/cancel")] == [f"/repos/octo/app/actions/runs/{run.id}/cancel"]
+    assert caught.value.exit_code == ExitCode.TIMEOUT
+    assert f"found it afterwards, run {run.id}, and cancelled it" in caught.value.message
+    assert f"cancelled run {run.id} after the timeout" in engine.messages()
+
+
+def test_a_timeout_during_discovery_names_the_correlation_id_to_find_the_run_by(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_engine: MakeEngine
+) -> None:
+    emulator = start_emulator(on_ghes_listing_runs_after(scenario_dict, 8))
+    with pytest.raises(DeadlineExceededError) as caught:
+        make_engine(emulator).run(request(), WaitOptions(timeout=5))
+    (sent,) = posts(emulator)
+    assert caught.value.exit_code == ExitCode.TIMEOUT
+    assert f"look for the run whose name shows {sent.body['inputs']['distinct_id']}" in caught.value.message
+    assert posts(emulator, "/cancel") == [], "without cancel-on-timeout the run is left to run"
+
+
+def test_cancel_on_timeout_looks_for_the_run_a_few_seconds_only_then_names_its_correlation_id(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_engine: MakeEngine, clock: ManualClock
+) -> None:
+    emulator = start_emulator(on_ghes_listing_runs_after(scenario_dict, 60))
+    start = clock.now()
+    with pytest.raises(DeadlineExceededError) as caught:
+        make_engine(emulator).run(request(), WaitOptions(timeout=5, cancel_on_timeout=True))
+    assert clock.now() - start <= 5 + FIND_GRACE + 1
+    (sent,) = posts(emulator)
+    assert sent.body["inputs"]["distinct_id"] in caught.value.message
+    assert posts(emulator, "/cancel") == []
