@@ -1227,6 +1227,11 @@ class _Wire:
                     continue
                 timed_out = isinstance(exc, TimeoutError)
                 raise _WireError(_describe_wire(exc), never_sent=False, timed_out=timed_out) from exc
+            except BaseException:
+                # An interrupt (SIGINT, SIGTERM) mid-exchange: the connection is half used, and the
+                # requests that follow (the cancels) need a fresh one.
+                self.close()
+                raise
             if answer.will_close:
                 self.close()
             return answer.status, Headers(answer.getheaders()), data
