@@ -14,13 +14,21 @@ How we know the run we started, best first:
    cannot be read (no `contents: read`), the id is sent, and a workflow that does not declare it
    refuses it with 422 "Unexpected inputs provided": nothing started, and we send without it.
 3. The set of `workflow_dispatch` runs on the ref, created since just before our dispatch, that
-   were not there before it (and by our actor when known). Exactly one: it is ours. More than
+   were not there before it (and by our actor when known). "Since" is on GitHub's clock, as
+   `created_at` and the `created` filter are: the `Date` of its answers, never the runner's clock,
+   which may be seconds off. Exactly one: it is ours. More than
    one: we fail and say how to add a correlation input. We never guess by "newest run".
 
 A dispatch whose outcome is unknown (5xx, timeout, connection lost after sending) may have
 started a run: we look for it by the same means, for the whole discovery window, before sending
 it again. If the deadline ends the search first, the dispatch is not sent again: the request ends
 with the run unknown, naming the correlation id to find it by (issue 11, defect 1).
+
+A run once dispatched is never left going unseen: when an interrupt (SIGINT, SIGTERM) comes after
+the dispatch may have gone out, or the deadline comes during the search with cancel-on-timeout,
+the run is looked for `FIND_GRACE` seconds more and then cancelled (the edges cancel what a
+DISPATCHED event names); one that still cannot be found is named by its correlation id (or ref
+and time) in the error.
 
 Only what is needed is asked (issue 12): a workflow named by its file is not looked up (the
 workflow endpoints take the file name), the commit is resolved only when runs are to be found
