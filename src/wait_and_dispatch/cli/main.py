@@ -290,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed",
         type=_speed,
         default=1.0,
-        help="run the scenario's time this many times faster than real time (default: 1)",
+        help="play the scenario's runs this many times faster; timestamps stay on the real clock "
+        "(default: 1)",
     )
 
     completion = add_command(
