@@ -210,3 +210,22 @@ def test_sigterm_before_the_run_can_be_found_prints_its_correlation_id_in_the_er
     jsonschema.validate(failure, json.loads(schema_text()))
     assert failure["error"]["exit_code"] == 130
     assert correlation_id in failure["error"]["message"]
+
+
+def test_sigterm_while_a_dispatch_without_correlation_id_is_in_flight_names_its_ref_and_time(
+    long_run: Emulator,
+) -> None:
+    # The workflow declares no correlation input, so the run cannot be told from another one
+    # started at the same moment: it is not guessed at, and a person is told where to look.
+    in_flight = long_run.inject(Fault(method="POST", path="*/dispatches", kind="slow", delay=1.5))
+    process = start(["run", "--repo", "octo/app", "--workflow", "build.yml", "--json"], long_run)
+    deadline = time.monotonic() + 30
+    while not in_flight.fired:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    message = json.loads(stdout)["error"]["message"]
+    assert re.search(r"look for a workflow_dispatch run of it on main created at \S+Z or just after", message)
+    assert message in stderr
