@@ -98,8 +98,9 @@ LIST_DELAY = 3.0
 _RESENDS = 2
 # How long a dispatched run is still looked for once the deadline or an interrupt has come, so
 # that it can be cancelled rather than left going unseen. A few seconds: the runner kills a
-# cancelled step 10 s after its SIGINT (SIGTERM at 7.5 s, then SIGKILL; actions/runner
-# ProcessInvoker), a job ends within 5 s of its deadline, and the cancel needs a moment of its own.
+# cancelled step 10 s after its SIGINT (SIGTERM at 7.5 s, SIGKILL 2.5 s later: `_sigintTimeout`
+# and `_sigtermTimeout` in actions/runner's src/Runner.Sdk/ProcessInvoker.cs), a job ends within
+# 5 s of its deadline, and the cancel needs a moment of its own.
 FIND_GRACE = 4.0
 # GitHub's repository_dispatch takes at most 10 top-level client_payload properties (OpenAPI
 # `repos/create-dispatch-event`).
