@@ -207,6 +207,16 @@ class DispatchOutcomeUnknownError(DeadlineExceededError):
     default_hint = "raise the timeout above the discovery timeout so that the search can finish"
 
 
+class DispatchInterrupted(KeyboardInterrupt):
+    """An interrupt (SIGINT, SIGTERM) that came after a dispatch was sent and before its run could
+    be found: still an interrupt (exit 130), and it says how a person can find the run."""
+
+    def __init__(self, message: str, *, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
 class ConclusionNotAllowedError(WaitAndDispatchError):
     """A run or check completed with a conclusion the caller did not allow."""
 

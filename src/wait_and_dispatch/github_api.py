@@ -137,6 +137,8 @@ class ApiStats:
     secondary_limit_at: float | None = None  # clock time of the last one
     hold_until: float | None = None  # GitHub asked for no requests before this clock time
     paced_waits: int = 0  # times a request waited for the points-per-minute window
+    server_date: float | None = None  # GitHub's clock at its last answer (its `Date` header)
+    server_date_at: float | None = None  # our clock when that answer came
 
     @property
     def units_spent(self) -> int:
@@ -631,6 +633,7 @@ class GitHubApi:
                 raise self._connection_failure(method, url, exc, safe) from exc
         text = raw.decode("utf-8", errors="replace")
         self._note_rate_limit(response_headers)
+        self._note_server_date(response_headers)
         if status == 304 and cached is not None:
             self._count(not_modified=1)
             # A 304 need not repeat the headers of the answer it stands for; pagination needs
@@ -688,6 +691,25 @@ class GitHubApi:
             poll = _float_header(headers, "x-poll-interval")
             if poll is not None and poll > 0:
                 self.stats.poll_interval = poll
+
+    def _note_server_date(self, headers: Headers) -> None:
+        date = _http_date(headers.get("Date"))
+        if date is not None:
+            with self._stats_lock:
+                self.stats.server_date, self.stats.server_date_at = date, self.clock.now()
+
+    def server_time(self) -> float | None:
+        """GitHub's clock now, as its last answer's `Date` header tells it (None before any answer
+        carried one).
+
+        Timestamps GitHub compares (the `created` filter of run lists, `created_at`) are on its
+        clock, not ours. `Date` has one-second precision and is read after the answer travelled,
+        so this is never ahead of GitHub's clock, and behind it by at most a second and the
+        latency.
+        """
+        with self._stats_lock:
+            date, at = self.stats.server_date, self.stats.server_date_at
+        return None if date is None or at is None else date + max(0.0, self.clock.now() - at)
 
     def _note_secondary_limit(self) -> None:
         with self._stats_lock:
@@ -1156,6 +1178,31 @@ def _float_header(headers: Mapping[str, str], name: str) -> float | None:
         return None
 
 
+_HTTP_DATE = re.compile(r"(\d{1,2}) (\w{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _http_date(value: str | None) -> float | None:
+    """An HTTP `Date` (RFC 9110 IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) as epoch seconds."""
+    match = _HTTP_DATE.search(value or "")
+    if match is None or match.group(2) not in _MONTHS:
+        return None
+    day, month, year, hour, minute, second = match.groups()
+    try:
+        moment = datetime.datetime(
+            int(year),
+            _MONTHS.index(month) + 1,
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            tzinfo=datetime.UTC,
+        )
+    except ValueError:  # 31 Feb, 25:00: not a date; the answer is used without it
+        return None
+    return moment.timestamp()
+
+
 def _clock_time(epoch: int | None) -> str:
     if epoch is None:
         return "an unknown time"
@@ -1337,6 +1384,11 @@ class _Wire:
                     continue
                 timed_out = isinstance(exc, TimeoutError)
                 raise _WireError(_describe_wire(exc), never_sent=False, timed_out=timed_out) from exc
+            except BaseException:
+                # An interrupt (SIGINT, SIGTERM) mid-exchange: the connection is half used, and the
+                # requests that follow (the cancels) need a fresh one.
+                self.close()
+                raise
             if answer.will_close:
                 self.close()
             return answer.status, Headers(answer.getheaders()), data

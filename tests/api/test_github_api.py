@@ -490,3 +490,18 @@ def test_the_retry_machinery_is_imported_only_once_a_request_fails(tmp_path: Pat
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
     )
     assert done.stdout.strip() == "False"
+
+
+def test_the_servers_time_is_read_from_its_date_header_and_runs_on_with_our_clock(
+    start_emulator: Callable[[dict[str, Any]], Emulator],
+    scenario_dict: dict[str, Any],
+    make_api: Callable[..., GitHubApi],
+    clock: ManualClock,
+) -> None:
+    scenario_dict["options"]["clock_offset"] = -3.5
+    api = make_api(start_emulator(scenario_dict))
+    assert api.server_time() is None, "no answer yet"
+    api.get("/repos/octo/app")
+    clock.advance(10)
+    # `Date` has whole seconds: GitHub's 1767225596.5 is shown as ...596, never later.
+    assert api.server_time() == clock.now() - 4

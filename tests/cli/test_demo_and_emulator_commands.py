@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from wait_and_dispatch.cli.main import main
@@ -86,6 +87,43 @@ def test_emulator_speed_runs_the_scenarios_time_faster() -> None:
         run_url = requests.post(url, json=body, headers=headers, timeout=10).json()["run_url"]
         time.sleep(0.5)  # 300 s of scenario time: the 95-second Build run has completed
         assert requests.get(run_url, headers=headers, timeout=10).json()["status"] == "completed"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("speed", ["30", "120"])
+def test_at_speed_a_dispatch_nobody_listens_to_is_not_taken_for_an_earlier_run(
+    speed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wait_and_dispatch", "emulator", "--port", "0", "--speed", speed],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        api_url = re.search(r"(http://127\.0\.0\.1:\d+)", process.stdout.readline())
+        assert api_url is not None
+        token = "ghp_demo_dev_000000000000000000000000000"
+        monkeypatch.setenv("GITHUB_API_URL", api_url.group(1))
+        monkeypatch.setenv("GITHUB_TOKEN", token)
+        monkeypatch.delenv("GH_TOKEN", raising=False)
+        # An earlier repository_dispatch run on main, then the scenario's story moves on.
+        earlier = requests.post(
+            f"{api_url.group(1)}/repos/octo/app/dispatches",
+            json={"event_type": "deploy", "client_payload": {"environment": "staging"}},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert earlier.status_code == 204
+        time.sleep(2)
+        err = io.StringIO()
+        argv = ["run", "--repo", "octo/app", "--event-type", "nobody-listens", "--no-wait"]
+        code = main([*argv, "--discovery-timeout", "4s"], stdout=io.StringIO(), stderr=err)
+        assert code == 3, err.getvalue()
+        assert "started run" not in err.getvalue()
     finally:
         process.terminate()
         process.wait(timeout=10)

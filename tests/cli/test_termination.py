@@ -4,8 +4,10 @@ running against the emulator on loopback, as `kill`, `timeout` or a container ru
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +27,7 @@ from wait_and_dispatch.emulator import Emulator, Fault, Scenario
 
 COMMAND = [sys.executable, "-m", "wait_and_dispatch"]
 LONG_RUN = {"queued": 0, "duration": 600}
+CORRELATION_ID = re.compile(r"wad-[0-9a-f]{10}-[0-9a-f]{8}")
 
 
 def environment(emulator: Emulator) -> dict[str, str]:
@@ -46,13 +49,13 @@ def start(argv: list[str], emulator: Emulator) -> subprocess.Popen[str]:
     )
 
 
-def wait_for_a_dispatch(emulator: Emulator, process: subprocess.Popen[str]) -> None:
+def wait_for_a_dispatch(emulator: Emulator, process: subprocess.Popen[str], *, settle: float = 1.0) -> None:
     deadline = time.monotonic() + 30
     while not [w for w in emulator.writes() if w.path.endswith("/dispatches") and w.status < 300]:
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline, "the command never dispatched"
-        time.sleep(0.1)
-    time.sleep(1.0)  # into the wait
+        time.sleep(0.05)
+    time.sleep(settle)  # into the wait
 
 
 def cancels(emulator: Emulator) -> list[str]:
@@ -159,3 +162,93 @@ def test_sigterm_to_plan_during_a_download_leaves_no_staging_and_no_partial_file
     assert process.returncode == 130, stderr
     left = [p.relative_to(work).as_posix() for p in work.rglob("*")] if work.exists() else []
     assert left == []
+
+
+@contextlib.contextmanager
+def ghes(visibility_delay: float) -> Iterator[Emulator]:
+    """GHES 3.20 (no run details): a dispatched run is known only once it is listed, after
+    `visibility_delay` seconds, by the correlation id its run-name shows."""
+    scenario = fast_scenario(timeline=LONG_RUN, run_name="Build [${{ inputs.distinct_id }}]")
+    scenario["repos"]["octo/app"]["workflows"][0]["inputs"]["distinct_id"] = {"type": "string"}
+    scenario["options"].update(
+        return_run_details=False, enterprise_version="3.20.0", dispatch_visibility_delay=visibility_delay
+    )
+    with Emulator(Scenario.from_dict(scenario), clock=SystemClock()) as emulator:
+        yield emulator
+
+
+def the_dispatched_run(emulator: Emulator) -> int:
+    """The one run the command dispatched (a slow dispatch applies after its client has gone)."""
+    deadline = time.monotonic() + 10
+    while True:
+        with emulator.state.lock:
+            runs = [run.id for run in emulator.state.runs.values() if run.event == "workflow_dispatch"]
+        if runs or time.monotonic() > deadline:
+            (run_id,) = runs
+            return run_id
+        time.sleep(0.1)
+
+
+def test_sigterm_while_the_dispatch_is_in_flight_finds_the_run_and_cancels_it() -> None:
+    with ghes(visibility_delay=1) as emulator:
+        in_flight = emulator.inject(Fault(method="POST", path="*/dispatches", kind="slow", delay=1.5))
+        process = start(["run", "--repo", "octo/app", "--workflow", "build.yml"], emulator)
+        deadline = time.monotonic() + 30
+        while not in_flight.fired:
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130, stderr
+        run_id = the_dispatched_run(emulator)
+        assert cancels(emulator) == [f"/repos/octo/app/actions/runs/{run_id}/cancel"], stderr
+    assert f"cancelled run {run_id}, which this command dispatched" in stderr
+
+
+def test_sigterm_during_correlation_finds_the_run_and_cancels_it() -> None:
+    with ghes(visibility_delay=2) as emulator:
+        process = start(["run", "--repo", "octo/app", "--workflow", "build.yml"], emulator)
+        wait_for_a_dispatch(emulator, process, settle=0.0)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130, stderr
+        run_id = the_dispatched_run(emulator)
+        assert cancels(emulator) == [f"/repos/octo/app/actions/runs/{run_id}/cancel"], stderr
+
+
+def test_sigterm_before_the_run_can_be_found_prints_its_correlation_id_in_the_error_and_json() -> None:
+    with ghes(visibility_delay=20) as emulator:
+        process = start(["run", "--repo", "octo/app", "--workflow", "build.yml", "--json"], emulator)
+        wait_for_a_dispatch(emulator, process, settle=0.0)
+        process.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        stdout, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130, stderr
+        assert time.monotonic() - started < 10, "it looked for the run a few seconds only"
+        (sent,) = [w for w in emulator.writes() if w.path.endswith("/dispatches")]
+    correlation_id = sent.body["inputs"]["distinct_id"]
+    error_line = next(line for line in stderr.splitlines() if line.startswith("interrupted"))
+    assert CORRELATION_ID.search(error_line) and correlation_id in error_line, stderr
+    failure = json.loads(stdout)
+    jsonschema.validate(failure, json.loads(schema_text()))
+    assert failure["error"]["exit_code"] == 130
+    assert correlation_id in failure["error"]["message"]
+
+
+def test_sigterm_while_a_dispatch_without_correlation_id_is_in_flight_names_its_ref_and_time(
+    long_run: Emulator,
+) -> None:
+    # The workflow declares no correlation input, so the run cannot be told from another one
+    # started at the same moment: it is not guessed at, and a person is told where to look.
+    in_flight = long_run.inject(Fault(method="POST", path="*/dispatches", kind="slow", delay=1.5))
+    process = start(["run", "--repo", "octo/app", "--workflow", "build.yml", "--json"], long_run)
+    deadline = time.monotonic() + 30
+    while not in_flight.fired:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    message = json.loads(stdout)["error"]["message"]
+    assert re.search(r"look for a workflow_dispatch run of it on main created at \S+Z or just after", message)
+    assert message in stderr

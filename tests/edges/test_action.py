@@ -397,3 +397,35 @@ def test_an_unzipped_artifact_and_a_zip_kept_whole_are_outputs_and_summary_rows(
     assert len(rows) == 2 and all(
         line.endswith("report.html | ✓ |") or "package.zip" in line for line in rows
     )
+
+
+def test_cancelling_the_step_before_its_run_is_listed_names_the_correlation_id(start_step: StartStep) -> None:
+    scenario = fast_scenario(
+        timeline={"queued": 1, "duration": 600}, run_name="Build [${{ inputs.distinct_id }}]"
+    )
+    scenario["repos"]["octo/app"]["workflows"][0]["inputs"]["distinct_id"] = {"type": "string"}
+    scenario["options"].update(
+        return_run_details=False, enterprise_version="3.20.0", dispatch_visibility_delay=20
+    )
+    step = start_step(scenario)
+    step.env.update(
+        {
+            "INPUT_WORKFLOW": "build.yml",
+            "INPUT_CORRELATION-INPUT": "distinct_id",
+            "INPUT_DISCOVERY-TIMEOUT": "5m",
+        }
+    )
+    process = subprocess.Popen(
+        ENTRYPOINT, env=step.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    deadline = time.monotonic() + 30
+    while not (
+        sent := [w for w in step.emulator.writes() if w.path.endswith("/dispatches") and w.status < 300]
+    ):
+        assert time.monotonic() < deadline, "the step never dispatched"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    stdout, _ = process.communicate(timeout=30)
+    assert process.returncode == 130, stdout
+    [error] = [line for line in stdout.splitlines() if line.startswith("::error")]
+    assert sent[0].body["inputs"]["distinct_id"] in error, stdout

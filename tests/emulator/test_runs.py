@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.utils
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 from tests.emulator.conftest import MAIN_SHA, Http
 from tests.support.github_facts import RUN_CONCLUSIONS
 from wait_and_dispatch.clock import ManualClock
-from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.emulator import Emulator, Scenario
 
 
 def _run(http: Http, run_id: int, suffix: str = "") -> dict[str, Any]:
@@ -289,3 +291,24 @@ def test_pygithub_lists_jobs_and_steps(gh: github.Github, clock: ManualClock) ->
     jobs = list(run.jobs())
     assert [j.name for j in jobs] == ["build", "deploy"]
     assert jobs[0].steps[0].name == "Set up job"
+
+
+@pytest.mark.parametrize("speed", [30, 120])
+def test_a_scenario_told_faster_keeps_real_timestamps_and_only_shortens_the_waits(
+    scenario: dict[str, Any], clock: ManualClock, speed: int
+) -> None:
+    # GitHub's timestamps advance with real time whatever the pace of the story: a run dispatched
+    # now is created now, and an earlier run never looks newer than a client's "now".
+    with Emulator(Scenario.from_dict(scenario).at_speed(speed), clock=clock) as emulator:
+        http = Http(emulator)
+        clock.advance(60)
+        answer = http.dispatch(return_run_details=True, inputs={"environment": "dev"})
+        run_id = answer.json()["workflow_run_id"]
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(clock.now()))
+        assert email.utils.parsedate_to_datetime(answer.headers["Date"]).timestamp() == clock.now()
+        assert _run(http, run_id)["created_at"] == now
+        clock.advance(125 / speed)  # queued 5 s and 120 s in progress, told `speed` times faster
+        run = _run(http, run_id)
+        assert (run["status"], run["conclusion"]) == ("completed", "success")
+        jobs = http.get(f"/repos/octo/app/actions/runs/{run_id}/jobs").json()["jobs"]
+        assert [job["status"] for job in jobs] == ["completed", "completed"]

@@ -6,6 +6,7 @@ Everything goes over HTTP to the emulator. The emulator lists a dispatched run o
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from collections.abc import Callable
@@ -14,11 +15,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import FEATURE_SHA, MAIN_SHA
+from tests.engine.conftest import MakeEngine
+from wait_and_dispatch.cli.progress import ProgressPrinter
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine import runs as runs_api
-from wait_and_dispatch.engine.dispatch import Dispatcher
-from wait_and_dispatch.engine.model import DispatchPolicy, ProgressEvent, Repository, RunRequest
+from wait_and_dispatch.engine.dispatch import FIND_GRACE, Dispatcher
+from wait_and_dispatch.engine.model import DispatchPolicy, ProgressEvent, Repository, RunRequest, WaitOptions
 from wait_and_dispatch.errors import (
     AmbiguousRunError,
     DeadlineExceededError,
@@ -688,3 +691,105 @@ def test_a_workflow_file_answered_404_falls_back_to_looking_the_workflow_up(
     assert len(emulator.requests_to("/repos/octo/app/actions/workflows/build.yml")) == 1
     assert [p.status for p in posts(emulator)] == [422, 200]
     assert found.dispatched and found.how == "return_run_details"
+
+
+# -- GitHub's clock, not ours --------------------------------------------------------------------
+
+
+def on_ghes_with_the_clock_behind(scenario: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """GHES 3.20 (no `return_run_details`), whose clock is `seconds` behind the client's."""
+    add_distinct_id(without_run_details(scenario))
+    scenario["options"]["enterprise_version"] = "3.20.0"
+    scenario["options"]["clock_offset"] = -seconds
+    return scenario
+
+
+def test_with_the_servers_clock_3s_behind_ours_the_dispatched_run_is_still_found(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    # `created>=` from our clock would start 2 s after the run was created on GitHub's clock.
+    emulator = start_emulator(on_ghes_with_the_clock_behind(scenario_dict, 3))
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    assert found.how == "correlation id"
+    assert found.correlation_id is not None and found.correlation_id in found.run.display_title
+    assert len(posts(emulator)) == 1
+
+
+def test_a_502_on_the_dispatch_with_the_servers_clock_5s_behind_starts_one_run(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    emulator = start_emulator(on_ghes_with_the_clock_behind(scenario_dict, 5))
+    emulator.inject(Fault(host="api", method="POST", path="*/dispatches", kind="apply_then_fail", status=502))
+    found = Dispatcher(make_api(emulator)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    assert [p.status for p in posts(emulator)] == [502], "sent once: the run it started was found"
+    assert found.how == "correlation after an unknown outcome"
+    assert len(runs_api.find_runs(make_api(emulator), APP, event="workflow_dispatch")) == 1
+
+
+# -- what the search for the run says --------------------------------------------------------------
+
+
+def test_the_wait_for_the_run_to_be_listed_is_said_once_then_only_polls(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    scenario_dict["options"]["dispatch_visibility_delay"] = 40
+    add_distinct_id(without_run_details(scenario_dict))
+    events: list[ProgressEvent] = []
+    Dispatcher(make_api(start_emulator(scenario_dict)), events.append).find_or_dispatch(request())
+    listed = [e for e in events if "to be listed" in e.message]
+    polls = [e for e in events if e.kind == "poll"]
+    assert len(listed) == 1 and listed[0].kind == "correlating"
+    assert len(polls) >= 10, "each later look is a poll event"
+    out = io.StringIO()
+    printer = ProgressPrinter(out, live=False)
+    for event in events:
+        printer(event)
+    assert out.getvalue().count("not listed yet") <= 1, "a log gets at most one poll line a minute"
+
+
+# -- the deadline before the dispatched run is found -----------------------------------------------
+
+
+def on_ghes_listing_runs_after(scenario: dict[str, Any], seconds: float) -> dict[str, Any]:
+    add_distinct_id(without_run_details(scenario))
+    scenario["options"].update(enterprise_version="3.20.0", dispatch_visibility_delay=seconds)
+    return scenario
+
+
+def test_cancel_on_timeout_during_discovery_finds_the_run_a_little_later_and_cancels_it(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_engine: MakeEngine
+) -> None:
+    emulator = start_emulator(on_ghes_listing_runs_after(scenario_dict, 8))
+    engine = make_engine(emulator)
+    with pytest.raises(DeadlineExceededError) as caught:
+        engine.run(request(), WaitOptions(timeout=5, cancel_on_timeout=True))
+    (run,) = runs_api.find_runs(engine.api, APP, event="workflow_dispatch")
+    assert [p.path for p in posts(emulator, "/cancel")] == [f"/repos/octo/app/actions/runs/{run.id}/cancel"]
+    assert caught.value.exit_code == ExitCode.TIMEOUT
+    assert f"found it afterwards, run {run.id}, and cancelled it" in caught.value.message
+    assert f"cancelled run {run.id} after the timeout" in engine.messages()
+
+
+def test_a_timeout_during_discovery_names_the_correlation_id_to_find_the_run_by(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_engine: MakeEngine
+) -> None:
+    emulator = start_emulator(on_ghes_listing_runs_after(scenario_dict, 8))
+    with pytest.raises(DeadlineExceededError) as caught:
+        make_engine(emulator).run(request(), WaitOptions(timeout=5))
+    (sent,) = posts(emulator)
+    assert caught.value.exit_code == ExitCode.TIMEOUT
+    assert f"look for the run whose name shows {sent.body['inputs']['distinct_id']}" in caught.value.message
+    assert posts(emulator, "/cancel") == [], "without cancel-on-timeout the run is left to run"
+
+
+def test_cancel_on_timeout_looks_for_the_run_a_few_seconds_only_then_names_its_correlation_id(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_engine: MakeEngine, clock: ManualClock
+) -> None:
+    emulator = start_emulator(on_ghes_listing_runs_after(scenario_dict, 60))
+    start = clock.now()
+    with pytest.raises(DeadlineExceededError) as caught:
+        make_engine(emulator).run(request(), WaitOptions(timeout=5, cancel_on_timeout=True))
+    assert clock.now() - start <= 5 + FIND_GRACE + 1
+    (sent,) = posts(emulator)
+    assert sent.body["inputs"]["distinct_id"] in caught.value.message
+    assert posts(emulator, "/cancel") == []

@@ -90,6 +90,21 @@ def _never_appears(scenario: dict[str, Any]) -> None:
     scenario["options"]["dispatch_visibility_delay"] = 100_000
 
 
+def _ghes_320(*, clock_behind: float = 0.0, listed_after: float = 3.0) -> Callable[[dict[str, Any]], None]:
+    """GHES 3.20, which the client knows needs no `return_run_details`: every dispatch goes out
+    once, and its run is found by correlation. Its clock may be behind the runner's."""
+
+    def change(scenario: dict[str, Any]) -> None:
+        scenario["options"].update(
+            return_run_details=False,
+            enterprise_version="3.20.0",
+            clock_offset=-clock_behind,
+            dispatch_visibility_delay=listed_after,
+        )
+
+    return change
+
+
 def _wrong_digest(scenario: dict[str, Any]) -> None:
     artifact = scenario["repos"]["octo/app"]["workflows"][0]["artifacts"][0]
     artifact["digest"] = "sha256:" + "0" * 64
@@ -234,6 +249,41 @@ CELLS: tuple[Cell, ...] = (
         (_fault(DISPATCH, method="POST", kind="apply_then_fail"),),
         scenario=_ghes,
         outcome="finds the run by its correlation id",
+    ),
+    Cell(
+        "dispatch-ghes-clock-behind",
+        "dispatch",
+        "GHES without run details, its clock 3 s behind the runner's",
+        scenario=_ghes_320(clock_behind=3),
+        outcome="finds the run: the `created` filter is on GitHub's clock (its `Date` header)",
+    ),
+    Cell(
+        "dispatch-5xx-applied-ghes-clock-behind",
+        "dispatch",
+        "a 502 after the run was created, on GHES with its clock 5 s behind",
+        (_fault(DISPATCH, method="POST", kind="apply_then_fail"),),
+        scenario=_ghes_320(clock_behind=5),
+        outcome="finds the run it started by its correlation id; never dispatches again",
+    ),
+    Cell(
+        "dispatch-timeout-in-discovery",
+        "dispatch",
+        "the timeout (5 s) comes before the run is listed (8 s, no run details)",
+        scenario=_ghes_320(listed_after=8),
+        expect=3,
+        message="look for the run whose name shows wad-",
+        inputs={"timeout": "5s", "artifacts": ""},
+        outcome="exits naming the correlation id to find the run by",
+    ),
+    Cell(
+        "dispatch-timeout-in-discovery-cancel",
+        "dispatch",
+        "the same with cancel-on-timeout",
+        scenario=_ghes_320(listed_after=8),
+        expect=3,
+        message="and cancelled it",
+        inputs={"timeout": "5s", "artifacts": "", "cancel-on-timeout": "true"},
+        outcome="looks a few seconds more, finds the run and cancels it",
     ),
     Cell(
         "dispatch-reset",

@@ -30,7 +30,7 @@ from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.app_auth import AppCredentials, InstallationToken, installation_token
 from wait_and_dispatch.engine.core import Engine
 from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository
-from wait_and_dispatch.errors import ExitCode, PlanFileError, WaitAndDispatchError
+from wait_and_dispatch.errors import DispatchInterrupted, ExitCode, PlanFileError, WaitAndDispatchError
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
 from wait_and_dispatch.jobs.credentials import plan_repositories, read_app_credentials
 from wait_and_dispatch.jobs.job import JobReport, JobSettings, peer_outputs, read_settings, run_job
@@ -184,11 +184,13 @@ def _main(
         try:
             with runner.group("wait-and-dispatch"):
                 report = run_job(engine, settings)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as interrupt:
             cancelled = _cancel(engine, settings.repository, dispatched) if settings.cancel_on_cancel else []
             what = (
                 f"; cancelled the runs it dispatched: {', '.join(map(str, cancelled))}" if cancelled else ""
             )
+            if isinstance(interrupt, DispatchInterrupted):  # says how to find the run it may have started
+                what += f"; {interrupt.message}"
             runner.error(f"the step was cancelled while waiting{what}", title="wait-and-dispatch cancelled")
             return int(ExitCode.INTERRUPTED)
     runner.save_state(STATE_DISPATCHED, "")  # finished: nothing for the post step to cancel

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.cli.signals import interrupt_on_termination
-from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
+from wait_and_dispatch.errors import DispatchInterrupted, ExitCode, WaitAndDispatchError
 from wait_and_dispatch.log_text import print_line, verbatim
 
 if TYPE_CHECKING:  # imported lazily at run time, so that --help stays fast
@@ -291,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed",
         type=_speed,
         default=1.0,
-        help="run the scenario's time this many times faster than real time (default: 1)",
+        help="play the scenario's runs this many times faster; timestamps stay on the real clock "
+        "(default: 1)",
     )
 
     completion = add_command(
@@ -414,8 +415,12 @@ def handle_errors(stderr: TextIO, debug: bool) -> Iterator[list[int]]:
         if error.hint:
             print_line(f"hint: {error.hint}", file=stderr)
         status[0] = int(error.exit_code)
-    except KeyboardInterrupt:
-        print_line("interrupted", file=stderr)
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, DispatchInterrupted):  # says how to find the run it may have started
+            print_line(f"interrupted: {interrupt.message}", file=stderr)
+            print_line(f"hint: {interrupt.hint}", file=stderr)
+        else:
+            print_line("interrupted", file=stderr)
         status[0] = int(ExitCode.INTERRUPTED)
 
 

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from importlib import resources
 from typing import Any, TextIO
 
-from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
+from wait_and_dispatch.errors import DispatchInterrupted, ExitCode, WaitAndDispatchError
 
 SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "result.schema.json"
@@ -157,13 +157,16 @@ def plan_preview(plan: str, preview: Sequence[tuple[str, Sequence[str]]]) -> dic
     }
 
 
-def failure(command: str, error: WaitAndDispatchError | None) -> dict[str, Any]:
+def failure(
+    command: str, error: WaitAndDispatchError | None, interrupt: KeyboardInterrupt | None = None
+) -> dict[str, Any]:
     """A command that ended before it had a result (a usage or API error, or an interrupt,
     `error` None): only what went wrong."""
+    unfound = interrupt if isinstance(interrupt, DispatchInterrupted) else None  # how to find its run
     fields = error_fields(error) or {
         "exit_code": int(ExitCode.INTERRUPTED),
-        "message": "interrupted",
-        "hint": None,
+        "message": f"interrupted: {unfound.message}" if unfound else "interrupted",
+        "hint": unfound.hint if unfound else None,
     }
     return {"schema_version": SCHEMA_VERSION, "command": command, "error": fields}
 
@@ -193,9 +196,9 @@ def json_output(command: str, stream: TextIO, *, enabled: bool) -> Iterator[Json
         if enabled and not output.written:
             output.write(failure(command, error))
         raise
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         if enabled and not output.written:
-            output.write(failure(command, None))
+            output.write(failure(command, None, interrupt))
         raise
 
 

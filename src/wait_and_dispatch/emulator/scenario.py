@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -158,6 +158,10 @@ class Options:
     # Set: the server is GitHub Enterprise Server of this version, and says so in the
     # X-GitHub-Enterprise-Version header of every API answer (lerna/lerna#1930).
     enterprise_version: str | None = None
+    # Seconds the server's clock is ahead of the clock it is given (negative: behind). A runner's
+    # clock and GitHub's are never exactly the same: every time GitHub shows (its `Date` header,
+    # `created_at`, the `created` filter) is on its own clock.
+    clock_offset: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,9 @@ class TimelineSpec:
     @property
     def total(self) -> float:
         return self.before_start + self.duration
+
+
+_TIMELINE_FIELDS = ("requested", "pending", "queued", "waiting", "duration")
 
 
 @dataclass(frozen=True)
@@ -409,6 +416,86 @@ class Scenario:
                         )
         return cls(options=options, tokens=tokens, repos=repos, faults=faults, apps=apps)
 
+    def at_speed(self, speed: float) -> Scenario:
+        """This scenario told `speed` times faster: every span of its story (timelines, job starts
+        and durations, the offsets of runs, checks and faults, the delay before a dispatched run
+        is listed) divided by `speed`.
+
+        The clock stays the real one, as GitHub's is: timestamps, `Date` and `created` filters
+        agree with every client's clock, and a run dispatched a minute ago is a minute old. Only
+        the waits are shorter. (Running the clock itself faster made every earlier run look
+        newer than a client's "now".) What GitHub fixes, not the story, is kept: signed URLs'
+        lifetime, rate-limit windows, token lifetimes, retention in days, `slow` faults' delay.
+        """
+        if speed == 1:
+            return self
+
+        def span(seconds: float) -> float:
+            return seconds / speed
+
+        def timeline(spec: TimelineSpec) -> TimelineSpec:
+            return TimelineSpec(*(span(getattr(spec, name)) for name in _TIMELINE_FIELDS))
+
+        def jobs(specs: tuple[JobSpec, ...]) -> tuple[JobSpec, ...]:
+            return tuple(
+                replace(
+                    job, start=span(job.start), duration=None if job.duration is None else span(job.duration)
+                )
+                for job in specs
+            )
+
+        def case(spec: CaseSpec) -> CaseSpec:
+            return replace(
+                spec,
+                timeline=None if spec.timeline is None else timeline(spec.timeline),
+                jobs=None if spec.jobs is None else jobs(spec.jobs),
+            )
+
+        def workflow(spec: WorkflowSpec) -> WorkflowSpec:
+            return replace(
+                spec,
+                timeline=timeline(spec.timeline),
+                jobs=jobs(spec.jobs),
+                cases=tuple(case(c) for c in spec.cases),
+            )
+
+        def repo(spec: RepoSpec) -> RepoSpec:
+            return replace(
+                spec,
+                workflows=tuple(workflow(w) for w in spec.workflows),
+                runs=tuple(
+                    replace(
+                        run,
+                        created=span(run.created),
+                        timeline=None if run.timeline is None else timeline(run.timeline),
+                    )
+                    for run in spec.runs
+                ),
+                check_runs=tuple(
+                    replace(check, created=span(check.created), timeline=timeline(check.timeline))
+                    for check in spec.check_runs
+                ),
+                check_suites=tuple(
+                    replace(suite, created=span(suite.created)) for suite in spec.check_suites
+                ),
+            )
+
+        return replace(
+            self,
+            options=replace(
+                self.options, dispatch_visibility_delay=span(self.options.dispatch_visibility_delay)
+            ),
+            repos={name: repo(spec) for name, spec in self.repos.items()},
+            faults=tuple(
+                replace(
+                    fault,
+                    since=None if fault.since is None else span(fault.since),
+                    until=None if fault.until is None else span(fault.until),
+                )
+                for fault in self.faults
+            ),
+        )
+
     @classmethod
     def load(cls, path: str | Path) -> Scenario:
         """Read a scenario from a YAML or JSON file."""
@@ -449,6 +536,7 @@ def _parse_options(r: _Reader) -> Options:
         poll_interval_header=r.integer("poll_interval_header", None),
         secondary_points_per_minute=r.integer("secondary_points_per_minute", None),
         enterprise_version=r.opt_text("enterprise_version"),
+        clock_offset=r.number("clock_offset", 0.0),
     )
     r.done()
     return options

@@ -17,7 +17,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from wait_and_dispatch.clock import Clock, ScaledClock, SystemClock
+from wait_and_dispatch.clock import Clock, SystemClock
 from wait_and_dispatch.emulator.api_app import ApiApp
 from wait_and_dispatch.emulator.blob_app import BlobApp
 from wait_and_dispatch.emulator.faults import Fault, FaultSet
@@ -205,14 +205,20 @@ def serve_forever(
     """Serve `scenario_path` (the packaged demo scenario when None) until Ctrl-C (or until
     `stop_event` is set); print the URLs and every token's secret once.
 
-    `speed` > 1 runs the scenario's time that many times faster than real time, so a pipeline of
-    40-minute runs can be watched in a minute or two; clients keep their real clock.
+    `speed` > 1 tells the scenario that many times faster, so a pipeline of 40-minute runs can be
+    watched in a minute or two (`Scenario.at_speed`); the clock stays the real one, as clients'.
     """
     scenario = Scenario.demo() if scenario_path is None else Scenario.load(scenario_path)
     if speed <= 0:
         raise UsageError(f"speed must be positive, not {speed:g}", hint="e.g. --speed 60")
-    clock = SystemClock() if speed == 1 else ScaledClock(speed)
-    emulator = Emulator(scenario, clock=clock, host=host, port=port, blob_port=blob_port, access_log=True)
+    emulator = Emulator(
+        scenario.at_speed(speed),
+        clock=SystemClock(),
+        host=host,
+        port=port,
+        blob_port=blob_port,
+        access_log=True,
+    )
     emulator.start()
     try:
         print_fn(f"GitHub API emulator: {emulator.api_url}")

@@ -495,7 +495,7 @@ class State:
         self.scenario = scenario
         self.options = scenario.options
         self.clock = clock
-        self.start = clock.now()
+        self.start = self.now()
         self.ids = Ids()
         self.blobs = BlobStore()
         self.tokens: dict[str, TokenSpec] = dict(scenario.tokens)
@@ -588,7 +588,8 @@ class State:
     # -- runs ------------------------------------------------------------------------------
 
     def now(self) -> float:
-        return self.clock.now()
+        """The server's time: the clock it was given, off by the scenario's `clock_offset`."""
+        return self.clock.now() + self.options.clock_offset
 
     def _create_run(
         self,

@@ -35,8 +35,12 @@ class Engine:
         self.on_progress = on_progress
         self.dispatcher = Dispatcher(api, on_progress)
 
-    def find_or_dispatch(self, request: RunRequest, *, deadline: float | None = None) -> DispatchedRun:
-        return self.dispatcher.find_or_dispatch(request, deadline=deadline)
+    def find_or_dispatch(
+        self, request: RunRequest, *, deadline: float | None = None, cancel_on_timeout: bool = False
+    ) -> DispatchedRun:
+        return self.dispatcher.find_or_dispatch(
+            request, deadline=deadline, cancel_on_timeout=cancel_on_timeout
+        )
 
     def wait_for_runs(
         self, targets: Sequence[RunTarget], options: WaitOptions, *, deadline: float | None = None
@@ -158,7 +162,9 @@ class Engine:
         start = self.api.clock.now()
         deadline = start + options.timeout
         with self.api.deadline_scope(deadline):
-            found = self.find_or_dispatch(request, deadline=deadline)
+            found = self.find_or_dispatch(
+                request, deadline=deadline, cancel_on_timeout=options.cancel_on_timeout
+            )
             return self._wait_and_download(
                 request.repository,
                 found.run,

@@ -14,13 +14,21 @@ How we know the run we started, best first:
    cannot be read (no `contents: read`), the id is sent, and a workflow that does not declare it
    refuses it with 422 "Unexpected inputs provided": nothing started, and we send without it.
 3. The set of `workflow_dispatch` runs on the ref, created since just before our dispatch, that
-   were not there before it (and by our actor when known). Exactly one: it is ours. More than
+   were not there before it (and by our actor when known). "Since" is on GitHub's clock, as
+   `created_at` and the `created` filter are: the `Date` of its answers, never the runner's clock,
+   which may be seconds off. Exactly one: it is ours. More than
    one: we fail and say how to add a correlation input. We never guess by "newest run".
 
 A dispatch whose outcome is unknown (5xx, timeout, connection lost after sending) may have
 started a run: we look for it by the same means, for the whole discovery window, before sending
 it again. If the deadline ends the search first, the dispatch is not sent again: the request ends
 with the run unknown, naming the correlation id to find it by (issue 11, defect 1).
+
+A run once dispatched is never left going unseen: when an interrupt (SIGINT, SIGTERM) comes after
+the dispatch may have gone out, or the deadline comes during the search with cancel-on-timeout,
+the run is looked for `FIND_GRACE` seconds more and then cancelled (the edges cancel what a
+DISPATCHED event names); one that still cannot be found is named by its correlation id (or ref
+and time) in the error.
 
 Only what is needed is asked (issue 12): a workflow named by its file is not looked up (the
 workflow endpoints take the file name), the commit is resolved only when runs are to be found
@@ -61,9 +69,12 @@ from wait_and_dispatch.engine.model import (
     ignore_progress,
 )
 from wait_and_dispatch.engine.polling import PollBounds, governor_for
+from wait_and_dispatch.engine.waiting import cancel_after_timeout
 from wait_and_dispatch.engine.workflow_file import WorkflowDefinition
 from wait_and_dispatch.errors import (
     AmbiguousRunError,
+    DeadlineExceededError,
+    DispatchInterrupted,
     DispatchOutcomeUnknownError,
     NotFoundError,
     RunNotFoundError,
@@ -85,6 +96,12 @@ SETTLE_SECONDS = 15.0
 # How long after a dispatch its run is first looked for in the lists (it takes seconds to appear).
 LIST_DELAY = 3.0
 _RESENDS = 2
+# How long a dispatched run is still looked for once the deadline or an interrupt has come, so
+# that it can be cancelled rather than left going unseen. A few seconds: the runner kills a
+# cancelled step 10 s after its SIGINT (SIGTERM at 7.5 s, SIGKILL 2.5 s later: `_sigintTimeout`
+# and `_sigtermTimeout` in actions/runner's src/Runner.Sdk/ProcessInvoker.cs), a job ends within
+# 5 s of its deadline, and the cancel needs a moment of its own.
+FIND_GRACE = 4.0
 # GitHub's repository_dispatch takes at most 10 top-level client_payload properties (OpenAPI
 # `repos/create-dispatch-event`).
 _MAX_PAYLOAD_KEYS = 10
@@ -136,6 +153,16 @@ class _Target:
         return "repository_dispatch" if self.request.is_repository_dispatch else "workflow_dispatch"
 
 
+@dataclass
+class _Sent:
+    """A dispatch while its run is looked for: what it takes to find that run again."""
+
+    correlation_id: str | None
+    snapshot: set[int] | None = None  # runs there before it, when it carries no correlation id
+    since: float | None = None  # GitHub's time just before the last POST; None: none sent yet
+    run_id: int | None = None  # when GitHub's answer named the run
+
+
 @dataclass(frozen=True)
 class DispatchPreview:
     """What `find_or_dispatch` would do, found out with read requests only (a dry run)."""
@@ -171,7 +198,12 @@ class Dispatcher:
 
     # -- the entry point ---------------------------------------------------------------------
 
-    def find_or_dispatch(self, request: RunRequest, *, deadline: float | None = None) -> DispatchedRun:
+    def find_or_dispatch(
+        self, request: RunRequest, *, deadline: float | None = None, cancel_on_timeout: bool = False
+    ) -> DispatchedRun:
+        """The run for `request`: found, or dispatched and then found. `cancel_on_timeout`: when
+        the deadline comes before a dispatched run is found, look for it a few seconds more and
+        cancel it."""
         target = self._resolve(request, deadline, need_sha=request.dispatch is not DispatchPolicy.ALWAYS)
         if request.dispatch is not DispatchPolicy.ALWAYS:
             existing = self._existing_run(target, deadline)
@@ -189,7 +221,7 @@ class Dispatcher:
                 return DispatchedRun(existing, dispatched=False, how="existing run")
         if request.dispatch is DispatchPolicy.NEVER:
             return self._wait_for_appearance(target, deadline)
-        return self._dispatch(self._prepare(target, deadline), deadline)
+        return self._dispatch(self._prepare(target, deadline), deadline, cancel_on_timeout=cancel_on_timeout)
 
     def preview(self, request: RunRequest, *, deadline: float | None = None) -> DispatchPreview:
         """What `find_or_dispatch` would do, using read requests only."""
@@ -428,26 +460,41 @@ class Dispatcher:
 
     # -- dispatching -------------------------------------------------------------------------
 
-    def _dispatch(self, target: _Target, deadline: float | None) -> DispatchedRun:
+    def _dispatch(self, target: _Target, deadline: float | None, *, cancel_on_timeout: bool) -> DispatchedRun:
         name = self._correlation_name(target)
-        correlation_id = f"{target.key}-{secrets.token_hex(4)}" if name else None
-        snapshot: set[int] | None = None
+        sent = _Sent(f"{target.key}-{secrets.token_hex(4)}" if name else None)
+        try:
+            return self._send_and_find(target, sent, deadline, cancel_on_timeout=cancel_on_timeout)
+        except KeyboardInterrupt:
+            # SIGINT or SIGTERM once the dispatch may have gone out: its run must not be left
+            # going unseen. Look for it a little longer, so that the edge cancels it, or say how
+            # to find it.
+            if sent.since is None:
+                raise
+            unfound = self._after_interrupt(target, sent)
+            if unfound is None:
+                raise
+            raise unfound from None
+
+    def _send_and_find(
+        self, target: _Target, sent: _Sent, deadline: float | None, *, cancel_on_timeout: bool
+    ) -> DispatchedRun:
         resends = 0
         while True:
-            if correlation_id is None and snapshot is None and self._needs_snapshot(target):
-                snapshot = self._snapshot(target, deadline)
-            # Our clock stands in for GitHub's (runners keep NTP time); `_new_runs` starts a second
-            # early for `created`'s one-second precision.
-            since = self.api.clock.now()
+            if sent.correlation_id is None and sent.snapshot is None and self._needs_snapshot(target):
+                sent.snapshot = self._snapshot(target, deadline)
+            # On GitHub's clock: `created` and `created_at` are, and ours may be seconds off.
+            # `_new_runs` starts a second early for `created`'s one-second precision.
+            since = sent.since = self._server_now()
             try:
-                run_id = self._send(target, correlation_id, deadline)
+                run_id = self._send(target, sent.correlation_id, deadline)
             except ValidationFailedError as exc:
-                refused = self._refused_field(exc, target, correlation_id)
+                refused = self._refused_field(exc, target, sent.correlation_id)
                 if refused == "return_run_details":
                     self.run_details_supported = False
                     continue
                 if refused == "correlation":
-                    correlation_id = None
+                    sent.correlation_id = None
                     continue
                 raise _explained(exc, target) from None
             except WriteOutcomeUnknownError as exc:
@@ -462,31 +509,119 @@ class Dispatcher:
                 window = target.request.discovery_timeout
                 searched_until = self.api.clock.now() + window
                 found = self._correlate(
-                    target, correlation_id, snapshot, since, deadline, give_up_after=window
+                    target, sent.correlation_id, sent.snapshot, since, deadline, give_up_after=window
                 )
                 if found is not None:
                     return self._started(
-                        target, found[0], correlation_id, "correlation after an unknown outcome"
+                        target, found[0], sent.correlation_id, "correlation after an unknown outcome"
                     )
                 if deadline is not None and deadline < searched_until:
                     # The deadline cut the search short: the run may yet appear, so sending the
                     # dispatch again could start a second one. Stop, and say how to find it.
-                    raise self._outcome_unknown(target, correlation_id, since, exc) from exc
+                    raise self._cut_by_deadline(target, sent, cancel_on_timeout, lost=exc) from exc
                 resends += 1
                 if resends > _RESENDS:
                     raise
                 continue
             if run_id is not None:
+                sent.run_id = run_id
                 run = runs_api.get_run(self.api, target.repo, run_id, deadline=deadline)
-                return self._started(target, run, correlation_id, "return_run_details")
-            found = self._correlate(target, correlation_id, snapshot, since, deadline, give_up_after=None)
-            if found is None:
-                raise RunNotFoundError(
-                    f"dispatched {_what(target)} on {target.ref}, but its run did not appear within "
-                    f"{format_seconds(target.request.discovery_timeout)}",
-                    hint="GitHub may be slow to list new runs; raise the discovery timeout",
+                return self._started(target, run, sent.correlation_id, "return_run_details")
+            searched_until = self.api.clock.now() + target.request.discovery_timeout
+            found = self._correlate(
+                target, sent.correlation_id, sent.snapshot, since, deadline, give_up_after=None
+            )
+            if found is not None:
+                return self._started(target, found[0], sent.correlation_id, found[1])
+            if deadline is not None and deadline < searched_until:
+                raise self._cut_by_deadline(target, sent, cancel_on_timeout, lost=None)
+            raise RunNotFoundError(
+                f"dispatched {_what(target)} on {target.ref}, but its run did not appear within "
+                f"{format_seconds(target.request.discovery_timeout)}: {self._how_to_find(target, sent)}",
+                hint="GitHub may be slow to list new runs; raise the discovery timeout",
+            )
+
+    def _after_interrupt(self, target: _Target, sent: _Sent) -> DispatchInterrupted | None:
+        """Interrupted after the dispatch went out: make its run known to the edge (a DISPATCHED
+        event, which is how the edges learn what to cancel), looking for it for a few seconds if
+        need be. None when it is known; else the interrupt to raise, saying how to find the run."""
+        if sent.run_id is not None:
+            self.say(
+                ProgressEvent(
+                    ProgressKind.DISPATCHED,
+                    f"started run {sent.run_id} (known by return_run_details)",
+                    subject=f"run {sent.run_id}",
+                    run_id=sent.run_id,
+                    repository=target.repo.full_name,
                 )
-            return self._started(target, found[0], correlation_id, found[1])
+            )
+            return None
+        found = self._find_within_grace(target, sent)
+        if found is not None:
+            self._started(target, found[0], sent.correlation_id, "correlation after an interrupt")
+            return None
+        return DispatchInterrupted(
+            f"the dispatch of {_what(target)} on {target.ref} may have started a run, and it was not "
+            f"found before stopping: {self._how_to_find(target, sent)}",
+            hint="find that run in the repository's Actions tab, and cancel it if it should not run",
+        )
+
+    def _cut_by_deadline(
+        self, target: _Target, sent: _Sent, cancel: bool, *, lost: WriteOutcomeUnknownError | None
+    ) -> DeadlineExceededError:
+        """The deadline came while the dispatched run was looked for. With cancel-on-timeout the
+        run is looked for a few seconds more and cancelled; either way the error says which run
+        it is, or how to find it."""
+        if lost is not None:
+            what = (
+                f"the dispatch of {_what(target)} on {target.ref} may have started a run (GitHub's answer "
+                f"was lost: {lost.status or 'no answer'}), and the deadline came before the search for it "
+                "ended; it was not sent again, so at most one run started"
+            )
+            error: type[DeadlineExceededError] = DispatchOutcomeUnknownError
+        else:
+            what = (
+                f"dispatched {_what(target)} on {target.ref}, and the deadline came before its run was listed"
+            )
+            error = DeadlineExceededError
+        hint = (
+            "raise the timeout above the discovery timeout so that the search can finish, or find the "
+            "run in the repository's Actions tab"
+        )
+        found = self._find_within_grace(target, sent) if cancel else None
+        if found is None:
+            return error(f"{what}: {self._how_to_find(target, sent)}", hint=hint)
+        started = self._started(target, found[0], sent.correlation_id, found[1])
+        if cancel_after_timeout(self.api, target.repo, started.run, self.say):
+            return error(f"{what}; found it afterwards, run {started.run.id}, and cancelled it", hint=hint)
+        return error(
+            f"{what}; found it afterwards, run {started.run.id}, and could not cancel it: "
+            f"{started.run.html_url}",
+            hint=hint,
+        )
+
+    def _find_within_grace(self, target: _Target, sent: _Sent) -> tuple[WorkflowRun, str] | None:
+        """The dispatched run, looked for `FIND_GRACE` seconds more (past any deadline); None if
+        it cannot be told apart or does not appear by then."""
+        if sent.since is None or (sent.correlation_id is None and sent.snapshot is None):
+            return None  # nothing to tell our run from someone else's: never guess
+        until = self.api.clock.now() + FIND_GRACE
+        try:
+            with self.api.deadline_scope(until, replace=True):
+                return self._correlate(
+                    target, sent.correlation_id, sent.snapshot, sent.since, until, give_up_after=FIND_GRACE
+                )
+        except WaitAndDispatchError:
+            return None
+
+    def _how_to_find(self, target: _Target, sent: _Sent) -> str:
+        if sent.correlation_id:
+            return f"look for the run whose name shows {sent.correlation_id}"
+        moment = datetime.datetime.fromtimestamp(sent.since or self._server_now(), datetime.UTC)
+        return (
+            f"look for a {target.event} run of it on {target.ref} created at "
+            f"{moment:%Y-%m-%dT%H:%M:%SZ} or just after"
+        )
 
     def _needs_snapshot(self, target: _Target) -> bool:
         """Whether to list the runs already there before dispatching without a correlation id.
@@ -497,23 +632,6 @@ class Dispatcher:
         guessed between.)
         """
         return target.request.is_repository_dispatch or self.run_details_supported is False
-
-    def _outcome_unknown(
-        self, target: _Target, correlation_id: str | None, since: float, cause: WriteOutcomeUnknownError
-    ) -> DispatchOutcomeUnknownError:
-        moment = datetime.datetime.fromtimestamp(since, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        how = (
-            f"look for the run whose name shows {correlation_id}"
-            if correlation_id
-            else f"look for a {target.event} run of it on {target.ref} created at {moment} or just after"
-        )
-        return DispatchOutcomeUnknownError(
-            f"the dispatch of {_what(target)} on {target.ref} may have started a run (GitHub's answer "
-            f"was lost: {cause.status or 'no answer'}), and the deadline came before the search for it "
-            f"ended; it was not sent again, so at most one run started: {how}",
-            hint="raise the timeout above the discovery timeout so that the search can finish, or find "
-            "the run in the repository's Actions tab",
-        )
 
     def _send(self, target: _Target, correlation_id: str | None, deadline: float | None) -> int | None:
         """One dispatch POST. Returns the run id when GitHub tells it."""
@@ -621,8 +739,13 @@ class Dispatcher:
 
     def _snapshot(self, target: _Target, deadline: float | None) -> set[int]:
         """The runs already there before our dispatch, so that they are never taken for ours."""
-        now = self.api.clock.now()
-        return {run.id for run in self._new_runs(target, now - 3600, deadline)}
+        return {run.id for run in self._new_runs(target, self._server_now() - 3600, deadline)}
+
+    def _server_now(self) -> float:
+        """GitHub's time now, from the `Date` of its answers (never ahead of it: a filter from it
+        starts early, never late). Before any answer, which a dispatch never is, our clock."""
+        server = self.api.server_time()
+        return self.api.clock.now() if server is None else server
 
     def _correlate(
         self,
@@ -647,17 +770,34 @@ class Dispatcher:
         # first look at once would pay a unit for an empty answer (later empty ones are free 304s).
         first_look = min(start + LIST_DELAY, limit)
 
+        said = False
+
         def pause_before_looking(pause: float, elapsed: float | None) -> None:
-            self.say(
-                ProgressEvent(
-                    ProgressKind.CORRELATING,
-                    "waiting for the dispatched run to be listed"
-                    + (f" (looking for {correlation_id})" if correlation_id else ""),
-                    subject=_what(target),
-                    elapsed=elapsed,
-                    next_poll_in=pause,
+            # Said once; then each look is a poll line, which the edges thin out or overwrite.
+            nonlocal said
+            if not said:
+                said = True
+                self.say(
+                    ProgressEvent(
+                        ProgressKind.CORRELATING,
+                        "waiting for the dispatched run to be listed"
+                        + (f" (looking for {correlation_id})" if correlation_id else ""),
+                        subject=_what(target),
+                        elapsed=elapsed,
+                        next_poll_in=pause,
+                    )
                 )
-            )
+            else:
+                self.say(
+                    ProgressEvent(
+                        ProgressKind.POLL,
+                        f"the dispatched run is not listed yet, {format_seconds(elapsed or 0.0)} elapsed; "
+                        f"looking again in {pause:.0f}s",
+                        subject=_what(target),
+                        elapsed=elapsed,
+                        next_poll_in=pause,
+                    )
+                )
             clock.sleep(pause)
 
         if first_look > start:

@@ -139,7 +139,9 @@ def wait_for_runs(
             outcome = Outcome.SUCCESS if allowed else Outcome.CONCLUSION_NOT_ALLOWED
             results.append(WaitedRun(run, outcome, finished_at.get(i, end) - start))
             continue
-        cancelled = options.cancel_on_timeout and _cancel(api, target.repository, run, on_progress)
+        cancelled = options.cancel_on_timeout and cancel_after_timeout(
+            api, target.repository, run, on_progress
+        )
         results.append(WaitedRun(run, Outcome.TIMED_OUT, end - start, cancelled=cancelled))
     return results
 
@@ -261,7 +263,10 @@ def _slowed_event(pace: Pace, elapsed: float) -> ProgressEvent:
     )
 
 
-def _cancel(api: GitHubApi, repo: Repository, run: WorkflowRun, on_progress: ProgressCallback) -> bool:
+def cancel_after_timeout(
+    api: GitHubApi, repo: Repository, run: WorkflowRun, on_progress: ProgressCallback
+) -> bool:
+    """Cancel `run` once a deadline has passed (cancel-on-timeout): True if GitHub accepted."""
     try:
         # The wait's deadline has passed: the cancel gets a few seconds of its own, no more.
         with api.deadline_scope(api.clock.now() + _CANCEL_GRACE, replace=True):

@@ -100,7 +100,12 @@ INPUTS: tuple[Input, ...] = (
         "Conclusions that count as success: a comma-separated list, or any. "
         "Default: success for runs, success,skipped for checks.",
     ),
-    Input("cancel-on-timeout", "Cancel the downstream run when the wait times out.", default="false"),
+    Input(
+        "cancel-on-timeout",
+        "Cancel the downstream run when the wait times out (also when the timeout comes before a "
+        "dispatched run was found: it is looked for a few seconds more, then cancelled).",
+        default="false",
+    ),
     Input(
         "cancel-on-cancel",
         "Cancel the runs this step dispatched when the calling job is cancelled.",
