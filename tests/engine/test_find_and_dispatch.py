@@ -161,13 +161,29 @@ def test_a_rerun_run_is_found_as_its_latest_attempt(
 # -- dispatch and exact correlation --------------------------------------------------------------
 
 
-def test_dispatch_takes_the_run_id_from_return_run_details(api: GitHubApi, emulator: Emulator) -> None:
+def test_dispatch_on_github_com_speaks_2026_03_10_and_takes_the_run_id_from_the_200(
+    api: GitHubApi, emulator: Emulator
+) -> None:
+    # Under 2026-03-10 the dispatch answers 200 with the run's details unasked, and the body flag
+    # is gone (REST "Breaking changes"): none is sent.
     found = Dispatcher(api).find_or_dispatch(request(inputs={"environment": "prod"}))
     assert found.dispatched and found.how == "return_run_details"
-    accepted = [p for p in posts(emulator) if p.status == 200]
-    assert len(accepted) == 1
-    assert accepted[0].body == {"ref": "main", "inputs": {"environment": "prod"}, "return_run_details": True}
+    (accepted,) = posts(emulator)
+    assert accepted.status == 200
+    assert {k.lower(): v for k, v in accepted.headers.items()}["x-github-api-version"] == "2026-03-10"
+    assert accepted.body == {"ref": "main", "inputs": {"environment": "prod"}}
     assert found.run.event == "workflow_dispatch" and found.run.head_sha == MAIN_SHA
+
+
+def test_a_client_speaking_2022_11_28_still_asks_for_the_run_details(
+    api: GitHubApi, emulator: Emulator
+) -> None:
+    api.api_version = "2022-11-28"
+    found = Dispatcher(api).find_or_dispatch(request(inputs={"environment": "prod"}))
+    assert found.dispatched and found.how == "return_run_details"
+    (accepted,) = posts(emulator)
+    assert accepted.status == 200
+    assert accepted.body == {"ref": "main", "inputs": {"environment": "prod"}, "return_run_details": True}
 
 
 def without_contents_permission(scenario: dict[str, Any]) -> str:
@@ -246,7 +262,7 @@ def test_without_run_details_or_correlation_input_the_one_new_run_is_ours(
     start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
 ) -> None:
     push_run(scenario_dict)  # an older run that must not be taken
-    emulator = start_emulator(scenario_dict)
+    emulator = start_emulator(without_run_details(scenario_dict))
     api = make_api(emulator)
     dispatcher = Dispatcher(api)
     dispatcher.run_details_supported = False

@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from wait_and_dispatch.errors import (
     ConclusionNotAllowedError,
+    MalformedAnswerError,
     UsageError,
     WaitAndDispatchError,
     WaitTimeoutError,
@@ -29,6 +30,35 @@ DEFAULT_CHECK_CONCLUSIONS = frozenset({"success", "skipped"})
 # The slug of the GitHub Actions app, owner of every workflow run's check suite (on GHES too,
 # where its id differs: 15368 on github.com).
 ACTIONS_APP_SLUG = "github-actions"
+
+
+Answer = TypeVar("Answer")
+# What reading a field of an answer raises when GitHub's API description is not kept: a missing
+# key, `null` or text where a number belongs, an object where a list belongs.
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
+
+
+def parse_answer(what: str, data: Any, read: Callable[[Mapping[str, Any]], Answer]) -> Answer:
+    """Read one object of GitHub's answer with `read`; an answer that is not the object its API
+    describes becomes a `MalformedAnswerError` here, at the boundary, never a traceback later."""
+    if not isinstance(data, Mapping):
+        raise MalformedAnswerError(
+            f"GitHub's answer is not {what}: {type(data).__name__} where an object belongs"
+        )
+    try:
+        return read(data)
+    except _SHAPE_ERRORS as exc:
+        problem = f"no {exc.args[0]!r} field" if isinstance(exc, KeyError) and exc.args else str(exc)
+        shown = data.get("id")
+        which = f" {shown}" if isinstance(shown, int) and not isinstance(shown, bool) else ""
+        raise MalformedAnswerError(
+            f"GitHub's answer is not {what} as its API describes it{which}: {problem[:120]}"
+        ) from None
+
+
+def answer_field(data: Any, key: str, what: str) -> Any:
+    """`data[key]` of an answer that must have it (`default_branch` of a repository...)."""
+    return parse_answer(what, data, lambda mapping: mapping[key])
 
 
 def parse_time(text: str | None) -> float | None:
@@ -173,7 +203,12 @@ class Workflow:
         return str(self.id) if self.id is not None else urllib.parse.quote(self.file_name, safe="")
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Workflow:
+    def from_api(cls, data: Any) -> Workflow:
+        """A workflow from GitHub's answer; a malformed one is a `MalformedAnswerError`."""
+        return parse_answer("a workflow", data, cls._read)
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> Workflow:
         return cls(
             id=int(data["id"]),
             name=str(data.get("name") or ""),
@@ -214,7 +249,12 @@ class WorkflowRun:
     head_repository: str | None
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> WorkflowRun:
+    def from_api(cls, data: Any) -> WorkflowRun:
+        """A workflow run from GitHub's answer; a malformed one is a `MalformedAnswerError`."""
+        return parse_answer("a workflow run", data, cls._read)
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> WorkflowRun:
         head_repository = data.get("head_repository") or {}
         repository = data.get("repository") or {}
         actor = data.get("actor") or {}
@@ -274,7 +314,12 @@ class CheckRun:
     completed_at: float | None
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> CheckRun:
+    def from_api(cls, data: Any) -> CheckRun:
+        """A check run from GitHub's answer; a malformed one is a `MalformedAnswerError`."""
+        return parse_answer("a check run", data, cls._read)
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> CheckRun:
         app = data.get("app") or {}
         suite = data.get("check_suite") or {}
         return cls(
@@ -305,7 +350,12 @@ class CheckSuite:
     latest_check_runs_count: int
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> CheckSuite:
+    def from_api(cls, data: Any) -> CheckSuite:
+        """A check suite from GitHub's answer; a malformed one is a `MalformedAnswerError`."""
+        return parse_answer("a check suite", data, cls._read)
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> CheckSuite:
         app = data.get("app") or {}
         return cls(
             id=int(data["id"]),
@@ -339,7 +389,12 @@ class Artifact:
     head_branch: str | None
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Artifact:
+    def from_api(cls, data: Any) -> Artifact:
+        """An artifact from GitHub's answer; a malformed one is a `MalformedAnswerError`."""
+        return parse_answer("an artifact", data, cls._read)
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> Artifact:
         run = data.get("workflow_run") or {}
         return cls(
             id=int(data["id"]),
