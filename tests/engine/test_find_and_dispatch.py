@@ -325,6 +325,46 @@ def test_twenty_callers_dispatching_at_once_each_get_their_own_run(
     assert len(accepted) == 20, "exactly one run started per caller"
 
 
+def test_ten_callers_on_a_ghes_that_refuses_2026_03_10_fall_back_and_each_get_their_own_run(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    # GHES 3.20 as it is: /api/v3, no rate limits, no run details, and 400 for API version
+    # 2026-03-10. Each caller has its own connection, so each is refused once and falls back.
+    scenario_dict["options"].update(return_run_details=False, enterprise_version="3.20.1")
+    add_distinct_id(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    assert emulator.api_url.endswith("/api/v3")
+    found: dict[int, Any] = {}
+    apis = [make_api(emulator) for _ in range(10)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(10)
+
+    def caller(n: int) -> None:
+        dispatcher = Dispatcher(apis[n])
+        barrier.wait()
+        try:
+            found[n] = dispatcher.find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert [api.api_version for api in apis] == ["2022-11-28"] * 10
+    refused = [r for r in emulator.requests if r.status == 400 and "2026-03-10" in r.headers.values()]
+    assert len(refused) == 10, "each connection was refused once, then remembered the version"
+    assert len({result.run.id for result in found.values()}) == 10, "every caller got a different run"
+    accepted = [p for p in posts(emulator) if p.status == 204]
+    assert len(accepted) == 10, "exactly one run started per caller"
+    sent = {p.body["inputs"]["distinct_id"] for p in accepted}
+    assert {result.correlation_id for result in found.values()} == sent
+    for result in found.values():
+        assert result.correlation_id in result.run.display_title, "each caller got the run it started"
+
+
 def test_a_dispatch_whose_outcome_is_unknown_is_not_sent_again_when_its_run_exists(
     start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
 ) -> None:

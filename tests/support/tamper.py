@@ -181,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
     own_base: str
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         return None
 
     def _forward(self) -> None:
@@ -226,4 +226,4 @@ class _Handler(BaseHTTPRequestHandler):
             body = body.replace(old.encode(), new.encode())
         return replace(answer, headers=headers, body=body)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _forward
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _forward  # noqa: N815 - http.server's names

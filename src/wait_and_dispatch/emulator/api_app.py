@@ -310,6 +310,12 @@ class ApiApp:
         budget: Budget
         counted = False  # this request has used up a unit of the primary rate limit
         try:
+            if fault is not None and fault.kind == "html":
+                entry.finish(fault.status, None)
+                page = (
+                    "<!DOCTYPE html><html><head><title>Sign in to continue</title></head><body></body></html>"
+                )
+                return Response(page, fault.status, content_type="text/html; charset=utf-8")
             if path.startswith("/_web/"):
                 entry.finish(200, None)
                 return Response(

@@ -13,6 +13,8 @@ Each kind models something clients meet in the wild (GITHUB-FACTS "Rate limits",
 - `corrupt`: send the body with every byte changed, length kept (blob host): a mangled zip.
 - `apply_then_fail`: let the request change the model, then answer `status` (502 by default):
   the write happened but the client cannot know it (WriteOutcomeUnknownError in the client).
+- `html`: answer `status` (200 by default) with an HTML page and nothing done: a captive portal
+  or a proxy's sign-in page answering in GitHub's place (API host).
 
 `since` and `until` (seconds after the emulator started, on its clock) confine a fault to a
 stretch of time: an outage of GitHub's front end from 30 s to 100 s is
@@ -35,9 +37,15 @@ FAULT_KINDS = (
     "cut_stream",
     "corrupt",
     "apply_then_fail",
+    "html",
 )
 
-_DEFAULT_STATUS = {"secondary_rate_limit": 403, "primary_rate_limit": 403, "apply_then_fail": 502}
+_DEFAULT_STATUS = {
+    "secondary_rate_limit": 403,
+    "primary_rate_limit": 403,
+    "apply_then_fail": 502,
+    "html": 200,
+}
 
 
 @dataclass
@@ -52,7 +60,9 @@ class Fault:
     kind: str = "status"
     host: str = "api"
     method: str | None = None
-    status: int = 0  # 0: the kind's default (403 for rate limits, 502 for apply_then_fail, else 500)
+    status: int = (
+        0  # 0: the kind's default (403 for rate limits, 502 for apply_then_fail, 200 for html, else 500)
+    )
     times: int | None = 1
     after: int = 0
     retry_after: int | None = None
