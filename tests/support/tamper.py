@@ -118,6 +118,7 @@ class _Upstream:
     port: int
     prefix: str
     base: str  # scheme://host:port, as the upstream writes its own address
+    own_base: str = ""  # the proxy's scheme://host:port, once it listens
     rules: list[Rule] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -160,7 +161,7 @@ class TamperingProxy:
         handler = type("_Handler", (_Handler,), {"upstream": upstream})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        handler.own_base = f"http://127.0.0.1:{self._server.server_port}"
+        upstream.own_base = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01})
         self._thread.daemon = True
         self._thread.start()
@@ -178,7 +179,6 @@ class TamperingProxy:
 
 class _Handler(BaseHTTPRequestHandler):
     upstream: _Upstream
-    own_base: str
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -217,7 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _own_addresses(self, answer: Answer) -> Answer:
         """The upstream's address replaced by the proxy's, as a reverse proxy does."""
-        old, new = self.upstream.base, self.own_base
+        old, new = self.upstream.base, self.upstream.own_base
         headers = tuple(
             (k, v.replace(old, new) if k.lower() in ("location", "link") else v) for k, v in answer.headers
         )
