@@ -245,7 +245,7 @@ def test_a_list_that_is_not_a_list_is_a_malformed_answer(proxied: tuple[Tamperin
         list(api.paginate("/repos/octo/app/actions/runs", items_key="workflow_runs"))
 
 
-@pytest.mark.parametrize("value", ["1e400", "-1e400", "nan", "inf", "99999999999999999999"])
+@pytest.mark.parametrize("value", ["1e400", "-1e400", "inf", "99999999999999999999"])
 def test_rate_limit_headers_that_are_not_numbers_github_sends_are_ignored(
     proxied: tuple[TamperingProxy, GitHubApi], value: str
 ) -> None:

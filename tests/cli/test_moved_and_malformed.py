@@ -96,8 +96,10 @@ def test_download_from_a_renamed_repository(renamed: Emulator, tmp_path: Path) -
 
 
 def test_checks_on_a_renamed_repository_see_the_check(renamed: Emulator) -> None:
-    assert cli("run", *FAST, "--workflow", "build.yml")[0] == 0
-    code, out, err = cli("checks", *FAST, "--sha", MAIN_SHA, "--checks", "build", "--json")
+    assert cli("run", *FAST, "--repo", "octo/app-renamed", "--workflow", "build.yml")[0] == 0
+    code, out, err = cli(
+        "checks", *FAST, "--sha", MAIN_SHA, "--checks", "build", "--checks-discovery-timeout", "5s", "--json"
+    )
     assert code == 0, err
     assert json.loads(out)["checks"] == {"build": "success"}
 
