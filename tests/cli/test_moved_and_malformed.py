@@ -21,7 +21,7 @@ import pytest
 from tests.cli.conftest import serve_to_the_cli
 from tests.conftest import MAIN_SHA
 from tests.edges.test_action import fast_scenario
-from tests.support.tamper import TamperingProxy, edit_json, replace_body
+from tests.support.tamper import TamperingProxy, edit_json, replace_body, set_headers
 from wait_and_dispatch.cli.main import main
 from wait_and_dispatch.emulator import Emulator
 
@@ -137,3 +137,31 @@ def test_an_artifact_without_an_id_is_exit_4_with_one_line(proxy: TamperingProxy
     assert code == 4, err
     assert_one_line_error(err, "not an artifact")
     assert not list(tmp_path.iterdir())
+
+
+# -- what the API layer learnt, under --debug -----------------------------------------------------
+
+
+def test_deprecation_headers_are_said_once_under_debug_and_not_without(proxy: TamperingProxy) -> None:
+    proxy.tamper(
+        "GET",
+        "*",
+        set_headers(Deprecation="@1777593600", Sunset="Fri, 10 Mar 2028 00:00:00 GMT"),
+    )
+    code, _, quiet = cli("run", *FAST, "--workflow", "build.yml")
+    assert code == 0, quiet
+    assert "deprecated" not in quiet
+    code, _, err = cli("run", *FAST, "--workflow", "build.yml", "--debug")
+    assert code == 0, err
+    said = [line for line in err.splitlines() if "GitHub says it is deprecated" in line]
+    assert len(said) == 1 and "Fri, 10 Mar 2028" in said[0]
+
+
+def test_the_fallback_to_2022_11_28_is_said_once_under_debug(monkeypatch: pytest.MonkeyPatch) -> None:
+    scenario = fast_scenario()
+    scenario["options"].update(return_run_details=False, enterprise_version="3.20.1")
+    with serve_to_the_cli(monkeypatch, scenario):
+        code, _, err = cli("run", *FAST, "--workflow", "build.yml", "--debug")
+    assert code == 0, err
+    said = [line for line in err.splitlines() if "REST API version 2026-03-10" in line]
+    assert len(said) == 1 and "2022-11-28" in said[0]

@@ -99,6 +99,7 @@ class ProgressKind(StrEnum):
     CANCELLED = "cancelled"  # we cancelled a run
     RETRY = "retry"  # the API layer is waiting out an error or a rate limit
     SLOWED = "slowed"  # the poll governor slowed down (or sped up again), and why
+    NOTICE = "notice"  # the API layer learnt something worth a line under --debug (once)
 
 
 @dataclass(frozen=True)
