@@ -9,6 +9,13 @@ of what was left): issue 12, item 5. Artifact zips stream from the storage host 
 as `requests` honours them.
 
 What it does for every caller:
+- speaks REST API version 2026-03-10, and 2022-11-28 from the moment a server refuses it (each
+  connection is refused at most once; the refused request is sent again, nothing was done);
+- follows redirects within the API with the token (a renamed or transferred repository answers
+  301 or 307), never to another host; says once, through `on_notice`, what it learnt: an older
+  version spoken, a deprecated endpoint (`Deprecation`/`Sunset`), a moved repository;
+- refuses answers that are not GitHub's: a success whose body is not JSON is a
+  `MalformedAnswerError`, and header numbers that are not finite or out of any range are ignored;
 - retries 5xx answers and connection errors with exponential backoff and jitter, but only for
   requests that are safe to repeat: a write such as a dispatch that may have reached GitHub is
   never re-sent; it raises `WriteOutcomeUnknownError` so the engine can look for its effect first
