@@ -15,6 +15,9 @@ import pytest
 from tests.support.tamper import Rewrite, TamperingProxy, chain, edit_json, replace_body, set_headers
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine.dispatch import Dispatcher
+from wait_and_dispatch.engine.model import Repository, RunRequest
 from wait_and_dispatch.errors import (
     ExitCode,
     GitHubApiError,
@@ -273,3 +276,22 @@ def test_a_primary_limit_with_a_reset_of_1e400_is_a_rate_limit_error_not_a_trace
     with api.deadline_scope(api.clock.now() + 30), pytest.raises(RateLimitExceededError) as caught:
         api.get("/repos/octo/app")
     assert "an unknown time" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("id", None), ("id", "abc"), ("conclusion", ["success"]), ("head_branch", 7), ("actor", "octocat")],
+)
+def test_a_run_with_a_field_of_the_wrong_type_is_a_malformed_answer_at_the_boundary(
+    proxied: tuple[TamperingProxy, GitHubApi], emulator: Emulator, field: str, value: Any
+) -> None:
+    proxy, api = proxied
+    run_id = (
+        Dispatcher(api).find_or_dispatch(RunRequest(Repository("octo", "app"), workflow="build.yml")).run.id
+    )
+    proxy.tamper(
+        "GET", f"/repos/octo/app/actions/runs/{run_id}", edit_json(lambda data: data.update({field: value}))
+    )
+    with pytest.raises(MalformedAnswerError, match="not a workflow run as its API describes it") as caught:
+        runs_api.get_run(api, Repository("octo", "app"), run_id)
+    assert "\n" not in caught.value.message

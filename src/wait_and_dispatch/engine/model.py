@@ -56,6 +56,22 @@ def parse_answer(what: str, data: Any, read: Callable[[Mapping[str, Any]], Answe
         ) from None
 
 
+def optional_text(data: Mapping[str, Any], key: str) -> str | None:
+    """A text field that may be absent or `null`; anything else is a shape error (see parse_answer)."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{key!r} is {type(value).__name__}, not text")
+    return value
+
+
+def optional_int(data: Mapping[str, Any], key: str) -> int | None:
+    """An integer field that may be absent or `null` (booleans are not integers here)."""
+    value = data.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TypeError(f"{key!r} is {type(value).__name__}, not an integer")
+    return value
+
+
 def answer_field(data: Any, key: str, what: str) -> Any:
     """`data[key]` of an answer that must have it (`default_branch` of a repository...)."""
     return parse_answer(what, data, lambda mapping: mapping[key])
@@ -266,18 +282,18 @@ class WorkflowRun:
             run_number=int(data.get("run_number") or 0),
             run_attempt=int(data.get("run_attempt") or 1),
             status=str(data.get("status") or "queued"),
-            conclusion=data.get("conclusion"),
+            conclusion=optional_text(data, "conclusion"),
             event=str(data.get("event") or ""),
             head_sha=str(data.get("head_sha") or ""),
-            head_branch=data.get("head_branch"),
+            head_branch=optional_text(data, "head_branch"),
             html_url=str(data.get("html_url") or ""),
             workflow_id=int(data.get("workflow_id") or 0),
             created_at=parse_time(data.get("created_at")),
             updated_at=parse_time(data.get("updated_at")),
             run_started_at=parse_time(data.get("run_started_at")),
-            actor=actor.get("login"),
+            actor=optional_text(actor, "login"),
             repository=str(repository.get("full_name") or ""),
-            head_repository=head_repository.get("full_name"),
+            head_repository=optional_text(head_repository, "full_name"),
         )
 
     @property
@@ -327,11 +343,11 @@ class CheckRun:
             id=int(data["id"]),
             name=str(data.get("name") or ""),
             status=str(data.get("status") or "queued"),
-            conclusion=data.get("conclusion"),
+            conclusion=optional_text(data, "conclusion"),
             head_sha=str(data.get("head_sha") or ""),
             html_url=str(data.get("html_url") or data.get("details_url") or ""),
             app=str(app.get("slug") or ""),
-            check_suite_id=suite.get("id"),
+            check_suite_id=optional_int(suite, "id"),
             started_at=parse_time(data.get("started_at")),
             completed_at=parse_time(data.get("completed_at")),
         )
@@ -401,14 +417,14 @@ class Artifact:
             id=int(data["id"]),
             name=str(data["name"]),
             size=int(data.get("size_in_bytes") or 0),
-            digest=data.get("digest") or None,
+            digest=optional_text(data, "digest") or None,
             expired=bool(data.get("expired")),
             archive_download_url=str(data.get("archive_download_url") or ""),
-            run_id=run.get("id"),
-            repository_id=run.get("repository_id"),
-            head_repository_id=run.get("head_repository_id"),
-            head_sha=run.get("head_sha"),
-            head_branch=run.get("head_branch"),
+            run_id=optional_int(run, "id"),
+            repository_id=optional_int(run, "repository_id"),
+            head_repository_id=optional_int(run, "head_repository_id"),
+            head_sha=optional_text(run, "head_sha"),
+            head_branch=optional_text(run, "head_branch"),
         )
 
     @property
