@@ -197,8 +197,9 @@ class RetryEvent:
 class ApiNotice:
     """Something the API layer learnt that is worth one line under `--debug`, said once.
 
-    `kind` is "api-version" (the server refused our REST API version; we speak an older one) or
-    "deprecation" (GitHub marked an endpoint deprecated with `Deprecation`/`Sunset` headers).
+    `kind` is "api-version" (the server refused our REST API version; we speak an older one),
+    "deprecation" (GitHub marked an endpoint deprecated with `Deprecation`/`Sunset` headers) or
+    "moved" (a repository answered 301: it was renamed or transferred).
     """
 
     kind: str
@@ -701,7 +702,7 @@ class GitHubApi:
                 ApiNotice(
                     "moved",
                     f"{shown} moved permanently to {self._display(target)}: the repository was renamed or "
-                    "transferred; requests follow it, but its new owner/name saves a request each",
+                    "transferred; requests follow it to its new place",
                 ),
             )
         return target
@@ -832,10 +833,10 @@ class GitHubApi:
             return ApiResponse(status, response_headers, cached.data, from_cache=True)
         if "Deprecation" in response_headers or "Sunset" in response_headers:
             self._note_deprecation(method, url, response_headers)
-        data = _parse_json(text)
+        data, is_json = _decode(text)
         if status >= 400 or status in _RETRYABLE_STATUSES:
             raise self._classify(method, url, status, response_headers, data, safe)
-        if 200 <= status < 300 and text.strip() and not _is_json(text):
+        if 200 <= status < 300 and not is_json:
             raise MalformedAnswerError(
                 f"{method} {self._display(url)}: answered {status} with a body that is not JSON "
                 f"({_clip(response_headers.get('Content-Type')) or 'no Content-Type'}: "
@@ -1245,21 +1246,15 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
-def _parse_json(text: str) -> Any:
-    if not text:
-        return None
+def _decode(text: str) -> tuple[Any, bool]:
+    """An answer's body and whether it was JSON: an empty one is None; text that is not JSON is
+    kept as `{"message": ...}`, which an error answer's classification reads."""
+    if not text.strip():
+        return None, True
     try:
-        return json.loads(text)
+        return json.loads(text), True
     except ValueError:
-        return {"message": text[:200]}
-
-
-def _is_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
+        return {"message": text[:200]}, False
 
 
 def _refuses_version(message: str) -> bool:
