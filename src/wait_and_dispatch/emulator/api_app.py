@@ -942,6 +942,8 @@ class ApiApp:
                 f"were supplied ({len(raw_inputs)}).",
                 _DOC_DISPATCH,
             )
+        # 2026-03-10 removed `return_run_details` and always answers with the run (REST "Breaking
+        # changes"); whether it then refuses the field or ignores it is unverified: it is ignored.
         want_details = body.get("return_run_details") is True or (
             call.request.headers.get("X-GitHub-Api-Version") == "2026-03-10"
         )
