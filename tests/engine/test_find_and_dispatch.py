@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FEATURE_SHA, MAIN_SHA
+from tests.support.tamper import TamperingProxy, edit_json
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine import runs as runs_api
@@ -363,6 +364,27 @@ def test_ten_callers_on_a_ghes_that_refuses_2026_03_10_fall_back_and_each_get_th
     assert {result.correlation_id for result in found.values()} == sent
     for result in found.values():
         assert result.correlation_id in result.run.display_title, "each caller got the run it started"
+
+
+def test_a_run_id_that_is_not_a_number_leads_to_the_run_by_its_correlation_id(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], clock: ManualClock
+) -> None:
+    # A dispatch answered 200 with `workflow_run_id: "abc"` (not GitHub: a tampering proxy) was
+    # accepted, so a run started: it is found by its correlation id, never guessed from the value.
+    add_distinct_id(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    events: list[ProgressEvent] = []
+    with TamperingProxy(emulator.api_url) as proxy:
+        rule = proxy.tamper(
+            "POST", "*/dispatches", edit_json(lambda data: data.update(workflow_run_id="abc"))
+        )
+        with GitHubApi(base_url=proxy.url, token=emulator.token("dev"), clock=clock, timeout=10) as api:
+            found = Dispatcher(api, events.append).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    assert rule.fired == 1
+    (accepted,) = posts(emulator)
+    assert found.how == "correlation id"
+    assert accepted.body["inputs"]["distinct_id"] in found.run.display_title
+    assert any("names no valid run" in event.message for event in events)
 
 
 def test_a_dispatch_whose_outcome_is_unknown_is_not_sent_again_when_its_run_exists(
