@@ -678,7 +678,7 @@ class GitHubApi:
                 return None
             parts = urllib.parse.urlsplit(target)
             raise GitHubApiError(
-                f"{shown}: answered {status}, a redirect to {parts.scheme}://{parts.netloc}{parts.path}, "
+                f"{shown}: answered {status}, a redirect to {_clip(f'{parts.scheme}://{parts.netloc}{parts.path}')}, "
                 f"outside the API at {self.base_url}; it was not followed, so the token was not sent there",
                 status=status,
                 method=method,
@@ -690,7 +690,7 @@ class GitHubApi:
             # Followed, these would turn the write into a GET (RFC 9110 15.4); GitHub answers 307 to
             # writes for a moved repository, so this is not GitHub: the write is not sent again.
             raise GitHubApiError(
-                f"{shown}: answered {status} to {self._display(target)}; the {method} was not sent again",
+                f"{shown}: answered {status} to {_clip(self._display(target))}; the {method} was not sent again",
                 status=status,
                 method=method,
                 url=url,
