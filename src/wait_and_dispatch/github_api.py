@@ -677,8 +677,9 @@ class GitHubApi:
             if leave_other_hosts:
                 return None
             parts = urllib.parse.urlsplit(target)
+            elsewhere = _clip(f"{parts.scheme}://{parts.netloc}{parts.path}")
             raise GitHubApiError(
-                f"{shown}: answered {status}, a redirect to {_clip(f'{parts.scheme}://{parts.netloc}{parts.path}')}, "
+                f"{shown}: answered {status}, a redirect to {elsewhere}, "
                 f"outside the API at {self.base_url}; it was not followed, so the token was not sent there",
                 status=status,
                 method=method,
@@ -689,8 +690,9 @@ class GitHubApi:
         if method not in _SAFE_METHODS and status in (301, 302, 303):
             # Followed, these would turn the write into a GET (RFC 9110 15.4); GitHub answers 307 to
             # writes for a moved repository, so this is not GitHub: the write is not sent again.
+            moved_to = _clip(self._display(target))
             raise GitHubApiError(
-                f"{shown}: answered {status} to {_clip(self._display(target))}; the {method} was not sent again",
+                f"{shown}: answered {status} to {moved_to}; the {method} was not sent again",
                 status=status,
                 method=method,
                 url=url,
