@@ -368,3 +368,14 @@ def test_the_post_step_cancels_each_run_in_the_repository_it_was_dispatched_in(
         f"/repos/octo/app/actions/runs/{here}/cancel",
         f"/repos/octo/deploy/actions/runs/{there}/cancel",
     ]
+
+
+def test_on_a_ghes_that_refuses_2026_03_10_the_fallback_is_one_debug_line(start_step: StartStep) -> None:
+    scenario = fast_scenario()
+    scenario["options"].update(return_run_details=False, enterprise_version="3.20.1")
+    step = start_step(scenario)
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_DRY-RUN": "true"})
+    step.run()
+    assert step.returncode == 0, step.stdout
+    said = [c.message for c in step.commands("debug") if "REST API version 2026-03-10" in c.message]
+    assert len(said) == 1, step.stdout
