@@ -219,3 +219,28 @@ def test_our_client_falls_back_once_to_the_api_version_such_a_ghes_knows(
     assert {version for version, _ in sent[1:]} <= set(GHES_API_VERSIONS)
     assert all(status < 400 for _, status in sent[1:])
     assert len(sent) == 3
+
+
+# -- a renamed repository ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def moved(clock: ManualClock) -> Iterator[Emulator]:
+    data = copy.deepcopy(SCENARIO)
+    data["repos"]["octo/app"]["renamed_from"] = ["octo/old-app"]
+    with Emulator(Scenario.from_dict(data), clock=clock) as emulator:
+        yield emulator
+
+
+def test_a_renamed_repository_answers_reads_with_a_documented_301(moved: Emulator, spec: OpenApiSpec) -> None:
+    answer = Api(moved, moved.token("dev")).get("/repos/octo/old-app")
+    assert answer.status_code == 301
+    assert_conforms(spec.check_requests_response(answer))
+
+
+def test_a_renamed_repository_answers_writes_with_a_documented_307(
+    moved: Emulator, spec: OpenApiSpec
+) -> None:
+    answer = Api(moved, moved.token("dev")).request("PATCH", "/repos/octo/old-app", json={"description": "x"})
+    assert answer.status_code == 307
+    assert_conforms(spec.check_requests_response(answer))
