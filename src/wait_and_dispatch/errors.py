@@ -138,6 +138,16 @@ class ValidationFailedError(GitHubApiError):
     default_hint = "check the inputs against the `on.workflow_dispatch.inputs` the workflow declares"
 
 
+class MalformedAnswerError(GitHubApiError):
+    """A success answer (2xx) that is not what GitHub's API documents: a body that is not JSON, a
+    field missing or of the wrong type. Not GitHub: a proxy, a captive portal or a broken server."""
+
+    default_hint = (
+        "something between this machine and GitHub answered in its place or rewrote the answer: check "
+        "--api-url (GITHUB_API_URL) and any HTTPS proxy; run again with --debug to see the request"
+    )
+
+
 class RateLimitExceededError(GitHubApiError):
     def __init__(
         self,

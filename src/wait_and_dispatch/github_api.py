@@ -9,6 +9,13 @@ of what was left): issue 12, item 5. Artifact zips stream from the storage host 
 as `requests` honours them.
 
 What it does for every caller:
+- speaks REST API version 2026-03-10, and 2022-11-28 from the moment a server refuses it (each
+  connection is refused at most once; the refused request is sent again, nothing was done);
+- follows redirects within the API with the token (a renamed or transferred repository answers
+  301 or 307), never to another host; says once, through `on_notice`, what it learnt: an older
+  version spoken, a deprecated endpoint (`Deprecation`/`Sunset`), a moved repository;
+- refuses answers that are not GitHub's: a success whose body is not JSON is a
+  `MalformedAnswerError`, and header numbers that are not finite or out of any range are ignored;
 - retries 5xx answers and connection errors with exponential backoff and jitter, but only for
   requests that are safe to repeat: a write such as a dispatch that may have reached GitHub is
   never re-sent; it raises `WriteOutcomeUnknownError` so the engine can look for its effect first
@@ -50,6 +57,7 @@ import hashlib
 import http.client
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -72,6 +80,7 @@ from wait_and_dispatch.errors import (
     DeadlineExceededError,
     DownloadStoppedError,
     GitHubApiError,
+    MalformedAnswerError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitExceededError,
@@ -90,9 +99,24 @@ T = TypeVar("T")
 
 DEFAULT_API_URL = "https://api.github.com"
 
-# The REST API version we speak. Dispatch answers with run details under this or a newer one only
-# when asked with `return_run_details` (changelog 2026-02-19); we always ask explicitly.
-API_VERSION = "2022-11-28"
+# The REST API version we speak: 2026-03-10, the first calendar version with breaking changes
+# (GitHub changelog 2026-03-12, "REST API version 2026-03-10 is now available"; REST "Breaking
+# changes"). Under it the dispatch answers 200 with the run's id without being asked. A server that
+# does not know it (a GitHub Enterprise Server release from before it) answers 400 naming the header
+# and does nothing (REST "API versions"); the client then speaks 2022-11-28, which github.com keeps
+# supporting for at least 24 months after 2026-03-10. docs/github-behaviour.md says which changes
+# of 2026-03-10 touch the endpoints and fields this tool uses.
+API_VERSION = "2026-03-10"
+FALLBACK_API_VERSION = "2022-11-28"
+# Redirects followed per request: a renamed or transferred repository answers one (301 for reads,
+# 307 for writes; GitHub changelog 2015-04-17 "Repository redirects"); a few more allow for a
+# rename of the owner too. octokit (fetch) follows up to 20; an API answer that keeps redirecting
+# past 5 is a loop, not a move.
+MAX_REDIRECTS = 5
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+# Numbers read from headers beyond this are not GitHub's (epoch seconds, counts and waits are far
+# smaller): a tampering proxy or a broken server; they are ignored as if absent.
+_HEADER_NUMBER_MAX = 1e11
 
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 _RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
@@ -175,6 +199,19 @@ class RetryEvent:
 
 
 @dataclass(frozen=True)
+class ApiNotice:
+    """Something the API layer learnt that is worth one line under `--debug`, said once.
+
+    `kind` is "api-version" (the server refused our REST API version; we speak an older one),
+    "deprecation" (GitHub marked an endpoint deprecated with `Deprecation`/`Sunset` headers) or
+    "moved" (a repository answered 301: it was renamed or transferred).
+    """
+
+    kind: str
+    message: str
+
+
+@dataclass(frozen=True)
 class DownloadResult:
     path: Path | None  # None when the bytes went to a sink rather than a file
     size: int
@@ -249,6 +286,7 @@ class GitHubApi:
         read_only: bool = False,
         rng: random.Random | None = None,
         app_jwt: bool = False,
+        on_notice: Callable[[ApiNotice], None] | None = None,
     ) -> None:
         self.base_url = normalize_api_url(base_url)
         self.read_only = read_only  # a dry run: any write is refused before it is sent
@@ -280,6 +318,12 @@ class GitHubApi:
         self._storage_session: requests.Session | None = None
         self._downloads: set[_Download] = set()  # storage streams in flight, for abort_downloads
         self._downloads_lock = threading.Lock()
+        self.on_notice = on_notice
+        # The version this client speaks to its server: API_VERSION until the server refuses it.
+        self.api_version = API_VERSION
+        self._notices: set[str] = set()  # what was said already (each notice once)
+        # Permanent redirects (301) seen: the old URL's answer lives at the new one from now on.
+        self._moved: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"GitHubApi(base_url={self.base_url!r}, token={'<set>' if self._has_token else None})"
@@ -459,7 +503,17 @@ class GitHubApi:
             first = False
             page = response.data
             items = page.get(items_key, []) if items_key is not None and isinstance(page, dict) else page
-            yield from items or []
+            if items is None:
+                items = []
+            if not isinstance(items, list):
+                raise MalformedAnswerError(
+                    f"GET {self._display(self._url(url, None))}: the answer has no list"
+                    + (f" of {items_key}" if items_key else "")
+                    + f" ({type(items).__name__} in its place)",
+                    status=response.status,
+                    method="GET",
+                )
+            yield from items
             url = next_page_url(response.headers.get("Link"))
 
     def request(
@@ -473,8 +527,15 @@ class GitHubApi:
         idempotent: bool | None = None,
         conditional: bool = False,
         deadline: float | None = None,
+        leave_other_hosts: bool = False,
     ) -> ApiResponse:
-        """Send one logical request, retried as the policy allows. Raises typed errors only."""
+        """Send one logical request, retried as the policy allows. Raises typed errors only.
+
+        Redirects within the API are followed with the token (as octokit does): a renamed or
+        transferred repository answers 301 (reads) or 307 (writes) to its new URL. A redirect to
+        another host is never followed with the token: with `leave_other_hosts` the redirect is the
+        answer (the artifact zip's 302 to its storage), else it is refused with a clear error.
+        """
         method = method.upper()
         if self.read_only and method not in _SAFE_METHODS:
             raise UsageError(
@@ -485,7 +546,9 @@ class GitHubApi:
         url = self._url(path, params)
         retrier = _Retrier(self, method, url, safe=safe, deadline=self.current_deadline(deadline))
         return retrier.call(
-            lambda: self._send_once(method, url, body, headers, safe, conditional and method == "GET")
+            lambda: self._send_following(
+                method, url, body, headers, safe, conditional and method == "GET", leave_other_hosts
+            )
         )
 
     def artifact_storage_url(self, archive_download_url: str, *, deadline: float | None = None) -> str:
@@ -494,8 +557,8 @@ class GitHubApi:
         GitHub answers `GET .../artifacts/{id}/zip` with 302 and a short-lived `Location` on a
         storage host (OpenAPI `actions/download-artifact`); 410 when the artifact has expired.
         """
-        # Redirects are never followed by the API session: the storage host gets no token.
-        response = self.request("GET", archive_download_url, deadline=deadline)
+        # The redirect to the storage host is read here, never followed with the token.
+        response = self.request("GET", archive_download_url, deadline=deadline, leave_other_hosts=True)
         location = response.header("Location")
         if response.status != 302 or not location:
             raise GitHubApiError(
@@ -600,7 +663,110 @@ class GitHubApi:
                     return
             self.clock.sleep(wait)
 
-    def _send_once(
+    def _send_following(
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        extra_headers: Mapping[str, str] | None,
+        safe: bool,
+        conditional: bool,
+        leave_other_hosts: bool,
+    ) -> ApiResponse:
+        """One try of a request: redirects within the API followed, at most MAX_REDIRECTS of them."""
+        url = self._moved_to(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._send_versioned(method, url, body, extra_headers, safe, conditional)
+            if response.status not in _REDIRECTS:
+                return response
+            target = self._redirect_target(method, url, response, leave_other_hosts)
+            if target is None:
+                return response
+            if response.status in (301, 308):
+                # "This and all future requests should be directed to the new URI" (REST
+                # "Best practices": follow redirects): the next poll goes there directly.
+                self._remember_move(url, target)
+            url = target
+        raise GitHubApiError(
+            f"{method} {self._display(url)}: still redirected after {MAX_REDIRECTS} redirects",
+            method=method,
+            url=url,
+            hint="the API keeps redirecting; check --api-url (GITHUB_API_URL) and the repository's name",
+        )
+
+    def _redirect_target(
+        self, method: str, url: str, response: ApiResponse, leave_other_hosts: bool
+    ) -> str | None:
+        """Where to send the request next, or None to hand the redirect to the caller."""
+        status = response.status
+        shown = f"{method} {self._display(url)}"
+        location = response.header("Location")
+        if not location:
+            raise GitHubApiError(
+                f"{shown}: answered {status} without saying where to (no Location header)",
+                status=status,
+                method=method,
+                url=url,
+            )
+        target = urllib.parse.urljoin(url, location.strip())
+        if not self._inside_api(target):
+            if leave_other_hosts:
+                return None
+            parts = urllib.parse.urlsplit(target)
+            elsewhere = _clip(f"{parts.scheme}://{parts.netloc}{parts.path}")
+            raise GitHubApiError(
+                f"{shown}: answered {status}, a redirect to {elsewhere}, "
+                f"outside the API at {self.base_url}; it was not followed, so the token was not sent there",
+                status=status,
+                method=method,
+                url=url,
+                hint="GitHub redirects API requests only within the API; check --api-url (GITHUB_API_URL) "
+                "and any proxy in between",
+            )
+        if method not in _SAFE_METHODS and status in (301, 302, 303):
+            # Followed, these would turn the write into a GET (RFC 9110 15.4); GitHub answers 307 to
+            # writes for a moved repository, so this is not GitHub: the write is not sent again.
+            moved_to = _clip(self._display(target))
+            raise GitHubApiError(
+                f"{shown}: answered {status} to {moved_to}; the {method} was not sent again",
+                status=status,
+                method=method,
+                url=url,
+                hint="if the repository was renamed or transferred, use its new owner/name",
+            )
+        if status in (301, 308):
+            self._notice(
+                f"moved:{self._display(url).split('/')[1:4]}",
+                ApiNotice(
+                    "moved",
+                    f"{shown} moved permanently to {self._display(target)}: the repository was renamed or "
+                    "transferred; requests follow it to its new place",
+                ),
+            )
+        return target
+
+    def _inside_api(self, url: str) -> bool:
+        base = urllib.parse.urlsplit(self.base_url)
+        target = urllib.parse.urlsplit(url)
+        return (target.scheme, target.netloc) == (base.scheme, base.netloc) and target.path.startswith(
+            self._prefix + "/"
+        )
+
+    def _moved_to(self, url: str) -> str:
+        with self._cache_lock:
+            for _ in range(MAX_REDIRECTS):
+                if url not in self._moved:
+                    break
+                url = self._moved[url]
+        return url
+
+    def _remember_move(self, url: str, target: str) -> None:
+        with self._cache_lock:
+            if len(self._moved) >= _ETAG_CACHE_SIZE:
+                self._moved.clear()
+            self._moved[url] = target
+
+    def _send_versioned(
         self,
         method: str,
         url: str,
@@ -609,9 +775,72 @@ class GitHubApi:
         safe: bool,
         conditional: bool,
     ) -> ApiResponse:
+        """Send once in this client's API version; once, on the server's refusal of it, in the older one.
+
+        GitHub answers a version it does not support with 400 and does nothing (REST "API
+        versions"), so even a write is safe to send again.
+        """
+        version = self.api_version
+        try:
+            return self._send_once(method, url, body, extra_headers, safe, conditional, version)
+        except ValidationFailedError as refusal:
+            if (
+                version == FALLBACK_API_VERSION
+                or refusal.status != 400
+                or not _refuses_version(refusal.message)
+            ):
+                raise
+        with self._stats_lock:
+            if self.api_version == version:
+                self.api_version = FALLBACK_API_VERSION
+        self._notice(
+            "api-version",
+            ApiNotice(
+                "api-version",
+                f"the server does not support REST API version {version}; speaking {FALLBACK_API_VERSION}",
+            ),
+        )
+        return self._send_once(method, url, body, extra_headers, safe, conditional, FALLBACK_API_VERSION)
+
+    def _notice(self, key: str, notice: ApiNotice) -> None:
+        """Say `notice` once per client: logged, and handed to `on_notice` (the edges show it)."""
+        with self._stats_lock:
+            if key in self._notices:
+                return
+            self._notices.add(key)
+        log.info("%s", notice.message)
+        if self.on_notice is not None:
+            self.on_notice(notice)
+
+    def _note_deprecation(self, method: str, url: str, headers: Headers) -> None:
+        """GitHub marks deprecated endpoints with `Deprecation` and `Sunset` headers and a
+        `Link: <...>; rel="deprecation"` (octokit/request.js warns on them): say so once."""
+        deprecation = _clip(headers.get("Deprecation"))
+        sunset = _clip(headers.get("Sunset"))
+        link = _clip(_link_of(headers.get("Link"), "deprecation"))
+        parts = [f"deprecated since {deprecation}" if deprecation else "deprecated"]
+        if sunset:
+            parts.append(f"to be removed on {sunset}")
+        if link:
+            parts.append(f"see {link}")
+        self._notice(
+            f"deprecation:{deprecation}|{sunset}|{link}",
+            ApiNotice("deprecation", f"{method} {self._display(url)}: GitHub says it is " + ", ".join(parts)),
+        )
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        extra_headers: Mapping[str, str] | None,
+        safe: bool,
+        conditional: bool,
+        version: str = API_VERSION,
+    ) -> ApiResponse:
         headers = {
             "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": API_VERSION,
+            "X-GitHub-Api-Version": version,
             "User-Agent": self._user_agent,
             **self._authorization,
         }
@@ -625,7 +854,7 @@ class GitHubApi:
         with self._write_turn() if write else contextlib.nullcontext(), self._wire:
             try:
                 self._count(requests=1)
-                # Redirects are never followed: a 302 to the artifact storage is read by the caller.
+                # Redirects are followed by `_send_following`, within the API only.
                 status, response_headers, raw = self._wire_to_api.request(
                     method, url, headers, None if body is None else json.dumps(body).encode(), safe=safe
                 )
@@ -641,9 +870,20 @@ class GitHubApi:
             if cached.link and "Link" not in response_headers:
                 response_headers["Link"] = cached.link
             return ApiResponse(status, response_headers, cached.data, from_cache=True)
-        data = _parse_json(text)
+        if "Deprecation" in response_headers or "Sunset" in response_headers:
+            self._note_deprecation(method, url, response_headers)
+        data, is_json = _decode(text)
         if status >= 400 or status in _RETRYABLE_STATUSES:
             raise self._classify(method, url, status, response_headers, data, safe)
+        if 200 <= status < 300 and not is_json:
+            raise MalformedAnswerError(
+                f"{method} {self._display(url)}: answered {status} with a body that is not JSON "
+                f"({_clip(response_headers.get('Content-Type')) or 'no Content-Type'}: "
+                f"{_clip(' '.join(text.split()), 60)!r})",
+                status=status,
+                method=method,
+                url=url,
+            )
         etag = response_headers.get("ETag")
         if conditional and etag and status == 200:
             self._remember(url, _CachedAnswer(etag, data, response_headers.get("Link")))
@@ -788,6 +1028,15 @@ class GitHubApi:
             )
         if status == 404:
             return NotFoundError(line, status=status, method=method, url=url, hint=no_token)
+        if status == 400 and _refuses_version(message):
+            return ValidationFailedError(
+                line,
+                status=status,
+                method=method,
+                url=url,
+                hint="this server supports neither REST API version "
+                f"{API_VERSION} nor {FALLBACK_API_VERSION}; check --api-url (GITHUB_API_URL)",
+            )
         if status in (400, 422):
             details = _validation_details(data)
             return ValidationFailedError(line + details, status=status, method=method, url=url)
@@ -1149,33 +1398,62 @@ def _query_value(value: Any) -> str:
     return str(value)
 
 
-def _parse_json(text: str) -> Any:
-    if not text:
-        return None
+def _decode(text: str) -> tuple[Any, bool]:
+    """An answer's body and whether it was JSON: an empty one is None; text that is not JSON is
+    kept as `{"message": ...}`, which an error answer's classification reads."""
+    if not text.strip():
+        return None, True
     try:
-        return json.loads(text)
+        return json.loads(text), True
     except ValueError:
-        return {"message": text[:200]}
+        return {"message": text[:200]}, False
 
 
-def _int_header(headers: Mapping[str, str], name: str) -> int | None:
-    value = headers.get(name)
-    if value is None:
+def _refuses_version(message: str) -> bool:
+    """GitHub's 400 for an unknown version: 'The version you specified in the "X-GitHub-API-Version"
+    request header, "v3", is not a supported version. ...' (expipiplus1/update-nix-fetchgit#79)."""
+    lowered = message.lower()
+    return "x-github-api-version" in lowered and "supported" in lowered
+
+
+def _clip(value: str | None, limit: int = 120) -> str:
+    if not value:
+        return ""
+    value = value.strip()
+    return value if len(value) <= limit else value[: limit - 3] + "..."
+
+
+def _link_of(link_header: str | None, rel: str) -> str | None:
+    """The URL of a `Link` header's `rel` (as `next_page_url` reads rel="next")."""
+    if not link_header:
         return None
-    try:
-        return int(float(value))  # GitHub has sent floats here (PyGithub PR #2697)
-    except ValueError:
-        return None
+    for link in re.split(r",\s*(?=<)", link_header):
+        target, _, parameters = link.strip().partition(";")
+        for parameter in parameters.split(";"):
+            key, _, value = parameter.strip().partition("=")
+            if key.strip().lower() == "rel" and rel in value.strip().strip("'\"").split():
+                return target.strip().strip("<>").strip() or None
+    return None
 
 
 def _float_header(headers: Mapping[str, str], name: str) -> float | None:
+    """A header's number, or None when absent or not a number GitHub would send: not finite
+    (`1e400`, `nan`), or beyond any epoch, count or wait (a tampering proxy, a broken server)."""
     value = headers.get(name)
     if value is None:
         return None
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         return None
+    if not math.isfinite(number) or abs(number) > _HEADER_NUMBER_MAX:
+        return None
+    return number
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    number = _float_header(headers, name)  # GitHub has sent floats here (PyGithub PR #2697)
+    return None if number is None else int(number)
 
 
 _HTTP_DATE = re.compile(r"(\d{1,2}) (\w{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT")
@@ -1206,7 +1484,10 @@ def _http_date(value: str | None) -> float | None:
 def _clock_time(epoch: int | None) -> str:
     if epoch is None:
         return "an unknown time"
-    return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC).strftime("%H:%M:%S UTC")
+    try:
+        return datetime.datetime.fromtimestamp(epoch, tz=datetime.UTC).strftime("%H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return "an unknown time"
 
 
 def _validation_details(data: Any) -> str:
@@ -1461,6 +1742,9 @@ def _describe_wire(exc: BaseException) -> str:
 __all__ = [
     "API_VERSION",
     "DEFAULT_API_URL",
+    "FALLBACK_API_VERSION",
+    "MAX_REDIRECTS",
+    "ApiNotice",
     "ApiResponse",
     "ApiStats",
     "DownloadResult",

@@ -55,7 +55,7 @@ def test_requests_carry_our_user_agent_api_version_and_token(api: GitHubApi, emu
     sent = emulator.requests[-1]
     headers = {k.lower(): v for k, v in sent.headers.items()}
     assert headers["user-agent"] == USER_AGENT
-    assert headers["x-github-api-version"] == "2022-11-28"
+    assert headers["x-github-api-version"] == "2026-03-10"
     assert "authorization" in headers
     assert sent.token_name == "dev"
 

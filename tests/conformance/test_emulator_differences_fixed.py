@@ -200,12 +200,47 @@ def test_artifact_templates_render_github_run_id(clock: ManualClock) -> None:
     assert archive.read("id.txt").decode() == f"run {run['id']}"
 
 
-def test_our_client_sends_only_an_api_version_such_a_ghes_knows(ghes: Emulator, clock: ManualClock) -> None:
+def test_our_client_falls_back_once_to_the_api_version_such_a_ghes_knows(
+    ghes: Emulator, clock: ManualClock
+) -> None:
     with GitHubApi(base_url=ghes.api_url, token=ghes.token("dev"), clock=clock) as api:
         assert runs_api.default_branch(api, Repository("octo", "app")) == "main"
-    versions = {
-        {name.lower(): value for name, value in request.headers.items()}.get("x-github-api-version")
+        assert runs_api.default_branch(api, Repository("octo", "app")) == "main"
+    sent = [
+        (
+            {name.lower(): value for name, value in request.headers.items()}.get("x-github-api-version"),
+            request.status,
+        )
         for request in ghes.requests
-    }
-    assert versions <= set(GHES_API_VERSIONS)
-    assert all(request.status < 400 for request in ghes.requests)
+    ]
+    # The first request tries 2026-03-10 and is refused (nothing done); it is sent again, and
+    # every later one goes in the version the server knows.
+    assert sent[0] == ("2026-03-10", 400)
+    assert {version for version, _ in sent[1:]} <= set(GHES_API_VERSIONS)
+    assert all(status < 400 for _, status in sent[1:])
+    assert len(sent) == 3
+
+
+# -- a renamed repository ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def moved(clock: ManualClock) -> Iterator[Emulator]:
+    data = copy.deepcopy(SCENARIO)
+    data["repos"]["octo/app"]["renamed_from"] = ["octo/old-app"]
+    with Emulator(Scenario.from_dict(data), clock=clock) as emulator:
+        yield emulator
+
+
+def test_a_renamed_repository_answers_reads_with_a_documented_301(moved: Emulator, spec: OpenApiSpec) -> None:
+    answer = Api(moved, moved.token("dev")).get("/repos/octo/old-app")
+    assert answer.status_code == 301
+    assert_conforms(spec.check_requests_response(answer))
+
+
+def test_a_renamed_repository_answers_writes_with_a_documented_307(
+    moved: Emulator, spec: OpenApiSpec
+) -> None:
+    answer = Api(moved, moved.token("dev")).request("PATCH", "/repos/octo/old-app", json={"description": "x"})
+    assert answer.status_code == 307
+    assert_conforms(spec.check_requests_response(answer))

@@ -429,3 +429,14 @@ def test_cancelling_the_step_before_its_run_is_listed_names_the_correlation_id(s
     assert process.returncode == 130, stdout
     [error] = [line for line in stdout.splitlines() if line.startswith("::error")]
     assert sent[0].body["inputs"]["distinct_id"] in error, stdout
+
+
+def test_on_a_ghes_that_refuses_2026_03_10_the_fallback_is_one_debug_line(start_step: StartStep) -> None:
+    scenario = fast_scenario()
+    scenario["options"].update(return_run_details=False, enterprise_version="3.20.1")
+    step = start_step(scenario)
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_DRY-RUN": "true"})
+    step.run()
+    assert step.returncode == 0, step.stdout
+    said = [c.message for c in step.commands("debug") if "REST API version 2026-03-10" in c.message]
+    assert len(said) == 1, step.stdout

@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import FEATURE_SHA, MAIN_SHA
 from tests.engine.conftest import MakeEngine
+from tests.support.tamper import TamperingProxy, edit_json
 from wait_and_dispatch.cli.progress import ProgressPrinter
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
@@ -164,15 +165,6 @@ def test_a_rerun_run_is_found_as_its_latest_attempt(
 # -- dispatch and exact correlation --------------------------------------------------------------
 
 
-def test_dispatch_takes_the_run_id_from_return_run_details(api: GitHubApi, emulator: Emulator) -> None:
-    found = Dispatcher(api).find_or_dispatch(request(inputs={"environment": "prod"}))
-    assert found.dispatched and found.how == "return_run_details"
-    accepted = [p for p in posts(emulator) if p.status == 200]
-    assert len(accepted) == 1
-    assert accepted[0].body == {"ref": "main", "inputs": {"environment": "prod"}, "return_run_details": True}
-    assert found.run.event == "workflow_dispatch" and found.run.head_sha == MAIN_SHA
-
-
 def without_contents_permission(scenario: dict[str, Any]) -> str:
     """A token that may dispatch but not read the repository's files; returns its name."""
     scenario["tokens"]["nocontents"] = {
@@ -249,7 +241,7 @@ def test_without_run_details_or_correlation_input_the_one_new_run_is_ours(
     start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
 ) -> None:
     push_run(scenario_dict)  # an older run that must not be taken
-    emulator = start_emulator(scenario_dict)
+    emulator = start_emulator(without_run_details(scenario_dict))
     api = make_api(emulator)
     dispatcher = Dispatcher(api)
     dispatcher.run_details_supported = False
@@ -793,3 +785,89 @@ def test_cancel_on_timeout_looks_for_the_run_a_few_seconds_only_then_names_its_c
     (sent,) = posts(emulator)
     assert sent.body["inputs"]["distinct_id"] in caught.value.message
     assert posts(emulator, "/cancel") == []
+
+
+def test_dispatch_on_github_com_speaks_2026_03_10_and_takes_the_run_id_from_the_200(
+    api: GitHubApi, emulator: Emulator
+) -> None:
+    # Under 2026-03-10 the dispatch answers 200 with the run's details unasked, and the body flag
+    # is gone (REST "Breaking changes"): none is sent.
+    found = Dispatcher(api).find_or_dispatch(request(inputs={"environment": "prod"}))
+    assert found.dispatched and found.how == "return_run_details"
+    (accepted,) = posts(emulator)
+    assert accepted.status == 200
+    assert {k.lower(): v for k, v in accepted.headers.items()}["x-github-api-version"] == "2026-03-10"
+    assert accepted.body == {"ref": "main", "inputs": {"environment": "prod"}}
+    assert found.run.event == "workflow_dispatch" and found.run.head_sha == MAIN_SHA
+
+
+def test_a_client_speaking_2022_11_28_still_asks_for_the_run_details(
+    api: GitHubApi, emulator: Emulator
+) -> None:
+    api.api_version = "2022-11-28"
+    found = Dispatcher(api).find_or_dispatch(request(inputs={"environment": "prod"}))
+    assert found.dispatched and found.how == "return_run_details"
+    (accepted,) = posts(emulator)
+    assert accepted.status == 200
+    assert accepted.body == {"ref": "main", "inputs": {"environment": "prod"}, "return_run_details": True}
+
+
+def test_ten_callers_on_a_ghes_that_refuses_2026_03_10_fall_back_and_each_get_their_own_run(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    # GHES 3.20 as it is: /api/v3, no rate limits, no run details, and 400 for API version
+    # 2026-03-10. Each caller has its own connection, so each is refused once and falls back.
+    scenario_dict["options"].update(return_run_details=False, enterprise_version="3.20.1")
+    add_distinct_id(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    assert emulator.api_url.endswith("/api/v3")
+    found: dict[int, Any] = {}
+    apis = [make_api(emulator) for _ in range(10)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(10)
+
+    def caller(n: int) -> None:
+        dispatcher = Dispatcher(apis[n])
+        barrier.wait()
+        try:
+            found[n] = dispatcher.find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert [api.api_version for api in apis] == ["2022-11-28"] * 10
+    refused = [r for r in emulator.requests if r.status == 400 and "2026-03-10" in r.headers.values()]
+    assert len(refused) == 10, "each connection was refused once, then remembered the version"
+    assert len({result.run.id for result in found.values()}) == 10, "every caller got a different run"
+    accepted = [p for p in posts(emulator) if p.status == 204]
+    assert len(accepted) == 10, "exactly one run started per caller"
+    sent = {p.body["inputs"]["distinct_id"] for p in accepted}
+    assert {result.correlation_id for result in found.values()} == sent
+    for result in found.values():
+        assert result.correlation_id in result.run.display_title, "each caller got the run it started"
+
+
+def test_a_run_id_that_is_not_a_number_leads_to_the_run_by_its_correlation_id(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], clock: ManualClock
+) -> None:
+    # A dispatch answered 200 with `workflow_run_id: "abc"` (not GitHub: a tampering proxy) was
+    # accepted, so a run started: it is found by its correlation id, never guessed from the value.
+    add_distinct_id(scenario_dict)
+    emulator = start_emulator(scenario_dict)
+    events: list[ProgressEvent] = []
+    with TamperingProxy(emulator.api_url) as proxy:
+        rule = proxy.tamper(
+            "POST", "*/dispatches", edit_json(lambda data: data.update(workflow_run_id="abc"))
+        )
+        with GitHubApi(base_url=proxy.url, token=emulator.token("dev"), clock=clock, timeout=10) as api:
+            found = Dispatcher(api, events.append).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
+    assert rule.fired == 1
+    (accepted,) = posts(emulator)
+    assert found.how == "correlation id"
+    assert accepted.body["inputs"]["distinct_id"] in found.run.display_title
+    assert any("names no valid run" in event.message for event in events)

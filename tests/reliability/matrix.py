@@ -120,6 +120,21 @@ def _big_package(scenario: dict[str, Any]) -> None:
     scenario["repos"]["octo/app"]["workflows"][0]["artifacts"] = [{"name": "package", "size": 1024 * 1024}]
 
 
+def _ghes_3_20(scenario: dict[str, Any]) -> None:
+    """GitHub Enterprise Server 3.20 as it is: the API under /api/v3, no rate limits, no run
+    details, and no REST API version 2026-03-10 (refused with 400, nothing done)."""
+    scenario["options"].update(return_run_details=False, enterprise_version="3.20.1")
+
+
+def _renamed(scenario: dict[str, Any]) -> None:
+    """octo/app was renamed to octo/app-renamed: its old name answers 301 (reads) and 307 (writes)."""
+    repos = scenario["repos"]
+    repos["octo/app-renamed"] = {**repos.pop("octo/app"), "renamed_from": ["octo/app"]}
+    for token in scenario["tokens"].values():
+        if isinstance(token.get("repos"), list):
+            token["repos"] = ["octo/app-renamed" if name == "octo/app" else name for name in token["repos"]]
+
+
 def _fault(path: str, **fields: Any) -> dict[str, Any]:
     return {"path": path, **fields}
 
@@ -216,6 +231,20 @@ CELLS: tuple[Cell, ...] = (
         "the workflow file cannot be read (403: no contents: read)",
         (_fault(WORKFLOW_FILE, method="GET", status=403, message="Resource not accessible by integration"),),
         outcome="dispatches as without the file: GitHub judges the inputs",
+    ),
+    Cell(
+        "lookup-api-version-refused",
+        "lookup",
+        "a GHES that refuses REST API version 2026-03-10 (400)",
+        scenario=_ghes_3_20,
+        outcome="asked again once in 2022-11-28, spoken from then on",
+    ),
+    Cell(
+        "lookup-repository-renamed",
+        "lookup",
+        "the repository was renamed: 301 to reads, 307 to the dispatch",
+        scenario=_renamed,
+        outcome="redirects within the API followed with the token",
     ),
     # -- dispatch ---------------------------------------------------------------------------------
     Cell(
@@ -382,6 +411,15 @@ CELLS: tuple[Cell, ...] = (
         message="rate limit",
         inputs={"timeout": "10m"},
         outcome="fails at once, naming the reset time",
+    ),
+    Cell(
+        "wait-html-page",
+        "wait",
+        "an HTML page with 200 (a captive portal in GitHub's place)",
+        (_wait(kind="html", times=1),),
+        expect=4,
+        message="not JSON",
+        outcome="fails with a one-line message and a proxy hint, never a traceback",
     ),
     Cell(
         "wait-401",

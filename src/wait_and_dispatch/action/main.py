@@ -178,6 +178,7 @@ def _main(
         token=token,
         read_only=settings.dry_run,
         on_retry=lambda event: printer(retry_progress(event)),
+        on_notice=lambda notice: runner.debug(notice.message),  # shown with step debug logging
     )
     with api, interrupt_on_termination():
         engine = Engine(api, on_progress)
@@ -257,6 +258,7 @@ def _plan_main(
         token=token,
         read_only=settings.dry_run,
         on_retry=lambda event: printer.line("api", retry_progress(event).message),
+        on_notice=lambda notice: runner.debug(notice.message),  # shown with step debug logging
     )
     context = PlanContext(
         repository=repository,

@@ -524,7 +524,12 @@ def run_command(
 ) -> int:
     """`run`, `checks`, `download`: the job over the engine, progress on stderr, the result on stdout."""
     from wait_and_dispatch.cli.connection import connect
-    from wait_and_dispatch.cli.progress import ProgressPrinter, progress_stream, retry_progress
+    from wait_and_dispatch.cli.progress import (
+        ProgressPrinter,
+        notice_progress,
+        progress_stream,
+        retry_progress,
+    )
     from wait_and_dispatch.engine.core import Engine
     from wait_and_dispatch.github_api import GitHubApi
     from wait_and_dispatch.jobs.job import read_settings, run_job
@@ -543,6 +548,7 @@ def run_command(
         token=connection.token,
         read_only=settings.dry_run,
         on_retry=lambda event: printer(retry_progress(event)),
+        on_notice=(lambda notice: printer(notice_progress(notice))) if args.debug else None,
     )
     with api:
         engine = Engine(api, printer)

@@ -18,7 +18,12 @@ from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.action.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
 from wait_and_dispatch.cli import results
 from wait_and_dispatch.cli.connection import connect
-from wait_and_dispatch.cli.progress import PlanProgressPrinter, progress_stream, retry_progress
+from wait_and_dispatch.cli.progress import (
+    PlanProgressPrinter,
+    notice_progress,
+    progress_stream,
+    retry_progress,
+)
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.model import Repository, format_seconds
 from wait_and_dispatch.errors import GitHubApiError, UsageError
@@ -80,6 +85,9 @@ def run_plan_command(
         token=connection.token,
         read_only=settings.dry_run,
         on_retry=lambda event: printer.line("api", retry_progress(event).message),
+        on_notice=(lambda notice: printer.line("api", notice_progress(notice).message))
+        if args.debug
+        else None,
     )
     started: list[PlanRunner] = []
     with api:

@@ -14,7 +14,7 @@ import time
 from typing import TYPE_CHECKING, TextIO
 
 from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind
-from wait_and_dispatch.github_api import RetryEvent
+from wait_and_dispatch.github_api import ApiNotice, RetryEvent
 from wait_and_dispatch.log_text import escape_line
 
 if TYPE_CHECKING:
@@ -81,6 +81,12 @@ class ProgressPrinter:
         stamp = time.strftime("%H:%M:%S")
         self.stream.write(escape_line(f"{stamp} {event.message}") + "\n")
         self.stream.flush()
+
+
+def notice_progress(notice: ApiNotice) -> ProgressEvent:
+    """What the API layer learnt (an older API version spoken, a deprecated endpoint, a moved
+    repository): a line under `--debug`, said once."""
+    return ProgressEvent(ProgressKind.NOTICE, f"debug: {notice.message}")
 
 
 def retry_progress(event: RetryEvent) -> ProgressEvent:

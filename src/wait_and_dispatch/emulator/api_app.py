@@ -71,13 +71,21 @@ _COMMON_HEADERS = (
     ("Referrer-Policy", "origin-when-cross-origin, strict-origin-when-cross-origin"),
     ("Content-Security-Policy", "default-src 'none'"),
 )
-# API versions github.com accepts in X-GitHub-Api-Version (GITHUB-FACTS "Dispatch": 2026-03-10
+# API versions github.com accepts in X-GitHub-Api-Version (GitHub changelog 2026-03-12: 2026-03-10
 # makes the dispatch return the run).
 API_VERSIONS = ("2022-11-28", "2026-03-10")
 # What a GHES that predates `return_run_details` (3.17-3.20, `return_run_details: false` in a
 # scenario) knows: only 2022-11-28 is described for those releases, and REST "API versions" says
-# an unsupported version gets 400 with nothing done (GITHUB-FACTS "Rate limits").
+# an unsupported version gets 400 with nothing done.
 GHES_API_VERSIONS = ("2022-11-28",)
+# GitHub's words for a version it does not support (expipiplus1/update-nix-fetchgit#79, 400 with
+# documentation_url https://docs.github.com/rest).
+_UNSUPPORTED_VERSION = (
+    'The version you specified in the "X-GitHub-API-Version" request header, "{version}", is not a '
+    "supported version. The following versions are currently supported: {known}."
+)
+# A moved repository's answer (gidgethub/gidgethub#214, 18F/charlie#85).
+_DOC_REDIRECTS = "https://docs.github.com/rest/guides/best-practices-for-using-the-rest-api#follow-redirects"
 RUN_STATUSES = ("requested", "queued", "pending", "waiting", "in_progress", "completed")
 _SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
@@ -303,6 +311,12 @@ class ApiApp:
         budget: Budget
         counted = False  # this request has used up a unit of the primary rate limit
         try:
+            if fault is not None and fault.kind == "html":
+                entry.finish(fault.status, None)
+                page = (
+                    "<!DOCTYPE html><html><head><title>Sign in to continue</title></head><body></body></html>"
+                )
+                return Response(page, fault.status, content_type="text/html; charset=utf-8")
             if path.startswith("/_web/"):
                 entry.finish(200, None)
                 return Response(
@@ -321,17 +335,26 @@ class ApiApp:
             version = request.headers.get("X-GitHub-Api-Version")
             known = API_VERSIONS if self.state.options.return_run_details else GHES_API_VERSIONS
             if version is not None and version not in known:
-                raise ApiError(400, f"API version {version} is not supported.", DOCS)
-            try:
-                endpoint, args = self.url_map.bind("emulator").match(path, method=request.method)
-            except (NotFound, MethodNotAllowed):
-                raise _not_found() from None
+                listed = ", ".join(
+                    f'"{v}"' + (" (most recent)" if i == len(known) - 1 else "") for i, v in enumerate(known)
+                )
+                raise ApiError(400, _UNSUPPORTED_VERSION.format(version=version, known=listed), DOCS)
+            moved = self._moved(request, path)
+            args: Mapping[str, Any]
+            if moved is not None:
+                endpoint, args = "moved", {}
+            else:
+                try:
+                    endpoint, args = self.url_map.bind("emulator").match(path, method=request.method)
+                except (NotFound, MethodNotAllowed):
+                    raise _not_found() from None
             exempt = endpoint == "rate_limit"  # "does not count against your rate limit" (rate-limit/get)
+            limited = self.state.options.rate_limited
             with self.state.lock:
-                if request.method not in ("GET", "HEAD") and not exempt and budget.remaining <= 0:
+                if request.method not in ("GET", "HEAD") and not exempt and limited and budget.remaining <= 0:
                     raise self._exhausted(token, budget, now)
                 call = Call(request=request, token=token, now=now, args=dict(args), path=path)
-                reply: Reply = getattr(self, f"_{endpoint}")(call)
+                reply: Reply = moved if moved is not None else getattr(self, f"_{endpoint}")(call)
                 body = None if reply.body is None else _dump(reply.body)
                 etag = None
                 if request.method == "GET" and reply.status == 200 and body is not None:
@@ -343,7 +366,7 @@ class ApiApp:
                         headers = self._headers(request, token, budget, now, request_id, etag=etag)
                         entry.finish(304, token)
                         return Response(None, 304, headers=headers)
-                if request.method in ("GET", "HEAD") and not exempt and budget.remaining <= 0:
+                if request.method in ("GET", "HEAD") and not exempt and limited and budget.remaining <= 0:
                     raise self._exhausted(token, budget, now)
                 if not exempt:
                     budget.used += 1
@@ -387,6 +410,30 @@ class ApiApp:
             headers.append(("Content-Type", "application/json; charset=utf-8"))
             entry.finish(error.status, token)
             return Response(_dump(payload), error.status, headers=headers)
+
+    def _moved(self, request: Request, path: str) -> Reply | None:
+        """A request naming a repository by a name it had before: 301 for GET and HEAD, 307 for any
+        other method, to the same path under /repositories/{id} (GitHub changelog 2015-04-17
+        "Repository redirects": "either a 301 or 307 HTTP redirect, depending on the type of
+        request"; the Location and body as in gidgethub/gidgethub#214)."""
+        match = re.match(r"^/repos/([^/]+)/([^/]+)(/.*)?$", path)
+        if match is None:
+            return None
+        old = f"{match.group(1)}/{match.group(2)}".lower()
+        with self.state.lock:
+            repo = next(
+                (r for r in self.state.repos.values() if old in (n.lower() for n in r.spec.renamed_from)),
+                None,
+            )
+        if repo is None:
+            return None
+        query = request.query_string.decode("latin-1")
+        location = f"{self.urls.api}/repositories/{repo.id}{match.group(3) or ''}" + (
+            f"?{query}" if query else ""
+        )
+        status = 301 if request.method in ("GET", "HEAD") else 307
+        body = {"message": "Moved Permanently", "url": location, "documentation_url": _DOC_REDIRECTS}
+        return Reply(status, body, {"Location": location})
 
     def _authenticate(self, request: Request) -> tuple[TokenSpec | None, bool]:
         """(token, ok): (None, True) for anonymous; (None, False) for unknown credentials."""
@@ -504,17 +551,19 @@ class ApiApp:
         headers.append(
             ("x-github-api-version-selected", request.headers.get("X-GitHub-Api-Version", "2022-11-28"))
         )
-        # x-ratelimit-* on every answer (recordings since 2023 add used and resource).
-        reset = budget.reset_at(now)
-        headers.extend(
-            [
-                ("X-RateLimit-Limit", str(budget.limit)),
-                ("X-RateLimit-Remaining", "0" if exhausted else str(budget.remaining)),
-                ("X-RateLimit-Reset", str(reset)),
-                ("X-RateLimit-Used", str(budget.limit if exhausted else min(budget.used, budget.limit))),
-                ("X-RateLimit-Resource", "core"),
-            ]
-        )
+        # x-ratelimit-* on every answer (recordings since 2023 add used and resource); none where
+        # rate limiting is off (GHES by default).
+        if self.state.options.rate_limited:
+            reset = budget.reset_at(now)
+            headers.extend(
+                [
+                    ("X-RateLimit-Limit", str(budget.limit)),
+                    ("X-RateLimit-Remaining", "0" if exhausted else str(budget.remaining)),
+                    ("X-RateLimit-Reset", str(reset)),
+                    ("X-RateLimit-Used", str(budget.limit if exhausted else min(budget.used, budget.limit))),
+                    ("X-RateLimit-Resource", "core"),
+                ]
+            )
         headers.extend(_COMMON_HEADERS)
         poll = self.state.options.poll_interval_header
         if poll is not None and request.method == "GET":
@@ -689,6 +738,9 @@ class ApiApp:
     # -- endpoints --------------------------------------------------------------------------
 
     def _rate_limit(self, call: Call) -> Reply:
+        if not self.state.options.rate_limited:
+            # GHES with rate limiting off (its default): actions/stale#1227, magithub#104.
+            raise ApiError(404, "Rate limiting is not enabled.", DOCS)
         budget = self._budget(call.token)
         core = {
             "limit": budget.limit,
@@ -698,19 +750,19 @@ class ApiApp:
         }
         reset = int(call.now + 3600)
         other = {"limit": 30, "used": 0, "remaining": 30, "reset": int(call.now + 60)}
-        return Reply(
-            200,
-            {
-                "resources": {
-                    "core": core,
-                    "search": other,
-                    "graphql": {"limit": budget.limit, "used": 0, "remaining": budget.limit, "reset": reset},
-                    "integration_manifest": {"limit": 5000, "used": 0, "remaining": 5000, "reset": reset},
-                    "code_search": {"limit": 10, "used": 0, "remaining": 10, "reset": int(call.now + 60)},
-                },
-                "rate": core,
+        answer: dict[str, Any] = {
+            "resources": {
+                "core": core,
+                "search": other,
+                "graphql": {"limit": budget.limit, "used": 0, "remaining": budget.limit, "reset": reset},
+                "integration_manifest": {"limit": 5000, "used": 0, "remaining": 5000, "reset": reset},
+                "code_search": {"limit": 10, "used": 0, "remaining": 10, "reset": int(call.now + 60)},
             },
-        )
+        }
+        # 2026-03-10 removed the deprecated `rate`, a copy of `resources.core` (REST "Breaking changes").
+        if call.request.headers.get("X-GitHub-Api-Version") != "2026-03-10":
+            answer["rate"] = core
+        return Reply(200, answer)
 
     # -- GitHub Apps ---------------------------------------------------------------------------
 
@@ -891,6 +943,8 @@ class ApiApp:
                 f"were supplied ({len(raw_inputs)}).",
                 _DOC_DISPATCH,
             )
+        # 2026-03-10 removed `return_run_details` and always answers with the run (REST "Breaking
+        # changes"); whether it then refuses the field or ignores it is unverified: it is ignored.
         want_details = body.get("return_run_details") is True or (
             call.request.headers.get("X-GitHub-Api-Version") == "2026-03-10"
         )

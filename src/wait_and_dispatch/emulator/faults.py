@@ -22,6 +22,8 @@ Each kind models something clients meet in the wild (GITHUB-FACTS "Rate limits",
   or captive portal that redirects.
 - `apply_then_fail`: let the request change the model, then answer `status` (502 by default):
   the write happened but the client cannot know it (WriteOutcomeUnknownError in the client).
+- `html`: answer `status` (200 by default) with an HTML page and nothing done: a captive portal
+  or a proxy's sign-in page answering in GitHub's place (API host).
 
 `since` and `until` (seconds after the emulator started, on its clock) confine a fault to a
 stretch of time: an outage of GitHub's front end from 30 s to 100 s is
@@ -48,6 +50,7 @@ FAULT_KINDS = (
     "content_encoding",
     "redirect",
     "apply_then_fail",
+    "html",
 )
 
 _DEFAULT_STATUS = {
@@ -55,6 +58,7 @@ _DEFAULT_STATUS = {
     "primary_rate_limit": 403,
     "apply_then_fail": 502,
     "redirect": 302,
+    "html": 200,
 }
 BLOB_BODY_KINDS = ("cut_stream", "corrupt", "trickle", "stall", "content_encoding")  # change the body only
 
@@ -71,7 +75,9 @@ class Fault:
     kind: str = "status"
     host: str = "api"
     method: str | None = None
-    status: int = 0  # 0: the kind's default (403 for rate limits, 502 for apply_then_fail, else 500)
+    status: int = (
+        0  # 0: the kind's default (403 for rate limits, 502 for apply_then_fail, 200 for html, else 500)
+    )
     times: int | None = 1
     after: int = 0
     retry_after: int | None = None

@@ -156,12 +156,22 @@ class Options:
     # (tests on a manual clock send many requests in one instant of simulated time).
     secondary_points_per_minute: int | None = None
     # Set: the server is GitHub Enterprise Server of this version, and says so in the
-    # X-GitHub-Enterprise-Version header of every API answer (lerna/lerna#1930).
+    # X-GitHub-Enterprise-Version header of every API answer (lerna/lerna#1930). It serves the API
+    # under /api/v3 ("https://HOSTNAME/api/v3", REST "Getting started" for GHES).
     enterprise_version: str | None = None
     # Seconds the server's clock is ahead of the clock it is given (negative: behind). A runner's
     # clock and GitHub's are never exactly the same: every time GitHub shows (its `Date` header,
     # `created_at`, the `created` filter) is on its own clock.
     clock_offset: float = 0.0
+    # The primary rate limit: on github.com always; on GHES off unless the site admin turns it on
+    # (GHES "Rate limits for the REST API": "Rate limits are disabled by default"). Off: no
+    # x-ratelimit-* headers, no 403 for a spent budget, and /rate_limit answers 404 "Rate limiting
+    # is not enabled." (actions/stale#1227, magithub#104). None: on, unless enterprise_version.
+    rate_limiting: bool | None = None
+
+    @property
+    def rate_limited(self) -> bool:
+        return self.rate_limiting if self.rate_limiting is not None else self.enterprise_version is None
 
 
 @dataclass(frozen=True)
@@ -364,6 +374,10 @@ class RepoSpec:
     check_runs: tuple[CheckRunSpec, ...]
     id: int | None = None
     check_suites: tuple[CheckSuiteSpec, ...] = ()
+    # Names the repository had before a rename or a transfer: requests naming one answer 301
+    # (reads) or 307 (writes) to the same path under /repositories/{id} (GitHub changelog
+    # 2015-04-17 "Repository redirects"; gidgethub/gidgethub#214 shows the Location).
+    renamed_from: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -537,6 +551,7 @@ def _parse_options(r: _Reader) -> Options:
         secondary_points_per_minute=r.integer("secondary_points_per_minute", None),
         enterprise_version=r.opt_text("enterprise_version"),
         clock_offset=r.number("clock_offset", 0.0),
+        rate_limiting=None if r.raw("rate_limiting") is None else r.flag("rate_limiting", True),
     )
     r.done()
     return options
@@ -701,9 +716,17 @@ def _parse_repo(full_name: str, r: _Reader) -> RepoSpec:
         check_runs=check_runs,
         id=r.integer("id", None),
         check_suites=check_suites,
+        renamed_from=_parse_old_names(r.items("renamed_from"), f"{path}.renamed_from"),
     )
     r.done()
     return repo
+
+
+def _parse_old_names(values: list[Any], path: str) -> tuple[str, ...]:
+    for value in values:
+        if not isinstance(value, str) or value.count("/") != 1 or not all(value.split("/")):
+            raise _error(f"scenario: {path}: expected owner/name, got {value!r}")
+    return tuple(values)
 
 
 def _parse_triggers(value: object, path: str) -> dict[str, tuple[str, ...] | None]:

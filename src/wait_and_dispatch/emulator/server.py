@@ -62,12 +62,15 @@ class Emulator:
         blob_port: int = 0,
         *,
         access_log: bool = False,
-        path_prefix: str = "",
+        path_prefix: str | None = None,
     ) -> None:
+        if path_prefix is None:
+            # GitHub Enterprise Server serves the REST API under /api/v3 ("https://HOSTNAME/api/v3",
+            # REST "Getting started" for GHES); github.com at the root of api.github.com.
+            path_prefix = "/api/v3" if scenario.options.enterprise_version else ""
         if path_prefix and (not path_prefix.startswith("/") or path_prefix.endswith("/")):
             raise ValueError("path_prefix is like /api/v3: a leading slash and no trailing one")
-        # GitHub Enterprise Server serves the REST API under /api/v3 (GHES REST docs, "Root
-        # endpoint"): with a prefix the API is mounted there, as clients configured for GHES expect.
+        # With a prefix the API is mounted there, as clients configured for GHES expect.
         self.path_prefix = path_prefix
         self.scenario = scenario
         self.clock: Clock = clock or SystemClock()

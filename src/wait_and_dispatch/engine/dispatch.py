@@ -83,7 +83,7 @@ from wait_and_dispatch.errors import (
     WaitAndDispatchError,
     WriteOutcomeUnknownError,
 )
-from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.github_api import FALLBACK_API_VERSION, GitHubApi
 
 # Every correlation id we send starts with this and the request key; other tools' ids do not.
 _MARK = "wad-"
@@ -659,7 +659,9 @@ class Dispatcher:
             inputs[request.correlation_input] = correlation_id
         check_input_limits(inputs)
         body: dict[str, Any] = {"ref": target.ref, "inputs": inputs}
-        if self.run_details_supported is not False:
+        # Under API version 2026-03-10 the dispatch always answers 200 with the run's details and
+        # the field is gone (REST "Breaking changes"); under 2022-11-28 it must be asked for.
+        if self.run_details_supported is not False and self.api.api_version == FALLBACK_API_VERSION:
             body["return_run_details"] = True
         self.say(
             ProgressEvent(
@@ -674,12 +676,26 @@ class Dispatcher:
             body,
             deadline=deadline,
         )
-        # 200 with the run's id when asked for it; 204 from servers that ignore the field. Both
-        # are success (PyGithub PR #3426: the endpoint once answered 200 to plain requests).
+        # 200 with the run's id under 2026-03-10 or when asked for it; 204 from servers that ignore
+        # the field. Both are success (PyGithub PR #3426: the endpoint once answered 200 to plain
+        # requests).
         data = answer.data if isinstance(answer.data, Mapping) else {}
-        if data.get("workflow_run_id") is not None:
+        run_id = data.get("workflow_run_id")
+        if run_id is None:
+            return None
+        if isinstance(run_id, int) and not isinstance(run_id, bool) and run_id > 0:
             self.run_details_supported = True
-            return int(data["workflow_run_id"])
+            return run_id
+        # Not an id GitHub would send (OpenAPI: an integer): the dispatch was accepted, so a run
+        # started; it is found as a 204's would be, never guessed from this value.
+        self.say(
+            ProgressEvent(
+                ProgressKind.CORRELATING,
+                f"the dispatch was accepted but its answer names no valid run (workflow_run_id "
+                f"{str(run_id)[:40]!r}); looking for the run it started",
+                subject=_what(target),
+            )
+        )
         return None
 
     def _refused_field(

@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from wait_and_dispatch.errors import (
     ConclusionNotAllowedError,
+    MalformedAnswerError,
     UsageError,
     WaitAndDispatchError,
     WaitTimeoutError,
@@ -29,6 +30,51 @@ DEFAULT_CHECK_CONCLUSIONS = frozenset({"success", "skipped"})
 # The slug of the GitHub Actions app, owner of every workflow run's check suite (on GHES too,
 # where its id differs: 15368 on github.com).
 ACTIONS_APP_SLUG = "github-actions"
+
+
+Answer = TypeVar("Answer")
+# What reading a field of an answer raises when GitHub's API description is not kept: a missing
+# key, `null` or text where a number belongs, an object where a list belongs.
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
+
+
+def parse_answer(what: str, data: Any, read: Callable[[Mapping[str, Any]], Answer]) -> Answer:
+    """Read one object of GitHub's answer with `read`; an answer that is not the object its API
+    describes becomes a `MalformedAnswerError` here, at the boundary, never a traceback later."""
+    if not isinstance(data, Mapping):
+        raise MalformedAnswerError(
+            f"GitHub's answer is not {what}: {type(data).__name__} where an object belongs"
+        )
+    try:
+        return read(data)
+    except _SHAPE_ERRORS as exc:
+        problem = f"no {exc.args[0]!r} field" if isinstance(exc, KeyError) and exc.args else str(exc)
+        shown = data.get("id")
+        which = f" {shown}" if isinstance(shown, int) and not isinstance(shown, bool) else ""
+        raise MalformedAnswerError(
+            f"GitHub's answer is not {what} as its API describes it{which}: {problem[:120]}"
+        ) from None
+
+
+def optional_text(data: Mapping[str, Any], key: str) -> str | None:
+    """A text field that may be absent or `null`; anything else is a shape error (see parse_answer)."""
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{key!r} is {type(value).__name__}, not text")
+    return value
+
+
+def optional_int(data: Mapping[str, Any], key: str) -> int | None:
+    """An integer field that may be absent or `null` (booleans are not integers here)."""
+    value = data.get(key)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise TypeError(f"{key!r} is {type(value).__name__}, not an integer")
+    return value
+
+
+def answer_field(data: Any, key: str, what: str) -> Any:
+    """`data[key]` of an answer that must have it (`default_branch` of a repository...)."""
+    return parse_answer(what, data, lambda mapping: mapping[key])
 
 
 def parse_time(text: str | None) -> float | None:
@@ -69,6 +115,7 @@ class ProgressKind(StrEnum):
     CANCELLED = "cancelled"  # we cancelled a run
     RETRY = "retry"  # the API layer is waiting out an error or a rate limit
     SLOWED = "slowed"  # the poll governor slowed down (or sped up again), and why
+    NOTICE = "notice"  # the API layer learnt something worth a line under --debug (once)
 
 
 @dataclass(frozen=True)
@@ -173,7 +220,12 @@ class Workflow:
         return str(self.id) if self.id is not None else urllib.parse.quote(self.file_name, safe="")
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Workflow:
+    def from_api(cls, data: Any) -> Workflow:
+        """A workflow from GitHub's answer; a malformed one is a `MalformedAnswerError`."""
+        return parse_answer("a workflow", data, cls._read)
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> Workflow:
         return cls(
             id=int(data["id"]),
             name=str(data.get("name") or ""),
@@ -214,7 +266,12 @@ class WorkflowRun:
     head_repository: str | None
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> WorkflowRun:
+    def from_api(cls, data: Any) -> WorkflowRun:
+        """A workflow run from GitHub's answer; a malformed one is a `MalformedAnswerError`."""
+        return parse_answer("a workflow run", data, cls._read)
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> WorkflowRun:
         head_repository = data.get("head_repository") or {}
         repository = data.get("repository") or {}
         actor = data.get("actor") or {}
@@ -225,18 +282,18 @@ class WorkflowRun:
             run_number=int(data.get("run_number") or 0),
             run_attempt=int(data.get("run_attempt") or 1),
             status=str(data.get("status") or "queued"),
-            conclusion=data.get("conclusion"),
+            conclusion=optional_text(data, "conclusion"),
             event=str(data.get("event") or ""),
             head_sha=str(data.get("head_sha") or ""),
-            head_branch=data.get("head_branch"),
+            head_branch=optional_text(data, "head_branch"),
             html_url=str(data.get("html_url") or ""),
             workflow_id=int(data.get("workflow_id") or 0),
             created_at=parse_time(data.get("created_at")),
             updated_at=parse_time(data.get("updated_at")),
             run_started_at=parse_time(data.get("run_started_at")),
-            actor=actor.get("login"),
+            actor=optional_text(actor, "login"),
             repository=str(repository.get("full_name") or ""),
-            head_repository=head_repository.get("full_name"),
+            head_repository=optional_text(head_repository, "full_name"),
         )
 
     @property
@@ -274,18 +331,23 @@ class CheckRun:
     completed_at: float | None
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> CheckRun:
+    def from_api(cls, data: Any) -> CheckRun:
+        """A check run from GitHub's answer; a malformed one is a `MalformedAnswerError`."""
+        return parse_answer("a check run", data, cls._read)
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> CheckRun:
         app = data.get("app") or {}
         suite = data.get("check_suite") or {}
         return cls(
             id=int(data["id"]),
             name=str(data.get("name") or ""),
             status=str(data.get("status") or "queued"),
-            conclusion=data.get("conclusion"),
+            conclusion=optional_text(data, "conclusion"),
             head_sha=str(data.get("head_sha") or ""),
             html_url=str(data.get("html_url") or data.get("details_url") or ""),
             app=str(app.get("slug") or ""),
-            check_suite_id=suite.get("id"),
+            check_suite_id=optional_int(suite, "id"),
             started_at=parse_time(data.get("started_at")),
             completed_at=parse_time(data.get("completed_at")),
         )
@@ -305,7 +367,12 @@ class CheckSuite:
     latest_check_runs_count: int
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> CheckSuite:
+    def from_api(cls, data: Any) -> CheckSuite:
+        """A check suite from GitHub's answer; a malformed one is a `MalformedAnswerError`."""
+        return parse_answer("a check suite", data, cls._read)
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> CheckSuite:
         app = data.get("app") or {}
         return cls(
             id=int(data["id"]),
@@ -339,20 +406,25 @@ class Artifact:
     head_branch: str | None
 
     @classmethod
-    def from_api(cls, data: Mapping[str, Any]) -> Artifact:
+    def from_api(cls, data: Any) -> Artifact:
+        """An artifact from GitHub's answer; a malformed one is a `MalformedAnswerError`."""
+        return parse_answer("an artifact", data, cls._read)
+
+    @classmethod
+    def _read(cls, data: Mapping[str, Any]) -> Artifact:
         run = data.get("workflow_run") or {}
         return cls(
             id=int(data["id"]),
             name=str(data["name"]),
             size=int(data.get("size_in_bytes") or 0),
-            digest=data.get("digest") or None,
+            digest=optional_text(data, "digest") or None,
             expired=bool(data.get("expired")),
             archive_download_url=str(data.get("archive_download_url") or ""),
-            run_id=run.get("id"),
-            repository_id=run.get("repository_id"),
-            head_repository_id=run.get("head_repository_id"),
-            head_sha=run.get("head_sha"),
-            head_branch=run.get("head_branch"),
+            run_id=optional_int(run, "id"),
+            repository_id=optional_int(run, "repository_id"),
+            head_repository_id=optional_int(run, "head_repository_id"),
+            head_sha=optional_text(run, "head_sha"),
+            head_branch=optional_text(run, "head_branch"),
         )
 
     @property

@@ -11,7 +11,7 @@ import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from wait_and_dispatch.engine.model import Repository, Workflow, WorkflowRun
+from wait_and_dispatch.engine.model import Repository, Workflow, WorkflowRun, answer_field
 from wait_and_dispatch.engine.workflow_file import WorkflowDefinition, decode_contents, parse_workflow
 from wait_and_dispatch.errors import GitHubApiError, NotFoundError, RateLimitExceededError, UsageError
 from wait_and_dispatch.github_api import GitHubApi
@@ -138,7 +138,7 @@ def _not_found(repo: Repository, wanted: str, workflows: list[Workflow]) -> NotF
 
 
 def default_branch(api: GitHubApi, repo: Repository, *, deadline: float | None = None) -> str:
-    return str(api.get(repo.api_path, deadline=deadline).data["default_branch"])
+    return str(answer_field(api.get(repo.api_path, deadline=deadline).data, "default_branch", "a repository"))
 
 
 def is_sha(ref: str) -> bool:
@@ -162,7 +162,9 @@ def resolve_sha(
     if _SHA.match(ref):
         return ref
     try:
-        return str(api.get(f"{repo.api_path}/commits/{ref}", deadline=deadline).data["sha"])
+        return str(
+            answer_field(api.get(f"{repo.api_path}/commits/{ref}", deadline=deadline).data, "sha", "a commit")
+        )
     except GitHubApiError as exc:
         if exc.status in (404, 422):
             raise UsageError(
