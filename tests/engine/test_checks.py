@@ -572,20 +572,33 @@ def test_only_the_rerun_counts_after_a_failed_run_is_rerun(
     assert result.conclusions == {"build": "success"}
 
 
-def test_newer_check_run_of_a_name_counts_over_an_older_one_from_another_suite(
-    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+def test_a_check_of_the_same_name_from_another_app_is_another_check_and_its_failure_counts(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
 ) -> None:
+    # Jenkins' `build` failed; Actions' `build` job succeeded, then was re-run and succeeded again
+    # (the newest `build` of all). `filter=latest` keeps the newest per name *and suite*, and a
+    # re-run makes a new suite of the *same* app: only within one app does a newer run of a name
+    # replace an older one, so Jenkins' failure still counts.
+    scenario = with_pipeline(scenario_dict, [{"name": "build", "start": 0, "duration": 30}], 30)
+    scenario["repos"]["octo/app"]["runs"][0]["created"] = -600
     scenario = with_checks(
-        scenario_dict,
-        app_check("DCO", created=-120, duration=10, conclusion="failure", app="dco"),
-        app_check("DCO", created=-5, duration=60, conclusion="success", app="dco-v2"),
+        scenario, app_check("build", created=-300, duration=10, conclusion="failure", app="jenkins")
     )
     api = make_api(start_emulator(scenario))
+    run_id = api.get("/repos/octo/app/actions/runs", {"head_sha": MAIN_SHA}).data["workflow_runs"][0]["id"]
+    assert api.post(f"/repos/octo/app/actions/runs/{run_id}/rerun").status == 201
+    clock.advance(60)  # the re-run's build has succeeded
 
-    result = wait(api, CheckSelection(names=("DCO",)))
+    result = wait(api, CheckSelection(names=("build",)))
 
-    assert result.outcome is Outcome.SUCCESS
-    assert [check.app for check in result.checks] == ["dco-v2"]
+    assert result.outcome is Outcome.CONCLUSION_NOT_ALLOWED
+    assert sorted((check.app, check.conclusion) for check in result.checks) == [
+        ("github-actions", "success"),
+        ("jenkins", "failure"),
+    ]
+    assert result.conclusions == {"build [github-actions]": "success", "build [jenkins]": "failure"}
+    error = result.error()
+    assert error is not None and "build (failure)" in error.message
 
 
 # -- time and cost -------------------------------------------------------------------------------
