@@ -17,6 +17,7 @@ from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine.checks import APP_SETTLE_SECONDS, wait_for_checks
 from wait_and_dispatch.engine.model import (
+    CallerJob,
     CheckSelection,
     ChecksResult,
     Outcome,
@@ -442,6 +443,158 @@ def test_the_suite_of_the_callers_own_running_job_is_not_waited_on(
     assert result.outcome is Outcome.SUCCESS
     assert names(result) == ["unit"]
     assert 40 <= clock.now() - start <= 40 + FAST.max_poll_interval * 1.1
+
+
+def with_sibling(
+    scenario: dict[str, Any], name: str, jobs: list[dict[str, Any]], duration: float
+) -> dict[str, Any]:
+    """Another workflow's push run on MAIN_SHA (after `with_pipeline`): `status.yml` by default."""
+    repo = scenario["repos"]["octo/app"]
+    file = f"{name.lower().replace(' ', '-')}.yml"
+    repo["workflows"].append(
+        {
+            "path": f".github/workflows/{file}",
+            "name": name,
+            "on": ["push"],
+            "timeline": {"queued": 0, "duration": duration},
+            "conclusion": "success",
+            "jobs": jobs,
+        }
+    )
+    repo["runs"].append({"workflow": file, "event": "push", "head_sha": MAIN_SHA, "head_branch": "main"})
+    return scenario
+
+
+def run_of(api: GitHubApi, workflow_name: str) -> dict[str, Any]:
+    runs = api.get("/repos/octo/app/actions/runs", {"head_sha": MAIN_SHA}).data["workflow_runs"]
+    found: dict[str, Any] = next(run for run in runs if run["name"] == workflow_name)
+    return found
+
+
+def test_a_regex_wait_ends_while_a_sibling_workflow_whose_jobs_cannot_match_still_runs(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # A status-check job of another workflow runs for ten minutes on the same commit: its suite is
+    # in progress all along, but its only job is not a build.
+    scenario = with_pipeline(scenario_dict, [{"name": "build (amd64)", "start": 0, "duration": 40}], 40)
+    scenario = with_sibling(scenario, "Status", [{"name": "status-check", "start": 0, "duration": 600}], 600)
+    emulator = start_emulator(scenario)
+    api = make_api(emulator)
+    events: list[ProgressEvent] = []
+    start = clock.now()
+
+    result = wait(api, CheckSelection(regex="^build"), FAST, events=events)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["build (amd64)"]
+    assert 40 <= clock.now() - start <= 40 + FAST.max_poll_interval * 1.1  # not 600 s
+    said = [e.message for e in events if e.message.startswith("not waiting for")]
+    assert said == [
+        f"not waiting for Status (run {run_of(api, 'Status')['id']}, status.yml): no job left that "
+        "could report a matching check"
+    ]
+    # Its workflow file is read once, at the commit.
+    reads = [r for r in emulator.requests if "/contents/" in r.path]
+    assert [r.path for r in reads] == ["/repos/octo/app/contents/.github/workflows/status.yml"]
+
+
+def test_a_suite_is_waited_for_while_its_file_has_a_matching_job_that_has_not_started(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # The sibling's `build (arm64)` waits 100 s behind `needs:`: no check run for it until then.
+    scenario = with_pipeline(scenario_dict, [{"name": "build (amd64)", "start": 0, "duration": 40}], 40)
+    sibling_jobs = [
+        {"name": "status-check", "start": 0, "duration": 600},
+        {"name": "build (arm64)", "start": 100, "duration": 20},
+    ]
+    scenario = with_sibling(scenario, "Status", sibling_jobs, 600)
+    api = make_api(start_emulator(scenario))
+    events: list[ProgressEvent] = []
+    start = clock.now()
+
+    result = wait(api, CheckSelection(regex="^build", discovery_timeout=30), FAST, events=events)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["build (amd64)", "build (arm64)"]
+    assert 120 <= clock.now() - start <= 120 + FAST.max_poll_interval * 1.1
+    assert any(e.message.endswith("status.yml): may still report build (arm64)") for e in events)
+
+
+def test_the_own_runs_later_jobs_are_waited_for_but_not_the_own_run_or_own_check(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # The waiting job `gate` (job1 of pipeline.yml) runs for two hours; `integration` starts
+    # behind `needs:` at 60 s, after `unit` has finished.
+    jobs = [
+        {"name": "gate", "start": 0, "duration": 7200},
+        {"name": "unit", "start": 0, "duration": 40},
+        {"name": "integration", "start": 60, "duration": 10},
+    ]
+    api = make_api(start_emulator(with_pipeline(scenario_dict, jobs, duration=7200)))
+    caller = CallerJob(run_id=run_of(api, "Pipeline")["id"], run_attempt=1, job_id="job1")
+    events: list[ProgressEvent] = []
+    start = clock.now()
+
+    result = wait(api, CheckSelection(discovery_timeout=30, caller=caller), FAST, events=events)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["integration", "unit"]
+    assert 70 <= clock.now() - start <= 70 + FAST.max_poll_interval * 1.1
+    assert any("this job's own run: no job left" in e.message for e in events)
+
+
+def test_ignoring_the_own_check_by_name_still_waits_for_the_own_runs_later_jobs(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # lewagon's way (running-workflow-name): the own check ignored by name, the run not named.
+    jobs = [
+        {"name": "gate", "start": 0, "duration": 7200},
+        {"name": "unit", "start": 0, "duration": 40},
+        {"name": "integration", "start": 60, "duration": 10},
+    ]
+    api = make_api(start_emulator(with_pipeline(scenario_dict, jobs, duration=7200)))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(discovery_timeout=30), FAST, exclude=("gate",))
+
+    assert names(result) == ["integration", "unit"]
+    assert 70 <= clock.now() - start <= 70 + FAST.max_poll_interval * 1.1
+
+
+def test_the_own_check_named_by_its_check_run_id_is_never_waited_for(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # job.check_run_id: the own check is known by id, even when another check shares its name.
+    jobs = [{"name": "gate", "start": 0, "duration": 7200}, {"name": "unit", "start": 0, "duration": 40}]
+    api = make_api(start_emulator(with_pipeline(scenario_dict, jobs, duration=7200)))
+    listed = api.get(f"/repos/octo/app/commits/{MAIN_SHA}/check-runs").data["check_runs"]
+    own = next(check["id"] for check in listed if check["name"] == "gate")
+    start = clock.now()
+
+    result = wait(api, CheckSelection(caller=CallerJob(check_run_id=own)), FAST)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["unit"]
+    assert 40 <= clock.now() - start <= 40 + FAST.max_poll_interval * 1.1
+
+
+def test_a_suite_whose_workflow_file_cannot_be_read_holds_the_wait_for_the_settle_window_at_most(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # Without `contents: read` no workflow file can be read: the sibling cannot be judged.
+    scenario_dict["tokens"]["dev"]["permissions"]["contents"] = "none"
+    scenario = with_pipeline(scenario_dict, [{"name": "build (amd64)", "start": 0, "duration": 40}], 40)
+    scenario = with_sibling(scenario, "Status", [{"name": "status-check", "start": 0, "duration": 600}], 600)
+    api = make_api(start_emulator(scenario))
+    events: list[ProgressEvent] = []
+    start = clock.now()
+
+    result = wait(api, CheckSelection(regex="^build"), FAST, events=events)
+
+    assert result.outcome is Outcome.SUCCESS
+    settled = 40 + APP_SETTLE_SECONDS
+    assert settled <= clock.now() - start <= settled + FAST.max_poll_interval * 1.1
+    assert any("status.yml cannot be read; settling" in e.message for e in events)
 
 
 def test_a_named_check_is_waited_for_while_a_workflow_run_on_the_commit_is_queued(
