@@ -774,6 +774,21 @@ def test_timeout_returns_on_time_with_the_checks_still_running(
     assert "build" in error.message
 
 
+def test_a_wait_for_every_check_on_a_commit_with_none_times_out_with_a_message_that_says_so(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    api = make_api(start_emulator(scenario_dict))
+
+    result = wait(api, CheckSelection(), WaitOptions(timeout=5, poll_interval=1))
+
+    assert result.outcome is Outcome.TIMED_OUT
+    error = result.error()
+    assert isinstance(error, WaitTimeoutError)
+    assert error.message == f"no check appeared on {MAIN_SHA[:7]} (waited 5s)"
+    assert "\n" not in error.message
+    assert error.hint is not None and "checks-discovery-timeout" in error.hint
+
+
 def test_github_failing_until_the_deadline_returns_on_time_with_the_last_snapshot(
     start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
 ) -> None:

@@ -581,6 +581,14 @@ class ChecksResult:
                     f"checks {where} still running after {format_seconds(self.waited)}: {', '.join(pending)}"
                 )
                 return WaitTimeoutError(message + (f"; {never}" if never else ""))
+            if not never:
+                # Every check was asked for and none reported before the timeout.
+                return WaitTimeoutError(
+                    f"no check appeared {where} (waited {format_seconds(self.waited)})",
+                    hint="the commit's workflows may not have started yet, or nothing reports checks on "
+                    "it: check the SHA, give a timeout longer than checks-discovery-timeout, or name "
+                    "the checks to wait for",
+                )
             return WaitTimeoutError(
                 f"{never} (waited {format_seconds(self.waited)})",
                 hint="check names are exact and case-sensitive (use checks-regex for patterns); a job "
