@@ -116,6 +116,17 @@ INPUTS: tuple[Input, ...] = (
     ),
     Input("ignore-checks", "Check names to ignore (one per line), e.g. this job's own check."),
     Input(
+        "ignore-check-run",
+        "Id of a check run never to wait for: this job's own. In the action, job.check_run_id "
+        "(github.com; empty where the runner does not provide it).",
+        default="${{ job.check_run_id }}",
+    ),
+    Input(
+        "ignore-run",
+        "Id of a workflow run not to wait for to complete: this job's own (the action takes the "
+        "runner's GITHUB_RUN_ID). Its jobs that may still report a matching check are waited for.",
+    ),
+    Input(
         "checks-discovery-timeout", "How long checks that do not exist yet may take to appear.", default="60s"
     ),
     Input(
@@ -206,7 +217,9 @@ OUTPUTS: tuple[Output, ...] = (
     Output("duration", "Seconds the run took (empty while it runs)."),
     Output("artifacts", "JSON list of downloaded artifacts: name, id, size, digest, path."),
     Output("download-path", "Folder the artifacts were downloaded to."),
-    Output("checks", "JSON object of check names to conclusions."),
+    Output(
+        "checks", "JSON object of check names to conclusions (`name [app]` when two apps report one name)."
+    ),
     Output("nodes", "With plan: JSON object of each node's result, outputs and reason."),
     Output("result", "JSON of everything above, plus the outcome and the API cost."),
 )
