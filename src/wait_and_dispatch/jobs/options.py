@@ -348,7 +348,7 @@ ALIASES: tuple[Alias, ...] = (
         (LEWAGON,),
         None,
         "warn-unless:false",
-        "only the newest check run of each name counts",
+        "only the newest check run of each name (per app) counts",
     ),
     Alias("verbose", (LEWAGON,), None, "no-effect", "progress is always shown"),
     Alias("bundler-cache", (LEWAGON,), None, "no-effect", "nothing here runs Ruby"),
