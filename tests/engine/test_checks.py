@@ -597,6 +597,25 @@ def test_a_suite_whose_workflow_file_cannot_be_read_holds_the_wait_for_the_settl
     assert any("status.yml cannot be read; settling" in e.message for e in events)
 
 
+def test_a_token_that_may_not_list_runs_still_ends_the_wait_after_the_settle_window(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # `checks: read` alone: the runs on the commit (actions: read) cannot be listed.
+    scenario_dict["tokens"]["dev"]["permissions"]["actions"] = "none"
+    scenario = with_pipeline(scenario_dict, [{"name": "build (amd64)", "start": 0, "duration": 40}], 40)
+    scenario = with_sibling(scenario, "Status", [{"name": "status-check", "start": 0, "duration": 600}], 600)
+    emulator = start_emulator(scenario)
+    api = make_api(emulator)
+    start = clock.now()
+
+    result = wait(api, CheckSelection(regex="^build"), FAST)
+
+    assert result.outcome is Outcome.SUCCESS
+    settled = 40 + APP_SETTLE_SECONDS
+    assert settled <= clock.now() - start <= settled + FAST.max_poll_interval * 1.1
+    assert len([r for r in emulator.requests if r.path.endswith("/actions/runs")]) == 1  # asked once
+
+
 def test_a_named_check_is_waited_for_while_a_workflow_run_on_the_commit_is_queued(
     start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
 ) -> None:

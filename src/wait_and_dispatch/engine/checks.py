@@ -81,7 +81,13 @@ from wait_and_dispatch.engine.model import (
 )
 from wait_and_dispatch.engine.polling import Pace, PollBounds, governor_for
 from wait_and_dispatch.engine.workflow_file import JobNames
-from wait_and_dispatch.errors import DeadlineExceededError, NotFoundError, UsageError
+from wait_and_dispatch.errors import (
+    DeadlineExceededError,
+    GitHubApiError,
+    NotFoundError,
+    RateLimitExceededError,
+    UsageError,
+)
 from wait_and_dispatch.github_api import GitHubApi
 
 # How many checks one progress line names before it says "and N more".
@@ -465,6 +471,7 @@ class _ChecksWait:
         self.path = f"{commit}/check-runs"
         self.suites_path = f"{commit}/check-suites"
         self.said_about_suites: dict[int, str] = {}  # what progress last said about each suite
+        self.runs_refused = False  # the token may not list the runs on the commit
 
     def run(self) -> ChecksResult:
         # Every request of the wait carries its deadline, also those deep in the API layer.
@@ -541,6 +548,10 @@ class _ChecksWait:
                 f"the run to ignore, {caller.run_id}, is not a workflow run of {self.repo}",
                 hint="give the id of the waiting job's own run (github.run_id) in this repository",
             ) from None
+        except GitHubApiError as exc:
+            if not _refused(exc):
+                raise
+            return  # no `actions: read`: the own run is judged as a run that cannot be tied
         suite = data.get("check_suite_id") if isinstance(data, Mapping) else None
         self.view.own_suite = suite if isinstance(suite, int) else None
         run_path = data.get("path") if isinstance(data, Mapping) else None
@@ -591,13 +602,25 @@ class _ChecksWait:
     def _poll_runs(self) -> dict[int, SuiteRun]:
         """The run behind each Actions suite on the commit, and the jobs of each run's workflow
         file (each file read once: at a commit it never changes)."""
-        items = self.api.paginate(
-            f"{self.repo.api_path}/actions/runs",
-            {"head_sha": self.sha, "per_page": 100},
-            items_key="workflow_runs",
-            deadline=self.deadline,
-            conditional=True,
-        )
+        if self.runs_refused:
+            return {}
+        try:
+            items = list(
+                self.api.paginate(
+                    f"{self.repo.api_path}/actions/runs",
+                    {"head_sha": self.sha, "per_page": 100},
+                    items_key="workflow_runs",
+                    deadline=self.deadline,
+                    conditional=True,
+                )
+            )
+        except GitHubApiError as exc:
+            if not _refused(exc):
+                raise
+            # Without `actions: read` no suite can be tied to its workflow file: each gets the
+            # settle window. Refused once, refused again: not asked at every poll.
+            self.runs_refused = True
+            return {}
         runs: dict[int, SuiteRun] = {}
         for item in items:
             suite = item.get("check_suite_id") if isinstance(item, Mapping) else None
@@ -723,6 +746,11 @@ class _ChecksWait:
                 slowed=slowed,
             )
         )
+
+
+def _refused(error: GitHubApiError) -> bool:
+    """A 403 or 404 for what the token may not read (not bad credentials, not a rate limit)."""
+    return error.status in (403, 404) and not isinstance(error, RateLimitExceededError)
 
 
 def _plural(count: int, noun: str) -> str:
