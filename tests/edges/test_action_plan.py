@@ -136,7 +136,13 @@ def test_seed_002s_plan_ends_its_check_after_the_last_build_on_a_busy_commit(sta
     (step.folder / "plan.yml").write_text(plan, encoding="utf-8")
     with GitHubApi(base_url=step.emulator.api_url, token=step.emulator.token("dev")) as api:
         runs = api.get("/repos/ai-dynamo/dynamo/actions/runs", {"head_sha": example.sha("main")}).data
+        checks = api.get(f"/repos/ai-dynamo/dynamo/commits/{example.sha('main')}/check-runs").data
     own = next(run for run in runs["workflow_runs"] if run["path"].endswith("/pr.yaml"))
+    own_check = next(
+        c["id"]
+        for c in checks["check_runs"]
+        if c["name"] == "backend-status-check" and c["check_suite"]["id"] == own["check_suite_id"]
+    )
     step.env.pop("INPUT_PATH")
     step.env.update(
         {
@@ -148,6 +154,8 @@ def test_seed_002s_plan_ends_its_check_after_the_last_build_on_a_busy_commit(sta
             "GITHUB_RUN_ID": str(own["id"]),
             "GITHUB_RUN_ATTEMPT": "1",
             "GITHUB_JOB": "job1",  # backend-status-check, the first job of the emulator's pr.yaml
+            # What the runner makes of action.yml's `${{ job.check_run_id }}` on github.com.
+            "INPUT_IGNORE-CHECK-RUN": str(own_check),
         }
     )
     started = time.monotonic()
