@@ -15,17 +15,27 @@ import pytest
 from tests.conftest import MAIN_SHA
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
-from wait_and_dispatch.engine.checks import APP_SETTLE_SECONDS, wait_for_checks
+from wait_and_dispatch.engine.checks import (
+    APP_SETTLE_SECONDS,
+    CheckMatcher,
+    ChecksView,
+    SuiteRun,
+    decide,
+    wait_for_checks,
+)
 from wait_and_dispatch.engine.model import (
     CallerJob,
+    CheckRun,
     CheckSelection,
     ChecksResult,
+    CheckSuite,
     Outcome,
     ProgressEvent,
     ProgressKind,
     Repository,
     WaitOptions,
 )
+from wait_and_dispatch.engine.workflow_file import parse_workflow_jobs
 from wait_and_dispatch.errors import (
     ConclusionNotAllowedError,
     DeadlineExceededError,
@@ -644,6 +654,94 @@ def test_suites_are_read_at_the_start_and_when_the_checks_are_done_not_at_every_
     assert reads[:2] == ["checks", "suites"]
     assert reads[-2:] == ["checks", "suites"]
     assert reads.count("suites") == 2
+
+
+# -- which jobs of a run in progress have reported (pure: `decide` over a view) -----------------
+
+PR_YAML = """
+on: push
+jobs:
+  backend-status-check:
+    runs-on: ubuntu-latest
+  changed-files:
+    runs-on: ubuntu-latest
+  vllm:
+    name: vllm (${{ matrix.arch }})
+    needs: changed-files
+    strategy: {matrix: {arch: [amd64, arm64]}}
+  operator:
+    needs: changed-files
+    strategy: {matrix: {arch: [amd64, arm64]}}
+  trtllm:
+    needs: changed-files
+    uses: ./.github/workflows/trtllm.yml
+"""
+
+
+def pr_run_view(reported: dict[str, str | None], caller: CallerJob | None = None) -> ChecksView:
+    """The commit's only run, pr.yaml, in progress; `reported`: its checks (name: conclusion)."""
+    caller = caller or CallerJob()
+    selection = CheckSelection(regex=r"^(vllm|operator|trtllm)", caller=caller)
+    view = ChecksView(CheckMatcher.from_selection(selection), selection, start=0.0)
+    checks = [
+        CheckRun(
+            i,
+            name,
+            "completed" if done else "in_progress",
+            done,
+            MAIN_SHA,
+            "",
+            "github-actions",
+            1,
+            None,
+            None,
+        )
+        for i, (name, done) in enumerate(reported.items())
+    ]
+    view.seen = {(c.name, c.app): c for c in checks}
+    view.suite_checks = {1: frozenset(reported)}
+    view.suites = [CheckSuite(1, "github-actions", "in_progress", len(checks))]
+    view.runs = {1: SuiteRun(42, "PR", ".github/workflows/pr.yaml")}
+    view.jobs = {".github/workflows/pr.yaml": parse_workflow_jobs(PR_YAML)}
+    view.own_suite = 1 if caller.run_id == 42 else None
+    return view
+
+
+def test_a_matrix_job_that_has_not_started_holds_the_wait() -> None:
+    view = pr_run_view({"backend-status-check": None, "changed-files": "success"})
+
+    verdict = decide(view, now=100.0)
+
+    assert verdict.outcome is None
+    (holding,) = [v for v in view.suite_verdicts(100.0) if v.holds]
+    assert holding.why == "may still report vllm (${{ matrix.arch }}), operator (…), trtllm / …"
+
+
+def test_a_matrix_job_whose_checks_are_there_has_reported_every_combination() -> None:
+    # GitHub creates a matrix's jobs together; those beyond max-parallel wait queued.
+    done = {"changed-files": "success", "vllm (amd64)": "success", "vllm (arm64)": "success"}
+    view = pr_run_view({"backend-status-check": None, **done, "operator (amd64)": "success"})
+
+    (holding,) = [v for v in view.suite_verdicts(100.0) if v.holds]
+
+    assert holding.why == "may still report trtllm / …"  # a reusable workflow reports job by job
+
+
+def test_the_own_run_with_every_matching_job_reported_does_not_hold_the_wait() -> None:
+    pr_yaml_without_calls = PR_YAML.split("  trtllm:")[0]
+    done = {"changed-files": "success", "vllm (amd64)": "success", "operator (arm64)": "success"}
+    caller = CallerJob(run_id=42, job_id="backend-status-check")
+    view = pr_run_view({"backend-status-check": None, **done}, caller)
+    view.jobs = {".github/workflows/pr.yaml": parse_workflow_jobs(pr_yaml_without_calls)}
+
+    verdict = decide(view, now=100.0)
+
+    assert verdict.outcome is Outcome.SUCCESS
+    (said,) = view.suite_verdicts(100.0)
+    assert said.describe() == (
+        "not waiting for PR (run 42, pr.yaml), this job's own run: no job left that could report a "
+        "matching check"
+    )
 
 
 # -- conclusions ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ How GitHub shows checks, and what that means here (REST docs "Check runs", "Chec
   report a matching check has not reported one yet (see `SuiteVerdict`). A job's check is named
   by its `name:` or id; a name with an expression, a matrix job (its values are appended) or a
   call of a reusable workflow (`caller / called`) may take many names and is taken to match when
-  it could. A suite that cannot be tied to a readable file (GitHub's dynamic workflows, no
+  it could (see `_started` for when such a job has reported). A suite that cannot be tied to a readable file (GitHub's dynamic workflows, no
   `contents: read`) holds the wait for the settle window below at most.
 - The waiting job's own run (`CheckSelection.caller`) is judged by its file like any other,
   without its own job; its own check (`job.check_run_id`, else the own job's fixed name in the
@@ -346,7 +346,7 @@ class ChecksView:
             for job in jobs
             if not (own and self._is_own_job(job))
             and self.matcher.may_match(job)
-            and not (job.literal is not None and job.literal in reported)
+            and not _started(job, jobs, reported)
         ]
         if pending:
             names = ", ".join(job.describe() for job in pending[:_SHOWN_IN_PROGRESS])
@@ -369,6 +369,25 @@ class ChecksView:
             for suite in self.running_suites()
             if suite.id in runs and self.jobs.get(runs[suite.id].path) is not None
         }
+
+
+def _started(job: JobNames, jobs: Sequence[JobNames], reported: frozenset[str]) -> bool:
+    """Whether a job of a run has reported its checks, from the names its suite has reported.
+
+    A job of one name has started once that name is there. A matrix is expanded when its job
+    starts, every combination at once (those beyond `max-parallel` are created and wait: they even
+    take a runner, product-os/flowzone PR #1036), so a matrix job
+    has started once any check that can be one of its names, and is no other job's fixed name, is
+    there; its other combinations are then there too. A reusable workflow's jobs start one by one
+    behind their own `needs:`, so a job that calls one is not known to be done reporting until
+    its run completes.
+    """
+    if job.literal is not None:
+        return job.literal in reported
+    if job.calls_workflow:
+        return False
+    fixed = {other.literal for other in jobs if other.literal is not None}
+    return any(job.may_be(name) for name in reported if name not in fixed)
 
 
 def decide(view: ChecksView, now: float) -> Verdict:

@@ -232,13 +232,15 @@ class JobNames:
     job_id: str
     literal: str | None
     pattern: re.Pattern[str]
+    calls_workflow: bool = False  # `uses:` a reusable workflow, whose jobs report one by one
+    shown: str = ""  # the names for a person: `vllm (${{ matrix.arch }})`, `operator (…)`
 
     def may_be(self, name: str) -> bool:
         """Whether a check run of this name may be this job's."""
         return self.pattern.fullmatch(name) is not None
 
     def describe(self) -> str:
-        return self.literal if self.literal is not None else self.pattern.pattern
+        return self.literal if self.literal is not None else self.shown
 
 
 def parse_workflow_jobs(text: str) -> tuple[JobNames, ...] | None:
@@ -270,9 +272,12 @@ def _job_names(job_id: str, name: str, *, matrix: bool, calls: bool) -> JobNames
     parts = _EXPRESSION.split(name)  # literal text, then expression, then literal text, ...
     templated = len(parts) > 1
     regex = "".join(re.escape(part) if i % 2 == 0 else ".*" for i, part in enumerate(parts))
+    shown = name
     if matrix and not templated:
         regex += r"(?: \(.*\))?"  # GitHub appends the matrix values only to a name without `${{ }}`
+        shown += " (…)"
     if calls:
         regex += " / .*"
+        shown += " / …"
     fixed = not (templated or matrix or calls)
-    return JobNames(job_id, name if fixed else None, re.compile(regex, re.DOTALL))
+    return JobNames(job_id, name if fixed else None, re.compile(regex, re.DOTALL), calls, shown)
