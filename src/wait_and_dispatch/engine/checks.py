@@ -21,8 +21,9 @@ How GitHub shows checks, and what that means here (REST docs "Check runs", "Chec
   report a matching check has not reported one yet (see `SuiteVerdict`). A job's check is named
   by its `name:` or id; a name with an expression, a matrix job (its values are appended) or a
   call of a reusable workflow (`caller / called`) may take many names and is taken to match when
-  it could (see `_started` for when such a job has reported). A suite that cannot be tied to a readable file (GitHub's dynamic workflows, no
-  `contents: read`) holds the wait for the settle window below at most.
+  it could (see `_started` for when such a job has reported). A suite that cannot be tied to a
+  readable file (GitHub's dynamic workflows, no `contents: read` or `actions: read`) holds the
+  wait for the settle window below at most.
 - The waiting job's own run (`CheckSelection.caller`) is judged by its file like any other,
   without its own job; its own check (`job.check_run_id`, else the own job's fixed name in the
   own run) is never waited for. lewagon/wait-on-check-action asks for it as
