@@ -120,6 +120,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "client-payload is sent only with a repository_dispatch",
         "give event-type too, or send the values as workflow inputs (inputs)",
     ),
+    Requirement(
+        "ignore-run",
+        ("checks", "checks-regex", "ignore-checks"),
+        "ignore-run is a run a checks wait does not wait for",
+        "leave it out unless the step waits for checks (checks, checks-regex or ignore-checks)",
+    ),
 )
 
 
