@@ -40,7 +40,7 @@ from report import publish
 
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
-from wait_and_dispatch.engine.checks import latest_per_name, wait_for_checks
+from wait_and_dispatch.engine.checks import latest_per_check, wait_for_checks
 from wait_and_dispatch.engine.model import CheckRun, CheckSelection, Outcome, Repository, WaitOptions
 from wait_and_dispatch.github_api import GitHubApi
 
@@ -127,7 +127,7 @@ def fixed_every_check(api: GitHubApi) -> tuple[bool, int]:
     path = f"{REPO.api_path}/commits/{SHA}/check-runs"
     while True:
         items = api.paginate(path, {"filter": "latest"}, items_key="check_runs", conditional=False)
-        checks = latest_per_name(CheckRun.from_api(item) for item in items)
+        checks = latest_per_check(CheckRun.from_api(item) for item in items)
         if checks and all(check.completed for check in checks.values()):
             failed = any(c.conclusion not in ("success", "skipped") for c in checks.values())
             return failed, len(checks)

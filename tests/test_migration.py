@@ -287,6 +287,7 @@ def runner_default(default: str) -> str:
         "${{ github.token }}": "the-github-token",
         "${{ github.repository }}": RUNNER_ENV["GITHUB_REPOSITORY"],
         "${{ github.api_url }}": "https://api.github.com",
+        "${{ job.check_run_id }}": "51725241954",  # docs "Contexts", the job context's example
     }
     return expressions.get(default, default)
 

@@ -230,6 +230,7 @@ SAMPLE_VALUES = {
     "artifacts": "package",
     "client-payload": '{"environment": "prod"}',
     "ignore-checks": "lint",
+    "ignore-run": "9000000001",
     "fail-fast": "true",
 }
 

@@ -7,9 +7,11 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
+import requests
 
 from tests.cli.conftest import serve_to_the_cli
 from tests.conftest import MAIN_SHA
@@ -176,3 +178,40 @@ def test_download_json_shows_each_artifacts_kind_and_file_and_skip_decompress_ke
         ("report.html", "file", str(tmp_path / "b" / "report.html" / "report.html")),
     ]
     assert (tmp_path / "b" / "report.html" / "report.html").read_text() == "<p>ok</p>"
+
+
+def with_own_run(scenario: dict[str, Any]) -> dict[str, Any]:
+    """A push run on MAIN_SHA of gate.yml: `gate` (the waiting job, ten minutes) and `unit` (2 s)."""
+    repo = scenario["repos"]["octo/app"]
+    repo["workflows"].append(
+        {
+            "path": ".github/workflows/gate.yml",
+            "name": "Gate",
+            "on": ["push"],
+            "timeline": {"queued": 0, "duration": 600},
+            "jobs": [
+                {"name": "gate", "start": 0, "duration": 600},
+                {"name": "unit", "start": 0, "duration": 2},
+            ],
+        }
+    )
+    repo["runs"] = [{"workflow": "gate.yml", "event": "push", "head_sha": MAIN_SHA, "head_branch": "main"}]
+    return scenario
+
+
+def test_checks_never_waits_for_the_run_and_the_check_it_is_told_are_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with serve_to_the_cli(monkeypatch, with_own_run(fast_scenario())) as emulator:
+        base = f"{emulator.api_url}/repos/octo/app"
+        headers = {"Authorization": f"Bearer {emulator.token('dev')}"}
+        run = requests.get(f"{base}/actions/runs", headers=headers, timeout=10).json()["workflow_runs"][0]
+        checks = requests.get(f"{base}/commits/{MAIN_SHA}/check-runs", headers=headers, timeout=10).json()
+        gate = next(check["id"] for check in checks["check_runs"] if check["name"] == "gate")
+        own = ["--ignore-run", str(run["id"]), "--ignore-check-run", str(gate)]
+
+        code, out, err = cli("checks", *FAST, "--sha", MAIN_SHA, "--checks-regex", ".", *own, "--json")
+
+    assert code == 0, err
+    assert json.loads(out)["checks"] == {"unit": "success"}
+    assert f"not waiting for Gate (run {run['id']}, gate.yml), this job's own run: no job left" in err

@@ -126,6 +126,17 @@ def test_check_validates_every_environment(tmp_path: Path) -> None:
     assert out.splitlines() == [f"{plan} (dev): ok, 1 nodes, 0 needs", f"{plan} (prd): ok, 1 nodes, 0 needs"]
 
 
+def test_check_says_which_runs_a_checks_node_waits_for_and_why() -> None:
+    plan = Path(__file__).resolve().parents[2] / "examples/002-required-backend-check/plan.yml"
+    code, out, err = cli("plan", str(plan), "--check")
+    assert code == 0, err
+    assert out.splitlines()[1] == (
+        "  backend-status-check: waits for /^(vllm|sglang|trtllm|operator) \\(/; a workflow run in "
+        "progress on the commit holds it only while its workflow file has a job that could still "
+        "report a matching check (a file it cannot read: 10 s at most); never its own run or its own check"
+    )
+
+
 def test_schema_prints_the_shipped_json_schema() -> None:
     code, out, _ = cli("plan", "--schema")
     assert code == 0

@@ -24,6 +24,7 @@ from tests.support.hostile import runner_commands, with_hostile_names
 from tests.support.runner_contract import commands_in, outputs_of
 from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.jobs.options import OUTPUT_ALIAS_NAMES, OUTPUT_NAMES
 
 ENTRYPOINT = [sys.executable, "-m", "wait_and_dispatch", "action"]
@@ -440,3 +441,28 @@ def test_on_a_ghes_that_refuses_2026_03_10_the_fallback_is_one_debug_line(start_
     assert step.returncode == 0, step.stdout
     said = [c.message for c in step.commands("debug") if "REST API version 2026-03-10" in c.message]
     assert len(said) == 1, step.stdout
+
+
+def test_a_checks_step_knows_its_own_run_and_check_from_the_runner(start_step: StartStep) -> None:
+    # The step is the `gate` job (job1) of gate.yml's run, which lasts ten minutes; without
+    # job.check_run_id (GHES), its own check is known by the job's name in its own run.
+    from tests.cli.test_job_commands import with_own_run
+
+    step = start_step(with_own_run(fast_scenario()))
+    with GitHubApi(base_url=step.emulator.api_url, token=step.emulator.token("dev")) as api:
+        run = api.get("/repos/octo/app/actions/runs", {"head_sha": MAIN_SHA}).data["workflow_runs"][0]
+    step.env.update(
+        {
+            "INPUT_CHECKS-REGEX": ".",
+            "INPUT_SHA": MAIN_SHA,
+            "GITHUB_RUN_ID": str(run["id"]),
+            "GITHUB_RUN_ATTEMPT": "1",
+            "GITHUB_JOB": "job1",
+        }
+    )
+
+    step.run()
+
+    assert step.returncode == 0, step.stdout
+    assert json.loads(step.outputs["checks"]) == {"unit": "success"}
+    assert f"not waiting for Gate (run {run['id']}, gate.yml), this job's own run" in step.stdout

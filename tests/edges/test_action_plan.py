@@ -11,7 +11,10 @@ import time
 from pathlib import Path
 
 from tests.edges.test_action import ENTRYPOINT, StartStep, Step, start_step  # noqa: F401 - start_step is a fixture
+from tests.examples.conftest import Example
+from tests.examples.test_002_required_backend_check import on_a_busy_commit
 from tests.support.small_plan import dispatched_workflows, small_scenario, write_plan
+from wait_and_dispatch.github_api import GitHubApi
 
 
 def plan_step(start_step: StartStep, **scenario: str) -> Step:  # noqa: F811 - the fixture's value
@@ -111,3 +114,65 @@ def test_plan_flags_are_read_like_every_other_flag(start_step: StartStep) -> Non
     assert step.returncode == 2
     assert "dry-run must be true or false, not 'maybe'" in step.stdout
     assert step.emulator.writes() == []
+
+
+def test_seed_002s_plan_ends_its_check_after_the_last_build_on_a_busy_commit(start_step: StartStep) -> None:  # noqa: F811
+    # The plan runs as pr.yaml's backend-status-check job: its run (from GITHUB_RUN_ID) and the
+    # sibling dynamo-status-check stay in progress for ten minutes; the builds end 5 s in.
+    example = on_a_busy_commit(Example("002-required-backend-check"), "main")
+    for job in (j for w in example.repo["workflows"] for j in w["jobs"] if j["duration"] == 9):
+        job.update({"start": 0, "duration": 5})
+    for file in ("deploy-operator.yml", "deploy-test.yml", "cleanup.yml"):
+        workflow = example.workflow(file)
+        workflow["timeline"] = {"queued": 1, "duration": 2}
+        workflow["jobs"][0]["duration"] = 2
+    example.scenario["options"]["dispatch_visibility_delay"] = 0
+    step = start_step(example.scenario)
+    # The example's plan, polling every second instead of every 30 s.
+    plan = example.plan_path.read_text(encoding="utf-8")
+    plan = plan.replace("poll-interval: 30s", "poll-interval: 1s").replace(
+        "max-poll-interval: 2m", "max-poll-interval: 2s"
+    )
+    (step.folder / "plan.yml").write_text(plan, encoding="utf-8")
+    with GitHubApi(base_url=step.emulator.api_url, token=step.emulator.token("dev")) as api:
+        runs = api.get("/repos/ai-dynamo/dynamo/actions/runs", {"head_sha": example.sha("main")}).data
+        checks = api.get(f"/repos/ai-dynamo/dynamo/commits/{example.sha('main')}/check-runs").data
+    own = next(run for run in runs["workflow_runs"] if run["path"].endswith("/pr.yaml"))
+    own_check = next(
+        c["id"]
+        for c in checks["check_runs"]
+        if c["name"] == "backend-status-check" and c["check_suite"]["id"] == own["check_suite_id"]
+    )
+    step.env.pop("INPUT_PATH")
+    step.env.update(
+        {
+            "INPUT_PLAN": str(step.folder / "plan.yml"),
+            "INPUT_REPOSITORY": "ai-dynamo/dynamo",
+            "GITHUB_REPOSITORY": "ai-dynamo/dynamo",
+            "GITHUB_SHA": example.sha("main"),
+            "GITHUB_REF_NAME": "main",
+            "GITHUB_RUN_ID": str(own["id"]),
+            "GITHUB_RUN_ATTEMPT": "1",
+            "GITHUB_JOB": "job1",  # backend-status-check, the first job of the emulator's pr.yaml
+            # What the runner makes of action.yml's `${{ job.check_run_id }}` on github.com.
+            "INPUT_IGNORE-CHECK-RUN": str(own_check),
+        }
+    )
+    started = time.monotonic()
+
+    step.run(timeout=90)
+
+    assert step.returncode == 0, step.stdout
+    assert time.monotonic() - started < 60  # not the ten minutes of the own run and the sibling
+    nodes = json.loads(step.outputs["nodes"])
+    assert {name: node["result"] for name, node in nodes.items()} == dict.fromkeys(
+        (
+            "backend-status-check",
+            "deploy-operator",
+            "cleanup",
+            *(f"deploy-test-{f}" for f in ("vllm", "sglang", "trtllm")),
+        ),
+        "success",
+    )
+    assert f"not waiting for PR (run {own['id']}, pr.yaml), this job's own run: no job left" in step.stdout
+    assert "not waiting for Container validation (dynamo)" in step.stdout

@@ -15,16 +15,27 @@ import pytest
 from tests.conftest import MAIN_SHA
 from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
-from wait_and_dispatch.engine.checks import APP_SETTLE_SECONDS, wait_for_checks
+from wait_and_dispatch.engine.checks import (
+    APP_SETTLE_SECONDS,
+    CheckMatcher,
+    ChecksView,
+    SuiteRun,
+    decide,
+    wait_for_checks,
+)
 from wait_and_dispatch.engine.model import (
+    CallerJob,
+    CheckRun,
     CheckSelection,
     ChecksResult,
+    CheckSuite,
     Outcome,
     ProgressEvent,
     ProgressKind,
     Repository,
     WaitOptions,
 )
+from wait_and_dispatch.engine.workflow_file import parse_workflow_jobs
 from wait_and_dispatch.errors import (
     ConclusionNotAllowedError,
     DeadlineExceededError,
@@ -444,6 +455,177 @@ def test_the_suite_of_the_callers_own_running_job_is_not_waited_on(
     assert 40 <= clock.now() - start <= 40 + FAST.max_poll_interval * 1.1
 
 
+def with_sibling(
+    scenario: dict[str, Any], name: str, jobs: list[dict[str, Any]], duration: float
+) -> dict[str, Any]:
+    """Another workflow's push run on MAIN_SHA (after `with_pipeline`): `status.yml` by default."""
+    repo = scenario["repos"]["octo/app"]
+    file = f"{name.lower().replace(' ', '-')}.yml"
+    repo["workflows"].append(
+        {
+            "path": f".github/workflows/{file}",
+            "name": name,
+            "on": ["push"],
+            "timeline": {"queued": 0, "duration": duration},
+            "conclusion": "success",
+            "jobs": jobs,
+        }
+    )
+    repo["runs"].append({"workflow": file, "event": "push", "head_sha": MAIN_SHA, "head_branch": "main"})
+    return scenario
+
+
+def run_of(api: GitHubApi, workflow_name: str) -> dict[str, Any]:
+    runs = api.get("/repos/octo/app/actions/runs", {"head_sha": MAIN_SHA}).data["workflow_runs"]
+    found: dict[str, Any] = next(run for run in runs if run["name"] == workflow_name)
+    return found
+
+
+def test_a_regex_wait_ends_while_a_sibling_workflow_whose_jobs_cannot_match_still_runs(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # A status-check job of another workflow runs for ten minutes on the same commit: its suite is
+    # in progress all along, but its only job is not a build.
+    scenario = with_pipeline(scenario_dict, [{"name": "build (amd64)", "start": 0, "duration": 40}], 40)
+    scenario = with_sibling(scenario, "Status", [{"name": "status-check", "start": 0, "duration": 600}], 600)
+    emulator = start_emulator(scenario)
+    api = make_api(emulator)
+    events: list[ProgressEvent] = []
+    start = clock.now()
+
+    result = wait(api, CheckSelection(regex="^build"), FAST, events=events)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["build (amd64)"]
+    assert 40 <= clock.now() - start <= 40 + FAST.max_poll_interval * 1.1  # not 600 s
+    said = [e.message for e in events if e.message.startswith("not waiting for")]
+    assert said == [
+        f"not waiting for Status (run {run_of(api, 'Status')['id']}, status.yml): no job left that "
+        "could report a matching check"
+    ]
+    # Its workflow file is read once, at the commit.
+    reads = [r for r in emulator.requests if "/contents/" in r.path]
+    assert [r.path for r in reads] == ["/repos/octo/app/contents/.github/workflows/status.yml"]
+
+
+def test_a_suite_is_waited_for_while_its_file_has_a_matching_job_that_has_not_started(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # The sibling's `build (arm64)` waits 100 s behind `needs:`: no check run for it until then.
+    scenario = with_pipeline(scenario_dict, [{"name": "build (amd64)", "start": 0, "duration": 40}], 40)
+    sibling_jobs = [
+        {"name": "status-check", "start": 0, "duration": 600},
+        {"name": "build (arm64)", "start": 100, "duration": 20},
+    ]
+    scenario = with_sibling(scenario, "Status", sibling_jobs, 600)
+    api = make_api(start_emulator(scenario))
+    events: list[ProgressEvent] = []
+    start = clock.now()
+
+    result = wait(api, CheckSelection(regex="^build", discovery_timeout=30), FAST, events=events)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["build (amd64)", "build (arm64)"]
+    assert 120 <= clock.now() - start <= 120 + FAST.max_poll_interval * 1.1
+    assert any(e.message.endswith("status.yml): may still report build (arm64)") for e in events)
+
+
+def test_the_own_runs_later_jobs_are_waited_for_but_not_the_own_run_or_own_check(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # The waiting job `gate` (job1 of pipeline.yml) runs for two hours; `integration` starts
+    # behind `needs:` at 60 s, after `unit` has finished.
+    jobs = [
+        {"name": "gate", "start": 0, "duration": 7200},
+        {"name": "unit", "start": 0, "duration": 40},
+        {"name": "integration", "start": 60, "duration": 10},
+    ]
+    api = make_api(start_emulator(with_pipeline(scenario_dict, jobs, duration=7200)))
+    caller = CallerJob(run_id=run_of(api, "Pipeline")["id"], run_attempt=1, job_id="job1")
+    events: list[ProgressEvent] = []
+    start = clock.now()
+
+    result = wait(api, CheckSelection(discovery_timeout=30, caller=caller), FAST, events=events)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["integration", "unit"]
+    assert 70 <= clock.now() - start <= 70 + FAST.max_poll_interval * 1.1
+    assert any("this job's own run: no job left" in e.message for e in events)
+
+
+def test_ignoring_the_own_check_by_name_still_waits_for_the_own_runs_later_jobs(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # lewagon's way (running-workflow-name): the own check ignored by name, the run not named.
+    jobs = [
+        {"name": "gate", "start": 0, "duration": 7200},
+        {"name": "unit", "start": 0, "duration": 40},
+        {"name": "integration", "start": 60, "duration": 10},
+    ]
+    api = make_api(start_emulator(with_pipeline(scenario_dict, jobs, duration=7200)))
+    start = clock.now()
+
+    result = wait(api, CheckSelection(discovery_timeout=30), FAST, exclude=("gate",))
+
+    assert names(result) == ["integration", "unit"]
+    assert 70 <= clock.now() - start <= 70 + FAST.max_poll_interval * 1.1
+
+
+def test_the_own_check_named_by_its_check_run_id_is_never_waited_for(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # job.check_run_id: the own check is known by id, even when another check shares its name.
+    jobs = [{"name": "gate", "start": 0, "duration": 7200}, {"name": "unit", "start": 0, "duration": 40}]
+    api = make_api(start_emulator(with_pipeline(scenario_dict, jobs, duration=7200)))
+    listed = api.get(f"/repos/octo/app/commits/{MAIN_SHA}/check-runs").data["check_runs"]
+    own = next(check["id"] for check in listed if check["name"] == "gate")
+    start = clock.now()
+
+    result = wait(api, CheckSelection(caller=CallerJob(check_run_id=own)), FAST)
+
+    assert result.outcome is Outcome.SUCCESS
+    assert names(result) == ["unit"]
+    assert 40 <= clock.now() - start <= 40 + FAST.max_poll_interval * 1.1
+
+
+def test_a_suite_whose_workflow_file_cannot_be_read_holds_the_wait_for_the_settle_window_at_most(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # Without `contents: read` no workflow file can be read: the sibling cannot be judged.
+    scenario_dict["tokens"]["dev"]["permissions"]["contents"] = "none"
+    scenario = with_pipeline(scenario_dict, [{"name": "build (amd64)", "start": 0, "duration": 40}], 40)
+    scenario = with_sibling(scenario, "Status", [{"name": "status-check", "start": 0, "duration": 600}], 600)
+    api = make_api(start_emulator(scenario))
+    events: list[ProgressEvent] = []
+    start = clock.now()
+
+    result = wait(api, CheckSelection(regex="^build"), FAST, events=events)
+
+    assert result.outcome is Outcome.SUCCESS
+    settled = 40 + APP_SETTLE_SECONDS
+    assert settled <= clock.now() - start <= settled + FAST.max_poll_interval * 1.1
+    assert any("status.yml cannot be read; settling" in e.message for e in events)
+
+
+def test_a_token_that_may_not_list_runs_still_ends_the_wait_after_the_settle_window(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    # `checks: read` alone: the runs on the commit (actions: read) cannot be listed.
+    scenario_dict["tokens"]["dev"]["permissions"]["actions"] = "none"
+    scenario = with_pipeline(scenario_dict, [{"name": "build (amd64)", "start": 0, "duration": 40}], 40)
+    scenario = with_sibling(scenario, "Status", [{"name": "status-check", "start": 0, "duration": 600}], 600)
+    emulator = start_emulator(scenario)
+    api = make_api(emulator)
+    start = clock.now()
+
+    result = wait(api, CheckSelection(regex="^build"), FAST)
+
+    assert result.outcome is Outcome.SUCCESS
+    settled = 40 + APP_SETTLE_SECONDS
+    assert settled <= clock.now() - start <= settled + FAST.max_poll_interval * 1.1
+    assert len([r for r in emulator.requests if r.path.endswith("/actions/runs")]) == 1  # asked once
+
+
 def test_a_named_check_is_waited_for_while_a_workflow_run_on_the_commit_is_queued(
     start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
 ) -> None:
@@ -472,6 +654,94 @@ def test_suites_are_read_at_the_start_and_when_the_checks_are_done_not_at_every_
     assert reads[:2] == ["checks", "suites"]
     assert reads[-2:] == ["checks", "suites"]
     assert reads.count("suites") == 2
+
+
+# -- which jobs of a run in progress have reported (pure: `decide` over a view) -----------------
+
+PR_YAML = """
+on: push
+jobs:
+  backend-status-check:
+    runs-on: ubuntu-latest
+  changed-files:
+    runs-on: ubuntu-latest
+  vllm:
+    name: vllm (${{ matrix.arch }})
+    needs: changed-files
+    strategy: {matrix: {arch: [amd64, arm64]}}
+  operator:
+    needs: changed-files
+    strategy: {matrix: {arch: [amd64, arm64]}}
+  trtllm:
+    needs: changed-files
+    uses: ./.github/workflows/trtllm.yml
+"""
+
+
+def pr_run_view(reported: dict[str, str | None], caller: CallerJob | None = None) -> ChecksView:
+    """The commit's only run, pr.yaml, in progress; `reported`: its checks (name: conclusion)."""
+    caller = caller or CallerJob()
+    selection = CheckSelection(regex=r"^(vllm|operator|trtllm)", caller=caller)
+    view = ChecksView(CheckMatcher.from_selection(selection), selection, start=0.0)
+    checks = [
+        CheckRun(
+            i,
+            name,
+            "completed" if done else "in_progress",
+            done,
+            MAIN_SHA,
+            "",
+            "github-actions",
+            1,
+            None,
+            None,
+        )
+        for i, (name, done) in enumerate(reported.items())
+    ]
+    view.seen = {(c.name, c.app): c for c in checks}
+    view.suite_checks = {1: frozenset(reported)}
+    view.suites = [CheckSuite(1, "github-actions", "in_progress", len(checks))]
+    view.runs = {1: SuiteRun(42, "PR", ".github/workflows/pr.yaml")}
+    view.jobs = {".github/workflows/pr.yaml": parse_workflow_jobs(PR_YAML)}
+    view.own_suite = 1 if caller.run_id == 42 else None
+    return view
+
+
+def test_a_matrix_job_that_has_not_started_holds_the_wait() -> None:
+    view = pr_run_view({"backend-status-check": None, "changed-files": "success"})
+
+    verdict = decide(view, now=100.0)
+
+    assert verdict.outcome is None
+    (holding,) = [v for v in view.suite_verdicts(100.0) if v.holds]
+    assert holding.why == "may still report vllm (${{ matrix.arch }}), operator (…), trtllm / …"
+
+
+def test_a_matrix_job_whose_checks_are_there_has_reported_every_combination() -> None:
+    # GitHub creates a matrix's jobs together; those beyond max-parallel wait queued.
+    done = {"changed-files": "success", "vllm (amd64)": "success", "vllm (arm64)": "success"}
+    view = pr_run_view({"backend-status-check": None, **done, "operator (amd64)": "success"})
+
+    (holding,) = [v for v in view.suite_verdicts(100.0) if v.holds]
+
+    assert holding.why == "may still report trtllm / …"  # a reusable workflow reports job by job
+
+
+def test_the_own_run_with_every_matching_job_reported_does_not_hold_the_wait() -> None:
+    pr_yaml_without_calls = PR_YAML.split("  trtllm:")[0]
+    done = {"changed-files": "success", "vllm (amd64)": "success", "operator (arm64)": "success"}
+    caller = CallerJob(run_id=42, job_id="backend-status-check")
+    view = pr_run_view({"backend-status-check": None, **done}, caller)
+    view.jobs = {".github/workflows/pr.yaml": parse_workflow_jobs(pr_yaml_without_calls)}
+
+    verdict = decide(view, now=100.0)
+
+    assert verdict.outcome is Outcome.SUCCESS
+    (said,) = view.suite_verdicts(100.0)
+    assert said.describe() == (
+        "not waiting for PR (run 42, pr.yaml), this job's own run: no job left that could report a "
+        "matching check"
+    )
 
 
 # -- conclusions ---------------------------------------------------------------------------------
@@ -572,20 +842,33 @@ def test_only_the_rerun_counts_after_a_failed_run_is_rerun(
     assert result.conclusions == {"build": "success"}
 
 
-def test_newer_check_run_of_a_name_counts_over_an_older_one_from_another_suite(
-    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+def test_a_check_of_the_same_name_from_another_app_is_another_check_and_its_failure_counts(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
 ) -> None:
+    # Jenkins' `build` failed; Actions' `build` job succeeded, then was re-run and succeeded again
+    # (the newest `build` of all). `filter=latest` keeps the newest per name *and suite*, and a
+    # re-run makes a new suite of the *same* app: only within one app does a newer run of a name
+    # replace an older one, so Jenkins' failure still counts.
+    scenario = with_pipeline(scenario_dict, [{"name": "build", "start": 0, "duration": 30}], 30)
+    scenario["repos"]["octo/app"]["runs"][0]["created"] = -600
     scenario = with_checks(
-        scenario_dict,
-        app_check("DCO", created=-120, duration=10, conclusion="failure", app="dco"),
-        app_check("DCO", created=-5, duration=60, conclusion="success", app="dco-v2"),
+        scenario, app_check("build", created=-300, duration=10, conclusion="failure", app="jenkins")
     )
     api = make_api(start_emulator(scenario))
+    run_id = api.get("/repos/octo/app/actions/runs", {"head_sha": MAIN_SHA}).data["workflow_runs"][0]["id"]
+    assert api.post(f"/repos/octo/app/actions/runs/{run_id}/rerun").status == 201
+    clock.advance(60)  # the re-run's build has succeeded
 
-    result = wait(api, CheckSelection(names=("DCO",)))
+    result = wait(api, CheckSelection(names=("build",)))
 
-    assert result.outcome is Outcome.SUCCESS
-    assert [check.app for check in result.checks] == ["dco-v2"]
+    assert result.outcome is Outcome.CONCLUSION_NOT_ALLOWED
+    assert sorted((check.app, check.conclusion) for check in result.checks) == [
+        ("github-actions", "success"),
+        ("jenkins", "failure"),
+    ]
+    assert result.conclusions == {"build [github-actions]": "success", "build [jenkins]": "failure"}
+    error = result.error()
+    assert error is not None and "build (failure)" in error.message
 
 
 # -- time and cost -------------------------------------------------------------------------------
@@ -606,6 +889,21 @@ def test_timeout_returns_on_time_with_the_checks_still_running(
     error = result.error()
     assert isinstance(error, WaitTimeoutError)
     assert "build" in error.message
+
+
+def test_a_wait_for_every_check_on_a_commit_with_none_times_out_with_a_message_that_says_so(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    api = make_api(start_emulator(scenario_dict))
+
+    result = wait(api, CheckSelection(), WaitOptions(timeout=5, poll_interval=1))
+
+    assert result.outcome is Outcome.TIMED_OUT
+    error = result.error()
+    assert isinstance(error, WaitTimeoutError)
+    assert error.message == f"no check appeared on {MAIN_SHA[:7]} (waited 5s)"
+    assert "\n" not in error.message
+    assert error.hint is not None and "checks-discovery-timeout" in error.hint
 
 
 def test_github_failing_until_the_deadline_returns_on_time_with_the_last_snapshot(

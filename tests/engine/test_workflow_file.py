@@ -11,11 +11,15 @@ import time
 
 import pytest
 
+from wait_and_dispatch.engine.checks import CheckMatcher
+from wait_and_dispatch.engine.model import CheckSelection
 from wait_and_dispatch.engine.workflow_file import (
     MAX_WORKFLOW_FILE_BYTES,
+    JobNames,
     WorkflowDefinition,
     decode_contents,
     parse_workflow,
+    parse_workflow_jobs,
 )
 
 PATH = ".github/workflows/deploy.yml"
@@ -159,3 +163,78 @@ def test_contents_answers_are_decoded_only_when_they_carry_base64_content() -> N
     assert decode_contents([{"type": "file"}]) is None
     big = base64.b64encode(b"#" * (MAX_WORKFLOW_FILE_BYTES + 1)).decode()
     assert decode_contents({"type": "file", "encoding": "base64", "content": big}) is None
+
+
+# -- the check names a workflow's jobs can report (for a checks wait) ---------------------------
+
+JOBS = """
+on: push
+jobs:
+  changed-files:
+    runs-on: ubuntu-latest
+  status:
+    name: backend-status-check
+    runs-on: ubuntu-latest
+  vllm:
+    name: vllm (${{ matrix.arch }}, cuda${{ matrix.cuda }})
+    strategy:
+      matrix: {arch: [amd64, arm64], cuda: ["12.9", "13.0"]}
+  operator:
+    strategy:
+      matrix: {arch: [amd64, arm64]}
+  deploy:
+    uses: ./.github/workflows/deploy.yml
+"""
+
+
+def jobs_by_id() -> dict[str, JobNames]:
+    jobs = parse_workflow_jobs(JOBS)
+    assert jobs is not None
+    return {job.job_id: job for job in jobs}
+
+
+def test_a_job_reports_its_name_or_else_its_id() -> None:
+    jobs = jobs_by_id()
+    assert jobs["changed-files"].literal == "changed-files"
+    assert jobs["status"].literal == "backend-status-check"
+
+
+@pytest.mark.parametrize(
+    ("job_id", "name", "may_be"),
+    [
+        ("vllm", "vllm (amd64, cuda12.9)", True),  # an expression in the name stands for any text
+        ("vllm", "sglang (amd64, cuda12.9)", False),
+        ("operator", "operator (arm64)", True),  # a matrix job without one gets its values appended
+        ("operator", "operator", True),
+        ("operator", "operator-e2e", False),
+        ("deploy", "deploy / smoke-test", True),  # a reusable workflow's jobs: `caller / called`
+        ("deploy", "deploy", False),
+    ],
+)
+def test_a_job_with_many_possible_names_is_a_pattern(job_id: str, name: str, may_be: bool) -> None:
+    job = jobs_by_id()[job_id]
+    assert job.literal is None
+    assert job.may_be(name) is may_be
+
+
+@pytest.mark.parametrize(
+    ("selection", "could"),
+    [
+        (CheckSelection(regex=r"^(vllm|sglang|trtllm|operator) \("), {"vllm", "operator", "deploy"}),
+        (CheckSelection(names=("backend-status-check",)), {"status"}),
+        (CheckSelection(names=("operator (amd64)",)), {"operator"}),
+        (CheckSelection(ignore=("changed-files",)), {"status", "vllm", "operator", "deploy"}),
+    ],
+)
+def test_which_jobs_may_report_a_check_a_selection_waits_for(
+    selection: CheckSelection, could: set[str]
+) -> None:
+    matcher = CheckMatcher.from_selection(selection)
+    assert {job_id for job_id, job in jobs_by_id().items() if matcher.may_match(job)} == could
+
+
+@pytest.mark.parametrize(
+    "text", ["on: push", "jobs: [a, b]", "jobs:\n  a: [1]", "{{{", "jobs:\n  a:\n    name: [x]"]
+)
+def test_a_file_whose_jobs_cannot_be_read_is_unknown(text: str) -> None:
+    assert parse_workflow_jobs(text) is None

@@ -22,7 +22,7 @@ from wait_and_dispatch.clock import ManualClock, VirtualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.emulator.log import LoggedRequest
 from wait_and_dispatch.engine import runs as runs_api
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.model import CallerJob, Repository
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
 from wait_and_dispatch.plans.loader import load_plan
@@ -126,6 +126,18 @@ class Ran:
 DryRun = Callable[..., tuple[str, list[LoggedRequest]]]
 
 
+def own_caller(api: GitHubApi, repo: Repository, sha: str, own_job: tuple[str, str]) -> CallerJob:
+    """The run of workflow file `own_job[0]` on `sha`, and the check run of its job `own_job[1]`."""
+    file, job_name = own_job
+    runs = api.get(f"{repo.api_path}/actions/runs", {"head_sha": sha}).data["workflow_runs"]
+    run = next(r for r in runs if r["path"].endswith(f"/{file}"))
+    checks = api.get(f"{repo.api_path}/commits/{sha}/check-runs").data["check_runs"]
+    check = next(
+        c for c in checks if c["name"] == job_name and c["check_suite"]["id"] == run["check_suite_id"]
+    )
+    return CallerJob(run_id=run["id"], run_attempt=run["run_attempt"], check_run_id=check["id"])
+
+
 class Runner:
     """Runs examples' plans to their end against their scenarios, as `wait-and-dispatch plan`
     would; stops every emulator it started on `close()`."""
@@ -141,7 +153,11 @@ class Runner:
         environment: str | None = None,
         variables: Mapping[str, str] | None = None,
         ref: str | None = None,
+        own_job: tuple[str, str] | None = None,
     ) -> Ran:
+        """`own_job` (workflow file, job name): the plan runs as that job of that workflow's run
+        on the commit, as the action would know it from the runner (`GITHUB_RUN_ID`,
+        `job.check_run_id`)."""
         clock = VirtualClock()
         emulator = Emulator(Scenario.from_dict(example.scenario), clock=clock)
         emulator.start()
@@ -164,6 +180,9 @@ class Runner:
             sha=example.sha(ref_name),
             ref_name=ref_name,
             workdir=workdir,
+            caller=own_caller(api, Repository.parse(example.repo_name), example.sha(ref_name), own_job)
+            if own_job
+            else None,
         )
         result = PlanRunner(api, plan, context).run()
         assert clock.stalls == 0, "virtual time had to be forced on: a thread was blocked"

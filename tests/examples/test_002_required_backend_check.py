@@ -130,3 +130,33 @@ def test_dry_run_on_the_pull_request_branch_writes_nothing(dry_run: DryRun) -> N
     out, writes = dry_run(Example(EXAMPLE), "--ref", PR_BRANCH)
     assert writes == []
     assert "would wait up to 2h0m0s for checks on 59ad8fb: /^(vllm|sglang|trtllm|operator) \\(/" in out
+
+
+def on_a_busy_commit(example: Example, branch: str) -> Example:
+    """The builds on `branch` end within 10 s of the plan's start, while the plan's own job (of the
+    same pr.yaml run) and the sibling dynamo-status-check (another workflow) run for ten minutes."""
+    for file in ("pr.yaml", "container-validation-dynamo.yml"):
+        workflow = example.workflow(file)
+        workflow["timeline"] = {"queued": 0, "duration": 600}
+        for job in [*workflow["jobs"], *(j for case in workflow.get("cases", []) for j in case["jobs"])]:
+            long = job["name"] in ("backend-status-check", "dynamo-status-check", "build-dynamo")
+            job.update({"start": 0, "duration": 600} if long else {"start": 1, "duration": 9})
+    for run in example.repo["runs"]:
+        if run["head_branch"] == branch:
+            run["created"] = 0
+    return example
+
+
+def test_on_a_busy_commit_the_check_ends_after_the_last_build_and_the_deployments_run(
+    run_example: Runner,
+) -> None:
+    example = on_a_busy_commit(Example(EXAMPLE), "main")
+
+    ran = run_example(example, ref="main", own_job=("pr.yaml", "backend-status-check"))
+
+    assert ran.results() == dict.fromkeys(("backend-status-check", *DEPLOYMENT), "success")
+    check = ran.outcome("backend-status-check")
+    assert check.reason == "12 checks passed on 6ee6678"
+    # The last build ends 10 s in; the node sees it at its next poll (poll-interval: 30s), not
+    # when the own run or the sibling ends ten minutes in.
+    assert check.duration is not None and 10 <= check.duration <= 10 + 30 + 1

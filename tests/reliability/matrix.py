@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.conftest import MAIN_SHA
+
 PHASES = ("lookup", "dispatch", "wait", "download")
 
 # The job of every cell: dispatch build.yml on main for the SHA (dispatch: always, as the action
@@ -133,6 +135,54 @@ def _renamed(scenario: dict[str, Any]) -> None:
     for token in scenario["tokens"].values():
         if isinstance(token.get("repos"), list):
             token["repos"] = ["octo/app-renamed" if name == "octo/app" else name for name in token["repos"]]
+
+
+# A checks job instead of the run job: the build checks on the SHA (the base build.yml's job).
+CHECKS_JOB = {
+    "workflow": "",
+    "ref": "",
+    "dispatch": "",
+    "artifacts": "",
+    "correlation-input": "",
+    "checks-regex": "^build",
+    "timeout": "5m",
+}
+
+
+def _push_run(scenario: dict[str, Any], workflow: str) -> None:
+    runs = scenario["repos"]["octo/app"].setdefault("runs", [])
+    runs.append({"workflow": workflow, "event": "push", "head_sha": MAIN_SHA, "head_branch": "main"})
+
+
+def _busy_commit(scenario: dict[str, Any]) -> None:
+    """build.yml's push run on the SHA, beside another workflow's status check that runs 10 minutes."""
+    repo = scenario["repos"]["octo/app"]
+    repo["workflows"].append(
+        {
+            "path": ".github/workflows/status.yml",
+            "name": "Status",
+            "on": ["push"],
+            "timeline": {"queued": 0, "duration": 600},
+            "jobs": [{"name": "status-check", "start": 0, "duration": 600}],
+        }
+    )
+    _push_run(scenario, "build.yml")
+    _push_run(scenario, "status.yml")
+
+
+def _same_name_other_app(scenario: dict[str, Any]) -> None:
+    """build.yml's `build` job fails; Jenkins reports a `build` of its own, later, which succeeds."""
+    build = scenario["repos"]["octo/app"]["workflows"][0]
+    build["conclusion"] = build["jobs"][0]["conclusion"] = "failure"
+    _push_run(scenario, "build.yml")
+    jenkins = {
+        "name": "build",
+        "head_sha": MAIN_SHA,
+        "app": "jenkins",
+        "created": -60,
+        "conclusion": "success",
+    }
+    scenario["repos"]["octo/app"]["check_runs"] = [{**jenkins, "timeline": {"duration": 10}}]
 
 
 def _fault(path: str, **fields: Any) -> dict[str, Any]:
@@ -464,6 +514,24 @@ CELLS: tuple[Cell, ...] = (
         "the run is re-run (attempt 2) while waited on",
         during=During(at=RUN_END, action="rerun"),
         outcome="follows the new attempt to its end and reports it",
+    ),
+    Cell(
+        "wait-checks-busy-commit",
+        "wait",
+        "a checks-regex wait on a commit where another workflow's status check runs 10 minutes",
+        scenario=_busy_commit,
+        inputs=CHECKS_JOB,
+        outcome="ends once the build checks are done: the other run has no job that could match",
+    ),
+    Cell(
+        "wait-checks-same-name-other-app",
+        "wait",
+        "the workflow's `build` job fails; a newer `build` check from Jenkins succeeds",
+        scenario=_same_name_other_app,
+        inputs={**CHECKS_JOB, "fail-fast": "false"},
+        expect=1,
+        message="build (failure)",
+        outcome="fails: the newest check counts per name and app, so the job's failure is not dropped",
     ),
     # -- download ---------------------------------------------------------------------------------
     Cell(

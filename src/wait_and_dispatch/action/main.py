@@ -29,7 +29,7 @@ from wait_and_dispatch.cli.signals import interrupt_on_termination
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.app_auth import AppCredentials, InstallationToken, installation_token
 from wait_and_dispatch.engine.core import Engine
-from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository
+from wait_and_dispatch.engine.model import CallerJob, ProgressEvent, ProgressKind, Repository
 from wait_and_dispatch.errors import DispatchInterrupted, ExitCode, PlanFileError, WaitAndDispatchError
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
 from wait_and_dispatch.jobs.credentials import plan_repositories, read_app_credentials
@@ -118,7 +118,11 @@ def _run(
         repositories, scoped = plan_repositories(plan, plan_repository(plan, plan_settings))
         with _step_token(runner, credentials, token, repositories, api_url, scoped=scoped) as step_token:
             return _plan_main(runner, plan_settings, plan, values, step_token, environ, stdout)
-    settings = read_settings(values, default_sha=default_sha(environ, values["repository"]))
+    settings = read_settings(
+        values,
+        default_sha=default_sha(environ, values["repository"]),
+        caller=caller_job(environ, values["repository"]),
+    )
     with _step_token(runner, credentials, token, [settings.repository], api_url) as step_token:
         return _main(runner, settings, values, step_token, environ, stdout)
 
@@ -155,6 +159,25 @@ def default_sha(environ: Mapping[str, str], repository: str) -> str | None:
         if head:
             return str(head)
     return environ.get("GITHUB_SHA") or None
+
+
+def caller_job(environ: Mapping[str, str], repository: str, check_run_id: str = "") -> CallerJob | None:
+    """The job this step runs in, from the runner's variables (docs "Store information in
+    variables": GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT, GITHUB_JOB): a checks wait on its own commit
+    never waits for its own run to complete. Only for the repository the job runs in.
+
+    `check_run_id` is the `ignore-check-run` input (`${{ job.check_run_id }}` by default), for a
+    plan, whose checks nodes take it from here."""
+    if repository.lower() != environ.get("GITHUB_REPOSITORY", "").lower():
+        return None
+    run_id, attempt = environ.get("GITHUB_RUN_ID", ""), environ.get("GITHUB_RUN_ATTEMPT", "")
+    check_run_id = check_run_id.strip()
+    return CallerJob(
+        run_id=int(run_id) if run_id.isdigit() else None,
+        run_attempt=int(attempt) if attempt.isdigit() else None,
+        job_id=environ.get("GITHUB_JOB") or None,
+        check_run_id=int(check_run_id) if check_run_id.isdigit() else None,
+    )
 
 
 def _main(
@@ -265,6 +288,7 @@ def _plan_main(
         sha=default_sha(environ, repository.full_name),
         ref_name=environ.get("GITHUB_REF_NAME") or None,
         event_name=environ.get("GITHUB_EVENT_NAME") or "workflow_dispatch",
+        caller=caller_job(environ, repository.full_name, values.get("ignore-check-run", "")),
     )
     with api, interrupt_on_termination():
         try:

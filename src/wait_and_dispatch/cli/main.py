@@ -100,6 +100,8 @@ _NOT_FOR: dict[str, frozenset[str]] = {
             "checks",
             "checks-regex",
             "ignore-checks",
+            "ignore-check-run",
+            "ignore-run",
             "checks-discovery-timeout",
             "fail-fast",
         }

@@ -38,7 +38,7 @@ from wait_and_dispatch.jobs.plan_job import (
 from wait_and_dispatch.log_text import print_line
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
 from wait_and_dispatch.plans.loader import load_plan
-from wait_and_dispatch.plans.model import Plan
+from wait_and_dispatch.plans.model import NodeKind, Plan
 
 
 def run_plan_command(
@@ -176,7 +176,23 @@ def _check(plan: Plan, settings: PlanSettings, stdout: TextIO) -> int:
         where = f" ({loaded.environment})" if loaded.environment else ""
         edges = sum(len(node.needs) for node in loaded.nodes.values())
         print_line(f"{settings.path}{where}: ok, {len(loaded.nodes)} nodes, {edges} needs", file=stdout)
+        for node in loaded.nodes.values():
+            if node.kind is NodeKind.CHECKS:
+                print_line(f"  {node.name}: {_checks_wait(node.values)}", file=stdout)
     return 0
+
+
+def _checks_wait(values: Mapping[str, object]) -> str:
+    """Which workflow runs a checks node waits for, and why (README, "Waiting for checks")."""
+    names = values.get("checks") or []
+    regex = values.get("checks-regex")
+    listed = ", ".join(str(name) for name in names) if isinstance(names, list) else str(names)
+    what = " and ".join(filter(None, [listed, f"/{regex}/" if regex else ""])) or "every check"
+    return (
+        f"waits for {what}; a workflow run in progress on the commit holds it only while its "
+        "workflow file has a job that could still report a matching check (a file it cannot read: "
+        "10 s at most); never its own run or its own check"
+    )
 
 
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")

@@ -505,6 +505,22 @@ class WaitOptions:
 
 
 @dataclass(frozen=True)
+class CallerJob:
+    """The job that waits, when it runs in a workflow: never waited for by its own checks wait.
+
+    The action knows it from the runner (`GITHUB_RUN_ID`, `GITHUB_RUN_ATTEMPT`, `GITHUB_JOB`, and
+    the `job.check_run_id` context, github.com since 2025-09: docs "Contexts"); the command line
+    from `--ignore-run` and `--ignore-check-run`. Its run cannot complete before the wait ends, and
+    its own check is the one still running while it waits.
+    """
+
+    run_id: int | None = None
+    run_attempt: int | None = None
+    job_id: str | None = None  # the job's key under `jobs:` in its workflow file (GITHUB_JOB)
+    check_run_id: int | None = None
+
+
+@dataclass(frozen=True)
 class CheckSelection:
     """Which check runs on a SHA to wait for; no names and no regex means every check."""
 
@@ -518,6 +534,7 @@ class CheckSelection:
     # failure: the outcome comes from the checks that did appear (fail-on-no-checks: false in
     # lewagon/wait-on-check-action). The result still lists it in `missing`.
     missing_ok: bool = False
+    caller: CallerJob = CallerJob()  # the job that waits: its run and check are never waited for
 
 
 @dataclass(frozen=True)
@@ -625,7 +642,9 @@ class ChecksResult:
 
     @property
     def conclusions(self) -> dict[str, str | None]:
-        return {check.name: check.conclusion for check in self.checks}
+        """Each check's conclusion by name; a name that several apps report is `name [app]`."""
+        shared = {c.name for c in self.checks if sum(o.name == c.name for o in self.checks) > 1}
+        return {f"{c.name} [{c.app}]" if c.name in shared else c.name: c.conclusion for c in self.checks}
 
     @property
     def failed(self) -> tuple[CheckRun, ...]:
@@ -648,6 +667,14 @@ class ChecksResult:
                     f"checks {where} still running after {format_seconds(self.waited)}: {', '.join(pending)}"
                 )
                 return WaitTimeoutError(message + (f"; {never}" if never else ""))
+            if not never:
+                # Every check was asked for and none reported before the timeout.
+                return WaitTimeoutError(
+                    f"no check appeared {where} (waited {format_seconds(self.waited)})",
+                    hint="the commit's workflows may not have started yet, or nothing reports checks on "
+                    "it: check the SHA, give a timeout longer than checks-discovery-timeout, or name "
+                    "the checks to wait for",
+                )
             return WaitTimeoutError(
                 f"{never} (waited {format_seconds(self.waited)})",
                 hint="check names are exact and case-sensitive (use checks-regex for patterns); a job "

@@ -12,7 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from wait_and_dispatch.engine.model import Repository, Workflow, WorkflowRun, answer_field
-from wait_and_dispatch.engine.workflow_file import WorkflowDefinition, decode_contents, parse_workflow
+from wait_and_dispatch.engine.workflow_file import (
+    JobNames,
+    WorkflowDefinition,
+    decode_contents,
+    parse_workflow,
+    parse_workflow_jobs,
+)
 from wait_and_dispatch.errors import GitHubApiError, NotFoundError, RateLimitExceededError, UsageError
 from wait_and_dispatch.github_api import GitHubApi
 
@@ -112,6 +118,25 @@ def read_workflow_file(
         parse_workflow(path, text) if text is not None else None,
         answer.header("X-GitHub-Enterprise-Version"),
     )
+
+
+def read_workflow_jobs(
+    api: GitHubApi, repo: Repository, path: str, sha: str, *, deadline: float | None = None
+) -> tuple[JobNames, ...] | None:
+    """The check names the jobs of the workflow file at `path` can report, as it is at commit
+    `sha`; None when it cannot be read or understood (no `contents: read`, a file that is not in
+    the repository, such as the `dynamic/...` paths of GitHub's own workflows, or no `jobs:`)."""
+    try:
+        answer = api.get(
+            f"{repo.api_path}/contents/{urllib.parse.quote(path)}", {"ref": sha}, deadline=deadline
+        )
+    except GitHubApiError as exc:
+        unreadable = exc.status is not None and 400 <= exc.status < 500 and exc.status != 401
+        if unreadable and not isinstance(exc, RateLimitExceededError):
+            return None
+        raise
+    text = decode_contents(answer.data)
+    return parse_workflow_jobs(text) if text is not None else None
 
 
 def list_workflows(api: GitHubApi, repo: Repository, *, deadline: float | None = None) -> list[Workflow]:

@@ -215,3 +215,69 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+@dataclass(frozen=True)
+class JobNames:
+    """The check run names one job of a workflow file can report, as GitHub names them.
+
+    A job's check run is named by its `name:` (its id without one). A matrix job whose name has no
+    expression gets its matrix values appended, `build (ubuntu-latest, 3.12)`, and a job that
+    calls a reusable workflow reports one check per called job, `deploy / smoke-test` ("Using a
+    matrix for your jobs"; "Reusing workflows": the caller's job name, then the called job's).
+    `literal` is the one name when it is fixed; otherwise `pattern` is every name it may take,
+    an expression standing for any text.
+    """
+
+    job_id: str
+    literal: str | None
+    pattern: re.Pattern[str]
+    calls_workflow: bool = False  # `uses:` a reusable workflow, whose jobs report one by one
+    shown: str = ""  # the names for a person: `vllm (${{ matrix.arch }})`, `operator (…)`
+
+    def may_be(self, name: str) -> bool:
+        """Whether a check run of this name may be this job's."""
+        return self.pattern.fullmatch(name) is not None
+
+    def describe(self) -> str:
+        return self.literal if self.literal is not None else self.shown
+
+
+def parse_workflow_jobs(text: str) -> tuple[JobNames, ...] | None:
+    """The check names each job of a workflow file can report, or None if the file cannot be
+    understood (the caller then knows nothing about the run's jobs)."""
+    import yaml
+
+    try:
+        document = yaml.load(text, Loader=_workflow_loader())  # noqa: S506 # nosec B506 # a SafeLoader
+    except yaml.YAMLError:
+        return None
+    jobs = document.get("jobs") if isinstance(document, Mapping) else None
+    if not isinstance(jobs, Mapping):
+        return None
+    found: list[JobNames] = []
+    for key, spec in jobs.items():
+        if not isinstance(spec, Mapping):
+            return None
+        job_id = _text(key)
+        name = spec.get("name")
+        name = job_id if name is None else name
+        if not _scalar(name):
+            return None
+        found.append(_job_names(job_id, _text(name), matrix="strategy" in spec, calls="uses" in spec))
+    return tuple(found)
+
+
+def _job_names(job_id: str, name: str, *, matrix: bool, calls: bool) -> JobNames:
+    parts = _EXPRESSION.split(name)  # literal text, then expression, then literal text, ...
+    templated = len(parts) > 1
+    regex = "".join(re.escape(part) if i % 2 == 0 else ".*" for i, part in enumerate(parts))
+    shown = name
+    if matrix and not templated:
+        regex += r"(?: \(.*\))?"  # GitHub appends the matrix values only to a name without `${{ }}`
+        shown += " (…)"
+    if calls:
+        regex += " / .*"
+        shown += " / …"
+    fixed = not (templated or matrix or calls)
+    return JobNames(job_id, name if fixed else None, re.compile(regex, re.DOTALL), calls, shown)

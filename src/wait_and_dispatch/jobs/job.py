@@ -24,6 +24,7 @@ from wait_and_dispatch.engine.model import (
     DEFAULT_RUN_CONCLUSIONS,
     ApiCost,
     ArtifactSelection,
+    CallerJob,
     CheckSelection,
     ChecksResult,
     DispatchPolicy,
@@ -119,6 +120,12 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         "client-payload is sent only with a repository_dispatch",
         "give event-type too, or send the values as workflow inputs (inputs)",
     ),
+    Requirement(
+        "ignore-run",
+        ("checks", "checks-regex", "ignore-checks"),
+        "ignore-run is a run a checks wait does not wait for",
+        "leave it out unless the step waits for checks (checks, checks-regex or ignore-checks)",
+    ),
 )
 
 
@@ -180,11 +187,17 @@ class JobSettings:
 
 
 def read_settings(
-    values: Mapping[str, str], *, default_sha: str | None = None, checks_only: bool = False
+    values: Mapping[str, str],
+    *,
+    default_sha: str | None = None,
+    checks_only: bool = False,
+    caller: CallerJob | None = None,
 ) -> JobSettings:
     """Typed settings from input values (missing names take action.yml's defaults).
 
     `checks_only` (the `checks` command): wait for checks, every check when none are named.
+    `caller`: the job that runs this one, as the runner says (the action's edge reads it); the
+    `ignore-run` and `ignore-check-run` inputs win over it.
     """
     v = InputValues(values)
     repository = Repository.parse(v.text("repository") or "")
@@ -255,6 +268,7 @@ def read_settings(
             allowed_conclusions=wait_options.allowed_conclusions,
             fail_fast=v.flag("fail-fast"),
             missing_ok=v.choice("if-checks-missing", _IF_MISSING) != "fail",
+            caller=_caller(v, caller or CallerJob()),
         )
     patterns = tuple(v.lines("artifacts"))
     from_branch = v.text("artifacts-from-branch") or None
@@ -289,6 +303,25 @@ def read_settings(
         if_checks_missing=v.choice("if-checks-missing", _IF_MISSING),
         if_artifacts_missing=v.choice("if-artifacts-missing", _IF_MISSING),
     )
+
+
+def _caller(v: InputValues, runner: CallerJob) -> CallerJob:
+    """The waiting job from `ignore-run` and `ignore-check-run`, else from the runner."""
+
+    def number(name: str) -> int | None:
+        text = v.text(name)
+        if not text:
+            return None
+        if not text.isdigit():
+            raise UsageError(f"{name} {text!r} is not a number", hint=f"give the numeric id for {name}")
+        return int(text)
+
+    run_id, check_run_id = number("ignore-run"), number("ignore-check-run")
+    if run_id is not None and run_id != runner.run_id:
+        runner = CallerJob(run_id=run_id)  # another run: the runner's attempt and job are not its
+    if check_run_id is not None:
+        runner = dataclasses.replace(runner, check_run_id=check_run_id)
+    return runner
 
 
 @dataclass

@@ -121,6 +121,17 @@ INPUTS: tuple[Input, ...] = (
     ),
     Input("ignore-checks", "Check names to ignore (one per line), e.g. this job's own check."),
     Input(
+        "ignore-check-run",
+        "Id of a check run never to wait for: this job's own. In the action, job.check_run_id "
+        "(github.com; empty where the runner does not provide it).",
+        default="${{ job.check_run_id }}",
+    ),
+    Input(
+        "ignore-run",
+        "Id of a workflow run not to wait for to complete: this job's own (the action takes the "
+        "runner's GITHUB_RUN_ID). Its jobs that may still report a matching check are waited for.",
+    ),
+    Input(
         "checks-discovery-timeout", "How long checks that do not exist yet may take to appear.", default="60s"
     ),
     Input(
@@ -222,7 +233,9 @@ OUTPUTS: tuple[Output, ...] = (
         "`file`: saved as one file) and file (that file's path, else null).",
     ),
     Output("download-path", "Folder the artifacts were downloaded to."),
-    Output("checks", "JSON object of check names to conclusions."),
+    Output(
+        "checks", "JSON object of check names to conclusions (`name [app]` when two apps report one name)."
+    ),
     Output("nodes", "With plan: JSON object of each node's result, outputs and reason."),
     Output("result", "JSON of everything above, plus the outcome and the API cost."),
 )
@@ -351,7 +364,7 @@ ALIASES: tuple[Alias, ...] = (
         (LEWAGON,),
         None,
         "warn-unless:false",
-        "only the newest check run of each name counts",
+        "only the newest check run of each name (per app) counts",
     ),
     Alias("verbose", (LEWAGON,), None, "no-effect", "progress is always shown"),
     Alias("bundler-cache", (LEWAGON,), None, "no-effect", "nothing here runs Ruby"),

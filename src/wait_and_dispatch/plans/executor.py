@@ -51,6 +51,7 @@ from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.model import (
     Artifact,
     ArtifactSelection,
+    CallerJob,
     DownloadedArtifact,
     ProgressEvent,
     ProgressKind,
@@ -100,6 +101,8 @@ class PlanContext:
     ref_name: str | None
     event_name: str = "workflow_dispatch"
     workdir: Path = Path(".")
+    # The job the plan runs in (the action's runner says): its checks nodes never wait for it.
+    caller: CallerJob | None = None
 
 
 class PlanEventKind(StrEnum):
@@ -518,7 +521,9 @@ class PlanRunner:
 
     def _run_job(self, node: PlanNode, engine: Engine, values: Mapping[str, Any]) -> NodeOutcome:
         settings = jobs.read_settings(
-            self._job_values(node, values, dry_run=False), default_sha=self.context.sha
+            self._job_values(node, values, dry_run=False),
+            default_sha=self.context.sha,
+            caller=self.context.caller if self.repository == self.context.repository else None,
         )
         report = jobs.run_job(engine, settings)
         outputs = {name: report.outputs.get(name, "") for name in OUTPUT_NAMES}
