@@ -148,7 +148,11 @@ def test_an_alias_fills_an_empty_canonical_input_and_a_notice_names_the_new_inpu
 
     assert values["checks"] == "build\ntest"
     assert values["artifacts"] == "dist-*"
-    notices = [c for c in commands_in(stdout.getvalue()) if c.name == "notice"]
+    notices = [
+        c
+        for c in commands_in(stdout.getvalue())
+        if c.name == "notice" and c.properties["title"].startswith("Input ")
+    ]
     assert len(notices) == 2
     assert {n.properties["title"] for n in notices} == {
         "Input check-name is now checks",
