@@ -239,7 +239,31 @@ def resolve(given: Mapping[str, str], *, default_owner: str = "", job: str = "")
         )
     _imply(implying, out, user_set | set(taken), resolved)
     _ignore_own_job(values, out, job, resolved)
+    _every_artifact(out, resolved)
     return resolved
+
+
+def _every_artifact(out: dict[str, str], resolved: Resolved) -> None:
+    """actions/download-artifact's `run-id` without `name` or `pattern` downloads every artifact of
+    the run (v8.0.1 src/download-artifact.ts): a step that names a run and where to put artifacts
+    (`path` or `merge-multiple`), and no artifacts, does the same; a run without any then passes,
+    as there. A `run-id` alone only waits for the run (await-remote-run's users, and ours)."""
+    if not out.get("run-id") or out.get("artifacts") or out.get("artifacts-from-branch"):
+        return
+    if out.get("path", "") in ("", ".") and out.get("merge-multiple", "").lower() != "true":
+        return
+    out["artifacts"] = "*"
+    if out.get("if-artifacts-missing", "") in ("", "fail"):
+        out["if-artifacts-missing"] = "warn"
+    resolved.messages.append(
+        Message(
+            "notice",
+            "artifacts: *",
+            f"no artifacts named: downloading every artifact of run {out['run-id']} into "
+            f"{out.get('path') or '.'}, as actions/download-artifact does without name; "
+            "set artifacts to choose",
+        )
+    )
 
 
 def _imply(implying: list[Alias], out: dict[str, str], chosen: set[str], resolved: Resolved) -> None:

@@ -208,21 +208,14 @@ def read_settings(
     from_branch = v.text("artifacts-from-branch") or None
     if_artifacts_missing = v.choice("if-artifacts-missing", _IF_MISSING)
     notes: list[str] = []
-    if run_id is not None and not (patterns or from_branch or workflow or event_type):
-        if v.text("path") not in ("", ".") or v.flag("merge-multiple"):
-            # Where to put artifacts, and none named: every one, as actions/download-artifact and
-            # dawidd6/action-download-artifact take without a name; a run without any passes.
-            patterns = ("*",)
-            if_artifacts_missing = "warn" if if_artifacts_missing == "fail" else if_artifacts_missing
-            notes.append(f"no artifacts named: downloading every artifact of run {run_id} (artifacts: '*')")
-        else:
-            notes.append(
-                f"nothing is downloaded from run {run_id}: no artifacts named "
-                "(artifacts: '*' downloads every one, as actions/download-artifact does without name)"
-            )
-    # A step that only downloads from the run it names takes its artifacts whatever the run's
+    if run_id is not None and not (patterns or from_branch):
+        notes.append(
+            f"nothing is downloaded from run {run_id}: no artifacts named "
+            "(artifacts: '*' downloads every one, as actions/download-artifact does without name)"
+        )
+    # A step that downloads from the run it names takes its artifacts whatever the run's
     # conclusion, as actions/download-artifact and dawidd6's run_id do: a failed run's test reports.
-    only_downloads = run_id is not None and bool(patterns) and not (workflow or event_type)
+    only_downloads = run_id is not None and bool(patterns)
     # Checks to ignore and nothing else to do: every other check on the commit, as
     # lewagon/wait-on-check-action waits for without check-name (running-workflow-name only).
     every_other_check = bool(v.lines("ignore-checks")) and not (workflow or event_type or run_id)

@@ -141,8 +141,8 @@ INPUTS: tuple[Input, ...] = (
     Input(
         "run-id",
         "Use this run instead of finding or dispatching one; downloads the `artifacts` named (`*` "
-        "for all; every one when path or merge-multiple is set and none are named), whatever the "
-        "run's conclusion.",
+        "for all), whatever the run's conclusion. In the action, path or merge-multiple with none "
+        "named takes every one, as actions/download-artifact does.",
     ),
     Input("path", "Where to download artifacts; several go into path/<name>/.", default="."),
     Input("merge-multiple", "Download several artifacts into the same folder.", default="false"),
