@@ -509,3 +509,17 @@ def test_a_name_of_one_peer_implies_over_a_name_peers_share(stdout: io.StringIO)
     assert Runner(step, stdout).inputs()["dispatch"] == "always"
     dawidd6 = {"INPUT_GITHUB_TOKEN": "t", "INPUT_WORKFLOW": "build.yml", "INPUT_DISPATCH": "if-missing"}
     assert Runner(dawidd6, io.StringIO()).inputs()["dispatch"] == "never"
+
+
+@pytest.mark.parametrize(
+    ("environ", "needed"),
+    [
+        ({"INPUT_DISPATCH-METHOD": "repository_dispatch", "INPUT_WORKFLOW": "build.yml"}, "needs event-type"),
+        ({"INPUT_DISPATCH-METHOD": "workflow_dispatch", "INPUT_EVENT-TYPE": "deploy"}, "needs workflow"),
+    ],
+)
+def test_lasith_kg_dispatch_method_that_the_inputs_would_not_send_is_refused(
+    stdout: io.StringIO, environ: dict[str, str], needed: str
+) -> None:
+    with pytest.raises(UsageError, match=needed):
+        Runner(environ, stdout).inputs()

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.jobs.options import ALIASES, FIND_ONLY, INPUTS, POSEIDON, Alias
+from wait_and_dispatch.jobs.options import ALIASES, FIND_ONLY, INPUTS, LASITH_KG, POSEIDON, Alias
 
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 # A comma list's separators, but not a comma inside parentheses (a matrix job's check name), as
@@ -237,6 +237,7 @@ def resolve(given: Mapping[str, str], *, default_owner: str = "", job: str = "")
                 f"but rename it to `{ours}` in this step's `with:`",
             )
         )
+    _check_dispatch_method(values.get("dispatch-method", "").lower(), out)
     _imply(implying, out, user_set | set(taken), resolved)
     _ignore_own_job(values, out, job, resolved)
     _every_artifact(out, resolved)
@@ -264,6 +265,20 @@ def _every_artifact(out: dict[str, str], resolved: Resolved) -> None:
             "set artifacts to choose",
         )
     )
+
+
+def _check_dispatch_method(method: str, out: Mapping[str, str]) -> None:
+    """lasith-kg's dispatch-method names what to send, which here the inputs given decide: a
+    method they would not send is refused, as lasith-kg refuses the inputs the method lacks."""
+    sends = (
+        "repository_dispatch" if out.get("event-type") else "workflow_dispatch" if out.get("workflow") else ""
+    )
+    if method in ("workflow_dispatch", "repository_dispatch") and sends and sends != method:
+        needed = "event-type" if method == "repository_dispatch" else "workflow (and no event-type)"
+        raise UsageError(
+            f"dispatch-method {method} ({LASITH_KG}) needs {needed}: these inputs send a {sends}",
+            hint=f"give {needed}, or remove dispatch-method from this step's `with:`",
+        )
 
 
 def _imply(implying: list[Alias], out: dict[str, str], chosen: set[str], resolved: Resolved) -> None:
