@@ -294,16 +294,15 @@ def _imply(implying: list[Alias], out: dict[str, str], chosen: set[str], resolve
             continue
         out[name] = implied_value
         why = (
-            "is an input of a peer that only downloads"
+            f"is an input of a peer that only downloads ({_peers(alias)})"
             if (name, implied_value) in FIND_ONLY
-            else "is an input of a peer that behaves so"
+            else f"is an input of {_peers(alias)}, which works as `{name}: {implied_value}` does here"
         )
         resolved.messages.append(
             Message(
                 "notice",
                 f"{name}: {implied_value}",
-                f"`{alias.name}` {why} ({_peers(alias)}): using `{name}: {implied_value}`; "
-                f"set `{name}` to choose",
+                f"`{alias.name}` {why}: using `{name}: {implied_value}`; set `{name}` to choose",
             )
         )
 
