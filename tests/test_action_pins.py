@@ -123,3 +123,11 @@ def test_the_pins_page_lists_every_pin_of_the_table() -> None:
     page = (ROOT / "docs" / "action-pins.md").read_text(encoding="utf-8")
     for pin in [*PINS.values(), *PEERS.values()]:
         assert f"| {pin.repository} | {pin.version} | `{pin.sha}` | {pin.runs} |" in page
+
+
+def test_a_zizmor_comment_after_the_version_is_kept_and_not_read_as_the_version() -> None:
+    peer = next(iter(PEERS.values()))
+    text = f"      - uses: {peer.pinned} # zizmor: ignore[archived-uses]\n"
+    assert tool.problems(MIGRATION, text, tool.table_for(MIGRATION))[0] == []
+    stale = f"      - uses: {peer.uses} # v0.0.1 # zizmor: ignore[archived-uses]\n"
+    assert tool.rewrite(stale, tool.table_for(MIGRATION)) == text

@@ -23,6 +23,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from wait_and_dispatch.jobs.options import (  # noqa: E402
     ALIASES,
+    DAWIDD6,
+    DOWNLOAD_ARTIFACT,
     INPUTS,
     OUTPUT_ALIASES,
     OUTPUTS,
@@ -43,6 +45,8 @@ FORM_NOTES = {
     "more-lines": "added to ignore-checks",
     "cancel-after-seconds": "seconds, then cancel the run",
     "fail-or-ignore": "true: fail, false: ignore",
+    "inputs-or-payload": "a JSON object: client-payload with event-type",
+    "ignore-pattern": "a regular expression of the checks to leave out",
 }
 
 
@@ -74,17 +78,23 @@ def alias_description(alias: Alias, target: Input | None) -> str:
 
 def alias_deprecation(alias: Alias) -> str:
     moving = f"`{alias.name}` is accepted so that moving from {_peers(alias)} is a rename of `uses:`"
+    # What the peer always does and the name stands for here (unless the step sets it): kept by
+    # setting those inputs when renaming. Not said of a name that peers which behave otherwise
+    # share (`github_token`: dawidd6 only downloads, convictional dispatches).
+    implied = ", ".join(f"`{name}: {value}`" for name, value in alias.implies)
+    alike = len(alias.peers) == 1 or set(alias.peers) <= {DOWNLOAD_ARTIFACT, DAWIDD6}
+    keep = f", and set {implied} to keep its behaviour" if implied and alike else ""
     if alias.input is not None:
-        return f"{moving}; use `{alias.input}` instead."
+        return f"{moving}; use `{alias.input}` instead{keep}."
     form, _, values = alias.form.partition(":")
     if form == "no-effect":
-        return f"{moving}; it has no effect here ({alias.note}): remove it."
+        return f"{moving}; it has no effect here ({alias.note}): remove it{keep}."
     if form == "warn":
-        return f"{moving}; it is not supported ({alias.note}): remove it."
+        return f"{moving}; it is not supported ({alias.note}): remove it{keep}."
     kept = " or ".join(f"`{v}`" for v in values.split(",") if v) or "empty"
     if form == "refuse-unless":
-        return f"{moving}; any value but {kept} fails the step ({alias.note}): remove it."
-    return f"{moving}; any value but {kept} is warned about ({alias.note}): remove it."
+        return f"{moving}; any value but {kept} fails the step ({alias.note}): remove it{keep}."
+    return f"{moving}; any value but {kept} is warned about ({alias.note}): remove it{keep}."
 
 
 def inputs_section() -> list[str]:

@@ -31,7 +31,9 @@ MIGRATION = "docs/MIGRATION.md"
 # A `uses:` key at the start of a line (after a list dash), as YAML and the Markdown code blocks
 # write it; prose that mentions `uses:` mid-sentence is not one.
 _USES = re.compile(
-    r"^(?P<key>[ \t]*(?:-[ \t]+)?uses:[ \t]*)(?P<ref>[^\s#]+)(?:[ \t]+#[ \t]*(?P<comment>.*?))?[ \t]*$",
+    # The version comment, then any tool's own comment (`# zizmor: ignore[...]`), which is not part of it.
+    r"^(?P<key>[ \t]*(?:-[ \t]+)?uses:[ \t]*)(?P<ref>[^\s#]+)"
+    r"(?:[ \t]+#[ \t]*(?P<comment>.*?))?(?P<tool>[ \t]+#[ \t]*zizmor:.*)?[ \t]*$",
     re.MULTILINE,
 )
 _FULL_SHA = re.compile(r"[0-9a-f]{40}")
@@ -110,7 +112,7 @@ def rewrite(text: str, table: Mapping[str, ActionPin] = PINS) -> str:
         if pin is None or "@" not in ref or ref.startswith(("./", "docker://")):
             return match[0]
         path = ref.partition("@")[0]  # owner/name, or owner/name/sub/path
-        return f"{match['key']}{path}@{pin.sha} # {pin.version}"
+        return f"{match['key']}{path}@{pin.sha} # {pin.version}{match['tool'] or ''}"
 
     return _USES.sub(pinned, text)
 

@@ -322,8 +322,9 @@ def test_a_run_id_alone_downloads_nothing_into_the_workspace(start_step: StartSt
     first.run()
     assert first.returncode == 0, first.stdout
     run_id = first.outputs["run-id"]
-    download = Path(first.env["INPUT_PATH"])
-    download.mkdir()
+    # The step leaves `path` out: the runner passes action.yml's default, the workspace.
+    first.env["INPUT_PATH"] = "."
+    download = first.folder
     (download / "app.txt").write_text("my own file\n", encoding="utf-8")
     first.env.pop("INPUT_WORKFLOW")
     first.env["INPUT_RUN-ID"] = run_id
@@ -331,6 +332,7 @@ def test_a_run_id_alone_downloads_nothing_into_the_workspace(start_step: StartSt
     assert first.returncode == 0, first.stdout
     assert first.outputs["artifacts"] == "[]"
     assert (download / "app.txt").read_text(encoding="utf-8") == "my own file\n"
+    assert [c for c in first.commands("notice") if f"nothing is downloaded from run {run_id}" in c.message]
 
 
 def test_hostile_names_from_github_become_no_command_in_the_actions_log(start_step: StartStep) -> None:

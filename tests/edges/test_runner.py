@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -160,7 +161,11 @@ def test_an_alias_fills_an_empty_canonical_input_and_a_notice_names_the_new_inpu
 
     assert values["checks"] == "build\ntest"
     assert values["artifacts"] == "dist-*"
-    notices = [c for c in commands_in(stdout.getvalue()) if c.name == "notice"]
+    notices = [
+        c
+        for c in commands_in(stdout.getvalue())
+        if c.name == "notice" and c.properties["title"].startswith("Input ")
+    ]
     assert len(notices) == 2
     assert {n.properties["title"] for n in notices} == {
         "Input check-name is now checks",
@@ -474,3 +479,64 @@ def test_a_group_and_a_debug_line_with_hostile_text_are_one_command_each(
     with runner.group(f"plan {HOSTILE}"):
         runner.debug(HOSTILE)
     assert [name for name, _ in runner_commands(stdout.getvalue())] == ["group", "debug", "endgroup"]
+
+
+def test_poseidon_ignore_pattern_leaves_out_the_checks_it_matches_beside_match_pattern(
+    stdout: io.StringIO,
+) -> None:
+    alone = Runner({"INPUT_IGNORE_PATTERN": "lint"}, stdout).inputs()["checks-regex"]
+    both = Runner({"INPUT_MATCH_PATTERN": "^ci/", "INPUT_IGNORE_PATTERN": "lint"}, stdout).inputs()
+
+    names = ["ci/test", "ci/lint-go", "deploy", "eslint"]
+    assert [n for n in names if re.search(alone, n)] == ["ci/test", "deploy"]
+    assert [n for n in names if re.search(both["checks-regex"], n)] == ["ci/test"]
+    assert both["if-checks-missing"] == "ignore"  # poseidon passes when nothing matches
+
+
+def test_poseidon_leaves_out_its_own_jobs_check_and_waits_for_every_other_given_only_a_token(
+    stdout: io.StringIO,
+) -> None:
+    bare = {"GITHUB_JOB": "summary", "INPUT_TOKEN": "t"}
+    assert Runner(bare, stdout).inputs()["ignore-checks"] == "summary"
+    listed = Runner({**bare, "INPUT_IGNORE": "lint, summary"}, io.StringIO()).inputs()
+    assert listed["ignore-checks"] == "lint, summary"  # named already: not twice
+    # `token` beside a workflow is another peer's (return-dispatch, ...): nothing is ignored.
+    assert Runner({**bare, "INPUT_WORKFLOW": "build.yml"}, io.StringIO()).inputs()["ignore-checks"] == ""
+
+
+def test_lasith_kg_workflow_inputs_are_the_client_payload_of_a_repository_dispatch(
+    stdout: io.StringIO,
+) -> None:
+    step = {"INPUT_DISPATCH-METHOD": "repository_dispatch", "INPUT_WORKFLOW-INPUTS": '{"a": "1"}'}
+    values = Runner({**step, "INPUT_EVENT-TYPE": "deploy"}, stdout).inputs()
+    assert (values["client-payload"], values["inputs"]) == ('{"a": "1"}', "")
+    assert (values["dispatch"], values["wait"]) == ("always", "false")
+    workflow = {"INPUT_DISPATCH-METHOD": "workflow_dispatch", "INPUT_WORKFLOW": "build.yml"}
+    values = Runner({**workflow, "INPUT_WORKFLOW-INPUTS": '{"a": "1"}'}, io.StringIO()).inputs()
+    assert (values["client-payload"], values["inputs"]) == ("", '{"a": "1"}')
+
+
+def test_a_name_of_one_peer_implies_over_a_name_peers_share(stdout: io.StringIO) -> None:
+    # github_token is dawidd6's (only downloads: dispatch never) and convictional's (dispatches).
+    step = {
+        "INPUT_GITHUB_TOKEN": "t",
+        "INPUT_WORKFLOW_FILE_NAME": "deploy.yml",
+        "INPUT_DISPATCH": "if-missing",
+    }
+    assert Runner(step, stdout).inputs()["dispatch"] == "always"
+    dawidd6 = {"INPUT_GITHUB_TOKEN": "t", "INPUT_WORKFLOW": "build.yml", "INPUT_DISPATCH": "if-missing"}
+    assert Runner(dawidd6, io.StringIO()).inputs()["dispatch"] == "never"
+
+
+@pytest.mark.parametrize(
+    ("environ", "needed"),
+    [
+        ({"INPUT_DISPATCH-METHOD": "repository_dispatch", "INPUT_WORKFLOW": "build.yml"}, "needs event-type"),
+        ({"INPUT_DISPATCH-METHOD": "workflow_dispatch", "INPUT_EVENT-TYPE": "deploy"}, "needs workflow"),
+    ],
+)
+def test_lasith_kg_dispatch_method_that_the_inputs_would_not_send_is_refused(
+    stdout: io.StringIO, environ: dict[str, str], needed: str
+) -> None:
+    with pytest.raises(UsageError, match=needed):
+        Runner(environ, stdout).inputs()

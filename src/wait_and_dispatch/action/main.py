@@ -232,6 +232,8 @@ def _report(runner: Runner, settings: JobSettings, report: JobReport, api_url: s
         return 0
     # Before failing: `if: failure()` steps read them. The peers' names too (migration).
     runner.set_outputs({**report.outputs, **peer_outputs(report, settings, api_url)})
+    for note in report.notes:
+        runner.notice(note, title="Artifacts")
     for warning in report.warnings:
         runner.warning(warning, title="Not found")
     if settings.summary:

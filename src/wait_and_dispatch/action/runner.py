@@ -66,7 +66,7 @@ class Runner:
         }
         repository = self._environ.get("GITHUB_REPOSITORY", "")
         owner = self._environ.get("GITHUB_REPOSITORY_OWNER") or repository.partition("/")[0]
-        resolved = aliases.resolve(given, default_owner=owner)
+        resolved = aliases.resolve(given, default_owner=owner, job=self._environ.get("GITHUB_JOB", ""))
         for message in resolved.messages:
             if not self._first_time(f"alias:{message.title}"):
                 continue

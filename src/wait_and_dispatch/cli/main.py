@@ -578,6 +578,8 @@ def run_command(
         for name, value in report.outputs.items():
             if value and name != "result":
                 print_line(f"{name}: {value}", file=stdout)
+    for note in report.notes:
+        print_line(f"note: {note}", file=stderr)
     for warning in report.warnings:
         print_line(f"warning: {warning}", file=stderr)
     if report.error is not None:

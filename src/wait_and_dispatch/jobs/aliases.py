@@ -20,9 +20,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.jobs.options import ALIASES, INPUTS, Alias
+from wait_and_dispatch.jobs.options import ALIASES, FIND_ONLY, INPUTS, LASITH_KG, POSEIDON, Alias
 
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
+# A comma list's separators, but not a comma inside parentheses (a matrix job's check name), as
+# `jobs.job.InputValues.lines` reads ignore-checks.
+_OUTER_COMMA = re.compile(r",(?![^(]*\))")
 # The statuses GitHub's list-runs `status` filter takes besides conclusions ("List workflow runs
 # for a workflow", parameter status), which dawidd6's workflow_conclusion passes through.
 _STATUSES = {"completed", "in_progress", "queued", "requested", "waiting", "pending"}
@@ -135,6 +138,24 @@ def _fail_or_ignore(value: str, alias: Alias, given: Mapping[str, str], owner: s
     raise UsageError(f"{alias.name} must be true or false, not {value!r}", hint=f"e.g. {alias.name}: false")
 
 
+def _inputs_or_payload(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
+    # lasith-kg's workflow-inputs: the workflow's inputs, or with repository_dispatch the payload.
+    if (
+        given.get("event-type", "").strip()
+        or given.get("dispatch-method", "").strip() == "repository_dispatch"
+    ):
+        return {"client-payload": value}
+    return {"inputs": value}
+
+
+def _ignore_pattern(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
+    # poseidon's ignore_pattern: checks whose names match it are left out, beside match_pattern.
+    # Both are searched anywhere in the name (JavaScript's RegExp.test), as checks-regex is.
+    matching = given.get("checks-regex", "").strip() or given.get("match_pattern", "").strip()
+    wanted = f"(?=.*(?:{matching}))" if matching else ""
+    return {_input(alias): f"^{wanted}(?!.*(?:{value}))"}
+
+
 def _more_lines(value: str, alias: Alias, given: Mapping[str, str], owner: str) -> dict[str, str]:
     # lewagon's running-workflow-name is one more check to ignore, beside ignore-checks.
     return {_input(alias): "\n".join(part for part in (given.get(_input(alias), "").strip(), value) if part)}
@@ -153,15 +174,20 @@ FORMS: dict[str, Form] = {
     "any-unless-true": _any_unless_true,
     "more-lines": _more_lines,
     "fail-or-ignore": _fail_or_ignore,
+    "inputs-or-payload": _inputs_or_payload,
+    "ignore-pattern": _ignore_pattern,
 }
-_MERGING = {"more-lines"}
+_MERGING = {"more-lines", "ignore-pattern"}
 # Forms of the peer inputs with no equivalent here (Alias.input is None): no-effect, warn (whatever
 # the value), warn-unless:VALUES and refuse-unless:VALUES (the values whose behaviour we share).
 NO_EQUIVALENT = ("no-effect", "warn", "warn-unless", "refuse-unless")
 
 
-def resolve(given: Mapping[str, str], *, default_owner: str = "") -> Resolved:
-    """Our inputs from `given` (input and alias names to their values, stripped or not)."""
+def resolve(given: Mapping[str, str], *, default_owner: str = "", job: str = "") -> Resolved:
+    """Our inputs from `given` (input and alias names to their values, stripped or not).
+
+    `job` is the calling job's id (`GITHUB_JOB`): poseidon/wait-for-status-checks ignores that
+    job's own check, so a step with its inputs does too."""
     values = {k: v.strip() for k, v in given.items() if v is not None}
     defaults = {item.name: item.default for item in INPUTS}
     resolved = Resolved({item.name: values.get(item.name, "") for item in INPUTS})
@@ -174,13 +200,14 @@ def resolve(given: Mapping[str, str], *, default_owner: str = "") -> Resolved:
         if value and value != defaults[name] and not defaults[name].startswith("${{")
     }
     taken: dict[str, str] = {}  # our input -> the alias that wrote it
-    implied: dict[str, tuple[str, Alias]] = {}
+    implying: list[Alias] = []  # the aliases given and used, whose implications apply
     for alias in ALIASES:
         value = values.get(alias.name, "")
         if not value:
             continue
         if alias.input is None:
             _no_equivalent(alias, value, resolved)
+            implying.append(alias)
             continue
         writes = FORMS[alias.form](value, alias, values, default_owner)
         merges = alias.form in _MERGING  # adds to the input's own value rather than replacing it
@@ -200,29 +227,107 @@ def resolve(given: Mapping[str, str], *, default_owner: str = "") -> Resolved:
         for name, written in writes.items():
             out[name] = written
             taken[name] = alias.name
-        for name, implied_value in alias.implies:
-            implied.setdefault(name, (implied_value, alias))
+        implying.append(alias)
+        ours = next(iter(writes), alias.input)
         resolved.messages.append(
             Message(
                 "notice",
-                f"Input {alias.name} is now {alias.input}",
-                f"`{alias.name}` ({_peers(alias)}) is `{alias.input}` here; it works, "
-                f"but rename it to `{alias.input}` in this step's `with:`",
+                f"Input {alias.name} is now {ours}",
+                f"`{alias.name}` ({_peers(alias)}) is `{ours}` here; it works, "
+                f"but rename it to `{ours}` in this step's `with:`",
             )
         )
+    _check_dispatch_method(values.get("dispatch-method", "").lower(), out)
+    _imply(implying, out, user_set | set(taken), resolved)
+    _ignore_own_job(values, out, job, resolved)
+    _every_artifact(out, resolved)
+    return resolved
+
+
+def _every_artifact(out: dict[str, str], resolved: Resolved) -> None:
+    """actions/download-artifact's `run-id` without `name` or `pattern` downloads every artifact of
+    the run (v8.0.1 src/download-artifact.ts): a step that names a run and where to put artifacts
+    (`path` or `merge-multiple`), and no artifacts, does the same; a run without any then passes,
+    as there. A `run-id` alone only waits for the run (await-remote-run's users, and ours)."""
+    if not out.get("run-id") or out.get("artifacts") or out.get("artifacts-from-branch"):
+        return
+    if out.get("path", "") in ("", ".") and out.get("merge-multiple", "").lower() != "true":
+        return
+    out["artifacts"] = "*"
+    if out.get("if-artifacts-missing", "") in ("", "fail"):
+        out["if-artifacts-missing"] = "warn"
+    resolved.messages.append(
+        Message(
+            "notice",
+            "artifacts: *",
+            f"no artifacts named: downloading every artifact of run {out['run-id']} into "
+            f"{out.get('path') or '.'}, as actions/download-artifact does without name; "
+            "set artifacts to choose",
+        )
+    )
+
+
+def _check_dispatch_method(method: str, out: Mapping[str, str]) -> None:
+    """lasith-kg's dispatch-method names what to send, which here the inputs given decide: a
+    method they would not send is refused, as lasith-kg refuses the inputs the method lacks."""
+    sends = (
+        "repository_dispatch" if out.get("event-type") else "workflow_dispatch" if out.get("workflow") else ""
+    )
+    if method in ("workflow_dispatch", "repository_dispatch") and sends and sends != method:
+        needed = "event-type" if method == "repository_dispatch" else "workflow (and no event-type)"
+        raise UsageError(
+            f"dispatch-method {method} ({LASITH_KG}) needs {needed}: these inputs send a {sends}",
+            hint=f"give {needed}, or remove dispatch-method from this step's `with:`",
+        )
+
+
+def _imply(implying: list[Alias], out: dict[str, str], chosen: set[str], resolved: Resolved) -> None:
+    """The input values the given aliases' peers behave by (`Alias.implies`), for the inputs the
+    step did not set. An alias of one peer comes before one several peers share."""
+    implied: dict[str, tuple[str, Alias]] = {}
+    for alias in sorted(implying, key=lambda a: len(a.peers) > 1):
+        for name, implied_value in alias.implies:
+            implied.setdefault(name, (implied_value, alias))
     finds = bool(out.get("workflow") or out.get("event-type"))  # else nothing is dispatched anyway
     for name, (implied_value, alias) in implied.items():
-        if finds and name not in user_set and name not in taken:
-            out[name] = implied_value
-            resolved.messages.append(
-                Message(
-                    "notice",
-                    f"{name}: {implied_value}",
-                    f"`{alias.name}` is an input of a peer that only downloads ({_peers(alias)}): "
-                    f"using `{name}: {implied_value}`; set `{name}` to choose",
-                )
+        if name in chosen or (name == "dispatch" and not finds):
+            continue
+        out[name] = implied_value
+        why = (
+            f"is an input of a peer that only downloads ({_peers(alias)})"
+            if (name, implied_value) in FIND_ONLY
+            else f"is an input of {_peers(alias)}, which works as `{name}: {implied_value}` does here"
+        )
+        resolved.messages.append(
+            Message(
+                "notice",
+                f"{name}: {implied_value}",
+                f"`{alias.name}` {why}: using `{name}: {implied_value}`; set `{name}` to choose",
             )
-    return resolved
+        )
+
+
+def _ignore_own_job(values: Mapping[str, str], out: dict[str, str], job: str, resolved: Resolved) -> None:
+    """poseidon/wait-for-status-checks leaves out the check of the job it runs in (by its id,
+    `GITHUB_JOB`), and waits for every other check when given no more than `token`."""
+    poseidon = any(values.get(a.name) for a in ALIASES if a.peers == (POSEIDON,))
+    nothing_to_do = not any(
+        out.get(name)
+        for name in ("workflow", "event-type", "checks", "checks-regex", "run-id", "ignore-checks")
+    )
+    if not job or not (poseidon or (nothing_to_do and values.get("token"))):
+        return
+    ignored = [line for line in out.get("ignore-checks", "").splitlines() if line.strip()]
+    if job not in {name.strip() for line in ignored for name in _OUTER_COMMA.split(line)}:
+        out["ignore-checks"] = "\n".join([*ignored, job])
+        resolved.messages.append(
+            Message(
+                "notice",
+                f"ignore-checks: {job}",
+                f"as {POSEIDON} does, this job's own check ({job}) is not waited for; "
+                f"if the job has a name:, give that name in ignore-checks",
+            )
+        )
 
 
 def _no_equivalent(alias: Alias, value: str, resolved: Resolved) -> None:

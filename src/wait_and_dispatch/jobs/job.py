@@ -176,6 +176,7 @@ class JobSettings:
     dry_run: bool
     if_checks_missing: str = "fail"  # fail, warn or ignore
     if_artifacts_missing: str = "fail"
+    notes: tuple[str, ...] = ()  # what the inputs were taken to mean, one line each, for the log
 
     @property
     def mode(self) -> str:
@@ -216,6 +217,18 @@ def read_settings(
         run_id = int(run_id_text)
     sha = v.text("sha") or None
     allowed_text = v.text("allowed-conclusions")
+    patterns = tuple(v.lines("artifacts"))
+    from_branch = v.text("artifacts-from-branch") or None
+    if_artifacts_missing = v.choice("if-artifacts-missing", _IF_MISSING)
+    notes: list[str] = []
+    if run_id is not None and not (patterns or from_branch):
+        notes.append(
+            f"nothing is downloaded from run {run_id}: no artifacts named "
+            "(artifacts: '*' downloads every one, as actions/download-artifact does without name)"
+        )
+    # A step that downloads from the run it names takes its artifacts whatever the run's
+    # conclusion, as actions/download-artifact and dawidd6's run_id do: a failed run's test reports.
+    only_downloads = run_id is not None and bool(patterns)
     # Checks to ignore and nothing else to do: every other check on the commit, as
     # lewagon/wait-on-check-action waits for without check-name (running-workflow-name only).
     every_other_check = bool(v.lines("ignore-checks")) and not (workflow or event_type or run_id)
@@ -235,6 +248,8 @@ def read_settings(
             allowed_text,
             default=DEFAULT_CHECK_CONCLUSIONS
             if wants_checks and not (workflow or event_type)
+            else parse_conclusions("any", default=DEFAULT_RUN_CONCLUSIONS)
+            if only_downloads
             else DEFAULT_RUN_CONCLUSIONS,
         ),
         cancel_on_timeout=v.flag("cancel-on-timeout"),
@@ -270,8 +285,6 @@ def read_settings(
             missing_ok=v.choice("if-checks-missing", _IF_MISSING) != "fail",
             caller=_caller(v, caller or CallerJob()),
         )
-    patterns = tuple(v.lines("artifacts"))
-    from_branch = v.text("artifacts-from-branch") or None
     artifacts = None
     # Only what is asked for: a run-id alone used to download every artifact into `path` (`.`),
     # replacing files of the same names there (issue 11, defect 3).
@@ -301,7 +314,8 @@ def read_settings(
         summary=v.flag("summary"),
         dry_run=v.flag("dry-run"),
         if_checks_missing=v.choice("if-checks-missing", _IF_MISSING),
-        if_artifacts_missing=v.choice("if-artifacts-missing", _IF_MISSING),
+        if_artifacts_missing=if_artifacts_missing,
+        notes=tuple(notes),
     )
 
 
@@ -334,13 +348,14 @@ class JobReport:
     preview: list[str] = field(default_factory=list)  # dry run: what would happen, one line each
     error: WaitAndDispatchError | None = None
     warnings: list[str] = field(default_factory=list)  # what went wrong but does not fail the step
+    notes: list[str] = field(default_factory=list)  # what the step took its inputs to mean
 
 
 def run_job(engine: Engine, settings: JobSettings) -> JobReport:
     """Run the job the settings describe; expected failures come back in `report.error`."""
     if settings.dry_run:
         return _preview(engine, settings)
-    report = JobReport()
+    report = JobReport(notes=list(settings.notes))
     if settings.mode == "checks":
         assert settings.checks is not None  # nosec B101 # an invariant for mypy, not a check of input
         sha = _checks_sha(engine, settings)

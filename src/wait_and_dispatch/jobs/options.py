@@ -98,7 +98,8 @@ INPUTS: tuple[Input, ...] = (
     Input(
         "allowed-conclusions",
         "Conclusions that count as success: a comma-separated list, or any. "
-        "Default: success for runs, success,skipped for checks.",
+        "Default: success for runs, success,skipped for checks, any when a run-id's artifacts "
+        "are only downloaded.",
     ),
     Input(
         "cancel-on-timeout",
@@ -155,8 +156,9 @@ INPUTS: tuple[Input, ...] = (
     ),
     Input(
         "run-id",
-        "Use this run instead of finding or dispatching one; downloads only the `artifacts` named "
-        "(`*` for all).",
+        "Use this run instead of finding or dispatching one; downloads the `artifacts` named (`*` "
+        "for all), whatever the run's conclusion. In the action, path or merge-multiple with none "
+        "named takes every one, as actions/download-artifact does.",
     ),
     Input("path", "Where to download artifacts; several go into path/<name>/.", default="."),
     Input("merge-multiple", "Download several artifacts into the same folder.", default="false"),
@@ -258,9 +260,12 @@ def find_input(name: str) -> Input:
 # latest release (lewagon/wait-on-check-action v1.9.0, actions/download-artifact v8.0.1,
 # Codex-/return-dispatch v4.0.1 and v3.0.3, Codex-/await-remote-run v3.0.0,
 # the-actions-org/workflow-dispatch v4.0.0, benc-uk/workflow-dispatch v1.3.1,
-# dawidd6/action-download-artifact v21). A peer input that has the same name and meaning as ours
-# (`workflow`, `ref`, `inputs`, `path`, `run-id`, ...) is simply ours and is not listed.
-# docs/MIGRATION.md has a table per peer; tests/jobs/test_migration.py checks each of its rows.
+# dawidd6/action-download-artifact v21, convictional/trigger-workflow-and-wait v1.6.5,
+# lasith-kg/dispatch-workflow v2.0.2, fountainhead/action-wait-for-check v1.2.0,
+# poseidon/wait-for-status-checks v0.7.0, peter-evans/repository-dispatch v4.0.1). A peer input
+# that has the same name and meaning as ours (`workflow`, `ref`, `inputs`, `path`, `run-id`,
+# `event-type`, `timeout`, ...) is simply ours and is not listed.
+# docs/MIGRATION.md has a table per peer; tests/test_migration.py checks each of its rows.
 
 LEWAGON = "lewagon/wait-on-check-action"
 DOWNLOAD_ARTIFACT = "actions/download-artifact"
@@ -269,10 +274,28 @@ AWAIT_REMOTE_RUN = "Codex-/await-remote-run"
 THE_ACTIONS_ORG = "the-actions-org/workflow-dispatch"
 BENC_UK = "benc-uk/workflow-dispatch"
 DAWIDD6 = "dawidd6/action-download-artifact"
-PEERS = (LEWAGON, DOWNLOAD_ARTIFACT, RETURN_DISPATCH, AWAIT_REMOTE_RUN, THE_ACTIONS_ORG, BENC_UK, DAWIDD6)
+CONVICTIONAL = "convictional/trigger-workflow-and-wait"
+LASITH_KG = "lasith-kg/dispatch-workflow"
+FOUNTAINHEAD = "fountainhead/action-wait-for-check"
+POSEIDON = "poseidon/wait-for-status-checks"
+PETER_EVANS = "peter-evans/repository-dispatch"
+PEERS = (
+    LEWAGON,
+    DOWNLOAD_ARTIFACT,
+    RETURN_DISPATCH,
+    AWAIT_REMOTE_RUN,
+    THE_ACTIONS_ORG,
+    BENC_UK,
+    DAWIDD6,
+    CONVICTIONAL,
+    LASITH_KG,
+    FOUNTAINHEAD,
+    POSEIDON,
+    PETER_EVANS,
+)
 
 # What the peers that only find and download (never dispatch) imply, unless `dispatch` is given.
-_FIND_ONLY = (("dispatch", "never"),)
+FIND_ONLY = (("dispatch", "never"),)
 
 
 @dataclass(frozen=True)
@@ -283,7 +306,10 @@ class Alias:
     to `repository`, ...). `input` is None for a peer input with no equivalent here: `form` then
     says whether it has no effect, is warned about, or is refused unless it has a value whose
     behaviour we share (`warn-unless:false`); `note` says why, in the warning and in action.yml.
-    `implies` are input values the peer's behaviour needs unless the step sets those inputs.
+    `implies` are input values the peer's behaviour needs unless the step sets those inputs; when
+    two aliases given together imply different values for one input, the alias of a single peer
+    wins over one several peers share (convictional's `workflow_file_name` dispatches, although
+    `github_token` is also dawidd6's, which only downloads).
     """
 
     name: str
@@ -301,17 +327,47 @@ class Alias:
 ALIASES: tuple[Alias, ...] = (
     # github-token: every peer's token input
     Alias("repo-token", (LEWAGON,), "github-token"),
-    Alias("token", (RETURN_DISPATCH, AWAIT_REMOTE_RUN, THE_ACTIONS_ORG, BENC_UK), "github-token"),
-    Alias("github_token", (DAWIDD6,), "github-token", implies=_FIND_ONLY),
-    # repository: `repo` is owner/name in three peers and the bare name beside `owner` in two;
+    Alias(
+        "token",
+        (
+            RETURN_DISPATCH,
+            AWAIT_REMOTE_RUN,
+            THE_ACTIONS_ORG,
+            BENC_UK,
+            LASITH_KG,
+            FOUNTAINHEAD,
+            POSEIDON,
+            PETER_EVANS,
+        ),
+        "github-token",
+    ),
+    Alias("github_token", (DAWIDD6, CONVICTIONAL), "github-token", implies=FIND_ONLY),
+    # repository: `repo` is owner/name in three peers and the bare name beside `owner` in five;
     # a value with a slash is owner/name, one without is the name in `owner` (default: this
     # repository's owner).
     Alias(
-        "repo", (RETURN_DISPATCH, AWAIT_REMOTE_RUN, THE_ACTIONS_ORG, BENC_UK, DAWIDD6), "repository", "repo"
+        "repo",
+        (
+            RETURN_DISPATCH,
+            AWAIT_REMOTE_RUN,
+            THE_ACTIONS_ORG,
+            BENC_UK,
+            DAWIDD6,
+            CONVICTIONAL,
+            LASITH_KG,
+            FOUNTAINHEAD,
+        ),
+        "repository",
+        "repo",
     ),
-    Alias("owner", (RETURN_DISPATCH, AWAIT_REMOTE_RUN), "repository", "owner"),
+    Alias(
+        "owner",
+        (RETURN_DISPATCH, AWAIT_REMOTE_RUN, CONVICTIONAL, LASITH_KG, FOUNTAINHEAD),
+        "repository",
+        "owner",
+    ),
     Alias("api-endpoint", (LEWAGON,), "api-url"),
-    Alias("commit", (DAWIDD6,), "sha", implies=_FIND_ONLY),
+    Alias("commit", (DAWIDD6,), "sha", implies=FIND_ONLY),
     Alias("workflow_inputs", (RETURN_DISPATCH,), "inputs"),
     Alias(
         "distinct_id",
@@ -334,9 +390,9 @@ ALIASES: tuple[Alias, ...] = (
         None,
         "refuse-unless:false",
         "give the workflow whose run to use in workflow",
-        implies=_FIND_ONLY,
+        implies=FIND_ONLY,
     ),
-    Alias("workflow_conclusion", (DAWIDD6,), "allowed-conclusions", "conclusion", implies=_FIND_ONLY),
+    Alias("workflow_conclusion", (DAWIDD6,), "allowed-conclusions", "conclusion", implies=FIND_ONLY),
     Alias("wait-for-completion", (THE_ACTIONS_ORG, BENC_UK), "wait"),
     # timeout: cancel_timeout_seconds first, so it wins over run_timeout_seconds beside it
     Alias("cancel_timeout_seconds", (AWAIT_REMOTE_RUN,), "timeout", "cancel-after-seconds"),
@@ -390,16 +446,22 @@ ALIASES: tuple[Alias, ...] = (
         "warn-unless:ignore",
         "the run's logs are not copied: the job summary links to the run",
     ),
-    # artifacts: download-artifact ignores `pattern` when `name` is given, so `name` comes first
-    Alias("name", (DOWNLOAD_ARTIFACT, DAWIDD6), "artifacts", implies=_FIND_ONLY),
-    Alias("pattern", (DOWNLOAD_ARTIFACT,), "artifacts", implies=_FIND_ONLY),
+    # artifacts: download-artifact ignores `pattern` when `name` is given, so `name` comes first;
+    # a `pattern` that matches nothing downloads nothing there and the step passes: here it warns.
+    Alias("name", (DOWNLOAD_ARTIFACT, DAWIDD6), "artifacts", implies=FIND_ONLY),
+    Alias(
+        "pattern",
+        (DOWNLOAD_ARTIFACT,),
+        "artifacts",
+        implies=(*FIND_ONLY, ("if-artifacts-missing", "warn")),
+    ),
     Alias(
         "name_is_regexp",
         (DAWIDD6,),
         None,
         "refuse-unless:false",
         "artifacts takes names and globs, not regular expressions: write the pattern as a glob",
-        implies=_FIND_ONLY,
+        implies=FIND_ONLY,
     ),
     Alias(
         "artifact-ids",
@@ -408,7 +470,7 @@ ALIASES: tuple[Alias, ...] = (
         "refuse-unless:",
         "artifacts are chosen by name: give their names or globs in artifacts",
     ),
-    Alias("branch", (DAWIDD6,), "ref", implies=_FIND_ONLY),
+    Alias("branch", (DAWIDD6,), "ref", implies=FIND_ONLY),
     Alias(
         "pr",
         (DAWIDD6,),
@@ -416,7 +478,7 @@ ALIASES: tuple[Alias, ...] = (
         "warn",
         "the run is found for sha, by default the pull request's head commit when the calling "
         "workflow runs for a pull request",
-        implies=_FIND_ONLY,
+        implies=FIND_ONLY,
     ),
     Alias("run_id", (AWAIT_REMOTE_RUN, DAWIDD6), "run-id"),
     Alias(
@@ -425,7 +487,7 @@ ALIASES: tuple[Alias, ...] = (
         None,
         "refuse-unless:",
         "give the run's id in run-id",
-        implies=_FIND_ONLY,
+        implies=FIND_ONLY,
     ),
     Alias(
         "check_artifacts",
@@ -433,7 +495,7 @@ ALIASES: tuple[Alias, ...] = (
         None,
         "warn-unless:false",
         "only the run found is looked at, not earlier runs without artifacts",
-        implies=_FIND_ONLY,
+        implies=FIND_ONLY,
     ),
     Alias(
         "search_artifacts",
@@ -441,7 +503,7 @@ ALIASES: tuple[Alias, ...] = (
         None,
         "warn-unless:false",
         "only the run found is looked at, not earlier runs without the artifact",
-        implies=_FIND_ONLY,
+        implies=FIND_ONLY,
     ),
     Alias(
         "skip_unpack",
@@ -449,9 +511,9 @@ ALIASES: tuple[Alias, ...] = (
         None,
         "refuse-unless:false",
         "artifacts are always verified and unpacked",
-        implies=_FIND_ONLY,
+        implies=FIND_ONLY,
     ),
-    Alias("use_unzip", (DAWIDD6,), None, "no-effect", "artifacts are unpacked in Python", implies=_FIND_ONLY),
+    Alias("use_unzip", (DAWIDD6,), None, "no-effect", "artifacts are unpacked in Python", implies=FIND_ONLY),
     Alias(
         "digest-mismatch",
         (DOWNLOAD_ARTIFACT,),
@@ -459,10 +521,111 @@ ALIASES: tuple[Alias, ...] = (
         "warn-unless:error",
         "an artifact whose digest does not match always fails the step",
     ),
-    Alias("if_no_artifact_found", (DAWIDD6,), "if-artifacts-missing", implies=_FIND_ONLY),
-    Alias("merge_multiple", (DAWIDD6,), "merge-multiple", implies=_FIND_ONLY),
-    Alias("allow_forks", (DAWIDD6,), "allow-forks", implies=_FIND_ONLY),
-    Alias("dry_run", (DAWIDD6,), "dry-run", implies=_FIND_ONLY),
+    Alias("if_no_artifact_found", (DAWIDD6,), "if-artifacts-missing", implies=FIND_ONLY),
+    Alias("merge_multiple", (DAWIDD6,), "merge-multiple", implies=FIND_ONLY),
+    Alias("allow_forks", (DAWIDD6,), "allow-forks", implies=FIND_ONLY),
+    Alias("dry_run", (DAWIDD6,), "dry-run", implies=FIND_ONLY),
+    # convictional/trigger-workflow-and-wait (entrypoint.sh): always triggers a new
+    # workflow_dispatch run, then waits for it; `client_payload` is the run's inputs.
+    Alias("workflow_file_name", (CONVICTIONAL,), "workflow", implies=(("dispatch", "always"),)),
+    Alias("client_payload", (CONVICTIONAL,), "inputs"),
+    Alias("wait_interval", (CONVICTIONAL,), "poll-interval", "seconds"),
+    Alias("propagate_failure", (CONVICTIONAL,), "allowed-conclusions", "any-unless-true"),
+    Alias("wait_workflow", (CONVICTIONAL,), "wait"),
+    Alias(
+        "trigger_workflow",
+        (CONVICTIONAL,),
+        None,
+        "refuse-unless:true",
+        "with false, trigger-workflow-and-wait waits for no run and the step does nothing; to wait "
+        "for a run something else starts, give dispatch: never",
+    ),
+    Alias(
+        "github_user",
+        (CONVICTIONAL,),
+        None,
+        "no-effect",
+        "the dispatched run is known exactly, not picked among the runs of one actor",
+    ),
+    Alias(
+        "comment_downstream_url",
+        (CONVICTIONAL,),
+        None,
+        "refuse-unless:",
+        "no comment is posted; post the run-url output in a later step (e.g. gh pr comment)",
+    ),
+    Alias(
+        "comment_github_token",
+        (CONVICTIONAL,),
+        None,
+        "no-effect",
+        "it is the token of comment_downstream_url, which is not supported",
+    ),
+    # lasith-kg/dispatch-workflow: dispatches (a new run every time) and, with `discover`, finds
+    # the run by a `distinct_id` input or payload field shown in run-name, as correlation-input's
+    # default does; it never waits for the run.
+    Alias(
+        "dispatch-method",
+        (LASITH_KG,),
+        None,
+        "refuse-unless:workflow_dispatch,repository_dispatch",
+        "a repository_dispatch is sent when event-type is given, else a workflow_dispatch of workflow",
+        implies=(("dispatch", "always"), ("wait", "false")),
+    ),
+    Alias("workflow-inputs", (LASITH_KG,), "inputs", "inputs-or-payload"),
+    Alias(
+        "discover",
+        (LASITH_KG,),
+        None,
+        "no-effect",
+        "the run is always found: its id and URL are in run-id and run-url",
+    ),
+    Alias(
+        "starting-delay-ms",
+        (LASITH_KG,),
+        None,
+        "no-effect",
+        "requests are retried with backoff on their own, and the run is looked for up to discovery-timeout",
+    ),
+    Alias(
+        "max-attempts",
+        (LASITH_KG,),
+        None,
+        "no-effect",
+        "requests are retried with backoff on their own, and the run is looked for up to discovery-timeout",
+    ),
+    Alias(
+        "time-multiple",
+        (LASITH_KG,),
+        None,
+        "no-effect",
+        "requests are retried with backoff on their own, and the run is looked for up to discovery-timeout",
+    ),
+    # fountainhead/action-wait-for-check: one check by name, seconds for its times. It never fails
+    # the step; its users branch on `conclusion == 'success'`, which a skipped check is not.
+    Alias("checkName", (FOUNTAINHEAD,), "checks", implies=(("allowed-conclusions", "success"),)),
+    Alias("timeoutSeconds", (FOUNTAINHEAD,), "timeout", "seconds"),
+    Alias("intervalSeconds", (FOUNTAINHEAD,), "poll-interval", "seconds"),
+    # poseidon/wait-for-status-checks: every check on the commit but this job's own (GITHUB_JOB)
+    # and the ignored ones; a selection that matches nothing passes. `timeout` is ours.
+    Alias("interval", (POSEIDON,), "poll-interval", "seconds"),
+    Alias("match_pattern", (POSEIDON,), "checks-regex", implies=(("if-checks-missing", "ignore"),)),
+    Alias(
+        "ignore_pattern",
+        (POSEIDON,),
+        "checks-regex",
+        "ignore-pattern",
+        implies=(("if-checks-missing", "ignore"),),
+    ),
+    Alias("ignore", (POSEIDON,), "ignore-checks", "more-lines"),
+    Alias(
+        "delay",
+        (POSEIDON,),
+        None,
+        "no-effect",
+        "checks that have not appeared yet are waited for while a workflow run on the commit is in "
+        "progress, and for checks-discovery-timeout",
+    ),
 )
 
 
@@ -498,6 +661,8 @@ OUTPUT_ALIASES: tuple[OutputAlias, ...] = (
     OutputAlias("workflowId", (BENC_UK,), "workflow-id", PEER_VALUES["workflow-id"]),
     OutputAlias("found_artifact", (DAWIDD6,), "found-artifact", PEER_VALUES["found-artifact"]),
     OutputAlias("error_message", (DAWIDD6,), "error-message", PEER_VALUES["error-message"]),
+    OutputAlias("workflow_id", (CONVICTIONAL,), "run-id", "Id of the run found or dispatched."),
+    OutputAlias("workflow_url", (CONVICTIONAL,), "run-url", "Web URL of the run."),
 )
 
 ALIAS_NAMES = tuple(a.name for a in ALIASES)
