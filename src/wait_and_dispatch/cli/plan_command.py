@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TextIO
 
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
+from wait_and_dispatch.boundary import Secrets, cancel_on_failure
 from wait_and_dispatch.action.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
 from wait_and_dispatch.cli import results
 from wait_and_dispatch.cli.connection import connect
@@ -43,6 +44,7 @@ def run_plan_command(
     stdout: TextIO,
     stderr: TextIO,
     json_out: results.JsonOutput | None = None,
+    secrets: Secrets | None = None,
 ) -> int:
     output = json_out or results.JsonOutput(stdout, enabled=args.json)
     if args.schema:
@@ -74,6 +76,8 @@ def run_plan_command(
         return _emit(plan, settings, args, environ, stdout, stderr)
     repository = plan_repository(plan, settings)
     connection = connect(args.api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
+    if secrets is not None:
+        secrets.add(connection.token)
     printer = PlanProgressPrinter(progress_stream(stderr, quiet=args.quiet))
     api = GitHubApi(
         base_url=connection.api_url,
@@ -92,14 +96,15 @@ def run_plan_command(
             event_name=environ.get("GITHUB_EVENT_NAME") or "workflow_dispatch",
             workdir=Path(args.workdir),
         )
-        try:
-            report = run_plan_job(api, plan, settings, context, on_event=printer, on_runner=started.append)
-        except KeyboardInterrupt:
+
+        def cancel() -> None:
             printer.close()  # node threads may still report while the process exits
             if started:
                 for run_id, what in started[0].cancel().items():
                     print_line(f"run {run_id}, which this plan dispatched: {what}", file=stderr)
-            raise
+
+        with cancel_on_failure(cancel):
+            report = run_plan_job(api, plan, settings, context, on_event=printer, on_runner=started.append)
     if settings.dry_run:
         if args.json:  # stdout is one JSON object, nothing else
             output.write(results.plan_preview(plan.name, report.preview))
