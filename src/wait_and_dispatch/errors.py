@@ -143,6 +143,13 @@ class ValidationFailedError(GitHubApiError):
     default_hint = "check the inputs against the `on.workflow_dispatch.inputs` the workflow declares"
 
 
+class RefusedBeforeSendingError(ValidationFailedError):
+    """What GitHub would refuse (422), found in the workflow file before anything was sent: the
+    caller's input, not GitHub, is what is wrong, so it exits as a usage error."""
+
+    exit_code = ExitCode.USAGE
+
+
 class RateLimitExceededError(GitHubApiError):
     def __init__(
         self,

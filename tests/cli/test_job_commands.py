@@ -89,6 +89,13 @@ def test_download_by_run_id(emulator: Emulator, tmp_path: Path) -> None:
         (["run", *FAST], 2, "nothing to do"),
         (["run", *FAST, "--workflow", "deploy.yml"], 4, "workflow 'deploy.yml' not found in octo/app"),
         (["run", *FAST, "--workflow", "build.yml", "--artifact", "nope"], 5, "nope"),
+        # Found in the workflow file before any request: the input is wrong, not GitHub.
+        (
+            ["run", *FAST, "--workflow", "build.yml", "--input", "colour=blue"],
+            2,
+            'Unexpected inputs provided: ["colour"]',
+        ),
+        (["run", *FAST, "--workflow", "build.yml", "--no-wait", "--artifact", "meta"], 2, "--no-wait"),
         (
             ["checks", *FAST, "--sha", MAIN_SHA, "--checks", "never", "--checks-discovery-timeout", "2s"],
             3,

@@ -106,7 +106,9 @@ def test_checks_prints_checks_fields_only_without_json(emulator: Emulator) -> No
 
 
 def test_a_missing_artifact_is_not_a_success_beside_its_error(emulator: Emulator, tmp_path: Path) -> None:
-    code, run, err = cli("run", *FAST, "--workflow", "build.yml", "--artifact", "nope", "--path", str(tmp_path))
+    code, run, err = cli(
+        "run", *FAST, "--workflow", "build.yml", "--artifact", "nope", "--path", str(tmp_path)
+    )
     assert code == 5, err
     assert run["outcome"] == "artifact-error" and run["error"]["exit_code"] == 5
     assert run["conclusion"] == "success"  # the run itself went well

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the `step` and `start_step` fixtures come from test_action.py
 """The action's one boundary: whatever goes wrong, one error annotation with a hint, a documented
 exit code, no traceback, and no dispatched run left going that nobody can see; and its `result`
 output is the command line's `--json` object, validated by the same schema."""
@@ -13,7 +14,7 @@ import jsonschema
 import pytest
 
 from tests.conftest import MAIN_SHA
-from tests.edges.test_action import Step, StartStep, fast_scenario, start_step, step  # noqa: F401
+from tests.edges.test_action import StartStep, Step, fast_scenario, start_step, step  # noqa: F401
 from wait_and_dispatch.cli.main import main
 from wait_and_dispatch.cli.results import schema_text
 
@@ -185,4 +186,3 @@ def test_with_step_debug_logging_the_traceback_is_shown_between_stop_commands(
     token = lines[start].removeprefix("::stop-commands::")
     assert lines[start + 1] == "Traceback (most recent call last):"
     assert f"::{token}::" in lines[start + 2 :]
-

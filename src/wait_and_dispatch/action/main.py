@@ -99,13 +99,13 @@ def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False
             )
         _fail(runner, error, summary=summary, annotate=False)
         return int(error.exit_code)
-    except Exception as caught:
-        error = caught if isinstance(caught, WaitAndDispatchError) else unexpected(caught)
+    except Exception as caught:  # noqa: BLE001 - the one boundary: every error ends here, reported
+        failed = caught if isinstance(caught, WaitAndDispatchError) else unexpected(caught)
         if environ.get("RUNNER_DEBUG") == "1":  # step debug logging: the traceback, as it is
             for line in traceback_lines(in_actions=True):
                 stdout.write(line + "\n")
-        _fail(runner, error, summary=summary)
-        return int(error.exit_code)
+        _fail(runner, failed, summary=summary)
+        return int(failed.exit_code)
 
 
 def _run(

@@ -107,7 +107,7 @@ class Runner:
             path = self._environ.get(variable)
             if path:
                 with _writing(variable, path):
-                    open(path, "a", encoding="utf-8").close()  # noqa: SIM115 - opened to see that it opens
+                    open(path, "a", encoding="utf-8").close()
 
     def set_outputs(self, values: Mapping[str, str]) -> None:
         """Append every value to `$GITHUB_OUTPUT` (nothing when unset: not running in Actions)."""

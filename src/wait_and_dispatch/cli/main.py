@@ -19,7 +19,7 @@ from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.boundary import RedactingStream, Secrets, traceback_lines, unexpected
 from wait_and_dispatch.cli.signals import interrupt_on_termination
 from wait_and_dispatch.errors import ExitCode, WaitAndDispatchError
-from wait_and_dispatch.log_text import print_line, verbatim
+from wait_and_dispatch.log_text import print_line
 
 if TYPE_CHECKING:  # imported lazily at run time, so that --help stays fast
     from wait_and_dispatch.cli.results import JsonOutput
@@ -409,7 +409,7 @@ def handle_errors(
     except KeyboardInterrupt:
         print_line("interrupted", file=stderr)
         status[0] = int(ExitCode.INTERRUPTED)
-    except Exception as caught:
+    except Exception as caught:  # noqa: BLE001 - the one boundary: every error ends here, reported
         error = caught if isinstance(caught, WaitAndDispatchError) else unexpected(caught, secrets)
         if debug:
             for line in traceback_lines(in_actions=in_actions, secrets=secrets):

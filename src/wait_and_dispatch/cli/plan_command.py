@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TextIO
 
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
-from wait_and_dispatch.boundary import Secrets, cancel_on_failure
 from wait_and_dispatch.action.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
+from wait_and_dispatch.boundary import Secrets, cancel_on_failure
 from wait_and_dispatch.cli import results
 from wait_and_dispatch.cli.connection import connect
 from wait_and_dispatch.cli.progress import PlanProgressPrinter, progress_stream, retry_progress

@@ -186,7 +186,9 @@ def check_conflicts(
             and given(rule.second, rule.second_value)
             and not any(given(name) for name in rule.unless)
         ):
-            second = wording.setting(rule.second, rule.second_value) if rule.second_value else label(rule.second)
+            second = label(rule.second)
+            if rule.second_value:
+                second = wording.setting(rule.second, rule.second_value)
             raise UsageError(
                 f"{label(rule.first)} and {second} cannot be given together: {rule.why}", hint=rule.hint
             )
