@@ -152,3 +152,35 @@ def test_a_lost_dispatch_answer_with_a_short_timeout_dispatches_once_and_names_t
     assert dispatches[0].body["inputs"]["correlation_id"] in error
     assert "may have started a run" in error and "not sent again" in error
     assert err.splitlines()[err.splitlines().index(error) + 1].startswith("hint: ")
+
+
+def test_without_a_repo_it_takes_the_git_remotes_and_says_so(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(
+        ["git", "-C", str(tmp_path), "remote", "add", "origin", "git@github.com:octo/app.git"], check=True
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli("checks", "--sha", MAIN_SHA, "--checks", "build", "--dry-run")
+    assert code == 0, err  # the API named in the environment (the emulator's) wins over the remote's host
+    assert err.splitlines()[0] == "repository octo/app, from the git remote origin of this folder"
+    assert "would wait up to" in out
+
+
+def test_dash_r_names_the_repository_as_in_gh(emulator: Emulator) -> None:
+    code, out, err = cli("checks", "-R", "octo/app", "--sha", MAIN_SHA, "--checks", "build", "--dry-run")
+    assert code == 0, err
+    assert "from the git remote" not in err
+
+
+def test_a_warning_names_the_option_to_change_not_the_actions_input(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    argv = ["--workflow", "build.yml", "--artifact", "nope", "--if-artifacts-missing", "warn"]
+    code, _, err = cli("run", *FAST, *argv, "--path", str(tmp_path))
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and warnings[0].endswith("(--if-artifacts-missing warn)"), warnings

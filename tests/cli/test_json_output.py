@@ -134,8 +134,14 @@ def test_a_failed_run_still_prints_its_object_with_the_error(monkeypatch: pytest
     ],
 )
 def test_a_command_that_fails_before_its_result_prints_a_failure_object(
-    emulator: Emulator, argv: list[str], code: int, message: str
+    emulator: Emulator,
+    argv: list[str],
+    code: int,
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # not in a clone, whose remote would name the repository
     got, failure, err = cli(*argv)
     assert got == code
     assert failure == {

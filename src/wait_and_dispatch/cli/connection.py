@@ -216,3 +216,108 @@ def connect(
     if risk:
         print(f"warning: {risk} (--insecure-http)", file=stderr)
     return connection
+
+
+@dataclass(frozen=True)
+class RepositoryChoice:
+    """The repository a command works on, the host it names (if any), and how it was chosen."""
+
+    name: str  # OWNER/REPO
+    host: str | None = None  # from `HOST/OWNER/REPO` or a git remote's URL
+    said: str | None = None  # one line for stderr when it was not given, but found
+
+
+# gh's order among a clone's remotes (cli/cli `context.Remotes`: upstream, github, origin, the rest).
+_REMOTE_ORDER = ("upstream", "github", "origin")
+_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
+
+
+def parse_repository(text: str, where: str = "--repo") -> tuple[str | None, str]:
+    """`[HOST/]OWNER/REPO` as gh takes it (also a URL, `https://HOST/OWNER/REPO`): the host, if
+    named, and `OWNER/REPO`."""
+    from wait_and_dispatch.errors import UsageError
+
+    text = text.strip()
+    host: str | None = None
+    if "://" in text:
+        parts = urllib.parse.urlsplit(text)
+        host, text = parts.hostname, parts.path.strip("/")
+    text = text.removesuffix(".git")
+    pieces = text.split("/")
+    if len(pieces) == 3 and host is None:
+        host, pieces = pieces[0], pieces[1:]
+    if len(pieces) != 2 or not all(pieces):
+        raise UsageError(
+            f"{where} {text!r} is not [HOST/]OWNER/REPO",
+            hint="e.g. --repo octo/app, or --repo github.example.com/octo/app on another host",
+        )
+    return (host.lower() if host else None), "/".join(pieces)
+
+
+def repository_from_remote(url: str) -> tuple[str, str] | None:
+    """The host and `OWNER/REPO` a git remote URL points to (https, ssh, or scp-like `git@host:`)."""
+    if "://" in url:
+        parts = urllib.parse.urlsplit(url)
+        host, path = parts.hostname or "", parts.path
+    else:
+        match = _SCP_LIKE.match(url)
+        if match is None:
+            return None
+        host, path = match["host"], match["path"]
+    pieces = path.strip("/").removesuffix(".git").split("/")
+    if not host or len(pieces) != 2 or not all(pieces):
+        return None
+    return host.lower(), "/".join(pieces)
+
+
+def git_remotes(folder: str) -> list[tuple[str, str]]:
+    """`(name, url)` of each remote of the git repository `folder` is in, in gh's order; none when
+    git is not installed or the folder is not in a repository."""
+    import shutil
+    import subprocess  # nosec B404 # runs only `git config`, below
+
+    git = shutil.which("git")
+    if git is None:
+        return []
+    try:
+        done = subprocess.run(  # nosec B603 # noqa: S603 - a fixed command line
+            [git, "config", "--get-regexp", r"^remote\..*\.url$"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    remotes = []
+    for line in done.stdout.splitlines():
+        key, _, url = line.partition(" ")
+        remotes.append((key.removeprefix("remote.").removesuffix(".url"), url.strip()))
+
+    def rank(remote: tuple[str, str]) -> int:
+        return _REMOTE_ORDER.index(remote[0]) if remote[0] in _REMOTE_ORDER else len(_REMOTE_ORDER)
+
+    return sorted(remotes, key=rank)
+
+
+def resolve_repository(
+    given: str | None, environ: Mapping[str, str], *, folder: str = "."
+) -> RepositoryChoice | None:
+    """gh's conventions: `--repo [HOST/]OWNER/REPO`, else `GH_REPO`, else the runner's
+    `GITHUB_REPOSITORY`, else the first remote of the git repository in `folder` that points to a
+    repository (gh help environment; `gh repo set-default` picks among several)."""
+    for value, where in ((given, "--repo"), (environ.get("GH_REPO"), "GH_REPO")):
+        if value and value.strip():
+            host, name = parse_repository(value, where)
+            return RepositoryChoice(name, host)
+    if (environ.get("GITHUB_REPOSITORY") or "").strip():
+        return RepositoryChoice(environ["GITHUB_REPOSITORY"].strip())
+    for remote, url in git_remotes(folder):
+        found = repository_from_remote(url)
+        if found is not None:
+            host, name = found
+            return RepositoryChoice(
+                name, host, f"repository {name}, from the git remote {remote} of this folder"
+            )
+    return None

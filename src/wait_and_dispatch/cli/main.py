@@ -150,19 +150,21 @@ def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
             continue
         flags = [f"--{item.name}"]  # the peer actions' names (options.ALIASES) are the action's only
         if item.name == "repository":
-            flags.insert(1, "--repo")
+            flags = ["-R", "--repo", "--repository"]  # gh's
         default = f" (default: {item.default})" if item.default and not item.default.startswith("${{") else ""
+        description = item.cli_description or item.description
         if item.default in ("true", "false"):
             parser.add_argument(
                 *flags,
                 dest=item.name,
                 action=argparse.BooleanOptionalAction,
                 default=None,
-                help=item.description + default,
+                help=description + default,
             )
         else:
+            metavar = "[HOST/]OWNER/REPO" if item.name == "repository" else "VALUE"
             parser.add_argument(
-                *flags, dest=item.name, default=None, metavar="VALUE", help=item.description + default
+                *flags, dest=item.name, default=None, metavar=metavar, help=description + default
             )
     if "inputs" in wanted:
         parser.add_argument(
@@ -346,7 +348,12 @@ def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> No
         help="override one of the plan's vars (repeatable)",
     )
     plan.add_argument(
-        "--repository", "--repo", dest="repository", help="owner/name, unless the plan names it"
+        "-R",
+        "--repo",
+        "--repository",
+        dest="repository",
+        metavar="[HOST/]OWNER/REPO",
+        help="the repository, unless the plan names it (default: GH_REPO, else GITHUB_REPOSITORY)",
     )
     plan.add_argument(
         "--api-url", help="GitHub REST API URL (default: GH_HOST's, GITHUB_API_URL or api.github.com)"
@@ -554,15 +561,11 @@ def run_command(
     from wait_and_dispatch.jobs.job import COMMAND_LINE, read_settings, run_job
 
     values = command_values(args)
-    values.setdefault("repository", environ.get("GITHUB_REPOSITORY", ""))
-    if not values["repository"]:
-        from wait_and_dispatch.errors import UsageError
-
-        raise UsageError("no repository given", hint="pass --repo owner/name (or set GITHUB_REPOSITORY)")
+    api_url = _repository(values, environ, stderr, quiet=args.quiet)
     settings = read_settings(
         values, default_sha=values.get("sha"), checks_only=args.command == "checks", wording=COMMAND_LINE
     )
-    connection = connect(values.get("api-url"), environ, insecure_http=args.insecure_http, stderr=stderr)
+    connection = connect(api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
     if secrets is not None:
         secrets.add(connection.token)  # also one `gh auth token` printed
     printer = ProgressPrinter(progress_stream(stderr, quiet=args.quiet))
@@ -587,6 +590,31 @@ def run_command(
     if report.error is not None:
         raise report.error
     return 0
+
+
+def _repository(
+    values: dict[str, str], environ: Mapping[str, str], stderr: TextIO, *, quiet: bool
+) -> str | None:
+    """Put the repository in `values` as gh finds it (`resolve_repository`), saying where it came
+    from when it was not given; the API URL: --api-url, else that of a host the repository names."""
+    from wait_and_dispatch.cli.connection import api_url_for_host, resolve_repository
+    from wait_and_dispatch.errors import UsageError
+
+    choice = resolve_repository(values.get("repository"), environ)
+    if choice is None:
+        raise UsageError(
+            "no repository given",
+            hint="pass --repo OWNER/REPO (or set GH_REPO), or run it in a clone of the repository",
+        )
+    values["repository"] = choice.name
+    if choice.said and not quiet:
+        print_line(choice.said, file=stderr)
+    if values.get("api-url") or choice.host is None:
+        return values.get("api-url")
+    # A remote's host is only a guess: the API named in the environment wins over it.
+    if choice.said and (environ.get("GH_HOST") or environ.get("GITHUB_API_URL")):
+        return None
+    return api_url_for_host(choice.host)
 
 
 def _print_report(

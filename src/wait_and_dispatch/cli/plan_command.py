@@ -18,7 +18,7 @@ from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.action.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
 from wait_and_dispatch.boundary import Secrets, cancel_on_failure
 from wait_and_dispatch.cli import results
-from wait_and_dispatch.cli.connection import connect
+from wait_and_dispatch.cli.connection import api_url_for_host, connect, parse_repository
 from wait_and_dispatch.cli.progress import PlanProgressPrinter, progress_stream, retry_progress
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.model import Repository, format_seconds
@@ -52,6 +52,10 @@ def run_plan_command(
         return 0
     if not args.file:
         raise UsageError("no plan file given", hint="wait-and-dispatch plan FILE (see docs/plans.md)")
+    # gh's `[HOST/]OWNER/REPO`, from --repo or GH_REPO; the runner's GITHUB_REPOSITORY.
+    given = args.repository or environ.get("GH_REPO") or ""
+    host, repository_name = parse_repository(given) if given.strip() else (None, "")
+    repository_name = repository_name or environ.get("GITHUB_REPOSITORY", "")
     settings = read_plan_settings(
         {
             "plan": args.file,
@@ -59,7 +63,7 @@ def run_plan_command(
             "plan-vars": "\n".join(args.variables),
             "plan-node": args.node or "",
             "plan-needs": args.needs or "",
-            "repository": args.repository or environ.get("GITHUB_REPOSITORY", ""),
+            "repository": repository_name,
             "dry-run": "true" if args.dry_run else "false",
         }
     )
@@ -75,7 +79,8 @@ def run_plan_command(
     if args.emit_workflow:
         return _emit(plan, settings, args, environ, stdout, stderr)
     repository = plan_repository(plan, settings)
-    connection = connect(args.api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
+    api_url = args.api_url or (api_url_for_host(host) if host else None)
+    connection = connect(api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
     if secrets is not None:
         secrets.add(connection.token)
     printer = PlanProgressPrinter(progress_stream(stderr, quiet=args.quiet))
