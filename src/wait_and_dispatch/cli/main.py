@@ -35,6 +35,7 @@ EXIT_CODES_HELP = """exit codes:
   3    timeout: the runs or checks did not appear, or did not complete, before the deadline
   4    GitHub API or permission error
   5    artifact error (missing, expired, digest mismatch, unsafe archive)
+  70   internal error: something nobody anticipated (a defect, or an environment it does not expect); the runs it dispatched are cancelled
   130  interrupted (SIGINT or SIGTERM; the runs it dispatched are cancelled)
 """
 

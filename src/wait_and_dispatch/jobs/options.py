@@ -232,8 +232,9 @@ OUTPUTS: tuple[Output, ...] = (
     Output("nodes", "With plan: JSON object of each node's result, outputs and reason."),
     Output(
         "result",
-        "The result as one typed JSON object, the command line's `--json` object (docs/cli.md): the "
-        "outcome, the API cost (`api`) and the `error`, if any.",
+        "One typed JSON object: for a run or a wait for checks, the command line's `--json` object "
+        "(docs/cli.md), with the outcome, the API cost (`api`) and the `error`; with plan, the plan's "
+        "conclusion and nodes.",
     ),
 )
 
