@@ -173,7 +173,7 @@ def test_without_a_repo_it_takes_the_git_remotes_and_says_so(
 def test_dash_r_names_the_repository_as_in_gh(emulator: Emulator) -> None:
     code, out, err = cli("checks", "-R", "octo/app", "--sha", MAIN_SHA, "--checks", "build", "--dry-run")
     assert code == 0, err
-    assert "from the git remote" not in err
+    assert "from the git remote" not in err and "would wait up to" in out
 
 
 def test_a_warning_names_the_option_to_change_not_the_actions_input(

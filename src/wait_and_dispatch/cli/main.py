@@ -35,7 +35,7 @@ EXIT_CODES_HELP = """exit codes:
   3    timeout: the runs or checks did not appear, or did not complete, before the deadline
   4    GitHub API or permission error
   5    artifact error (missing, expired, digest mismatch, unsafe archive)
-  70   internal error: something nobody anticipated (a defect, or an environment it does not expect); the runs it dispatched are cancelled
+  70   internal error: a defect, or an environment nobody anticipated (the runs it dispatched are cancelled)
   130  interrupted (SIGINT or SIGTERM; the runs it dispatched are cancelled)
 """
 
@@ -446,7 +446,9 @@ def main(
     if unknown:  # reported by the command's parser, so that its usage and --help are the ones shown
         _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
     secrets = Secrets(os.environ.get(name) for name in secret_variables())
-    if args.command != "action":  # the runner masks the action's log itself, from `::add-mask::`
+    # The runner masks the action's log itself (`::add-mask::`, which redacting would break); the
+    # emulator prints the tokens of its scenario on purpose.
+    if args.command not in ("action", "emulator"):
         out, err = _redacted(out, secrets), _redacted(err, secrets)
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     with handle_errors(err, args.debug, in_actions=in_actions, secrets=secrets) as status:
