@@ -212,8 +212,11 @@ def test_repo_wins_over_gh_repo_which_wins_over_the_runners_repository() -> None
 
 
 def test_without_any_the_repository_is_the_git_remotes_and_it_says_so(tmp_path: Path) -> None:
+    import shutil
     import subprocess
 
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     for name, url in (("fork", "git@github.com:me/app.git"), ("origin", "https://github.com/octo/app.git")):
         subprocess.run(["git", "-C", str(tmp_path), "remote", "add", name, url], check=True)
