@@ -82,7 +82,7 @@ def test_every_link_in_the_readme_is_absolute() -> None:
 # The action's name is written once (ACTION_REPOSITORY); the placeholder it replaced must not come
 # back. plans/emit.py and its test keep the orchestrators' default `uses:` until issue 10 item 4
 # pins it by SHA (another change owns that file).
-PLACEHOLDER = "OWNER" + "/"
+PLACEHOLDER = "OWNER" + "/wait-and-dispatch"  # not gh's `[HOST/]OWNER/REPO`, which is documented
 PLACEHOLDER_ALLOWED: set[str] = set()  # emit.py pins the release now (plan --emit-workflow)
 NOT_OURS = {".git", ".venv", "node_modules", "build", "dist", "data", "__pycache__"}
 

@@ -30,6 +30,8 @@ class ExitCode(IntEnum):
     TIMEOUT = 3
     GITHUB_API = 4
     ARTIFACT = 5
+    # sysexits.h's EX_SOFTWARE: an error nobody anticipated. Not 1, which says the run failed.
+    INTERNAL = 70
     INTERRUPTED = 130
 
 
@@ -37,6 +39,9 @@ class WaitAndDispatchError(Exception):
     """Base class: `str(error)` is the one-line message; `hint` says what to do about it."""
 
     exit_code: ExitCode = ExitCode.GITHUB_API
+    # The edges cancel the runs this process dispatched when it ends with this error: after it the
+    # caller cannot learn of them (no outputs, no result), so nothing else would stop them.
+    cancels_dispatched: bool = False
     # README: "Every error is one line ... followed by a `hint:` line": every class has one, so an
     # error raised without its own hint still says what to do (tests/test_errors.py).
     default_hint: str = "run again with --debug for the details; if it persists, report it with them"
@@ -146,6 +151,13 @@ class MalformedAnswerError(GitHubApiError):
         "something between this machine and GitHub answered in its place or rewrote the answer: check "
         "--api-url (GITHUB_API_URL) and any HTTPS proxy; run again with --debug to see the request"
     )
+
+
+class RefusedBeforeSendingError(ValidationFailedError):
+    """What GitHub would refuse (422), found in the workflow file before anything was sent: the
+    caller's input, not GitHub, is what is wrong, so it exits as a usage error."""
+
+    exit_code = ExitCode.USAGE
 
 
 class RateLimitExceededError(GitHubApiError):
@@ -330,4 +342,28 @@ class GateFailedError(WaitAndDispatchError):
     default_hint = (
         "the selected artifact did not meet the gate: improve the result, or change the gate "
         "if the threshold is wrong"
+    )
+
+
+class RunnerFileError(WaitAndDispatchError):
+    """A file the runner gave the step ($GITHUB_OUTPUT, $GITHUB_STATE, $GITHUB_STEP_SUMMARY) cannot
+    be written: the step's outputs or the post step's state would be lost."""
+
+    exit_code = ExitCode.USAGE
+    cancels_dispatched = True
+    default_hint = (
+        "the runner sets these variables to writable files; check that the step does not override "
+        "them, and that the runner's disk has free space"
+    )
+
+
+class InternalError(WaitAndDispatchError):
+    """An error nobody anticipated (a defect, or an environment the tool does not expect): the edges'
+    one boundary turns any exception that is not a `WaitAndDispatchError` into this."""
+
+    exit_code = ExitCode.INTERNAL
+    cancels_dispatched = True
+    default_hint = (
+        "this is a defect in wait-and-dispatch: run again with --debug (in Actions, with step debug "
+        "logging) for the traceback, and report it with it"
     )

@@ -103,6 +103,23 @@ def test_download_help_shows_only_the_options_about_downloads(capsys: pytest.Cap
         assert f"{option} " not in text, option
 
 
+def test_checks_and_download_do_not_offer_the_other_ones_if_missing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert "--if-artifacts-missing" not in help_of("checks", capsys)
+    assert "--if-checks-missing" not in help_of("download", capsys)
+
+
+@pytest.mark.parametrize("command", ["run", "checks", "download"])
+def test_help_is_in_the_command_lines_words_not_the_actions(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = " ".join(help_of(command, capsys).split())
+    for action_words in ("github.sha", "pull request's head SHA", "this step", "the step", "job's"):
+        assert action_words not in text, action_words
+    assert "[HOST/]OWNER/REPO" in text and "-R [HOST/]OWNER/REPO, --repo" in text
+
+
 def test_plan_help_does_not_show_the_job_options(capsys: pytest.CaptureFixture[str]) -> None:
     text = help_of("plan", capsys)
     assert "--emit-workflow" in text and "--insecure-http" in text

@@ -11,11 +11,16 @@ from pathlib import Path
 import pytest
 
 from wait_and_dispatch.cli.connection import (
+    RepositoryChoice,
     api_url_for_host,
+    check_token,
     cleartext_token_risk,
     connect,
     is_loopback,
+    parse_repository,
+    repository_from_remote,
     resolve_connection,
+    resolve_repository,
     token_from_gh,
 )
 from wait_and_dispatch.errors import UsageError
@@ -163,3 +168,66 @@ def test_token_from_gh_asks_the_installed_gh_for_that_host(
     monkeypatch.setenv("PATH", str(tmp_path))
     assert token_from_gh("ghe.example.com") == "gho_ghe"
     assert token_from_gh("github.com") is None  # not logged in there: gh exits 1
+
+
+# -- the repository, as gh takes it -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("octo/app", (None, "octo/app")),
+        ("github.example.com/octo/app", ("github.example.com", "octo/app")),
+        ("https://github.com/octo/app.git", ("github.com", "octo/app")),
+    ],
+)
+def test_repo_takes_host_owner_repo_as_gh_does(text: str, parsed: tuple[str | None, str]) -> None:
+    assert parse_repository(text) == parsed
+
+
+@pytest.mark.parametrize("text", ["app", "a/b/c/d", "octo/", "/app"])
+def test_a_repo_that_is_not_host_owner_repo_is_a_usage_error(text: str) -> None:
+    with pytest.raises(UsageError, match=r"not \[HOST/\]OWNER/REPO"):
+        parse_repository(text)
+
+
+@pytest.mark.parametrize(
+    ("url", "found"),
+    [
+        ("git@github.com:octo/app.git", ("github.com", "octo/app")),
+        ("https://github.com/octo/app", ("github.com", "octo/app")),
+        ("ssh://git@ghe.example.com:2222/octo/app.git", ("ghe.example.com", "octo/app")),
+        ("/srv/git/app.git", None),
+    ],
+)
+def test_a_git_remote_names_its_host_and_repository(url: str, found: tuple[str, str] | None) -> None:
+    assert repository_from_remote(url) == found
+
+
+def test_repo_wins_over_gh_repo_which_wins_over_the_runners_repository() -> None:
+    environ = {"GH_REPO": "octo/one", "GITHUB_REPOSITORY": "octo/two"}
+    assert resolve_repository("octo/zero", environ) == RepositoryChoice("octo/zero")
+    assert resolve_repository(None, environ) == RepositoryChoice("octo/one")
+    assert resolve_repository(None, {"GITHUB_REPOSITORY": "octo/two"}) == RepositoryChoice("octo/two")
+
+
+def test_without_any_the_repository_is_the_git_remotes_and_it_says_so(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    for name, url in (("fork", "git@github.com:me/app.git"), ("origin", "https://github.com/octo/app.git")):
+        subprocess.run(["git", "-C", str(tmp_path), "remote", "add", name, url], check=True)
+    choice = resolve_repository(None, {}, folder=str(tmp_path))
+    assert choice == RepositoryChoice(
+        "octo/app", "github.com", "repository octo/app, from the git remote origin of this folder"
+    )  # origin before another remote, as gh orders them
+
+
+@pytest.mark.parametrize("token", ["ghp_abc\r\nX: y", "ghp abc", "ghp_ä", "ghp_\x00"])
+def test_a_token_no_github_token_could_be_is_refused_without_showing_it(token: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        check_token(token, "GITHUB_TOKEN")
+    assert "ghp" not in caught.value.message and "GITHUB_TOKEN" in caught.value.message

@@ -263,14 +263,20 @@ def test_an_input_given_without_what_it_needs_is_a_usage_error(requirement: Requ
 @pytest.mark.parametrize(
     ("argv", "names"),
     [
-        (["run", "--workflow", "build.yml", "--checks", "build"], ("workflow", "checks")),
-        (["run", "--run-id", "700100001", "--dispatch", "always"], ("run-id", "dispatch: always")),
+        (["run", "--workflow", "build.yml", "--checks", "build"], ("--workflow", "--checks")),
+        (["run", "--run-id", "700100001", "--dispatch", "always"], ("--run-id", "--dispatch always")),
         (
             ["run", "--event-type", "deploy", "--workflow", "build.yml", "--input", "environment=prod"],
-            ("event-type", "inputs"),
+            ("--event-type", "--inputs"),
         ),
-        (["run", "--checks", "build", "--artifact", "package"], ("checks", "artifacts")),
-        (["run", "--run-id", "700100001", "--checks", "build"], ("run-id", "checks")),
+        (["run", "--checks", "build", "--artifact", "package"], ("--checks", "--artifacts")),
+        (["run", "--run-id", "700100001", "--checks", "build"], ("--run-id", "--checks")),
+        # Nothing would be downloaded, without a word (defect 11).
+        (["run", "--workflow", "build.yml", "--no-wait", "--artifact", "meta"], ("--artifacts", "--no-wait")),
+        (
+            ["download", "--workflow", "build.yml", "--no-wait", "--artifact", "meta"],
+            ("--artifacts", "--no-wait"),
+        ),
     ],
 )
 def test_conflicting_options_are_refused_naming_both(
@@ -286,6 +292,12 @@ def test_a_gate_with_workflow_and_checks_no_longer_passes_without_looking(emulat
     assert code == 2
     result = json.loads(out)  # an error, not `checks: {}` that a gate could take for a pass
     assert result["error"]["exit_code"] == 2 and "checks" not in result
+
+
+def test_no_wait_with_artifacts_is_fine_where_the_artifacts_need_no_wait() -> None:
+    for extra in ({"run-id": "700100001"}, {"workflow": "build.yml", "artifacts-from-branch": "main"}):
+        settings = read_settings({"repository": "octo/app", "wait": "false", "artifacts": "meta", **extra})
+        assert settings.artifacts is not None and not settings.wait
 
 
 def test_the_action_defaults_are_not_taken_for_given_inputs() -> None:
@@ -340,7 +352,10 @@ def test_hostile_names_in_a_plans_progress_reach_no_line_as_a_command(
     assert runner_commands(out + "\n" + err) == []
 
 
-def test_a_debug_traceback_is_shown_verbatim_with_commands_stopped_around_it(hostile: Emulator) -> None:
+def test_a_debug_traceback_is_shown_verbatim_with_commands_stopped_around_it(
+    hostile: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")  # in an Actions log; a terminal gets no markers
     assert cli("run", *FAST, "--workflow", "build.yml")[0] == 1
     code, _, err = cli("--debug", "run", *FAST, "--run-id", "1", "--artifact", f"x{HOSTILE}")
     assert code != 0

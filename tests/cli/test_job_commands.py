@@ -93,6 +93,13 @@ def test_download_by_run_id(emulator: Emulator, tmp_path: Path) -> None:
         (["run", *FAST], 2, "nothing to do"),
         (["run", *FAST, "--workflow", "deploy.yml"], 4, "workflow 'deploy.yml' not found in octo/app"),
         (["run", *FAST, "--workflow", "build.yml", "--artifact", "nope"], 5, "nope"),
+        # Found in the workflow file before any request: the input is wrong, not GitHub.
+        (
+            ["run", *FAST, "--workflow", "build.yml", "--input", "colour=blue"],
+            2,
+            'Unexpected inputs provided: ["colour"]',
+        ),
+        (["run", *FAST, "--workflow", "build.yml", "--no-wait", "--artifact", "meta"], 2, "--no-wait"),
         (
             ["checks", *FAST, "--sha", MAIN_SHA, "--checks", "never", "--checks-discovery-timeout", "2s"],
             3,
@@ -215,3 +222,38 @@ def test_checks_never_waits_for_the_run_and_the_check_it_is_told_are_its_own(
     assert code == 0, err
     assert json.loads(out)["checks"] == {"unit": "success"}
     assert f"not waiting for Gate (run {run['id']}, gate.yml), this job's own run: no job left" in err
+
+
+def test_without_a_repo_it_takes_the_git_remotes_and_says_so(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(
+        ["git", "-C", str(tmp_path), "remote", "add", "origin", "git@github.com:octo/app.git"], check=True
+    )
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli("checks", "--sha", MAIN_SHA, "--checks", "build", "--dry-run")
+    assert code == 0, err  # the API named in the environment (the emulator's) wins over the remote's host
+    assert err.splitlines()[0] == "repository octo/app, from the git remote origin of this folder"
+    assert "would wait up to" in out
+
+
+def test_dash_r_names_the_repository_as_in_gh(emulator: Emulator) -> None:
+    code, out, err = cli("checks", "-R", "octo/app", "--sha", MAIN_SHA, "--checks", "build", "--dry-run")
+    assert code == 0, err
+    assert "from the git remote" not in err and "would wait up to" in out
+
+
+def test_a_warning_names_the_option_to_change_not_the_actions_input(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    argv = ["--workflow", "build.yml", "--artifact", "nope", "--if-artifacts-missing", "warn"]
+    code, _, err = cli("run", *FAST, *argv, "--path", str(tmp_path))
+    assert code == 0, err
+    warnings = [line for line in err.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and warnings[0].endswith("(--if-artifacts-missing warn)"), warnings

@@ -72,8 +72,7 @@ def test_run_checks_and_download_validate_and_are_typed(emulator: Emulator, tmp_
 
     code, checks, err = cli("checks", *FAST, "--sha", MAIN_SHA, "--checks", "build")
     assert code == 0, err
-    assert checks["checks"] == {"build": "success"} and checks["run_id"] is None
-    assert checks["missing_checks"] == [] and checks["dispatched"] is False
+    assert checks["checks"] == {"build": "success"} and checks["missing_checks"] == []
 
     target = tmp_path / "again"
     code, download, err = cli(
@@ -82,6 +81,37 @@ def test_run_checks_and_download_validate_and_are_typed(emulator: Emulator, tmp_
     assert code == 0, err
     assert download["command"] == "download" and download["run_id"] == run["run_id"]
     assert download["dispatched"] is False and download["duration"] == run["duration"]
+
+
+def test_a_checks_result_carries_checks_fields_only(emulator: Emulator) -> None:
+    code, checks, err = cli(
+        "checks", *FAST, "--sha", MAIN_SHA, "--checks", "never-reported", "--checks-discovery-timeout", "1s"
+    )
+    assert code == 3, err
+    # No run exists: no status, conclusion, dispatched or artifacts of one.
+    assert set(checks) == {
+        "schema_version", "command", "dry_run", "outcome", "head_sha", "checks", "missing_checks",
+        "waited", "api", "error",
+    }  # fmt: skip
+    assert checks["missing_checks"] == ["never-reported"] and checks["outcome"] == "timed-out"
+
+
+def test_checks_prints_checks_fields_only_without_json(emulator: Emulator) -> None:
+    assert cli("run", *FAST, "--workflow", "build.yml")[0] == 0  # its job reports the check `build`
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["checks", *FAST, "--sha", MAIN_SHA, "--checks", "build"], stdout=out, stderr=err)
+    assert code == 0, err.getvalue()
+    names = [line.partition(":")[0] for line in out.getvalue().splitlines()]
+    assert names == ["head-sha", "checks"]
+
+
+def test_a_missing_artifact_is_not_a_success_beside_its_error(emulator: Emulator, tmp_path: Path) -> None:
+    code, run, err = cli(
+        "run", *FAST, "--workflow", "build.yml", "--artifact", "nope", "--path", str(tmp_path)
+    )
+    assert code == 5, err
+    assert run["outcome"] == "artifact-error" and run["error"]["exit_code"] == 5
+    assert run["conclusion"] == "success"  # the run itself went well
 
 
 def test_a_failed_run_still_prints_its_object_with_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,8 +134,14 @@ def test_a_failed_run_still_prints_its_object_with_the_error(monkeypatch: pytest
     ],
 )
 def test_a_command_that_fails_before_its_result_prints_a_failure_object(
-    emulator: Emulator, argv: list[str], code: int, message: str
+    emulator: Emulator,
+    argv: list[str],
+    code: int,
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # not in a clone, whose remote would name the repository
     got, failure, err = cli(*argv)
     assert got == code
     assert failure == {
@@ -183,6 +219,7 @@ def test_docs_cli_md_documents_every_field_and_the_schema_version() -> None:
     documented = set(re.findall(r"^\| `([a-z_]+)` \|", section, re.MULTILINE))
     defs = SCHEMA["$defs"]
     fields = set(defs["job_fields"]["properties"]) | set(defs["plan_result"]["properties"])
+    fields |= set(defs["run_result"]["properties"]) | set(defs["checks_result"]["properties"])
     fields |= set(defs["plan_node_result"]["properties"]) | set(defs["job_preview"]["properties"])
     assert fields <= documented, sorted(fields - documented)
     assert (

@@ -137,7 +137,7 @@ def test_dispatch_wait_and_download_writes_every_output_and_a_summary(step: Step
     assert [a["name"] for a in artifacts] == ["package"]
     assert (Path(outputs["download-path"]) / "app.txt").read_text() == "hello from the build\n"
     result = json.loads(outputs["result"])
-    assert result["outcome"] == "success" and result["cost"]["requests"] > 0
+    assert result["outcome"] == "success" and result["api"]["requests"] > 0
     assert "## ✅ Build" in step.summary and f"[#{outputs['run-number']}]" in step.summary
     assert [c.message for c in step.commands("add-mask")] == [step.emulator.token("dev")]
     assert step.emulator.token("dev") not in step.stdout.replace(

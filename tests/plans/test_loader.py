@@ -163,7 +163,7 @@ def test_yaml_scalars_become_the_text_an_action_input_would_get(write: Callable[
             nodes:
               a:
                 workflow: a.yml
-                wait: false
+                allow-forks: false
                 timeout: 90
                 artifacts: [dist, 2026-01-01]
                 inputs: {debug: yes, count: 3, ratio: 1.50, version: 1.10, empty: null}
@@ -175,7 +175,7 @@ def test_yaml_scalars_become_the_text_an_action_input_would_get(write: Callable[
     ).nodes
     node = nodes["a"]
 
-    assert node.values["wait"] == "false"
+    assert node.values["allow-forks"] == "false"
     assert node.values["timeout"] == "90"
     assert node.values["artifacts"] == ["dist", "2026-01-01"]  # a date stays the text written
     # Inputs are text, kept as written: no YAML 1.1 guess turns 1.10 into 1.1 or yes into true.

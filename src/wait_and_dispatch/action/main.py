@@ -23,17 +23,31 @@ from wait_and_dispatch.action.summary import (
     plan_summary,
     run_summary,
 )
-from wait_and_dispatch.cli.connection import cleartext_token_risk
+from wait_and_dispatch.boundary import cancel_on_failure, traceback_lines, unexpected
+from wait_and_dispatch.cli.connection import check_api_url, check_token, cleartext_token_risk
 from wait_and_dispatch.cli.progress import PlanProgressPrinter, ProgressPrinter, retry_progress
 from wait_and_dispatch.cli.signals import interrupt_on_termination
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.app_auth import AppCredentials, InstallationToken, installation_token
 from wait_and_dispatch.engine.core import Engine
 from wait_and_dispatch.engine.model import CallerJob, ProgressEvent, ProgressKind, Repository
-from wait_and_dispatch.errors import DispatchInterrupted, ExitCode, PlanFileError, WaitAndDispatchError
+from wait_and_dispatch.errors import (
+    DispatchInterrupted,
+    ExitCode,
+    PlanFileError,
+    RunnerFileError,
+    WaitAndDispatchError,
+)
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
 from wait_and_dispatch.jobs.credentials import plan_repositories, read_app_credentials
-from wait_and_dispatch.jobs.job import JobReport, JobSettings, peer_outputs, read_settings, run_job
+from wait_and_dispatch.jobs.job import (
+    ACTION,
+    JobReport,
+    JobSettings,
+    peer_outputs,
+    read_settings,
+    run_job,
+)
 from wait_and_dispatch.jobs.options import ALIASES, find_input
 from wait_and_dispatch.jobs.plan_job import (
     PlanSettings,
@@ -54,6 +68,8 @@ _PRIVATE_KEY_INPUT = find_input("app-private-key").env_names[0]
 
 
 def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False) -> int:
+    """The action's one boundary: every error, ours or not, ends as one annotation with a hint
+    and its exit code; the runs this step dispatched are cancelled when nothing else could."""
     runner = Runner(environ, stdout)
     for variable, value in environ.items():  # before any input is reported on, even a bad one
         if variable in _TOKEN_INPUTS and value.strip():
@@ -62,15 +78,16 @@ def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False
             # Line by line, also as written on one line with `\n` (AppCredentials.parse undoes it).
             runner.mask(value.strip())
             runner.mask(value.strip().replace("\\n", "\n"))
+    values: dict[str, str] = {}
+    summary = environ.get("INPUT_SUMMARY", "true").strip().lower() != "false"
     try:
         values, token = read_inputs(runner, environ)
-    except WaitAndDispatchError as error:
-        _fail(runner, error, summary=environ.get("INPUT_SUMMARY", "true").strip().lower() != "false")
-        return int(error.exit_code)
-    # From here to the end, a SIGTERM or SIGINT unwinds (once; later ones are ignored) rather
-    # than killing the process: a minted App token is then still revoked, also when the runner's
-    # SIGTERM follows its SIGINT while the revoke is under way.
-    try:
+        summary = values.get("summary", "true") != "false"
+        if not post:  # found out now, not once a run has been dispatched (the post step writes none)
+            runner.check_files(summary=summary)
+        # From here to the end, a SIGTERM or SIGINT unwinds (once; later ones are ignored) rather
+        # than killing the process: a minted App token is then still revoked, also when the
+        # runner's SIGTERM follows its SIGINT while the revoke is under way.
         with interrupt_on_termination():
             return _run(runner, values, token, environ, stdout, post=post)
     except KeyboardInterrupt:  # outside the wait, which reports its own cancellation
@@ -86,11 +103,15 @@ def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False
                 line=span.line if span else None,
                 col=span.column if span else None,
             )
-        _fail(runner, error, summary=values.get("summary", "true") != "false", annotate=False)
+        _fail(runner, error, summary=summary, annotate=False)
         return int(error.exit_code)
-    except WaitAndDispatchError as error:
-        _fail(runner, error, summary=values.get("summary", "true") != "false")
-        return int(error.exit_code)
+    except Exception as caught:  # noqa: BLE001 - the one boundary: every error ends here, reported
+        failed = caught if isinstance(caught, WaitAndDispatchError) else unexpected(caught)
+        if environ.get("RUNNER_DEBUG") == "1":  # step debug logging: the traceback, as it is
+            for line in traceback_lines(in_actions=True):
+                stdout.write(line + "\n")
+        _fail(runner, failed, summary=summary)
+        return int(failed.exit_code)
 
 
 def _run(
@@ -122,6 +143,7 @@ def _run(
         values,
         default_sha=default_sha(environ, values["repository"]),
         caller=caller_job(environ, values["repository"]),
+        wording=ACTION,
     )
     with _step_token(runner, credentials, token, [settings.repository], api_url) as step_token:
         return _main(runner, settings, values, step_token, environ, stdout)
@@ -132,6 +154,7 @@ def read_inputs(runner: Runner, environ: Mapping[str, str]) -> tuple[dict[str, s
     the repository defaulting to the caller's."""
     values = runner.inputs()
     token = values.pop("github-token", "") or None
+    check_token(token, "github-token")
     values["repository"] = values.get("repository") or environ.get("GITHUB_REPOSITORY", "")
     return values, token
 
@@ -205,11 +228,20 @@ def _main(
     )
     with api, interrupt_on_termination():
         engine = Engine(api, on_progress)
+        cancelled: list[int] = []
+
+        def cancel() -> None:
+            if settings.cancel_on_cancel:
+                cancelled.extend(_cancel(engine, settings.repository, dispatched))
+
         try:
-            with runner.group("wait-and-dispatch"):
-                report = run_job(engine, settings)
+            # Until the outputs are written: a run dispatched with wait: false is still going then.
+            with cancel_on_failure(cancel):
+                with runner.group("wait-and-dispatch"):
+                    report = run_job(engine, settings)
+                runner.save_state(STATE_DISPATCHED, "")  # finished: nothing for the post step to cancel
+                return _report(runner, settings, report, api.base_url)
         except KeyboardInterrupt as interrupt:
-            cancelled = _cancel(engine, settings.repository, dispatched) if settings.cancel_on_cancel else []
             what = (
                 f"; cancelled the runs it dispatched: {', '.join(map(str, cancelled))}" if cancelled else ""
             )
@@ -217,8 +249,18 @@ def _main(
                 what += f"; {interrupt.message}"
             runner.error(f"the step was cancelled while waiting{what}", title="wait-and-dispatch cancelled")
             return int(ExitCode.INTERRUPTED)
-    runner.save_state(STATE_DISPATCHED, "")  # finished: nothing for the post step to cancel
-    return _report(runner, settings, report, api.base_url)
+        except WaitAndDispatchError:
+            _say_cancelled(runner, cancelled)
+            raise
+
+
+def _say_cancelled(runner: Runner, cancelled: list[int]) -> None:
+    if cancelled:
+        runner.warning(
+            f"cancelled runs {', '.join(map(str, cancelled))}, which this step dispatched: the step "
+            "failed before it could report them",
+            title="wait-and-dispatch cancelled downstream runs",
+        )
 
 
 def _report(runner: Runner, settings: JobSettings, report: JobReport, api_url: str) -> int:
@@ -293,22 +335,29 @@ def _plan_main(
         caller=caller_job(environ, repository.full_name, values.get("ignore-check-run", "")),
     )
     with api, interrupt_on_termination():
-        try:
-            with runner.group(f"wait-and-dispatch plan {plan.name}"):
-                report = run_plan_job(
-                    api, plan, settings, context, on_event=on_event, on_runner=started.append
-                )
-        except KeyboardInterrupt:
+        cancelled: list[int] = []
+
+        def cancel() -> None:
             printer.close()
-            cancelled: list[int] = []
             if started and values.get("cancel-on-cancel", "true").lower() != "false":
-                cancelled = _accepted(started[0].cancel())
+                cancelled.extend(_accepted(started[0].cancel()))
+
+        try:
+            with cancel_on_failure(cancel):
+                with runner.group(f"wait-and-dispatch plan {plan.name}"):
+                    report = run_plan_job(
+                        api, plan, settings, context, on_event=on_event, on_runner=started.append
+                    )
+                runner.save_state(STATE_DISPATCHED, "")
+        except KeyboardInterrupt:
             what = (
                 f"; cancelled the runs it dispatched: {', '.join(map(str, cancelled))}" if cancelled else ""
             )
             runner.error(f"the plan was cancelled{what}", title="wait-and-dispatch cancelled")
             return int(ExitCode.INTERRUPTED)
-    runner.save_state(STATE_DISPATCHED, "")
+        except WaitAndDispatchError:
+            _say_cancelled(runner, cancelled)
+            raise
     if settings.dry_run:
         for name, lines in report.preview:
             for line in lines:
@@ -333,7 +382,10 @@ def _fail(runner: Runner, error: WaitAndDispatchError, *, summary: bool, annotat
     if annotate:
         runner.error(error.message, title=_title(error), hint=error.hint)
     if summary:
-        runner.summary(failure_summary(error))
+        try:
+            runner.summary(failure_summary(error))
+        except RunnerFileError as unwritable:  # the annotation above already says what went wrong
+            runner.warning(unwritable.message, title="Job summary not written", hint=unwritable.hint)
 
 
 def _title(error: WaitAndDispatchError) -> str:
@@ -343,6 +395,7 @@ def _title(error: WaitAndDispatchError) -> str:
         ExitCode.TIMEOUT: "Timed out",
         ExitCode.GITHUB_API: "GitHub API error",
         ExitCode.ARTIFACT: "Artifact error",
+        ExitCode.INTERNAL: "wait-and-dispatch internal error",
     }.get(error.exit_code, "wait-and-dispatch failed")
 
 
@@ -426,8 +479,10 @@ def _step_token(
 
 
 def _api_url(values: Mapping[str, str], environ: Mapping[str, str]) -> str:
-    """The api-url input, else the runner's GITHUB_API_URL (GHES), else api.github.com."""
-    return values.get("api-url") or environ.get("GITHUB_API_URL") or DEFAULT_API_URL
+    """The api-url input, else the runner's GITHUB_API_URL (GHES), else api.github.com; checked."""
+    if values.get("api-url"):
+        return check_api_url(values["api-url"], "api-url")
+    return check_api_url(environ.get("GITHUB_API_URL") or DEFAULT_API_URL, "GITHUB_API_URL")
 
 
 def _warn_about_cleartext(runner: Runner, api_url: str, *, sends_credentials: bool) -> None:

@@ -28,6 +28,7 @@ from typing import TextIO
 
 import github_action_utils as gha
 
+from wait_and_dispatch.errors import RunnerFileError
 from wait_and_dispatch.jobs import aliases, options
 
 # GitHub refuses a step's whole summary above 1 MiB: the runner logs "$GITHUB_STEP_SUMMARY upload
@@ -97,6 +98,17 @@ class Runner:
 
     # -- file commands ---------------------------------------------------------------------------
 
+    def check_files(self, *, summary: bool) -> None:
+        """A `RunnerFileError` now, before anything is dispatched, if a file the step will write
+        cannot be opened for appending (a folder, no permission, a missing folder). A full disk
+        shows only when written to; those writes raise the same error."""
+        variables = ["GITHUB_OUTPUT", "GITHUB_STATE"] + (["GITHUB_STEP_SUMMARY"] if summary else [])
+        for variable in variables:
+            path = self._environ.get(variable)
+            if path:
+                with _writing(variable, path):
+                    open(path, "a", encoding="utf-8").close()
+
     def set_outputs(self, values: Mapping[str, str]) -> None:
         """Append every value to `$GITHUB_OUTPUT` (nothing when unset: not running in Actions)."""
         unknown = sorted(set(values) - {*options.OUTPUT_NAMES, *options.OUTPUT_ALIAS_NAMES})
@@ -107,7 +119,7 @@ class Runner:
             if self._first_time("no-output"):
                 self.debug("GITHUB_OUTPUT is not set (a local run): outputs are not written")
             return
-        with _library_file("GITHUB_OUTPUT", path):
+        with _writing("GITHUB_OUTPUT", path), _library_file("GITHUB_OUTPUT", path):
             for name, value in values.items():
                 gha.set_output(name, value)
 
@@ -118,7 +130,7 @@ class Runner:
             if self._first_time("no-state"):
                 self.debug("GITHUB_STATE is not set (a local run): state is not saved")
             return
-        with _library_file("GITHUB_STATE", path):
+        with _writing("GITHUB_STATE", path), _library_file("GITHUB_STATE", path):
             gha.save_state(name, value)
 
     def state(self, name: str) -> str | None:
@@ -140,7 +152,7 @@ class Runner:
         if text is None:
             self.debug(f"the job summary is already {used} bytes: nothing more fits")
             return
-        with _library_file("GITHUB_STEP_SUMMARY", path):
+        with _writing("GITHUB_STEP_SUMMARY", path), _library_file("GITHUB_STEP_SUMMARY", path):
             gha.append_job_summary(text)
 
     # -- stdout commands -------------------------------------------------------------------------
@@ -242,6 +254,16 @@ def _annotation(message: str, hint: str | None, url: str | None) -> str:
     if url:
         parts.append(url)
     return "\n".join(parts)
+
+
+@contextlib.contextmanager
+def _writing(variable: str, path: str) -> Iterator[None]:
+    """An `OSError` writing a runner file, as the `RunnerFileError` it means for the step."""
+    try:
+        yield
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise RunnerFileError(f"${variable} ({path}) cannot be written: {reason}") from error
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ unless `--insecure-http`, the action warns.
 from __future__ import annotations
 
 import ipaddress
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -82,15 +83,16 @@ def resolve_connection(
     for any other host, `GH_ENTERPRISE_TOKEN` then `GITHUB_ENTERPRISE_TOKEN`, then `GH_TOKEN` and
     `GITHUB_TOKEN` (the runner and most scripts export the step's token under those); last, what
     `gh auth token --hostname HOST` prints when the GitHub CLI is installed and logged in."""
-    from wait_and_dispatch.github_api import DEFAULT_API_URL, normalize_api_url
+    from wait_and_dispatch.github_api import DEFAULT_API_URL
 
-    chosen = api_url or None
+    chosen, where = api_url or None, "--api-url"
     # GH_HOST before GITHUB_API_URL: every runner sets the latter (to github.com's API on
     # github.com), while GH_HOST is only ever set on purpose, as GH_TOKEN is.
     if not chosen and (environ.get("GH_HOST") or "").strip():
-        chosen = api_url_for_host(environ["GH_HOST"])
-    chosen = chosen or environ.get("GITHUB_API_URL") or None
-    url = normalize_api_url(chosen or DEFAULT_API_URL)
+        chosen, where = api_url_for_host(environ["GH_HOST"]), "GH_HOST"
+    if not chosen:
+        chosen, where = environ.get("GITHUB_API_URL") or None, "GITHUB_API_URL"
+    url = check_api_url(chosen or DEFAULT_API_URL, where)
     host = (urllib.parse.urlsplit(url).hostname or "").lower()
     variables: tuple[str, ...] = GITHUB_COM_TOKEN_VARIABLES
     if not is_github_com(host):
@@ -137,6 +139,45 @@ def token_from_gh(host: str) -> str | None:
     return done.stdout.strip() or None if done.returncode == 0 else None
 
 
+# A token goes into the Authorization header as it is: a line break there would end the header (and
+# http.client refuses it with a ValueError that quotes the whole value), a space or a non-ASCII
+# character is never part of a token GitHub issues.
+_TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
+
+
+def check_token(token: str | None, where: str) -> None:
+    """A usage error, never showing the token, when `token` (from `where`: a variable or an input)
+    has a character no token has, such as a line break pasted in with it."""
+    from wait_and_dispatch.errors import UsageError
+
+    if token is not None and not _TOKEN_CHARACTERS.fullmatch(token):
+        raise UsageError(
+            f"the token in {where} contains a line break, a space, or a control or non-ASCII character, "
+            "which no GitHub token has (the token is not shown)",
+            hint=f"set {where} to the token alone, e.g. from a secret, without the text around it",
+        )
+
+
+def check_api_url(url: str, where: str = "the API URL") -> str:
+    """`url` (normalized) if it can be an API URL: http or https, a host, a port from 1 to 65535;
+    else a usage error, before any request, rather than a traceback at the first one."""
+    from wait_and_dispatch.errors import UsageError
+    from wait_and_dispatch.github_api import normalize_api_url
+
+    normalized = normalize_api_url(url)
+    parts = urllib.parse.urlsplit(normalized)
+    try:
+        port = parts.port
+    except ValueError:  # out of range, or not a number
+        port = 0
+    if port == 0 or (port is None and parts.netloc.endswith(":")):
+        raise UsageError(
+            f"{where} {url!r} has no valid port (1 to 65535)",
+            hint="give a port from 1 to 65535, or none for the scheme's own (443 for https)",
+        )
+    return normalized
+
+
 def is_loopback(host: str) -> bool:
     """This machine: `localhost` (and `*.localhost`, RFC 6761), 127.0.0.0/8 and ::1."""
     host = host.lower().strip("[]")
@@ -166,6 +207,7 @@ def connect(
     from wait_and_dispatch.errors import UsageError
 
     connection = resolve_connection(api_url, environ, gh_token=token_from_gh)
+    check_token(connection.token, connection.token_source or "the token")
     risk = cleartext_token_risk(connection.api_url, sends_credentials=connection.token is not None)
     if risk and not insecure_http:
         raise UsageError(
@@ -174,3 +216,108 @@ def connect(
     if risk:
         print(f"warning: {risk} (--insecure-http)", file=stderr)
     return connection
+
+
+@dataclass(frozen=True)
+class RepositoryChoice:
+    """The repository a command works on, the host it names (if any), and how it was chosen."""
+
+    name: str  # OWNER/REPO
+    host: str | None = None  # from `HOST/OWNER/REPO` or a git remote's URL
+    said: str | None = None  # one line for stderr when it was not given, but found
+
+
+# gh's order among a clone's remotes (cli/cli `context.Remotes`: upstream, github, origin, the rest).
+_REMOTE_ORDER = ("upstream", "github", "origin")
+_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
+
+
+def parse_repository(text: str, where: str = "--repo") -> tuple[str | None, str]:
+    """`[HOST/]OWNER/REPO` as gh takes it (also a URL, `https://HOST/OWNER/REPO`): the host, if
+    named, and `OWNER/REPO`."""
+    from wait_and_dispatch.errors import UsageError
+
+    text = text.strip()
+    host: str | None = None
+    if "://" in text:
+        parts = urllib.parse.urlsplit(text)
+        host, text = parts.hostname, parts.path.strip("/")
+    text = text.removesuffix(".git")
+    pieces = text.split("/")
+    if len(pieces) == 3 and host is None:
+        host, pieces = pieces[0], pieces[1:]
+    if len(pieces) != 2 or not all(pieces):
+        raise UsageError(
+            f"{where} {text!r} is not [HOST/]OWNER/REPO",
+            hint="e.g. --repo octo/app, or --repo github.example.com/octo/app on another host",
+        )
+    return (host.lower() if host else None), "/".join(pieces)
+
+
+def repository_from_remote(url: str) -> tuple[str, str] | None:
+    """The host and `OWNER/REPO` a git remote URL points to (https, ssh, or scp-like `git@host:`)."""
+    if "://" in url:
+        parts = urllib.parse.urlsplit(url)
+        host, path = parts.hostname or "", parts.path
+    else:
+        match = _SCP_LIKE.match(url)
+        if match is None:
+            return None
+        host, path = match["host"], match["path"]
+    pieces = path.strip("/").removesuffix(".git").split("/")
+    if not host or len(pieces) != 2 or not all(pieces):
+        return None
+    return host.lower(), "/".join(pieces)
+
+
+def git_remotes(folder: str) -> list[tuple[str, str]]:
+    """`(name, url)` of each remote of the git repository `folder` is in, in gh's order; none when
+    git is not installed or the folder is not in a repository."""
+    import shutil
+    import subprocess  # nosec B404 # runs only `git config`, below
+
+    git = shutil.which("git")
+    if git is None:
+        return []
+    try:
+        done = subprocess.run(  # nosec B603 # noqa: S603 - a fixed command line
+            [git, "config", "--get-regexp", r"^remote\..*\.url$"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    remotes = []
+    for line in done.stdout.splitlines():
+        key, _, url = line.partition(" ")
+        remotes.append((key.removeprefix("remote.").removesuffix(".url"), url.strip()))
+
+    def rank(remote: tuple[str, str]) -> int:
+        return _REMOTE_ORDER.index(remote[0]) if remote[0] in _REMOTE_ORDER else len(_REMOTE_ORDER)
+
+    return sorted(remotes, key=rank)
+
+
+def resolve_repository(
+    given: str | None, environ: Mapping[str, str], *, folder: str = "."
+) -> RepositoryChoice | None:
+    """gh's conventions: `--repo [HOST/]OWNER/REPO`, else `GH_REPO`, else the runner's
+    `GITHUB_REPOSITORY`, else the first remote of the git repository in `folder` that points to a
+    repository (gh help environment; `gh repo set-default` picks among several)."""
+    for value, where in ((given, "--repo"), (environ.get("GH_REPO"), "GH_REPO")):
+        if value and value.strip():
+            host, name = parse_repository(value, where)
+            return RepositoryChoice(name, host)
+    if (environ.get("GITHUB_REPOSITORY") or "").strip():
+        return RepositoryChoice(environ["GITHUB_REPOSITORY"].strip())
+    for remote, url in git_remotes(folder):
+        found = repository_from_remote(url)
+        if found is not None:
+            host, name = found
+            return RepositoryChoice(
+                name, host, f"repository {name}, from the git remote {remote} of this folder"
+            )
+    return None

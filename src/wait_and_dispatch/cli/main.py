@@ -13,17 +13,18 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
 
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
+from wait_and_dispatch.boundary import RedactingStream, Secrets, traceback_lines, unexpected
 from wait_and_dispatch.cli.signals import interrupt_on_termination
 from wait_and_dispatch.errors import DispatchInterrupted, ExitCode, WaitAndDispatchError
-from wait_and_dispatch.log_text import print_line, verbatim
+from wait_and_dispatch.log_text import print_line
 
 if TYPE_CHECKING:  # imported lazily at run time, so that --help stays fast
     from wait_and_dispatch.cli.results import JsonOutput
     from wait_and_dispatch.engine.core import Engine
-    from wait_and_dispatch.jobs.job import JobSettings
+    from wait_and_dispatch.jobs.job import JobReport, JobSettings
 
 PROG = "wait-and-dispatch"
 
@@ -34,6 +35,7 @@ EXIT_CODES_HELP = """exit codes:
   3    timeout: the runs or checks did not appear, or did not complete, before the deadline
   4    GitHub API or permission error
   5    artifact error (missing, expired, digest mismatch, unsafe archive)
+  70   internal error: a defect, or an environment nobody anticipated (the runs it dispatched are cancelled)
   130  interrupted (SIGINT or SIGTERM; the runs it dispatched are cancelled)
 """
 
@@ -85,6 +87,7 @@ _NOT_FOR: dict[str, frozenset[str]] = {
             "merge-multiple",
             "allow-forks",
             "skip-decompress",
+            "if-artifacts-missing",
         }
     ),
     "download": frozenset(
@@ -104,6 +107,7 @@ _NOT_FOR: dict[str, frozenset[str]] = {
             "ignore-run",
             "checks-discovery-timeout",
             "fail-fast",
+            "if-checks-missing",
         }
     ),
 }
@@ -150,19 +154,21 @@ def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
             continue
         flags = [f"--{item.name}"]  # the peer actions' names (options.ALIASES) are the action's only
         if item.name == "repository":
-            flags.insert(1, "--repo")
+            flags = ["-R", "--repo", "--repository"]  # gh's
         default = f" (default: {item.default})" if item.default and not item.default.startswith("${{") else ""
+        description = item.cli_description or item.description
         if item.default in ("true", "false"):
             parser.add_argument(
                 *flags,
                 dest=item.name,
                 action=argparse.BooleanOptionalAction,
                 default=None,
-                help=item.description + default,
+                help=description + default,
             )
         else:
+            metavar = "[HOST/]OWNER/REPO" if item.name == "repository" else "VALUE"
             parser.add_argument(
-                *flags, dest=item.name, default=None, metavar="VALUE", help=item.description + default
+                *flags, dest=item.name, default=None, metavar=metavar, help=description + default
             )
     if "inputs" in wanted:
         parser.add_argument(
@@ -347,7 +353,12 @@ def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> No
         help="override one of the plan's vars (repeatable)",
     )
     plan.add_argument(
-        "--repository", "--repo", dest="repository", help="owner/name, unless the plan names it"
+        "-R",
+        "--repo",
+        "--repository",
+        dest="repository",
+        metavar="[HOST/]OWNER/REPO",
+        help="the repository, unless the plan names it (default: GH_REPO, else GITHUB_REPOSITORY)",
     )
     plan.add_argument(
         "--api-url", help="GitHub REST API URL (default: GH_HOST's, GITHUB_API_URL or api.github.com)"
@@ -399,17 +410,28 @@ def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> No
 
 
 @contextlib.contextmanager
-def handle_errors(stderr: TextIO, debug: bool) -> Iterator[list[int]]:
-    """Turn typed errors into one line, a hint and an exit code: the CLI's only handler."""
+def handle_errors(
+    stderr: TextIO, debug: bool, *, in_actions: bool = False, secrets: Secrets | None = None
+) -> Iterator[list[int]]:
+    """Turn every error into one line, a hint and an exit code: the CLI's only handler. One that
+    is none of ours is an `InternalError` (exit code 70); the traceback shows with --debug only."""
     status = [int(ExitCode.SUCCESS)]
     try:
         yield status
-    except WaitAndDispatchError as error:
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, DispatchInterrupted):  # says how to find the run it may have started
+            message, hint = interrupt.message, interrupt.hint
+            if secrets is not None:
+                message, hint = secrets.redact(message), secrets.redact(hint)
+            print_line(f"interrupted: {message}", file=stderr)
+            print_line(f"hint: {hint}", file=stderr)
+        else:
+            print_line("interrupted", file=stderr)
+        status[0] = int(ExitCode.INTERRUPTED)
+    except Exception as caught:  # noqa: BLE001 - the one boundary: every error ends here, reported
+        error = caught if isinstance(caught, WaitAndDispatchError) else unexpected(caught, secrets)
         if debug:
-            import traceback
-
-            # A traceback is shown as it is (GitHub's text may be in it): commands stop around it.
-            for line in verbatim(traceback.format_exc()):
+            for line in traceback_lines(in_actions=in_actions, secrets=secrets):
                 stderr.write(line + "\n")
         for detail in error.details:
             print_line(detail, file=stderr)
@@ -417,13 +439,6 @@ def handle_errors(stderr: TextIO, debug: bool) -> Iterator[list[int]]:
         if error.hint:
             print_line(f"hint: {error.hint}", file=stderr)
         status[0] = int(error.exit_code)
-    except KeyboardInterrupt as interrupt:
-        if isinstance(interrupt, DispatchInterrupted):  # says how to find the run it may have started
-            print_line(f"interrupted: {interrupt.message}", file=stderr)
-            print_line(f"hint: {interrupt.hint}", file=stderr)
-        else:
-            print_line("interrupted", file=stderr)
-        status[0] = int(ExitCode.INTERRUPTED)
 
 
 def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.ArgumentParser:
@@ -441,7 +456,13 @@ def main(
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # reported by the command's parser, so that its usage and --help are the ones shown
         _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(unknown)}")
-    with handle_errors(err, args.debug) as status:
+    secrets = Secrets(os.environ.get(name) for name in secret_variables())
+    # The runner masks the action's log itself (`::add-mask::`, which redacting would break); the
+    # emulator prints the tokens of its scenario on purpose.
+    if args.command not in ("action", "emulator"):
+        out, err = _redacted(out, secrets), _redacted(err, secrets)
+    in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
+    with handle_errors(err, args.debug, in_actions=in_actions, secrets=secrets) as status:
         if args.command == "demo":
             from wait_and_dispatch.demo import run_demo
 
@@ -450,7 +471,9 @@ def main(
             from wait_and_dispatch.cli.results import json_output
 
             with interrupt_on_termination(), json_output(args.command, out, enabled=args.json) as json_out:
-                status[0] = run_command(args, environ=os.environ, stdout=out, stderr=err, json_out=json_out)
+                status[0] = run_command(
+                    args, environ=os.environ, stdout=out, stderr=err, json_out=json_out, secrets=secrets
+                )
         elif args.command == "plan":
             from wait_and_dispatch.cli.plan_command import run_plan_command
             from wait_and_dispatch.cli.results import json_output
@@ -459,7 +482,7 @@ def main(
             as_json = args.json and not (args.check or args.emit_workflow or args.schema)
             with interrupt_on_termination(), json_output("plan", out, enabled=as_json) as json_out:
                 status[0] = run_plan_command(
-                    args, environ=os.environ, stdout=out, stderr=err, json_out=json_out
+                    args, environ=os.environ, stdout=out, stderr=err, json_out=json_out, secrets=secrets
                 )
         elif args.command == "action":
             from wait_and_dispatch.action.main import run_action
@@ -481,6 +504,24 @@ def main(
 
             out.write(completion_script(args.shell, parser))
     return status[0]
+
+
+def secret_variables() -> tuple[str, ...]:
+    """The environment variables that may hold a secret: every token variable the command line
+    reads, and the action's token and App key inputs."""
+    from wait_and_dispatch.cli.connection import ENTERPRISE_TOKEN_VARIABLES, GITHUB_COM_TOKEN_VARIABLES
+    from wait_and_dispatch.jobs.options import find_input
+
+    inputs = (find_input(name).env_names for name in ("github-token", "app-private-key"))
+    return (
+        *GITHUB_COM_TOKEN_VARIABLES,
+        *ENTERPRISE_TOKEN_VARIABLES,
+        *(name for names in inputs for name in names),
+    )
+
+
+def _redacted(stream: TextIO, secrets: Secrets) -> TextIO:
+    return cast(TextIO, RedactingStream(stream, secrets))
 
 
 def command_values(args: argparse.Namespace) -> dict[str, str]:
@@ -523,8 +564,10 @@ def run_command(
     stdout: TextIO,
     stderr: TextIO,
     json_out: JsonOutput | None = None,
+    secrets: Secrets | None = None,
 ) -> int:
     """`run`, `checks`, `download`: the job over the engine, progress on stderr, the result on stdout."""
+    from wait_and_dispatch.boundary import cancel_on_failure
     from wait_and_dispatch.cli.connection import connect
     from wait_and_dispatch.cli.progress import (
         ProgressPrinter,
@@ -534,16 +577,16 @@ def run_command(
     )
     from wait_and_dispatch.engine.core import Engine
     from wait_and_dispatch.github_api import GitHubApi
-    from wait_and_dispatch.jobs.job import read_settings, run_job
+    from wait_and_dispatch.jobs.job import COMMAND_LINE, read_settings, run_job
 
     values = command_values(args)
-    values.setdefault("repository", environ.get("GITHUB_REPOSITORY", ""))
-    if not values["repository"]:
-        from wait_and_dispatch.errors import UsageError
-
-        raise UsageError("no repository given", hint="pass --repo owner/name (or set GITHUB_REPOSITORY)")
-    settings = read_settings(values, default_sha=values.get("sha"), checks_only=args.command == "checks")
-    connection = connect(values.get("api-url"), environ, insecure_http=args.insecure_http, stderr=stderr)
+    api_url = _repository(values, environ, stderr, quiet=args.quiet)
+    settings = read_settings(
+        values, default_sha=values.get("sha"), checks_only=args.command == "checks", wording=COMMAND_LINE
+    )
+    connection = connect(api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
+    if secrets is not None:
+        secrets.add(connection.token)  # also one `gh auth token` printed
     printer = ProgressPrinter(progress_stream(stderr, quiet=args.quiet))
     api = GitHubApi(
         base_url=connection.api_url,
@@ -554,37 +597,79 @@ def run_command(
     )
     with api:
         engine = Engine(api, printer)
-        try:
-            report = run_job(engine, settings)
-        except KeyboardInterrupt:
+
+        def cancel() -> None:
             printer.finish()
             _cancel_started(engine, settings, printer.dispatched, stderr)
-            raise
-        printer.finish()
-    if settings.dry_run:
-        if args.json:  # stdout is one JSON object, nothing else
-            from wait_and_dispatch.cli import results  # after the requests: not at start-up
 
+        # Until the result is out: a run dispatched with --no-wait is still going when it is printed.
+        with cancel_on_failure(cancel):
+            report = run_job(engine, settings)
+            printer.finish()
+            _print_report(args, report, stdout, stderr, json_out, dry_run=settings.dry_run)
+    if report.error is not None:
+        raise report.error
+    return 0
+
+
+def _repository(
+    values: dict[str, str], environ: Mapping[str, str], stderr: TextIO, *, quiet: bool
+) -> str | None:
+    """Put the repository in `values` as gh finds it (`resolve_repository`), saying where it came
+    from when it was not given; the API URL: --api-url, else that of a host the repository names."""
+    from wait_and_dispatch.cli.connection import api_url_for_host, resolve_repository
+    from wait_and_dispatch.errors import UsageError
+
+    choice = resolve_repository(values.get("repository"), environ)
+    if choice is None:
+        raise UsageError(
+            "no repository given",
+            hint="pass --repo OWNER/REPO (or set GH_REPO), or run it in a clone of the repository",
+        )
+    values["repository"] = choice.name
+    if choice.said and not quiet:
+        print_line(choice.said, file=stderr)
+    if values.get("api-url") or choice.host is None:
+        return values.get("api-url")
+    # A remote's host is only a guess: the API named in the environment wins over it.
+    if choice.said and (environ.get("GH_HOST") or environ.get("GITHUB_API_URL")):
+        return None
+    return api_url_for_host(choice.host)
+
+
+def _print_report(
+    args: argparse.Namespace,
+    report: JobReport,
+    stdout: TextIO,
+    stderr: TextIO,
+    json_out: JsonOutput | None,
+    *,
+    dry_run: bool,
+) -> None:
+    from wait_and_dispatch.cli import results  # after the requests: not at start-up
+
+    if dry_run:
+        if args.json:  # stdout is one JSON object, nothing else
             _write_json(json_out, stdout, results.job_preview(args.command, report.preview))
         else:
             for line in report.preview:
                 print_line(line, file=stdout)
-        return 0
+        return
     if args.json:
-        from wait_and_dispatch.cli import results  # after the requests: not at start-up
-
         _write_json(json_out, stdout, results.job_result(args.command, report.outputs, report.error))
+    elif report.checks is not None:  # checks fields only: there is no run
+        print_line(f"head-sha: {report.checks.sha}", file=stdout)
+        print_line(f"checks: {report.outputs['checks']}", file=stdout)
+        if report.checks.missing:
+            print_line(f"missing-checks: {', '.join(report.checks.missing)}", file=stdout)
     else:
         for name, value in report.outputs.items():
-            if value and name != "result":
+            if value and name not in ("result", "checks"):
                 print_line(f"{name}: {value}", file=stdout)
     for note in report.notes:
         print_line(f"note: {note}", file=stderr)
     for warning in report.warnings:
         print_line(f"warning: {warning}", file=stderr)
-    if report.error is not None:
-        raise report.error
-    return 0
 
 
 def _write_json(json_out: JsonOutput | None, stdout: TextIO, document: Mapping[str, Any]) -> None:

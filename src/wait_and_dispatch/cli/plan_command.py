@@ -16,8 +16,9 @@ from typing import TextIO
 
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.action.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
+from wait_and_dispatch.boundary import Secrets, cancel_on_failure
 from wait_and_dispatch.cli import results
-from wait_and_dispatch.cli.connection import connect
+from wait_and_dispatch.cli.connection import api_url_for_host, connect, parse_repository
 from wait_and_dispatch.cli.progress import (
     PlanProgressPrinter,
     notice_progress,
@@ -48,6 +49,7 @@ def run_plan_command(
     stdout: TextIO,
     stderr: TextIO,
     json_out: results.JsonOutput | None = None,
+    secrets: Secrets | None = None,
 ) -> int:
     output = json_out or results.JsonOutput(stdout, enabled=args.json)
     if args.schema:
@@ -55,6 +57,10 @@ def run_plan_command(
         return 0
     if not args.file:
         raise UsageError("no plan file given", hint="wait-and-dispatch plan FILE (see docs/plans.md)")
+    # gh's `[HOST/]OWNER/REPO`, from --repo or GH_REPO; the runner's GITHUB_REPOSITORY.
+    given = args.repository or environ.get("GH_REPO") or ""
+    host, repository_name = parse_repository(given) if given.strip() else (None, "")
+    repository_name = repository_name or environ.get("GITHUB_REPOSITORY", "")
     settings = read_plan_settings(
         {
             "plan": args.file,
@@ -62,7 +68,7 @@ def run_plan_command(
             "plan-vars": "\n".join(args.variables),
             "plan-node": args.node or "",
             "plan-needs": args.needs or "",
-            "repository": args.repository or environ.get("GITHUB_REPOSITORY", ""),
+            "repository": repository_name,
             "dry-run": "true" if args.dry_run else "false",
         }
     )
@@ -78,7 +84,10 @@ def run_plan_command(
     if args.emit_workflow:
         return _emit(plan, settings, args, environ, stdout, stderr)
     repository = plan_repository(plan, settings)
-    connection = connect(args.api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
+    api_url = args.api_url or (api_url_for_host(host) if host else None)
+    connection = connect(api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
+    if secrets is not None:
+        secrets.add(connection.token)
     printer = PlanProgressPrinter(progress_stream(stderr, quiet=args.quiet))
     api = GitHubApi(
         base_url=connection.api_url,
@@ -100,14 +109,15 @@ def run_plan_command(
             event_name=environ.get("GITHUB_EVENT_NAME") or "workflow_dispatch",
             workdir=Path(args.workdir),
         )
-        try:
-            report = run_plan_job(api, plan, settings, context, on_event=printer, on_runner=started.append)
-        except KeyboardInterrupt:
+
+        def cancel() -> None:
             printer.close()  # node threads may still report while the process exits
             if started:
                 for run_id, what in started[0].cancel().items():
                     print_line(f"run {run_id}, which this plan dispatched: {what}", file=stderr)
-            raise
+
+        with cancel_on_failure(cancel):
+            report = run_plan_job(api, plan, settings, context, on_event=printer, on_runner=started.append)
     if settings.dry_run:
         if args.json:  # stdout is one JSON object, nothing else
             output.write(results.plan_preview(plan.name, report.preview))

@@ -14,9 +14,12 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from wait_and_dispatch.errors import DispatchInterrupted, ExitCode, WaitAndDispatchError
+
+if TYPE_CHECKING:
+    from wait_and_dispatch.engine.model import ApiCost, ChecksResult, RunResult
 
 SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "result.schema.json"
@@ -48,13 +51,14 @@ def _json(text: str, empty: Any) -> Any:
 
 
 def job_fields(outputs: Mapping[str, str]) -> dict[str, Any]:
-    """The action's outputs of one job (run, checks, download, or a plan node), typed."""
+    """A plan node's outputs (a run's, a wait for checks', or a collection's), typed, in one shape."""
     get = outputs.get
     result = _json(get("result", ""), {})
-    cost = result.get("cost") if isinstance(result, dict) else None
-    missing = result.get("missing", []) if isinstance(result, dict) else []
+    if not isinstance(result, dict):
+        result = {}
+    api = result.get("api")
     return {
-        "outcome": result.get("outcome") if isinstance(result, dict) else None,
+        "outcome": result.get("outcome"),
         "run_id": _integer(get("run-id", "")),
         "run_url": _text(get("run-url", "")),
         "run_number": _integer(get("run-number", "")),
@@ -67,9 +71,9 @@ def job_fields(outputs: Mapping[str, str]) -> dict[str, Any]:
         "artifacts": _json(get("artifacts", ""), []),
         "download_path": _text(get("download-path", "")),
         "checks": _json(get("checks", ""), {}),
-        "missing_checks": list(missing),
-        "waited": result.get("waited") if isinstance(result, dict) else None,
-        "api": dict(cost) if isinstance(cost, dict) else None,
+        "missing_checks": list(result.get("missing_checks", [])),
+        "waited": result.get("waited"),
+        "api": dict(api) if isinstance(api, dict) else None,
     }
 
 
@@ -80,17 +84,65 @@ def error_fields(error: WaitAndDispatchError | None) -> dict[str, Any] | None:
     return {"exit_code": int(error.exit_code), "message": error.message, "hint": error.hint or None}
 
 
-def job_result(
-    command: str, outputs: Mapping[str, str], error: WaitAndDispatchError | None
-) -> dict[str, Any]:
-    """`run`, `checks` or `download`: what it found, waited for and downloaded."""
+def api_fields(cost: ApiCost) -> dict[str, Any]:
+    return {
+        "requests": cost.requests,
+        "not_modified": cost.not_modified,
+        "rate_limit_units": cost.rate_limit_units,
+        "rate_limit_remaining": cost.rate_limit_remaining,
+    }
+
+
+def run_result(command: str, result: RunResult) -> dict[str, Any]:
+    """`run` or `download` (and the action's `result` output for a run): the run found or
+    dispatched, waited for and downloaded from. Its `outcome` is `artifact-error` when the run
+    went well and its artifacts did not, so that it never says success beside an error."""
+    run = result.run
     return {
         "schema_version": SCHEMA_VERSION,
         "command": command,
         "dry_run": False,
-        **job_fields(outputs),
-        "error": error_fields(error),
+        "outcome": "artifact-error" if result.artifact_error is not None else result.outcome.value,
+        "run_id": run.id,
+        "run_url": run.html_url or None,
+        "run_number": run.run_number,
+        "run_attempt": run.run_attempt,
+        "status": run.status or None,
+        "conclusion": run.conclusion or None,
+        "dispatched": result.dispatched,
+        "head_sha": run.head_sha or None,
+        "duration": None if result.duration is None else round(result.duration),
+        "artifacts": [artifact.as_output() for artifact in result.artifacts],
+        "download_path": str(result.download_path) if result.download_path else None,
+        "waited": round(result.waited, 1),
+        "api": api_fields(result.cost),
+        "error": error_fields(result.error()),
     }
+
+
+def checks_result(result: ChecksResult) -> dict[str, Any]:
+    """`checks` (and the action's `result` output for a wait for checks): checks fields only."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": "checks",
+        "dry_run": False,
+        "outcome": result.outcome.value,
+        "head_sha": result.sha,
+        "checks": dict(sorted(result.conclusions.items())),
+        "missing_checks": list(result.missing),
+        "waited": round(result.waited, 1),
+        "api": api_fields(result.cost),
+        "error": error_fields(result.error()),
+    }
+
+
+def job_result(
+    command: str, outputs: Mapping[str, str], error: WaitAndDispatchError | None
+) -> dict[str, Any]:
+    """`run`, `checks` or `download`: the very object of the action's `result` output, under the
+    command's name (`run --run-id` is `download` to the action)."""
+    document = _json(outputs.get("result", ""), {})
+    return {**document, "command": command, "error": error_fields(error)}
 
 
 def job_preview(command: str, lines: Sequence[str]) -> dict[str, Any]:
@@ -199,6 +251,12 @@ def json_output(command: str, stream: TextIO, *, enabled: bool) -> Iterator[Json
     except KeyboardInterrupt as interrupt:
         if enabled and not output.written:
             output.write(failure(command, None, interrupt))
+        raise
+    except Exception as error:  # none of ours: the one the CLI's handler will report
+        if enabled and not output.written:
+            from wait_and_dispatch.boundary import unexpected
+
+            output.write(failure(command, unexpected(error)))
         raise
 
 

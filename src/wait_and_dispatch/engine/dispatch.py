@@ -77,6 +77,7 @@ from wait_and_dispatch.errors import (
     DispatchInterrupted,
     DispatchOutcomeUnknownError,
     NotFoundError,
+    RefusedBeforeSendingError,
     RunNotFoundError,
     UsageError,
     ValidationFailedError,
@@ -349,14 +350,14 @@ class Dispatcher:
         if workflow.id is None and definition.name:
             workflow = replace(workflow, name=definition.name)
         if not definition.dispatchable:
-            raise ValidationFailedError(
+            raise RefusedBeforeSendingError(
                 f"{workflow.describe()} on {target.ref}: Workflow does not have 'workflow_dispatch' trigger",
                 hint=_NOT_DISPATCHABLE_HINT.format(path=workflow.path),
             )
         problems = definition.problems(target.request.inputs)
         if problems:
             # GitHub's own words (its 422 answers), before anything is sent.
-            raise ValidationFailedError(
+            raise RefusedBeforeSendingError(
                 f"{workflow.describe()} on {target.ref}: " + "; ".join(problems),
                 hint=f"{workflow.path} on {target.ref} declares these inputs: {definition.describe_inputs()}",
             )

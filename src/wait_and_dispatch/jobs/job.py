@@ -22,7 +22,6 @@ from wait_and_dispatch.engine.inputs import json_object, parse_duration, parse_i
 from wait_and_dispatch.engine.model import (
     DEFAULT_CHECK_CONCLUSIONS,
     DEFAULT_RUN_CONCLUSIONS,
-    ApiCost,
     ArtifactSelection,
     CallerJob,
     CheckSelection,
@@ -56,6 +55,7 @@ class Conflict:
     why: str
     hint: str
     second_value: str | None = None  # only this value of `second` conflicts (dispatch: always)
+    unless: tuple[str, ...] = ()  # no conflict when one of these is given too
 
 
 _ONE_THING = "a step waits for one thing"
@@ -94,6 +94,18 @@ CONFLICTS: tuple[Conflict, ...] = (
     Conflict("checks", "artifacts", "check runs have no artifacts to download", _TWO_STEPS),
     Conflict("checks-regex", "artifacts", "check runs have no artifacts to download", _TWO_STEPS),
     Conflict("checks", "artifacts-from-branch", "check runs have no artifacts to download", _TWO_STEPS),
+    # Without waiting, a run found or dispatched has not completed, and artifacts are taken only
+    # from a completed run: nothing would be downloaded, without a word. A run-id's artifacts are
+    # taken as they are (upload-artifact v4 makes each available once uploaded), and a branch's
+    # latest successful run has completed.
+    Conflict(
+        "artifacts",
+        "wait",
+        "artifacts are downloaded from the run once it has completed, and without waiting it has not",
+        "wait for the run to download its artifacts, or download them later by its run-id",
+        second_value="false",
+        unless=("run-id", "artifacts-from-branch"),
+    ),
     Conflict(
         "event-type",
         "inputs",
@@ -129,34 +141,69 @@ REQUIREMENTS: tuple[Requirement, ...] = (
 )
 
 
-def check_conflicts(values: Mapping[str, str], *, checks_only: bool = False) -> None:
+@dataclass(frozen=True)
+class Wording:
+    """How an edge names an input to its user: the action by the input's name (`wait: false`),
+    the command line by its option (`--no-wait`), so that a message says what to change there."""
+
+    options: bool
+
+    def name(self, name: str) -> str:
+        if not self.options:
+            return name
+        return "--repo" if name == "repository" else f"--{name}"
+
+    def setting(self, name: str, value: str) -> str:
+        if not self.options:
+            return f"{name}: {value}"
+        if _DEFAULTS.get(name) in ("true", "false") and value in ("true", "false"):
+            return f"--{name}" if value == "true" else f"--no-{name}"
+        return f"{self.name(name)} {value}"
+
+
+ACTION = Wording(options=False)
+COMMAND_LINE = Wording(options=True)
+_DEFAULTS = {i.name: i.default for i in INPUTS}
+
+
+def check_conflicts(
+    values: Mapping[str, str], *, checks_only: bool = False, wording: Wording = ACTION
+) -> None:
     """A `UsageError` naming both inputs of the first conflict in `CONFLICTS`, or the first unmet
     of `REQUIREMENTS`. An input counts as given when it is set to other than its default, as
     action.yml passes every default; the `checks` command is `checks` given."""
     v = InputValues(values)
-    defaults = {i.name: i.default for i in INPUTS}
 
     def given(name: str, value: str | None = None) -> bool:
         if name == "checks" and checks_only:
             return True
         text = v.text(name)
+        if value == "false":
+            return text.lower() in _FALSE - {""}
         if value is not None:
             return text.lower() == value
-        return bool(text) and text != defaults.get(name, "")
+        return bool(text) and text != _DEFAULTS.get(name, "")
 
     def label(name: str) -> str:
-        return "the checks command" if name == "checks" and checks_only else name
+        return "the checks command" if name == "checks" and checks_only else wording.name(name)
 
     for rule in CONFLICTS:
-        if given(rule.first) and given(rule.second, rule.second_value):
-            second = f"{rule.second}: {rule.second_value}" if rule.second_value else label(rule.second)
+        if (
+            given(rule.first)
+            and given(rule.second, rule.second_value)
+            and not any(given(name) for name in rule.unless)
+        ):
+            second = label(rule.second)
+            if rule.second_value:
+                second = wording.setting(rule.second, rule.second_value)
             raise UsageError(
                 f"{label(rule.first)} and {second} cannot be given together: {rule.why}", hint=rule.hint
             )
     for requirement in REQUIREMENTS:
         if given(requirement.name) and not any(given(name) for name in requirement.needs):
+            needs = " or ".join(wording.name(name) for name in requirement.needs)
             raise UsageError(
-                f"{requirement.name} needs {' or '.join(requirement.needs)}: {requirement.why}",
+                f"{wording.name(requirement.name)} needs {needs}: {requirement.why}",
                 hint=requirement.hint,
             )
 
@@ -177,6 +224,7 @@ class JobSettings:
     if_checks_missing: str = "fail"  # fail, warn or ignore
     if_artifacts_missing: str = "fail"
     notes: tuple[str, ...] = ()  # what the inputs were taken to mean, one line each, for the log
+    wording: Wording = ACTION  # how messages name the inputs
 
     @property
     def mode(self) -> str:
@@ -193,16 +241,18 @@ def read_settings(
     default_sha: str | None = None,
     checks_only: bool = False,
     caller: CallerJob | None = None,
+    wording: Wording = ACTION,
 ) -> JobSettings:
     """Typed settings from input values (missing names take action.yml's defaults).
 
     `checks_only` (the `checks` command): wait for checks, every check when none are named.
     `caller`: the job that runs this one, as the runner says (the action's edge reads it); the
     `ignore-run` and `ignore-check-run` inputs win over it.
+    `wording`: how the edge's user names the inputs, for the messages.
     """
     v = InputValues(values)
     repository = Repository.parse(v.text("repository") or "")
-    check_conflicts(values, checks_only=checks_only)
+    check_conflicts(values, checks_only=checks_only, wording=wording)
     workflow = v.text("workflow")
     event_type = v.text("event-type")
     checks_names = tuple(v.lines("checks"))
@@ -316,6 +366,7 @@ def read_settings(
         if_checks_missing=v.choice("if-checks-missing", _IF_MISSING),
         if_artifacts_missing=if_artifacts_missing,
         notes=tuple(notes),
+        wording=wording,
     )
 
 
@@ -367,7 +418,7 @@ def run_job(engine: Engine, settings: JobSettings) -> JobReport:
         if report.checks.missing and report.error is None and settings.if_checks_missing == "warn":
             report.warnings.append(
                 f"never appeared on {report.checks.sha[:7]}: {', '.join(report.checks.missing)} "
-                "(if-checks-missing: warn)"
+                f"({settings.wording.setting('if-checks-missing', 'warn')})"
             )
         return report
     if settings.mode == "download":
@@ -387,15 +438,19 @@ def run_job(engine: Engine, settings: JobSettings) -> JobReport:
     if isinstance(result.artifact_error, ArtifactNotFoundError) and settings.if_artifacts_missing != "fail":
         # dawidd6's if_no_artifact_found: the run is fine, nothing was downloaded.
         if settings.if_artifacts_missing == "warn":
-            report.warnings.append(f"{result.artifact_error.message} (if-artifacts-missing: warn)")
+            said = settings.wording.setting("if-artifacts-missing", "warn")
+            report.warnings.append(f"{result.artifact_error.message} ({said})")
         result = dataclasses.replace(result, artifact_error=None)
     report.run = result
-    report.outputs = run_outputs(result)
+    report.outputs = run_outputs(result, settings.mode)
     report.error = result.error()
     return report
 
 
-def run_outputs(result: RunResult) -> dict[str, str]:
+def run_outputs(result: RunResult, command: str = "run") -> dict[str, str]:
+    """The action's outputs of a run; `result` is the command line's `--json` object of `command`."""
+    from wait_and_dispatch.cli import results  # the one shape of a result, both edges'
+
     run = result.run
     values: dict[str, Any] = {
         "run-id": run.id,
@@ -410,21 +465,15 @@ def run_outputs(result: RunResult) -> dict[str, str]:
         "artifacts": json.dumps([a.as_output() for a in result.artifacts]),
         "download-path": str(result.download_path) if result.download_path else "",
         "checks": "{}",
+        "result": results.dumps(results.run_result(command, result)),
     }
-    values["result"] = json.dumps(
-        {
-            **{k: v for k, v in values.items() if k not in ("artifacts", "checks")},
-            "artifacts": [a.as_output() for a in result.artifacts],
-            "checks": {},
-            "outcome": result.outcome.value,
-            "waited": round(result.waited, 1),
-            "cost": _cost(result.cost),
-        }
-    )
     return _strings(values)
 
 
 def checks_outputs(result: ChecksResult) -> dict[str, str]:
+    """The action's outputs of a wait for checks; `result` is the `checks` command's `--json`."""
+    from wait_and_dispatch.cli import results  # the one shape of a result, both edges'
+
     values: dict[str, Any] = {name: "" for name in OUTPUT_NAMES}
     values.update(
         {
@@ -434,16 +483,7 @@ def checks_outputs(result: ChecksResult) -> dict[str, str]:
             "dispatched": "false",
             "artifacts": "[]",
             "checks": json.dumps(result.conclusions, sort_keys=True),
-        }
-    )
-    values["result"] = json.dumps(
-        {
-            "head-sha": result.sha,
-            "checks": result.conclusions,
-            "missing": list(result.missing),
-            "outcome": result.outcome.value,
-            "waited": round(result.waited, 1),
-            "cost": _cost(result.cost),
+            "result": results.dumps(results.checks_result(result)),
         }
     )
     return _strings(values)
@@ -506,15 +546,6 @@ def _checks_sha(engine: Engine, settings: JobSettings) -> str:
         return runs_api.resolve_sha(engine.api, settings.repository, settings.check_sha)
     branch = runs_api.default_branch(engine.api, settings.repository)
     return runs_api.resolve_sha(engine.api, settings.repository, branch)
-
-
-def _cost(cost: ApiCost) -> dict[str, Any]:
-    return {
-        "requests": cost.requests,
-        "not_modified": cost.not_modified,
-        "rate_limit_units": cost.rate_limit_units,
-        "rate_limit_remaining": cost.rate_limit_remaining,
-    }
 
 
 def _strings(values: Mapping[str, Any]) -> dict[str, str]:

@@ -16,6 +16,8 @@ class Input:
     description: str
     default: str = ""  # as written in action.yml (may be an expression such as ${{ github.token }})
     cli: bool = True  # also a command-line option --<name>
+    # The option's help, when the description is in the action's words (the step, github.sha).
+    cli_description: str = ""
 
     @property
     def aliases(self) -> tuple[str, ...]:
@@ -49,6 +51,9 @@ INPUTS: tuple[Input, ...] = (
         "repository",
         "Repository (owner/name) of the workflows to find, dispatch or wait for.",
         default="${{ github.repository }}",
+        cli_description="Repository of the workflows to find, dispatch or wait for: [HOST/]OWNER/REPO, as gh "
+        "takes it. Default: GH_REPO, else GITHUB_REPOSITORY, else the GitHub remote of the git "
+        "repository in the current folder.",
     ),
     Input("api-url", "GitHub REST API URL (GHES: https://HOST/api/v3).", default="${{ github.api_url }}"),
     Input("workflow", "Workflow to find or dispatch: file name (deploy.yml), path, numeric id, or name."),
@@ -57,6 +62,8 @@ INPUTS: tuple[Input, ...] = (
         "sha",
         "Head SHA whose runs and checks to find. Default: the pull request's head SHA, else github.sha; "
         "when dispatching, the ref's head.",
+        cli_description="Head SHA whose runs and checks to find. Default: the head of --ref, else of the "
+        "repository's default branch.",
     ),
     Input("event", "Only find runs triggered by this event (push, pull_request, workflow_dispatch, ...)."),
     Input(
@@ -65,6 +72,9 @@ INPUTS: tuple[Input, ...] = (
         "cancelled, else dispatch; always: dispatch a new run; never: only find, waiting up to "
         "discovery-timeout for it to appear.",
         default="if-missing",
+        cli_description="if-missing: reuse the run for this SHA and request if there is one that did not "
+        "fail or get cancelled, else dispatch; always: dispatch a new run; never: only find, waiting up "
+        "to --discovery-timeout for it to appear.",
     ),
     Input("inputs", "Workflow inputs: a JSON object, a YAML mapping, or key=value lines."),
     Input("event-type", "Send repository_dispatch with this event type instead of workflow_dispatch."),
@@ -111,6 +121,8 @@ INPUTS: tuple[Input, ...] = (
         "cancel-on-cancel",
         "Cancel the runs this step dispatched when the calling job is cancelled.",
         default="true",
+        cli_description="Cancel the runs this command dispatched when it is interrupted (Ctrl-C, SIGTERM) "
+        "or fails unexpectedly.",
     ),
     Input(
         "checks",
@@ -120,17 +132,26 @@ INPUTS: tuple[Input, ...] = (
         "checks-regex",
         "Wait for the check runs whose names match this regular expression.",
     ),
-    Input("ignore-checks", "Check names to ignore (one per line), e.g. this job's own check."),
+    Input(
+        "ignore-checks",
+        "Check names to ignore (one per line), e.g. this job's own check.",
+        cli_description="Check names to ignore (one per line, or a comma list).",
+    ),
     Input(
         "ignore-check-run",
         "Id of a check run never to wait for: this job's own. In the action, job.check_run_id "
         "(github.com; empty where the runner does not provide it).",
         default="${{ job.check_run_id }}",
+        cli_description="Id of a check run never to wait for: the check of the job that runs this "
+        "command, when it runs inside a workflow.",
     ),
     Input(
         "ignore-run",
         "Id of a workflow run not to wait for to complete: this job's own (the action takes the "
         "runner's GITHUB_RUN_ID). Its jobs that may still report a matching check are waited for.",
+        cli_description="Id of a workflow run not to wait for to complete: the run this command runs "
+        "in, when it runs inside a workflow. Its jobs that may still report a matching check are "
+        "waited for.",
     ),
     Input(
         "checks-discovery-timeout", "How long checks that do not exist yet may take to appear.", default="60s"
@@ -144,6 +165,8 @@ INPUTS: tuple[Input, ...] = (
         "if-checks-missing",
         "When a named check (or checks-regex) never appears: fail the step, warn, or ignore it.",
         default="fail",
+        cli_description="When a named check (or --checks-regex) never appears: fail (exit 3), warn, or "
+        "ignore it.",
     ),
     Input(
         "artifacts",
@@ -159,6 +182,8 @@ INPUTS: tuple[Input, ...] = (
         "Use this run instead of finding or dispatching one; downloads the `artifacts` named (`*` "
         "for all), whatever the run's conclusion. In the action, path or merge-multiple with none "
         "named takes every one, as actions/download-artifact does.",
+        cli_description="Use this run instead of finding or dispatching one; downloads the --artifact "
+        "names given ('*' for all), whatever the run's conclusion.",
     ),
     Input("path", "Where to download artifacts; several go into path/<name>/.", default="."),
     Input("merge-multiple", "Download several artifacts into the same folder.", default="false"),
@@ -175,6 +200,8 @@ INPUTS: tuple[Input, ...] = (
         "When an artifact asked for is not in the run: fail the step, warn, or ignore it (nothing is "
         "downloaded).",
         default="fail",
+        cli_description="When an artifact asked for is not in the run: fail (exit 5), warn, or ignore it "
+        "(nothing is downloaded).",
     ),
     Input(
         "plan",
@@ -239,7 +266,12 @@ OUTPUTS: tuple[Output, ...] = (
         "checks", "JSON object of check names to conclusions (`name [app]` when two apps report one name)."
     ),
     Output("nodes", "With plan: JSON object of each node's result, outputs and reason."),
-    Output("result", "JSON of everything above, plus the outcome and the API cost."),
+    Output(
+        "result",
+        "One typed JSON object: for a run or a wait for checks, the command line's `--json` object "
+        "(docs/cli.md), with the outcome, the API cost (`api`) and the `error`; with plan, the plan's "
+        "conclusion and nodes.",
+    ),
 )
 
 INPUT_NAMES = tuple(i.name for i in INPUTS)
