@@ -489,7 +489,7 @@ def _warn_about_cleartext(runner: Runner, api_url: str, *, sends_credentials: bo
     """A token to a plain http:// host that is not this machine: warned, not refused. The action
     has no --insecure-http: the URL comes from the workflow (or the runner's GITHUB_API_URL on a
     GHES without TLS), so its author chose it; the warning makes the choice visible on the run's
-    page. The command line refuses instead (issue 11, defect 6; docs/cli.md). With app-id the
+    page. The command line refuses instead (docs/cli.md). With app-id the
     App's signed JWT and the installation token it mints travel the same way."""
     risk = cleartext_token_risk(api_url, sends_credentials=sends_credentials)
     if risk:

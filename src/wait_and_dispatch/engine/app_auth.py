@@ -42,7 +42,7 @@ _APP_ID = re.compile(r"^(?:[1-9][0-9]{0,18}|Iv[0-9A-Za-z.]{4,40})$")
 # How long minting and revoking may take, retries and rate-limit waits included. A token that
 # cannot be minted within a minute fails the step (a primary limit that resets in 50 minutes is
 # not waited for); a revoke gets the runner's cancellation grace (SIGINT, SIGTERM 7.5 s later,
-# then a kill: GITHUB-FACTS "The runner contract"), after which the token dies at `expires_at`.
+# then a kill: actions/runner `ProcessInvoker.cs`), after which the token dies at `expires_at`.
 MINT_BUDGET = 60.0
 REVOKE_BUDGET = 10.0
 _QUOTABLE_ID = re.compile(r"^[0-9A-Za-z._-]{0,12}$")
