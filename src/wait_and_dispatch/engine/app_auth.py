@@ -143,10 +143,8 @@ def mint_installation_token(
     clock: Clock | None = None,
     on_retry: Callable[[RetryEvent], None] | None = None,
     deadline: float | None = None,
-    scoped: bool = True,
 ) -> InstallationToken:
-    """Find the App's installation and mint a token scoped to `repositories` (deduplicated), or
-    with `scoped=False` to every repository of the installation (their account's)."""
+    """Find the App's installation and mint a token scoped to `repositories` (deduplicated)."""
     unique = list(dict.fromkeys(repositories))
     account = token_account(unique, credentials.installation_owner)
     clock = clock or SystemClock()
@@ -158,7 +156,7 @@ def mint_installation_token(
         try:
             installation = _installation(app_api, credentials, unique, account, deadline)
             installation_id = int(installation["id"])
-            body = {"repositories": [repo.name for repo in unique]} if scoped and unique else None
+            body = {"repositories": [repo.name for repo in unique]} if unique else None
             # Idempotent: a token lost in a 5xx answer is never seen by anyone and dies within the hour.
             answer = app_api.post(
                 f"/app/installations/{installation_id}/access_tokens",
@@ -184,7 +182,7 @@ def mint_installation_token(
         installation_id=installation_id,
         account=str((installation.get("account") or {}).get("login") or account),
         expires_at=str(answer.get("expires_at") or ""),
-        repositories=tuple(repo.name for repo in unique) if scoped else (),
+        repositories=tuple(repo.name for repo in unique),
     )
 
 
@@ -250,14 +248,13 @@ def installation_token(
     clock: Clock | None = None,
     on_retry: Callable[[RetryEvent], None] | None = None,
     on_minted: Callable[[InstallationToken], None] | None = None,
-    scoped: bool = True,
 ) -> Iterator[InstallationToken]:
     """Mint a token for the block and revoke it when the block ends, by success, error or interrupt.
 
     `on_minted` runs before anything else sees the token: the action masks it there.
     """
     token = mint_installation_token(
-        credentials, repositories, base_url=base_url, clock=clock, on_retry=on_retry, scoped=scoped
+        credentials, repositories, base_url=base_url, clock=clock, on_retry=on_retry
     )
     if on_minted is not None:
         on_minted(token)

@@ -699,10 +699,3 @@ OUTPUT_ALIASES: tuple[OutputAlias, ...] = (
 
 ALIAS_NAMES = tuple(a.name for a in ALIASES)
 OUTPUT_ALIAS_NAMES = tuple(o.name for o in OUTPUT_ALIASES)
-
-
-def find_alias(name: str) -> Alias:
-    for alias in ALIASES:
-        if alias.name == name:
-            return alias
-    raise KeyError(name)
