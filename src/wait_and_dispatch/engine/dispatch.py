@@ -7,9 +7,10 @@ How we know the run we started, best first:
    we send again without it.
 2. A correlation id: a fresh, unique value in an input the workflow declares (`distinct_id` by
    default), shown in the run's `display_title`/`name` through its `run-name` (actions/runner#4141)
-   or in a job step's name. "Get a run" does not return inputs (Alfresco PR #1409), so these are
-   the only places it can be seen. The workflow file, read once through the contents API before
-   the first dispatch (`engine/workflow_file.py`), says whether the input is declared and shown;
+   or in a job step's name. "Get a run" does not return inputs
+   (Alfresco/alfresco-build-tools#1409), so these are the only places it can be seen. The
+   workflow file, read once through the contents API before the first dispatch
+   (`engine/workflow_file.py`), says whether the input is declared and shown;
    an undeclared one is not sent, and does not count against GitHub's 25 inputs. When the file
    cannot be read (no `contents: read`), the id is sent, and a workflow that does not declare it
    refuses it with 422 "Unexpected inputs provided": nothing started, and we send without it.
@@ -92,8 +93,8 @@ _MARK = "wad-"
 _KEY_LENGTH = 10
 _ANY_MARK = re.compile(_MARK + "[0-9a-f]{" + str(_KEY_LENGTH) + "}")
 # How long to keep looking for other candidate runs once one new run has appeared, so that a
-# second dispatch made at the same moment is seen (runs can take seconds to be listed: apache/
-# airflow PR #71305) and the choice is never a guess.
+# second dispatch made at the same moment is seen (runs can take seconds to be listed:
+# apache/airflow#71305) and the choice is never a guess.
 SETTLE_SECONDS = 15.0
 # How long after a dispatch its run is first looked for in the lists (it takes seconds to appear).
 LIST_DELAY = 3.0
@@ -680,7 +681,7 @@ class Dispatcher:
             deadline=deadline,
         )
         # 200 with the run's id under 2026-03-10 or when asked for it; 204 from servers that ignore
-        # the field. Both are success (PyGithub PR #3426: the endpoint once answered 200 to plain
+        # the field. Both are success (PyGithub/PyGithub#3426: the endpoint once answered 200 to plain
         # requests).
         data = answer.data if isinstance(answer.data, Mapping) else {}
         run_id = data.get("workflow_run_id")
