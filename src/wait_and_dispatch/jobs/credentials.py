@@ -39,5 +39,5 @@ def plan_repositories(plan: Plan, repository: Repository) -> list[Repository]:
     """The repositories a plan's token is scoped to: the plan's own (`repository`), the only one
     its nodes can reach. A node's values hold only `plans.model.NODE_INPUTS`, which has no
     `repository`, and the loader refuses one on a node: one plan, one repository (docs/plans.md)."""
-    del plan  # every node of it works in `repository`
+    del plan  # its nodes all work in `repository`, so it adds none
     return [repository]
