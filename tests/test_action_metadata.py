@@ -173,7 +173,7 @@ def test_composite_action_outputs_come_from_the_run_step() -> None:
 
 
 def test_composite_action_maps_every_input_and_alias_to_its_input_variable() -> None:
-    # Composite actions get no INPUT_* from the runner (GITHUB-FACTS "The runner contract").
+    # Composite actions get no INPUT_* from the runner ("Metadata syntax for GitHub Actions", inputs).
     env = run_step()["env"]
     expected = {
         variable: f"${{{{ inputs.{name} }}}}"
@@ -206,8 +206,9 @@ def test_composite_action_pins_its_actions_by_sha_and_setup_python_as_ci_does() 
 
 
 def test_composite_action_caches_pip_without_setup_pythons_cache() -> None:
-    # setup-python's cache-dependency-path must lie in the caller's workspace (actions/setup-python
-    # #361): `cache: pip` with this action's constraints.txt would fail every user's job.
+    # setup-python's cache-dependency-path must lie in the caller's workspace
+    # (actions/setup-python#361): `cache: pip` with this action's constraints.txt would fail every
+    # user's job.
     (python,) = [
         step for step in composite_steps() if str(step.get("uses", "")).startswith("actions/setup-python@")
     ]

@@ -80,10 +80,8 @@ def test_every_link_in_the_readme_is_absolute() -> None:
 
 
 # The action's name is written once (ACTION_REPOSITORY); the placeholder it replaced must not come
-# back. plans/emit.py and its test keep the orchestrators' default `uses:` until issue 10 item 4
-# pins it by SHA (another change owns that file).
+# back.
 PLACEHOLDER = "OWNER" + "/wait-and-dispatch"  # not gh's `[HOST/]OWNER/REPO`, which is documented
-PLACEHOLDER_ALLOWED: set[str] = set()  # emit.py pins the release now (plan --emit-workflow)
 NOT_OURS = {".git", ".venv", "node_modules", "build", "dist", "data", "__pycache__"}
 
 
@@ -118,9 +116,8 @@ def test_no_file_uses_the_owner_placeholder_for_the_actions_repository() -> None
         path.relative_to(ROOT).as_posix()
         for path in files
         if PLACEHOLDER in path.read_text(encoding="utf-8", errors="replace")
-        and path.relative_to(ROOT).as_posix() not in PLACEHOLDER_ALLOWED
     ]
-    assert not stray, f"{PLACEHOLDER}wait-and-dispatch is {ACTION_REPOSITORY} now: {stray}"
+    assert not stray, f"{PLACEHOLDER} is {ACTION_REPOSITORY} now: {stray}"
 
 
 def test_readme_and_docs_name_the_action_by_its_repository() -> None:

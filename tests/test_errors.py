@@ -1,6 +1,6 @@
 """README: "Every error is one line saying what went wrong, followed by a `hint:` line saying how
 to fix it". Every error class has a hint of its own, no raise site takes it away, and the cases
-issue 11 found with none or a wrong one now say what to do."""
+that once had none or a wrong one say what to do."""
 
 from __future__ import annotations
 

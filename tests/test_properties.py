@@ -1,4 +1,4 @@
-"""Hostile input, property-based (issue 11, item 3): whatever a user types or GitHub sends, the
+"""Hostile input, property-based: whatever a user types or GitHub sends, the
 parsers answer with a value or a `UsageError` (never another exception, a hang or a value out of
 bounds), and no value from GitHub can make a line the runner would take for a workflow command.
 

@@ -101,18 +101,6 @@ def unexpected(error: BaseException, secrets: Secrets | None = None) -> Internal
 
 
 @contextmanager
-def typed_errors(secrets: Secrets | None = None) -> Iterator[None]:
-    """Inside: any exception that is not a `WaitAndDispatchError` (nor an interrupt) goes on as
-    an `InternalError`, with the original as its cause (which --debug shows)."""
-    try:
-        yield
-    except WaitAndDispatchError:
-        raise
-    except Exception as error:
-        raise unexpected(error, secrets) from error
-
-
-@contextmanager
 def cancel_on_failure(cancel: Callable[[], object]) -> Iterator[None]:
     """Inside: an interrupt, or an error after which the caller cannot learn of the runs this
     process dispatched (`cancels_dispatched`: an unexpected error, a runner file that cannot be

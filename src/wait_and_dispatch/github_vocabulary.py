@@ -1,9 +1,11 @@
 """GitHub's words for run and check states, shared by the engine and the emulator.
 
-Sources: GITHUB-FACTS "Finding runs"; OpenAPI `workflow-run.status` / `.conclusion`,
-actions/list-workflow-runs `status` enum, checks/list-for-ref and actions/list-jobs-for-workflow-run
-(check runs and jobs take fewer conclusions than runs). The tests keep their own copy in
-`tests/support/github_facts.py` on purpose: an independent oracle, not the code under test.
+Sources (docs/github-behaviour.md#statuses-and-conclusions): the `status` filter's enum in the
+OpenAPI operation actions/list-workflow-runs-for-repo (statuses and conclusions together), the
+check suite `conclusion` enum of checks/list-suites-for-ref (`startup_failure`), checks/list-for-ref
+and actions/list-jobs-for-workflow-run (check runs and jobs take fewer conclusions than runs).
+The tests keep their own copy in `tests/support/github_facts.py` on purpose: an independent
+oracle, not the code under test.
 """
 
 from __future__ import annotations

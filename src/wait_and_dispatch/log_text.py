@@ -2,10 +2,10 @@
 
 GitHub's runner reads a workflow command from any line of a step's output (stdout or stderr)
 that starts with `::` after leading whitespace (actions/runner `ActionCommand.TryParseV2`;
-GITHUB-FACTS "The runner contract"). A run title, workflow, job, check or artifact name is
+docs/github-behaviour.md#the-runner-contract). A run title, workflow, job, check or artifact name is
 written by whoever can push a workflow file or open a pull request, so one holding
 `\\n::add-mask::...`, `\\n::error ...` or `\\n::stop-commands::TOKEN` would, printed raw, forge an
-annotation, mask the log or mute this tool's own `::error` (issue 11, defect 2).
+annotation, mask the log or mute this tool's own `::error`.
 
 `escape_line` is the one function every edge passes a line through before printing it: the
 characters the runner splits lines on are escaped as the runner's own command encoding does

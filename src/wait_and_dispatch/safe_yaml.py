@@ -3,7 +3,7 @@ and the workflow files a plan drives.
 
 PyYAML's SafeLoader builds no objects but plain data, yet an alias is expanded wherever it is
 used: nine lines of aliases to aliases (the "billion laughs") compose in microseconds and then
-construct 10^9 nodes, growing by some 120 MB/s without end (issue 11, defect 8). `BoundedLoader`
+construct 10^9 nodes, growing by some 120 MB/s without end. `BoundedLoader`
 measures the composed document, aliases expanded, before anything is constructed, and refuses
 one that would be larger than `MAX_EXPANDED_SIZE` nodes and characters, nested deeper than
 `MAX_DEPTH`, or (unless a subclass handles it) refers to itself. Anchors, aliases and `<<:`

@@ -105,7 +105,7 @@ def test_debug_in_an_actions_log_shows_the_traceback_between_stop_commands(
     assert f"::{lines[start].removeprefix('::stop-commands::')}::" in lines
 
 
-# -- secrets (defect 8) ---------------------------------------------------------------------------
+# -- secrets ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("debug", [[], ["--debug"]], ids=["plain", "debug"])
@@ -134,7 +134,7 @@ def test_a_server_message_that_echoes_the_token_is_printed_redacted(emulator: Em
     assert token not in out.getvalue() + err.getvalue()
 
 
-# -- the API URL (defect 14) ----------------------------------------------------------------------
+# -- the API URL -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
 """Hostile and malformed input on the command line: refused as usage errors (exit 2) with a hint,
-before anything is sent to GitHub, never a traceback and never a wait without end (issue 11)."""
+before anything is sent to GitHub, never a traceback and never a wait without end."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def usage_error(emulator: Emulator, *argv: str) -> str:
     return errors[0]
 
 
-# -- durations (defect 10) ----------------------------------------------------------------------
+# -- durations -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "infinity", "1e400", "1_000", "0x10"])
@@ -78,7 +78,7 @@ def test_the_longest_duration_is_accepted(emulator: Emulator) -> None:
     assert "would wait up to" in out
 
 
-# -- repository names (defect 4) ------------------------------------------------------------------
+# -- repository names ------------------------------------------------------------------------------
 
 BAD_REPOSITORIES = [
     "owner/name?x=1",
@@ -131,7 +131,7 @@ def test_repositories_github_allows_are_accepted(repository: str) -> None:
     assert Repository.parse(repository).full_name == repository
 
 
-# -- YAML alias bombs (defect 8) ----------------------------------------------------------------
+# -- YAML alias bombs ------------------------------------------------------------------------------
 
 
 @pytest.mark.timeout(20)  # before the fix this grew by 120 MB/s and never ended
@@ -179,7 +179,7 @@ def test_a_plan_may_still_share_settings_through_anchors_and_merge_keys(
     assert code == 0, err
 
 
-# -- a run-id alone downloads nothing (defect 3) ------------------------------------------------
+# -- a run-id alone downloads nothing --------------------------------------------------------------
 
 
 def finished_run(emulator: Emulator) -> str:
@@ -216,7 +216,7 @@ def test_download_without_an_artifact_named_is_a_usage_error(emulator: Emulator,
     assert list(tmp_path.iterdir()) == []
 
 
-# -- conflicting inputs (defect 5) --------------------------------------------------------------
+# -- conflicting inputs ----------------------------------------------------------------------------
 
 SAMPLE_VALUES = {
     "run-id": "700100001",
@@ -271,7 +271,7 @@ def test_an_input_given_without_what_it_needs_is_a_usage_error(requirement: Requ
         ),
         (["run", "--checks", "build", "--artifact", "package"], ("--checks", "--artifacts")),
         (["run", "--run-id", "700100001", "--checks", "build"], ("--run-id", "--checks")),
-        # Nothing would be downloaded, without a word (defect 11).
+        # Nothing would be downloaded, without a word.
         (["run", "--workflow", "build.yml", "--no-wait", "--artifact", "meta"], ("--artifacts", "--no-wait")),
         (
             ["download", "--workflow", "build.yml", "--no-wait", "--artifact", "meta"],
@@ -306,7 +306,7 @@ def test_the_action_defaults_are_not_taken_for_given_inputs() -> None:
     assert settings.mode == "download"
 
 
-# -- names from GitHub that try to become workflow commands (defect 2) --------------------------
+# -- names from GitHub that try to become workflow commands ----------------------------------------
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""A token over plain http:// to a host that is not this machine (issue 11, defect 6): the
+"""A token over plain http:// to a host that is not this machine: the
 command line refuses it unless --insecure-http, the action warns on the run's page. Both edges use
 the one check in cli/connection.py.
 

@@ -131,8 +131,8 @@ def test_a_disallowed_conclusion_is_exit_code_1(monkeypatch: pytest.MonkeyPatch)
 def test_a_lost_dispatch_answer_with_a_short_timeout_dispatches_once_and_names_the_run_to_look_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Issue 11 defect 1: `--timeout 2s`, and GitHub created the run but the answer was a 502; the
-    # run is listed only after 5 s. It used to be dispatched three times.
+    # `--timeout 2s`, and GitHub created the run but the answer was a 502; the run is listed only
+    # after 5 s. It must be dispatched once, not again on each retry.
     scenario = fast_scenario()
     scenario["options"]["dispatch_visibility_delay"] = 5
     with Emulator(Scenario.from_dict(scenario), clock=SystemClock()) as emulator:

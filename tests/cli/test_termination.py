@@ -1,4 +1,4 @@
-"""SIGTERM to the command line is handled as SIGINT is (issue 11, defect 9): the runs the command
+"""SIGTERM to the command line is handled as SIGINT is: the runs the command
 dispatched are cancelled (cancel-on-cancel) and it exits 130. A real signal to a real subprocess
 running against the emulator on loopback, as `kill`, `timeout` or a container runtime sends it."""
 

@@ -86,7 +86,7 @@ def test_a_missing_artifact_is_an_artifact_error_in_the_result_output(step: Step
     assert result["error"]["exit_code"] == 5 and "nope" in result["error"]["message"]
 
 
-# -- the runner's files (defect 10) ---------------------------------------------------------------
+# -- the runner's files ----------------------------------------------------------------------------
 
 
 def test_a_state_file_that_is_a_folder_fails_the_step_before_anything_is_dispatched(

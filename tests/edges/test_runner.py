@@ -1,4 +1,5 @@
-"""The runner contract, read back the way the runner reads it (GITHUB-FACTS "The runner contract")."""
+"""The runner contract, read back the way the runner reads it
+(docs/github-behaviour.md#the-runner-contract)."""
 
 from __future__ import annotations
 
@@ -457,7 +458,7 @@ def test_download_artifacts_skip_decompress_is_our_input_of_the_same_name(stdout
     assert stdout.getvalue() == ""
 
 
-# -- hostile text in commands (issue 11, defect 2) ---------------------------------------------
+# -- hostile text in commands ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("kind", ["error", "warning", "notice"])

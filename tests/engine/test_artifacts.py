@@ -1,8 +1,8 @@
 """Artifacts of a run: listing, selection, download, verification and safe unpacking.
 
 Integration tests drive the emulator over real HTTP: the API host answers the listing and the
-302, the storage host serves the zip and refuses the token, as GitHub's do (GITHUB-FACTS
-"Artifacts"). Runs are declared complete in the scenario, so no time needs to pass.
+302, the storage host serves the zip and refuses the token, as GitHub's do
+(docs/github-behaviour.md#artifacts). Runs are declared complete in the scenario, so no time needs to pass.
 """
 
 from __future__ import annotations

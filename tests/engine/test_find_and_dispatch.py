@@ -180,7 +180,7 @@ def test_a_readable_workflow_file_means_no_probe_and_no_undeclared_correlation_i
     api: GitHubApi, emulator: Emulator
 ) -> None:
     # The base workflow declares no `distinct_id`, and its file says so: nothing is sent for
-    # GitHub to refuse (issue 12: a 422 probe used to precede every such dispatch).
+    # GitHub to refuse, and no 422 probe precedes the dispatch.
     found = Dispatcher(api).find_or_dispatch(request())
     sent = posts(emulator)
     assert [p.status for p in sent] == [200]
@@ -361,7 +361,7 @@ def test_a_value_outside_a_choice_is_refused_before_dispatching_in_githubs_words
     assert posts(emulator) == []
 
 
-# -- 25 inputs (issue 11, defect 13) -------------------------------------------------------------
+# -- 25 inputs -------------------------------------------------------------------------------------
 
 
 def with_inputs(scenario: dict[str, Any], names: list[str], run_name: str | None = None) -> None:
@@ -412,7 +412,7 @@ def test_without_the_workflow_file_25_given_inputs_are_sent_without_a_correlatio
     assert found.dispatched
 
 
-# -- hints for what GitHub refuses (issue 11, defect 14) -----------------------------------------
+# -- hints for what GitHub refuses -----------------------------------------------------------------
 
 
 def test_a_sha_as_the_dispatch_ref_is_refused_with_a_hint_to_give_a_branch_or_tag(
@@ -627,8 +627,8 @@ def test_repository_dispatch_refuses_a_ref_other_than_the_default_branch(api: Gi
 def test_a_dispatch_with_an_unknown_outcome_is_never_sent_again_when_the_deadline_cuts_the_search(
     start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
 ) -> None:
-    # Issue 11 defect 1: `--timeout 2s` and a 502 after GitHub created the run (listed after 3 s)
-    # dispatched three times. The search for the run is cut by the deadline, so the outcome stays
+    # `--timeout 2s` and a 502 after GitHub created the run (listed after 3 s) must not dispatch
+    # three times. The search for the run is cut by the deadline, so the outcome stays
     # unknown: the request ends with a timeout naming the correlation id, and is never re-sent.
     add_distinct_id(scenario_dict)
     emulator = start_emulator(scenario_dict)

@@ -1,4 +1,4 @@
-"""What a dispatch-and-wait costs in rate-limit units (issue 12: pay only for what is needed).
+"""What a dispatch-and-wait costs in rate-limit units: it pays only for what is needed.
 
 Counted two ways, and both must hold: by the client (every answer but a 304, so 4xx answers
 count, as GitHub counts them: recordings Artifact.testGetNonexistentArtifact,
@@ -9,8 +9,7 @@ artifact; on GHES without run details at most 7 (6, and the first request, refus
 version 2026-03-10 and sent again in 2022-11-28); `dispatch: if-missing` adds only the look-up
 of the runs for the SHA, and the commit when the SHA was not given.
 
-Waits read no history of durations: the poll governor's fixed cadence does not need it
-(issue 12, item 1).
+Waits read no history of durations: the poll governor's fixed cadence does not need it.
 """
 
 from __future__ import annotations

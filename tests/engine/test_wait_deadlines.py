@@ -1,4 +1,4 @@
-"""Deadlines in the retry layer (issue 11, defects 7 and 11): every request made during a wait or
+"""Deadlines in the retry layer: every request made during a wait or
 a job carries its deadline. An outage shorter than the wait is ridden out; one that outlasts it
 ends the wait at the deadline (exit 3); a rate-limit reset or retry-after past the deadline is not
 waited for. Faults come from the emulator over HTTP, time from the shared `ManualClock`.

@@ -126,8 +126,8 @@ def test_every_examples_generated_orchestrators_pass_actionlint(orchestrators: l
 
 
 def test_every_examples_generated_orchestrators_have_no_zizmor_finding(orchestrators: list[str]) -> None:
-    # Issue 10: unpinned uses:, workflow-level actions: write, constant if: expressions and an
-    # unexplained workflow_run trigger were 46 high findings; the default persona, offline.
+    # Unpinned uses:, workflow-level actions: write, constant if: expressions and an unexplained
+    # workflow_run trigger are each a high finding; the default persona, offline.
     result = zizmor(*orchestrators)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout

@@ -121,10 +121,6 @@ class Operation:
             return None
         return _json_schema(response.get("content"))
 
-    def request_schema(self) -> Mapping[str, Any] | None:
-        body = self.spec.get("requestBody")
-        return None if body is None else _json_schema(body.get("content"))
-
     def with_api_version(self, api_version: str | None) -> Operation:
         """The operation as GitHub serves it under `X-GitHub-Api-Version: api_version`.
 
@@ -537,34 +533,3 @@ def assert_conforms(violations: Sequence[str], what: str = "the exchange") -> No
     if violations:
         listing = "\n  ".join(violations)
         raise AssertionError(f"{what} does not conform to GitHub's OpenAPI description:\n  {listing}")
-
-
-def assert_response_conforms(
-    method: str,
-    path_with_query: str,
-    status: int,
-    headers: Mapping[str, str] | Iterable[tuple[str, str]] | None,
-    body: JsonBody,
-    *,
-    api_version: str | None = None,
-) -> None:
-    assert_conforms(
-        OpenApiSpec.load().check_response(
-            method, path_with_query, status, headers, body, api_version=api_version
-        ),
-        f"the answer to {method} {path_with_query}",
-    )
-
-
-def assert_request_conforms(
-    method: str,
-    path_with_query: str,
-    query: Mapping[str, str | Sequence[str]] | None = None,
-    body: JsonBody = None,
-    *,
-    api_version: str | None = None,
-) -> None:
-    assert_conforms(
-        OpenApiSpec.load().check_request(method, path_with_query, query, body, api_version=api_version),
-        f"the request {method} {path_with_query}",
-    )

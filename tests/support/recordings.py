@@ -51,9 +51,6 @@ class Headers(Mapping[str, str]):
     def __repr__(self) -> str:
         return f"Headers({self._items!r})"
 
-    def lower_names(self) -> set[str]:
-        return set(self._by_lower)
-
 
 @dataclass(frozen=True)
 class Exchange:

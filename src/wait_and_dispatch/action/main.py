@@ -136,8 +136,8 @@ def _run(
     if values.get("plan"):
         plan_settings = read_plan_settings(values)
         plan = load_plan_settings(plan_settings)
-        repositories, scoped = plan_repositories(plan, plan_repository(plan, plan_settings))
-        with _step_token(runner, credentials, token, repositories, api_url, scoped=scoped) as step_token:
+        repositories = plan_repositories(plan, plan_repository(plan, plan_settings))
+        with _step_token(runner, credentials, token, repositories, api_url) as step_token:
             return _plan_main(runner, plan_settings, plan, values, step_token, environ, stdout)
     settings = read_settings(
         values,
@@ -447,8 +447,6 @@ def _step_token(
     token: str | None,
     repositories: list[Repository],
     api_url: str,
-    *,
-    scoped: bool = True,
 ) -> Iterator[str | None]:
     """The token the step uses: github-token, or with app-id an installation token minted for the
     repositories the step touches, masked before anything can print it and revoked when the step
@@ -463,9 +461,7 @@ def _step_token(
         minted.append(installation)
 
     try:
-        with installation_token(
-            credentials, repositories, base_url=api_url, on_minted=mask, scoped=scoped
-        ) as app:
+        with installation_token(credentials, repositories, base_url=api_url, on_minted=mask) as app:
             yield app.token
     finally:
         for installation in minted:
@@ -489,7 +485,7 @@ def _warn_about_cleartext(runner: Runner, api_url: str, *, sends_credentials: bo
     """A token to a plain http:// host that is not this machine: warned, not refused. The action
     has no --insecure-http: the URL comes from the workflow (or the runner's GITHUB_API_URL on a
     GHES without TLS), so its author chose it; the warning makes the choice visible on the run's
-    page. The command line refuses instead (issue 11, defect 6; docs/cli.md). With app-id the
+    page. The command line refuses instead (docs/cli.md). With app-id the
     App's signed JWT and the installation token it mints travel the same way."""
     risk = cleartext_token_risk(api_url, sends_credentials=sends_credentials)
     if risk:

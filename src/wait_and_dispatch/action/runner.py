@@ -1,7 +1,7 @@
 """The action's side of the runner contract: inputs in, outputs, summary and annotations out.
 
-Only the action edge uses this; the engine never touches the environment or stdout (STYLE.md).
-The contract is in GITHUB-FACTS "The runner contract": inputs arrive as `INPUT_<NAME>` with hyphens
+Only the action edge uses this; the engine never touches the environment or stdout (CONTRIBUTING.md).
+The contract (docs/github-behaviour.md#the-runner-contract): inputs arrive as `INPUT_<NAME>` with hyphens
 kept, outputs and state are appended to the files `$GITHUB_OUTPUT` and `$GITHUB_STATE` name,
 the job summary to `$GITHUB_STEP_SUMMARY`, and workflow commands (`::error ...::`) go to stdout.
 

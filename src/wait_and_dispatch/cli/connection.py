@@ -7,7 +7,8 @@ Enterprise Server host, and `GH_HOST` naming the host when nothing else does. do
 full table.
 
 `cleartext_token_risk` is the one check, used by both edges, that a token is about to travel over
-plain `http://` to a host that is not this machine (issue 11, defect 6): the command line refuses
+plain `http://` to a host that is not this machine, where anyone on the path could read it: the
+command line refuses
 unless `--insecure-http`, the action warns.
 """
 

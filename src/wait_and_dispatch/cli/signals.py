@@ -1,9 +1,10 @@
 """SIGTERM and SIGINT mean the same to both edges: stop, cancel what we dispatched, exit 130.
 
 The runner stops a cancelled step with SIGINT, then SIGTERM 7.5 s later (actions/runner
-ProcessInvoker; GITHUB-FACTS "The runner contract"); `kill`, `timeout`, systemd and container
+`ProcessInvoker.cs`; docs/github-behaviour.md#the-runner-contract); `kill`, `timeout`, systemd and container
 runtimes send SIGTERM; a terminal sends SIGINT. Either one becomes a `KeyboardInterrupt` in the
-main thread, which each edge turns into cancel-on-cancel and exit code 130 (issue 11, defect 9).
+main thread, which each edge turns into cancel-on-cancel and exit code 130, so that a stopped
+step leaves no dispatched run going.
 The first signal interrupts; the ones that follow while the edge cancels its runs are ignored, so
 the runner's SIGTERM cannot cut short the cancel requests its SIGINT started.
 """

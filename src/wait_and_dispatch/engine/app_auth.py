@@ -42,7 +42,7 @@ _APP_ID = re.compile(r"^(?:[1-9][0-9]{0,18}|Iv[0-9A-Za-z.]{4,40})$")
 # How long minting and revoking may take, retries and rate-limit waits included. A token that
 # cannot be minted within a minute fails the step (a primary limit that resets in 50 minutes is
 # not waited for); a revoke gets the runner's cancellation grace (SIGINT, SIGTERM 7.5 s later,
-# then a kill: GITHUB-FACTS "The runner contract"), after which the token dies at `expires_at`.
+# then a kill: actions/runner `ProcessInvoker.cs`), after which the token dies at `expires_at`.
 MINT_BUDGET = 60.0
 REVOKE_BUDGET = 10.0
 _QUOTABLE_ID = re.compile(r"^[0-9A-Za-z._-]{0,12}$")
@@ -143,10 +143,8 @@ def mint_installation_token(
     clock: Clock | None = None,
     on_retry: Callable[[RetryEvent], None] | None = None,
     deadline: float | None = None,
-    scoped: bool = True,
 ) -> InstallationToken:
-    """Find the App's installation and mint a token scoped to `repositories` (deduplicated), or
-    with `scoped=False` to every repository of the installation (their account's)."""
+    """Find the App's installation and mint a token scoped to `repositories` (deduplicated)."""
     unique = list(dict.fromkeys(repositories))
     account = token_account(unique, credentials.installation_owner)
     clock = clock or SystemClock()
@@ -158,7 +156,7 @@ def mint_installation_token(
         try:
             installation = _installation(app_api, credentials, unique, account, deadline)
             installation_id = int(installation["id"])
-            body = {"repositories": [repo.name for repo in unique]} if scoped and unique else None
+            body = {"repositories": [repo.name for repo in unique]} if unique else None
             # Idempotent: a token lost in a 5xx answer is never seen by anyone and dies within the hour.
             answer = app_api.post(
                 f"/app/installations/{installation_id}/access_tokens",
@@ -184,7 +182,7 @@ def mint_installation_token(
         installation_id=installation_id,
         account=str((installation.get("account") or {}).get("login") or account),
         expires_at=str(answer.get("expires_at") or ""),
-        repositories=tuple(repo.name for repo in unique) if scoped else (),
+        repositories=tuple(repo.name for repo in unique),
     )
 
 
@@ -250,14 +248,13 @@ def installation_token(
     clock: Clock | None = None,
     on_retry: Callable[[RetryEvent], None] | None = None,
     on_minted: Callable[[InstallationToken], None] | None = None,
-    scoped: bool = True,
 ) -> Iterator[InstallationToken]:
     """Mint a token for the block and revoke it when the block ends, by success, error or interrupt.
 
     `on_minted` runs before anything else sees the token: the action masks it there.
     """
     token = mint_installation_token(
-        credentials, repositories, base_url=base_url, clock=clock, on_retry=on_retry, scoped=scoped
+        credentials, repositories, base_url=base_url, clock=clock, on_retry=on_retry
     )
     if on_minted is not None:
         on_minted(token)

@@ -1,8 +1,8 @@
 """A run's artifacts: list them, pick them by name or glob, download, verify and extract them safely.
 
-What GitHub does, and so what this module relies on (GITHUB-FACTS "Artifacts"):
+What GitHub does, and so what this module relies on (docs/github-behaviour.md#artifacts):
 - `GET .../runs/{id}/artifacts` is paginated (at most 100 a page) and runs can have hundreds
-  (actions/download-artifact #441): every page is read.
+  (actions/download-artifact#441): every page is read.
 - `GET .../artifacts/{id}/zip` answers 302 to a signed storage URL that rejects the token, and
   410 once the artifact has expired. `GitHubApi.download_artifact` follows the redirect without
   the token, streams to disk and retries a cut stream from a fresh URL; this module checks the

@@ -7,11 +7,11 @@ How GitHub shows checks, and what that means here (REST docs "Check runs", "Chec
   costs no rate limit (REST docs "Best practices for using the REST API").
 - `filter=latest` keeps the newest run per name only *within one check suite*. A re-run of a
   workflow, or a second event on the same SHA, adds a new suite, so the list can still hold an
-  old failure beside the newer run of the same name (lewagon/wait-on-check-action PR #156). Only
+  old failure beside the newer run of the same name (lewagon/wait-on-check-action#156). Only
   the newest run per name and app counts: see `latest_per_check`.
-- A job behind `needs:` has no check run until it is queued (lewagon PR #53), so a check that is
-  not there yet may still come. Whether one can still come is read from the commit's check
-  suites (`GET /repos/{o}/{r}/commits/{sha}/check-suites`, REST docs "Check suites"): GitHub
+- A job behind `needs:` has no check run until it is queued (lewagon/wait-on-check-action#53), so
+  a check that is not there yet may still come. Whether one can still come is read from the
+  commit's check suites (`GET /repos/{o}/{r}/commits/{sha}/check-suites`, REST docs "Check suites"): GitHub
   Actions keeps one suite per workflow run, `queued` or `in_progress` until the run's last job
   ends. A suite in progress is no reason to wait by itself: other workflows on the commit (a
   sibling status check, a nightly benchmark) and the waiting job's own run stay in progress for
@@ -126,10 +126,11 @@ CheckKey = tuple[str, str]  # (name, app): checks of one name from different app
 def latest_per_check(check_runs: Iterable[CheckRun]) -> dict[CheckKey, CheckRun]:
     """The newest check run of each name *per app*: the one with the highest id.
 
-    `filter=latest` leaves one run per name and *suite*, so a name can come back twice (lewagon
-    PR #156): from a re-run, which makes a new suite of the same app, or from another app that
-    reports a check of the same name (Actions' `build` beside Jenkins' `build`). Only the first is
-    an older copy of the same check; the second is another check, and its failure counts.
+    `filter=latest` leaves one run per name and *suite*, so a name can come back twice
+    (lewagon/wait-on-check-action#156): from a re-run, which makes a new suite of the same app, or
+    from another app that reports a check of the same name (Actions' `build` beside Jenkins'
+    `build`). Only the first is an older copy of the same check; the second is another check, and
+    its failure counts.
 
     GitHub numbers check runs from one increasing sequence as they are created, so the run a
     re-run or a later event created always has the higher id. lewagon picks the latest
@@ -377,7 +378,7 @@ def _started(job: JobNames, jobs: Sequence[JobNames], reported: frozenset[str]) 
 
     A job of one name has started once that name is there. A matrix is expanded when its job
     starts, every combination at once (those beyond `max-parallel` are created and wait: they even
-    take a runner, product-os/flowzone PR #1036), so a matrix job
+    take a runner, product-os/flowzone#1036), so a matrix job
     has started once any check that can be one of its names, and is no other job's fixed name, is
     there; its other combinations are then there too. A reusable workflow's jobs start one by one
     behind their own `needs:`, so a job that calls one is not known to be done reporting until
@@ -420,8 +421,9 @@ def decide(view: ChecksView, now: float) -> Verdict:
             decide_again_at=min(windows) if len(windows) == len(holding) else None,
         )
     if missing:
-        # A missing check may sit behind `needs:` on any check still running (lewagon PR #53),
-        # unless that check's workflow file says no job of it can report the missing one.
+        # A missing check may sit behind `needs:` on any check still running
+        # (lewagon/wait-on-check-action#53), unless that check's workflow file says no job of it
+        # can report the missing one.
         explained = view.explained_suites()
         if any(not c.completed and c.check_suite_id not in explained for c in view.seen.values()):
             return Verdict(waiting_for=_describe_checks([], missing))

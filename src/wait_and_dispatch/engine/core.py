@@ -102,8 +102,8 @@ class Engine:
         before = self.api.stats.snapshot()
         start = self.api.clock.now()
         deadline = start + options.timeout
-        # Every request of the job carries its deadline, the first `get_run` included (issue 11,
-        # defect 7: a rate-limit reset was waited for past it).
+        # Every request of the job carries its deadline, the first `get_run` included, so that no
+        # retry or rate-limit wait outlasts the timeout.
         with self.api.deadline_scope(deadline):
             run = self.get_run(repo, run_id)
             return self._wait_and_download(

@@ -7,9 +7,10 @@ How we know the run we started, best first:
    we send again without it.
 2. A correlation id: a fresh, unique value in an input the workflow declares (`distinct_id` by
    default), shown in the run's `display_title`/`name` through its `run-name` (actions/runner#4141)
-   or in a job step's name. "Get a run" does not return inputs (Alfresco PR #1409), so these are
-   the only places it can be seen. The workflow file, read once through the contents API before
-   the first dispatch (`engine/workflow_file.py`), says whether the input is declared and shown;
+   or in a job step's name. "Get a run" does not return inputs
+   (Alfresco/alfresco-build-tools#1409), so these are the only places it can be seen. The
+   workflow file, read once through the contents API before the first dispatch
+   (`engine/workflow_file.py`), says whether the input is declared and shown;
    an undeclared one is not sent, and does not count against GitHub's 25 inputs. When the file
    cannot be read (no `contents: read`), the id is sent, and a workflow that does not declare it
    refuses it with 422 "Unexpected inputs provided": nothing started, and we send without it.
@@ -22,7 +23,8 @@ How we know the run we started, best first:
 A dispatch whose outcome is unknown (5xx, timeout, connection lost after sending) may have
 started a run: we look for it by the same means, for the whole discovery window, before sending
 it again. If the deadline ends the search first, the dispatch is not sent again: the request ends
-with the run unknown, naming the correlation id to find it by (issue 11, defect 1).
+with the run unknown, naming the correlation id to find it by: a second dispatch could start a
+second run.
 
 A run once dispatched is never left going unseen: when an interrupt (SIGINT, SIGTERM) comes after
 the dispatch may have gone out, or the deadline comes during the search with cancel-on-timeout,
@@ -30,9 +32,9 @@ the run is looked for `FIND_GRACE` seconds more and then cancelled (the edges ca
 DISPATCHED event names); one that still cannot be found is named by its correlation id (or ref
 and time) in the error.
 
-Only what is needed is asked (issue 12): a workflow named by its file is not looked up (the
-workflow endpoints take the file name), the commit is resolved only when runs are to be found
-for it, and runs are listed before a dispatch only when GitHub will not return the run.
+Only what is needed is asked, each request costing rate limit: a workflow named by its file is
+not looked up (the workflow endpoints take the file name), the commit is resolved only when runs
+are to be found for it, and runs are listed before a dispatch only when GitHub will not return the run.
 
 Idempotence across re-runs of the calling workflow: with `dispatch: if-missing`, a run for the
 same head SHA is reused. The correlation id begins with a key derived from the request (workflow,
@@ -91,8 +93,8 @@ _MARK = "wad-"
 _KEY_LENGTH = 10
 _ANY_MARK = re.compile(_MARK + "[0-9a-f]{" + str(_KEY_LENGTH) + "}")
 # How long to keep looking for other candidate runs once one new run has appeared, so that a
-# second dispatch made at the same moment is seen (runs can take seconds to be listed: apache/
-# airflow PR #71305) and the choice is never a guess.
+# second dispatch made at the same moment is seen (runs can take seconds to be listed:
+# apache/airflow#71305) and the choice is never a guess.
 SETTLE_SECONDS = 15.0
 # How long after a dispatch its run is first looked for in the lists (it takes seconds to appear).
 LIST_DELAY = 3.0
@@ -262,7 +264,8 @@ class Dispatcher:
                 else self._look_up_workflow(repo, request.workflow, deadline)
             )
         if request.is_repository_dispatch:
-            # repository_dispatch runs only on the default branch (GITHUB-FACTS "Dispatch").
+            # repository_dispatch runs only on the default branch (GitHub docs, "Events that trigger
+            # workflows", repository_dispatch).
             ref = self._call(runs_api.default_branch, repo, deadline)
             if request.ref and request.ref != ref:
                 raise UsageError(
@@ -306,7 +309,7 @@ class Dispatcher:
 
     def _tokenless(self, exc: NotFoundError) -> NotFoundError:
         """Without a token GitHub answers 404 for every private repository (it does not say 401):
-        say that no token was found, and where one is looked for (issue 11, defect 14)."""
+        say that no token was found, and where one is looked for, rather than "not found"."""
         if self.api.has_token:
             return exc
         exc.hint = (
@@ -377,7 +380,7 @@ class Dispatcher:
             return None  # the user gives it
         if target.definition is not None:
             # Declared: sent, and it counts among GitHub's 25 like any input. Not declared: not
-            # sent, so the user keeps all 25 (issue 11, defect 13); the run is found otherwise.
+            # sent, so the user keeps all 25; the run is found otherwise.
             return name if target.definition.declares(name) else None
         # Unknown file: sent (a 422 says if it is not declared), unless it would make 26 inputs.
         return name if len(request.inputs) < MAX_INPUTS else None
@@ -653,7 +656,7 @@ class Dispatcher:
                 {"event_type": request.event_type, "client_payload": payload},
                 deadline=deadline,
             )
-            return None  # repository_dispatch never returns the run (GITHUB-FACTS "Dispatch")
+            return None  # repository_dispatch answers 204, never the run (repos/create-dispatch-event)
         assert target.workflow is not None  # nosec B101 # an invariant for mypy, not a check of input
         inputs = dict(request.inputs)
         if correlation_id and request.correlation_input:
@@ -678,7 +681,7 @@ class Dispatcher:
             deadline=deadline,
         )
         # 200 with the run's id under 2026-03-10 or when asked for it; 204 from servers that ignore
-        # the field. Both are success (PyGithub PR #3426: the endpoint once answered 200 to plain
+        # the field. Both are success (PyGithub/PyGithub#3426: the endpoint once answered 200 to plain
         # requests).
         data = answer.data if isinstance(answer.data, Mapping) else {}
         run_id = data.get("workflow_run_id")
@@ -783,7 +786,7 @@ class Dispatcher:
         governor = governor_for(self.api)  # the one cadence of every wait on this token
         first_candidate_at: float | None = None
         checked_jobs: set[int] = set()
-        # GitHub lists a new run only seconds after the dispatch (GITHUB-FACTS "Finding runs"): a
+        # GitHub lists a new run only seconds after the dispatch (apache/airflow#71305): a
         # first look at once would pay a unit for an empty answer (later empty ones are free 304s).
         first_look = min(start + LIST_DELAY, limit)
 
@@ -937,7 +940,7 @@ _NOT_DISPATCHABLE_HINT = (
 
 
 def _explained(exc: ValidationFailedError, target: _Target) -> WaitAndDispatchError:
-    """GitHub's 422 for a dispatch, with a hint for what it means (issue 11, defect 14): its
+    """GitHub's 422 for a dispatch, with a hint for what it means, not GitHub's words alone: its
     messages are recorded in Workflow.testCreateDispatchForNonTriggerEnabled ("Workflow does not
     have 'workflow_dispatch' trigger") and reported in github/docs#590 ("No ref found for: <sha>")."""
     text = exc.message

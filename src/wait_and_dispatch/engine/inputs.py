@@ -15,7 +15,7 @@ from typing import Any
 from wait_and_dispatch.errors import UsageError
 
 # Workflow syntax docs, `on.workflow_dispatch.inputs`: "The maximum number of top-level properties
-# for inputs is 25. The maximum payload for inputs is 65,535 characters." (GITHUB-FACTS "Dispatch")
+# for inputs is 25. The maximum payload for inputs is 65,535 characters."
 MAX_INPUTS = 25
 MAX_INPUTS_CHARACTERS = 65_535
 
@@ -68,7 +68,8 @@ def parse_inputs(text: str | None) -> dict[str, str]:
     """Workflow inputs from a JSON object, a YAML mapping, or `key=value` lines.
 
     GitHub takes every input value as a string and converts it to the input's declared type
-    (GITHUB-FACTS "Dispatch"), so booleans become `true`/`false` and numbers their plain text.
+    (docs/github-behaviour.md#dispatching-a-workflow), so booleans become `true`/`false` and
+    numbers their plain text.
     """
     if text is None or not text.strip():
         return {}

@@ -229,7 +229,7 @@ def find_runs(
 def created_since(epoch: float) -> str:
     """A `created` filter for runs created at or after `epoch`.
 
-    The filter has one-second precision (GITHUB-FACTS "Finding runs"), so it starts one whole
+    The filter has one-second precision (Alfresco/alfresco-build-tools#1407), so it starts one whole
     second early: a run created in the same second is never left out.
     """
     start = datetime.datetime.fromtimestamp(math.floor(epoch) - 1, datetime.UTC)

@@ -7,7 +7,7 @@ the same repository, whoever waits for them (one call with many targets, or plan
 its own thread), are read with one list request per tick rather than one request each.
 
 The recent durations of the workflow are not read: on a fixed cadence they would change nothing
-and cost a counted request (issue 12).
+and cost a counted request.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from wait_and_dispatch.engine.polling import Pace, PollBounds, PollGovernor, gov
 from wait_and_dispatch.errors import DeadlineExceededError, GitHubApiError
 from wait_and_dispatch.github_api import GitHubApi
 
-# What each status means for a person waiting (GITHUB-FACTS "Finding runs").
+# What each status means for a person waiting (docs/github-behaviour.md#statuses-and-conclusions).
 STATUS_MEANING = {
     "requested": "requested",
     "queued": "queued, waiting for a runner",

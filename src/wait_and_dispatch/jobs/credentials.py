@@ -35,18 +35,9 @@ def read_app_credentials(values: Mapping[str, str]) -> AppCredentials | None:
     return AppCredentials.parse(app_id, key, owner)
 
 
-def plan_repositories(plan: Plan, repository: Repository) -> tuple[list[Repository], bool]:
-    """Every repository a plan's nodes name, the plan's own first, and whether the token can be
-    scoped to them: a node whose repository is an expression (known once its needs have run)
-    cannot be scoped in advance, so the token then covers the whole installation."""
-    repositories = [repository]
-    scoped = True
-    for node in plan.nodes.values():
-        text = node.values.get("repository")
-        if not isinstance(text, str) or not text.strip():
-            continue
-        if "${{" in text:
-            scoped = False
-        else:
-            repositories.append(Repository.parse(text))
-    return list(dict.fromkeys(repositories)), scoped
+def plan_repositories(plan: Plan, repository: Repository) -> list[Repository]:
+    """The repositories a plan's token is scoped to: the plan's own (`repository`), the only one
+    its nodes can reach. A node's values hold only `plans.model.NODE_INPUTS`, which has no
+    `repository`, and the loader refuses one on a node: one plan, one repository (docs/plans.md)."""
+    del plan  # its nodes all work in `repository`, so it adds none
+    return [repository]

@@ -60,7 +60,7 @@ class Conflict:
 
 _ONE_THING = "a step waits for one thing"
 _TWO_STEPS = "use two steps: one for the workflow run, one for the checks"
-# Every pair of inputs the job would otherwise reinterpret without a word (issue 11, defect 5):
+# Every pair of inputs the job would otherwise reinterpret without a word, each refused:
 # the first input decides what the job does, and the second would be ignored. `run-id` with
 # `workflow` is not here: peers (dawidd6/action-download-artifact) take both, run-id winning, and
 # docs/MIGRATION.md promises the same; `ignore-checks` alone waits for every other check (lewagon);
@@ -336,8 +336,8 @@ def read_settings(
             caller=_caller(v, caller or CallerJob()),
         )
     artifacts = None
-    # Only what is asked for: a run-id alone used to download every artifact into `path` (`.`),
-    # replacing files of the same names there (issue 11, defect 3).
+    # Only what is asked for: a run-id alone must not download every artifact into `path` (`.`),
+    # which would replace files of the same names there.
     if patterns or from_branch:
         artifacts = ArtifactSelection(
             patterns=patterns,

@@ -28,7 +28,7 @@ class Input:
     @property
     def env_names(self) -> tuple[str, ...]:
         """The environment variables the runner sets: upper-cased, spaces to `_`, hyphens kept
-        (actions/runner ContainerActionHandler; GITHUB-FACTS "The runner contract")."""
+        (actions/runner `ContainerActionHandler.cs`; docs/github-behaviour.md#the-runner-contract)."""
         return tuple(f"INPUT_{name.replace(' ', '_').upper()}" for name in (self.name, *self.aliases))
 
 
@@ -699,10 +699,3 @@ OUTPUT_ALIASES: tuple[OutputAlias, ...] = (
 
 ALIAS_NAMES = tuple(a.name for a in ALIASES)
 OUTPUT_ALIAS_NAMES = tuple(o.name for o in OUTPUT_ALIASES)
-
-
-def find_alias(name: str) -> Alias:
-    for alias in ALIASES:
-        if alias.name == name:
-            return alias
-    raise KeyError(name)
