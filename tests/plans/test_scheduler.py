@@ -8,6 +8,7 @@ rebuilds the state from GitHub's runs) would, and reads the step the scheduler g
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from wait_and_dispatch.plans.scheduler import (
     cancelled_while_running,
     empty_outputs,
     next_step,
+    state_from,
     when_stopped,
 )
 
@@ -323,6 +325,47 @@ def test_a_node_whose_run_was_cancelled_with_the_plan_is_cancelled_not_failed() 
         "cancelled: run 9 was cancelled with the plan",
     )
     assert succeeded.result is NodeResult.SUCCESS  # its outputs are real
+
+
+def test_a_state_rebuilt_from_what_each_node_gave_decides_as_the_recorded_one() -> None:
+    # A step that knows the nodes only from their runs, in no particular order, gets the same
+    # answer as the executor that recorded them as they ended.
+    the_plan = plan(
+        """\
+        name: rebuilt
+        fail-fast: true
+        nodes:
+          a: {workflow: a.yml}
+          b: {workflow: b.yml}
+          c: {workflow: c.yml, needs: [b]}
+          d: {workflow: d.yml, needs: [a], if: always()}
+        """
+    )
+    a = replace(ran("a", NodeResult.FAILURE), started=1.0, finished=5.0)
+    b = replace(ran("b"), started=1.0, finished=9.0)
+    recorded = PlanState().started("a").started("b").ended(a, fail_fast=True).ended(b, fail_fast=True)
+
+    rebuilt = state_from(the_plan, [b, a])
+
+    assert rebuilt == recorded
+    step = next_step(the_plan, CONTEXT, rebuilt)
+    assert step.start == ("d",)
+    assert results(step) == {"c": "skipped: fail-fast after a failed"}
+
+
+def test_a_node_failed_by_its_if_does_not_stop_new_nodes_when_the_state_is_rebuilt() -> None:
+    the_plan = plan(
+        """\
+        name: rebuilt
+        fail-fast: true
+        nodes:
+          a: {workflow: a.yml}
+          b: {workflow: b.yml}
+        """
+    )
+    decided = replace(ran("a", NodeResult.FAILURE), finished=1.0)  # never started: its `if` failed
+
+    assert next_step(the_plan, CONTEXT, state_from(the_plan, [decided])).start == ("b",)
 
 
 @pytest.mark.parametrize(("running", "said"), [(True, "still in progress"), (False, "not started")])

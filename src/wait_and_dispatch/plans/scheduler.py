@@ -99,6 +99,27 @@ class PlanState:
         return conclusion(self.outcomes.values(), cancelled=self.cancelled)
 
 
+def state_from(
+    plan: Plan,
+    outcomes: Iterable[NodeOutcome],
+    *,
+    running: Iterable[str] = (),
+    cancelled: bool = False,
+) -> PlanState:
+    """The state of a plan rebuilt from what is known of each node (read back from GitHub's runs,
+    say), rather than recorded as the nodes ended: the outcomes are taken in the order they
+    finished, and with the plan's `fail-fast`, the first node that ran (`started` is set) and
+    failed is the one that stopped new nodes."""
+    ordered = sorted(outcomes, key=lambda o: o.finished if o.finished is not None else float("inf"))
+    state = PlanState(running=frozenset(running), cancelled=cancelled)
+    for outcome in ordered:
+        if outcome.started is None:
+            state = state.decided(outcome)
+        else:
+            state = state.ended(outcome, fail_fast=plan.fail_fast)
+    return state
+
+
 @dataclass(frozen=True)
 class Step:
     """What to do now: `start` these nodes (in plan order), record the `decided` outcomes."""
