@@ -900,6 +900,37 @@ def test_a_choice_the_workflow_does_not_offer_is_reported(tmp_path: Path) -> Non
     assert "env='test'" in finding.message and "dev, prd" in finding.message
 
 
+def test_a_choice_is_read_as_github_reads_it_so_yes_is_an_option_not_a_boolean(tmp_path: Path) -> None:
+    # GitHub's parser takes only true/false as booleans (YAML 1.2), as the dispatch does
+    # (engine/workflow_file.py): `yes` is one of the options, not `True`.
+    write(
+        tmp_path,
+        "a.yml",
+        f"run-name: {SHOWS_ID}\n"
+        "on:\n  workflow_dispatch:\n    inputs:\n      confirm:\n        type: choice\n"
+        "        options: [yes, no]\njobs: {}\n",
+    )
+    assert check_workflows([single_node_plan(workflow="a.yml", inputs={"confirm": "yes"})], tmp_path) == []
+
+
+def test_a_run_name_that_names_the_input_outside_an_expression_does_not_show_it(tmp_path: Path) -> None:
+    # The dispatch recognises its run only by an `inputs.X` expression in run-name
+    # (engine/workflow_file.py, WorkflowDefinition.shows_in_run_name): the check agrees.
+    write(tmp_path, "a.yml", "run-name: deploy distinct_id\non:\n  workflow_dispatch:\njobs: {}\n")
+    (finding,) = check_workflows([single_node_plan(workflow="a.yml")], tmp_path)
+    assert finding.message.startswith("its run-name does not show the distinct_id input")
+
+
+def test_a_run_name_reading_the_input_from_the_event_shows_it(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "a.yml",
+        "run-name: A [${{ github.event.inputs.distinct_id }}]\non:\n  workflow_dispatch:\n"
+        "    inputs:\n      distinct_id:\njobs: {}\n",
+    )
+    assert check_workflows([single_node_plan(workflow="a.yml")], tmp_path) == []
+
+
 def test_a_missing_workflow_file_is_reported(tmp_path: Path) -> None:
     (finding,) = check_workflows([single_node_plan(workflow="terraform-dev.yml")], tmp_path)
     assert finding.workflow_file == str(tmp_path / "terraform-dev.yml")

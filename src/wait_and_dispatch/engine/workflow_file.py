@@ -8,7 +8,8 @@ dispatcher knows without asking GitHub to refuse anything:
 - whether the correlation input is declared (a dispatch carrying an undeclared input is refused
   with 422 "Unexpected inputs provided") and whether `run-name` shows it, which decides how the
   started run is recognised;
-- whether the workflow can be dispatched at all (`on: workflow_dispatch`).
+- whether the workflow can be dispatched at all (`on: workflow_dispatch`), and which
+  `repository_dispatch` types it runs for (read by `plan --check`).
 
 The file is untrusted input. It is parsed with the safe loader, only the few keys above are
 looked at, and nothing is walked recursively, so YAML aliases cannot make the work grow.
@@ -79,6 +80,9 @@ class WorkflowDefinition:
     run_name: str | None
     dispatchable: bool  # `on` includes workflow_dispatch
     inputs: Mapping[str, DeclaredInput] = field(default_factory=dict)
+    # `on` includes repository_dispatch, and the `types` it runs for (None: every type)
+    repository_dispatch: bool = False
+    repository_dispatch_types: tuple[str, ...] | None = None
 
     def declares(self, input_name: str) -> bool:
         return input_name in self.inputs
@@ -146,21 +150,41 @@ def parse_workflow(path: str, text: str) -> WorkflowDefinition | None:
     import yaml
 
     try:
-        document = yaml.load(text, Loader=_workflow_loader())  # noqa: S506 # nosec B506 # a SafeLoader
+        document = load_workflow_document(text)
     except yaml.YAMLError:
         return None
+    return workflow_definition(path, document)
+
+
+def load_workflow_document(text: str) -> Any:
+    """The YAML of a workflow file as GitHub reads it (YAML 1.2 booleans, see `_workflow_loader`).
+    Raises `yaml.YAMLError` when it is not YAML."""
+    import yaml
+
+    return yaml.load(text, Loader=_workflow_loader())  # noqa: S506 # nosec B506 # a SafeLoader
+
+
+def workflow_definition(path: str, document: Any) -> WorkflowDefinition | None:
+    """The dispatch-relevant parts of a workflow file already read as YAML, or None (as
+    `parse_workflow`)."""
     if not isinstance(document, Mapping):
         return None
     triggers = document.get("on")
     dispatch: Any = None
     dispatchable = False
+    listens: Any = None
+    repository_dispatch = False
     if isinstance(triggers, str):
         dispatchable = triggers == "workflow_dispatch"
+        repository_dispatch = triggers == "repository_dispatch"
     elif isinstance(triggers, list):
         dispatchable = "workflow_dispatch" in triggers
+        repository_dispatch = "repository_dispatch" in triggers
     elif isinstance(triggers, Mapping):
         dispatchable = "workflow_dispatch" in triggers
         dispatch = triggers.get("workflow_dispatch")
+        repository_dispatch = "repository_dispatch" in triggers
+        listens = triggers.get("repository_dispatch")
     else:
         return None
     inputs: dict[str, DeclaredInput] = {}
@@ -179,7 +203,19 @@ def parse_workflow(path: str, text: str) -> WorkflowDefinition | None:
         run_name=run_name if isinstance(run_name, str) else None,
         dispatchable=dispatchable,
         inputs=inputs,
+        repository_dispatch=repository_dispatch,
+        repository_dispatch_types=_listened_types(listens),
     )
+
+
+def _listened_types(settings: Any) -> tuple[str, ...] | None:
+    """The `repository_dispatch` types a workflow runs for (`on.repository_dispatch.types`, one
+    type or a list of them); None: every type (no `types:`). Only scalars are read."""
+    types = settings.get("types") if isinstance(settings, Mapping) else None
+    if types is None:
+        return None
+    listed = types if isinstance(types, list) else [types]
+    return tuple(_text(t) for t in listed if _scalar(t) and t is not None)
 
 
 def _declared_input(name: str, spec: Any) -> DeclaredInput | None:

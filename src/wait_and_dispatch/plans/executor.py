@@ -1,22 +1,12 @@
 """Run a plan: every node as soon as its needs allow, independent nodes at once.
 
-Each workflow or checks node is run by the same job the action runs (`jobs.read_settings` and
-`jobs.run_job`), with its values rendered once its needs have finished; a collect node downloads
-artifacts from the runs of earlier nodes, picks one and judges it. The rules for when a node
-runs are GitHub's rules for jobs (docs/plans.md, "Running a plan"):
-
-- A node is decided once all its needs have an outcome. Its `if` is evaluated then; an `if`
-  without a status function means `success() && (if)`, as on GitHub, so a node whose need
-  failed, was cancelled or was skipped is skipped, and the skip propagates.
-- `success()`: every direct need succeeded (or failed with `continue-on-error`) and the plan was
-  not cancelled; `failure()`: a node it depends on, directly or not, failed (without
-  `continue-on-error`); `cancelled()`: the plan was cancelled; `always()`: true.
-- `fail-fast`: after a failure no more nodes start, except those whose `if` has a status
-  function (`always()`, `failure()`, `cancelled()`). Nodes in progress finish.
-- Cancelling starts no more nodes (except, again, those with a status function, which run with
-  `cancelled()` true, as GitHub runs `if: always()` jobs of a cancelled workflow), cancels the
-  runs the plan dispatched, and nodes in progress that then fail end as `cancelled` (one whose
-  run succeeded all the same keeps its success: its outputs are real).
+What runs when is decided by the pure scheduler (`plans/scheduler.py`, GitHub's rules for jobs);
+this module does the I/O it asks for. Each workflow or checks node is run by the same job the
+action runs (`plans/node_job.py`), with its values rendered once its needs have finished; a
+collect node downloads artifacts from the runs of earlier nodes, picks one and judges it
+(`plans/collect.py`). Cancelling starts no more nodes (but those whose `if` has a status
+function), cancels the runs the plan dispatched, and nodes in progress that then fail end as
+`cancelled` (one whose run succeeded all the same keeps its success: its outputs are real).
 
 Threads: each node runs in its own daemon thread, started by whichever thread schedules it (the
 one calling `run()` for the first nodes, then the thread of the node whose end made others
@@ -31,56 +21,36 @@ virtual time never jumps while a node is ready to start but not started yet.
 
 from __future__ import annotations
 
-import fnmatch
-import json
-import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
-from wait_and_dispatch import expressions
 from wait_and_dispatch.clock import hold
 from wait_and_dispatch.engine import artifacts as artifacts_api
 from wait_and_dispatch.engine import runs as runs_api
 from wait_and_dispatch.engine.core import Engine
 from wait_and_dispatch.engine.inputs import parse_duration
-from wait_and_dispatch.engine.model import (
-    Artifact,
-    ArtifactSelection,
-    CallerJob,
-    DownloadedArtifact,
-    ProgressEvent,
-    ProgressKind,
-    Repository,
-    WorkflowRun,
-    format_seconds,
-)
+from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository, format_seconds
 from wait_and_dispatch.errors import (
-    ArtifactError,
-    ArtifactNotFoundError,
     DeadlineExceededError,
     ExitCode,
-    GateFailedError,
     PlanFailedError,
     UsageError,
     WaitAndDispatchError,
 )
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.jobs import job as jobs
-from wait_and_dispatch.jobs.options import INPUTS, OUTPUT_NAMES
-from wait_and_dispatch.plans.model import (
-    NodeKind,
-    NodeOutcome,
-    NodeResult,
-    Plan,
-    PlanNode,
-    PlanResult,
-    input_text,
-)
+from wait_and_dispatch.jobs.options import find_input
+from wait_and_dispatch.plans import scheduler
+from wait_and_dispatch.plans.collect import collect
+from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, Plan, PlanNode, PlanResult
+from wait_and_dispatch.plans.node_job import describe, job_values, render_values, run_node_job
+from wait_and_dispatch.plans.preview import preview_plan
+from wait_and_dispatch.plans.scheduler import PlanContext as PlanContext
+from wait_and_dispatch.plans.scheduler import PlanState
 
 # After a cancel, how long `run()` waits for the nodes in progress, in real seconds. Their waits
 # see the cancelled runs at their next poll, but a node waiting on a run it did not start (or
@@ -88,21 +58,7 @@ from wait_and_dispatch.plans.model import (
 # wait measured on that clock would only move when the nodes themselves sleep.
 CANCEL_GRACE = 30.0
 
-_STATUS_FUNCTIONS = frozenset({"always", "success", "failure", "cancelled"})
-_DEFAULTS = {i.name: i.default for i in INPUTS if not i.default.startswith("${{")}
-
-
-@dataclass(frozen=True)
-class PlanContext:
-    """What the plan runs for: the `github` context of its expressions, and where files go."""
-
-    repository: Repository
-    sha: str | None
-    ref_name: str | None
-    event_name: str = "workflow_dispatch"
-    workdir: Path = Path(".")
-    # The job the plan runs in (the action's runner says): its checks nodes never wait for it.
-    caller: CallerJob | None = None
+_DEFAULT_TIMEOUT = find_input("timeout").default
 
 
 class PlanEventKind(StrEnum):
@@ -144,13 +100,10 @@ class PlanRunner:
         self.repository = Repository.parse(plan.repository) if plan.repository else context.repository
         self._lock = threading.RLock()  # guards everything below
         self._events = threading.Lock()  # one event at a time reaches `on_event`
-        self._outcomes: dict[str, NodeOutcome] = {}
-        self._running: set[str] = set()
+        self._state = PlanState()  # what the scheduler knows: outcomes, running, cancelled
         self._run_despite_cancel: set[str] = set()  # status-function nodes started after a cancel
         self._releases: dict[str, Callable[[], None]] = {}  # each running node's hold on the clock
-        self._cancelled = False
         self._cancelled_at: float | None = None  # time.monotonic() of the cancel
-        self._fail_fast_after: str | None = None  # the failure that stopped new nodes
         self._crash: Exception | None = None  # a bug in a node's thread, re-raised by run()
         self._finalized = False  # run() has returned: late outcomes are dropped
         self._deadline: float | None = None  # the plan's timeout, on the API clock
@@ -175,25 +128,16 @@ class PlanRunner:
                 break
         with self._lock:
             self._finalized = True
-            for node in self.plan.nodes.values():
-                if node.name not in self._outcomes:
-                    still = "still in progress" if node.name in self._running else "not started"
-                    self._outcomes[node.name] = NodeOutcome(
-                        node.name,
-                        NodeResult.CANCELLED,
-                        _empty_outputs(),
-                        reason=f"cancelled: {still} when the plan stopped",
-                    )
-            outcomes = {name: self._outcomes[name] for name in self.plan.nodes}
+            state = self._state
+            outcomes = scheduler.when_stopped(self.plan, state)
             dispatched = tuple(self.dispatched)
-            cancelled = self._cancelled
             crash = self._crash
         if crash is not None:
             raise crash
         return PlanResult(
             plan=self.plan,
             outcomes=outcomes,
-            conclusion=_conclusion(outcomes.values(), cancelled=cancelled),
+            conclusion=scheduler.conclusion(outcomes.values(), cancelled=state.cancelled),
             started=started,
             finished=clock.now(),
             dispatched=dispatched,
@@ -207,9 +151,9 @@ class PlanRunner:
         completed` or why GitHub refused; a second call returns `{}`.
         """
         with self._lock:
-            if self._cancelled:
+            if self._state.cancelled:
                 return {}
-            self._cancelled = True
+            self._state = self._state.cancel()
             self._cancelled_at = time.monotonic()
             run_ids = list(self.dispatched)
         # Downloads run in the nodes' daemon threads, which die with the process without cleaning
@@ -234,131 +178,43 @@ class PlanRunner:
             return [(self.dispatched_in.get(run_id, self.repository), run_id) for run_id in self.dispatched]
 
     def _schedule(self) -> None:
-        """Decide every node whose needs all have an outcome, and start those that may run.
+        """Ask the scheduler what to do now: record the nodes it decided, start those it starts.
 
         The calling thread holds the clock meanwhile, so no time passes between a node becoming
         ready and its thread starting.
         """
         release = hold(self.api.clock)
         try:
-            events: list[PlanEvent] = []
             with self._lock:
                 if self._finalized:
                     return
-                for node in self.plan.nodes.values():
-                    if node.name in self._outcomes or node.name in self._running:
-                        continue
-                    if not all(need in self._outcomes for need in node.needs):
-                        if self._cancelled and not node.always:
-                            events.append(self._record(self._cancelled_outcome(node)))
-                        continue
-                    decided = self._decide(node)
-                    if decided is not None:
-                        events.append(self._record(decided))
-                    elif len(self._running) < max(1, self.plan.concurrency):
-                        self._start(node)
-                done = not self._running and len(self._outcomes) == len(self.plan.nodes)
-            for event in events:
-                self._emit(event)
-            if done:
+                step = scheduler.next_step(self.plan, self.context, self._state)
+                # Recorded before any thread starts: a node's thread reads the state at its end.
+                self._state = step.state
+                for name in step.start:
+                    self._start(self.plan.nodes[name])
+            for outcome in step.decided:
+                self._emit(_finished_event(outcome))
+            if step.over:
                 self._done.set()
         finally:
             release()
-
-    def _record(self, outcome: NodeOutcome) -> PlanEvent:
-        self._outcomes[outcome.name] = outcome
-        return PlanEvent(PlanEventKind.FINISHED, outcome.name, _finished_message(outcome), outcome=outcome)
-
-    def _cancelled_outcome(self, node: PlanNode) -> NodeOutcome:
-        return NodeOutcome(
-            node.name, NodeResult.CANCELLED, _empty_outputs(), reason="cancelled: the plan was cancelled"
-        )
-
-    def _decide(self, node: PlanNode) -> NodeOutcome | None:
-        """None if the node is to run, else the outcome it gets without running."""
-        if self._cancelled and not node.always:
-            return self._cancelled_outcome(node)
-        if self._fail_fast_after is not None and not node.always:
-            return _skipped(node, f"fail-fast after {self._fail_fast_after} failed")
-        needs = [self._outcomes[need] for need in node.needs]
-        failure = any(
-            o.result is NodeResult.FAILURE and not o.allowed_failure
-            for name, o in self._outcomes.items()
-            if name in self._ancestors(node)
-        )
-        # As on GitHub, success() looks at every job upstream, not only the direct needs: after
-        # a fails, b (if: always()) runs, and c, which needs only b, is still skipped
-        # (actions/runner#2205).
-        success = not self._cancelled and not failure and all(o.counts_as_success for o in needs)
-        try:
-            runs = _condition_holds(
-                node.condition,
-                self._expression_context(node, self._needs_context(node)),
-                success=success,
-                failure=failure,
-                cancelled=self._cancelled,
-            )
-        except expressions.ExpressionError as error:
-            return _failed(
-                node, UsageError(f"{node.name}.if: {error}", hint="see docs/plans.md, Expressions")
-            )
-        if runs:
-            return None
-        # Name the node that made it so: "ci failed" says more than the expression does. With the
-        # implied success() that is a direct need; with failure() in the `if`, an ancestor.
-        condition = node.written_condition or node.condition
-        calls = {name.lower() for name in expressions.function_calls(condition)} if condition else set()
-        unsuccessful = [need for need in needs if not need.counts_as_success]
-        ancestors = self._ancestors(node)
-        failed = [
-            o
-            for name, o in self._outcomes.items()
-            if name in ancestors and o.result is NodeResult.FAILURE and not o.allowed_failure
-        ]
-        if not calls & _STATUS_FUNCTIONS and (unsuccessful or failed):  # the implied success() failed
-            return _skipped(node, _what_happened((unsuccessful or failed)[0]))
-        cause = failed[:1]  # a skipped need does not make failure() true: the rest of the `if` did it
-        shown = f"if: {condition} is false"
-        return _skipped(node, f"{_what_happened(cause[0])}, so {shown}" if cause else shown)
-
-    def _ancestors(self, node: PlanNode) -> set[str]:
-        seen: set[str] = set()
-        stack = list(node.needs)
-        while stack:
-            name = stack.pop()
-            if name not in seen:
-                seen.add(name)
-                stack.extend(self.plan.nodes[name].needs)
-        return seen
-
-    def _needs_context(self, node: PlanNode) -> dict[str, Any]:
-        """GitHub's `needs`: a need that failed with continue-on-error reads `success` there
-        (actions/runner#1161); its own outcome and the summary still say it failed."""
-        return {
-            need: {
-                "result": "success" if outcome.allowed_failure else outcome.result.value,
-                "outputs": dict(outcome.outputs),
-            }
-            for need in node.needs
-            for outcome in (self._outcomes[need],)
-        }
 
     def _start(self, node: PlanNode) -> None:
         """Start the node's thread (the lock is held): held on the clock from before it starts."""
         thread = threading.Thread(
             target=self._work,
-            args=(node, self._needs_context(node)),
+            args=(node, scheduler.needs_context(node, self._state.outcomes)),
             name=f"plan-node-{node.name}",
             daemon=True,
         )
-        self._running.add(node.name)
-        if self._cancelled:
+        if self._state.cancelled:
             self._run_despite_cancel.add(node.name)
         self._releases[node.name] = hold(self.api.clock, thread)
         try:
             thread.start()
         except BaseException:
-            self._running.discard(node.name)
+            self._state = self._state.not_started(node.name)
             self._releases.pop(node.name)()
             raise
 
@@ -367,28 +223,21 @@ class PlanRunner:
         outcome: NodeOutcome | None = None
         try:
             with self._lock:
-                cancelled_before = self._cancelled
+                cancelled_before = self._state.cancelled
             outcome = self._execute(node, needs)
             with self._lock:
-                cancelled_since = self._cancelled and not cancelled_before
-            if cancelled_since and outcome.result is NodeResult.FAILURE:
-                # Cancelling the plan cancelled its run: that is not a failure of the node.
-                run_id = outcome.outputs.get("run-id")
-                outcome = replace(
-                    outcome,
-                    result=NodeResult.CANCELLED,
-                    reason=f"cancelled: run {run_id} was cancelled with the plan"
-                    if run_id
-                    else f"cancelled: {outcome.reason}",
-                    allowed_failure=False,
-                )
+                cancelled_since = self._state.cancelled and not cancelled_before
+            if cancelled_since:
+                outcome = scheduler.cancelled_while_running(outcome)
         except Exception as bug:  # noqa: BLE001 - not swallowed: run() raises it
-            outcome = _failed(node, None, reason=f"internal error: {bug!r}")
+            outcome = scheduler.failed_outcome(node, None, reason=f"internal error: {bug!r}")
             self._crashed(bug)
         finally:
             try:
                 if outcome is None:
-                    outcome = _failed(node, None, reason="the node's thread stopped unexpectedly")
+                    outcome = scheduler.failed_outcome(
+                        node, None, reason="the node's thread stopped unexpectedly"
+                    )
                 self._finish(outcome)
             except Exception as bug:  # noqa: BLE001 - not swallowed: run() raises it
                 self._crashed(bug)
@@ -398,16 +247,15 @@ class PlanRunner:
                 release()
 
     def _finish(self, outcome: NodeOutcome) -> None:
-        event: PlanEvent | None = None
+        recorded = False
         with self._lock:
-            self._running.discard(outcome.name)
-            if not self._finalized:
-                event = self._record(outcome)
-                failed = outcome.result is NodeResult.FAILURE and not outcome.allowed_failure
-                if failed and self.plan.fail_fast and self._fail_fast_after is None:
-                    self._fail_fast_after = outcome.name
-        if event is not None:
-            self._emit(event)
+            if self._finalized:
+                self._state = self._state.not_started(outcome.name)
+            else:
+                self._state = self._state.ended(outcome, fail_fast=self.plan.fail_fast)
+                recorded = True
+        if recorded:
+            self._emit(_finished_event(outcome))
         self._schedule()
 
     def _emit(self, event: PlanEvent) -> None:
@@ -442,44 +290,40 @@ class PlanRunner:
                 hint=f"the nodes are: {', '.join(self.plan.nodes)}",
             )
         outcome = self._execute(node, needs)
-        self._emit(PlanEvent(PlanEventKind.FINISHED, name, _finished_message(outcome), outcome=outcome))
+        self._emit(_finished_event(outcome))
         return outcome
 
     def _execute(self, node: PlanNode, needs: Mapping[str, Any]) -> NodeOutcome:
         """Run one node; expected failures (`WaitAndDispatchError`) become its outcome."""
         clock = self.api.clock
         started = clock.now()
-        context = self._expression_context(node, needs)
+        context = scheduler.expression_context(self.plan, self.context, node, needs)
         engine = Engine(self.api, on_progress=self._progress_for(node.name))
         try:
             try:
-                values = _render_values(node, context)
+                values = render_values(node, context)
             except WaitAndDispatchError:
-                self._emit(PlanEvent(PlanEventKind.STARTED, node.name, _describe(node, node.values)))
+                self._emit(PlanEvent(PlanEventKind.STARTED, node.name, describe(node, node.values)))
                 raise
-            self._emit(PlanEvent(PlanEventKind.STARTED, node.name, _describe(node, values)))
+            self._emit(PlanEvent(PlanEventKind.STARTED, node.name, describe(node, values)))
             if node.kind is NodeKind.COLLECT:
-                outcome = self._collect(node, context, needs, engine, values)
+                outcome = collect(
+                    self.api,
+                    self.repository,
+                    node,
+                    engine,
+                    context=context,
+                    needs=needs,
+                    values=values,
+                    workdir=self.context.workdir,
+                    plan_deadline=self._deadline,
+                )
             else:
                 outcome = self._run_job(node, engine, values)
         except WaitAndDispatchError as error:
-            outcome = _failed(node, error)
+            outcome = scheduler.failed_outcome(node, error)
         allowed = outcome.result is NodeResult.FAILURE and node.continue_on_error
         return replace(outcome, started=started, finished=clock.now(), allowed_failure=allowed)
-
-    def _expression_context(self, node: PlanNode, needs: Mapping[str, Any]) -> dict[str, Any]:
-        return {
-            "github": {
-                "repository": self.context.repository.full_name,
-                "sha": self.context.sha or "",
-                "ref_name": self.context.ref_name or "",
-                "event_name": self.context.event_name,
-            },
-            "needs": dict(needs),
-            "vars": dict(self.plan.vars),
-            "plan": {"name": self.plan.name, "environment": self.plan.environment or ""},
-            "matrix": dict(node.matrix),
-        }
 
     def _progress_for(self, name: str) -> Callable[[ProgressEvent], None]:
         def on_progress(event: ProgressEvent) -> None:
@@ -488,7 +332,7 @@ class PlanRunner:
                     self.dispatched.append(event.run_id)
                     if event.repository:
                         self.dispatched_in[event.run_id] = Repository.parse(event.repository)
-                    late = self._cancelled and name not in self._run_despite_cancel
+                    late = self._state.cancelled and name not in self._run_despite_cancel
                 if late:
                     # The node started before the cancel but dispatched after it took its list of
                     # runs: cancel this one too.
@@ -497,14 +341,10 @@ class PlanRunner:
 
         return on_progress
 
-    def _job_values(self, node: PlanNode, values: Mapping[str, Any], *, dry_run: bool) -> dict[str, str]:
-        """The node's values as the action's input values (text), for `jobs.read_settings`."""
-        text = {name: input_text(value) for name, value in values.items()}
-        text["repository"] = self.repository.full_name
-        text["path"] = str(self.context.workdir / (text.get("path") or node.name))
-        text["summary"] = "false"
-        text["dry-run"] = "true" if dry_run else "false"
-        if self._deadline is not None and not dry_run:
+    def _run_job(self, node: PlanNode, engine: Engine, values: Mapping[str, Any]) -> NodeOutcome:
+        workdir = self.context.workdir
+        text = job_values(node, values, repository=self.repository, workdir=workdir, dry_run=False)
+        if self._deadline is not None:
             left = self._deadline - self.api.clock.now()
             assert self.plan.timeout is not None  # nosec B101 # an invariant for mypy, not a check of input
             if left <= 0:
@@ -513,247 +353,22 @@ class PlanRunner:
                     f"{node.name} could start",
                     hint="raise the plan's timeout, or shorten what runs before this node",
                 )
-            own = parse_duration(text.get("timeout") or _DEFAULTS.get("timeout", "30m"), what="timeout")
+            own = parse_duration(text.get("timeout") or _DEFAULT_TIMEOUT, what="timeout")
             if left < own:
                 # A node never outlives the plan: its wait (and dispatch) ends at the plan's deadline.
                 text["timeout"] = f"{left:.3f}"
-        return text
-
-    def _run_job(self, node: PlanNode, engine: Engine, values: Mapping[str, Any]) -> NodeOutcome:
         settings = jobs.read_settings(
-            self._job_values(node, values, dry_run=False),
+            text,
             default_sha=self.context.sha,
             caller=self.context.caller if self.repository == self.context.repository else None,
         )
-        report = jobs.run_job(engine, settings)
-        outputs = {name: report.outputs.get(name, "") for name in OUTPUT_NAMES}
-        run_url = outputs.get("run-url", "")
-        if report.error is None:
-            return NodeOutcome(
-                node.name, NodeResult.SUCCESS, outputs, reason=_success_reason(report), run_url=run_url
-            )
-        return NodeOutcome(
-            node.name,
-            NodeResult.FAILURE,
-            outputs,
-            error=report.error,
-            reason=_failure_reason(report),
-            run_url=run_url,
-        )
-
-    # -- collect nodes ---------------------------------------------------------------------------
-
-    def _collect(
-        self,
-        node: PlanNode,
-        context: Mapping[str, Any],
-        needs: Mapping[str, Any],
-        engine: Engine,
-        values: Mapping[str, Any],
-    ) -> NodeOutcome:
-        assert node.collect is not None  # nosec B101 # an invariant for mypy, not a check of input
-        collect = node.collect
-        root = self.context.workdir / collect.path
-        timeout = parse_duration(
-            input_text(values.get("timeout") or _DEFAULTS.get("timeout", "30m")), what="timeout"
-        )
-        deadline = self.api.clock.now() + timeout
-        if self._deadline is not None:
-            deadline = min(deadline, self._deadline)
-        sources: list[tuple[str, int]] = []
-        left_out: list[str] = []
-        for source in collect.sources:
-            need = needs.get(source) or {}
-            outputs = need.get("outputs") or {}
-            run_text = str(outputs.get("run-id") or "").strip()
-            if run_text.isdigit():
-                sources.append((source, int(run_text)))
-            else:
-                left_out.append(f"{source} ({need.get('result') or 'no result'})")
-        if not sources:
-            raise ArtifactNotFoundError(
-                f"no runs to collect from: {', '.join(left_out)} have no run",
-                hint="collect takes artifacts from the runs of the nodes it names; they did not run",
-            )
-        chosen = self._choose_artifacts(collect.patterns, sources, deadline)
-        downloaded: list[tuple[str, int, DownloadedArtifact]] = []
-        runs: dict[int, WorkflowRun] = {}
-        for source, run_id, artifact in chosen:
-            run = runs.get(run_id) or engine.get_run(self.repository, run_id)
-            runs[run_id] = run
-            selection = ArtifactSelection(patterns=(artifact.name,), path=root / artifact.name)
-            for item in engine.download_artifacts(self.repository, run, selection, deadline=deadline):
-                downloaded.append((source, run_id, item))
-        listed = [item.as_output() for _, _, item in downloaded]
-        selected: dict[str, Any] | None = None
-        chosen_run: int | None = None
-        if node.select is not None:
-            selected, chosen_run = _select(node, downloaded)
-        gate_passed: bool | None = None
-        error: WaitAndDispatchError | None = None
-        if node.gate is not None:
-            gate_context = {**context, "selected": selected or {}}
-            try:
-                gate_passed = expressions.truthy(
-                    expressions.evaluate(expressions.unwrap(node.gate), gate_context)
-                )
-            except expressions.ExpressionError as problem:
-                raise UsageError(
-                    f"{node.name}.gate: {problem}", hint="see docs/plans.md, Expressions"
-                ) from None
-            if not gate_passed:
-                error = GateFailedError(f"quality gate failed: {_gate_shown(node.gate, selected)}")
-        outputs = _empty_outputs()
-        outputs.update(
-            {
-                "status": "completed",
-                "conclusion": "success" if error is None else "failure",
-                "dispatched": "false",
-                "artifacts": json.dumps(listed),
-                "download-path": str(root),
-                "checks": "{}",
-                "result": json.dumps({"artifacts": listed, "selected": selected, "gate": gate_passed}),
-            }
-        )
-        run_url = ""
-        if chosen_run is not None:
-            # The selected artifact's run: a later node can take more from it (`run-id:`).
-            run_url = runs[chosen_run].html_url
-            outputs["run-id"] = str(chosen_run)
-            outputs["run-url"] = run_url
-        count = f"{len(downloaded)} artifact{'s' if len(downloaded) != 1 else ''}"
-        parts = [f"collected {count} from {', '.join(s for s, _ in sources)}"]
-        if left_out:
-            parts.append(f"left out {', '.join(left_out)}")
-        if selected is not None:
-            parts.append(f"selected {selected['artifact']} of {selected['node']}")
-        if error is not None:
-            return NodeOutcome(
-                node.name, NodeResult.FAILURE, outputs, error=error, reason=error.message, run_url=run_url
-            )
-        return NodeOutcome(node.name, NodeResult.SUCCESS, outputs, reason="; ".join(parts), run_url=run_url)
-
-    def _choose_artifacts(
-        self, patterns: Sequence[str], sources: Sequence[tuple[str, int]], deadline: float
-    ) -> list[tuple[str, int, Artifact]]:
-        """The artifacts of the sources' runs that the patterns name, each name from one node only."""
-        available: list[tuple[str, int, list[Artifact]]] = [
-            (
-                source,
-                run_id,
-                artifacts_api.select_artifacts(
-                    artifacts_api.list_artifacts(self.api, self.repository, run_id, deadline=deadline), ()
-                ),
-            )
-            for source, run_id in sources
-        ]
-        chosen: list[tuple[str, int, Artifact]] = []
-        owners: dict[str, tuple[str, int]] = {}
-        wanted = [p for p in patterns if p.strip()]
-        for source, run_id, artifacts in available:
-            for artifact in artifacts:
-                if wanted and not any(_matches(artifact.name, p) for p in wanted):
-                    continue
-                if artifact.name in owners:
-                    other, other_run = owners[artifact.name]
-                    raise ArtifactError(
-                        f"artifact {artifact.name!r} is in the runs of both {other} (run {other_run}) and "
-                        f"{source} (run {run_id}); collect puts each artifact in its own folder, so names "
-                        "must differ",
-                        hint="give each run's artifact its own name, e.g. metrics-${{ matrix.attempt }}",
-                    )
-                owners[artifact.name] = (source, run_id)
-                chosen.append((source, run_id, artifact))
-        missing = [p for p in wanted if not any(_matches(name, p) for name in owners)]
-        if missing:
-            has = "; ".join(
-                f"{source} (run {run_id}): {', '.join(a.name for a in artifacts) or 'none'}"
-                for source, run_id, artifacts in available
-            )
-            raise ArtifactNotFoundError(
-                f"no artifact matching {', '.join(repr(p) for p in missing)} in the runs collected from; "
-                f"they have {has}"
-            )
-        return chosen
+        return run_node_job(node, engine, settings)
 
     # -- dry run ---------------------------------------------------------------------------------
 
     def preview(self) -> list[tuple[str, list[str]]]:
-        """What each node would do, in plan order, found out with read requests only.
-
-        Values that depend on other nodes are shown as the expression (docs/plans.md, "--dry-run").
-        """
-        previews: list[tuple[str, list[str]]] = []
-        for node in self.plan.nodes.values():
-            lines: list[str] = []
-            if node.needs:
-                lines.append("runs after: " + ", ".join(node.needs))
-            if node.condition:
-                written = node.written_condition or node.condition
-                if self._known_false(node):
-                    lines.append(f"would be skipped: if: {written} is false")
-                    previews.append((node.name, lines))
-                    continue
-                lines.append(f"if: {written}")
-            try:
-                lines.extend(self._preview_node(node))
-            except WaitAndDispatchError as error:
-                error.message = f"node {node.name}: {error.message}"
-                error.args = (error.message,)
-                raise
-            previews.append((node.name, lines))
-        return previews
-
-    def _known_false(self, node: PlanNode) -> bool:
-        """The node's `if` is false already (it reads neither needs nor a status function)."""
-        try:
-            paths = expressions.references(node.condition)
-            calls = {name.lower() for name in expressions.function_calls(node.condition)}
-            if calls & _STATUS_FUNCTIONS or any(path[0].lower() == "needs" for path in paths):
-                return False
-            context = self._expression_context(node, {})
-            return not expressions.truthy(expressions.evaluate(node.condition, context))
-        except expressions.ExpressionError:
-            return False  # the real run reports it
-
-    def _preview_node(self, node: PlanNode) -> list[str]:
-        context = self._expression_context(node, {})
-        values = {name: _render_known(value, context) for name, value in node.values.items()}
-        if node.kind is NodeKind.COLLECT:
-            assert node.collect is not None  # nosec B101 # an invariant for mypy, not a check of input
-            wanted = ", ".join(node.collect.patterns) or "every artifact"
-            path = self.context.workdir / node.collect.path
-            sources = ", ".join(node.collect.sources)
-            lines = [f"would collect {wanted} from the runs of {sources} into {path}/<artifact>/"]
-            if node.select is not None:
-                which = "highest" if node.select.highest else "lowest"
-                lines.append(
-                    f"would select the artifact whose {node.select.file} has the {which} {node.select.key}"
-                )
-            if node.gate is not None:
-                lines.append(f"gate: {node.gate}")
-            return lines
-        run_id = input_text(values.get("run-id", ""))
-        if "${{" in run_id:
-            # Known only once the needed node has run: read_settings would refuse it as text.
-            lines = [f"would use the run of {_needs_named(run_id) or run_id}"]
-            patterns = input_text(values.get("artifacts", "")).replace("\n", ", ")
-            path = self.context.workdir / (input_text(values.get("path", "")) or node.name)
-            lines.append(f"would download {patterns or 'every artifact'} from it into {path}")
-            return lines
-        try:
-            settings = jobs.read_settings(
-                self._job_values(node, values, dry_run=True), default_sha=self.context.sha
-            )
-            return list(jobs.run_job(Engine(self.api), settings).preview)
-        except WaitAndDispatchError as error:
-            dynamic = [name for name, value in values.items() if "${{" in input_text(value)]
-            if not dynamic:
-                raise
-            # A value still holding an expression (a ref from another node, say) is only known
-            # once the plan runs: say so rather than fail the dry run.
-            needs = _needs_named(" ".join(input_text(values[name]) for name in dynamic)) or "its needs"
-            return [f"{', '.join(dynamic)} known only once {needs} have finished ({error.message})"]
+        """What each node would do, in plan order, found out with read requests only."""
+        return preview_plan(self.api, self.plan, self.context, self.repository)
 
 
 def plan_error(result: PlanResult) -> PlanFailedError | None:
@@ -781,56 +396,8 @@ def plan_error(result: PlanResult) -> PlanFailedError | None:
     )
 
 
-# -- helpers ---------------------------------------------------------------------------------------
-
-
-def _condition_holds(
-    condition: str, context: Mapping[str, Any], *, success: bool, failure: bool, cancelled: bool
-) -> bool:
-    """The node's `if`, as GitHub reads a job's: no status function means `success() && (if)`."""
-    expression = expressions.unwrap(condition) if condition.strip() else "success()"
-    calls = {name.lower() for name in expressions.function_calls(expression)}
-    if not calls & _STATUS_FUNCTIONS:
-        expression = f"success() && ({expression})"
-    functions: dict[str, Callable[..., Any]] = {
-        "always": lambda: True,
-        "success": lambda: success,
-        "failure": lambda: failure,
-        "cancelled": lambda: cancelled,
-    }
-    return expressions.truthy(expressions.evaluate(expression, context, functions))
-
-
-def _conclusion(outcomes: Iterable[NodeOutcome], *, cancelled: bool) -> NodeResult:
-    listed = list(outcomes)
-    if any(o.result is NodeResult.FAILURE and not o.allowed_failure for o in listed):
-        return NodeResult.FAILURE
-    if cancelled or any(o.result is NodeResult.CANCELLED for o in listed):
-        return NodeResult.CANCELLED
-    return NodeResult.SUCCESS
-
-
-def _empty_outputs() -> dict[str, str]:
-    return {name: "" for name in OUTPUT_NAMES}
-
-
-def _skipped(node: PlanNode, why: str) -> NodeOutcome:
-    return NodeOutcome(node.name, NodeResult.SKIPPED, _empty_outputs(), reason=f"skipped: {why}")
-
-
-def _failed(node: PlanNode, error: WaitAndDispatchError | None, *, reason: str = "") -> NodeOutcome:
-    return NodeOutcome(
-        node.name,
-        NodeResult.FAILURE,
-        _empty_outputs(),
-        error=error,
-        reason=reason or (error.message if error is not None else "failed"),
-    )
-
-
-def _what_happened(outcome: NodeOutcome) -> str:
-    verb = "failed" if outcome.result is NodeResult.FAILURE else f"was {outcome.result.value}"
-    return f"{outcome.name} {verb}"
+def _finished_event(outcome: NodeOutcome) -> PlanEvent:
+    return PlanEvent(PlanEventKind.FINISHED, outcome.name, _finished_message(outcome), outcome=outcome)
 
 
 def _finished_message(outcome: NodeOutcome) -> str:
@@ -838,163 +405,3 @@ def _finished_message(outcome: NodeOutcome) -> str:
     if not outcome.reason or outcome.reason.startswith(f"{result}:"):
         return outcome.reason or result
     return f"{result}: {outcome.reason}"
-
-
-def _render_values(node: PlanNode, context: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        return {name: _render(value, context) for name, value in node.values.items()}
-    except expressions.ExpressionError as error:
-        raise UsageError(f"{node.name}: {error}", hint="see docs/plans.md, Expressions") from None
-
-
-def _render(value: Any, context: Mapping[str, Any]) -> Any:
-    if isinstance(value, str):
-        return expressions.render(value, context) if "${{" in value else value
-    if isinstance(value, Mapping):
-        return {key: _render(item, context) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_render(item, context) for item in value]
-    return value
-
-
-def _render_known(value: Any, context: Mapping[str, Any]) -> Any:
-    """Render what is known before the plan runs; leave templates over `needs` as written."""
-    if isinstance(value, str):
-        if "${{" not in value:
-            return value
-        try:
-            if any(path[:1] == ("needs",) for path in expressions.references(value)):
-                return value
-            return expressions.render(value, context)
-        except expressions.ExpressionError:
-            return value
-    if isinstance(value, Mapping):
-        return {key: _render_known(item, context) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_render_known(item, context) for item in value]
-    return value
-
-
-def _needs_named(template: str) -> str:
-    try:
-        names = [
-            path[1] for path in expressions.references(template) if path[:1] == ("needs",) and len(path) > 1
-        ]
-    except expressions.ExpressionError:
-        return ""
-    return ", ".join(dict.fromkeys(names))
-
-
-def _describe(node: PlanNode, values: Mapping[str, Any]) -> str:
-    def text(name: str) -> str:
-        return input_text(values.get(name, "")).strip()
-
-    if node.kind is NodeKind.COLLECT and node.collect is not None:
-        wanted = ", ".join(node.collect.patterns) or "every artifact"
-        return f"collecting {wanted} from {', '.join(node.collect.sources)}"
-    if node.kind is NodeKind.CHECKS:
-        named = ", ".join(filter(None, [text("checks").replace("\n", ", "), text("checks-regex")]))
-        return f"waiting for checks: {named or 'every check'}"
-    if text("run-id"):
-        return f"taking run {text('run-id')}"
-    if text("event-type"):
-        return f"sending repository_dispatch {text('event-type')}"
-    return f"finding or dispatching {text('workflow')}"
-
-
-def _success_reason(report: jobs.JobReport) -> str:
-    if report.run is not None:
-        run = report.run.run
-        how = "dispatched" if report.run.dispatched else "found"
-        return f"{how} run {run.id}: {run.conclusion or run.status}"
-    if report.checks is not None:
-        return f"{len(report.checks.checks)} checks passed on {report.checks.sha[:7]}"
-    return ""
-
-
-def _failure_reason(report: jobs.JobReport) -> str:
-    error = report.error
-    assert error is not None  # nosec B101 # an invariant for mypy, not a check of input
-    if report.run is not None and report.run.artifact_error is None:
-        run = report.run.run
-        if run.completed:
-            return f"run {run.id} failed: {run.conclusion}"
-        return f"run {run.id} still {run.status} after {format_seconds(report.run.waited)}"
-    return error.message
-
-
-def _matches(name: str, pattern: str) -> bool:
-    return name == pattern or fnmatch.fnmatchcase(name, pattern)
-
-
-def _select(
-    node: PlanNode, downloaded: Sequence[tuple[str, int, DownloadedArtifact]]
-) -> tuple[dict[str, Any], int]:
-    """The artifact whose JSON file has the highest (or lowest) value: (`selected`, its run id)."""
-    assert node.select is not None  # nosec B101 # an invariant for mypy, not a check of input
-    select = node.select
-    best: tuple[float, dict[str, Any], int] | None = None
-    for source, run_id, artifact in downloaded:
-        path = Path(artifact.path) / select.file
-        where = f"{select.file} of artifact {artifact.name} (node {source}, run {run_id})"
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ArtifactNotFoundError(
-                f"{where} does not exist",
-                hint=f"select.file is a path inside each artifact; this one is unpacked in {artifact.path}",
-            ) from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as problem:
-            raise ArtifactError(
-                f"{where} is not readable JSON: {problem}",
-                hint="select.file must name a UTF-8 JSON file inside each artifact",
-            ) from None
-        if not isinstance(data, dict):
-            raise ArtifactError(f"{where} is not a JSON object", hint="select reads a field of a JSON object")
-        value: Any = data
-        for part in select.key.split("."):
-            value = value.get(part) if isinstance(value, dict) else None
-        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-            found = "is missing" if value is None else f"is {json.dumps(value)}, not a number"
-            raise ArtifactError(
-                f"{select.key} in {where} {found}",
-                hint=f"select compares a number; the file has: {', '.join(data) or 'nothing'}",
-            )
-        number = float(value)
-        if best is None or (number > best[0] if select.highest else number < best[0]):
-            best = (number, {**data, "artifact": artifact.name, "run-id": run_id, "node": source}, run_id)
-    if best is None:
-        raise ArtifactNotFoundError(f"{node.name}: no artifact was collected to select from")
-    return best[1], best[2]
-
-
-def _gate_shown(gate: str, selected: Mapping[str, Any] | None) -> str:
-    """`selected.dice >= 0.9 (train-2: dice=0.9012)`: the gate and the values it read."""
-    expression = expressions.unwrap(gate)
-    if not selected:
-        return expression
-    shown: list[str] = []
-    try:
-        paths = expressions.references(expression)
-    except expressions.ExpressionError:
-        paths = []
-    for path in paths:
-        if path[:1] != ("selected",) or len(path) < 2:
-            continue
-        value: Any = selected
-        for part in path[1:]:
-            value = value.get(part) if isinstance(value, Mapping) else None
-        shown.append(f"{'.'.join(path[1:])}={_shown(value)}")
-    if not shown:
-        return expression
-    return f"{expression} ({selected.get('node', selected.get('artifact', ''))}: {', '.join(shown)})"
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, int | float | str):
-        return str(value)
-    return json.dumps(value)

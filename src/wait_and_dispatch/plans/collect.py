@@ -1,0 +1,262 @@
+"""A collect node: artifacts from the runs of earlier nodes, one of them selected, a gate judged.
+
+The artifacts are downloaded into `path/<artifact name>/`, so two runs' artifacts of the same name
+would overwrite each other and are refused. `select:` picks the artifact whose JSON file holds the
+highest (or lowest) number; `gate:` is an expression over `selected` and `needs` that must hold
+(docs/plans.md, "Collecting artifacts").
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from wait_and_dispatch import expressions
+from wait_and_dispatch.engine import artifacts as artifacts_api
+from wait_and_dispatch.engine.core import Engine
+from wait_and_dispatch.engine.inputs import parse_duration
+from wait_and_dispatch.engine.model import (
+    Artifact,
+    ArtifactSelection,
+    DownloadedArtifact,
+    Repository,
+    WorkflowRun,
+)
+from wait_and_dispatch.errors import (
+    ArtifactError,
+    ArtifactNotFoundError,
+    GateFailedError,
+    UsageError,
+    WaitAndDispatchError,
+)
+from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.jobs.options import find_input
+from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, PlanNode, input_text
+from wait_and_dispatch.plans.scheduler import empty_outputs
+
+_DEFAULT_TIMEOUT = find_input("timeout").default
+
+
+def collect(
+    api: GitHubApi,
+    repository: Repository,
+    node: PlanNode,
+    engine: Engine,
+    *,
+    context: Mapping[str, Any],
+    needs: Mapping[str, Any],
+    values: Mapping[str, Any],
+    workdir: Path,
+    plan_deadline: float | None,
+) -> NodeOutcome:
+    """Download the artifacts of the runs of the node's sources, select one and judge the gate.
+
+    `context` is the node's expression context, `needs` GitHub's `needs` of the node, `values`
+    its values rendered; `plan_deadline` the plan's timeout on the API clock, if it has one.
+    """
+    assert node.collect is not None  # nosec B101 # an invariant for mypy, not a check of input
+    collect = node.collect
+    root = workdir / collect.path
+    timeout = parse_duration(input_text(values.get("timeout") or _DEFAULT_TIMEOUT), what="timeout")
+    deadline = api.clock.now() + timeout
+    if plan_deadline is not None:
+        deadline = min(deadline, plan_deadline)
+    sources: list[tuple[str, int]] = []
+    left_out: list[str] = []
+    for source in collect.sources:
+        need = needs.get(source) or {}
+        outputs = need.get("outputs") or {}
+        run_text = str(outputs.get("run-id") or "").strip()
+        if run_text.isdigit():
+            sources.append((source, int(run_text)))
+        else:
+            left_out.append(f"{source} ({need.get('result') or 'no result'})")
+    if not sources:
+        raise ArtifactNotFoundError(
+            f"no runs to collect from: {', '.join(left_out)} have no run",
+            hint="collect takes artifacts from the runs of the nodes it names; they did not run",
+        )
+    chosen = _choose_artifacts(api, repository, collect.patterns, sources, deadline)
+    downloaded: list[tuple[str, int, DownloadedArtifact]] = []
+    runs: dict[int, WorkflowRun] = {}
+    for source, run_id, artifact in chosen:
+        run = runs.get(run_id) or engine.get_run(repository, run_id)
+        runs[run_id] = run
+        selection = ArtifactSelection(patterns=(artifact.name,), path=root / artifact.name)
+        for item in engine.download_artifacts(repository, run, selection, deadline=deadline):
+            downloaded.append((source, run_id, item))
+    listed = [item.as_output() for _, _, item in downloaded]
+    selected: dict[str, Any] | None = None
+    chosen_run: int | None = None
+    if node.select is not None:
+        selected, chosen_run = _select(node, downloaded)
+    gate_passed: bool | None = None
+    error: WaitAndDispatchError | None = None
+    if node.gate is not None:
+        gate_context = {**context, "selected": selected or {}}
+        try:
+            gate_passed = expressions.truthy(
+                expressions.evaluate(expressions.unwrap(node.gate), gate_context)
+            )
+        except expressions.ExpressionError as problem:
+            raise UsageError(f"{node.name}.gate: {problem}", hint="see docs/plans.md, Expressions") from None
+        if not gate_passed:
+            error = GateFailedError(f"quality gate failed: {_gate_shown(node.gate, selected)}")
+    outputs = empty_outputs()
+    outputs.update(
+        {
+            "status": "completed",
+            "conclusion": "success" if error is None else "failure",
+            "dispatched": "false",
+            "artifacts": json.dumps(listed),
+            "download-path": str(root),
+            "checks": "{}",
+            "result": json.dumps({"artifacts": listed, "selected": selected, "gate": gate_passed}),
+        }
+    )
+    run_url = ""
+    if chosen_run is not None:
+        # The selected artifact's run: a later node can take more from it (`run-id:`).
+        run_url = runs[chosen_run].html_url
+        outputs["run-id"] = str(chosen_run)
+        outputs["run-url"] = run_url
+    count = f"{len(downloaded)} artifact{'s' if len(downloaded) != 1 else ''}"
+    parts = [f"collected {count} from {', '.join(s for s, _ in sources)}"]
+    if left_out:
+        parts.append(f"left out {', '.join(left_out)}")
+    if selected is not None:
+        parts.append(f"selected {selected['artifact']} of {selected['node']}")
+    if error is not None:
+        return NodeOutcome(
+            node.name, NodeResult.FAILURE, outputs, error=error, reason=error.message, run_url=run_url
+        )
+    return NodeOutcome(node.name, NodeResult.SUCCESS, outputs, reason="; ".join(parts), run_url=run_url)
+
+
+def _choose_artifacts(
+    api: GitHubApi,
+    repository: Repository,
+    patterns: Sequence[str],
+    sources: Sequence[tuple[str, int]],
+    deadline: float,
+) -> list[tuple[str, int, Artifact]]:
+    """The artifacts of the sources' runs that the patterns name, each name from one node only."""
+    available: list[tuple[str, int, list[Artifact]]] = [
+        (
+            source,
+            run_id,
+            artifacts_api.select_artifacts(
+                artifacts_api.list_artifacts(api, repository, run_id, deadline=deadline), ()
+            ),
+        )
+        for source, run_id in sources
+    ]
+    chosen: list[tuple[str, int, Artifact]] = []
+    owners: dict[str, tuple[str, int]] = {}
+    wanted = [p for p in patterns if p.strip()]
+    for source, run_id, artifacts in available:
+        for artifact in artifacts:
+            if wanted and not any(_matches(artifact.name, p) for p in wanted):
+                continue
+            if artifact.name in owners:
+                other, other_run = owners[artifact.name]
+                raise ArtifactError(
+                    f"artifact {artifact.name!r} is in the runs of both {other} (run {other_run}) and "
+                    f"{source} (run {run_id}); collect puts each artifact in its own folder, so names "
+                    "must differ",
+                    hint="give each run's artifact its own name, e.g. metrics-${{ matrix.attempt }}",
+                )
+            owners[artifact.name] = (source, run_id)
+            chosen.append((source, run_id, artifact))
+    missing = [p for p in wanted if not any(_matches(name, p) for name in owners)]
+    if missing:
+        has = "; ".join(
+            f"{source} (run {run_id}): {', '.join(a.name for a in artifacts) or 'none'}"
+            for source, run_id, artifacts in available
+        )
+        raise ArtifactNotFoundError(
+            f"no artifact matching {', '.join(repr(p) for p in missing)} in the runs collected from; "
+            f"they have {has}"
+        )
+    return chosen
+
+
+def _matches(name: str, pattern: str) -> bool:
+    return name == pattern or fnmatch.fnmatchcase(name, pattern)
+
+
+def _select(
+    node: PlanNode, downloaded: Sequence[tuple[str, int, DownloadedArtifact]]
+) -> tuple[dict[str, Any], int]:
+    """The artifact whose JSON file has the highest (or lowest) value: (`selected`, its run id)."""
+    assert node.select is not None  # nosec B101 # an invariant for mypy, not a check of input
+    select = node.select
+    best: tuple[float, dict[str, Any], int] | None = None
+    for source, run_id, artifact in downloaded:
+        path = Path(artifact.path) / select.file
+        where = f"{select.file} of artifact {artifact.name} (node {source}, run {run_id})"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ArtifactNotFoundError(
+                f"{where} does not exist",
+                hint=f"select.file is a path inside each artifact; this one is unpacked in {artifact.path}",
+            ) from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as problem:
+            raise ArtifactError(
+                f"{where} is not readable JSON: {problem}",
+                hint="select.file must name a UTF-8 JSON file inside each artifact",
+            ) from None
+        if not isinstance(data, dict):
+            raise ArtifactError(f"{where} is not a JSON object", hint="select reads a field of a JSON object")
+        value: Any = data
+        for part in select.key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+            found = "is missing" if value is None else f"is {json.dumps(value)}, not a number"
+            raise ArtifactError(
+                f"{select.key} in {where} {found}",
+                hint=f"select compares a number; the file has: {', '.join(data) or 'nothing'}",
+            )
+        number = float(value)
+        if best is None or (number > best[0] if select.highest else number < best[0]):
+            best = (number, {**data, "artifact": artifact.name, "run-id": run_id, "node": source}, run_id)
+    if best is None:
+        raise ArtifactNotFoundError(f"{node.name}: no artifact was collected to select from")
+    return best[1], best[2]
+
+
+def _gate_shown(gate: str, selected: Mapping[str, Any] | None) -> str:
+    """`selected.dice >= 0.9 (train-2: dice=0.9012)`: the gate and the values it read."""
+    expression = expressions.unwrap(gate)
+    if not selected:
+        return expression
+    shown: list[str] = []
+    try:
+        paths = expressions.references(expression)
+    except expressions.ExpressionError:
+        paths = []
+    for path in paths:
+        if path[:1] != ("selected",) or len(path) < 2:
+            continue
+        value: Any = selected
+        for part in path[1:]:
+            value = value.get(part) if isinstance(value, Mapping) else None
+        shown.append(f"{'.'.join(path[1:])}={_shown(value)}")
+    if not shown:
+        return expression
+    return f"{expression} ({selected.get('node', selected.get('artifact', ''))}: {', '.join(shown)})"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float | str):
+        return str(value)
+    return json.dumps(value)

@@ -1,0 +1,102 @@
+"""One workflow or checks node as the action's job: its values rendered, turned into the action's
+inputs, run by `jobs.run_job`, and its report turned into the node's outcome."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from wait_and_dispatch import expressions
+from wait_and_dispatch.engine.core import Engine
+from wait_and_dispatch.engine.model import Repository, format_seconds
+from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.jobs import job as jobs
+from wait_and_dispatch.jobs.options import OUTPUT_NAMES
+from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, PlanNode, input_text
+
+
+def job_values(
+    node: PlanNode, values: Mapping[str, Any], *, repository: Repository, workdir: Path, dry_run: bool
+) -> dict[str, str]:
+    """The node's values as the action's input values (text), for `jobs.read_settings`."""
+    text = {name: input_text(value) for name, value in values.items()}
+    text["repository"] = repository.full_name
+    text["path"] = str(workdir / (text.get("path") or node.name))
+    text["summary"] = "false"
+    text["dry-run"] = "true" if dry_run else "false"
+    return text
+
+
+def run_node_job(node: PlanNode, engine: Engine, settings: jobs.JobSettings) -> NodeOutcome:
+    """Run the node's job; its report (failures included) becomes the node's outcome."""
+    report = jobs.run_job(engine, settings)
+    outputs = {name: report.outputs.get(name, "") for name in OUTPUT_NAMES}
+    run_url = outputs.get("run-url", "")
+    if report.error is None:
+        return NodeOutcome(
+            node.name, NodeResult.SUCCESS, outputs, reason=_success_reason(report), run_url=run_url
+        )
+    return NodeOutcome(
+        node.name,
+        NodeResult.FAILURE,
+        outputs,
+        error=report.error,
+        reason=_failure_reason(report),
+        run_url=run_url,
+    )
+
+
+def render_values(node: PlanNode, context: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return {name: _render(value, context) for name, value in node.values.items()}
+    except expressions.ExpressionError as error:
+        raise UsageError(f"{node.name}: {error}", hint="see docs/plans.md, Expressions") from None
+
+
+def _render(value: Any, context: Mapping[str, Any]) -> Any:
+    if isinstance(value, str):
+        return expressions.render(value, context) if "${{" in value else value
+    if isinstance(value, Mapping):
+        return {key: _render(item, context) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_render(item, context) for item in value]
+    return value
+
+
+def describe(node: PlanNode, values: Mapping[str, Any]) -> str:
+    def text(name: str) -> str:
+        return input_text(values.get(name, "")).strip()
+
+    if node.kind is NodeKind.COLLECT and node.collect is not None:
+        wanted = ", ".join(node.collect.patterns) or "every artifact"
+        return f"collecting {wanted} from {', '.join(node.collect.sources)}"
+    if node.kind is NodeKind.CHECKS:
+        named = ", ".join(filter(None, [text("checks").replace("\n", ", "), text("checks-regex")]))
+        return f"waiting for checks: {named or 'every check'}"
+    if text("run-id"):
+        return f"taking run {text('run-id')}"
+    if text("event-type"):
+        return f"sending repository_dispatch {text('event-type')}"
+    return f"finding or dispatching {text('workflow')}"
+
+
+def _success_reason(report: jobs.JobReport) -> str:
+    if report.run is not None:
+        run = report.run.run
+        how = "dispatched" if report.run.dispatched else "found"
+        return f"{how} run {run.id}: {run.conclusion or run.status}"
+    if report.checks is not None:
+        return f"{len(report.checks.checks)} checks passed on {report.checks.sha[:7]}"
+    return ""
+
+
+def _failure_reason(report: jobs.JobReport) -> str:
+    error = report.error
+    assert error is not None  # nosec B101 # an invariant for mypy, not a check of input
+    if report.run is not None and report.run.artifact_error is None:
+        run = report.run.run
+        if run.completed:
+            return f"run {run.id} failed: {run.conclusion}"
+        return f"run {run.id} still {run.status} after {format_seconds(report.run.waited)}"
+    return error.message
