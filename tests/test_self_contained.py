@@ -26,15 +26,6 @@ NOT_YET_CLEAN = {
     "src/wait_and_dispatch/emulator/shapes.py",
     "src/wait_and_dispatch/emulator/state.py",
     "src/wait_and_dispatch/github_api.py",
-    "src/wait_and_dispatch/plans/emit.py",
-    "tests/api/test_github_api.py",
-    "tests/conformance/test_check_suites.py",
-    "tests/conformance/test_emulator_differences_fixed.py",
-    "tests/conformance/test_emulator_endpoints.py",
-    "tests/emulator/test_artifacts.py",
-    "tests/emulator/test_checks.py",
-    "tests/emulator/test_dispatch.py",
-    "tests/plans/test_emit.py",
 }
 
 
@@ -67,6 +58,13 @@ def test_no_comment_or_document_points_outside_the_repository() -> None:
     assert not found, "cite the public source or docs/github-behaviour.md instead:\n" + "\n".join(
         f"{name}:{hit}" for name, hits in sorted(found.items()) for hit in hits
     )
+
+
+def test_every_file_still_being_rewritten_exists_and_is_not_clean_yet() -> None:
+    clean = sorted(
+        name for name in NOT_YET_CLEAN if not (ROOT / name).exists() or not references_outside(ROOT / name)
+    )
+    assert not clean, f"take these out of NOT_YET_CLEAN: {clean}"
 
 
 def test_the_pattern_finds_what_a_clone_cannot_follow_and_spares_peers_issues() -> None:

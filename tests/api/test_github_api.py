@@ -478,7 +478,7 @@ def test_requests_are_paced_to_stay_under_the_secondary_points_limit(
 
 
 def test_the_retry_machinery_is_imported_only_once_a_request_fails(tmp_path: Path) -> None:
-    """Start-up (issue 12, item 5): a run's first request must not pay for importing tenacity."""
+    """Start-up: a run's first request must not pay for importing tenacity."""
     import subprocess
     import sys
 

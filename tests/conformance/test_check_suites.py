@@ -1,6 +1,6 @@
 """The commit's check suites behave as GitHub's do, which is what a checks wait decides from.
 
-GitHub (GITHUB-FACTS "Check runs", REST docs "Check suites"): GitHub Actions makes one suite per
+GitHub (REST docs "Check suites"; docs/github-behaviour.md): GitHub Actions makes one suite per
 workflow run, `queued`/`in_progress` until the run's last job ends; other apps get a suite on
 every push, which stays `queued` with `latest_check_runs_count: 0` for as long as the app creates
 no check run, forever for one that never does (the recording CheckSuite.testGetCheckSuitesForRef:

@@ -1,4 +1,4 @@
-"""Three ways the emulator differed from GitHub (issue 11, item 5), each checked against what
+"""Three ways the emulator differed from GitHub, each checked against what
 GitHub sends: the recordings in tests/data/recordings, the OpenAPI description and the REST docs.
 
 - 4xx answers use up the primary rate limit; 401 and 304 do not.

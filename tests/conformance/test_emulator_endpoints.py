@@ -36,7 +36,7 @@ class Case:
     body: Any = None
     token: str | None = "dev"
     headers: dict[str, str] = field(default_factory=dict)
-    message: str | None = None  # part of GitHub's error message (recordings, GITHUB-FACTS)
+    message: str | None = None  # part of GitHub's error message (recordings, docs/github-behaviour.md)
     documented_request: bool = True  # False: the request itself breaks the description on purpose
 
     def send(self, api: Api, ids: Ids) -> Any:

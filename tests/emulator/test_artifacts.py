@@ -1,4 +1,4 @@
-"""Artifacts and their download through the storage host (GITHUB-FACTS "Artifacts")."""
+"""Artifacts and their download through the storage host (REST docs "Artifacts"; docs/github-behaviour.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Check runs and suites for a ref (GITHUB-FACTS "Check runs")."""
+"""Check runs and suites for a ref (REST docs "Check runs"; docs/github-behaviour.md)."""
 
 from __future__ import annotations
 

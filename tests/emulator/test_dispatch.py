@@ -1,4 +1,5 @@
-"""Dispatching a workflow: what GitHub answers and which run it starts (GITHUB-FACTS "Dispatch")."""
+"""Dispatching a workflow: what GitHub answers and which run it starts (REST docs "Create a
+workflow dispatch event")."""
 
 from __future__ import annotations
 
@@ -148,7 +149,8 @@ def test_repository_dispatch_answers_204_and_starts_matching_workflows(http: Htt
         {"event_type": "release", "client_payload": {"version": "2.0"}},
         token=token,
     )
-    if token == "ci":  # contents: read is not enough (GITHUB-FACTS "Dispatch")
+    # contents: read is not enough: it needs actions: write (REST docs "Create a workflow dispatch event")
+    if token == "ci":
         assert response.status_code == 403
         return
     assert response.status_code == 204

@@ -1023,7 +1023,7 @@ def test_a_finding_reads_as_file_and_message() -> None:
     assert str(finding) == "wf/a.yml: has no workflow_dispatch trigger"
 
 
-# --- a var that holds an expression (issue 11, defect 12) ----------------------------------------
+# --- a var that holds an expression: written as a valid ${{ }} expression -----------------------------------
 
 SECRET_VAR_PLAN = """\
 name: Deploy
