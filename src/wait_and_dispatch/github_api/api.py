@@ -80,21 +80,22 @@ class GitHubApi:
             self.clock, self.policy, self.rng, hold_requests=self._accounting.hold, on_retry=self._retrying
         )
         self._has_token = bool(token)
-        self._user_agent = user_agent
-        self._wire_to_api = Wire(self.base_url, timeout=timeout)
-        # Held here only, sent only to the API host (never to storage, never in a message). A
-        # GitHub App's JWT goes as `Bearer` (REST "Authenticating as a GitHub App").
-        scheme = "Bearer" if app_jwt else "token"
-        self._authorization = {"Authorization": f"{scheme} {token}"} if token else {}
-        # GitHub asks for requests made serially, not concurrently ("Best practices for using the
-        # REST API"): one request in flight per client (per token) at a time.
-        self._wire = threading.Lock()
         self._scope = threading.local()
-        self._etags = _EtagCache()
         self._downloads = Downloads(
             self.clock, timeout=timeout, user_agent=user_agent, accounting=self._accounting
         )
         self._notices = Notices(on_notice)
+        self._exchange = _Exchange(
+            self.base_url,
+            token=token,
+            app_jwt=app_jwt,
+            user_agent=user_agent,
+            timeout=timeout,
+            display=self._urls.display,
+            accounting=self._accounting,
+            budget=self._budget,
+            notices=self._notices,
+        )
         self._versions = ApiVersions(self._notices)
         self._redirects = Redirects(self._urls, self._notices)
 
@@ -129,8 +130,7 @@ class GitHubApi:
         return self._downloads.session
 
     def close(self) -> None:
-        with self._wire:
-            self._wire_to_api.close()
+        self._exchange.close()
         self._downloads.close()
 
     def __enter__(self) -> GitHubApi:
@@ -276,7 +276,7 @@ class GitHubApi:
 
         def send(target: str) -> ApiResponse:
             return self._versions.send(
-                lambda version: self._send_once(method, target, body, headers, safe, conditional, version)
+                lambda version: self._exchange.send(method, target, body, headers, safe, conditional, version)
             )
 
         return self._retried(
@@ -364,7 +364,46 @@ class GitHubApi:
         if self.on_retry is not None:
             self.on_retry(event)
 
-    def _send_once(
+
+class _Exchange:
+    """One request and its answer on the API host: headers (the token among them), the
+    conditional request and its ETag, the answer read and counted."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        token: str | None,
+        app_jwt: bool,
+        user_agent: str,
+        timeout: int,
+        display: Callable[[str], str],
+        accounting: Accounting,
+        budget: RequestBudget,
+        notices: Notices,
+    ) -> None:
+        self._base_url = base_url
+        self.has_token = bool(token)
+        # Held here only, sent only to the API host (never to storage, never in a message). A
+        # GitHub App's JWT goes as `Bearer` (REST "Authenticating as a GitHub App").
+        scheme = "Bearer" if app_jwt else "token"
+        self._authorization = {"Authorization": f"{scheme} {token}"} if token else {}
+        self._user_agent = user_agent
+        self._display = display
+        self._accounting = accounting
+        self._budget = budget
+        self._notices = notices
+        self._etags = _EtagCache()
+        self._wire = Wire(base_url, timeout=timeout)
+        # GitHub asks for requests made serially, not concurrently ("Best practices for using the
+        # REST API"): one request in flight per client (per token) at a time.
+        self._one_at_a_time = threading.Lock()
+
+    def close(self) -> None:
+        with self._one_at_a_time:
+            self._wire.close()
+
+    def send(
         self,
         method: str,
         url: str,
@@ -374,7 +413,7 @@ class GitHubApi:
         conditional: bool,
         version: str,
     ) -> ApiResponse:
-        """One exchange with the API host, its answer read: typed errors for refusals."""
+        """Send once, in `version`; the answer read, a refusal raised as its typed error."""
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": version,
@@ -387,18 +426,18 @@ class GitHubApi:
         cached = self._etags.get(url) if conditional else None
         if cached is not None:
             headers["If-None-Match"] = cached.etag
-        shown = f"{method} {self._urls.display(url)}"
+        shown = f"{method} {self._display(url)}"
         write = method not in SAFE_METHODS
-        with self._budget.write_turn() if write else contextlib.nullcontext(), self._wire:
+        with self._budget.write_turn() if write else contextlib.nullcontext(), self._one_at_a_time:
             try:
                 self._accounting.count(requests=1)
                 # Redirects are followed by `Redirects.follow`, within the API only.
-                status, response_headers, raw = self._wire_to_api.request(
+                status, response_headers, raw = self._wire.request(
                     method, url, headers, None if body is None else json.dumps(body).encode(), safe=safe
                 )
             except WireError as exc:
                 raise connection_failure(
-                    shown, self.base_url, exc, method=method, url=url, safe=safe
+                    shown, self._base_url, exc, method=method, url=url, safe=safe
                 ) from exc
         text = raw.decode("utf-8", errors="replace")
         self._accounting.note_rate_limit(response_headers)
@@ -422,7 +461,7 @@ class GitHubApi:
                 method=method,
                 url=url,
                 safe=safe,
-                has_token=self._has_token,
+                has_token=self.has_token,
             )
             if isinstance(error, RetryableError) and error.reason == "secondary-rate-limit":
                 self._accounting.note_secondary_limit()

@@ -69,7 +69,7 @@ class Headers(MutableMapping[str, str]):
 
 class Wire:
     """One connection to the API host, reused while the server keeps it open. Not thread-safe:
-    `GitHubApi` sends one request at a time (`_wire` lock)."""
+    the client sends one request at a time through it (api.py, `_Exchange`)."""
 
     def __init__(self, base_url: str, *, timeout: float) -> None:
         parts = urllib.parse.urlsplit(base_url)
