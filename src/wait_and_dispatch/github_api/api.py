@@ -68,6 +68,8 @@ class GitHubApi:
         self._urls = ApiUrls(base_url)
         self.base_url = self._urls.base_url
         self.read_only = read_only  # a dry run: any write is refused before it is sent
+        # The clock, policy and random source are handed to the pieces below here, once: set them
+        # at construction, not afterwards.
         self.clock: Clock = clock or SystemClock()
         self.policy = policy or RetryPolicy()
         self.timeout = timeout
