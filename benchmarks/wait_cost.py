@@ -5,7 +5,7 @@ Each trial starts the embedded emulator, dispatches a run of the given length an
 all over real HTTP on a shared `ManualClock` (time is simulated; the requests are real). Three
 ways to wait, in one run of this script:
 
-- wait-and-dispatch: the poll governor (conditional polls every 1 to 2 s, engine/polling.py);
+- wait-and-dispatch: the poll governor (conditional polls every 1 to 2 s, github_api/polling.py);
 - fixed 5 s conditional polls, as `Codex-/await-remote-run` does;
 - fixed 10 s unconditional polls, as `lewagon/wait-on-check-action` does.
 

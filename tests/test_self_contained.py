@@ -25,7 +25,6 @@ NOT_YET_CLEAN = {
     "src/wait_and_dispatch/emulator/faults.py",
     "src/wait_and_dispatch/emulator/shapes.py",
     "src/wait_and_dispatch/emulator/state.py",
-    "src/wait_and_dispatch/github_api.py",
 }
 
 

@@ -492,6 +492,29 @@ def test_the_retry_machinery_is_imported_only_once_a_request_fails(tmp_path: Pat
     assert done.stdout.strip() == "False"
 
 
+def test_the_first_request_imports_neither_pygithub_requests_yaml_nor_tenacity(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    """A run's first request pays for the standard library only: `requests` and `urllib3` come with
+    a download, tenacity with a failed request, and PyGithub and YAML never with the API layer."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from wait_and_dispatch.github_api import GitHubApi\n"
+        f"api = GitHubApi(base_url={emulator.api_url!r}, token={emulator.token('dev')!r})\n"
+        "assert api.get('/repos/octo/app').status == 200\n"
+        "heavy = ('github', 'requests', 'urllib3', 'yaml', 'tenacity')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert done.stdout.strip() == "[]"
+    assert [r.path for r in emulator.requests] == ["/repos/octo/app"]
+
+
 def test_the_servers_time_is_read_from_its_date_header_and_runs_on_with_our_clock(
     start_emulator: Callable[[dict[str, Any]], Emulator],
     scenario_dict: dict[str, Any],

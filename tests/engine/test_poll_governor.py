@@ -26,9 +26,9 @@ from wait_and_dispatch.engine.model import (
     WaitOptions,
     WorkflowRun,
 )
-from wait_and_dispatch.engine.polling import governor_for
 from wait_and_dispatch.engine.waiting import RunTarget, wait_for_run, wait_for_runs
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.github_api.polling import governor_for
 
 StartEmulator = Callable[[dict[str, Any]], Emulator]
 MakeApi = Callable[..., GitHubApi]

@@ -80,7 +80,6 @@ from wait_and_dispatch.engine.model import (
     format_seconds,
     ignore_progress,
 )
-from wait_and_dispatch.engine.polling import Pace, PollBounds, governor_for
 from wait_and_dispatch.engine.workflow_file import JobNames
 from wait_and_dispatch.errors import (
     DeadlineExceededError,
@@ -90,6 +89,7 @@ from wait_and_dispatch.errors import (
     UsageError,
 )
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.github_api.polling import Pace, PollBounds, governor_for
 
 # How many checks one progress line names before it says "and N more".
 _SHOWN_IN_PROGRESS = 5

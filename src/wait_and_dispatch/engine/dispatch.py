@@ -70,7 +70,6 @@ from wait_and_dispatch.engine.model import (
     format_seconds,
     ignore_progress,
 )
-from wait_and_dispatch.engine.polling import PollBounds, governor_for
 from wait_and_dispatch.engine.waiting import cancel_after_timeout
 from wait_and_dispatch.engine.workflow_file import WorkflowDefinition
 from wait_and_dispatch.errors import (
@@ -87,6 +86,7 @@ from wait_and_dispatch.errors import (
     WriteOutcomeUnknownError,
 )
 from wait_and_dispatch.github_api import FALLBACK_API_VERSION, GitHubApi
+from wait_and_dispatch.github_api.polling import PollBounds, governor_for
 
 # Every correlation id we send starts with this and the request key; other tools' ids do not.
 _MARK = "wad-"

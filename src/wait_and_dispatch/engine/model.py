@@ -488,7 +488,7 @@ class RunRequest:
 @dataclass(frozen=True)
 class WaitOptions:
     timeout: float = 1800.0
-    poll_interval: float = 1.0  # the poll cadence: each gap is 1 to 2 times this (engine/polling.py)
+    poll_interval: float = 1.0  # the poll cadence: each gap is 1 to 2 times this (github_api/polling.py)
     max_poll_interval: float = 60.0  # how far polls slow down for the request budget on their own
     allowed_conclusions: frozenset[str] = DEFAULT_RUN_CONCLUSIONS
     cancel_on_timeout: bool = False

@@ -1,6 +1,6 @@
 """Wait for workflow runs to complete: conditional polls on the poll governor's shared schedule.
 
-Every wait of the process polls on one `PollGovernor` (engine/polling.py): a fixed 1 to 2 s
+Every wait of the process polls on one `PollGovernor` (github_api/polling.py): a fixed 1 to 2 s
 cadence of conditional requests, so an unchanged answer is a free 304 and completion is seen
 within a couple of seconds, slowed only when the request budget or GitHub asks for it. Runs in
 the same repository, whoever waits for them (one call with many targets, or plan nodes each in
@@ -30,9 +30,9 @@ from wait_and_dispatch.engine.model import (
     format_seconds,
     ignore_progress,
 )
-from wait_and_dispatch.engine.polling import Pace, PollBounds, PollGovernor, governor_for
 from wait_and_dispatch.errors import DeadlineExceededError, GitHubApiError
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.github_api.polling import Pace, PollBounds, PollGovernor, governor_for
 
 # What each status means for a person waiting (docs/github-behaviour.md#statuses-and-conclusions).
 STATUS_MEANING = {

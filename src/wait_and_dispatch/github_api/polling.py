@@ -17,11 +17,11 @@ polls on one `PollGovernor` per `GitHubApi` (per token):
   primary budget left would not last until its reset. Slowing down for the budget stops at
   `max-poll-interval`; what GitHub asks for is honoured beyond it.
 
-The API layer keeps the hard limits (one request in flight, the points-per-minute window,
+The rest of this layer keeps the hard limits (one request in flight, the points-per-minute window,
 holding every request while GitHub says `retry-after`); the governor keeps waiters from needing
 them.
 
-How a waiter uses it (waiting.py for runs; checks.py for check runs)::
+How a waiter uses it (engine/waiting.py for runs; engine/checks.py for check runs)::
 
     governor = governor_for(api)
     bounds = PollBounds(options.poll_interval, options.max_poll_interval)
@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.github_api.api import GitHubApi
 
 T = TypeVar("T")
 
