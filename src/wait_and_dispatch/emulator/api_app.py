@@ -101,7 +101,7 @@ class ApiApp:
         self.in_flight = 0
         self.max_in_flight = 0
         self._secondary = SecondaryLimit()
-        self._router = url_map().bind("emulator")
+        self.url_map = url_map()
 
     @property
     def urls(self) -> Urls:
@@ -197,15 +197,8 @@ class ApiApp:
                     f'"{v}"' + (" (most recent)" if i == len(known) - 1 else "") for i, v in enumerate(known)
                 )
                 raise ApiError(400, _UNSUPPORTED_VERSION.format(version=version, known=listed), DOCS)
-            moved = self._moved(request, path)
-            route: Route | None = None
-            args: Mapping[str, Any] = {}
-            if moved is None:
-                try:
-                    route, args = self._router.match(path, method=request.method)
-                except (NotFound, MethodNotAllowed):
-                    raise not_found() from None
-            exempt = route is not None and not route.counted
+            route, args = self._route(request, path)
+            exempt = not route.counted
             limited = self.state.options.rate_limited
             with self.state.lock:
                 if request.method not in ("GET", "HEAD") and not exempt and limited and budget.remaining <= 0:
@@ -220,8 +213,7 @@ class ApiApp:
                     urls=self.urls,
                     signing_key=self.signing_key,
                 )
-                reply = route.handler(call) if route is not None else moved
-                assert reply is not None  # a moved repository, or a route  # nosec B101
+                reply = route.handler(call)
                 body = None if reply.body is None else _dump(reply.body)
                 etag = None
                 if request.method == "GET" and reply.status == 200 and body is not None:
@@ -277,6 +269,17 @@ class ApiApp:
             headers.append(("Content-Type", "application/json; charset=utf-8"))
             entry.finish(error.status, token)
             return Response(_dump(payload), error.status, headers=headers)
+
+    def _route(self, request: Request, path: str) -> tuple[Route, Mapping[str, Any]]:
+        """The route that answers, and the values of its URL template; 404 when none does."""
+        moved = self._moved(request, path)
+        if moved is not None:
+            return Route(request.method, path, lambda _call: moved), {}
+        try:
+            route, args = self.url_map.bind("emulator").match(path, method=request.method)
+        except (NotFound, MethodNotAllowed):
+            raise not_found() from None
+        return route, args
 
     def _moved(self, request: Request, path: str) -> Reply | None:
         """A request naming a repository by a name it had before: 301 for GET and HEAD, 307 for any
