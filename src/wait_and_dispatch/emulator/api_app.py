@@ -33,11 +33,12 @@ from wait_and_dispatch.emulator.limits import (
     uses_rate_limit,
 )
 from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
+from wait_and_dispatch.emulator.model import Budget
 from wait_and_dispatch.emulator.routes import url_map
 from wait_and_dispatch.emulator.routes.common import parse_json
 from wait_and_dispatch.emulator.scenario import TokenSpec
 from wait_and_dispatch.emulator.shapes import Urls
-from wait_and_dispatch.emulator.state import Budget, State
+from wait_and_dispatch.emulator.state import State
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

@@ -9,8 +9,8 @@ import os
 import urllib.parse
 from base64 import urlsafe_b64encode
 
+from wait_and_dispatch.emulator.model import Artifact
 from wait_and_dispatch.emulator.shapes import iso
-from wait_and_dispatch.emulator.state import Artifact
 
 
 def sign_blob_url(blob_base: str, art: Artifact, expires: float, key: bytes) -> str:

@@ -13,8 +13,7 @@ from typing import Any
 
 import yaml
 
-from wait_and_dispatch.emulator.scenario import GitHubAppSpec, InstallationSpec, WorkflowSpec
-from wait_and_dispatch.emulator.state import (
+from wait_and_dispatch.emulator.model import (
     ACTIONS_APP,
     AppCheckRun,
     Artifact,
@@ -23,9 +22,10 @@ from wait_and_dispatch.emulator.state import (
     JobState,
     Repo,
     Run,
-    State,
     stable_id,
 )
+from wait_and_dispatch.emulator.scenario import GitHubAppSpec, InstallationSpec, WorkflowSpec
+from wait_and_dispatch.emulator.state import State
 
 
 def iso(seconds: float | None) -> str | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from wait_and_dispatch.emulator import shapes
 from wait_and_dispatch.emulator.blob_urls import sign_blob_url
 from wait_and_dispatch.emulator.exchange import ApiError, Call, Reply, Route, not_found
+from wait_and_dispatch.emulator.model import Artifact, Repo
 from wait_and_dispatch.emulator.routes.common import page, repo_of, require, run_of
-from wait_and_dispatch.emulator.state import Artifact, Repo
 
 _DOC_ARTIFACTS = "https://docs.github.com/rest/actions/artifacts"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from wait_and_dispatch.emulator import shapes
 from wait_and_dispatch.emulator.exchange import Call, Reply, Route, not_found
+from wait_and_dispatch.emulator.model import Repo
 from wait_and_dispatch.emulator.routes.common import page, repo_of, require, resolve_ref
-from wait_and_dispatch.emulator.state import Repo
 
 _DOC_CHECKS = "https://docs.github.com/rest/checks/runs"
 

@@ -13,8 +13,8 @@ from wait_and_dispatch.emulator.exchange import DOCS, ApiError, Call, Reply, inv
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
 
+    from wait_and_dispatch.emulator.model import Repo, Run, Workflow
     from wait_and_dispatch.emulator.scenario import TokenSpec
-    from wait_and_dispatch.emulator.state import Repo, Run, Workflow
 
 DOC_RUNS = "https://docs.github.com/rest/actions/workflow-runs"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from wait_and_dispatch.emulator import shapes
 from wait_and_dispatch.emulator.exchange import Call, Reply, Route, not_found
+from wait_and_dispatch.emulator.model import Attempt, Run
 from wait_and_dispatch.emulator.routes.common import DOC_RUNS, page, repo_of, require, run_of
-from wait_and_dispatch.emulator.state import Attempt, Run
 
 
 def _jobs_reply(call: Call, run: Run, attempts: list[Attempt]) -> Reply:

@@ -9,6 +9,7 @@ from typing import Any
 
 from wait_and_dispatch.emulator import shapes
 from wait_and_dispatch.emulator.exchange import ApiError, Call, Reply, Route, invalid, not_found
+from wait_and_dispatch.emulator.model import Attempt, Repo, Run
 from wait_and_dispatch.emulator.routes.common import (
     DOC_RUNS,
     int_arg,
@@ -18,7 +19,6 @@ from wait_and_dispatch.emulator.routes.common import (
     run_of,
     workflow_of,
 )
-from wait_and_dispatch.emulator.state import Attempt, Repo, Run
 
 RUN_STATUSES = ("requested", "queued", "pending", "waiting", "in_progress", "completed")
 

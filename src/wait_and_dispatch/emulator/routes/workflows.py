@@ -6,8 +6,8 @@ from typing import Any
 
 from wait_and_dispatch.emulator import shapes
 from wait_and_dispatch.emulator.exchange import ApiError, Call, Reply, Route
+from wait_and_dispatch.emulator.model import Workflow
 from wait_and_dispatch.emulator.routes.common import page, repo_of, require, workflow_of
-from wait_and_dispatch.emulator.state import Workflow
 
 
 def _wf_json(call: Call, wf: Workflow) -> dict[str, Any]:
