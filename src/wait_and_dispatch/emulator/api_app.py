@@ -36,8 +36,8 @@ from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
 from wait_and_dispatch.emulator.model import Budget
 from wait_and_dispatch.emulator.routes import url_map
 from wait_and_dispatch.emulator.routes.common import parse_json
-from wait_and_dispatch.emulator.scenario import TokenSpec
 from wait_and_dispatch.emulator.shapes import Urls
+from wait_and_dispatch.emulator.specs import TokenSpec
 from wait_and_dispatch.emulator.state import State
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from base64 import b64decode
 
 from werkzeug.wrappers import Request
 
-from wait_and_dispatch.emulator.scenario import TokenSpec
+from wait_and_dispatch.emulator.specs import TokenSpec
 from wait_and_dispatch.emulator.state import State
 
 

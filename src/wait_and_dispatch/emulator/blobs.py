@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from wait_and_dispatch.emulator.model import Artifact
-from wait_and_dispatch.emulator.scenario import ArtifactSpec
+from wait_and_dispatch.emulator.specs import ArtifactSpec
 
 
 class BlobStore:

@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
     from werkzeug.wrappers import Request
 
-    from wait_and_dispatch.emulator.scenario import TokenSpec
     from wait_and_dispatch.emulator.shapes import Urls
+    from wait_and_dispatch.emulator.specs import TokenSpec
     from wait_and_dispatch.emulator.state import State
 
 DOCS = "https://docs.github.com/rest"

@@ -8,8 +8,8 @@ import threading
 from wait_and_dispatch.emulator import shapes
 from wait_and_dispatch.emulator.exchange import ApiError
 from wait_and_dispatch.emulator.model import RATE_LIMITS, Budget, stable_id
-from wait_and_dispatch.emulator.scenario import TokenSpec
 from wait_and_dispatch.emulator.shapes import Urls
+from wait_and_dispatch.emulator.specs import TokenSpec
 from wait_and_dispatch.emulator.state import State
 
 DOC_RATE_LIMITS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from wait_and_dispatch.emulator.model import AppCheckRun, Repo, Workflow
-from wait_and_dispatch.emulator.scenario import AppSpec, RepoSpec
+from wait_and_dispatch.emulator.specs import AppSpec, RepoSpec
 
 if TYPE_CHECKING:
     from wait_and_dispatch.emulator.state import State

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wait_and_dispatch.emulator.scenario import (
+from wait_and_dispatch.emulator.specs import (
     AppSpec,
     ArtifactSpec,
     CaseSpec,

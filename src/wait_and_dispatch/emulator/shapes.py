@@ -24,7 +24,7 @@ from wait_and_dispatch.emulator.model import (
     Run,
     stable_id,
 )
-from wait_and_dispatch.emulator.scenario import GitHubAppSpec, InstallationSpec, WorkflowSpec
+from wait_and_dispatch.emulator.specs import GitHubAppSpec, InstallationSpec, WorkflowSpec
 from wait_and_dispatch.emulator.state import State
 
 

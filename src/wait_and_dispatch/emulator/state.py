@@ -33,14 +33,8 @@ from wait_and_dispatch.emulator.model import (
     Run,
     Workflow,
 )
-from wait_and_dispatch.emulator.scenario import (
-    ArtifactSpec,
-    GitHubAppSpec,
-    JobSpec,
-    Scenario,
-    TimelineSpec,
-    TokenSpec,
-)
+from wait_and_dispatch.emulator.scenario import Scenario
+from wait_and_dispatch.emulator.specs import ArtifactSpec, GitHubAppSpec, JobSpec, TimelineSpec, TokenSpec
 from wait_and_dispatch.expressions import render
 
 

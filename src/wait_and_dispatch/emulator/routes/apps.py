@@ -10,8 +10,8 @@ from typing import Any
 from wait_and_dispatch.emulator import shapes
 from wait_and_dispatch.emulator.exchange import ApiError, Call, Reply, Route, invalid, not_found
 from wait_and_dispatch.emulator.routes.common import parse_json
-from wait_and_dispatch.emulator.scenario import GitHubAppSpec, TokenSpec
 from wait_and_dispatch.emulator.shapes import iso
+from wait_and_dispatch.emulator.specs import GitHubAppSpec, TokenSpec
 
 _DOC_APPS = "https://docs.github.com/rest/apps/apps"
 # REST "Create an installation access token for an app": a repository outside the installation.

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from werkzeug.wrappers import Request
 
     from wait_and_dispatch.emulator.model import Repo, Run, Workflow
-    from wait_and_dispatch.emulator.scenario import TokenSpec
+    from wait_and_dispatch.emulator.specs import TokenSpec
 
 DOC_RUNS = "https://docs.github.com/rest/actions/workflow-runs"
 
