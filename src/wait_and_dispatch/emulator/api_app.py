@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import MethodNotAllowed, NotFound
-from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 
+from wait_and_dispatch.emulator.answer_headers import answer_headers
 from wait_and_dispatch.emulator.auth import authenticate
 from wait_and_dispatch.emulator.exchange import DOCS, ApiError, Call, Reply, Route, not_found
 from wait_and_dispatch.emulator.faults import Fault, FaultSet, drop_connection
@@ -43,25 +43,6 @@ from wait_and_dispatch.emulator.state import State
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-# Headers every REST answer carries (PyGithub's recorded exchanges, tests/ReplayData, e.g.
-# Workflow.testCreateDispatchException, recorded 2024).
-_COMMON_HEADERS = (
-    ("Server", "GitHub.com"),
-    ("X-GitHub-Media-Type", "github.v3; format=json"),
-    (
-        "Access-Control-Expose-Headers",
-        "ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-Limit, X-RateLimit-Remaining, "
-        "X-RateLimit-Used, X-RateLimit-Resource, X-RateLimit-Reset, X-OAuth-Scopes, X-Accepted-OAuth-Scopes, "
-        "X-Poll-Interval, X-GitHub-Media-Type, X-GitHub-SSO, X-GitHub-Request-Id, Deprecation, Sunset",
-    ),
-    ("Access-Control-Allow-Origin", "*"),
-    ("Strict-Transport-Security", "max-age=31536000; includeSubdomains; preload"),
-    ("X-Frame-Options", "deny"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("X-XSS-Protection", "0"),
-    ("Referrer-Policy", "origin-when-cross-origin, strict-origin-when-cross-origin"),
-    ("Content-Security-Policy", "default-src 'none'"),
-)
 # API versions github.com accepts in X-GitHub-Api-Version (GitHub changelog 2026-03-12: 2026-03-10
 # makes the dispatch return the run).
 API_VERSIONS = ("2022-11-28", "2026-03-10")
@@ -126,7 +107,8 @@ class ApiApp:
         with self._counter_lock:
             self._counter += 1
             number = self._counter
-        # The shape of GitHub's x-github-request-id (recordings: "E3A5:292E30:123CE55:1DCE5F8:663934DF").
+        # The shape of GitHub's x-github-request-id (PyGithub recordings:
+        # "E3A5:292E30:123CE55:1DCE5F8:663934DF").
         request_id = (
             f"{0xE000 + number % 0x1000:04X}:{number * 7919 % 0x10000:04X}:{number:06X}:"
             f"{number * 31:06X}:{int(now) % 0x100000000:08X}"
@@ -218,12 +200,14 @@ class ApiApp:
                 body = None if reply.body is None else _dump(reply.body)
                 etag = None
                 if request.method == "GET" and reply.status == 200 and body is not None:
-                    # Weak ETag over the body (recordings: W/"<sha256 hex>").
+                    # Weak ETag over the body (PyGithub recordings: W/"<sha256 hex>").
                     etag = f'W/"{hashlib.sha256(body).hexdigest()}"'
                     if _etag_matches(request.headers.get("If-None-Match"), etag):
                         # A 304 does not count against the primary rate limit (REST "Best
                         # practices for using the REST API", conditional requests).
-                        headers = self._headers(request, token, budget, now, request_id, etag=etag)
+                        headers = answer_headers(
+                            self.state.options, request, token, budget, now, request_id, etag=etag
+                        )
                         entry.finish(304, token)
                         return Response(None, 304, headers=headers)
                 if request.method in ("GET", "HEAD") and not exempt and limited and budget.remaining <= 0:
@@ -233,7 +217,8 @@ class ApiApp:
                     counted = True
             if fault is not None:  # apply_then_fail: the change above is real; the answer is lost
                 raise ApiError(fault.status, fault.message or _reason(fault.status), DOCS)
-            headers = self._headers(
+            headers = answer_headers(
+                self.state.options,
                 request,
                 token,
                 budget,
@@ -264,8 +249,15 @@ class ApiApp:
                 "documentation_url": error.doc,
                 "status": str(error.status),
             }
-            headers = self._headers(
-                request, token, budget, now, request_id, extra=error.headers, exhausted=error.exhausted
+            headers = answer_headers(
+                self.state.options,
+                request,
+                token,
+                budget,
+                now,
+                request_id,
+                extra=error.headers,
+                exhausted=error.exhausted,
             )
             headers.append(("Content-Type", "application/json; charset=utf-8"))
             entry.finish(error.status, token)
@@ -305,76 +297,6 @@ class ApiApp:
         status = 301 if request.method in ("GET", "HEAD") else 307
         body = {"message": "Moved Permanently", "url": location, "documentation_url": _DOC_REDIRECTS}
         return Reply(status, body, {"Location": location})
-
-    def _headers(
-        self,
-        request: Request,
-        token: TokenSpec | None,
-        budget: Budget,
-        now: float,
-        request_id: str,
-        *,
-        etag: str | None = None,
-        extra: Mapping[str, str] | None = None,
-        cache: bool = False,
-        exempt: bool = False,
-        exhausted: bool = False,
-    ) -> list[tuple[str, str]]:
-        headers: list[tuple[str, str]] = [("Date", http_date(now))]
-        if cache:
-            headers.append(
-                (
-                    "Cache-Control",
-                    "no-cache"
-                    if exempt
-                    else ("private, max-age=60, s-maxage=60" if token else "public, max-age=60, s-maxage=60"),
-                )
-            )
-            headers.append(
-                (
-                    "Vary",
-                    "Accept, Authorization, Cookie, X-GitHub-OTP, Accept-Encoding, Accept, X-Requested-With",
-                )
-            )
-        else:
-            headers.append(("Vary", "Accept-Encoding, Accept, X-Requested-With"))
-        if etag is not None:
-            headers.append(("ETag", etag))
-        if token is not None and token.kind == "pat":
-            headers.append(("X-OAuth-Scopes", "repo, workflow"))
-            headers.append(("X-Accepted-OAuth-Scopes", ""))
-            headers.append(
-                (
-                    "github-authentication-token-expiration",
-                    time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now + 30 * 86400)),
-                )
-            )
-        headers.append(
-            ("x-github-api-version-selected", request.headers.get("X-GitHub-Api-Version", "2022-11-28"))
-        )
-        # x-ratelimit-* on every answer (recordings since 2023 add used and resource); none where
-        # rate limiting is off (GHES by default).
-        if self.state.options.rate_limited:
-            reset = budget.reset_at(now)
-            headers.extend(
-                [
-                    ("X-RateLimit-Limit", str(budget.limit)),
-                    ("X-RateLimit-Remaining", "0" if exhausted else str(budget.remaining)),
-                    ("X-RateLimit-Reset", str(reset)),
-                    ("X-RateLimit-Used", str(budget.limit if exhausted else min(budget.used, budget.limit))),
-                    ("X-RateLimit-Resource", "core"),
-                ]
-            )
-        headers.extend(_COMMON_HEADERS)
-        poll = self.state.options.poll_interval_header
-        if poll is not None and request.method == "GET":
-            headers.append(("X-Poll-Interval", str(poll)))
-        if self.state.options.enterprise_version:
-            headers.append(("X-GitHub-Enterprise-Version", self.state.options.enterprise_version))
-        for key, value in (extra or {}).items():
-            headers.append((key, value))
-        headers.append(("X-GitHub-Request-Id", request_id))
-        return headers
 
     def _fault_error(self, fault: Fault, token: TokenSpec | None) -> ApiError:
         if fault.kind == "secondary_rate_limit":

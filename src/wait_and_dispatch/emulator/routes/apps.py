@@ -7,7 +7,7 @@ import secrets
 import string
 from typing import Any
 
-from wait_and_dispatch.emulator import shapes
+from wait_and_dispatch.emulator import check_shapes
 from wait_and_dispatch.emulator.exchange import ApiError, Call, Reply, Route, invalid, not_found
 from wait_and_dispatch.emulator.routes.common import parse_json
 from wait_and_dispatch.emulator.shapes import iso
@@ -31,7 +31,7 @@ def _app(call: Call) -> GitHubAppSpec:
 
 
 def get_app(call: Call) -> Reply:
-    return Reply(200, shapes.github_app(_app(call), call.urls))
+    return Reply(200, check_shapes.github_app(_app(call), call.urls))
 
 
 def get_repo_installation(call: Call) -> Reply:
@@ -41,7 +41,7 @@ def get_repo_installation(call: Call) -> Reply:
         covers = inst.repos is None or full in (r.lower() for r in inst.repos)
         exists = full in (r.lower() for r in call.state.repos)
         if inst.account.lower() == full.split("/")[0] and covers and exists:
-            return Reply(200, shapes.installation(app, inst, call.urls))
+            return Reply(200, check_shapes.installation(app, inst, call.urls))
     raise not_found(_DOC_APPS)
 
 
@@ -49,7 +49,7 @@ def get_account_installation(call: Call) -> Reply:
     app = _app(call)
     for inst in app.installations:
         if inst.account.lower() == (call.args.get("org") or call.args["username"]).lower():
-            return Reply(200, shapes.installation(app, inst, call.urls))
+            return Reply(200, check_shapes.installation(app, inst, call.urls))
     raise not_found(_DOC_APPS)
 
 

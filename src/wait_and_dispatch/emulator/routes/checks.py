@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wait_and_dispatch.emulator import shapes
+from wait_and_dispatch.emulator import check_shapes
 from wait_and_dispatch.emulator.exchange import Call, Reply, Route, not_found
 from wait_and_dispatch.emulator.model import Repo
 from wait_and_dispatch.emulator.routes.common import page, repo_of, require, resolve_ref
@@ -26,14 +26,16 @@ def _all_check_runs(call: Call, repo: Repo, sha: str, now: float) -> list[tuple[
                     (
                         attempt.check_suite_id,
                         job_state.started_at,
-                        shapes.job_check_run(run, attempt, job, job_state, call.urls),
+                        check_shapes.job_check_run(run, attempt, job, job_state, call.urls),
                     )
                 )
     for cr in repo.check_runs:
         if cr.spec.head_sha == sha:
             state = cr.state(now)
             if state is not None:
-                out.append((cr.suite_id, cr.created_at, shapes.app_check_run(repo, cr, state, call.urls)))
+                out.append(
+                    (cr.suite_id, cr.created_at, check_shapes.app_check_run(repo, cr, state, call.urls))
+                )
     return out
 
 
@@ -83,7 +85,7 @@ def _suites(call: Call, repo: Repo, sha: str | None, now: float) -> list[tuple[f
             out.append(
                 (
                     attempt.origin,
-                    shapes.check_suite(
+                    check_shapes.check_suite(
                         repo,
                         attempt.check_suite_id,
                         run.head_sha,
@@ -137,7 +139,7 @@ def _suites(call: Call, repo: Repo, sha: str | None, now: float) -> list[tuple[f
         out.append(
             (
                 created,
-                shapes.check_suite(
+                check_shapes.check_suite(
                     repo,
                     suite_id,
                     suite_sha,
@@ -198,11 +200,11 @@ def get_check_run(call: Call) -> Reply:
         run, attempt, job = found
         job_state = attempt.job_state(job, call.now)
         if job_state is not None and run.exists(call.now):
-            return Reply(200, shapes.job_check_run(run, attempt, job, job_state, call.urls))
+            return Reply(200, check_shapes.job_check_run(run, attempt, job, job_state, call.urls))
     for cr in repo.check_runs:
         state = cr.state(call.now)
         if cr.id == wanted and state is not None:
-            return Reply(200, shapes.app_check_run(repo, cr, state, call.urls))
+            return Reply(200, check_shapes.app_check_run(repo, cr, state, call.urls))
     raise not_found(_DOC_CHECKS + "#get-a-check-run")
 
 

@@ -121,8 +121,9 @@ def page(call: Call, items: list[Any], key: str, total: int | None = None) -> Re
 def _link(call: Call, page: int, last: int) -> str:
     """`<URL>; rel="next", <URL>; rel="last"` (page 1), prev/next/last/first in the middle,
     prev/first on the last page; URLs on /repositories/{id}/... with the request's query
-    and `page` last (github-recordings: Artifact.testGetArtifactsFromRepoWithName,
-    Repository tags in Workflow.testCreateDispatchWithTag)."""
+    and `page` last (PyGithub's recorded exchanges, tests/ReplayData:
+    Artifact.testGetArtifactsFromRepoWithName, Repository tags in
+    Workflow.testCreateDispatchWithTag)."""
     path = call.path
     match = re.match(r"^/repos/([^/]+)/([^/]+)(/.*)?$", path)
     if match:
