@@ -1,9 +1,10 @@
 """The artifact storage host, a stand-in for the Azure blob storage GitHub redirects downloads to.
 
-What matters to clients (GITHUB-FACTS "Artifacts"): the signed URL from the 302 works without
-credentials for `artifact_url_ttl` seconds; a request that carries `Authorization` is refused
-with an XML error, as Azure does (octocrab #563, cloudflare/workers-sdk #4816); forged or
-expired signatures answer 403 AuthenticationFailed; the body has a Content-Length and streams.
+What matters to clients (REST "Download an artifact": a 302 to a URL that expires after a
+minute): the signed URL from the 302 works without credentials for `artifact_url_ttl` seconds;
+a request that carries `Authorization` is refused with an XML error, as Azure does (octocrab
+#563, cloudflare/workers-sdk #4816); forged or expired signatures answer 403
+AuthenticationFailed; the body has a Content-Length and streams.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from typing import TYPE_CHECKING
 from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 
-from wait_and_dispatch.emulator.api_app import _drop_connection, check_blob_signature
-from wait_and_dispatch.emulator.faults import BLOB_BODY_KINDS, Fault, FaultSet
+from wait_and_dispatch.emulator.blob_urls import check_blob_signature
+from wait_and_dispatch.emulator.faults import BLOB_BODY_KINDS, Fault, FaultSet, drop_connection
 from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
 from wait_and_dispatch.emulator.shapes import iso
 from wait_and_dispatch.emulator.state import State
@@ -85,7 +86,7 @@ class BlobApp:
             fault = None
         if fault is not None and fault.kind == "reset":
             self.log.add(entry.finish(0, None))
-            _drop_connection(environ)
+            drop_connection(environ)
         response = self._answer(request, now, fault, environ)
         entry.finish(response.status_code, None)
         self.log.add(entry)
@@ -109,8 +110,8 @@ class BlobApp:
                 405, "UnsupportedHttpVerb", "The resource doesn't support specified Http Verb.", now
             )
         if "Authorization" in request.headers:
-            # The storage host refuses a request that carries the API token (GITHUB-FACTS
-            # "Artifacts": the official client fetches the Location without auth).
+            # The storage host refuses a request that carries the API token (octocrab #563; the
+            # official client, @actions/artifact, fetches the Location without auth).
             return _azure_error(
                 400,
                 "InvalidAuthenticationInfo",
@@ -267,7 +268,7 @@ def _stall(
         sent += len(chunk)
         yield chunk
     sleep(delay)
-    _drop_connection(environ)
+    drop_connection(environ)
 
 
 def _cut(body: Iterable[bytes], after_bytes: int, environ: WSGIEnvironment) -> Iterator[bytes]:
@@ -277,6 +278,6 @@ def _cut(body: Iterable[bytes], after_bytes: int, environ: WSGIEnvironment) -> I
         if sent + len(chunk) >= after_bytes:
             if after_bytes - sent > 0:
                 yield chunk[: after_bytes - sent]
-            _drop_connection(environ)
+            drop_connection(environ)
         sent += len(chunk)
         yield chunk

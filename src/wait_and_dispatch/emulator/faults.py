@@ -1,7 +1,8 @@
 """Faults: the ways GitHub and its storage host misbehave, injected on matching requests.
 
-Each kind models something clients meet in the wild (GITHUB-FACTS "Rate limits",
-"Artifacts"; PyGithub's Retry.* recordings show 5xx answers that go away on retry):
+Each kind models something clients meet in the wild (GitHub docs "Rate limits for the REST API"
+and "Troubleshooting the REST API"; PyGithub's recorded Retry.* exchanges in tests/ReplayData
+show 5xx answers that go away on retry):
 
 - `status`: answer `status` (5xx by default) without touching the model.
 - `secondary_rate_limit`: 403 (or `status: 429`) with `retry-after` (GitHub docs "Rate limits
@@ -27,15 +28,21 @@ Each kind models something clients meet in the wild (GITHUB-FACTS "Rate limits",
 
 `since` and `until` (seconds after the emulator started, on its clock) confine a fault to a
 stretch of time: an outage of GitHub's front end from 30 s to 100 s is
-`{kind: status, status: 503, times: null, since: 30, until: 100}` (issue 11: a 60-75 s outage
-during a wait).
+`{kind: status, status: 503, times: null, since: 30, until: 100}` (an outage that spans part of
+a wait).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import socket
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 FAULT_KINDS = (
     "status",
@@ -139,3 +146,13 @@ class FaultSet:
                     fault.fired += 1
                     chosen = fault
             return chosen
+
+
+def drop_connection(environ: WSGIEnvironment) -> None:
+    """Close the connection without an answer (the `reset` fault)."""
+    sock = environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    # werkzeug treats ConnectionError as a dropped connection and sends nothing more.
+    raise ConnectionAbortedError("emulator fault: connection reset")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from werkzeug.wrappers import Request
 
-    from wait_and_dispatch.emulator.scenario import TokenSpec
+    from wait_and_dispatch.emulator.specs import TokenSpec
 
 
 @dataclass

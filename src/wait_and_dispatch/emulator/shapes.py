@@ -1,5 +1,6 @@
 """JSON bodies with GitHub's shapes: every field the OpenAPI schemas mark required, in the
-order the recorded answers use (github-recordings/*.txt), with URLs pointing back at the emulator.
+order the recorded answers use (PyGithub's recorded exchanges, tests/ReplayData), with URLs
+pointing back at the emulator. Check runs, check suites and apps are in check_shapes.py.
 """
 
 from __future__ import annotations
@@ -13,19 +14,17 @@ from typing import Any
 
 import yaml
 
-from wait_and_dispatch.emulator.scenario import GitHubAppSpec, InstallationSpec, WorkflowSpec
-from wait_and_dispatch.emulator.state import (
-    ACTIONS_APP,
-    AppCheckRun,
+from wait_and_dispatch.emulator.model import (
     Artifact,
     Attempt,
     Job,
     JobState,
     Repo,
     Run,
-    State,
     stable_id,
 )
+from wait_and_dispatch.emulator.specs import WorkflowSpec
+from wait_and_dispatch.emulator.state import State
 
 
 def iso(seconds: float | None) -> str | None:
@@ -205,7 +204,8 @@ def workflow(
 def _head_repository(state: State, run: Run, urls: Urls) -> tuple[dict[str, Any], int]:
     if run.head_repository == run.repo.full_name:
         return repo_minimal(run.repo.full_name, run.repo.id, run.repo.spec.private, urls), run.repo.id
-    # A fork: GitHub reports the fork as head_repository (GITHUB-FACTS "Artifacts": fork runs).
+    # A fork: GitHub reports the fork as head_repository (OpenAPI workflow-run `head_repository`;
+    # the artifact's `workflow_run.head_repository_id` is the fork's, GHSA-5xr6-xhww-33m4).
     known = state.repos.get(run.head_repository)
     fork_id = known.id if known else stable_id(run.head_repository, 800_000_000, 90_000_000)
     return repo_minimal(run.head_repository, fork_id, False, urls, fork=True), fork_id
@@ -349,182 +349,6 @@ def job(run: Run, attempt: Attempt, job_: Job, job_state: JobState, now: float, 
     }
 
 
-def app(slug: str, app_id: int, urls: Urls) -> dict[str, Any]:
-    """OpenAPI `integration` (the `app` of a check run or suite)."""
-    owner = "github" if slug == ACTIONS_APP.slug else slug
-    return {
-        "id": app_id,
-        "slug": slug,
-        "node_id": node_id("A_", app_id),
-        "client_id": f"Iv1.{app_id:016x}",
-        "owner": user(owner, urls),
-        "name": "GitHub Actions" if slug == ACTIONS_APP.slug else slug,
-        "description": "",
-        "external_url": f"{urls.web}/apps/{slug}",
-        "html_url": f"{urls.web}/apps/{slug}",
-        "created_at": "2018-07-30T09:30:17Z",
-        "updated_at": "2024-04-10T20:33:16Z",
-        "permissions": {"actions": "write", "checks": "write", "contents": "write", "metadata": "read"},
-        "events": ["check_run", "check_suite", "workflow_run"],
-    }
-
-
-def github_app(spec: GitHubAppSpec, urls: Urls) -> dict[str, Any]:
-    """OpenAPI `integration` for an App of the scenario's `apps:` (GET /app)."""
-    shape = app(spec.slug, spec.id, urls)
-    permissions = {scope: level for i in spec.installations for scope, level in i.permissions.items()}
-    shape["permissions"] = {**permissions, "metadata": "read"}
-    shape["events"] = []
-    shape["installations_count"] = len(spec.installations)
-    return shape
-
-
-def installation(spec: GitHubAppSpec, inst: InstallationSpec, urls: Urls) -> dict[str, Any]:
-    """OpenAPI `installation` (GET /repos/{o}/{r}/installation and friends)."""
-    account = user(inst.account, urls)
-    return {
-        "id": inst.id,
-        "account": account,
-        "repository_selection": "all" if inst.repos is None else "selected",
-        "access_tokens_url": f"{urls.api}/app/installations/{inst.id}/access_tokens",
-        "repositories_url": f"{urls.api}/installation/repositories",
-        "html_url": f"{urls.web}/settings/installations/{inst.id}",
-        "app_id": spec.id,
-        "client_id": f"Iv1.{spec.id:016x}",
-        "app_slug": spec.slug,
-        "target_id": account["id"],
-        "target_type": "User",
-        "permissions": {**inst.permissions, "metadata": "read"},
-        "events": [],
-        "created_at": "2024-01-02T03:04:05Z",
-        "updated_at": "2024-01-02T03:04:05Z",
-        "single_file_name": None,
-        "has_multiple_single_files": False,
-        "single_file_paths": [],
-        "suspended_by": None,
-        "suspended_at": None,
-    }
-
-
-def check_run(
-    repo: Repo,
-    run_id: int,
-    name: str,
-    head_sha: str,
-    suite_id: int,
-    state: JobState,
-    app_slug: str,
-    app_id: int,
-    details_url: str | None,
-    urls: Urls,
-) -> dict[str, Any]:
-    """OpenAPI checks/get (`check-run`); key order of CheckRun.testGetCheckRunsForRef."""
-    api = f"{urls.api}/repos/{repo.full_name}/check-runs/{run_id}"
-    return {
-        "id": run_id,
-        "name": name,
-        "node_id": node_id("CR_", run_id),
-        "head_sha": head_sha,
-        "external_id": "",
-        "url": api,
-        "html_url": f"{urls.web}/{repo.full_name}/runs/{run_id}",
-        "details_url": details_url or f"{urls.web}/{repo.full_name}/runs/{run_id}",
-        "status": state.status,
-        "conclusion": state.conclusion,
-        "started_at": iso(state.started_at),
-        "completed_at": iso(state.completed_at),
-        "output": {
-            "title": None,
-            "summary": None,
-            "text": None,
-            "annotations_count": 0,
-            "annotations_url": f"{api}/annotations",
-        },
-        "check_suite": {"id": suite_id},
-        "app": app(app_slug, app_id, urls),
-        "pull_requests": [],
-    }
-
-
-def job_check_run(run: Run, attempt: Attempt, job_: Job, state: JobState, urls: Urls) -> dict[str, Any]:
-    # A job's check run has the job's id (WorkflowRun.test_jobs: check_run_url ends in the job id).
-    details = f"{urls.web}/{run.repo.full_name}/actions/runs/{run.id}/job/{job_.id}"
-    return check_run(
-        run.repo,
-        job_.id,
-        job_.name,
-        run.head_sha,
-        attempt.check_suite_id,
-        state,
-        ACTIONS_APP.slug,
-        ACTIONS_APP.id or 15368,
-        details,
-        urls,
-    )
-
-
-def app_check_run(repo: Repo, cr: AppCheckRun, state: JobState, urls: Urls) -> dict[str, Any]:
-    return check_run(
-        repo,
-        cr.id,
-        cr.spec.name,
-        cr.spec.head_sha,
-        cr.suite_id,
-        state,
-        cr.spec.app.slug,
-        cr.app_id,
-        None,
-        urls,
-    )
-
-
-def check_suite(
-    repo: Repo,
-    suite_id: int,
-    head_sha: str,
-    head_branch: str | None,
-    status: str,
-    conclusion: str | None,
-    created: float,
-    updated: float,
-    app_slug: str,
-    app_id: int,
-    runs_count: int,
-    urls: Urls,
-) -> dict[str, Any]:
-    """OpenAPI checks/list-suites-for-ref item (`check-suite`)."""
-    commit = repo.commit(head_sha)
-    api = f"{urls.api}/repos/{repo.full_name}/check-suites/{suite_id}"
-    return {
-        "id": suite_id,
-        "node_id": node_id("CS_", suite_id),
-        "head_branch": head_branch,
-        "head_sha": head_sha,
-        "status": status,
-        "conclusion": conclusion,
-        "url": api,
-        "before": "0" * 40,
-        "after": head_sha,
-        "pull_requests": [],
-        "app": app(app_slug, app_id, urls),
-        "created_at": iso(created),
-        "updated_at": iso(updated),
-        "rerequestable": True,
-        "runs_rerequestable": False,
-        "latest_check_runs_count": runs_count,
-        "check_runs_url": f"{api}/check-runs",
-        "head_commit": {
-            "id": head_sha,
-            "tree_id": stable_tree(head_sha),
-            "message": commit.message,
-            "timestamp": iso(repo.created_at),
-            "author": {"name": commit.author, "email": commit.email},
-            "committer": {"name": "GitHub", "email": "noreply@github.com"},
-        },
-        "repository": repo_minimal(repo.full_name, repo.id, repo.spec.private, urls),
-    }
-
-
 def artifact(state: State, art: Artifact, now: float, urls: Urls) -> dict[str, Any]:
     """OpenAPI actions/get-artifact; key order of Artifact.testGetArtifactsFromRepo."""
     run = art.run
@@ -532,7 +356,8 @@ def artifact(state: State, art: Artifact, now: float, urls: Urls) -> dict[str, A
     size, sha256 = state.blobs.describe(art)
     created, expires = state.artifact_times(art)
     # upload-artifact v4+ reports `sha256:<hex of the zip>`; a scenario may set null or a
-    # wrong digest to exercise the client's checks (GITHUB-FACTS "Artifacts").
+    # wrong digest to exercise the client's checks (OpenAPI artifact `digest`, null for older
+    # uploads).
     digest = art.spec.digest if art.spec.digest_set else f"sha256:{sha256}"
     api = f"{urls.api}/repos/{repo.full_name}/actions/artifacts/{art.id}"
     _, head_repo_id = _head_repository(state, run, urls)

@@ -1,0 +1,375 @@
+"""The emulated GitHub's objects: repositories, workflows, runs and their attempts, jobs, check
+runs of apps, artifacts, and rate-limit budgets. `State` (state.py) holds them all.
+
+Nothing here moves on its own. A run stores when it was requested and what its timeline and
+conclusion are; its status, its jobs, its check runs and its artifacts are computed from the
+time asked about each time someone asks (docs/emulator.md: "all timeline state is derived
+lazily").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from wait_and_dispatch.emulator.specs import (
+    AppSpec,
+    ArtifactSpec,
+    CaseSpec,
+    CheckRunSpec,
+    CommitSpec,
+    JobSpec,
+    RepoSpec,
+    TimelineSpec,
+    WorkflowSpec,
+)
+from wait_and_dispatch.expressions import evaluate, truthy
+
+# The GitHub Actions app: its real id on github.com is 15368 (`app.id` of every Actions check run).
+ACTIONS_APP = AppSpec(slug="github-actions", id=15368)
+# Conclusions after which a run has no jobs at all: the run never started
+# (startup_failure: the workflow file is invalid; action_required: approval needed first).
+NO_JOB_CONCLUSIONS = ("startup_failure", "action_required")
+# Runs that end like this upload nothing (upload-artifact steps never ran).
+_NO_ARTIFACT_CONCLUSIONS = ("cancelled", "skipped", "startup_failure", "action_required", "stale")
+# Hourly primary budgets per token kind (REST "Rate limits for the REST API": 1,000 an hour for
+# GITHUB_TOKEN, 5,000 for a user's token or a GitHub App installation).
+RATE_LIMITS = {"github_token": 1000, "pat": 5000, "app": 5000}  # nosec # B105: request budgets per token kind, not passwords
+HOUR = 3600.0
+
+
+def stable_id(text: str, base: int, spread: int) -> int:
+    """A deterministic id for a name (user and app ids), so answers do not change between runs."""
+    return base + int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % spread
+
+
+class Ids:
+    """Id counters, one per kind of object, starting where GitHub's ids look plausible."""
+
+    def __init__(self) -> None:
+        self._next = {
+            "repo": 700_000_001,
+            "workflow": 1001,
+            "run": 9_000_000_001,
+            "job": 30_000_000_001,
+            "suite": 20_000_000_001,
+            "artifact": 500_000_001,
+            "app": 900_001,
+            "installation_token": 1,  # nosec # B105: the first id of a counter, not a password
+        }
+
+    def next(self, kind: str) -> int:
+        value = self._next[kind]
+        self._next[kind] = value + 1
+        return value
+
+
+@dataclass
+class Workflow:
+    spec: WorkflowSpec
+    id: int
+    repo: Repo
+    state: str
+    created_at: float
+    updated_at: float
+    run_count: int = 0
+    conclusion_turn: int = 0
+    case_turns: dict[int, int] = field(default_factory=dict)  # per case index, as conclusion_turn
+
+    def next_conclusion(self, case: int | None = None) -> str:
+        # `conclusion: [failure, success]`: successive runs and re-run attempts take them in turn;
+        # a case's list is taken in turn by the runs that match that case.
+        if case is not None:
+            case_conclusions = self.spec.cases[case].conclusions
+            if case_conclusions is not None:
+                turn = self.case_turns.get(case, 0)
+                self.case_turns[case] = turn + 1
+                return case_conclusions[turn % len(case_conclusions)]
+        conclusions = self.spec.conclusions
+        value = conclusions[self.conclusion_turn % len(conclusions)]
+        self.conclusion_turn += 1
+        return value
+
+    def case_for(self, context: Mapping[str, Any]) -> int | None:
+        """The index of the first case whose `if` holds for a run with this context."""
+        for index, case in enumerate(self.spec.cases):
+            if _holds(case.condition, context):
+                return index
+        return None
+
+
+@dataclass
+class Job:
+    id: int
+    spec: JobSpec
+    name: str
+    steps: tuple[str, ...]
+    conclusion: str
+
+
+@dataclass
+class JobState:
+    status: str
+    conclusion: str | None
+    created_at: float
+    started_at: float
+    completed_at: float | None
+
+
+@dataclass
+class Artifact:
+    id: int
+    spec: ArtifactSpec
+    run: Run
+    attempt: int
+    deleted: bool = False
+
+
+@dataclass
+class Attempt:
+    number: int
+    origin: float
+    timeline: TimelineSpec
+    conclusion: str
+    check_suite_id: int
+    triggering_actor: str
+    jobs: list[Job] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+    cancelled_at: float | None = None
+
+    @property
+    def started_in_progress(self) -> float:
+        return self.origin + self.timeline.before_start
+
+    @property
+    def natural_end(self) -> float:
+        return self.origin + self.timeline.total
+
+    @property
+    def end(self) -> float:
+        if self.cancelled_at is not None and self.cancelled_at < self.natural_end:
+            return self.cancelled_at
+        return self.natural_end
+
+    def final_conclusion(self) -> str:
+        if self.cancelled_at is not None and self.cancelled_at < self.natural_end:
+            return "cancelled"
+        return self.conclusion
+
+    def status_at(self, now: float) -> tuple[str, str | None, float]:
+        """(status, conclusion, time of the last change) at `now`."""
+        if now >= self.end:
+            return "completed", self.final_conclusion(), self.end
+        t = self.origin
+        tl = self.timeline
+        for status, seconds in (
+            ("requested", tl.requested),
+            ("pending", tl.pending),
+            ("queued", tl.queued),
+            ("waiting", tl.waiting),
+        ):
+            if now < t + seconds:
+                return status, None, t
+            t += seconds
+        return "in_progress", None, t
+
+    def job_state(self, job: Job, now: float) -> JobState | None:
+        """The job at `now`, or None while it does not exist yet (jobs behind `needs:` are late)."""
+        begin = self.started_in_progress
+        start = begin + job.spec.start
+        natural_end = self.natural_end
+        cancel = (
+            self.cancelled_at if self.cancelled_at is not None and self.cancelled_at < natural_end else None
+        )
+        if cancel is not None and cancel < begin:
+            return None
+        if cancel is not None and cancel <= start:
+            if now < cancel:
+                return None
+            return JobState("completed", "cancelled", cancel, cancel, cancel)
+        if start >= natural_end:
+            # The run ended before this job could start: GitHub shows it as skipped.
+            if now < natural_end:
+                return None
+            return JobState("completed", "skipped", natural_end, natural_end, natural_end)
+        if now < start:
+            return None
+        end = natural_end if job.spec.duration is None else min(start + job.spec.duration, natural_end)
+        conclusion = job.conclusion
+        if cancel is not None and cancel < end:
+            end, conclusion = cancel, "cancelled"
+        if now < end:
+            return JobState("in_progress", None, start, start, None)
+        return JobState("completed", conclusion, start, start, end)
+
+    def uploads_artifacts(self) -> bool:
+        return self.final_conclusion() not in _NO_ARTIFACT_CONCLUSIONS
+
+
+@dataclass
+class Run:
+    id: int
+    repo: Repo
+    workflow: Workflow
+    run_number: int
+    event: str
+    head_sha: str
+    head_branch: str | None
+    actor: str
+    created_at: float
+    visible_at: float
+    head_repository: str
+    name: str
+    display_title: str
+    context: Mapping[str, Any]
+    attempts: list[Attempt] = field(default_factory=list)
+    conclusions: tuple[str, ...] | None = None  # per attempt, from the scenario
+    artifact_specs: tuple[ArtifactSpec, ...] | None = None  # None: the case's or the workflow's
+    deleted: bool = False
+    case: int | None = None  # the index of the workflow's case this run matched
+
+    @property
+    def latest(self) -> Attempt:
+        return self.attempts[-1]
+
+    @property
+    def case_spec(self) -> CaseSpec | None:
+        return None if self.case is None else self.workflow.spec.cases[self.case]
+
+    @property
+    def job_specs(self) -> tuple[JobSpec, ...]:
+        case = self.case_spec
+        return case.jobs if case is not None and case.jobs is not None else self.workflow.spec.jobs
+
+    @property
+    def uploads(self) -> tuple[ArtifactSpec, ...]:
+        """What each attempt uploads: the scenario run's own list, else the case's, else the workflow's."""
+        if self.artifact_specs is not None:
+            return self.artifact_specs
+        case = self.case_spec
+        return (
+            case.artifacts
+            if case is not None and case.artifacts is not None
+            else self.workflow.spec.artifacts
+        )
+
+    def attempt(self, number: int) -> Attempt | None:
+        return self.attempts[number - 1] if 1 <= number <= len(self.attempts) else None
+
+    def exists(self, now: float) -> bool:
+        return not self.deleted and now >= self.created_at
+
+
+@dataclass
+class AppCheckRun:
+    id: int
+    spec: CheckRunSpec
+    app_id: int
+    suite_id: int
+    created_at: float
+
+    def state(self, now: float) -> JobState | None:
+        if now < self.created_at:
+            return None
+        start = self.created_at + self.spec.timeline.before_start
+        end = self.created_at + self.spec.timeline.total
+        if now < start:
+            return JobState("queued", None, self.created_at, self.created_at, None)
+        if now < end:
+            return JobState("in_progress", None, self.created_at, start, None)
+        return JobState("completed", self.spec.conclusion, self.created_at, start, end)
+
+
+@dataclass
+class Repo:
+    spec: RepoSpec
+    id: int
+    created_at: float
+    workflows: list[Workflow] = field(default_factory=list)
+    runs: list[Run] = field(default_factory=list)
+    check_runs: list[AppCheckRun] = field(default_factory=list)
+    app_suites: dict[tuple[int, str], int] = field(default_factory=dict)
+    # When each app suite exists from, if before its first check run (scenario `check_suites`).
+    app_suite_created: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def full_name(self) -> str:
+        return self.spec.full_name
+
+    @property
+    def owner(self) -> str:
+        return self.spec.full_name.split("/")[0]
+
+    @property
+    def name(self) -> str:
+        return self.spec.full_name.split("/")[1]
+
+    def workflow(self, ref: str) -> Workflow | None:
+        """A workflow by id, file name or path (OpenAPI actions/get-workflow: `workflow_id`)."""
+        for wf in self.workflows:
+            if ref in (str(wf.id), wf.spec.file_name, wf.spec.path):
+                return wf
+        return None
+
+    def branch_or_tag(self, ref: str) -> tuple[str, str] | None:
+        """(short name, sha) for a branch or tag name (`refs/heads/x`, `refs/tags/x` also)."""
+        for prefix, table in (("refs/heads/", self.spec.branches), ("refs/tags/", self.spec.tags)):
+            if ref.startswith(prefix) and ref[len(prefix) :] in table:
+                return ref[len(prefix) :], table[ref[len(prefix) :]]
+        if ref in self.spec.branches:
+            return ref, self.spec.branches[ref]
+        if ref in self.spec.tags:
+            return ref, self.spec.tags[ref]
+        return None
+
+    def known_shas(self) -> set[str]:
+        shas = set(self.spec.branches.values()) | set(self.spec.tags.values()) | set(self.spec.commits)
+        shas.update(run.head_sha for run in self.runs)
+        shas.update(cr.spec.head_sha for cr in self.check_runs)
+        shas.update(sha for _, sha in self.app_suites)
+        return shas
+
+    def resolve_commit(self, ref: str) -> str | None:
+        """A commit SHA for a branch, a tag, a SHA or an unambiguous SHA prefix of 7+ characters."""
+        named = self.branch_or_tag(ref)
+        if named is not None:
+            return named[1]
+        # repos/get-commit and the check-runs/check-suites lists (OpenAPI `commit-ref`): "a commit
+        # SHA, branch name (`heads/BRANCH_NAME`), or tag name (`tags/TAG_NAME`)".
+        for prefix, table in (("heads/", self.spec.branches), ("tags/", self.spec.tags)):
+            if ref.startswith(prefix) and ref[len(prefix) :] in table:
+                return table[ref[len(prefix) :]]
+        ref = ref.lower()
+        matches = [sha for sha in self.known_shas() if sha.startswith(ref)] if len(ref) >= 7 else []
+        return matches[0] if len(matches) == 1 else None
+
+    def commit(self, sha: str) -> CommitSpec:
+        return self.spec.commits.get(sha) or CommitSpec(message=f"Commit {sha[:7]}")
+
+
+@dataclass
+class Budget:
+    limit: int
+    window_start: float | None = None
+    used: int = 0
+
+    def refresh(self, now: float) -> None:
+        # GitHub's window starts with the first request and resets an hour later.
+        if self.window_start is None or now >= self.window_start + HOUR:
+            self.window_start = now
+            self.used = 0
+
+    def reset_at(self, now: float) -> int:
+        self.refresh(now)
+        assert self.window_start is not None  # nosec B101 # an invariant for mypy, not a check of input
+        return int(self.window_start + HOUR)
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.limit - self.used)
+
+
+def _holds(condition: str, context: Mapping[str, Any]) -> bool:
+    return truthy(evaluate(condition, context))
