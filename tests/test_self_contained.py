@@ -18,15 +18,6 @@ CACHES = {".mypy_cache", ".pytest_cache", ".ruff_cache"}
 # "(defect #8)"). A peer's issue is written owner/repository#number and is not matched.
 OUTSIDE = re.compile(r"GITHUB-FACTS|\.\./shared/|\b[Ii]ssues? \d+\b|\b[Dd]efects? #?\d+\b|\(defect\b")
 
-# Files whose comments are still being rewritten; an entry goes as soon as its file is clean.
-NOT_YET_CLEAN = {
-    "src/wait_and_dispatch/emulator/api_app.py",
-    "src/wait_and_dispatch/emulator/blob_app.py",
-    "src/wait_and_dispatch/emulator/faults.py",
-    "src/wait_and_dispatch/emulator/shapes.py",
-    "src/wait_and_dispatch/emulator/state.py",
-}
-
 
 def our_text_files() -> list[Path]:
     files = []
@@ -49,21 +40,10 @@ def references_outside(path: Path) -> list[str]:
 def test_no_comment_or_document_points_outside_the_repository() -> None:
     files = our_text_files()
     assert ROOT / "README.md" in files and ROOT / "src/wait_and_dispatch/engine/dispatch.py" in files
-    found = {
-        path.relative_to(ROOT).as_posix(): hits
-        for path in files
-        if path.relative_to(ROOT).as_posix() not in NOT_YET_CLEAN and (hits := references_outside(path))
-    }
+    found = {path.relative_to(ROOT).as_posix(): hits for path in files if (hits := references_outside(path))}
     assert not found, "cite the public source or docs/github-behaviour.md instead:\n" + "\n".join(
         f"{name}:{hit}" for name, hits in sorted(found.items()) for hit in hits
     )
-
-
-def test_every_file_still_being_rewritten_exists_and_is_not_clean_yet() -> None:
-    clean = sorted(
-        name for name in NOT_YET_CLEAN if not (ROOT / name).exists() or not references_outside(ROOT / name)
-    )
-    assert not clean, f"take these out of NOT_YET_CLEAN: {clean}"
 
 
 def test_the_pattern_finds_what_a_clone_cannot_follow_and_spares_peers_issues() -> None:
