@@ -10,7 +10,7 @@ import pytest
 
 from wait_and_dispatch import ACTION_REPOSITORY
 from wait_and_dispatch.cli.main import EXIT_CODES_HELP, build_parser
-from wait_and_dispatch.errors import ExitCode
+from wait_and_dispatch.support.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -71,8 +71,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 from wait_and_dispatch import USER_AGENT
-from wait_and_dispatch.clock import Clock, SystemClock
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.support.clock import Clock, SystemClock
+from wait_and_dispatch.support.errors import (
     ArtifactDownloadError,
     ArtifactError,
     AuthenticationError,

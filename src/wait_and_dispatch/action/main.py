@@ -15,7 +15,26 @@ from contextlib import contextmanager
 from typing import TextIO
 
 from wait_and_dispatch.action.runner import Runner
-from wait_and_dispatch.action.summary import (
+from wait_and_dispatch.engine import workflow_runs
+from wait_and_dispatch.engine.app_auth import AppCredentials, InstallationToken, installation_token
+from wait_and_dispatch.engine.facade import Engine
+from wait_and_dispatch.engine.model import CallerJob, ProgressEvent, ProgressKind, Repository
+from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
+from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
+from wait_and_dispatch.plans.model import Plan
+from wait_and_dispatch.session.boundary import cancel_on_failure, traceback_lines, unexpected
+from wait_and_dispatch.session.connection import check_api_url, check_token, cleartext_token_risk
+from wait_and_dispatch.session.plan_step import (
+    PlanSettings,
+    plan_repositories,
+    plan_repository,
+    read_plan_settings,
+    run_plan_job,
+)
+from wait_and_dispatch.session.plan_step import load as load_plan_settings
+from wait_and_dispatch.session.progress import PlanProgressPrinter, ProgressPrinter, retry_progress
+from wait_and_dispatch.session.signals import interrupt_on_termination
+from wait_and_dispatch.session.summary import (
     checks_summary,
     failure_summary,
     node_summary,
@@ -23,41 +42,17 @@ from wait_and_dispatch.action.summary import (
     plan_summary,
     run_summary,
 )
-from wait_and_dispatch.boundary import cancel_on_failure, traceback_lines, unexpected
-from wait_and_dispatch.cli.connection import check_api_url, check_token, cleartext_token_risk
-from wait_and_dispatch.cli.progress import PlanProgressPrinter, ProgressPrinter, retry_progress
-from wait_and_dispatch.cli.signals import interrupt_on_termination
-from wait_and_dispatch.engine import runs as runs_api
-from wait_and_dispatch.engine.app_auth import AppCredentials, InstallationToken, installation_token
-from wait_and_dispatch.engine.core import Engine
-from wait_and_dispatch.engine.model import CallerJob, ProgressEvent, ProgressKind, Repository
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.step.catalogue import ALIASES, find_input
+from wait_and_dispatch.step.credentials import read_app_credentials
+from wait_and_dispatch.step.run import JobReport, peer_outputs, run_job
+from wait_and_dispatch.step.settings import ACTION, JobSettings, read_settings
+from wait_and_dispatch.support.errors import (
     DispatchInterrupted,
     ExitCode,
     PlanFileError,
     RunnerFileError,
     WaitAndDispatchError,
 )
-from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
-from wait_and_dispatch.jobs.credentials import plan_repositories, read_app_credentials
-from wait_and_dispatch.jobs.job import (
-    ACTION,
-    JobReport,
-    JobSettings,
-    peer_outputs,
-    read_settings,
-    run_job,
-)
-from wait_and_dispatch.jobs.options import ALIASES, find_input
-from wait_and_dispatch.jobs.plan_job import (
-    PlanSettings,
-    plan_repository,
-    read_plan_settings,
-    run_plan_job,
-)
-from wait_and_dispatch.jobs.plan_job import load as load_plan_settings
-from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
-from wait_and_dispatch.plans.model import Plan
 
 STATE_DISPATCHED = "dispatched-runs"
 # github-token and the peers' names for it: masked from the raw variables, before anything is read.
@@ -432,7 +427,7 @@ def _post(runner: Runner, saved: list[tuple[Repository, int]], token: str | None
 
 def _cancel(engine: Engine, repository: Repository, run_ids: list[int]) -> list[int]:
     """The runs among `run_ids` that GitHub accepted to cancel (failures are in the log above)."""
-    return _accepted(runs_api.cancel_runs(engine.api, repository, run_ids))
+    return _accepted(workflow_runs.cancel_runs(engine.api, repository, run_ids))
 
 
 def _accepted(outcomes: Mapping[int, str]) -> list[int]:

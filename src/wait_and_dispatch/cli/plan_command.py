@@ -15,31 +15,32 @@ from pathlib import Path
 from typing import TextIO
 
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
-from wait_and_dispatch.action.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
-from wait_and_dispatch.boundary import Secrets, cancel_on_failure
-from wait_and_dispatch.cli import results
-from wait_and_dispatch.cli.connection import api_url_for_host, connect, parse_repository
-from wait_and_dispatch.cli.progress import (
-    PlanProgressPrinter,
-    notice_progress,
-    progress_stream,
-    retry_progress,
-)
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.model import Repository, format_seconds
-from wait_and_dispatch.errors import GitHubApiError, UsageError
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.jobs.plan_job import (
+from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
+from wait_and_dispatch.plans.loader import load_plan
+from wait_and_dispatch.plans.model import NodeKind, Plan
+from wait_and_dispatch.session.boundary import Secrets, cancel_on_failure
+from wait_and_dispatch.session.connection import api_url_for_host, connect, parse_repository
+from wait_and_dispatch.session.json_output import JsonOutput
+from wait_and_dispatch.session.plan_step import (
     PlanSettings,
     load,
     plan_repository,
     read_plan_settings,
     run_plan_job,
 )
-from wait_and_dispatch.log_text import print_line
-from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
-from wait_and_dispatch.plans.loader import load_plan
-from wait_and_dispatch.plans.model import NodeKind, Plan
+from wait_and_dispatch.session.progress import (
+    PlanProgressPrinter,
+    notice_progress,
+    progress_stream,
+    retry_progress,
+)
+from wait_and_dispatch.session.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
+from wait_and_dispatch.step import results
+from wait_and_dispatch.support.errors import GitHubApiError, UsageError
+from wait_and_dispatch.support.text import print_line
 
 
 def run_plan_command(
@@ -48,10 +49,10 @@ def run_plan_command(
     environ: Mapping[str, str],
     stdout: TextIO,
     stderr: TextIO,
-    json_out: results.JsonOutput | None = None,
+    json_out: JsonOutput | None = None,
     secrets: Secrets | None = None,
 ) -> int:
-    output = json_out or results.JsonOutput(stdout, enabled=args.json)
+    output = json_out or JsonOutput(stdout, enabled=args.json)
     if args.schema:
         stdout.write(resources.files("wait_and_dispatch.plans").joinpath("plan.schema.json").read_text())
         return 0
@@ -100,8 +101,8 @@ def run_plan_command(
     )
     started: list[PlanRunner] = []
     with api:
-        ref_name = args.ref or runs_api.default_branch(api, repository)
-        sha = args.sha or runs_api.resolve_sha(api, repository, ref_name)
+        ref_name = args.ref or workflow_runs.default_branch(api, repository)
+        sha = args.sha or workflow_runs.resolve_sha(api, repository, ref_name)
         context = PlanContext(
             repository=repository,
             sha=sha,
@@ -236,7 +237,7 @@ def _action_reference(
     )
     try:
         with GitHubApi(base_url=connection.api_url, token=connection.token, read_only=True) as api:
-            sha = runs_api.resolve_sha(api, Repository.parse(ACTION_REPOSITORY), f"tags/{tag}")
+            sha = workflow_runs.resolve_sha(api, Repository.parse(ACTION_REPOSITORY), f"tags/{tag}")
     except UsageError:  # 404 or 422: no such tag
         raise UsageError(
             f"the action's release tag {tag} does not exist in {ACTION_REPOSITORY} at {connection.api_url}",

@@ -19,11 +19,11 @@ from typing import Any
 
 import yaml
 
-from wait_and_dispatch import safe_yaml
 from wait_and_dispatch.emulator.faults import FAULT_KINDS, Fault
-from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.expressions import ExpressionError, check_template, function_calls, unwrap
-from wait_and_dispatch.github_vocabulary import CHECK_CONCLUSIONS, RUN_CONCLUSIONS
+from wait_and_dispatch.support import safe_yaml
+from wait_and_dispatch.support.errors import UsageError
+from wait_and_dispatch.support.expressions import ExpressionError, check_template, function_calls, unwrap
+from wait_and_dispatch.support.github_vocabulary import CHECK_CONCLUSIONS, RUN_CONCLUSIONS
 
 TOKEN_KINDS = ("github_token", "pat", "app")
 PERMISSION_LEVELS = ("none", "read", "write")

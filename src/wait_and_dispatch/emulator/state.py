@@ -22,7 +22,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import IO, Any
 
-from wait_and_dispatch.clock import Clock
 from wait_and_dispatch.emulator.scenario import (
     AppSpec,
     ArtifactSpec,
@@ -37,7 +36,8 @@ from wait_and_dispatch.emulator.scenario import (
     TokenSpec,
     WorkflowSpec,
 )
-from wait_and_dispatch.expressions import evaluate, render, truthy
+from wait_and_dispatch.support.clock import Clock
+from wait_and_dispatch.support.expressions import evaluate, render, truthy
 
 # The GitHub Actions app: its real id on github.com is 15368 (`app.id` of every Actions check run).
 ACTIONS_APP = AppSpec(slug="github-actions", id=15368)

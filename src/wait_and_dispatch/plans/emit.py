@@ -29,12 +29,12 @@ from typing import Any
 
 import yaml
 
-from wait_and_dispatch import expressions, safe_yaml
-from wait_and_dispatch.action_pins import CHECKOUT
 from wait_and_dispatch.engine.inputs import parse_duration, parse_inputs
-from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.jobs.options import OUTPUT_NAMES, find_input
 from wait_and_dispatch.plans.model import NODE_INPUTS, NodeKind, Plan, PlanNode
+from wait_and_dispatch.step.catalogue import OUTPUT_NAMES, find_input
+from wait_and_dispatch.support import expressions, safe_yaml
+from wait_and_dispatch.support.action_pins import CHECKOUT
+from wait_and_dispatch.support.errors import UsageError
 
 # A node's outputs: the action's, but `nodes`, which is the whole plan's.
 NODE_OUTPUTS = tuple(name for name in OUTPUT_NAMES if name != "nodes")

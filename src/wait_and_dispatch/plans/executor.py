@@ -1,7 +1,7 @@
 """Run a plan: every node as soon as its needs allow, independent nodes at once.
 
-Each workflow or checks node is run by the same job the action runs (`jobs.read_settings` and
-`jobs.run_job`), with its values rendered once its needs have finished; a collect node downloads
+Each workflow or checks node is run by the same job the action runs (`read_settings` and
+`run_job`), with its values rendered once its needs have finished; a collect node downloads
 artifacts from the runs of earlier nodes, picks one and judges it. The rules for when a node
 runs are GitHub's rules for jobs (docs/plans.md, "Running a plan"):
 
@@ -42,11 +42,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from wait_and_dispatch import expressions
-from wait_and_dispatch.clock import hold
 from wait_and_dispatch.engine import artifacts as artifacts_api
-from wait_and_dispatch.engine import runs as runs_api
-from wait_and_dispatch.engine.core import Engine
+from wait_and_dispatch.engine import workflow_runs
+from wait_and_dispatch.engine.facade import Engine
 from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.model import (
     Artifact,
@@ -59,19 +57,7 @@ from wait_and_dispatch.engine.model import (
     WorkflowRun,
     format_seconds,
 )
-from wait_and_dispatch.errors import (
-    ArtifactError,
-    ArtifactNotFoundError,
-    DeadlineExceededError,
-    ExitCode,
-    GateFailedError,
-    PlanFailedError,
-    UsageError,
-    WaitAndDispatchError,
-)
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.jobs import job as jobs
-from wait_and_dispatch.jobs.options import INPUTS, OUTPUT_NAMES
 from wait_and_dispatch.plans.model import (
     NodeKind,
     NodeOutcome,
@@ -80,6 +66,21 @@ from wait_and_dispatch.plans.model import (
     PlanNode,
     PlanResult,
     input_text,
+)
+from wait_and_dispatch.step.catalogue import INPUTS, OUTPUT_NAMES
+from wait_and_dispatch.step.run import JobReport, run_job
+from wait_and_dispatch.step.settings import read_settings
+from wait_and_dispatch.support import expressions
+from wait_and_dispatch.support.clock import hold
+from wait_and_dispatch.support.errors import (
+    ArtifactError,
+    ArtifactNotFoundError,
+    DeadlineExceededError,
+    ExitCode,
+    GateFailedError,
+    PlanFailedError,
+    UsageError,
+    WaitAndDispatchError,
 )
 
 # After a cancel, how long `run()` waits for the nodes in progress, in real seconds. Their waits
@@ -225,7 +226,7 @@ class PlanRunner:
         outcomes: dict[int, str] = {}
         for run_id in run_ids:
             repository = self.dispatched_in.get(run_id, self.repository)
-            outcomes.update(runs_api.cancel_runs(self.api, repository, [run_id]))
+            outcomes.update(workflow_runs.cancel_runs(self.api, repository, [run_id]))
         return outcomes
 
     def dispatched_runs(self) -> list[tuple[Repository, int]]:
@@ -498,7 +499,7 @@ class PlanRunner:
         return on_progress
 
     def _job_values(self, node: PlanNode, values: Mapping[str, Any], *, dry_run: bool) -> dict[str, str]:
-        """The node's values as the action's input values (text), for `jobs.read_settings`."""
+        """The node's values as the action's input values (text), for `read_settings`."""
         text = {name: input_text(value) for name, value in values.items()}
         text["repository"] = self.repository.full_name
         text["path"] = str(self.context.workdir / (text.get("path") or node.name))
@@ -520,12 +521,12 @@ class PlanRunner:
         return text
 
     def _run_job(self, node: PlanNode, engine: Engine, values: Mapping[str, Any]) -> NodeOutcome:
-        settings = jobs.read_settings(
+        settings = read_settings(
             self._job_values(node, values, dry_run=False),
             default_sha=self.context.sha,
             caller=self.context.caller if self.repository == self.context.repository else None,
         )
-        report = jobs.run_job(engine, settings)
+        report = run_job(engine, settings)
         outputs = {name: report.outputs.get(name, "") for name in OUTPUT_NAMES}
         run_url = outputs.get("run-url", "")
         if report.error is None:
@@ -742,10 +743,10 @@ class PlanRunner:
             lines.append(f"would download {patterns or 'every artifact'} from it into {path}")
             return lines
         try:
-            settings = jobs.read_settings(
+            settings = read_settings(
                 self._job_values(node, values, dry_run=True), default_sha=self.context.sha
             )
-            return list(jobs.run_job(Engine(self.api), settings).preview)
+            return list(run_job(Engine(self.api), settings).preview)
         except WaitAndDispatchError as error:
             dynamic = [name for name, value in values.items() if "${{" in input_text(value)]
             if not dynamic:
@@ -902,7 +903,7 @@ def _describe(node: PlanNode, values: Mapping[str, Any]) -> str:
     return f"finding or dispatching {text('workflow')}"
 
 
-def _success_reason(report: jobs.JobReport) -> str:
+def _success_reason(report: JobReport) -> str:
     if report.run is not None:
         run = report.run.run
         how = "dispatched" if report.run.dispatched else "found"
@@ -912,7 +913,7 @@ def _success_reason(report: jobs.JobReport) -> str:
     return ""
 
 
-def _failure_reason(report: jobs.JobReport) -> str:
+def _failure_reason(report: JobReport) -> str:
     error = report.error
     assert error is not None  # nosec B101 # an invariant for mypy, not a check of input
     if report.run is not None and report.run.artifact_error is None:

@@ -47,18 +47,6 @@ from wait_and_dispatch.engine.model import (
     Repository,
     parse_conclusions,
 )
-from wait_and_dispatch.errors import PlanFileError, PlanProblem, SourceSpan, UsageError
-from wait_and_dispatch.expressions import (
-    BUILTIN_FUNCTIONS,
-    ExpressionError,
-    bind,
-    check_template,
-    function_calls,
-    references,
-    unwrap,
-)
-from wait_and_dispatch.jobs.job import read_settings
-from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 from wait_and_dispatch.plans.model import (
     DEFAULT_CONCURRENCY,
     NODE_INPUTS,
@@ -69,7 +57,19 @@ from wait_and_dispatch.plans.model import (
     Select,
     input_text,
 )
-from wait_and_dispatch.safe_yaml import BoundedLoader
+from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
+from wait_and_dispatch.step.settings import read_settings
+from wait_and_dispatch.support.errors import PlanFileError, PlanProblem, SourceSpan, UsageError
+from wait_and_dispatch.support.expressions import (
+    BUILTIN_FUNCTIONS,
+    ExpressionError,
+    bind,
+    check_template,
+    function_calls,
+    references,
+    unwrap,
+)
+from wait_and_dispatch.support.safe_yaml import BoundedLoader
 
 Loc: TypeAlias = tuple[str | int, ...]  # a place in the document: keys and list indexes
 

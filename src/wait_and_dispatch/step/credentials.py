@@ -1,7 +1,8 @@
 """Which credentials a step uses: `github-token`, or a GitHub App (`app-id` + `app-private-key`).
 
-Shared input translation, like `job` and `plan_job`: no I/O. The edges mint the App's token
-(`engine.app_auth.installation_token`) for the repositories returned here and mask it.
+A step's input translation, like `step.settings`: no I/O. The edges mint the App's token
+(`engine.app_auth.installation_token`) and mask it; which repositories a plan's token covers is
+`session.plan_step.plan_repositories`.
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from wait_and_dispatch.engine.app_auth import AppCredentials
-from wait_and_dispatch.engine.model import Repository
-from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.plans.model import Plan
+from wait_and_dispatch.support.errors import UsageError
 
 
 def read_app_credentials(values: Mapping[str, str]) -> AppCredentials | None:
@@ -33,20 +32,3 @@ def read_app_credentials(values: Mapping[str, str]) -> AppCredentials | None:
             hint="a GitHub App needs both its id (app-id) and its private key (app-private-key)",
         )
     return AppCredentials.parse(app_id, key, owner)
-
-
-def plan_repositories(plan: Plan, repository: Repository) -> tuple[list[Repository], bool]:
-    """Every repository a plan's nodes name, the plan's own first, and whether the token can be
-    scoped to them: a node whose repository is an expression (known once its needs have run)
-    cannot be scoped in advance, so the token then covers the whole installation."""
-    repositories = [repository]
-    scoped = True
-    for node in plan.nodes.values():
-        text = node.values.get("repository")
-        if not isinstance(text, str) or not text.strip():
-            continue
-        if "${{" in text:
-            scoped = False
-        else:
-            repositories.append(Repository.parse(text))
-    return list(dict.fromkeys(repositories)), scoped
