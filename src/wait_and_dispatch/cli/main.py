@@ -27,10 +27,8 @@ from wait_and_dispatch.support.errors import (
 from wait_and_dispatch.support.text import print_line
 
 if TYPE_CHECKING:  # imported lazily at run time, so that --help stays fast
-    from wait_and_dispatch.engine.facade import Engine
     from wait_and_dispatch.session.json_output import JsonOutput
     from wait_and_dispatch.step.run import JobReport
-    from wait_and_dispatch.step.settings import JobSettings
 
 PROG = "wait-and-dispatch"
 
@@ -586,17 +584,9 @@ def run_command(
     secrets: Secrets | None = None,
 ) -> int:
     """`run`, `checks`, `download`: the job over the engine, progress on stderr, the result on stdout."""
-    from wait_and_dispatch.engine.facade import Engine
-    from wait_and_dispatch.github_api import GitHubApi
-    from wait_and_dispatch.session.boundary import cancel_on_failure
     from wait_and_dispatch.session.connection import connect
-    from wait_and_dispatch.session.progress import (
-        ProgressPrinter,
-        notice_progress,
-        progress_stream,
-        retry_progress,
-    )
-    from wait_and_dispatch.step.run import run_job
+    from wait_and_dispatch.session.edge import run_step
+    from wait_and_dispatch.session.progress import ProgressPrinter, notice_progress, progress_stream
     from wait_and_dispatch.step.settings import COMMAND_LINE, read_settings
 
     values = command_values(args)
@@ -608,25 +598,19 @@ def run_command(
     if secrets is not None:
         secrets.add(connection.token)  # also one `gh auth token` printed
     printer = ProgressPrinter(progress_stream(stderr, quiet=args.quiet))
-    api = GitHubApi(
-        base_url=connection.api_url,
-        token=connection.token,
-        read_only=settings.dry_run,
-        on_retry=lambda event: printer(retry_progress(event)),
+
+    def print_report(report: JobReport, api_url: str) -> JobReport:
+        _print_report(args, report, stdout, stderr, json_out, dry_run=settings.dry_run)
+        return report
+
+    report = run_step(
+        connection,
+        settings,
+        printer,
+        report=print_report,
+        on_cancelled=lambda outcomes: _say_cancelled(outcomes, stderr),
         on_notice=(lambda notice: printer(notice_progress(notice))) if args.debug else None,
     )
-    with api:
-        engine = Engine(api, printer)
-
-        def cancel() -> None:
-            printer.finish()
-            _cancel_started(engine, settings, printer.dispatched, stderr)
-
-        # Until the result is out: a run dispatched with --no-wait is still going when it is printed.
-        with cancel_on_failure(cancel):
-            report = run_job(engine, settings)
-            printer.finish()
-            _print_report(args, report, stdout, stderr, json_out, dry_run=settings.dry_run)
     if report.error is not None:
         raise report.error
     return 0
@@ -698,13 +682,9 @@ def _write_json(json_out: JsonOutput | None, stdout: TextIO, document: Mapping[s
     (json_out or JsonOutput(stdout, enabled=True)).write(document)
 
 
-def _cancel_started(engine: Engine, settings: JobSettings, run_ids: list[int], stderr: TextIO) -> None:
-    """Interrupted: cancel the runs we dispatched (cancel-on-cancel), then let the interrupt go on."""
-    from wait_and_dispatch.engine import workflow_runs
-
-    if not run_ids or not settings.cancel_on_cancel:
-        return
-    for run_id, outcome in workflow_runs.cancel_runs(engine.api, settings.repository, run_ids).items():
+def _say_cancelled(outcomes: Mapping[int, str], stderr: TextIO) -> None:
+    """Interrupted: what became of each run this command dispatched (cancel-on-cancel)."""
+    for run_id, outcome in outcomes.items():
         if outcome == "cancelled":
             print_line(f"cancelled run {run_id}, which this command dispatched", file=stderr)
         elif outcome == "already completed":

@@ -18,24 +18,23 @@ from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.model import Repository, format_seconds
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
+from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeKind, Plan
-from wait_and_dispatch.session.boundary import Secrets, cancel_on_failure
+from wait_and_dispatch.session.boundary import Secrets
 from wait_and_dispatch.session.connection import api_url_for_host, connect, parse_repository
+from wait_and_dispatch.session.edge import run_plan
 from wait_and_dispatch.session.json_output import JsonOutput
 from wait_and_dispatch.session.plan_step import (
     PlanSettings,
     load,
     plan_repository,
     read_plan_settings,
-    run_plan_job,
 )
 from wait_and_dispatch.session.progress import (
     PlanProgressPrinter,
     notice_progress,
     progress_stream,
-    retry_progress,
 )
 from wait_and_dispatch.session.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
 from wait_and_dispatch.step import results
@@ -90,35 +89,33 @@ def run_plan_command(
     if secrets is not None:
         secrets.add(connection.token)
     printer = PlanProgressPrinter(progress_stream(stderr, quiet=args.quiet))
-    api = GitHubApi(
-        base_url=connection.api_url,
-        token=connection.token,
-        read_only=settings.dry_run,
-        on_retry=lambda event: printer.line("api", retry_progress(event).message),
-        on_notice=(lambda notice: printer.line("api", notice_progress(notice).message))
-        if args.debug
-        else None,
-    )
-    started: list[PlanRunner] = []
-    with api:
+
+    def context(api: GitHubApi) -> PlanContext:
         ref_name = args.ref or workflow_runs.default_branch(api, repository)
-        sha = args.sha or workflow_runs.resolve_sha(api, repository, ref_name)
-        context = PlanContext(
+        return PlanContext(
             repository=repository,
-            sha=sha,
+            sha=args.sha or workflow_runs.resolve_sha(api, repository, ref_name),
             ref_name=ref_name,
             event_name=environ.get("GITHUB_EVENT_NAME") or "workflow_dispatch",
             workdir=Path(args.workdir),
         )
 
-        def cancel() -> None:
-            printer.close()  # node threads may still report while the process exits
-            if started:
-                for run_id, what in started[0].cancel().items():
-                    print_line(f"run {run_id}, which this plan dispatched: {what}", file=stderr)
+    def say_cancelled(outcomes: Mapping[int, str]) -> None:
+        for run_id, what in outcomes.items():
+            print_line(f"run {run_id}, which this plan dispatched: {what}", file=stderr)
 
-        with cancel_on_failure(cancel):
-            report = run_plan_job(api, plan, settings, context, on_event=printer, on_runner=started.append)
+    report = run_plan(
+        connection,
+        plan,
+        settings,
+        printer,
+        context=context,
+        cancel_dispatched=True,
+        on_cancelled=say_cancelled,
+        on_notice=(lambda notice: printer.line("api", notice_progress(notice).message))
+        if args.debug
+        else None,
+    )
     if settings.dry_run:
         if args.json:  # stdout is one JSON object, nothing else
             output.write(results.plan_preview(plan.name, report.preview))
