@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TextIO
 
 from wait_and_dispatch.action.runner import Runner
@@ -132,7 +133,7 @@ def _run(
         plan = load_plan_settings(plan_settings)
         repositories, scoped = plan_repositories(plan, plan_repository(plan, plan_settings))
         with _step_token(runner, credentials, token, repositories, api_url, scoped=scoped) as step_token:
-            return _plan_main(runner, plan_settings, plan, values, step_token, environ, stdout)
+            return _plan_main(_Step(runner, values, step_token, environ, stdout), plan_settings, plan)
     settings = read_settings(
         values,
         default_sha=default_sha(environ, values["repository"]),
@@ -140,7 +141,7 @@ def _run(
         wording=ACTION,
     )
     with _step_token(runner, credentials, token, [settings.repository], api_url) as step_token:
-        return _main(runner, settings, values, step_token, environ, stdout)
+        return _main(_Step(runner, values, step_token, environ, stdout), settings)
 
 
 def read_inputs(runner: Runner, environ: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
@@ -197,15 +198,23 @@ def caller_job(environ: Mapping[str, str], repository: str, check_run_id: str = 
     )
 
 
-def _main(
-    runner: Runner,
-    settings: JobSettings,
-    values: Mapping[str, str],
-    token: str | None,
-    environ: Mapping[str, str],
-    stdout: TextIO,
-) -> int:
-    printer = ProgressPrinter(stdout, live=False)  # also keeps the ids of the runs we dispatch
+@dataclass(frozen=True)
+class _Step:
+    """What the step runs with: the runner's files and log, its inputs, its token, the environment."""
+
+    runner: Runner
+    values: Mapping[str, str]
+    token: str | None
+    environ: Mapping[str, str]
+    stdout: TextIO
+
+    def connection(self) -> Connection:
+        return Connection(_api_url(self.values, self.environ), self.token)
+
+
+def _main(step: _Step, settings: JobSettings) -> int:
+    runner = step.runner
+    printer = ProgressPrinter(step.stdout, live=False)  # also keeps the ids of the runs we dispatch
     dispatched = printer.dispatched
     cancelled: list[int] = []
 
@@ -221,7 +230,7 @@ def _main(
     try:
         # The outputs are written inside: a run dispatched with wait: false is still going then.
         return run_step(
-            Connection(_api_url(values, environ), token),
+            step.connection(),
             settings,
             printer,
             report=report,
@@ -284,18 +293,11 @@ def _report(runner: Runner, settings: JobSettings, report: JobReport, api_url: s
     return int(report.error.exit_code)
 
 
-def _plan_main(
-    runner: Runner,
-    settings: PlanSettings,
-    plan: Plan,
-    values: Mapping[str, str],
-    token: str | None,
-    environ: Mapping[str, str],
-    stdout: TextIO,
-) -> int:
+def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
     """`plan:` given: run the plan (or, with plan-node, one node of it) instead of one workflow."""
+    runner, values, environ = step.runner, step.values, step.environ
     repository = plan_repository(plan, settings)
-    printer = PlanProgressPrinter(stdout)
+    printer = PlanProgressPrinter(step.stdout)
     cancelled: list[int] = []
 
     def on_event(event: PlanEvent, plan_runner: PlanRunner | None) -> None:
@@ -317,7 +319,7 @@ def _plan_main(
     )
     try:
         report = run_plan(
-            Connection(_api_url(values, environ), token),
+            step.connection(),
             plan,
             settings,
             printer,

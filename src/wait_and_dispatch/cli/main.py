@@ -27,6 +27,7 @@ from wait_and_dispatch.support.errors import (
 from wait_and_dispatch.support.text import print_line
 
 if TYPE_CHECKING:  # imported lazily at run time, so that --help stays fast
+    from wait_and_dispatch.cli.invocation import Invocation
     from wait_and_dispatch.session.json_output import JsonOutput
     from wait_and_dispatch.step.run import JobReport
 
@@ -484,23 +485,18 @@ def main(
             from wait_and_dispatch.cli.demo import run_demo
 
             status[0] = run_demo(speed=args.speed, path=args.path, out=out)
-        elif args.command in ("run", "checks", "download"):
+        elif args.command in ("run", "checks", "download", "plan"):
+            from wait_and_dispatch.cli.invocation import Invocation
             from wait_and_dispatch.session.json_output import json_output
 
-            with interrupt_on_termination(), json_output(args.command, out, enabled=args.json) as json_out:
-                status[0] = run_command(
-                    args, environ=os.environ, stdout=out, stderr=err, json_out=json_out, secrets=secrets
-                )
-        elif args.command == "plan":
-            from wait_and_dispatch.cli.plan_command import run_plan_command
-            from wait_and_dispatch.session.json_output import json_output
+            command, as_json = run_command, args.json
+            if args.command == "plan":
+                from wait_and_dispatch.cli.plan_command import run_plan_command as command
 
-            # --check, --emit-workflow and --schema print text, with or without --json.
-            as_json = args.json and not (args.check or args.emit_workflow or args.schema)
-            with interrupt_on_termination(), json_output("plan", out, enabled=as_json) as json_out:
-                status[0] = run_plan_command(
-                    args, environ=os.environ, stdout=out, stderr=err, json_out=json_out, secrets=secrets
-                )
+                # --check, --emit-workflow and --schema print text, with or without --json.
+                as_json = args.json and not (args.check or args.emit_workflow or args.schema)
+            with interrupt_on_termination(), json_output(args.command, out, enabled=as_json) as json_out:
+                status[0] = command(Invocation(args, os.environ, out, err, json_out, secrets))
         elif args.command == "action":
             if run_action is None:
                 raise InternalError("the action command was started without the action edge")
@@ -574,33 +570,26 @@ def command_values(args: argparse.Namespace) -> dict[str, str]:
     return values
 
 
-def run_command(
-    args: argparse.Namespace,
-    *,
-    environ: Mapping[str, str],
-    stdout: TextIO,
-    stderr: TextIO,
-    json_out: JsonOutput | None = None,
-    secrets: Secrets | None = None,
-) -> int:
+def run_command(call: Invocation) -> int:
     """`run`, `checks`, `download`: the job over the engine, progress on stderr, the result on stdout."""
     from wait_and_dispatch.session.connection import connect
     from wait_and_dispatch.session.edge import run_step
     from wait_and_dispatch.session.progress import ProgressPrinter, notice_progress, progress_stream
     from wait_and_dispatch.step.settings import COMMAND_LINE, read_settings
 
+    args, environ, stdout, stderr = call.args, call.environ, call.stdout, call.stderr
     values = command_values(args)
     api_url = _repository(values, environ, stderr, quiet=args.quiet)
     settings = read_settings(
         values, default_sha=values.get("sha"), checks_only=args.command == "checks", wording=COMMAND_LINE
     )
     connection = connect(api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
-    if secrets is not None:
-        secrets.add(connection.token)  # also one `gh auth token` printed
+    if call.secrets is not None:
+        call.secrets.add(connection.token)  # also one `gh auth token` printed
     printer = ProgressPrinter(progress_stream(stderr, quiet=args.quiet))
 
     def print_report(report: JobReport, api_url: str) -> JobReport:
-        _print_report(args, report, stdout, stderr, json_out, dry_run=settings.dry_run)
+        _print_report(args, report, stdout, stderr, call.json_out, dry_run=settings.dry_run)
         return report
 
     report = run_step(

@@ -15,16 +15,15 @@ from pathlib import Path
 from typing import TextIO
 
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
+from wait_and_dispatch.cli.invocation import Invocation
 from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.model import Repository, format_seconds
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeKind, Plan
-from wait_and_dispatch.session.boundary import Secrets
 from wait_and_dispatch.session.connection import api_url_for_host, connect, parse_repository
 from wait_and_dispatch.session.edge import run_plan
-from wait_and_dispatch.session.json_output import JsonOutput
 from wait_and_dispatch.session.plan_step import (
     PlanSettings,
     load,
@@ -42,16 +41,8 @@ from wait_and_dispatch.support.errors import GitHubApiError, UsageError
 from wait_and_dispatch.support.text import print_line
 
 
-def run_plan_command(
-    args: argparse.Namespace,
-    *,
-    environ: Mapping[str, str],
-    stdout: TextIO,
-    stderr: TextIO,
-    json_out: JsonOutput | None = None,
-    secrets: Secrets | None = None,
-) -> int:
-    output = json_out or JsonOutput(stdout, enabled=args.json)
+def run_plan_command(call: Invocation) -> int:
+    args, environ, stdout, stderr, output = call.args, call.environ, call.stdout, call.stderr, call.json_out
     if args.schema:
         stdout.write(resources.files("wait_and_dispatch.plans").joinpath("plan.schema.json").read_text())
         return 0
@@ -86,8 +77,8 @@ def run_plan_command(
     repository = plan_repository(plan, settings)
     api_url = args.api_url or (api_url_for_host(host) if host else None)
     connection = connect(api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
-    if secrets is not None:
-        secrets.add(connection.token)
+    if call.secrets is not None:
+        call.secrets.add(connection.token)
     printer = PlanProgressPrinter(progress_stream(stderr, quiet=args.quiet))
 
     def context(api: GitHubApi) -> PlanContext:
