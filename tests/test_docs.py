@@ -180,6 +180,7 @@ def test_contributing_documents_the_commands_the_readme_and_ci_use() -> None:
 # Every Markdown file a reader of the repository (or of PyPI) opens.
 MARKDOWN = [
     ROOT / "README.md",
+    ROOT / "ARCHITECTURE.md",
     ROOT / "CONTRIBUTING.md",
     ROOT / "SECURITY.md",
     ROOT / "CHANGELOG.md",
