@@ -38,8 +38,8 @@ from typing import Any
 import requests
 from report import publish
 
-from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.support.clock import SystemClock
 
 SIZE = 512 * 1024 * 1024
 SHA = "e" * 40

@@ -38,11 +38,11 @@ from typing import Any
 
 from report import publish
 
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.engine.checks import latest_per_check, wait_for_checks
 from wait_and_dispatch.engine.model import CheckRun, CheckSelection, Outcome, Repository, WaitOptions
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.support.clock import ManualClock
 
 SHA = "d" * 40
 REPO = Repository("octo", "app")

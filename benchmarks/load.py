@@ -30,8 +30,8 @@ from typing import Any
 
 from report import record
 
-from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.support.clock import SystemClock
 
 SHA = "c" * 40
 

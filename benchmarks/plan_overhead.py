@@ -31,13 +31,13 @@ from typing import Any
 import yaml
 from report import record
 
-from wait_and_dispatch.clock import VirtualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.engine.model import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeResult
+from wait_and_dispatch.support.clock import VirtualClock
 
 SHA = "d" * 40
 REPO = Repository("octo", "platform")

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from report import publish
 
-from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.support.clock import SystemClock
 
 SHA = "d" * 40
 SCENARIO = {

@@ -39,11 +39,11 @@ from typing import Any
 
 from report import publish
 
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.engine.model import Repository, WaitOptions, WorkflowRun
 from wait_and_dispatch.engine.waiting import RunTarget, wait_for_run, wait_for_runs
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.support.clock import ManualClock
 
 SHA = "c" * 40
 REPO = Repository("octo", "app")

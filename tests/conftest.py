@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
+from wait_and_dispatch.support.clock import ManualClock
 
 MAIN_SHA = "a" * 40
 FEATURE_SHA = "b" * 40

@@ -1,6 +1,6 @@
-"""The action's metadata, packaging and docs say what options.py says: checked, so they cannot drift.
+"""The action's metadata, packaging and docs say what step/catalogue.py says: checked, so they cannot drift.
 
-`src/wait_and_dispatch/jobs/options.py` is the single source of the inputs and outputs. These tests hold
+`src/wait_and_dispatch/step/catalogue.py` is the single source of the inputs and outputs. These tests hold
 `action.yml`, `composite/action.yml`, the Dockerfile, the README's tables and the example workflows
 in README.md and docs/MIGRATION.md to it, and run actionlint over the workflows when it is installed
 (`python3 dev.py lint` installs it and is where it is enforced).
@@ -23,7 +23,7 @@ import yaml
 
 from tests.support.actionlint import actionlint_command
 from wait_and_dispatch import ACTION_REPOSITORY
-from wait_and_dispatch.jobs.options import (
+from wait_and_dispatch.step.catalogue import (
     ALIASES,
     INPUT_NAMES,
     INPUTS,
@@ -52,7 +52,7 @@ MIGRATION = (ROOT / "docs" / "MIGRATION.md").read_text(encoding="utf-8")
 
 
 def expected_inputs() -> dict[str, dict[str, Any]]:
-    """action.yml's `inputs:` as options.py defines them: each input with its aliases right after
+    """action.yml's `inputs:` as step/catalogue.py defines them: each input with its aliases right after
     it, then the peers' inputs that have no equivalent here."""
     expected: dict[str, dict[str, Any]] = {}
     for item in INPUTS:
@@ -466,17 +466,16 @@ def test_every_input_has_a_cli_option_and_is_read_by_the_code() -> None:
 
     from wait_and_dispatch.action import main as action
     from wait_and_dispatch.cli.main import PLAN_OPTIONS, build_parser
-    from wait_and_dispatch.jobs import credentials
-    from wait_and_dispatch.jobs import job as jobs
-    from wait_and_dispatch.jobs import plan_job as plan_jobs
-    from wait_and_dispatch.jobs.options import INPUTS
+    from wait_and_dispatch.session import plan_step
+    from wait_and_dispatch.step import credentials, run, settings
+    from wait_and_dispatch.step.catalogue import INPUTS
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     run_options = {flag for a in commands.choices["run"]._actions for flag in a.option_strings}
     plan_options = {flag for a in commands.choices["plan"]._actions for flag in a.option_strings}
     code = "".join(
-        Path(str(module.__file__)).read_text() for module in (jobs, action, plan_jobs, credentials)
+        Path(str(module.__file__)).read_text() for module in (settings, run, action, plan_step, credentials)
     )
     for item in INPUTS:
         if item.cli:
@@ -485,4 +484,4 @@ def test_every_input_has_a_cli_option_and_is_read_by_the_code() -> None:
             assert item.name in PLAN_OPTIONS, f"input {item.name} has no command-line equivalent"
             option = PLAN_OPTIONS[item.name]
             assert option == "FILE" or option in plan_options, item.name
-        assert f'"{item.name}"' in code, f"input {item.name} is read by none of jobs, plan_jobs, action"
+        assert f'"{item.name}"' in code, f"input {item.name} is read by none of step, plan_step, action"

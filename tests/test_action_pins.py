@@ -1,5 +1,5 @@
 """Every action the project ships, runs or shows is pinned by SHA to a release in the one pin table,
-and none of those releases runs on Node 20 (src/wait_and_dispatch/action_pins.py says why).
+and none of those releases runs on Node 20 (src/wait_and_dispatch/support/action_pins.py says why).
 
 The orchestrators `plan --emit-workflow` writes are held to the same table in
 tests/examples/test_example_files.py, on every example."""
@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.action_pins import tool
 from wait_and_dispatch import ACTION_REPOSITORY
-from wait_and_dispatch.action_pins import CHECKOUT, PEERS, PINS, ActionPin
+from wait_and_dispatch.support.action_pins import CHECKOUT, PEERS, PINS, ActionPin
 
 ROOT = Path(__file__).resolve().parents[1]
 MIGRATION = tool.MIGRATION

@@ -33,7 +33,7 @@ import pytest
 import yaml
 
 from tests.support.runner_contract import outputs_of
-from wait_and_dispatch.expressions import render
+from wait_and_dispatch.support.expressions import render
 
 ROOT = Path(__file__).resolve().parents[1]
 CI = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8"))

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from wait_and_dispatch.clock import ManualClock, VirtualClock, hold
+from wait_and_dispatch.support.clock import ManualClock, VirtualClock, hold
 
 START = 1_767_225_600.0
 

@@ -10,7 +10,7 @@ import pytest
 
 from wait_and_dispatch import ACTION_REPOSITORY
 from wait_and_dispatch.cli.main import EXIT_CODES_HELP, build_parser
-from wait_and_dispatch.errors import ExitCode
+from wait_and_dispatch.support.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -177,6 +177,7 @@ def test_contributing_documents_the_commands_the_readme_and_ci_use() -> None:
 # Every Markdown file a reader of the repository (or of PyPI) opens.
 MARKDOWN = [
     ROOT / "README.md",
+    ROOT / "ARCHITECTURE.md",
     ROOT / "CONTRIBUTING.md",
     ROOT / "SECURITY.md",
     ROOT / "CHANGELOG.md",

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-import wait_and_dispatch.errors as errors
+import wait_and_dispatch.support.errors as errors
 from tests.cli.test_job_commands import FAST, cli
 from tests.conftest import BASE_SCENARIO
-from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.support.clock import SystemClock
 
 SOURCE = Path(errors.__file__).parent
 ERROR_CLASSES = [
@@ -59,7 +59,7 @@ def no_token(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
         for variable in ("GITHUB_TOKEN", "GH_TOKEN"):
             monkeypatch.delenv(variable, raising=False)
         # The machine's own GitHub CLI, if it has one, must not lend its login.
-        monkeypatch.setattr("wait_and_dispatch.cli.connection.token_from_gh", lambda host: None)
+        monkeypatch.setattr("wait_and_dispatch.session.connection.token_from_gh", lambda host: None)
         yield emulator
 
 

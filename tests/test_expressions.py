@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from wait_and_dispatch import expressions
-from wait_and_dispatch.expressions import (
+from wait_and_dispatch.support import expressions
+from wait_and_dispatch.support.expressions import (
     ExpressionError,
     check_template,
     evaluate,

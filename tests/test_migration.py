@@ -8,7 +8,7 @@ warns, an "error" row fails the step with a usage error. The input values go thr
 edge (`INPUT_*` variables, `Runner.inputs`, `read_inputs`) into `read_settings`, exactly as in a
 step. The tables must list every input and output of the peer's action.yml (`PEER_INPUTS`,
 `PEER_OUTPUTS`, taken from each action.yml at the release named there), and every alias of
-options.py must appear in the table of its peers.
+step/catalogue.py must appear in the table of its peers.
 """
 
 from __future__ import annotations
@@ -27,10 +27,8 @@ from tests.support.runner_contract import commands_in
 from wait_and_dispatch import ACTION_REPOSITORY
 from wait_and_dispatch.action.main import default_sha, read_inputs
 from wait_and_dispatch.action.runner import Runner
-from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.jobs import aliases
-from wait_and_dispatch.jobs.job import CONFLICTS, JobSettings, read_settings
-from wait_and_dispatch.jobs.options import (
+from wait_and_dispatch.step import aliases
+from wait_and_dispatch.step.catalogue import (
     ALIASES,
     AWAIT_REMOTE_RUN,
     BENC_UK,
@@ -51,6 +49,8 @@ from wait_and_dispatch.jobs.options import (
     RETURN_DISPATCH,
     THE_ACTIONS_ORG,
 )
+from wait_and_dispatch.step.settings import CONFLICTS, JobSettings, read_settings
+from wait_and_dispatch.support.errors import UsageError
 
 ROOT = Path(__file__).resolve().parents[1]
 MIGRATION = (ROOT / "docs" / "MIGRATION.md").read_text(encoding="utf-8")
@@ -61,7 +61,7 @@ RUNNER_ENV = {
     "GITHUB_JOB": "enforce-all-checks",  # the job id of the poseidon section, whose check it ignores
 }
 
-# Every input and output of each peer's action.yml, at the release in options.py's comment
+# Every input and output of each peer's action.yml, at the release in step/catalogue.py's comment
 # (return-dispatch: v4.0.1 plus v3.0.3's three more inputs; await-remote-run: v3.0.0), and the
 # outputs a peer's code sets without declaring them (lasith-kg's src/index.ts, fountainhead's
 # and poseidon's src/main.ts).

@@ -101,7 +101,7 @@ def test_the_sdist_holds_the_sources_licence_readme_changelog_and_package_data(b
         "CHANGELOG.md",
         f"{package}/py.typed",
         f"{package}/plans/plan.schema.json",
-        f"{package}/cli/result.schema.json",
+        f"{package}/step/result.schema.json",
         f"{package}/emulator/scenarios/demo.yml",
         f"{package}/cli/main.py",
     }
@@ -141,7 +141,7 @@ def test_the_wheel_holds_the_package_its_data_and_the_licence_and_no_tests(built
     assert {
         "wait_and_dispatch/py.typed",
         "wait_and_dispatch/plans/plan.schema.json",
-        "wait_and_dispatch/cli/result.schema.json",
+        "wait_and_dispatch/step/result.schema.json",
         "wait_and_dispatch/emulator/scenarios/demo.yml",
         f"{info}/licenses/LICENSE",
         f"{info}/entry_points.txt",

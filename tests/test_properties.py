@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 
 from tests.support.hostile import INJECTIONS, runner_commands
 from tests.support.runner_contract import unescape
-from wait_and_dispatch.cli.progress import PlanProgressPrinter, ProgressPrinter
 from wait_and_dispatch.emulator import Scenario
 from wait_and_dispatch.engine.inputs import (
     MAX_DURATION_SECONDS,
@@ -29,11 +28,12 @@ from wait_and_dispatch.engine.inputs import (
     parse_key_values,
 )
 from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository
-from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.jobs.job import InputValues
-from wait_and_dispatch.log_text import escape_line, verbatim
 from wait_and_dispatch.plans.executor import PlanEvent, PlanEventKind
 from wait_and_dispatch.plans.loader import load_plan
+from wait_and_dispatch.session.progress import PlanProgressPrinter, ProgressPrinter
+from wait_and_dispatch.step.settings import InputValues
+from wait_and_dispatch.support.errors import UsageError
+from wait_and_dispatch.support.text import escape_line, verbatim
 
 T = TypeVar("T")
 

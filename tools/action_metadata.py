@@ -1,9 +1,9 @@
-"""Write the inputs and outputs of action.yml and composite/action.yml from jobs/options.py.
+"""Write the inputs and outputs of action.yml and composite/action.yml from step/catalogue.py.
 
     python3 tools/action_metadata.py          # rewrite both files
-    python3 tools/action_metadata.py --check  # exit 1 if either is not what options.py says
+    python3 tools/action_metadata.py --check  # exit 1 if either is not what catalogue.py says
 
-options.py is the one list of inputs, outputs and the peer actions' names (aliases); both
+step/catalogue.py is the one list of inputs, outputs and the peer actions' names (aliases); both
 action.yml files declare every one of them, and the composite maps each input to its INPUT_*
 variable, so they are written from it rather than by hand. Only the `inputs:` and `outputs:`
 sections and the composite's run-step `env:` are written; the comments, `runs:` and the rest
@@ -21,7 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from wait_and_dispatch.jobs.options import (  # noqa: E402
+from wait_and_dispatch.step.catalogue import (  # noqa: E402
     ALIASES,
     DAWIDD6,
     DOWNLOAD_ARTIFACT,
@@ -193,7 +193,9 @@ def main(argv: list[str]) -> int:
             if not check:
                 path.write_text(wanted, encoding="utf-8")
     if stale and check:
-        print(f"not what options.py says: {', '.join(map(str, stale))}; run python3 tools/action_metadata.py")
+        print(
+            f"not what catalogue.py says: {', '.join(map(str, stale))}; run python3 tools/action_metadata.py"
+        )
         return 1
     for path in stale:
         print(f"wrote {path}")

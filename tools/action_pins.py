@@ -1,4 +1,4 @@
-"""Hold every `uses:` the project ships to the pin table (src/wait_and_dispatch/action_pins.py).
+"""Hold every `uses:` the project ships to the pin table (src/wait_and_dispatch/support/action_pins.py).
 
     python3 tools/action_pins.py          # rewrite each shipped `uses:` of a table action to its pin
     python3 tools/action_pins.py --check  # list what disagrees with the table; exit 1 if anything
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from wait_and_dispatch import ACTION_REPOSITORY  # noqa: E402
-from wait_and_dispatch.action_pins import PEERS, PINS, ActionPin  # noqa: E402
+from wait_and_dispatch.support.action_pins import PEERS, PINS, ActionPin  # noqa: E402
 
 MIGRATION = "docs/MIGRATION.md"
 
@@ -91,7 +91,8 @@ def problems(name: str, text: str, table: Mapping[str, ActionPin] = PINS) -> tup
                 found.append(f"{where}: this action by neither a commit SHA nor its major version tag")
         elif repository not in table:
             found.append(
-                f"{where}: {repository} is not in the pin table (src/wait_and_dispatch/action_pins.py); "
+                f"{where}: {repository} is not in the pin table"
+                " (src/wait_and_dispatch/support/action_pins.py); "
                 "verify a release of it as docs/action-pins.md says, and add it there"
             )
         else:

@@ -47,13 +47,13 @@ never out of date.
 
 def render() -> str:
     """The summary Markdown of one run of the example's plan against its scenario."""
-    from wait_and_dispatch.action.summary import plan_summary
-    from wait_and_dispatch.clock import VirtualClock
     from wait_and_dispatch.emulator import Emulator, Scenario
     from wait_and_dispatch.engine.model import Repository
     from wait_and_dispatch.github_api import GitHubApi
     from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
     from wait_and_dispatch.plans.loader import load_plan
+    from wait_and_dispatch.session.summary import plan_summary
+    from wait_and_dispatch.support.clock import VirtualClock
 
     scenario = yaml.safe_load((EXAMPLE / "scenario.yml").read_text(encoding="utf-8"))
     plan = load_plan(EXAMPLE / "plan.yml", variables=VARIABLES)

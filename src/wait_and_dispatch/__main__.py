@@ -1,3 +1,3 @@
-from wait_and_dispatch.cli.main import entry_point
+from wait_and_dispatch.program import entry_point
 
 entry_point()

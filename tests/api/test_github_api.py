@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from wait_and_dispatch import USER_AGENT
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.github_api import GitHubApi, RetryEvent, RetryPolicy, next_page_url, normalize_api_url
+from wait_and_dispatch.support.clock import ManualClock
+from wait_and_dispatch.support.errors import (
     AuthenticationError,
     DeadlineExceededError,
     GitHubApiError,
@@ -26,7 +27,6 @@ from wait_and_dispatch.errors import (
     ValidationFailedError,
     WriteOutcomeUnknownError,
 )
-from wait_and_dispatch.github_api import GitHubApi, RetryEvent, RetryPolicy, next_page_url, normalize_api_url
 
 StartEmulator = Callable[[dict[str, Any]], Emulator]
 MakeApi = Callable[..., GitHubApi]

@@ -13,19 +13,19 @@ from typing import Any
 import pytest
 
 from tests.support.tamper import Rewrite, TamperingProxy, chain, edit_json, replace_body, set_headers
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.dispatch import Dispatcher
 from wait_and_dispatch.engine.model import Repository, RunRequest
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.github_api import ApiNotice, GitHubApi, RetryPolicy
+from wait_and_dispatch.support.clock import ManualClock
+from wait_and_dispatch.support.errors import (
     ExitCode,
     GitHubApiError,
     MalformedAnswerError,
     RateLimitExceededError,
     ValidationFailedError,
 )
-from wait_and_dispatch.github_api import ApiNotice, GitHubApi, RetryPolicy
 
 StartEmulator = Callable[[dict[str, Any]], Emulator]
 MakeApi = Callable[..., GitHubApi]
@@ -293,5 +293,5 @@ def test_a_run_with_a_field_of_the_wrong_type_is_a_malformed_answer_at_the_bound
         "GET", f"/repos/octo/app/actions/runs/{run_id}", edit_json(lambda data: data.update({field: value}))
     )
     with pytest.raises(MalformedAnswerError, match="not a workflow run as its API describes it") as caught:
-        runs_api.get_run(api, Repository("octo", "app"), run_id)
+        workflow_runs.get_run(api, Repository("octo", "app"), run_id)
     assert "\n" not in caught.value.message

@@ -21,9 +21,9 @@ from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from wait_and_dispatch.clock import ManualClock
-from wait_and_dispatch.errors import ConnectionFailedError
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
+from wait_and_dispatch.support.clock import ManualClock
+from wait_and_dispatch.support.errors import ConnectionFailedError
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.support.clock import SystemClock
 
 
 @contextlib.contextmanager

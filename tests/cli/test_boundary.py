@@ -14,9 +14,9 @@ import pytest
 from tests.cli.conftest import serve_to_the_cli
 from tests.edges.test_action import fast_scenario
 from wait_and_dispatch.cli.main import main
-from wait_and_dispatch.cli.results import schema_text
 from wait_and_dispatch.emulator import Emulator
 from wait_and_dispatch.emulator.faults import Fault
+from wait_and_dispatch.step.results import schema_text
 
 FAST = ["--repo", "octo/app", "--poll-interval", "1s", "--max-poll-interval", "2s", "--timeout", "1m"]
 VALIDATOR = jsonschema.Draft202012Validator(json.loads(schema_text()))

@@ -127,7 +127,7 @@ def test_plan_help_does_not_show_the_job_options(capsys: pytest.CaptureFixture[s
 
 
 def test_run_takes_every_input_the_command_line_has() -> None:
-    from wait_and_dispatch.jobs.options import INPUTS
+    from wait_and_dispatch.step.catalogue import INPUTS
 
     assert job_inputs("run") == [item.name for item in INPUTS if item.cli]
     assert set(job_inputs("checks")) < set(job_inputs("run"))

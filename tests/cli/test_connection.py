@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from wait_and_dispatch.cli.connection import (
+from wait_and_dispatch.session.connection import (
     RepositoryChoice,
     api_url_for_host,
     check_token,
@@ -23,7 +23,7 @@ from wait_and_dispatch.cli.connection import (
     resolve_repository,
     token_from_gh,
 )
-from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.support.errors import UsageError
 
 
 def test_api_url_option_wins_over_the_environment() -> None:

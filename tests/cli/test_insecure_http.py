@@ -1,6 +1,6 @@
 """A token over plain http:// to a host that is not this machine: the
 command line refuses it unless --insecure-http, the action warns on the run's page. Both edges use
-the one check in cli/connection.py.
+the one check in session/connection.py.
 
 The emulator listens on 127.0.0.1 only; `http://0.0.0.0:PORT` reaches it (Linux connects the
 unspecified address to the local host) while not being a loopback name or address, so it stands
@@ -18,8 +18,8 @@ import pytest
 from tests.edges.test_action import StartStep, fast_scenario, start_step  # noqa: F401 - the fixture
 from tests.support.small_plan import write_plan
 from wait_and_dispatch.cli.main import main
-from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.support.clock import SystemClock
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="0.0.0.0 reaches the local host on Linux")
 

@@ -17,9 +17,9 @@ from tests.cli.conftest import serve_to_the_cli
 from tests.conftest import MAIN_SHA
 from tests.edges.test_action import fast_scenario
 from wait_and_dispatch.cli.main import main
-from wait_and_dispatch.cli.results import schema_text
-from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Fault, Scenario
+from wait_and_dispatch.step.results import schema_text
+from wait_and_dispatch.support.clock import SystemClock
 
 FAST = ["--repo", "octo/app", "--poll-interval", "1s", "--max-poll-interval", "2s", "--timeout", "1m"]
 

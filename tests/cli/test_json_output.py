@@ -18,9 +18,9 @@ from tests.conftest import MAIN_SHA
 from tests.edges.test_action import fast_scenario
 from tests.support.small_plan import small_scenario, write_plan
 from wait_and_dispatch.cli.main import main
-from wait_and_dispatch.cli.results import SCHEMA_VERSION, schema_text
-from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.step.results import SCHEMA_VERSION, schema_text
+from wait_and_dispatch.support.clock import SystemClock
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--repo", "octo/app", "--poll-interval", "1s", "--max-poll-interval", "2s", "--timeout", "1m"]

@@ -15,8 +15,8 @@ from tests.cli.conftest import serve_to_the_cli
 from tests.support.action_release import PINNED_USES, RELEASE_TAG, serving_the_release
 from tests.support.small_plan import PLAN, dispatched_workflows, small_scenario, write_plan
 from wait_and_dispatch.cli.main import main
-from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.support.clock import SystemClock
 
 
 @pytest.fixture

@@ -20,10 +20,10 @@ import pytest
 
 from tests.edges.test_action import fast_scenario
 from tests.support.small_plan import dispatched_workflows, small_scenario, write_plan
-from wait_and_dispatch.cli.results import schema_text
-from wait_and_dispatch.cli.signals import interrupt_on_termination
-from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Fault, Scenario
+from wait_and_dispatch.session.signals import interrupt_on_termination
+from wait_and_dispatch.step.results import schema_text
+from wait_and_dispatch.support.clock import SystemClock
 
 COMMAND = [sys.executable, "-m", "wait_and_dispatch"]
 LONG_RUN = {"queued": 0, "duration": 600}

@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from tests.support.openapi import OpenApiSpec
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.support.clock import ManualClock
 
 MAIN_SHA = "3a6235b56eecc0e193c1e267b064d0ae1a8ba5d6"
 FEATURE_SHA = "10a7135a04f71e6101f8b013aded8a662d08fd1f"

@@ -19,8 +19,8 @@ import pytest
 from tests.conformance.conftest import MAIN_SHA, REPO, SCENARIO, Api
 from tests.support.openapi import OpenApiSpec, assert_conforms
 from tests.support.recordings import load_exchanges
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.support.clock import ManualClock
 
 SUITES = f"{REPO}/commits/{MAIN_SHA}/check-suites"
 

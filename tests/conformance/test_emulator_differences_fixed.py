@@ -20,12 +20,12 @@ import requests
 from tests.conformance.conftest import DEPLOY_WORKFLOW_ID, REPO, SCENARIO, Api, scenario_with
 from tests.support.openapi import OpenApiSpec, assert_conforms
 from tests.support.recordings import load_exchanges
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.emulator.api_app import GHES_API_VERSIONS
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.model import Repository
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.support.clock import ManualClock
 
 # -- 4xx answers count against the primary rate limit ---------------------------------------------
 
@@ -204,8 +204,8 @@ def test_our_client_falls_back_once_to_the_api_version_such_a_ghes_knows(
     ghes: Emulator, clock: ManualClock
 ) -> None:
     with GitHubApi(base_url=ghes.api_url, token=ghes.token("dev"), clock=clock) as api:
-        assert runs_api.default_branch(api, Repository("octo", "app")) == "main"
-        assert runs_api.default_branch(api, Repository("octo", "app")) == "main"
+        assert workflow_runs.default_branch(api, Repository("octo", "app")) == "main"
+        assert workflow_runs.default_branch(api, Repository("octo", "app")) == "main"
     sent = [
         (
             {name.lower(): value for name, value in request.headers.items()}.get("x-github-api-version"),

@@ -21,8 +21,8 @@ from tests.conformance.conftest import (
     scenario_with,
 )
 from tests.support.openapi import OpenApiSpec, assert_conforms
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.support.clock import ManualClock
 
 BAD_TOKEN = "<a secret no token has>"
 

@@ -21,8 +21,8 @@ from tests.conformance.test_emulator_endpoints import ERRORS, READS, Case
 from tests.support.github_facts import RUN_CONCLUSIONS, RUN_STATUSES
 from tests.support.openapi import OpenApiSpec, assert_conforms, documented_properties
 from tests.support.recordings import load_exchanges
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.support.clock import ManualClock
 
 WEAK_ETAG = re.compile(r'^W/"[^"]+"$')
 LINK_PART = re.compile(r'^<(?P<url>[^>]+)>; rel="(?P<rel>[a-z]+)"$')

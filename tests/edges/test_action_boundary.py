@@ -15,8 +15,8 @@ import pytest
 
 from tests.conftest import MAIN_SHA
 from tests.edges.test_action import StartStep, Step, fast_scenario, start_step, step  # noqa: F401
-from wait_and_dispatch.cli.main import main
-from wait_and_dispatch.cli.results import schema_text
+from wait_and_dispatch.program import main
+from wait_and_dispatch.step.results import schema_text
 
 VALIDATOR = jsonschema.Draft202012Validator(json.loads(schema_text()))
 LONG_RUN = {"queued": 0, "duration": 600}

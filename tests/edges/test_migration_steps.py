@@ -23,9 +23,9 @@ import pytest
 
 from tests.conftest import BASE_SCENARIO, MAIN_SHA
 from tests.support.runner_contract import commands_in, outputs_of
-from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
-from wait_and_dispatch.jobs.options import INPUTS
+from wait_and_dispatch.step.catalogue import INPUTS
+from wait_and_dispatch.support.clock import SystemClock
 
 ENTRYPOINT = [sys.executable, "-m", "wait_and_dispatch", "action"]
 JOB = "enforce-all-checks"  # GITHUB_JOB: the id of the job the step runs in

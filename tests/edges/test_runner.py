@@ -15,7 +15,7 @@ import pytest
 from tests.support.hostile import HOSTILE, runner_commands
 from tests.support.runner_contract import commands_in, outputs_of, parse_file_commands
 from wait_and_dispatch.action.runner import SUMMARY_LIMIT_BYTES, TRUNCATION_NOTE, Runner
-from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.support.errors import UsageError
 
 
 @pytest.fixture
@@ -146,7 +146,7 @@ def test_inputs_are_read_with_hyphens_kept_and_whitespace_stripped(stdout: io.St
 
 
 def test_every_input_is_returned_by_its_canonical_name(stdout: io.StringIO) -> None:
-    from wait_and_dispatch.jobs.options import INPUT_NAMES
+    from wait_and_dispatch.step.catalogue import INPUT_NAMES
 
     assert tuple(Runner({}, stdout).inputs()) == INPUT_NAMES
 

@@ -7,14 +7,6 @@ from typing import Any
 
 import pytest
 
-from wait_and_dispatch.action.summary import (
-    checks_summary,
-    escape,
-    failure_summary,
-    format_size,
-    prose,
-    run_summary,
-)
 from wait_and_dispatch.engine.model import (
     ApiCost,
     ArtifactKind,
@@ -25,7 +17,15 @@ from wait_and_dispatch.engine.model import (
     RunResult,
     WorkflowRun,
 )
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.session.summary import (
+    checks_summary,
+    escape,
+    failure_summary,
+    format_size,
+    prose,
+    run_summary,
+)
+from wait_and_dispatch.support.errors import (
     ConclusionNotAllowedError,
     PermissionDeniedError,
     WaitAndDispatchError,

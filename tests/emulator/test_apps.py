@@ -19,8 +19,8 @@ import requests
 
 from tests.support.github_app import APP_ID, APP_SLUG, INSTALLATION_ID, app_keys, with_app
 from tests.support.openapi import OpenApiSpec, assert_conforms
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.support.clock import ManualClock
 
 
 def app_jwt(private_pem: str | None = None, *, iss: str = str(APP_ID), lifetime: int = 540) -> str:
@@ -137,7 +137,7 @@ def test_a_scenario_installation_on_a_repository_of_another_account_is_refused(
     scenario: dict[str, Any],
 ) -> None:
     from wait_and_dispatch.emulator import Scenario
-    from wait_and_dispatch.errors import UsageError
+    from wait_and_dispatch.support.errors import UsageError
 
     with pytest.raises(UsageError, match=r"apps\.deployer\.installations\[0\]\.repos"):
         Scenario.from_dict(with_app(scenario, "someone", repos=["octo/app"]))

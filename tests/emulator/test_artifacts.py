@@ -14,8 +14,8 @@ import github
 import requests
 
 from tests.emulator.conftest import Http
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.support.clock import ManualClock
 
 
 def _finished_run(http: Http, clock: ManualClock) -> int:

@@ -9,8 +9,8 @@ import github
 import pytest
 
 from tests.emulator.conftest import Http
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.support.clock import ManualClock
 
 
 def test_unknown_token_answers_401_bad_credentials(http: Http, emu: Emulator) -> None:

@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from tests.emulator.conftest import MAIN_SHA, SCENARIO, Http
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
-from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.support.clock import ManualClock
+from wait_and_dispatch.support.errors import UsageError
 
 Start = Callable[[dict[str, Any]], Emulator]
 

@@ -8,8 +8,8 @@ from typing import Any
 import github
 
 from tests.emulator.conftest import MAIN_SHA, TAG_SHA, Http
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.support.clock import ManualClock
 
 CHECKS = f"/repos/octo/app/commits/{MAIN_SHA}/check-runs"
 

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from tests.emulator.conftest import Http
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
+from wait_and_dispatch.support.clock import ManualClock
 
 
 def test_status_fault_answers_that_status_for_times_requests(http: Http, emu: Emulator) -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import github
 
 from tests.emulator.conftest import FEATURE_SHA, MAIN_SHA, Http
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.support.clock import ManualClock
 
 RUNS = "/repos/octo/app/actions/runs"
 

@@ -12,8 +12,8 @@ import pytest
 
 from tests.emulator.conftest import MAIN_SHA, Http
 from tests.support.github_facts import RUN_CONCLUSIONS
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.support.clock import ManualClock
 
 
 def _run(http: Http, run_id: int, suffix: str = "") -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 from tests.emulator.conftest import SCENARIO
 from tests.support.hostile import alias_bomb
 from wait_and_dispatch.emulator import Scenario
-from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.support.errors import UsageError
 
 
 def _with(change: Any) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wait_and_dispatch.engine.core import Engine
+from wait_and_dispatch.engine.facade import Engine
 from wait_and_dispatch.engine.model import ProgressEvent
 from wait_and_dispatch.github_api import GitHubApi
 

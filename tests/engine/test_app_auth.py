@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from tests.support.github_app import APP_ID, INSTALLATION_ID, app_keys, with_app
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
 from wait_and_dispatch.emulator.faults import Fault
 from wait_and_dispatch.engine.app_auth import (
@@ -21,7 +20,8 @@ from wait_and_dispatch.engine.app_auth import (
     revoke_installation_token,
 )
 from wait_and_dispatch.engine.model import Repository
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.support.clock import ManualClock
+from wait_and_dispatch.support.errors import (
     GitHubApiError,
     NotFoundError,
     RateLimitExceededError,

@@ -33,7 +33,8 @@ from wait_and_dispatch.engine.model import (
     WorkflowRun,
 )
 from wait_and_dispatch.engine.unzip import StreamingUnzip, unpack_file
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.support.errors import (
     ArtifactDigestMismatchError,
     ArtifactError,
     ArtifactExpiredError,
@@ -43,7 +44,6 @@ from wait_and_dispatch.errors import (
     RunNotFoundError,
     UnsafeArtifactError,
 )
-from wait_and_dispatch.github_api import GitHubApi
 
 StartEmulator = Callable[[dict[str, Any]], Emulator]
 MakeApi = Callable[..., GitHubApi]

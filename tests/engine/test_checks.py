@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from tests.conftest import MAIN_SHA
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine.checks import (
     APP_SETTLE_SECONDS,
@@ -36,13 +35,14 @@ from wait_and_dispatch.engine.model import (
     WaitOptions,
 )
 from wait_and_dispatch.engine.workflow_file import parse_workflow_jobs
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.support.clock import ManualClock
+from wait_and_dispatch.support.errors import (
     ConclusionNotAllowedError,
     DeadlineExceededError,
     UsageError,
     WaitTimeoutError,
 )
-from wait_and_dispatch.github_api import GitHubApi
 
 StartEmulator = Callable[[dict[str, Any]], Emulator]
 MakeApi = Callable[..., GitHubApi]

@@ -8,10 +8,9 @@ from typing import Any
 
 from tests.conftest import MAIN_SHA
 from tests.engine.conftest import APP, MakeEngine
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
 from wait_and_dispatch.engine import artifacts as artifacts_api
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.model import (
     ArtifactSelection,
     DispatchPolicy,
@@ -20,7 +19,8 @@ from wait_and_dispatch.engine.model import (
     RunRequest,
     WaitOptions,
 )
-from wait_and_dispatch.errors import ConclusionNotAllowedError, WaitTimeoutError
+from wait_and_dispatch.support.clock import ManualClock
+from wait_and_dispatch.support.errors import ConclusionNotAllowedError, WaitTimeoutError
 
 StartEmulator = Callable[[dict[str, Any]], Emulator]
 
@@ -113,7 +113,7 @@ def test_artifacts_from_the_latest_successful_run_on_a_branch(
         artifacts=ArtifactSelection(patterns=("package",), path=tmp_path, from_branch="main"),
     )
     assert result.run.head_branch == "feature/x"
-    main_run = runs_api.find_runs(engine.api, APP, event="push", branch="main")[0]
+    main_run = workflow_runs.find_runs(engine.api, APP, event="push", branch="main")[0]
     from_main = {a.id for a in artifacts_api.list_artifacts(engine.api, APP, main_run.id)}
     assert [a.id for a in result.artifacts] == sorted(from_main)
     assert (tmp_path / "app.txt").exists()

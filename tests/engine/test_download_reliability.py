@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 
 from tests.engine.test_artifacts import REPO, OctoApp, files_under
-from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Fault, Scenario
 from wait_and_dispatch.engine.artifacts import STALE_STAGING_AFTER, download_artifacts, remove_stale_staging
 from wait_and_dispatch.engine.model import ArtifactSelection
-from wait_and_dispatch.errors import ArtifactError, DeadlineExceededError, ExitCode
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
+from wait_and_dispatch.support.clock import SystemClock
+from wait_and_dispatch.support.errors import ArtifactError, DeadlineExceededError, ExitCode
 
 MiB = 1024 * 1024
 SLACK = 5.0  # the promise: a download ends by its deadline + 5 s

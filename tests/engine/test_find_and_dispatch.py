@@ -17,13 +17,14 @@ import pytest
 from tests.conftest import FEATURE_SHA, MAIN_SHA
 from tests.engine.conftest import MakeEngine
 from tests.support.tamper import TamperingProxy, edit_json
-from wait_and_dispatch.cli.progress import ProgressPrinter
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.dispatch import FIND_GRACE, Dispatcher
 from wait_and_dispatch.engine.model import DispatchPolicy, ProgressEvent, Repository, RunRequest, WaitOptions
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.session.progress import ProgressPrinter
+from wait_and_dispatch.support.clock import ManualClock
+from wait_and_dispatch.support.errors import (
     AmbiguousRunError,
     DeadlineExceededError,
     ExitCode,
@@ -32,7 +33,6 @@ from wait_and_dispatch.errors import (
     UsageError,
     ValidationFailedError,
 )
-from wait_and_dispatch.github_api import GitHubApi
 
 StartEmulator = Callable[[dict[str, Any]], Emulator]
 MakeApi = Callable[..., GitHubApi]
@@ -89,18 +89,18 @@ def push_run(scenario: dict[str, Any], sha: str = MAIN_SHA, **fields: Any) -> No
 
 @pytest.mark.parametrize("name", ["build.yml", ".github/workflows/build.yml", "Build", "build"])
 def test_workflow_is_found_by_file_path_or_name(api: GitHubApi, name: str) -> None:
-    workflow = runs_api.resolve_workflow(api, APP, name)
+    workflow = workflow_runs.resolve_workflow(api, APP, name)
     assert (workflow.name, workflow.path) == ("Build", ".github/workflows/build.yml")
 
 
 def test_workflow_is_found_by_numeric_id(api: GitHubApi) -> None:
-    workflow_id = runs_api.resolve_workflow(api, APP, "build.yml").id
-    assert runs_api.resolve_workflow(api, APP, str(workflow_id)).path == ".github/workflows/build.yml"
+    workflow_id = workflow_runs.resolve_workflow(api, APP, "build.yml").id
+    assert workflow_runs.resolve_workflow(api, APP, str(workflow_id)).path == ".github/workflows/build.yml"
 
 
 def test_unknown_workflow_error_lists_the_workflows_that_exist(api: GitHubApi) -> None:
     with pytest.raises(NotFoundError) as caught:
-        runs_api.resolve_workflow(api, APP, "deploy.yml")
+        workflow_runs.resolve_workflow(api, APP, "deploy.yml")
     assert caught.value.message == (
         "workflow 'deploy.yml' not found in octo/app; it has: Build (.github/workflows/build.yml)"
     )
@@ -109,7 +109,7 @@ def test_unknown_workflow_error_lists_the_workflows_that_exist(api: GitHubApi) -
 
 def test_unknown_workflow_name_error_lists_the_workflows_too(api: GitHubApi) -> None:
     with pytest.raises(NotFoundError, match="'Deploy' not found in octo/app; it has: Build"):
-        runs_api.resolve_workflow(api, APP, "Deploy")
+        workflow_runs.resolve_workflow(api, APP, "Deploy")
 
 
 def test_unknown_ref_is_a_usage_error(api: GitHubApi) -> None:
@@ -127,8 +127,8 @@ def test_runs_for_a_sha_are_listed_newest_first_across_pages(
         push_run(scenario_dict, created=-10_000 + i)
     push_run(scenario_dict, sha=FEATURE_SHA, head_branch="feature/x")
     api = make_api(start_emulator(scenario_dict))
-    workflow = runs_api.resolve_workflow(api, APP, BUILD)
-    found = runs_api.find_runs(api, APP, workflow_id=workflow.id, head_sha=MAIN_SHA)
+    workflow = workflow_runs.resolve_workflow(api, APP, BUILD)
+    found = workflow_runs.find_runs(api, APP, workflow_id=workflow.id, head_sha=MAIN_SHA)
     assert len(found) == 130
     assert all(run.head_sha == MAIN_SHA for run in found)
     created = [run.created_at or 0.0 for run in found]
@@ -141,10 +141,10 @@ def test_event_and_branch_filters_narrow_the_runs(
     push_run(scenario_dict)
     push_run(scenario_dict, event="pull_request", head_branch="feature/x")
     api = make_api(start_emulator(scenario_dict))
-    assert [r.event for r in runs_api.find_runs(api, APP, head_sha=MAIN_SHA, event="push")] == ["push"]
-    assert [r.head_branch for r in runs_api.find_runs(api, APP, head_sha=MAIN_SHA, branch="feature/x")] == [
-        "feature/x"
-    ]
+    assert [r.event for r in workflow_runs.find_runs(api, APP, head_sha=MAIN_SHA, event="push")] == ["push"]
+    assert [
+        r.head_branch for r in workflow_runs.find_runs(api, APP, head_sha=MAIN_SHA, branch="feature/x")
+    ] == ["feature/x"]
 
 
 def test_a_rerun_run_is_found_as_its_latest_attempt(
@@ -153,7 +153,7 @@ def test_a_rerun_run_is_found_as_its_latest_attempt(
     push_run(scenario_dict, conclusion=["failure", "success"])
     emulator = start_emulator(scenario_dict)
     api = make_api(emulator)
-    (run,) = runs_api.find_runs(api, APP, head_sha=MAIN_SHA)
+    (run,) = workflow_runs.find_runs(api, APP, head_sha=MAIN_SHA)
     assert (run.run_attempt, run.conclusion) == (1, "failure")
     api.post(f"/repos/octo/app/actions/runs/{run.id}/rerun")
     clock.advance(400)
@@ -643,7 +643,7 @@ def test_a_dispatch_with_an_unknown_outcome_is_never_sent_again_when_the_deadlin
     correlation_id = re.search(r"wad-[0-9a-f]{10}-[0-9a-f]{8}", caught.value.message)
     assert correlation_id is not None, caught.value.message
     clock.advance(10)
-    (started,) = runs_api.find_runs(make_api(emulator), APP, event="workflow_dispatch")
+    (started,) = workflow_runs.find_runs(make_api(emulator), APP, event="workflow_dispatch")
     assert correlation_id.group(0) in started.display_title, "the id in the message finds the run"
 
 
@@ -715,7 +715,7 @@ def test_a_502_on_the_dispatch_with_the_servers_clock_5s_behind_starts_one_run(
     found = Dispatcher(make_api(emulator)).find_or_dispatch(request(dispatch=DispatchPolicy.ALWAYS))
     assert [p.status for p in posts(emulator)] == [502], "sent once: the run it started was found"
     assert found.how == "correlation after an unknown outcome"
-    assert len(runs_api.find_runs(make_api(emulator), APP, event="workflow_dispatch")) == 1
+    assert len(workflow_runs.find_runs(make_api(emulator), APP, event="workflow_dispatch")) == 1
 
 
 # -- what the search for the run says --------------------------------------------------------------
@@ -755,7 +755,7 @@ def test_cancel_on_timeout_during_discovery_finds_the_run_a_little_later_and_can
     engine = make_engine(emulator)
     with pytest.raises(DeadlineExceededError) as caught:
         engine.run(request(), WaitOptions(timeout=5, cancel_on_timeout=True))
-    (run,) = runs_api.find_runs(engine.api, APP, event="workflow_dispatch")
+    (run,) = workflow_runs.find_runs(engine.api, APP, event="workflow_dispatch")
     assert [p.path for p in posts(emulator, "/cancel")] == [f"/repos/octo/app/actions/runs/{run.id}/cancel"]
     assert caught.value.exit_code == ExitCode.TIMEOUT
     assert f"found it afterwards, run {run.id}, and cancelled it" in caught.value.message

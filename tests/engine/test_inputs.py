@@ -18,8 +18,8 @@ from wait_and_dispatch.engine.model import (
     format_seconds,
     parse_conclusions,
 )
-from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.github_vocabulary import RUN_CONCLUSIONS
+from wait_and_dispatch.support.errors import UsageError
+from wait_and_dispatch.support.github_vocabulary import RUN_CONCLUSIONS
 
 
 @pytest.mark.parametrize(

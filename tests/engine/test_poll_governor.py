@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import BASE_SCENARIO, MAIN_SHA
-from wait_and_dispatch.clock import ManualClock, VirtualClock
 from wait_and_dispatch.emulator import Emulator, Fault, Scenario
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.model import (
     Outcome,
     ProgressEvent,
@@ -29,6 +28,7 @@ from wait_and_dispatch.engine.model import (
 from wait_and_dispatch.engine.waiting import RunTarget, wait_for_run, wait_for_runs
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.github_api.polling import governor_for
+from wait_and_dispatch.support.clock import ManualClock, VirtualClock
 
 StartEmulator = Callable[[dict[str, Any]], Emulator]
 MakeApi = Callable[..., GitHubApi]
@@ -54,7 +54,7 @@ def one_run(
 ) -> tuple[Emulator, GitHubApi, WorkflowRun]:
     emulator = start_emulator(scenario)
     api = make_api(emulator, **api_options)
-    return emulator, api, runs_api.find_runs(api, APP, head_sha=MAIN_SHA)[0]
+    return emulator, api, workflow_runs.find_runs(api, APP, head_sha=MAIN_SHA)[0]
 
 
 def pauses(events: list[ProgressEvent]) -> list[float]:
@@ -130,7 +130,7 @@ def test_a_tight_request_budget_slows_the_shared_tick_and_says_so(
     api = make_api(emulator)
     targets = [
         RunTarget(
-            Repository.parse(name), runs_api.find_runs(api, Repository.parse(name), head_sha=MAIN_SHA)[0]
+            Repository.parse(name), workflow_runs.find_runs(api, Repository.parse(name), head_sha=MAIN_SHA)[0]
         )
         for name in repos
     ]
@@ -166,7 +166,7 @@ def wait_in_threads(
         add_run(scenario, created=-i, timeline={"queued": 0, "duration": duration + 5 * i})
     emulator = Emulator(Scenario.from_dict(scenario), clock=vclock).start()
     api = GitHubApi(base_url=emulator.api_url, token=emulator.token("dev"), clock=vclock, timeout=10)
-    found = runs_api.find_runs(api, APP, head_sha=MAIN_SHA)
+    found = workflow_runs.find_runs(api, APP, head_sha=MAIN_SHA)
     results: list[Any] = [None] * len(found)
     start = vclock.now()
     threads = []

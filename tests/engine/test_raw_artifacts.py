@@ -22,8 +22,8 @@ from tests.engine.test_artifacts import REPO, OctoApp, files_under
 from wait_and_dispatch.emulator import Emulator
 from wait_and_dispatch.engine.artifacts import disposition_file_name, download_artifacts, is_zip
 from wait_and_dispatch.engine.model import ArtifactKind, ArtifactSelection
-from wait_and_dispatch.errors import ArtifactDigestMismatchError, ArtifactError, ExitCode
 from wait_and_dispatch.github_api import GitHubApi, StorageAnswer
+from wait_and_dispatch.support.errors import ArtifactDigestMismatchError, ArtifactError, ExitCode
 
 MiB = 1024 * 1024
 HTML = "<!doctype html><title>Test report</title><p>41 passed</p>\n"

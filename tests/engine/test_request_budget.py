@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import MAIN_SHA
-from wait_and_dispatch.clock import VirtualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
-from wait_and_dispatch.engine.core import Engine
+from wait_and_dispatch.engine.facade import Engine
 from wait_and_dispatch.engine.model import (
     ArtifactSelection,
     DispatchPolicy,
@@ -33,6 +32,7 @@ from wait_and_dispatch.engine.model import (
     WaitOptions,
 )
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
+from wait_and_dispatch.support.clock import VirtualClock
 
 StartEmulator = Callable[[dict[str, Any]], Emulator]
 MakeApi = Callable[..., GitHubApi]

@@ -14,13 +14,13 @@ import pytest
 
 from tests.conftest import MAIN_SHA
 from tests.engine.conftest import MakeEngine
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Fault
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.model import ArtifactSelection, Outcome, Repository, WaitOptions
 from wait_and_dispatch.engine.waiting import wait_for_run
-from wait_and_dispatch.errors import DeadlineExceededError, ExitCode, RateLimitExceededError
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.support.clock import ManualClock
+from wait_and_dispatch.support.errors import DeadlineExceededError, ExitCode, RateLimitExceededError
 
 StartEmulator = Callable[[dict[str, Any]], Emulator]
 MakeApi = Callable[..., GitHubApi]
@@ -55,7 +55,7 @@ def test_a_70_second_outage_during_a_5_minute_wait_is_ridden_out(
 ) -> None:
     emulator = start_emulator(with_run(scenario_dict, 200))
     api = make_api(emulator)
-    run = runs_api.find_runs(api, APP, head_sha=MAIN_SHA)[0]
+    run = workflow_runs.find_runs(api, APP, head_sha=MAIN_SHA)[0]
     emulator.inject(Fault(path=RUNS, status=503, times=None, since=30, until=100))
     result = wait_for_run(api, APP, run, WaitOptions(timeout=300))
     assert result.outcome is Outcome.SUCCESS
@@ -68,7 +68,7 @@ def test_the_end_of_an_outage_is_seen_within_a_few_seconds(
 ) -> None:
     emulator = start_emulator(with_run(scenario_dict, 60))
     api = make_api(emulator)
-    run = runs_api.find_runs(api, APP, head_sha=MAIN_SHA)[0]
+    run = workflow_runs.find_runs(api, APP, head_sha=MAIN_SHA)[0]
     start = clock.now()
     emulator.inject(Fault(path=RUNS, status=502, times=None, since=10, until=130))
     wait_for_run(api, APP, run, WaitOptions(timeout=300))
@@ -80,7 +80,7 @@ def test_an_outage_that_outlasts_the_wait_times_out_at_the_deadline(
 ) -> None:
     emulator = start_emulator(with_run(scenario_dict, 600))
     api = make_api(emulator)
-    run = runs_api.find_runs(api, APP, head_sha=MAIN_SHA)[0]
+    run = workflow_runs.find_runs(api, APP, head_sha=MAIN_SHA)[0]
     emulator.inject(Fault(path=RUNS, status=503, times=None, since=20))
     start = clock.now()
     with pytest.raises(DeadlineExceededError, match="503") as caught:

@@ -13,9 +13,8 @@ import pytest
 
 from tests.conftest import MAIN_SHA
 from tests.support.github_facts import RUN_CONCLUSIONS
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.model import (
     ApiCost,
     Outcome,
@@ -28,8 +27,9 @@ from wait_and_dispatch.engine.model import (
     parse_conclusions,
 )
 from wait_and_dispatch.engine.waiting import RunTarget, wait_for_run, wait_for_runs
-from wait_and_dispatch.errors import ConclusionNotAllowedError, WaitTimeoutError
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.support.clock import ManualClock
+from wait_and_dispatch.support.errors import ConclusionNotAllowedError, WaitTimeoutError
 
 StartEmulator = Callable[[dict[str, Any]], Emulator]
 MakeApi = Callable[..., GitHubApi]
@@ -51,7 +51,7 @@ def add_run(scenario: dict[str, Any], **fields: Any) -> None:
 
 
 def newest_run(api: GitHubApi) -> WorkflowRun:
-    return runs_api.find_runs(api, APP, head_sha=MAIN_SHA)[0]
+    return workflow_runs.find_runs(api, APP, head_sha=MAIN_SHA)[0]
 
 
 def start_with_run(
@@ -119,7 +119,7 @@ def test_cancel_on_timeout_cancels_the_run(
     assert [w.path for w in emulator.writes()] == [f"/repos/octo/app/actions/runs/{run.id}/cancel"]
     assert any(e.kind is ProgressKind.CANCELLED for e in events)
     clock.advance(5)
-    assert runs_api.get_run(api, APP, run.id).conclusion == "cancelled"
+    assert workflow_runs.get_run(api, APP, run.id).conclusion == "cancelled"
 
 
 def test_a_rerun_started_before_we_look_is_followed_to_its_end(
@@ -127,7 +127,7 @@ def test_a_rerun_started_before_we_look_is_followed_to_its_end(
 ) -> None:
     _, api, run = start_with_run(start_emulator, scenario_dict, make_api, conclusion=["failure", "success"])
     clock.advance(200)
-    failed = runs_api.get_run(api, APP, run.id)
+    failed = workflow_runs.get_run(api, APP, run.id)
     assert (failed.run_attempt, failed.conclusion) == (1, "failure")
     api.post(f"/repos/octo/app/actions/runs/{run.id}/rerun")
     result = wait_for_run(api, APP, failed, WaitOptions())
@@ -201,7 +201,7 @@ def test_many_runs_share_one_poll_budget(
         add_run(scenario_dict, created=-i, timeline={"queued": 0, "duration": 600 + 10 * i})
     emulator = start_emulator(scenario_dict)
     api = make_api(emulator)
-    runs = runs_api.find_runs(api, APP, head_sha=MAIN_SHA)
+    runs = workflow_runs.find_runs(api, APP, head_sha=MAIN_SHA)
     assert len(runs) == 50
     options = WaitOptions(poll_interval=5, max_poll_interval=60)
 

@@ -18,15 +18,15 @@ import pytest
 import yaml
 
 from wait_and_dispatch.cli import main as cli
-from wait_and_dispatch.clock import ManualClock, VirtualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.emulator.log import LoggedRequest
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.model import CallerJob, Repository
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeOutcome, Plan, PlanResult
+from wait_and_dispatch.support.clock import ManualClock, VirtualClock
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 FOLDERS = (
@@ -187,7 +187,8 @@ class Runner:
         result = PlanRunner(api, plan, context).run()
         assert clock.stalls == 0, "virtual time had to be forced on: a thread was blocked"
         files = {
-            str(w.id): w.path.rsplit("/", 1)[-1] for w in runs_api.list_workflows(api, context.repository)
+            str(w.id): w.path.rsplit("/", 1)[-1]
+            for w in workflow_runs.list_workflows(api, context.repository)
         }
         return Ran(plan, result, emulator, workdir, files)
 

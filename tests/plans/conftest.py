@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from wait_and_dispatch.clock import VirtualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.engine.model import Repository
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
 from wait_and_dispatch.plans.model import Collect, NodeKind, Plan, PlanNode, Select
+from wait_and_dispatch.support.clock import VirtualClock
 
 BOT = Repository("octo", "bot")
 BOT_SHA = "c" * 40

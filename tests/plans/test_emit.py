@@ -17,9 +17,6 @@ import pytest
 import yaml
 
 from tests.support.actionlint import ROOT, actionlint_command
-from wait_and_dispatch.action_pins import CHECKOUT
-from wait_and_dispatch.expressions import render
-from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 from wait_and_dispatch.plans.emit import (
     EmittedWorkflow,
     Finding,
@@ -28,6 +25,9 @@ from wait_and_dispatch.plans.emit import (
 )
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import Collect, NodeKind, Plan, PlanNode
+from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
+from wait_and_dispatch.support.action_pins import CHECKOUT
+from wait_and_dispatch.support.expressions import render
 
 PLAN_PATH = ".github/pipeline.yml"
 ENVIRONMENTS = ("dev", "test", "prd")

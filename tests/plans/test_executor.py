@@ -27,9 +27,12 @@ from tests.plans.conftest import (
     training_workflows,
     workflow,
 )
-from wait_and_dispatch.clock import VirtualClock
 from wait_and_dispatch.emulator import Emulator
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.plans.executor import PlanEvent, PlanEventKind, PlanRunner, plan_error
+from wait_and_dispatch.plans.loader import load_plan
+from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, PlanResult, Select
+from wait_and_dispatch.support.clock import VirtualClock
+from wait_and_dispatch.support.errors import (
     ArtifactError,
     ArtifactNotFoundError,
     ConclusionNotAllowedError,
@@ -38,9 +41,6 @@ from wait_and_dispatch.errors import (
     UsageError,
     WaitTimeoutError,
 )
-from wait_and_dispatch.plans.executor import PlanEvent, PlanEventKind, PlanRunner, plan_error
-from wait_and_dispatch.plans.loader import load_plan
-from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, PlanResult, Select
 
 MakeRunner = Callable[..., tuple[PlanRunner, Emulator, Recorder]]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from wait_and_dispatch.errors import ExitCode, PlanFileError, SourceSpan, UsageError
 from wait_and_dispatch.plans.loader import PLAN_ONLY_KEYS, load_plan, schema_text
 from wait_and_dispatch.plans.model import DEFAULT_CONCURRENCY, NODE_INPUTS, NodeKind, Plan
+from wait_and_dispatch.support.errors import ExitCode, PlanFileError, SourceSpan, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -886,7 +886,7 @@ def test_vars_are_written_into_if_and_the_condition_as_written_is_kept_for_messa
 
 
 def test_a_var_holding_an_expression_is_never_evaluated(write: Callable[[str], str]) -> None:
-    from wait_and_dispatch.expressions import render
+    from wait_and_dispatch.support.expressions import render
 
     node = load_plan(
         write(

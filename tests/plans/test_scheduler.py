@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from wait_and_dispatch.engine.model import Repository
-from wait_and_dispatch.errors import UsageError
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan
 from wait_and_dispatch.plans.scheduler import (
@@ -27,6 +26,7 @@ from wait_and_dispatch.plans.scheduler import (
     state_from,
     when_stopped,
 )
+from wait_and_dispatch.support.errors import UsageError
 
 CONTEXT = PlanContext(repository=Repository("octo", "app"), sha="abc1234", ref_name="main")
 

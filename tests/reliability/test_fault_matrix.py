@@ -18,15 +18,16 @@ import requests
 
 from tests.conftest import BASE_SCENARIO, MAIN_SHA
 from tests.reliability.matrix import CELLS, Cell, During
-from wait_and_dispatch.clock import ManualClock
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.emulator.faults import Fault
-from wait_and_dispatch.engine.core import Engine
+from wait_and_dispatch.engine.facade import Engine
 from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.model import ProgressEvent
-from wait_and_dispatch.errors import WaitAndDispatchError
 from wait_and_dispatch.github_api import GitHubApi, RetryEvent, RetryPolicy
-from wait_and_dispatch.jobs.job import JobReport, read_settings, run_job
+from wait_and_dispatch.step.run import JobReport, run_job
+from wait_and_dispatch.step.settings import read_settings
+from wait_and_dispatch.support.clock import ManualClock
+from wait_and_dispatch.support.errors import WaitAndDispatchError
 
 DEADLINE_SLACK = 5.0  # the invariant: never a wait past the deadline + 5 s
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
-from wait_and_dispatch.clock import SystemClock
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.support.clock import SystemClock
 
 RELEASE_SHA = "5a1e7c0d3b2f4e6a8c9d0b1e2f3a4b5c6d7e8f90"
 RELEASE_TAG = f"v{__version__}"

@@ -12,10 +12,29 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TextIO
 
 from wait_and_dispatch.action.runner import Runner
-from wait_and_dispatch.action.summary import (
+from wait_and_dispatch.engine import workflow_runs
+from wait_and_dispatch.engine.app_auth import AppCredentials, InstallationToken, installation_token
+from wait_and_dispatch.engine.model import CallerJob, ProgressEvent, ProgressKind, Repository
+from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
+from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
+from wait_and_dispatch.plans.model import Plan
+from wait_and_dispatch.session.boundary import traceback_lines, unexpected
+from wait_and_dispatch.session.connection import Connection, check_api_url, check_token, cleartext_token_risk
+from wait_and_dispatch.session.edge import accepted, run_plan, run_step
+from wait_and_dispatch.session.plan_step import (
+    PlanSettings,
+    plan_repositories,
+    plan_repository,
+    read_plan_settings,
+)
+from wait_and_dispatch.session.plan_step import load as load_plan_settings
+from wait_and_dispatch.session.progress import PlanProgressPrinter, ProgressPrinter
+from wait_and_dispatch.session.signals import interrupt_on_termination
+from wait_and_dispatch.session.summary import (
     checks_summary,
     failure_summary,
     node_summary,
@@ -23,41 +42,17 @@ from wait_and_dispatch.action.summary import (
     plan_summary,
     run_summary,
 )
-from wait_and_dispatch.boundary import cancel_on_failure, traceback_lines, unexpected
-from wait_and_dispatch.cli.connection import check_api_url, check_token, cleartext_token_risk
-from wait_and_dispatch.cli.progress import PlanProgressPrinter, ProgressPrinter, retry_progress
-from wait_and_dispatch.cli.signals import interrupt_on_termination
-from wait_and_dispatch.engine import runs as runs_api
-from wait_and_dispatch.engine.app_auth import AppCredentials, InstallationToken, installation_token
-from wait_and_dispatch.engine.core import Engine
-from wait_and_dispatch.engine.model import CallerJob, ProgressEvent, ProgressKind, Repository
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.step.catalogue import ALIASES, find_input
+from wait_and_dispatch.step.credentials import read_app_credentials
+from wait_and_dispatch.step.run import JobReport, peer_outputs
+from wait_and_dispatch.step.settings import ACTION, JobSettings, read_settings
+from wait_and_dispatch.support.errors import (
     DispatchInterrupted,
     ExitCode,
     PlanFileError,
     RunnerFileError,
     WaitAndDispatchError,
 )
-from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
-from wait_and_dispatch.jobs.credentials import plan_repositories, read_app_credentials
-from wait_and_dispatch.jobs.job import (
-    ACTION,
-    JobReport,
-    JobSettings,
-    peer_outputs,
-    read_settings,
-    run_job,
-)
-from wait_and_dispatch.jobs.options import ALIASES, find_input
-from wait_and_dispatch.jobs.plan_job import (
-    PlanSettings,
-    plan_repository,
-    read_plan_settings,
-    run_plan_job,
-)
-from wait_and_dispatch.jobs.plan_job import load as load_plan_settings
-from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
-from wait_and_dispatch.plans.model import Plan
 
 STATE_DISPATCHED = "dispatched-runs"
 # github-token and the peers' names for it: masked from the raw variables, before anything is read.
@@ -138,7 +133,7 @@ def _run(
         plan = load_plan_settings(plan_settings)
         repositories = plan_repositories(plan, plan_repository(plan, plan_settings))
         with _step_token(runner, credentials, token, repositories, api_url) as step_token:
-            return _plan_main(runner, plan_settings, plan, values, step_token, environ, stdout)
+            return _plan_main(_Step(runner, values, step_token, environ, stdout), plan_settings, plan)
     settings = read_settings(
         values,
         default_sha=default_sha(environ, values["repository"]),
@@ -146,7 +141,7 @@ def _run(
         wording=ACTION,
     )
     with _step_token(runner, credentials, token, [settings.repository], api_url) as step_token:
-        return _main(runner, settings, values, step_token, environ, stdout)
+        return _main(_Step(runner, values, step_token, environ, stdout), settings)
 
 
 def read_inputs(runner: Runner, environ: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
@@ -203,55 +198,60 @@ def caller_job(environ: Mapping[str, str], repository: str, check_run_id: str = 
     )
 
 
-def _main(
-    runner: Runner,
-    settings: JobSettings,
-    values: Mapping[str, str],
-    token: str | None,
-    environ: Mapping[str, str],
-    stdout: TextIO,
-) -> int:
-    printer = ProgressPrinter(stdout, live=False)  # also keeps the ids of the runs we dispatch
+@dataclass(frozen=True)
+class _Step:
+    """What the step runs with: the runner's files and log, its inputs, its token, the environment."""
+
+    runner: Runner
+    values: Mapping[str, str]
+    token: str | None
+    environ: Mapping[str, str]
+    stdout: TextIO
+
+    def connection(self) -> Connection:
+        return Connection(_api_url(self.values, self.environ), self.token)
+
+
+def _main(step: _Step, settings: JobSettings) -> int:
+    runner = step.runner
+    printer = ProgressPrinter(step.stdout, live=False)  # also keeps the ids of the runs we dispatch
     dispatched = printer.dispatched
+    cancelled: list[int] = []
 
     def on_progress(event: ProgressEvent) -> None:
         printer(event)
         if event.kind is ProgressKind.DISPATCHED and event.run_id is not None:
             runner.save_state(STATE_DISPATCHED, ",".join(map(str, dispatched)))
 
-    api = GitHubApi(
-        base_url=_api_url(values, environ),
-        token=token,
-        read_only=settings.dry_run,
-        on_retry=lambda event: printer(retry_progress(event)),
-        on_notice=lambda notice: runner.debug(notice.message),  # shown with step debug logging
-    )
-    with api, interrupt_on_termination():
-        engine = Engine(api, on_progress)
-        cancelled: list[int] = []
+    def report(job_report: JobReport, api_url: str) -> int:
+        runner.save_state(STATE_DISPATCHED, "")  # finished: nothing for the post step to cancel
+        return _report(runner, settings, job_report, api_url)
 
-        def cancel() -> None:
-            if settings.cancel_on_cancel:
-                cancelled.extend(_cancel(engine, settings.repository, dispatched))
+    try:
+        # The outputs are written inside: a run dispatched with wait: false is still going then.
+        return run_step(
+            step.connection(),
+            settings,
+            printer,
+            report=report,
+            on_cancelled=lambda outcomes: cancelled.extend(accepted(outcomes)),
+            on_progress=on_progress,
+            on_notice=lambda notice: runner.debug(notice.message),  # shown with step debug logging
+            around=lambda: runner.group("wait-and-dispatch"),
+        )
+    except KeyboardInterrupt as interrupt:
+        what = _cancelled_runs(cancelled)
+        if isinstance(interrupt, DispatchInterrupted):  # says how to find the run it may have started
+            what += f"; {interrupt.message}"
+        runner.error(f"the step was cancelled while waiting{what}", title="wait-and-dispatch cancelled")
+        return int(ExitCode.INTERRUPTED)
+    except WaitAndDispatchError:
+        _say_cancelled(runner, cancelled)
+        raise
 
-        try:
-            # Until the outputs are written: a run dispatched with wait: false is still going then.
-            with cancel_on_failure(cancel):
-                with runner.group("wait-and-dispatch"):
-                    report = run_job(engine, settings)
-                runner.save_state(STATE_DISPATCHED, "")  # finished: nothing for the post step to cancel
-                return _report(runner, settings, report, api.base_url)
-        except KeyboardInterrupt as interrupt:
-            what = (
-                f"; cancelled the runs it dispatched: {', '.join(map(str, cancelled))}" if cancelled else ""
-            )
-            if isinstance(interrupt, DispatchInterrupted):  # says how to find the run it may have started
-                what += f"; {interrupt.message}"
-            runner.error(f"the step was cancelled while waiting{what}", title="wait-and-dispatch cancelled")
-            return int(ExitCode.INTERRUPTED)
-        except WaitAndDispatchError:
-            _say_cancelled(runner, cancelled)
-            raise
+
+def _cancelled_runs(cancelled: list[int]) -> str:
+    return f"; cancelled the runs it dispatched: {', '.join(map(str, cancelled))}" if cancelled else ""
 
 
 def _say_cancelled(runner: Runner, cancelled: list[int]) -> None:
@@ -293,40 +293,23 @@ def _report(runner: Runner, settings: JobSettings, report: JobReport, api_url: s
     return int(report.error.exit_code)
 
 
-def _plan_main(
-    runner: Runner,
-    settings: PlanSettings,
-    plan: Plan,
-    values: Mapping[str, str],
-    token: str | None,
-    environ: Mapping[str, str],
-    stdout: TextIO,
-) -> int:
+def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
     """`plan:` given: run the plan (or, with plan-node, one node of it) instead of one workflow."""
+    runner, values, environ = step.runner, step.values, step.environ
     repository = plan_repository(plan, settings)
-    printer = PlanProgressPrinter(stdout)
-    started: list[PlanRunner] = []
+    printer = PlanProgressPrinter(step.stdout)
+    cancelled: list[int] = []
 
-    def on_event(event: PlanEvent) -> None:
-        if printer.closed:  # cancelled: the node threads left behind report nothing more
-            return
-        printer(event)
+    def on_event(event: PlanEvent, plan_runner: PlanRunner | None) -> None:
         progress = event.progress
-        if progress is not None and progress.kind is ProgressKind.DISPATCHED and started:
+        if progress is not None and progress.kind is ProgressKind.DISPATCHED and plan_runner is not None:
             # The runner keeps the runs the plan dispatched (with their repositories: nodes may
             # dispatch elsewhere); the post step reads them.
-            saved = started[0].dispatched_runs()
+            saved = plan_runner.dispatched_runs()
             runner.save_state(
                 STATE_DISPATCHED, ",".join(f"{repo.full_name}#{run_id}" for repo, run_id in saved)
             )
 
-    api = GitHubApi(
-        base_url=_api_url(values, environ),
-        token=token,
-        read_only=settings.dry_run,
-        on_retry=lambda event: printer.line("api", retry_progress(event).message),
-        on_notice=lambda notice: runner.debug(notice.message),  # shown with step debug logging
-    )
     context = PlanContext(
         repository=repository,
         sha=default_sha(environ, repository.full_name),
@@ -334,30 +317,28 @@ def _plan_main(
         event_name=environ.get("GITHUB_EVENT_NAME") or "workflow_dispatch",
         caller=caller_job(environ, repository.full_name, values.get("ignore-check-run", "")),
     )
-    with api, interrupt_on_termination():
-        cancelled: list[int] = []
-
-        def cancel() -> None:
-            printer.close()
-            if started and values.get("cancel-on-cancel", "true").lower() != "false":
-                cancelled.extend(_accepted(started[0].cancel()))
-
-        try:
-            with cancel_on_failure(cancel):
-                with runner.group(f"wait-and-dispatch plan {plan.name}"):
-                    report = run_plan_job(
-                        api, plan, settings, context, on_event=on_event, on_runner=started.append
-                    )
-                runner.save_state(STATE_DISPATCHED, "")
-        except KeyboardInterrupt:
-            what = (
-                f"; cancelled the runs it dispatched: {', '.join(map(str, cancelled))}" if cancelled else ""
-            )
-            runner.error(f"the plan was cancelled{what}", title="wait-and-dispatch cancelled")
-            return int(ExitCode.INTERRUPTED)
-        except WaitAndDispatchError:
-            _say_cancelled(runner, cancelled)
-            raise
+    try:
+        report = run_plan(
+            step.connection(),
+            plan,
+            settings,
+            printer,
+            context=lambda api: context,
+            cancel_dispatched=values.get("cancel-on-cancel", "true").lower() != "false",
+            on_cancelled=lambda outcomes: cancelled.extend(accepted(outcomes)),
+            on_event=on_event,
+            on_notice=lambda notice: runner.debug(notice.message),  # shown with step debug logging
+            finished=lambda: runner.save_state(STATE_DISPATCHED, ""),
+            around=lambda: runner.group(f"wait-and-dispatch plan {plan.name}"),
+        )
+    except KeyboardInterrupt:
+        runner.error(
+            f"the plan was cancelled{_cancelled_runs(cancelled)}", title="wait-and-dispatch cancelled"
+        )
+        return int(ExitCode.INTERRUPTED)
+    except WaitAndDispatchError:
+        _say_cancelled(runner, cancelled)
+        raise
     if settings.dry_run:
         for name, lines in report.preview:
             for line in lines:
@@ -418,26 +399,15 @@ def _post(runner: Runner, saved: list[tuple[Repository, int]], token: str | None
     api = GitHubApi(base_url=api_url, token=token)
     cancelled: list[int] = []
     with api:
-        engine = Engine(api)
         for repository in dict.fromkeys(repository for repository, _ in saved):
             run_ids = [run_id for where, run_id in saved if where == repository]
-            cancelled += _cancel(engine, repository, run_ids)
+            cancelled += accepted(workflow_runs.cancel_runs(api, repository, run_ids))
     if cancelled:
         runner.notice(
             f"cancelled runs {', '.join(map(str, cancelled))}, which this step dispatched",
             title="wait-and-dispatch cancelled downstream runs",
         )
     return 0
-
-
-def _cancel(engine: Engine, repository: Repository, run_ids: list[int]) -> list[int]:
-    """The runs among `run_ids` that GitHub accepted to cancel (failures are in the log above)."""
-    return _accepted(runs_api.cancel_runs(engine.api, repository, run_ids))
-
-
-def _accepted(outcomes: Mapping[int, str]) -> list[int]:
-    """The runs GitHub accepted to cancel, of `cancel_runs`' outcomes."""
-    return [run_id for run_id, outcome in outcomes.items() if outcome == "cancelled"]
 
 
 @contextmanager

@@ -28,8 +28,8 @@ from typing import TextIO
 
 import github_action_utils as gha
 
-from wait_and_dispatch.errors import RunnerFileError
-from wait_and_dispatch.jobs import aliases, options
+from wait_and_dispatch.step import aliases, catalogue
+from wait_and_dispatch.support.errors import RunnerFileError
 
 # GitHub refuses a step's whole summary above 1 MiB: the runner logs "$GITHUB_STEP_SUMMARY upload
 # aborted, supports content up to a size of 1024k" as an error annotation and shows nothing
@@ -54,16 +54,16 @@ class Runner:
     # -- inputs ----------------------------------------------------------------------------------
 
     def inputs(self) -> dict[str, str]:
-        """Every input of `options.INPUTS` by its canonical name, stripped ("" when not given).
+        """Every input of `catalogue.INPUTS` by its canonical name, stripped ("" when not given).
 
-        The peer actions' names (`options.ALIASES`) are written into ours by `jobs.aliases`, which
+        The peer actions' names (`catalogue.ALIASES`) are written into ours by `step.aliases`, which
         says what it did: each message is reported once, as a notice or a warning. An `INPUT_*`
         variable no input owns (a typo) is reported as a warning naming the closest input.
         A peer input that cannot be honoured raises `UsageError`.
         """
         given = {
             name: self._environ.get(f"{_INPUT_PREFIX}{name.replace(' ', '_').upper()}", "")
-            for name in (*options.INPUT_NAMES, *options.ALIAS_NAMES)
+            for name in (*catalogue.INPUT_NAMES, *catalogue.ALIAS_NAMES)
         }
         repository = self._environ.get("GITHUB_REPOSITORY", "")
         owner = self._environ.get("GITHUB_REPOSITORY_OWNER") or repository.partition("/")[0]
@@ -81,9 +81,9 @@ class Runner:
     def _warn_about_unknown_inputs(self) -> None:
         # The runner passes every key under `with:` as INPUT_<KEY>, declared or not, and its own
         # "Unexpected input(s)" warning does not say what was meant.
-        known = {env for item in options.INPUTS for env in item.env_names}
-        known |= {alias.env_name for alias in options.ALIASES}
-        spellings = {name: item.name for item in options.INPUTS for name in (item.name, *item.aliases)}
+        known = {env for item in catalogue.INPUTS for env in item.env_names}
+        known |= {alias.env_name for alias in catalogue.ALIASES}
+        spellings = {name: item.name for item in catalogue.INPUTS for name in (item.name, *item.aliases)}
         for variable in sorted(self._environ):
             if not variable.startswith(_INPUT_PREFIX) or variable in known:
                 continue
@@ -92,7 +92,7 @@ class Runner:
             if close:
                 advice = f"did you mean `{spellings[close[0]]}`?"
             else:
-                advice = f"the inputs are: {', '.join(options.INPUT_NAMES)}"
+                advice = f"the inputs are: {', '.join(catalogue.INPUT_NAMES)}"
             if self._first_time(f"unknown:{variable}"):
                 self.warning(f"unexpected input `{given}` is ignored; {advice}", title="Unknown input")
 
@@ -111,9 +111,9 @@ class Runner:
 
     def set_outputs(self, values: Mapping[str, str]) -> None:
         """Append every value to `$GITHUB_OUTPUT` (nothing when unset: not running in Actions)."""
-        unknown = sorted(set(values) - {*options.OUTPUT_NAMES, *options.OUTPUT_ALIAS_NAMES})
+        unknown = sorted(set(values) - {*catalogue.OUTPUT_NAMES, *catalogue.OUTPUT_ALIAS_NAMES})
         if unknown:
-            raise ValueError(f"not outputs of the action: {', '.join(unknown)} (see options.OUTPUTS)")
+            raise ValueError(f"not outputs of the action: {', '.join(unknown)} (see catalogue.OUTPUTS)")
         path = self._environ.get("GITHUB_OUTPUT")
         if not path:
             if self._first_time("no-output"):

@@ -13,18 +13,23 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO, cast
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TextIO, cast
 
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
-from wait_and_dispatch.boundary import RedactingStream, Secrets, traceback_lines, unexpected
-from wait_and_dispatch.cli.signals import interrupt_on_termination
-from wait_and_dispatch.errors import DispatchInterrupted, ExitCode, WaitAndDispatchError
-from wait_and_dispatch.log_text import print_line
+from wait_and_dispatch.session.boundary import RedactingStream, Secrets, traceback_lines, unexpected
+from wait_and_dispatch.session.signals import interrupt_on_termination
+from wait_and_dispatch.support.errors import (
+    DispatchInterrupted,
+    ExitCode,
+    InternalError,
+    WaitAndDispatchError,
+)
+from wait_and_dispatch.support.text import print_line
 
 if TYPE_CHECKING:  # imported lazily at run time, so that --help stays fast
-    from wait_and_dispatch.cli.results import JsonOutput
-    from wait_and_dispatch.engine.core import Engine
-    from wait_and_dispatch.jobs.job import JobReport, JobSettings
+    from wait_and_dispatch.cli.invocation import Invocation
+    from wait_and_dispatch.session.json_output import JsonOutput
+    from wait_and_dispatch.step.run import JobReport
 
 PROG = "wait-and-dispatch"
 
@@ -115,7 +120,7 @@ _NOT_FOR: dict[str, frozenset[str]] = {
 
 def job_inputs(command: str) -> list[str]:
     """The action inputs that `command` takes as options, in the action's order."""
-    from wait_and_dispatch.jobs.options import INPUTS
+    from wait_and_dispatch.step.catalogue import INPUTS
 
     return [item.name for item in INPUTS if item.cli and item.name not in _NOT_FOR[command]]
 
@@ -146,7 +151,7 @@ def _add_connection_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
-    from wait_and_dispatch.jobs.options import INPUTS
+    from wait_and_dispatch.step.catalogue import INPUTS
 
     wanted = set(job_inputs(command))
     for item in INPUTS:
@@ -447,9 +452,22 @@ def _command_parser(parser: argparse.ArgumentParser, command: str) -> argparse.A
     return chosen
 
 
+class ActionEdge(Protocol):
+    """The action edge's one entry (`action.main.run_action`), handed in by `wait_and_dispatch.program`:
+    the command line never imports the action, and the action never imports the command line."""
+
+    def __call__(self, environ: Mapping[str, str], *, stdout: TextIO, post: bool = False) -> int: ...
+
+
 def main(
-    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    run_action: ActionEdge | None = None,
 ) -> int:
+    """Run one command. `run_action` is the body of the `action` command (the Docker image's entry
+    point); `wait_and_dispatch.program` passes it, and without it the command is refused."""
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = build_parser()
@@ -464,29 +482,24 @@ def main(
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     with handle_errors(err, args.debug, in_actions=in_actions, secrets=secrets) as status:
         if args.command == "demo":
-            from wait_and_dispatch.demo import run_demo
+            from wait_and_dispatch.cli.demo import run_demo
 
             status[0] = run_demo(speed=args.speed, path=args.path, out=out)
-        elif args.command in ("run", "checks", "download"):
-            from wait_and_dispatch.cli.results import json_output
+        elif args.command in ("run", "checks", "download", "plan"):
+            from wait_and_dispatch.cli.invocation import Invocation
+            from wait_and_dispatch.session.json_output import json_output
 
-            with interrupt_on_termination(), json_output(args.command, out, enabled=args.json) as json_out:
-                status[0] = run_command(
-                    args, environ=os.environ, stdout=out, stderr=err, json_out=json_out, secrets=secrets
-                )
-        elif args.command == "plan":
-            from wait_and_dispatch.cli.plan_command import run_plan_command
-            from wait_and_dispatch.cli.results import json_output
+            command, as_json = run_command, args.json
+            if args.command == "plan":
+                from wait_and_dispatch.cli.plan_command import run_plan_command as command
 
-            # --check, --emit-workflow and --schema print text, with or without --json.
-            as_json = args.json and not (args.check or args.emit_workflow or args.schema)
-            with interrupt_on_termination(), json_output("plan", out, enabled=as_json) as json_out:
-                status[0] = run_plan_command(
-                    args, environ=os.environ, stdout=out, stderr=err, json_out=json_out, secrets=secrets
-                )
+                # --check, --emit-workflow and --schema print text, with or without --json.
+                as_json = args.json and not (args.check or args.emit_workflow or args.schema)
+            with interrupt_on_termination(), json_output(args.command, out, enabled=as_json) as json_out:
+                status[0] = command(Invocation(args, os.environ, out, err, json_out, secrets))
         elif args.command == "action":
-            from wait_and_dispatch.action.main import run_action
-
+            if run_action is None:
+                raise InternalError("the action command was started without the action edge")
             status[0] = run_action(os.environ, stdout=out, post=args.post)
         elif args.command == "emulator":
             from wait_and_dispatch.emulator.server import serve_forever
@@ -509,8 +522,8 @@ def main(
 def secret_variables() -> tuple[str, ...]:
     """The environment variables that may hold a secret: every token variable the command line
     reads, and the action's token and App key inputs."""
-    from wait_and_dispatch.cli.connection import ENTERPRISE_TOKEN_VARIABLES, GITHUB_COM_TOKEN_VARIABLES
-    from wait_and_dispatch.jobs.options import find_input
+    from wait_and_dispatch.session.connection import ENTERPRISE_TOKEN_VARIABLES, GITHUB_COM_TOKEN_VARIABLES
+    from wait_and_dispatch.step.catalogue import find_input
 
     inputs = (find_input(name).env_names for name in ("github-token", "app-private-key"))
     return (
@@ -529,7 +542,7 @@ def command_values(args: argparse.Namespace) -> dict[str, str]:
     import json
 
     from wait_and_dispatch.engine.inputs import parse_inputs, parse_key_values
-    from wait_and_dispatch.jobs.options import INPUTS
+    from wait_and_dispatch.step.catalogue import INPUTS
 
     values: dict[str, str] = {}
     for item in INPUTS:
@@ -547,7 +560,7 @@ def command_values(args: argparse.Namespace) -> dict[str, str]:
     if args.command == "download" and "dispatch" not in values:
         values["dispatch"] = "never"
     if args.command == "download" and not values.get("artifacts", "").strip():
-        from wait_and_dispatch.errors import UsageError
+        from wait_and_dispatch.support.errors import UsageError
 
         # Never every artifact by default: they would replace files of the same names in --path.
         raise UsageError(
@@ -557,56 +570,36 @@ def command_values(args: argparse.Namespace) -> dict[str, str]:
     return values
 
 
-def run_command(
-    args: argparse.Namespace,
-    *,
-    environ: Mapping[str, str],
-    stdout: TextIO,
-    stderr: TextIO,
-    json_out: JsonOutput | None = None,
-    secrets: Secrets | None = None,
-) -> int:
+def run_command(call: Invocation) -> int:
     """`run`, `checks`, `download`: the job over the engine, progress on stderr, the result on stdout."""
-    from wait_and_dispatch.boundary import cancel_on_failure
-    from wait_and_dispatch.cli.connection import connect
-    from wait_and_dispatch.cli.progress import (
-        ProgressPrinter,
-        notice_progress,
-        progress_stream,
-        retry_progress,
-    )
-    from wait_and_dispatch.engine.core import Engine
-    from wait_and_dispatch.github_api import GitHubApi
-    from wait_and_dispatch.jobs.job import COMMAND_LINE, read_settings, run_job
+    from wait_and_dispatch.session.connection import connect
+    from wait_and_dispatch.session.edge import run_step
+    from wait_and_dispatch.session.progress import ProgressPrinter, notice_progress, progress_stream
+    from wait_and_dispatch.step.settings import COMMAND_LINE, read_settings
 
+    args, environ, stdout, stderr = call.args, call.environ, call.stdout, call.stderr
     values = command_values(args)
     api_url = _repository(values, environ, stderr, quiet=args.quiet)
     settings = read_settings(
         values, default_sha=values.get("sha"), checks_only=args.command == "checks", wording=COMMAND_LINE
     )
     connection = connect(api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
-    if secrets is not None:
-        secrets.add(connection.token)  # also one `gh auth token` printed
+    if call.secrets is not None:
+        call.secrets.add(connection.token)  # also one `gh auth token` printed
     printer = ProgressPrinter(progress_stream(stderr, quiet=args.quiet))
-    api = GitHubApi(
-        base_url=connection.api_url,
-        token=connection.token,
-        read_only=settings.dry_run,
-        on_retry=lambda event: printer(retry_progress(event)),
+
+    def print_report(report: JobReport, api_url: str) -> JobReport:
+        _print_report(args, report, stdout, stderr, call.json_out, dry_run=settings.dry_run)
+        return report
+
+    report = run_step(
+        connection,
+        settings,
+        printer,
+        report=print_report,
+        on_cancelled=lambda outcomes: _say_cancelled(outcomes, stderr),
         on_notice=(lambda notice: printer(notice_progress(notice))) if args.debug else None,
     )
-    with api:
-        engine = Engine(api, printer)
-
-        def cancel() -> None:
-            printer.finish()
-            _cancel_started(engine, settings, printer.dispatched, stderr)
-
-        # Until the result is out: a run dispatched with --no-wait is still going when it is printed.
-        with cancel_on_failure(cancel):
-            report = run_job(engine, settings)
-            printer.finish()
-            _print_report(args, report, stdout, stderr, json_out, dry_run=settings.dry_run)
     if report.error is not None:
         raise report.error
     return 0
@@ -617,8 +610,8 @@ def _repository(
 ) -> str | None:
     """Put the repository in `values` as gh finds it (`resolve_repository`), saying where it came
     from when it was not given; the API URL: --api-url, else that of a host the repository names."""
-    from wait_and_dispatch.cli.connection import api_url_for_host, resolve_repository
-    from wait_and_dispatch.errors import UsageError
+    from wait_and_dispatch.session.connection import api_url_for_host, resolve_repository
+    from wait_and_dispatch.support.errors import UsageError
 
     choice = resolve_repository(values.get("repository"), environ)
     if choice is None:
@@ -646,7 +639,7 @@ def _print_report(
     *,
     dry_run: bool,
 ) -> None:
-    from wait_and_dispatch.cli import results  # after the requests: not at start-up
+    from wait_and_dispatch.step import results  # after the requests: not at start-up
 
     if dry_run:
         if args.json:  # stdout is one JSON object, nothing else
@@ -673,25 +666,17 @@ def _print_report(
 
 
 def _write_json(json_out: JsonOutput | None, stdout: TextIO, document: Mapping[str, Any]) -> None:
-    from wait_and_dispatch.cli.results import JsonOutput
+    from wait_and_dispatch.session.json_output import JsonOutput
 
     (json_out or JsonOutput(stdout, enabled=True)).write(document)
 
 
-def _cancel_started(engine: Engine, settings: JobSettings, run_ids: list[int], stderr: TextIO) -> None:
-    """Interrupted: cancel the runs we dispatched (cancel-on-cancel), then let the interrupt go on."""
-    from wait_and_dispatch.engine import runs as runs_api
-
-    if not run_ids or not settings.cancel_on_cancel:
-        return
-    for run_id, outcome in runs_api.cancel_runs(engine.api, settings.repository, run_ids).items():
+def _say_cancelled(outcomes: Mapping[int, str], stderr: TextIO) -> None:
+    """Interrupted: what became of each run this command dispatched (cancel-on-cancel)."""
+    for run_id, outcome in outcomes.items():
         if outcome == "cancelled":
             print_line(f"cancelled run {run_id}, which this command dispatched", file=stderr)
         elif outcome == "already completed":
             print_line(f"run {run_id}, which this command dispatched, had already completed", file=stderr)
         else:
             print_line(f"could not cancel run {run_id}: {outcome}", file=stderr)
-
-
-def entry_point() -> None:
-    sys.exit(main())

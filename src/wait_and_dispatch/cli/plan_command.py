@@ -15,43 +15,34 @@ from pathlib import Path
 from typing import TextIO
 
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
-from wait_and_dispatch.action.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
-from wait_and_dispatch.boundary import Secrets, cancel_on_failure
-from wait_and_dispatch.cli import results
-from wait_and_dispatch.cli.connection import api_url_for_host, connect, parse_repository
-from wait_and_dispatch.cli.progress import (
-    PlanProgressPrinter,
-    notice_progress,
-    progress_stream,
-    retry_progress,
-)
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.cli.invocation import Invocation
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.model import Repository, format_seconds
-from wait_and_dispatch.errors import GitHubApiError, UsageError
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.jobs.plan_job import (
+from wait_and_dispatch.plans.executor import PlanContext
+from wait_and_dispatch.plans.loader import load_plan
+from wait_and_dispatch.plans.model import NodeKind, Plan
+from wait_and_dispatch.session.connection import api_url_for_host, connect, parse_repository
+from wait_and_dispatch.session.edge import run_plan
+from wait_and_dispatch.session.plan_step import (
     PlanSettings,
     load,
     plan_repository,
     read_plan_settings,
-    run_plan_job,
 )
-from wait_and_dispatch.log_text import print_line
-from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
-from wait_and_dispatch.plans.loader import load_plan
-from wait_and_dispatch.plans.model import NodeKind, Plan
+from wait_and_dispatch.session.progress import (
+    PlanProgressPrinter,
+    notice_progress,
+    progress_stream,
+)
+from wait_and_dispatch.session.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
+from wait_and_dispatch.step import results
+from wait_and_dispatch.support.errors import GitHubApiError, UsageError
+from wait_and_dispatch.support.text import print_line
 
 
-def run_plan_command(
-    args: argparse.Namespace,
-    *,
-    environ: Mapping[str, str],
-    stdout: TextIO,
-    stderr: TextIO,
-    json_out: results.JsonOutput | None = None,
-    secrets: Secrets | None = None,
-) -> int:
-    output = json_out or results.JsonOutput(stdout, enabled=args.json)
+def run_plan_command(call: Invocation) -> int:
+    args, environ, stdout, stderr, output = call.args, call.environ, call.stdout, call.stderr, call.json_out
     if args.schema:
         stdout.write(resources.files("wait_and_dispatch.plans").joinpath("plan.schema.json").read_text())
         return 0
@@ -86,38 +77,36 @@ def run_plan_command(
     repository = plan_repository(plan, settings)
     api_url = args.api_url or (api_url_for_host(host) if host else None)
     connection = connect(api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
-    if secrets is not None:
-        secrets.add(connection.token)
+    if call.secrets is not None:
+        call.secrets.add(connection.token)
     printer = PlanProgressPrinter(progress_stream(stderr, quiet=args.quiet))
-    api = GitHubApi(
-        base_url=connection.api_url,
-        token=connection.token,
-        read_only=settings.dry_run,
-        on_retry=lambda event: printer.line("api", retry_progress(event).message),
-        on_notice=(lambda notice: printer.line("api", notice_progress(notice).message))
-        if args.debug
-        else None,
-    )
-    started: list[PlanRunner] = []
-    with api:
-        ref_name = args.ref or runs_api.default_branch(api, repository)
-        sha = args.sha or runs_api.resolve_sha(api, repository, ref_name)
-        context = PlanContext(
+
+    def context(api: GitHubApi) -> PlanContext:
+        ref_name = args.ref or workflow_runs.default_branch(api, repository)
+        return PlanContext(
             repository=repository,
-            sha=sha,
+            sha=args.sha or workflow_runs.resolve_sha(api, repository, ref_name),
             ref_name=ref_name,
             event_name=environ.get("GITHUB_EVENT_NAME") or "workflow_dispatch",
             workdir=Path(args.workdir),
         )
 
-        def cancel() -> None:
-            printer.close()  # node threads may still report while the process exits
-            if started:
-                for run_id, what in started[0].cancel().items():
-                    print_line(f"run {run_id}, which this plan dispatched: {what}", file=stderr)
+    def say_cancelled(outcomes: Mapping[int, str]) -> None:
+        for run_id, what in outcomes.items():
+            print_line(f"run {run_id}, which this plan dispatched: {what}", file=stderr)
 
-        with cancel_on_failure(cancel):
-            report = run_plan_job(api, plan, settings, context, on_event=printer, on_runner=started.append)
+    report = run_plan(
+        connection,
+        plan,
+        settings,
+        printer,
+        context=context,
+        cancel_dispatched=True,
+        on_cancelled=say_cancelled,
+        on_notice=(lambda notice: printer.line("api", notice_progress(notice).message))
+        if args.debug
+        else None,
+    )
     if settings.dry_run:
         if args.json:  # stdout is one JSON object, nothing else
             output.write(results.plan_preview(plan.name, report.preview))
@@ -236,7 +225,7 @@ def _action_reference(
     )
     try:
         with GitHubApi(base_url=connection.api_url, token=connection.token, read_only=True) as api:
-            sha = runs_api.resolve_sha(api, Repository.parse(ACTION_REPOSITORY), f"tags/{tag}")
+            sha = workflow_runs.resolve_sha(api, Repository.parse(ACTION_REPOSITORY), f"tags/{tag}")
     except UsageError:  # 404 or 422: no such tag
         raise UsageError(
             f"the action's release tag {tag} does not exist in {ACTION_REPOSITORY} at {connection.api_url}",

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from wait_and_dispatch.emulator.server import serve_forever
-from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.support.errors import UsageError
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ from wait_and_dispatch.emulator.specs import (
     TimelineSpec,
     WorkflowSpec,
 )
-from wait_and_dispatch.expressions import evaluate, truthy
+from wait_and_dispatch.support.expressions import evaluate, truthy
 
 # The GitHub Actions app: its real id on github.com is 15368 (`app.id` of every Actions check run).
 ACTIONS_APP = AppSpec(slug="github-actions", id=15368)

@@ -17,7 +17,6 @@ from typing import Any
 
 import yaml
 
-from wait_and_dispatch import safe_yaml
 from wait_and_dispatch.emulator.faults import Fault
 from wait_and_dispatch.emulator.scenario_parser import read_scenario
 from wait_and_dispatch.emulator.scenario_reader import scenario_error
@@ -32,7 +31,8 @@ from wait_and_dispatch.emulator.specs import (
     TokenSpec,
     WorkflowSpec,
 )
-from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.support import safe_yaml
+from wait_and_dispatch.support.errors import UsageError
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from wait_and_dispatch.emulator.specs import (
     TimelineSpec,
     TokenSpec,
 )
-from wait_and_dispatch.github_vocabulary import CHECK_CONCLUSIONS
+from wait_and_dispatch.support.github_vocabulary import CHECK_CONCLUSIONS
 
 
 @dataclass(frozen=True)

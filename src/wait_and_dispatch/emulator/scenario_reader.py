@@ -12,9 +12,9 @@ from typing import Any
 from wait_and_dispatch.emulator.specs import (
     TimelineSpec,
 )
-from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.expressions import ExpressionError, check_template
-from wait_and_dispatch.github_vocabulary import RUN_CONCLUSIONS
+from wait_and_dispatch.support.errors import UsageError
+from wait_and_dispatch.support.expressions import ExpressionError, check_template
+from wait_and_dispatch.support.github_vocabulary import RUN_CONCLUSIONS
 
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 

@@ -27,8 +27,8 @@ from wait_and_dispatch.emulator.specs import (
     WorkflowSpec,
     ZipEntry,
 )
-from wait_and_dispatch.expressions import ExpressionError, check_template, function_calls, unwrap
-from wait_and_dispatch.github_vocabulary import CHECK_CONCLUSIONS
+from wait_and_dispatch.support.expressions import ExpressionError, check_template, function_calls, unwrap
+from wait_and_dispatch.support.github_vocabulary import CHECK_CONCLUSIONS
 
 
 def _parse_triggers(value: object, path: str) -> dict[str, tuple[str, ...] | None]:

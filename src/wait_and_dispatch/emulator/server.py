@@ -17,7 +17,6 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from wait_and_dispatch.clock import Clock, SystemClock
 from wait_and_dispatch.emulator.api_app import ApiApp
 from wait_and_dispatch.emulator.blob_app import BlobApp
 from wait_and_dispatch.emulator.faults import Fault, FaultSet
@@ -25,7 +24,8 @@ from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
 from wait_and_dispatch.emulator.scenario import Scenario
 from wait_and_dispatch.emulator.shapes import Urls
 from wait_and_dispatch.emulator.state import State
-from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.support.clock import Clock, SystemClock
+from wait_and_dispatch.support.errors import UsageError
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication

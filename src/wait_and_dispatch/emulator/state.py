@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from wait_and_dispatch.clock import Clock
 from wait_and_dispatch.emulator.blobs import BlobStore
 from wait_and_dispatch.emulator.loading import load_repo
 from wait_and_dispatch.emulator.model import (
@@ -35,7 +34,8 @@ from wait_and_dispatch.emulator.model import (
 )
 from wait_and_dispatch.emulator.scenario import Scenario
 from wait_and_dispatch.emulator.specs import ArtifactSpec, GitHubAppSpec, JobSpec, TimelineSpec, TokenSpec
-from wait_and_dispatch.expressions import render
+from wait_and_dispatch.support.clock import Clock
+from wait_and_dispatch.support.expressions import render
 
 
 class State:

@@ -26,16 +26,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from wait_and_dispatch.clock import Clock, SystemClock
 from wait_and_dispatch.engine.model import Repository
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.github_api import GitHubApi, RetryEvent
+from wait_and_dispatch.support.clock import Clock, SystemClock
+from wait_and_dispatch.support.errors import (
     AuthenticationError,
     NotFoundError,
     UsageError,
     ValidationFailedError,
     WaitAndDispatchError,
 )
-from wait_and_dispatch.github_api import GitHubApi, RetryEvent
 
 # An App is named by its numeric id or, since 2024, its client id (`Iv1.…`, `Iv23…`), in `iss`.
 _APP_ID = re.compile(r"^(?:[1-9][0-9]{0,18}|Iv[0-9A-Za-z.]{4,40})$")

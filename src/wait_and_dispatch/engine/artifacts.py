@@ -83,7 +83,8 @@ from wait_and_dispatch.engine.model import (
     ignore_progress,
 )
 from wait_and_dispatch.engine.unzip import EXPANSION_FLOOR, StreamingUnzip
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.github_api import DownloadSink, GitHubApi, StorageAnswer
+from wait_and_dispatch.support.errors import (
     ArtifactDigestMismatchError,
     ArtifactDownloadError,
     ArtifactError,
@@ -95,7 +96,6 @@ from wait_and_dispatch.errors import (
     RunNotFoundError,
     UnsafeArtifactError,
 )
-from wait_and_dispatch.github_api import DownloadSink, GitHubApi, StorageAnswer
 
 _NAMES_SHOWN = 20  # names listed in a not-found message before "and N more"
 _STAGING_PREFIX = ".wait-and-dispatch-staging-"

@@ -64,7 +64,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.model import (
     ApiCost,
     CheckRun,
@@ -81,15 +81,15 @@ from wait_and_dispatch.engine.model import (
     ignore_progress,
 )
 from wait_and_dispatch.engine.workflow_file import JobNames
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.github_api.polling import Pace, PollBounds, governor_for
+from wait_and_dispatch.support.errors import (
     DeadlineExceededError,
     GitHubApiError,
     NotFoundError,
     RateLimitExceededError,
     UsageError,
 )
-from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.github_api.polling import Pace, PollBounds, governor_for
 
 # How many checks one progress line names before it says "and N more".
 _SHOWN_IN_PROGRESS = 5
@@ -656,7 +656,7 @@ class _ChecksWait:
 
     def _jobs_of(self, path: str) -> tuple[JobNames, ...] | None:
         if path not in self.view.jobs:
-            self.view.jobs[path] = runs_api.read_workflow_jobs(
+            self.view.jobs[path] = workflow_runs.read_workflow_jobs(
                 self.api, self.repo, path, self.sha, deadline=self.deadline
             )
         return self.view.jobs[path]

@@ -55,7 +55,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.inputs import MAX_INPUTS, check_input_limits
 from wait_and_dispatch.engine.model import (
     DispatchedRun,
@@ -72,7 +72,9 @@ from wait_and_dispatch.engine.model import (
 )
 from wait_and_dispatch.engine.waiting import cancel_after_timeout
 from wait_and_dispatch.engine.workflow_file import WorkflowDefinition
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.github_api import FALLBACK_API_VERSION, GitHubApi
+from wait_and_dispatch.github_api.polling import PollBounds, governor_for
+from wait_and_dispatch.support.errors import (
     AmbiguousRunError,
     DeadlineExceededError,
     DispatchInterrupted,
@@ -85,8 +87,6 @@ from wait_and_dispatch.errors import (
     WaitAndDispatchError,
     WriteOutcomeUnknownError,
 )
-from wait_and_dispatch.github_api import FALLBACK_API_VERSION, GitHubApi
-from wait_and_dispatch.github_api.polling import PollBounds, governor_for
 
 # Every correlation id we send starts with this and the request key; other tools' ids do not.
 _MARK = "wad-"
@@ -259,25 +259,25 @@ class Dispatcher:
         if request.workflow:
             workflow = (
                 # Named by file: the workflow endpoints take the file name, so no look-up.
-                runs_api.workflow_from_file_name(request.workflow)
-                if runs_api.named_by_file(request.workflow)
+                workflow_runs.workflow_from_file_name(request.workflow)
+                if workflow_runs.named_by_file(request.workflow)
                 else self._look_up_workflow(repo, request.workflow, deadline)
             )
         if request.is_repository_dispatch:
             # repository_dispatch runs only on the default branch (GitHub docs, "Events that trigger
             # workflows", repository_dispatch).
-            ref = self._call(runs_api.default_branch, repo, deadline)
+            ref = self._call(workflow_runs.default_branch, repo, deadline)
             if request.ref and request.ref != ref:
                 raise UsageError(
                     f"repository_dispatch always runs on the default branch ({ref}), not {request.ref!r}",
                     hint="drop ref, or use workflow_dispatch to run on another branch",
                 )
         else:
-            ref = request.ref or self._call(runs_api.default_branch, repo, deadline)
+            ref = request.ref or self._call(workflow_runs.default_branch, repo, deadline)
         sha = request.sha
         if sha is None and need_sha:
             dispatches = request.dispatch is not DispatchPolicy.NEVER and not request.is_repository_dispatch
-            sha = runs_api.resolve_sha(self.api, repo, ref, deadline=deadline, dispatch_ref=dispatches)
+            sha = workflow_runs.resolve_sha(self.api, repo, ref, deadline=deadline, dispatch_ref=dispatches)
         if workflow is not None:
             self._say_resolved(workflow, repo, ref, sha)
         return _Target(request, workflow, ref, sha, request_key(request, workflow, ref, sha))
@@ -296,7 +296,7 @@ class Dispatcher:
 
     def _look_up_workflow(self, repo: Repository, name: str, deadline: float | None) -> Workflow:
         try:
-            return runs_api.resolve_workflow(self.api, repo, name, deadline=deadline)
+            return workflow_runs.resolve_workflow(self.api, repo, name, deadline=deadline)
         except NotFoundError as exc:
             raise self._tokenless(exc) from None
 
@@ -326,14 +326,14 @@ class Dispatcher:
         """
         if target.request.is_repository_dispatch or target.workflow is None:
             return target
-        if runs_api.is_sha(target.ref):
+        if workflow_runs.is_sha(target.ref):
             raise UsageError(
                 f"ref {target.ref} is a commit SHA, but GitHub dispatches a workflow only on a branch or "
                 f'tag (it answers 422 "No ref found for: {target.ref}")',
                 hint="give the branch or tag to run on as ref (the run tests its head), and the commit as "
                 "sha to find the runs for it",
             )
-        read = runs_api.read_workflow_file(
+        read = workflow_runs.read_workflow_file(
             self.api, target.repo, target.workflow.path, target.ref, deadline=deadline
         )
         # GHES says its version in every answer; up to 3.20 it refuses `return_run_details`, so
@@ -393,7 +393,7 @@ class Dispatcher:
         Runs carrying another request's key were dispatched by us with other inputs: not ours.
         """
         try:
-            candidates = runs_api.find_runs(
+            candidates = workflow_runs.find_runs(
                 self.api,
                 target.repo,
                 workflow_id=target.workflow.api_id if target.workflow else None,
@@ -529,7 +529,7 @@ class Dispatcher:
                 continue
             if run_id is not None:
                 sent.run_id = run_id
-                run = runs_api.get_run(self.api, target.repo, run_id, deadline=deadline)
+                run = workflow_runs.get_run(self.api, target.repo, run_id, deadline=deadline)
                 return self._started(target, run, sent.correlation_id, "return_run_details")
             searched_until = self.api.clock.now() + target.request.discovery_timeout
             found = self._correlate(
@@ -744,8 +744,8 @@ class Dispatcher:
     def _new_runs(self, target: _Target, since: float, deadline: float | None) -> list[WorkflowRun]:
         # Runs of the same second as `since` are included; the snapshot and the settle window
         # sort out which one is ours.
-        created = runs_api.created_since(since)
-        runs = runs_api.find_runs(
+        created = workflow_runs.created_since(since)
+        runs = workflow_runs.find_runs(
             self.api,
             target.repo,
             workflow_id=target.workflow.api_id if target.workflow else None,
@@ -945,7 +945,7 @@ def _explained(exc: ValidationFailedError, target: _Target) -> WaitAndDispatchEr
     have 'workflow_dispatch' trigger") and reported in github/docs#590 ("No ref found for: <sha>")."""
     text = exc.message
     if "No ref found for" in text:
-        if runs_api.is_sha(target.ref):
+        if workflow_runs.is_sha(target.ref):
             exc.hint = (
                 "dispatch takes a branch or tag, not a commit SHA: give the branch or tag as ref, and the "
                 "commit as sha to find its runs"

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from wait_and_dispatch.errors import UsageError
+from wait_and_dispatch.support.errors import UsageError
 
 # Workflow syntax docs, `on.workflow_dispatch.inputs`: "The maximum number of top-level properties
 # for inputs is 25. The maximum payload for inputs is 65,535 characters."
@@ -89,7 +89,7 @@ def parse_inputs(text: str | None) -> dict[str, str]:
         return normalize_inputs(dict(_split_key_value(line) for line in lines))
     import yaml  # only for inputs written as YAML: it is 20 ms of start-up otherwise
 
-    from wait_and_dispatch import safe_yaml
+    from wait_and_dispatch.support import safe_yaml
 
     try:
         # Scalars as written: inputs are strings, `1.10` must not become "1.1".

@@ -15,15 +15,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.github_api import ApiStats
+from wait_and_dispatch.support.errors import (
     ConclusionNotAllowedError,
     MalformedAnswerError,
     UsageError,
     WaitAndDispatchError,
     WaitTimeoutError,
 )
-from wait_and_dispatch.github_api import ApiStats
-from wait_and_dispatch.github_vocabulary import RUN_CONCLUSIONS
+from wait_and_dispatch.support.github_vocabulary import RUN_CONCLUSIONS
 
 DEFAULT_RUN_CONCLUSIONS = frozenset({"success"})
 DEFAULT_CHECK_CONCLUSIONS = frozenset({"success", "skipped"})

@@ -41,7 +41,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from wait_and_dispatch.errors import ArtifactError, UnsafeArtifactError
+from wait_and_dispatch.support.errors import ArtifactError, UnsafeArtifactError
 
 LOCAL_HEADER = b"PK\x03\x04"
 CENTRAL_HEADER = b"PK\x01\x02"

@@ -18,7 +18,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.model import (
     Outcome,
     ProgressCallback,
@@ -30,9 +30,9 @@ from wait_and_dispatch.engine.model import (
     format_seconds,
     ignore_progress,
 )
-from wait_and_dispatch.errors import DeadlineExceededError, GitHubApiError
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.github_api.polling import Pace, PollBounds, PollGovernor, governor_for
+from wait_and_dispatch.support.errors import DeadlineExceededError, GitHubApiError
 
 # What each status means for a person waiting (docs/github-behaviour.md#statuses-and-conclusions).
 STATUS_MEANING = {
@@ -168,7 +168,7 @@ def _poll(
                     fresh[i] = run
         for i in members:
             if i not in fresh:
-                fresh[i] = runs_api.get_run(api, repo, targets[i].run.id)
+                fresh[i] = workflow_runs.get_run(api, repo, targets[i].run.id)
     return fresh
 
 
@@ -183,7 +183,7 @@ def _list_runs(api: GitHubApi, repo: Repository, watched: Sequence[Hashable]) ->
     for seen, item in enumerate(
         api.paginate(
             f"{repo.api_path}/actions/runs",
-            {"created": runs_api.created_since(min(wanted.values()))},
+            {"created": workflow_runs.created_since(min(wanted.values()))},
             items_key="workflow_runs",
         ),
         start=1,
@@ -270,7 +270,7 @@ def cancel_after_timeout(
     try:
         # The wait's deadline has passed: the cancel gets a few seconds of its own, no more.
         with api.deadline_scope(api.clock.now() + _CANCEL_GRACE, replace=True):
-            accepted = runs_api.cancel_run(api, repo, run.id)
+            accepted = workflow_runs.cancel_run(api, repo, run.id)
     except (GitHubApiError, DeadlineExceededError) as exc:
         # The timeout is what the caller must hear about; the failed cancel is reported beside it.
         on_progress(

@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from wait_and_dispatch import USER_AGENT
-from wait_and_dispatch.clock import Clock, SystemClock
-from wait_and_dispatch.errors import GitHubApiError, MalformedAnswerError, UsageError
 from wait_and_dispatch.github_api.answers import ApiResponse, clip, decode, next_page_url
 from wait_and_dispatch.github_api.downloads import DownloadResult, Downloads, SinkFactory
 from wait_and_dispatch.github_api.rate_limit import RequestBudget
@@ -34,6 +32,8 @@ from wait_and_dispatch.github_api.stats import Accounting, ApiStats
 from wait_and_dispatch.github_api.transport import SAFE_METHODS, Wire, WireError
 from wait_and_dispatch.github_api.urls import DEFAULT_API_URL, ApiUrls, Redirects
 from wait_and_dispatch.github_api.versions import ApiNotice, ApiVersions, Notices
+from wait_and_dispatch.support.clock import Clock, SystemClock
+from wait_and_dispatch.support.errors import GitHubApiError, MalformedAnswerError, UsageError
 
 if TYPE_CHECKING:
     import requests

@@ -20,18 +20,18 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from wait_and_dispatch.clock import Clock
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.github_api.answers import describe, int_header
+from wait_and_dispatch.github_api.retry import RetryableError
+from wait_and_dispatch.github_api.stats import Accounting
+from wait_and_dispatch.github_api.transport import storage_session
+from wait_and_dispatch.support.clock import Clock
+from wait_and_dispatch.support.errors import (
     ArtifactDownloadError,
     ArtifactError,
     DeadlineExceededError,
     DownloadStoppedError,
     GitHubApiError,
 )
-from wait_and_dispatch.github_api.answers import describe, int_header
-from wait_and_dispatch.github_api.retry import RetryableError
-from wait_and_dispatch.github_api.stats import Accounting
-from wait_and_dispatch.github_api.transport import storage_session
 
 if TYPE_CHECKING:
     import requests

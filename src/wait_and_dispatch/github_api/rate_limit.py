@@ -21,12 +21,12 @@ import datetime
 import threading
 from collections.abc import Iterator, Mapping
 
-from wait_and_dispatch.clock import Clock
-from wait_and_dispatch.errors import RateLimitExceededError
 from wait_and_dispatch.github_api.answers import float_header, int_header
 from wait_and_dispatch.github_api.retry import RetryableError, RetryPolicy
 from wait_and_dispatch.github_api.stats import Accounting
 from wait_and_dispatch.github_api.transport import SAFE_METHODS
+from wait_and_dispatch.support.clock import Clock
+from wait_and_dispatch.support.errors import RateLimitExceededError
 
 
 class RequestBudget:

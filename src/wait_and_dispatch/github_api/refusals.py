@@ -12,7 +12,12 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.github_api.answers import describe
+from wait_and_dispatch.github_api.rate_limit import rate_limit_refusal
+from wait_and_dispatch.github_api.retry import RetryableError
+from wait_and_dispatch.github_api.transport import Headers, WireError
+from wait_and_dispatch.github_api.versions import API_VERSION, FALLBACK_API_VERSION, refuses_version
+from wait_and_dispatch.support.errors import (
     AuthenticationError,
     ConnectionFailedError,
     GitHubApiError,
@@ -22,11 +27,6 @@ from wait_and_dispatch.errors import (
     ValidationFailedError,
     WriteOutcomeUnknownError,
 )
-from wait_and_dispatch.github_api.answers import describe
-from wait_and_dispatch.github_api.rate_limit import rate_limit_refusal
-from wait_and_dispatch.github_api.retry import RetryableError
-from wait_and_dispatch.github_api.transport import Headers, WireError
-from wait_and_dispatch.github_api.versions import API_VERSION, FALLBACK_API_VERSION, refuses_version
 
 RETRYABLE_STATUSES = frozenset({500, 502, 503, 504})
 

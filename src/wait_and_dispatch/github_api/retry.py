@@ -18,8 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
-from wait_and_dispatch.clock import Clock
-from wait_and_dispatch.errors import ArtifactDownloadError, DeadlineExceededError, RateLimitExceededError
+from wait_and_dispatch.support.clock import Clock
+from wait_and_dispatch.support.errors import (
+    ArtifactDownloadError,
+    DeadlineExceededError,
+    RateLimitExceededError,
+)
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, replace
 
-from wait_and_dispatch.clock import Clock
 from wait_and_dispatch.github_api.answers import float_header, http_date, int_header
 from wait_and_dispatch.github_api.transport import Headers
+from wait_and_dispatch.support.clock import Clock
 
 
 @dataclass

@@ -13,10 +13,10 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from wait_and_dispatch.errors import GitHubApiError, UsageError
 from wait_and_dispatch.github_api.answers import ApiResponse, clip
 from wait_and_dispatch.github_api.transport import SAFE_METHODS
 from wait_and_dispatch.github_api.versions import ApiNotice, Notices
+from wait_and_dispatch.support.errors import GitHubApiError, UsageError
 
 DEFAULT_API_URL = "https://api.github.com"
 

@@ -13,9 +13,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from wait_and_dispatch.errors import ValidationFailedError
 from wait_and_dispatch.github_api.answers import ApiResponse, clip, link_of
 from wait_and_dispatch.github_api.transport import Headers
+from wait_and_dispatch.support.errors import ValidationFailedError
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from wait_and_dispatch import expressions
 from wait_and_dispatch.engine import artifacts as artifacts_api
-from wait_and_dispatch.engine.core import Engine
+from wait_and_dispatch.engine.facade import Engine
 from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.model import (
     Artifact,
@@ -26,17 +25,18 @@ from wait_and_dispatch.engine.model import (
     Repository,
     WorkflowRun,
 )
-from wait_and_dispatch.errors import (
+from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, PlanNode, input_text
+from wait_and_dispatch.plans.scheduler import empty_outputs
+from wait_and_dispatch.step.catalogue import find_input
+from wait_and_dispatch.support import expressions
+from wait_and_dispatch.support.errors import (
     ArtifactError,
     ArtifactNotFoundError,
     GateFailedError,
     UsageError,
     WaitAndDispatchError,
 )
-from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.jobs.options import find_input
-from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, PlanNode, input_text
-from wait_and_dispatch.plans.scheduler import empty_outputs
 
 _DEFAULT_TIMEOUT = find_input("timeout").default
 

@@ -17,16 +17,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wait_and_dispatch import expressions
-from wait_and_dispatch.action_pins import CHECKOUT
 from wait_and_dispatch.engine.inputs import parse_duration
-from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.jobs.options import OUTPUT_NAMES, find_input
 from wait_and_dispatch.plans.model import NODE_INPUTS, NodeKind, Plan, PlanNode
 from wait_and_dispatch.plans.workflow_check import Finding as Finding
 from wait_and_dispatch.plans.workflow_check import check_workflows as check_workflows
 from wait_and_dispatch.plans.workflow_check import may_dispatch
 from wait_and_dispatch.plans.yaml_text import entry, scalar
+from wait_and_dispatch.step.catalogue import OUTPUT_NAMES, find_input
+from wait_and_dispatch.support import expressions
+from wait_and_dispatch.support.action_pins import CHECKOUT
+from wait_and_dispatch.support.errors import UsageError
 
 # A node's outputs: the action's, but `nodes`, which is the whole plan's.
 NODE_OUTPUTS = tuple(name for name in OUTPUT_NAMES if name != "nodes")

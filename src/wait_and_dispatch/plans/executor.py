@@ -28,22 +28,12 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from wait_and_dispatch.clock import hold
 from wait_and_dispatch.engine import artifacts as artifacts_api
-from wait_and_dispatch.engine import runs as runs_api
-from wait_and_dispatch.engine.core import Engine
+from wait_and_dispatch.engine import workflow_runs
+from wait_and_dispatch.engine.facade import Engine
 from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository, format_seconds
-from wait_and_dispatch.errors import (
-    DeadlineExceededError,
-    ExitCode,
-    PlanFailedError,
-    UsageError,
-    WaitAndDispatchError,
-)
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.jobs import job as jobs
-from wait_and_dispatch.jobs.options import find_input
 from wait_and_dispatch.plans import scheduler
 from wait_and_dispatch.plans.collect import collect
 from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, Plan, PlanNode, PlanResult
@@ -51,6 +41,16 @@ from wait_and_dispatch.plans.node_job import describe, job_values, render_values
 from wait_and_dispatch.plans.preview import preview_plan
 from wait_and_dispatch.plans.scheduler import PlanContext as PlanContext
 from wait_and_dispatch.plans.scheduler import PlanState
+from wait_and_dispatch.step.catalogue import find_input
+from wait_and_dispatch.step.settings import read_settings
+from wait_and_dispatch.support.clock import hold
+from wait_and_dispatch.support.errors import (
+    DeadlineExceededError,
+    ExitCode,
+    PlanFailedError,
+    UsageError,
+    WaitAndDispatchError,
+)
 
 # After a cancel, how long `run()` waits for the nodes in progress, in real seconds. Their waits
 # see the cancelled runs at their next poll, but a node waiting on a run it did not start (or
@@ -169,7 +169,7 @@ class PlanRunner:
         outcomes: dict[int, str] = {}
         for run_id in run_ids:
             repository = self.dispatched_in.get(run_id, self.repository)
-            outcomes.update(runs_api.cancel_runs(self.api, repository, [run_id]))
+            outcomes.update(workflow_runs.cancel_runs(self.api, repository, [run_id]))
         return outcomes
 
     def dispatched_runs(self) -> list[tuple[Repository, int]]:
@@ -357,7 +357,7 @@ class PlanRunner:
             if left < own:
                 # A node never outlives the plan: its wait (and dispatch) ends at the plan's deadline.
                 text["timeout"] = f"{left:.3f}"
-        settings = jobs.read_settings(
+        settings = read_settings(
             text,
             default_sha=self.context.sha,
             caller=self.context.caller if self.repository == self.context.repository else None,

@@ -38,14 +38,6 @@ from wait_and_dispatch.engine.model import (
     Repository,
     parse_conclusions,
 )
-from wait_and_dispatch.errors import PlanFileError, SourceSpan, UsageError
-from wait_and_dispatch.expressions import (
-    ExpressionError,
-    bind,
-    check_template,
-    unwrap,
-)
-from wait_and_dispatch.jobs.job import read_settings
 from wait_and_dispatch.plans.model import (
     DEFAULT_CONCURRENCY,
     NODE_INPUTS,
@@ -72,6 +64,14 @@ from wait_and_dispatch.plans.plan_schema import PLAN_ONLY_KEYS as PLAN_ONLY_KEYS
 from wait_and_dispatch.plans.plan_schema import check_schema, join_or
 from wait_and_dispatch.plans.plan_schema import schema_text as schema_text
 from wait_and_dispatch.plans.plan_yaml import Document, Loc, Problems, dotted, read_yaml
+from wait_and_dispatch.step.settings import read_settings
+from wait_and_dispatch.support.errors import PlanFileError, SourceSpan, UsageError
+from wait_and_dispatch.support.expressions import (
+    ExpressionError,
+    bind,
+    check_template,
+    unwrap,
+)
 
 DURATION_KEYS = (
     "discovery-timeout",

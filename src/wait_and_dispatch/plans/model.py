@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from wait_and_dispatch.errors import SourceSpan, WaitAndDispatchError
+from wait_and_dispatch.support.errors import SourceSpan, WaitAndDispatchError
 
 DEFAULT_CONCURRENCY = 8
 

@@ -1,5 +1,5 @@
 """One workflow or checks node as the action's job: its values rendered, turned into the action's
-inputs, run by `jobs.run_job`, and its report turned into the node's outcome."""
+inputs, run by `step.run.run_job`, and its report turned into the node's outcome."""
 
 from __future__ import annotations
 
@@ -7,19 +7,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from wait_and_dispatch import expressions
-from wait_and_dispatch.engine.core import Engine
+from wait_and_dispatch.engine.facade import Engine
 from wait_and_dispatch.engine.model import Repository, format_seconds
-from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.jobs import job as jobs
-from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, PlanNode, input_text
+from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
+from wait_and_dispatch.step.run import JobReport, run_job
+from wait_and_dispatch.step.settings import JobSettings
+from wait_and_dispatch.support import expressions
+from wait_and_dispatch.support.errors import UsageError
 
 
 def job_values(
     node: PlanNode, values: Mapping[str, Any], *, repository: Repository, workdir: Path, dry_run: bool
 ) -> dict[str, str]:
-    """The node's values as the action's input values (text), for `jobs.read_settings`."""
+    """The node's values as the action's input values (text), for `step.settings.read_settings`."""
     text = {name: input_text(value) for name, value in values.items()}
     text["repository"] = repository.full_name
     text["path"] = str(workdir / (text.get("path") or node.name))
@@ -28,9 +29,9 @@ def job_values(
     return text
 
 
-def run_node_job(node: PlanNode, engine: Engine, settings: jobs.JobSettings) -> NodeOutcome:
+def run_node_job(node: PlanNode, engine: Engine, settings: JobSettings) -> NodeOutcome:
     """Run the node's job; its report (failures included) becomes the node's outcome."""
-    report = jobs.run_job(engine, settings)
+    report = run_job(engine, settings)
     outputs = {name: report.outputs.get(name, "") for name in OUTPUT_NAMES}
     run_url = outputs.get("run-url", "")
     if report.error is None:
@@ -81,7 +82,7 @@ def describe(node: PlanNode, values: Mapping[str, Any]) -> str:
     return f"finding or dispatching {text('workflow')}"
 
 
-def _success_reason(report: jobs.JobReport) -> str:
+def _success_reason(report: JobReport) -> str:
     if report.run is not None:
         run = report.run.run
         how = "dispatched" if report.run.dispatched else "found"
@@ -91,7 +92,7 @@ def _success_reason(report: jobs.JobReport) -> str:
     return ""
 
 
-def _failure_reason(report: jobs.JobReport) -> str:
+def _failure_reason(report: JobReport) -> str:
     error = report.error
     assert error is not None  # nosec B101 # an invariant for mypy, not a check of input
     if report.run is not None and report.run.artifact_error is None:

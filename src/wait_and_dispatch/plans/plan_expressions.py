@@ -12,11 +12,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from wait_and_dispatch.expressions import BUILTIN_FUNCTIONS, ExpressionError, function_calls, references
-from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 from wait_and_dispatch.plans.plan_nodes import MergedNode, as_mapping
 from wait_and_dispatch.plans.plan_schema import join_or
 from wait_and_dispatch.plans.plan_yaml import Loc, Problems
+from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
+from wait_and_dispatch.support.expressions import (
+    BUILTIN_FUNCTIONS,
+    ExpressionError,
+    function_calls,
+    references,
+)
 
 STATUS_FUNCTIONS = ("success", "always", "failure", "cancelled")
 GITHUB_KEYS = ("repository", "sha", "ref_name", "event_name")

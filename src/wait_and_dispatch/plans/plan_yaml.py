@@ -14,8 +14,8 @@ from typing import Any, TypeAlias
 
 import yaml
 
-from wait_and_dispatch.errors import PlanFileError, PlanProblem, SourceSpan
-from wait_and_dispatch.safe_yaml import BoundedLoader
+from wait_and_dispatch.support.errors import PlanFileError, PlanProblem, SourceSpan
+from wait_and_dispatch.support.safe_yaml import BoundedLoader
 
 Loc: TypeAlias = tuple[str | int, ...]  # a place in the document: keys and list indexes
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wait_and_dispatch import expressions
-from wait_and_dispatch.engine.core import Engine
+from wait_and_dispatch.engine.facade import Engine
 from wait_and_dispatch.engine.model import Repository
-from wait_and_dispatch.errors import WaitAndDispatchError
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.jobs import job as jobs
 from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode, input_text
 from wait_and_dispatch.plans.node_job import job_values
 from wait_and_dispatch.plans.scheduler import STATUS_FUNCTIONS, PlanContext, expression_context
+from wait_and_dispatch.step.run import run_job
+from wait_and_dispatch.step.settings import read_settings
+from wait_and_dispatch.support import expressions
+from wait_and_dispatch.support.errors import WaitAndDispatchError
 
 
 def preview_plan(
@@ -91,8 +92,8 @@ def _preview_node(
         return lines
     try:
         text = job_values(node, values, repository=repository, workdir=context.workdir, dry_run=True)
-        settings = jobs.read_settings(text, default_sha=context.sha)
-        return list(jobs.run_job(Engine(api), settings).preview)
+        settings = read_settings(text, default_sha=context.sha)
+        return list(run_job(Engine(api), settings).preview)
     except WaitAndDispatchError as error:
         dynamic = [name for name, value in values.items() if "${{" in input_text(value)]
         if not dynamic:

@@ -30,11 +30,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from wait_and_dispatch import expressions
 from wait_and_dispatch.engine.model import CallerJob, Repository
-from wait_and_dispatch.errors import UsageError, WaitAndDispatchError
-from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanNode
+from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
+from wait_and_dispatch.support import expressions
+from wait_and_dispatch.support.errors import UsageError, WaitAndDispatchError
 
 STATUS_FUNCTIONS = frozenset({"always", "success", "failure", "cancelled"})
 

@@ -26,10 +26,10 @@ from wait_and_dispatch.engine.workflow_file import (
     load_workflow_document,
     workflow_definition,
 )
-from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.jobs.options import find_input
 from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode
 from wait_and_dispatch.plans.yaml_text import scalar
+from wait_and_dispatch.step.catalogue import find_input
+from wait_and_dispatch.support.errors import UsageError
 
 # The run-name that shows the correlation input, where the action looks for the id it dispatched
 # with when GitHub does not return the run (README, `correlation-input`; AmbiguousRunError's hint).

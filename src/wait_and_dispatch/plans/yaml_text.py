@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from wait_and_dispatch import safe_yaml
+from wait_and_dispatch.support import safe_yaml
 
 _BOOLEAN_LIKE = {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"}
 # YAML 1.2 numbers that YAML 1.1 (PyYAML) reads as strings: plain, they would be numbers on GitHub.

@@ -19,12 +19,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.jobs.options import ALIASES, FIND_ONLY, INPUTS, LASITH_KG, POSEIDON, Alias
+from wait_and_dispatch.step.catalogue import ALIASES, FIND_ONLY, INPUTS, LASITH_KG, POSEIDON, Alias
+from wait_and_dispatch.support.errors import UsageError
 
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 # A comma list's separators, but not a comma inside parentheses (a matrix job's check name), as
-# `jobs.job.InputValues.lines` reads ignore-checks.
+# `step.settings.InputValues.lines` reads ignore-checks.
 _OUTER_COMMA = re.compile(r",(?![^(]*\))")
 # The statuses GitHub's list-runs `status` filter takes besides conclusions ("List workflow runs
 # for a workflow", parameter status), which dawidd6's workflow_conclusion passes through.

@@ -18,8 +18,8 @@ from wait_and_dispatch.engine.model import (
     RunResult,
     format_seconds,
 )
-from wait_and_dispatch.errors import WaitAndDispatchError
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanResult
+from wait_and_dispatch.support.errors import WaitAndDispatchError
 
 OUTCOME_EMOJI = {
     Outcome.SUCCESS: "✅",

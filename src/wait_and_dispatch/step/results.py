@@ -11,12 +11,11 @@ docs/cli.md documents every field.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from importlib import resources
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from wait_and_dispatch.errors import DispatchInterrupted, ExitCode, WaitAndDispatchError
+from wait_and_dispatch.support.errors import DispatchInterrupted, ExitCode, WaitAndDispatchError
 
 if TYPE_CHECKING:
     from wait_and_dispatch.engine.model import ApiCost, ChecksResult, RunResult
@@ -27,7 +26,7 @@ SCHEMA_RESOURCE = "result.schema.json"
 
 def schema_text() -> str:
     """The shipped JSON Schema (Draft 2020-12) of every `--json` object."""
-    return resources.files("wait_and_dispatch.cli").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
+    return resources.files("wait_and_dispatch.step").joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")
 
 
 def _integer(text: str) -> int | None:
@@ -221,43 +220,6 @@ def failure(
         "hint": unfound.hint if unfound else None,
     }
     return {"schema_version": SCHEMA_VERSION, "command": command, "error": fields}
-
-
-class JsonOutput:
-    """Where a command's `--json` object goes: written once, on one line of stdout."""
-
-    def __init__(self, stream: TextIO, *, enabled: bool) -> None:
-        self.stream = stream
-        self.enabled = enabled
-        self.written = False
-
-    def write(self, document: Mapping[str, Any]) -> None:
-        self.stream.write(dumps(document) + "\n")
-        self.stream.flush()
-        self.written = True
-
-
-@contextmanager
-def json_output(command: str, stream: TextIO, *, enabled: bool) -> Iterator[JsonOutput]:
-    """With `--json`, stdout gets exactly one object whatever happens: the command's own, or,
-    when it fails before writing one, a `failure` object (then the error goes up as usual)."""
-    output = JsonOutput(stream, enabled=enabled)
-    try:
-        yield output
-    except WaitAndDispatchError as error:
-        if enabled and not output.written:
-            output.write(failure(command, error))
-        raise
-    except KeyboardInterrupt as interrupt:
-        if enabled and not output.written:
-            output.write(failure(command, None, interrupt))
-        raise
-    except Exception as error:  # none of ours: the one the CLI's handler will report
-        if enabled and not output.written:
-            from wait_and_dispatch.boundary import unexpected
-
-            output.write(failure(command, unexpected(error)))
-        raise
 
 
 def dumps(value: Mapping[str, Any]) -> str:

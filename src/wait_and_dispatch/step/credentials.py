@@ -1,7 +1,8 @@
 """Which credentials a step uses: `github-token`, or a GitHub App (`app-id` + `app-private-key`).
 
-Shared input translation, like `job` and `plan_job`: no I/O. The edges mint the App's token
-(`engine.app_auth.installation_token`) for the repositories returned here and mask it.
+A step's input translation, like `step.settings`: no I/O. The edges mint the App's token
+(`engine.app_auth.installation_token`) and mask it; which repositories a plan's token covers is
+`session.plan_step.plan_repositories`.
 """
 
 from __future__ import annotations
@@ -9,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from wait_and_dispatch.engine.app_auth import AppCredentials
-from wait_and_dispatch.engine.model import Repository
-from wait_and_dispatch.errors import UsageError
-from wait_and_dispatch.plans.model import Plan
+from wait_and_dispatch.support.errors import UsageError
 
 
 def read_app_credentials(values: Mapping[str, str]) -> AppCredentials | None:
@@ -33,11 +32,3 @@ def read_app_credentials(values: Mapping[str, str]) -> AppCredentials | None:
             hint="a GitHub App needs both its id (app-id) and its private key (app-private-key)",
         )
     return AppCredentials.parse(app_id, key, owner)
-
-
-def plan_repositories(plan: Plan, repository: Repository) -> list[Repository]:
-    """The repositories a plan's token is scoped to: the plan's own (`repository`), the only one
-    its nodes can reach. A node's values hold only `plans.model.NODE_INPUTS`, which has no
-    `repository`, and the loader refuses one on a node: one plan, one repository (docs/plans.md)."""
-    del plan  # its nodes all work in `repository`, so it adds none
-    return [repository]

@@ -19,8 +19,8 @@ from wait_and_dispatch.engine.workflow_file import (
     parse_workflow,
     parse_workflow_jobs,
 )
-from wait_and_dispatch.errors import GitHubApiError, NotFoundError, RateLimitExceededError, UsageError
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.support.errors import GitHubApiError, NotFoundError, RateLimitExceededError, UsageError
 
 _SHA = re.compile(r"^[0-9a-f]{40}$")
 _WORKFLOW_FILE = re.compile(r"\.ya?ml$", re.IGNORECASE)

@@ -3,7 +3,7 @@
 An edge module: it prints. In a terminal the line that says "still waiting, next poll in 20s"
 is rewritten in place; in CI logs (not a TTY) every line is plain text without control
 characters, and the "still waiting" lines are thinned to one a minute. Every line goes through
-`log_text.escape_line`: run titles and names come from GitHub and must not become commands.
+`support.text.escape_line`: run titles and names come from GitHub and must not become commands.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind
 from wait_and_dispatch.github_api import ApiNotice, RetryEvent
-from wait_and_dispatch.log_text import escape_line
+from wait_and_dispatch.support.text import escape_line
 
 if TYPE_CHECKING:
     from wait_and_dispatch.plans.executor import PlanEvent

@@ -49,7 +49,7 @@ def api_url_for_host(host: str) -> str:
     """The REST API URL of a `GH_HOST`: github.com -> api.github.com; a GHE.com tenant
     (`NAME.ghe.com`) -> https://api.NAME.ghe.com; any other host is GitHub Enterprise Server,
     whose API is under /api/v3 (GitHub docs, "REST API endpoints" on GHES)."""
-    from wait_and_dispatch.errors import UsageError
+    from wait_and_dispatch.support.errors import UsageError
 
     name = host.strip().lower().rstrip("/")
     if "://" in name:
@@ -149,7 +149,7 @@ _TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 def check_token(token: str | None, where: str) -> None:
     """A usage error, never showing the token, when `token` (from `where`: a variable or an input)
     has a character no token has, such as a line break pasted in with it."""
-    from wait_and_dispatch.errors import UsageError
+    from wait_and_dispatch.support.errors import UsageError
 
     if token is not None and not _TOKEN_CHARACTERS.fullmatch(token):
         raise UsageError(
@@ -162,8 +162,8 @@ def check_token(token: str | None, where: str) -> None:
 def check_api_url(url: str, where: str = "the API URL") -> str:
     """`url` (normalized) if it can be an API URL: http or https, a host, a port from 1 to 65535;
     else a usage error, before any request, rather than a traceback at the first one."""
-    from wait_and_dispatch.errors import UsageError
     from wait_and_dispatch.github_api import normalize_api_url
+    from wait_and_dispatch.support.errors import UsageError
 
     normalized = normalize_api_url(url)
     parts = urllib.parse.urlsplit(normalized)
@@ -205,7 +205,7 @@ def connect(
 ) -> Connection:
     """The command line's connection: resolved as above, and refused (a usage error, exit 2) when
     the token would go over plain http:// to another machine, unless `--insecure-http`."""
-    from wait_and_dispatch.errors import UsageError
+    from wait_and_dispatch.support.errors import UsageError
 
     connection = resolve_connection(api_url, environ, gh_token=token_from_gh)
     check_token(connection.token, connection.token_source or "the token")
@@ -236,7 +236,7 @@ _SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")
 def parse_repository(text: str, where: str = "--repo") -> tuple[str | None, str]:
     """`[HOST/]OWNER/REPO` as gh takes it (also a URL, `https://HOST/OWNER/REPO`): the host, if
     named, and `OWNER/REPO`."""
-    from wait_and_dispatch.errors import UsageError
+    from wait_and_dispatch.support.errors import UsageError
 
     text = text.strip()
     host: str | None = None

@@ -2,7 +2,7 @@
 
 The action reads the values from `INPUT_*` (`plan`, `plan-environment`, `plan-vars`, `plan-node`,
 `plan-needs`), the command line from `wait-and-dispatch plan FILE` and its options; both hand
-this module the same names, so a plan means the same in both places. Like `jobs`, it does no I/O
+this module the same names, so a plan means the same in both places. Like `step`, it does no I/O
 of its own beyond reading the plan file.
 """
 
@@ -16,13 +16,13 @@ from typing import Any
 
 from wait_and_dispatch.engine.inputs import json_object, parse_key_values
 from wait_and_dispatch.engine.model import Repository
-from wait_and_dispatch.errors import UsageError, WaitAndDispatchError
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.jobs.job import InputValues
-from wait_and_dispatch.jobs.options import OUTPUT_NAMES
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner, plan_error
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanResult
+from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
+from wait_and_dispatch.step.settings import InputValues
+from wait_and_dispatch.support.errors import UsageError, WaitAndDispatchError
 
 
 @dataclass(frozen=True)
@@ -155,3 +155,11 @@ def plan_outputs(result: PlanResult) -> dict[str, str]:
         }
     )
     return values
+
+
+def plan_repositories(plan: Plan, repository: Repository) -> list[Repository]:
+    """The repositories a plan's token is scoped to: the plan's own (`repository`), the only one
+    its nodes can reach. A node's values hold only `plans.model.NODE_INPUTS`, which has no
+    `repository`, and the loader refuses one on a node: one plan, one repository (docs/plans.md)."""
+    del plan  # its nodes all work in `repository`, so it adds none
+    return [repository]

@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from wait_and_dispatch.clock import ScaledClock
-from wait_and_dispatch.errors import ExitCode
 from wait_and_dispatch.github_api import GitHubApi, RetryEvent
+from wait_and_dispatch.support.clock import ScaledClock
+from wait_and_dispatch.support.errors import ExitCode
 
 DEMO_REPO = "octo/app"
 DEMO_WORKFLOW = "build.yml"
@@ -65,7 +65,7 @@ def run_demo(*, speed: float = 30.0, path: str | None = None, out: TextIO) -> in
 
 def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO) -> int:
     """The same engine call the action and `wait-and-dispatch run` make."""
-    from wait_and_dispatch.engine.core import Engine
+    from wait_and_dispatch.engine.facade import Engine
     from wait_and_dispatch.engine.model import (
         ArtifactSelection,
         DispatchPolicy,
@@ -73,7 +73,7 @@ def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO) -> int:
         RunRequest,
         WaitOptions,
     )
-    from wait_and_dispatch.jobs.job import run_outputs
+    from wait_and_dispatch.step.run import run_outputs
 
     engine = Engine(api, lambda event: say(event.message) if event.kind != "poll" else None)
     result = engine.run(

@@ -334,7 +334,7 @@ FIND_ONLY = (("dispatch", "never"),)
 class Alias:
     """A peer action's input name, and how its value is written into ours.
 
-    `form` names the translation in `jobs.aliases.FORMS` (seconds to a duration, `owner` + `repo`
+    `form` names the translation in `step.aliases.FORMS` (seconds to a duration, `owner` + `repo`
     to `repository`, ...). `input` is None for a peer input with no equivalent here: `form` then
     says whether it has no effect, is warned about, or is refused unless it has a value whose
     behaviour we share (`warn-unless:false`); `note` says why, in the warning and in action.yml.
@@ -673,7 +673,7 @@ class OutputAlias:
     description: str
 
 
-# Values some peers output that none of ours is: written by jobs.job.peer_outputs.
+# Values some peers output that none of ours is: written by step.run.peer_outputs.
 PEER_VALUES = {
     "run-api-url": "API URL of the run.",
     "workflow-id": "Id of the run's workflow.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wait_and_dispatch.engine import runs as runs_api
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.dispatch import Dispatcher
 from wait_and_dispatch.engine.model import (
     ApiCost,
@@ -23,8 +23,8 @@ from wait_and_dispatch.engine.model import (
     ignore_progress,
 )
 from wait_and_dispatch.engine.waiting import RunTarget, WaitedRun, wait_for_runs
-from wait_and_dispatch.errors import ArtifactError
 from wait_and_dispatch.github_api import ApiStats, GitHubApi
+from wait_and_dispatch.support.errors import ArtifactError
 
 
 class Engine:
@@ -83,7 +83,7 @@ class Engine:
         )
 
     def get_run(self, repo: Repository, run_id: int) -> WorkflowRun:
-        return runs_api.get_run(self.api, repo, run_id)
+        return workflow_runs.get_run(self.api, repo, run_id)
 
     def download_run(
         self,

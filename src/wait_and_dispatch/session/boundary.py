@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from wait_and_dispatch.errors import InternalError, WaitAndDispatchError
-from wait_and_dispatch.log_text import escape_line, verbatim
+from wait_and_dispatch.support.errors import InternalError, WaitAndDispatchError
+from wait_and_dispatch.support.text import escape_line, verbatim
 
 REDACTED = "***"  # what the runner shows for a masked value
 # A line of a multi-line secret (a PEM key) shorter than this is not replaced on its own: it would
