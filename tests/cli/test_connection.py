@@ -231,3 +231,40 @@ def test_a_token_no_github_token_could_be_is_refused_without_showing_it(token: s
     with pytest.raises(UsageError) as caught:
         check_token(token, "GITHUB_TOKEN")
     assert "ghp" not in caught.value.message and "GITHUB_TOKEN" in caught.value.message
+
+
+def test_a_github_com_token_never_goes_to_a_host_that_gh_host_names() -> None:
+    environ = {"GH_HOST": "ghe.example.com", "GITHUB_TOKEN": "ghp_dotcom", "GH_TOKEN": "gho_dotcom"}
+    connection = resolve_connection(None, environ)
+    assert connection.api_url == "https://ghe.example.com/api/v3" and connection.token is None
+
+
+def test_a_github_com_token_never_goes_to_a_host_a_repository_names() -> None:
+    # -R HOST/OWNER/REPO, GH_REPO or a git remote on another forge: gh sends GH_TOKEN and
+    # GITHUB_TOKEN only to github.com and GHE.com (gh help environment).
+    environ = {"GITHUB_TOKEN": "ghp_dotcom", "GH_TOKEN": "gho_dotcom"}
+    url = api_url_for_host("gitlab.example.com")
+    assert resolve_connection(url, environ, host_from_repository=True).token is None
+    environ["GH_ENTERPRISE_TOKEN"] = "ghe_token"
+    assert resolve_connection(url, environ, host_from_repository=True).token == "ghe_token"
+    github = api_url_for_host("github.com")
+    assert resolve_connection(github, {"GITHUB_TOKEN": "ghp_dotcom"}, host_from_repository=True).token == (
+        "ghp_dotcom"
+    )
+
+
+def test_a_git_remote_on_another_forge_is_not_taken_for_the_repository(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    for name, url in (
+        ("origin", "https://gitlab.example.com/octo/app.git"),
+        ("ghe", "git@ghe.example.com:o/r"),
+    ):
+        subprocess.run(["git", "-C", str(tmp_path), "remote", "add", name, url], check=True)
+    assert resolve_repository(None, {}, folder=str(tmp_path)) is None
+    found = resolve_repository(None, {"GH_HOST": "ghe.example.com"}, folder=str(tmp_path))
+    assert found is not None and (found.name, found.host) == ("o/r", "ghe.example.com")

@@ -579,11 +579,17 @@ def run_command(call: Invocation) -> int:
 
     args, environ, stdout, stderr = call.args, call.environ, call.stdout, call.stderr
     values = command_values(args)
-    api_url = _repository(values, environ, stderr, quiet=args.quiet)
+    api_url, host_from_repository = _repository(values, environ, stderr, quiet=args.quiet)
     settings = read_settings(
         values, default_sha=values.get("sha"), checks_only=args.command == "checks", wording=COMMAND_LINE
     )
-    connection = connect(api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
+    connection = connect(
+        api_url,
+        environ,
+        insecure_http=args.insecure_http,
+        stderr=stderr,
+        host_from_repository=host_from_repository,
+    )
     if call.secrets is not None:
         call.secrets.add(connection.token)  # also one `gh auth token` printed
     printer = ProgressPrinter(progress_stream(stderr, quiet=args.quiet))
@@ -607,9 +613,10 @@ def run_command(call: Invocation) -> int:
 
 def _repository(
     values: dict[str, str], environ: Mapping[str, str], stderr: TextIO, *, quiet: bool
-) -> str | None:
+) -> tuple[str | None, bool]:
     """Put the repository in `values` as gh finds it (`resolve_repository`), saying where it came
-    from when it was not given; the API URL: --api-url, else that of a host the repository names."""
+    from when it was not given; the API URL: --api-url, else that of a host the repository names,
+    and whether it is the latter (no github.com token goes to such a host: `resolve_connection`)."""
     from wait_and_dispatch.session.connection import api_url_for_host, resolve_repository
     from wait_and_dispatch.support.errors import UsageError
 
@@ -623,11 +630,11 @@ def _repository(
     if choice.said and not quiet:
         print_line(choice.said, file=stderr)
     if values.get("api-url") or choice.host is None:
-        return values.get("api-url")
+        return values.get("api-url"), False
     # A remote's host is only a guess: the API named in the environment wins over it.
     if choice.said and (environ.get("GH_HOST") or environ.get("GITHUB_API_URL")):
-        return None
-    return api_url_for_host(choice.host)
+        return None, False
+    return api_url_for_host(choice.host), True
 
 
 def _print_report(

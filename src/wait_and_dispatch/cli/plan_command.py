@@ -76,7 +76,13 @@ def run_plan_command(call: Invocation) -> int:
         return _emit(plan, settings, args, environ, stdout, stderr)
     repository = plan_repository(plan, settings)
     api_url = args.api_url or (api_url_for_host(host) if host else None)
-    connection = connect(api_url, environ, insecure_http=args.insecure_http, stderr=stderr)
+    connection = connect(
+        api_url,
+        environ,
+        insecure_http=args.insecure_http,
+        stderr=stderr,
+        host_from_repository=not args.api_url and host is not None,
+    )
     if call.secrets is not None:
         call.secrets.add(connection.token)
     printer = PlanProgressPrinter(progress_stream(stderr, quiet=args.quiet))

@@ -78,12 +78,18 @@ def resolve_connection(
     environ: Mapping[str, str],
     *,
     gh_token: Callable[[str], str | None] | None = None,
+    host_from_repository: bool = False,
 ) -> Connection:
     """The API URL: `--api-url`, else `GH_HOST`'s API, else `GITHUB_API_URL` (set by the runner),
     else api.github.com. The token: for github.com and GHE.com, `GH_TOKEN` then `GITHUB_TOKEN`;
-    for any other host, `GH_ENTERPRISE_TOKEN` then `GITHUB_ENTERPRISE_TOKEN`, then `GH_TOKEN` and
-    `GITHUB_TOKEN` (the runner and most scripts export the step's token under those); last, what
-    `gh auth token --hostname HOST` prints when the GitHub CLI is installed and logged in."""
+    for any other host, `GH_ENTERPRISE_TOKEN` then `GITHUB_ENTERPRISE_TOKEN`; last, what
+    `gh auth token --hostname HOST` prints when the GitHub CLI is installed and logged in.
+
+    `GH_TOKEN` and `GITHUB_TOKEN` go to another host only when the API URL was given as such
+    (`--api-url`, or `GITHUB_API_URL`, which a GHES runner sets beside the step's token): never to
+    a host that `GH_HOST` names or a repository names (`-R HOST/OWNER/REPO`, `GH_REPO`, a git
+    remote; `host_from_repository`). Those are github.com tokens as gh reads them (gh help
+    environment), and a clone whose remote is on another forge must not receive one."""
     from wait_and_dispatch.github_api import DEFAULT_API_URL
 
     chosen, where = api_url or None, "--api-url"
@@ -97,7 +103,8 @@ def resolve_connection(
     host = (urllib.parse.urlsplit(url).hostname or "").lower()
     variables: tuple[str, ...] = GITHUB_COM_TOKEN_VARIABLES
     if not is_github_com(host):
-        variables = ENTERPRISE_TOKEN_VARIABLES + GITHUB_COM_TOKEN_VARIABLES
+        given_as_url = where in ("--api-url", "GITHUB_API_URL") and not host_from_repository
+        variables = ENTERPRISE_TOKEN_VARIABLES + (GITHUB_COM_TOKEN_VARIABLES if given_as_url else ())
     for name in variables:
         token = (environ.get(name) or "").strip()
         if token:
@@ -201,13 +208,20 @@ def cleartext_token_risk(api_url: str, *, sends_credentials: bool) -> str | None
 
 
 def connect(
-    api_url: str | None, environ: Mapping[str, str], *, insecure_http: bool, stderr: TextIO
+    api_url: str | None,
+    environ: Mapping[str, str],
+    *,
+    insecure_http: bool,
+    stderr: TextIO,
+    host_from_repository: bool = False,
 ) -> Connection:
     """The command line's connection: resolved as above, and refused (a usage error, exit 2) when
     the token would go over plain http:// to another machine, unless `--insecure-http`."""
     from wait_and_dispatch.support.errors import UsageError
 
-    connection = resolve_connection(api_url, environ, gh_token=token_from_gh)
+    connection = resolve_connection(
+        api_url, environ, gh_token=token_from_gh, host_from_repository=host_from_repository
+    )
     check_token(connection.token, connection.token_source or "the token")
     risk = cleartext_token_risk(connection.api_url, sends_credentials=connection.token is not None)
     if risk and not insecure_http:
@@ -314,11 +328,24 @@ def resolve_repository(
             return RepositoryChoice(name, host)
     if (environ.get("GITHUB_REPOSITORY") or "").strip():
         return RepositoryChoice(environ["GITHUB_REPOSITORY"].strip())
+    known = _known_github_hosts(environ)
     for remote, url in git_remotes(folder):
         found = repository_from_remote(url)
-        if found is not None:
+        # As gh: only a remote on a GitHub host counts (github.com, GHE.com, the host GH_HOST or
+        # the runner's GITHUB_API_URL names); a clone's remote on another forge is not a repository
+        # of ours, and its host must not be sent a request.
+        if found is not None and (is_github_com(found[0]) or found[0] in known):
             host, name = found
             return RepositoryChoice(
                 name, host, f"repository {name}, from the git remote {remote} of this folder"
             )
     return None
+
+
+def _known_github_hosts(environ: Mapping[str, str]) -> set[str]:
+    """The GitHub Enterprise hosts the environment names: GH_HOST's, and GITHUB_API_URL's."""
+    hosts = {(environ.get("GH_HOST") or "").strip().lower()}
+    api = (environ.get("GITHUB_API_URL") or "").strip()
+    if api:
+        hosts.add((urllib.parse.urlsplit(api).hostname or "").lower())
+    return hosts - {""}
