@@ -73,3 +73,13 @@ def release_held() -> bool:
     global _held
     was_held, _held = _held, False
     return was_held
+
+
+def raise_held() -> None:
+    """For the API layer, before it pauses to send a refused request again: an interrupt held for
+    that request's answer is raised now (the answer was a refusal, naming no run), rather than
+    after a wait of up to what GitHub's `retry-after` asks."""
+    global _held
+    if _held and threading.current_thread() is threading.main_thread():
+        _held = False
+        raise KeyboardInterrupt
