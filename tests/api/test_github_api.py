@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import os
+import signal
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +16,7 @@ import pytest
 from wait_and_dispatch import USER_AGENT
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.github_api import GitHubApi, RetryEvent, RetryPolicy, next_page_url, normalize_api_url
+from wait_and_dispatch.session.signals import interrupt_on_termination
 from wait_and_dispatch.support.clock import ManualClock
 from wait_and_dispatch.support.errors import (
     AuthenticationError,
@@ -27,6 +30,7 @@ from wait_and_dispatch.support.errors import (
     ValidationFailedError,
     WriteOutcomeUnknownError,
 )
+from wait_and_dispatch.support.interrupts import on_the_wire, write_in_flight
 
 StartEmulator = Callable[[dict[str, Any]], Emulator]
 MakeApi = Callable[..., GitHubApi]
@@ -528,3 +532,27 @@ def test_the_servers_time_is_read_from_its_date_header_and_runs_on_with_our_cloc
     clock.advance(10)
     # `Date` has whole seconds: GitHub's 1767225596.5 is shown as ...596, never later.
     assert api.server_time() == clock.now() - 4
+
+
+def test_an_interrupt_held_for_a_dispatch_is_raised_before_its_retry_wait(
+    emulator: Emulator, make_api: MakeApi, clock: ManualClock
+) -> None:
+    # A signal held while a dispatch was on the wire: the answer is a refusal that names no run,
+    # so the stop comes now, neither after the `retry-after` pause nor with a second dispatch.
+    emulator.inject(
+        Fault(host="api", method="POST", path=DISPATCH, kind="secondary_rate_limit", retry_after=30, times=1)
+    )
+    api = make_api(emulator)
+    steps: list[str] = []
+    with interrupt_on_termination():
+        try:
+            with write_in_flight():
+                with on_the_wire():
+                    os.kill(os.getpid(), signal.SIGTERM)  # held
+                dispatch(api, correlation_id="c-3")
+                steps.append("dispatched")
+        except KeyboardInterrupt:
+            steps.append("interrupted")
+    assert steps == ["interrupted"]
+    assert clock.slept == []
+    assert len(api_posts(emulator, "/dispatches")) == 1

@@ -24,6 +24,7 @@ from wait_and_dispatch.emulator import Emulator, Fault, Scenario
 from wait_and_dispatch.session.signals import interrupt_on_termination
 from wait_and_dispatch.step.results import schema_text
 from wait_and_dispatch.support.clock import SystemClock
+from wait_and_dispatch.support.interrupts import on_the_wire, write_in_flight
 
 COMMAND = [sys.executable, "-m", "wait_and_dispatch"]
 LONG_RUN = {"queued": 0, "duration": 600}
@@ -235,20 +236,98 @@ def test_sigterm_before_the_run_can_be_found_prints_its_correlation_id_in_the_er
     assert correlation_id in failure["error"]["message"]
 
 
-def test_sigterm_while_a_dispatch_without_correlation_id_is_in_flight_names_its_ref_and_time(
-    long_run: Emulator,
-) -> None:
-    # The workflow declares no correlation input, so the run cannot be told from another one
-    # started at the same moment: it is not guessed at, and a person is told where to look.
-    in_flight = long_run.inject(Fault(method="POST", path="*/dispatches", kind="slow", delay=1.5))
-    process = start(["run", "--repo", "octo/app", "--workflow", "build.yml", "--json"], long_run)
-    deadline = time.monotonic() + 30
-    while not in_flight.fired:
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-        time.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
-    stdout, stderr = process.communicate(timeout=30)
-    assert process.returncode == 130, stderr
+def test_sigterm_while_a_dispatch_whose_answer_names_no_run_is_in_flight_names_its_ref_and_time() -> None:
+    # The server answers the dispatch 204 and the workflow declares no correlation input, so the
+    # run cannot be told from another one started at the same moment: it is not guessed at, and a
+    # person is told where to look.
+    scenario = fast_scenario(timeline=LONG_RUN)
+    scenario["options"].update(return_run_details=False)
+    with Emulator(Scenario.from_dict(scenario), clock=SystemClock()) as emulator:
+        in_flight = emulator.inject(Fault(method="POST", path="*/dispatches", kind="slow", delay=1.5))
+        process = start(["run", "--repo", "octo/app", "--workflow", "build.yml", "--json"], emulator)
+        wait_until_fired(in_flight, process)
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+        assert process.returncode == 130, stderr
+        assert cancels(emulator) == []
     message = json.loads(stdout)["error"]["message"]
     assert re.search(r"look for a workflow_dispatch run of it on main created at \S+Z or just after", message)
     assert message in stderr
+
+
+def wait_until_fired(fault: Fault, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while not fault.fired:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+
+
+def test_sigterm_while_a_dispatch_is_in_flight_on_github_com_waits_for_its_run_id_and_cancels_the_run(
+    long_run: Emulator,
+) -> None:
+    # API version 2026-03-10: the dispatch's 200 names the run, and nothing else would (no
+    # correlation input). The signal waits for that answer, so the run is cancelled, not orphaned.
+    in_flight = long_run.inject(Fault(method="POST", path="*/dispatches", kind="slow", delay=3))
+    process = start(["run", "--repo", "octo/app", "--workflow", "build.yml", "--json"], long_run)
+    wait_until_fired(in_flight, process)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    run_id = the_dispatched_run(long_run)
+    assert cancels(long_run) == [f"/repos/octo/app/actions/runs/{run_id}/cancel"], stderr
+    assert [w.status for w in long_run.writes() if w.path.endswith("/cancel")] == [202]
+    error_line = next(line for line in stderr.splitlines() if line.startswith("interrupted"))
+    assert f"run {run_id}" in error_line, stderr
+    assert f"cancelled run {run_id}, which this command dispatched" in stderr
+    failure = json.loads(stdout)
+    jsonschema.validate(failure, json.loads(schema_text()))
+    assert failure["error"]["exit_code"] == 130
+    assert f"run {run_id}" in failure["error"]["message"]
+
+
+def test_a_second_signal_while_the_dispatch_is_awaited_stops_at_once(long_run: Emulator) -> None:
+    in_flight = long_run.inject(Fault(method="POST", path="*/dispatches", kind="slow", delay=15))
+    process = start(["run", "--repo", "octo/app", "--workflow", "build.yml"], long_run)
+    wait_until_fired(in_flight, process)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert process.poll() is None, "the first signal waits for the dispatch's answer"
+    process.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    _, stderr = process.communicate(timeout=30)
+    assert time.monotonic() - started < 5, "the second signal did not wait for the answer"
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert re.search(r"look for a workflow_dispatch run of it on main created at \S+Z or just after", stderr)
+
+
+def test_a_signal_during_a_write_in_flight_is_raised_when_the_write_returns() -> None:
+    steps: list[str] = []
+    with interrupt_on_termination():
+        try:
+            with write_in_flight():
+                with on_the_wire():
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    time.sleep(0.2)  # the answer arriving
+                steps.append("answer recorded")
+            steps.append("not interrupted")
+        except KeyboardInterrupt:
+            steps.append("interrupted")
+            os.kill(os.getpid(), signal.SIGTERM)  # ignored while the runs are cancelled
+            steps.append("cancelled the runs")
+    assert steps == ["answer recorded", "interrupted", "cancelled the runs"]
+
+
+def test_a_signal_while_a_write_waits_for_its_turn_interrupts_at_once() -> None:
+    # Not yet sent (a pause between writes, a rate limit): nothing to wait for.
+    steps: list[str] = []
+    with interrupt_on_termination():
+        try:
+            with write_in_flight():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # interrupted long before
+                steps.append("sent")
+        except KeyboardInterrupt:
+            steps.append("interrupted")
+    assert steps == ["interrupted"]

@@ -87,6 +87,7 @@ from wait_and_dispatch.support.errors import (
     WaitAndDispatchError,
     WriteOutcomeUnknownError,
 )
+from wait_and_dispatch.support.interrupts import write_in_flight
 
 # Every correlation id we send starts with this and the request key; other tools' ids do not.
 _MARK = "wad-"
@@ -491,7 +492,9 @@ class Dispatcher:
             # `_new_runs` starts a second early for `created`'s one-second precision.
             since = sent.since = self._server_now()
             try:
-                run_id = self._send(target, sent.correlation_id, deadline)
+                # An interrupt waits for the answer, which may name the run (support/interrupts.py).
+                with write_in_flight():
+                    run_id = sent.run_id = self._send(target, sent.correlation_id, deadline)
             except ValidationFailedError as exc:
                 refused = self._refused_field(exc, target, sent.correlation_id)
                 if refused == "return_run_details":
@@ -528,7 +531,6 @@ class Dispatcher:
                     raise
                 continue
             if run_id is not None:
-                sent.run_id = run_id
                 run = workflow_runs.get_run(self.api, target.repo, run_id, deadline=deadline)
                 return self._started(target, run, sent.correlation_id, "return_run_details")
             searched_until = self.api.clock.now() + target.request.discovery_timeout
@@ -548,7 +550,8 @@ class Dispatcher:
     def _after_interrupt(self, target: _Target, sent: _Sent) -> DispatchInterrupted | None:
         """Interrupted after the dispatch went out: make its run known to the edge (a DISPATCHED
         event, which is how the edges learn what to cancel), looking for it for a few seconds if
-        need be. None when it is known; else the interrupt to raise, saying how to find the run."""
+        need be. None when it was found by correlation; else the interrupt to raise, naming the run
+        the dispatch's answer named, or saying how to find it."""
         if sent.run_id is not None:
             self.say(
                 ProgressEvent(
@@ -559,7 +562,14 @@ class Dispatcher:
                     repository=target.repo.full_name,
                 )
             )
-            return None
+            # The signal waited for this answer: name the run in the error, whichever way the
+            # edge then goes (cancel-on-cancel or not).
+            return DispatchInterrupted(
+                f"the dispatch of {_what(target)} on {target.ref} had started run {sent.run_id} "
+                "when the signal came",
+                hint="it is cancelled unless cancel-on-cancel is off; then cancel it in the "
+                "repository's Actions tab if it should not run",
+            )
         found = self._find_within_grace(target, sent)
         if found is not None:
             self._started(target, found[0], sent.correlation_id, "correlation after an interrupt")

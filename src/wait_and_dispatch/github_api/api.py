@@ -34,6 +34,7 @@ from wait_and_dispatch.github_api.urls import DEFAULT_API_URL, ApiUrls, Redirect
 from wait_and_dispatch.github_api.versions import ApiNotice, ApiVersions, Notices
 from wait_and_dispatch.support.clock import Clock, SystemClock
 from wait_and_dispatch.support.errors import GitHubApiError, MalformedAnswerError, UsageError
+from wait_and_dispatch.support.interrupts import on_the_wire
 
 if TYPE_CHECKING:
     import requests
@@ -434,9 +435,11 @@ class _Exchange:
             try:
                 self._accounting.count(requests=1)
                 # Redirects are followed by `Redirects.follow`, within the API only.
-                status, response_headers, raw = self._wire.request(
-                    method, url, headers, None if body is None else json.dumps(body).encode(), safe=safe
-                )
+                # A write on the wire may hold an interrupt until its answer (support/interrupts.py).
+                with on_the_wire() if write else contextlib.nullcontext():
+                    status, response_headers, raw = self._wire.request(
+                        method, url, headers, None if body is None else json.dumps(body).encode(), safe=safe
+                    )
             except WireError as exc:
                 raise connection_failure(
                     shown, self._base_url, exc, method=method, url=url, safe=safe

@@ -24,6 +24,7 @@ from wait_and_dispatch.support.errors import (
     DeadlineExceededError,
     RateLimitExceededError,
 )
+from wait_and_dispatch.support.interrupts import raise_held
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +212,7 @@ class Retrier:
         return tries >= policy.attempts
 
     def _before_sleep(self, transient: RetryableError, tries: int, wait: float) -> None:
+        raise_held()  # an interrupt held for this answer does not wait for the pause too
         event = RetryEvent(
             reason=transient.reason,
             wait=wait,

@@ -6,7 +6,9 @@ runtimes send SIGTERM; a terminal sends SIGINT. Either one becomes a `KeyboardIn
 main thread, which each edge turns into cancel-on-cancel and exit code 130, so that a stopped
 step leaves no dispatched run going.
 The first signal interrupts; the ones that follow while the edge cancels its runs are ignored, so
-the runner's SIGTERM cannot cut short the cancel requests its SIGINT started.
+the runner's SIGTERM cannot cut short the cancel requests its SIGINT started. A first signal that
+comes while a dispatch is on the wire (`support/interrupts.py`) is held until its answer, which
+may name the run it started, is in; a second one during that wait interrupts at once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+
+from wait_and_dispatch.support import interrupts
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _installed = False  # the main thread's handlers are ours
@@ -37,8 +41,12 @@ def interrupt_on_termination() -> Iterator[None]:
     def interrupt(signum: int, frame: FrameType | None) -> None:
         nonlocal interrupted
         if interrupted:
+            if interrupts.release_held():  # insisting while a dispatch's answer is awaited
+                raise KeyboardInterrupt
             return  # already stopping: let the cancel requests finish
         interrupted = True
+        if interrupts.hold_interrupt():
+            return  # raised when the dispatch in flight returns, its run then known
         raise KeyboardInterrupt
 
     previous = {number: signal.signal(number, interrupt) for number in _SIGNALS}
