@@ -273,3 +273,25 @@ def test_the_layout_table_has_a_row_for_every_module_and_subpackage() -> None:
     ]
     missing = sorted(path.name for path in parts if path.relative_to(ROOT).as_posix() not in rows)
     assert not missing, f"README.md's layout table (and CONTRIBUTING.md's) has no row for {missing}"
+
+
+def test_moving_from_repository_dispatch_is_not_called_a_rename_of_uses() -> None:
+    """peter-evans/repository-dispatch only sends the event; this action also finds and waits for
+    the run: the docs say what that asks of the token and of the workflows that listen."""
+    paragraph = " ".join(
+        README[README.index("- **The action**") : README.index("- **The command line**")].split()
+    )
+    assert "peter-evans/repository-dispatch is the exception" in paragraph
+    for words in ("actions: read", "no workflow or several workflows", "Keep repository-dispatch"):
+        assert words in paragraph, words
+    migration = (ROOT / "docs" / "MIGRATION.md").read_text(encoding="utf-8")
+    section = " ".join(migration[migration.index("## From peter-evans/repository-dispatch") :].split())
+    for words in (
+        "not only a rename of `uses:`",
+        "`actions: read`",
+        "Exactly one workflow",
+        "When none",
+        "When several",
+    ):
+        assert words in section, words
+    assert "Keep peter-evans/repository-dispatch for" in section

@@ -120,6 +120,22 @@ def test_help_is_in_the_command_lines_words_not_the_actions(
     assert "[HOST/]OWNER/REPO" in text and "-R [HOST/]OWNER/REPO, --repo" in text
 
 
+@pytest.mark.parametrize(
+    ("command", "other_commands_words"),
+    [
+        ("checks", ("artifact", "dispatch", "workflows", "--ref", "which run")),
+        ("download", ("find or dispatch", "dispatching", "after a dispatch", "--ref", "check runs")),
+    ],
+)
+def test_each_commands_help_speaks_of_what_that_command_does(
+    command: str, other_commands_words: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = help_of(command, capsys)
+    options = " ".join(text[text.index("options:") : text.index("global options")].split())
+    for words in other_commands_words:
+        assert words not in options, words
+
+
 def test_plan_help_does_not_show_the_job_options(capsys: pytest.CaptureFixture[str]) -> None:
     text = help_of("plan", capsys)
     assert "--emit-workflow" in text and "--insecure-http" in text

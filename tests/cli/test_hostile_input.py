@@ -265,17 +265,20 @@ def test_an_input_given_without_what_it_needs_is_a_usage_error(requirement: Requ
     [
         (["run", "--workflow", "build.yml", "--checks", "build"], ("--workflow", "--checks")),
         (["run", "--run-id", "700100001", "--dispatch", "always"], ("--run-id", "--dispatch always")),
+        # Each named as the user typed it: --input and --artifact, not the --inputs and --artifacts
+        # they add to.
         (
             ["run", "--event-type", "deploy", "--workflow", "build.yml", "--input", "environment=prod"],
-            ("--event-type", "--inputs"),
+            ("--event-type", "--input"),
         ),
-        (["run", "--checks", "build", "--artifact", "package"], ("--checks", "--artifacts")),
+        (["run", "--checks", "build", "--artifact", "package"], ("--checks", "--artifact")),
+        (["run", "--checks", "build", "--artifacts", "package"], ("--checks", "--artifacts")),
         (["run", "--run-id", "700100001", "--checks", "build"], ("--run-id", "--checks")),
         # Nothing would be downloaded, without a word.
-        (["run", "--workflow", "build.yml", "--no-wait", "--artifact", "meta"], ("--artifacts", "--no-wait")),
+        (["run", "--workflow", "build.yml", "--no-wait", "--artifact", "meta"], ("--artifact", "--no-wait")),
         (
             ["download", "--workflow", "build.yml", "--no-wait", "--artifact", "meta"],
-            ("--artifacts", "--no-wait"),
+            ("--artifact", "--no-wait"),
         ),
     ],
 )

@@ -123,11 +123,24 @@ def test_state_on_a_full_disk_after_the_dispatch_cancels_the_run(start_step: Sta
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full (a full disk)")
-def test_a_summary_on_a_full_disk_is_one_error_not_a_traceback(step: Step) -> None:
+def test_a_summary_on_a_full_disk_is_one_warning_and_the_step_keeps_its_result(step: Step) -> None:
     step.env.update({"INPUT_WORKFLOW": "build.yml", "GITHUB_STEP_SUMMARY": "/dev/full"})
-    assert step.run().returncode == 2, step.stdout
-    assert "$GITHUB_STEP_SUMMARY (/dev/full) cannot be written" in the_error(step).message
-    assert step.outputs["conclusion"] == "success"  # written before the summary
+    step.env.update({"INPUT_TIMEOUT": "5s", "INPUT_CANCEL-ON-TIMEOUT": "false", **CANCEL_ON_CANCEL})
+    assert step.run().returncode == 0, step.stdout
+    assert step.commands("error") == [] and "Traceback" not in step.stdout
+    warnings = [w for w in step.commands("warning") if w.properties["title"] == "Job summary not written"]
+    assert len(warnings) == 1 and "$GITHUB_STEP_SUMMARY (/dev/full)" in warnings[0].message
+    assert step.outputs["conclusion"] == "success" and cancels(step) == []
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full (a full disk)")
+def test_a_failing_step_with_a_summary_on_a_full_disk_keeps_its_own_error(step: Step) -> None:
+    step.env.update({"INPUT_WORKFLOW": "build.yml", "INPUT_ARTIFACTS": "nope"})
+    step.env["GITHUB_STEP_SUMMARY"] = "/dev/full"
+    assert step.run().returncode == 5, step.stdout
+    assert "nope" in the_error(step).message
+    titles = [w.properties["title"] for w in step.commands("warning")]
+    assert titles.count("Job summary not written") == 1
 
 
 # -- inputs the action refuses before any request -------------------------------------------------

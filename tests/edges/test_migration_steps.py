@@ -28,7 +28,11 @@ from wait_and_dispatch.step.catalogue import INPUTS
 from wait_and_dispatch.support.clock import SystemClock
 
 ENTRYPOINT = [sys.executable, "-m", "wait_and_dispatch", "action"]
-JOB = "enforce-all-checks"  # GITHUB_JOB: the id of the job the step runs in
+# The job the step runs in: the runner's GITHUB_JOB is its id, its key under `jobs:` (docs "Store
+# information in variables"), which the emulator's workflow files number job1, job2, ...; its
+# check run carries its name.
+JOB = "job1"
+JOB_NAME = "enforce-all-checks"
 
 
 def scenario(*, conclusion: str = "success", checks: tuple[dict[str, Any], ...] = ()) -> dict[str, Any]:
@@ -295,7 +299,8 @@ def test_fountainhead_conclusion_is_success_only_for_a_check_that_succeeded(star
 
 
 def pushed(*, test: str = "success") -> dict[str, Any]:
-    """A push to main started CI (jobs lint and test) and the workflow whose job JOB runs the step."""
+    """A push to main started CI (jobs lint and test) and the workflow whose job JOB (named
+    JOB_NAME) runs the step."""
     data = scenario()
     repo = data["repos"]["octo/app"]
     repo["workflows"] += [
@@ -316,7 +321,7 @@ def pushed(*, test: str = "success") -> dict[str, Any]:
             "on": ["push"],
             "timeline": {"queued": 0, "duration": 600},
             "conclusion": "success",
-            "jobs": [{"name": JOB, "start": 0, "duration": 600}],
+            "jobs": [{"name": JOB_NAME, "start": 0, "duration": 600}],
         },
     ]
     repo["runs"] = [
@@ -330,7 +335,12 @@ def test_poseidon_waits_for_every_check_but_its_own_jobs_and_fails_on_a_failed_o
     start_step: StartStep,
 ) -> None:
     step = start_step(pushed(test="failure"))
-    # Its own job's check runs for ten minutes: waited for, it would time the step out.
+    # The step runs in summary.yml's run, as the runner says; its own job's check runs for ten
+    # minutes: waited for, it would time the step out. It is found from GITHUB_JOB (an id, not the
+    # check's name) in that run's workflow file, not through the alias's `ignore-checks: job1`.
+    runs = step.emulator.state.repos["octo/app"].runs
+    [own] = [run for run in runs if run.workflow.spec.file_name == "summary.yml"]
+    step.env.update({"GITHUB_RUN_ID": str(own.id), "GITHUB_RUN_ATTEMPT": "1"})
     step.with_({"token": step.emulator.token("dev"), "ignore": "test,coverage"}).run()
     assert step.returncode == 0, step.stdout
     assert json.loads(step.outputs["checks"]) == {"lint": "success"}

@@ -133,3 +133,27 @@ def test_an_unzipped_artifact_that_says_contradictory_things_is_refused(
 ) -> None:
     with pytest.raises(UsageError, match=message.replace("`", ".").replace("(", ".")):
         Scenario.from_dict(_artifact(**fields))
+
+
+@pytest.mark.parametrize(
+    ("fields", "what"),
+    [
+        ({"name": "../evil.txt", "archive": False, "content": "x"}, "a forward slash"),
+        ({"name": "..\\evil.txt", "archive": False, "content": "x"}, "a backslash"),
+        ({"name": "C:evil", "files": {"a": "a"}}, "a colon"),
+        ({"name": "pkg-${{ inputs.tag }}|x", "files": {"a": "a"}}, "a vertical bar"),
+        ({"name": " ", "files": {"a": "a"}}, "must not be empty"),
+    ],
+)
+def test_an_artifact_name_github_refuses_at_upload_is_refused_when_the_scenario_loads(
+    fields: dict[str, Any], what: str
+) -> None:
+    with pytest.raises(UsageError, match=what) as caught:
+        Scenario.from_dict(_artifact(**fields))
+    assert "artifacts[0].name" in caught.value.message
+
+
+def test_an_artifact_name_may_use_an_expression_around_the_checked_text() -> None:
+    fields = {"name": "pkg-${{ inputs.tag || 'latest' }}.zip", "files": {"a": "a"}}
+    [artifact] = Scenario.from_dict(_artifact(**fields)).repos["octo/app"].workflows[0].artifacts
+    assert artifact.name == "pkg-${{ inputs.tag || 'latest' }}.zip"

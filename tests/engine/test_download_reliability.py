@@ -219,6 +219,24 @@ def test_stale_staging_folders_of_killed_runs_are_removed_and_nothing_else(
     assert (tmp_path / "app.txt").read_text() == "hello"
 
 
+def test_stale_staging_folders_of_the_previous_release_are_removed_too(tmp_path: Path) -> None:
+    old = time.time() - STALE_STAGING_AFTER - 60
+    previous = tmp_path / ".wait-and-dispatch-a1b2_c3d"  # `.wait-and-dispatch-` and mkdtemp's suffix
+    (previous / "tree").mkdir(parents=True)
+    (previous / "tree" / "partial.bin").write_bytes(b"half")
+    recent = tmp_path / ".wait-and-dispatch-st1llg0n"  # an old release's download, still going
+    recent.mkdir()
+    others = [tmp_path / ".wait-and-dispatch-settings", tmp_path / ".wait-and-dispatch-cache-dir"]
+    for folder in others:  # not what that release left in its staging, or not its name: not ours
+        (folder / "config.yml").mkdir(parents=True)
+        os.utime(folder / "config.yml", (old, old))
+    for path in (previous / "tree" / "partial.bin", previous / "tree", previous, *others):
+        os.utime(path, (old, old))
+
+    assert remove_stale_staging(tmp_path) == [previous]
+    assert not previous.exists() and recent.is_dir() and all(folder.is_dir() for folder in others)
+
+
 def test_a_staging_folder_still_written_to_is_not_stale(tmp_path: Path) -> None:
     old = time.time() - STALE_STAGING_AFTER - 60
     busy = tmp_path / ".wait-and-dispatch-staging-busybusy"

@@ -50,7 +50,6 @@ from wait_and_dispatch.support.errors import (
     DispatchInterrupted,
     ExitCode,
     PlanFileError,
-    RunnerFileError,
     WaitAndDispatchError,
 )
 
@@ -362,11 +361,8 @@ def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
 def _fail(runner: Runner, error: WaitAndDispatchError, *, summary: bool, annotate: bool = True) -> None:
     if annotate:
         runner.error(error.message, title=_title(error), hint=error.hint)
-    if summary:
-        try:
-            runner.summary(failure_summary(error))
-        except RunnerFileError as unwritable:  # the annotation above already says what went wrong
-            runner.warning(unwritable.message, title="Job summary not written", hint=unwritable.hint)
+    if summary:  # one that cannot be written is a warning (Runner.summary), never a second error
+        runner.summary(failure_summary(error))
 
 
 def _title(error: WaitAndDispatchError) -> str:

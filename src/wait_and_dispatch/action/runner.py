@@ -101,13 +101,17 @@ class Runner:
     def check_files(self, *, summary: bool) -> None:
         """A `RunnerFileError` now, before anything is dispatched, if a file the step will write
         cannot be opened for appending (a folder, no permission, a missing folder). A full disk
-        shows only when written to; those writes raise the same error."""
-        variables = ["GITHUB_OUTPUT", "GITHUB_STATE"] + (["GITHUB_STEP_SUMMARY"] if summary else [])
-        for variable in variables:
+        shows only when written to; those writes raise the same error. The job summary is only a
+        courtesy: one it cannot write is a warning, and the step keeps its own result."""
+        for variable in ("GITHUB_OUTPUT", "GITHUB_STATE"):
             path = self._environ.get(variable)
             if path:
                 with _writing(variable, path):
                     open(path, "a", encoding="utf-8").close()
+        path = self._environ.get("GITHUB_STEP_SUMMARY")
+        if summary and path:
+            with self._summary_warning(), _writing("GITHUB_STEP_SUMMARY", path):
+                open(path, "a", encoding="utf-8").close()
 
     def set_outputs(self, values: Mapping[str, str]) -> None:
         """Append every value to `$GITHUB_OUTPUT` (nothing when unset: not running in Actions)."""
@@ -138,7 +142,8 @@ class Runner:
         return self._environ.get(f"STATE_{name}")
 
     def summary(self, markdown: str) -> None:
-        """Append Markdown to the job summary, cut to fit the 1 MiB per-step limit."""
+        """Append Markdown to the job summary, cut to fit the 1 MiB per-step limit. One that cannot
+        be written is a warning (once), never the step's failure: the summary is a courtesy."""
         path = self._environ.get("GITHUB_STEP_SUMMARY")
         if not path:
             if self._first_time("no-summary"):
@@ -152,7 +157,8 @@ class Runner:
         if text is None:
             self.debug(f"the job summary is already {used} bytes: nothing more fits")
             return
-        with _writing("GITHUB_STEP_SUMMARY", path), _library_file("GITHUB_STEP_SUMMARY", path):
+        variable = "GITHUB_STEP_SUMMARY"
+        with self._summary_warning(), _writing(variable, path), _library_file(variable, path):
             gha.append_job_summary(text)
 
     # -- stdout commands -------------------------------------------------------------------------
@@ -215,6 +221,15 @@ class Runner:
                 gha.end_group()
 
     # -- helpers ---------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _summary_warning(self) -> Iterator[None]:
+        """A `RunnerFileError` for the job summary as one warning for the whole step."""
+        try:
+            yield
+        except RunnerFileError as unwritable:
+            if self._first_time("summary-unwritable"):
+                self.warning(unwritable.message, title="Job summary not written", hint=unwritable.hint)
 
     def _commands(self) -> contextlib.redirect_stdout[TextIO]:
         return contextlib.redirect_stdout(self._stdout)

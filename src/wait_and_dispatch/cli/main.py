@@ -161,7 +161,7 @@ def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
         if item.name == "repository":
             flags = ["-R", "--repo", "--repository"]  # gh's
         default = f" (default: {item.default})" if item.default and not item.default.startswith("${{") else ""
-        description = item.cli_description or item.description
+        description = item.cli_help(command)
         if item.default in ("true", "false"):
             parser.add_argument(
                 *flags,
@@ -570,6 +570,17 @@ def command_values(args: argparse.Namespace) -> dict[str, str]:
     return values
 
 
+def typed_options(args: argparse.Namespace) -> dict[str, str]:
+    """The inputs given only through their repeatable option (`--artifact`, `--input`), by that
+    option: a message about them names what the user typed."""
+    typed: dict[str, str] = {}
+    if getattr(args, "artifact_list", []) and getattr(args, "artifacts", None) is None:
+        typed["artifacts"] = "--artifact"
+    if getattr(args, "input_pairs", []) and getattr(args, "inputs", None) is None:
+        typed["inputs"] = "--input"
+    return typed
+
+
 def run_command(call: Invocation) -> int:
     """`run`, `checks`, `download`: the job over the engine, progress on stderr, the result on stdout."""
     from wait_and_dispatch.session.connection import connect
@@ -581,7 +592,10 @@ def run_command(call: Invocation) -> int:
     values = command_values(args)
     api_url, host_from_repository = _repository(values, environ, stderr, quiet=args.quiet)
     settings = read_settings(
-        values, default_sha=values.get("sha"), checks_only=args.command == "checks", wording=COMMAND_LINE
+        values,
+        default_sha=values.get("sha"),
+        checks_only=args.command == "checks",
+        wording=COMMAND_LINE.as_typed(**typed_options(args)),
     )
     connection = connect(
         api_url,

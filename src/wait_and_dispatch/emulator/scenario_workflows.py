@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -105,6 +106,40 @@ def _parse_jobs(items: list[Any], path: str) -> tuple[JobSpec, ...]:
     return tuple(jobs)
 
 
+# What GitHub refuses in an artifact's name at upload, also for an `archive: false` one whose name is
+# its file's (actions/toolkit, packages/artifact/src/internal/upload/path-and-artifact-name-
+# validation.ts: `validateArtifactName`): a name that could leave the download folder never exists.
+_NAME_REFUSED = {
+    '"': "a double quote",
+    ":": "a colon",
+    "<": "a less-than sign",
+    ">": "a greater-than sign",
+    "|": "a vertical bar",
+    "*": "an asterisk",
+    "?": "a question mark",
+    "\r": "a carriage return",
+    "\n": "a line feed",
+    "\\": "a backslash",
+    "/": "a forward slash",
+}
+
+
+def _artifact_name(value: str, path: str) -> str:
+    """An artifact's name as the scenario gives it, refused as GitHub refuses it at upload. The
+    `${{ }}` parts are rendered per run; the text around them is checked."""
+    name = parse_template(value, path) or ""
+    literal = re.sub(r"\$\{\{.*?\}\}", "x", name, flags=re.DOTALL)
+    if not literal.strip():
+        raise scenario_error(f"scenario: {path}: an artifact's name must not be empty")
+    for character, what in _NAME_REFUSED.items():
+        if character in literal:
+            raise scenario_error(
+                f"scenario: {path}: {name!r} contains {what} ({character!r}), which GitHub refuses in "
+                "an artifact's name at upload"
+            )
+    return name
+
+
 def _parse_artifacts(items: list[Any], path: str) -> tuple[ArtifactSpec, ...]:
     artifacts = []
     for i, item in enumerate(items):
@@ -158,7 +193,7 @@ def _parse_artifacts(items: list[Any], path: str) -> tuple[ArtifactSpec, ...]:
                 archive=archive,
                 content=content,
                 content_type=content_type,
-                name=parse_template(r.text("name", required=True), r.key_path("name")) or "",
+                name=_artifact_name(r.text("name", required=True), r.key_path("name")),
                 files=files,
                 entries=tuple(entries),
                 size=size,

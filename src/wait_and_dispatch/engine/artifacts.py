@@ -48,8 +48,9 @@ produces at most 1 MiB at a time.
 
 A process stopped in the middle (SIGTERM) leaves no staging folder: `stop_downloads` ends the
 downloads in flight and waits for their staging to be removed. One killed outright (SIGKILL)
-cannot clean up; its staging folder, recognisable by name, is removed by a later download into
-the same destination once nothing in it has changed for `STALE_STAGING_AFTER` seconds.
+cannot clean up; its staging folder, recognisable by name (the previous release's by name and
+contents), is removed by a later download into the same destination once nothing in it has
+changed for `STALE_STAGING_AFTER` seconds.
 """
 
 from __future__ import annotations
@@ -100,6 +101,11 @@ from wait_and_dispatch.support.errors import (
 _NAMES_SHOWN = 20  # names listed in a not-found message before "and N more"
 _STAGING_PREFIX = ".wait-and-dispatch-staging-"
 _STAGING_NAME = re.compile(r"^\.wait-and-dispatch-staging-[A-Za-z0-9_]{8}$")  # tempfile.mkdtemp's suffix
+# The previous release named its staging folders `.wait-and-dispatch-` and mkdtemp's suffix (8 of
+# a-z, 0-9, _), and put in them only `tree` and one folder per artifact, numbered: a folder left by
+# a killed download of that release has that name and holds nothing else.
+_PREVIOUS_STAGING_NAME = re.compile(r"^\.wait-and-dispatch-[a-z0-9_]{8}$")
+_PREVIOUS_STAGING_ENTRY = re.compile(r"^(?:tree|[0-9]+)$")
 # A staging folder in which nothing changed for this long belongs to a process that was killed: a
 # live download writes, or gives up, far sooner (each read waits at most the API timeout).
 STALE_STAGING_AFTER = 3600.0
@@ -584,13 +590,18 @@ def _staging(destination: Path, run_id: int) -> Iterator[Path]:
 def remove_stale_staging(destination: Path, *, now: float | None = None) -> list[Path]:
     """Remove the staging folders that killed downloads left in `destination`; returns them.
 
-    Only ours (named as `_staging` names them, owned by this user) and only stale ones: nothing
+    Only ours (named as `_staging` names them, or as the previous release did, owned by this
+    user) and only stale ones: nothing
     in them changed for `STALE_STAGING_AFTER` seconds, so no live download is writing there.
     """
     now = time.time() if now is None else now
     removed: list[Path] = []
     try:
-        candidates = [entry for entry in os.scandir(destination) if _STAGING_NAME.match(entry.name)]
+        candidates = [
+            entry
+            for entry in os.scandir(destination)
+            if _STAGING_NAME.match(entry.name) or _PREVIOUS_STAGING_NAME.match(entry.name)
+        ]
     except OSError:
         return removed
     for entry in candidates:
@@ -600,6 +611,10 @@ def remove_stale_staging(destination: Path, *, now: float | None = None) -> list
                 continue
         try:
             if not entry.is_dir(follow_symlinks=False):
+                continue
+            if _PREVIOUS_STAGING_NAME.match(entry.name) and not all(
+                _PREVIOUS_STAGING_ENTRY.match(name) for name in os.listdir(folder)
+            ):
                 continue
             if hasattr(os, "getuid") and entry.stat(follow_symlinks=False).st_uid != os.getuid():
                 continue

@@ -18,6 +18,13 @@ class Input:
     cli: bool = True  # also a command-line option --<name>
     # The option's help, when the description is in the action's words (the step, github.sha).
     cli_description: str = ""
+    # The option's help in one command, where the general one speaks of what that command does not
+    # do (`checks` finds no run; `download` dispatches none): (command, help) pairs.
+    cli_by_command: tuple[tuple[str, str], ...] = ()
+
+    def cli_help(self, command: str) -> str:
+        """The option's help in `command`'s --help."""
+        return dict(self.cli_by_command).get(command) or self.cli_description or self.description
 
     @property
     def aliases(self) -> tuple[str, ...]:
@@ -38,6 +45,11 @@ class Output:
     description: str
 
 
+_REPOSITORY_DEFAULT = (
+    "Default: GH_REPO, else GITHUB_REPOSITORY, else the GitHub remote of the git repository in the "
+    "current folder."
+)
+
 INPUTS: tuple[Input, ...] = (
     Input(
         "github-token",
@@ -52,11 +64,27 @@ INPUTS: tuple[Input, ...] = (
         "Repository (owner/name) of the workflows to find, dispatch or wait for.",
         default="${{ github.repository }}",
         cli_description="Repository of the workflows to find, dispatch or wait for: [HOST/]OWNER/REPO, as gh "
-        "takes it. Default: GH_REPO, else GITHUB_REPOSITORY, else the GitHub remote of the git "
-        "repository in the current folder.",
+        f"takes it. {_REPOSITORY_DEFAULT}",
+        cli_by_command=(
+            (
+                "checks",
+                "Repository of the commit whose check runs to wait for: [HOST/]OWNER/REPO. "
+                + _REPOSITORY_DEFAULT,
+            ),
+            ("download", f"Repository of the run to download from: [HOST/]OWNER/REPO. {_REPOSITORY_DEFAULT}"),
+        ),
     ),
     Input("api-url", "GitHub REST API URL (GHES: https://HOST/api/v3).", default="${{ github.api_url }}"),
-    Input("workflow", "Workflow to find or dispatch: file name (deploy.yml), path, numeric id, or name."),
+    Input(
+        "workflow",
+        "Workflow to find or dispatch: file name (deploy.yml), path, numeric id, or name.",
+        cli_by_command=(
+            (
+                "download",
+                "Workflow whose run to download from: file name (deploy.yml), path, numeric id, or name.",
+            ),
+        ),
+    ),
     Input("ref", "Branch or tag to dispatch on. Default: the repository's default branch."),
     Input(
         "sha",
@@ -64,6 +92,13 @@ INPUTS: tuple[Input, ...] = (
         "when dispatching, the ref's head.",
         cli_description="Head SHA whose runs and checks to find. Default: the head of --ref, else of the "
         "repository's default branch.",
+        cli_by_command=(
+            (
+                "checks",
+                "Commit whose check runs to wait for. Default: the head of the repository's default branch.",
+            ),
+            ("download", "Head SHA whose run to find. Default: the head of the repository's default branch."),
+        ),
     ),
     Input("event", "Only find runs triggered by this event (push, pull_request, workflow_dispatch, ...)."),
     Input(
@@ -90,6 +125,7 @@ INPUTS: tuple[Input, ...] = (
         "discovery-timeout",
         "How long a run may take to appear (dispatch: never, or after a dispatch).",
         default="5m",
+        cli_by_command=(("download", "How long the run to download from may take to appear."),),
     ),
     Input("wait", "Wait for the run to complete.", default="true"),
     Input("timeout", "Give up waiting after this long: 90s, 30m, 1h30m, or seconds.", default="30m"),
@@ -110,6 +146,18 @@ INPUTS: tuple[Input, ...] = (
         "Conclusions that count as success: a comma-separated list, or any. "
         "Default: success for runs, success,skipped for checks, any when a run-id's artifacts "
         "are only downloaded.",
+        cli_by_command=(
+            (
+                "checks",
+                "Check conclusions that count as success: a comma-separated list, or any. "
+                "Default: success,skipped.",
+            ),
+            (
+                "download",
+                "Conclusions of the run found that count as success: a comma-separated list, or any. "
+                "Default: success; any with --run-id.",
+            ),
+        ),
     ),
     Input(
         "cancel-on-timeout",
@@ -127,6 +175,7 @@ INPUTS: tuple[Input, ...] = (
     Input(
         "checks",
         "Wait for these check runs on the SHA instead of a workflow run (names, one per line).",
+        cli_by_command=(("checks", "Wait for these check runs on the commit (names, one per line)."),),
     ),
     Input(
         "checks-regex",
@@ -184,6 +233,13 @@ INPUTS: tuple[Input, ...] = (
         "named takes every one, as actions/download-artifact does.",
         cli_description="Use this run instead of finding or dispatching one; downloads the --artifact "
         "names given ('*' for all), whatever the run's conclusion.",
+        cli_by_command=(
+            (
+                "download",
+                "Download from this run instead of finding one: the --artifact names given ('*' for "
+                "all), whatever the run's conclusion.",
+            ),
+        ),
     ),
     Input("path", "Where to download artifacts; several go into path/<name>/.", default="."),
     Input("merge-multiple", "Download several artifacts into the same folder.", default="false"),
@@ -242,6 +298,10 @@ INPUTS: tuple[Input, ...] = (
     Input(
         "dry-run",
         "Only read: say which run would be found or dispatched, waited for and downloaded.",
+        cli_by_command=(
+            ("checks", "Only read: say which check runs would be waited for."),
+            ("download", "Only read: say which run would be found, waited for and downloaded."),
+        ),
         default="false",
     ),
 )

@@ -139,11 +139,18 @@ class Wording:
     the command line by its option (`--no-wait`), so that a message says what to change there."""
 
     options: bool
+    # The option the user typed, where more than one sets an input (`--artifact` for artifacts):
+    # a message names what they wrote, not another option that means the same.
+    typed: tuple[tuple[str, str], ...] = ()
 
     def name(self, name: str) -> str:
         if not self.options:
             return name
-        return "--repo" if name == "repository" else f"--{name}"
+        return dict(self.typed).get(name) or ("--repo" if name == "repository" else f"--{name}")
+
+    def as_typed(self, **typed: str) -> Wording:
+        """This wording, naming each input by the option given for it (`artifacts="--artifact"`)."""
+        return Wording(self.options, tuple({**dict(self.typed), **typed}.items()))
 
     def setting(self, name: str, value: str) -> str:
         if not self.options:
