@@ -233,9 +233,18 @@ def disposition_file_name(disposition: str) -> str | None:
 
 def _last_component(name: str) -> str | None:
     last = _SEPARATORS.split(name.strip())[-1].strip()
-    if last in ("", ".", "..") or "\0" in last or _DRIVE.match(last):
-        return None
-    return last
+    return last if _is_one_safe_name(last) else None
+
+
+def _is_one_safe_name(name: str) -> bool:
+    """Whether `name` names one file or folder inside the folder it is joined to: not empty, `.`
+    or `..`, no separator of either kind, no NUL, no Windows drive."""
+    return (
+        name not in ("", ".", "..")
+        and not _SEPARATORS.search(name)
+        and "\0" not in name
+        and not _DRIVE.match(name)
+    )
 
 
 def _check_name_length(name: str, label: str, what: str) -> None:
@@ -421,7 +430,7 @@ def _refuse_untrusted(artifact: Artifact, run_id: int, run: WorkflowRun | None, 
 def _folder_name(artifact: Artifact, run_id: int) -> str:
     """The artifact's name as one folder: upload-artifact forbids `/` and `\\`, but check anyway."""
     name = artifact.name
-    if name in ("", ".", "..") or _SEPARATORS.search(name) or "\0" in name or _DRIVE.match(name):
+    if not _is_one_safe_name(name):
         raise UnsafeArtifactError(
             f"artifact {name!r} of run {run_id} has a name that is not a safe folder name; refusing it",
             hint="download it on its own (it then goes straight into the path), or rename it",
