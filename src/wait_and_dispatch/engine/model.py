@@ -15,6 +15,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wait_and_dispatch.engine.failures import FailureDigest
 from wait_and_dispatch.github_api import ApiStats
 from wait_and_dispatch.support.errors import (
     ConclusionNotAllowedError,
@@ -116,6 +117,19 @@ class ProgressKind(StrEnum):
     RETRY = "retry"  # the API layer is waiting out an error or a rate limit
     SLOWED = "slowed"  # the poll governor slowed down (or sped up again), and why
     NOTICE = "notice"  # the API layer learnt something worth a line under --debug (once)
+    JOBS = "jobs"  # the jobs of the run waited for changed: `jobs` holds each one's state
+    DOWNLOAD = "download"  # bytes of an artifact arrived: `done_bytes` of `total_bytes`
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """One job of a run being waited for, as a live view shows it (text from GitHub: untrusted)."""
+
+    name: str
+    status: str  # queued | in_progress | completed (GitHub's job statuses, waiting and pending too)
+    conclusion: str | None = None
+    current_step: str | None = None  # the step in progress, or the last one that ran
+    html_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +146,9 @@ class ProgressEvent:
     run_id: int | None = None  # with DISPATCHED: the run we started (the edges cancel it on cancel)
     repository: str | None = None  # with DISPATCHED: owner/name the run is in (a plan's nodes differ)
     slowed: str | None = None  # with POLL and SLOWED: why polls are further apart than the cadence
+    jobs: tuple[JobProgress, ...] = ()  # with JOBS: every job of the run, in the API's order
+    done_bytes: int | None = None  # with DOWNLOAD: bytes of the artifact received so far
+    total_bytes: int | None = None  # with DOWNLOAD: the artifact's size, when GitHub said it
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -639,6 +656,7 @@ class ChecksResult:
     cost: ApiCost
     missing: tuple[str, ...] = ()  # named checks (or a regex) that never appeared
     allowed_conclusions: frozenset[str] = DEFAULT_CHECK_CONCLUSIONS
+    failure: FailureDigest | None = None  # what the failed checks looked like inside (failures.py)
 
     @property
     def conclusions(self) -> dict[str, str | None]:
@@ -699,6 +717,7 @@ class RunResult:
     # The run succeeded but taking its artifacts failed: kept here, not raised, so that the
     # outputs about the run can still be written before the step fails.
     artifact_error: WaitAndDispatchError | None = None
+    failure: FailureDigest | None = None  # what the failed run looked like inside (failures.py)
 
     @property
     def duration(self) -> float | None:

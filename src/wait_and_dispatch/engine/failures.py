@@ -1,0 +1,147 @@
+"""What a failed run or check looked like inside: the failure digest.
+
+Plain data, like `model.py`. The engine gathers it (only when a run or an Actions check run ends
+with a conclusion that is not allowed) and the edges show it: in the error line, in `--json`'s
+`failure` object, in the job summary, and as annotations of the caller's step. Every text here
+comes from GitHub (job, step and check names, annotation messages, log lines) and is untrusted:
+whoever shows it escapes it for the channel it goes to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# GitHub's `annotation_level` for an `::error` line (REST "Check runs": annotation object; the
+# levels are notice, warning and failure).
+ERROR_LEVEL = "failure"
+# How many failed jobs are read in full (steps, annotations, log tail); the rest are listed.
+MAX_JOBS_READ = 5
+# How many lines of a failed job's log are kept, at most.
+MAX_LOG_LINES = 100
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """One annotation of a check run, as REST "List check run annotations" gives it."""
+
+    path: str
+    start_line: int | None
+    end_line: int | None
+    annotation_level: str  # notice | warning | failure
+    title: str | None
+    message: str
+
+    @property
+    def is_error(self) -> bool:
+        return self.annotation_level == ERROR_LEVEL
+
+    def where(self) -> str:
+        """`tests/test_api.py:42`, `tests/test_api.py:42-44`, or the path alone."""
+        if self.start_line is None:
+            return self.path
+        if self.end_line is not None and self.end_line != self.start_line:
+            return f"{self.path}:{self.start_line}-{self.end_line}"
+        return f"{self.path}:{self.start_line}"
+
+    def as_output(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "annotation_level": self.annotation_level,
+            "title": self.title,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class FailedStep:
+    number: int
+    name: str
+
+    def as_output(self) -> dict[str, Any]:
+        return {"number": self.number, "name": self.name}
+
+
+@dataclass(frozen=True)
+class FailedJob:
+    """A failed job of a run (an Actions check run is a job: a job's id is its check run's id),
+    or a failed check run of another app, which has no steps or log but an output title and
+    summary."""
+
+    name: str
+    id: int
+    html_url: str
+    conclusion: str | None
+    failed_steps: tuple[FailedStep, ...] = ()
+    annotations: tuple[Annotation, ...] = ()
+    log_tail: str = ""  # at most MAX_LOG_LINES lines, ending at the runner's last `##[error]` line
+    read: bool = True  # False: listed only (beyond the first MAX_JOBS_READ failed jobs)
+    unreadable: str | None = None  # one line: what of this job could not be read, and why
+    app: str | None = None  # set for a check run of another app than GitHub Actions
+    output_title: str | None = None  # another app's check: its `output.title`
+    output_summary: str | None = None  # another app's check: its `output.summary`
+
+    @property
+    def first_error(self) -> Annotation | None:
+        """The first annotation, in the API's order, at GitHub's level for `::error`."""
+        return next((a for a in self.annotations if a.is_error), None)
+
+    @property
+    def step_url(self) -> str:
+        """A link to the first failed step on the job's page (`#step:N:1` opens that step)."""
+        if self.failed_steps and self.html_url:
+            return f"{self.html_url}#step:{self.failed_steps[0].number}:1"
+        return self.html_url
+
+    def headline(self) -> str:
+        """`job "test (3.12)", step "Run pytest": tests/test_api.py:42 AssertionError: ...`:
+        the job, its first failed step and its first error annotation's first line."""
+        what = "check" if self.app else "job"
+        parts = [f'{what} "{self.name}"']
+        if self.failed_steps:
+            parts[0] += f', step "{self.failed_steps[0].name}"'
+        error = self.first_error
+        if error is not None:
+            first_line = error.message.strip().splitlines()[0] if error.message.strip() else ""
+            parts.append(f"{error.where()} {first_line}".strip())
+        elif self.output_title:
+            parts.append(self.output_title)
+        return ": ".join(parts)
+
+    def as_output(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "name": self.name,
+            "id": self.id,
+            "html_url": self.html_url,
+            "conclusion": self.conclusion,
+            "failed_steps": [s.as_output() for s in self.failed_steps],
+            "annotations": [a.as_output() for a in self.annotations],
+            "log_tail": self.log_tail,
+            "read": self.read,
+            "unreadable": self.unreadable,
+        }
+        if self.app is not None:
+            data.update(app=self.app, output_title=self.output_title, output_summary=self.output_summary)
+        return data
+
+
+@dataclass(frozen=True)
+class FailureDigest:
+    """The failed jobs of one run (or the failed checks of one commit), the first MAX_JOBS_READ
+    read in full. `unreadable` says in one line when the digest could not be read at all: a
+    digest never hides the failure it describes, nor turns it into a hang."""
+
+    jobs: tuple[FailedJob, ...] = ()
+    unreadable: str | None = None
+
+    def headline(self) -> str:
+        """The first failed job's headline, or why there is none; empty when nothing is known."""
+        if self.jobs:
+            more = len(self.jobs) - 1
+            return self.jobs[0].headline() + (f" (and {more} more failed)" if more > 0 else "")
+        return f"no digest: {self.unreadable}" if self.unreadable else ""
+
+    def as_output(self) -> dict[str, Any]:
+        return {"jobs": [j.as_output() for j in self.jobs], "unreadable": self.unreadable}
