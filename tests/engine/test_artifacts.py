@@ -24,14 +24,9 @@ from wait_and_dispatch.engine.artifacts import (
     list_artifacts,
     select_artifacts,
 )
-from wait_and_dispatch.engine.model import (
-    Artifact,
-    ArtifactSelection,
-    ProgressEvent,
-    ProgressKind,
-    Repository,
-    WorkflowRun,
-)
+from wait_and_dispatch.engine.github_objects import Artifact, Repository, WorkflowRun
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
+from wait_and_dispatch.engine.requests import ArtifactSelection
 from wait_and_dispatch.engine.unzip import StreamingUnzip, unpack_file
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.errors import (

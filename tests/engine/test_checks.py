@@ -22,18 +22,10 @@ from wait_and_dispatch.engine.checks import (
     decide,
     wait_for_checks,
 )
-from wait_and_dispatch.engine.model import (
-    CallerJob,
-    CheckRun,
-    CheckSelection,
-    ChecksResult,
-    CheckSuite,
-    Outcome,
-    ProgressEvent,
-    ProgressKind,
-    Repository,
-    WaitOptions,
-)
+from wait_and_dispatch.engine.github_objects import CheckRun, CheckSuite, Repository
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
+from wait_and_dispatch.engine.requests import CallerJob, CheckSelection, WaitOptions
+from wait_and_dispatch.engine.results import ChecksResult, Outcome
 from wait_and_dispatch.engine.workflow_file import parse_workflow_jobs
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.clock import ManualClock

@@ -11,14 +11,9 @@ from tests.engine.conftest import APP, MakeEngine
 from wait_and_dispatch.emulator import Emulator
 from wait_and_dispatch.engine import artifacts as artifacts_api
 from wait_and_dispatch.engine import workflow_runs
-from wait_and_dispatch.engine.model import (
-    ArtifactSelection,
-    DispatchPolicy,
-    Outcome,
-    ProgressKind,
-    RunRequest,
-    WaitOptions,
-)
+from wait_and_dispatch.engine.progress import ProgressKind
+from wait_and_dispatch.engine.requests import ArtifactSelection, DispatchPolicy, RunRequest, WaitOptions
+from wait_and_dispatch.engine.results import Outcome
 from wait_and_dispatch.support.clock import ManualClock
 from wait_and_dispatch.support.errors import ConclusionNotAllowedError, WaitTimeoutError
 

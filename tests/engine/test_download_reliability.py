@@ -19,7 +19,7 @@ import pytest
 from tests.engine.test_artifacts import REPO, OctoApp, files_under
 from wait_and_dispatch.emulator import Emulator, Fault, Scenario
 from wait_and_dispatch.engine.artifacts import STALE_STAGING_AFTER, download_artifacts, remove_stale_staging
-from wait_and_dispatch.engine.model import ArtifactSelection
+from wait_and_dispatch.engine.requests import ArtifactSelection
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
 from wait_and_dispatch.support.clock import SystemClock
 from wait_and_dispatch.support.errors import ArtifactError, DeadlineExceededError, ExitCode

@@ -71,18 +71,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from wait_and_dispatch.engine.model import (
-    Artifact,
-    ArtifactKind,
-    ArtifactSelection,
-    DownloadedArtifact,
-    ProgressCallback,
-    ProgressEvent,
-    ProgressKind,
-    Repository,
-    WorkflowRun,
-    ignore_progress,
-)
+from wait_and_dispatch.engine.github_objects import Artifact, Repository, WorkflowRun
+from wait_and_dispatch.engine.progress import ProgressCallback, ProgressEvent, ProgressKind, ignore_progress
+from wait_and_dispatch.engine.requests import ArtifactSelection
+from wait_and_dispatch.engine.results import ArtifactKind, DownloadedArtifact
 from wait_and_dispatch.engine.unzip import EXPANSION_FLOOR, StreamingUnzip
 from wait_and_dispatch.github_api import DownloadSink, GitHubApi, StorageAnswer
 from wait_and_dispatch.support.errors import (

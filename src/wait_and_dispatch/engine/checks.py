@@ -65,21 +65,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wait_and_dispatch.engine import workflow_runs
-from wait_and_dispatch.engine.model import (
-    ApiCost,
-    CheckRun,
-    CheckSelection,
-    ChecksResult,
-    CheckSuite,
-    Outcome,
+from wait_and_dispatch.engine.github_objects import CheckRun, CheckSuite, Repository
+from wait_and_dispatch.engine.progress import (
     ProgressCallback,
     ProgressEvent,
     ProgressKind,
-    Repository,
-    WaitOptions,
     format_seconds,
     ignore_progress,
 )
+from wait_and_dispatch.engine.requests import CheckSelection, WaitOptions
+from wait_and_dispatch.engine.results import ApiCost, ChecksResult, Outcome
 from wait_and_dispatch.engine.workflow_file import JobNames
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.github_api.polling import Pace, PollBounds, governor_for

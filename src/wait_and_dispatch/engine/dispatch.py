@@ -56,20 +56,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from wait_and_dispatch.engine import workflow_runs
+from wait_and_dispatch.engine.github_objects import Repository, Workflow, WorkflowRun
 from wait_and_dispatch.engine.inputs import MAX_INPUTS, check_input_limits
-from wait_and_dispatch.engine.model import (
-    DispatchedRun,
-    DispatchPolicy,
+from wait_and_dispatch.engine.progress import (
     ProgressCallback,
     ProgressEvent,
     ProgressKind,
-    Repository,
-    RunRequest,
-    Workflow,
-    WorkflowRun,
     format_seconds,
     ignore_progress,
 )
+from wait_and_dispatch.engine.requests import DispatchPolicy, RunRequest
+from wait_and_dispatch.engine.results import DispatchedRun
 from wait_and_dispatch.engine.waiting import cancel_after_timeout
 from wait_and_dispatch.engine.workflow_file import WorkflowDefinition
 from wait_and_dispatch.github_api import FALLBACK_API_VERSION, GitHubApi

@@ -6,21 +6,16 @@ from collections.abc import Sequence
 
 from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.dispatch import Dispatcher
-from wait_and_dispatch.engine.model import (
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
+from wait_and_dispatch.engine.progress import ProgressCallback, ignore_progress
+from wait_and_dispatch.engine.requests import ArtifactSelection, CheckSelection, RunRequest, WaitOptions
+from wait_and_dispatch.engine.results import (
     ApiCost,
-    ArtifactSelection,
-    CheckSelection,
     ChecksResult,
     DispatchedRun,
     DownloadedArtifact,
     Outcome,
-    ProgressCallback,
-    Repository,
-    RunRequest,
     RunResult,
-    WaitOptions,
-    WorkflowRun,
-    ignore_progress,
 )
 from wait_and_dispatch.engine.waiting import RunTarget, WaitedRun, wait_for_runs
 from wait_and_dispatch.github_api import ApiStats, GitHubApi

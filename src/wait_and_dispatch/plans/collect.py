@@ -17,14 +17,10 @@ from typing import Any
 
 from wait_and_dispatch.engine import artifacts as artifacts_api
 from wait_and_dispatch.engine.facade import Engine
+from wait_and_dispatch.engine.github_objects import Artifact, Repository, WorkflowRun
 from wait_and_dispatch.engine.inputs import parse_duration
-from wait_and_dispatch.engine.model import (
-    Artifact,
-    ArtifactSelection,
-    DownloadedArtifact,
-    Repository,
-    WorkflowRun,
-)
+from wait_and_dispatch.engine.requests import ArtifactSelection
+from wait_and_dispatch.engine.results import DownloadedArtifact
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, PlanNode, input_text
 from wait_and_dispatch.plans.scheduler import empty_outputs

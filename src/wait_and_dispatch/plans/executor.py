@@ -31,8 +31,9 @@ from typing import Any
 from wait_and_dispatch.engine import artifacts as artifacts_api
 from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.facade import Engine
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.inputs import parse_duration
-from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository, format_seconds
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind, format_seconds
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import scheduler
 from wait_and_dispatch.plans.collect import collect
