@@ -18,8 +18,8 @@ import pytest
 
 from tests.conftest import FEATURE_SHA, MAIN_SHA
 from wait_and_dispatch.emulator import Emulator, Fault
-from wait_and_dispatch.engine.artifacts import (
-    download_artifacts,
+from wait_and_dispatch.engine.artifact_download import download_artifacts
+from wait_and_dispatch.engine.artifact_selection import (
     latest_successful_run,
     list_artifacts,
     select_artifacts,

@@ -66,14 +66,15 @@ class Engine:
         deadline: float | None = None,
     ) -> tuple[DownloadedArtifact, ...]:
         """The selected artifacts of `run`, or of the latest successful run on `selection.from_branch`."""
-        from wait_and_dispatch.engine import artifacts as artifacts_api  # after the wait, not at start-up
+        # After the wait, not at start-up.
+        from wait_and_dispatch.engine import artifact_download, artifact_selection
 
         source = run
         if selection.from_branch:
-            source = artifacts_api.latest_successful_run(
+            source = artifact_selection.latest_successful_run(
                 self.api, repo, run.workflow_id, selection.from_branch, deadline=deadline
             )
-        return artifacts_api.download_artifacts(
+        return artifact_download.download_artifacts(
             self.api, repo, source.id, selection, on_progress=self.on_progress, deadline=deadline, run=source
         )
 
@@ -118,20 +119,20 @@ class Engine:
         self, repo: Repository, run: WorkflowRun | None, selection: ArtifactSelection
     ) -> list[str]:
         """Dry run: which artifacts would be downloaded and where, as lines for a person."""
-        from wait_and_dispatch.engine import artifacts as artifacts_api  # after the wait, not at start-up
+        from wait_and_dispatch.engine import artifact_selection  # after the wait, not at start-up
 
         source = run
         if selection.from_branch:
             if run is None:
                 return [f"would download artifacts from the latest successful run on {selection.from_branch}"]
-            source = artifacts_api.latest_successful_run(
+            source = artifact_selection.latest_successful_run(
                 self.api, repo, run.workflow_id, selection.from_branch
             )
         if source is None:
             wanted = ", ".join(selection.patterns) or "every artifact"
             return [f"would download {wanted} from the run once it completes, into {selection.path}"]
-        available = artifacts_api.list_artifacts(self.api, repo, source.id)
-        chosen = artifacts_api.select_artifacts(available, selection.patterns)
+        available = artifact_selection.list_artifacts(self.api, repo, source.id)
+        chosen = artifact_selection.select_artifacts(available, selection.patterns)
         several = len(chosen) > 1 and not selection.merge_multiple
         return [
             f"would download artifact {a.name} ({a.size:,} bytes) from run {source.id} into "

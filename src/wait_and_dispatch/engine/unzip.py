@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import re
 import stat
 import struct
 import threading
@@ -41,6 +40,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from wait_and_dispatch.engine.safe_paths import check_link, member_parts
 from wait_and_dispatch.support.errors import ArtifactError, UnsafeArtifactError
 
 LOCAL_HEADER = b"PK\x03\x04"
@@ -63,8 +63,6 @@ _MAX_CENTRAL = 32 * 1024 * 1024  # a central directory of ~300,000 entries; more
 _MAX_LINK_TARGET = 4096  # PATH_MAX: a longer "link target" is not a link
 _MAX_HEADER = 30 + 2 * 65535
 _WRITES_IN_FLIGHT = 16  # chunks (at most 1 MiB each) queued for the writer thread
-_DRIVE = re.compile(r"^[A-Za-z]:")
-_SEPARATORS = re.compile(r"[/\\]")
 # An archive may always unpack to this much, whatever its ratio: a small zip of small text files
 # legitimately compresses far better than 200:1 (a 1 KiB zip of 300 KiB of repeated log lines).
 EXPANSION_FLOOR = 1024 * 1024
@@ -591,40 +589,6 @@ def _descriptor_fields(chunk: bytes, pos: int, wide: bool) -> tuple[int, int, in
     return int(crc), int(csize), int(usize)
 
 
-def member_parts(name: str, label: str) -> tuple[str, ...]:
-    """The path components of a zip entry name, refusing names that would land outside the folder.
-
-    Both separators count: a `\\` is a folder separator on Windows, so `..\\evil` climbs out there.
-    """
-    if name.startswith(("/", "\\")) or _DRIVE.match(name):
-        raise UnsafeArtifactError(f"{label} holds an absolute path {name!r}; refusing it")
-    parts = tuple(part for part in _SEPARATORS.split(name) if part not in ("", "."))
-    if ".." in parts:
-        raise UnsafeArtifactError(f"{label} holds a path that climbs out with '..' ({name!r}); refusing it")
-    if any(_DRIVE.match(part) or "\0" in part for part in parts):
-        raise UnsafeArtifactError(f"{label} holds a path with a drive letter ({name!r}); refusing it")
-    return parts
-
-
-def check_link(parts: tuple[str, ...], link_target: str, name: str, label: str) -> None:
-    """Refuse a link entry whose target, read from where the link sits, leaves the archive."""
-    outside = UnsafeArtifactError(
-        f"{label} holds a symbolic link {name!r} pointing outside it ({link_target!r}); refusing it"
-    )
-    if link_target.startswith(("/", "\\")) or _DRIVE.match(link_target) or "\0" in link_target:
-        raise outside
-    position = list(parts[:-1])
-    for part in _SEPARATORS.split(link_target):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not position:
-                raise outside
-            position.pop()
-        else:
-            position.append(part)
-
-
 def unpack_file(
     archive: Path, into: Path, *, label: str, max_ratio: float, shown: Path | None = None
 ) -> list[UnpackedEntry]:
@@ -635,6 +599,3 @@ def unpack_file(
         while chunk := source.read(_OUT_CHUNK):
             sink.write(chunk)
     return sink.finish()
-
-
-__all__ = ["EXPANSION_FLOOR", "StreamingUnzip", "UnpackedEntry", "check_link", "member_parts", "unpack_file"]
