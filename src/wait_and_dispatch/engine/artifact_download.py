@@ -16,9 +16,9 @@ Merged artifacts overwrite each other in the order selected. Files already in th
 the artifacts do not contain are left alone; files they do contain are replaced.
 
 Safety: nothing an archive says is trusted (engine/unzip.py and engine/safe_paths.py have the
-details). Entry names that
-are absolute, carry a drive letter, or climb out with `..` (with `/` or `\\` as separator) are
-refused; so are archives that declare or actually unpack to far more than their size (zip bombs).
+details). Entry names that are absolute, carry a drive letter, or climb out with `..` (with `/` or
+`\\` as separator) are refused; so are archives that declare or actually unpack to far more than
+their size (zip bombs).
 No symbolic link is ever created: upload-artifact stores the files links point to, and
 download-artifact (through unzip-stream) writes a link entry as a plain file holding its target,
 which is what happens here too, for targets inside the archive; a link entry aiming outside it
