@@ -51,9 +51,9 @@ class Engine:
         *,
         exclude: Sequence[str] = (),
     ) -> ChecksResult:
-        from wait_and_dispatch.engine import checks as checks_api  # only a checks job needs it
+        from wait_and_dispatch.engine import check_wait  # only a checks job needs it
 
-        return checks_api.wait_for_checks(
+        return check_wait.wait_for_checks(
             self.api, repo, sha, selection, options, on_progress=self.on_progress, exclude=exclude
         )
 
