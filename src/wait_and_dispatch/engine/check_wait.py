@@ -21,9 +21,9 @@ How GitHub shows checks, and what that means here (REST docs "Check runs", "Chec
   report a matching check has not reported one yet (see `SuiteVerdict`). A job's check is named
   by its `name:` or id; a name with an expression, a matrix job (its values are appended) or a
   call of a reusable workflow (`caller / called`) may take many names and is taken to match when
-  it could (see `_started` for when such a job has reported). A suite that cannot be tied to a
-  readable file (GitHub's dynamic workflows, no `contents: read` or `actions: read`) holds the
-  wait for the settle window below at most.
+  it could (see `_started` in check_view.py for when such a job has reported). A suite that
+  cannot be tied to a readable file (GitHub's dynamic workflows, no `contents: read` or
+  `actions: read`) holds the wait for the settle window below at most.
 - The waiting job's own run (`CheckSelection.caller`) is judged by its file like any other,
   without its own job; its own check (`job.check_run_id`, else the own job's fixed name in the
   own run) is never waited for. lewagon/wait-on-check-action asks for it as
@@ -31,8 +31,8 @@ How GitHub shows checks, and what that means here (REST docs "Check runs", "Chec
 - Other apps get a suite on every push whether or not they ever report: those may stay `queued`
   with `latest_check_runs_count: 0` forever (the recording CheckSuite.testGetCheckSuitesForRef
   has four such suites beside two that reported). Their checks cannot be predicted, so they are
-  given a short settle window (`APP_SETTLE_SECONDS`, from when the wait first saw the suite: an
-  open-ended wait reads the suites at its start), and never waited on past it.
+  given a short settle window (`APP_SETTLE_SECONDS` in check_view.py, from when the wait first
+  saw the suite: an open-ended wait reads the suites at its start), and never waited on past it.
 
 So, for each kind of selection:
   - a conclusion that is not allowed ends the wait at once (`fail_fast`, the default); with

@@ -230,7 +230,7 @@ class Dispatcher:
             if sent.correlation_id is None and sent.snapshot is None and self.sender.needs_snapshot(target):
                 sent.snapshot = self.discovery.snapshot(target, deadline)
             # On GitHub's clock: `created` and `created_at` are, and ours may be seconds off.
-            # `_new_runs` starts a second early for `created`'s one-second precision.
+            # `RunDiscovery.new_runs` starts a second early for `created`'s one-second precision.
             since = sent.since = self.discovery.server_now()
             try:
                 # An interrupt waits for the answer, which may name the run (support/interrupts.py).
