@@ -18,16 +18,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from wait_and_dispatch.engine import artifacts as artifacts_api
+from wait_and_dispatch.engine import artifact_selection
 from wait_and_dispatch.engine.facade import Engine
+from wait_and_dispatch.engine.github_objects import Artifact, Repository, WorkflowRun
 from wait_and_dispatch.engine.inputs import parse_duration
-from wait_and_dispatch.engine.model import (
-    Artifact,
-    ArtifactSelection,
-    DownloadedArtifact,
-    Repository,
-    WorkflowRun,
-)
+from wait_and_dispatch.engine.requests import ArtifactSelection
+from wait_and_dispatch.engine.results import DownloadedArtifact
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, PlanNode, input_text
 from wait_and_dispatch.plans.scheduler import empty_outputs
@@ -154,8 +150,8 @@ def _choose_artifacts(
         (
             source,
             run_id,
-            artifacts_api.select_artifacts(
-                artifacts_api.list_artifacts(api, repository, run_id, deadline=deadline), ()
+            artifact_selection.select_artifacts(
+                artifact_selection.list_artifacts(api, repository, run_id, deadline=deadline), ()
             ),
         )
         for source, run_id in sources
