@@ -65,7 +65,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -385,6 +385,7 @@ def download_artifacts(
                 max_ratio=selection.max_expansion_ratio,
                 skip_decompress=selection.skip_decompress,
                 deadline=deadline,
+                on_bytes=_byte_progress(api, label, artifact.size, on_progress),
             )
             _merge(unpacked, tree / places[artifact.id].relative_to(destination), places[artifact.id], label)
             results.append(
@@ -449,6 +450,7 @@ def _download_one(
     max_ratio: float,
     skip_decompress: bool,
     deadline: float | None,
+    on_bytes: Callable[[int, int | None], None] | None = None,
 ) -> tuple[int, bool, _Saving]:
     """Stream one artifact into `into`, unpacking a zip as it arrives or saving the bytes as one
     file (decided from the storage host's headers), hashing them on the way; check the sha256,
@@ -468,7 +470,9 @@ def _download_one(
         return saving[0].sink
 
     try:
-        result = api.download_artifact(artifact.archive_download_url, fresh_sink, deadline=deadline)
+        result = api.download_artifact(
+            artifact.archive_download_url, fresh_sink, deadline=deadline, on_progress=on_bytes
+        )
     except ArtifactDownloadError as error:
         raise ArtifactDownloadError(f"{label}: {error}, on every try", hint=error.hint) from error
     except (ArtifactError, DeadlineExceededError) as error:
@@ -489,6 +493,41 @@ def _download_one(
         )
     saving[0].sink.finish()
     return result.size, verified, saving[0]
+
+
+# At most this many DOWNLOAD events a second per artifact (plus its first and last): a progress
+# bar redraws no faster than a person reads it, and a stream of small reads costs no more events.
+_BYTE_EVENTS_PER_SECOND = 10
+
+
+def _byte_progress(
+    api: GitHubApi, label: str, size: int, on_progress: ProgressCallback
+) -> Callable[[int, int | None], None] | None:
+    """The API layer's byte count of one artifact's stream as DOWNLOAD events, thinned to
+    `_BYTE_EVENTS_PER_SECOND` on the API's clock; the last (all bytes in) always goes out. A try
+    that is cut starts again from 0, and so do the events. `size` (GitHub's listing) stands for
+    the total when the storage host gives no length."""
+    if on_progress is ignore_progress:
+        return None
+    last: list[float] = []  # when the last event went out
+
+    def report(done: int, length: int | None) -> None:
+        total = size if length is None else length
+        now = api.clock.now()
+        if last and done < total and now - last[0] < 1 / _BYTE_EVENTS_PER_SECOND:
+            return
+        last[:] = [now]
+        on_progress(
+            ProgressEvent(
+                ProgressKind.DOWNLOAD,
+                f"{label}: {done:,} of {total:,} bytes",
+                label,
+                done_bytes=done,
+                total_bytes=total,
+            )
+        )
+
+    return report
 
 
 def _saved_name(artifact: Artifact, answer: StorageAnswer, label: str, *, zipped: bool) -> str:
