@@ -19,11 +19,19 @@ import pytest
 
 from tests.cli.conftest import serve_to_the_cli
 from tests.edges.test_action import fast_scenario
+from tests.support.small_plan import small_scenario, write_plan
 from wait_and_dispatch.cli.main import main
 from wait_and_dispatch.emulator import Emulator
 from wait_and_dispatch.engine.model import JobProgress, ProgressEvent, ProgressKind
-from wait_and_dispatch.session.live_view import LiveView
-from wait_and_dispatch.session.progress import ProgressPrinter, progress_printer
+from wait_and_dispatch.plans.executor import PlanEvent, PlanEventKind
+from wait_and_dispatch.plans.model import NodeOutcome, NodeResult
+from wait_and_dispatch.session.live_view import LiveView, PlanLiveView
+from wait_and_dispatch.session.progress import (
+    PlanProgressPrinter,
+    ProgressPrinter,
+    plan_progress_printer,
+    progress_printer,
+)
 
 FAST = ["--repo", "octo/app", "--poll-interval", "1s", "--max-poll-interval", "2s", "--timeout", "1m"]
 MB = 1_000_000
@@ -52,7 +60,7 @@ def download(done: int, total: int, name: str = "artifact report of run 42") -> 
     )
 
 
-def drawn(view: LiveView, width: int = 100) -> str:
+def drawn(view: LiveView | PlanLiveView, width: int = 100) -> str:
     """The view's drawing as text, as a terminal `width` columns wide shows it."""
     from rich.console import Console
 
@@ -201,6 +209,75 @@ def test_plain_lines_leave_the_drawings_events_out() -> None:
     assert stream.getvalue() == ""
 
 
+# -- plans -------------------------------------------------------------------------------------------
+
+
+def node_progress(node: str, event: ProgressEvent) -> PlanEvent:
+    return PlanEvent(PlanEventKind.PROGRESS, node, event.message, progress=event)
+
+
+def test_a_plan_is_a_table_of_its_nodes_with_state_run_and_elapsed(seconds: list[float]) -> None:
+    view = PlanLiveView(Terminal(), {}, ["build", "test", "report"], width=100, clock=lambda: seconds[0])
+    view(PlanEvent(PlanEventKind.STARTED, "build", "dispatching Build"))
+    view(node_progress("build", ProgressEvent(ProgressKind.DISPATCHED, "started run 7", run_id=7)))
+    seconds[0] += 95
+    view(
+        node_progress("build", ProgressEvent(ProgressKind.POLL, "run 7 in_progress", "run 7", "in_progress"))
+    )
+    outcome = NodeOutcome("build", NodeResult.SUCCESS, {}, started=0, finished=125)
+    seconds[0] += 30
+    view(PlanEvent(PlanEventKind.FINISHED, "build", "success", outcome=outcome))
+    view(PlanEvent(PlanEventKind.STARTED, "test", "dispatching Test"))
+    seconds[0] += 5
+    view(node_progress("test", ProgressEvent(ProgressKind.POLL, "run 8 queued", "run 8", "queued")))
+
+    rows = [line.split() for line in drawn(view).splitlines()]
+    view.finish()
+
+    assert rows[0] == ["node", "state", "run", "elapsed"]
+    assert rows[1] == ["build", "success", "run", "7", "2m5s"]
+    assert rows[2] == ["test", "queued", "run", "8", "5s"]
+    assert rows[3] == ["report", "waiting", "for", "its", "needs"]
+    written = view.stream.getvalue()  # type: ignore[attr-defined]
+    assert "[build] dispatching Build" in written and "[build] started run 7" in written
+    assert "run 7 in_progress" not in written.split("node")[0], "a poll is drawn, not printed"
+    assert written.rstrip("\n").endswith(SHOW_CURSOR)
+
+
+def test_a_plan_draws_nothing_more_once_finished(seconds: list[float]) -> None:
+    view = PlanLiveView(Terminal(), {}, ["build"], width=80, clock=lambda: seconds[0])
+    view(PlanEvent(PlanEventKind.STARTED, "build", "dispatching Build"))
+    view.finish()
+    ended = view.stream.getvalue()  # type: ignore[attr-defined]
+
+    view(
+        node_progress("build", ProgressEvent(ProgressKind.POLL, "run 7 in_progress", "run 7", "in_progress"))
+    )
+    view.close()
+    view(PlanEvent(PlanEventKind.STARTED, "build", "late"))
+
+    assert view.stream.getvalue() == ended  # type: ignore[attr-defined]
+
+
+def test_a_plans_node_names_are_shown_literally(seconds: list[float]) -> None:
+    view = PlanLiveView(Terminal(), {}, [HOSTILE], width=400, clock=lambda: seconds[0])
+    view(PlanEvent(PlanEventKind.STARTED, HOSTILE, HOSTILE))
+    view.finish()
+
+    assert SHOWN in drawn(view, width=400)
+    written = view.stream.getvalue()  # type: ignore[attr-defined]
+    for raw in ("\x1b[31mred", "\x1b]0;", "\x07", "\u202e"):
+        assert raw not in written
+
+
+def test_a_plan_on_a_terminal_gets_the_table_and_anywhere_else_plain_lines() -> None:
+    assert type(plan_progress_printer(Terminal(), {}, ["a"], quiet=False)) is PlanLiveView
+    assert type(plan_progress_printer(io.StringIO(), {}, ["a"], quiet=False)) is PlanProgressPrinter
+    assert (
+        type(plan_progress_printer(Terminal(), {"TERM": "dumb"}, ["a"], quiet=False)) is PlanProgressPrinter
+    )
+
+
 # -- the command line --------------------------------------------------------------------------------
 
 
@@ -275,3 +352,24 @@ def test_run_outside_a_terminal_never_imports_rich(emulator: Emulator, tmp_path:
     assert done.stdout.splitlines()[-1] == "0 []", done.stderr
     assert "\x1b" not in done.stderr
     assert (tmp_path / "out" / "app.txt").exists()
+
+
+def test_plan_on_a_terminal_draws_its_nodes_and_gives_the_cursor_back(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TERM", "xterm-256color")
+    err = Terminal()
+    with serve_to_the_cli(monkeypatch, small_scenario()):
+        code = main(
+            ["plan", str(write_plan(tmp_path)), "--workdir", str(tmp_path)], stdout=io.StringIO(), stderr=err
+        )
+
+    assert code == 0, err.getvalue()
+    written = err.getvalue()
+    assert written.count(HIDE_CURSOR) == written.count(SHOW_CURSOR) == 1
+    last = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", written.rsplit("node", 1)[1])
+    assert [line.split()[:2] for line in last.splitlines()[1:4]] == [
+        ["build", "success"],
+        ["test", "success"],
+        ["report", "success"],
+    ]

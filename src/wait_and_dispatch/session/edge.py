@@ -149,9 +149,12 @@ def run_plan(
                 on_cancelled(started[0].cancel())
 
         with cancel_on_failure(cancel):
-            with around():
-                plan_report = run_plan_job(
-                    api, plan, settings, plan_context, on_event=event, on_runner=started.append
-                )
+            try:
+                with around():
+                    plan_report = run_plan_job(
+                        api, plan, settings, plan_context, on_event=event, on_runner=started.append
+                    )
+            finally:  # however the plan ends, a live view stops drawing and shows the cursor
+                printer.finish()
             finished()
     return plan_report

@@ -16,11 +16,11 @@ as written, and an escape sequence is shown as `\\x1b[...`, not obeyed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from wait_and_dispatch.engine.model import JobProgress, ProgressEvent, ProgressKind
-from wait_and_dispatch.session.progress import ProgressPrinter
+from wait_and_dispatch.engine.model import JobProgress, ProgressEvent, ProgressKind, format_seconds
+from wait_and_dispatch.session.progress import PlanProgressPrinter, ProgressPrinter, is_line
 from wait_and_dispatch.support.text import escape_line, terminal_text
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from rich.live import Live
     from rich.progress import Progress, TaskID
     from rich.text import Text
+
+    from wait_and_dispatch.plans.executor import PlanEvent
 
 _DRAWN = frozenset({ProgressKind.JOBS, ProgressKind.DOWNLOAD, ProgressKind.POLL})
 # How a job's state is drawn: GitHub's job statuses, and the conclusions of a completed job
@@ -46,7 +48,55 @@ _STYLES = {
     "waiting": "dim",
     "pending": "dim",
     "requested": "dim",
+    "waiting for its needs": "dim",
+    "started": "cyan",
 }
+
+
+def _console(stream: TextIO, environ: Mapping[str, str], width: int | None, *, record: bool) -> Console:
+    """Rich's console on `stream`, a terminal, reading no environment but `environ`; it
+    interprets no markup, emoji codes or "highlights" in what it prints."""
+    from rich.console import Console
+
+    return Console(
+        file=stream,
+        force_terminal=True,  # the edge saw a terminal; a redacting wrapper hides it
+        no_color=bool(environ.get("NO_COLOR")),  # no-color.org: set and not empty
+        width=width,
+        markup=False,
+        emoji=False,
+        highlight=False,
+        record=record,
+        _environ=environ,
+    )
+
+
+def _live(console: Console, drawing: Callable[[], RenderableType]) -> Live:
+    """A drawing in place, started, redrawn by `refresh()` only: no thread, no redirection."""
+    from rich.live import Live
+
+    live = Live(
+        console=console,
+        get_renderable=drawing,
+        auto_refresh=False,  # drawn on each event: no thread, and tests see each drawing
+        redirect_stdout=False,  # stdout is the result's, and the edge's to write
+        redirect_stderr=False,
+    )
+    live.start()
+    return live
+
+
+def _line(message: str) -> Text:
+    from rich.text import Text
+
+    # escape_line as well: a line on a terminal that a runner still reads is no command.
+    return Text(escape_line(terminal_text(message)))
+
+
+def _state(word: str) -> Text:
+    from rich.text import Text
+
+    return Text(terminal_text(word), style=_STYLES.get(word, ""))
 
 
 class LiveView(ProgressPrinter):
@@ -77,24 +127,13 @@ class LiveView(ProgressPrinter):
         self._jobs: tuple[JobProgress, ...] = ()
         self._jobs_of = ""
         self._status = ""
+        self._finished = False
 
     @property
     def console(self) -> Console:
         """Rich's console on the stream, made (and Rich imported) at the first use."""
         if self._console is None:
-            from rich.console import Console
-
-            self._console = Console(
-                file=self.stream,
-                force_terminal=True,  # the edge saw a terminal; a redacting wrapper hides it
-                no_color=bool(self._environ.get("NO_COLOR")),  # no-color.org: set and not empty
-                width=self._width,
-                markup=False,
-                emoji=False,
-                highlight=False,
-                record=self._record,
-                _environ=self._environ,
-            )
+            self._console = _console(self.stream, self._environ, self._width, record=self._record)
         return self._console
 
     def show(self, event: ProgressEvent) -> None:
@@ -114,7 +153,9 @@ class LiveView(ProgressPrinter):
         self._draw()
 
     def finish(self) -> None:
-        """Stop drawing: the last drawing stays on the screen, and the cursor is shown again."""
+        """Stop drawing: the last drawing stays on the screen, and the cursor is shown again.
+        Lines that come later (a retry of the cancel request) are printed; nothing is drawn."""
+        self._finished = True
         if self._live is not None:
             self._live.stop()
             self._live = None
@@ -127,23 +168,13 @@ class LiveView(ProgressPrinter):
     @staticmethod
     def line(message: str) -> Text:
         """A line printed above the drawing: shown literally, on one line."""
-        from rich.text import Text
-
-        # escape_line as well: a line on a terminal that a runner still reads is no command.
-        return Text(escape_line(terminal_text(message)))
+        return _line(message)
 
     def _draw(self) -> None:
+        if self._finished:
+            return
         if self._live is None:
-            from rich.live import Live
-
-            self._live = Live(
-                console=self.console,
-                get_renderable=self.drawing,
-                auto_refresh=False,  # drawn on each event: no thread, and tests see each drawing
-                redirect_stdout=False,  # stdout is the result's, and the edge's to write
-                redirect_stderr=False,
-            )
-            self._live.start()
+            self._live = _live(self.console, self.drawing)
         self._live.refresh()
 
     def _download(self, event: ProgressEvent) -> None:
@@ -210,8 +241,101 @@ class LiveView(ProgressPrinter):
             state = job.conclusion if job.status == "completed" and job.conclusion else job.status
             step = job.current_step or ""
             table.add_row(
-                Text(terminal_text(state), style=_STYLES.get(state, "")),
+                _state(state),
                 Text(terminal_text(job.name)),
                 Text(terminal_text(step), style="dim" if job.status == "completed" else ""),
             )
         return table
+
+
+class PlanLiveView(PlanProgressPrinter):
+    """A plan's progress drawn in place on a terminal: a table of its nodes (state, run, elapsed)
+    under the lines that say what happened, node by node.
+
+    Nodes report from their threads; everything happens under the printer's lock. The plan's
+    nodes are known from the start (`nodes`, in the plan's order), so the table shows those still
+    waiting for their needs too. `clock` times each node from its start to its end."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        environ: Mapping[str, str],
+        nodes: Sequence[str],
+        *,
+        width: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(stream)
+        self._environ = environ
+        self._width = width
+        self._clock = clock
+        self._console: Console | None = None
+        self._live: Live | None = None
+        self._nodes = {name: _Node() for name in nodes}
+        self._finished = False
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            self._console = _console(self.stream, self._environ, self._width, record=False)
+        return self._console
+
+    def show(self, event: PlanEvent) -> None:
+        from wait_and_dispatch.plans.executor import PlanEventKind
+
+        node = self._nodes.setdefault(event.node, _Node())
+        inner = event.progress
+        if event.kind is PlanEventKind.STARTED:
+            node.state, node.started = "started", self._clock()
+        elif event.outcome is not None:
+            node.state = event.outcome.result.value
+            node.ended = self._clock()
+        elif inner is not None:
+            if inner.run_id is not None:
+                node.run = f"run {inner.run_id}"
+            elif inner.subject.startswith("run ") and not node.run:
+                node.run = inner.subject
+            if inner.status and inner.kind in (ProgressKind.STATUS, ProgressKind.POLL):
+                node.state = inner.status
+        if inner is None or (is_line(inner) and inner.kind is not ProgressKind.POLL):
+            self.write_line(event.node, event.message)
+        if self._finished:
+            return
+        if self._live is None:
+            self._live = _live(self.console, self.drawing)
+        self._live.refresh()
+
+    def write_line(self, subject: str, message: str) -> None:
+        self.console.print(_line(f"[{subject}] {message}"), soft_wrap=True)
+
+    def stop(self) -> None:
+        self._finished = True  # node threads left behind may still report: nothing is drawn again
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def drawing(self) -> RenderableType:
+        """The table of the plan's nodes."""
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, padding=(0, 2, 0, 0))
+        table.add_column("node", no_wrap=True, overflow="ellipsis", ratio=2)
+        table.add_column("state", no_wrap=True)
+        table.add_column("run", no_wrap=True)
+        table.add_column("elapsed", no_wrap=True, justify="right")
+        now = self._clock()
+        for name, node in self._nodes.items():
+            elapsed = "" if node.started is None else format_seconds((node.ended or now) - node.started)
+            table.add_row(Text(terminal_text(name)), _state(node.state), Text(node.run), Text(elapsed))
+        return table
+
+
+class _Node:
+    """What the table shows of one node."""
+
+    def __init__(self) -> None:
+        self.state = "waiting for its needs"
+        self.run = ""
+        self.started: float | None = None
+        self.ended: float | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind
@@ -53,6 +53,19 @@ def progress_printer(stderr: TextIO, environ: Mapping[str, str], *, quiet: bool)
 
         return LiveView(stream, environ)
     return ProgressPrinter(stream)
+
+
+def plan_progress_printer(
+    stderr: TextIO, environ: Mapping[str, str], nodes: Sequence[str], *, quiet: bool
+) -> PlanProgressPrinter:
+    """The command line's progress for a plan: a live table of its `nodes` on a terminal, plain
+    lines otherwise, nothing with `--quiet`."""
+    stream = progress_stream(stderr, quiet=quiet)
+    if is_live_terminal(stream, environ):
+        from wait_and_dispatch.session.live_view import PlanLiveView
+
+        return PlanLiveView(stream, environ, nodes)
+    return PlanProgressPrinter(stream)
 
 
 class _Discard(io.StringIO):
@@ -112,7 +125,8 @@ class PlanProgressPrinter:
     """Progress of a plan: one plain line per event, prefixed with the node it is about.
 
     Nodes run in threads, so lines are written under a lock and never rewritten in place (a live
-    line cannot belong to several nodes at once); "still waiting" lines are thinned per node.
+    line cannot belong to several nodes at once); "still waiting" lines are thinned per node. In
+    a terminal the CLI draws a table of the nodes instead (`live_view.PlanLiveView`).
     """
 
     def __init__(self, stream: TextIO) -> None:
@@ -126,6 +140,12 @@ class PlanProgressPrinter:
         exits; a daemon thread writing to stdout during interpreter shutdown aborts it."""
         with self._lock:  # waits for a line being written
             self._closed = True
+            self.stop()
+
+    def finish(self) -> None:
+        """The plan is over (or interrupted): a live view stops drawing; lines need nothing."""
+        with self._lock:
+            self.stop()
 
     @property
     def closed(self) -> bool:
@@ -133,24 +153,31 @@ class PlanProgressPrinter:
 
     def line(self, subject: str, message: str) -> None:
         with self._lock:
-            self._write(subject, message)
+            if not self._closed:
+                self.write_line(subject, message)
 
     def __call__(self, event: PlanEvent) -> None:
-        inner = event.progress
-        now = time.monotonic()
         with self._lock:
-            if inner is not None and not is_line(inner):
-                return
-            if inner is not None and inner.kind is ProgressKind.POLL:
-                last = self._last_poll_line.get(event.node)
-                if last is not None and now - last < _POLL_LINE_EVERY:
-                    return
-                self._last_poll_line[event.node] = now
-            self._write(event.node, event.message)
+            if not self._closed:
+                self.show(event)
 
-    def _write(self, subject: str, message: str) -> None:
-        """One line (the lock is held), unless closed."""
-        if self._closed:
+    def show(self, event: PlanEvent) -> None:
+        """One event (the lock is held, and the printer is open)."""
+        inner = event.progress
+        if inner is not None and not is_line(inner):
             return
+        if inner is not None and inner.kind is ProgressKind.POLL:
+            now = time.monotonic()
+            last = self._last_poll_line.get(event.node)
+            if last is not None and now - last < _POLL_LINE_EVERY:
+                return
+            self._last_poll_line[event.node] = now
+        self.write_line(event.node, event.message)
+
+    def write_line(self, subject: str, message: str) -> None:
+        """One line about `subject` (the lock is held, and the printer is open)."""
         self.stream.write(escape_line(f"{time.strftime('%H:%M:%S')} [{subject}] {message}") + "\n")
         self.stream.flush()
+
+    def stop(self) -> None:
+        """Stop drawing (the lock is held): nothing to do for lines."""
