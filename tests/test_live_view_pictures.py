@@ -4,13 +4,13 @@ renders them against the emulator (timings differ from run to run, so they are n
 from __future__ import annotations
 
 import html
-import importlib.util
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.support.tools import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 PICTURES = ("live-view-waiting.svg", "live-view-download.svg")
@@ -18,12 +18,7 @@ PICTURES = ("live-view-waiting.svg", "live-view-download.svg")
 
 @pytest.fixture(scope="module")
 def tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("render_live_view", ROOT / "tools" / "render_live_view.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["render_live_view"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("render_live_view", "render_live_view.py")
 
 
 def shown(svg: str) -> str:
