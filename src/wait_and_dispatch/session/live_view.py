@@ -1,10 +1,12 @@
-"""A step's progress in a terminal, drawn in place with Rich: the jobs of the run with their state
-and current step, a progress bar (bytes, rate) per artifact download, and the status line.
+"""Progress in a terminal, drawn in place with Rich. A step (`LiveView`): the jobs of the run with
+their state and current step, a progress bar (bytes, rate) per artifact download, and the status
+line. A plan (`PlanLiveView`): a table of its nodes with their state, run and elapsed time.
 
-Chosen by the command line when stderr is a terminal (`progress.progress_printer`); never in the
-action, whose log is not one. Rich is imported here, on the first event, and nowhere else: a
-command whose stderr is not a terminal never loads it, and even on a terminal the first request
-goes out before it is loaded (docs/benchmarks.md, start-up).
+Chosen by the command line when stderr is a terminal (`progress.progress_printer`,
+`progress.plan_progress_printer`); never in the action, whose log is not one. Rich is imported
+here, at the first event, and nowhere else: a command whose stderr is not a terminal never loads
+it, and on a terminal `run` has sent its first request before it is loaded (docs/benchmarks.md,
+start-up).
 
 Events that say something happened (dispatched, completed, downloaded, a retry) are printed as
 lines above the drawing, as the plain printer prints them but without a timestamp; JOBS, DOWNLOAD
@@ -326,8 +328,11 @@ class PlanLiveView(PlanProgressPrinter):
         table.add_column("elapsed", no_wrap=True, justify="right")
         now = self._clock()
         for name, node in self._nodes.items():
-            elapsed = "" if node.started is None else format_seconds((node.ended or now) - node.started)
-            table.add_row(Text(terminal_text(name)), _state(node.state), Text(node.run), Text(elapsed))
+            ended = now if node.ended is None else node.ended
+            elapsed = "" if node.started is None else format_seconds(ended - node.started)
+            table.add_row(
+                Text(terminal_text(name)), _state(node.state), Text(terminal_text(node.run)), Text(elapsed)
+            )
         return table
 
 
