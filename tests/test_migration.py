@@ -5,7 +5,7 @@ same settings as the documented "after" step(s); and each row of the peer's inpu
 it says, given on top of the "after" step: an alias gives the same settings as its "after" inputs,
 a "no effect" row changes nothing and says so in a notice, a "warning" row changes nothing and
 warns, an "error" row fails the step with a usage error. The input values go through the action
-edge (`INPUT_*` variables, `Runner.inputs`, `read_inputs`) into `read_settings`, exactly as in a
+edge (`INPUT_*` variables, `RunnerChannel.inputs`, `read_inputs`) into `read_settings`, exactly as in a
 step. The tables must list every input and output of the peer's action.yml (`PEER_INPUTS`,
 `PEER_OUTPUTS`, taken from each action.yml at the release named there), and every alias of
 step/catalogue.py must appear in the table of its peers.
@@ -26,7 +26,7 @@ import yaml
 from tests.support.runner_contract import commands_in
 from wait_and_dispatch import ACTION_REPOSITORY
 from wait_and_dispatch.action.main import default_sha, read_inputs
-from wait_and_dispatch.action.runner import Runner
+from wait_and_dispatch.action.runner import RunnerChannel
 from wait_and_dispatch.step import aliases
 from wait_and_dispatch.step.catalogue import (
     ALIASES,
@@ -358,7 +358,7 @@ def read(with_: dict[str, str]) -> Read:
     for name, value in with_.items():
         env[f"INPUT_{name.upper()}"] = evaluate(value)
     stdout = io.StringIO()
-    values, token = read_inputs(Runner(env, stdout), env)
+    values, token = read_inputs(RunnerChannel(env, stdout), env)
     settings = read_settings(values, default_sha=default_sha(env, values["repository"]))
     return Read(settings, token, values.get("api-url", ""), stdout.getvalue())
 

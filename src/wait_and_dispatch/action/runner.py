@@ -12,10 +12,11 @@ them. We chose it over actions-toolkit, whose last release (2022) still falls ba
 `::set-output` command and has no job summary.
 
 The library writes to `sys.stdout` and opens the files named in `os.environ`; it takes neither a
-stream nor a path. `Runner` takes both (so tests and other callers can give their own) and points
-the library at them for the length of one call: stdout with `contextlib.redirect_stdout`, a file
-command's variable by binding it in `os.environ`. In the action `environ` is `os.environ` and
-`stdout` is `sys.stdout`, so both are no-ops there; either way a `Runner` is used from one thread.
+stream nor a path. `RunnerChannel` takes both (so tests and other callers can give their own) and
+points the library at them for the length of one call: stdout with `contextlib.redirect_stdout`, a
+file command's variable by binding it in `os.environ`. In the action `environ` is `os.environ` and
+`stdout` is `sys.stdout`, so both are no-ops there; either way a `RunnerChannel` is used from one
+thread.
 """
 
 from __future__ import annotations
@@ -43,8 +44,10 @@ TRUNCATION_NOTE = (
 _INPUT_PREFIX = "INPUT_"
 
 
-class Runner:
-    """Reads the action's inputs and writes its outputs, summary and annotations."""
+class RunnerChannel:
+    """The action's channel to the runner: reads the `INPUT_*` variables, and writes the files
+    (`GITHUB_OUTPUT`, `GITHUB_STATE`, `GITHUB_STEP_SUMMARY`) and the workflow commands (annotations,
+    masks, groups) on stdout. Not a runner of anything: plans are run by `plans.PlanRunner`."""
 
     def __init__(self, environ: Mapping[str, str], stdout: TextIO) -> None:
         self._environ = environ
