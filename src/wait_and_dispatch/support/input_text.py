@@ -10,14 +10,14 @@ YAML's dates) as Python writes it.
 Two callers need more, each by a keyword:
 
 - `lists_and_mappings`: a plan node's values are the action's inputs, which take a list as one
-  item a line (`artifacts`, `checks`) and a mapping as JSON (`inputs`, `client-payload`). Without
-  it, a list or a mapping raises `StructuredValueError`: a workflow input cannot be one, and each caller
-  says so in its own words (a `UsageError`, a scenario error).
-- `yaml_numbers`: a whole number written with a fraction is written without it (`3.0` is `3`), as
-  GitHub's `${{ }}` renders a number (`support/expressions.py`), so a plan's `3.0` is the same `3`
-  in a matrix member's id, its values and its expressions. An emulator scenario's numbers keep
-  Python's form (`1.0`); `inputs` written as JSON reach this as the text written (`1.50`), since
-  `engine/inputs.py` reads JSON numbers as text.
+  item a line (`artifacts`, `checks`) and a mapping as JSON (`inputs`, `client-payload`).
+  Without it, a list or a mapping raises `StructuredValueError`: a workflow input cannot be one,
+  and each caller says so in its own words (a `UsageError`, a scenario error).
+- `yaml_numbers`: a whole number written with a fraction is written without it (`3.0` is `3`),
+  as GitHub's `${{ }}` renders a number (`support/expressions/values.py`), so a plan's `3.0` is
+  the same `3` in a matrix member's id, its values and its expressions. An emulator scenario's
+  numbers keep Python's form (`1.0`); `inputs` written as JSON reach this as the text written
+  (`1.50`), since `engine/inputs.py` reads JSON numbers as text.
 """
 
 from __future__ import annotations
