@@ -465,7 +465,7 @@ def test_every_input_has_a_cli_option_and_is_read_by_the_code() -> None:
     import argparse
 
     from wait_and_dispatch.action import main as action
-    from wait_and_dispatch.cli.main import PLAN_OPTIONS, build_parser
+    from wait_and_dispatch.cli.parser import PLAN_OPTIONS, build_parser
     from wait_and_dispatch.session import plan_step
     from wait_and_dispatch.step import credentials, run, settings
     from wait_and_dispatch.step.catalogue import INPUTS
