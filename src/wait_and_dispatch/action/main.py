@@ -42,8 +42,9 @@ from wait_and_dispatch.session.summary import (
     plan_summary,
     run_summary,
 )
-from wait_and_dispatch.step.catalogue import ALIASES, find_input
+from wait_and_dispatch.step.catalogue import find_input
 from wait_and_dispatch.step.credentials import read_app_credentials
+from wait_and_dispatch.step.peer_names import ALIASES
 from wait_and_dispatch.step.run import JobReport, peer_outputs
 from wait_and_dispatch.step.settings import ACTION, JobSettings, read_settings
 from wait_and_dispatch.support.errors import (

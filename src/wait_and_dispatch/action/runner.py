@@ -29,7 +29,7 @@ from typing import TextIO
 
 import github_action_utils as gha
 
-from wait_and_dispatch.step import aliases, catalogue
+from wait_and_dispatch.step import aliases, catalogue, peer_names
 from wait_and_dispatch.support.errors import RunnerFileError
 
 # GitHub refuses a step's whole summary above 1 MiB: the runner logs "$GITHUB_STEP_SUMMARY upload
@@ -59,14 +59,14 @@ class RunnerChannel:
     def inputs(self) -> dict[str, str]:
         """Every input of `catalogue.INPUTS` by its canonical name, stripped ("" when not given).
 
-        The peer actions' names (`catalogue.ALIASES`) are written into ours by `step.aliases`, which
+        The peer actions' names (`peer_names.ALIASES`) are written into ours by `step.aliases`, which
         says what it did: each message is reported once, as a notice or a warning. An `INPUT_*`
         variable no input owns (a typo) is reported as a warning naming the closest input.
         A peer input that cannot be honoured raises `UsageError`.
         """
         given = {
             name: self._environ.get(f"{_INPUT_PREFIX}{name.replace(' ', '_').upper()}", "")
-            for name in (*catalogue.INPUT_NAMES, *catalogue.ALIAS_NAMES)
+            for name in (*catalogue.INPUT_NAMES, *peer_names.ALIAS_NAMES)
         }
         repository = self._environ.get("GITHUB_REPOSITORY", "")
         owner = self._environ.get("GITHUB_REPOSITORY_OWNER") or repository.partition("/")[0]
@@ -85,7 +85,7 @@ class RunnerChannel:
         # The runner passes every key under `with:` as INPUT_<KEY>, declared or not, and its own
         # "Unexpected input(s)" warning does not say what was meant.
         known = {env for item in catalogue.INPUTS for env in item.env_names}
-        known |= {alias.env_name for alias in catalogue.ALIASES}
+        known |= {alias.env_name for alias in peer_names.ALIASES}
         spellings = {name: item.name for item in catalogue.INPUTS for name in (item.name, *item.aliases)}
         for variable in sorted(self._environ):
             if not variable.startswith(_INPUT_PREFIX) or variable in known:
@@ -118,7 +118,7 @@ class RunnerChannel:
 
     def set_outputs(self, values: Mapping[str, str]) -> None:
         """Append every value to `$GITHUB_OUTPUT` (nothing when unset: not running in Actions)."""
-        unknown = sorted(set(values) - {*catalogue.OUTPUT_NAMES, *catalogue.OUTPUT_ALIAS_NAMES})
+        unknown = sorted(set(values) - {*catalogue.OUTPUT_NAMES, *peer_names.OUTPUT_ALIAS_NAMES})
         if unknown:
             raise ValueError(f"not outputs of the action: {', '.join(unknown)} (see catalogue.OUTPUTS)")
         path = self._environ.get("GITHUB_OUTPUT")

@@ -22,7 +22,8 @@ from wait_and_dispatch.engine.model import (
     WorkflowRun,
     format_seconds,
 )
-from wait_and_dispatch.step.catalogue import OUTPUT_ALIASES, OUTPUT_NAMES
+from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
+from wait_and_dispatch.step.peer_names import OUTPUT_ALIASES
 from wait_and_dispatch.step.settings import JobSettings
 from wait_and_dispatch.support.errors import ArtifactNotFoundError, WaitAndDispatchError
 
