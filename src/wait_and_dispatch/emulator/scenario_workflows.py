@@ -15,6 +15,7 @@ from wait_and_dispatch.emulator.scenario_reader import (
     parse_template,
     parse_timeline,
     scenario_error,
+    type_name,
 )
 from wait_and_dispatch.emulator.specs import (
     INPUT_TYPES,
@@ -30,6 +31,7 @@ from wait_and_dispatch.emulator.specs import (
 )
 from wait_and_dispatch.support.expressions import ExpressionError, check_template, function_calls, unwrap
 from wait_and_dispatch.support.github_vocabulary import CHECK_CONCLUSIONS
+from wait_and_dispatch.support.input_text import StructuredValueError, input_text
 
 
 def _parse_triggers(value: object, path: str) -> dict[str, tuple[str, ...] | None]:
@@ -60,7 +62,7 @@ def _parse_triggers(value: object, path: str) -> dict[str, tuple[str, ...] | Non
 def _parse_input(name: str, r: Reader) -> InputSpec:
     type_ = r.choice("type", INPUT_TYPES, "string")
     default_raw = r.raw("default")
-    default = None if default_raw is None else _input_text(default_raw)
+    default = None if default_raw is None else _input_text(default_raw, r.key_path("default"))
     options = tuple(str(x) for x in r.items("options"))
     r.raw("description")
     spec = InputSpec(
@@ -72,10 +74,15 @@ def _parse_input(name: str, r: Reader) -> InputSpec:
     return spec
 
 
-def _input_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _input_text(value: object, path: str) -> str:
+    """An input's value as GitHub holds it: text (`support.input_text`); a list or a mapping is
+    no input value."""
+    try:
+        return input_text(value)
+    except StructuredValueError:
+        raise scenario_error(
+            f"scenario: {path}: expected text, a number or a boolean, got {type_name(value)}"
+        ) from None
 
 
 def _parse_jobs(items: list[Any], path: str) -> tuple[JobSpec, ...]:
@@ -289,6 +296,7 @@ def parse_run(r: Reader) -> RunSpec:
     conclusion = r.raw("conclusion")
     artifacts = r.raw("artifacts")
     head_sha = r.raw("head_sha")
+    inputs = r.mapping("inputs")
     run_attempt = r.integer("run_attempt", 1) or 1
     if run_attempt < 1:
         raise scenario_error(f"scenario: {r.key_path('run_attempt')}: must be at least 1")
@@ -303,7 +311,7 @@ def parse_run(r: Reader) -> RunSpec:
         run_attempt=run_attempt,
         actor=r.text("actor", "octocat"),
         head_repository=r.opt_text("head_repository"),
-        inputs={str(k): _input_text(v) for k, v in r.mapping("inputs").items()},
+        inputs={str(k): _input_text(v, f"{r.key_path('inputs')}.{k}") for k, v in inputs.items()},
         artifacts=None
         if artifacts is None
         else _parse_artifacts(r.items("artifacts"), r.key_path("artifacts")),
