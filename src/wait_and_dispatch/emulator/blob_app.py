@@ -255,10 +255,10 @@ def _log_content(state: State, path: str, now: float) -> tuple[bytes, str] | Non
     run_match = _RUN_LOGS_RE.match(path)
     if run_match:
         run = state.runs.get(int(run_match.group(1)))
-        attempt = run.attempt(int(run_match.group(2))) if run is not None else None
-        if run is None or attempt is None or now < attempt.end:
+        numbered = run.attempt(int(run_match.group(2))) if run is not None else None
+        if run is None or numbered is None or now < numbered.end:
             return None
-        return run_logs_zip(attempt, state.job_states(run, attempt, now), now), "application/zip"
+        return run_logs_zip(numbered, state.job_states(run, numbered, now), now), "application/zip"
     return None
 
 
