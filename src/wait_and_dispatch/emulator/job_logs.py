@@ -1,7 +1,7 @@
 """A job's log as the runner writes it, and a run's logs as the zip GitHub serves.
 
 What a job's log looks like (REST "Download job logs for a workflow run" serves it as plain text
-behind a redirect; docs/github-behaviour.md, "Job logs and annotations"): one line per output line,
+behind a redirect; docs/github-behaviour.md, "Jobs, logs and annotations"): one line per output line,
 each prefixed with its UTC time to the 100 ns (`2026-12-07T10:00:01.1234567Z `); a step's section
 opens with `##[group]Run <command>` (the step's command or action, and its `shell:` inside the
 group) and `##[endgroup]`; what a step reports with `::error::` or `::warning::` shows as

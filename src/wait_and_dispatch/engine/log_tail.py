@@ -4,7 +4,7 @@ A job's log is the runner's lines, each after its UTC time (`2026-12-07T10:00:01
 a step's section opens with `##[group]Run <command>` and its `shell:` lines end at
 `##[endgroup]`; errors and warnings show as `##[error]...` and `##[warning]...`, and a step whose
 process failed ends with `##[error]Process completed with exit code 1.`; post steps and "Cleaning
-up orphan processes" follow (docs/github-behaviour.md, "Job logs and annotations").
+up orphan processes" follow (docs/github-behaviour.md, "Jobs, logs and annotations").
 
 So the tail is: from the failed step's `##[group]` line (the nearest step group before the error:
 titled `Run <command>`, or with the step's own name), to the runner's last
