@@ -264,7 +264,10 @@ def test_the_log_storage_refuses_a_request_that_carries_a_token(
 
 
 def test_a_failed_actions_check_gets_its_jobs_digest_and_another_apps_its_output(
-    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_engine: MakeEngine
+    start_emulator: StartEmulator,
+    scenario_dict: dict[str, Any],
+    make_engine: MakeEngine,
+    make_api: Callable[..., GitHubApi],
 ) -> None:
     scenario = _tests_workflow(scenario_dict, [_failing_job("test (3.12)")])
     scenario["repos"]["octo/app"]["runs"] = [
@@ -317,6 +320,13 @@ def test_a_failed_actions_check_gets_its_jobs_digest_and_another_apps_its_output
     assert [(a.where(), a.annotation_level) for a in codecov.annotations] == [("src/api.py:12-13", "warning")]
     assert codecov.log_tail == "" and codecov.unreadable is None
     assert codecov.headline() == 'check "codecov/patch": 60.00% of diff hit (target 80.00%)'
+
+    # An Actions check costs its job, its annotations and its log; another app's its output and
+    # its annotations.
+    api = make_api(emulator)
+    before = api.stats.requests
+    failure_digest.checks_failure(api, APP, result.failed)
+    assert api.stats.requests - before == 3 + 2
 
 
 def test_a_long_failing_step_keeps_only_its_last_lines_up_to_the_final_error(
