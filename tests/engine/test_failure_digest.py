@@ -15,7 +15,8 @@ from tests.engine.conftest import APP, MakeEngine
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine import failure_digest
 from wait_and_dispatch.engine.failures import MAX_JOBS_READ, MAX_LOG_LINES, FailedStep
-from wait_and_dispatch.engine.model import CheckSelection, Outcome, RunRequest, WaitOptions
+from wait_and_dispatch.engine.requests import CheckSelection, RunRequest, WaitOptions
+from wait_and_dispatch.engine.results import Outcome
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.errors import ConclusionNotAllowedError
 

@@ -37,8 +37,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from wait_and_dispatch.engine.failures import MAX_JOBS_READ, Annotation, FailedJob, FailedStep, FailureDigest
-from wait_and_dispatch.engine.log_tail import failed_step_tail
-from wait_and_dispatch.engine.model import (
+from wait_and_dispatch.engine.github_objects import (
     ACTIONS_APP_SLUG,
     CheckRun,
     Repository,
@@ -47,6 +46,7 @@ from wait_and_dispatch.engine.model import (
     optional_text,
     parse_answer,
 )
+from wait_and_dispatch.engine.log_tail import failed_step_tail
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.errors import WaitAndDispatchError
 
