@@ -72,6 +72,17 @@ READS = [
     Case("run jobs in progress", "GET", "{repo}/actions/runs/{running_run}/jobs", 200),
     Case("attempt jobs", "GET", "{repo}/actions/runs/{failed_run}/attempts/1/jobs", 200),
     Case("job", "GET", "{repo}/actions/jobs/{job}", 200),
+    Case("job logs", "GET", "{repo}/actions/jobs/{job}/logs", 302),
+    Case("run logs", "GET", "{repo}/actions/runs/{failed_run}/logs", 302),
+    Case("job annotations", "GET", "{repo}/check-runs/{job}/annotations", 200),
+    Case("check run", "GET", "{repo}/check-runs/{check_run}", 200),
+    Case("check run annotations", "GET", "{repo}/check-runs/{check_run}/annotations", 200),
+    Case(
+        "check run annotations one per page",
+        "GET",
+        "{repo}/check-runs/{check_run}/annotations?per_page=1",
+        200,
+    ),
     Case("run artifacts", "GET", "{repo}/actions/runs/{failed_run}/artifacts", 200),
     Case("run artifacts by name", "GET", "{repo}/actions/runs/{failed_run}/artifacts?name=report", 200),
     Case("repository artifacts", "GET", "{repo}/actions/artifacts", 200),
@@ -162,6 +173,17 @@ ERRORS = [
         message="Not Found",
     ),
     Case("unknown job", "GET", "{repo}/actions/jobs/987654321", 404, message="Not Found"),
+    Case("logs of an unknown job", "GET", "{repo}/actions/jobs/987654321/logs", 404, message="Not Found"),
+    Case(
+        "logs of a run in progress", "GET", "{repo}/actions/runs/{running_run}/logs", 404, message="Not Found"
+    ),
+    Case(
+        "annotations of an unknown check run",
+        "GET",
+        "{repo}/check-runs/987654321/annotations",
+        404,
+        message="Not Found",
+    ),
     Case("unknown artifact", "GET", "{repo}/actions/artifacts/987654321", 404, message="Not Found"),
     Case(
         "download of an unknown artifact",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wait_and_dispatch.emulator.specs import (
+    AnnotationSpec,
     AppSpec,
     ArtifactSpec,
     CaseSpec,
@@ -116,6 +117,85 @@ class JobState:
     created_at: float
     started_at: float
     completed_at: float | None
+
+
+@dataclass(frozen=True)
+class StepState:
+    """One step of a job at a moment: what the jobs API shows and the job's log is laid out by."""
+
+    name: str
+    number: int
+    status: str
+    conclusion: str | None
+    started_at: float | None
+    completed_at: float | None
+
+
+def _runs_after_failure(name: str) -> bool:
+    """The runner still runs an action's post step and "Complete job" after a step failed (their
+    conclusion stays success); every other later step is skipped."""
+    return name.startswith("Post ") or name == "Complete job"
+
+
+def step_states(job: Job, job_state: JobState, attempt: Attempt, now: float) -> list[StepState]:
+    """Steps share the job's planned time evenly (up to the step it `fails_at`, when it names one);
+    the step running when the job ended carries its conclusion, later ones are skipped (what the
+    runner reports for a failed step)."""
+    start = job_state.started_at
+    planned_end = attempt.natural_end if job.spec.duration is None else start + job.spec.duration
+    planned_end = min(planned_end, attempt.natural_end)
+    failing = job.spec.fails_at
+    ran = len(job.steps) if failing is None else failing + 1
+    slot = max(0.0, planned_end - start) / max(1, ran)
+    end = job_state.completed_at
+    failed_at_step = failing is not None and job_state.conclusion == "failure"
+    steps = []
+    for index, name in enumerate(job.steps):
+        s_start = start + index * slot
+        s_end = s_start + slot
+        step = StepState(name, index + 1, "queued", None, None, None)
+        if end is not None:
+            if failed_at_step and index >= ran and _runs_after_failure(name):
+                step = StepState(name, index + 1, "completed", "success", end, end)
+            elif index >= ran:
+                step = StepState(name, index + 1, "completed", "skipped", end, end)
+            elif s_end <= end and not (index == ran - 1 and job_state.conclusion != "success"):
+                step = StepState(name, index + 1, "completed", "success", s_start, s_end)
+            elif s_start <= end:
+                step = StepState(name, index + 1, "completed", job_state.conclusion, s_start, end)
+            else:
+                step = StepState(name, index + 1, "completed", "skipped", end, end)
+        elif index < ran and now >= s_end:
+            step = StepState(name, index + 1, "completed", "success", s_start, s_end)
+        elif index < ran and now >= s_start:
+            step = StepState(name, index + 1, "in_progress", None, s_start, None)
+        steps.append(step)
+    return steps
+
+
+# The annotation GitHub Actions adds for a step whose process failed: the runner's
+# `##[error]Process completed with exit code 1.` becomes a `failure` annotation on `.github` (as
+# the annotations quoted in Lexus2016/hermes-agent-evolution#2547 show: "failure at .github:10
+# Process completed with exit code 1."). The line GitHub gives varies; 1 here is unverified.
+def exit_code_annotation() -> AnnotationSpec:
+    return AnnotationSpec(
+        path=".github",
+        start_line=1,
+        end_line=1,
+        level="failure",
+        message="Process completed with exit code 1.",
+    )
+
+
+def job_annotations(job: Job, job_state: JobState) -> tuple[AnnotationSpec, ...]:
+    """A completed job's annotations, in the order they were made: what its failing step reported,
+    then the runner's exit-code error when a step failed."""
+    if job_state.completed_at is None:
+        return ()
+    notes = job.spec.annotations
+    if job_state.conclusion == "failure":
+        notes += (exit_code_annotation(),)
+    return notes
 
 
 @dataclass

@@ -11,6 +11,7 @@ from typing import Any
 from wait_and_dispatch.emulator.faults import FAULT_KINDS, Fault
 from wait_and_dispatch.emulator.scenario_reader import (
     Reader,
+    parse_annotations,
     parse_sha,
     parse_timeline,
     scenario_error,
@@ -273,6 +274,9 @@ def _parse_check_run(r: Reader) -> CheckRunSpec:
         created=r.number("created", 0.0),
         timeline=parse_timeline(r.mapping("timeline"), r.key_path("timeline"), TimelineSpec(queued=0.0)),
         conclusion=conclusion,
+        output_title=r.opt_text("output_title"),
+        output_summary=r.opt_text("output_summary"),
+        annotations=parse_annotations(r.items("annotations"), r.key_path("annotations")),
     )
     r.done()
     return spec

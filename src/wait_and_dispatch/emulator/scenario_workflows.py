@@ -10,7 +10,9 @@ from typing import Any
 
 from wait_and_dispatch.emulator.scenario_reader import (
     Reader,
+    parse_annotations,
     parse_conclusions,
+    parse_lines,
     parse_sha,
     parse_template,
     parse_timeline,
@@ -90,27 +92,48 @@ def _parse_jobs(items: list[Any], path: str) -> tuple[JobSpec, ...]:
     for i, item in enumerate(items):
         r = Reader(item, f"{path}[{i}]")
         steps_raw = r.items("steps") or ["Set up job", "Run", "Complete job"]
+        steps = tuple(
+            parse_template(str(s), f"{r.key_path('steps')}[{j}]") or "" for j, s in enumerate(steps_raw)
+        )
         conclusion = r.opt_text("conclusion")
         if conclusion is not None and conclusion not in CHECK_CONCLUSIONS:
             raise scenario_error(
                 f"scenario: {r.key_path('conclusion')}: {conclusion!r} is not a job conclusion"
             )
+        fails_at = _failing_step(r, steps)
+        if fails_at is not None:
+            if conclusion not in (None, "failure"):
+                raise scenario_error(
+                    f"scenario: {r.key_path('fails_at')}: a job that fails at a step concludes failure, "
+                    f"not {conclusion!r}"
+                )
+            conclusion = "failure"
         duration = r.raw("duration")
         jobs.append(
             JobSpec(
                 name=parse_template(r.text("name", required=True), r.key_path("name")) or "",
-                steps=tuple(
-                    parse_template(str(s), f"{r.key_path('steps')}[{j}]") or ""
-                    for j, s in enumerate(steps_raw)
-                ),
+                steps=steps,
                 start=r.nonneg("start", 0.0),
                 duration=None if duration is None else r.nonneg("duration", 0.0),
                 conclusion=conclusion,
                 labels=tuple(str(x) for x in r.items("labels")) or ("ubuntu-latest",),
+                fails_at=fails_at,
+                annotations=parse_annotations(r.items("annotations"), r.key_path("annotations")),
+                log=parse_lines(r.raw("log"), r.key_path("log")),
             )
         )
         r.done()
     return tuple(jobs)
+
+
+def _failing_step(r: Reader, steps: tuple[str, ...]) -> int | None:
+    """`fails_at`: the name of one of the job's steps, which fails it."""
+    name = r.opt_text("fails_at")
+    if name is None:
+        return None
+    if name not in steps:
+        raise scenario_error(f"scenario: {r.key_path('fails_at')}: {name!r} is not one of the job's steps")
+    return steps.index(name)
 
 
 # What GitHub refuses in an artifact's name at upload, also for an `archive: false` one whose name is

@@ -83,6 +83,24 @@ class TimelineSpec:
 TIMELINE_FIELDS = ("requested", "pending", "queued", "waiting", "duration")
 
 
+ANNOTATION_LEVELS = ("notice", "warning", "failure")
+
+
+@dataclass(frozen=True)
+class AnnotationSpec:
+    """One annotation of a job's or an app's check run (REST "List check run annotations")."""
+
+    path: str
+    start_line: int
+    end_line: int
+    level: str  # notice | warning | failure (GitHub's word for `::error`)
+    message: str
+    title: str | None = None
+    start_column: int | None = None
+    end_column: int | None = None
+    raw_details: str | None = None
+
+
 @dataclass(frozen=True)
 class JobSpec:
     name: str
@@ -91,6 +109,9 @@ class JobSpec:
     duration: float | None  # None: until the run ends
     conclusion: str | None = None
     labels: tuple[str, ...] = ("ubuntu-latest",)
+    fails_at: int | None = None  # the index in `steps` of the step that fails the job
+    annotations: tuple[AnnotationSpec, ...] = ()  # what the failing step reported
+    log: tuple[str, ...] = ()  # the failing step's output, as its log shows it
 
 
 @dataclass(frozen=True)
@@ -214,6 +235,9 @@ class CheckRunSpec:
     created: float
     timeline: TimelineSpec
     conclusion: str
+    output_title: str | None = None
+    output_summary: str | None = None
+    annotations: tuple[AnnotationSpec, ...] = ()
 
 
 @dataclass(frozen=True)
