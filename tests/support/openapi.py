@@ -56,6 +56,11 @@ BASIC_ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 
+# Error answers the description lists without a body, which GitHub sends with its error body:
+# `git/delete-ref` 422 "Reference does not exist" (googleapis/github-repo-automation#138,
+# jcabi/jcabi-github#1335).
+ERRORS_DESCRIBED_WITHOUT_BODY = frozenset({("DELETE", "/repos/{owner}/{repo}/git/refs/{ref}", 422)})
+
 # Conditional requests: any GET may answer 304 Not Modified with an empty body ("Best practices
 # for using the REST API", docs.github.com); the description lists 304 only on a few operations.
 CONDITIONAL_METHODS = frozenset({"GET", "HEAD"})
@@ -400,6 +405,8 @@ class OpenApiSpec:
 
         problems += self._check_documented_headers(where, response, status, header_values)
         schema = _json_schema(response.get("content"))
+        if schema is None and (method.upper(), operation.template, status) in ERRORS_DESCRIBED_WITHOUT_BODY:
+            return problems + self._check_undocumented_error(where, operation, status, value, decode_error)
         if schema is None:
             if value is not _NO_BODY or decode_error:
                 problems.append(f"{where}: the description documents no body for {status}, got one")

@@ -293,6 +293,7 @@ class Repo:
     app_suites: dict[tuple[int, str], int] = field(default_factory=dict)
     # When each app suite exists from, if before its first check run (scenario `check_suites`).
     app_suite_created: dict[int, float] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)  # `refs/heads/main` -> SHA
 
     @property
     def full_name(self) -> str:
@@ -313,19 +314,36 @@ class Repo:
                 return wf
         return None
 
+    # -- git refs ----------------------------------------------------------------------------
+    # The repository's refs (`refs/heads/main`, `refs/tags/v1`, any `refs/...` a client created)
+    # live in `refs`, full name to SHA: the scenario's branches and tags at load, then what the
+    # git refs endpoints change (REST "Git references"). Branches and tags are read from there.
+
+    @property
+    def branches(self) -> dict[str, str]:
+        return self._refs_under("refs/heads/")
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self._refs_under("refs/tags/")
+
+    def _refs_under(self, prefix: str) -> dict[str, str]:
+        return {name[len(prefix) :]: sha for name, sha in self.refs.items() if name.startswith(prefix)}
+
     def branch_or_tag(self, ref: str) -> tuple[str, str] | None:
         """(short name, sha) for a branch or tag name (`refs/heads/x`, `refs/tags/x` also)."""
-        for prefix, table in (("refs/heads/", self.spec.branches), ("refs/tags/", self.spec.tags)):
+        branches, tags = self.branches, self.tags
+        for prefix, table in (("refs/heads/", branches), ("refs/tags/", tags)):
             if ref.startswith(prefix) and ref[len(prefix) :] in table:
                 return ref[len(prefix) :], table[ref[len(prefix) :]]
-        if ref in self.spec.branches:
-            return ref, self.spec.branches[ref]
-        if ref in self.spec.tags:
-            return ref, self.spec.tags[ref]
+        if ref in branches:
+            return ref, branches[ref]
+        if ref in tags:
+            return ref, tags[ref]
         return None
 
     def known_shas(self) -> set[str]:
-        shas = set(self.spec.branches.values()) | set(self.spec.tags.values()) | set(self.spec.commits)
+        shas = set(self.refs.values()) | set(self.spec.commits)
         shas.update(run.head_sha for run in self.runs)
         shas.update(cr.spec.head_sha for cr in self.check_runs)
         shas.update(sha for _, sha in self.app_suites)
@@ -338,12 +356,28 @@ class Repo:
             return named[1]
         # repos/get-commit and the check-runs/check-suites lists (OpenAPI `commit-ref`): "a commit
         # SHA, branch name (`heads/BRANCH_NAME`), or tag name (`tags/TAG_NAME`)".
-        for prefix, table in (("heads/", self.spec.branches), ("tags/", self.spec.tags)):
+        for prefix, table in (("heads/", self.branches), ("tags/", self.tags)):
             if ref.startswith(prefix) and ref[len(prefix) :] in table:
                 return table[ref[len(prefix) :]]
         ref = ref.lower()
         matches = [sha for sha in self.known_shas() if sha.startswith(ref)] if len(ref) >= 7 else []
         return matches[0] if len(matches) == 1 else None
+
+    def descends_from(self, sha: str, ancestor: str) -> bool:
+        """True when `ancestor` is `sha` or one of its ancestors, by the scenario's `parents`."""
+        seen: set[str] = set()
+        todo = [sha]
+        while todo:
+            current = todo.pop()
+            if current == ancestor:
+                return True
+            if current in seen:
+                continue
+            seen.add(current)
+            commit = self.spec.commits.get(current)
+            if commit is not None:
+                todo.extend(commit.parents)
+        return False
 
     def commit(self, sha: str) -> CommitSpec:
         return self.spec.commits.get(sha) or CommitSpec(message=f"Commit {sha[:7]}")

@@ -191,6 +191,10 @@ def _parse_repo(full_name: str, r: Reader) -> RepoSpec:
             author=cr.text("author", "Mona Lisa Octocat"),
             email=cr.text("email", "mona@example.com"),
             login=cr.text("login", "octocat"),
+            parents=tuple(
+                parse_sha(parent, f"{path}.commits.{sha}.parents[{n}]")
+                for n, parent in enumerate(cr.items("parents"))
+            ),
         )
         cr.done()
     workflows = tuple(

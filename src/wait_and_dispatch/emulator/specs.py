@@ -232,6 +232,9 @@ class CommitSpec:
     author: str = "Mona Lisa Octocat"
     email: str = "mona@example.com"
     login: str = "octocat"
+    # The commits it was made on: what tells a fast-forward from a rewrite when a ref moves
+    # (REST "Update a reference", `force`).
+    parents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
