@@ -331,6 +331,16 @@ class OpenApiSpec:
     def load(cls, path: Path = SPEC_FILE) -> OpenApiSpec:
         return _load_spec(path)
 
+    def check_webhook(self, name: str, payload: Any) -> list[str]:
+        """Violations of the description's webhook `name` (`workflow-run-completed`, under
+        `x-webhooks`) by an event payload, as GitHub sends it and writes it to a job's
+        GITHUB_EVENT_PATH (empty: it conforms)."""
+        webhook = self.document.get("x-webhooks", {}).get(name)
+        if webhook is None:
+            return [f"no webhook {name!r} in the description"]
+        schema = webhook["post"]["requestBody"]["content"]["application/json"]["schema"]
+        return _schema_errors(OAS30ReadValidator, schema, payload, f"{name} payload")
+
     # -- finding operations ---------------------------------------------------------------
 
     def operation(self, method: str, template: str) -> Operation:

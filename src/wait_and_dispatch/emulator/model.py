@@ -38,6 +38,9 @@ _NO_ARTIFACT_CONCLUSIONS = ("cancelled", "skipped", "startup_failure", "action_r
 # GITHUB_TOKEN, 5,000 for a user's token or a GitHub App installation).
 RATE_LIMITS = {"github_token": 1000, "pat": 5000, "app": 5000}  # nosec # B105: request budgets per token kind, not passwords
 HOUR = 3600.0
+# "Each workflow run is limited to 35 days. If a workflow run reaches this limit, the workflow run
+# is cancelled" (GitHub docs, "Usage limits, billing, and administration").
+RUN_TIME_LIMIT = 35 * 86400.0
 
 
 def stable_id(text: str, base: int, spread: int) -> int:
@@ -138,6 +141,10 @@ class Attempt:
     jobs: list[Job] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     cancelled_at: float | None = None
+    # A held attempt (a `held` workflow's) runs until the test finishes it (`finished_at`), or
+    # until GitHub's run time limit cancels it.
+    held: bool = False
+    finished_at: float | None = None
 
     @property
     def started_in_progress(self) -> float:
@@ -145,7 +152,11 @@ class Attempt:
 
     @property
     def natural_end(self) -> float:
-        return self.origin + self.timeline.total
+        if not self.held:
+            return self.origin + self.timeline.total
+        if self.finished_at is not None:
+            return self.finished_at
+        return self.origin + RUN_TIME_LIMIT
 
     @property
     def end(self) -> float:
@@ -229,6 +240,17 @@ class Run:
     artifact_specs: tuple[ArtifactSpec, ...] | None = None  # None: the case's or the workflow's
     deleted: bool = False
     case: int | None = None  # the index of the workflow's case this run matched
+    # The kind of token that started it (`github_token`, `app`, `pat`), None for GitHub itself or
+    # a scenario's run: a GITHUB_TOKEN's run fires no `workflow_run` (Options).
+    token_kind: str | None = None
+    # How many `workflow_run` events led to it: 0 for a run started otherwise (GitHub docs, "Events
+    # that trigger workflows": at most three levels of `workflow_run`).
+    workflow_run_depth: int = 0
+    # The webhook payload of a `workflow_run` run's event, as GitHub wrote it for its job
+    # (emulator/events.py builds the others from the run).
+    event_payload: Mapping[str, Any] | None = None
+    # (attempt number, action) of each `workflow_run` event this run has fired.
+    announced: set[tuple[int, str]] = field(default_factory=set)
 
     @property
     def latest(self) -> Attempt:
