@@ -42,6 +42,8 @@ class JobContext:
 
     run_id: int
     run_attempt: int
+    run_number: int
+    status: str  # the run's status now: a runner is given the jobs of runs not yet completed
     repository: str
     workflow: str
     workflow_path: str
@@ -57,6 +59,8 @@ class JobContext:
         return cls(
             run_id=run.id,
             run_attempt=run.latest.number,
+            run_number=run.run_number,
+            status=run.latest.status_at(state.now())[0],
             repository=run.repo.full_name,
             workflow=run.workflow.spec.name,
             workflow_path=run.workflow.spec.path,
@@ -105,6 +109,22 @@ def event_payload(state: State, run: Run, urls: Urls) -> dict[str, Any]:
             **common,
         }
     return {"ref": github["ref"], "after": run.head_sha, **common}
+
+
+def next_activity(state: State, now: float) -> float | None:
+    """When the next run is requested, starts or completes after `now` (None: nothing is going
+    on); a held run nobody has finished does not count, since only the test can end it."""
+    upcoming = [
+        when
+        for repo in state.repos.values()
+        for run in repo.runs
+        if not run.deleted
+        for attempt in run.attempts
+        if not (attempt.held and attempt.finished_at is None)
+        for when, _ in _activities(attempt)
+        if when > now
+    ]
+    return min(upcoming, default=None)
 
 
 # -- what fires, and what it starts ------------------------------------------------------------

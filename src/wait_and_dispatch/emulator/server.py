@@ -19,7 +19,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from wait_and_dispatch.emulator.api_app import ApiApp
 from wait_and_dispatch.emulator.blob_app import BlobApp
-from wait_and_dispatch.emulator.events import JobContext, settle
+from wait_and_dispatch.emulator.events import JobContext, next_activity, settle
 from wait_and_dispatch.emulator.faults import Fault, FaultSet
 from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
 from wait_and_dispatch.emulator.scenario import Scenario
@@ -206,6 +206,15 @@ class Emulator:
         with self.state.lock:
             settle(self.state, self.state.now(), self._current_urls())
             return JobContext.of(self.state, self.state.runs[run_id], self._current_urls())
+
+    def seconds_to_next_activity(self) -> float | None:
+        """Seconds until a run is next requested, starts or completes (None: nothing is going on
+        but held runs, which only the test ends): how far a test may move the clock at once."""
+        with self.state.lock:
+            now = self.state.now()
+            settle(self.state, now, self._current_urls())
+            when = next_activity(self.state, now)
+            return None if when is None else when - now
 
     def finish_run(self, run_id: int, conclusion: str) -> None:
         """End run `run_id` of a `held` workflow now with `conclusion` (`success`, `failure`...), as
