@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import FEATURE_SHA, MAIN_SHA
-from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine.git_refs import (
     Claim,
     GitRef,
@@ -28,6 +28,7 @@ from wait_and_dispatch.support.errors import (
     RefNotFastForwardError,
     RefusedBeforeSendingError,
     ValidationFailedError,
+    WriteOutcomeUnknownError,
 )
 
 APP = Repository("octo", "app")
@@ -61,6 +62,17 @@ def test_of_two_clients_claiming_at_once_exactly_one_creates(
         for thread in threads:
             thread.join()
         assert sorted(c.value for c in claims) == ["already-exists", "created"]
+
+
+def test_a_create_whose_answer_is_lost_is_neither_a_claim_nor_a_refusal(
+    api: GitHubApi, emulator: Emulator
+) -> None:
+    # A retry would answer "already exists" to this call's own creation: the caller must look.
+    emulator.inject(Fault(host="api", method="POST", path="*/git/refs", kind="apply_then_fail", status=502))
+    with pytest.raises(WriteOutcomeUnknownError):
+        create_ref(api, APP, CLAIM, MAIN_SHA)
+    assert get_ref(api, APP, CLAIM) == GitRef(CLAIM, MAIN_SHA)
+    assert len([r for r in emulator.writes() if r.path.endswith("/git/refs")]) == 1
 
 
 def test_a_ref_that_is_not_there_reads_as_none(api: GitHubApi) -> None:
