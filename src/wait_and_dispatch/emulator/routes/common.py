@@ -112,7 +112,8 @@ def page(call: Call, items: list[Any], key: str, total: int | None = None) -> Re
 
 
 def bare_page(call: Call, items: list[Any]) -> Reply:
-    """A page of a list GitHub answers as a bare array (check run annotations), as `page` slices it."""
+    """A page of a list GitHub answers as a bare array (check run annotations; the git refs lists,
+    OpenAPI `git/list-matching-refs`), as `page` slices it."""
     chunk, headers = _slice(call, items)
     return Reply(200, chunk, headers)
 
