@@ -186,3 +186,15 @@ def test_names_cannot_break_a_gantt_line() -> None:
         "run",
         "download",
     ]
+
+
+def test_githubs_times_are_read_on_our_clock_when_githubs_clock_is_ahead(make_runner: MakeRunner) -> None:
+    # GitHub's clock 5 minutes ahead of the runner's: its `updated_at` is moved back by what the
+    # `Date` of its answers says, so the run's completion is not pushed to the node's end.
+    runner, emulator, _ = make_runner(make_plan(node("ci")), {"ci": WORKFLOWS["ci"]})
+    emulator.state.options = replace(emulator.state.options, clock_offset=300.0)
+    result = runner.run()
+    times = plan_times(result)["ci"]
+    assert times.started is not None and times.completed is not None
+    assert DURATIONS["ci"] - POLL - 2 <= times.completed - times.started <= DURATIONS["ci"] + 1
+    assert 0 <= times.downloaded - times.completed <= POLL + 2
