@@ -13,11 +13,15 @@ from dataclasses import replace
 
 from tests.plans.conftest import QUEUED, Recorder, make_plan, node, workflow
 from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.engine.github_objects import CheckRun
+from wait_and_dispatch.engine.results import ApiCost, ChecksResult, Outcome
 from wait_and_dispatch.plans.executor import PlanRunner
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanResult
+from wait_and_dispatch.plans.node_job import _github_times
 from wait_and_dispatch.plans.timeline import NodeTimes, clock_skew, critical_path, on_our_clock, plan_times
 from wait_and_dispatch.session.summary import plan_summary
 from wait_and_dispatch.session.timeline_chart import gantt, mermaid_text
+from wait_and_dispatch.step.run import JobReport
 
 MakeRunner = Callable[..., tuple[PlanRunner, Emulator, Recorder]]
 
@@ -198,3 +202,21 @@ def test_githubs_times_are_read_on_our_clock_when_githubs_clock_is_ahead(make_ru
     assert times.started is not None and times.completed is not None
     assert DURATIONS["ci"] - POLL - 2 <= times.completed - times.started <= DURATIONS["ci"] + 1
     assert 0 <= times.downloaded - times.completed <= POLL + 2
+
+
+def test_a_checks_node_runs_from_its_first_check_to_its_last() -> None:
+    def check(name: str, started: float, completed: float | None) -> CheckRun:
+        status = "completed" if completed is not None else "in_progress"
+        conclusion = "success" if completed is not None else None
+        return CheckRun(1, name, status, conclusion, "c" * 40, "", "github-actions", None, started, completed)
+
+    cost = ApiCost(requests=1, not_modified=0, rate_limit_units=1, retries=0, rate_limit_remaining=None)
+
+    def times(*checks: CheckRun) -> tuple[float | None, float | None]:
+        result = ChecksResult("c" * 40, checks, Outcome.SUCCESS, waited=60.0, cost=cost)
+        return _github_times(JobReport(checks=result))
+
+    assert times(check("lint", 110.0, 150.0), check("test", 100.0, 190.0)) == (100.0, 190.0)
+    # A check still running: the run has not completed.
+    assert times(check("lint", 110.0, 150.0), check("test", 100.0, None)) == (100.0, None)
+    assert _github_times(JobReport()) == (None, None)  # nothing ran (an error before the wait)
