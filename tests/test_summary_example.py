@@ -1,6 +1,6 @@
 """The README's "What you see" and docs/summary-example.md are the job summary of a real plan run
 today: tools/render_summary.py re-renders it against the emulator and they must match it, except
-for what differs between two runs (durations, run ids and numbers)."""
+for what differs between two runs (durations, run ids and numbers, the timeline's bars)."""
 
 from __future__ import annotations
 

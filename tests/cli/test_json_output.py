@@ -189,6 +189,25 @@ def test_plan_validates_with_typed_node_outputs(plan_emulator: Emulator, tmp_pat
     assert sorted(plan["dispatched"]) == sorted(node["outputs"]["run_id"] for node in plan["nodes"].values())
 
 
+def test_plan_nodes_carry_their_times_and_the_plan_its_critical_path(
+    plan_emulator: Emulator, tmp_path: Path
+) -> None:
+    code, plan, err = cli("plan", str(write_plan(tmp_path)), "--workdir", str(tmp_path))
+    assert code == 0, err
+    assert plan["critical_path"]["nodes"] == ["build", "test", "report"]
+    durations = sum(node["duration"] for node in plan["nodes"].values())
+    assert abs(plan["critical_path"]["duration"] - durations) <= 0.2  # each rounded to 0.1 s
+    previous_end = 0.0
+    for node in plan["nodes"].values():
+        times = node["timeline"]
+        assert list(times) == ["queued", "started", "completed", "downloaded"]
+        # In order, each node after the one it needs (seconds from the plan's start).
+        assert previous_end - 0.1 <= times["queued"] <= times["started"] <= times["completed"]
+        assert times["completed"] <= times["downloaded"] <= plan["elapsed"]
+        assert abs(times["downloaded"] - times["queued"] - node["duration"]) <= 0.2
+        previous_end = times["downloaded"]
+
+
 def test_plan_dry_run_and_one_node_validate(plan_emulator: Emulator, tmp_path: Path) -> None:
     path = str(write_plan(tmp_path))
     code, preview, err = cli("plan", path, "--dry-run")
@@ -198,6 +217,7 @@ def test_plan_dry_run_and_one_node_validate(plan_emulator: Emulator, tmp_path: P
     code, node, err = cli("plan", path, "--node", "test", "--needs", needs, "--workdir", str(tmp_path))
     assert code == 0, err
     assert node["node"] == "test" and node["result"] == "success"
+    assert node["timeline"]["queued"] == 0.0  # one node alone: from its own start
     assert node["outputs"]["conclusion"] == "success"
 
 

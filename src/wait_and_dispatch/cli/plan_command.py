@@ -23,6 +23,7 @@ from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeKind, Plan
+from wait_and_dispatch.plans.timeline import critical_path, node_times, plan_times
 from wait_and_dispatch.session.connection import api_url_for_host, connect, parse_repository
 from wait_and_dispatch.session.edge import run_plan
 from wait_and_dispatch.session.plan_step import (
@@ -125,7 +126,14 @@ def run_plan_command(call: Invocation) -> int:
     if report.node is not None:
         node = report.node
         if args.json:
-            fields = results.node_fields(node.result.value, node.outputs, node.reason, node.duration)
+            alone = node_times(node, node.started or 0.0, kind=plan.nodes[node.name].kind)
+            fields = results.node_fields(
+                node.result.value,
+                node.outputs,
+                node.reason,
+                node.duration,
+                None if alone is None else alone.as_json(),
+            )
             output.write(results.plan_node_result(plan.name, node.name, fields, report.error))
         else:
             print_line(f"{node.name}: {node.result.value} {node.reason}".rstrip(), file=stdout)
@@ -136,12 +144,26 @@ def run_plan_command(call: Invocation) -> int:
                 plan_summary(result, repository=repository.full_name), encoding="utf-8"
             )
         if args.json:
+            times = plan_times(result)
             nodes = {
-                name: results.node_fields(o.result.value, o.outputs, o.reason, o.duration)
+                name: results.node_fields(
+                    o.result.value,
+                    o.outputs,
+                    o.reason,
+                    o.duration,
+                    times[name].as_json() if name in times else None,
+                )
                 for name, o in result.outcomes.items()
             }
+            path = critical_path(result)
             document = results.plan_result(
-                plan.name, result.conclusion.value, result.elapsed, nodes, result.dispatched, report.error
+                plan.name,
+                result.conclusion.value,
+                result.elapsed,
+                nodes,
+                result.dispatched,
+                report.error,
+                None if path is None else path.as_json(),
             )
             output.write(document)
         else:

@@ -41,6 +41,7 @@ from wait_and_dispatch.plans.node_job import describe, job_values, render_values
 from wait_and_dispatch.plans.preview import preview_plan
 from wait_and_dispatch.plans.scheduler import PlanContext as PlanContext
 from wait_and_dispatch.plans.scheduler import PlanState
+from wait_and_dispatch.plans.timeline import clock_skew, on_our_clock
 from wait_and_dispatch.step.catalogue import find_input
 from wait_and_dispatch.step.settings import read_settings
 from wait_and_dispatch.support.clock import hold
@@ -107,6 +108,7 @@ class PlanRunner:
         self._crash: Exception | None = None  # a bug in a node's thread, re-raised by run()
         self._finalized = False  # run() has returned: late outcomes are dropped
         self._deadline: float | None = None  # the plan's timeout, on the API clock
+        self._seen_running: dict[str, float] = {}  # when a poll first saw each node's run in progress
         self._done = threading.Event()
 
     # -- the whole plan --------------------------------------------------------------------------
@@ -323,10 +325,22 @@ class PlanRunner:
         except WaitAndDispatchError as error:
             outcome = scheduler.failed_outcome(node, error)
         allowed = outcome.result is NodeResult.FAILURE and node.continue_on_error
-        return replace(outcome, started=started, finished=clock.now(), allowed_failure=allowed)
+        finished = clock.now()
+        # The run's times are GitHub's: put them on our clock, where the node's own times are.
+        outcome = on_our_clock(outcome, clock_skew(self.api.server_time(), finished))
+        with self._lock:
+            seen_running = self._seen_running.pop(node.name, None)
+        if seen_running is not None and node.kind is NodeKind.WORKFLOW:
+            # GitHub's `run_started_at` is when the run was created, not when a runner took it
+            # (plans/timeline.py): a poll that saw it in progress tells the end of its queue.
+            outcome = replace(outcome, run_started=seen_running)
+        return replace(outcome, started=started, finished=finished, allowed_failure=allowed)
 
     def _progress_for(self, name: str) -> Callable[[ProgressEvent], None]:
         def on_progress(event: ProgressEvent) -> None:
+            if event.kind is ProgressKind.STATUS and event.status == "in_progress":
+                with self._lock:
+                    self._seen_running.setdefault(name, self.api.clock.now())
             if event.kind is ProgressKind.DISPATCHED and event.run_id is not None:
                 with self._lock:
                     self.dispatched.append(event.run_id)

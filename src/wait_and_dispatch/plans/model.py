@@ -141,8 +141,12 @@ class NodeOutcome:
     outputs: Mapping[str, str]  # the action's outputs by name (empty strings when not set)
     error: WaitAndDispatchError | None = None  # why it failed
     reason: str = ""  # one line for a person: "skipped: base failed", "run 123 failed"
-    started: float | None = None  # clock seconds
-    finished: float | None = None
+    started: float | None = None  # clock seconds: the node started (its needs met)
+    finished: float | None = None  # ... and ended (its downloads done)
+    # When its run (or, for checks, the first check) started and when it (the last check) completed:
+    # GitHub's times, moved onto the clock's time base by the executor (plans/timeline.py).
+    run_started: float | None = None
+    run_completed: float | None = None
     run_url: str = ""
     allowed_failure: bool = False  # failed, but continue-on-error made it count as a success
 

@@ -35,9 +35,16 @@ def run_node_job(node: PlanNode, engine: Engine, settings: JobSettings) -> NodeO
     report = run_job(engine, settings)
     outputs = {name: report.outputs.get(name, "") for name in OUTPUT_NAMES}
     run_url = outputs.get("run-url", "")
+    run_started, run_completed = _github_times(report)
     if report.error is None:
         return NodeOutcome(
-            node.name, NodeResult.SUCCESS, outputs, reason=_success_reason(report), run_url=run_url
+            node.name,
+            NodeResult.SUCCESS,
+            outputs,
+            reason=_success_reason(report),
+            run_url=run_url,
+            run_started=run_started,
+            run_completed=run_completed,
         )
     return NodeOutcome(
         node.name,
@@ -46,7 +53,26 @@ def run_node_job(node: PlanNode, engine: Engine, settings: JobSettings) -> NodeO
         error=report.error,
         reason=_failure_reason(report),
         run_url=run_url,
+        run_started=run_started,
+        run_completed=run_completed,
     )
+
+
+def _github_times(report: JobReport) -> tuple[float | None, float | None]:
+    """When the node's run started and completed, on GitHub's clock (None where it did not):
+    the run's `run_started_at` (else `created_at`) and its `updated_at` once completed; for a
+    wait for checks, the first check's `started_at` and the last check's `completed_at`."""
+    if report.run is not None:
+        run = report.run.run
+        started = run.run_started_at if run.run_started_at is not None else run.created_at
+        return started, run.updated_at if run.completed else None
+    if report.checks is not None and report.checks.checks:
+        checks = report.checks.checks
+        starts = [c.started_at for c in checks if c.started_at is not None]
+        ends = [c.completed_at for c in checks if c.completed_at is not None]
+        everything_completed = all(c.completed for c in checks) and len(ends) == len(checks)
+        return (min(starts) if starts else None), (max(ends) if everything_completed else None)
+    return None, None
 
 
 def render_values(node: PlanNode, context: Mapping[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from wait_and_dispatch.engine.progress import format_seconds
 from wait_and_dispatch.engine.results import ChecksResult, DownloadedArtifact, Outcome, RunResult
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanResult
+from wait_and_dispatch.plans.timeline import CriticalPath, critical_path
+from wait_and_dispatch.session.timeline_chart import gantt
 from wait_and_dispatch.support.errors import WaitAndDispatchError
 
 OUTCOME_EMOJI = {
@@ -256,7 +258,8 @@ _MERMAID_CLASSES = {
 
 
 def plan_summary(result: PlanResult, *, repository: str) -> str:
-    """A whole plan: the conclusion, a status table, and the graph coloured by outcome."""
+    """A whole plan: the conclusion, a status table, the graph coloured by outcome, and where the
+    time went (the critical path and a timeline of each node's phases)."""
     plan = result.plan
     counts: dict[NodeResult, int] = {}
     for outcome in result.outcomes.values():
@@ -274,7 +277,21 @@ def plan_summary(result: PlanResult, *, repository: str) -> str:
         [_node_row(plan, outcome) for outcome in result.outcomes.values()],
     )
     lines += ["", *plan_graph(plan, result.outcomes), ""]
+    chart = gantt(result)
+    if chart:
+        lines += ["### Timeline", ""]
+        path = critical_path(result)
+        if path is not None:
+            lines += [critical_path_line(plan, path), ""]
+        lines += [*chart, ""]
     return "\n".join(lines) + "\n"
+
+
+def critical_path_line(plan: Plan, path: CriticalPath) -> str:
+    """`Critical path: base -> ci-image -> test (31m12s of 33m40s).`: the chain of needs that set
+    the plan's end, the time its nodes ran, and the plan's."""
+    names = " -> ".join(escape(plan.nodes[name].title) for name in path.nodes)
+    return f"Critical path: {names} ({format_seconds(path.busy)} of {format_seconds(path.elapsed)})."
 
 
 def node_summary(plan: Plan, outcome: NodeOutcome, *, repository: str) -> str:

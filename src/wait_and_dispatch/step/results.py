@@ -150,12 +150,19 @@ def job_preview(command: str, lines: Sequence[str]) -> dict[str, Any]:
 
 
 def node_fields(
-    result: str, outputs: Mapping[str, str], reason: str, duration: float | None
+    result: str,
+    outputs: Mapping[str, str],
+    reason: str,
+    duration: float | None,
+    timeline: Mapping[str, float | None] | None = None,
 ) -> dict[str, Any]:
+    """A plan node; `timeline` its times in seconds from the plan's start (`queued`, `started`,
+    `completed`, `downloaded`), None for a node that did not run."""
     return {
         "result": result,
         "reason": reason or None,
         "duration": None if duration is None else round(duration, 1),
+        "timeline": None if timeline is None else dict(timeline),
         "outputs": job_fields(outputs),
     }
 
@@ -167,8 +174,10 @@ def plan_result(
     nodes: Mapping[str, dict[str, Any]],
     dispatched: Sequence[int],
     error: WaitAndDispatchError | None,
+    critical_path: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """`plan FILE`: the plan's conclusion and every node's result and outputs, in the plan's order."""
+    """`plan FILE`: the plan's conclusion and every node's result and outputs, in the plan's order,
+    and its critical path (`nodes`, `duration`: the chain of needs that set its end)."""
     return {
         "schema_version": SCHEMA_VERSION,
         "command": "plan",
@@ -177,6 +186,7 @@ def plan_result(
         "conclusion": conclusion,
         "elapsed": round(elapsed, 1),
         "nodes": dict(nodes),
+        "critical_path": None if critical_path is None else dict(critical_path),
         "dispatched": list(dispatched),
         "error": error_fields(error),
     }
