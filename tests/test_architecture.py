@@ -222,3 +222,38 @@ def test_imports_are_read_from_functions_and_type_checking_blocks() -> None:
         "wait_and_dispatch.cli.main",
         "wait_and_dispatch.action.main",
     }
+
+
+# -- rooms a person can hold ---------------------------------------------------------------------
+
+# No module over about 600 lines and no class over about 300: "about" is 10 %. A room that stays
+# bigger is named here, and ARCHITECTURE.md says why (the test checks that it names it).
+MAX_MODULE_LINES = 660
+MAX_CLASS_LINES = 330
+BIGGER_BY_DESIGN = {"GitHubApi"}
+
+
+def _sizes() -> Iterator[tuple[str, str, int]]:
+    """(kind, name, lines) of every module and class of the package."""
+    for path in sorted(PACKAGE.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        module = module_name(path)
+        yield "module", module, len(text.splitlines())
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                yield "class", f"{module}.{node.name}", node.end_lineno - node.lineno + 1
+
+
+def test_no_module_or_class_is_bigger_than_a_person_can_hold() -> None:
+    too_big = [
+        f"{kind} {name}: {lines} lines"
+        for kind, name, lines in _sizes()
+        if lines > (MAX_MODULE_LINES if kind == "module" else MAX_CLASS_LINES)
+        and name.rsplit(".", 1)[-1] not in BIGGER_BY_DESIGN
+    ]
+    assert not too_big, "split these by what they hold, or say why in ARCHITECTURE.md: " + "; ".join(too_big)
+
+
+def test_every_room_bigger_by_design_has_its_reason_in_architecture_md() -> None:
+    architecture = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    assert all(f"`{name}`" in architecture for name in BIGGER_BY_DESIGN)
