@@ -330,6 +330,7 @@ PLAN_OPTIONS = {
     "plan-vars": "--var",
     "plan-node": "--node",
     "plan-needs": "--needs",
+    "advance": "--advance",
     "summary": "--summary-file",  # the job summary, into a file only when asked
 }
 
@@ -385,6 +386,13 @@ def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> No
     plan.add_argument("--node", help="run only this node (as generated orchestrator jobs do)")
     plan.add_argument("--needs", metavar="JSON", help="with --node: the node's needs, as toJSON(needs)")
     plan.add_argument("--schema", action="store_true", help="print the plan file JSON Schema and exit")
+    plan.add_argument(
+        "--advance",
+        action="store_true",
+        help="advance mode: do what the event of this workflow run asks (GITHUB_EVENT_NAME, "
+        "GITHUB_EVENT_PATH...) and end, never waiting for a run; with --emit-workflow, write the "
+        "orchestrator that does it",
+    )
     emit = plan.add_argument_group("generating orchestrator workflows")
     emit.add_argument(
         "--emit-workflow",

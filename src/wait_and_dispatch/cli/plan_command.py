@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from dataclasses import replace
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -22,6 +23,7 @@ from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeKind, Plan
+from wait_and_dispatch.session.advance import read_event
 from wait_and_dispatch.session.connection import api_url_for_host, connect, parse_repository
 from wait_and_dispatch.session.edge import run_plan
 from wait_and_dispatch.session.plan_step import (
@@ -61,6 +63,7 @@ def run_plan_command(call: Invocation) -> int:
             "plan-needs": args.needs or "",
             "repository": repository_name,
             "dry-run": "true" if args.dry_run else "false",
+            "advance": "true" if args.advance else "false",
         }
     )
     plan = load(settings)
@@ -87,7 +90,12 @@ def run_plan_command(call: Invocation) -> int:
         call.secrets.add(connection.token)
     printer = PlanProgressPrinter(progress_stream(stderr, quiet=args.quiet))
 
+    if settings.advance:
+        settings = replace(settings, event=read_event(environ, plan))
+
     def context(api: GitHubApi) -> PlanContext:
+        if settings.advance:  # the instance says (plans/advance.py): nothing to ask here
+            return PlanContext(repository=repository, sha=None, ref_name=None, workdir=Path(args.workdir))
         ref_name = args.ref or workflow_runs.default_branch(api, repository)
         return PlanContext(
             repository=repository,
@@ -124,6 +132,9 @@ def run_plan_command(call: Invocation) -> int:
         if args.summary_file:
             Path(args.summary_file).write_text(plan_preview_summary(plan, report.preview), encoding="utf-8")
         return 0
+    for advanced in report.advanced:
+        for line in advanced.lines:
+            print_line(line, file=stderr if args.json or report.result is not None else stdout)
     if report.node is not None:
         node = report.node
         if args.json:

@@ -1,0 +1,135 @@
+"""Advance mode: the example plans run event by event with GitHub as the only state, and end as the
+waiting executor ends them (every node once, the same skips, the same values between nodes, the
+same conclusion)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.examples.conftest import Example, Runner
+from tests.examples.advance_harness import AdvanceHarness, Advanced
+from wait_and_dispatch.plans.advance import GitRefStore, plan_key, read_instances
+from wait_and_dispatch.plans.executor import plan_error
+from wait_and_dispatch.plans.model import NodeResult
+
+
+@pytest.fixture
+def harnesses(tmp_path: Path) -> Iterator[list[AdvanceHarness]]:
+    made: list[AdvanceHarness] = []
+    yield made
+    for harness in made:
+        harness.close()
+
+
+def advance(example: Example, tmp_path: Path, made: list[AdvanceHarness], **options: object) -> Advanced:
+    harness = AdvanceHarness(example.scenario, example.plan_path, tmp_path / f"advance-{len(made)}", **options)  # type: ignore[arg-type]
+    made.append(harness)
+    return harness.run()
+
+
+def same_as_waiting(ran: Advanced, waiting: Runner, example: Example, **options: object) -> None:
+    """The advance run ends as the waiting executor's run of the same example."""
+    waited = waiting(example, **options)  # type: ignore[arg-type]
+    assert ran.results() == waited.results()
+    assert ran.result.conclusion is waited.result.conclusion
+    advance_error, waiting_error = plan_error(ran.result), plan_error(waited.result)
+    assert (advance_error and advance_error.exit_code) == (waiting_error and waiting_error.exit_code)
+    assert sorted(waited.workflow_file(r) for r in ran.dispatch_requests()) == waited.dispatched()
+
+
+def test_seed_000_runs_every_node_once_as_the_waiting_executor_does(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner
+) -> None:
+    example = Example("000-docker-image-chain")
+    ran = advance(example, tmp_path, harnesses)
+    same_as_waiting(ran, run_example, example)
+    assert ran.results() == dict.fromkeys(["base", "ci", "deploy", "test", "lint"], "success")
+    # Values between nodes: ci and deploy got the base image's run id.
+    base_run = ran.outcome("base").outputs["run-id"]
+    inputs = [json.loads(json.dumps(r.body))["inputs"] for r in ran.dispatch_requests()]
+    assert sum(1 for i in inputs if i.get("base_run_id") == base_run) == 2
+    # The test results were downloaded by the invocation that recorded the run.
+    assert ran.outcome("test").outputs["download-path"]
+
+
+def test_every_orchestrator_run_is_short_and_there_are_at_most_nodes_plus_two(
+    tmp_path: Path, harnesses: list[AdvanceHarness]
+) -> None:
+    ran = advance(Example("000-docker-image-chain"), tmp_path, harnesses)
+    assert len(ran.invocations) <= len(ran.plan.nodes) + 2
+    # A small number of counted requests per event, whatever the plan's size.
+    assert max(i.counted for i in ran.invocations) <= 30
+
+
+@pytest.mark.parametrize("mode", ["app-change", "pull-request", "manual-base", "manual-ci"])
+def test_seed_000_modes_skip_as_the_waiting_executor_does(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner, mode: str
+) -> None:
+    example = Example("000-docker-image-chain")
+    ran = advance(example, tmp_path, harnesses, variables={"mode": mode})
+    same_as_waiting(ran, run_example, example, variables={"mode": mode})
+
+
+def test_seed_000_a_failed_base_image_skips_the_rest_and_fails_the_plan(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner
+) -> None:
+    example = Example("000-docker-image-chain")
+    example.workflow("build-base.yml")["conclusion"] = "failure"
+    ran = advance(example, tmp_path, harnesses)
+    same_as_waiting(ran, run_example, example)
+    assert ran.result.conclusion is NodeResult.FAILURE
+    error = plan_error(ran.result)
+    assert error is not None and int(error.exit_code) == 1
+
+
+def test_seed_001_trains_three_attempts_collects_and_deploys_the_best(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner
+) -> None:
+    example = Example("001-model-training")
+    ran = advance(example, tmp_path, harnesses)
+    same_as_waiting(ran, run_example, example)
+    selected = json.loads(ran.outcome("aggregate").outputs["result"])["selected"]
+    deploys = [r for r in ran.dispatch_requests() if "deploy" in r.path]
+    assert [r.body["inputs"]["model_run_id"] for r in deploys] == [str(selected["run-id"])]  # type: ignore[index]
+
+
+def test_seed_003_report_runs_whatever_happened(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner
+) -> None:
+    example = Example("003-gitops-demo")
+    ran = advance(example, tmp_path, harnesses)
+    same_as_waiting(ran, run_example, example)
+
+
+def test_seed_003_quick_mode_skips_the_demo(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner
+) -> None:
+    example = Example("003-gitops-demo")
+    ran = advance(example, tmp_path, harnesses, variables={"demo_mode": "quick"})
+    same_as_waiting(ran, run_example, example, variables={"demo_mode": "quick"})
+    assert ran.results()["demo"] == "skipped"
+
+
+def test_the_instance_leaves_no_live_refs_once_over(tmp_path: Path, harnesses: list[AdvanceHarness]) -> None:
+    example = Example("003-gitops-demo")
+    ran = advance(example, tmp_path, harnesses)
+    harness = harnesses[-1]
+    with harness.api() as api:
+        store = GitRefStore(api, harness.repo)
+        assert read_instances(store.matching("wait-and-dispatch/"), plan_key(ran.plan)) == {}
+        assert len(store.matching(f"wait-and-dispatch/ended/{plan_key(ran.plan)}/")) == 1
+
+
+def test_a_run_of_no_instance_is_nothing_to_do(tmp_path: Path, harnesses: list[AdvanceHarness]) -> None:
+    example = Example("000-docker-image-chain")
+    harness = AdvanceHarness(example.scenario, example.plan_path, tmp_path)
+    harnesses.append(harness)
+    invocation = harness.deliver({"id": 424242, "name": "Elsewhere", "status": "completed"})
+    (report,) = invocation.report.advanced
+    assert report.instance is None
+    assert report.lines == ["run 424242 belongs to no instance of plan Docker images: nothing to do"]
+    assert invocation.report.error is None
