@@ -5,8 +5,11 @@ same conclusion)."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +136,88 @@ def test_a_run_of_no_instance_is_nothing_to_do(tmp_path: Path, harnesses: list[A
     assert report.instance is None
     assert report.lines == ["run 424242 belongs to no instance of plan Docker images: nothing to do"]
     assert invocation.report.error is None
+
+
+JOIN_PLAN = """\
+name: Join
+repository: octo/app
+ref: main
+defaults:
+  dispatch: always  # every instance its own runs (if-missing would reuse the last instance's)
+nodes:
+  a:
+    workflow: a.yml
+  b:
+    workflow: b.yml
+  join:
+    workflow: join.yml
+    needs: [a, b]
+    inputs:
+      a_run: ${{ needs.a.outputs.run-id }}
+      b_run: ${{ needs.b.outputs.run-id }}
+"""
+
+
+def join_scenario() -> dict[str, Any]:
+    """Two workflows that take exactly as long, and a third that needs both."""
+
+    def workflow(name: str, *inputs: str) -> dict[str, Any]:
+        return {
+            "path": f".github/workflows/{name}.yml",
+            "name": name,
+            "on": ["workflow_dispatch"],
+            "run_name": f"{name} [${{{{ inputs.distinct_id }}}}]",
+            "inputs": {key: {"type": "string"} for key in ("distinct_id", *inputs)},
+            "timeline": {"queued": 5, "duration": 60},
+            "conclusion": "success",
+        }
+
+    return {
+        "options": {"return_run_details": True},
+        "tokens": {},
+        "repos": {
+            "octo/app": {
+                "private": True,
+                "default_branch": "main",
+                "branches": {"main": "a" * 40},
+                "workflows": [workflow("a"), workflow("b"), workflow("join", "a_run", "b_run")],
+            }
+        },
+    }
+
+
+def test_two_completions_at_the_same_moment_dispatch_the_node_they_free_once(
+    tmp_path: Path, harnesses: list[AdvanceHarness]
+) -> None:
+    """50 times: a and b complete together, their two orchestrator runs advance the instance at the
+    same moment, and join (which needs both) is dispatched once, by one of them."""
+    plan_path = tmp_path / "join.yml"
+    plan_path.write_text(JOIN_PLAN, encoding="utf-8")
+    harness = AdvanceHarness(join_scenario(), plan_path, tmp_path / "work")
+    harnesses.append(harness)
+    repetitions = 50
+    for _ in range(repetitions):
+        started = harness.start().report.advanced[0]
+        assert set(started.dispatched) == {"a", "b"}
+        harness.clock.advance(120)
+        with harness.api() as api:
+            runs = [
+                api.get(f"{harness.repo.api_path}/actions/runs/{started.dispatched[name]}").data
+                for name in ("a", "b")
+            ]
+        assert all(run["status"] == "completed" for run in runs)
+        barrier = threading.Barrier(2)
+
+        def deliver(run: dict[str, Any]) -> list[str]:
+            barrier.wait()
+            invocation = harness.deliver(run)
+            return [node for report in invocation.report.advanced for node in report.dispatched]
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            dispatched = [node for nodes in pool.map(deliver, runs) for node in nodes]
+        assert dispatched == ["join"], dispatched
+    joins = [r for r in harness.advanced.dispatch_requests() if "/join.yml/" in r.path]
+    assert len(joins) == repetitions
+    # The race was real: both found join ready, and the ref let one of them have it.
+    lines = [line for i in harness.advanced.invocations for r in i.report.advanced for line in r.lines]
+    assert lines.count("join: taken by another invocation") > 0
