@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.examples.advance_harness import Advanced, AdvanceHarness
 from tests.examples.conftest import Example, Runner
-from tests.examples.advance_harness import AdvanceHarness, Advanced
 from wait_and_dispatch.plans.advance import GitRefStore, plan_key, read_instances
 from wait_and_dispatch.plans.executor import plan_error
 from wait_and_dispatch.plans.model import NodeResult
@@ -28,15 +28,32 @@ def harnesses(tmp_path: Path) -> Iterator[list[AdvanceHarness]]:
         harness.close()
 
 
-def advance(example: Example, tmp_path: Path, made: list[AdvanceHarness], **options: object) -> Advanced:
-    harness = AdvanceHarness(example.scenario, example.plan_path, tmp_path / f"advance-{len(made)}", **options)  # type: ignore[arg-type]
+def advance(
+    example: Example,
+    tmp_path: Path,
+    made: list[AdvanceHarness],
+    *,
+    environment: str | None = None,
+    variables: Mapping[str, str] | None = None,
+) -> Advanced:
+    workdir = tmp_path / f"advance-{len(made)}"
+    harness = AdvanceHarness(
+        example.scenario, example.plan_path, workdir, environment=environment, variables=variables
+    )
     made.append(harness)
     return harness.run()
 
 
-def same_as_waiting(ran: Advanced, waiting: Runner, example: Example, **options: object) -> None:
+def same_as_waiting(
+    ran: Advanced,
+    waiting: Runner,
+    example: Example,
+    *,
+    environment: str | None = None,
+    variables: Mapping[str, str] | None = None,
+) -> None:
     """The advance run ends as the waiting executor's run of the same example."""
-    waited = waiting(example, **options)  # type: ignore[arg-type]
+    waited = waiting(example, environment=environment, variables=variables)
     assert ran.results() == waited.results()
     assert ran.result.conclusion is waited.result.conclusion
     advance_error, waiting_error = plan_error(ran.result), plan_error(waited.result)
@@ -97,7 +114,9 @@ def test_seed_001_trains_three_attempts_collects_and_deploys_the_best(
     same_as_waiting(ran, run_example, example)
     selected = json.loads(ran.outcome("aggregate").outputs["result"])["selected"]
     deploys = [r for r in ran.dispatch_requests() if "deploy" in r.path]
-    assert [r.body["inputs"]["model_run_id"] for r in deploys] == [str(selected["run-id"])]  # type: ignore[index]
+    assert [json.loads(json.dumps(r.body))["inputs"]["model_run_id"] for r in deploys] == [
+        str(selected["run-id"])
+    ]
 
 
 def test_seed_003_report_runs_whatever_happened(
@@ -208,7 +227,7 @@ def test_two_completions_at_the_same_moment_dispatch_the_node_they_free_once(
         assert all(run["status"] == "completed" for run in runs)
         barrier = threading.Barrier(2)
 
-        def deliver(run: dict[str, Any]) -> list[str]:
+        def deliver(run: dict[str, Any], barrier: threading.Barrier = barrier) -> list[str]:
             barrier.wait()
             invocation = harness.deliver(run)
             return [node for report in invocation.report.advanced for node in report.dispatched]

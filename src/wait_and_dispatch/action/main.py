@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TextIO
 
 from wait_and_dispatch.action.runner import Runner
@@ -22,6 +22,7 @@ from wait_and_dispatch.engine.model import CallerJob, ProgressEvent, ProgressKin
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
 from wait_and_dispatch.plans.model import Plan
+from wait_and_dispatch.session.advance import read_event
 from wait_and_dispatch.session.boundary import traceback_lines, unexpected
 from wait_and_dispatch.session.connection import Connection, check_api_url, check_token, cleartext_token_risk
 from wait_and_dispatch.session.edge import accepted, run_plan, run_step
@@ -52,6 +53,7 @@ from wait_and_dispatch.support.errors import (
     PlanFileError,
     WaitAndDispatchError,
 )
+from wait_and_dispatch.support.text import print_line
 
 STATE_DISPATCHED = "dispatched-runs"
 # github-token and the peers' names for it: masked from the raw variables, before anything is read.
@@ -309,6 +311,8 @@ def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
                 STATE_DISPATCHED, ",".join(f"{repo.full_name}#{run_id}" for repo, run_id in saved)
             )
 
+    if settings.advance:  # the event and the instance say what the context is (plans/advance.py)
+        settings = replace(settings, event=read_event(environ, plan))
     context = PlanContext(
         repository=repository,
         sha=default_sha(environ, repository.full_name),
@@ -345,6 +349,9 @@ def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
         if settings.summary:
             runner.summary(plan_preview_summary(plan, report.preview))
         return 0
+    for advanced in report.advanced:
+        for line in advanced.lines:
+            print_line(line, file=step.stdout)
     runner.set_outputs(report.outputs)  # before failing: `if: failure()` steps read them
     if settings.summary:
         if report.result is not None:

@@ -43,7 +43,15 @@ from wait_and_dispatch.engine.model import DEFAULT_RUN_CONCLUSIONS, Repository, 
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import scheduler
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner, ignore_events
-from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, Plan, PlanNode, PlanResult, input_text
+from wait_and_dispatch.plans.model import (
+    NodeKind,
+    NodeOutcome,
+    NodeResult,
+    Plan,
+    PlanNode,
+    PlanResult,
+    input_text,
+)
 from wait_and_dispatch.plans.scheduler import PlanState
 
 REF_ROOT = "wait-and-dispatch"
@@ -228,17 +236,26 @@ class Advancer:
         instances = read_instances(self.store.matching(live_prefix(self.key)), self.key)
         owners = [i for i in instances.values() if run_id in i.runs.values()]
         if not owners:
-            return [AdvanceReport(None, [f"run {run_id} belongs to no instance of plan {self.plan.name}: nothing to do"])]
+            return [
+                AdvanceReport(
+                    None, [f"run {run_id} belongs to no instance of plan {self.plan.name}: nothing to do"]
+                )
+            ]
         reports = []
         for instance in sorted(owners, key=lambda i: i.id):
             node = next(name for name, run in instance.runs.items() if run == run_id)
-            report = AdvanceReport(instance.id, [f"plan {self.plan.name}: instance {instance.id}: run {run_id} of {node} completed"])
+            report = AdvanceReport(
+                instance.id,
+                [f"plan {self.plan.name}: instance {instance.id}: run {run_id} of {node} completed"],
+            )
             reports.append(self._advance(instance, report, completed_run=run_id))
         return reports
 
     # -- one instance --------------------------------------------------------------------------
 
-    def _advance(self, instance: Instance, report: AdvanceReport, *, completed_run: int | None) -> AdvanceReport:
+    def _advance(
+        self, instance: Instance, report: AdvanceReport, *, completed_run: int | None
+    ) -> AdvanceReport:
         context = PlanContext(
             repository=self.repository,
             sha=instance.sha,
@@ -257,9 +274,9 @@ class Advancer:
                 report.lines.append(f"{outcome.name}: {outcome.reason or outcome.result.value}")
             progressed = False
             for name in step.start:
-                outcome = work.start(self.plan.nodes[name])
-                if outcome is not None:
-                    state = state.ended(outcome, fail_fast=self.plan.fail_fast)
+                ended = work.start(self.plan.nodes[name])
+                if ended is not None:
+                    state = state.ended(ended, fail_fast=self.plan.fail_fast)
                     progressed = True
             if not progressed:
                 break
@@ -284,7 +301,9 @@ class Advancer:
             finished=now,
             dispatched=tuple(instance.runs[name] for name in self.plan.nodes if name in instance.runs),
         )
-        report.lines.append(f"plan {self.plan.name}: instance {instance.id} is over: {report.result.conclusion.value}")
+        report.lines.append(
+            f"plan {self.plan.name}: instance {instance.id} is over: {report.result.conclusion.value}"
+        )
         for ref in sorted(set(instance.refs)):
             self.store.delete(ref)
 
@@ -292,7 +311,9 @@ class Advancer:
 class _Work:
     """What one invocation knows of one instance while it advances it."""
 
-    def __init__(self, advancer: Advancer, instance: Instance, context: PlanContext, report: AdvanceReport) -> None:
+    def __init__(
+        self, advancer: Advancer, instance: Instance, context: PlanContext, report: AdvanceReport
+    ) -> None:
         self.a = advancer
         self.plan = advancer.plan
         self.instance = instance
@@ -316,7 +337,8 @@ class _Work:
                 continue
             run_id = self.instance.runs.get(name)
             if run_id is not None and (
-                run_id == completed_run or workflow_runs.get_run(self.a.api, self.a.repository, run_id).completed
+                run_id == completed_run
+                or workflow_runs.get_run(self.a.api, self.a.repository, run_id).completed
             ):
                 self.record(name, run_id)
             else:
@@ -327,7 +349,13 @@ class _Work:
         node = self.plan.nodes[name]
         allowed = result is NodeResult.FAILURE and node.continue_on_error
         return NodeOutcome(
-            name, result, scheduler.empty_outputs(), reason=result.value, started=0.0, finished=0.0, allowed_failure=allowed
+            name,
+            result,
+            scheduler.empty_outputs(),
+            reason=result.value,
+            started=0.0,
+            finished=0.0,
+            allowed_failure=allowed,
         )
 
     def start(self, node: PlanNode) -> NodeOutcome | None:
@@ -353,7 +381,9 @@ class _Work:
             return self._ended(outcome)  # the dispatch failed: that is the node's outcome
         run_id = int(run_text)
         dispatched = outcome.outputs.get("dispatched") == "true"
-        self.a.store.create(f"{self.prefix}{'run' if dispatched else 'found'}/{name}/{run_id}", self.instance.sha)
+        self.a.store.create(
+            f"{self.prefix}{'run' if dispatched else 'found'}/{name}/{run_id}", self.instance.sha
+        )
         self.instance.runs[name] = run_id
         if not dispatched:
             self.instance.found.add(name)
@@ -403,7 +433,9 @@ class _Work:
         values["allowed-conclusions"] = allowed_text or ",".join(sorted(DEFAULT_RUN_CONCLUSIONS))
         run = workflow_runs.get_run(self.a.api, self.a.repository, run_id)
         # As the waiting executor: artifacts only from a run whose conclusion is allowed.
-        if run.conclusion not in parse_conclusions(values["allowed-conclusions"], default=DEFAULT_RUN_CONCLUSIONS):
+        if run.conclusion not in parse_conclusions(
+            values["allowed-conclusions"], default=DEFAULT_RUN_CONCLUSIONS
+        ):
             values.pop("artifacts", None)
         values["run-id"] = str(run_id)
         # Its values may read its needs (`path: ${{ needs.x.outputs.. }}`); a need skipped is
