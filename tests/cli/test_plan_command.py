@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import io
-import time
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -18,6 +19,7 @@ from tests.support.action_release import PINNED_USES, RELEASE_TAG, serving_the_r
 from tests.support.small_plan import PLAN, dispatched_workflows, small_scenario, write_plan
 from wait_and_dispatch.cli.main import main
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.clock import SystemClock
 
 
@@ -312,7 +314,7 @@ def test_emit_workflow_with_an_action_ref_needs_no_api_and_warns_unless_it_is_a_
 
 
 def advance_step(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, event: str, payload: dict[str, object], run_id: int
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, event: str, payload: dict[str, Any], run_id: int
 ) -> tuple[int, str, str]:
     """One orchestrator run's `plan --advance` step, with the environment the runner gives a job."""
     path = tmp_path / f"event-{run_id}.json"
@@ -389,13 +391,8 @@ class SkippingClock(SystemClock):
         self.skipped += max(0.0, seconds)
 
 
-def emulator_runs(emulator: Emulator) -> list[dict[str, object]]:
-    import urllib.request
-
-    request = urllib.request.Request(
-        f"{emulator.api_url}/repos/octo/app/actions/runs?per_page=100",
-        headers={"Authorization": f"Bearer {emulator.token('dev')}"},
-    )
-    with urllib.request.urlopen(request) as answer:  # nosec B310 # the emulator on loopback
-        runs: list[dict[str, object]] = json.load(answer)["workflow_runs"]
-    return runs
+def emulator_runs(emulator: Emulator) -> list[dict[str, Any]]:
+    with GitHubApi(base_url=emulator.api_url, token=emulator.token("dev")) as api:
+        return list(
+            api.paginate("/repos/octo/app/actions/runs", {"per_page": 100}, items_key="workflow_runs")
+        )
