@@ -61,6 +61,12 @@ class Advanced:
         (final,) = [i for i in self.invocations if i.report.result is not None]
         return final
 
+    @property
+    def of_the_instance(self) -> list[Invocation]:
+        """The orchestrator runs that advanced the instance (not those for runs of none: a push's
+        run of a node's workflow raises workflow_run too)."""
+        return [i for i in self.invocations if any(r.instance for r in i.report.advanced)]
+
     def outcome(self, node: str) -> NodeOutcome:
         return self.result.outcomes[node]
 
@@ -153,7 +159,9 @@ class AdvanceHarness:
             advance=True,
             event=read_event(environ, self.plan),
         )
-        context = PlanContext(repository=self.repo, sha=None, ref_name=None, workdir=self.workdir / f"job-{run_id}")
+        context = PlanContext(
+            repository=self.repo, sha=None, ref_name=None, workdir=self.workdir / f"job-{run_id}"
+        )
         with self.api() as api:
             report = run_plan_job(api, self.plan, settings, context, on_event=lambda event: None)
             stats = api.stats.snapshot()
@@ -168,7 +176,11 @@ class AdvanceHarness:
     def completed_runs(self) -> Iterator[dict[str, Any]]:
         """Runs that completed and whose event was not delivered yet, oldest first."""
         with self.api() as api:
-            runs = list(api.paginate(f"{self.repo.api_path}/actions/runs", {"per_page": 100}, items_key="workflow_runs"))
+            runs = list(
+                api.paginate(
+                    f"{self.repo.api_path}/actions/runs", {"per_page": 100}, items_key="workflow_runs"
+                )
+            )
         for run in sorted(runs, key=lambda r: r["id"]):
             if run["status"] == "completed" and run["id"] not in self.delivered:
                 yield run

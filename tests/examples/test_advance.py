@@ -15,6 +15,7 @@ import pytest
 
 from tests.examples.advance_harness import Advanced, AdvanceHarness
 from tests.examples.conftest import Example, Runner
+from tests.examples.test_001_model_training import set_metrics
 from wait_and_dispatch.plans.advance import GitRefStore, plan_key, read_instances
 from wait_and_dispatch.plans.executor import plan_error
 from wait_and_dispatch.plans.model import NodeResult
@@ -35,10 +36,11 @@ def advance(
     *,
     environment: str | None = None,
     variables: Mapping[str, str] | None = None,
+    ref: str | None = None,
 ) -> Advanced:
     workdir = tmp_path / f"advance-{len(made)}"
     harness = AdvanceHarness(
-        example.scenario, example.plan_path, workdir, environment=environment, variables=variables
+        example.scenario, example.plan_path, workdir, environment=environment, variables=variables, ref=ref
     )
     made.append(harness)
     return harness.run()
@@ -51,9 +53,10 @@ def same_as_waiting(
     *,
     environment: str | None = None,
     variables: Mapping[str, str] | None = None,
+    ref: str | None = None,
 ) -> None:
     """The advance run ends as the waiting executor's run of the same example."""
-    waited = waiting(example, environment=environment, variables=variables)
+    waited = waiting(example, environment=environment, variables=variables, ref=ref)
     assert ran.results() == waited.results()
     assert ran.result.conclusion is waited.result.conclusion
     advance_error, waiting_error = plan_error(ran.result), plan_error(waited.result)
@@ -80,7 +83,7 @@ def test_every_orchestrator_run_is_short_and_there_are_at_most_nodes_plus_two(
     tmp_path: Path, harnesses: list[AdvanceHarness]
 ) -> None:
     ran = advance(Example("000-docker-image-chain"), tmp_path, harnesses)
-    assert len(ran.invocations) <= len(ran.plan.nodes) + 2
+    assert len(ran.of_the_instance) <= len(ran.plan.nodes) + 2
     # A small number of counted requests per event, whatever the plan's size.
     assert max(i.counted for i in ran.invocations) <= 30
 
@@ -106,6 +109,16 @@ def test_seed_000_a_failed_base_image_skips_the_rest_and_fails_the_plan(
     assert error is not None and int(error.exit_code) == 1
 
 
+def test_seed_000_a_failed_ci_image_skips_test_and_lint_and_deploy_goes_on(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner
+) -> None:
+    example = Example("000-docker-image-chain")
+    example.workflow("build-ci.yml")["conclusion"] = "failure"
+    ran = advance(example, tmp_path, harnesses)
+    same_as_waiting(ran, run_example, example)
+    assert ran.results()["deploy"] == "success"
+
+
 def test_seed_001_trains_three_attempts_collects_and_deploys_the_best(
     tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner
 ) -> None:
@@ -117,6 +130,37 @@ def test_seed_001_trains_three_attempts_collects_and_deploys_the_best(
     assert [json.loads(json.dumps(r.body))["inputs"]["model_run_id"] for r in deploys] == [
         str(selected["run-id"])
     ]
+
+
+def test_seed_001_a_failed_data_qa_skips_everything_after_it(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner
+) -> None:
+    example = Example("001-model-training")
+    example.workflow("data-qa.yaml")["conclusion"] = "failure"
+    ran = advance(example, tmp_path, harnesses)
+    same_as_waiting(ran, run_example, example)
+
+
+def test_seed_001_a_failed_attempt_leaves_the_others_to_aggregate(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner
+) -> None:
+    example = Example("001-model-training")
+    example.case("train.yml", "inputs.attempt == 2")["conclusion"] = "failure"
+    ran = advance(example, tmp_path, harnesses)
+    same_as_waiting(ran, run_example, example)
+    assert ran.outcome("train-2").allowed_failure
+    assert ran.result.conclusion is NodeResult.SUCCESS
+
+
+def test_seed_001_no_attempt_passing_the_gate_fails_the_plan_and_skips_deploy(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner
+) -> None:
+    example = Example("001-model-training")
+    for attempt, dice, iou in ((1, 0.9012, 0.8611), (2, 0.9068, 0.8702)):
+        set_metrics(example, attempt, dice=dice, iou=iou)
+    ran = advance(example, tmp_path, harnesses)
+    same_as_waiting(ran, run_example, example)
+    assert ran.outcome("aggregate").reason.startswith("quality gate failed: ")
 
 
 def test_seed_003_report_runs_whatever_happened(
@@ -134,6 +178,51 @@ def test_seed_003_quick_mode_skips_the_demo(
     ran = advance(example, tmp_path, harnesses, variables={"demo_mode": "quick"})
     same_as_waiting(ran, run_example, example, variables={"demo_mode": "quick"})
     assert ran.results()["demo"] == "skipped"
+
+
+@pytest.mark.parametrize("ref", ["pull-request/123", "main"])
+def test_seed_002_the_checks_node_waits_in_the_invocation_that_makes_it_ready(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner, ref: str
+) -> None:
+    """The required check cannot be an event of its own: its node is the short waiting job."""
+    example = Example("002-required-backend-check")
+    ran = advance(example, tmp_path, harnesses, ref=ref)
+    same_as_waiting(ran, run_example, example, ref=ref)
+    assert ran.results()["backend-status-check"] == "success"
+    started = ran.invocations[0].report.advanced[0]
+    assert any(line.startswith("backend-status-check: 12 checks passed") for line in started.lines)
+
+
+@pytest.mark.parametrize(("environment", "ref"), [("dev", "develop"), ("test", "main"), ("prd", "main")])
+def test_seed_004_finds_the_pushed_runs_and_dispatches_the_rest_per_environment(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner, environment: str, ref: str
+) -> None:
+    example = Example("004-orchestrator-per-environment")
+    ran = advance(example, tmp_path, harnesses, environment=environment, ref=ref)
+    same_as_waiting(ran, run_example, example, environment=environment, ref=ref)
+    assert len(ran.of_the_instance) <= len(ran.plan.nodes) + 2
+
+
+def test_seed_004_a_python_failure_skips_terraform_only(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner
+) -> None:
+    example = Example("004-orchestrator-per-environment")
+    example.workflow("python-dev.yml")["conclusion"] = "failure"
+    ran = advance(example, tmp_path, harnesses, environment="dev", ref="develop")
+    same_as_waiting(ran, run_example, example, environment="dev", ref="develop")
+    assert ran.results()["terraform"] == "skipped"
+
+
+@pytest.mark.parametrize("failing", ["test.yml", "build.yml"])
+def test_seed_003_a_failure_is_still_reported_and_fails_the_plan(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner, failing: str
+) -> None:
+    example = Example("003-gitops-demo")
+    example.workflow(failing)["conclusion"] = "failure"
+    ran = advance(example, tmp_path, harnesses)
+    same_as_waiting(ran, run_example, example)
+    assert ran.results()["report"] == "success"
+    assert ran.result.conclusion is NodeResult.FAILURE
 
 
 def test_the_instance_leaves_no_live_refs_once_over(tmp_path: Path, harnesses: list[AdvanceHarness]) -> None:
