@@ -133,6 +133,10 @@ def _run(
         plan_settings = read_plan_settings(values)
         plan = load_plan_settings(plan_settings)
         repositories = plan_repositories(plan, plan_repository(plan, plan_settings))
+        own = environ.get("GITHUB_REPOSITORY", "")
+        if plan_settings.advance and own:
+            # Advance mode keeps its instances in git refs of the orchestrator's own repository.
+            repositories = list(dict.fromkeys([*repositories, Repository.parse(own)]))
         with _step_token(runner, credentials, token, repositories, api_url) as step_token:
             return _plan_main(_Step(runner, values, step_token, environ, stdout), plan_settings, plan)
     settings = read_settings(

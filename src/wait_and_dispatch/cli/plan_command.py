@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 import re
-from dataclasses import replace
 from collections.abc import Mapping
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
@@ -264,13 +264,22 @@ def _emit(
     stdout: TextIO,
     stderr: TextIO,
 ) -> int:
-    from wait_and_dispatch.plans.emit import check_workflows, emit_workflows
+    from wait_and_dispatch.plans.emit import check_workflows, emit_advance_workflows, emit_workflows
 
     plans = _per_environment(plan, settings)
     action_ref, action_version = _action_reference(args, environ, stderr)
-    emitted = emit_workflows(
-        plans, plan_path=str(settings.path), action_ref=action_ref, action_version=action_version
-    )
+    if settings.advance:
+        emitted = emit_advance_workflows(
+            plans,
+            plan_path=str(settings.path),
+            action_ref=action_ref,
+            action_version=action_version,
+            workflows_dir=Path(args.workflows_dir),
+        )
+    else:
+        emitted = emit_workflows(
+            plans, plan_path=str(settings.path), action_ref=action_ref, action_version=action_version
+        )
     report = stdout
     if args.output_dir == "-":
         report = stderr  # stdout holds the workflows alone, ready to be redirected to files

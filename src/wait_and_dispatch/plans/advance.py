@@ -55,6 +55,9 @@ from wait_and_dispatch.plans.model import (
 from wait_and_dispatch.plans.scheduler import PlanState
 
 REF_ROOT = "wait-and-dispatch"
+# The event type of the callback a node workflow sends to the orchestrator's repository when its
+# run cannot raise `workflow_run` there (another repository; docs/plans.md, "Advance mode").
+CALLBACK_EVENT_TYPE = "wait-and-dispatch-run-completed"
 
 # The values a node keeps when its outcome is read from a run that has completed: how to judge
 # the run and what to download from it. The rest (what to dispatch, and how) is done with.

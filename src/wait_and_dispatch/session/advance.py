@@ -24,14 +24,11 @@ from typing import Any
 
 from wait_and_dispatch.engine.model import Repository
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.plans.advance import AdvanceReport, Advancer, GitRefStore
+from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE, Advancer, AdvanceReport, GitRefStore
 from wait_and_dispatch.plans.executor import PlanEvent
 from wait_and_dispatch.plans.model import Plan
 from wait_and_dispatch.support.errors import UsageError
 
-# The event type of the callback a node workflow sends to the orchestrator's repository when its
-# run cannot raise `workflow_run` there (another repository; docs/plans.md, "Advance mode").
-CALLBACK_EVENT_TYPE = "wait-and-dispatch-run-completed"
 # A webhook payload is at most 25 MB (GitHub docs, "Webhook events and payloads"); the fields read
 # here are near its start, but json needs the whole text.
 _MAX_PAYLOAD = 25 * 1024 * 1024
@@ -63,8 +60,7 @@ def read_event(environ: Mapping[str, str], plan: Plan) -> AdvanceEvent:
     ]
     if missing:
         raise UsageError(
-            f"--advance reads the event a workflow run was started for, but {', '.join(missing)} "
-            "is not set",
+            f"--advance reads the event a workflow run was started for, but {', '.join(missing)} is not set",
             hint="run --advance as a step of the orchestrator workflow (plan --emit-workflow --advance)",
         )
     name = environ["GITHUB_EVENT_NAME"].strip()
@@ -118,7 +114,9 @@ def _payload(path: str) -> Mapping[str, Any]:
         with open(path, encoding="utf-8") as file:
             text = file.read(_MAX_PAYLOAD + 1)
     except OSError as exc:
-        raise UsageError(f"cannot read the event payload {path}: {exc.strerror or exc}", hint="set by the runner") from None
+        raise UsageError(
+            f"cannot read the event payload {path}: {exc.strerror or exc}", hint="set by the runner"
+        ) from None
     try:
         data = json.loads(text) if len(text) <= _MAX_PAYLOAD else None
     except ValueError:
