@@ -5,9 +5,10 @@ with run timelines driven by an injectable clock, GitHub's rate limits, ETags, p
 errors, a separate artifact storage host, and injectable faults. The engine never imports it.
 """
 
+from wait_and_dispatch.emulator.events import JobContext
 from wait_and_dispatch.emulator.faults import Fault
 from wait_and_dispatch.emulator.log import LoggedRequest
 from wait_and_dispatch.emulator.scenario import Scenario
 from wait_and_dispatch.emulator.server import Emulator, serve_forever
 
-__all__ = ["Emulator", "Fault", "LoggedRequest", "Scenario", "serve_forever"]
+__all__ = ["Emulator", "Fault", "JobContext", "LoggedRequest", "Scenario", "serve_forever"]

@@ -38,6 +38,9 @@ _NO_ARTIFACT_CONCLUSIONS = ("cancelled", "skipped", "startup_failure", "action_r
 # GITHUB_TOKEN, 5,000 for a user's token or a GitHub App installation).
 RATE_LIMITS = {"github_token": 1000, "pat": 5000, "app": 5000}  # nosec # B105: request budgets per token kind, not passwords
 HOUR = 3600.0
+# "Each workflow run is limited to 35 days. If a workflow run reaches this limit, the workflow run
+# is cancelled" (GitHub docs, "Usage limits, billing, and administration").
+RUN_TIME_LIMIT = 35 * 86400.0
 
 
 def stable_id(text: str, base: int, spread: int) -> int:
@@ -138,6 +141,10 @@ class Attempt:
     jobs: list[Job] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     cancelled_at: float | None = None
+    # A held attempt (a `held` workflow's) runs until the test finishes it (`finished_at`), or
+    # until GitHub's run time limit cancels it.
+    held: bool = False
+    finished_at: float | None = None
 
     @property
     def started_in_progress(self) -> float:
@@ -145,7 +152,11 @@ class Attempt:
 
     @property
     def natural_end(self) -> float:
-        return self.origin + self.timeline.total
+        if not self.held:
+            return self.origin + self.timeline.total
+        if self.finished_at is not None:
+            return self.finished_at
+        return self.origin + RUN_TIME_LIMIT
 
     @property
     def end(self) -> float:
@@ -229,6 +240,17 @@ class Run:
     artifact_specs: tuple[ArtifactSpec, ...] | None = None  # None: the case's or the workflow's
     deleted: bool = False
     case: int | None = None  # the index of the workflow's case this run matched
+    # The kind of token that started it (`github_token`, `app`, `pat`), None for GitHub itself or
+    # a scenario's run: a GITHUB_TOKEN's run fires no `workflow_run` (Options).
+    token_kind: str | None = None
+    # How many `workflow_run` events led to it: 0 for a run started otherwise (GitHub docs, "Events
+    # that trigger workflows": at most three levels of `workflow_run`).
+    workflow_run_depth: int = 0
+    # The webhook payload of a `workflow_run` run's event, as GitHub wrote it for its job
+    # (emulator/events.py builds the others from the run).
+    event_payload: Mapping[str, Any] | None = None
+    # (attempt number, action) of each `workflow_run` event this run has fired.
+    announced: set[tuple[int, str]] = field(default_factory=set)
 
     @property
     def latest(self) -> Attempt:
@@ -293,6 +315,7 @@ class Repo:
     app_suites: dict[tuple[int, str], int] = field(default_factory=dict)
     # When each app suite exists from, if before its first check run (scenario `check_suites`).
     app_suite_created: dict[int, float] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)  # `refs/heads/main` -> SHA
 
     @property
     def full_name(self) -> str:
@@ -313,19 +336,36 @@ class Repo:
                 return wf
         return None
 
+    # -- git refs ----------------------------------------------------------------------------
+    # The repository's refs (`refs/heads/main`, `refs/tags/v1`, any `refs/...` a client created)
+    # live in `refs`, full name to SHA: the scenario's branches and tags at load, then what the
+    # git refs endpoints change (REST "Git references"). Branches and tags are read from there.
+
+    @property
+    def branches(self) -> dict[str, str]:
+        return self._refs_under("refs/heads/")
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self._refs_under("refs/tags/")
+
+    def _refs_under(self, prefix: str) -> dict[str, str]:
+        return {name[len(prefix) :]: sha for name, sha in self.refs.items() if name.startswith(prefix)}
+
     def branch_or_tag(self, ref: str) -> tuple[str, str] | None:
         """(short name, sha) for a branch or tag name (`refs/heads/x`, `refs/tags/x` also)."""
-        for prefix, table in (("refs/heads/", self.spec.branches), ("refs/tags/", self.spec.tags)):
+        branches, tags = self.branches, self.tags
+        for prefix, table in (("refs/heads/", branches), ("refs/tags/", tags)):
             if ref.startswith(prefix) and ref[len(prefix) :] in table:
                 return ref[len(prefix) :], table[ref[len(prefix) :]]
-        if ref in self.spec.branches:
-            return ref, self.spec.branches[ref]
-        if ref in self.spec.tags:
-            return ref, self.spec.tags[ref]
+        if ref in branches:
+            return ref, branches[ref]
+        if ref in tags:
+            return ref, tags[ref]
         return None
 
     def known_shas(self) -> set[str]:
-        shas = set(self.spec.branches.values()) | set(self.spec.tags.values()) | set(self.spec.commits)
+        shas = set(self.refs.values()) | set(self.spec.commits)
         shas.update(run.head_sha for run in self.runs)
         shas.update(cr.spec.head_sha for cr in self.check_runs)
         shas.update(sha for _, sha in self.app_suites)
@@ -338,12 +378,28 @@ class Repo:
             return named[1]
         # repos/get-commit and the check-runs/check-suites lists (OpenAPI `commit-ref`): "a commit
         # SHA, branch name (`heads/BRANCH_NAME`), or tag name (`tags/TAG_NAME`)".
-        for prefix, table in (("heads/", self.spec.branches), ("tags/", self.spec.tags)):
+        for prefix, table in (("heads/", self.branches), ("tags/", self.tags)):
             if ref.startswith(prefix) and ref[len(prefix) :] in table:
                 return table[ref[len(prefix) :]]
         ref = ref.lower()
         matches = [sha for sha in self.known_shas() if sha.startswith(ref)] if len(ref) >= 7 else []
         return matches[0] if len(matches) == 1 else None
+
+    def descends_from(self, sha: str, ancestor: str) -> bool:
+        """True when `ancestor` is `sha` or one of its ancestors, by the scenario's `parents`."""
+        seen: set[str] = set()
+        todo = [sha]
+        while todo:
+            current = todo.pop()
+            if current == ancestor:
+                return True
+            if current in seen:
+                continue
+            seen.add(current)
+            commit = self.spec.commits.get(current)
+            if commit is not None:
+                todo.extend(commit.parents)
+        return False
 
     def commit(self, sha: str) -> CommitSpec:
         return self.spec.commits.get(sha) or CommitSpec(message=f"Commit {sha[:7]}")

@@ -95,7 +95,11 @@ def _parse_options(r: Reader) -> Options:
         enterprise_version=r.opt_text("enterprise_version"),
         clock_offset=r.number("clock_offset", 0.0),
         rate_limiting=None if r.raw("rate_limiting") is None else r.flag("rate_limiting", True),
+        workflow_run_from_github_token=r.flag("workflow_run_from_github_token", False),
+        workflow_run_max_depth=r.integer("workflow_run_max_depth", 3) or 0,
     )
+    if not 0 <= options.workflow_run_max_depth <= 10:
+        raise scenario_error("scenario: options.workflow_run_max_depth: between 0 and 10 (GitHub's is 3)")
     r.done()
     return options
 
@@ -191,6 +195,10 @@ def _parse_repo(full_name: str, r: Reader) -> RepoSpec:
             author=cr.text("author", "Mona Lisa Octocat"),
             email=cr.text("email", "mona@example.com"),
             login=cr.text("login", "octocat"),
+            parents=tuple(
+                parse_sha(parent, f"{path}.commits.{sha}.parents[{n}]")
+                for n, parent in enumerate(cr.items("parents"))
+            ),
         )
         cr.done()
     workflows = tuple(

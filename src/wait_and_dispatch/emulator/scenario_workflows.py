@@ -18,6 +18,7 @@ from wait_and_dispatch.emulator.scenario_reader import (
 )
 from wait_and_dispatch.emulator.specs import (
     INPUT_TYPES,
+    WORKFLOW_RUN_TYPES,
     WORKFLOW_STATES,
     ArtifactSpec,
     CaseSpec,
@@ -25,6 +26,7 @@ from wait_and_dispatch.emulator.specs import (
     JobSpec,
     RunSpec,
     TimelineSpec,
+    WorkflowRunTrigger,
     WorkflowSpec,
     ZipEntry,
 )
@@ -55,6 +57,43 @@ def _parse_triggers(value: object, path: str) -> dict[str, tuple[str, ...] | Non
                 raise scenario_error(f"scenario: {path}.{event}: expected a list of types or a mapping")
         return triggers
     raise scenario_error(f"scenario: {path}: expected an event, a list of events or a mapping")
+
+
+def _parse_workflow_run(value: object, path: str) -> WorkflowRunTrigger | None:
+    """`on.workflow_run: {workflows: [Build], types: [completed], branches: [main]}`."""
+    if isinstance(value, Mapping):
+        present, spec = "workflow_run" in value, value.get("workflow_run")
+    else:
+        present, spec = value == "workflow_run" or (isinstance(value, list) and "workflow_run" in value), None
+    if not present:
+        return None
+    if not isinstance(spec, Mapping):
+        raise scenario_error(
+            f"scenario: {path}.workflow_run: name the workflows listened to (workflows: [...])"
+        )
+    r = Reader(spec, f"{path}.workflow_run")
+
+    def names(key: str) -> tuple[str, ...] | None:
+        return tuple(str(x) for x in r.items(key)) if r.has(key) else None
+
+    trigger = WorkflowRunTrigger(
+        workflows=names("workflows") or (),
+        types=names("types"),
+        branches=names("branches"),
+        branches_ignore=names("branches-ignore"),
+    )
+    r.done()
+    if not trigger.workflows:
+        raise scenario_error(f"scenario: {path}.workflow_run.workflows: name at least one workflow")
+    for kind in trigger.types or ():
+        if kind not in WORKFLOW_RUN_TYPES:
+            raise scenario_error(
+                f"scenario: {path}.workflow_run.types: {kind!r} is not one of {', '.join(WORKFLOW_RUN_TYPES)}"
+            )
+    if trigger.branches is not None and trigger.branches_ignore is not None:
+        # GitHub refuses both filters on one event (workflow syntax, `on.<event>.branches`).
+        raise scenario_error(f"scenario: {path}.workflow_run: use branches or branches-ignore, not both")
+    return trigger
 
 
 def _parse_input(name: str, r: Reader) -> InputSpec:
@@ -221,12 +260,15 @@ def parse_workflow(r: Reader) -> WorkflowSpec:
         _parse_case(Reader(case, f"{r.key_path('cases')}[{i}]"), timeline)
         for i, case in enumerate(r.items("cases"))
     )
+    on = r.raw("on", ["workflow_dispatch"])
     spec = WorkflowSpec(
         path=path,
         name=r.text("name", path.rsplit("/", 1)[-1]),
         id=r.integer("id", None),
         state=r.choice("state", WORKFLOW_STATES, "active"),
-        triggers=_parse_triggers(r.raw("on", ["workflow_dispatch"]), r.key_path("on")),
+        triggers=_parse_triggers(on, r.key_path("on")),
+        workflow_run=_parse_workflow_run(on, r.key_path("on")),
+        held=r.flag("held", False),
         run_name=parse_template(r.opt_text("run_name"), r.key_path("run_name")),
         inputs=inputs,
         timeline=timeline,

@@ -135,7 +135,7 @@ def _suites(call: Call, repo: Repo, sha: str | None, now: float) -> list[tuple[f
         else:
             status = "in_progress"
         updated = max([created] + [s.completed_at or s.started_at or created for s in states])
-        branch = next((b for b, s in repo.spec.branches.items() if s == suite_sha), None)
+        branch = next((b for b, s in repo.branches.items() if s == suite_sha), None)
         out.append(
             (
                 created,

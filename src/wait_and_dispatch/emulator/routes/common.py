@@ -104,8 +104,10 @@ def run_of(call: Call, repo: Repo) -> Run:
     return run
 
 
-def page(call: Call, items: list[Any], key: str, total: int | None = None) -> Reply:
-    """Slice `items` by per_page (default 30, max 100) and page; GitHub's Link header."""
+def page(call: Call, items: list[Any], key: str | None, total: int | None = None) -> Reply:
+    """Slice `items` by per_page (default 30, max 100) and page; GitHub's Link header. The page
+    is `{"total_count": N, key: [...]}`, or the bare array when `key` is None (as the git refs
+    lists answer, OpenAPI `git/list-matching-refs`)."""
     per_page = int_arg(call.request.args.get("per_page"), 30)
     per_page = 30 if per_page < 1 else min(per_page, 100)
     page = max(1, int_arg(call.request.args.get("page"), 1))
@@ -115,7 +117,7 @@ def page(call: Call, items: list[Any], key: str, total: int | None = None) -> Re
     last = max(1, -(-len(items) // per_page))
     if last > 1:
         headers["Link"] = _link(call, page, last)
-    return Reply(200, {"total_count": total_count, key: chunk}, headers)
+    return Reply(200, chunk if key is None else {"total_count": total_count, key: chunk}, headers)
 
 
 def _link(call: Call, page: int, last: int) -> str:
