@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TextIO
 
 from wait_and_dispatch.action.runner import Runner
@@ -323,6 +324,9 @@ def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
         ref_name=environ.get("GITHUB_REF_NAME") or None,
         event_name=environ.get("GITHUB_EVENT_NAME") or "workflow_dispatch",
         caller=caller_job(environ, repository.full_name, values.get("ignore-check-run", "")),
+        # The job's working directory is the workspace (the runner starts the action there); said
+        # outright, so that node folders never depend on where the process happens to be.
+        workdir=Path(environ.get("GITHUB_WORKSPACE") or "."),
     )
     try:
         report = run_plan(

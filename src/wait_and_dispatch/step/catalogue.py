@@ -280,7 +280,7 @@ INPUTS: tuple[Input, ...] = (
         "advance",
         "With plan: advance mode. Do what the event that started this job asks of the plan (start "
         "an instance, or record a node's completed run and dispatch what became ready) and end, "
-        "never waiting for a run (docs/plans.md, \"Advance mode\").",
+        'never waiting for a run (docs/plans.md, "Advance mode").',
         default="false",
         cli=False,
     ),
