@@ -141,6 +141,29 @@ def test_check_says_which_runs_a_checks_node_waits_for_and_why() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("example", "line"),
+    [
+        (
+            "002-required-backend-check",
+            "  backend-status-check: in advance mode, no event says when its checks are done: the "
+            "orchestrator run that makes it ready waits for them (a waiting job for this node only)",
+        ),
+        (
+            "001-model-training",
+            "  aggregate: in advance mode, collected by the orchestrator run that makes it ready",
+        ),
+    ],
+)
+def test_check_with_advance_says_which_nodes_no_event_advances(example: str, line: str) -> None:
+    plan = Path(__file__).resolve().parents[2] / "examples" / example / "plan.yml"
+    code, out, err = cli("plan", str(plan), "--check", "--advance")
+    assert code == 0, err
+    assert line in out.splitlines()
+    code, out, err = cli("plan", str(plan), "--check")
+    assert "advance" not in out
+
+
 def test_schema_prints_the_shipped_json_schema() -> None:
     code, out, _ = cli("plan", "--schema")
     assert code == 0

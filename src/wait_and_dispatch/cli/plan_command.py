@@ -22,7 +22,8 @@ from wait_and_dispatch.engine.model import Repository, format_seconds
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
-from wait_and_dispatch.plans.model import NodeKind, Plan
+from wait_and_dispatch.plans.advance import runs_inline
+from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode
 from wait_and_dispatch.session.advance import read_event
 from wait_and_dispatch.session.connection import api_url_for_host, connect, parse_repository
 from wait_and_dispatch.session.edge import run_plan
@@ -195,7 +196,24 @@ def _check(plan: Plan, settings: PlanSettings, stdout: TextIO) -> int:
         for node in loaded.nodes.values():
             if node.kind is NodeKind.CHECKS:
                 print_line(f"  {node.name}: {_checks_wait(node.values)}", file=stdout)
+            if settings.advance and runs_inline(node):
+                print_line(f"  {node.name}: in advance mode, {_inline_why(node)}", file=stdout)
     return 0
+
+
+def _inline_why(node: PlanNode) -> str:
+    """Why an advance orchestrator's run does this node itself rather than on an event."""
+    if node.kind is NodeKind.COLLECT:
+        return "collected by the orchestrator run that makes it ready"
+    if node.kind is NodeKind.CHECKS:
+        return (
+            "no event says when its checks are done: the orchestrator run that makes it ready waits "
+            "for them (a waiting job for this node only)"
+        )
+    return (
+        "it dispatches nothing whose completion would be an event (run-id, dispatch: never or "
+        "wait: false): the orchestrator run that makes it ready runs it as the action would"
+    )
 
 
 def _checks_wait(values: Mapping[str, object]) -> str:
