@@ -20,9 +20,9 @@ from wait_and_dispatch.cli.invocation import Invocation
 from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.model import Repository, format_seconds
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.plans.advance import runs_inline
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
-from wait_and_dispatch.plans.advance import runs_inline
 from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode
 from wait_and_dispatch.session.advance import read_event
 from wait_and_dispatch.session.connection import api_url_for_host, connect, parse_repository
