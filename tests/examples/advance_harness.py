@@ -11,13 +11,13 @@ import copy
 import io
 import json
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_mock import MockerFixture
 
 from tests.support.advance_runner import Invocation, OrchestratorRunner
 from wait_and_dispatch.action.main import run_action
@@ -107,7 +107,7 @@ class AdvanceHarness:
         scenario: Mapping[str, Any],
         plan_path: Path,
         workdir: Path,
-        mocker: MockerFixture,
+        patch: Callable[..., object],
         *,
         environment: str | None = None,
         variables: Mapping[str, str] | None = None,
@@ -116,7 +116,8 @@ class AdvanceHarness:
         self.clock = ManualClock()
         # The action's API client waits on the emulator's clock: its pacing of writes and a checks
         # node's waiting move the shared clock rather than sleep.
-        mocker.patch("wait_and_dispatch.github_api.api.SystemClock", return_value=self.clock)
+        # (`patch` is pytest-mock's `mocker.patch` in the tests.)
+        patch("wait_and_dispatch.github_api.api.SystemClock", return_value=self.clock)
         self.plan = load_plan(plan_path, environment=environment, variables=variables)
         self.plan_path = plan_path
         self.variables = dict(variables or {})
@@ -149,6 +150,7 @@ class AdvanceHarness:
         self.emulator = Emulator(Scenario.from_dict(scenario), clock=self.clock)
         self.emulator.start()
         self.stdout: dict[int, str] = {}
+        self.wall: dict[int, float] = {}  # each run's step in real seconds (requests over loopback)
         self._lock = threading.Lock()
         self.runner = OrchestratorRunner(
             self.emulator, self.clock, self.repo.full_name, ORCHESTRATOR, self.step, workdir
@@ -182,8 +184,10 @@ class AdvanceHarness:
             "INPUT_GITHUB-TOKEN": self.emulator.token(TOKEN),
         }
         out = io.StringIO()
+        began = time.perf_counter()
         code = run_action({**environ, **inputs}, stdout=out)
         with self._lock:
+            self.wall[int(environ["GITHUB_RUN_ID"])] = time.perf_counter() - began
             self.stdout[int(environ["GITHUB_RUN_ID"])] = out.getvalue()
         return code
 

@@ -37,7 +37,7 @@ def advance(
         example.scenario,
         example.plan_path,
         workdir,
-        mocker,
+        mocker.patch,
         environment=environment,
         variables=variables,
         ref=ref,
@@ -283,7 +283,7 @@ def test_two_completions_at_the_same_moment_dispatch_the_node_they_free_once(
     start are played at the same time, and join (which needs both) is dispatched once."""
     plan_path = tmp_path / "join.yml"
     plan_path.write_text(JOIN_PLAN, encoding="utf-8")
-    harness = AdvanceHarness(join_scenario(), plan_path, tmp_path / "work", mocker)
+    harness = AdvanceHarness(join_scenario(), plan_path, tmp_path / "work", mocker.patch)
     harnesses.append(harness)
     emulator, repo = harness.emulator, harness.repo.full_name
     repetitions = 50
