@@ -19,7 +19,7 @@ are real HTTP on loopback; an orchestrator run's time is its clock time (GitHub'
 between writes included) plus the real time its step took here. API units are the requests that
 count against the rate limit (all but 304s), made by the plan's own token.
 
-    python3 benchmarks/advance_billing.py [--write docs/benchmarks.md]
+    python3 benchmarks/advance_billing.py [--write docs/benchmarks.md --write README.md]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from report import publish
+from report import publish, record
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -159,7 +159,13 @@ def table(rows: list[Row]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--write", type=Path, help="refresh the table between the markers in this file")
+    parser.add_argument(
+        "--write",
+        type=Path,
+        action="append",
+        default=[],
+        help="refresh the table between the markers in this file (repeatable: docs/benchmarks.md, README.md)",
+    )
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -170,7 +176,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"{seed}: one job {row.one_job} min, per node {row.per_node} min, advance {row.advance} min",
                 file=sys.stderr,
             )
-    publish("advance-billing", table(rows), args.write)
+    text = table(rows)
+    publish("advance-billing", text, None)
+    for doc in args.write:
+        record(doc, "advance-billing", text)
     return 0
 
 

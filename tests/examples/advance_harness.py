@@ -209,5 +209,3 @@ def harnesses() -> Any:
     yield made
     for harness in made:
         harness.close()
-
-
