@@ -257,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--path", default=None, help="where to put downloaded artifacts (default: a temp folder)"
     )
+    demo.add_argument(
+        "--advance",
+        action="store_true",
+        help="show a plan in advance mode instead: one short orchestrator job per event, none waiting",
+    )
 
     for name, help_text, description in _JOB_COMMANDS:
         job = add_command(
@@ -490,9 +495,12 @@ def main(
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     with handle_errors(err, args.debug, in_actions=in_actions, secrets=secrets) as status:
         if args.command == "demo":
-            from wait_and_dispatch.cli.demo import run_demo
+            from wait_and_dispatch.cli.demo import run_advance_demo, run_demo
 
-            status[0] = run_demo(speed=args.speed, path=args.path, out=out)
+            if args.advance:
+                status[0] = run_advance_demo(speed=args.speed, out=out)
+            else:
+                status[0] = run_demo(speed=args.speed, path=args.path, out=out)
         elif args.command in ("run", "checks", "download", "plan"):
             from wait_and_dispatch.cli.invocation import Invocation
             from wait_and_dispatch.session.json_output import json_output
