@@ -435,6 +435,17 @@ def workflow_yaml(spec: WorkflowSpec) -> str:
                     entry["options"] = list(item.options)
                 inputs[item.name] = entry
             triggers[event] = {"inputs": inputs} if inputs else None
+        elif event == "workflow_run" and spec.workflow_run is not None:
+            listened = spec.workflow_run
+            trigger: dict[str, Any] = {"workflows": list(listened.workflows)}
+            for key, values in (
+                ("types", listened.types),
+                ("branches", listened.branches),
+                ("branches-ignore", listened.branches_ignore),
+            ):
+                if values is not None:
+                    trigger[key] = list(values)
+            triggers[event] = trigger
         else:
             triggers[event] = {"types": list(types)} if types else None
     document: dict[str, Any] = {"name": spec.name}
