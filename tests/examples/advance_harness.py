@@ -25,6 +25,7 @@ from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.emulator.log import LoggedRequest
 from wait_and_dispatch.engine.model import Repository
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
+from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import Plan
 from wait_and_dispatch.step.catalogue import INPUTS
@@ -42,6 +43,7 @@ class Advanced:
     emulator: Emulator
     invocations: list[Invocation]
     stdout: Mapping[int, str]  # each run's step output (the job's log)
+    callbacks: str = ""  # the path the node runs' callbacks go to, when they send one
 
     def log(self, invocation: Invocation) -> str:
         return self.stdout[invocation.run_id]
@@ -95,6 +97,7 @@ class Advanced:
             if r.method == "POST"
             and r.path.endswith("/dispatches")
             and f"/{ORCHESTRATOR}/" not in r.path
+            and r.path != self.callbacks
             and r.status in (200, 204)
         ]
 
@@ -112,7 +115,10 @@ class AdvanceHarness:
         environment: str | None = None,
         variables: Mapping[str, str] | None = None,
         ref: str | None = None,
+        orchestrator_repository: str | None = None,
     ) -> None:
+        """`orchestrator_repository`: the orchestrator lives there, not beside the node workflows,
+        so no `workflow_run` reaches it: each node run's last job sends the callback instead."""
         self.clock = ManualClock()
         # The action's API client waits on the emulator's clock: its pacing of writes and a checks
         # node's waiting move the shared clock rather than sleep.
@@ -136,24 +142,37 @@ class AdvanceHarness:
             "permissions": {"actions": "write", "contents": "write", "checks": "read"},
         }
         listened = sorted({str(w["name"]) for w in repo["workflows"]})
-        repo["workflows"].append(
-            {
-                "path": f".github/workflows/{ORCHESTRATOR}",
-                "name": f"Orchestrator {self.plan.name} advance",
-                "on": {
-                    "workflow_dispatch": {},
-                    "workflow_run": {"workflows": listened, "types": ["completed"]},
-                },
-                "held": True,
+        orchestrator: dict[str, Any] = {
+            "path": f".github/workflows/{ORCHESTRATOR}",
+            "name": f"Orchestrator {self.plan.name} advance",
+            "on": {
+                "workflow_dispatch": {},
+                "workflow_run": {"workflows": listened, "types": ["completed"]},
+                "repository_dispatch": {"types": [CALLBACK_EVENT_TYPE]},
+            },
+            "held": True,
+        }
+        self.home = Repository.parse(orchestrator_repository) if orchestrator_repository else self.repo
+        if orchestrator_repository:
+            home_sha = "c0ffee" + "0" * 34
+            scenario["repos"][orchestrator_repository] = {
+                "private": True,
+                "default_branch": "main",
+                "branches": {"main": home_sha},
+                "workflows": [orchestrator],
             }
-        )
+            self.home_ref = "main"
+        else:
+            repo["workflows"].append(orchestrator)
+            self.home_ref = self.ref
+        self.called_back: set[int] = set()
         self.emulator = Emulator(Scenario.from_dict(scenario), clock=self.clock)
         self.emulator.start()
         self.stdout: dict[int, str] = {}
         self.wall: dict[int, float] = {}  # each run's step in real seconds (requests over loopback)
         self._lock = threading.Lock()
         self.runner = OrchestratorRunner(
-            self.emulator, self.clock, self.repo.full_name, ORCHESTRATOR, self.step, workdir
+            self.emulator, self.clock, self.home.full_name, ORCHESTRATOR, self.step, workdir
         )
 
     def close(self) -> None:
@@ -194,7 +213,40 @@ class AdvanceHarness:
     def start(self) -> None:
         """The orchestrator's own start: a workflow_dispatch on the plan's ref."""
         with self.api() as api:
-            api.post(f"{self.repo.api_path}/actions/workflows/{ORCHESTRATOR}/dispatches", {"ref": self.ref})
+            path = f"{self.home.api_path}/actions/workflows/{ORCHESTRATOR}/dispatches"
+            api.post(path, {"ref": self.home_ref})
+
+    def run_with_callbacks(self, *, within: float = 7 * 86400) -> Advanced:
+        """As `run`, for an orchestrator in another repository: when a node's run completes, its
+        last job sends the callback (repository_dispatch to the orchestrator's repository, the
+        run's id in client_payload), as docs/plans.md shows it."""
+        self.start()
+        deadline = self.clock.now() + within
+        while True:
+            if self.runner.play_waiting():
+                continue
+            if self._call_back():
+                continue
+            wait = self.emulator.seconds_to_next_activity()
+            if wait is None:
+                played, logs = list(self.runner.played), dict(self.stdout)
+                return Advanced(self.plan, self.emulator, played, logs, f"{self.home.api_path}/dispatches")
+            assert self.clock.now() + wait <= deadline, "the plan did not end"
+            self.clock.advance(wait)
+
+    def _call_back(self) -> bool:
+        with self.api() as api:
+            runs = api.paginate(
+                f"{self.repo.api_path}/actions/runs", {"per_page": 100}, items_key="workflow_runs"
+            )
+            done = [r["id"] for r in runs if r["status"] == "completed" and r["id"] not in self.called_back]
+            for run_id in done:
+                self.called_back.add(run_id)
+                api.post(
+                    f"{self.home.api_path}/dispatches",
+                    {"event_type": CALLBACK_EVENT_TYPE, "client_payload": {"run_id": run_id}},
+                )
+        return bool(done)
 
     def run(self) -> Advanced:
         """Start the plan and play every orchestrator run until nothing is going on."""

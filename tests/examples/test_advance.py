@@ -303,3 +303,26 @@ def test_two_completions_at_the_same_moment_dispatch_the_node_they_free_once(
     logs = "".join(ran.log(i) for i in ran.invocations)
     assert logs.count("join: taken by another invocation") > 0
     assert len(ran.invocations) == 4 * repetitions  # the start, a's, b's and join's completions
+
+
+def test_an_orchestrator_in_another_repository_advances_on_the_callback(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner, mocker: MockerFixture
+) -> None:
+    """workflow_run reaches no other repository: each node run's last job sends the callback
+    repository_dispatch, and the plan ends as in waiting mode, its refs in the orchestrator's
+    repository."""
+    example = Example("003-gitops-demo")
+    harness = AdvanceHarness(
+        example.scenario,
+        example.plan_path,
+        tmp_path / "callback",
+        mocker.patch,
+        orchestrator_repository="octo/orchestrator",
+    )
+    harnesses.append(harness)
+    ran = harness.run_with_callbacks()
+    same_as_waiting(ran, run_example, example)
+    assert {i.event_name for i in ran.invocations} == {"workflow_dispatch", "repository_dispatch"}
+    with harness.api() as api:
+        ended = GitRefStore(api, harness.home).matching(f"wait-and-dispatch/ended/{plan_key(ran.plan)}/")
+    assert len(ended) == 1
