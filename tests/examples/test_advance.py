@@ -16,7 +16,7 @@ from pytest_mock import MockerFixture
 from tests.examples.advance_harness import Advanced, AdvanceHarness, harnesses
 from tests.examples.conftest import Example, Runner
 from tests.examples.test_001_model_training import set_metrics
-from wait_and_dispatch.plans.advance import GitRefStore, plan_key, read_instances
+from wait_and_dispatch.plans.advance import GitRefStore, plan_key
 from wait_and_dispatch.plans.executor import plan_error
 
 __all__ = ["harnesses"]  # the fixture
@@ -219,8 +219,10 @@ def test_the_instance_leaves_no_live_refs_once_over(
     ran = advance(Example("003-gitops-demo"), tmp_path, harnesses, mocker)
     with harnesses[-1].api() as api:
         store = GitRefStore(api, harnesses[-1].repo)
-        assert read_instances(store.matching("wait-and-dispatch/"), plan_key(ran.plan)) == {}
+        assert store.matching(f"wait-and-dispatch/live/{plan_key(ran.plan)}/") == []
         assert len(store.matching(f"wait-and-dispatch/ended/{plan_key(ran.plan)}/")) == 1
+    # The plan's time is its runs': from the first one's creation to the end, not the last run's.
+    assert ran.outputs["duration"] != "0"
 
 
 JOIN_PLAN = """\

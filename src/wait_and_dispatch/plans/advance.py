@@ -296,18 +296,30 @@ class Advancer:
             work.load(name)
         outcomes = {name: work.outcomes[name] for name in self.plan.nodes}
         now = self.api.clock.now()
+        # The plan's time: from its first node's start (a run's creation) to now.
+        starts = [o.started for o in outcomes.values() if o.started]
         report.result = PlanResult(
             plan=self.plan,
             outcomes=outcomes,
             conclusion=scheduler.conclusion(outcomes.values(), cancelled=state.cancelled),
-            started=now,
+            started=min([*starts, now]),
             finished=now,
-            dispatched=tuple(instance.runs[name] for name in self.plan.nodes if name in instance.runs),
+            dispatched=tuple(
+                instance.runs[name]
+                for name in self.plan.nodes
+                if name in instance.runs and name not in instance.found
+            ),
         )
         report.lines.append(
             f"plan {self.plan.name}: instance {instance.id} is over: {report.result.conclusion.value}"
         )
-        for ref in sorted(set(instance.refs)):
+        # The start first: without it the rest is no instance, so a run that stops half-way through
+        # leaves refs that nothing reads, never an instance whose claims are gone.
+        refs = sorted(
+            set(instance.refs),
+            key=lambda ref: (f"{instance_prefix(self.key, instance.id)}start/" not in ref, ref),
+        )
+        for ref in refs:
             self.store.delete(ref)
 
 
@@ -365,7 +377,7 @@ class _Work:
         """Claim and start a ready node; its outcome when it has one already (inline, or a run that
         had completed), None while its run goes on or when another invocation has it."""
         name = node.name
-        if not self.a.store.create(f"{self.prefix}claim/{name}", self.instance.sha):
+        if not self._create(f"claim/{name}"):
             self.report.lines.append(f"{name}: taken by another invocation")
             return None
         self.instance.claims.add(name)
@@ -384,9 +396,7 @@ class _Work:
             return self._ended(outcome)  # the dispatch failed: that is the node's outcome
         run_id = int(run_text)
         dispatched = outcome.outputs.get("dispatched") == "true"
-        self.a.store.create(
-            f"{self.prefix}{'run' if dispatched else 'found'}/{name}/{run_id}", self.instance.sha
-        )
+        self._create(f"{'run' if dispatched else 'found'}/{name}/{run_id}")
         self.instance.runs[name] = run_id
         if not dispatched:
             self.instance.found.add(name)
@@ -403,10 +413,17 @@ class _Work:
         self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
         return self._ended(outcome)
 
+    def _create(self, name: str) -> bool:
+        """Create the instance's ref `name` (False: it was there), and keep it to delete at the end."""
+        ref = f"{self.prefix}{name}"
+        created = self.a.store.create(ref, self.instance.sha)
+        self.instance.refs.append(ref)
+        return created
+
     def _ended(self, outcome: NodeOutcome) -> NodeOutcome:
         name = outcome.name
         result = NodeResult.FAILURE if outcome.allowed_failure else outcome.result
-        self.a.store.create(f"{self.prefix}done/{name}/{result.value}", self.instance.sha)
+        self._create(f"done/{name}/{result.value}")
         self.instance.done[name] = result
         self.outcomes[name] = outcome
         self.full.add(name)
@@ -446,6 +463,9 @@ class _Work:
         known = all(need in self.outcomes for need in node.needs)
         needs = scheduler.needs_context(node, self.outcomes) if known else {}
         outcome = self._runner(self._with_values(node, values)).run_node(name, needs)
+        if run.created_at is not None and run.updated_at is not None:
+            # The node's time is its run's, from its creation to its completion, as waiting saw it.
+            outcome = replace(outcome, started=run.created_at, finished=run.updated_at)
         if name in self.instance.found:
             return outcome
         # The run was dispatched for the node (the download's job only found it by id).
