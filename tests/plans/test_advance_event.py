@@ -4,12 +4,23 @@ completed run, which are nothing to do, and what the payload may not hold."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE, read_instances, runs_inline
+from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.plans.advance import (
+    CALLBACK_EVENT_TYPE,
+    Advancer,
+    AdvanceReport,
+    Instance,
+    RefStore,
+    read_instances,
+    runs_inline,
+)
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeResult, Plan
 from wait_and_dispatch.session.advance import read_event
@@ -144,3 +155,33 @@ def test_refs_that_are_not_an_instances_are_left_out() -> None:
         {"build": 9001},
         {"build": NodeResult.SUCCESS},
     )
+
+
+def test_an_instance_advances_with_the_plan_as_it_was_where_it_started(plan: Plan, tmp_path: Path) -> None:
+    """A workflow_run job checks out the default branch's head: the plan may have changed since
+    the instance started, or the instance may have started on another branch."""
+    started, now = "1" * 40, "2" * 40
+    older = replace(plan, name="Chain as it was")
+    read: list[str] = []
+
+    def plan_at(sha: str) -> Plan | None:
+        read.append(sha)
+        return older if sha == started else None
+
+    advancer = Advancer(
+        cast(GitHubApi, None),
+        plan,
+        Repository.parse("octo/app"),
+        cast(RefStore, None),
+        workdir=tmp_path,
+        plan_sha=now,
+        plan_at=plan_at,
+    )
+    report = AdvanceReport("7")
+    assert advancer._plan_of(Instance("7", now, "push", "main"), report) is plan
+    assert advancer._plan_of(Instance("7", started, "push", "main"), report) is older
+    assert advancer._plan_of(Instance("8", "3" * 40, "push", "main"), report) is plan
+    assert read == [started, "3" * 40]
+    assert report.lines == [
+        "the plan file is not at 3333333, where instance 8 started: going on with it as it is at 2222222"
+    ]

@@ -207,7 +207,11 @@ class Advancer:
         *,
         workdir: Any,
         on_event: Callable[[PlanEvent], None] = ignore_events,
+        plan_sha: str | None = None,
+        plan_at: Callable[[str], Plan | None] | None = None,
     ) -> None:
+        """`plan` is the plan as this run's checkout has it, at commit `plan_sha`; `plan_at` reads
+        it as it was at another commit (None: not there), for an instance that started on one."""
         self.api = api
         self.plan = plan
         self.repository = repository  # where the nodes' workflows are (the plan's)
@@ -215,6 +219,8 @@ class Advancer:
         self.workdir = workdir
         self.on_event = on_event
         self.key = plan_key(plan)
+        self.plan_sha = plan_sha
+        self.plan_at = plan_at
 
     # -- the two events ------------------------------------------------------------------------
 
@@ -231,7 +237,7 @@ class Advancer:
             instances = read_instances(self.store.matching(instance_prefix(self.key, instance)), self.key)
             found = instances.get(instance) or Instance(instance, sha, event_name, ref_name, refs=[name])
             report.lines.append(f"plan {self.plan.name}: instance {instance} exists; going on with it")
-        return self._advance(found, report, completed_run=None)
+        return self._advance(found, report, completed_run=None, plan=self.plan)
 
     def completed(self, run_id: int) -> list[AdvanceReport]:
         """A run completed: advance every instance it is a node of (none: a report without an
@@ -251,13 +257,28 @@ class Advancer:
                 instance.id,
                 [f"plan {self.plan.name}: instance {instance.id}: run {run_id} of {node} completed"],
             )
-            reports.append(self._advance(instance, report, completed_run=run_id))
+            plan = self._plan_of(instance, report)
+            reports.append(self._advance(instance, report, completed_run=run_id, plan=plan))
         return reports
+
+    def _plan_of(self, instance: Instance, report: AdvanceReport) -> Plan:
+        """The plan as it was on the commit the instance started on: a `workflow_run` job checks
+        out the default branch's head, which may have moved on or be another branch."""
+        if self.plan_at is None or self.plan_sha is None or instance.sha == self.plan_sha:
+            return self.plan
+        pinned = self.plan_at(instance.sha)
+        if pinned is None:
+            report.lines.append(
+                f"the plan file is not at {instance.sha[:7]}, where instance {instance.id} started: "
+                f"going on with it as it is at {self.plan_sha[:7]}"
+            )
+            return self.plan
+        return pinned
 
     # -- one instance --------------------------------------------------------------------------
 
     def _advance(
-        self, instance: Instance, report: AdvanceReport, *, completed_run: int | None
+        self, instance: Instance, report: AdvanceReport, *, completed_run: int | None, plan: Plan
     ) -> AdvanceReport:
         context = PlanContext(
             repository=self.repository,
@@ -266,10 +287,10 @@ class Advancer:
             event_name=instance.event_name,
             workdir=self.workdir,
         )
-        work = _Work(self, instance, context, report)
+        work = _Work(self, plan, instance, context, report)
         state = work.rebuild(completed_run)
         while True:
-            step = scheduler.next_step(self.plan, context, state)
+            step = scheduler.next_step(plan, context, state)
             state = step.state
             for outcome in step.decided:
                 work.outcomes[outcome.name] = outcome
@@ -277,41 +298,41 @@ class Advancer:
                 report.lines.append(f"{outcome.name}: {outcome.reason or outcome.result.value}")
             progressed = False
             for name in step.start:
-                ended = work.start(self.plan.nodes[name])
+                ended = work.start(plan.nodes[name])
                 if ended is not None:
-                    state = state.ended(ended, fail_fast=self.plan.fail_fast)
+                    state = state.ended(ended, fail_fast=plan.fail_fast)
                     progressed = True
             if not progressed:
                 break
-        if state.is_over(self.plan):
+        if state.is_over(plan):
             self._end(work, state)
         return report
 
     def _end(self, work: _Work, state: PlanState) -> None:
-        report, instance = work.report, work.instance
+        report, instance, plan = work.report, work.instance, work.plan
         if not self.store.create(ended_ref(self.key, instance.id), instance.sha):
             report.lines.append(f"instance {instance.id} is over; another invocation reports it")
             return
-        for name in self.plan.nodes:
+        for name in plan.nodes:
             work.load(name)
-        outcomes = {name: work.outcomes[name] for name in self.plan.nodes}
+        outcomes = {name: work.outcomes[name] for name in plan.nodes}
         now = self.api.clock.now()
         # The plan's time: from its first node's start (a run's creation) to now.
         starts = [o.started for o in outcomes.values() if o.started]
         report.result = PlanResult(
-            plan=self.plan,
+            plan=plan,
             outcomes=outcomes,
             conclusion=scheduler.conclusion(outcomes.values(), cancelled=state.cancelled),
             started=min([*starts, now]),
             finished=now,
             dispatched=tuple(
                 instance.runs[name]
-                for name in self.plan.nodes
+                for name in plan.nodes
                 if name in instance.runs and name not in instance.found
             ),
         )
         report.lines.append(
-            f"plan {self.plan.name}: instance {instance.id} is over: {report.result.conclusion.value}"
+            f"plan {plan.name}: instance {instance.id} is over: {report.result.conclusion.value}"
         )
         # The start first: without it the rest is no instance, so a run that stops half-way through
         # leaves refs that nothing reads, never an instance whose claims are gone.
@@ -327,10 +348,10 @@ class _Work:
     """What one invocation knows of one instance while it advances it."""
 
     def __init__(
-        self, advancer: Advancer, instance: Instance, context: PlanContext, report: AdvanceReport
+        self, advancer: Advancer, plan: Plan, instance: Instance, context: PlanContext, report: AdvanceReport
     ) -> None:
         self.a = advancer
-        self.plan = advancer.plan
+        self.plan = plan
         self.instance = instance
         self.context = context
         self.report = report

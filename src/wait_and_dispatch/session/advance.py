@@ -149,13 +149,24 @@ def advance(
     *,
     workdir: Path,
     on_event: Callable[[PlanEvent], None],
+    plan_at: Callable[[str], Plan | None] | None = None,
 ) -> list[AdvanceReport]:
     """Do what the event asks of the plan: one report per instance it touched (one without an
-    instance when it touched none)."""
+    instance when it touched none). `plan` is the checkout's, at the event's commit; `plan_at`
+    reads it at the commit an instance started on."""
     if event.ignored:
         return [AdvanceReport(None, [f"{event.ignored}: nothing to do"])]
     store = GitRefStore(api, event.repository)
-    advancer = Advancer(api, plan, repository, store, workdir=workdir, on_event=on_event)
+    advancer = Advancer(
+        api,
+        plan,
+        repository,
+        store,
+        workdir=workdir,
+        on_event=on_event,
+        plan_sha=event.sha,
+        plan_at=plan_at,
+    )
     if event.completed_run is not None:
         return advancer.completed(event.completed_run)
     return [advancer.start(event.run_id, event.sha, event_name=event.name, ref_name=event.ref_name)]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.inputs import json_object, parse_key_values
 from wait_and_dispatch.engine.model import Repository
 from wait_and_dispatch.github_api import GitHubApi
@@ -162,10 +163,30 @@ def _advance(
     """Advance mode: what the event asks; the plan's result when this invocation saw it end."""
     from wait_and_dispatch.session.advance import advance
 
-    if settings.event is None:
+    event = settings.event
+    if event is None:
         raise UsageError("advance mode without an event", hint="the edge reads it with read_event")
+
+    def plan_at(sha: str) -> Plan | None:
+        """The plan file as it is at commit `sha` of the orchestrator's repository (its path is
+        the checkout's, from the repository's root); None when it is not there."""
+        if settings.path.is_absolute():
+            return None
+        text = workflow_runs.read_file(api, event.repository, settings.path.as_posix(), sha)
+        if text is None:
+            return None
+        return load_plan(
+            settings.path, environment=settings.environment, variables=settings.variables, text=text
+        )
+
     report.advanced = advance(
-        api, plan, context.repository, settings.event, workdir=context.workdir, on_event=on_event
+        api,
+        plan,
+        context.repository,
+        event,
+        workdir=context.workdir,
+        on_event=on_event,
+        plan_at=plan_at,
     )
     ended = [item.result for item in report.advanced if item.result is not None]
     if ended:
