@@ -116,7 +116,9 @@ def test_a_payload_without_a_run_id_is_refused(plan: Plan, tmp_path: Path, run_i
 
 
 def test_without_the_runners_variables_it_says_where_to_run_it(plan: Plan) -> None:
-    with pytest.raises(UsageError, match="GITHUB_EVENT_NAME, GITHUB_REPOSITORY, GITHUB_SHA, GITHUB_RUN_ID"):
+    with pytest.raises(
+        UsageError, match="GITHUB_EVENT_NAME, GITHUB_REPOSITORY, GITHUB_SHA, GITHUB_REF, GITHUB_RUN_ID"
+    ):
         read_event({}, plan)
 
 

@@ -55,7 +55,7 @@ def read_event(environ: Mapping[str, str], plan: Plan) -> AdvanceEvent:
     """The event from the runner's environment; a missing variable is a usage error."""
     missing = [
         name
-        for name in ("GITHUB_EVENT_NAME", "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_RUN_ID")
+        for name in ("GITHUB_EVENT_NAME", "GITHUB_REPOSITORY", "GITHUB_SHA", "GITHUB_REF", "GITHUB_RUN_ID")
         if not environ.get(name, "").strip()
     ]
     if missing:
