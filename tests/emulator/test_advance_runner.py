@@ -19,7 +19,7 @@ import requests
 from tests.support.advance_runner import OrchestratorRunner
 from wait_and_dispatch.emulator import Emulator
 from wait_and_dispatch.engine.git_refs import Claim, create_ref
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
 from wait_and_dispatch.support.clock import ManualClock
 

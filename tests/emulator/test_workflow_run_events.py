@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from tests.support.openapi import OpenApiSpec, assert_conforms
-from wait_and_dispatch.emulator import Emulator
+from wait_and_dispatch.emulator import Emulator, JobContext
 from wait_and_dispatch.support.clock import ManualClock
 
 MAIN = "1111111111111111111111111111111111111111"
@@ -133,22 +133,27 @@ def test_a_completed_run_starts_the_workflow_that_names_it(
         "workflow_run",
         "main",
         MAIN,
-        "queued" if run["status"] == "queued" else "in_progress",
+        "in_progress",
     )
     assert run["created_at"] == _run(emu, build)["updated_at"]
 
 
-def test_the_listener_gets_githubs_webhook_payload(
-    start: Callable[[dict[str, Any]], Emulator],
-    events_scenario: dict[str, Any],
-    clock: ManualClock,
-    spec: OpenApiSpec,
-) -> None:
+@pytest.fixture
+def after_build(
+    start: Callable[[dict[str, Any]], Emulator], events_scenario: dict[str, Any], clock: ManualClock
+) -> tuple[int, JobContext]:
+    """A run of Build completed, and the job of the After Build run it started."""
     emu = start(events_scenario)
     build = _dispatch(emu)
     clock.advance(60)
     [after] = _runs(emu, "after.yml")
-    job = emu.job_context(after)
+    return build, emu.job_context(after)
+
+
+def test_the_listener_gets_githubs_webhook_payload(
+    after_build: tuple[int, JobContext], spec: OpenApiSpec
+) -> None:
+    build, job = after_build
     payload = dict(job.payload)
     assert (job.event_name, job.ref, job.sha, job.repository) == (
         "workflow_run",
@@ -183,32 +188,28 @@ def test_a_workflow_of_another_repository_is_not_started(
     assert _runs(emu, "after.yml", repo="octo/other") == []
 
 
-def test_a_run_dispatched_with_a_github_token_starts_no_listener(
-    start: Callable[[dict[str, Any]], Emulator], events_scenario: dict[str, Any], clock: ManualClock
+@pytest.mark.parametrize(
+    ("token", "switch", "listeners"),
+    [
+        pytest.param("dev", False, 1, id="a personal access token's run starts listeners"),
+        pytest.param("bot", False, 1, id="an App token's run starts listeners"),
+        pytest.param("ci", False, 0, id="a GITHUB_TOKEN's run starts none"),
+        pytest.param("ci", True, 1, id="with the switch off a GITHUB_TOKEN's run starts listeners"),
+    ],
+)
+def test_the_token_a_run_was_dispatched_with_decides_whether_it_fires(
+    start: Callable[[dict[str, Any]], Emulator],
+    events_scenario: dict[str, Any],
+    clock: ManualClock,
+    token: str,
+    switch: bool,
+    listeners: int,
 ) -> None:
+    events_scenario["options"]["workflow_run_from_github_token"] = switch
     emu = start(events_scenario)
-    _dispatch(emu, token="ci")
+    _dispatch(emu, token=token)
     clock.advance(600)
-    assert _runs(emu, "after.yml") == []
-
-
-def test_with_the_switch_off_a_github_tokens_run_starts_listeners(
-    start: Callable[[dict[str, Any]], Emulator], events_scenario: dict[str, Any], clock: ManualClock
-) -> None:
-    events_scenario["options"]["workflow_run_from_github_token"] = True
-    emu = start(events_scenario)
-    _dispatch(emu, token="ci")
-    clock.advance(600)
-    assert len(_runs(emu, "after.yml")) == 1
-
-
-def test_a_run_dispatched_with_an_app_token_starts_listeners(
-    start: Callable[[dict[str, Any]], Emulator], events_scenario: dict[str, Any], clock: ManualClock
-) -> None:
-    emu = start(events_scenario)
-    _dispatch(emu, token="bot")
-    clock.advance(600)
-    assert len(_runs(emu, "after.yml")) == 1
+    assert len(_runs(emu, "after.yml")) == listeners
 
 
 def test_workflow_run_chains_stop_after_three_levels(
@@ -378,15 +379,9 @@ def test_a_listeners_run_is_listed_with_event_workflow_run(
 
 
 def test_the_payload_check_finds_a_payload_that_is_not_githubs(
-    start: Callable[[dict[str, Any]], Emulator],
-    events_scenario: dict[str, Any],
-    clock: ManualClock,
-    spec: OpenApiSpec,
+    after_build: tuple[int, JobContext], spec: OpenApiSpec
 ) -> None:
-    emu = start(events_scenario)
-    _dispatch(emu)
-    clock.advance(60)
-    payload = dict(emu.job_context(_runs(emu, "after.yml")[0]).payload)
+    payload = dict(after_build[1].payload)
     del payload["workflow"]
     assert spec.check_webhook("workflow-run-completed", payload) != []
 

@@ -14,14 +14,13 @@ from tests.conftest import FEATURE_SHA, MAIN_SHA
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine.git_refs import (
     Claim,
-    GitRef,
     create_ref,
     delete_ref,
     get_ref,
     matching_refs,
     update_ref,
 )
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import GitRef, Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.errors import (
     PermissionDeniedError,

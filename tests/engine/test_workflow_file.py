@@ -13,8 +13,9 @@ import pytest
 
 from tests.conftest import MAIN_SHA
 from wait_and_dispatch.engine import workflow_runs
-from wait_and_dispatch.engine.checks import CheckMatcher
-from wait_and_dispatch.engine.model import CheckSelection, Repository
+from wait_and_dispatch.engine.check_matching import CheckMatcher
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.requests import CheckSelection
 from wait_and_dispatch.engine.workflow_file import (
     MAX_WORKFLOW_FILE_BYTES,
     JobNames,

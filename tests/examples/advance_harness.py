@@ -23,7 +23,7 @@ from tests.support.advance_runner import Invocation, OrchestratorRunner
 from wait_and_dispatch.action.main import run_action
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.emulator.log import LoggedRequest
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
 from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE
 from wait_and_dispatch.plans.loader import load_plan

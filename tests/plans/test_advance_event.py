@@ -10,7 +10,7 @@ from typing import Any, cast
 
 import pytest
 
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.advance import (
     CALLBACK_EVENT_TYPE,

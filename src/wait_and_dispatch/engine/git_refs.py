@@ -11,13 +11,9 @@ them without `refs/`, as GitHub's do.
 from __future__ import annotations
 
 import enum
-import re
 import urllib.parse
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
-from wait_and_dispatch.engine.model import Repository, parse_answer
+from wait_and_dispatch.engine.github_objects import GitRef, Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.errors import (
     NotFoundError,
@@ -27,32 +23,10 @@ from wait_and_dispatch.support.errors import (
 )
 from wait_and_dispatch.support.github_vocabulary import REFUSED_IN_REF_NAMES
 
-_SHA = re.compile(r"^[0-9a-f]{40}$")
 # GitHub's words in its 422 answers (docs/github-behaviour.md#git-references).
 _EXISTS = "Reference already exists"
 _MISSING = "Reference does not exist"
 _NOT_FAST_FORWARD = "Update is not a fast forward"
-
-
-@dataclass(frozen=True)
-class GitRef:
-    """A ref and the commit it names."""
-
-    name: str  # `refs/heads/main`
-    sha: str
-
-    @classmethod
-    def from_api(cls, data: Any) -> GitRef:
-        def read(mapping: Mapping[str, Any]) -> GitRef:
-            name, target = mapping["ref"], mapping["object"]
-            if not isinstance(name, str) or not isinstance(target, Mapping):
-                raise TypeError("'ref' or 'object' is not what the API describes")
-            sha = target["sha"]
-            if not isinstance(sha, str) or not _SHA.match(sha):
-                raise TypeError("'object.sha' is not a commit SHA")
-            return cls(name=name, sha=sha)
-
-        return parse_answer("a git reference", data, read)
 
 
 class Claim(enum.Enum):

@@ -39,7 +39,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from wait_and_dispatch.engine import git_refs, workflow_runs
-from wait_and_dispatch.engine.model import DEFAULT_RUN_CONCLUSIONS, Repository, parse_conclusions
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, parse_conclusions
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import scheduler
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner, ignore_events

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE, Advancer, AdvanceReport, GitRefStore
 from wait_and_dispatch.plans.executor import PlanEvent

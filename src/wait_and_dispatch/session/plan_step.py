@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wait_and_dispatch.engine import workflow_runs
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.inputs import json_object, parse_key_values
-from wait_and_dispatch.engine.model import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner, plan_error
 from wait_and_dispatch.plans.loader import load_plan
