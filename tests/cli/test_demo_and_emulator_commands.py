@@ -34,6 +34,19 @@ def test_demo_prints_no_control_characters(tmp_path: Path) -> None:
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out.getvalue())
 
 
+def test_demo_advance_shows_one_short_orchestrator_run_per_event() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["demo", "--advance", "--speed", "600"], stdout=out, stderr=err)
+    text = out.getvalue()
+    assert code == 0, err.getvalue()
+    runs = re.findall(r"orchestrator run \d+, (workflow_dispatch|workflow_run \((\w+) completed\))", text)
+    assert [run[0] for run in runs[:1]] == ["workflow_dispatch"]
+    assert sorted(run[1] for run in runs[1:]) == ["Build", "Deploy", "Lint", "Test"]
+    assert "plan Pipeline: instance " in text and " is over: success" in text
+    assert re.search(r"5 orchestrator runs billed \d+ job-minutes", text)
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text)
+
+
 def test_emulator_command_serves_the_demo_scenario_over_http() -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "wait_and_dispatch", "emulator", "--port", "0"],

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
+from pytest_mock import MockerFixture
 
 from tests.cli.conftest import serve_to_the_cli
 from tests.support.action_release import PINNED_USES, RELEASE_TAG, serving_the_release
 from tests.support.small_plan import PLAN, dispatched_workflows, small_scenario, write_plan
 from wait_and_dispatch.cli.main import main
 from wait_and_dispatch.emulator import Emulator, Scenario
+from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.clock import SystemClock
 
 
@@ -135,6 +139,29 @@ def test_check_says_which_runs_a_checks_node_waits_for_and_why() -> None:
         "progress on the commit holds it only while its workflow file has a job that could still "
         "report a matching check (a file it cannot read: 10 s at most); never its own run or its own check"
     )
+
+
+@pytest.mark.parametrize(
+    ("example", "line"),
+    [
+        (
+            "002-required-backend-check",
+            "  backend-status-check: in advance mode, no event says when its checks are done: the "
+            "orchestrator run that makes it ready waits for them (a waiting job for this node only)",
+        ),
+        (
+            "001-model-training",
+            "  aggregate: in advance mode, collected by the orchestrator run that makes it ready",
+        ),
+    ],
+)
+def test_check_with_advance_says_which_nodes_no_event_advances(example: str, line: str) -> None:
+    plan = Path(__file__).resolve().parents[2] / "examples" / example / "plan.yml"
+    code, out, err = cli("plan", str(plan), "--check", "--advance")
+    assert code == 0, err
+    assert line in out.splitlines()
+    code, out, err = cli("plan", str(plan), "--check")
+    assert "in advance mode" not in out
 
 
 def test_schema_prints_the_shipped_json_schema() -> None:
@@ -307,3 +334,88 @@ def test_emit_workflow_with_an_action_ref_needs_no_api_and_warns_unless_it_is_a_
     assert code == 0, err
     assert "uses: octo/fork@v1\n" in out
     assert "warning: --action-ref octo/fork@v1 is not a full commit SHA" in err
+
+
+def advance_step(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, event: str, payload: dict[str, Any], run_id: int
+) -> tuple[int, str, str]:
+    """One orchestrator run's `plan --advance` step, with the environment the runner gives a job."""
+    path = tmp_path / f"event-{run_id}.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    for name, value in {
+        "GITHUB_EVENT_NAME": event,
+        "GITHUB_EVENT_PATH": str(path),
+        "GITHUB_REPOSITORY": "octo/app",
+        "GITHUB_SHA": "a" * 40,
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_RUN_ID": str(run_id),
+    }.items():
+        monkeypatch.setenv(name, value)
+    return cli("plan", str(write_plan(tmp_path)), "--advance", "--workdir", str(tmp_path), "--json")
+
+
+def test_advance_dispatches_on_each_event_and_the_last_one_prints_the_plan(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mocker: MockerFixture
+) -> None:
+    # Writes are a second apart, as GitHub asks (github_api/rate_limit.py): on the command line's
+    # clock, which here skips its waits ahead rather than sleep them.
+    mocker.patch("wait_and_dispatch.github_api.api.SystemClock", SkippingClock)
+    code, out, err = advance_step(monkeypatch, tmp_path, "workflow_dispatch", {}, 1)
+    assert (code, out) == (0, ""), err
+    assert "instance 1 started" in err and "build: dispatched run " in err
+    delivered: set[int] = set()
+    runs = 2
+    while True:
+        time.sleep(0.5)  # the runs take a second in the emulator's real time
+        listed = emulator_runs(emulator)
+        completed = [r for r in listed if r["status"] == "completed" and r["id"] not in delivered]
+        if not completed:
+            continue
+        run = completed[0]
+        delivered.add(run["id"])
+        payload = {"action": "completed", "workflow_run": run, "workflow": {"name": run["name"]}}
+        code, out, err = advance_step(monkeypatch, tmp_path, "workflow_run", payload, runs)
+        runs += 1
+        if out:
+            break
+        assert code == 0, err
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["conclusion"] == "success"
+    assert [result["nodes"][name]["result"] for name in ("build", "test", "report")] == ["success"] * 3
+    assert dispatched_workflows(emulator) == ["build.yml", "test.yml", "report.yml"]
+    assert runs - 1 <= 3 + 2  # orchestrator runs: at most the nodes and two
+
+
+def test_advance_on_a_run_of_no_instance_says_so_and_exits_0(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    payload = {
+        "action": "completed",
+        "workflow_run": {"id": 77, "name": "Other"},
+        "workflow": {"name": "Other"},
+    }
+    code, out, err = advance_step(monkeypatch, tmp_path, "workflow_run", payload, 5)
+    assert (code, out) == (0, "")
+    assert err.strip() == "run 77 belongs to no instance of plan Small pipeline: nothing to do"
+    assert emulator.writes() == []
+
+
+class SkippingClock(SystemClock):
+    """The system clock, but a sleep moves it on at once."""
+
+    def __init__(self) -> None:
+        self.skipped = 0.0
+
+    def now(self) -> float:
+        return super().now() + self.skipped
+
+    def sleep(self, seconds: float) -> None:
+        self.skipped += max(0.0, seconds)
+
+
+def emulator_runs(emulator: Emulator) -> list[dict[str, Any]]:
+    with GitHubApi(base_url=emulator.api_url, token=emulator.token("dev")) as api:
+        return list(
+            api.paginate("/repos/octo/app/actions/runs", {"per_page": 100}, items_key="workflow_runs")
+        )

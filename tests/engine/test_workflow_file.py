@@ -11,7 +11,10 @@ import time
 
 import pytest
 
+from tests.conftest import MAIN_SHA
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.check_matching import CheckMatcher
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.requests import CheckSelection
 from wait_and_dispatch.engine.workflow_file import (
     MAX_WORKFLOW_FILE_BYTES,
@@ -21,6 +24,7 @@ from wait_and_dispatch.engine.workflow_file import (
     parse_workflow,
     parse_workflow_jobs,
 )
+from wait_and_dispatch.github_api import GitHubApi
 
 PATH = ".github/workflows/deploy.yml"
 
@@ -238,3 +242,10 @@ def test_which_jobs_may_report_a_check_a_selection_waits_for(
 )
 def test_a_file_whose_jobs_cannot_be_read_is_unknown(text: str) -> None:
     assert parse_workflow_jobs(text) is None
+
+
+def test_read_file_gives_a_files_text_at_a_ref_and_none_when_it_is_not_there(api: GitHubApi) -> None:
+    repo = Repository.parse("octo/app")
+    text = workflow_runs.read_file(api, repo, ".github/workflows/build.yml", MAIN_SHA)
+    assert text is not None and "workflow_dispatch" in text
+    assert workflow_runs.read_file(api, repo, ".github/pipeline.yml", MAIN_SHA) is None

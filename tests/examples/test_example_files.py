@@ -104,12 +104,12 @@ def emit_every_example(root: Path, files: list[str]) -> list[str]:
     for folder in FOLDERS:
         output = root / folder
         argv = ["plan", str(EXAMPLES / folder / "plan.yml"), "--emit-workflow", "--output-dir", str(output)]
-        out, err = io.StringIO(), io.StringIO()
-        assert cli.main([*argv, "--workflows-dir", str(root / "none")], stdout=out, stderr=err) == 0, (
-            err.getvalue()
-        )
+        for mode in ([], ["--advance"]):  # the orchestrator of jobs, and advance mode's
+            out, err = io.StringIO(), io.StringIO()
+            code = cli.main([*argv, *mode, "--workflows-dir", str(root / "none")], stdout=out, stderr=err)
+            assert code == 0, err.getvalue()
         files += sorted(str(path) for path in output.glob("orchestrator*.yml"))
-    assert len(files) >= len(FOLDERS) + 2  # 004 writes one per environment
+    assert len(files) >= 2 * (len(FOLDERS) + 2)  # 004 writes one per environment
     return files
 
 

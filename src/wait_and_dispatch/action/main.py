@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TextIO
 
 from wait_and_dispatch.action.runner import RunnerChannel
@@ -24,6 +25,7 @@ from wait_and_dispatch.engine.requests import CallerJob
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
 from wait_and_dispatch.plans.model import Plan
+from wait_and_dispatch.session.advance import read_event
 from wait_and_dispatch.session.boundary import traceback_lines, unexpected
 from wait_and_dispatch.session.connection import Connection, check_api_url, check_token, cleartext_token_risk
 from wait_and_dispatch.session.edge import accepted, run_plan, run_step
@@ -55,6 +57,7 @@ from wait_and_dispatch.support.errors import (
     PlanFileError,
     WaitAndDispatchError,
 )
+from wait_and_dispatch.support.text import print_line
 
 STATE_DISPATCHED = "dispatched-runs"
 # github-token and the peers' names for it: masked from the raw variables, before anything is read.
@@ -134,6 +137,10 @@ def _run(
         plan_settings = read_plan_settings(values)
         plan = load_plan_settings(plan_settings)
         repositories = plan_repositories(plan, plan_repository(plan, plan_settings))
+        own = environ.get("GITHUB_REPOSITORY", "")
+        if plan_settings.advance and own:
+            # Advance mode keeps its instances in git refs of the orchestrator's own repository.
+            repositories = list(dict.fromkeys([*repositories, Repository.parse(own)]))
         with _step_token(runner, credentials, token, repositories, api_url) as step_token:
             return _plan_main(_Step(runner, values, step_token, environ, stdout), plan_settings, plan)
     settings = read_settings(
@@ -312,12 +319,17 @@ def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
                 STATE_DISPATCHED, ",".join(f"{repo.full_name}#{run_id}" for repo, run_id in saved)
             )
 
+    if settings.advance:  # the event and the instance say what the context is (plans/advance.py)
+        settings = replace(settings, event=read_event(environ, plan))
     context = PlanContext(
         repository=repository,
         sha=default_sha(environ, repository.full_name),
         ref_name=environ.get("GITHUB_REF_NAME") or None,
         event_name=environ.get("GITHUB_EVENT_NAME") or "workflow_dispatch",
         caller=caller_job(environ, repository.full_name, values.get("ignore-check-run", "")),
+        # The job's working directory is the workspace (the runner starts the action there); said
+        # outright, so that node folders never depend on where the process happens to be.
+        workdir=Path(environ.get("GITHUB_WORKSPACE") or "."),
     )
     try:
         report = run_plan(
@@ -348,6 +360,9 @@ def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
         if settings.summary:
             runner.summary(plan_preview_summary(plan, report.preview))
         return 0
+    for advanced in report.advanced:
+        for line in advanced.lines:
+            print_line(line, file=step.stdout)
     runner.set_outputs(report.outputs)  # before failing: `if: failure()` steps read them
     if settings.summary:
         if report.result is not None:

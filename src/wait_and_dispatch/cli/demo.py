@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from wait_and_dispatch.github_api import GitHubApi, RetryEvent
 from wait_and_dispatch.support.clock import ScaledClock
 from wait_and_dispatch.support.errors import ExitCode
+
+if TYPE_CHECKING:
+    from wait_and_dispatch.emulator import Emulator, JobContext
+    from wait_and_dispatch.session.plan_step import PlanReport
 
 DEMO_REPO = "octo/app"
 DEMO_WORKFLOW = "build.yml"
@@ -103,3 +107,149 @@ def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO) -> int:
 
 def _describe_retry(event: RetryEvent) -> str:
     return f"{event.method} {event.path}: {event.reason}, retrying in {event.wait:.0f}s"
+
+
+# --- advance mode ------------------------------------------------------------------------------
+
+ADVANCE_REPO = "octo/pipeline"
+ADVANCE_ORCHESTRATOR = "orchestrator-advance.yml"
+ADVANCE_TOKEN = "app"  # nosec B105 # noqa: S105 - the name of a scenario token, not a secret
+ADVANCE_PLAN = """\
+name: Pipeline
+repository: octo/pipeline
+ref: main
+nodes:
+  build:
+    workflow: build.yml
+  test:
+    workflow: test.yml
+    needs: [build]
+    inputs:
+      build_run: ${{ needs.build.outputs.run-id }}
+  lint:
+    workflow: lint.yml
+    needs: [build]
+  deploy:
+    workflow: deploy.yml
+    needs: [build, test, lint]
+    inputs:
+      build_run: ${{ needs.build.outputs.run-id }}
+"""
+
+
+def run_advance_demo(*, speed: float = 30.0, out: TextIO) -> int:
+    """A plan in advance mode: no job waits. The emulator starts a run of the orchestrator when the
+    plan is dispatched and each time a node's run completes (`workflow_run`); the demo plays the
+    runner for each (a fresh API client, GitHub's job environment, the advance step) and ends the
+    run by the step's exit code, as GitHub would."""
+    import math
+    from importlib import resources
+
+    from wait_and_dispatch.emulator import Emulator, Scenario
+
+    text = (
+        resources.files("wait_and_dispatch.emulator")
+        .joinpath("scenarios/advance-demo.yml")
+        .read_text("utf-8")
+    )
+    clock = ScaledClock(speed)
+    with Emulator(Scenario.from_text(text, "advance-demo.yml"), clock=clock) as emulator:
+        say = _Printer(out, clock)
+        print(
+            f"Emulated GitHub API at {emulator.api_url}; time runs {speed:g}x faster. A plan of four "
+            "nodes (build, then test and lint, then deploy) in advance mode: each orchestrator run "
+            "below is one short job.",
+            file=out,
+        )
+        with tempfile.TemporaryDirectory(prefix="wait-and-dispatch-demo-") as folder:
+            plan_path = Path(folder) / "pipeline.yml"
+            plan_path.write_text(ADVANCE_PLAN, encoding="utf-8")
+            with _advance_api(emulator, clock) as api:
+                api.post(
+                    f"/repos/{ADVANCE_REPO}/actions/workflows/{ADVANCE_ORCHESTRATOR}/dispatches",
+                    {"ref": "main"},
+                )
+            started = clock.now()
+            played: set[int] = set()
+            billed = 0
+            while True:
+                for run_id in emulator.runs_of(ADVANCE_REPO, ADVANCE_ORCHESTRATOR):
+                    context = emulator.job_context(run_id)
+                    if run_id in played or context.status == "completed":
+                        continue
+                    played.add(run_id)
+                    began = clock.now()
+                    code, report = _advance_job(emulator, clock, context, plan_path, Path(folder))
+                    emulator.finish_run(run_id, "success" if code == 0 else "failure")
+                    took = clock.now() - began
+                    billed += max(1, math.ceil(took / 60))
+                    what = f"{context.event_name}" + (
+                        f" ({context.payload['workflow']['name']} completed)"
+                        if context.event_name == "workflow_run"
+                        else ""
+                    )
+                    say(f"orchestrator run {run_id}, {what}, {took:.0f}s:")
+                    for item in report.advanced:
+                        for line in item.lines:
+                            say(f"    {line}")
+                    if report.result is not None:
+                        waited = clock.now() - started
+                        print(
+                            f"\nplan {report.result.plan.name}: {report.result.conclusion.value}. "
+                            f"{len(played)} orchestrator runs billed {billed} job-minutes (each rounded "
+                            f"up to a minute); one job waiting for the whole plan would have billed "
+                            f"{max(1, math.ceil(waited / 60))}.",
+                            file=out,
+                        )
+                        return code
+                clock.sleep(1.0)
+
+
+def _advance_api(emulator: Emulator, clock: ScaledClock) -> GitHubApi:
+    return GitHubApi(base_url=emulator.api_url, token=emulator.token(ADVANCE_TOKEN), clock=clock)
+
+
+def _advance_job(
+    emulator: Emulator, clock: ScaledClock, context: JobContext, plan_path: Path, folder: Path
+) -> tuple[int, PlanReport]:
+    """One orchestrator run's step, on a fresh machine: the plan advanced for its event."""
+    import json
+
+    from wait_and_dispatch.engine.github_objects import Repository
+    from wait_and_dispatch.plans.executor import PlanContext
+    from wait_and_dispatch.plans.loader import load_plan
+    from wait_and_dispatch.session.advance import read_event
+    from wait_and_dispatch.session.plan_step import PlanSettings, run_plan_job
+
+    event_path = folder / f"event-{context.run_id}.json"
+    event_path.write_text(json.dumps(context.payload), encoding="utf-8")
+    environ = {
+        "GITHUB_EVENT_NAME": context.event_name,
+        "GITHUB_EVENT_PATH": str(event_path),
+        "GITHUB_REPOSITORY": context.repository,
+        "GITHUB_SHA": context.sha,
+        "GITHUB_REF": context.ref,
+        "GITHUB_RUN_ID": str(context.run_id),
+    }
+    plan = load_plan(plan_path)
+    settings = PlanSettings(
+        path=plan_path,
+        environment=None,
+        variables={},
+        node=None,
+        needs=None,
+        repository=ADVANCE_REPO,
+        dry_run=False,
+        summary=False,
+        advance=True,
+        event=read_event(environ, plan),
+    )
+    plan_context = PlanContext(
+        repository=Repository.parse(ADVANCE_REPO),
+        sha=None,
+        ref_name=None,
+        workdir=folder / f"job-{context.run_id}",
+    )
+    with _advance_api(emulator, clock) as api:
+        report = run_plan_job(api, plan, settings, plan_context, on_event=lambda event: None)
+    return (int(report.error.exit_code) if report.error is not None else 0), report

@@ -55,9 +55,12 @@ def main(
     in_actions = os.environ.get("GITHUB_ACTIONS") == "true"
     with handle_errors(err, args.debug, in_actions=in_actions, secrets=secrets) as status:
         if args.command == "demo":
-            from wait_and_dispatch.cli.demo import run_demo
+            from wait_and_dispatch.cli.demo import run_advance_demo, run_demo
 
-            status[0] = run_demo(speed=args.speed, path=args.path, out=out)
+            if args.advance:
+                status[0] = run_advance_demo(speed=args.speed, out=out)
+            else:
+                status[0] = run_demo(speed=args.speed, path=args.path, out=out)
         elif args.command in ("run", "checks", "download", "plan"):
             from wait_and_dispatch.cli.invocation import Invocation
             from wait_and_dispatch.cli.job_command import run_command

@@ -240,6 +240,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--path", default=None, help="where to put downloaded artifacts (default: a temp folder)"
     )
+    demo.add_argument(
+        "--advance",
+        action="store_true",
+        help="show a plan in advance mode instead: one short orchestrator job per event, none waiting",
+    )
 
     for name, help_text, description in _JOB_COMMANDS:
         job = add_command(
@@ -313,6 +318,7 @@ PLAN_OPTIONS = {
     "plan-vars": "--var",
     "plan-node": "--node",
     "plan-needs": "--needs",
+    "advance": "--advance",
     "summary": "--summary-file",  # the job summary, into a file only when asked
 }
 
@@ -368,6 +374,13 @@ def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> No
     plan.add_argument("--node", help="run only this node (as generated orchestrator jobs do)")
     plan.add_argument("--needs", metavar="JSON", help="with --node: the node's needs, as toJSON(needs)")
     plan.add_argument("--schema", action="store_true", help="print the plan file JSON Schema and exit")
+    plan.add_argument(
+        "--advance",
+        action="store_true",
+        help="advance mode: do what the event of this workflow run asks (GITHUB_EVENT_NAME, "
+        "GITHUB_EVENT_PATH...) and end, never waiting for a run; with --emit-workflow, write the "
+        "orchestrator that does it",
+    )
     emit = plan.add_argument_group("generating orchestrator workflows")
     emit.add_argument(
         "--emit-workflow",

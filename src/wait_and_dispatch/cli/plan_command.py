@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
@@ -20,10 +21,12 @@ from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.progress import format_seconds
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.plans.advance import runs_inline
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
-from wait_and_dispatch.plans.model import NodeKind, Plan
+from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode
 from wait_and_dispatch.plans.timeline import critical_path, node_times, plan_times
+from wait_and_dispatch.session.advance import read_event
 from wait_and_dispatch.session.connection import api_url_for_host, connect, parse_repository
 from wait_and_dispatch.session.edge import run_plan
 from wait_and_dispatch.session.plan_step import (
@@ -59,6 +62,7 @@ def run_plan_command(call: Invocation) -> int:
             "plan-needs": args.needs or "",
             "repository": repository_name,
             "dry-run": "true" if args.dry_run else "false",
+            "advance": "true" if args.advance else "false",
         }
     )
     plan = load(settings)
@@ -86,7 +90,12 @@ def run_plan_command(call: Invocation) -> int:
     shown = [args.node] if args.node else list(plan.nodes)  # `--node`: the one node this step runs
     printer = plan_progress_printer(stderr, environ, shown, quiet=args.quiet)
 
+    if settings.advance:
+        settings = replace(settings, event=read_event(environ, plan))
+
     def context(api: GitHubApi) -> PlanContext:
+        if settings.advance:  # the instance says (plans/advance.py): nothing to ask here
+            return PlanContext(repository=repository, sha=None, ref_name=None, workdir=Path(args.workdir))
         ref_name = args.ref or workflow_runs.default_branch(api, repository)
         return PlanContext(
             repository=repository,
@@ -123,6 +132,9 @@ def run_plan_command(call: Invocation) -> int:
         if args.summary_file:
             Path(args.summary_file).write_text(plan_preview_summary(plan, report.preview), encoding="utf-8")
         return 0
+    for advanced in report.advanced:
+        for line in advanced.lines:
+            print_line(line, file=stderr if args.json or report.result is not None else stdout)
     if report.node is not None:
         node = report.node
         if args.json:
@@ -204,7 +216,24 @@ def _check(plan: Plan, settings: PlanSettings, stdout: TextIO) -> int:
         for node in loaded.nodes.values():
             if node.kind is NodeKind.CHECKS:
                 print_line(f"  {node.name}: {_checks_wait(node.values)}", file=stdout)
+            if settings.advance and runs_inline(node):
+                print_line(f"  {node.name}: in advance mode, {_inline_why(node)}", file=stdout)
     return 0
+
+
+def _inline_why(node: PlanNode) -> str:
+    """Why an advance orchestrator's run does this node itself rather than on an event."""
+    if node.kind is NodeKind.COLLECT:
+        return "collected by the orchestrator run that makes it ready"
+    if node.kind is NodeKind.CHECKS:
+        return (
+            "no event says when its checks are done: the orchestrator run that makes it ready waits "
+            "for them (a waiting job for this node only)"
+        )
+    return (
+        "it dispatches nothing whose completion would be an event (run-id, dispatch: never or "
+        "wait: false): the orchestrator run that makes it ready runs it as the action would"
+    )
 
 
 def _checks_wait(values: Mapping[str, object]) -> str:
@@ -273,13 +302,22 @@ def _emit(
     stdout: TextIO,
     stderr: TextIO,
 ) -> int:
-    from wait_and_dispatch.plans.emit import check_workflows, emit_workflows
+    from wait_and_dispatch.plans.emit import check_workflows, emit_advance_workflows, emit_workflows
 
     plans = _per_environment(plan, settings)
     action_ref, action_version = _action_reference(args, environ, stderr)
-    emitted = emit_workflows(
-        plans, plan_path=str(settings.path), action_ref=action_ref, action_version=action_version
-    )
+    if settings.advance:
+        emitted = emit_advance_workflows(
+            plans,
+            plan_path=str(settings.path),
+            action_ref=action_ref,
+            action_version=action_version,
+            workflows_dir=Path(args.workflows_dir),
+        )
+    else:
+        emitted = emit_workflows(
+            plans, plan_path=str(settings.path), action_ref=action_ref, action_version=action_version
+        )
     report = stdout
     if args.output_dir == "-":
         report = stderr  # stdout holds the workflows alone, ready to be redirected to files

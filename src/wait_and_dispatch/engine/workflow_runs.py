@@ -120,6 +120,16 @@ def read_workflow_file(
     )
 
 
+def read_file(api: GitHubApi, repo: Repository, path: str, ref: str) -> str | None:
+    """A text file of the repository as it is at `ref` (a commit, branch or tag) through the
+    contents API; None when it is not there (404), or has no text in the answer (over 1 MB)."""
+    try:
+        answer = api.get(f"{repo.api_path}/contents/{urllib.parse.quote(path)}", {"ref": ref})
+    except NotFoundError:
+        return None
+    return decode_contents(answer.data)
+
+
 def read_workflow_jobs(
     api: GitHubApi, repo: Repository, path: str, sha: str, *, deadline: float | None = None
 ) -> tuple[JobNames, ...] | None:

@@ -68,6 +68,22 @@ def check_workflows(plans: Sequence[Plan], workflows_dir: Path) -> list[Finding]
     return checker.findings
 
 
+def workflow_names(plan: Plan, workflows_dir: Path) -> dict[str, str]:
+    """The name GitHub gives each workflow the plan's nodes run, by file name, read from the files:
+    `workflow_run` listens to workflows by that name ("Events that trigger workflows",
+    workflow_run). A workflow without `name:` is named by its path, as GitHub shows it; so is one
+    whose file cannot be read (`check_workflows` reports those)."""
+    checker = _Checker(workflows_dir)
+    names: dict[str, str] = {}
+    for node in plan.nodes.values():
+        file = _workflow_file(node.values.get("workflow")) if node.kind is NodeKind.WORKFLOW else None
+        if file is None or file in names:
+            continue
+        definition = checker._read(node, workflows_dir / file)
+        names[file] = (definition.name if definition is not None else None) or f".github/workflows/{file}"
+    return names
+
+
 class _Checker:
     def __init__(self, workflows_dir: Path) -> None:
         self.dir = workflows_dir

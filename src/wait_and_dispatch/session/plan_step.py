@@ -12,8 +12,9 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.inputs import json_object, parse_key_values
 from wait_and_dispatch.github_api import GitHubApi
@@ -23,6 +24,10 @@ from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanRes
 from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
 from wait_and_dispatch.step.settings import InputValues
 from wait_and_dispatch.support.errors import UsageError, WaitAndDispatchError
+
+if TYPE_CHECKING:
+    from wait_and_dispatch.plans.advance import AdvanceReport
+    from wait_and_dispatch.session.advance import AdvanceEvent
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,8 @@ class PlanSettings:
     repository: str  # the caller's: the plan's own `repository` wins
     dry_run: bool
     summary: bool
+    advance: bool = False  # advance mode: do what the event asks and end (docs/plans.md)
+    event: AdvanceEvent | None = None  # with `advance`: the event, read by the edge (`read_event`)
 
 
 def read_plan_settings(values: Mapping[str, str]) -> PlanSettings:
@@ -50,6 +57,12 @@ def read_plan_settings(values: Mapping[str, str]) -> PlanSettings:
         if node is None:
             raise UsageError("plan-needs is given without plan-node", hint="set plan-node to the node to run")
         needs = json_object(needs_text, what="plan-needs", example="${{ toJSON(needs) }}")
+    advance = v.flag("advance")
+    if advance and (node is not None or v.flag("dry-run")):
+        raise UsageError(
+            f"advance cannot go with {'plan-node' if node is not None else 'dry-run'}",
+            hint="advance mode runs the whole plan, one event at a time",
+        )
     return PlanSettings(
         path=Path(path),
         environment=v.text("plan-environment") or None,
@@ -64,6 +77,7 @@ def read_plan_settings(values: Mapping[str, str]) -> PlanSettings:
         repository=v.text("repository"),
         dry_run=v.flag("dry-run"),
         summary=v.flag("summary"),
+        advance=advance,
     )
 
 
@@ -97,6 +111,7 @@ class PlanReport:
     node: NodeOutcome | None = None  # with plan-node
     preview: list[tuple[str, list[str]]] = field(default_factory=list)
     error: WaitAndDispatchError | None = None
+    advanced: list[AdvanceReport] = field(default_factory=list)  # advance mode: what each instance did
 
 
 def run_plan_job(
@@ -112,9 +127,11 @@ def run_plan_job(
 
     `on_runner` gets the runner before it starts, so that an edge can cancel it from a signal.
     """
+    report = PlanReport(plan)
+    if settings.advance:
+        return _advance(api, plan, settings, context, report, on_event)
     runner = PlanRunner(api, plan, context, on_event=on_event)
     on_runner(runner)
-    report = PlanReport(plan)
     if settings.dry_run:
         report.preview = runner.preview()
         return report
@@ -132,6 +149,50 @@ def run_plan_job(
     report.result = result
     report.outputs = plan_outputs(result)
     report.error = plan_error(result)
+    return report
+
+
+def _advance(
+    api: GitHubApi,
+    plan: Plan,
+    settings: PlanSettings,
+    context: PlanContext,
+    report: PlanReport,
+    on_event: Callable[[PlanEvent], None],
+) -> PlanReport:
+    """Advance mode: what the event asks; the plan's result when this invocation saw it end."""
+    from wait_and_dispatch.session.advance import advance
+
+    event = settings.event
+    if event is None:
+        raise UsageError("advance mode without an event", hint="the edge reads it with read_event")
+
+    def plan_at(sha: str) -> Plan | None:
+        """The plan file as it is at commit `sha` of the orchestrator's repository (its path is
+        the checkout's, from the repository's root); None when it is not there."""
+        if settings.path.is_absolute():
+            return None
+        text = workflow_runs.read_file(api, event.repository, settings.path.as_posix(), sha)
+        if text is None:
+            return None
+        return load_plan(
+            settings.path, environment=settings.environment, variables=settings.variables, text=text
+        )
+
+    report.advanced = advance(
+        api,
+        plan,
+        context.repository,
+        event,
+        workdir=context.workdir,
+        on_event=on_event,
+        plan_at=plan_at,
+    )
+    ended = [item.result for item in report.advanced if item.result is not None]
+    if ended:
+        report.result = ended[0]
+        report.outputs = plan_outputs(ended[0])
+        report.error = plan_error(ended[0])
     return report
 
 

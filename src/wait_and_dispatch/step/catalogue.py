@@ -289,6 +289,14 @@ INPUTS: tuple[Input, ...] = (
         "plan-needs", "With plan-node: the node's needs as JSON (toJSON(needs) in the workflow).", cli=False
     ),
     Input(
+        "advance",
+        "With plan: advance mode. Do what the event that started this job asks of the plan (start "
+        "an instance, or record a node's completed run and dispatch what became ready) and end, "
+        'never waiting for a run (docs/plans.md, "Advance mode").',
+        default="false",
+        cli=False,
+    ),
+    Input(
         "app-id",
         "Act as this GitHub App (its App ID or Client ID) instead of github-token: a token scoped to "
         "the repositories the step touches is minted, masked, and revoked when the step ends. "

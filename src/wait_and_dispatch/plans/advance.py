@@ -1,0 +1,502 @@
+"""Advance a plan on events: GitHub is the engine and the only state (docs/plans.md, "Advance mode").
+
+A plan in advance mode never waits for a run. Each invocation starts on a fresh machine, reads
+what it needs from GitHub, does what became possible, and ends:
+
+- On the orchestrator's own start, a new instance begins (its id is the orchestrator's run id)
+  and the nodes that are ready are dispatched.
+- When a run of an instance's node completes, the instance's state is rebuilt from GitHub, the
+  node's outcome is read from its run exactly as the waiting executor reads it (the same node
+  job, given the run's id), the pure scheduler (`scheduler.next_step`) says what became ready,
+  and that is dispatched. `collect` and `checks` nodes, and nodes that name a run or never
+  dispatch, run in the invocation that makes them ready (a checks node waits there: the short
+  waiting job of that node only).
+- The invocation that finds the instance over says so once, with the whole plan's result.
+
+State lives in git refs of the orchestrator's repository, under
+`refs/wait-and-dispatch/live/<plan key>/<instance>/` (`contents: write` is all it takes):
+
+- `start/<event name>/<ref name>`: the instance, pointing at the commit it started on (the plan's
+  commit, and `github.sha`); its name keeps the start's `github.event_name` and `github.ref_name`;
+- `claim/<node>`: the node is taken. Creating a ref that exists fails with 422 (OpenAPI
+  `git/create-ref`), which makes the claim atomic: of two invocations that find the same node
+  ready at the same moment, exactly one dispatches it;
+- `run/<node>/<run id>`: the run the node dispatched (`found/<node>/<run id>`: the run it found,
+  as `dispatch: if-missing` finds one for the commit);
+- `done/<node>/<result>`: the node's result once known, so that later events need not read
+  every run again.
+
+When the instance is over, `refs/wait-and-dispatch/ended/<plan key>/<instance>` is created (the
+same claim: one invocation reports the end) and the instance's live refs are deleted, so that the
+refs an event reads are those of the instances in progress.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+from wait_and_dispatch.engine import git_refs, workflow_runs
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, parse_conclusions
+from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.plans import scheduler
+from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner, ignore_events
+from wait_and_dispatch.plans.model import (
+    NodeKind,
+    NodeOutcome,
+    NodeResult,
+    Plan,
+    PlanNode,
+    PlanResult,
+    plan_text,
+)
+from wait_and_dispatch.plans.scheduler import PlanState
+
+REF_ROOT = "wait-and-dispatch"
+# The event type of the callback a node workflow sends to the orchestrator's repository when its
+# run cannot raise `workflow_run` there (another repository; docs/plans.md, "Advance mode").
+CALLBACK_EVENT_TYPE = "wait-and-dispatch-run-completed"
+
+# The values a node keeps when its outcome is read from a run that has completed: how to judge
+# the run and what to download from it. The rest (what to dispatch, and how) is done with.
+_RECORD_KEYS = (
+    "artifacts",
+    "path",
+    "merge-multiple",
+    "allow-forks",
+    "skip-decompress",
+    "allowed-conclusions",
+    "timeout",
+)
+# What a node does not do when it is dispatched in advance mode: wait, or download from its run.
+_DISPATCH_DROPS = ("artifacts", "artifacts-from-branch", "merge-multiple", "skip-decompress", "allow-forks")
+
+
+class RefStore(Protocol):
+    """Git refs of one repository, named without `refs/`."""
+
+    def matching(self, prefix: str) -> list[tuple[str, str]]:
+        """Every ref whose name starts with `prefix`, with the object it points to."""
+
+    def create(self, name: str, sha: str) -> bool:
+        """Create the ref: True; it exists already (GitHub's 422): False."""
+
+    def delete(self, name: str) -> None:
+        """Delete the ref (one that is gone already is no error)."""
+
+
+class GitRefStore:
+    """`RefStore` over a repository's git refs (`engine.git_refs`)."""
+
+    def __init__(self, api: GitHubApi, repository: Repository) -> None:
+        self.api = api
+        self.repository = repository
+
+    def matching(self, prefix: str) -> list[tuple[str, str]]:
+        found = git_refs.matching_refs(self.api, self.repository, f"refs/{prefix}")
+        return [(ref.name.removeprefix("refs/"), ref.sha) for ref in found]
+
+    def create(self, name: str, sha: str) -> bool:
+        claim = git_refs.create_ref(self.api, self.repository, f"refs/{name}", sha)
+        return claim is git_refs.Claim.CREATED
+
+    def delete(self, name: str) -> None:
+        git_refs.delete_ref(self.api, self.repository, f"refs/{name}")
+
+
+def plan_key(plan: Plan) -> str:
+    """The plan's name in refs: its name and environment, so that two plans (or one plan's two
+    environments) driven from one repository keep their instances apart."""
+    text = f"{plan.name}\0{plan.environment or ''}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass
+class Instance:
+    """One instance of a plan as its refs show it."""
+
+    id: str
+    sha: str  # the commit it started on: the plan's, and github.sha
+    event_name: str
+    ref_name: str
+    claims: set[str] = field(default_factory=set)
+    runs: dict[str, int] = field(default_factory=dict)
+    done: dict[str, NodeResult] = field(default_factory=dict)
+    found: set[str] = field(default_factory=set)  # nodes whose run was found, not dispatched
+    refs: list[str] = field(default_factory=list)  # every live ref of the instance
+
+
+def live_prefix(key: str) -> str:
+    return f"{REF_ROOT}/live/{key}/"
+
+
+def instance_prefix(key: str, instance: str) -> str:
+    return f"{live_prefix(key)}{instance}/"
+
+
+def ended_ref(key: str, instance: str) -> str:
+    return f"{REF_ROOT}/ended/{key}/{instance}"
+
+
+def read_instances(refs: Iterable[tuple[str, str]], key: str) -> dict[str, Instance]:
+    """The live instances of a plan from its refs. A ref that does not parse is not ours (or is
+    a half-made instance without its start ref) and is left out."""
+    prefix = live_prefix(key)
+    parts_by_instance: dict[str, list[tuple[list[str], str, str]]] = {}
+    for name, sha in refs:
+        if not name.startswith(prefix):
+            continue
+        instance, _, rest = name[len(prefix) :].partition("/")
+        parts_by_instance.setdefault(instance, []).append((rest.split("/"), sha, name))
+    found: dict[str, Instance] = {}
+    for instance, entries in parts_by_instance.items():
+        start = next((e for e in entries if e[0][0] == "start" and len(e[0]) >= 3), None)
+        if start is None:
+            continue
+        parts, sha, _ = start
+        item = Instance(instance, sha, parts[1], "/".join(parts[2:]), refs=[e[2] for e in entries])
+        for parts, _, _ in entries:
+            if parts[0] == "claim" and len(parts) == 2:
+                item.claims.add(parts[1])
+            elif parts[0] in ("run", "found") and len(parts) == 3 and parts[2].isdigit():
+                item.runs[parts[1]] = int(parts[2])
+                if parts[0] == "found":
+                    item.found.add(parts[1])
+            elif parts[0] == "done" and len(parts) == 3 and parts[2] in NodeResult.__members__.values():
+                item.done[parts[1]] = NodeResult(parts[2])
+        found[instance] = item
+    return found
+
+
+def runs_inline(node: PlanNode) -> bool:
+    """True for a node that runs in the invocation that makes it ready rather than as a run whose
+    completion is an event: `collect`, `checks`, a named run, a run that is never dispatched
+    (found when something else starts it) and a node that does not wait."""
+    if node.kind is not NodeKind.WORKFLOW:
+        return True
+    values = node.values
+    return bool(
+        plan_text(values.get("run-id")).strip()
+        or plan_text(values.get("dispatch")).strip() == "never"
+        or plan_text(values.get("wait")).strip() == "false"
+    )
+
+
+@dataclass
+class AdvanceReport:
+    """What one invocation did: one line per thing it did, and the plan's result when this
+    invocation found the instance over."""
+
+    instance: str | None
+    lines: list[str] = field(default_factory=list)
+    result: PlanResult | None = None
+    dispatched: dict[str, int] = field(default_factory=dict)  # node -> run, dispatched now
+
+
+class Advancer:
+    """Advances the instances of one plan. `store` holds the refs of the orchestrator's repository."""
+
+    def __init__(
+        self,
+        api: GitHubApi,
+        plan: Plan,
+        repository: Repository,
+        store: RefStore,
+        *,
+        workdir: Any,
+        on_event: Callable[[PlanEvent], None] = ignore_events,
+        plan_sha: str | None = None,
+        plan_at: Callable[[str], Plan | None] | None = None,
+    ) -> None:
+        """`plan` is the plan as this run's checkout has it, at commit `plan_sha`; `plan_at` reads
+        it as it was at another commit (None: not there), for an instance that started on one."""
+        self.api = api
+        self.plan = plan
+        self.repository = repository  # where the nodes' workflows are (the plan's)
+        self.store = store
+        self.workdir = workdir
+        self.on_event = on_event
+        self.key = plan_key(plan)
+        self.plan_sha = plan_sha
+        self.plan_at = plan_at
+
+    # -- the two events ------------------------------------------------------------------------
+
+    def start(self, instance: str, sha: str, *, event_name: str, ref_name: str) -> AdvanceReport:
+        """The orchestrator started: begin instance `instance` on commit `sha` and dispatch what
+        is ready. A second start of the same instance (a re-run of the orchestrator's run) goes on
+        with it rather than beginning again."""
+        name = f"{instance_prefix(self.key, instance)}start/{event_name}/{ref_name}"
+        report = AdvanceReport(instance)
+        if self.store.create(name, sha):
+            report.lines.append(f"plan {self.plan.name}: instance {instance} started on {sha[:7]}")
+            found = Instance(instance, sha, event_name, ref_name, refs=[name])
+        else:
+            instances = read_instances(self.store.matching(instance_prefix(self.key, instance)), self.key)
+            found = instances.get(instance) or Instance(instance, sha, event_name, ref_name, refs=[name])
+            report.lines.append(f"plan {self.plan.name}: instance {instance} exists; going on with it")
+        return self._advance(found, report, completed_run=None, plan=self.plan)
+
+    def completed(self, run_id: int) -> list[AdvanceReport]:
+        """A run completed: advance every instance it is a node of (none: a report without an
+        instance, saying so)."""
+        instances = read_instances(self.store.matching(live_prefix(self.key)), self.key)
+        owners = [i for i in instances.values() if run_id in i.runs.values()]
+        if not owners:
+            return [
+                AdvanceReport(
+                    None, [f"run {run_id} belongs to no instance of plan {self.plan.name}: nothing to do"]
+                )
+            ]
+        reports = []
+        for instance in sorted(owners, key=lambda i: i.id):
+            node = next(name for name, run in instance.runs.items() if run == run_id)
+            report = AdvanceReport(
+                instance.id,
+                [f"plan {self.plan.name}: instance {instance.id}: run {run_id} of {node} completed"],
+            )
+            plan = self._plan_of(instance, report)
+            reports.append(self._advance(instance, report, completed_run=run_id, plan=plan))
+        return reports
+
+    def _plan_of(self, instance: Instance, report: AdvanceReport) -> Plan:
+        """The plan as it was on the commit the instance started on: a `workflow_run` job checks
+        out the default branch's head, which may have moved on or be another branch."""
+        if self.plan_at is None or self.plan_sha is None or instance.sha == self.plan_sha:
+            return self.plan
+        pinned = self.plan_at(instance.sha)
+        if pinned is None:
+            report.lines.append(
+                f"the plan file is not at {instance.sha[:7]}, where instance {instance.id} started: "
+                f"going on with it as it is at {self.plan_sha[:7]}"
+            )
+            return self.plan
+        return pinned
+
+    # -- one instance --------------------------------------------------------------------------
+
+    def _advance(
+        self, instance: Instance, report: AdvanceReport, *, completed_run: int | None, plan: Plan
+    ) -> AdvanceReport:
+        context = PlanContext(
+            repository=self.repository,
+            sha=instance.sha,
+            ref_name=instance.ref_name,
+            event_name=instance.event_name,
+            workdir=self.workdir,
+        )
+        work = _Work(self, plan, instance, context, report)
+        state = work.rebuild(completed_run)
+        while True:
+            step = scheduler.next_step(plan, context, state)
+            state = step.state
+            for outcome in step.decided:
+                work.outcomes[outcome.name] = outcome
+                work.full.add(outcome.name)
+                report.lines.append(f"{outcome.name}: {outcome.reason or outcome.result.value}")
+            progressed = False
+            for name in step.start:
+                ended = work.start(plan.nodes[name])
+                if ended is not None:
+                    state = state.ended(ended, fail_fast=plan.fail_fast)
+                    progressed = True
+            if not progressed:
+                break
+        if state.is_over(plan):
+            self._end(work, state)
+        return report
+
+    def _end(self, work: _Work, state: PlanState) -> None:
+        report, instance, plan = work.report, work.instance, work.plan
+        if not self.store.create(ended_ref(self.key, instance.id), instance.sha):
+            report.lines.append(f"instance {instance.id} is over; another invocation reports it")
+            return
+        for name in plan.nodes:
+            work.load(name)
+        outcomes = {name: work.outcomes[name] for name in plan.nodes}
+        now = self.api.clock.now()
+        # The plan's time: from its first node's start (a run's creation) to now.
+        starts = [o.started for o in outcomes.values() if o.started]
+        report.result = PlanResult(
+            plan=plan,
+            outcomes=outcomes,
+            conclusion=scheduler.conclusion(outcomes.values(), cancelled=state.cancelled),
+            started=min([*starts, now]),
+            finished=now,
+            dispatched=tuple(
+                instance.runs[name]
+                for name in plan.nodes
+                if name in instance.runs and name not in instance.found
+            ),
+        )
+        report.lines.append(
+            f"plan {plan.name}: instance {instance.id} is over: {report.result.conclusion.value}"
+        )
+        # The start first: without it the rest is no instance, so a run that stops half-way through
+        # leaves refs that nothing reads, never an instance whose claims are gone.
+        refs = sorted(
+            set(instance.refs),
+            key=lambda ref: (f"{instance_prefix(self.key, instance.id)}start/" not in ref, ref),
+        )
+        for ref in refs:
+            self.store.delete(ref)
+
+
+class _Work:
+    """What one invocation knows of one instance while it advances it."""
+
+    def __init__(
+        self, advancer: Advancer, plan: Plan, instance: Instance, context: PlanContext, report: AdvanceReport
+    ) -> None:
+        self.a = advancer
+        self.plan = plan
+        self.instance = instance
+        self.context = context
+        self.report = report
+        self.outcomes: dict[str, NodeOutcome] = {}
+        self.full: set[str] = set()  # outcomes with their outputs (the others know their result only)
+        self.prefix = instance_prefix(advancer.key, instance.id)
+
+    def rebuild(self, completed_run: int | None) -> PlanState:
+        """The state from the refs, and from the runs of the nodes in progress: a run that has
+        completed (this event's, or one whose own event is being handled at the same moment) is
+        recorded now, so that two completions at once both count in both invocations."""
+        running: list[str] = []
+        for name in self.plan.nodes:
+            result = self.instance.done.get(name)
+            if result is not None:
+                self.outcomes[name] = self._known(name, result)
+                continue
+            if name not in self.instance.claims:
+                continue
+            run_id = self.instance.runs.get(name)
+            if run_id is not None and (
+                run_id == completed_run
+                or workflow_runs.get_run(self.a.api, self.a.repository, run_id).completed
+            ):
+                self.record(name, run_id)
+            else:
+                running.append(name)
+        return scheduler.state_from(self.plan, self.outcomes.values(), running=running)
+
+    def _known(self, name: str, result: NodeResult) -> NodeOutcome:
+        node = self.plan.nodes[name]
+        allowed = result is NodeResult.FAILURE and node.continue_on_error
+        return NodeOutcome(
+            name,
+            result,
+            scheduler.empty_outputs(),
+            reason=result.value,
+            started=0.0,
+            finished=0.0,
+            allowed_failure=allowed,
+        )
+
+    def start(self, node: PlanNode) -> NodeOutcome | None:
+        """Claim and start a ready node; its outcome when it has one already (inline, or a run that
+        had completed), None while its run goes on or when another invocation has it."""
+        name = node.name
+        if not self._create(f"claim/{name}"):
+            self.report.lines.append(f"{name}: taken by another invocation")
+            return None
+        self.instance.claims.add(name)
+        for need in node.needs:
+            self.load(need)
+        needs = scheduler.needs_context(node, self.outcomes)
+        if runs_inline(node):
+            outcome = self._runner(self.plan).run_node(name, needs)
+            self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
+            return self._ended(outcome)
+        values = {k: v for k, v in node.values.items() if k not in _DISPATCH_DROPS}
+        values["wait"] = False
+        outcome = self._runner(self._with_values(node, values)).run_node(name, needs)
+        run_text = outcome.outputs.get("run-id", "")
+        if not run_text.isdigit():
+            return self._ended(outcome)  # the dispatch failed: that is the node's outcome
+        run_id = int(run_text)
+        dispatched = outcome.outputs.get("dispatched") == "true"
+        self._create(f"{'run' if dispatched else 'found'}/{name}/{run_id}")
+        self.instance.runs[name] = run_id
+        if not dispatched:
+            self.instance.found.add(name)
+        self.report.dispatched[name] = run_id
+        if outcome.outputs.get("status") == "completed":  # a run found that had completed already
+            return self.record(name, run_id)
+        self.report.lines.append(f"{name}: {outcome.reason or f'run {run_id}'}")
+        return None
+
+    def record(self, name: str, run_id: int) -> NodeOutcome:
+        """The node's outcome from its completed run, as the waiting executor reads it, and its
+        result kept in a ref."""
+        outcome = self._from_run(name, run_id)
+        self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
+        return self._ended(outcome)
+
+    def _create(self, name: str) -> bool:
+        """Create the instance's ref `name` (False: it was there), and keep it to delete at the end."""
+        ref = f"{self.prefix}{name}"
+        created = self.a.store.create(ref, self.instance.sha)
+        self.instance.refs.append(ref)
+        return created
+
+    def _ended(self, outcome: NodeOutcome) -> NodeOutcome:
+        name = outcome.name
+        result = NodeResult.FAILURE if outcome.allowed_failure else outcome.result
+        self._create(f"done/{name}/{result.value}")
+        self.instance.done[name] = result
+        self.outcomes[name] = outcome
+        self.full.add(name)
+        return outcome
+
+    def load(self, name: str) -> None:
+        """Make sure the node's outcome has its outputs (a result read from a ref has none)."""
+        if name in self.full or name not in self.outcomes:
+            return
+        node = self.plan.nodes[name]
+        run_id = self.instance.runs.get(name)
+        if run_id is not None:
+            outcome = self._from_run(name, run_id)
+        elif self.outcomes[name].result is NodeResult.SKIPPED:
+            return
+        else:
+            for need in node.needs:
+                self.load(need)
+            outcome = self._runner(self.plan).run_node(name, scheduler.needs_context(node, self.outcomes))
+        self.outcomes[name] = outcome
+        self.full.add(name)
+
+    def _from_run(self, name: str, run_id: int) -> NodeOutcome:
+        node = self.plan.nodes[name]
+        values: dict[str, Any] = {k: v for k, v in node.values.items() if k in _RECORD_KEYS}
+        allowed_text = plan_text(values.get("allowed-conclusions"))
+        values["allowed-conclusions"] = allowed_text or ",".join(sorted(DEFAULT_RUN_CONCLUSIONS))
+        run = workflow_runs.get_run(self.a.api, self.a.repository, run_id)
+        # As the waiting executor: artifacts only from a run whose conclusion is allowed.
+        if run.conclusion not in parse_conclusions(
+            values["allowed-conclusions"], default=DEFAULT_RUN_CONCLUSIONS
+        ):
+            values.pop("artifacts", None)
+        values["run-id"] = str(run_id)
+        # Its values may read its needs (`path: ${{ needs.x.outputs.. }}`); a need skipped is
+        # decided again by the scheduler and may not be known yet while the state is rebuilt.
+        known = all(need in self.outcomes for need in node.needs)
+        needs = scheduler.needs_context(node, self.outcomes) if known else {}
+        outcome = self._runner(self._with_values(node, values)).run_node(name, needs)
+        if run.created_at is not None and run.updated_at is not None:
+            # The node's time is its run's, from its creation to its completion, as waiting saw it.
+            outcome = replace(outcome, started=run.created_at, finished=run.updated_at)
+        if name in self.instance.found:
+            return outcome
+        # The run was dispatched for the node (the download's job only found it by id).
+        outputs = {**outcome.outputs, "dispatched": "true"}
+        reason = outcome.reason.replace(f"found run {run_id}", f"dispatched run {run_id}", 1)
+        return replace(outcome, outputs=outputs, reason=reason)
+
+    def _with_values(self, node: PlanNode, values: Mapping[str, Any]) -> Plan:
+        return replace(self.plan, nodes={**self.plan.nodes, node.name: replace(node, values=dict(values))})
+
+    def _runner(self, plan: Plan) -> PlanRunner:
+        return PlanRunner(self.a.api, plan, self.context, on_event=self.a.on_event)
