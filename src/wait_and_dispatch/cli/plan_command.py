@@ -127,7 +127,9 @@ def run_plan_command(call: Invocation) -> int:
     if report.node is not None:
         node = report.node
         if args.json:
-            fields = results.node_fields(node.result.value, node.outputs, node.reason, node.duration)
+            fields = results.node_fields(
+                node.result.value, node.outputs, node.reason, node.duration, node.failure
+            )
             output.write(results.plan_node_result(plan.name, node.name, fields, report.error))
         else:
             print_line(f"{node.name}: {node.result.value} {node.reason}".rstrip(), file=stdout)
@@ -139,7 +141,7 @@ def run_plan_command(call: Invocation) -> int:
             )
         if args.json:
             nodes = {
-                name: results.node_fields(o.result.value, o.outputs, o.reason, o.duration)
+                name: results.node_fields(o.result.value, o.outputs, o.reason, o.duration, o.failure)
                 for name, o in result.outcomes.items()
             }
             document = results.plan_result(
