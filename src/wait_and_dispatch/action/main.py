@@ -369,8 +369,8 @@ def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
 
 
 # GitHub shows at most 10 error annotations of a step and drops the rest without a word
-# (orgs/community discussion 68471, "Extremely low annotation limit"; known from the field, not
-# documented): the step's own error is one, so at most 9 downstream ones are raised again.
+# (docs/github-behaviour.md#the-runner-contract): the step's own error is one, so at most 9
+# downstream ones are raised again.
 MAX_RAISED_AGAIN = 9
 
 
@@ -381,7 +381,8 @@ def raise_downstream_errors(runner: Runner, repository: str, digests: Iterable[F
     The runner's escaping (`Runner.error`) keeps the message on its one command line, so no line of
     it can become a command of its own. No `file`/`line` properties: the path is in the downstream
     repository, and GitHub would pin the annotation to that path in the caller's commit (and its
-    pull request's diff), another file or none; the location goes on the message's last line."""
+    pull request's diff), another file or none (docs/github-behaviour.md#the-runner-contract); the
+    location goes on the message's last line instead."""
     raised = [
         (job, annotation)
         for digest in digests
