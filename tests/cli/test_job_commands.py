@@ -42,11 +42,11 @@ def test_run_json_prints_one_typed_object(emulator: Emulator, tmp_path: Path) ->
     )
     assert code == 0, err
     result = json.loads(out)
-    assert result["schema_version"] == 1 and result["command"] == "run"
+    assert result["schema_version"] == 2 and result["command"] == "run"
     assert result["conclusion"] == "success" and result["dispatched"] is True
     assert isinstance(result["run_id"], int) and isinstance(result["run_number"], int)
     assert [artifact["name"] for artifact in result["artifacts"]] == ["package"]
-    assert result["api"]["requests"] > 0 and result["error"] is None
+    assert result["api"]["requests"] > 0 and result["error"] is None and result["failure"] is None
     assert (tmp_path / "app.txt").exists()
 
 

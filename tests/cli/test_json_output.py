@@ -204,7 +204,7 @@ def test_plan_dry_run_and_one_node_validate(plan_emulator: Emulator, tmp_path: P
 
 def test_the_schema_refuses_the_stringly_shape_of_the_action_outputs() -> None:
     stringly = {
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,  # refused for its shape, not its version
         "command": "run",
         "dry_run": False,
         "run-id": "42",
