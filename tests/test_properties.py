@@ -21,13 +21,14 @@ from hypothesis import strategies as st
 from tests.support.hostile import INJECTIONS, runner_commands
 from tests.support.runner_contract import unescape
 from wait_and_dispatch.emulator import Scenario
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.inputs import (
     MAX_DURATION_SECONDS,
     parse_duration,
     parse_inputs,
     parse_key_values,
 )
-from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
 from wait_and_dispatch.plans.executor import PlanEvent, PlanEventKind
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.session.progress import PlanProgressPrinter, ProgressPrinter

@@ -29,7 +29,7 @@ from tests.support.runner_contract import commands_in
 from wait_and_dispatch.action.main import MAX_RAISED_AGAIN, raise_downstream_errors
 from wait_and_dispatch.action.runner import Runner
 from wait_and_dispatch.engine.failures import FailedStep, FailureDigest
-from wait_and_dispatch.engine.model import ApiCost, ChecksResult, Outcome, RunResult
+from wait_and_dispatch.engine.results import ApiCost, ChecksResult, Outcome, RunResult
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult
 from wait_and_dispatch.session.summary import checks_summary, fenced, node_summary, plan_summary, run_summary
 from wait_and_dispatch.step import results

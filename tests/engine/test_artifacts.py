@@ -18,20 +18,15 @@ import pytest
 
 from tests.conftest import FEATURE_SHA, MAIN_SHA
 from wait_and_dispatch.emulator import Emulator, Fault
-from wait_and_dispatch.engine.artifacts import (
-    download_artifacts,
+from wait_and_dispatch.engine.artifact_download import download_artifacts
+from wait_and_dispatch.engine.artifact_selection import (
     latest_successful_run,
     list_artifacts,
     select_artifacts,
 )
-from wait_and_dispatch.engine.model import (
-    Artifact,
-    ArtifactSelection,
-    ProgressEvent,
-    ProgressKind,
-    Repository,
-    WorkflowRun,
-)
+from wait_and_dispatch.engine.github_objects import Artifact, Repository, WorkflowRun
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
+from wait_and_dispatch.engine.requests import ArtifactSelection
 from wait_and_dispatch.engine.unzip import StreamingUnzip, unpack_file
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.errors import (

@@ -20,7 +20,9 @@ from tests.support.tamper import TamperingProxy, edit_json
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.dispatch import FIND_GRACE, Dispatcher
-from wait_and_dispatch.engine.model import DispatchPolicy, ProgressEvent, Repository, RunRequest, WaitOptions
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.progress import ProgressEvent
+from wait_and_dispatch.engine.requests import DispatchPolicy, RunRequest, WaitOptions
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.session.progress import ProgressPrinter
 from wait_and_dispatch.support.clock import ManualClock

@@ -19,7 +19,9 @@ from wait_and_dispatch.action.runner import Runner
 from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.app_auth import AppCredentials, InstallationToken, installation_token
 from wait_and_dispatch.engine.failures import FailureDigest
-from wait_and_dispatch.engine.model import CallerJob, ProgressEvent, ProgressKind, Repository
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
+from wait_and_dispatch.engine.requests import CallerJob
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
 from wait_and_dispatch.plans.model import NodeResult, Plan

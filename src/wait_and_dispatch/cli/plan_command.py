@@ -17,7 +17,8 @@ from typing import TextIO
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.cli.invocation import Invocation
 from wait_and_dispatch.engine import workflow_runs
-from wait_and_dispatch.engine.model import Repository, format_seconds
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.progress import format_seconds
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan

@@ -31,13 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.inputs import parse_duration
-from wait_and_dispatch.engine.model import (
-    DEFAULT_RUN_CONCLUSIONS,
-    DispatchPolicy,
-    Repository,
-    parse_conclusions,
-)
+from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, DispatchPolicy, parse_conclusions
 from wait_and_dispatch.plans.model import (
     DEFAULT_CONCURRENCY,
     NODE_INPUTS,

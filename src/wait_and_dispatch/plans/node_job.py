@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from wait_and_dispatch.engine.facade import Engine
-from wait_and_dispatch.engine.model import Repository, format_seconds, short
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.progress import format_seconds
+from wait_and_dispatch.engine.results import short
 from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, PlanNode, input_text
 from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
 from wait_and_dispatch.step.run import JobReport, run_job

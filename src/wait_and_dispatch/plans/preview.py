@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from wait_and_dispatch.engine.facade import Engine
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode, input_text
 from wait_and_dispatch.plans.node_job import job_values

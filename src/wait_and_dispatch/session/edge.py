@@ -19,7 +19,7 @@ from wait_and_dispatch.session.progress import retry_progress
 from wait_and_dispatch.session.signals import interrupt_on_termination
 
 if TYPE_CHECKING:
-    from wait_and_dispatch.engine.model import ProgressCallback
+    from wait_and_dispatch.engine.progress import ProgressCallback
     from wait_and_dispatch.github_api import ApiNotice, GitHubApi, RetryEvent
     from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
     from wait_and_dispatch.plans.model import Plan

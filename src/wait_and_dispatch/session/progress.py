@@ -13,7 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
 from wait_and_dispatch.github_api import ApiNotice, RetryEvent
 from wait_and_dispatch.support.text import escape_line
 

@@ -12,13 +12,8 @@ import re
 from collections.abc import Iterable, Mapping
 
 from wait_and_dispatch.engine.failures import Annotation, FailedJob, FailureDigest
-from wait_and_dispatch.engine.model import (
-    ChecksResult,
-    DownloadedArtifact,
-    Outcome,
-    RunResult,
-    format_seconds,
-)
+from wait_and_dispatch.engine.progress import format_seconds
+from wait_and_dispatch.engine.results import ChecksResult, DownloadedArtifact, Outcome, RunResult
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanResult
 from wait_and_dispatch.support.errors import WaitAndDispatchError
 

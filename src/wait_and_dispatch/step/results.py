@@ -19,7 +19,7 @@ from wait_and_dispatch.support.errors import DispatchInterrupted, ExitCode, Wait
 
 if TYPE_CHECKING:
     from wait_and_dispatch.engine.failures import FailureDigest
-    from wait_and_dispatch.engine.model import ApiCost, ChecksResult, RunResult
+    from wait_and_dispatch.engine.results import ApiCost, ChecksResult, RunResult
 
 # 2: `failure` (the failed jobs' steps, annotations and log tails) on runs, checks and plan nodes.
 SCHEMA_VERSION = 2
