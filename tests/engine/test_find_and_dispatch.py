@@ -735,7 +735,7 @@ def test_the_wait_for_the_run_to_be_listed_is_said_once_then_only_polls(
     assert len(listed) == 1 and listed[0].kind == "correlating"
     assert len(polls) >= 10, "each later look is a poll event"
     out = io.StringIO()
-    printer = ProgressPrinter(out, live=False)
+    printer = ProgressPrinter(out)
     for event in events:
         printer(event)
     assert out.getvalue().count("not listed yet") <= 1, "a log gets at most one poll line a minute"

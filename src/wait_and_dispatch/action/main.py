@@ -216,7 +216,7 @@ class _Step:
 
 def _main(step: _Step, settings: JobSettings) -> int:
     runner = step.runner
-    printer = ProgressPrinter(step.stdout, live=False)  # also keeps the ids of the runs we dispatch
+    printer = ProgressPrinter(step.stdout)  # also keeps the ids of the runs we dispatch
     dispatched = printer.dispatched
     cancelled: list[int] = []
 

@@ -585,7 +585,7 @@ def run_command(call: Invocation) -> int:
     """`run`, `checks`, `download`: the job over the engine, progress on stderr, the result on stdout."""
     from wait_and_dispatch.session.connection import connect
     from wait_and_dispatch.session.edge import run_step
-    from wait_and_dispatch.session.progress import ProgressPrinter, notice_progress, progress_stream
+    from wait_and_dispatch.session.progress import notice_progress, progress_printer
     from wait_and_dispatch.step.settings import COMMAND_LINE, read_settings
 
     args, environ, stdout, stderr = call.args, call.environ, call.stdout, call.stderr
@@ -606,7 +606,7 @@ def run_command(call: Invocation) -> int:
     )
     if call.secrets is not None:
         call.secrets.add(connection.token)  # also one `gh auth token` printed
-    printer = ProgressPrinter(progress_stream(stderr, quiet=args.quiet))
+    printer = progress_printer(stderr, environ, quiet=args.quiet)
 
     def print_report(report: JobReport, api_url: str) -> JobReport:
         _print_report(args, report, stdout, stderr, call.json_out, dry_run=settings.dry_run)

@@ -31,11 +31,7 @@ from wait_and_dispatch.session.plan_step import (
     plan_repository,
     read_plan_settings,
 )
-from wait_and_dispatch.session.progress import (
-    PlanProgressPrinter,
-    notice_progress,
-    progress_stream,
-)
+from wait_and_dispatch.session.progress import notice_progress, plan_progress_printer
 from wait_and_dispatch.session.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
 from wait_and_dispatch.step import results
 from wait_and_dispatch.support.errors import GitHubApiError, UsageError
@@ -86,7 +82,8 @@ def run_plan_command(call: Invocation) -> int:
     )
     if call.secrets is not None:
         call.secrets.add(connection.token)
-    printer = PlanProgressPrinter(progress_stream(stderr, quiet=args.quiet))
+    shown = [args.node] if args.node else list(plan.nodes)  # `--node`: the one node this step runs
+    printer = plan_progress_printer(stderr, environ, shown, quiet=args.quiet)
 
     def context(api: GitHubApi) -> PlanContext:
         ref_name = args.ref or workflow_runs.default_branch(api, repository)

@@ -36,6 +36,7 @@ file's name, is decided as download-artifact v8 decides it (engine/artifact_file
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from wait_and_dispatch.engine.artifact_files import (
@@ -125,6 +126,7 @@ def download_artifacts(
                 max_ratio=selection.max_expansion_ratio,
                 skip_decompress=selection.skip_decompress,
                 deadline=deadline,
+                on_bytes=_byte_progress(api, label, artifact.size, on_progress),
             )
             merge(unpacked, tree / places[artifact.id].relative_to(destination), places[artifact.id], label)
             results.append(
@@ -154,6 +156,41 @@ def download_artifacts(
     return tuple(results)
 
 
+# At most this many DOWNLOAD events a second per artifact (plus its first and last): a progress
+# bar redraws no faster than a person reads it, and a stream of small reads costs no more events.
+_BYTE_EVENTS_PER_SECOND = 10
+
+
+def _byte_progress(
+    api: GitHubApi, label: str, size: int, on_progress: ProgressCallback
+) -> Callable[[int, int | None], None] | None:
+    """The API layer's byte count of one artifact's stream as DOWNLOAD events, thinned to
+    `_BYTE_EVENTS_PER_SECOND` on the API's clock; the last (all bytes in) always goes out. A try
+    that is cut starts again from 0, and so do the events. `size` (GitHub's listing) stands for
+    the total when the storage host gives no length."""
+    if on_progress is ignore_progress:
+        return None
+    last: list[float] = []  # when the last event went out
+
+    def report(done: int, length: int | None) -> None:
+        total = size if length is None else length
+        now = api.clock.now()
+        if last and done < total and now - last[0] < 1 / _BYTE_EVENTS_PER_SECOND:
+            return
+        last[:] = [now]
+        on_progress(
+            ProgressEvent(
+                ProgressKind.DOWNLOAD,
+                f"{label}: {done:,} of {total:,} bytes",
+                label,
+                done_bytes=done,
+                total_bytes=total,
+            )
+        )
+
+    return report
+
+
 def _refuse_untrusted(artifact: Artifact, run_id: int, run: WorkflowRun | None, *, allow_forks: bool) -> None:
     label = f"artifact {shown_name(artifact.name)} of run {run_id}"
     if not allow_forks and (artifact.from_fork or (run is not None and run.from_fork)):
@@ -177,6 +214,7 @@ def _download_one(
     max_ratio: float,
     skip_decompress: bool,
     deadline: float | None,
+    on_bytes: Callable[[int, int | None], None] | None = None,
 ) -> tuple[int, bool, Saving]:
     """Stream one artifact into `into`, unpacking a zip as it arrives or saving the bytes as one
     file (decided from the storage host's headers), hashing them on the way; check the sha256,
@@ -196,7 +234,9 @@ def _download_one(
         return saving[0].sink
 
     try:
-        result = api.download_artifact(artifact.archive_download_url, fresh_sink, deadline=deadline)
+        result = api.download_artifact(
+            artifact.archive_download_url, fresh_sink, deadline=deadline, on_progress=on_bytes
+        )
     except ArtifactDownloadError as error:
         raise ArtifactDownloadError(f"{label}: {error}, on every try", hint=error.hint) from error
     except (ArtifactError, DeadlineExceededError) as error:
