@@ -125,7 +125,8 @@ def test_a_disallowed_conclusion_is_exit_code_1(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
         code, out, err = cli("run", *FAST, "--workflow", "build.yml")
     assert code == 1
-    assert "conclusion: failure" in out and "concluded failure (allowed: success)" in err
+    assert "conclusion: failure" in out
+    assert 'failed: job "build", step "Build": .github:1 Process completed with exit code 1.' in err
 
 
 def test_a_lost_dispatch_answer_with_a_short_timeout_dispatches_once_and_names_the_run_to_look_for(

@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from tests.edges.test_action import StartStep, fast_scenario, start_step  # noqa: F401 - start_step is a fixture
 from tests.edges.test_summary import check, run_result, workflow_run
 from tests.support.failure_digests import (
     HOSTILE_TEXT,
@@ -27,7 +28,7 @@ from tests.support.failure_digests import (
 from tests.support.hostile import runner_commands
 from tests.support.runner_contract import commands_in
 from wait_and_dispatch.action.main import MAX_RAISED_AGAIN, raise_downstream_errors
-from wait_and_dispatch.action.runner import Runner
+from wait_and_dispatch.action.runner import RunnerChannel
 from wait_and_dispatch.engine.failures import FailedStep, FailureDigest
 from wait_and_dispatch.engine.results import ApiCost, ChecksResult, Outcome, RunResult
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult
@@ -342,7 +343,7 @@ def test_a_plan_summary_has_a_section_per_failed_node(tmp_path: Path) -> None:
 
 def raised(*digests: FailureDigest | None, repository: str = "octo/app") -> str:
     stdout = io.StringIO()
-    raise_downstream_errors(Runner({}, stdout), repository, digests)
+    raise_downstream_errors(RunnerChannel({}, stdout), repository, digests)
     return stdout.getvalue()
 
 
@@ -396,3 +397,71 @@ def test_at_most_nine_are_raised_again_and_the_rest_counted() -> None:
 def test_nothing_is_raised_again_without_annotations(failure: Any) -> None:
     assert raised(failure) == ""
     assert raised(digest(failed_job(annotations=(), failed_steps=(FailedStep(1, "x"),)))) == ""
+
+
+# -- end to end: a job that fails at its test step, through the emulator --------------------------
+
+
+def pytest_fails_at_line_42() -> dict[str, Any]:
+    """build.yml's one job is `test (3.12)`, failing at `Run pytest` with an annotation on
+    tests/test_api.py:42 (and a warning), its log ending with pytest's failure line."""
+    job = {
+        "name": "test (3.12)",
+        "steps": [
+            "Set up job",
+            "Run actions/checkout@v4",
+            "Run pip install -e .",
+            "Run pytest",
+            "Complete job",
+        ],
+        "start": 0,
+        "duration": 2,
+        "fails_at": "Run pytest",
+        "log": [
+            "collected 12 items",
+            "E       AssertionError: expected 200, got 500",
+            "FAILED tests/test_api.py::test_get_user - AssertionError: expected 200, got 500",
+        ],
+        "annotations": [
+            {
+                "path": "tests/test_api.py",
+                "start_line": 42,
+                "level": "failure",
+                "title": "test_get_user",
+                "message": "AssertionError: expected 200, got 500",
+            },
+            {"path": "tests/test_api.py", "start_line": 7, "level": "warning", "message": "deprecated"},
+        ],
+    }
+    return fast_scenario(conclusion="failure", jobs=[job])
+
+
+def test_a_job_failing_at_its_test_step_is_named_on_every_channel(start_step: StartStep) -> None:  # noqa: F811
+    step = start_step(pytest_fails_at_line_42())
+    step.env["INPUT_WORKFLOW"] = "build.yml"
+    step.run()
+
+    assert step.returncode == 1, step.stdout
+    error, *raised = step.commands("error")
+    headline = (
+        'job "test (3.12)", step "Run pytest": tests/test_api.py:42 AssertionError: expected 200, got 500'
+    )
+    assert f"failed: {headline}" in error.message
+    assert "#step:4:1" in error.message  # the hint's link opens the failed step
+    assert (raised[0].properties["title"], raised[0].message) == (
+        "octo/app · test (3.12) · Run pytest",
+        "AssertionError: expected 200, got 500\n(tests/test_api.py:42 in octo/app)",
+    )
+    failure = json.loads(step.outputs["result"])["failure"]
+    [job] = failure["jobs"]
+    assert (job["name"], job["failed_steps"]) == ("test (3.12)", [{"number": 4, "name": "Run pytest"}])
+    assert [a["annotation_level"] for a in job["annotations"]][:2] == ["failure", "warning"]
+    tail = job["log_tail"].splitlines()
+    assert "FAILED tests/test_api.py::test_get_user - AssertionError: expected 200, got 500" in tail
+    summary = step.summary
+    assert "### ❌ Job [test (3.12)]" in summary and "[**Run pytest**](" in summary
+    assert (
+        "| ❌ failure | `tests/test_api.py:42` | test\\_get\\_user | AssertionError: expected 200, got 500 |"
+        in (summary)
+    )
+    assert "<details><summary>The log's last" in summary

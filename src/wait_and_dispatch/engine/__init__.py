@@ -6,6 +6,6 @@ the command line are thin edges over `Engine`.
 
 Modules (ARCHITECTURE.md maps them): `requests`, `results`, `progress` and `github_objects` (what
 it takes, gives, tells and reads), `facade` (`Engine`), `dispatch` and its pieces, `waiting`,
-`check_wait` and its pieces, `artifact_download` and its pieces, `unzip`. Import what you use from
+`check_wait` and its pieces, `artifact_download` and its pieces, `unzip`, `git_refs`. Import what you use from
 them; this package imports nothing itself, so the command line starts fast.
 """

@@ -61,9 +61,9 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from wait_and_dispatch.engine import workflow_runs
+from wait_and_dispatch.engine import failure_digest, workflow_runs
 from wait_and_dispatch.engine.check_matching import CheckKey, CheckMatcher, latest_per_check
 from wait_and_dispatch.engine.check_view import ChecksView, SuiteRun, Verdict, decide
 from wait_and_dispatch.engine.github_objects import CheckRun, CheckSuite, Repository
@@ -317,6 +317,16 @@ class _ChecksWait:
         self.view.seen = polled
 
     def _result(self, outcome: Outcome) -> ChecksResult:
+        result = self._judged(outcome)
+        if outcome is Outcome.CONCLUSION_NOT_ALLOWED and result.failed:
+            # What the failed checks looked like inside: read only on failure (failure_digest.py).
+            digest = failure_digest.checks_failure(self.api, self.repo, result.failed)
+            result = replace(
+                result, failure=digest, cost=ApiCost.between(self.stats_before, self.api.stats.snapshot())
+            )
+        return result
+
+    def _judged(self, outcome: Outcome) -> ChecksResult:
         return ChecksResult(
             sha=self.sha,
             checks=tuple(self.view.matched()),

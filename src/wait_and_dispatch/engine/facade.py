@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wait_and_dispatch.engine import workflow_runs
+from wait_and_dispatch.engine import failure_digest, workflow_runs
 from wait_and_dispatch.engine.dispatch import Dispatcher
 from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
 from wait_and_dispatch.engine.progress import ProgressCallback, ignore_progress
@@ -199,6 +199,12 @@ class Engine:
             run, outcome, cancelled = waited.run, waited.outcome, waited.cancelled
         elif run.completed and run.conclusion not in options.allowed_conclusions:
             outcome = Outcome.CONCLUSION_NOT_ALLOWED
+        # What the failed run looked like inside: read only on failure (failure_digest.py).
+        failure = (
+            failure_digest.run_failure(self.api, repo, run)
+            if outcome is Outcome.CONCLUSION_NOT_ALLOWED
+            else None
+        )
         downloaded: tuple[DownloadedArtifact, ...] = ()
         artifact_error: ArtifactError | None = None
         ready = run.completed or not completed_only or (artifacts is not None and artifacts.from_branch)
@@ -218,4 +224,5 @@ class Engine:
             download_path=artifacts.path if artifacts is not None and downloaded else None,
             cancelled=cancelled,
             artifact_error=artifact_error,
+            failure=failure,
         )

@@ -1,4 +1,4 @@
-"""Frozen snapshots of GitHub's objects: repositories, workflows, runs, checks, artifacts.
+"""Frozen snapshots of GitHub's objects: repositories, workflows, runs, checks, artifacts, git refs.
 
 GitHub's JSON is read in one place per object (`from_api`, through `parse_answer`), so the rest of
 the engine works with attributes and never with dictionary keys; an answer that is not the object
@@ -19,6 +19,7 @@ from wait_and_dispatch.support.errors import MalformedAnswerError, UsageError
 # The slug of the GitHub Actions app, owner of every workflow run's check suite (on GHES too,
 # where its id differs: 15368 on github.com).
 ACTIONS_APP_SLUG = "github-actions"
+_COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
 
 
 Answer = TypeVar("Answer")
@@ -364,3 +365,24 @@ class Artifact:
             and self.head_repository_id is not None
             and self.repository_id != self.head_repository_id
         )
+
+
+@dataclass(frozen=True)
+class GitRef:
+    """A ref and the commit it names."""
+
+    name: str  # `refs/heads/main`
+    sha: str
+
+    @classmethod
+    def from_api(cls, data: Any) -> GitRef:
+        def read(mapping: Mapping[str, Any]) -> GitRef:
+            name, target = mapping["ref"], mapping["object"]
+            if not isinstance(name, str) or not isinstance(target, Mapping):
+                raise TypeError("'ref' or 'object' is not what the API describes")
+            sha = target["sha"]
+            if not isinstance(sha, str) or not _COMMIT_SHA.fullmatch(sha):
+                raise TypeError("'object.sha' is not a commit SHA")
+            return cls(name=name, sha=sha)
+
+        return parse_answer("a git reference", data, read)

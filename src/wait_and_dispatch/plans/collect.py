@@ -25,7 +25,7 @@ from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.requests import ArtifactSelection
 from wait_and_dispatch.engine.results import DownloadedArtifact
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, PlanNode, input_text
+from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, PlanNode, plan_text
 from wait_and_dispatch.plans.scheduler import empty_outputs
 from wait_and_dispatch.step.catalogue import find_input
 from wait_and_dispatch.support import expressions
@@ -60,7 +60,7 @@ def collect(
     assert node.collect is not None  # nosec B101 # an invariant for mypy, not a check of input
     collect = node.collect
     root = workdir / collect.path
-    timeout = parse_duration(input_text(values.get("timeout") or _DEFAULT_TIMEOUT), what="timeout")
+    timeout = parse_duration(plan_text(values.get("timeout") or _DEFAULT_TIMEOUT), what="timeout")
     deadline = api.clock.now() + timeout
     if plan_deadline is not None:
         deadline = min(deadline, plan_deadline)
