@@ -131,7 +131,7 @@ def test_a_long_first_error_line_is_cut_in_the_error_line_only() -> None:
 def test_the_checks_line_names_the_failed_check_job_step_and_error() -> None:
     error = error_of(failed_checks(digest()))
     assert error.message == (
-        'checks failed on 4f2c1a9: job "test (3.12)", step "Run pytest": '
+        'checks failed on 4f2c1a9: test (3.12) (failure): job "test (3.12)", step "Run pytest": '
         "tests/test_api.py:42 AssertionError: expected 200, got 500"
     )
     assert error.hint is not None and f"open the failed step: {STEP_URL};" in error.hint
@@ -139,7 +139,9 @@ def test_the_checks_line_names_the_failed_check_job_step_and_error() -> None:
 
 def test_another_apps_failed_check_is_named_with_its_title() -> None:
     error = error_of(failed_checks(digest(other_app_check(annotations=())), "Spell Checker"))
-    assert error.message == 'checks failed on 4f2c1a9: check "Spell Checker": 2 misspelled words'
+    assert error.message == (
+        'checks failed on 4f2c1a9: Spell Checker (failure): check "Spell Checker": 2 misspelled words'
+    )
     assert (
         error.hint is not None
         and "open the failed check: https://github.com/octo/app/runs/8001" in error.hint

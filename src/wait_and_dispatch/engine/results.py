@@ -120,11 +120,13 @@ class ChecksResult:
             allowed = ", ".join(sorted(self.allowed_conclusions))
             first_url = self.failed[0].html_url if self.failed else ""
             digest = self.failure
-            if digest is not None and digest.jobs:
-                # The failed job, its step and its first error, as the run's line says them.
-                parts = [f"checks failed {where}: {short(digest.headline())}"] + ([never] if never else [])
-                return ConclusionNotAllowedError("; ".join(parts), hint=failure_hint(digest, "", allowed))
             bad = ", ".join(f"{c.name} ({c.conclusion})" for c in self.failed)
+            if digest is not None and digest.jobs:
+                # Every failed check, then the first one's job, step and error, as a run's line says them.
+                said = f"{bad}: " if bad else ""
+                parts = [f"checks failed {where}: {said}{short(digest.jobs[0].headline())}"]
+                parts += [never] if never else []
+                return ConclusionNotAllowedError("; ".join(parts), hint=failure_hint(digest, "", allowed))
             parts = [f"checks failed {where}: {bad} (allowed: {allowed})"] if bad else []
             parts += [never] if never else []
             link = f": {first_url}" if first_url else ""
