@@ -42,11 +42,11 @@ def test_run_json_prints_one_typed_object(emulator: Emulator, tmp_path: Path) ->
     )
     assert code == 0, err
     result = json.loads(out)
-    assert result["schema_version"] == 1 and result["command"] == "run"
+    assert result["schema_version"] == 2 and result["command"] == "run"
     assert result["conclusion"] == "success" and result["dispatched"] is True
     assert isinstance(result["run_id"], int) and isinstance(result["run_number"], int)
     assert [artifact["name"] for artifact in result["artifacts"]] == ["package"]
-    assert result["api"]["requests"] > 0 and result["error"] is None
+    assert result["api"]["requests"] > 0 and result["error"] is None and result["failure"] is None
     assert (tmp_path / "app.txt").exists()
 
 
@@ -125,7 +125,8 @@ def test_a_disallowed_conclusion_is_exit_code_1(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv("GITHUB_TOKEN", emulator.token("dev"))
         code, out, err = cli("run", *FAST, "--workflow", "build.yml")
     assert code == 1
-    assert "conclusion: failure" in out and "concluded failure (allowed: success)" in err
+    assert "conclusion: failure" in out
+    assert 'failed: job "build", step "Build": .github:1 Process completed with exit code 1.' in err
 
 
 def test_a_lost_dispatch_answer_with_a_short_timeout_dispatches_once_and_names_the_run_to_look_for(

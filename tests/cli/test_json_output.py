@@ -91,8 +91,9 @@ def test_a_checks_result_carries_checks_fields_only(emulator: Emulator) -> None:
     # No run exists: no status, conclusion, dispatched or artifacts of one.
     assert set(checks) == {
         "schema_version", "command", "dry_run", "outcome", "head_sha", "checks", "missing_checks",
-        "waited", "api", "error",
+        "waited", "api", "failure", "error",
     }  # fmt: skip
+    assert checks["failure"] is None  # nothing failed: the wait timed out
     assert checks["missing_checks"] == ["never-reported"] and checks["outcome"] == "timed-out"
 
 
@@ -145,7 +146,7 @@ def test_a_command_that_fails_before_its_result_prints_a_failure_object(
     got, failure, err = cli(*argv)
     assert got == code
     assert failure == {
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,
         "command": argv[0],
         "error": {
             "exit_code": code,
@@ -223,7 +224,7 @@ def test_plan_dry_run_and_one_node_validate(plan_emulator: Emulator, tmp_path: P
 
 def test_the_schema_refuses_the_stringly_shape_of_the_action_outputs() -> None:
     stringly = {
-        "schema_version": 1,
+        "schema_version": SCHEMA_VERSION,  # refused for its shape, not its version
         "command": "run",
         "dry_run": False,
         "run-id": "42",
@@ -242,6 +243,13 @@ def test_docs_cli_md_documents_every_field_and_the_schema_version() -> None:
     fields |= set(defs["run_result"]["properties"]) | set(defs["checks_result"]["properties"])
     fields |= set(defs["plan_node_result"]["properties"]) | set(defs["job_preview"]["properties"])
     assert fields <= documented, sorted(fields - documented)
+    failure = section.split("### `failure`", 1)[1].split("\n### ", 1)[0]
+    digest = set(defs["failure_digest"]["properties"]) | set(defs["failed_job"]["properties"])
+    digest |= set(defs["failed_job"]["properties"]["annotations"]["items"]["properties"])
+    digest |= set(defs["failed_job"]["properties"]["failed_steps"]["items"]["properties"])
+    assert all(f"`{name}`" in failure for name in digest), sorted(
+        n for n in digest if f"`{n}`" not in failure
+    )
     assert (
         f"schema_version` | {SCHEMA_VERSION}" in section or f"`schema_version` is {SCHEMA_VERSION}" in section
     )

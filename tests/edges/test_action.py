@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import BASE_SCENARIO, MAIN_SHA
-from tests.support.hostile import runner_commands, with_hostile_names
+from tests.support.hostile import HOSTILE, runner_commands, with_hostile_names
 from tests.support.runner_contract import commands_in, outputs_of
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.github_api import GitHubApi
@@ -152,11 +152,19 @@ def test_a_failed_run_fails_the_step_but_outputs_are_still_written(start_step: S
     step.run()
     assert step.returncode == 1
     assert step.outputs["conclusion"] == "failure" and step.outputs["run-id"]
-    [error] = step.commands("error")
+    error, *raised = step.commands("error")
     assert error.properties["title"] == "Run or check failed"
-    assert "concluded failure (allowed: success)" in error.message
+    # The failed job, its step and its first error; the step's and the run's links in the hint.
+    assert 'failed: job "build", step "Build": .github:1 Process completed with exit code 1.' in error.message
     assert step.outputs["run-url"] in error.message
-    assert "## ❌" in step.summary
+    assert "## ❌" in step.summary and "### ❌ Job [build]" in step.summary
+    # The downstream job's error annotation, raised again on this step.
+    assert [(r.properties["title"], r.message) for r in raised] == [
+        ("octo/app · build · Build", "Process completed with exit code 1.\n(.github:1 in octo/app)")
+    ]
+    assert json.loads(step.outputs["result"])["failure"]["jobs"][0]["failed_steps"] == [
+        {"number": 2, "name": "Build"}
+    ]
 
 
 def test_a_timeout_ends_the_step_on_time_with_exit_code_3(start_step: StartStep) -> None:
@@ -346,9 +354,10 @@ def test_hostile_names_from_github_become_no_command_in_the_actions_log(start_st
     assert [line for name, line in commands if name == "add-mask"] == [
         f"::add-mask ::{step.emulator.token('dev')}"
     ]
-    (error,) = step.commands("error")
+    error, raised = step.commands("error")
     assert error.properties == {"title": "Run or check failed"}
     assert "Build\n::error title=forged::pwned" in error.message  # the annotation shows it as data
+    assert raised.properties == {"title": f"octo/app · build{HOSTILE} · Build"}  # one property, whole
     assert [c.message for c in step.commands("group")] == ["wait-and-dispatch"]
 
 

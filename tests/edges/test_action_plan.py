@@ -46,8 +46,9 @@ def test_a_failed_node_fails_the_step_after_writing_the_outputs(start_step: Star
     assert step.returncode == 1, step.stdout
     assert step.outputs["conclusion"] == "failure"
     assert json.loads(step.outputs["nodes"])["report"]["result"] == "success"  # if: always()
-    (error,) = step.commands("error")
+    error, *raised = step.commands("error")
     assert "test" in error.message
+    assert raised and all(r.properties["title"].startswith("octo/app · ") for r in raised)
 
 
 def test_each_plan_problem_is_an_annotation_on_its_line(start_step: StartStep) -> None:  # noqa: F811

@@ -745,8 +745,9 @@ def test_failed_check_is_a_conclusion_not_allowed(
     assert result.outcome is Outcome.CONCLUSION_NOT_ALLOWED
     error = result.error()
     assert isinstance(error, ConclusionNotAllowedError)
-    expected = "checks failed on aaaaaaa: build (failure) (allowed: skipped, success): http"
-    assert error.message.startswith(expected)
+    # Another app's check: named with its conclusion, then as the failure digest names it.
+    assert error.message == 'checks failed on aaaaaaa: build (failure): check "build"'
+    assert error.hint is not None and error.hint.startswith("open the failed check: http")
 
 
 def test_without_fail_fast_waits_for_every_check_before_failing(

@@ -46,6 +46,9 @@ MakeRunner = Callable[..., tuple[PlanRunner, Emulator, Recorder]]
 
 GATE = "selected.dice >= 0.9075 && selected.iou >= 0.8665"
 
+# The runner's own annotation on a failed job, the first error of the emulator's failing jobs.
+EXIT_1 = ".github:1 Process completed with exit code 1."
+
 
 def inputs_of(emulator: Emulator, run_id: str) -> dict[str, Any]:
     """The inputs the emulator's run was dispatched with."""
@@ -161,7 +164,7 @@ def test_when_ci_fails_its_dependents_are_skipped_and_deploy_goes_on(make_runner
         "lint": "skipped",
     }
     assert reasons(result)["lint"] == "skipped: ci failed"
-    assert reasons(result)["ci"].endswith("failed: failure")
+    assert reasons(result)["ci"].endswith(f'failed: job "main", step "Run": {EXIT_1}')  # the digest's
     assert isinstance(result.outcomes["ci"].error, ConclusionNotAllowedError)
 
 
@@ -409,7 +412,9 @@ def test_plan_error_names_the_failed_nodes_with_the_exit_code_of_the_first(make_
 
     assert error is not None
     ci_run = result.outcomes["ci"].outputs["run-id"]
-    assert error.message == f"plan Docker images: 1 of 5 nodes failed: ci (run {ci_run} failed: failure)"
+    assert error.message == (
+        f'plan Docker images: 1 of 5 nodes failed: ci (run {ci_run} failed: job "main", step "Run": {EXIT_1})'
+    )
     assert error.exit_code == ExitCode.CONCLUSION_NOT_ALLOWED
     assert "--json" in error.hint
 

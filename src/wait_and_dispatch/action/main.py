@@ -10,7 +10,7 @@ their ids are kept in `$GITHUB_STATE` for the post step, which cancels what is s
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,12 +19,13 @@ from typing import TextIO
 from wait_and_dispatch.action.runner import RunnerChannel
 from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.app_auth import AppCredentials, InstallationToken, installation_token
+from wait_and_dispatch.engine.failures import FailureDigest
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
 from wait_and_dispatch.engine.requests import CallerJob
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
-from wait_and_dispatch.plans.model import Plan
+from wait_and_dispatch.plans.model import NodeResult, Plan
 from wait_and_dispatch.session.advance import read_event
 from wait_and_dispatch.session.boundary import traceback_lines, unexpected
 from wait_and_dispatch.session.connection import Connection, check_api_url, check_token, cleartext_token_risk
@@ -299,6 +300,10 @@ def _report(runner: RunnerChannel, settings: JobSettings, report: JobReport, api
         return 0
     url = report.run.run.html_url if report.run is not None else None
     runner.error(report.error.message, title=_title(report.error), hint=report.error.hint, url=url)
+    digest = report.run.failure if report.run is not None else None
+    if report.checks is not None:
+        digest = report.checks.failure
+    raise_downstream_errors(runner, settings.repository.full_name, [digest])
     return int(report.error.exit_code)
 
 
@@ -373,7 +378,49 @@ def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
         return 0
     url = report.node.run_url if report.node is not None else None
     runner.error(report.error.message, title=_title(report.error), hint=report.error.hint, url=url or None)
+    outcomes = list(report.result.outcomes.values()) if report.result is not None else []
+    outcomes += [report.node] if report.node is not None else []
+    raise_downstream_errors(
+        runner, repository.full_name, [o.failure for o in outcomes if o.result is NodeResult.FAILURE]
+    )
     return int(report.error.exit_code)
+
+
+# GitHub shows at most 10 error annotations of a step and drops the rest without a word
+# (docs/github-behaviour.md#the-runner-contract): the step's own error is one, so at most 9
+# downstream ones are raised again.
+MAX_RAISED_AGAIN = 9
+
+
+def raise_downstream_errors(
+    runner: RunnerChannel, repository: str, digests: Iterable[FailureDigest | None]
+) -> None:
+    """Each error annotation of the failed downstream jobs (`annotation_level: failure`), raised
+    again as an error of this step: `title=<repo> · <job> · <step>` and the whole message.
+
+    The runner's escaping (`RunnerChannel.error`) keeps the message on its one command line, so no line of
+    it can become a command of its own. No `file`/`line` properties: the path is in the downstream
+    repository, and GitHub would pin the annotation to that path in the caller's commit (and its
+    pull request's diff), another file or none (docs/github-behaviour.md#the-runner-contract); the
+    location goes on the message's last line instead."""
+    raised = [
+        (job, annotation)
+        for digest in digests
+        if digest is not None
+        for job in digest.jobs
+        for annotation in job.annotations
+        if annotation.is_error
+    ]
+    for job, annotation in raised[:MAX_RAISED_AGAIN]:
+        where = [job.name, job.failed_steps[0].name] if job.failed_steps else [job.name]
+        at = f"{annotation.where()} in {repository}" if annotation.path else repository
+        runner.error(f"{annotation.message}\n({at})", title=" · ".join([repository, *where]))
+    if len(raised) > MAX_RAISED_AGAIN:
+        runner.notice(
+            f"{len(raised) - MAX_RAISED_AGAIN} more error annotations of the downstream jobs are in the "
+            "job summary and the result output",
+            title="More downstream errors",
+        )
 
 
 def _fail(

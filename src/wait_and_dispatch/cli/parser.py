@@ -178,7 +178,7 @@ def _add_job_options(parser: argparse.ArgumentParser, command: str) -> None:
         )
     _add_connection_options(parser)
     parser.add_argument(
-        "--json", action="store_true", help="print one typed JSON object (docs/cli.md, schema_version 1)"
+        "--json", action="store_true", help="print one typed JSON object (docs/cli.md, schema_version 2)"
     )
 
 
@@ -368,7 +368,7 @@ def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> No
     plan.add_argument("--check", action="store_true", help="only validate the plan (every environment)")
     _add_connection_options(plan)
     plan.add_argument(
-        "--json", action="store_true", help="print one typed JSON object (docs/cli.md, schema_version 1)"
+        "--json", action="store_true", help="print one typed JSON object (docs/cli.md, schema_version 2)"
     )
     plan.add_argument("--summary-file", metavar="PATH", help="also write the Markdown summary here")
     plan.add_argument("--node", help="run only this node (as generated orchestrator jobs do)")

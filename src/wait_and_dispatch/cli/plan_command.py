@@ -145,6 +145,7 @@ def run_plan_command(call: Invocation) -> int:
                 node.reason,
                 node.duration,
                 None if alone is None else alone.as_json(),
+                node.failure,
             )
             output.write(results.plan_node_result(plan.name, node.name, fields, report.error))
         else:
@@ -164,6 +165,7 @@ def run_plan_command(call: Invocation) -> int:
                     o.reason,
                     o.duration,
                     times[name].as_json() if name in times else None,
+                    o.failure,
                 )
                 for name, o in result.outcomes.items()
             }

@@ -117,12 +117,20 @@ class ChecksResult:
         where = f"on {self.sha[:7]}"
         never = f"never appeared {where}: {', '.join(self.missing)}" if self.missing else ""
         if self.outcome is Outcome.CONCLUSION_NOT_ALLOWED:
-            bad = ", ".join(f"{c.name} ({c.conclusion})" for c in self.failed)
             allowed = ", ".join(sorted(self.allowed_conclusions))
+            first_url = self.failed[0].html_url if self.failed else ""
+            digest = self.failure
+            bad = ", ".join(f"{c.name} ({c.conclusion})" for c in self.failed)
+            if digest is not None and digest.jobs:
+                # Every failed check, then the first one's job, step and error, as a run's line says them.
+                said = f"{bad}: " if bad else ""
+                parts = [f"checks failed {where}: {said}{short(digest.jobs[0].headline())}"]
+                parts += [never] if never else []
+                return ConclusionNotAllowedError("; ".join(parts), hint=failure_hint(digest, "", allowed))
             parts = [f"checks failed {where}: {bad} (allowed: {allowed})"] if bad else []
             parts += [never] if never else []
-            link = f": {self.failed[0].html_url}" if self.failed and self.failed[0].html_url else ""
-            return ConclusionNotAllowedError("; ".join(parts) + link)
+            link = f": {first_url}" if first_url else ""
+            return ConclusionNotAllowedError("; ".join(parts) + link, hint=failure_hint(digest, "", allowed))
         if self.outcome is Outcome.TIMED_OUT:
             pending = [f"{c.name} ({c.status})" for c in self.checks if not c.completed]
             if pending:
@@ -180,8 +188,46 @@ class RunResult:
             )
         if self.outcome is Outcome.CONCLUSION_NOT_ALLOWED:
             allowed = ", ".join(sorted(self.allowed_conclusions))
+            digest = self.failure
+            if digest is not None and digest.jobs:
+                # The failed job, its step and its first error: what a person would open the run for.
+                conclusion = self.run.conclusion
+                verb = "failed" if conclusion == "failure" else f"concluded {conclusion}"
+                return ConclusionNotAllowedError(
+                    f"{self.run.describe()} {verb}: {short(digest.headline())}",
+                    hint=failure_hint(digest, self.run.html_url, allowed),
+                )
             return ConclusionNotAllowedError(
                 f"{self.run.describe()} concluded {self.run.conclusion} (allowed: {allowed}): "
-                f"{self.run.html_url}"
+                f"{self.run.html_url}",
+                hint=failure_hint(digest, "", allowed),
             )
         return None
+
+
+# An error line quotes the first line of a downstream annotation: whole, unless it runs on (the
+# annotations and the job summary carry every message in full).
+MAX_HEADLINE = 400
+
+
+def short(text: str, limit: int = MAX_HEADLINE) -> str:
+    """`text` cut to `limit` characters, with `…` where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def failure_hint(digest: FailureDigest | None, run_url: str, allowed: str) -> str | None:
+    """The hint of a failed run's (or checks') error: the failed step to open, and the run, or why
+    the failed jobs could not be read; None without a digest, which leaves the error's own hint."""
+    widen = f"widen allowed-conclusions (now: {allowed}) if this outcome is acceptable"
+    if digest is None:
+        return None
+    if digest.jobs:
+        job = digest.jobs[0]
+        what = "step" if job.failed_steps else "check" if job.app else "job"
+        the_run = f" (the run: {run_url})" if run_url else ""
+        opened = f"open the failed {what}: {job.step_url}{the_run}; " if job.step_url else ""
+        return f"{opened}{widen}"
+    if digest.unreadable:
+        unread = f"its jobs could not be read: {digest.unreadable}"
+        return f"open the run to see which job failed ({unread}), or {widen}"
+    return None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from wait_and_dispatch.engine.failures import FailureDigest
 from wait_and_dispatch.support.errors import SourceSpan, WaitAndDispatchError
 from wait_and_dispatch.support.input_text import input_text
 
@@ -149,6 +150,7 @@ class NodeOutcome:
     run_completed: float | None = None
     run_url: str = ""
     allowed_failure: bool = False  # failed, but continue-on-error made it count as a success
+    failure: FailureDigest | None = None  # what its failed run or checks looked like inside
 
     @property
     def duration(self) -> float | None:

@@ -10,6 +10,7 @@ from typing import Any
 from wait_and_dispatch.engine.facade import Engine
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.progress import format_seconds
+from wait_and_dispatch.engine.results import short
 from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, PlanNode, plan_text
 from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
 from wait_and_dispatch.step.run import JobReport, run_job
@@ -46,6 +47,9 @@ def run_node_job(node: PlanNode, engine: Engine, settings: JobSettings) -> NodeO
             run_started=run_started,
             run_completed=run_completed,
         )
+    digest = report.run.failure if report.run is not None else None
+    if report.checks is not None:
+        digest = report.checks.failure
     return NodeOutcome(
         node.name,
         NodeResult.FAILURE,
@@ -55,6 +59,7 @@ def run_node_job(node: PlanNode, engine: Engine, settings: JobSettings) -> NodeO
         run_url=run_url,
         run_started=run_started,
         run_completed=run_completed,
+        failure=digest,
     )
 
 
@@ -124,6 +129,9 @@ def _failure_reason(report: JobReport) -> str:
     assert error is not None  # nosec B101 # an invariant for mypy, not a check of input
     if report.run is not None and report.run.artifact_error is None:
         run = report.run.run
+        digest = report.run.failure
+        if run.completed and digest is not None and digest.jobs:
+            return f"run {run.id} failed: {short(digest.headline())}"  # the job, step and error
         if run.completed:
             return f"run {run.id} failed: {run.conclusion}"
         return f"run {run.id} still {run.status} after {format_seconds(report.run.waited)}"

@@ -9,8 +9,9 @@ text goes through `escape`: GitHub renders the summary as GitHub Flavored Markdo
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
+from wait_and_dispatch.engine.failures import Annotation, FailedJob, FailureDigest
 from wait_and_dispatch.engine.progress import format_seconds
 from wait_and_dispatch.engine.results import ChecksResult, DownloadedArtifact, Outcome, RunResult
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanResult
@@ -155,6 +156,8 @@ def run_summary(
         ],
     )
     lines.append("")
+    if result.failure is not None:
+        lines += failure_sections(result.failure)
 
     if result.artifacts:
         lines += ["### Artifacts", ""]
@@ -223,6 +226,8 @@ def checks_summary(result: ChecksResult, *, repository: str) -> str:
         lines += ["**Never appeared:**", ""]
         lines += [f"- {escape(name)}" for name in result.missing]
         lines.append("")
+    if result.failure is not None:
+        lines += failure_sections(result.failure)
     lines.append(cost_line(result))
     return "\n".join(lines) + "\n"
 
@@ -277,6 +282,7 @@ def plan_summary(result: PlanResult, *, repository: str) -> str:
         [_node_row(plan, outcome) for outcome in result.outcomes.values()],
     )
     lines += ["", *plan_graph(plan, result.outcomes), ""]
+    lines += _failed_nodes(plan, result.outcomes.values())
     chart = gantt(result)
     if chart:
         lines += ["### Timeline", ""]
@@ -294,12 +300,26 @@ def critical_path_line(plan: Plan, path: CriticalPath) -> str:
     return f"Critical path: {names} ({format_seconds(path.busy)} of {format_seconds(path.elapsed)})."
 
 
+def _failed_nodes(plan: Plan, outcomes: Iterable[NodeOutcome]) -> list[str]:
+    """A section per failed node with its own failed jobs (a plan's summary, or one node's)."""
+    lines: list[str] = []
+    for outcome in outcomes:
+        if outcome.failure is None or outcome.result is not NodeResult.FAILURE:
+            continue
+        node = plan.nodes[outcome.name]
+        lines += [f"### {RESULT_EMOJI[outcome.result]} {escape(node.title)}", ""]
+        lines += failure_sections(outcome.failure, level=4)
+    return lines
+
+
 def node_summary(plan: Plan, outcome: NodeOutcome, *, repository: str) -> str:
     """One node of a plan, run alone (the jobs of a generated orchestrator workflow)."""
     node = plan.nodes[outcome.name]
     lines = [f"## {RESULT_EMOJI[outcome.result]} {escape(node.title)}: {outcome.result.value}", ""]
     lines += [f"Node {code(node.name)} of plan {escape(plan.name)} in {escape(repository)}.", ""]
     lines += table(("Node", "Result", "Run", "Duration", "Details"), [_node_row(plan, outcome)])
+    if outcome.failure is not None and outcome.result is NodeResult.FAILURE:
+        lines += ["", *failure_sections(outcome.failure)]
     return "\n".join(lines) + "\n"
 
 
@@ -360,6 +380,91 @@ def _node_row(plan: Plan, outcome: NodeOutcome) -> tuple[str, ...]:
         format_seconds(duration) if duration is not None else NONE,
         prose(outcome.reason) if outcome.reason else NONE,
     )
+
+
+# -- the failure digest --------------------------------------------------------------------------
+
+LEVEL_EMOJI = {"failure": "❌", "warning": "⚠️", "notice": "📝"}
+
+
+def failure_sections(digest: FailureDigest, *, level: int = 3) -> list[str]:
+    """What the failed run or checks looked like inside: a section per failed job read (its
+    failed step linked, its annotations as a table, its log tail folded away), the rest listed.
+    Every text in it is the downstream repository's: escaped, or fenced where shown verbatim."""
+    heading = "#" * level
+    lines: list[str] = []
+    if digest.unreadable:
+        lines += [f"The failed jobs could not be read: {escape(digest.unreadable)}.", ""]
+    listed: list[FailedJob] = []
+    for job in digest.jobs:
+        if not job.read:
+            listed.append(job)
+            continue
+        lines += [f"{heading} {_job_heading(job)}", ""]
+        lines += _check_output(job) if job.app else _failed_steps(job)
+        if job.unreadable:
+            lines += [f"_Not all of it could be read: {escape(job.unreadable)}._", ""]
+        if job.annotations:
+            rows = [_annotation_row(annotation) for annotation in job.annotations]
+            lines += table(("Level", "Where", "Title", "Message"), rows)
+            lines.append("")
+        if job.log_tail:
+            count = len(job.log_tail.splitlines())
+            lines += [f"<details><summary>The log's last {count} lines</summary>", ""]
+            lines += [*fenced(job.log_tail, "text"), "", "</details>", ""]
+        if job.html_url and not job.app:
+            what = "the failed step" if job.failed_steps else "the job"
+            lines += [link(f"Open {what} on GitHub", job.step_url), ""]
+    if listed:
+        named = ", ".join(link(escape(job.name), job.html_url) for job in listed)
+        lines += [f"Also failed (not read, beyond the first {len(digest.jobs) - len(listed)}): {named}.", ""]
+    return lines
+
+
+def _job_heading(job: FailedJob) -> str:
+    mark = CONCLUSION_EMOJI.get(job.conclusion or "", "❌")
+    if job.app:
+        return f"{mark} Check {link(escape(job.name), job.html_url)} ({escape(job.app)})"
+    return f"{mark} Job {link(escape(job.name), job.html_url)}: {escape(job.conclusion or NONE)}"
+
+
+def _failed_steps(job: FailedJob) -> list[str]:
+    if not job.failed_steps:
+        return []
+    first, *others = job.failed_steps
+    said = f"Failed at step {first.number}, {link('**' + escape(first.name) + '**', job.step_url)}"
+    more = "; ".join(f"step {step.number}, {escape(step.name)}" for step in others)
+    return [said + (f" (also failed: {more})" if more else "") + ".", ""]
+
+
+def _check_output(job: FailedJob) -> list[str]:
+    """Another app's check: its title, and its summary, which is that app's Markdown, shown as
+    text (rendered, it could close this summary's blocks or forge its sections)."""
+    lines = [f"**{escape(job.output_title)}**", ""] if job.output_title else []
+    if job.output_summary:
+        lines += ["<details><summary>The check's summary</summary>", ""]
+        lines += [*fenced(job.output_summary, "markdown"), "", "</details>", ""]
+    return lines
+
+
+def _annotation_row(annotation: Annotation) -> tuple[str, ...]:
+    mark = LEVEL_EMOJI.get(annotation.annotation_level, "")
+    message = "<br>".join(escape(line) for line in annotation.message.splitlines()) or NONE
+    return (
+        f"{mark} {escape(annotation.annotation_level)}".strip(),
+        code(annotation.where()) if annotation.path else NONE,
+        escape(annotation.title) if annotation.title else NONE,
+        message,
+    )
+
+
+def fenced(text: str, info: str = "") -> list[str]:
+    """`text` verbatim in a fenced code block whose fence is longer than any run of backticks in
+    it, so no line of the text can close the block (CommonMark: a closing fence is at least as
+    long as the opening one) and nothing in it is read as Markdown or HTML."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + info, *text.splitlines(), fence]
 
 
 # -- failures ------------------------------------------------------------------------------------

@@ -349,7 +349,8 @@ OUTPUTS: tuple[Output, ...] = (
     Output(
         "result",
         "One typed JSON object: for a run or a wait for checks, the command line's `--json` object "
-        "(docs/cli.md), with the outcome, the API cost (`api`) and the `error`; with plan, the plan's "
+        "(docs/cli.md), with the outcome, the API cost (`api`), the `error` and, when it failed, "
+        "`failure` (the failed jobs' steps, annotations and log tails); with plan, the plan's "
         "conclusion and nodes.",
     ),
 )

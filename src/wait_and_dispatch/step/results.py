@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 from wait_and_dispatch.support.errors import DispatchInterrupted, ExitCode, WaitAndDispatchError
 
 if TYPE_CHECKING:
+    from wait_and_dispatch.engine.failures import FailureDigest
     from wait_and_dispatch.engine.results import ApiCost, ChecksResult, RunResult
 
-SCHEMA_VERSION = 1
+# 2: `failure` (the failed jobs' steps, annotations and log tails) on runs, checks and plan nodes.
+SCHEMA_VERSION = 2
 SCHEMA_RESOURCE = "result.schema.json"
 
 
@@ -83,6 +85,12 @@ def error_fields(error: WaitAndDispatchError | None) -> dict[str, Any] | None:
     return {"exit_code": int(error.exit_code), "message": error.message, "hint": error.hint or None}
 
 
+def failure_fields(digest: FailureDigest | None) -> dict[str, Any] | None:
+    """What the failed run or checks looked like inside (`engine/failures.py`); null when nothing
+    failed, or when the outcome is not a failure (a timeout)."""
+    return digest.as_output() if digest is not None else None
+
+
 def api_fields(cost: ApiCost) -> dict[str, Any]:
     return {
         "requests": cost.requests,
@@ -115,6 +123,7 @@ def run_result(command: str, result: RunResult) -> dict[str, Any]:
         "download_path": str(result.download_path) if result.download_path else None,
         "waited": round(result.waited, 1),
         "api": api_fields(result.cost),
+        "failure": failure_fields(result.failure),
         "error": error_fields(result.error()),
     }
 
@@ -131,6 +140,7 @@ def checks_result(result: ChecksResult) -> dict[str, Any]:
         "missing_checks": list(result.missing),
         "waited": round(result.waited, 1),
         "api": api_fields(result.cost),
+        "failure": failure_fields(result.failure),
         "error": error_fields(result.error()),
     }
 
@@ -155,14 +165,17 @@ def node_fields(
     reason: str,
     duration: float | None,
     timeline: Mapping[str, float | None] | None = None,
+    failure: FailureDigest | None = None,
 ) -> dict[str, Any]:
-    """A plan node; `timeline` its times in seconds from the plan's start (`queued`, `started`,
-    `completed`, `downloaded`), None for a node that did not run."""
+    """A plan node: its result, its outputs typed, `timeline` its times in seconds from the plan's
+    start (`queued`, `started`, `completed`, `downloaded`; None for a node that did not run), and
+    its own run's or checks' `failure`."""
     return {
         "result": result,
         "reason": reason or None,
         "duration": None if duration is None else round(duration, 1),
         "timeline": None if timeline is None else dict(timeline),
+        "failure": failure_fields(failure),
         "outputs": job_fields(outputs),
     }
 
