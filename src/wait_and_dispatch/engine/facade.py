@@ -195,12 +195,16 @@ class Engine:
         """Wait (if asked), judge the conclusion, download, and describe it all as a `RunResult`.
 
         `completed_only`: without waiting, take artifacts only from a run that has completed.
+        Every failed run's `RunResult` is built here, whether it concluded so or a job failed
+        first (`outcome.failed`): the one place its failure digest belongs.
         """
         outcome = Outcome.SUCCESS
         cancelled = False
+        failed_job = None
         if wait:
             waited = self.wait_for_runs([RunTarget(repo, run)], options, deadline=deadline)[0]
             run, outcome, cancelled = waited.run, waited.outcome, waited.cancelled
+            failed_job = waited.failed_job
         elif run.completed and run.conclusion not in options.allowed_conclusions:
             outcome = Outcome.CONCLUSION_NOT_ALLOWED
         downloaded: tuple[DownloadedArtifact, ...] = ()
@@ -222,4 +226,5 @@ class Engine:
             download_path=artifacts.path if artifacts is not None and downloaded else None,
             cancelled=cancelled,
             artifact_error=artifact_error,
+            failed_job=failed_job,
         )

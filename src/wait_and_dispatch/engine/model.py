@@ -146,7 +146,7 @@ class ProgressEvent:
     run_id: int | None = None  # with DISPATCHED: the run we started (the edges cancel it on cancel)
     repository: str | None = None  # with DISPATCHED: owner/name the run is in (a plan's nodes differ)
     slowed: str | None = None  # with POLL and SLOWED: why polls are further apart than the cadence
-    jobs: tuple[JobProgress, ...] = ()  # with JOBS: every job of the run, in the API's order
+    jobs: tuple[JobProgress, ...] = ()  # with JOBS: every job of the run that has started, oldest first
     done_bytes: int | None = None  # with DOWNLOAD: bytes of the artifact received so far
     total_bytes: int | None = None  # with DOWNLOAD: the artifact's size, when GitHub said it
 
@@ -281,6 +281,7 @@ class WorkflowRun:
     actor: str | None
     repository: str
     head_repository: str | None
+    check_suite_id: int | None = None  # GitHub Actions' check suite of this attempt: its jobs' check runs
 
     @classmethod
     def from_api(cls, data: Any) -> WorkflowRun:
@@ -311,6 +312,7 @@ class WorkflowRun:
             actor=optional_text(actor, "login"),
             repository=str(repository.get("full_name") or ""),
             head_repository=optional_text(head_repository, "full_name"),
+            check_suite_id=optional_int(data, "check_suite_id"),
         )
 
     @property
@@ -509,6 +511,13 @@ class WaitOptions:
     max_poll_interval: float = 60.0  # how far polls slow down for the request budget on their own
     allowed_conclusions: frozenset[str] = DEFAULT_RUN_CONCLUSIONS
     cancel_on_timeout: bool = False
+    # End the wait at the first job that fails, not when the run completes (engine/job_watch.py).
+    fail_on_failed_job: bool = False
+    # When the wait ended at a failed job: cancel the rest of the run.
+    cancel_on_failure: bool = False
+    # Read each job's steps while waiting, for a live view (JOBS events with the current step):
+    # the jobs list, which changes at every step, so it costs a counted request per step.
+    job_steps: bool = False
 
     def __post_init__(self) -> None:
         if self.timeout <= 0:
@@ -604,6 +613,12 @@ class Outcome(StrEnum):
     SUCCESS = "success"  # completed with an allowed conclusion (or not waited for)
     CONCLUSION_NOT_ALLOWED = "conclusion-not-allowed"
     TIMED_OUT = "timed-out"
+    JOB_FAILED = "job-failed"  # a job failed while the run went on (fail-on-failed-job)
+
+    @property
+    def failed(self) -> bool:
+        """The run failed (a conclusion not allowed, or a failed job): what a failure digest is for."""
+        return self in (Outcome.CONCLUSION_NOT_ALLOWED, Outcome.JOB_FAILED)
 
 
 @dataclass(frozen=True)
@@ -713,11 +728,12 @@ class RunResult:
     allowed_conclusions: frozenset[str] = DEFAULT_RUN_CONCLUSIONS
     artifacts: tuple[DownloadedArtifact, ...] = ()
     download_path: Path | None = None
-    cancelled: bool = False  # we cancelled the run (cancel-on-timeout)
+    cancelled: bool = False  # we cancelled the run (cancel-on-timeout, or cancel-on-failure)
     # The run succeeded but taking its artifacts failed: kept here, not raised, so that the
     # outputs about the run can still be written before the step fails.
     artifact_error: WaitAndDispatchError | None = None
     failure: FailureDigest | None = None  # what the failed run looked like inside (failures.py)
+    failed_job: JobProgress | None = None  # with JOB_FAILED: the job whose failure ended the wait
 
     @property
     def duration(self) -> float | None:
@@ -738,6 +754,13 @@ class RunResult:
             return ConclusionNotAllowedError(
                 f"{self.run.describe()} concluded {self.run.conclusion} (allowed: {allowed}): "
                 f"{self.run.html_url}"
+            )
+        if self.outcome is Outcome.JOB_FAILED and self.failed_job is not None:
+            job = self.failed_job
+            rest = "cancelled the rest of the run" if self.cancelled else "the rest of the run goes on"
+            return ConclusionNotAllowedError(
+                f'{self.run.describe()}: job "{job.name}" concluded {job.conclusion} '
+                f"({rest}): {job.html_url or self.run.html_url}"
             )
         return None
 
