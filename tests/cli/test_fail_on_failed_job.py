@@ -57,7 +57,9 @@ def test_the_command_ends_at_the_failed_job_cancels_the_rest_and_says_so(emulato
         ),
     ],
 )
-def test_combinations_that_mean_nothing_are_refused(emulator: Emulator, argv: list[str], message: str) -> None:
+def test_combinations_that_mean_nothing_are_refused(
+    emulator: Emulator, argv: list[str], message: str
+) -> None:
     code, _, err = cli("run", *FAST, "--workflow", "build.yml", *argv)
     assert code == 2, err
     assert message in err

@@ -94,8 +94,9 @@ class WatchedJob:
         steps = [step for step in data.get("steps") or [] if isinstance(step, Mapping)]
         running = [s for s in steps if s.get("status") == "in_progress"]
         ran = [s for s in steps if s.get("status") == "completed"]
-        step = (running or ran[-1:] or [None])[0]
-        current = None if step is None else str(step.get("name") or "")
+        # The step in progress, else the last one that ran.
+        shown = (running or ran[-1:])[:1]
+        current = str(shown[0].get("name") or "") if shown else ""
         return cls(job.id, job.name, job.status, job.conclusion, job.html_url, current or None)
 
     def failed(self, allowed: frozenset[str]) -> bool:

@@ -190,6 +190,7 @@ class _Emitter:
             out.append("      checks: read # wait for the check runs")
             out.append("      contents: read # the ref's commit")
             return
+
         def on(name: str) -> bool:
             return str(node.values.get(name, "false")).strip().lower() == "true"
 
