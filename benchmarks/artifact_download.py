@@ -51,8 +51,9 @@ OURS = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from wait_and_dispatch.engine.artifacts import download_artifacts
-    from wait_and_dispatch.engine.model import ArtifactSelection, Repository
+    from wait_and_dispatch.engine.artifact_download import download_artifacts
+    from wait_and_dispatch.engine.github_objects import Repository
+    from wait_and_dispatch.engine.requests import ArtifactSelection
     from wait_and_dispatch.github_api import GitHubApi
 
     api_url, token, run_id, destination = sys.argv[1:5]

@@ -39,8 +39,11 @@ from typing import Any
 from report import publish
 
 from wait_and_dispatch.emulator import Emulator, Scenario
-from wait_and_dispatch.engine.checks import latest_per_check, wait_for_checks
-from wait_and_dispatch.engine.model import CheckRun, CheckSelection, Outcome, Repository, WaitOptions
+from wait_and_dispatch.engine.check_matching import latest_per_check
+from wait_and_dispatch.engine.check_wait import wait_for_checks
+from wait_and_dispatch.engine.github_objects import CheckRun, Repository
+from wait_and_dispatch.engine.requests import CheckSelection, WaitOptions
+from wait_and_dispatch.engine.results import Outcome
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.clock import ManualClock
 

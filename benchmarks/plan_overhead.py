@@ -32,7 +32,7 @@ import yaml
 from report import record
 
 from wait_and_dispatch.emulator import Emulator, Scenario
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
 from wait_and_dispatch.plans.loader import load_plan

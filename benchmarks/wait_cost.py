@@ -40,7 +40,8 @@ from typing import Any
 from report import publish
 
 from wait_and_dispatch.emulator import Emulator, Scenario
-from wait_and_dispatch.engine.model import Repository, WaitOptions, WorkflowRun
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
+from wait_and_dispatch.engine.requests import WaitOptions
 from wait_and_dispatch.engine.waiting import RunTarget, wait_for_run, wait_for_runs
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.clock import ManualClock

@@ -23,18 +23,8 @@ import yaml
 
 from tests.support.actionlint import actionlint_command
 from wait_and_dispatch import ACTION_REPOSITORY
-from wait_and_dispatch.step.catalogue import (
-    ALIASES,
-    INPUT_NAMES,
-    INPUTS,
-    OUTPUT_ALIAS_NAMES,
-    OUTPUT_ALIASES,
-    OUTPUT_NAMES,
-    OUTPUTS,
-    Alias,
-    Input,
-    find_input,
-)
+from wait_and_dispatch.step.catalogue import INPUT_NAMES, INPUTS, OUTPUT_NAMES, OUTPUTS, Input, find_input
+from wait_and_dispatch.step.peer_names import ALIASES, OUTPUT_ALIAS_NAMES, OUTPUT_ALIASES, Alias
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -465,7 +455,7 @@ def test_every_input_has_a_cli_option_and_is_read_by_the_code() -> None:
     import argparse
 
     from wait_and_dispatch.action import main as action
-    from wait_and_dispatch.cli.main import PLAN_OPTIONS, build_parser
+    from wait_and_dispatch.cli.parser import PLAN_OPTIONS, build_parser
     from wait_and_dispatch.session import plan_step
     from wait_and_dispatch.step import credentials, run, settings
     from wait_and_dispatch.step.catalogue import INPUTS
@@ -485,3 +475,52 @@ def test_every_input_has_a_cli_option_and_is_read_by_the_code() -> None:
             option = PLAN_OPTIONS[item.name]
             assert option == "FILE" or option in plan_options, item.name
         assert f'"{item.name}"' in code, f"input {item.name} is read by none of step, plan_step, action"
+
+
+def job_command_flags() -> dict[str, set[str]]:
+    """The option strings of `run`, `checks` and `download`, read from the parser itself."""
+    import argparse
+
+    from wait_and_dispatch.cli.parser import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return {
+        name: {flag for action in commands.choices[name]._actions for flag in action.option_strings}
+        for name in ("run", "checks", "download")
+    }
+
+
+# The job commands' options that are no action input: the command line's own.
+COMMAND_LINE_ONLY = {
+    "-h",
+    "--help",
+    "--debug",
+    "-q",
+    "--quiet",
+    "--input",  # one workflow input, added to --inputs
+    "--artifact",  # one artifact, added to --artifacts
+    "--insecure-http",
+    "--json",
+    "-R",  # gh's spellings of --repository
+    "--repo",
+}
+
+
+def test_the_job_commands_options_are_the_catalogues_inputs_and_the_command_lines_own() -> None:
+    from wait_and_dispatch.cli.parser import job_inputs
+
+    for command, flags in job_command_flags().items():
+        expected = set()
+        for name in job_inputs(command):
+            expected.add(f"--{name}")
+            if find_input(name).default in ("true", "false"):  # a flag, with its --no- form
+                expected.add(f"--no-{name}")
+        assert flags - COMMAND_LINE_ONLY == expected, command
+
+
+def test_the_command_line_takes_none_of_the_peer_actions_names() -> None:
+    # The peers' names let a workflow step move here by renaming `uses:`; a command line has no
+    # step to move, so each input has one option. gh's `--repo` is the repository, as `repo` is.
+    for command, flags in job_command_flags().items():
+        taken = sorted(alias.name for alias in ALIASES if f"--{alias.name}" in flags and alias.name != "repo")
+        assert not taken, f"{command} takes the peers' names {taken}"

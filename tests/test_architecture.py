@@ -185,8 +185,8 @@ def test_no_import_cycle_between_packages() -> None:
     [
         ("wait_and_dispatch.engine.facade", "wait_and_dispatch.session.edge", False),
         ("wait_and_dispatch.step.run", "wait_and_dispatch.plans.model", False),
-        ("wait_and_dispatch.github_api", "wait_and_dispatch.engine.model", False),
-        ("wait_and_dispatch.engine.polling", "wait_and_dispatch.engine.model", False),
+        ("wait_and_dispatch.github_api", "wait_and_dispatch.engine.results", False),
+        ("wait_and_dispatch.engine.polling", "wait_and_dispatch.engine.github_objects", False),
         ("wait_and_dispatch.engine.waiting", "wait_and_dispatch.engine.polling", True),
         ("wait_and_dispatch.github_api.retry", "wait_and_dispatch.support.clock", True),
         ("wait_and_dispatch.support.errors", "wait_and_dispatch", True),

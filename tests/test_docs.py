@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from wait_and_dispatch import ACTION_REPOSITORY
-from wait_and_dispatch.cli.main import EXIT_CODES_HELP, build_parser
+from wait_and_dispatch.cli.parser import EXIT_CODES_HELP, build_parser
 from wait_and_dispatch.support.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -5,10 +5,10 @@ same settings as the documented "after" step(s); and each row of the peer's inpu
 it says, given on top of the "after" step: an alias gives the same settings as its "after" inputs,
 a "no effect" row changes nothing and says so in a notice, a "warning" row changes nothing and
 warns, an "error" row fails the step with a usage error. The input values go through the action
-edge (`INPUT_*` variables, `Runner.inputs`, `read_inputs`) into `read_settings`, exactly as in a
+edge (`INPUT_*` variables, `RunnerChannel.inputs`, `read_inputs`) into `read_settings`, exactly as in a
 step. The tables must list every input and output of the peer's action.yml (`PEER_INPUTS`,
 `PEER_OUTPUTS`, taken from each action.yml at the release named there), and every alias of
-step/catalogue.py must appear in the table of its peers.
+step/peer_names.py must appear in the table of its peers.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ import yaml
 from tests.support.runner_contract import commands_in
 from wait_and_dispatch import ACTION_REPOSITORY
 from wait_and_dispatch.action.main import default_sha, read_inputs
-from wait_and_dispatch.action.runner import Runner
+from wait_and_dispatch.action.runner import RunnerChannel
 from wait_and_dispatch.step import aliases
-from wait_and_dispatch.step.catalogue import (
+from wait_and_dispatch.step.catalogue import INPUT_NAMES, INPUTS, OUTPUT_NAMES
+from wait_and_dispatch.step.peer_names import (
     ALIASES,
     AWAIT_REMOTE_RUN,
     BENC_UK,
@@ -36,12 +37,9 @@ from wait_and_dispatch.step.catalogue import (
     DAWIDD6,
     DOWNLOAD_ARTIFACT,
     FOUNTAINHEAD,
-    INPUT_NAMES,
-    INPUTS,
     LASITH_KG,
     LEWAGON,
     OUTPUT_ALIASES,
-    OUTPUT_NAMES,
     PEER_VALUES,
     PEERS,
     PETER_EVANS,
@@ -61,7 +59,7 @@ RUNNER_ENV = {
     "GITHUB_JOB": "enforce-all-checks",  # the job id of the poseidon section, whose check it ignores
 }
 
-# Every input and output of each peer's action.yml, at the release in step/catalogue.py's comment
+# Every input and output of each peer's action.yml, at the release in step/peer_names.py's comment
 # (return-dispatch: v4.0.1 plus v3.0.3's three more inputs; await-remote-run: v3.0.0), and the
 # outputs a peer's code sets without declaring them (lasith-kg's src/index.ts, fountainhead's
 # and poseidon's src/main.ts).
@@ -358,7 +356,7 @@ def read(with_: dict[str, str]) -> Read:
     for name, value in with_.items():
         env[f"INPUT_{name.upper()}"] = evaluate(value)
     stdout = io.StringIO()
-    values, token = read_inputs(Runner(env, stdout), env)
+    values, token = read_inputs(RunnerChannel(env, stdout), env)
     settings = read_settings(values, default_sha=default_sha(env, values["repository"]))
     return Read(settings, token, values.get("api-url", ""), stdout.getvalue())
 

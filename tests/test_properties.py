@@ -21,19 +21,20 @@ from hypothesis import strategies as st
 from tests.support.hostile import INJECTIONS, runner_commands
 from tests.support.runner_contract import unescape
 from wait_and_dispatch.emulator import Scenario
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.inputs import (
     MAX_DURATION_SECONDS,
     parse_duration,
     parse_inputs,
     parse_key_values,
 )
-from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
 from wait_and_dispatch.plans.executor import PlanEvent, PlanEventKind
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.session.progress import PlanProgressPrinter, ProgressPrinter
 from wait_and_dispatch.step.settings import InputValues
 from wait_and_dispatch.support.errors import UsageError
-from wait_and_dispatch.support.text import escape_line, verbatim
+from wait_and_dispatch.support.text import escape_line, terminal_text, verbatim
 
 T = TypeVar("T")
 
@@ -84,13 +85,22 @@ def test_escaping_loses_nothing_the_runner_encoding_would_give_back(text: str) -
 @FAST
 @given(hostile_text, st.sampled_from(list(ProgressKind)))
 def test_progress_lines_with_a_value_from_github_hold_no_command(text: str, kind: ProgressKind) -> None:
-    for live in (False, True):
-        stream = io.StringIO()
-        printer = ProgressPrinter(stream, live=live)
-        printer(ProgressEvent(kind, f"run {text} completed"))
-        printer(ProgressEvent(kind, text))
-        printer.finish()
-        assert runner_commands(stream.getvalue()) == []
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream)
+    printer(ProgressEvent(kind, f"run {text} completed"))
+    printer(ProgressEvent(kind, text))
+    printer.finish()
+    assert runner_commands(stream.getvalue()) == []
+
+
+@FAST
+@given(hostile_text)
+@example("\x1b[2J\x1b]0;title\x07")
+@example("\u202e\u2066")
+def test_text_for_a_terminal_holds_no_control_character_and_stays_on_one_line(text: str) -> None:
+    shown = terminal_text(text)
+    assert shown.isprintable()
+    assert all(char in shown for char in text if char.isprintable())
 
 
 @FAST

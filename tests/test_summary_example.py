@@ -4,24 +4,19 @@ for what differs between two runs (durations, run ids and numbers)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+
+from tests.support.tools import load_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("render_summary", ROOT / "tools" / "render_summary.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["render_summary"] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("render_summary", "render_summary.py")
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,13 @@
-"""Write the inputs and outputs of action.yml and composite/action.yml from step/catalogue.py.
+"""Write the inputs and outputs of action.yml and composite/action.yml from step/catalogue.py
+and step/peer_names.py.
 
     python3 tools/action_metadata.py          # rewrite both files
-    python3 tools/action_metadata.py --check  # exit 1 if either is not what catalogue.py says
+    python3 tools/action_metadata.py --check  # exit 1 if either is not what the tables say
 
-step/catalogue.py is the one list of inputs, outputs and the peer actions' names (aliases); both
-action.yml files declare every one of them, and the composite maps each input to its INPUT_*
-variable, so they are written from it rather than by hand. Only the `inputs:` and `outputs:`
+step/catalogue.py is the one list of inputs and outputs, and step/peer_names.py of the peer
+actions' names for them (aliases); both action.yml files declare every one of them, and the
+composite maps each input to its INPUT_* variable, so they are written from the tables rather
+than by hand. Only the `inputs:` and `outputs:`
 sections and the composite's run-step `env:` are written; the comments, `runs:` and the rest
 are kept as they are. tests/test_action_metadata.py runs the check.
 """
@@ -21,16 +23,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from wait_and_dispatch.step.catalogue import (  # noqa: E402
+from wait_and_dispatch.step.catalogue import INPUTS, OUTPUTS, Input  # noqa: E402
+from wait_and_dispatch.step.peer_names import (  # noqa: E402
     ALIASES,
     DAWIDD6,
     DOWNLOAD_ARTIFACT,
-    INPUTS,
     OUTPUT_ALIASES,
-    OUTPUTS,
     PEER_VALUES,
     Alias,
-    Input,
     OutputAlias,
 )
 
@@ -194,7 +194,7 @@ def main(argv: list[str]) -> int:
                 path.write_text(wanted, encoding="utf-8")
     if stale and check:
         print(
-            f"not what catalogue.py says: {', '.join(map(str, stale))}; run python3 tools/action_metadata.py"
+            f"not what the catalogue says: {', '.join(map(str, stale))}; run python3 tools/action_metadata.py"
         )
         return 1
     for path in stale:

@@ -48,7 +48,7 @@ never out of date.
 def render() -> str:
     """The summary Markdown of one run of the example's plan against its scenario."""
     from wait_and_dispatch.emulator import Emulator, Scenario
-    from wait_and_dispatch.engine.model import Repository
+    from wait_and_dispatch.engine.github_objects import Repository
     from wait_and_dispatch.github_api import GitHubApi
     from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
     from wait_and_dispatch.plans.loader import load_plan

@@ -16,7 +16,8 @@ from tests.support.tamper import Rewrite, TamperingProxy, chain, edit_json, repl
 from wait_and_dispatch.emulator import Emulator
 from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.dispatch import Dispatcher
-from wait_and_dispatch.engine.model import Repository, RunRequest
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.requests import RunRequest
 from wait_and_dispatch.github_api import ApiNotice, GitHubApi, RetryPolicy
 from wait_and_dispatch.support.clock import ManualClock
 from wait_and_dispatch.support.errors import (

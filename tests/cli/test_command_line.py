@@ -16,7 +16,8 @@ import pytest
 from tests.cli.conftest import serve_to_the_cli
 from tests.edges.test_action import fast_scenario
 from wait_and_dispatch.cli.completion import describe
-from wait_and_dispatch.cli.main import build_parser, job_inputs, main
+from wait_and_dispatch.cli.main import main
+from wait_and_dispatch.cli.parser import build_parser, job_inputs
 from wait_and_dispatch.emulator import Emulator
 
 FAST = ["--repo", "octo/app", "--poll-interval", "1s", "--max-poll-interval", "2s", "--timeout", "1m"]

@@ -15,7 +15,7 @@ from tests.conftest import MAIN_SHA
 from tests.edges.test_action import fast_scenario
 from tests.support.hostile import HOSTILE, alias_bomb, runner_commands, with_hostile_names
 from wait_and_dispatch.emulator import Emulator, Scenario
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.step.catalogue import INPUTS
 from wait_and_dispatch.step.settings import CONFLICTS, REQUIREMENTS, Conflict, Requirement, read_settings
 from wait_and_dispatch.support.clock import SystemClock

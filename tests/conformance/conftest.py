@@ -150,6 +150,23 @@ SCENARIO: dict[str, Any] = {
                     "created": -30,
                     "timeline": {"queued": 0, "duration": 20},
                     "conclusion": "success",
+                    "output_title": "DCO",
+                    "output_summary": "All commits are signed off, one with a note.",
+                    "annotations": [
+                        {
+                            "path": "README.md",
+                            "start_line": 2,
+                            "level": "notice",
+                            "message": "Signed off twice.",
+                        },
+                        {
+                            "path": "README.md",
+                            "start_line": 4,
+                            "end_line": 6,
+                            "level": "warning",
+                            "message": "x",
+                        },
+                    ],
                 }
             ],
         },

@@ -23,7 +23,7 @@ from tests.support.recordings import load_exchanges
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.emulator.api_app import GHES_API_VERSIONS
 from wait_and_dispatch.engine import workflow_runs
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.clock import ManualClock
 

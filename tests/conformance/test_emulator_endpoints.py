@@ -72,6 +72,17 @@ READS = [
     Case("run jobs in progress", "GET", "{repo}/actions/runs/{running_run}/jobs", 200),
     Case("attempt jobs", "GET", "{repo}/actions/runs/{failed_run}/attempts/1/jobs", 200),
     Case("job", "GET", "{repo}/actions/jobs/{job}", 200),
+    Case("job logs", "GET", "{repo}/actions/jobs/{job}/logs", 302),
+    Case("run logs", "GET", "{repo}/actions/runs/{failed_run}/logs", 302),
+    Case("job annotations", "GET", "{repo}/check-runs/{job}/annotations", 200),
+    Case("check run", "GET", "{repo}/check-runs/{check_run}", 200),
+    Case("check run annotations", "GET", "{repo}/check-runs/{check_run}/annotations", 200),
+    Case(
+        "check run annotations one per page",
+        "GET",
+        "{repo}/check-runs/{check_run}/annotations?per_page=1",
+        200,
+    ),
     Case("run artifacts", "GET", "{repo}/actions/runs/{failed_run}/artifacts", 200),
     Case("run artifacts by name", "GET", "{repo}/actions/runs/{failed_run}/artifacts?name=report", 200),
     Case("repository artifacts", "GET", "{repo}/actions/artifacts", 200),
@@ -95,6 +106,10 @@ READS = [
     Case("workflow file on a branch", "GET", "{repo}/contents/.github/workflows/deploy.yml?ref=main", 200),
     Case("workflow file at a tag", "GET", "{repo}/contents/.github/workflows/deploy.yml?ref=v1.0.0", 200),
     Case("workflow file on the default branch", "GET", "{repo}/contents/.github/workflows/deploy.yml", 200),
+    Case("git ref of a branch", "GET", "{repo}/git/ref/heads/main", 200),
+    Case("git ref of a tag", "GET", "{repo}/git/ref/tags/v1.0.0", 200),
+    Case("matching git refs", "GET", "{repo}/git/matching-refs/heads/", 200),
+    Case("matching git refs, none", "GET", "{repo}/git/matching-refs/tags/v9", 200),
 ]
 
 WRITES = [
@@ -146,6 +161,11 @@ WRITES = [
     Case("force cancel", "POST", "{repo}/actions/runs/{running_run}/force-cancel", 202),
     Case("rerun", "POST", "{repo}/actions/runs/{failed_run}/rerun", 201),
     Case("rerun failed jobs", "POST", "{repo}/actions/runs/{failed_run}/rerun-failed-jobs", 201),
+    Case("create a git ref", "POST", "{repo}/git/refs", 201, {"ref": "refs/heads/claim/1", "sha": MAIN_SHA}),
+    Case(
+        "force a git ref", "PATCH", "{repo}/git/refs/heads/feature/x", 200, {"sha": MAIN_SHA, "force": True}
+    ),
+    Case("delete a git ref", "DELETE", "{repo}/git/refs/tags/v1.0.0", 204),
 ]
 
 ERRORS = [
@@ -162,6 +182,17 @@ ERRORS = [
         message="Not Found",
     ),
     Case("unknown job", "GET", "{repo}/actions/jobs/987654321", 404, message="Not Found"),
+    Case("logs of an unknown job", "GET", "{repo}/actions/jobs/987654321/logs", 404, message="Not Found"),
+    Case(
+        "logs of a run in progress", "GET", "{repo}/actions/runs/{running_run}/logs", 404, message="Not Found"
+    ),
+    Case(
+        "annotations of an unknown check run",
+        "GET",
+        "{repo}/check-runs/987654321/annotations",
+        404,
+        message="Not Found",
+    ),
     Case("unknown artifact", "GET", "{repo}/actions/artifacts/987654321", 404, message="Not Found"),
     Case(
         "download of an unknown artifact",
@@ -264,6 +295,31 @@ ERRORS = [
         message="Resource not accessible by integration",
     ),
     Case("cancel of a completed run", "POST", "{repo}/actions/runs/{failed_run}/cancel", 409),
+    Case("git ref that does not exist", "GET", "{repo}/git/ref/heads/nope", 404, message="Not Found"),
+    Case(
+        "create a git ref that exists",
+        "POST",
+        "{repo}/git/refs",
+        422,
+        {"ref": "refs/heads/main", "sha": MAIN_SHA},
+        message="Reference already exists",
+    ),
+    Case(
+        "create a git ref without contents write",
+        "POST",
+        "{repo}/git/refs",
+        403,
+        {"ref": "refs/heads/claim/two", "sha": MAIN_SHA},
+        token="ro",
+        message="Resource not accessible by integration",
+    ),
+    Case(
+        "delete a git ref that does not exist",
+        "DELETE",
+        "{repo}/git/refs/heads/nope",
+        422,
+        message="Reference does not exist",
+    ),
     Case("download of an expired artifact", "GET", "{repo}/actions/artifacts/{expired_artifact}/zip", 410),
 ]
 

@@ -24,7 +24,8 @@ from tests.support.hostile import runner_commands, with_hostile_names
 from tests.support.runner_contract import commands_in, outputs_of
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.step.catalogue import OUTPUT_ALIAS_NAMES, OUTPUT_NAMES
+from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
+from wait_and_dispatch.step.peer_names import OUTPUT_ALIAS_NAMES
 from wait_and_dispatch.support.clock import SystemClock
 
 ENTRYPOINT = [sys.executable, "-m", "wait_and_dispatch", "action"]

@@ -14,7 +14,7 @@ import pytest
 
 from tests.support.hostile import HOSTILE, runner_commands
 from tests.support.runner_contract import commands_in, outputs_of, parse_file_commands
-from wait_and_dispatch.action.runner import SUMMARY_LIMIT_BYTES, TRUNCATION_NOTE, Runner
+from wait_and_dispatch.action.runner import SUMMARY_LIMIT_BYTES, TRUNCATION_NOTE, RunnerChannel
 from wait_and_dispatch.support.errors import UsageError
 
 
@@ -53,7 +53,7 @@ def test_outputs_round_trip_through_the_runners_parser(
     )
     values = {"run-id": "9000000001", "artifacts": artifacts, "conclusion": "", "status": "completed"}
 
-    Runner(runner_files, stdout).set_outputs(values)
+    RunnerChannel(runner_files, stdout).set_outputs(values)
 
     assert outputs_of(Path(runner_files["GITHUB_OUTPUT"])) == values
     assert json.loads(outputs_of(Path(runner_files["GITHUB_OUTPUT"]))["artifacts"])[0]["path"] == "out/dist"
@@ -64,7 +64,7 @@ def test_multi_line_values_survive_lines_that_look_like_delimiters(
 ) -> None:
     tricky = "first line\nEOF\nghadelimiter_0123456789abcdef0123456789abcdef\n\nlast line with = and <<"
 
-    Runner(runner_files, stdout).set_outputs({"result": tricky})
+    RunnerChannel(runner_files, stdout).set_outputs({"result": tricky})
 
     (record,) = parse_file_commands(Path(runner_files["GITHUB_OUTPUT"]).read_text(encoding="utf-8"))
     assert record.value == tricky
@@ -81,7 +81,7 @@ def test_a_delimiter_that_occurs_in_the_value_is_drawn_again(
     collision = f"ghadelimiter_{uuid.UUID(int=1).hex}"
     value = f"before\n{collision}\nafter"
 
-    Runner(runner_files, stdout).set_outputs({"result": value})
+    RunnerChannel(runner_files, stdout).set_outputs({"result": value})
 
     (record,) = parse_file_commands(Path(runner_files["GITHUB_OUTPUT"]).read_text(encoding="utf-8"))
     assert record.delimiter == f"ghadelimiter_{uuid.UUID(int=2).hex}"
@@ -92,7 +92,7 @@ def test_an_unknown_output_name_is_refused_before_anything_is_written(
     runner_files: dict[str, str], stdout: io.StringIO
 ) -> None:
     with pytest.raises(ValueError, match="run_ids"):
-        Runner(runner_files, stdout).set_outputs({"run-url": "https://x", "run_ids": "1"})
+        RunnerChannel(runner_files, stdout).set_outputs({"run-url": "https://x", "run_ids": "1"})
 
     assert not Path(runner_files["GITHUB_OUTPUT"]).exists()
 
@@ -100,7 +100,7 @@ def test_an_unknown_output_name_is_refused_before_anything_is_written(
 def test_without_github_output_nothing_is_written_and_a_debug_line_says_so_once(
     stdout: io.StringIO, tmp_path: Path
 ) -> None:
-    runner = Runner({}, stdout)
+    runner = RunnerChannel({}, stdout)
 
     runner.set_outputs({"run-id": "1"})
     runner.set_outputs({"run-id": "2"})
@@ -117,7 +117,7 @@ def test_the_process_environment_is_left_as_it_was(
     monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
     monkeypatch.setenv("GITHUB_STATE", "/elsewhere/state")
 
-    runner = Runner(runner_files, stdout)
+    runner = RunnerChannel(runner_files, stdout)
     runner.set_outputs({"run-id": "1"})
     runner.save_state("cancel", "1")
 
@@ -137,7 +137,7 @@ def test_inputs_are_read_with_hyphens_kept_and_whitespace_stripped(stdout: io.St
         "INPUT_ALLOWED_CONCLUSIONS": "wrong",
     }
 
-    values = Runner(environ, stdout).inputs()
+    values = RunnerChannel(environ, stdout).inputs()
 
     assert values["github-token"] == "ghs_secret"
     assert values["allowed-conclusions"] == "success, skipped"
@@ -148,14 +148,14 @@ def test_inputs_are_read_with_hyphens_kept_and_whitespace_stripped(stdout: io.St
 def test_every_input_is_returned_by_its_canonical_name(stdout: io.StringIO) -> None:
     from wait_and_dispatch.step.catalogue import INPUT_NAMES
 
-    assert tuple(Runner({}, stdout).inputs()) == INPUT_NAMES
+    assert tuple(RunnerChannel({}, stdout).inputs()) == INPUT_NAMES
 
 
 def test_an_alias_fills_an_empty_canonical_input_and_a_notice_names_the_new_input(
     stdout: io.StringIO,
 ) -> None:
     environ = {"INPUT_CHECKS": "", "INPUT_CHECK-NAME": "build\ntest", "INPUT_PATTERN": "dist-*"}
-    runner = Runner(environ, stdout)
+    runner = RunnerChannel(environ, stdout)
 
     values = runner.inputs()
     runner.inputs()  # asked twice, reported once
@@ -180,13 +180,13 @@ def test_an_alias_replaces_a_canonical_input_that_only_holds_the_action_yml_defa
 ) -> None:
     environ = {"INPUT_POLL-INTERVAL": "1s", "INPUT_WAIT-INTERVAL": "20s"}
 
-    assert Runner(environ, stdout).inputs()["poll-interval"] == "20s"
+    assert RunnerChannel(environ, stdout).inputs()["poll-interval"] == "20s"
 
 
 def test_a_canonical_input_set_by_the_user_wins_over_its_alias_with_a_warning(stdout: io.StringIO) -> None:
     environ = {"INPUT_CHECKS": "lint", "INPUT_CHECK-NAME": "build"}
 
-    assert Runner(environ, stdout).inputs()["checks"] == "lint"
+    assert RunnerChannel(environ, stdout).inputs()["checks"] == "lint"
     (warning,) = [c for c in commands_in(stdout.getvalue()) if c.name == "warning"]
     assert warning.properties["title"] == "Input check-name ignored"
     assert "remove `check-name`" in warning.message
@@ -203,7 +203,7 @@ def test_a_canonical_input_set_by_the_user_wins_over_its_alias_with_a_warning(st
 def test_an_unknown_input_is_warned_about_with_the_closest_input(
     stdout: io.StringIO, variable: str, meant: str
 ) -> None:
-    Runner({variable: "x"}, stdout).inputs()
+    RunnerChannel({variable: "x"}, stdout).inputs()
 
     (warning,) = commands_in(stdout.getvalue())
     assert warning.name == "warning"
@@ -212,7 +212,7 @@ def test_an_unknown_input_is_warned_about_with_the_closest_input(
 
 
 def test_an_unknown_input_with_no_close_match_lists_the_inputs(stdout: io.StringIO) -> None:
-    Runner({"INPUT_ZZZZZZ": "x", "HOME": "/root"}, stdout).inputs()
+    RunnerChannel({"INPUT_ZZZZZZ": "x", "HOME": "/root"}, stdout).inputs()
 
     (warning,) = commands_in(stdout.getvalue())
     assert "unexpected input `zzzzzz` is ignored" in warning.message
@@ -223,7 +223,7 @@ def test_an_unknown_input_with_no_close_match_lists_the_inputs(stdout: io.String
 
 
 def test_annotations_escape_the_message_and_title_as_the_runner_decodes_them(stdout: io.StringIO) -> None:
-    Runner({}, stdout).error(
+    RunnerChannel({}, stdout).error(
         "run 42 concluded failure\n100% of jobs failed",
         title="Run: deploy, attempt 2",
         hint="open the run",
@@ -246,7 +246,7 @@ def test_annotations_escape_the_message_and_title_as_the_runner_decodes_them(std
 
 
 def test_warning_and_notice_without_hint_or_link_carry_just_the_message(stdout: io.StringIO) -> None:
-    runner = Runner({}, stdout)
+    runner = RunnerChannel({}, stdout)
 
     runner.warning("slow", title="Slow")
     runner.notice("found run 7", title="Run")
@@ -255,7 +255,7 @@ def test_warning_and_notice_without_hint_or_link_carry_just_the_message(stdout: 
 
 
 def test_mask_hides_a_value_and_each_of_its_lines_and_skips_empty_ones(stdout: io.StringIO) -> None:
-    runner = Runner({}, stdout)
+    runner = RunnerChannel({}, stdout)
 
     runner.mask("ghs_secret")
     runner.mask("")
@@ -271,7 +271,7 @@ def test_mask_hides_a_value_and_each_of_its_lines_and_skips_empty_ones(stdout: i
 
 
 def test_a_group_is_closed_even_when_its_body_raises(stdout: io.StringIO) -> None:
-    with pytest.raises(RuntimeError, match="boom"), Runner({}, stdout).group("Waiting for run 42"):
+    with pytest.raises(RuntimeError, match="boom"), RunnerChannel({}, stdout).group("Waiting for run 42"):
         raise RuntimeError("boom")
 
     assert [(c.name, c.message) for c in commands_in(stdout.getvalue())] == [
@@ -283,7 +283,7 @@ def test_a_group_is_closed_even_when_its_body_raises(stdout: io.StringIO) -> Non
 def test_the_group_body_writes_to_the_real_stdout_not_the_runner_stream(
     stdout: io.StringIO, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with Runner({}, stdout).group("g"):
+    with RunnerChannel({}, stdout).group("g"):
         print("progress line")
 
     assert capsys.readouterr().out == "progress line\n"
@@ -296,17 +296,17 @@ def test_the_group_body_writes_to_the_real_stdout_not_the_runner_stream(
 def test_state_saved_by_the_main_step_is_read_back_by_the_post_step(
     runner_files: dict[str, str], stdout: io.StringIO
 ) -> None:
-    Runner(runner_files, stdout).save_state("dispatched-runs", "9000000001\n9000000002")
+    RunnerChannel(runner_files, stdout).save_state("dispatched-runs", "9000000001\n9000000002")
 
     # The runner turns $GITHUB_STATE's records into STATE_<name> for the post step.
     saved = parse_file_commands(Path(runner_files["GITHUB_STATE"]).read_text(encoding="utf-8"))
-    post = Runner({f"STATE_{record.name}": record.value for record in saved}, stdout)
+    post = RunnerChannel({f"STATE_{record.name}": record.value for record in saved}, stdout)
     assert post.state("dispatched-runs") == "9000000001\n9000000002"
     assert post.state("missing") is None
 
 
 def test_without_github_state_nothing_is_saved(stdout: io.StringIO) -> None:
-    Runner({}, stdout).save_state("dispatched-runs", "1")
+    RunnerChannel({}, stdout).save_state("dispatched-runs", "1")
 
     assert [c.name for c in commands_in(stdout.getvalue())] == ["debug"]
 
@@ -315,7 +315,7 @@ def test_without_github_state_nothing_is_saved(stdout: io.StringIO) -> None:
 
 
 def test_a_summary_is_appended_as_given(runner_files: dict[str, str], stdout: io.StringIO) -> None:
-    runner = Runner(runner_files, stdout)
+    runner = RunnerChannel(runner_files, stdout)
 
     runner.summary("## first")
     runner.summary("## second")
@@ -330,7 +330,7 @@ def test_a_summary_over_1_mib_is_cut_at_a_line_and_says_so(
     line = "| check-é | ✅ success | 🚀 " + "x" * 40 + " |\n"
     markdown = line * (2 * SUMMARY_LIMIT_BYTES // len(line.encode("utf-8")))
 
-    Runner(runner_files, stdout).summary(markdown)
+    RunnerChannel(runner_files, stdout).summary(markdown)
 
     data = Path(runner_files["GITHUB_STEP_SUMMARY"]).read_bytes()
     assert len(data) <= SUMMARY_LIMIT_BYTES
@@ -345,7 +345,7 @@ def test_a_summary_over_1_mib_is_cut_at_a_line_and_says_so(
 def test_a_single_line_over_the_limit_is_cut_between_characters(
     runner_files: dict[str, str], stdout: io.StringIO
 ) -> None:
-    Runner(runner_files, stdout).summary("é🚀" * SUMMARY_LIMIT_BYTES)
+    RunnerChannel(runner_files, stdout).summary("é🚀" * SUMMARY_LIMIT_BYTES)
 
     data = Path(runner_files["GITHUB_STEP_SUMMARY"]).read_bytes()
     assert len(data) <= SUMMARY_LIMIT_BYTES
@@ -357,7 +357,7 @@ def test_the_limit_counts_what_the_step_already_wrote(
 ) -> None:
     summary = Path(runner_files["GITHUB_STEP_SUMMARY"])
     summary.write_bytes(b"x" * (SUMMARY_LIMIT_BYTES - 1000) + b"\n")
-    runner = Runner(runner_files, stdout)
+    runner = RunnerChannel(runner_files, stdout)
 
     runner.summary("a line\n" * 1000)
     assert summary.stat().st_size <= SUMMARY_LIMIT_BYTES
@@ -369,7 +369,7 @@ def test_the_limit_counts_what_the_step_already_wrote(
 
 
 def test_without_a_summary_file_nothing_is_written(stdout: io.StringIO, tmp_path: Path) -> None:
-    Runner({}, stdout).summary("## hello")
+    RunnerChannel({}, stdout).summary("## hello")
 
     assert list(tmp_path.iterdir()) == []
 
@@ -378,14 +378,14 @@ def test_an_alias_wins_over_an_input_whose_default_is_an_expression(stdout: io.S
     # The runner has already evaluated `${{ github.token }}`: set or defaulted looks the same.
     environ = {"INPUT_GITHUB-TOKEN": "ghs_job_token", "INPUT_TOKEN": "ghp_personal"}
 
-    assert Runner(environ, stdout).inputs()["github-token"] == "ghp_personal"
+    assert RunnerChannel(environ, stdout).inputs()["github-token"] == "ghp_personal"
 
 
 def test_of_two_aliases_of_one_input_the_first_in_options_wins_with_a_warning(stdout: io.StringIO) -> None:
     # download-artifact ignores `pattern` when `name` is given.
     environ = {"INPUT_PATTERN": "dist-*", "INPUT_NAME": "report"}
 
-    assert Runner(environ, stdout).inputs()["artifacts"] == "report"
+    assert RunnerChannel(environ, stdout).inputs()["artifacts"] == "report"
     (warning,) = [c for c in commands_in(stdout.getvalue()) if c.name == "warning"]
     assert warning.properties["title"] == "Input pattern ignored"
     assert "its alias `name`" in warning.message
@@ -402,12 +402,15 @@ def test_of_two_aliases_of_one_input_the_first_in_options_wins_with_a_warning(st
 def test_repo_is_owner_name_with_a_slash_and_the_name_beside_owner_without(
     stdout: io.StringIO, environ: dict[str, str], repository: str
 ) -> None:
-    assert Runner({"GITHUB_REPOSITORY": "octo/app", **environ}, stdout).inputs()["repository"] == repository
+    assert (
+        RunnerChannel({"GITHUB_REPOSITORY": "octo/app", **environ}, stdout).inputs()["repository"]
+        == repository
+    )
 
 
 def test_owner_without_repo_is_a_usage_error(stdout: io.StringIO) -> None:
     with pytest.raises(UsageError, match="owner is given without repo"):
-        Runner({"INPUT_OWNER": "octo-org"}, stdout).inputs()
+        RunnerChannel({"INPUT_OWNER": "octo-org"}, stdout).inputs()
 
 
 def test_a_download_only_peers_input_implies_dispatch_never_unless_dispatch_is_set(
@@ -415,8 +418,10 @@ def test_a_download_only_peers_input_implies_dispatch_never_unless_dispatch_is_s
 ) -> None:
     found = {"INPUT_WORKFLOW": "build.yml", "INPUT_NAME": "dist", "INPUT_DISPATCH": "if-missing"}
 
-    assert Runner(found, stdout).inputs()["dispatch"] == "never"
-    assert Runner({**found, "INPUT_DISPATCH": "always"}, io.StringIO()).inputs()["dispatch"] == "always"
+    assert RunnerChannel(found, stdout).inputs()["dispatch"] == "never"
+    assert (
+        RunnerChannel({**found, "INPUT_DISPATCH": "always"}, io.StringIO()).inputs()["dispatch"] == "always"
+    )
     assert any("a peer that only downloads" in c.message for c in commands_in(stdout.getvalue()))
 
 
@@ -435,26 +440,26 @@ def test_a_download_only_peers_input_implies_dispatch_never_unless_dispatch_is_s
 def test_a_peer_value_is_written_in_our_format(
     stdout: io.StringIO, variable: str, value: str, input_name: str, expected: str
 ) -> None:
-    assert Runner({variable: value}, stdout).inputs()[input_name] == expected
+    assert RunnerChannel({variable: value}, stdout).inputs()[input_name] == expected
 
 
 def test_running_workflow_name_is_added_to_ignore_checks(stdout: io.StringIO) -> None:
     environ = {"INPUT_IGNORE-CHECKS": "lint,coverage", "INPUT_RUNNING-WORKFLOW-NAME": "Publish"}
 
-    assert Runner(environ, stdout).inputs()["ignore-checks"] == "lint,coverage\nPublish"
+    assert RunnerChannel(environ, stdout).inputs()["ignore-checks"] == "lint,coverage\nPublish"
 
 
 def test_a_peer_input_without_equivalent_is_refused_unless_it_asks_for_what_we_do(
     stdout: io.StringIO,
 ) -> None:
-    assert Runner({"INPUT_SKIP_UNPACK": "false"}, stdout).inputs()
+    assert RunnerChannel({"INPUT_SKIP_UNPACK": "false"}, stdout).inputs()
     assert "has no effect" in stdout.getvalue()
     with pytest.raises(UsageError, match="skip_unpack"):
-        Runner({"INPUT_SKIP_UNPACK": "true"}, io.StringIO()).inputs()
+        RunnerChannel({"INPUT_SKIP_UNPACK": "true"}, io.StringIO()).inputs()
 
 
 def test_download_artifacts_skip_decompress_is_our_input_of_the_same_name(stdout: io.StringIO) -> None:
-    assert Runner({"INPUT_SKIP-DECOMPRESS": "true"}, stdout).inputs()["skip-decompress"] == "true"
+    assert RunnerChannel({"INPUT_SKIP-DECOMPRESS": "true"}, stdout).inputs()["skip-decompress"] == "true"
     assert stdout.getvalue() == ""
 
 
@@ -465,7 +470,7 @@ def test_download_artifacts_skip_decompress_is_our_input_of_the_same_name(stdout
 def test_an_annotation_with_hostile_text_is_one_command_that_decodes_to_that_text(
     runner_files: dict[str, str], stdout: io.StringIO, kind: str
 ) -> None:
-    runner = Runner(runner_files, stdout)
+    runner = RunnerChannel(runner_files, stdout)
     getattr(runner, kind)(f"run {HOSTILE} failed", title=f"Build{HOSTILE}", hint=HOSTILE)
     assert [name for name, _ in runner_commands(stdout.getvalue())] == [kind]
     (command,) = commands_in(stdout.getvalue())
@@ -476,7 +481,7 @@ def test_an_annotation_with_hostile_text_is_one_command_that_decodes_to_that_tex
 def test_a_group_and_a_debug_line_with_hostile_text_are_one_command_each(
     runner_files: dict[str, str], stdout: io.StringIO
 ) -> None:
-    runner = Runner(runner_files, stdout)
+    runner = RunnerChannel(runner_files, stdout)
     with runner.group(f"plan {HOSTILE}"):
         runner.debug(HOSTILE)
     assert [name for name, _ in runner_commands(stdout.getvalue())] == ["group", "debug", "endgroup"]
@@ -485,8 +490,8 @@ def test_a_group_and_a_debug_line_with_hostile_text_are_one_command_each(
 def test_poseidon_ignore_pattern_leaves_out_the_checks_it_matches_beside_match_pattern(
     stdout: io.StringIO,
 ) -> None:
-    alone = Runner({"INPUT_IGNORE_PATTERN": "lint"}, stdout).inputs()["checks-regex"]
-    both = Runner({"INPUT_MATCH_PATTERN": "^ci/", "INPUT_IGNORE_PATTERN": "lint"}, stdout).inputs()
+    alone = RunnerChannel({"INPUT_IGNORE_PATTERN": "lint"}, stdout).inputs()["checks-regex"]
+    both = RunnerChannel({"INPUT_MATCH_PATTERN": "^ci/", "INPUT_IGNORE_PATTERN": "lint"}, stdout).inputs()
 
     names = ["ci/test", "ci/lint-go", "deploy", "eslint"]
     assert [n for n in names if re.search(alone, n)] == ["ci/test", "deploy"]
@@ -498,22 +503,24 @@ def test_poseidon_leaves_out_its_own_jobs_check_and_waits_for_every_other_given_
     stdout: io.StringIO,
 ) -> None:
     bare = {"GITHUB_JOB": "summary", "INPUT_TOKEN": "t"}
-    assert Runner(bare, stdout).inputs()["ignore-checks"] == "summary"
-    listed = Runner({**bare, "INPUT_IGNORE": "lint, summary"}, io.StringIO()).inputs()
+    assert RunnerChannel(bare, stdout).inputs()["ignore-checks"] == "summary"
+    listed = RunnerChannel({**bare, "INPUT_IGNORE": "lint, summary"}, io.StringIO()).inputs()
     assert listed["ignore-checks"] == "lint, summary"  # named already: not twice
     # `token` beside a workflow is another peer's (return-dispatch, ...): nothing is ignored.
-    assert Runner({**bare, "INPUT_WORKFLOW": "build.yml"}, io.StringIO()).inputs()["ignore-checks"] == ""
+    assert (
+        RunnerChannel({**bare, "INPUT_WORKFLOW": "build.yml"}, io.StringIO()).inputs()["ignore-checks"] == ""
+    )
 
 
 def test_lasith_kg_workflow_inputs_are_the_client_payload_of_a_repository_dispatch(
     stdout: io.StringIO,
 ) -> None:
     step = {"INPUT_DISPATCH-METHOD": "repository_dispatch", "INPUT_WORKFLOW-INPUTS": '{"a": "1"}'}
-    values = Runner({**step, "INPUT_EVENT-TYPE": "deploy"}, stdout).inputs()
+    values = RunnerChannel({**step, "INPUT_EVENT-TYPE": "deploy"}, stdout).inputs()
     assert (values["client-payload"], values["inputs"]) == ('{"a": "1"}', "")
     assert (values["dispatch"], values["wait"]) == ("always", "false")
     workflow = {"INPUT_DISPATCH-METHOD": "workflow_dispatch", "INPUT_WORKFLOW": "build.yml"}
-    values = Runner({**workflow, "INPUT_WORKFLOW-INPUTS": '{"a": "1"}'}, io.StringIO()).inputs()
+    values = RunnerChannel({**workflow, "INPUT_WORKFLOW-INPUTS": '{"a": "1"}'}, io.StringIO()).inputs()
     assert (values["client-payload"], values["inputs"]) == ("", '{"a": "1"}')
 
 
@@ -524,9 +531,9 @@ def test_a_name_of_one_peer_implies_over_a_name_peers_share(stdout: io.StringIO)
         "INPUT_WORKFLOW_FILE_NAME": "deploy.yml",
         "INPUT_DISPATCH": "if-missing",
     }
-    assert Runner(step, stdout).inputs()["dispatch"] == "always"
+    assert RunnerChannel(step, stdout).inputs()["dispatch"] == "always"
     dawidd6 = {"INPUT_GITHUB_TOKEN": "t", "INPUT_WORKFLOW": "build.yml", "INPUT_DISPATCH": "if-missing"}
-    assert Runner(dawidd6, io.StringIO()).inputs()["dispatch"] == "never"
+    assert RunnerChannel(dawidd6, io.StringIO()).inputs()["dispatch"] == "never"
 
 
 @pytest.mark.parametrize(
@@ -540,4 +547,4 @@ def test_lasith_kg_dispatch_method_that_the_inputs_would_not_send_is_refused(
     stdout: io.StringIO, environ: dict[str, str], needed: str
 ) -> None:
     with pytest.raises(UsageError, match=needed):
-        Runner(environ, stdout).inputs()
+        RunnerChannel(environ, stdout).inputs()

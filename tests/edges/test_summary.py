@@ -7,16 +7,15 @@ from typing import Any
 
 import pytest
 
-from wait_and_dispatch.engine.model import (
+from wait_and_dispatch.engine.github_objects import CheckRun, WorkflowRun
+from wait_and_dispatch.engine.results import (
     ApiCost,
     ArtifactKind,
-    CheckRun,
     ChecksResult,
     DownloadedArtifact,
     JobProgress,
     Outcome,
     RunResult,
-    WorkflowRun,
 )
 from wait_and_dispatch.session.summary import (
     checks_summary,

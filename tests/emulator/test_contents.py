@@ -73,3 +73,21 @@ def test_a_missing_file_or_ref_is_404_and_no_contents_permission_is_403(
     assert refused.headers["X-Accepted-GitHub-Permissions"] == "contents=read"
     hidden = http.get(DEPLOY + "?ref=main", token=None)
     assert hidden.status_code == 404, "a private repository answers 404 to anonymous reads"
+
+
+def test_a_workflow_run_trigger_is_written_with_the_workflows_it_listens_to(
+    start: Callable[[dict[str, Any]], Emulator], scenario: dict[str, Any]
+) -> None:
+    scenario["repos"]["octo/app"]["workflows"].append(
+        {
+            "path": ".github/workflows/after.yml",
+            "name": "After Deploy",
+            "on": {"workflow_run": {"workflows": ["Deploy"], "types": ["completed"], "branches": ["main"]}},
+        }
+    )
+    http = Http(start(scenario))
+    content = http.get("/repos/octo/app/contents/.github/workflows/after.yml").json()["content"]
+    document = yaml.safe_load(base64.b64decode(content))
+    assert document["on"] == {
+        "workflow_run": {"workflows": ["Deploy"], "types": ["completed"], "branches": ["main"]}
+    }

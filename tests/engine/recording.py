@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wait_and_dispatch.engine.facade import Engine
-from wait_and_dispatch.engine.model import ProgressEvent
+from wait_and_dispatch.engine.progress import ProgressEvent
 from wait_and_dispatch.github_api import GitHubApi
 
 

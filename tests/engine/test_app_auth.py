@@ -19,7 +19,7 @@ from wait_and_dispatch.engine.app_auth import (
     mint_installation_token,
     revoke_installation_token,
 )
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.support.clock import ManualClock
 from wait_and_dispatch.support.errors import (
     GitHubApiError,

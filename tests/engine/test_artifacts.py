@@ -18,22 +18,18 @@ import pytest
 
 from tests.conftest import FEATURE_SHA, MAIN_SHA
 from wait_and_dispatch.emulator import Emulator, Fault
-from wait_and_dispatch.engine.artifacts import (
-    download_artifacts,
+from wait_and_dispatch.engine.artifact_download import download_artifacts
+from wait_and_dispatch.engine.artifact_selection import (
     latest_successful_run,
     list_artifacts,
     select_artifacts,
 )
-from wait_and_dispatch.engine.model import (
-    Artifact,
-    ArtifactSelection,
-    ProgressEvent,
-    ProgressKind,
-    Repository,
-    WorkflowRun,
-)
+from wait_and_dispatch.engine.github_objects import Artifact, Repository, WorkflowRun
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
+from wait_and_dispatch.engine.requests import ArtifactSelection
 from wait_and_dispatch.engine.unzip import StreamingUnzip, unpack_file
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.support.clock import ManualClock
 from wait_and_dispatch.support.errors import (
     ArtifactDigestMismatchError,
     ArtifactError,
@@ -795,14 +791,39 @@ def test_progress_is_one_line_at_the_start_and_one_per_artifact(octo_app: OctoAp
         api, REPO, run_id, ArtifactSelection(path=tmp_path), on_progress=events.append
     )
 
-    assert {e.kind for e in events} == {ProgressKind.ARTIFACT}
-    assert {e.subject for e in events} == {f"run {run_id}"}
-    assert [e.message for e in events] == [
+    lines = [e for e in events if e.kind is not ProgressKind.DOWNLOAD]  # bytes, for a progress bar
+    assert {e.kind for e in lines} == {ProgressKind.ARTIFACT}
+    assert {e.subject for e in lines} == {f"run {run_id}"}
+    assert [e.message for e in lines] == [
         f"downloading 2 artifacts ({sum(r.size for r in results):,} bytes) from run {run_id} -> {tmp_path}",
         f"artifact linux: {results[0].size:,} bytes, sha256 verified -> {tmp_path / 'linux'}",
         f"artifact v3: {results[1].size:,} bytes, no sha256 digest to verify (upload-artifact v3) -> "
         f"{tmp_path / 'v3'}",
     ]
+
+
+def test_a_download_reports_its_bytes_thinned_to_ten_events_a_second_and_always_the_last(
+    octo_app: OctoApp, tmp_path: Path, clock: ManualClock
+) -> None:
+    _, api, run_id = octo_app.one_run([{"name": "big", "size": 5 * MiB}])
+    events: list[ProgressEvent] = []
+
+    def seen(event: ProgressEvent) -> None:
+        events.append(event)
+        if len(events) == 2:  # the first DOWNLOAD event: the next is due 0.1 s later
+            clock.advance(0.5)
+
+    [result] = download_artifacts(api, REPO, run_id, ArtifactSelection(path=tmp_path), on_progress=seen)
+
+    downloads = [e for e in events if e.kind is ProgressKind.DOWNLOAD]
+    assert {e.subject for e in downloads} == {f"artifact 'big' of run {run_id}"}
+    assert {e.total_bytes for e in downloads} == {result.size}
+    done = [e.done_bytes or 0 for e in downloads]
+    assert done == sorted(done) and done[-1] == result.size
+    # The storage host streams it in several reads; the API's clock stood still but for one step
+    # of 0.5 s: the first read, the one after that step, and the last.
+    assert len(downloads) == 3, done
+    assert events[0].kind is ProgressKind.ARTIFACT and events[-1].kind is ProgressKind.ARTIFACT
 
 
 # -- the latest successful run -------------------------------------------------------------------------

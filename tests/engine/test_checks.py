@@ -14,26 +14,13 @@ import pytest
 
 from tests.conftest import MAIN_SHA
 from wait_and_dispatch.emulator import Emulator, Fault
-from wait_and_dispatch.engine.checks import (
-    APP_SETTLE_SECONDS,
-    CheckMatcher,
-    ChecksView,
-    SuiteRun,
-    decide,
-    wait_for_checks,
-)
-from wait_and_dispatch.engine.model import (
-    CallerJob,
-    CheckRun,
-    CheckSelection,
-    ChecksResult,
-    CheckSuite,
-    Outcome,
-    ProgressEvent,
-    ProgressKind,
-    Repository,
-    WaitOptions,
-)
+from wait_and_dispatch.engine.check_matching import CheckMatcher
+from wait_and_dispatch.engine.check_view import APP_SETTLE_SECONDS, ChecksView, SuiteRun, decide
+from wait_and_dispatch.engine.check_wait import wait_for_checks
+from wait_and_dispatch.engine.github_objects import CheckRun, CheckSuite, Repository
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
+from wait_and_dispatch.engine.requests import CallerJob, CheckSelection, WaitOptions
+from wait_and_dispatch.engine.results import ChecksResult, Outcome
 from wait_and_dispatch.engine.workflow_file import parse_workflow_jobs
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.clock import ManualClock

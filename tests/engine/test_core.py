@@ -9,16 +9,10 @@ from typing import Any
 from tests.conftest import MAIN_SHA
 from tests.engine.conftest import APP, MakeEngine
 from wait_and_dispatch.emulator import Emulator
-from wait_and_dispatch.engine import artifacts as artifacts_api
-from wait_and_dispatch.engine import workflow_runs
-from wait_and_dispatch.engine.model import (
-    ArtifactSelection,
-    DispatchPolicy,
-    Outcome,
-    ProgressKind,
-    RunRequest,
-    WaitOptions,
-)
+from wait_and_dispatch.engine import artifact_selection, workflow_runs
+from wait_and_dispatch.engine.progress import ProgressKind
+from wait_and_dispatch.engine.requests import ArtifactSelection, DispatchPolicy, RunRequest, WaitOptions
+from wait_and_dispatch.engine.results import Outcome
 from wait_and_dispatch.support.clock import ManualClock
 from wait_and_dispatch.support.errors import ConclusionNotAllowedError, WaitTimeoutError
 
@@ -114,6 +108,6 @@ def test_artifacts_from_the_latest_successful_run_on_a_branch(
     )
     assert result.run.head_branch == "feature/x"
     main_run = workflow_runs.find_runs(engine.api, APP, event="push", branch="main")[0]
-    from_main = {a.id for a in artifacts_api.list_artifacts(engine.api, APP, main_run.id)}
+    from_main = {a.id for a in artifact_selection.list_artifacts(engine.api, APP, main_run.id)}
     assert [a.id for a in result.artifacts] == sorted(from_main)
     assert (tmp_path / "app.txt").exists()

@@ -18,8 +18,9 @@ import pytest
 
 from tests.engine.test_artifacts import REPO, OctoApp, files_under
 from wait_and_dispatch.emulator import Emulator, Fault, Scenario
-from wait_and_dispatch.engine.artifacts import STALE_STAGING_AFTER, download_artifacts, remove_stale_staging
-from wait_and_dispatch.engine.model import ArtifactSelection
+from wait_and_dispatch.engine.artifact_download import download_artifacts
+from wait_and_dispatch.engine.artifact_staging import STALE_STAGING_AFTER, remove_stale_staging
+from wait_and_dispatch.engine.requests import ArtifactSelection
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
 from wait_and_dispatch.support.clock import SystemClock
 from wait_and_dispatch.support.errors import ArtifactError, DeadlineExceededError, ExitCode

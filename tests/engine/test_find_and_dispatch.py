@@ -20,7 +20,9 @@ from tests.support.tamper import TamperingProxy, edit_json
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.dispatch import FIND_GRACE, Dispatcher
-from wait_and_dispatch.engine.model import DispatchPolicy, ProgressEvent, Repository, RunRequest, WaitOptions
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.progress import ProgressEvent
+from wait_and_dispatch.engine.requests import DispatchPolicy, RunRequest, WaitOptions
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.session.progress import ProgressPrinter
 from wait_and_dispatch.support.clock import ManualClock
@@ -733,7 +735,7 @@ def test_the_wait_for_the_run_to_be_listed_is_said_once_then_only_polls(
     assert len(listed) == 1 and listed[0].kind == "correlating"
     assert len(polls) >= 10, "each later look is a poll event"
     out = io.StringIO()
-    printer = ProgressPrinter(out, live=False)
+    printer = ProgressPrinter(out)
     for event in events:
         printer(event)
     assert out.getvalue().count("not listed yet") <= 1, "a log gets at most one poll line a minute"

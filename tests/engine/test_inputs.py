@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.inputs import (
     MAX_INPUTS,
     parse_duration,
     parse_inputs,
     parse_key_values,
 )
-from wait_and_dispatch.engine.model import (
+from wait_and_dispatch.engine.progress import format_seconds
+from wait_and_dispatch.engine.requests import (
     DEFAULT_RUN_CONCLUSIONS,
     DispatchPolicy,
-    Repository,
     WaitOptions,
-    format_seconds,
     parse_conclusions,
 )
 from wait_and_dispatch.support.errors import UsageError

@@ -16,15 +16,10 @@ from tests.conftest import MAIN_SHA
 from wait_and_dispatch.emulator import Emulator
 from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.facade import Engine
-from wait_and_dispatch.engine.model import (
-    JobProgress,
-    Outcome,
-    ProgressEvent,
-    ProgressKind,
-    Repository,
-    WaitOptions,
-    WorkflowRun,
-)
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
+from wait_and_dispatch.engine.progress import JobProgress, ProgressEvent, ProgressKind
+from wait_and_dispatch.engine.requests import WaitOptions
+from wait_and_dispatch.engine.results import Outcome
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.clock import ManualClock
 from wait_and_dispatch.support.errors import ConclusionNotAllowedError
@@ -106,7 +101,7 @@ def test_the_wait_ends_at_the_first_failed_job_naming_it(
     assert result.failed_job.html_url in error.message
 
 
-def test_without_the_flag_the_wait_is_for_the_run_and_no_job_is_read(
+def test_without_the_flag_the_wait_is_for_the_run_and_no_job_is_read_while_waiting(
     start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
 ) -> None:
     t0 = clock.now()
@@ -116,7 +111,9 @@ def test_without_the_flag_the_wait_is_for_the_run_and_no_job_is_read(
     assert clock.now() - t0 >= QUEUED + 40
     assert result.failed_job is None
     assert not emulator.requests_to("/repos/octo/app/check-suites/*")
-    assert not emulator.requests_to("/repos/octo/app/actions/runs/*/attempts/*/jobs")
+    # The jobs are read once, by the failure digest, after the run has completed.
+    jobs_reads = emulator.requests_to("/repos/octo/app/actions/runs/*/attempts/*/jobs")
+    assert len(jobs_reads) == 1 and jobs_reads[0].time >= t0 + QUEUED + 40
 
 
 def test_cancel_on_failure_cancels_the_rest_of_the_run(

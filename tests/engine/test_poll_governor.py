@@ -17,14 +17,10 @@ import pytest
 from tests.conftest import BASE_SCENARIO, MAIN_SHA
 from wait_and_dispatch.emulator import Emulator, Fault, Scenario
 from wait_and_dispatch.engine import workflow_runs
-from wait_and_dispatch.engine.model import (
-    Outcome,
-    ProgressEvent,
-    ProgressKind,
-    Repository,
-    WaitOptions,
-    WorkflowRun,
-)
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
+from wait_and_dispatch.engine.requests import WaitOptions
+from wait_and_dispatch.engine.results import Outcome
 from wait_and_dispatch.engine.waiting import RunTarget, wait_for_run, wait_for_runs
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.github_api.polling import governor_for

@@ -20,8 +20,10 @@ import pytest
 
 from tests.engine.test_artifacts import REPO, OctoApp, files_under
 from wait_and_dispatch.emulator import Emulator
-from wait_and_dispatch.engine.artifacts import disposition_file_name, download_artifacts, is_zip
-from wait_and_dispatch.engine.model import ArtifactKind, ArtifactSelection
+from wait_and_dispatch.engine.artifact_download import download_artifacts
+from wait_and_dispatch.engine.artifact_files import disposition_file_name, is_zip
+from wait_and_dispatch.engine.requests import ArtifactSelection
+from wait_and_dispatch.engine.results import ArtifactKind
 from wait_and_dispatch.github_api import GitHubApi, StorageAnswer
 from wait_and_dispatch.support.errors import ArtifactDigestMismatchError, ArtifactError, ExitCode
 

@@ -22,15 +22,9 @@ from typing import Any
 from tests.conftest import MAIN_SHA
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.engine.facade import Engine
-from wait_and_dispatch.engine.model import (
-    ArtifactSelection,
-    DispatchPolicy,
-    Outcome,
-    Repository,
-    RunRequest,
-    RunResult,
-    WaitOptions,
-)
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.requests import ArtifactSelection, DispatchPolicy, RunRequest, WaitOptions
+from wait_and_dispatch.engine.results import Outcome, RunResult
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
 from wait_and_dispatch.support.clock import VirtualClock
 

@@ -16,7 +16,9 @@ from tests.conftest import MAIN_SHA
 from tests.engine.conftest import MakeEngine
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine import workflow_runs
-from wait_and_dispatch.engine.model import ArtifactSelection, Outcome, Repository, WaitOptions
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.requests import ArtifactSelection, WaitOptions
+from wait_and_dispatch.engine.results import Outcome
 from wait_and_dispatch.engine.waiting import wait_for_run
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.clock import ManualClock

@@ -15,17 +15,10 @@ from tests.conftest import MAIN_SHA
 from tests.support.github_facts import RUN_CONCLUSIONS
 from wait_and_dispatch.emulator import Emulator
 from wait_and_dispatch.engine import workflow_runs
-from wait_and_dispatch.engine.model import (
-    ApiCost,
-    Outcome,
-    ProgressEvent,
-    ProgressKind,
-    Repository,
-    RunResult,
-    WaitOptions,
-    WorkflowRun,
-    parse_conclusions,
-)
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
+from wait_and_dispatch.engine.requests import WaitOptions, parse_conclusions
+from wait_and_dispatch.engine.results import ApiCost, Outcome, RunResult
 from wait_and_dispatch.engine.waiting import RunTarget, wait_for_run, wait_for_runs
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.clock import ManualClock

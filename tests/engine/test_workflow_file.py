@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from wait_and_dispatch.engine.checks import CheckMatcher
-from wait_and_dispatch.engine.model import CheckSelection
+from wait_and_dispatch.engine.check_matching import CheckMatcher
+from wait_and_dispatch.engine.requests import CheckSelection
 from wait_and_dispatch.engine.workflow_file import (
     MAX_WORKFLOW_FILE_BYTES,
     JobNames,

@@ -21,7 +21,8 @@ from wait_and_dispatch.cli import main as cli
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.emulator.log import LoggedRequest
 from wait_and_dispatch.engine import workflow_runs
-from wait_and_dispatch.engine.model import CallerJob, Repository
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.requests import CallerJob
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
 from wait_and_dispatch.plans.loader import load_plan

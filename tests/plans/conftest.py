@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from wait_and_dispatch.emulator import Emulator, Scenario
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
 from wait_and_dispatch.plans.model import Collect, NodeKind, Plan, PlanNode, Select

@@ -586,18 +586,34 @@ def test_an_always_collect_node_leaves_out_sources_without_a_run(make_runner: Ma
     assert "left out train-2 (skipped)" in collected.reason
 
 
-def test_the_same_artifact_name_from_two_nodes_is_an_error_naming_both(make_runner: MakeRunner) -> None:
+def test_the_same_artifact_name_from_two_nodes_goes_into_each_nodes_folder(
+    make_runner: MakeRunner, tmp_path: Path
+) -> None:
+    # A matrix's members upload the same name (and an unzipped artifact is named after its file):
+    # each node's copy is kept, in a folder of its own, and select still picks the best.
     workflows = training_workflows(GOOD)
     workflows["train-2"]["artifacts"][0]["name"] = "metrics-1"
-    plan = make_plan(node("train-1"), node("train-2"), collect_node("all", ("train-1", "train-2")))
+    plan = make_plan(
+        node("train-1"),
+        node("train-2"),
+        node("train-3"),
+        collect_node(
+            "all",
+            ("train-1", "train-2", "train-3"),
+            select=Select(file="metrics.json", key="dice", highest=True),
+        ),
+    )
     runner, _, _ = make_runner(plan, workflows)
 
     result = runner.run()
 
-    error = result.outcomes["all"].error
-    assert isinstance(error, ArtifactError)
-    assert "'metrics-1' is in the runs of both train-1" in error.message
-    assert "and train-2" in error.message
+    collected = result.outcomes["all"]
+    assert collected.result is NodeResult.SUCCESS, collected.reason
+    for n, name in ((1, "metrics-1"), (2, "metrics-1"), (3, "metrics-3")):
+        written = json.loads((tmp_path / "metrics" / f"train-{n}" / name / "metrics.json").read_text())
+        assert written == GOOD[n]
+    selected = json.loads(collected.outputs["result"])["selected"]
+    assert (selected["node"], selected["artifact"], selected["dice"]) == ("train-2", "metrics-1", 0.93)
 
 
 def test_a_missing_select_key_is_an_artifact_error_that_says_what_the_file_has(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan
 from wait_and_dispatch.plans.scheduler import (

@@ -22,7 +22,7 @@ from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.emulator.faults import Fault
 from wait_and_dispatch.engine.facade import Engine
 from wait_and_dispatch.engine.inputs import parse_duration
-from wait_and_dispatch.engine.model import ProgressEvent
+from wait_and_dispatch.engine.progress import ProgressEvent
 from wait_and_dispatch.github_api import GitHubApi, RetryEvent, RetryPolicy
 from wait_and_dispatch.step.run import JobReport, run_job
 from wait_and_dispatch.step.settings import read_settings

@@ -56,6 +56,11 @@ BASIC_ERROR_SCHEMA: dict[str, Any] = {
     },
 }
 
+# Error answers the description lists without a body, which GitHub sends with its error body:
+# `git/delete-ref` 422 "Reference does not exist" (googleapis/github-repo-automation#138,
+# jcabi/jcabi-github#1335).
+ERRORS_DESCRIBED_WITHOUT_BODY = frozenset({("DELETE", "/repos/{owner}/{repo}/git/refs/{ref}", 422)})
+
 # Conditional requests: any GET may answer 304 Not Modified with an empty body ("Best practices
 # for using the REST API", docs.github.com); the description lists 304 only on a few operations.
 CONDITIONAL_METHODS = frozenset({"GET", "HEAD"})
@@ -326,6 +331,16 @@ class OpenApiSpec:
     def load(cls, path: Path = SPEC_FILE) -> OpenApiSpec:
         return _load_spec(path)
 
+    def check_webhook(self, name: str, payload: Any) -> list[str]:
+        """Violations of the description's webhook `name` (`workflow-run-completed`, under
+        `x-webhooks`) by an event payload, as GitHub sends it and writes it to a job's
+        GITHUB_EVENT_PATH (empty: it conforms)."""
+        webhook = self.document.get("x-webhooks", {}).get(name)
+        if webhook is None:
+            return [f"no webhook {name!r} in the description"]
+        schema = webhook["post"]["requestBody"]["content"]["application/json"]["schema"]
+        return _schema_errors(OAS30ReadValidator, schema, payload, f"{name} payload")
+
     # -- finding operations ---------------------------------------------------------------
 
     def operation(self, method: str, template: str) -> Operation:
@@ -400,6 +415,8 @@ class OpenApiSpec:
 
         problems += self._check_documented_headers(where, response, status, header_values)
         schema = _json_schema(response.get("content"))
+        if schema is None and (method.upper(), operation.template, status) in ERRORS_DESCRIBED_WITHOUT_BODY:
+            return problems + self._check_undocumented_error(where, operation, status, value, decode_error)
         if schema is None:
             if value is not _NO_BODY or decode_error:
                 problems.append(f"{where}: the description documents no body for {status}, got one")

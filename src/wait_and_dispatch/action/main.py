@@ -15,10 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TextIO
 
-from wait_and_dispatch.action.runner import Runner
+from wait_and_dispatch.action.runner import RunnerChannel
 from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.app_auth import AppCredentials, InstallationToken, installation_token
-from wait_and_dispatch.engine.model import CallerJob, ProgressEvent, ProgressKind, Repository
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
+from wait_and_dispatch.engine.requests import CallerJob
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
 from wait_and_dispatch.plans.model import Plan
@@ -42,8 +44,9 @@ from wait_and_dispatch.session.summary import (
     plan_summary,
     run_summary,
 )
-from wait_and_dispatch.step.catalogue import ALIASES, find_input
+from wait_and_dispatch.step.catalogue import find_input
 from wait_and_dispatch.step.credentials import read_app_credentials
+from wait_and_dispatch.step.peer_names import ALIASES
 from wait_and_dispatch.step.run import JobReport, peer_outputs
 from wait_and_dispatch.step.settings import ACTION, JobSettings, read_settings
 from wait_and_dispatch.support.errors import (
@@ -64,7 +67,7 @@ _PRIVATE_KEY_INPUT = find_input("app-private-key").env_names[0]
 def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False) -> int:
     """The action's one boundary: every error, ours or not, ends as one annotation with a hint
     and its exit code; the runs this step dispatched are cancelled when nothing else could."""
-    runner = Runner(environ, stdout)
+    runner = RunnerChannel(environ, stdout)
     for variable, value in environ.items():  # before any input is reported on, even a bad one
         if variable in _TOKEN_INPUTS and value.strip():
             runner.mask(value.strip())
@@ -109,7 +112,7 @@ def run_action(environ: Mapping[str, str], *, stdout: TextIO, post: bool = False
 
 
 def _run(
-    runner: Runner,
+    runner: RunnerChannel,
     values: dict[str, str],
     token: str | None,
     environ: Mapping[str, str],
@@ -143,7 +146,7 @@ def _run(
         return _main(_Step(runner, values, step_token, environ, stdout), settings)
 
 
-def read_inputs(runner: Runner, environ: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
+def read_inputs(runner: RunnerChannel, environ: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
     """The step's inputs by our names (the peers' names written into ours), the token apart, and
     the repository defaulting to the caller's."""
     values = runner.inputs()
@@ -201,7 +204,7 @@ def caller_job(environ: Mapping[str, str], repository: str, check_run_id: str = 
 class _Step:
     """What the step runs with: the runner's files and log, its inputs, its token, the environment."""
 
-    runner: Runner
+    runner: RunnerChannel
     values: Mapping[str, str]
     token: str | None
     environ: Mapping[str, str]
@@ -213,7 +216,7 @@ class _Step:
 
 def _main(step: _Step, settings: JobSettings) -> int:
     runner = step.runner
-    printer = ProgressPrinter(step.stdout, live=False)  # also keeps the ids of the runs we dispatch
+    printer = ProgressPrinter(step.stdout)  # also keeps the ids of the runs we dispatch
     dispatched = printer.dispatched
     cancelled: list[int] = []
 
@@ -253,7 +256,7 @@ def _cancelled_runs(cancelled: list[int]) -> str:
     return f"; cancelled the runs it dispatched: {', '.join(map(str, cancelled))}" if cancelled else ""
 
 
-def _say_cancelled(runner: Runner, cancelled: list[int]) -> None:
+def _say_cancelled(runner: RunnerChannel, cancelled: list[int]) -> None:
     if cancelled:
         runner.warning(
             f"cancelled runs {', '.join(map(str, cancelled))}, which this step dispatched: the step "
@@ -262,7 +265,7 @@ def _say_cancelled(runner: Runner, cancelled: list[int]) -> None:
         )
 
 
-def _report(runner: Runner, settings: JobSettings, report: JobReport, api_url: str) -> int:
+def _report(runner: RunnerChannel, settings: JobSettings, report: JobReport, api_url: str) -> int:
     if settings.dry_run:
         for line in report.preview:
             runner.notice(line, title="wait-and-dispatch dry run")
@@ -358,10 +361,12 @@ def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
     return int(report.error.exit_code)
 
 
-def _fail(runner: Runner, error: WaitAndDispatchError, *, summary: bool, annotate: bool = True) -> None:
+def _fail(
+    runner: RunnerChannel, error: WaitAndDispatchError, *, summary: bool, annotate: bool = True
+) -> None:
     if annotate:
         runner.error(error.message, title=_title(error), hint=error.hint)
-    if summary:  # one that cannot be written is a warning (Runner.summary), never a second error
+    if summary:  # one that cannot be written is a warning (RunnerChannel.summary), never a second error
         runner.summary(failure_summary(error))
 
 
@@ -376,7 +381,7 @@ def _title(error: WaitAndDispatchError) -> str:
     }.get(error.exit_code, "wait-and-dispatch failed")
 
 
-def _runs_to_cancel(runner: Runner, values: Mapping[str, str]) -> list[tuple[Repository, int]]:
+def _runs_to_cancel(runner: RunnerChannel, values: Mapping[str, str]) -> list[tuple[Repository, int]]:
     """For the post step: the runs this step dispatched and left running, if cancel-on-cancel.
 
     Saved as `ID` (in the step's repository) or `owner/name#ID` (a plan node's run elsewhere)."""
@@ -390,7 +395,7 @@ def _runs_to_cancel(runner: Runner, values: Mapping[str, str]) -> list[tuple[Rep
     return saved
 
 
-def _post(runner: Runner, saved: list[tuple[Repository, int]], token: str | None, api_url: str) -> int:
+def _post(runner: RunnerChannel, saved: list[tuple[Repository, int]], token: str | None, api_url: str) -> int:
     """The post step (runs if the job was cancelled): cancel the dispatched runs still running."""
     api = GitHubApi(base_url=api_url, token=token)
     cancelled: list[int] = []
@@ -408,7 +413,7 @@ def _post(runner: Runner, saved: list[tuple[Repository, int]], token: str | None
 
 @contextmanager
 def _step_token(
-    runner: Runner,
+    runner: RunnerChannel,
     credentials: AppCredentials | None,
     token: str | None,
     repositories: list[Repository],
@@ -447,7 +452,7 @@ def _api_url(values: Mapping[str, str], environ: Mapping[str, str]) -> str:
     return check_api_url(environ.get("GITHUB_API_URL") or DEFAULT_API_URL, "GITHUB_API_URL")
 
 
-def _warn_about_cleartext(runner: Runner, api_url: str, *, sends_credentials: bool) -> None:
+def _warn_about_cleartext(runner: RunnerChannel, api_url: str, *, sends_credentials: bool) -> None:
     """A token to a plain http:// host that is not this machine: warned, not refused. The action
     has no --insecure-http: the URL comes from the workflow (or the runner's GITHUB_API_URL on a
     GHES without TLS), so its author chose it; the warning makes the choice visible on the run's

@@ -12,10 +12,11 @@ them. We chose it over actions-toolkit, whose last release (2022) still falls ba
 `::set-output` command and has no job summary.
 
 The library writes to `sys.stdout` and opens the files named in `os.environ`; it takes neither a
-stream nor a path. `Runner` takes both (so tests and other callers can give their own) and points
-the library at them for the length of one call: stdout with `contextlib.redirect_stdout`, a file
-command's variable by binding it in `os.environ`. In the action `environ` is `os.environ` and
-`stdout` is `sys.stdout`, so both are no-ops there; either way a `Runner` is used from one thread.
+stream nor a path. `RunnerChannel` takes both (so tests and other callers can give their own) and
+points the library at them for the length of one call: stdout with `contextlib.redirect_stdout`, a
+file command's variable by binding it in `os.environ`. In the action `environ` is `os.environ` and
+`stdout` is `sys.stdout`, so both are no-ops there; either way a `RunnerChannel` is used from one
+thread.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import TextIO
 
 import github_action_utils as gha
 
-from wait_and_dispatch.step import aliases, catalogue
+from wait_and_dispatch.step import aliases, catalogue, peer_names
 from wait_and_dispatch.support.errors import RunnerFileError
 
 # GitHub refuses a step's whole summary above 1 MiB: the runner logs "$GITHUB_STEP_SUMMARY upload
@@ -43,8 +44,10 @@ TRUNCATION_NOTE = (
 _INPUT_PREFIX = "INPUT_"
 
 
-class Runner:
-    """Reads the action's inputs and writes its outputs, summary and annotations."""
+class RunnerChannel:
+    """The action's channel to the runner: reads the `INPUT_*` variables, and writes the files
+    (`GITHUB_OUTPUT`, `GITHUB_STATE`, `GITHUB_STEP_SUMMARY`) and the workflow commands (annotations,
+    masks, groups) on stdout. Not a runner of anything: plans are run by `plans.PlanRunner`."""
 
     def __init__(self, environ: Mapping[str, str], stdout: TextIO) -> None:
         self._environ = environ
@@ -56,14 +59,14 @@ class Runner:
     def inputs(self) -> dict[str, str]:
         """Every input of `catalogue.INPUTS` by its canonical name, stripped ("" when not given).
 
-        The peer actions' names (`catalogue.ALIASES`) are written into ours by `step.aliases`, which
+        The peer actions' names (`peer_names.ALIASES`) are written into ours by `step.aliases`, which
         says what it did: each message is reported once, as a notice or a warning. An `INPUT_*`
         variable no input owns (a typo) is reported as a warning naming the closest input.
         A peer input that cannot be honoured raises `UsageError`.
         """
         given = {
             name: self._environ.get(f"{_INPUT_PREFIX}{name.replace(' ', '_').upper()}", "")
-            for name in (*catalogue.INPUT_NAMES, *catalogue.ALIAS_NAMES)
+            for name in (*catalogue.INPUT_NAMES, *peer_names.ALIAS_NAMES)
         }
         repository = self._environ.get("GITHUB_REPOSITORY", "")
         owner = self._environ.get("GITHUB_REPOSITORY_OWNER") or repository.partition("/")[0]
@@ -82,7 +85,7 @@ class Runner:
         # The runner passes every key under `with:` as INPUT_<KEY>, declared or not, and its own
         # "Unexpected input(s)" warning does not say what was meant.
         known = {env for item in catalogue.INPUTS for env in item.env_names}
-        known |= {alias.env_name for alias in catalogue.ALIASES}
+        known |= {alias.env_name for alias in peer_names.ALIASES}
         spellings = {name: item.name for item in catalogue.INPUTS for name in (item.name, *item.aliases)}
         for variable in sorted(self._environ):
             if not variable.startswith(_INPUT_PREFIX) or variable in known:
@@ -115,7 +118,7 @@ class Runner:
 
     def set_outputs(self, values: Mapping[str, str]) -> None:
         """Append every value to `$GITHUB_OUTPUT` (nothing when unset: not running in Actions)."""
-        unknown = sorted(set(values) - {*catalogue.OUTPUT_NAMES, *catalogue.OUTPUT_ALIAS_NAMES})
+        unknown = sorted(set(values) - {*catalogue.OUTPUT_NAMES, *peer_names.OUTPUT_ALIAS_NAMES})
         if unknown:
             raise ValueError(f"not outputs of the action: {', '.join(unknown)} (see catalogue.OUTPUTS)")
         path = self._environ.get("GITHUB_OUTPUT")

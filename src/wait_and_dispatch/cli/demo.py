@@ -66,16 +66,14 @@ def run_demo(*, speed: float = 30.0, path: str | None = None, out: TextIO) -> in
 def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO) -> int:
     """The same engine call the action and `wait-and-dispatch run` make."""
     from wait_and_dispatch.engine.facade import Engine
-    from wait_and_dispatch.engine.model import (
-        ArtifactSelection,
-        DispatchPolicy,
-        Repository,
-        RunRequest,
-        WaitOptions,
-    )
+    from wait_and_dispatch.engine.github_objects import Repository
+    from wait_and_dispatch.engine.requests import ArtifactSelection, DispatchPolicy, RunRequest, WaitOptions
+    from wait_and_dispatch.session.progress import is_line
     from wait_and_dispatch.step.run import run_outputs
 
-    engine = Engine(api, lambda event: say(event.message) if event.kind != "poll" else None)
+    engine = Engine(
+        api, lambda event: say(event.message) if is_line(event) and event.kind != "poll" else None
+    )
     result = engine.run(
         RunRequest(
             Repository.parse(DEMO_REPO),

@@ -17,7 +17,8 @@ from typing import TextIO
 from wait_and_dispatch import ACTION_REPOSITORY, __version__
 from wait_and_dispatch.cli.invocation import Invocation
 from wait_and_dispatch.engine import workflow_runs
-from wait_and_dispatch.engine.model import Repository, format_seconds
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.progress import format_seconds
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
@@ -30,11 +31,7 @@ from wait_and_dispatch.session.plan_step import (
     plan_repository,
     read_plan_settings,
 )
-from wait_and_dispatch.session.progress import (
-    PlanProgressPrinter,
-    notice_progress,
-    progress_stream,
-)
+from wait_and_dispatch.session.progress import notice_progress, plan_progress_printer
 from wait_and_dispatch.session.summary import RESULT_EMOJI, plan_preview_summary, plan_summary
 from wait_and_dispatch.step import results
 from wait_and_dispatch.support.errors import GitHubApiError, UsageError
@@ -85,7 +82,8 @@ def run_plan_command(call: Invocation) -> int:
     )
     if call.secrets is not None:
         call.secrets.add(connection.token)
-    printer = PlanProgressPrinter(progress_stream(stderr, quiet=args.quiet))
+    shown = [args.node] if args.node else list(plan.nodes)  # `--node`: the one node this step runs
+    printer = plan_progress_printer(stderr, environ, shown, quiet=args.quiet)
 
     def context(api: GitHubApi) -> PlanContext:
         ref_name = args.ref or workflow_runs.default_branch(api, repository)

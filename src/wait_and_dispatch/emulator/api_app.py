@@ -23,6 +23,7 @@ from werkzeug.wrappers import Request, Response
 
 from wait_and_dispatch.emulator.answer_headers import answer_headers
 from wait_and_dispatch.emulator.auth import authenticate
+from wait_and_dispatch.emulator.events import settle
 from wait_and_dispatch.emulator.exchange import DOCS, ApiError, Call, Reply, Route, not_found
 from wait_and_dispatch.emulator.faults import Fault, FaultSet, drop_connection
 from wait_and_dispatch.emulator.limits import (
@@ -184,6 +185,8 @@ class ApiApp:
             exempt = not route.counted
             limited = self.state.options.rate_limited
             with self.state.lock:
+                # Runs started by events that have happened by now exist before anyone looks.
+                settle(self.state, now, self.urls)
                 if request.method not in ("GET", "HEAD") and not exempt and limited and budget.remaining <= 0:
                     raise exhausted(token, self.urls)
                 call = Call(

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING
 from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 
-from wait_and_dispatch.emulator.blob_urls import check_blob_signature
+from wait_and_dispatch.emulator.blob_urls import check_blob_signature, check_log_signature
 from wait_and_dispatch.emulator.faults import BLOB_BODY_KINDS, Fault, FaultSet, drop_connection
+from wait_and_dispatch.emulator.job_logs import job_log, run_logs_zip
 from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
 from wait_and_dispatch.emulator.shapes import iso
 from wait_and_dispatch.emulator.state import State
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 _PATH_RE = re.compile(r"^/artifacts/(\d+)/[^/]+$")
+_JOB_LOG_RE = re.compile(r"^/actions-results/jobs/(\d+)/job-logs\.txt$")
+_RUN_LOGS_RE = re.compile(r"^/actions-results/runs/(\d+)/attempts/(\d+)/logs\.zip$")
 _TRICKLE_REAL_PAUSE = 0.02
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -119,6 +122,8 @@ class BlobApp:
                 "Check the value of Authorization header.",
                 now,
             )
+        if request.path.startswith("/actions-results/"):
+            return self._log(request, now)
         match = _PATH_RE.match(request.path)
         with self.state.lock:
             artifact = self.state.artifacts.get(int(match.group(1))) if match else None
@@ -138,10 +143,7 @@ class BlobApp:
                 now,
                 "Signature did not match. String to sign used was r\n\n" + urllib.parse.quote(request.path),
             )
-        try:
-            expiry = datetime.strptime(se, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
-        except ValueError:
-            expiry = 0.0
+        expiry = _expiry(se)
         if now >= expiry:
             return _authentication_failed(
                 now,
@@ -169,24 +171,13 @@ class BlobApp:
             ("x-ms-meta-created", iso(created) or ""),
             ("Date", http_date(now)),
         ]
-        range_header = request.headers.get("Range")
-        if range_header and size > 0:
-            parsed = _RANGE_RE.match(range_header.strip())
-            if parsed and (parsed.group(1) or parsed.group(2)):
-                if parsed.group(1):
-                    start = int(parsed.group(1))
-                    end = min(int(parsed.group(2)), size - 1) if parsed.group(2) else size - 1
-                else:
-                    start, end = max(0, size - int(parsed.group(2))), size - 1
-                if start > end or start >= size:
-                    return _azure_error(
-                        416,
-                        "InvalidRange",
-                        "The range specified is invalid for the current size of the resource.",
-                        now,
-                    )
-                status = 206
-                headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
+        wanted = _byte_range(request, size)
+        if wanted is None:
+            return _invalid_range(now)
+        if wanted[2]:
+            start, end = wanted[0], wanted[1]
+            status = 206
+            headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
         length = end - start + 1 if size > 0 else 0
         headers.append(("Content-Length", str(length)))
         body: Iterable[bytes] = _slice(chunks, start, length)
@@ -207,6 +198,100 @@ class BlobApp:
         if request.method == "HEAD":
             body = []
         return Response(body, status, headers=headers, direct_passthrough=True)
+
+    def _log(self, request: Request, now: float) -> Response:
+        """A job's log (text) or a run attempt's logs (zip), made from the model at `now`, for a
+        URL the API host signed (routes/jobs.py, routes/runs.py); byte ranges as for artifacts."""
+        se, sig = request.args.get("se", ""), request.args.get("sig", "")
+        if not se or not sig:
+            return _authentication_failed(now, "sig and se are mandatory.")
+        if not check_log_signature(request.path, se, sig, self.signing_key):
+            return _authentication_failed(
+                now,
+                "Signature did not match. String to sign used was r\n\n" + urllib.parse.quote(request.path),
+            )
+        if now >= _expiry(se):
+            return _authentication_failed(now, "Signature not valid in the specified time frame")
+        with self.state.lock:
+            found = _log_content(self.state, request.path, now)
+        if found is None:
+            return _azure_error(404, "BlobNotFound", "The specified blob does not exist.", now)
+        body, content_type = found
+        size = len(body)
+        headers = [
+            ("Content-Type", content_type),
+            ("Accept-Ranges", "bytes"),
+            ("Server", "Windows-Azure-Blob/1.0 Microsoft-HTTPAPI/2.0"),
+            ("x-ms-request-id", str(uuid.uuid4())),
+            ("x-ms-version", "2025-01-05"),
+            ("x-ms-blob-type", "BlockBlob"),
+            ("Date", http_date(now)),
+        ]
+        wanted = _byte_range(request, size)
+        if wanted is None:
+            return _invalid_range(now)
+        start, end, ranged = wanted
+        status = 200
+        if ranged:
+            status = 206
+            headers.append(("Content-Range", f"bytes {start}-{end}/{size}"))
+        piece = body[start : end + 1] if size > 0 else b""
+        headers.append(("Content-Length", str(len(piece))))
+        return Response(b"" if request.method == "HEAD" else piece, status, headers=headers)
+
+
+def _log_content(state: State, path: str, now: float) -> tuple[bytes, str] | None:
+    """The bytes and content type of a log path, or None when it names no completed job or run."""
+    job_match = _JOB_LOG_RE.match(path)
+    if job_match:
+        found = state.jobs.get(int(job_match.group(1)))
+        if found is None:
+            return None
+        _, attempt, job = found
+        job_state = attempt.job_state(job, now)
+        if job_state is None or job_state.completed_at is None:
+            return None
+        return job_log(job, job_state, attempt, now).encode("utf-8"), "text/plain; charset=utf-8"
+    run_match = _RUN_LOGS_RE.match(path)
+    if run_match:
+        run = state.runs.get(int(run_match.group(1)))
+        numbered = run.attempt(int(run_match.group(2))) if run is not None else None
+        if run is None or numbered is None or now < numbered.end:
+            return None
+        return run_logs_zip(numbered, state.job_states(run, numbered, now), now), "application/zip"
+    return None
+
+
+def _expiry(se: str) -> float:
+    try:
+        return datetime.strptime(se, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _byte_range(request: Request, size: int) -> tuple[int, int, bool] | None:
+    """(first, last) byte to send and whether a `Range` asked for them (`bytes=a-b`, `bytes=a-`,
+    `bytes=-n`; else the whole body); None for a range that cannot be served (416)."""
+    start, end = 0, size - 1
+    range_header = request.headers.get("Range")
+    if range_header and size > 0:
+        parsed = _RANGE_RE.match(range_header.strip())
+        if parsed and (parsed.group(1) or parsed.group(2)):
+            if parsed.group(1):
+                start = int(parsed.group(1))
+                end = min(int(parsed.group(2)), size - 1) if parsed.group(2) else size - 1
+            else:
+                start, end = max(0, size - int(parsed.group(2))), size - 1
+            if start > end or start >= size:
+                return None
+            return start, end, True
+    return start, end, False
+
+
+def _invalid_range(now: float) -> Response:
+    return _azure_error(
+        416, "InvalidRange", "The range specified is invalid for the current size of the resource.", now
+    )
 
 
 def _slice(chunks: Iterator[bytes], start: int, length: int) -> Iterator[bytes]:

@@ -90,3 +90,32 @@ def _blob_signature(art_id: int, se: str, rscd: str, rsct: str, key: bytes) -> s
 
 def check_blob_signature(art_id: int, se: str, sig: str, key: bytes, rscd: str = "", rsct: str = "") -> bool:
     return hmac.compare_digest(_blob_signature(art_id, se, rscd, rsct, key), sig)
+
+
+# Where the logs live on the blob host: GitHub's own point at its results storage
+# (`.../actions-results/<id>/workflow-job-run-<id>/logs/job/job-logs.txt?rsct=text%2Fplain&se=...&sig=...`,
+# the OpenAPI example of actions/download-job-logs-for-workflow-run shows an older host); the
+# emulator keeps the shape: a path under /actions-results, signed with an expiry.
+def job_log_path(job_id: int) -> str:
+    return f"/actions-results/jobs/{job_id}/job-logs.txt"
+
+
+def run_logs_path(run_id: int, attempt: int) -> str:
+    return f"/actions-results/runs/{run_id}/attempts/{attempt}/logs.zip"
+
+
+def sign_log_url(blob_base: str, path: str, expires: float, key: bytes) -> str:
+    """A signed URL for a log on the blob host, valid until `expires` (`se`, `sig` in the query)."""
+    se = iso(expires) or ""
+    query = urllib.parse.urlencode(
+        [("sv", "2025-01-05"), ("se", se), ("sr", "b"), ("sp", "r"), ("sig", _log_signature(path, se, key))]
+    )
+    return f"{blob_base}{path}?{query}"
+
+
+def _log_signature(path: str, se: str, key: bytes) -> str:
+    return urlsafe_b64encode(hmac.new(key, f"log\n{path}\n{se}".encode(), hashlib.sha256).digest()).decode()
+
+
+def check_log_signature(path: str, se: str, sig: str, key: bytes) -> bool:
+    return hmac.compare_digest(_log_signature(path, se, key), sig)

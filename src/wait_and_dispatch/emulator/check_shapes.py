@@ -14,9 +14,10 @@ from wait_and_dispatch.emulator.model import (
     JobState,
     Repo,
     Run,
+    job_annotations,
 )
 from wait_and_dispatch.emulator.shapes import Urls, iso, node_id, repo_minimal, stable_tree, user
-from wait_and_dispatch.emulator.specs import GitHubAppSpec, InstallationSpec
+from wait_and_dispatch.emulator.specs import AnnotationSpec, GitHubAppSpec, InstallationSpec
 
 
 def app(slug: str, app_id: int, urls: Urls) -> dict[str, Any]:
@@ -87,9 +88,12 @@ def check_run(
     app_id: int,
     details_url: str | None,
     urls: Urls,
+    output: tuple[str | None, str | None, int] = (None, None, 0),
 ) -> dict[str, Any]:
-    """OpenAPI checks/get (`check-run`); key order of CheckRun.testGetCheckRunsForRef."""
+    """OpenAPI checks/get (`check-run`); key order of CheckRun.testGetCheckRunsForRef. `output` is
+    its title, summary and number of annotations."""
     api = f"{urls.api}/repos/{repo.full_name}/check-runs/{run_id}"
+    title, summary, annotations_count = output
     return {
         "id": run_id,
         "name": name,
@@ -104,15 +108,53 @@ def check_run(
         "started_at": iso(state.started_at),
         "completed_at": iso(state.completed_at),
         "output": {
-            "title": None,
-            "summary": None,
+            "title": title,
+            "summary": summary,
             "text": None,
-            "annotations_count": 0,
+            "annotations_count": annotations_count,
             "annotations_url": f"{api}/annotations",
         },
         "check_suite": {"id": suite_id},
         "app": app(app_slug, app_id, urls),
         "pull_requests": [],
+    }
+
+
+def job_output(job_: Job, state: JobState) -> tuple[str | None, str | None, int]:
+    """A job's check run output, as GitHub Actions fills it: nothing until the job has annotations,
+    then the job's name and a count of them by level (the recording CheckRun.testGetCheckRunsForRef:
+    "test (Python 3.6)", "There are 1 failures, 0 warnings, and 0 notices.")."""
+    notes = job_annotations(job_, state)
+    if not notes:
+        return None, None, 0
+    count = {level: sum(n.level == level for n in notes) for level in ("failure", "warning", "notice")}
+    summary = (
+        f"There are {count['failure']} failures, {count['warning']} warnings, and {count['notice']} notices."
+    )
+    return job_.name, summary, len(notes)
+
+
+def app_output(cr: AppCheckRun, state: JobState) -> tuple[str | None, str | None, int]:
+    """An app's check run output: what the scenario says the app wrote, once it completed."""
+    if state.status != "completed":
+        return None, None, 0
+    return cr.spec.output_title, cr.spec.output_summary, len(cr.spec.annotations)
+
+
+def annotation(repo: Repo, head_sha: str, note: AnnotationSpec, urls: Urls) -> dict[str, Any]:
+    """OpenAPI checks/list-annotations item (`check-annotation`); key order of the recording
+    CheckRun.testListCheckRunAnnotations."""
+    return {
+        "path": note.path,
+        "blob_href": f"{urls.web}/{repo.full_name}/blob/{head_sha}/{note.path}",
+        "start_line": note.start_line,
+        "start_column": note.start_column,
+        "end_line": note.end_line,
+        "end_column": note.end_column,
+        "annotation_level": note.level,
+        "title": note.title,
+        "message": note.message,
+        "raw_details": note.raw_details,
     }
 
 
@@ -130,6 +172,7 @@ def job_check_run(run: Run, attempt: Attempt, job_: Job, state: JobState, urls: 
         ACTIONS_APP.id or 15368,
         details,
         urls,
+        job_output(job_, state),
     )
 
 
@@ -145,6 +188,7 @@ def app_check_run(repo: Repo, cr: AppCheckRun, state: JobState, urls: Urls) -> d
         cr.app_id,
         None,
         urls,
+        app_output(cr, state),
     )
 
 

@@ -16,6 +16,8 @@ def load_repo(state: State, spec: RepoSpec) -> None:
     """Add a scenario's repository to `state`: its workflows, its runs, its apps' check suites and runs."""
     repo = Repo(spec=spec, id=spec.id or state.ids.next("repo"), created_at=state.start - 86400 * 365)
     state.repos[spec.full_name] = repo
+    repo.refs.update({f"refs/heads/{name}": sha for name, sha in spec.branches.items()})
+    repo.refs.update({f"refs/tags/{name}": sha for name, sha in spec.tags.items()})
     for wf_spec in spec.workflows:
         wf = Workflow(
             spec=wf_spec,
@@ -36,7 +38,7 @@ def load_repo(state: State, spec: RepoSpec) -> None:
         if sha is None:
             branch = branch or spec.default_branch
             named = repo.branch_or_tag(branch)
-            sha = named[1] if named else spec.branches[spec.default_branch]
+            sha = named[1] if named else repo.branches[spec.default_branch]
         run = state.create_run(
             repo,
             wf,

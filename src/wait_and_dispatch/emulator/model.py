@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wait_and_dispatch.emulator.specs import (
+    AnnotationSpec,
     AppSpec,
     ArtifactSpec,
     CaseSpec,
@@ -38,6 +39,9 @@ _NO_ARTIFACT_CONCLUSIONS = ("cancelled", "skipped", "startup_failure", "action_r
 # GITHUB_TOKEN, 5,000 for a user's token or a GitHub App installation).
 RATE_LIMITS = {"github_token": 1000, "pat": 5000, "app": 5000}  # nosec # B105: request budgets per token kind, not passwords
 HOUR = 3600.0
+# "Each workflow run is limited to 35 days. If a workflow run reaches this limit, the workflow run
+# is cancelled" (GitHub docs, "Usage limits, billing, and administration").
+RUN_TIME_LIMIT = 35 * 86400.0
 
 
 def stable_id(text: str, base: int, spread: int) -> int:
@@ -118,6 +122,85 @@ class JobState:
     completed_at: float | None
 
 
+@dataclass(frozen=True)
+class StepState:
+    """One step of a job at a moment: what the jobs API shows and the job's log is laid out by."""
+
+    name: str
+    number: int
+    status: str
+    conclusion: str | None
+    started_at: float | None
+    completed_at: float | None
+
+
+def _runs_after_failure(name: str) -> bool:
+    """The runner still runs an action's post step and "Complete job" after a step failed (their
+    conclusion stays success); every other later step is skipped."""
+    return name.startswith("Post ") or name == "Complete job"
+
+
+def step_states(job: Job, job_state: JobState, attempt: Attempt, now: float) -> list[StepState]:
+    """Steps share the job's planned time evenly (up to the step it `fails_at`, when it names one);
+    the step running when the job ended carries its conclusion, later ones are skipped (what the
+    runner reports for a failed step)."""
+    start = job_state.started_at
+    planned_end = attempt.natural_end if job.spec.duration is None else start + job.spec.duration
+    planned_end = min(planned_end, attempt.natural_end)
+    failing = job.spec.fails_at
+    ran = len(job.steps) if failing is None else failing + 1
+    slot = max(0.0, planned_end - start) / max(1, ran)
+    end = job_state.completed_at
+    failed_at_step = failing is not None and job_state.conclusion == "failure"
+    steps = []
+    for index, name in enumerate(job.steps):
+        s_start = start + index * slot
+        s_end = s_start + slot
+        step = StepState(name, index + 1, "queued", None, None, None)
+        if end is not None:
+            if failed_at_step and index >= ran and _runs_after_failure(name):
+                step = StepState(name, index + 1, "completed", "success", end, end)
+            elif index >= ran:
+                step = StepState(name, index + 1, "completed", "skipped", end, end)
+            elif s_end <= end and not (index == ran - 1 and job_state.conclusion != "success"):
+                step = StepState(name, index + 1, "completed", "success", s_start, s_end)
+            elif s_start <= end:
+                step = StepState(name, index + 1, "completed", job_state.conclusion, s_start, end)
+            else:
+                step = StepState(name, index + 1, "completed", "skipped", end, end)
+        elif index < ran and now >= s_end:
+            step = StepState(name, index + 1, "completed", "success", s_start, s_end)
+        elif index < ran and now >= s_start:
+            step = StepState(name, index + 1, "in_progress", None, s_start, None)
+        steps.append(step)
+    return steps
+
+
+# The annotation GitHub Actions adds for a step whose process failed: the runner's
+# `##[error]Process completed with exit code 1.` becomes a `failure` annotation on `.github` (as
+# the annotations quoted in Lexus2016/hermes-agent-evolution#2547 show: "failure at .github:10
+# Process completed with exit code 1."). The line GitHub gives varies; 1 here is unverified.
+def exit_code_annotation() -> AnnotationSpec:
+    return AnnotationSpec(
+        path=".github",
+        start_line=1,
+        end_line=1,
+        level="failure",
+        message="Process completed with exit code 1.",
+    )
+
+
+def job_annotations(job: Job, job_state: JobState) -> tuple[AnnotationSpec, ...]:
+    """A completed job's annotations, in the order they were made: what its failing step reported,
+    then the runner's exit-code error when a step failed."""
+    if job_state.completed_at is None:
+        return ()
+    notes = job.spec.annotations
+    if job_state.conclusion == "failure":
+        notes += (exit_code_annotation(),)
+    return notes
+
+
 @dataclass
 class Artifact:
     id: int
@@ -138,6 +221,10 @@ class Attempt:
     jobs: list[Job] = field(default_factory=list)
     artifacts: list[Artifact] = field(default_factory=list)
     cancelled_at: float | None = None
+    # A held attempt (a `held` workflow's) runs until the test finishes it (`finished_at`), or
+    # until GitHub's run time limit cancels it.
+    held: bool = False
+    finished_at: float | None = None
 
     @property
     def started_in_progress(self) -> float:
@@ -145,7 +232,11 @@ class Attempt:
 
     @property
     def natural_end(self) -> float:
-        return self.origin + self.timeline.total
+        if not self.held:
+            return self.origin + self.timeline.total
+        if self.finished_at is not None:
+            return self.finished_at
+        return self.origin + RUN_TIME_LIMIT
 
     @property
     def end(self) -> float:
@@ -229,6 +320,17 @@ class Run:
     artifact_specs: tuple[ArtifactSpec, ...] | None = None  # None: the case's or the workflow's
     deleted: bool = False
     case: int | None = None  # the index of the workflow's case this run matched
+    # The kind of token that started it (`github_token`, `app`, `pat`), None for GitHub itself or
+    # a scenario's run: a GITHUB_TOKEN's run fires no `workflow_run` (Options).
+    token_kind: str | None = None
+    # How many `workflow_run` events led to it: 0 for a run started otherwise (GitHub docs, "Events
+    # that trigger workflows": at most three levels of `workflow_run`).
+    workflow_run_depth: int = 0
+    # The webhook payload of a `workflow_run` run's event, as GitHub wrote it for its job
+    # (emulator/events.py builds the others from the run).
+    event_payload: Mapping[str, Any] | None = None
+    # (attempt number, action) of each `workflow_run` event this run has fired.
+    announced: set[tuple[int, str]] = field(default_factory=set)
 
     @property
     def latest(self) -> Attempt:
@@ -293,6 +395,7 @@ class Repo:
     app_suites: dict[tuple[int, str], int] = field(default_factory=dict)
     # When each app suite exists from, if before its first check run (scenario `check_suites`).
     app_suite_created: dict[int, float] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)  # `refs/heads/main` -> SHA
 
     @property
     def full_name(self) -> str:
@@ -313,19 +416,36 @@ class Repo:
                 return wf
         return None
 
+    # -- git refs ----------------------------------------------------------------------------
+    # The repository's refs (`refs/heads/main`, `refs/tags/v1`, any `refs/...` a client created)
+    # live in `refs`, full name to SHA: the scenario's branches and tags at load, then what the
+    # git refs endpoints change (REST "Git references"). Branches and tags are read from there.
+
+    @property
+    def branches(self) -> dict[str, str]:
+        return self._refs_under("refs/heads/")
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self._refs_under("refs/tags/")
+
+    def _refs_under(self, prefix: str) -> dict[str, str]:
+        return {name[len(prefix) :]: sha for name, sha in self.refs.items() if name.startswith(prefix)}
+
     def branch_or_tag(self, ref: str) -> tuple[str, str] | None:
         """(short name, sha) for a branch or tag name (`refs/heads/x`, `refs/tags/x` also)."""
-        for prefix, table in (("refs/heads/", self.spec.branches), ("refs/tags/", self.spec.tags)):
+        branches, tags = self.branches, self.tags
+        for prefix, table in (("refs/heads/", branches), ("refs/tags/", tags)):
             if ref.startswith(prefix) and ref[len(prefix) :] in table:
                 return ref[len(prefix) :], table[ref[len(prefix) :]]
-        if ref in self.spec.branches:
-            return ref, self.spec.branches[ref]
-        if ref in self.spec.tags:
-            return ref, self.spec.tags[ref]
+        if ref in branches:
+            return ref, branches[ref]
+        if ref in tags:
+            return ref, tags[ref]
         return None
 
     def known_shas(self) -> set[str]:
-        shas = set(self.spec.branches.values()) | set(self.spec.tags.values()) | set(self.spec.commits)
+        shas = set(self.refs.values()) | set(self.spec.commits)
         shas.update(run.head_sha for run in self.runs)
         shas.update(cr.spec.head_sha for cr in self.check_runs)
         shas.update(sha for _, sha in self.app_suites)
@@ -338,12 +458,28 @@ class Repo:
             return named[1]
         # repos/get-commit and the check-runs/check-suites lists (OpenAPI `commit-ref`): "a commit
         # SHA, branch name (`heads/BRANCH_NAME`), or tag name (`tags/TAG_NAME`)".
-        for prefix, table in (("heads/", self.spec.branches), ("tags/", self.spec.tags)):
+        for prefix, table in (("heads/", self.branches), ("tags/", self.tags)):
             if ref.startswith(prefix) and ref[len(prefix) :] in table:
                 return table[ref[len(prefix) :]]
         ref = ref.lower()
         matches = [sha for sha in self.known_shas() if sha.startswith(ref)] if len(ref) >= 7 else []
         return matches[0] if len(matches) == 1 else None
+
+    def descends_from(self, sha: str, ancestor: str) -> bool:
+        """True when `ancestor` is `sha` or one of its ancestors, by the scenario's `parents`."""
+        seen: set[str] = set()
+        todo = [sha]
+        while todo:
+            current = todo.pop()
+            if current == ancestor:
+                return True
+            if current in seen:
+                continue
+            seen.add(current)
+            commit = self.spec.commits.get(current)
+            if commit is not None:
+                todo.extend(commit.parents)
+        return False
 
     def commit(self, sha: str) -> CommitSpec:
         return self.spec.commits.get(sha) or CommitSpec(message=f"Commit {sha[:7]}")

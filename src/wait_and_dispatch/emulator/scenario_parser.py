@@ -11,6 +11,7 @@ from typing import Any
 from wait_and_dispatch.emulator.faults import FAULT_KINDS, Fault
 from wait_and_dispatch.emulator.scenario_reader import (
     Reader,
+    parse_annotations,
     parse_sha,
     parse_timeline,
     scenario_error,
@@ -95,7 +96,11 @@ def _parse_options(r: Reader) -> Options:
         enterprise_version=r.opt_text("enterprise_version"),
         clock_offset=r.number("clock_offset", 0.0),
         rate_limiting=None if r.raw("rate_limiting") is None else r.flag("rate_limiting", True),
+        workflow_run_from_github_token=r.flag("workflow_run_from_github_token", False),
+        workflow_run_max_depth=r.integer("workflow_run_max_depth", 3) or 0,
     )
+    if not 0 <= options.workflow_run_max_depth <= 10:
+        raise scenario_error("scenario: options.workflow_run_max_depth: between 0 and 10 (GitHub's is 3)")
     r.done()
     return options
 
@@ -191,6 +196,10 @@ def _parse_repo(full_name: str, r: Reader) -> RepoSpec:
             author=cr.text("author", "Mona Lisa Octocat"),
             email=cr.text("email", "mona@example.com"),
             login=cr.text("login", "octocat"),
+            parents=tuple(
+                parse_sha(parent, f"{path}.commits.{sha}.parents[{n}]")
+                for n, parent in enumerate(cr.items("parents"))
+            ),
         )
         cr.done()
     workflows = tuple(
@@ -273,6 +282,9 @@ def _parse_check_run(r: Reader) -> CheckRunSpec:
         created=r.number("created", 0.0),
         timeline=parse_timeline(r.mapping("timeline"), r.key_path("timeline"), TimelineSpec(queued=0.0)),
         conclusion=conclusion,
+        output_title=r.opt_text("output_title"),
+        output_summary=r.opt_text("output_summary"),
+        annotations=parse_annotations(r.items("annotations"), r.key_path("annotations")),
     )
     r.done()
     return spec

@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wait_and_dispatch.emulator.specs import (
+    ANNOTATION_LEVELS,
+    AnnotationSpec,
     TimelineSpec,
 )
 from wait_and_dispatch.support.errors import UsageError
@@ -172,3 +174,38 @@ def parse_template(value: str | None, path: str) -> str | None:
         except ExpressionError as error:
             raise scenario_error(f"scenario: {path}: {error}") from error
     return value
+
+
+def parse_annotations(items: list[Any], path: str) -> tuple[AnnotationSpec, ...]:
+    """`annotations:` of a job or an app's check run: GitHub's annotation object, `level` for
+    `annotation_level` (`end_line` defaults to `start_line`, as a one-line annotation has both)."""
+    out = []
+    for i, item in enumerate(items):
+        r = Reader(item, f"{path}[{i}]")
+        start = r.integer("start_line", 1) or 1
+        out.append(
+            AnnotationSpec(
+                path=r.text("path", required=True),
+                start_line=start,
+                end_line=r.integer("end_line", start) or start,
+                level=r.choice("level", ANNOTATION_LEVELS, "failure"),
+                message=r.text("message", required=True),
+                title=r.opt_text("title"),
+                start_column=r.integer("start_column", None),
+                end_column=r.integer("end_column", None),
+                raw_details=r.opt_text("raw_details"),
+            )
+        )
+        r.done()
+    return tuple(out)
+
+
+def parse_lines(value: object, path: str) -> tuple[str, ...]:
+    """Log lines: a block of text (one line each) or a list of strings."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(value.splitlines())
+    if isinstance(value, list) and all(isinstance(x, str) for x in value):
+        return tuple(value)
+    raise scenario_error(f"scenario: {path}: expected text or a list of strings, got {type_name(value)}")

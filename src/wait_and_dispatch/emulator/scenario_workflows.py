@@ -10,14 +10,18 @@ from typing import Any
 
 from wait_and_dispatch.emulator.scenario_reader import (
     Reader,
+    parse_annotations,
     parse_conclusions,
+    parse_lines,
     parse_sha,
     parse_template,
     parse_timeline,
     scenario_error,
+    type_name,
 )
 from wait_and_dispatch.emulator.specs import (
     INPUT_TYPES,
+    WORKFLOW_RUN_TYPES,
     WORKFLOW_STATES,
     ArtifactSpec,
     CaseSpec,
@@ -25,11 +29,13 @@ from wait_and_dispatch.emulator.specs import (
     JobSpec,
     RunSpec,
     TimelineSpec,
+    WorkflowRunTrigger,
     WorkflowSpec,
     ZipEntry,
 )
 from wait_and_dispatch.support.expressions import ExpressionError, check_template, function_calls, unwrap
 from wait_and_dispatch.support.github_vocabulary import CHECK_CONCLUSIONS
+from wait_and_dispatch.support.input_text import StructuredValueError, input_text
 
 
 def _parse_triggers(value: object, path: str) -> dict[str, tuple[str, ...] | None]:
@@ -57,10 +63,47 @@ def _parse_triggers(value: object, path: str) -> dict[str, tuple[str, ...] | Non
     raise scenario_error(f"scenario: {path}: expected an event, a list of events or a mapping")
 
 
+def _parse_workflow_run(value: object, path: str) -> WorkflowRunTrigger | None:
+    """`on.workflow_run: {workflows: [Build], types: [completed], branches: [main]}`."""
+    if isinstance(value, Mapping):
+        present, spec = "workflow_run" in value, value.get("workflow_run")
+    else:
+        present, spec = value == "workflow_run" or (isinstance(value, list) and "workflow_run" in value), None
+    if not present:
+        return None
+    if not isinstance(spec, Mapping):
+        raise scenario_error(
+            f"scenario: {path}.workflow_run: name the workflows listened to (workflows: [...])"
+        )
+    r = Reader(spec, f"{path}.workflow_run")
+
+    def names(key: str) -> tuple[str, ...] | None:
+        return tuple(str(x) for x in r.items(key)) if r.has(key) else None
+
+    trigger = WorkflowRunTrigger(
+        workflows=names("workflows") or (),
+        types=names("types"),
+        branches=names("branches"),
+        branches_ignore=names("branches-ignore"),
+    )
+    r.done()
+    if not trigger.workflows:
+        raise scenario_error(f"scenario: {path}.workflow_run.workflows: name at least one workflow")
+    for kind in trigger.types or ():
+        if kind not in WORKFLOW_RUN_TYPES:
+            raise scenario_error(
+                f"scenario: {path}.workflow_run.types: {kind!r} is not one of {', '.join(WORKFLOW_RUN_TYPES)}"
+            )
+    if trigger.branches is not None and trigger.branches_ignore is not None:
+        # GitHub refuses both filters on one event (workflow syntax, `on.<event>.branches`).
+        raise scenario_error(f"scenario: {path}.workflow_run: use branches or branches-ignore, not both")
+    return trigger
+
+
 def _parse_input(name: str, r: Reader) -> InputSpec:
     type_ = r.choice("type", INPUT_TYPES, "string")
     default_raw = r.raw("default")
-    default = None if default_raw is None else _input_text(default_raw)
+    default = None if default_raw is None else _input_text(default_raw, r.key_path("default"))
     options = tuple(str(x) for x in r.items("options"))
     r.raw("description")
     spec = InputSpec(
@@ -72,10 +115,15 @@ def _parse_input(name: str, r: Reader) -> InputSpec:
     return spec
 
 
-def _input_text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def _input_text(value: object, path: str) -> str:
+    """An input's value as GitHub holds it: text (`support.input_text`); a list or a mapping is
+    no input value."""
+    try:
+        return input_text(value)
+    except StructuredValueError:
+        raise scenario_error(
+            f"scenario: {path}: expected text, a number or a boolean, got {type_name(value)}"
+        ) from None
 
 
 def _parse_jobs(items: list[Any], path: str) -> tuple[JobSpec, ...]:
@@ -83,27 +131,48 @@ def _parse_jobs(items: list[Any], path: str) -> tuple[JobSpec, ...]:
     for i, item in enumerate(items):
         r = Reader(item, f"{path}[{i}]")
         steps_raw = r.items("steps") or ["Set up job", "Run", "Complete job"]
+        steps = tuple(
+            parse_template(str(s), f"{r.key_path('steps')}[{j}]") or "" for j, s in enumerate(steps_raw)
+        )
         conclusion = r.opt_text("conclusion")
         if conclusion is not None and conclusion not in CHECK_CONCLUSIONS:
             raise scenario_error(
                 f"scenario: {r.key_path('conclusion')}: {conclusion!r} is not a job conclusion"
             )
+        fails_at = _failing_step(r, steps)
+        if fails_at is not None:
+            if conclusion not in (None, "failure"):
+                raise scenario_error(
+                    f"scenario: {r.key_path('fails_at')}: a job that fails at a step concludes failure, "
+                    f"not {conclusion!r}"
+                )
+            conclusion = "failure"
         duration = r.raw("duration")
         jobs.append(
             JobSpec(
                 name=parse_template(r.text("name", required=True), r.key_path("name")) or "",
-                steps=tuple(
-                    parse_template(str(s), f"{r.key_path('steps')}[{j}]") or ""
-                    for j, s in enumerate(steps_raw)
-                ),
+                steps=steps,
                 start=r.nonneg("start", 0.0),
                 duration=None if duration is None else r.nonneg("duration", 0.0),
                 conclusion=conclusion,
                 labels=tuple(str(x) for x in r.items("labels")) or ("ubuntu-latest",),
+                fails_at=fails_at,
+                annotations=parse_annotations(r.items("annotations"), r.key_path("annotations")),
+                log=parse_lines(r.raw("log"), r.key_path("log")),
             )
         )
         r.done()
     return tuple(jobs)
+
+
+def _failing_step(r: Reader, steps: tuple[str, ...]) -> int | None:
+    """`fails_at`: the name of one of the job's steps, which fails it."""
+    name = r.opt_text("fails_at")
+    if name is None:
+        return None
+    if name not in steps:
+        raise scenario_error(f"scenario: {r.key_path('fails_at')}: {name!r} is not one of the job's steps")
+    return steps.index(name)
 
 
 # What GitHub refuses in an artifact's name at upload, also for an `archive: false` one whose name is
@@ -221,12 +290,15 @@ def parse_workflow(r: Reader) -> WorkflowSpec:
         _parse_case(Reader(case, f"{r.key_path('cases')}[{i}]"), timeline)
         for i, case in enumerate(r.items("cases"))
     )
+    on = r.raw("on", ["workflow_dispatch"])
     spec = WorkflowSpec(
         path=path,
         name=r.text("name", path.rsplit("/", 1)[-1]),
         id=r.integer("id", None),
         state=r.choice("state", WORKFLOW_STATES, "active"),
-        triggers=_parse_triggers(r.raw("on", ["workflow_dispatch"]), r.key_path("on")),
+        triggers=_parse_triggers(on, r.key_path("on")),
+        workflow_run=_parse_workflow_run(on, r.key_path("on")),
+        held=r.flag("held", False),
         run_name=parse_template(r.opt_text("run_name"), r.key_path("run_name")),
         inputs=inputs,
         timeline=timeline,
@@ -289,6 +361,7 @@ def parse_run(r: Reader) -> RunSpec:
     conclusion = r.raw("conclusion")
     artifacts = r.raw("artifacts")
     head_sha = r.raw("head_sha")
+    inputs = r.mapping("inputs")
     run_attempt = r.integer("run_attempt", 1) or 1
     if run_attempt < 1:
         raise scenario_error(f"scenario: {r.key_path('run_attempt')}: must be at least 1")
@@ -303,7 +376,7 @@ def parse_run(r: Reader) -> RunSpec:
         run_attempt=run_attempt,
         actor=r.text("actor", "octocat"),
         head_repository=r.opt_text("head_repository"),
-        inputs={str(k): _input_text(v) for k, v in r.mapping("inputs").items()},
+        inputs={str(k): _input_text(v, f"{r.key_path('inputs')}.{k}") for k, v in inputs.items()},
         artifacts=None
         if artifacts is None
         else _parse_artifacts(r.items("artifacts"), r.key_path("artifacts")),

@@ -19,6 +19,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from wait_and_dispatch.emulator.api_app import ApiApp
 from wait_and_dispatch.emulator.blob_app import BlobApp
+from wait_and_dispatch.emulator.events import JobContext, next_activity, settle
 from wait_and_dispatch.emulator.faults import Fault, FaultSet
 from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
 from wait_and_dispatch.emulator.scenario import Scenario
@@ -26,6 +27,7 @@ from wait_and_dispatch.emulator.shapes import Urls
 from wait_and_dispatch.emulator.state import State
 from wait_and_dispatch.support.clock import Clock, SystemClock
 from wait_and_dispatch.support.errors import UsageError
+from wait_and_dispatch.support.github_vocabulary import RUN_CONCLUSIONS
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -183,6 +185,45 @@ class Emulator:
         """The most API requests the emulator was ever answering at once (0 before any)."""
         app = getattr(self, "_api_app", None)
         return app.max_in_flight if app is not None else 0
+
+    # -- the runner's side (emulator-only: GitHub has no such endpoints) -------------------------
+
+    def runs_of(self, repository: str, workflow: str) -> list[int]:
+        """The ids of a workflow's runs (by file name, path or id), oldest first, every one that
+        exists now, also those the list endpoints do not show yet: what a runner is given jobs of."""
+        with self.state.lock:
+            settle(self.state, self.state.now(), self._current_urls())
+            repo = self.state.repos[repository]
+            wf = repo.workflow(workflow)
+            if wf is None:
+                raise KeyError(f"no workflow {workflow!r} in {repository}")
+            now = self.state.now()
+            runs = [r for r in repo.runs if r.workflow is wf and r.exists(now)]
+            return [r.id for r in sorted(runs, key=lambda r: (r.created_at, r.id))]
+
+    def job_context(self, run_id: int) -> JobContext:
+        """What GitHub gives a job of run `run_id`: its environment's values and its event payload."""
+        with self.state.lock:
+            settle(self.state, self.state.now(), self._current_urls())
+            return JobContext.of(self.state, self.state.runs[run_id], self._current_urls())
+
+    def seconds_to_next_activity(self) -> float | None:
+        """Seconds until a run is next requested, starts or completes (None: nothing is going on
+        but held runs, which only the test ends): how far a test may move the clock at once."""
+        with self.state.lock:
+            now = self.state.now()
+            settle(self.state, now, self._current_urls())
+            when = next_activity(self.state, now)
+            return None if when is None else when - now
+
+    def finish_run(self, run_id: int, conclusion: str) -> None:
+        """End run `run_id` of a `held` workflow now with `conclusion` (`success`, `failure`...), as
+        its job ending would: its completion then fires `workflow_run` like any run's."""
+        if conclusion not in RUN_CONCLUSIONS:
+            raise ValueError(f"{conclusion!r} is not a run conclusion")
+        with self.state.lock:
+            settle(self.state, self.state.now(), self._current_urls())
+            self.state.finish(self.state.runs[run_id], conclusion)
 
     def inject(self, fault: Fault) -> Fault:
         """Add a fault at run time; returns it so a test can read `fired` later."""

@@ -22,6 +22,7 @@ from wait_and_dispatch.emulator.model import (
     Repo,
     Run,
     stable_id,
+    step_states,
 )
 from wait_and_dispatch.emulator.specs import WorkflowSpec
 from wait_and_dispatch.emulator.state import State
@@ -272,50 +273,18 @@ def stable_tree(sha: str) -> str:
 
 
 def _steps(job: Job, job_state: JobState, attempt: Attempt, now: float) -> list[dict[str, Any]]:
-    """Steps share the job's planned time evenly; the step running when the job ended carries
-    its conclusion, later ones are skipped (what the runner reports for a failed step)."""
-    start = job_state.started_at
-    planned_end = attempt.natural_end if job.spec.duration is None else start + job.spec.duration
-    planned_end = min(planned_end, attempt.natural_end)
-    count = max(1, len(job.steps))
-    slot = max(0.0, planned_end - start) / count
-    end = job_state.completed_at
-    steps = []
-    for index, name in enumerate(job.steps):
-        s_start = start + index * slot
-        s_end = s_start + slot
-        step: dict[str, Any] = {
-            "name": name,
-            "status": "queued",
-            "conclusion": None,
-            "number": index + 1,
-            "started_at": None,
-            "completed_at": None,
+    """The job's steps (model.step_states) as the jobs API shows them."""
+    return [
+        {
+            "name": step.name,
+            "status": step.status,
+            "conclusion": step.conclusion,
+            "number": step.number,
+            "started_at": iso(step.started_at),
+            "completed_at": iso(step.completed_at),
         }
-        if end is not None:
-            if s_end <= end and not (index == count - 1 and job_state.conclusion != "success"):
-                step.update(
-                    status="completed", conclusion="success", started_at=iso(s_start), completed_at=iso(s_end)
-                )
-            elif s_start <= end:
-                step.update(
-                    status="completed",
-                    conclusion=job_state.conclusion,
-                    started_at=iso(s_start),
-                    completed_at=iso(end),
-                )
-            else:
-                step.update(
-                    status="completed", conclusion="skipped", started_at=iso(end), completed_at=iso(end)
-                )
-        elif now >= s_end:
-            step.update(
-                status="completed", conclusion="success", started_at=iso(s_start), completed_at=iso(s_end)
-            )
-        elif now >= s_start:
-            step.update(status="in_progress", started_at=iso(s_start))
-        steps.append(step)
-    return steps
+        for step in step_states(job, job_state, attempt, now)
+    ]
 
 
 def job(run: Run, attempt: Attempt, job_: Job, job_state: JobState, now: float, urls: Urls) -> dict[str, Any]:
@@ -435,6 +404,17 @@ def workflow_yaml(spec: WorkflowSpec) -> str:
                     entry["options"] = list(item.options)
                 inputs[item.name] = entry
             triggers[event] = {"inputs": inputs} if inputs else None
+        elif event == "workflow_run" and spec.workflow_run is not None:
+            listened = spec.workflow_run
+            trigger: dict[str, Any] = {"workflows": list(listened.workflows)}
+            for key, values in (
+                ("types", listened.types),
+                ("branches", listened.branches),
+                ("branches-ignore", listened.branches_ignore),
+            ):
+                if values is not None:
+                    trigger[key] = list(values)
+            triggers[event] = trigger
         else:
             triggers[event] = {"types": list(types)} if types else None
     document: dict[str, Any] = {"name": spec.name}

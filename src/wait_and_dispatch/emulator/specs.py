@@ -41,6 +41,16 @@ class Options:
     # x-ratelimit-* headers, no 403 for a spent budget, and /rate_limit answers 404 "Rate limiting
     # is not enabled." (actions/stale#1227, magithub#104). None: on, unless enterprise_version.
     rate_limiting: bool | None = None
+    # GitHub's rules for `workflow_run` events (docs/github-behaviour.md#events-that-start-workflows),
+    # each a switch. A run dispatched with a GITHUB_TOKEN fires no `workflow_run` when it completes
+    # (field evidence only, e.g. software-mansion/rnrepo#41; GitHub documents that events made with
+    # GITHUB_TOKEN start no workflow, dispatches excepted): True lets it fire, as a PAT's or an
+    # App's dispatch does.
+    workflow_run_from_github_token: bool = False
+    # "You can't use workflow_run to chain together more than three levels of workflows" (GitHub
+    # docs, "Events that trigger workflows", `workflow_run`): a run started by `workflow_run` at
+    # this depth starts no further one.
+    workflow_run_max_depth: int = 3
 
     @property
     def rate_limited(self) -> bool:
@@ -83,6 +93,24 @@ class TimelineSpec:
 TIMELINE_FIELDS = ("requested", "pending", "queued", "waiting", "duration")
 
 
+ANNOTATION_LEVELS = ("notice", "warning", "failure")
+
+
+@dataclass(frozen=True)
+class AnnotationSpec:
+    """One annotation of a job's or an app's check run (REST "List check run annotations")."""
+
+    path: str
+    start_line: int
+    end_line: int
+    level: str  # notice | warning | failure (GitHub's word for `::error`)
+    message: str
+    title: str | None = None
+    start_column: int | None = None
+    end_column: int | None = None
+    raw_details: str | None = None
+
+
 @dataclass(frozen=True)
 class JobSpec:
     name: str
@@ -91,6 +119,9 @@ class JobSpec:
     duration: float | None  # None: until the run ends
     conclusion: str | None = None
     labels: tuple[str, ...] = ("ubuntu-latest",)
+    fails_at: int | None = None  # the index in `steps` of the step that fails the job
+    annotations: tuple[AnnotationSpec, ...] = ()  # what the failing step reported
+    log: tuple[str, ...] = ()  # the failing step's output, as its log shows it
 
 
 @dataclass(frozen=True)
@@ -141,6 +172,21 @@ class CaseSpec:
 
 
 @dataclass(frozen=True)
+class WorkflowRunTrigger:
+    """`on.workflow_run`: the workflows listened to, by their `name` (not their file), the activity
+    types (None: all of `requested`, `in_progress`, `completed`) and the branch filters on the
+    triggering run's head branch (GitHub docs, "Events that trigger workflows", `workflow_run`)."""
+
+    workflows: tuple[str, ...]
+    types: tuple[str, ...] | None = None
+    branches: tuple[str, ...] | None = None
+    branches_ignore: tuple[str, ...] | None = None
+
+
+WORKFLOW_RUN_TYPES = ("requested", "in_progress", "completed")
+
+
+@dataclass(frozen=True)
 class WorkflowSpec:
     path: str
     name: str
@@ -154,6 +200,12 @@ class WorkflowSpec:
     jobs: tuple[JobSpec, ...]
     artifacts: tuple[ArtifactSpec, ...]
     cases: tuple[CaseSpec, ...] = ()
+    workflow_run: WorkflowRunTrigger | None = None
+    # Its runs stay in progress until the test ends them (`Emulator.finish_run`): a job whose steps
+    # the test plays, such as an orchestrator's. One the test never ends
+    # is cancelled when GitHub's limit of 35 days for a workflow run is reached (GitHub docs,
+    # "Usage limits": workflow run time).
+    held: bool = False
 
     @property
     def file_name(self) -> str:
@@ -214,6 +266,9 @@ class CheckRunSpec:
     created: float
     timeline: TimelineSpec
     conclusion: str
+    output_title: str | None = None
+    output_summary: str | None = None
+    annotations: tuple[AnnotationSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -232,6 +287,9 @@ class CommitSpec:
     author: str = "Mona Lisa Octocat"
     email: str = "mona@example.com"
     login: str = "octocat"
+    # The commits it was made on: what tells a fast-forward from a rewrite when a ref moves
+    # (REST "Update a reference", `force`).
+    parents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -88,9 +88,12 @@ class State:
         attempts: int = 1,
         display_title: str | None = None,
         event_type: str | None = None,
+        token_kind: str | None = None,
+        workflow_run_depth: int = 0,
+        webhook_payload: Mapping[str, Any] | None = None,
     ) -> Run:
         wf.run_count += 1
-        event_payload: dict[str, Any] = {}
+        event_payload: dict[str, Any] = dict(webhook_payload or {})
         if event == "workflow_dispatch":
             event_payload["inputs"] = dict(inputs)
         if client_payload is not None:
@@ -107,7 +110,7 @@ class State:
                 "event": event_payload,
                 "sha": head_sha,
                 "ref_name": ref_name,
-                "ref": (f"refs/tags/{ref_name}" if ref_name in repo.spec.tags else f"refs/heads/{ref_name}"),
+                "ref": (f"refs/tags/{ref_name}" if ref_name in repo.tags else f"refs/heads/{ref_name}"),
                 "repository": repo.full_name,
                 "repository_owner": repo.owner,
                 "workflow": wf.spec.name,
@@ -151,6 +154,9 @@ class State:
             conclusions=conclusions,
             artifact_specs=artifacts,
             case=case,
+            token_kind=token_kind,
+            workflow_run_depth=workflow_run_depth,
+            event_payload=webhook_payload,
         )
         case_spec = run.case_spec
         run_timeline = timeline or (case_spec.timeline if case_spec is not None else None) or wf.spec.timeline
@@ -163,6 +169,8 @@ class State:
         return run
 
     def _conclusion_for(self, run: Run, number: int) -> str:
+        if run.workflow.spec.held:
+            return "cancelled"  # unless the test finishes it first (`finish`)
         if run.conclusions is not None:
             return run.conclusions[min(number, len(run.conclusions)) - 1]
         return run.workflow.next_conclusion(run.case)
@@ -185,6 +193,7 @@ class State:
             # name twice across suites (lewagon/wait-on-check-action PR #156).
             check_suite_id=self.ids.next("suite"),
             triggering_actor=triggering_actor,
+            held=run.workflow.spec.held,
         )
         context = dict(run.context)
         context["github"] = {**run.context["github"], "run_attempt": number}
@@ -219,7 +228,14 @@ class State:
         return attempt
 
     def dispatch(
-        self, repo: Repo, wf: Workflow, ref_name: str, sha: str, inputs: Mapping[str, str], actor: str
+        self,
+        repo: Repo,
+        wf: Workflow,
+        ref_name: str,
+        sha: str,
+        inputs: Mapping[str, str],
+        actor: str,
+        token_kind: str | None = None,
     ) -> Run:
         now = self.now()
         return self.create_run(
@@ -233,10 +249,16 @@ class State:
             visible_delay=self.options.dispatch_visibility_delay,
             inputs=inputs,
             client_payload=None,
+            token_kind=token_kind,
         )
 
     def repository_dispatch(
-        self, repo: Repo, event_type: str, client_payload: Mapping[str, Any], actor: str
+        self,
+        repo: Repo,
+        event_type: str,
+        client_payload: Mapping[str, Any],
+        actor: str,
+        token_kind: str | None = None,
     ) -> list[Run]:
         # Runs only on the default branch (Events that trigger workflows, `repository_dispatch`:
         # "This event will only trigger a workflow run if the workflow file exists on the default
@@ -255,7 +277,7 @@ class State:
                     repo,
                     wf,
                     event="repository_dispatch",
-                    head_sha=repo.spec.branches[branch],
+                    head_sha=repo.branches[branch],
                     head_branch=branch,
                     actor=actor,
                     created=now,
@@ -263,9 +285,25 @@ class State:
                     inputs={},
                     client_payload=dict(client_payload),
                     event_type=event_type,
+                    token_kind=token_kind,
                 )
             )
         return runs
+
+    def finish(self, run: Run, conclusion: str) -> None:
+        """End the latest attempt of a `held` workflow's run now, with `conclusion`: what its job
+        did, played by the test."""
+        attempt = run.latest
+        if not attempt.held:
+            raise ValueError(f"run {run.id} is not of a held workflow: its timeline ends it")
+        now = self.now()
+        if attempt.status_at(now)[0] == "completed":
+            raise ValueError(f"run {run.id} has already completed")
+        attempt.finished_at = now
+        attempt.conclusion = conclusion
+        last = len(attempt.jobs) - 1
+        for index, job in enumerate(attempt.jobs):
+            job.conclusion = job.spec.conclusion or _job_conclusion(conclusion, index == last)
 
     def cancel(self, run: Run) -> bool:
         """Cancel the latest attempt at once; False when it had already completed."""

@@ -4,8 +4,8 @@ It takes typed requests and returns frozen results; it reports progress through 
 time from the API layer's clock, and never reads the environment, prints or exits. The action and
 the command line are thin edges over `Engine`.
 
-Modules: `model` (requests, snapshots, results, progress events), `facade` (`Engine`),
-`workflow_runs` (workflows and their runs), `dispatch`, `waiting`, `checks`, `artifacts`,
-`polling`, `inputs`. Import what you use from them; this package imports nothing itself, so the
-command line starts fast.
+Modules (ARCHITECTURE.md maps them): `requests`, `results`, `progress` and `github_objects` (what
+it takes, gives, tells and reads), `facade` (`Engine`), `dispatch` and its pieces, `waiting`,
+`check_wait` and its pieces, `artifact_download` and its pieces, `unzip`, `git_refs`. Import what you use from
+them; this package imports nothing itself, so the command line starts fast.
 """

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi, RetryEvent
 from wait_and_dispatch.support.clock import Clock, SystemClock
 from wait_and_dispatch.support.errors import (

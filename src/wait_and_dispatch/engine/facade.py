@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wait_and_dispatch.engine import workflow_runs
+from wait_and_dispatch.engine import failure_digest, workflow_runs
 from wait_and_dispatch.engine.dispatch import Dispatcher
-from wait_and_dispatch.engine.model import (
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
+from wait_and_dispatch.engine.progress import ProgressCallback, ignore_progress
+from wait_and_dispatch.engine.requests import ArtifactSelection, CheckSelection, RunRequest, WaitOptions
+from wait_and_dispatch.engine.results import (
     ApiCost,
-    ArtifactSelection,
-    CheckSelection,
     ChecksResult,
     DispatchedRun,
     DownloadedArtifact,
     Outcome,
-    ProgressCallback,
-    Repository,
-    RunRequest,
     RunResult,
-    WaitOptions,
-    WorkflowRun,
-    ignore_progress,
 )
 from wait_and_dispatch.engine.waiting import RunTarget, WaitedRun, wait_for_runs
 from wait_and_dispatch.github_api import ApiStats, GitHubApi
@@ -56,9 +51,9 @@ class Engine:
         *,
         exclude: Sequence[str] = (),
     ) -> ChecksResult:
-        from wait_and_dispatch.engine import checks as checks_api  # only a checks job needs it
+        from wait_and_dispatch.engine import check_wait  # only a checks job needs it
 
-        return checks_api.wait_for_checks(
+        return check_wait.wait_for_checks(
             self.api, repo, sha, selection, options, on_progress=self.on_progress, exclude=exclude
         )
 
@@ -71,14 +66,15 @@ class Engine:
         deadline: float | None = None,
     ) -> tuple[DownloadedArtifact, ...]:
         """The selected artifacts of `run`, or of the latest successful run on `selection.from_branch`."""
-        from wait_and_dispatch.engine import artifacts as artifacts_api  # after the wait, not at start-up
+        # After the wait, not at start-up.
+        from wait_and_dispatch.engine import artifact_download, artifact_selection
 
         source = run
         if selection.from_branch:
-            source = artifacts_api.latest_successful_run(
+            source = artifact_selection.latest_successful_run(
                 self.api, repo, run.workflow_id, selection.from_branch, deadline=deadline
             )
-        return artifacts_api.download_artifacts(
+        return artifact_download.download_artifacts(
             self.api, repo, source.id, selection, on_progress=self.on_progress, deadline=deadline, run=source
         )
 
@@ -123,20 +119,20 @@ class Engine:
         self, repo: Repository, run: WorkflowRun | None, selection: ArtifactSelection
     ) -> list[str]:
         """Dry run: which artifacts would be downloaded and where, as lines for a person."""
-        from wait_and_dispatch.engine import artifacts as artifacts_api  # after the wait, not at start-up
+        from wait_and_dispatch.engine import artifact_selection  # after the wait, not at start-up
 
         source = run
         if selection.from_branch:
             if run is None:
                 return [f"would download artifacts from the latest successful run on {selection.from_branch}"]
-            source = artifacts_api.latest_successful_run(
+            source = artifact_selection.latest_successful_run(
                 self.api, repo, run.workflow_id, selection.from_branch
             )
         if source is None:
             wanted = ", ".join(selection.patterns) or "every artifact"
             return [f"would download {wanted} from the run once it completes, into {selection.path}"]
-        available = artifacts_api.list_artifacts(self.api, repo, source.id)
-        chosen = artifacts_api.select_artifacts(available, selection.patterns)
+        available = artifact_selection.list_artifacts(self.api, repo, source.id)
+        chosen = artifact_selection.select_artifacts(available, selection.patterns)
         several = len(chosen) > 1 and not selection.merge_multiple
         return [
             f"would download artifact {a.name} ({a.size:,} bytes) from run {source.id} into "
@@ -207,6 +203,12 @@ class Engine:
             failed_job = waited.failed_job
         elif run.completed and run.conclusion not in options.allowed_conclusions:
             outcome = Outcome.CONCLUSION_NOT_ALLOWED
+        # What the failed run looked like inside: read only on failure (failure_digest.py).
+        failure = (
+            failure_digest.run_failure(self.api, repo, run)
+            if outcome is Outcome.CONCLUSION_NOT_ALLOWED
+            else None
+        )
         downloaded: tuple[DownloadedArtifact, ...] = ()
         artifact_error: ArtifactError | None = None
         ready = run.completed or not completed_only or (artifacts is not None and artifacts.from_branch)
@@ -226,5 +228,6 @@ class Engine:
             download_path=artifacts.path if artifacts is not None and downloaded else None,
             cancelled=cancelled,
             artifact_error=artifact_error,
+            failure=failure,
             failed_job=failed_job,
         )

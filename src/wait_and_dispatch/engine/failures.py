@@ -1,6 +1,6 @@
 """What a failed run or check looked like inside: the failure digest.
 
-Plain data, like `model.py`. The engine gathers it (only when a run or an Actions check run ends
+Plain data, like `results.py`. The engine gathers it (only when a run or an Actions check run ends
 with a conclusion that is not allowed) and the edges show it: in the error line, in `--json`'s
 `failure` object, in the job summary, and as annotations of the caller's step. Every text here
 comes from GitHub (job, step and check names, annotation messages, log lines) and is untrusted:

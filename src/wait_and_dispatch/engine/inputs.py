@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from wait_and_dispatch.support.errors import UsageError
+from wait_and_dispatch.support.input_text import StructuredValueError
+from wait_and_dispatch.support.input_text import input_text as scalar_text
 
 # Workflow syntax docs, `on.workflow_dispatch.inputs`: "The maximum number of top-level properties
 # for inputs is 25. The maximum payload for inputs is 65,535 characters."
@@ -148,16 +150,15 @@ def json_object(text: str, *, what: str, example: str) -> dict[str, Any]:
 
 
 def input_text(name: str, value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, int | float | str):
-        return str(value)
-    raise UsageError(
-        f"input {name!r} is a {type(value).__name__}; workflow inputs are strings, booleans or numbers",
-        hint="pass structured data as a JSON string and parse it with fromJSON() in the workflow",
-    )
+    """A workflow input's value as the text GitHub takes (`support.input_text`), refusing a list
+    or a mapping: a workflow input cannot be one."""
+    try:
+        return scalar_text(value)
+    except StructuredValueError:
+        raise UsageError(
+            f"input {name!r} is a {type(value).__name__}; workflow inputs are strings, booleans or numbers",
+            hint="pass structured data as a JSON string and parse it with fromJSON() in the workflow",
+        ) from None
 
 
 def check_input_limits(inputs: Mapping[str, str]) -> None:

@@ -36,17 +36,9 @@ from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wait_and_dispatch.engine.model import (
-    JobProgress,
-    ProgressCallback,
-    ProgressEvent,
-    ProgressKind,
-    Repository,
-    WaitOptions,
-    WorkflowRun,
-    optional_text,
-    parse_answer,
-)
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun, optional_text, parse_answer
+from wait_and_dispatch.engine.progress import JobProgress, ProgressCallback, ProgressEvent, ProgressKind
+from wait_and_dispatch.engine.requests import WaitOptions
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.github_api.polling import PollGovernor
 from wait_and_dispatch.support.errors import NotFoundError, PermissionDeniedError

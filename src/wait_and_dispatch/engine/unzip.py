@@ -23,53 +23,48 @@ its entries' local headers first and its central directory last, so:
   unpack to, more than `limit` bytes (zip bombs: deflate output is produced at most a chunk at a
   time, so a bomb is stopped after `limit` bytes, never held in memory).
 
-Errors name entries and the final destination (`shown`), never the staging folder.
+Errors name entries and the final destination (`shown`), never the staging folder. The records'
+byte layouts and the central directory's check are in `zip_records.py`, where files land and how
+they are written in `unzip_files.py`, the path checks in `safe_paths.py`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import queue
-import re
-import stat
-import struct
-import threading
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from wait_and_dispatch.engine.safe_paths import member_parts
+from wait_and_dispatch.engine.unzip_files import FileWriter, open_entry
+from wait_and_dispatch.engine.zip_records import (
+    CENTRAL_HEADER,
+    DATA_DESCRIPTOR,
+    DEFLATED,
+    END_OF_CENTRAL,
+    END_OF_CENTRAL_64,
+    FLAG_DESCRIPTOR,
+    LOCAL_HEADER,
+    RETRY_HINT,
+    STORED,
+    ZIP64_MARK,
+    LocalHeader,
+    UnpackedEntry,
+    check_central,
+    check_supported,
+    descriptor_fields,
+    read_local_header,
+)
 from wait_and_dispatch.support.errors import ArtifactError, UnsafeArtifactError
 
-LOCAL_HEADER = b"PK\x03\x04"
-CENTRAL_HEADER = b"PK\x01\x02"
-END_OF_CENTRAL = b"PK\x05\x06"
-END_OF_CENTRAL_64 = b"PK\x06\x06"
-DATA_DESCRIPTOR = b"PK\x07\x08"
-
-_LOCAL = struct.Struct("<4sHHHHHIIIHH")  # 30 bytes
-_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")  # 46 bytes
-_END = struct.Struct("<4sHHHHIIH")  # 22 bytes
-_ZIP64_MARK = 0xFFFFFFFF
-_ZIP64_EXTRA = 0x0001
-_STORED, _DEFLATED = 0, 8
-_FLAG_ENCRYPTED = 0x1
-_FLAG_DESCRIPTOR = 0x8
-_FLAG_UTF8 = 0x800
 _OUT_CHUNK = 1024 * 1024  # most bytes one inflate step may produce: bounds memory for bombs
 _MAX_CENTRAL = 32 * 1024 * 1024  # a central directory of ~300,000 entries; more is not an artifact
-_MAX_LINK_TARGET = 4096  # PATH_MAX: a longer "link target" is not a link
-_MAX_HEADER = 30 + 2 * 65535
-_WRITES_IN_FLIGHT = 16  # chunks (at most 1 MiB each) queued for the writer thread
-_DRIVE = re.compile(r"^[A-Za-z]:")
-_SEPARATORS = re.compile(r"[/\\]")
 # An archive may always unpack to this much, whatever its ratio: a small zip of small text files
 # legitimately compresses far better than 200:1 (a 1 KiB zip of 300 KiB of repeated log lines).
 EXPANSION_FLOOR = 1024 * 1024
-_SAME_NAME_HINT = "the artifact holds a file and a folder of the same name; rename one and upload it again"
-_RETRY_HINT = "the artifact is damaged or was not made by upload-artifact; upload it again"
 
 
 @dataclass
@@ -90,62 +85,7 @@ class _Entry:
 
     @property
     def has_descriptor(self) -> bool:
-        return bool(self.flags & _FLAG_DESCRIPTOR)
-
-
-class _Writer:
-    """File writes on a thread of their own, so the disk works while the next bytes arrive, are
-    hashed and are unpacked (the official client overlaps them too, through libuv's thread pool).
-    At most `_WRITES_IN_FLIGHT` chunks wait; the first write error is raised to the unzipper."""
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[BinaryIO, memoryview | bytes | None] | None] = queue.Queue(
-            maxsize=_WRITES_IN_FLIGHT
-        )
-        self._thread: threading.Thread | None = None
-        self._error: OSError | None = None
-
-    def write(self, sink: BinaryIO, data: memoryview | bytes) -> None:
-        if self._error is not None:
-            raise self._error
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="unzip-writer", daemon=True)
-            self._thread.start()
-        self._queue.put((sink, data))
-
-    def close(self, sink: BinaryIO) -> None:
-        if self._thread is None:
-            sink.close()
-        else:
-            self._queue.put((sink, None))
-
-    def drain(self) -> None:
-        """Wait for every queued write; raise the first that failed."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
-        if self._error is not None:
-            raise self._error
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            sink, data = item
-            try:
-                if data is None:
-                    sink.close()
-                elif self._error is None:
-                    sink.write(data)
-            except OSError as error:
-                self._error = self._error or error
-
-
-@dataclass(frozen=True)
-class UnpackedEntry:
-    name: str
-    crc: int
-    size: int
-    path: Path | None  # None for folders
+        return bool(self.flags & FLAG_DESCRIPTOR)
 
 
 @dataclass
@@ -172,7 +112,7 @@ class StreamingUnzip:
     _written: int = 0
     _problem: ArtifactError | None = None
     _folders: set[Path] = field(default_factory=set)
-    _writer: _Writer = field(default_factory=_Writer)
+    _writer: FileWriter = field(default_factory=FileWriter)
 
     def __post_init__(self) -> None:
         self.limit = max(EXPANSION_FLOOR, int(self.max_ratio * self.archive_size))
@@ -196,7 +136,7 @@ class StreamingUnzip:
             except ArtifactError as problem:
                 self._fail(problem)
             except zlib.error as error:
-                self._fail(ArtifactError(f"{self.label} could not be unpacked: {error}", hint=_RETRY_HINT))
+                self._fail(ArtifactError(f"{self.label} could not be unpacked: {error}", hint=RETRY_HINT))
             except OSError as error:
                 self._fail(self._os_problem(error))
         return len(data)
@@ -219,14 +159,14 @@ class StreamingUnzip:
         unfinished = self._entry or self._descriptor_due
         if unfinished is not None:
             name = unfinished.name
-            raise ArtifactError(f"{self.label} is truncated: it ends inside {name!r}", hint=_RETRY_HINT)
+            raise ArtifactError(f"{self.label} is truncated: it ends inside {name!r}", hint=RETRY_HINT)
         if self._central is None:
             if not self.entries and not self._pending:
-                raise ArtifactError(f"{self.label} is not a valid zip: it is empty", hint=_RETRY_HINT)
+                raise ArtifactError(f"{self.label} is not a valid zip: it is empty", hint=RETRY_HINT)
             raise ArtifactError(
-                f"{self.label} is not a valid zip: it ends before its central directory", hint=_RETRY_HINT
+                f"{self.label} is not a valid zip: it ends before its central directory", hint=RETRY_HINT
             )
-        self._check_central(bytes(self._central))
+        check_central(bytes(self._central), self.entries, self.label)
         return self.entries
 
     def _fail(self, problem: ArtifactError) -> None:
@@ -275,27 +215,12 @@ class StreamingUnzip:
             return self._start_central(chunk, pos)
         if signature != LOCAL_HEADER:
             where = "does not start with a zip entry" if not self.entries else "has bytes between its entries"
-            raise ArtifactError(f"{self.label} is not a valid zip: it {where}", hint=_RETRY_HINT)
-        if len(chunk) - pos < _LOCAL.size:
+            raise ArtifactError(f"{self.label} is not a valid zip: it {where}", hint=RETRY_HINT)
+        header = read_local_header(chunk, pos)
+        if header is None:
             return 0
-        fields = _LOCAL.unpack_from(chunk, pos)
-        flags, method, crc, csize, usize = (
-            int(fields[2]),
-            int(fields[3]),
-            int(fields[6]),
-            fields[7],
-            fields[8],
-        )
-        name_len, extra_len = int(fields[9]), int(fields[10])
-        total = _LOCAL.size + name_len + extra_len
-        if len(chunk) - pos < total:
-            return 0
-        raw_name = chunk[pos + _LOCAL.size : pos + _LOCAL.size + name_len]
-        extra = chunk[pos + _LOCAL.size + name_len : pos + total]
-        name = raw_name.decode("utf-8" if flags & _FLAG_UTF8 else "cp437", errors="replace")
-        usize, csize, zip64 = _zip64_sizes(extra, usize, csize)
-        self._begin(name, flags, method, crc, csize, usize, zip64)
-        return total
+        self._begin(header)
+        return header.length
 
     def _start_central(self, chunk: bytes, pos: int) -> int:
         self._central = bytearray(chunk[pos:])
@@ -303,25 +228,15 @@ class StreamingUnzip:
             raise UnsafeArtifactError(f"{self.label} has a central directory over {_MAX_CENTRAL:,} bytes")
         return len(chunk) - pos
 
-    def _begin(
-        self, name: str, flags: int, method: int, crc: int, csize: int, usize: int, zip64: bool
-    ) -> None:
+    def _begin(self, header: LocalHeader) -> None:
+        name, flags, method, crc = header.name, header.flags, header.method, header.crc
+        csize, usize, zip64 = header.compressed_size, header.size, header.zip64
         parts = member_parts(name, self.label)
-        if flags & _FLAG_ENCRYPTED:
-            raise ArtifactError(
-                f"{self.label} holds an encrypted member {name!r}; cannot unpack it",
-                hint="upload-artifact never encrypts; upload the files themselves, not an encrypted zip",
-            )
-        if method not in (_STORED, _DEFLATED):
-            raise ArtifactError(
-                f"{self.label}: {name!r} uses compression method {method}, which upload-artifact never "
-                "produces; cannot unpack it",
-                hint="upload the files themselves with upload-artifact rather than a zip made elsewhere",
-            )
-        descriptor = bool(flags & _FLAG_DESCRIPTOR)
+        check_supported(header, self.label)
+        descriptor = bool(flags & FLAG_DESCRIPTOR)
         known_size = None if descriptor and usize == 0 else usize
         known_csize = None if descriptor and csize == 0 else csize
-        if method == _STORED and known_size is None:
+        if method == STORED and known_size is None:
             known_csize = None
         if known_size is not None:
             self._declared += known_size
@@ -333,50 +248,12 @@ class StreamingUnzip:
                 )
         entry = _Entry(name, parts, flags, method, crc, known_csize, known_size, zip64)
         if parts:
-            entry.sink = self._open(entry)
-        if method == _DEFLATED:
+            entry.sink = open_entry(self.into, self._folders, name, parts, self.label)
+        if method == DEFLATED:
             entry.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         self._entry = entry
-        if method == _STORED and known_size == 0:
+        if method == STORED and known_size == 0:
             self._end_entry(entry)
-
-    def _open(self, entry: _Entry) -> BinaryIO | None:
-        folder = self.into
-        if folder not in self._folders:
-            folder.mkdir(parents=True, exist_ok=True)  # only once there is something to write
-            self._folders.add(folder)
-        for depth, part in enumerate(entry.parts[:-1], start=1):
-            folder = folder / part
-            if folder not in self._folders:
-                if folder.exists() and not folder.is_dir():
-                    clash = "/".join(entry.parts[:depth])
-                    raise ArtifactError(
-                        f"{self.label}: {entry.name!r} needs a folder where the artifact has a file "
-                        f"{clash!r}",
-                        hint="the artifact holds a file and a folder of the same name; rename one and "
-                        "upload it again",
-                    )
-                folder.mkdir(exist_ok=True)
-                self._folders.add(folder)
-        target = folder / entry.parts[-1]
-        if entry.name.endswith(("/", "\\")):
-            if target.exists() and not target.is_dir():
-                raise ArtifactError(
-                    f"{self.label}: {entry.name!r} is a folder but a file of that name exists",
-                    hint="the artifact holds a file and a folder of the same name; rename one and upload "
-                    "it again",
-                )
-            target.mkdir(exist_ok=True)
-            self._folders.add(target)
-            return None
-        if target.is_dir():
-            raise ArtifactError(
-                f"{self.label}: {entry.name!r} is a file but a folder of that name exists",
-                hint=_SAME_NAME_HINT,
-            )
-        # Default permissions, never the archive's mode bits (no setuid, no world-writable files):
-        # upload-artifact does not keep permissions either.
-        return target.open("wb")
 
     # -- entry data ----------------------------------------------------------------------------
 
@@ -407,13 +284,13 @@ class StreamingUnzip:
             if entry.compressed_size is not None and entry.consumed != entry.compressed_size:
                 raise ArtifactError(
                     f"{self.label} is not a valid zip: {entry.name!r} is shorter than its header says",
-                    hint=_RETRY_HINT,
+                    hint=RETRY_HINT,
                 )
             self._end_entry(entry)
         elif entry.compressed_size is not None and entry.consumed == entry.compressed_size:
             raise ArtifactError(
                 f"{self.label} is not a valid zip: {entry.name!r} does not end where its header says",
-                hint=_RETRY_HINT,
+                hint=RETRY_HINT,
             )
         return used
 
@@ -428,14 +305,14 @@ class StreamingUnzip:
                 self._emit(entry, memoryview(chunk)[pos : pos + take])
                 entry.consumed += take
                 return take
-            wide = entry.zip64 or entry.written + (found - pos) >= _ZIP64_MARK
+            wide = entry.zip64 or entry.written + (found - pos) >= ZIP64_MARK
             needed = found + (24 if wide else 16)
             if needed > len(chunk):
                 take = found - pos
                 self._emit(entry, memoryview(chunk)[pos:found])
                 entry.consumed += take
                 return take  # 0 when the descriptor is next: wait for the rest of it
-            crc, csize, usize = _descriptor_fields(chunk, found + 4, wide)
+            crc, csize, usize = descriptor_fields(chunk, found + 4, wide)
             body = memoryview(chunk)[pos:found]
             if zlib.crc32(body, entry.crc) == crc and usize == csize == entry.written + len(body):
                 self._emit(entry, body)
@@ -465,7 +342,7 @@ class StreamingUnzip:
         elif not entry.parts or entry.name.endswith(("/", "\\")):
             raise ArtifactError(
                 f"{self.label} is not a valid zip: the folder entry {entry.name!r} holds data",
-                hint=_RETRY_HINT,
+                hint=RETRY_HINT,
             )
 
     def _end_entry(self, entry: _Entry) -> None:
@@ -481,11 +358,11 @@ class StreamingUnzip:
         if len(chunk) - pos < 4:
             return 0  # the signature, if any, is not all here yet
         signed = chunk[pos : pos + 4] == DATA_DESCRIPTOR
-        wide = entry.zip64 or entry.written >= _ZIP64_MARK or entry.consumed >= _ZIP64_MARK
+        wide = entry.zip64 or entry.written >= ZIP64_MARK or entry.consumed >= ZIP64_MARK
         length = (4 if signed else 0) + (20 if wide else 12)
         if len(chunk) - pos < length:
             return 0
-        crc, csize, usize = _descriptor_fields(chunk, pos + (4 if signed else 0), wide)
+        crc, csize, usize = descriptor_fields(chunk, pos + (4 if signed else 0), wide)
         self._descriptor_due = None
         self._check_entry(entry, crc, csize, usize)
         self._close_entry(entry)
@@ -494,12 +371,12 @@ class StreamingUnzip:
     def _check_entry(self, entry: _Entry, crc: int, csize: int | None, usize: int | None) -> None:
         if crc != entry.crc:
             raise ArtifactError(
-                f"{self.label} is not a valid zip: Bad CRC-32 for file {entry.name!r}", hint=_RETRY_HINT
+                f"{self.label} is not a valid zip: Bad CRC-32 for file {entry.name!r}", hint=RETRY_HINT
             )
         if usize != entry.written or csize != entry.consumed:
             raise ArtifactError(
                 f"{self.label} is not a valid zip: the sizes recorded for {entry.name!r} are wrong",
-                hint=_RETRY_HINT,
+                hint=RETRY_HINT,
             )
 
     def _close_entry(self, entry: _Entry) -> None:
@@ -512,118 +389,6 @@ class StreamingUnzip:
             path = self.into.joinpath(*entry.parts)
         self.entries.append(UnpackedEntry(entry.name, entry.crc, entry.written, path))
 
-    # -- the end -------------------------------------------------------------------------------
-
-    def _check_central(self, data: bytes) -> None:
-        """The central directory must list the entries unpacked, no more, no fewer; it says which
-        are links, and those must not lead out of the archive."""
-        pos = 0
-        listed = 0
-        while data[pos : pos + 4] == CENTRAL_HEADER:
-            if len(data) - pos < _CENTRAL.size:
-                break
-            fields = _CENTRAL.unpack_from(data, pos)
-            flags, crc, csize, usize = fields[3], fields[7], fields[8], fields[9]
-            name_len, extra_len, comment_len, external = fields[10], fields[11], fields[12], fields[15]
-            start = pos + _CENTRAL.size
-            raw_name = data[start : start + name_len]
-            extra = data[start + name_len : start + name_len + extra_len]
-            name = raw_name.decode("utf-8" if flags & _FLAG_UTF8 else "cp437", errors="replace")
-            usize, csize, _ = _zip64_sizes(extra, usize, csize)
-            if listed >= len(self.entries):
-                self._mismatch(f"it lists {name!r}, which is not among its entries")
-            unpacked = self.entries[listed]
-            if (unpacked.name, unpacked.crc, unpacked.size) != (name, crc, usize):
-                self._mismatch(f"it lists {name!r} where the archive holds {unpacked.name!r}")
-            if stat.S_ISLNK(external >> 16) and unpacked.path is not None:
-                self._check_link_entry(unpacked, unpacked.path)
-            listed += 1
-            pos = start + name_len + extra_len + comment_len
-        if listed != len(self.entries):
-            self._mismatch(f"it lists {listed} of its {len(self.entries)} entries")
-        if data.find(END_OF_CENTRAL, pos) < 0:
-            raise ArtifactError(
-                f"{self.label} is not a valid zip: it has no end of central directory", hint=_RETRY_HINT
-            )
-
-    def _mismatch(self, detail: str) -> None:
-        raise UnsafeArtifactError(
-            f"{self.label} has a central directory that does not match its entries ({detail}); refusing it"
-        )
-
-    def _check_link_entry(self, entry: UnpackedEntry, path: Path) -> None:
-        if entry.size > _MAX_LINK_TARGET:
-            raise UnsafeArtifactError(
-                f"{self.label} holds a symbolic link {entry.name!r} with no sane target"
-            )
-        try:
-            target = path.read_bytes().decode()
-        except UnicodeDecodeError:
-            raise UnsafeArtifactError(
-                f"{self.label} holds a symbolic link {entry.name!r} whose target is not text; refusing it"
-            ) from None
-        check_link(member_parts(entry.name, self.label), target, entry.name, self.label)
-
-
-def _zip64_sizes(extra: bytes, usize: int, csize: int) -> tuple[int, int, bool]:
-    """Sizes from the zip64 extra field when a header gives 0xFFFFFFFF (APPNOTE 4.5.3)."""
-    usize, csize = int(usize), int(csize)
-    pos = 0
-    while pos + 4 <= len(extra):
-        kind, length = struct.unpack_from("<HH", extra, pos)
-        body = extra[pos + 4 : pos + 4 + length]
-        if kind == _ZIP64_EXTRA:
-            values = [v for (v,) in struct.iter_unpack("<Q", body[: len(body) // 8 * 8])]
-            if usize == _ZIP64_MARK and values:
-                usize = values.pop(0)
-            if csize == _ZIP64_MARK and values:
-                csize = values.pop(0)
-            return usize, csize, True
-        pos += 4 + length
-    return usize, csize, False
-
-
-def _descriptor_fields(chunk: bytes, pos: int, wide: bool) -> tuple[int, int, int]:
-    if wide:
-        crc, csize, usize = struct.unpack_from("<IQQ", chunk, pos)
-    else:
-        crc, csize, usize = struct.unpack_from("<III", chunk, pos)
-    return int(crc), int(csize), int(usize)
-
-
-def member_parts(name: str, label: str) -> tuple[str, ...]:
-    """The path components of a zip entry name, refusing names that would land outside the folder.
-
-    Both separators count: a `\\` is a folder separator on Windows, so `..\\evil` climbs out there.
-    """
-    if name.startswith(("/", "\\")) or _DRIVE.match(name):
-        raise UnsafeArtifactError(f"{label} holds an absolute path {name!r}; refusing it")
-    parts = tuple(part for part in _SEPARATORS.split(name) if part not in ("", "."))
-    if ".." in parts:
-        raise UnsafeArtifactError(f"{label} holds a path that climbs out with '..' ({name!r}); refusing it")
-    if any(_DRIVE.match(part) or "\0" in part for part in parts):
-        raise UnsafeArtifactError(f"{label} holds a path with a drive letter ({name!r}); refusing it")
-    return parts
-
-
-def check_link(parts: tuple[str, ...], link_target: str, name: str, label: str) -> None:
-    """Refuse a link entry whose target, read from where the link sits, leaves the archive."""
-    outside = UnsafeArtifactError(
-        f"{label} holds a symbolic link {name!r} pointing outside it ({link_target!r}); refusing it"
-    )
-    if link_target.startswith(("/", "\\")) or _DRIVE.match(link_target) or "\0" in link_target:
-        raise outside
-    position = list(parts[:-1])
-    for part in _SEPARATORS.split(link_target):
-        if part in ("", "."):
-            continue
-        if part == "..":
-            if not position:
-                raise outside
-            position.pop()
-        else:
-            position.append(part)
-
 
 def unpack_file(
     archive: Path, into: Path, *, label: str, max_ratio: float, shown: Path | None = None
@@ -635,6 +400,3 @@ def unpack_file(
         while chunk := source.read(_OUT_CHUNK):
             sink.write(chunk)
     return sink.finish()
-
-
-__all__ = ["EXPANSION_FLOOR", "StreamingUnzip", "UnpackedEntry", "check_link", "member_parts", "unpack_file"]

@@ -19,18 +19,17 @@ from dataclasses import dataclass
 from typing import cast
 
 from wait_and_dispatch.engine import job_watch, workflow_runs
-from wait_and_dispatch.engine.model import (
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
+from wait_and_dispatch.engine.progress import (
     JobProgress,
-    Outcome,
     ProgressCallback,
     ProgressEvent,
     ProgressKind,
-    Repository,
-    WaitOptions,
-    WorkflowRun,
     format_seconds,
     ignore_progress,
 )
+from wait_and_dispatch.engine.requests import WaitOptions
+from wait_and_dispatch.engine.results import Outcome
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.github_api.polling import Pace, PollBounds, PollGovernor, governor_for
 from wait_and_dispatch.support.errors import DeadlineExceededError, GitHubApiError

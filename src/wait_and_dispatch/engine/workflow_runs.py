@@ -11,7 +11,7 @@ import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from wait_and_dispatch.engine.model import Repository, Workflow, WorkflowRun, answer_field
+from wait_and_dispatch.engine.github_objects import Repository, Workflow, WorkflowRun, answer_field
 from wait_and_dispatch.engine.workflow_file import (
     JobNames,
     WorkflowDefinition,

@@ -13,6 +13,7 @@ Callers import from here; the modules inside are the layer's own, each one conce
 - `urls.py`: URLs inside the API only, and redirects followed within it;
 - `answers.py`, `refusals.py`: reading answers, and the typed error for each refusal;
 - `downloads.py`: artifact bytes streamed from the storage host;
+- `storage_text.py`: the end of a text in storage (a job's log), read without the token, bounded;
 - `polling.py`: the poll governor, one schedule for every wait on one client.
 
 What it does for every caller:
@@ -64,6 +65,7 @@ from wait_and_dispatch.github_api.api import GitHubApi
 from wait_and_dispatch.github_api.downloads import DownloadResult, DownloadSink, SinkFactory, StorageAnswer
 from wait_and_dispatch.github_api.retry import RetryEvent, RetryPolicy
 from wait_and_dispatch.github_api.stats import ApiStats
+from wait_and_dispatch.github_api.storage_text import StorageText
 from wait_and_dispatch.github_api.transport import Headers
 from wait_and_dispatch.github_api.urls import DEFAULT_API_URL, MAX_REDIRECTS, normalize_api_url
 from wait_and_dispatch.github_api.versions import API_VERSION, FALLBACK_API_VERSION, ApiNotice
@@ -84,6 +86,7 @@ __all__ = [
     "RetryPolicy",
     "SinkFactory",
     "StorageAnswer",
+    "StorageText",
     "next_page_url",
     "normalize_api_url",
 ]

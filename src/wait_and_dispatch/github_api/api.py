@@ -29,6 +29,7 @@ from wait_and_dispatch.github_api.rate_limit import RequestBudget
 from wait_and_dispatch.github_api.refusals import RETRYABLE_STATUSES, classify, connection_failure
 from wait_and_dispatch.github_api.retry import Retrier, RetryableError, RetryEvent, RetryHooks, RetryPolicy
 from wait_and_dispatch.github_api.stats import Accounting, ApiStats
+from wait_and_dispatch.github_api.storage_text import StorageText, read_tail
 from wait_and_dispatch.github_api.transport import SAFE_METHODS, Wire, WireError
 from wait_and_dispatch.github_api.urls import DEFAULT_API_URL, ApiUrls, Redirects
 from wait_and_dispatch.github_api.versions import ApiNotice, ApiVersions, Notices
@@ -296,16 +297,38 @@ class GitHubApi:
         GitHub answers `GET .../artifacts/{id}/zip` with 302 and a short-lived `Location` on a
         storage host (OpenAPI `actions/download-artifact`); 410 when the artifact has expired.
         """
-        # The redirect to the storage host is read here, never followed with the token.
-        response = self.request("GET", archive_download_url, deadline=deadline, leave_other_hosts=True)
+        return self._storage_location(archive_download_url, "the artifact's storage", deadline)
+
+    def read_storage_text(self, path: str, *, max_bytes: int, deadline: float | None = None) -> StorageText:
+        """The end (at most `max_bytes`) of a text GitHub keeps in storage, such as a job's log.
+
+        GitHub answers `GET .../actions/jobs/{job_id}/logs` with 302 and a signed `Location`
+        (OpenAPI `actions/download-job-logs-for-workflow-run`); the redirect is read with the
+        token, the text fetched from storage without it, as an artifact's bytes are. The request
+        to GitHub is retried as any read; the one to storage is tried once (storage_text.py).
+        """
+        deadline = self.current_deadline(deadline)
+        location = self._storage_location(path, "storage", deadline)
+        return read_tail(
+            self._downloads.session,
+            location,
+            max_bytes=max_bytes,
+            clock=self.clock,
+            timeout=float(self.timeout),
+            deadline=deadline,
+            accounting=self._accounting,
+        )
+
+    def _storage_location(self, path: str, what: str, deadline: float | None) -> str:
+        """The signed storage URL of GitHub's 302 answer to `path`, never followed with the token."""
+        response = self.request("GET", path, deadline=deadline, leave_other_hosts=True)
         location = response.header("Location")
         if response.status != 302 or not location:
             raise GitHubApiError(
-                f"GET {self._urls.display(archive_download_url)}: expected a 302 redirect to the "
-                f"artifact's storage, got {response.status}",
+                f"GET {self._urls.display(path)}: expected a 302 redirect to {what}, got {response.status}",
                 status=response.status,
                 method="GET",
-                hint="this server does not serve artifact downloads the way GitHub does",
+                hint="this server does not serve downloads the way GitHub does",
             )
         return location
 

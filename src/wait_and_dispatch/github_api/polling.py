@@ -21,7 +21,7 @@ The rest of this layer keeps the hard limits (one request in flight, the points-
 holding every request while GitHub says `retry-after`); the governor keeps waiters from needing
 them.
 
-How a waiter uses it (engine/waiting.py for runs; engine/checks.py for check runs)::
+How a waiter uses it (engine/waiting.py for runs; engine/check_wait.py for check runs)::
 
     governor = governor_for(api)
     bounds = PollBounds(options.poll_interval, options.max_poll_interval)

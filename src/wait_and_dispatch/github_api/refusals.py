@@ -138,6 +138,10 @@ def _permission_hint(url: str) -> str:
         return "give the token `contents: write` to send a repository_dispatch event"
     if path.endswith(("/cancel", "/force-cancel", "/rerun", "/rerun-failed-jobs")):
         return "give the token `actions: write` to cancel or re-run workflow runs"
+    if "/git/ref" in path or "/git/matching-refs/" in path:
+        return (
+            "give the token `contents: write` to create, move or delete git refs (`contents: read` to read)"
+        )
     if "/check-runs" in path:
         return "give the token `checks: read`"
     return "give the token `actions: read` (and `contents: read` for private repositories)"

@@ -1,7 +1,10 @@
 """A collect node: artifacts from the runs of earlier nodes, one of them selected, a gate judged.
 
-The artifacts are downloaded into `path/<artifact name>/`, so two runs' artifacts of the same name
-would overwrite each other and are refused. `select:` picks the artifact whose JSON file holds the
+The artifacts are downloaded into `path/<artifact name>/`. When the runs of several nodes have an
+artifact of the same name (a matrix's members upload the same name, and an unzipped artifact is
+named after its file), every artifact goes into `path/<node>/<artifact name>/` instead, so
+nothing is overwritten and no node's folder mixes with an artifact's.
+`select:` picks the artifact whose JSON file holds the
 highest (or lowest) number; `gate:` is an expression over `selected` and `needs` that must hold
 (docs/plans.md, "Collecting artifacts").
 """
@@ -15,18 +18,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from wait_and_dispatch.engine import artifacts as artifacts_api
+from wait_and_dispatch.engine import artifact_selection
 from wait_and_dispatch.engine.facade import Engine
+from wait_and_dispatch.engine.github_objects import Artifact, Repository, WorkflowRun
 from wait_and_dispatch.engine.inputs import parse_duration
-from wait_and_dispatch.engine.model import (
-    Artifact,
-    ArtifactSelection,
-    DownloadedArtifact,
-    Repository,
-    WorkflowRun,
-)
+from wait_and_dispatch.engine.requests import ArtifactSelection
+from wait_and_dispatch.engine.results import DownloadedArtifact
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, PlanNode, input_text
+from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, PlanNode, plan_text
 from wait_and_dispatch.plans.scheduler import empty_outputs
 from wait_and_dispatch.step.catalogue import find_input
 from wait_and_dispatch.support import expressions
@@ -61,7 +60,7 @@ def collect(
     assert node.collect is not None  # nosec B101 # an invariant for mypy, not a check of input
     collect = node.collect
     root = workdir / collect.path
-    timeout = parse_duration(input_text(values.get("timeout") or _DEFAULT_TIMEOUT), what="timeout")
+    timeout = parse_duration(plan_text(values.get("timeout") or _DEFAULT_TIMEOUT), what="timeout")
     deadline = api.clock.now() + timeout
     if plan_deadline is not None:
         deadline = min(deadline, plan_deadline)
@@ -81,12 +80,14 @@ def collect(
             hint="collect takes artifacts from the runs of the nodes it names; they did not run",
         )
     chosen = _choose_artifacts(api, repository, collect.patterns, sources, deadline)
+    by_node = _names_shared(chosen)
     downloaded: list[tuple[str, int, DownloadedArtifact]] = []
     runs: dict[int, WorkflowRun] = {}
     for source, run_id, artifact in chosen:
         run = runs.get(run_id) or engine.get_run(repository, run_id)
         runs[run_id] = run
-        selection = ArtifactSelection(patterns=(artifact.name,), path=root / artifact.name)
+        folder = root / source / artifact.name if by_node else root / artifact.name
+        selection = ArtifactSelection(patterns=(artifact.name,), path=folder)
         for item in engine.download_artifacts(repository, run, selection, deadline=deadline):
             downloaded.append((source, run_id, item))
     listed = [item.as_output() for _, _, item in downloaded]
@@ -144,35 +145,26 @@ def _choose_artifacts(
     sources: Sequence[tuple[str, int]],
     deadline: float,
 ) -> list[tuple[str, int, Artifact]]:
-    """The artifacts of the sources' runs that the patterns name, each name from one node only."""
+    """The artifacts of the sources' runs that the patterns name, in the sources' order."""
     available: list[tuple[str, int, list[Artifact]]] = [
         (
             source,
             run_id,
-            artifacts_api.select_artifacts(
-                artifacts_api.list_artifacts(api, repository, run_id, deadline=deadline), ()
+            artifact_selection.select_artifacts(
+                artifact_selection.list_artifacts(api, repository, run_id, deadline=deadline), ()
             ),
         )
         for source, run_id in sources
     ]
     chosen: list[tuple[str, int, Artifact]] = []
-    owners: dict[str, tuple[str, int]] = {}
     wanted = [p for p in patterns if p.strip()]
     for source, run_id, artifacts in available:
         for artifact in artifacts:
             if wanted and not any(_matches(artifact.name, p) for p in wanted):
                 continue
-            if artifact.name in owners:
-                other, other_run = owners[artifact.name]
-                raise ArtifactError(
-                    f"artifact {artifact.name!r} is in the runs of both {other} (run {other_run}) and "
-                    f"{source} (run {run_id}); collect puts each artifact in its own folder, so names "
-                    "must differ",
-                    hint="give each run's artifact its own name, e.g. metrics-${{ matrix.attempt }}",
-                )
-            owners[artifact.name] = (source, run_id)
             chosen.append((source, run_id, artifact))
-    missing = [p for p in wanted if not any(_matches(name, p) for name in owners)]
+    names = {artifact.name for _, _, artifact in chosen}
+    missing = [p for p in wanted if not any(_matches(name, p) for name in names)]
     if missing:
         has = "; ".join(
             f"{source} (run {run_id}): {', '.join(a.name for a in artifacts) or 'none'}"
@@ -183,6 +175,14 @@ def _choose_artifacts(
             f"they have {has}"
         )
     return chosen
+
+
+def _names_shared(chosen: Sequence[tuple[str, int, Artifact]]) -> bool:
+    """Whether the runs of two nodes have an artifact of the same name."""
+    nodes_of: dict[str, set[str]] = {}
+    for source, _, artifact in chosen:
+        nodes_of.setdefault(artifact.name, set()).add(source)
+    return any(len(nodes) > 1 for nodes in nodes_of.values())
 
 
 def _matches(name: str, pattern: str) -> bool:

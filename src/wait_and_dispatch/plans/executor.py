@@ -28,11 +28,11 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from wait_and_dispatch.engine import artifacts as artifacts_api
-from wait_and_dispatch.engine import workflow_runs
+from wait_and_dispatch.engine import artifact_staging, workflow_runs
 from wait_and_dispatch.engine.facade import Engine
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.inputs import parse_duration
-from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind, Repository, format_seconds
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind, format_seconds
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import scheduler
 from wait_and_dispatch.plans.collect import collect
@@ -160,7 +160,7 @@ class PlanRunner:
         # up: stop them now (the runs are cancelled meanwhile) and let their staging be removed.
         self.api.abort_downloads()
         outcomes = self._cancel_runs(run_ids)
-        artifacts_api.stop_downloads(self.api)
+        artifact_staging.stop_downloads(self.api)
         self._schedule()
         return outcomes
 

@@ -31,13 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.inputs import parse_duration
-from wait_and_dispatch.engine.model import (
-    DEFAULT_RUN_CONCLUSIONS,
-    DispatchPolicy,
-    Repository,
-    parse_conclusions,
-)
+from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, DispatchPolicy, parse_conclusions
 from wait_and_dispatch.plans.model import (
     DEFAULT_CONCURRENCY,
     NODE_INPUTS,
@@ -46,7 +42,7 @@ from wait_and_dispatch.plans.model import (
     Plan,
     PlanNode,
     Select,
-    input_text,
+    plan_text,
 )
 from wait_and_dispatch.plans.plan_expressions import ExpressionScope, strings_in
 from wait_and_dispatch.plans.plan_nodes import (
@@ -58,7 +54,6 @@ from wait_and_dispatch.plans.plan_nodes import (
     names_in,
     node_defaults,
     overlay,
-    scalar_text,
 )
 from wait_and_dispatch.plans.plan_schema import PLAN_ONLY_KEYS as PLAN_ONLY_KEYS
 from wait_and_dispatch.plans.plan_schema import check_schema, join_or
@@ -119,7 +114,7 @@ class _Loader:
                 )
         self.vars: dict[str, str] = {}
         for layer in (as_mapping(top.get("vars")), as_mapping(self.env.get("vars"))):
-            self.vars.update({str(k): scalar_text(v) for k, v in layer.items()})
+            self.vars.update({str(k): plan_text(v) for k, v in layer.items()})
         for name in variables:
             if name not in self.vars:  # a typo would otherwise run the plan with the default
                 near = difflib.get_close_matches(name, list(self.vars), n=1)
@@ -331,7 +326,7 @@ class _Loader:
         value, loc = self.setting(key)
         if value is None or isinstance(value, Mapping | list):
             return None
-        return self.render_static(scalar_text(value), self.static_context({}), loc)
+        return self.render_static(plan_text(value), self.static_context({}), loc)
 
 
 def _cycle(nodes: Mapping[str, MergedNode], graph: Mapping[str, list[str]]) -> list[str] | None:
@@ -466,7 +461,7 @@ def _check_settings(node: PlanNode, problems: Problems) -> None:
         return
     values: dict[str, str] = {}
     for name, value in node.values.items():
-        text = input_text(value)
+        text = plan_text(value)
         if "${{" in text and name not in ("inputs", "client-payload"):
             if name != "run-id":
                 continue
@@ -503,16 +498,16 @@ class _Expansion:
                 kind=node.kind or NodeKind.WORKFLOW,
                 needs=needs,
                 condition=self.loader.bind_expression(
-                    unwrap(scalar_text(values["if"])), context, node.origin(("if",))
+                    unwrap(plan_text(values["if"])), context, node.origin(("if",))
                 )
                 if "if" in values
                 else "",
                 values=inputs,
                 collect=self.collect(member, context),
                 select=self.select(context),
-                written_condition=unwrap(scalar_text(values["if"])) if "if" in values else "",
+                written_condition=unwrap(plan_text(values["if"])) if "if" in values else "",
                 gate=self.loader.bind_expression(
-                    unwrap(scalar_text(values["gate"])), context, node.origin(("gate",))
+                    unwrap(plan_text(values["gate"])), context, node.origin(("gate",))
                 )
                 if "gate" in values
                 else None,
@@ -538,7 +533,7 @@ class _Expansion:
             return {str(k): self.static(v, (*rel, k), context) for k, v in value.items()}
         if isinstance(value, list):
             return [self.static(v, (*rel, i), context) for i, v in enumerate(value)]
-        return self.loader.render_static(scalar_text(value), context, self.node.origin(rel))
+        return self.loader.render_static(plan_text(value), context, self.node.origin(rel))
 
     def collect(self, member: str, context: Mapping[str, Any]) -> Collect | None:
         collect = as_mapping(self.node.values.get("collect"))

@@ -8,13 +8,13 @@ known once the needed nodes have finished, and are rendered just before the node
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from wait_and_dispatch.support.errors import SourceSpan, WaitAndDispatchError
+from wait_and_dispatch.support.input_text import input_text
 
 DEFAULT_CONCURRENCY = 8
 
@@ -54,20 +54,11 @@ NODE_INPUTS: tuple[str, ...] = (
 )
 
 
-def input_text(value: Any) -> str:
-    """A node value as action input text, as `jobs.read_settings` takes it: lists one item a
-    line, mappings as JSON, booleans as `true`/`false`."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        return json.dumps(dict(value))
-    if isinstance(value, list | tuple):
-        return "\n".join(input_text(item) for item in value)
-    return str(value)
+def plan_text(value: Any) -> str:
+    """A plan file's value as action input text, as `read_settings` takes it: `support.input_text`
+    with lists one item a line, mappings as JSON, and YAML's numbers as GitHub writes them (`3.0`
+    is `3`)."""
+    return input_text(value, lists_and_mappings=True, yaml_numbers=True)
 
 
 class NodeKind(StrEnum):

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from wait_and_dispatch.engine.facade import Engine
-from wait_and_dispatch.engine.model import Repository, format_seconds
-from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, PlanNode, input_text
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.progress import format_seconds
+from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, PlanNode, plan_text
 from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
 from wait_and_dispatch.step.run import JobReport, run_job
 from wait_and_dispatch.step.settings import JobSettings
@@ -21,7 +22,7 @@ def job_values(
     node: PlanNode, values: Mapping[str, Any], *, repository: Repository, workdir: Path, dry_run: bool
 ) -> dict[str, str]:
     """The node's values as the action's input values (text), for `step.settings.read_settings`."""
-    text = {name: input_text(value) for name, value in values.items()}
+    text = {name: plan_text(value) for name, value in values.items()}
     text["repository"] = repository.full_name
     text["path"] = str(workdir / (text.get("path") or node.name))
     text["summary"] = "false"
@@ -67,7 +68,7 @@ def _render(value: Any, context: Mapping[str, Any]) -> Any:
 
 def describe(node: PlanNode, values: Mapping[str, Any]) -> str:
     def text(name: str) -> str:
-        return input_text(values.get(name, "")).strip()
+        return plan_text(values.get(name, "")).strip()
 
     if node.kind is NodeKind.COLLECT and node.collect is not None:
         wanted = ", ".join(node.collect.patterns) or "every artifact"

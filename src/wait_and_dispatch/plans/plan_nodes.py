@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wait_and_dispatch.plans.model import NODE_INPUTS, NodeKind
+from wait_and_dispatch.plans.model import NODE_INPUTS, NodeKind, plan_text
 from wait_and_dispatch.plans.plan_yaml import Loc, Problems
 
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -78,17 +78,6 @@ class MergedNode:
         return self.loc
 
 
-def scalar_text(value: Any) -> str:
-    """A YAML scalar as the text GitHub would pass an action: true, 3, 1.5."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def member_ids(node: MergedNode) -> list[tuple[str, dict[str, Any]]]:
     matrix = node.values.get("matrix")
     if not isinstance(matrix, Mapping) or not matrix:
@@ -101,7 +90,7 @@ def member_ids(node: MergedNode) -> list[tuple[str, dict[str, Any]]]:
     members = []
     for combination in itertools.product(*columns):
         # Ids are job ids (letters, digits, - and _), so a value `3.11` gives `build-3_11`.
-        suffix = "-".join(_ID_UNSAFE.sub("_", scalar_text(value)) for value in combination)
+        suffix = "-".join(_ID_UNSAFE.sub("_", plan_text(value)) for value in combination)
         members.append((f"{node.id}-{suffix}", dict(zip(matrix, combination, strict=True))))
     return members
 

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from wait_and_dispatch.engine.facade import Engine
-from wait_and_dispatch.engine.model import Repository
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode, input_text
+from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode, plan_text
 from wait_and_dispatch.plans.node_job import job_values
 from wait_and_dispatch.plans.scheduler import STATUS_FUNCTIONS, PlanContext, expression_context
 from wait_and_dispatch.step.run import run_job
@@ -82,12 +82,12 @@ def _preview_node(
         if node.gate is not None:
             lines.append(f"gate: {node.gate}")
         return lines
-    run_id = input_text(values.get("run-id", ""))
+    run_id = plan_text(values.get("run-id", ""))
     if "${{" in run_id:
         # Known only once the needed node has run: read_settings would refuse it as text.
         lines = [f"would use the run of {_needs_named(run_id) or run_id}"]
-        patterns = input_text(values.get("artifacts", "")).replace("\n", ", ")
-        path = context.workdir / (input_text(values.get("path", "")) or node.name)
+        patterns = plan_text(values.get("artifacts", "")).replace("\n", ", ")
+        path = context.workdir / (plan_text(values.get("path", "")) or node.name)
         lines.append(f"would download {patterns or 'every artifact'} from it into {path}")
         return lines
     try:
@@ -95,12 +95,12 @@ def _preview_node(
         settings = read_settings(text, default_sha=context.sha)
         return list(run_job(Engine(api), settings).preview)
     except WaitAndDispatchError as error:
-        dynamic = [name for name, value in values.items() if "${{" in input_text(value)]
+        dynamic = [name for name, value in values.items() if "${{" in plan_text(value)]
         if not dynamic:
             raise
         # A value still holding an expression (a ref from another node, say) is only known
         # once the plan runs: say so rather than fail the dry run.
-        needs = _needs_named(" ".join(input_text(values[name]) for name in dynamic)) or "its needs"
+        needs = _needs_named(" ".join(plan_text(values[name]) for name in dynamic)) or "its needs"
         return [f"{', '.join(dynamic)} known only once {needs} have finished ({error.message})"]
 
 

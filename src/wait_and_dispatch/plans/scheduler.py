@@ -30,7 +30,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from wait_and_dispatch.engine.model import CallerJob, Repository
+from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.requests import CallerJob
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanNode
 from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
 from wait_and_dispatch.support import expressions

@@ -149,7 +149,7 @@ class _Checker:
         correlation = correlation.strip()
         if correlation and not definition.shows_in_run_name(correlation):
             # Without the id in run-name, a dispatched run shows no request key: re-running the
-            # plan cannot reuse it, so a node with inputs dispatches again (engine/dispatch.py).
+            # plan cannot reuse it, so a node with inputs dispatches again (engine/existing_runs.py).
             shown = RUN_NAME_HINT % correlation
             declare = (
                 ""

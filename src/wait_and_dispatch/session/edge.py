@@ -19,7 +19,7 @@ from wait_and_dispatch.session.progress import retry_progress
 from wait_and_dispatch.session.signals import interrupt_on_termination
 
 if TYPE_CHECKING:
-    from wait_and_dispatch.engine.model import ProgressCallback
+    from wait_and_dispatch.engine.progress import ProgressCallback
     from wait_and_dispatch.github_api import ApiNotice, GitHubApi, RetryEvent
     from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
     from wait_and_dispatch.plans.model import Plan
@@ -95,9 +95,11 @@ def run_step(
                 on_cancelled(workflow_runs.cancel_runs(api, settings.repository, printer.dispatched))
 
         with cancel_on_failure(cancel):
-            with around():
-                job_report = run_job(engine, settings)
-            printer.finish()
+            try:
+                with around():
+                    job_report = run_job(engine, settings)
+            finally:  # however the step ends, a live view stops drawing and shows the cursor
+                printer.finish()
             return report(job_report, api.base_url)
 
 
@@ -147,9 +149,12 @@ def run_plan(
                 on_cancelled(started[0].cancel())
 
         with cancel_on_failure(cancel):
-            with around():
-                plan_report = run_plan_job(
-                    api, plan, settings, plan_context, on_event=event, on_runner=started.append
-                )
+            try:
+                with around():
+                    plan_report = run_plan_job(
+                        api, plan, settings, plan_context, on_event=event, on_runner=started.append
+                    )
+            finally:  # however the plan ends, a live view stops drawing and shows the cursor
+                printer.finish()
             finished()
     return plan_report

@@ -1,9 +1,10 @@
-"""Progress for a person: a live status line in a terminal, plain timestamped lines elsewhere.
+"""Progress for a person: plain timestamped lines, or a live view in a terminal.
 
-An edge module: it prints. In a terminal the line that says "still waiting, next poll in 20s"
-is rewritten in place; in CI logs (not a TTY) every line is plain text without control
-characters, and the "still waiting" lines are thinned to one a minute. Every line goes through
-`support.text.escape_line`: run titles and names come from GitHub and must not become commands.
+An edge module: it prints. In CI logs (not a TTY) every line is plain text without control
+characters, and the "still waiting" lines are thinned to one a minute. In a terminal the CLI
+draws a live view instead (`session/live_view.py`, which alone imports Rich); `progress_printer`
+chooses. Every line goes through `support.text.escape_line`: run titles and names come from
+GitHub and must not become commands.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import io
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from wait_and_dispatch.engine.model import ProgressEvent, ProgressKind
+from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
 from wait_and_dispatch.github_api import ApiNotice, RetryEvent
 from wait_and_dispatch.support.text import escape_line
 
@@ -21,11 +23,49 @@ if TYPE_CHECKING:
     from wait_and_dispatch.plans.executor import PlanEvent
 
 _POLL_LINE_EVERY = 60.0  # seconds between "still waiting" lines in logs
+# State for a display to draw, not something that happened: the jobs of a run (each poll may bring
+# them) and the bytes of a download (several a second). A log gets no line for them.
+_DISPLAY_ONLY = frozenset({ProgressKind.JOBS, ProgressKind.DOWNLOAD})
 
 
 def progress_stream(stderr: TextIO, *, quiet: bool) -> TextIO:
     """Where the command line's progress lines go: stderr, or nowhere with `--quiet`."""
     return _Discard() if quiet else stderr
+
+
+def is_line(event: ProgressEvent) -> bool:
+    """Whether a log shows `event` as a line (a live view draws every event)."""
+    return event.kind not in _DISPLAY_ONLY
+
+
+def is_live_terminal(stream: TextIO, environ: Mapping[str, str]) -> bool:
+    """Whether progress on `stream` is drawn in place: a TTY that can move its cursor (not
+    `TERM=dumb`, which gets the plain lines a log gets)."""
+    return stream.isatty() and environ.get("TERM", "") != "dumb"
+
+
+def progress_printer(stderr: TextIO, environ: Mapping[str, str], *, quiet: bool) -> ProgressPrinter:
+    """The command line's progress for a step: a live view on a terminal (Rich is imported only
+    then), plain lines otherwise, nothing with `--quiet`."""
+    stream = progress_stream(stderr, quiet=quiet)
+    if is_live_terminal(stream, environ):
+        from wait_and_dispatch.session.live_view import LiveView
+
+        return LiveView(stream, environ)
+    return ProgressPrinter(stream)
+
+
+def plan_progress_printer(
+    stderr: TextIO, environ: Mapping[str, str], nodes: Sequence[str], *, quiet: bool
+) -> PlanProgressPrinter:
+    """The command line's progress for a plan: a live table of its `nodes` on a terminal, plain
+    lines otherwise, nothing with `--quiet`."""
+    stream = progress_stream(stderr, quiet=quiet)
+    if is_live_terminal(stream, environ):
+        from wait_and_dispatch.session.live_view import PlanLiveView
+
+        return PlanLiveView(stream, environ, nodes)
+    return PlanProgressPrinter(stream)
 
 
 class _Discard(io.StringIO):
@@ -39,40 +79,26 @@ class _Discard(io.StringIO):
 
 
 class ProgressPrinter:
-    def __init__(self, stream: TextIO, *, live: bool | None = None) -> None:
+    """A step's progress as plain lines, timestamped, "still waiting" thinned to one a minute.
+
+    Also keeps the ids of the runs dispatched (cancelled if the step is interrupted)."""
+
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.live = stream.isatty() if live is None else live
-        self._line_open = False
         self._last_poll_line: float | None = None
         self.dispatched: list[int] = []  # runs we started: cancelled if we are interrupted
 
     def __call__(self, event: ProgressEvent) -> None:
         if event.kind is ProgressKind.DISPATCHED and event.run_id is not None:
             self.dispatched.append(event.run_id)
-        if self.live:
-            self._live(event)
-        else:
-            self._plain(event)
+        self.show(event)
 
     def finish(self) -> None:
-        if self._line_open:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._line_open = False
+        """The step is over (or interrupted): a live view stops drawing; lines need nothing."""
 
-    def _live(self, event: ProgressEvent) -> None:
-        if event.kind is ProgressKind.POLL:
-            self.stream.write("\r\x1b[2K" + escape_line(event.message))
-            self.stream.flush()
-            self._line_open = True
+    def show(self, event: ProgressEvent) -> None:
+        if not is_line(event):
             return
-        if self._line_open:
-            self.stream.write("\r\x1b[2K")
-            self._line_open = False
-        self.stream.write(escape_line(event.message) + "\n")
-        self.stream.flush()
-
-    def _plain(self, event: ProgressEvent) -> None:
         now = time.monotonic()
         if event.kind is ProgressKind.POLL:
             if self._last_poll_line is not None and now - self._last_poll_line < _POLL_LINE_EVERY:
@@ -99,7 +125,8 @@ class PlanProgressPrinter:
     """Progress of a plan: one plain line per event, prefixed with the node it is about.
 
     Nodes run in threads, so lines are written under a lock and never rewritten in place (a live
-    line cannot belong to several nodes at once); "still waiting" lines are thinned per node.
+    line cannot belong to several nodes at once); "still waiting" lines are thinned per node. In
+    a terminal the CLI draws a table of the nodes instead (`live_view.PlanLiveView`).
     """
 
     def __init__(self, stream: TextIO) -> None:
@@ -113,6 +140,12 @@ class PlanProgressPrinter:
         exits; a daemon thread writing to stdout during interpreter shutdown aborts it."""
         with self._lock:  # waits for a line being written
             self._closed = True
+            self.stop()
+
+    def finish(self) -> None:
+        """The plan is over (or interrupted): a live view stops drawing; lines need nothing."""
+        with self._lock:
+            self.stop()
 
     @property
     def closed(self) -> bool:
@@ -120,22 +153,31 @@ class PlanProgressPrinter:
 
     def line(self, subject: str, message: str) -> None:
         with self._lock:
-            self._write(subject, message)
+            if not self._closed:
+                self.write_line(subject, message)
 
     def __call__(self, event: PlanEvent) -> None:
-        inner = event.progress
-        now = time.monotonic()
         with self._lock:
-            if inner is not None and inner.kind is ProgressKind.POLL:
-                last = self._last_poll_line.get(event.node)
-                if last is not None and now - last < _POLL_LINE_EVERY:
-                    return
-                self._last_poll_line[event.node] = now
-            self._write(event.node, event.message)
+            if not self._closed:
+                self.show(event)
 
-    def _write(self, subject: str, message: str) -> None:
-        """One line (the lock is held), unless closed."""
-        if self._closed:
+    def show(self, event: PlanEvent) -> None:
+        """One event (the lock is held, and the printer is open)."""
+        inner = event.progress
+        if inner is not None and not is_line(inner):
             return
+        if inner is not None and inner.kind is ProgressKind.POLL:
+            now = time.monotonic()
+            last = self._last_poll_line.get(event.node)
+            if last is not None and now - last < _POLL_LINE_EVERY:
+                return
+            self._last_poll_line[event.node] = now
+        self.write_line(event.node, event.message)
+
+    def write_line(self, subject: str, message: str) -> None:
+        """One line about `subject` (the lock is held, and the printer is open)."""
         self.stream.write(escape_line(f"{time.strftime('%H:%M:%S')} [{subject}] {message}") + "\n")
         self.stream.flush()
+
+    def stop(self) -> None:
+        """Stop drawing (the lock is held): nothing to do for lines."""

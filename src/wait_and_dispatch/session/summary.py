@@ -1,9 +1,9 @@
 """Job summaries: Markdown a person reads at a glance on the run's page.
 
-Pure functions from results to text; the action edge writes them with `Runner.summary`. Workflow,
-check, artifact and branch names come from users' repositories, so every piece of such text goes
-through `escape`: GitHub renders the summary as GitHub Flavored Markdown (with HTML and `$...$`
-math), where a `|` in a check name would split a table cell and a `<` could open a tag.
+Pure functions from results to text; the action edge writes them with `RunnerChannel.summary`.
+Workflow, check, artifact and branch names come from users' repositories, so every piece of such
+text goes through `escape`: GitHub renders the summary as GitHub Flavored Markdown (with HTML and
+`$...$` math), where a `|` in a check name would split a table cell and a `<` could open a tag.
 """
 
 from __future__ import annotations
@@ -11,13 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from wait_and_dispatch.engine.model import (
-    ChecksResult,
-    DownloadedArtifact,
-    Outcome,
-    RunResult,
-    format_seconds,
-)
+from wait_and_dispatch.engine.progress import format_seconds
+from wait_and_dispatch.engine.results import ChecksResult, DownloadedArtifact, Outcome, RunResult
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanResult
 from wait_and_dispatch.support.errors import WaitAndDispatchError
 

@@ -19,7 +19,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from wait_and_dispatch.step.catalogue import ALIASES, FIND_ONLY, INPUTS, LASITH_KG, POSEIDON, Alias
+from wait_and_dispatch.step.catalogue import INPUTS
+from wait_and_dispatch.step.peer_names import ALIASES, FIND_ONLY, LASITH_KG, POSEIDON, Alias
 from wait_and_dispatch.support.errors import UsageError
 
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")

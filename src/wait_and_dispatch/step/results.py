@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from wait_and_dispatch.support.errors import DispatchInterrupted, ExitCode, WaitAndDispatchError
 
 if TYPE_CHECKING:
-    from wait_and_dispatch.engine.model import ApiCost, ChecksResult, RunResult
+    from wait_and_dispatch.engine.results import ApiCost, ChecksResult, RunResult
 
 SCHEMA_VERSION = 1
 SCHEMA_RESOURCE = "result.schema.json"

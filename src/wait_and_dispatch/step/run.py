@@ -15,14 +15,11 @@ from typing import Any
 
 from wait_and_dispatch.engine.dispatch import DispatchPreview
 from wait_and_dispatch.engine.facade import Engine
-from wait_and_dispatch.engine.model import (
-    ChecksResult,
-    Outcome,
-    RunResult,
-    WorkflowRun,
-    format_seconds,
-)
-from wait_and_dispatch.step.catalogue import OUTPUT_ALIASES, OUTPUT_NAMES
+from wait_and_dispatch.engine.github_objects import WorkflowRun
+from wait_and_dispatch.engine.progress import format_seconds
+from wait_and_dispatch.engine.results import ChecksResult, Outcome, RunResult
+from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
+from wait_and_dispatch.step.peer_names import OUTPUT_ALIASES
 from wait_and_dispatch.step.settings import JobSettings
 from wait_and_dispatch.support.errors import ArtifactNotFoundError, WaitAndDispatchError
 

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.inputs import json_object, parse_duration, parse_inputs
-from wait_and_dispatch.engine.model import (
+from wait_and_dispatch.engine.requests import (
     DEFAULT_CHECK_CONCLUSIONS,
     DEFAULT_RUN_CONCLUSIONS,
     ArtifactSelection,
     CallerJob,
     CheckSelection,
     DispatchPolicy,
-    Repository,
     RunRequest,
     WaitOptions,
     parse_conclusions,

@@ -160,6 +160,13 @@ class RefusedBeforeSendingError(ValidationFailedError):
     exit_code = ExitCode.USAGE
 
 
+class RefNotFastForwardError(ValidationFailedError):
+    """A git ref would move to a commit that does not descend from the one it names (422 "Update
+    is not a fast forward"): someone else moved it since it was read."""
+
+    default_hint = "read the ref again and start from the commit it names now, or force the update"
+
+
 class RateLimitExceededError(GitHubApiError):
     def __init__(
         self,

@@ -34,6 +34,16 @@ def escape_line(text: str) -> str:
     return text
 
 
+def terminal_text(text: str) -> str:
+    """`text` as a terminal should show it: every character that is not printable (ESC, BEL, a
+    carriage return, a line break, a bidirectional override) written as its Python escape
+    (`\\x1b`, `\\u202e`), so a name cannot move the cursor, recolour or retitle the terminal,
+    take more than one line, or reorder what is shown."""
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text
+    )
+
+
 def verbatim(text: str) -> list[str]:
     """The lines of `text` as they are, between commands that stop and resume command processing.
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from wait_and_dispatch.emulator import check_shapes
 from wait_and_dispatch.emulator.exchange import Call, Reply, Route, not_found
-from wait_and_dispatch.emulator.model import Repo
-from wait_and_dispatch.emulator.routes.common import page, repo_of, require, resolve_ref
+from wait_and_dispatch.emulator.model import Repo, job_annotations
+from wait_and_dispatch.emulator.routes.common import bare_page, page, repo_of, require, resolve_ref
 
 _DOC_CHECKS = "https://docs.github.com/rest/checks/runs"
 
@@ -135,7 +135,7 @@ def _suites(call: Call, repo: Repo, sha: str | None, now: float) -> list[tuple[f
         else:
             status = "in_progress"
         updated = max([created] + [s.completed_at or s.started_at or created for s in states])
-        branch = next((b for b, s in repo.spec.branches.items() if s == suite_sha), None)
+        branch = next((b for b, s in repo.branches.items() if s == suite_sha), None)
         out.append(
             (
                 created,
@@ -208,6 +208,31 @@ def get_check_run(call: Call) -> Reply:
     raise not_found(_DOC_CHECKS + "#get-a-check-run")
 
 
+def list_annotations(call: Call) -> Reply:
+    """checks/list-annotations: a job's annotations (a job's id is its check run's id) or an app
+    check run's, in the order they were made, paginated like every list (per_page, Link); the
+    answer is a bare array (the recording CheckRun.testListCheckRunAnnotations)."""
+    repo = repo_of(call)
+    require(call, repo, "checks", "read")
+    wanted = call.args["check_run_id"]
+    items: list[dict[str, Any]] | None = None
+    found = call.state.jobs.get(wanted)
+    if found is not None and found[0].repo is repo and found[0].exists(call.now):
+        run, attempt, job = found
+        job_state = attempt.job_state(job, call.now)
+        if job_state is not None:
+            notes = job_annotations(job, job_state)
+            items = [check_shapes.annotation(repo, run.head_sha, n, call.urls) for n in notes]
+    for cr in repo.check_runs:
+        state = cr.state(call.now)
+        if cr.id == wanted and state is not None:
+            notes = cr.spec.annotations if state.status == "completed" else ()
+            items = [check_shapes.annotation(repo, cr.spec.head_sha, n, call.urls) for n in notes]
+    if items is None:
+        raise not_found(_DOC_CHECKS + "#list-check-run-annotations")
+    return bare_page(call, items)
+
+
 # -- module helpers ----------------------------------------------------------------------------
 
 
@@ -215,6 +240,7 @@ ROUTES = (
     Route("GET", "/repos/{owner}/{repo}/commits/{ref}/check-runs", list_ref_check_runs),
     Route("GET", "/repos/{owner}/{repo}/commits/{ref}/check-suites", list_ref_check_suites),
     Route("GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}", get_check_run),
+    Route("GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}/annotations", list_annotations),
     Route("GET", "/repos/{owner}/{repo}/check-suites/{check_suite_id}", get_check_suite),
     Route("GET", "/repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs", list_suite_check_runs),
 )

@@ -106,16 +106,28 @@ def run_of(call: Call, repo: Repo) -> Run:
 
 def page(call: Call, items: list[Any], key: str, total: int | None = None) -> Reply:
     """Slice `items` by per_page (default 30, max 100) and page; GitHub's Link header."""
+    chunk, headers = _slice(call, items)
+    total_count = len(items) if total is None else total
+    return Reply(200, {"total_count": total_count, key: chunk}, headers)
+
+
+def bare_page(call: Call, items: list[Any]) -> Reply:
+    """A page of a list GitHub answers as a bare array (check run annotations; the git refs lists,
+    OpenAPI `git/list-matching-refs`), as `page` slices it."""
+    chunk, headers = _slice(call, items)
+    return Reply(200, chunk, headers)
+
+
+def _slice(call: Call, items: list[Any]) -> tuple[list[Any], dict[str, str]]:
     per_page = int_arg(call.request.args.get("per_page"), 30)
     per_page = 30 if per_page < 1 else min(per_page, 100)
     page = max(1, int_arg(call.request.args.get("page"), 1))
-    total_count = len(items) if total is None else total
     chunk = items[(page - 1) * per_page : page * per_page]
     headers = {}
     last = max(1, -(-len(items) // per_page))
     if last > 1:
         headers["Link"] = _link(call, page, last)
-    return Reply(200, {"total_count": total_count, key: chunk}, headers)
+    return chunk, headers
 
 
 def _link(call: Call, page: int, last: int) -> str:

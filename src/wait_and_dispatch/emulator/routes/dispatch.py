@@ -113,7 +113,9 @@ def create_workflow_dispatch(call: Call) -> Reply:
                     _DOC_DISPATCH,
                 ) from None  # wording unverified
     actor = call.token.actor if call.token else "octocat"
-    run = call.state.dispatch(repo, wf, named[0], named[1], inputs, actor)
+    run = call.state.dispatch(
+        repo, wf, named[0], named[1], inputs, actor, call.token.kind if call.token else None
+    )
     if want_details and options.return_run_details:
         base = f"{call.urls.api}/repos/{repo.full_name}/actions/runs/{run.id}"
         return Reply(
@@ -154,7 +156,7 @@ def create_repository_dispatch(call: Call) -> Reply:
             _DOC_REPO_DISPATCH,
         )
     actor = call.token.actor if call.token else "octocat"
-    call.state.repository_dispatch(repo, event_type, payload, actor)
+    call.state.repository_dispatch(repo, event_type, payload, actor, call.token.kind if call.token else None)
     return Reply(204)
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from wait_and_dispatch.emulator import shapes
+from wait_and_dispatch.emulator.blob_urls import job_log_path, sign_log_url
 from wait_and_dispatch.emulator.exchange import Call, Reply, Route, not_found
-from wait_and_dispatch.emulator.model import Attempt, Run
+from wait_and_dispatch.emulator.model import Attempt, Job, JobState, Run
 from wait_and_dispatch.emulator.routes.common import DOC_RUNS, page, repo_of, require, run_of
 
 
@@ -37,17 +38,39 @@ def list_attempt_jobs(call: Call) -> Reply:
     return _jobs_reply(call, run, [attempt])
 
 
-def get_job(call: Call) -> Reply:
+_DOC_JOB = "https://docs.github.com/rest/actions/workflow-jobs#get-a-job-for-a-workflow-run"
+_DOC_JOB_LOGS = "https://docs.github.com/rest/actions/workflow-jobs#download-job-logs-for-a-workflow-run"
+
+
+def _job_of(call: Call, doc: str) -> tuple[Run, Attempt, Job, JobState]:
     repo = repo_of(call)
     require(call, repo, "actions", "read")
     found = call.state.jobs.get(call.args["job_id"])
     if found is None or found[0].repo is not repo or not found[0].exists(call.now):
-        raise not_found("https://docs.github.com/rest/actions/workflow-jobs#get-a-job-for-a-workflow-run")
+        raise not_found(doc)
     run, attempt, job = found
     job_state = attempt.job_state(job, call.now)
     if job_state is None:
-        raise not_found("https://docs.github.com/rest/actions/workflow-jobs#get-a-job-for-a-workflow-run")
+        raise not_found(doc)
+    return run, attempt, job, job_state
+
+
+def get_job(call: Call) -> Reply:
+    run, attempt, job, job_state = _job_of(call, _DOC_JOB)
     return Reply(200, shapes.job(run, attempt, job, job_state, call.now, call.urls))
+
+
+def download_job_logs(call: Call) -> Reply:
+    """actions/download-job-logs-for-workflow-run: 302 to a plain-text log on the storage host,
+    a URL that "expires after 1 minute" (its description), as an artifact's does. A job still
+    running has no log here (unverified: what GitHub answers then)."""
+    _, _, job, job_state = _job_of(call, _DOC_JOB_LOGS)
+    if job_state.completed_at is None:
+        raise not_found(_DOC_JOB_LOGS)
+    location = sign_log_url(
+        call.urls.blob, job_log_path(job.id), call.now + call.state.options.artifact_url_ttl, call.signing_key
+    )
+    return Reply(302, None, {"Location": location, "Content-Length": "0"})
 
 
 ROUTES = (
@@ -56,4 +79,5 @@ ROUTES = (
         "GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}/jobs", list_attempt_jobs
     ),
     Route("GET", "/repos/{owner}/{repo}/actions/jobs/{job_id}", get_job),
+    Route("GET", "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs", download_job_logs),
 )

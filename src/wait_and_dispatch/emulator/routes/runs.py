@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from wait_and_dispatch.emulator import shapes
+from wait_and_dispatch.emulator.blob_urls import run_logs_path, sign_log_url
 from wait_and_dispatch.emulator.exchange import ApiError, Call, Reply, Route, invalid, not_found
 from wait_and_dispatch.emulator.model import Attempt, Repo, Run
 from wait_and_dispatch.emulator.routes.common import (
@@ -93,6 +94,22 @@ def get_run(call: Call) -> Reply:
     require(call, repo, "actions", "read")
     run = run_of(call, repo)
     return Reply(200, _run_json(call, run, run.latest, call.now))
+
+
+def download_run_logs(call: Call) -> Reply:
+    """actions/download-workflow-run-logs: 302 to a zip of the latest attempt's logs on the storage
+    host (emulator/job_logs.py), a URL that "expires after 1 minute" (its description). A run still
+    running has no archive here (unverified: what GitHub answers then)."""
+    repo = repo_of(call)
+    require(call, repo, "actions", "read")
+    run = run_of(call, repo)
+    if call.now < run.latest.end:
+        raise not_found(DOC_RUNS + "#download-workflow-run-logs")
+    path = run_logs_path(run.id, run.latest.number)
+    location = sign_log_url(
+        call.urls.blob, path, call.now + call.state.options.artifact_url_ttl, call.signing_key
+    )
+    return Reply(302, None, {"Location": location, "Content-Length": "0"})
 
 
 def delete_run(call: Call) -> Reply:
@@ -224,6 +241,7 @@ ROUTES = (
     Route("DELETE", "/repos/{owner}/{repo}/actions/runs/{run_id}", delete_run),
     Route("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/attempts/{attempt_number}", get_run_attempt),
     Route("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/timing", get_run_timing),
+    Route("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}/logs", download_run_logs),
     Route("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/cancel", cancel_run),
     Route("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/force-cancel", force_cancel_run),
     Route("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/rerun", rerun_run),
