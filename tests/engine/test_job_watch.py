@@ -101,6 +101,60 @@ def test_the_wait_ends_at_the_first_failed_job_naming_it(
     assert result.failed_job.html_url in error.message
 
 
+def test_the_failure_digest_of_a_failed_job_is_read_while_the_run_goes_on(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    t0 = clock.now()
+    jobs = two_jobs()
+    jobs[0].update(
+        steps=["Set up job", "Run pytest", "Run coverage report", "Complete job"],
+        fails_at="Run pytest",
+        log=["tests/test_api.py:42: AssertionError", "FAILED tests/test_api.py::test_get - AssertionError"],
+        annotations=[
+            {
+                "path": "tests/test_api.py",
+                "start_line": 42,
+                "level": "failure",
+                "message": "AssertionError: expected 200, got 500",
+            }
+        ],
+    )
+    emulator, api, run = start(start_emulator, scenario_dict, make_api, jobs)
+    before = api.stats.snapshot()
+    result = Engine(api).download_run(APP, run.id, FAIL_FAST, None)
+
+    assert result.outcome is Outcome.JOB_FAILED and result.run.status == "in_progress"
+    assert clock.now() - t0 <= QUEUED + 8 + 2.5  # the digest does not hold the wait up
+    digest = result.failure
+    assert digest is not None and digest.unreadable is None
+    [job] = digest.jobs  # slow is still running: only the failed job
+    assert (job.name, job.conclusion, job.unreadable) == ("test (3.12)", "failure", None)
+    assert [step.name for step in job.failed_steps] == ["Run pytest"]
+    assert digest.headline() == (
+        'job "test (3.12)", step "Run pytest": tests/test_api.py:42 AssertionError: expected 200, got 500'
+    )
+    assert "FAILED tests/test_api.py::test_get - AssertionError" in job.log_tail.splitlines()
+    assert job.log_tail.splitlines()[-1] == "Error: Process completed with exit code 1."
+    # The digest's reads: the attempt's jobs, the failed job's annotations and its log.
+    assert len(emulator.requests_to(f"/repos/octo/app/actions/runs/{run.id}/attempts/1/jobs")) == 1
+    assert len(emulator.requests_to(f"/repos/octo/app/check-runs/{job.id}/annotations")) == 1
+    assert len(emulator.requests_to(f"/repos/octo/app/actions/jobs/{job.id}/logs")) == 1
+    assert result.cost.requests == api.stats.requests - before.requests
+
+
+def test_a_passing_run_watched_for_failed_jobs_reads_no_digest(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi
+) -> None:
+    emulator, api, run = start(
+        start_emulator, scenario_dict, make_api, two_jobs("success"), conclusion="success"
+    )
+    result = Engine(api).download_run(APP, run.id, FAIL_FAST, None)
+    assert result.outcome is Outcome.SUCCESS and result.failure is None
+    assert not emulator.requests_to("/repos/octo/app/actions/runs/*/attempts/*/jobs")
+    assert not emulator.requests_to("/repos/octo/app/check-runs/*/annotations")
+    assert not emulator.requests_to("/repos/octo/app/actions/jobs/*/logs")
+
+
 def test_without_the_flag_the_wait_is_for_the_run_and_no_job_is_read_while_waiting(
     start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
 ) -> None:
@@ -214,8 +268,15 @@ def test_watching_six_jobs_costs_a_unit_or_two_per_job_and_304s_otherwise(
     # 6 jobs: the list changes when they start (together) and each time one ends.
     assert len(watched) > 15  # polled about every 1.5 s over 35 s
     assert 1 <= len(counted) <= 12
-    # The whole wait: the run's reads (its first read and its changes) plus the watch.
-    assert api.stats.units_spent - before.units_spent <= len(counted) + 4
+    # The failure digest after it: the jobs, the failed job's annotations and its log's redirect.
+    digest = [
+        *emulator.requests_to(f"/repos/octo/app/actions/runs/{run.id}/attempts/1/jobs"),
+        *emulator.requests_to("/repos/octo/app/check-runs/*/annotations"),
+        *emulator.requests_to("/repos/octo/app/actions/jobs/*/logs"),
+    ]
+    assert len(digest) == 3
+    # The whole: the run's reads (its first read and its changes), the watch and the digest.
+    assert api.stats.units_spent - before.units_spent <= len(counted) + 4 + len(digest)
 
 
 def test_the_check_run_list_answers_304_until_a_job_starts_or_ends(

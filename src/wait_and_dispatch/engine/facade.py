@@ -203,12 +203,10 @@ class Engine:
             failed_job = waited.failed_job
         elif run.completed and run.conclusion not in options.allowed_conclusions:
             outcome = Outcome.CONCLUSION_NOT_ALLOWED
-        # What the failed run looked like inside: read only on failure (failure_digest.py).
-        failure = (
-            failure_digest.run_failure(self.api, repo, run)
-            if outcome is Outcome.CONCLUSION_NOT_ALLOWED
-            else None
-        )
+        # What the failed run looked like inside: read only on failure (failure_digest.py). After
+        # a failed job the run is still going (or was just cancelled), and the failed job, being
+        # completed, already has its steps, annotations and log.
+        failure = failure_digest.run_failure(self.api, repo, run) if outcome.failed else None
         downloaded: tuple[DownloadedArtifact, ...] = ()
         artifact_error: ArtifactError | None = None
         ready = run.completed or not completed_only or (artifacts is not None and artifacts.from_branch)

@@ -20,7 +20,8 @@ Jobs behind `needs:` have no check run until they are queued
 either, so the watch misses nothing it needs.
 
 Which conclusions end the wait: `failure` and `timed_out` (a job past its `timeout-minutes`; both
-make the run conclude `failure`). Not `cancelled`: a job is cancelled because its run is (by a
+make the run conclude `failure`), failures.py's `FAILED_JOB_CONCLUSIONS`, the jobs the failure
+digest reads. Not `cancelled`: a job is cancelled because its run is (by a
 person, by a concurrency group's `cancel-in-progress`, or by a matrix's `fail-fast` after another
 job failed, whose failure already ended the wait), so the run's own conclusion is the news. A job
 with `continue-on-error: true` that fails also reports `failure` while its run may still succeed
@@ -36,6 +37,7 @@ from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wait_and_dispatch.engine.failures import FAILED_JOB_CONCLUSIONS
 from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun, optional_text, parse_answer
 from wait_and_dispatch.engine.progress import JobProgress, ProgressCallback, ProgressEvent, ProgressKind
 from wait_and_dispatch.engine.requests import WaitOptions
@@ -43,8 +45,6 @@ from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.github_api.polling import PollGovernor
 from wait_and_dispatch.support.errors import NotFoundError, PermissionDeniedError
 
-# A job that concluded so has failed its run (the run concludes `failure`); see the module doc.
-FAILED_JOB_CONCLUSIONS = frozenset({"failure", "timed_out"})
 # The run statuses in which jobs may have run: started, or waiting for an environment approval
 # after earlier jobs ran (docs/github-behaviour.md#statuses-and-conclusions).
 _STARTED = frozenset({"in_progress", "waiting"})
