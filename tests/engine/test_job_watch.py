@@ -323,8 +323,14 @@ def test_with_steps_for_a_live_view_the_current_step_is_read_from_the_jobs_list(
     options = WaitOptions(timeout=600, poll_interval=1, max_poll_interval=2, job_steps=True)
     result = Engine(api, events.append).download_run(APP, run.id, options, None)
     assert result.outcome is Outcome.CONCLUSION_NOT_ALLOWED  # no fail-on-failed-job: the whole run
-    steps = {j.current_step for e in events if e.kind is ProgressKind.JOBS for j in e.jobs}
+    jobs = [e for e in events if e.kind is ProgressKind.JOBS]
+    steps = {j.current_step for e in jobs for j in e.jobs}
     assert {"Set up job", "Run pytest", "Build", "Package"} <= steps
+    # Read once more as the run completes: the jobs a live view leaves on the screen are done.
+    assert [(j.name, j.conclusion, j.current_step) for j in jobs[-1].jobs] == [
+        ("test (3.12)", "failure", "Run pytest"),
+        ("slow", "success", "Package"),
+    ]
     assert emulator.requests_to(f"/repos/octo/app/actions/runs/{run.id}/attempts/1/jobs")
     assert not emulator.requests_to("/repos/octo/app/check-suites/*")
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,14 +143,19 @@ class JobWatch:
 
     def poll(self, run: WorkflowRun, elapsed: float) -> WatchedJob | None:
         """Read the jobs of `run` (a free 304 when nothing changed); say what changed as a JOBS
-        event; return the first failed job when the wait ends at one, else None."""
-        if run.status not in _STARTED:
+        event; return the first failed job when the wait ends at one, else None.
+
+        A run that has completed is read once more only for a live view (`job_steps`), so that
+        the jobs it leaves on the screen are in their last state; it has no failed job to end the
+        wait at: its conclusion says it all."""
+        last_drawing = run.completed and self.options.job_steps
+        if run.status not in _STARTED and not last_drawing:
             return None
         jobs = self.governor.read(self._key, functools.partial(self._read, run), now=self.api.clock.now())
         if jobs != self._jobs:
             before, self._jobs = self._jobs, jobs
             self.on_progress(_jobs_event(run, before, jobs, elapsed))
-        if not self.options.fail_on_failed_job:
+        if not self.options.fail_on_failed_job or run.completed:
             return None
         return next((job for job in jobs if job.failed(self.options.allowed_conclusions)), None)
 
@@ -170,16 +175,19 @@ class JobWatch:
             {"filter": "latest"},
             items_key="check_runs",
         )
-        jobs = [WatchedJob.from_check_run(item) for item in _bounded(items)]
-        # The list comes newest first; jobs are shown in the order they were made (ids increase).
-        return tuple(sorted(jobs, key=lambda job: job.id))
+        return _oldest_first(WatchedJob.from_check_run(item) for item in _bounded(items))
 
     def _attempt_jobs(self, run: WorkflowRun) -> tuple[WatchedJob, ...]:
         items = self.api.paginate(
             f"{self.repo.api_path}/actions/runs/{run.id}/attempts/{run.run_attempt}/jobs",
             items_key="jobs",
         )
-        return tuple(WatchedJob.from_job(item) for item in _bounded(items))
+        return _oldest_first(WatchedJob.from_job(item) for item in _bounded(items))
+
+
+def _oldest_first(jobs: Iterable[WatchedJob]) -> tuple[WatchedJob, ...]:
+    """Jobs in the order they were made (ids increase): the check runs list comes newest first."""
+    return tuple(sorted(jobs, key=lambda job: job.id))
 
 
 def _bounded(items: Iterator[Any]) -> Iterator[Any]:

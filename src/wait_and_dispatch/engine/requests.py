@@ -90,7 +90,8 @@ class WaitOptions:
     # When the wait ended at a failed job: cancel the rest of the run.
     cancel_on_failure: bool = False
     # Read each job's steps while waiting, for a live view (JOBS events with the current step):
-    # the jobs list, which changes at every step, so it costs a counted request per step.
+    # the jobs list, which changes at every step, so it costs a counted request per step (and one
+    # as the run completes, for the jobs' last state).
     job_steps: bool = False
 
     def __post_init__(self) -> None:

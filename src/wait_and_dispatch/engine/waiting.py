@@ -128,9 +128,9 @@ def wait_for_runs(
                         on_progress(_status_event(run, clock.now() - start))
                     current[i] = run
                 polled = True
-            for i in still_waiting():
-                if i in watches:
-                    failed = watches[i].poll(current[i], clock.now() - start)
+            for i, watch in watches.items():
+                if i not in finished_at:  # while its wait goes on, and once as it ends
+                    failed = watch.poll(current[i], clock.now() - start)
                     if failed is not None:
                         failed_jobs[i] = failed
             now = clock.now()
