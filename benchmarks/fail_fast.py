@@ -5,8 +5,9 @@ The embedded emulator runs in this process on the real clock, with one run of tw
 fails 8 s after the run starts, `slow` runs to 40 s (when the run concludes `failure`). Each trial
 starts a fresh emulator and `python -m wait_and_dispatch run --dispatch never ...` as a
 subprocess, and notes the wall time at which the process has exited, against the failed job's
-exact completion on the emulator's clock (and the run's, for the default). Trials of the two
-modes are interleaved, so both see the same load on the machine.
+exact completion on the emulator's clock (and the run's, for the default). Both read the failure
+digest (the failed job's steps, annotations and log) before exiting. Trials of the two modes are
+interleaved, so both see the same load on the machine.
 
     python3 benchmarks/fail_fast.py [--trials 5] [--write docs/benchmarks.md]
 """
@@ -31,6 +32,7 @@ SHA = "f" * 40
 QUEUED = 2.0  # seconds before the run's jobs start
 FAILS_AT = 8.0  # the failing job's length
 RUN_LENGTH = 40.0  # the other job's, and the run's
+FAILED_LINE = "FAILED tests/test_api.py::test_get - AssertionError: expected 200, got 500"
 
 
 def scenario() -> dict[str, Any]:
@@ -49,9 +51,18 @@ def scenario() -> dict[str, Any]:
                         "jobs": [
                             {
                                 "name": "test (3.12)",
-                                "steps": ["Set up job", "Run pytest"],
+                                "steps": ["Set up job", "Run pytest", "Complete job"],
                                 "duration": FAILS_AT,
-                                "conclusion": "failure",
+                                "fails_at": "Run pytest",
+                                "log": [FAILED_LINE],
+                                "annotations": [
+                                    {
+                                        "path": "tests/test_api.py",
+                                        "start_line": 42,
+                                        "level": "failure",
+                                        "message": "AssertionError: expected 200, got 500",
+                                    }
+                                ],
                             },
                             {
                                 "name": "slow",
@@ -93,6 +104,8 @@ def trial(fail_fast: bool) -> tuple[float, float, int]:
             raise SystemExit("the failing job had not completed when the process exited")
         if fail_fast and 'job "test (3.12)"' not in done.stderr:
             raise SystemExit(f"the error does not name the failed job: {done.stderr}")
+        if not emulator.requests_to(f"/repos/octo/app/actions/jobs/{job.id}/logs"):
+            raise SystemExit("the failure digest did not read the failed job's log")
         return exited - failed.completed_at, exited - attempt.started_in_progress, done.returncode
 
 
@@ -121,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     note = (
         f"{args.trials} trials of each, interleaved; a job fails {FAILS_AT:.0f} s into a run whose other job "
-        f"runs {RUN_LENGTH:.0f} s; each trial a fresh emulator on the real clock and the command line "
-        f"as a subprocess (`run --dispatch never`, interpreter start included). Measured in one run of "
+        f"runs {RUN_LENGTH:.0f} s, and its failure digest is read; each trial a fresh emulator on the real "
+        f"clock and the command line as a subprocess (`run --dispatch never`, interpreter start included). "
+        f"Measured in one run of "
         f"`python3 benchmarks/fail_fast.py` ({time.perf_counter() - began:.0f} s) on a machine shared "
         "with other work (2 cores)."
     )
