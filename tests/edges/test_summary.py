@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from wait_and_dispatch.engine.github_objects import CheckRun, WorkflowRun
+from wait_and_dispatch.engine.progress import JobProgress
 from wait_and_dispatch.engine.results import (
     ApiCost,
     ArtifactKind,
     ChecksResult,
     DownloadedArtifact,
-    JobProgress,
     Outcome,
     RunResult,
 )
