@@ -99,6 +99,25 @@ CONFLICTS: tuple[Conflict, ...] = (
         unless=("run-id", "artifacts-from-branch"),
     ),
     Conflict(
+        "fail-on-failed-job",
+        "wait",
+        "it ends the wait at a failed job, and without waiting there is no wait to end",
+        "leave fail-on-failed-job out, or wait for the run",
+        second_value="false",
+    ),
+    Conflict(
+        "checks",
+        "fail-on-failed-job",
+        "a wait for checks already ends at the first failed check (fail-fast, on by default)",
+        "leave fail-on-failed-job out when waiting for checks",
+    ),
+    Conflict(
+        "checks-regex",
+        "fail-on-failed-job",
+        "a wait for checks already ends at the first failed check (fail-fast, on by default)",
+        "leave fail-on-failed-job out when waiting for checks",
+    ),
+    Conflict(
         "event-type",
         "inputs",
         "repository_dispatch has no inputs (only workflow_dispatch has)",
@@ -129,6 +148,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ("checks", "checks-regex", "ignore-checks"),
         "ignore-run is a run a checks wait does not wait for",
         "leave it out unless the step waits for checks (checks, checks-regex or ignore-checks)",
+    ),
+    Requirement(
+        "cancel-on-failure",
+        ("fail-on-failed-job",),
+        "it cancels the rest of a run whose wait ended at a failed job, and a run that has "
+        "completed has nothing left to cancel",
+        "give fail-on-failed-job too",
     ),
 )
 
@@ -302,6 +328,8 @@ def read_settings(
             else DEFAULT_RUN_CONCLUSIONS,
         ),
         cancel_on_timeout=v.flag("cancel-on-timeout"),
+        fail_on_failed_job=v.flag("fail-on-failed-job"),
+        cancel_on_failure=v.flag("cancel-on-failure"),
     )
     request = None
     if workflow or event_type:
