@@ -420,8 +420,23 @@ def _payload(text: str) -> dict[str, Any]:
     return json_object(text, what="client-payload", example='{"environment": "prod"}') if text else {}
 
 
-# A comma not inside parentheses (names nest them at most once: `job (a, b)`).
-_OUTER_COMMA = re.compile(r",(?![^(]*\))")
+def _outer_comma_parts(line: str) -> list[str]:
+    """`line` split at each comma outside parentheses (`job (a, b), lint` is two names). A `)`
+    without its `(` closes nothing, and a `(` never closed keeps nothing together: no item ever
+    holds a comma that no pair of parentheses explains."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    for index, char in enumerate(line):
+        if char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif char == "," and not depth:
+            parts.append(line[start:index])
+            start = index + 1
+    rest = line[start:]
+    return [*parts, *(rest.split(",") if depth else [rest])]
 
 
 class InputValues:
@@ -439,7 +454,7 @@ class InputValues:
         matrix job's check name (`build (ubuntu-latest, 3.12)`, as GitHub names it) stays whole."""
         text = self.values.get(name, "")
         return [
-            part.strip() for line in text.splitlines() for part in _OUTER_COMMA.split(line) if part.strip()
+            part.strip() for line in text.splitlines() for part in _outer_comma_parts(line) if part.strip()
         ]
 
     def flag(self, name: str) -> bool:
