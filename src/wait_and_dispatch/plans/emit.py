@@ -302,9 +302,11 @@ class _Emitter:
                 continue
             yield key, value
 
-    def _collect_steps(self, node: PlanNode) -> None:
+    def _checkout_and_plan_step(self, why_checkout: str) -> None:
+        """The checkout of the plan file (`why_checkout` says which) and the head of the step that
+        runs the plan with the action, up to its `plan` and `plan-environment` inputs."""
         out = self.lines
-        out.append("      # The plan file itself: this node's collect, select and gate are read from it.")
+        out.append(f"      # {why_checkout}")
         # Pinned from the project's one table (action_pins.py), as every shipped workflow is:
         # zizmor's unpinned-uses audit wants a commit SHA, and the release must declare node24.
         out.append(f"      - uses: {CHECKOUT.pinned}")
@@ -316,6 +318,12 @@ class _Emitter:
         out.append(f"          plan: {scalar(self.plan_path)}")
         if self.plan.environment:
             out.append(f"          plan-environment: {scalar(self.plan.environment)}")
+
+    def _collect_steps(self, node: PlanNode) -> None:
+        out = self.lines
+        self._checkout_and_plan_step(
+            "The plan file itself: this node's collect, select and gate are read from it."
+        )
         out.append(f"          plan-node: {scalar(node.name)}")
         variables = self._plan_vars()
         if variables:
@@ -497,16 +505,9 @@ class _AdvanceEmitter(_Emitter):
         out.append("    permissions:")
         out.append("      contents: read # check out the plan; the App's token does the rest")
         out.append("    steps:")
-        out.append("      # The plan file, from this workflow's ref (on workflow_run: the default branch).")
-        out.append(f"      - uses: {CHECKOUT.pinned}")
-        out.append("        with:")
-        out.append("          persist-credentials: false")
-        out.append(f"      - id: {STEP_ID}")
-        out.append(f"        uses: {self.uses}")
-        out.append("        with:")
-        out.append(f"          plan: {scalar(self.plan_path)}")
-        if self.plan.environment:
-            out.append(f"          plan-environment: {scalar(self.plan.environment)}")
+        self._checkout_and_plan_step(
+            "The plan file, from this workflow's ref (on workflow_run: the default branch)."
+        )
         variables = self._plan_vars()
         if variables:
             out.extend(entry("plan-vars", variables, 10))
