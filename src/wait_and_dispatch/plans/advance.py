@@ -20,11 +20,25 @@ State lives in git refs of the orchestrator's repository, under
   commit, and `github.sha`); its name keeps the start's `github.event_name` and `github.ref_name`;
 - `claim/<node>`: the node is taken. Creating a ref that exists fails with 422 (OpenAPI
   `git/create-ref`), which makes the claim atomic: of two invocations that find the same node
-  ready at the same moment, exactly one dispatches it;
+  ready at the same moment, exactly one dispatches it. `claim/<node>/<n>` is its n-th claim,
+  after recovery (below);
+- `inline/<node>/<n>/<until>`: a node that runs inline (a `checks` node waits there) under its
+  n-th claim, by a job that is over by `<until>` (seconds since the epoch) whatever happens;
 - `run/<node>/<run id>`: the run the node dispatched (`found/<node>/<run id>`: the run it found,
   as `dispatch: if-missing` finds one for the commit);
 - `done/<node>/<result>`: the node's result once known, so that later events need not read
   every run again.
+
+Never dispatch twice, never stall. An invocation can die between claiming a node and recording its
+run (a runner lost, a cancel), or lose a create's answer (a 5xx: `git_refs.claim_ref` reads the
+ref back, and a claim it cannot prove its own is one nobody may act on). The next invocation of
+the instance, whatever its event, finds the claim with no run, no result and no live `inline` ref
+and recovers the node: each dispatch carries a correlation id fixed by the instance and the node
+(`node_job.fixed_correlation`), so the run, if it was dispatched, is found by its name and
+recorded. A claim's holder starts its dispatch (or writes its `inline` ref) within
+`CLAIM_WINDOW` of claiming, or never; so once `RECOVERY_GRACE` has passed since the claim was
+seen, with nothing recorded and no run found, nobody will dispatch under it, and the node is
+claimed again as `claim/<node>/2` (3, ...): of two recoverers, one has it.
 
 When the instance is over, `refs/wait-and-dispatch/ended/<plan key>/<instance>` is created (the
 same claim: one invocation reports the end) and the instance's live refs are deleted, so that the
@@ -38,8 +52,9 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from wait_and_dispatch.engine import git_refs, workflow_runs
-from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine import git_refs, run_discovery, workflow_runs
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
+from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, parse_conclusions
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import scheduler
@@ -53,12 +68,24 @@ from wait_and_dispatch.plans.model import (
     PlanResult,
     plan_text,
 )
+from wait_and_dispatch.plans.node_job import fixed_correlation
 from wait_and_dispatch.plans.scheduler import PlanState
+from wait_and_dispatch.step.catalogue import find_input
+from wait_and_dispatch.support.errors import UsageError
 
 REF_ROOT = "wait-and-dispatch"
 # The event type of the callback a node workflow sends to the orchestrator's repository when its
 # run cannot raise `workflow_run` there (another repository; docs/plans.md, "Advance mode").
 CALLBACK_EVENT_TYPE = "wait-and-dispatch-run-completed"
+
+# A claim's holder sends its dispatch, or writes its `inline` ref, within this many seconds of
+# claiming, or leaves the claim for good and claims again.
+CLAIM_WINDOW = 30.0
+# How long after seeing a claim with nothing recorded a recoverer waits before it claims the node
+# again: the holder's window, the few seconds its dispatch's reads take before the POST (more
+# under retries), and the seconds a new run takes to be listed (apache/airflow#71305).
+RECOVERY_GRACE = 120.0
+_DEFAULT_TIMEOUT = find_input("timeout").default
 
 # The values a node keeps when its outcome is read from a run that has completed: how to judge
 # the run and what to download from it. The rest (what to dispatch, and how) is done with.
@@ -81,8 +108,9 @@ class RefStore(Protocol):
     def matching(self, prefix: str) -> list[tuple[str, str]]:
         """Every ref whose name starts with `prefix`, with the object it points to."""
 
-    def create(self, name: str, sha: str) -> bool:
-        """Create the ref: True; it exists already (GitHub's 422): False."""
+    def create(self, name: str, sha: str) -> git_refs.Claim:
+        """Create the ref: CREATED; it exists already (GitHub's 422): ALREADY_EXISTS; the answer
+        was lost and the ref is there: UNCERTAIN (`git_refs.claim_ref`)."""
 
     def delete(self, name: str) -> None:
         """Delete the ref (one that is gone already is no error)."""
@@ -99,9 +127,8 @@ class GitRefStore:
         found = git_refs.matching_refs(self.api, self.repository, f"refs/{prefix}")
         return [(ref.name.removeprefix("refs/"), ref.sha) for ref in found]
 
-    def create(self, name: str, sha: str) -> bool:
-        claim = git_refs.create_ref(self.api, self.repository, f"refs/{name}", sha)
-        return claim is git_refs.Claim.CREATED
+    def create(self, name: str, sha: str) -> git_refs.Claim:
+        return git_refs.claim_ref(self.api, self.repository, f"refs/{name}", sha)
 
     def delete(self, name: str) -> None:
         git_refs.delete_ref(self.api, self.repository, f"refs/{name}")
@@ -122,7 +149,8 @@ class Instance:
     sha: str  # the commit it started on: the plan's, and github.sha
     event_name: str
     ref_name: str
-    claims: set[str] = field(default_factory=set)
+    claims: dict[str, int] = field(default_factory=dict)  # node -> its last claim's number
+    inline: dict[tuple[str, int], float] = field(default_factory=dict)  # (node, claim) -> until
     runs: dict[str, int] = field(default_factory=dict)
     done: dict[str, NodeResult] = field(default_factory=dict)
     found: set[str] = field(default_factory=set)  # nodes whose run was found, not dispatched
@@ -159,8 +187,11 @@ def read_instances(refs: Iterable[tuple[str, str]], key: str) -> dict[str, Insta
         parts, sha, _ = start
         item = Instance(instance, sha, parts[1], "/".join(parts[2:]), refs=[e[2] for e in entries])
         for parts, _, _ in entries:
-            if parts[0] == "claim" and len(parts) == 2:
-                item.claims.add(parts[1])
+            if parts[0] == "claim" and (len(parts) == 2 or (len(parts) == 3 and parts[2].isdigit())):
+                number = int(parts[2]) if len(parts) == 3 else 1
+                item.claims[parts[1]] = max(number, item.claims.get(parts[1], 0))
+            elif parts[0] == "inline" and len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
+                item.inline[(parts[1], int(parts[2]))] = float(parts[3])
             elif parts[0] in ("run", "found") and len(parts) == 3 and parts[2].isdigit():
                 item.runs[parts[1]] = int(parts[2])
                 if parts[0] == "found":
@@ -210,9 +241,12 @@ class Advancer:
         on_event: Callable[[PlanEvent], None] = ignore_events,
         plan_sha: str | None = None,
         plan_at: Callable[[str], Plan | None] | None = None,
+        home: Repository | None = None,
     ) -> None:
         """`plan` is the plan as this run's checkout has it, at commit `plan_sha`; `plan_at` reads
-        it as it was at another commit (None: not there), for an instance that started on one."""
+        it as it was at another commit (None: not there), for an instance that started on one.
+        `home` is the orchestrator's repository, where an instance's first run is (default:
+        `repository`)."""
         self.api = api
         self.plan = plan
         self.repository = repository  # where the nodes' workflows are (the plan's)
@@ -222,6 +256,7 @@ class Advancer:
         self.key = plan_key(plan)
         self.plan_sha = plan_sha
         self.plan_at = plan_at
+        self.home = home or repository
 
     # -- the two events ------------------------------------------------------------------------
 
@@ -231,7 +266,7 @@ class Advancer:
         with it rather than beginning again."""
         name = f"{instance_prefix(self.key, instance)}start/{event_name}/{ref_name}"
         report = AdvanceReport(instance)
-        if self.store.create(name, sha):
+        if self.store.create(name, sha) is git_refs.Claim.CREATED:
             report.lines.append(f"plan {self.plan.name}: instance {instance} started on {sha[:7]}")
             found = Instance(instance, sha, event_name, ref_name, refs=[name])
         else:
@@ -287,9 +322,14 @@ class Advancer:
             ref_name=instance.ref_name,
             event_name=instance.event_name,
             workdir=self.workdir,
+            correlation_key=f"{self.key}/{instance.id}",
         )
         work = _Work(self, plan, instance, context, report)
         state = work.rebuild(completed_run)
+        for name in work.stranded:
+            recovered = work.recover(name, seen_at=work.seen_at)
+            if recovered is not None:
+                state = state.ended(recovered, fail_fast=plan.fail_fast)
         while True:
             step = scheduler.next_step(plan, context, state)
             state = step.state
@@ -311,7 +351,8 @@ class Advancer:
 
     def _end(self, work: _Work, state: PlanState) -> None:
         report, instance, plan = work.report, work.instance, work.plan
-        if not self.store.create(ended_ref(self.key, instance.id), instance.sha):
+        # A lost answer (UNCERTAIN) reports the end too: twice is better than never.
+        if self.store.create(ended_ref(self.key, instance.id), instance.sha) is git_refs.Claim.ALREADY_EXISTS:
             report.lines.append(f"instance {instance.id} is over; another invocation reports it")
             return
         for name in plan.nodes:
@@ -359,6 +400,9 @@ class _Work:
         self.outcomes: dict[str, NodeOutcome] = {}
         self.full: set[str] = set()  # outcomes with their outputs (the others know their result only)
         self.prefix = instance_prefix(advancer.key, instance.id)
+        self.stranded: list[str] = []  # claimed nodes with nothing recorded and no live holder
+        self.seen_at = advancer.api.clock.now()  # the refs were read before this
+        self._started_at: float | None = None
 
     def rebuild(self, completed_run: int | None) -> PlanState:
         """The state from the refs, and from the runs of the nodes in progress: a run that has
@@ -380,7 +424,15 @@ class _Work:
                 self.record(name, run_id)
             else:
                 running.append(name)
+                if run_id is None and not self._held(name, self.instance):
+                    self.stranded.append(name)
         return scheduler.state_from(self.plan, self.outcomes.values(), running=running)
+
+    def _held(self, name: str, instance: Instance) -> bool:
+        """Whether a claimed node with no run may still be in its holder's hands: an inline node
+        whose holder's job is not over yet. (A node that dispatches is recorded within seconds.)"""
+        until = instance.inline.get((name, instance.claims.get(name, 1)))
+        return until is not None and until > self.a.api.clock.now()
 
     def _known(self, name: str, result: NodeResult) -> NodeOutcome:
         node = self.plan.nodes[name]
@@ -398,15 +450,91 @@ class _Work:
     def start(self, node: PlanNode) -> NodeOutcome | None:
         """Claim and start a ready node; its outcome when it has one already (inline, or a run that
         had completed), None while its run goes on or when another invocation has it."""
+        return self._take(node, 1)
+
+    def _take(self, node: PlanNode, number: int) -> NodeOutcome | None:
+        """Claim the node for the `number`-th time and start it; the next number when this claim
+        came too late to act on."""
+        name, clock = node.name, self.a.api.clock
+        while True:
+            claimed_at = clock.now()
+            claim = self._create(f"claim/{name}" if number == 1 else f"claim/{name}/{number}")
+            if claim is git_refs.Claim.ALREADY_EXISTS:
+                self.report.lines.append(f"{name}: taken by another invocation")
+                return None
+            self.instance.claims[name] = number
+            if claim is git_refs.Claim.UNCERTAIN:
+                self.report.lines.append(f"{name}: the answer to its claim was lost; recovering it")
+                return self.recover(name, seen_at=clock.now())
+            for need in node.needs:
+                self.load(need)
+            if clock.now() - claimed_at <= CLAIM_WINDOW:
+                return self._run(node, number)
+            self.report.lines.append(f"{name}: claimed too late to start it safely; claiming it again")
+            number += 1
+
+    def recover(self, name: str, *, seen_at: float) -> NodeOutcome | None:
+        """A claimed node with nothing recorded, its claim seen at `seen_at`: its run if it was
+        dispatched, else (once the holder can no longer act) the node claimed again and started."""
+        node = self.plan.nodes[name]
+        number = self.instance.claims.get(name, 1)
+        self.report.lines.append(f"{name}: claimed with nothing recorded; recovering it")
+        if not runs_inline(node) and (found := self._find_dispatched(name)) is not None:
+            return self._adopt(name, found)
+        if (name, number) not in self.instance.inline:  # else its holder's job is over
+            clock = self.a.api.clock
+            wait = seen_at + RECOVERY_GRACE - clock.now()
+            if wait > 0:
+                self.report.lines.append(f"{name}: giving its claim's holder {wait:.0f}s to record it")
+                clock.sleep(wait)
+            if self._recorded_since(name, number):
+                self.report.lines.append(f"{name}: recorded by another invocation meanwhile")
+                return None
+            if not runs_inline(node) and (found := self._find_dispatched(name)) is not None:
+                return self._adopt(name, found)
+        return self._take(node, number + 1)
+
+    def _recorded_since(self, name: str, number: int) -> bool:
+        """Read the instance's refs again: has anything been recorded for the node since?"""
+        refs = self.a.store.matching(self.prefix)
+        self.instance.refs.extend(ref for ref, _ in refs if ref not in self.instance.refs)
+        now = read_instances(refs, self.a.key).get(self.instance.id)
+        return now is None or (
+            name in now.done
+            or name in now.runs
+            or now.claims.get(name, 0) > number
+            or self._held(name, now)
+        )
+
+    def _find_dispatched(self, name: str) -> WorkflowRun | None:
+        """The run dispatched for the node in this instance, by its fixed correlation id."""
+        if self._started_at is None:
+            # The instance's first run was created before anything it dispatched.
+            first = workflow_runs.get_run(self.a.api, self.a.home, int(self.instance.id))
+            self._started_at = first.created_at or 0.0
+        key = self.context.correlation_key or ""
+        return run_discovery.find_by_correlation(
+            self.a.api, self.a.repository, fixed_correlation(key, name), self._started_at
+        )
+
+    def _adopt(self, name: str, run: WorkflowRun) -> NodeOutcome | None:
+        """Record the run found for a node whose holder did not."""
+        self._create(f"run/{name}/{run.id}")
+        self.instance.runs[name] = run.id
+        self.report.dispatched[name] = run.id
+        if run.completed:
+            return self.record(name, run.id)
+        self.report.lines.append(f"{name}: found its run {run.id}")
+        return None
+
+    def _run(self, node: PlanNode, number: int) -> NodeOutcome | None:
+        """Start a node just claimed (its needs loaded)."""
         name = node.name
-        if not self._create(f"claim/{name}"):
-            self.report.lines.append(f"{name}: taken by another invocation")
-            return None
-        self.instance.claims.add(name)
-        for need in node.needs:
-            self.load(need)
         needs = scheduler.needs_context(node, self.outcomes)
         if runs_inline(node):
+            until = self.a.api.clock.now() + _inline_timeout(node) + RECOVERY_GRACE
+            self._create(f"inline/{name}/{number}/{int(until)}")
+            self.instance.inline[(name, number)] = until
             outcome = self._runner(self.plan).run_node(name, needs)
             self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
             return self._ended(outcome)
@@ -435,8 +563,8 @@ class _Work:
         self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
         return self._ended(outcome)
 
-    def _create(self, name: str) -> bool:
-        """Create the instance's ref `name` (False: it was there), and keep it to delete at the end."""
+    def _create(self, name: str) -> git_refs.Claim:
+        """Create the instance's ref `name`, and keep it to delete at the end."""
         ref = f"{self.prefix}{name}"
         created = self.a.store.create(ref, self.instance.sha)
         self.instance.refs.append(ref)
@@ -500,3 +628,13 @@ class _Work:
 
     def _runner(self, plan: Plan) -> PlanRunner:
         return PlanRunner(self.a.api, plan, self.context, on_event=self.a.on_event)
+
+
+def _inline_timeout(node: PlanNode) -> float:
+    """How long an inline node may take: its `timeout` (the action's default when it has none, or
+    one that is an expression)."""
+    text = plan_text(node.values.get("timeout")).strip()
+    try:
+        return parse_duration(text or _DEFAULT_TIMEOUT, what="timeout")
+    except UsageError:
+        return parse_duration(_DEFAULT_TIMEOUT, what="timeout")

@@ -166,6 +166,7 @@ def advance(
         on_event=on_event,
         plan_sha=event.sha,
         plan_at=plan_at,
+        home=event.repository,
     )
     if event.completed_run is not None:
         return advancer.completed(event.completed_run)
