@@ -144,8 +144,9 @@ def test_refs_that_are_not_an_instances_are_left_out() -> None:
         (f"{prefix}1/start/push/main", "a" * 40),
         (f"{prefix}1/claim/build", "a" * 40),
         (f"{prefix}1/claim/gate", "a" * 40),
-        (f"{prefix}1/claim/gate/3", "a" * 40),  # its third claim, after recovery
-        (f"{prefix}1/claim/pick/x", "a" * 40),  # no claim number
+        (f"{prefix}1/claim-3/gate", "a" * 40),  # its third claim, after recovery
+        (f"{prefix}1/claim-x/pick", "a" * 40),  # no claim number
+        (f"{prefix}1/claim-1/pick", "a" * 40),  # the first claim has no number
         (f"{prefix}1/inline/gate/3/1700000000", "a" * 40),
         (f"{prefix}1/inline/gate/x/1700000000", "a" * 40),  # no claim number
         (f"{prefix}1/run/build/9001", "a" * 40),

@@ -243,4 +243,3 @@ def find_by_correlation(
         api, repo, event="workflow_dispatch", created=workflow_runs.created_since(since), deadline=deadline
     )
     return next((run for run in runs if mark in titles(run)), None)
-

@@ -20,8 +20,9 @@ State lives in git refs of the orchestrator's repository, under
   commit, and `github.sha`); its name keeps the start's `github.event_name` and `github.ref_name`;
 - `claim/<node>`: the node is taken. Creating a ref that exists fails with 422 (OpenAPI
   `git/create-ref`), which makes the claim atomic: of two invocations that find the same node
-  ready at the same moment, exactly one dispatches it. `claim/<node>/<n>` is its n-th claim,
-  after recovery (below);
+  ready at the same moment, exactly one dispatches it. `claim-<n>/<node>` is its n-th claim,
+  after recovery (below); not `claim/<node>/<n>`, as git keeps no ref beside a ref it would be
+  the folder of (422 "Reference update failed");
 - `inline/<node>/<n>/<until>`: a node that runs inline (a `checks` node waits there) under its
   n-th claim, by a job that is over by `<until>` (seconds since the epoch) whatever happens;
 - `run/<node>/<run id>`: the run the node dispatched (`found/<node>/<run id>`: the run it found,
@@ -38,7 +39,7 @@ and recovers the node: each dispatch carries a correlation id fixed by the insta
 recorded. A claim's holder starts its dispatch (or writes its `inline` ref) within
 `CLAIM_WINDOW` of claiming, or never; so once `RECOVERY_GRACE` has passed since the claim was
 seen, with nothing recorded and no run found, nobody will dispatch under it, and the node is
-claimed again as `claim/<node>/2` (3, ...): of two recoverers, one has it.
+claimed again as `claim-2/<node>` (3, ...): of two recoverers, one has it.
 
 When the instance is over, `refs/wait-and-dispatch/ended/<plan key>/<instance>` is created (the
 same claim: one invocation reports the end) and the instance's live refs are deleted, so that the
@@ -53,6 +54,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from wait_and_dispatch.engine import git_refs, run_discovery, workflow_runs
+from wait_and_dispatch.engine.dispatch_target import titles
 from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
 from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, parse_conclusions
@@ -187,8 +189,7 @@ def read_instances(refs: Iterable[tuple[str, str]], key: str) -> dict[str, Insta
         parts, sha, _ = start
         item = Instance(instance, sha, parts[1], "/".join(parts[2:]), refs=[e[2] for e in entries])
         for parts, _, _ in entries:
-            if parts[0] == "claim" and (len(parts) == 2 or (len(parts) == 3 and parts[2].isdigit())):
-                number = int(parts[2]) if len(parts) == 3 else 1
+            if len(parts) == 2 and (number := _claim_number(parts[0])):
                 item.claims[parts[1]] = max(number, item.claims.get(parts[1], 0))
             elif parts[0] == "inline" and len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
                 item.inline[(parts[1], int(parts[2]))] = float(parts[3])
@@ -200,6 +201,14 @@ def read_instances(refs: Iterable[tuple[str, str]], key: str) -> dict[str, Insta
                 item.done[parts[1]] = NodeResult(parts[2])
         found[instance] = item
     return found
+
+
+def _claim_number(part: str) -> int:
+    """1 for `claim`, n for `claim-<n>`, else 0."""
+    if part == "claim":
+        return 1
+    number = part.removeprefix("claim-")
+    return int(number) if number != part and number.isdigit() and int(number) >= 2 else 0
 
 
 def runs_inline(node: PlanNode) -> bool:
@@ -279,7 +288,13 @@ class Advancer:
         """A run completed: advance every instance it is a node of (none: a report without an
         instance, saying so)."""
         instances = read_instances(self.store.matching(live_prefix(self.key)), self.key)
-        owners = [i for i in instances.values() if run_id in i.runs.values()]
+        owners = {
+            i.id: next(name for name, run in i.runs.items() if run == run_id)
+            for i in instances.values()
+            if run_id in i.runs.values()
+        }
+        if not owners:
+            owners = self._unrecorded_owners(run_id, instances.values())
         if not owners:
             return [
                 AdvanceReport(
@@ -287,8 +302,8 @@ class Advancer:
                 )
             ]
         reports = []
-        for instance in sorted(owners, key=lambda i: i.id):
-            node = next(name for name, run in instance.runs.items() if run == run_id)
+        for instance in sorted((instances[i] for i in owners), key=lambda i: i.id):
+            node = owners[instance.id]
             report = AdvanceReport(
                 instance.id,
                 [f"plan {self.plan.name}: instance {instance.id}: run {run_id} of {node} completed"],
@@ -296,6 +311,32 @@ class Advancer:
             plan = self._plan_of(instance, report)
             reports.append(self._advance(instance, report, completed_run=run_id, plan=plan))
         return reports
+
+    def correlation_key(self, instance: str) -> str:
+        """What fixes the correlation ids of an instance's dispatches (`PlanContext.correlation_key`)."""
+        return f"{self.key}/{instance}"
+
+    def _unrecorded_owners(self, run_id: int, instances: Iterable[Instance]) -> dict[str, str]:
+        """The instances (and nodes) whose claim with no run recorded the run is of, by the
+        correlation id its name shows: a run whose dispatcher died before recording it. Read
+        only when some instance has such a claim."""
+        unrecorded = [
+            (instance.id, name)
+            for instance in instances
+            for name in instance.claims
+            if name not in instance.runs
+            and name not in instance.done
+            and name in self.plan.nodes
+            and not runs_inline(self.plan.nodes[name])
+        ]
+        if not unrecorded:
+            return {}
+        shown = titles(workflow_runs.get_run(self.api, self.repository, run_id))
+        return {
+            instance: name
+            for instance, name in unrecorded
+            if f"-{fixed_correlation(self.correlation_key(instance), name)}" in shown
+        }
 
     def _plan_of(self, instance: Instance, report: AdvanceReport) -> Plan:
         """The plan as it was on the commit the instance started on: a `workflow_run` job checks
@@ -322,7 +363,7 @@ class Advancer:
             ref_name=instance.ref_name,
             event_name=instance.event_name,
             workdir=self.workdir,
-            correlation_key=f"{self.key}/{instance.id}",
+            correlation_key=self.correlation_key(instance.id),
         )
         work = _Work(self, plan, instance, context, report)
         state = work.rebuild(completed_run)
@@ -458,7 +499,7 @@ class _Work:
         name, clock = node.name, self.a.api.clock
         while True:
             claimed_at = clock.now()
-            claim = self._create(f"claim/{name}" if number == 1 else f"claim/{name}/{number}")
+            claim = self._create(f"claim/{name}" if number == 1 else f"claim-{number}/{name}")
             if claim is git_refs.Claim.ALREADY_EXISTS:
                 self.report.lines.append(f"{name}: taken by another invocation")
                 return None
@@ -500,10 +541,7 @@ class _Work:
         self.instance.refs.extend(ref for ref, _ in refs if ref not in self.instance.refs)
         now = read_instances(refs, self.a.key).get(self.instance.id)
         return now is None or (
-            name in now.done
-            or name in now.runs
-            or now.claims.get(name, 0) > number
-            or self._held(name, now)
+            name in now.done or name in now.runs or now.claims.get(name, 0) > number or self._held(name, now)
         )
 
     def _find_dispatched(self, name: str) -> WorkflowRun | None:
