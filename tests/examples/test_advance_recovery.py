@@ -15,7 +15,7 @@ from tests.examples.advance_harness import Advanced, AdvanceHarness, harnesses
 from tests.examples.test_advance import JOIN_PLAN, join_scenario
 from wait_and_dispatch.emulator import Fault
 from wait_and_dispatch.plans import advance
-from wait_and_dispatch.plans.advance import GitRefStore, plan_key
+from wait_and_dispatch.plans.advance import GitRefStore, plan_key, read_instances
 
 __all__ = ["harnesses"]  # the fixture
 
@@ -149,4 +149,5 @@ def test_two_recoverers_at_the_same_moment_dispatch_the_stranded_node_once(
     lost = logs.count("x: taken by another invocation") + logs.count("x: recorded by another invocation")
     assert lost == repetitions
     with harness.api() as api:
-        assert GitRefStore(api, harness.repo).matching(f"wait-and-dispatch/live/{plan_key(ran.plan)}/") == []
+        refs = GitRefStore(api, harness.repo).matching(f"wait-and-dispatch/live/{plan_key(ran.plan)}/")
+        assert read_instances(refs, plan_key(ran.plan)) == {}  # every instance over

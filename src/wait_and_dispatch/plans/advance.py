@@ -42,8 +42,10 @@ seen, with nothing recorded and no run found, nobody will dispatch under it, and
 claimed again as `claim-2/<node>` (3, ...): of two recoverers, one has it.
 
 When the instance is over, `refs/wait-and-dispatch/ended/<plan key>/<instance>` is created (the
-same claim: one invocation reports the end) and the instance's live refs are deleted, so that the
-refs an event reads are those of the instances in progress.
+same claim: one invocation reports the end) and the instance's start ref is deleted: its other
+live refs are then no instance's, and each later invocation on a completion deletes a few of them,
+so that the refs an event reads are those of the instances in progress and no invocation deletes
+three refs per node.
 """
 
 from __future__ import annotations
@@ -88,6 +90,9 @@ CLAIM_WINDOW = 30.0
 # under retries), and the seconds a new run takes to be listed (apache/airflow#71305).
 RECOVERY_GRACE = 120.0
 _DEFAULT_TIMEOUT = find_input("timeout").default
+# How many refs of instances that are over a run deletes: a run per event, about one event per
+# node, three refs per node, so the refs of one instance are gone within the next one's events.
+SWEEP_PER_RUN = 4
 
 # The values a node keeps when its outcome is read from a run that has completed: how to judge
 # the run and what to download from it. The rest (what to dispatch, and how) is done with.
@@ -287,7 +292,27 @@ class Advancer:
     def completed(self, run_id: int) -> list[AdvanceReport]:
         """A run completed: advance every instance it is a node of (none: a report without an
         instance, saying so)."""
-        instances = read_instances(self.store.matching(live_prefix(self.key)), self.key)
+        refs = self.store.matching(live_prefix(self.key))
+        instances = read_instances(refs, self.key)
+        try:
+            return self._completed(run_id, instances)
+        finally:
+            self._sweep(refs, instances)
+
+    def _sweep(self, refs: Iterable[tuple[str, str]], instances: Mapping[str, Instance]) -> None:
+        """Delete a few refs left by instances that are over (their start deleted): at most
+        `SWEEP_PER_RUN` a run, so that each run's cost stays small and the refs an event reads
+        stay those of the instances in progress."""
+        prefix = live_prefix(self.key)
+        left = sorted(
+            name
+            for name, _ in refs
+            if name.startswith(prefix) and name[len(prefix) :].partition("/")[0] not in instances
+        )
+        for name in left[:SWEEP_PER_RUN]:
+            self.store.delete(name)
+
+    def _completed(self, run_id: int, instances: dict[str, Instance]) -> list[AdvanceReport]:
         owners = {
             i.id: next(name for name, run in i.runs.items() if run == run_id)
             for i in instances.values()
@@ -417,13 +442,10 @@ class Advancer:
         report.lines.append(
             f"plan {plan.name}: instance {instance.id} is over: {report.result.conclusion.value}"
         )
-        # The start first: without it the rest is no instance, so a run that stops half-way through
-        # leaves refs that nothing reads, never an instance whose claims are gone.
-        refs = sorted(
-            set(instance.refs),
-            key=lambda ref: (f"{instance_prefix(self.key, instance.id)}start/" not in ref, ref),
-        )
-        for ref in refs:
+        # Only the start: without it the rest is no instance, and the runs of later events delete
+        # it a few refs at a time (`_sweep`), so that no run deletes three refs per node.
+        start = f"{instance_prefix(self.key, instance.id)}start/"
+        for ref in sorted({ref for ref in instance.refs if ref.startswith(start)}):
             self.store.delete(ref)
 
 
