@@ -16,7 +16,8 @@ from pytest_mock import MockerFixture
 from tests.examples.advance_harness import Advanced, AdvanceHarness, harnesses
 from tests.examples.conftest import Example, Runner
 from tests.examples.test_001_model_training import set_metrics
-from wait_and_dispatch.plans.advance import SWEEP_PER_RUN, GitRefStore, plan_key, read_instances
+from wait_and_dispatch.plans.advance import SWEEP_PER_RUN
+from wait_and_dispatch.plans.advance_refs import GitRefStore, plan_key, read_instances
 from wait_and_dispatch.plans.executor import plan_error
 
 __all__ = ["harnesses"]  # the fixture

@@ -15,7 +15,7 @@ from tests.examples.advance_harness import Advanced, AdvanceHarness, harnesses
 from tests.examples.test_advance import JOIN_PLAN, join_scenario
 from wait_and_dispatch.emulator import Fault
 from wait_and_dispatch.plans import advance
-from wait_and_dispatch.plans.advance import GitRefStore, plan_key, read_instances
+from wait_and_dispatch.plans.advance_refs import GitRefStore, plan_key, read_instances
 
 __all__ = ["harnesses"]  # the fixture
 
