@@ -151,3 +151,40 @@ def test_two_recoverers_at_the_same_moment_dispatch_the_stranded_node_once(
     with harness.api() as api:
         refs = GitRefStore(api, harness.repo).matching(f"wait-and-dispatch/live/{plan_key(ran.plan)}/")
         assert read_instances(refs, plan_key(ran.plan)) == {}  # every instance over
+
+
+def test_a_node_that_does_not_wait_whose_job_died_after_dispatching_is_recorded_not_dispatched_again(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
+) -> None:
+    """x runs in the start's job (`wait: false`), which dies after dispatching it and before
+    recording it. Its `inline` ref names that job's run, which is over: the next run (a's
+    completion) finds x's run by its correlation id and records it, without waiting out x's
+    timeout and without a second dispatch."""
+    plan = RACE_PLAN.replace("    workflow: join.yml\n", "    workflow: join.yml\n    wait: false\n")
+    harness = harness_for(tmp_path, harnesses, mocker, plan, held=True)
+    original = advance._Work._note_run
+    killed: list[str] = []
+
+    def note_run(work: Any, name: str, outcome: Any) -> Any:
+        if name == "x" and not killed:
+            killed.append("x")
+            raise Killed
+        return original(work, name, outcome)
+
+    mocker.patch.object(advance._Work, "_note_run", autospec=True, side_effect=note_run)
+    emulator, repo = harness.emulator, harness.repo.full_name
+    harness.start()
+    harness.runner.run_until_idle()
+    assert killed == ["x"]
+    for workflow in ("a.yml", "b.yml"):
+        emulator.finish_run(emulator.runs_of(repo, workflow)[-1], "success")
+        harness.runner.run_until_idle()
+    ran = played(harness)
+    assert dispatched(ran) == ["a.yml", "b.yml", "join.yml"]
+    (recovering,) = [i for i in ran.invocations if "x: claimed with nothing recorded" in ran.log(i)]
+    assert "giving its claim's holder" not in ran.log(recovering)
+    assert (ran.conclusion, ran.results()["x"], ran.nodes["x"]["outputs"]["dispatched"]) == (
+        "success",
+        "success",
+        "true",
+    )

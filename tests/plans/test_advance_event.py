@@ -145,8 +145,8 @@ def test_refs_that_are_not_an_instances_are_left_out() -> None:
         (f"{prefix}1/claim-3/gate", "a" * 40),  # its third claim, after recovery
         (f"{prefix}1/claim-x/pick", "a" * 40),  # no claim number
         (f"{prefix}1/claim-1/pick", "a" * 40),  # the first claim has no number
-        (f"{prefix}1/inline/gate/3/1700000000", "a" * 40),
-        (f"{prefix}1/inline/gate/x/1700000000", "a" * 40),  # no claim number
+        (f"{prefix}1/inline/gate/3/1700000000/9002", "a" * 40),
+        (f"{prefix}1/inline/gate/x/1700000000/9002", "a" * 40),  # no claim number
         (f"{prefix}1/run/build/9001", "a" * 40),
         (f"{prefix}1/done/build/success", "a" * 40),
         (f"{prefix}1/done/gate/maybe", "a" * 40),  # no result
@@ -161,7 +161,7 @@ def test_refs_that_are_not_an_instances_are_left_out() -> None:
         {"build": 9001},
         {"build": NodeResult.SUCCESS},
     )
-    assert instance.inline == {("gate", 3): 1700000000.0}
+    assert instance.inline == {("gate", 3): (1700000000.0, 9002)}
 
 
 def test_an_instance_advances_with_the_plan_as_it_was_where_it_started(plan: Plan, tmp_path: Path) -> None:

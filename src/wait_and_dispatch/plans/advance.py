@@ -23,8 +23,9 @@ State lives in git refs of the orchestrator's repository, under
   ready at the same moment, exactly one dispatches it. `claim-<n>/<node>` is its n-th claim,
   after recovery (below); not `claim/<node>/<n>`, as git keeps no ref beside a ref it would be
   the folder of (422 "Reference update failed");
-- `inline/<node>/<n>/<until>`: a node that runs inline (a `checks` node waits there) under its
-  n-th claim, by a job that is over by `<until>` (seconds since the epoch) whatever happens;
+- `inline/<node>/<n>/<until>/<run>`: a node that runs inline (a `checks` node waits there) under
+  its n-th claim, in orchestrator run `<run>`, whose job is over by `<until>` (seconds since the
+  epoch) whatever happens;
 - `run/<node>/<run id>`: the run the node dispatched (`found/<node>/<run id>`: the run it found,
   as `dispatch: if-missing` finds one for the commit);
 - `done/<node>/<result>`: the node's result once known, so that later events need not read
@@ -33,10 +34,10 @@ State lives in git refs of the orchestrator's repository, under
 Never dispatch twice, never stall. An invocation can die between claiming a node and recording its
 run (a runner lost, a cancel), or lose a create's answer (a 5xx: `git_refs.claim_ref` reads the
 ref back, and a claim it cannot prove its own is one nobody may act on). The next invocation of
-the instance, whatever its event, finds the claim with no run, no result and no live `inline` ref
-and recovers the node: each dispatch carries a correlation id fixed by the instance and the node
-(`node_job.fixed_correlation`), so the run, if it was dispatched, is found by its name and
-recorded. A claim's holder starts its dispatch (or writes its `inline` ref) within
+the instance, whatever its event, finds the claim with no run, no result and no `inline` ref
+whose run is still going, and recovers the node: each dispatch carries a correlation id fixed by
+the instance and the node (`node_job.fixed_correlation`), so the run, if it was dispatched, is
+found by its name and recorded. A claim's holder starts its dispatch (or writes its `inline` ref) within
 `CLAIM_WINDOW` of claiming, or never; so once `RECOVERY_GRACE` has passed since the claim was
 seen, with nothing recorded and no run found, nobody will dispatch under it, and the node is
 claimed again as `claim-2/<node>` (3, ...): of two recoverers, one has it.
@@ -156,11 +157,12 @@ class Advancer:
         plan_sha: str | None = None,
         plan_at: Callable[[str], Plan | None] | None = None,
         home: Repository | None = None,
+        run_id: int | None = None,
     ) -> None:
         """`plan` is the plan as this run's checkout has it, at commit `plan_sha`; `plan_at` reads
         it as it was at another commit (None: not there), for an instance that started on one.
         `home` is the orchestrator's repository, where an instance's first run is (default:
-        `repository`)."""
+        `repository`); `run_id` is this invocation's run there."""
         self.api = api
         self.plan = plan
         self.repository = repository  # where the nodes' workflows are (the plan's)
@@ -171,6 +173,7 @@ class Advancer:
         self.plan_sha = plan_sha
         self.plan_at = plan_at
         self.home = home or repository
+        self.run_id = run_id
 
     # -- the two events ------------------------------------------------------------------------
 
@@ -382,6 +385,7 @@ class _Work:
             run_id = self.instance.runs.get(name)
             if run_id is not None and (
                 run_id == completed_run
+                or runs_inline(self.plan.nodes[name])  # it does not wait for its run
                 or workflow_runs.get_run(self.a.api, self.a.repository, run_id).completed
             ):
                 self.record(name, run_id)
@@ -393,9 +397,14 @@ class _Work:
 
     def _held(self, name: str, instance: Instance) -> bool:
         """Whether a claimed node with no run may still be in its holder's hands: an inline node
-        whose holder's job is not over yet. (A node that dispatches is recorded within seconds.)"""
-        until = instance.inline.get((name, instance.claims.get(name, 1)))
-        return until is not None and until > self.a.api.clock.now()
+        whose holder's run is still going. (A node that dispatches is recorded within seconds.)"""
+        held = instance.inline.get((name, instance.claims.get(name, 1)))
+        if held is None or held[0] <= self.a.api.clock.now():
+            return False
+        holder = held[1]
+        if holder == self.a.run_id:
+            return False  # this run's earlier attempt: it is over
+        return not holder or not workflow_runs.get_run(self.a.api, self.a.home, holder).completed
 
     def _known(self, name: str, result: NodeResult) -> NodeOutcome:
         node = self.plan.nodes[name]
@@ -442,7 +451,7 @@ class _Work:
         node = self.plan.nodes[name]
         number = self.instance.claims.get(name, 1)
         self.report.lines.append(f"{name}: claimed with nothing recorded; recovering it")
-        if not runs_inline(node) and (found := self._find_dispatched(name)) is not None:
+        if _dispatches(node) and (found := self._find_dispatched(name)) is not None:
             return self._adopt(name, found)
         if (name, number) not in self.instance.inline:  # else its holder's job is over
             clock = self.a.api.clock
@@ -453,7 +462,7 @@ class _Work:
             if self._recorded_since(name, number):
                 self.report.lines.append(f"{name}: recorded by another invocation meanwhile")
                 return None
-            if not runs_inline(node) and (found := self._find_dispatched(name)) is not None:
+            if _dispatches(node) and (found := self._find_dispatched(name)) is not None:
                 return self._adopt(name, found)
         return self._take(node, number + 1)
 
@@ -482,7 +491,7 @@ class _Work:
         self._create(f"run/{name}/{run.id}")
         self.instance.runs[name] = run.id
         self.report.dispatched[name] = run.id
-        if run.completed:
+        if run.completed or runs_inline(self.plan.nodes[name]):  # (a node that does not wait)
             return self.record(name, run.id)
         self.report.lines.append(f"{name}: found its run {run.id}")
         return None
@@ -493,17 +502,29 @@ class _Work:
         needs = scheduler.needs_context(node, self.outcomes)
         if runs_inline(node):
             until = self.a.api.clock.now() + _inline_timeout(node) + RECOVERY_GRACE
-            self._create(f"inline/{name}/{number}/{int(until)}")
-            self.instance.inline[(name, number)] = until
+            self._create(f"inline/{name}/{number}/{int(until)}/{self.a.run_id or 0}")
+            self.instance.inline[(name, number)] = (until, self.a.run_id or 0)
             outcome = self._runner(self.plan).run_node(name, needs)
+            if _dispatches(node):  # `wait: false`: its run, so that no later run starts it again
+                self._note_run(name, outcome)
             self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
             return self._ended(outcome)
         values = {k: v for k, v in node.values.items() if k not in _DISPATCH_DROPS}
         values["wait"] = False
         outcome = self._runner(self._with_values(node, values)).run_node(name, needs)
+        run_id = self._note_run(name, outcome)
+        if run_id is None:
+            return self._ended(outcome)  # the dispatch failed: that is the node's outcome
+        if outcome.outputs.get("status") == "completed":  # a run found that had completed already
+            return self.record(name, run_id)
+        self.report.lines.append(f"{name}: {outcome.reason or f'run {run_id}'}")
+        return None
+
+    def _note_run(self, name: str, outcome: NodeOutcome) -> int | None:
+        """Record the run the node dispatched or found (None: it has none)."""
         run_text = outcome.outputs.get("run-id", "")
         if not run_text.isdigit():
-            return self._ended(outcome)  # the dispatch failed: that is the node's outcome
+            return None
         run_id = int(run_text)
         dispatched = outcome.outputs.get("dispatched") == "true"
         self._create(f"{'run' if dispatched else 'found'}/{name}/{run_id}")
@@ -511,15 +532,12 @@ class _Work:
         if not dispatched:
             self.instance.found.add(name)
         self.report.dispatched[name] = run_id
-        if outcome.outputs.get("status") == "completed":  # a run found that had completed already
-            return self.record(name, run_id)
-        self.report.lines.append(f"{name}: {outcome.reason or f'run {run_id}'}")
-        return None
+        return run_id
 
     def record(self, name: str, run_id: int) -> NodeOutcome:
         """The node's outcome from its completed run, as the waiting executor reads it, and its
         result kept in a ref."""
-        outcome = self._from_run(name, run_id)
+        outcome = self._from_run(name, run_id, wait=not runs_inline(self.plan.nodes[name]))
         self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
         return self._ended(outcome)
 
@@ -546,7 +564,7 @@ class _Work:
         node = self.plan.nodes[name]
         run_id = self.instance.runs.get(name)
         if run_id is not None:
-            outcome = self._from_run(name, run_id)
+            outcome = self._from_run(name, run_id, wait=not runs_inline(node))
         elif self.outcomes[name].result is NodeResult.SKIPPED:
             return
         else:
@@ -556,9 +574,11 @@ class _Work:
         self.outcomes[name] = outcome
         self.full.add(name)
 
-    def _from_run(self, name: str, run_id: int) -> NodeOutcome:
+    def _from_run(self, name: str, run_id: int, *, wait: bool = True) -> NodeOutcome:
         node = self.plan.nodes[name]
         values: dict[str, Any] = {k: v for k, v in node.values.items() if k in _RECORD_KEYS}
+        if not wait:
+            values = {k: v for k, v in values.items() if k not in _DISPATCH_DROPS} | {"wait": False}
         allowed_text = plan_text(values.get("allowed-conclusions"))
         values["allowed-conclusions"] = allowed_text or ",".join(sorted(DEFAULT_RUN_CONCLUSIONS))
         run = workflow_runs.get_run(self.a.api, self.a.repository, run_id)
@@ -588,6 +608,14 @@ class _Work:
 
     def _runner(self, plan: Plan) -> PlanRunner:
         return PlanRunner(self.a.api, plan, self.context, on_event=self.a.on_event)
+
+
+def _dispatches(node: PlanNode) -> bool:
+    """Whether running the node dispatches a run (it may have, in a job that died)."""
+    values = node.values
+    return node.kind is NodeKind.WORKFLOW and not (
+        plan_text(values.get("run-id")).strip() or plan_text(values.get("dispatch")).strip() == "never"
+    )
 
 
 def _inline_timeout(node: PlanNode) -> float:

@@ -66,7 +66,8 @@ class Instance:
     event_name: str
     ref_name: str
     claims: dict[str, int] = field(default_factory=dict)  # node -> its last claim's number
-    inline: dict[tuple[str, int], float] = field(default_factory=dict)  # (node, claim) -> until
+    # (node, claim) -> when the holder's job is over at the latest, and its run (0: not known)
+    inline: dict[tuple[str, int], tuple[float, int]] = field(default_factory=dict)
     runs: dict[str, int] = field(default_factory=dict)
     done: dict[str, NodeResult] = field(default_factory=dict)
     found: set[str] = field(default_factory=set)  # nodes whose run was found, not dispatched
@@ -105,8 +106,8 @@ def read_instances(refs: Iterable[tuple[str, str]], key: str) -> dict[str, Insta
         for parts, _, _ in entries:
             if len(parts) == 2 and (number := _claim_number(parts[0])):
                 item.claims[parts[1]] = max(number, item.claims.get(parts[1], 0))
-            elif parts[0] == "inline" and len(parts) == 4 and parts[2].isdigit() and parts[3].isdigit():
-                item.inline[(parts[1], int(parts[2]))] = float(parts[3])
+            elif parts[0] == "inline" and len(parts) == 5 and all(p.isdigit() for p in parts[2:]):
+                item.inline[(parts[1], int(parts[2]))] = (float(parts[3]), int(parts[4]))
             elif parts[0] in ("run", "found") and len(parts) == 3 and parts[2].isdigit():
                 item.runs[parts[1]] = int(parts[2])
                 if parts[0] == "found":

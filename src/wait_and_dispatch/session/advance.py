@@ -168,6 +168,7 @@ def advance(
         plan_sha=event.sha,
         plan_at=plan_at,
         home=event.repository,
+        run_id=int(event.run_id),
     )
     if event.completed_run is not None:
         return advancer.completed(event.completed_run)
