@@ -14,6 +14,7 @@ from tests.conftest import FEATURE_SHA, MAIN_SHA
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine.git_refs import (
     Claim,
+    claim_ref,
     create_ref,
     delete_ref,
     get_ref,
@@ -72,6 +73,33 @@ def test_a_create_whose_answer_is_lost_is_neither_a_claim_nor_a_refusal(
         create_ref(api, APP, CLAIM, MAIN_SHA)
     assert get_ref(api, APP, CLAIM) == GitRef(CLAIM, MAIN_SHA)
     assert len([r for r in emulator.writes() if r.path.endswith("/git/refs")]) == 1
+
+
+def test_a_claim_whose_answer_is_lost_is_read_back_and_uncertain_when_there(
+    api: GitHubApi, emulator: Emulator
+) -> None:
+    """The ref is there after a lost answer: this call or another made it, and every claim of a
+    name points at the same commit, so nobody can say whose it is."""
+    emulator.inject(Fault(host="api", method="POST", path="*/git/refs", kind="apply_then_fail", status=502))
+    assert claim_ref(api, APP, CLAIM, MAIN_SHA) is Claim.UNCERTAIN
+    assert len([r for r in emulator.writes() if r.path.endswith("/git/refs")]) == 1
+
+
+def test_a_claim_whose_lost_answer_did_not_land_is_sent_again(api: GitHubApi, emulator: Emulator) -> None:
+    emulator.inject(Fault(host="api", method="POST", path="*/git/refs", status=502))
+    assert claim_ref(api, APP, CLAIM, MAIN_SHA) is Claim.CREATED
+    assert claim_ref(api, APP, CLAIM, MAIN_SHA) is Claim.ALREADY_EXISTS
+    assert get_ref(api, APP, CLAIM) == GitRef(CLAIM, MAIN_SHA)
+
+
+def test_a_claim_found_made_on_its_second_send_after_a_lost_answer_is_uncertain(
+    api: GitHubApi, emulator: Emulator
+) -> None:
+    """Not seen when read back, there when sent again: the first may have landed late."""
+    emulator.inject(Fault(host="api", method="POST", path="*/git/refs", kind="apply_then_fail", status=502))
+    emulator.inject(Fault(host="api", method="GET", path="*/git/ref/*", status=404))
+    assert claim_ref(api, APP, CLAIM, MAIN_SHA) is Claim.UNCERTAIN
+    assert len([r for r in emulator.writes() if r.path.endswith("/git/refs")]) == 2
 
 
 def test_a_ref_that_is_not_there_reads_as_none(api: GitHubApi) -> None:

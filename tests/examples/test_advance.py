@@ -16,7 +16,8 @@ from pytest_mock import MockerFixture
 from tests.examples.advance_harness import Advanced, AdvanceHarness, harnesses
 from tests.examples.conftest import Example, Runner
 from tests.examples.test_001_model_training import set_metrics
-from wait_and_dispatch.plans.advance import GitRefStore, plan_key
+from wait_and_dispatch.plans.advance import SWEEP_PER_RUN
+from wait_and_dispatch.plans.advance_refs import GitRefStore, plan_key, read_instances
 from wait_and_dispatch.plans.executor import plan_error
 
 __all__ = ["harnesses"]  # the fixture
@@ -213,13 +214,15 @@ def test_seed_004_a_python_failure_skips_terraform_only(
     assert ran.results()["terraform"] == "skipped"
 
 
-def test_the_instance_leaves_no_live_refs_once_over(
+def test_the_instance_leaves_no_instance_once_over(
     tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
 ) -> None:
     ran = advance(Example("003-gitops-demo"), tmp_path, harnesses, mocker)
     with harnesses[-1].api() as api:
         store = GitRefStore(api, harnesses[-1].repo)
-        assert store.matching(f"wait-and-dispatch/live/{plan_key(ran.plan)}/") == []
+        # Its start is deleted: what is left is no instance (the next instances' runs delete it).
+        key = plan_key(ran.plan)
+        assert read_instances(store.matching(f"wait-and-dispatch/live/{key}/"), key) == {}
         assert len(store.matching(f"wait-and-dispatch/ended/{plan_key(ran.plan)}/")) == 1
     # The plan's time is its runs': from the first one's creation to the end, not the last run's.
     assert ran.outputs["duration"] != "0"
@@ -328,3 +331,33 @@ def test_an_orchestrator_in_another_repository_advances_on_the_callback(
     with harness.api() as api:
         ended = GitRefStore(api, harness.home).matching(f"wait-and-dispatch/ended/{plan_key(ran.plan)}/")
     assert len(ended) == 1
+
+
+def test_the_runs_of_the_next_instance_delete_the_refs_an_instance_over_left(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
+) -> None:
+    """The run that finds an instance over deletes its start only; each later run on a completion
+    deletes at most `SWEEP_PER_RUN` of the refs left, so no run pays three deletes per node."""
+    plan_path = tmp_path / "join.yml"
+    plan_path.write_text(JOIN_PLAN, encoding="utf-8")
+    scenario = join_scenario()
+    for workflow in scenario["repos"]["octo/app"]["workflows"]:
+        workflow["held"] = False
+    harness = AdvanceHarness(scenario, plan_path, tmp_path / "work", mocker.patch)
+    harnesses.append(harness)
+    live = f"wait-and-dispatch/live/{plan_key(harness.plan)}/"
+    first = harness.run()
+    with harness.api() as api:
+        left = {name for name, _ in GitRefStore(api, harness.repo).matching(live)}
+    assert len(left) == 9  # a claim, a run and a result for each node
+    deletes = [r for r in harness.emulator.writes() if r.method == "DELETE"]
+    assert len(deletes) == 1  # the start
+    harness.start()
+    second = harness.runner.run_until_idle()[len(first.invocations) :]
+    with harness.api() as api:
+        remaining = {name for name, _ in GitRefStore(api, harness.repo).matching(live)}
+    assert not remaining & left
+    deletes = [r for r in harness.emulator.writes() if r.method == "DELETE"]
+    assert len(deletes) == 1 + len(left) + 1  # the first start, what it left, the second start
+    # Three runs on a completion, each deleting a few: none deletes three refs per node.
+    assert sum("completed" in harness.stdout[i.run_id] for i in second) * SWEEP_PER_RUN >= len(left)

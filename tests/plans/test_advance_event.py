@@ -16,11 +16,9 @@ from wait_and_dispatch.plans.advance import (
     CALLBACK_EVENT_TYPE,
     Advancer,
     AdvanceReport,
-    Instance,
-    RefStore,
-    read_instances,
     runs_inline,
 )
+from wait_and_dispatch.plans.advance_refs import Instance, RefStore, read_instances
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeResult, Plan
 from wait_and_dispatch.session.advance import read_event
@@ -143,6 +141,12 @@ def test_refs_that_are_not_an_instances_are_left_out() -> None:
     refs = [
         (f"{prefix}1/start/push/main", "a" * 40),
         (f"{prefix}1/claim/build", "a" * 40),
+        (f"{prefix}1/claim/gate", "a" * 40),
+        (f"{prefix}1/claim-3/gate", "a" * 40),  # its third claim, after recovery
+        (f"{prefix}1/claim-x/pick", "a" * 40),  # no claim number
+        (f"{prefix}1/claim-1/pick", "a" * 40),  # the first claim has no number
+        (f"{prefix}1/inline/gate/3/1700000000/9002", "a" * 40),
+        (f"{prefix}1/inline/gate/x/1700000000/9002", "a" * 40),  # no claim number
         (f"{prefix}1/run/build/9001", "a" * 40),
         (f"{prefix}1/done/build/success", "a" * 40),
         (f"{prefix}1/done/gate/maybe", "a" * 40),  # no result
@@ -153,10 +157,11 @@ def test_refs_that_are_not_an_instances_are_left_out() -> None:
     (instance,) = read_instances(refs, "k").values()
     assert (instance.id, instance.event_name, instance.ref_name) == ("1", "push", "main")
     assert (instance.claims, instance.runs, instance.done) == (
-        {"build"},
+        {"build": 1, "gate": 3},
         {"build": 9001},
         {"build": NodeResult.SUCCESS},
     )
+    assert instance.inline == {("gate", 3): (1700000000.0, 9002)}
 
 
 def test_an_instance_advances_with_the_plan_as_it_was_where_it_started(plan: Plan, tmp_path: Path) -> None:

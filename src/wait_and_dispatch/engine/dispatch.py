@@ -208,7 +208,8 @@ class Dispatcher:
 
     def _dispatch(self, target: Target, deadline: float | None, *, cancel_on_timeout: bool) -> DispatchedRun:
         name = self.targets.correlation_name(target)
-        sent = _Sent(f"{target.key}-{secrets.token_hex(4)}" if name else None)
+        suffix = target.request.correlation_suffix or secrets.token_hex(4)
+        sent = _Sent(f"{target.key}-{suffix}" if name else None)
         try:
             return self._send_and_find(target, sent, deadline, cancel_on_timeout=cancel_on_timeout)
         except KeyboardInterrupt:

@@ -20,6 +20,7 @@ from wait_and_dispatch.support.errors import (
     RefNotFastForwardError,
     RefusedBeforeSendingError,
     ValidationFailedError,
+    WriteOutcomeUnknownError,
 )
 from wait_and_dispatch.support.github_vocabulary import REFUSED_IN_REF_NAMES
 
@@ -34,6 +35,10 @@ class Claim(enum.Enum):
 
     CREATED = "created"
     ALREADY_EXISTS = "already-exists"
+    # The create's answer was lost and the ref is there: this call may have made it, or another
+    # one did (`claim_ref`). A caller that acts only on CREATED must treat it as a claim that may be
+    # nobody's: one that no process will act on.
+    UNCERTAIN = "uncertain"
 
 
 def check_ref_name(name: str) -> str:
@@ -74,6 +79,23 @@ def create_ref(
             return Claim.ALREADY_EXISTS
         raise
     return Claim.CREATED
+
+
+def claim_ref(
+    api: GitHubApi, repo: Repository, name: str, sha: str, *, deadline: float | None = None
+) -> Claim:
+    """`create_ref`, with a lost answer (`WriteOutcomeUnknownError`) settled by reading the ref
+    back: not there, the create did not happen and is sent once more; there, it is
+    `Claim.UNCERTAIN` (every claim of a name points at the same commit, so the ref cannot say whose
+    it is). A second create answered "already exists" after a lost answer is uncertain too: the
+    first may have landed late."""
+    try:
+        return create_ref(api, repo, name, sha, deadline=deadline)
+    except WriteOutcomeUnknownError:
+        if get_ref(api, repo, name, deadline=deadline) is not None:
+            return Claim.UNCERTAIN
+    again = create_ref(api, repo, name, sha, deadline=deadline)
+    return Claim.UNCERTAIN if again is Claim.ALREADY_EXISTS else again
 
 
 def get_ref(api: GitHubApi, repo: Repository, name: str, *, deadline: float | None = None) -> GitRef | None:

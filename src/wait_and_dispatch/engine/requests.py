@@ -70,6 +70,10 @@ class RunRequest:
     event_type: str | None = None  # set: repository_dispatch instead of workflow_dispatch
     client_payload: Mapping[str, Any] = field(default_factory=dict)
     correlation_input: str | None = DEFAULT_CORRELATION_INPUT  # None: never send one
+    # The correlation id's last part (8 hex digits). None: random, fresh for each dispatch. A caller
+    # that must find the run again from another process, had this one died before it learned the
+    # run's id (advance mode's recovery), fixes it.
+    correlation_suffix: str | None = None
     discovery_timeout: float = 300.0  # how long a run may take to appear
     actor: str | None = None  # who dispatches, when known: narrows the new-run fallback
 

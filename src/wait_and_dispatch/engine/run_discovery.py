@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.dispatch_target import ANY_MARK, Target, earliest, label, titles
-from wait_and_dispatch.engine.github_objects import WorkflowRun
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
 from wait_and_dispatch.engine.progress import ProgressCallback, ProgressEvent, ProgressKind, format_seconds
 from wait_and_dispatch.engine.results import DispatchedRun
 from wait_and_dispatch.github_api import GitHubApi
@@ -230,3 +230,16 @@ class RunDiscovery:
                 "in none of them; cannot tell which one is ours"
             )
         return (candidates[0], "new run on the ref") if candidates else None
+
+
+def find_by_correlation(
+    api: GitHubApi, repo: Repository, suffix: str, since: float, *, deadline: float | None = None
+) -> WorkflowRun | None:
+    """The `workflow_dispatch` run of `repo` created since `since` (GitHub's time) whose name shows
+    a correlation id ending in `suffix` (`RunRequest.correlation_suffix`), if one is listed: the
+    run another process dispatched with that id and may not have lived to record."""
+    mark = f"-{suffix}"
+    runs = workflow_runs.find_runs(
+        api, repo, event="workflow_dispatch", created=workflow_runs.created_since(since), deadline=deadline
+    )
+    return next((run for run in runs if mark in titles(run)), None)

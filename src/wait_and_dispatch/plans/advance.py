@@ -20,29 +20,57 @@ State lives in git refs of the orchestrator's repository, under
   commit, and `github.sha`); its name keeps the start's `github.event_name` and `github.ref_name`;
 - `claim/<node>`: the node is taken. Creating a ref that exists fails with 422 (OpenAPI
   `git/create-ref`), which makes the claim atomic: of two invocations that find the same node
-  ready at the same moment, exactly one dispatches it;
+  ready at the same moment, exactly one dispatches it. `claim-<n>/<node>` is its n-th claim,
+  after recovery (below); not `claim/<node>/<n>`, as git keeps no ref beside a ref it would be
+  the folder of (422 "Reference update failed");
+- `inline/<node>/<n>/<until>/<run>`: a node that runs inline (a `checks` node waits there) under
+  its n-th claim, in orchestrator run `<run>`, whose job is over by `<until>` (seconds since the
+  epoch) whatever happens;
 - `run/<node>/<run id>`: the run the node dispatched (`found/<node>/<run id>`: the run it found,
   as `dispatch: if-missing` finds one for the commit);
 - `done/<node>/<result>`: the node's result once known, so that later events need not read
   every run again.
 
+Never dispatch twice, never stall. An invocation can die between claiming a node and recording its
+run (a runner lost, a cancel), or lose a create's answer (a 5xx: `git_refs.claim_ref` reads the
+ref back, and a claim it cannot prove its own is one nobody may act on). The next invocation of
+the instance, whatever its event, finds the claim with no run, no result and no `inline` ref
+whose run is still going, and recovers the node: each dispatch carries a correlation id fixed by
+the instance and the node (`node_job.fixed_correlation`), so the run, if it was dispatched, is
+found by its name and recorded. A claim's holder starts its dispatch (or writes its `inline` ref) within
+`CLAIM_WINDOW` of claiming, or never; so once `RECOVERY_GRACE` has passed since the claim was
+seen, with nothing recorded and no run found, nobody will dispatch under it, and the node is
+claimed again as `claim-2/<node>` (3, ...): of two recoverers, one has it.
+
 When the instance is over, `refs/wait-and-dispatch/ended/<plan key>/<instance>` is created (the
-same claim: one invocation reports the end) and the instance's live refs are deleted, so that the
-refs an event reads are those of the instances in progress.
+same claim: one invocation reports the end) and the instance's start ref is deleted: its other
+live refs are then no instance's, and each later invocation on a completion deletes a few of them,
+so that the refs an event reads are those of the instances in progress and no invocation deletes
+three refs per node.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any
 
-from wait_and_dispatch.engine import git_refs, workflow_runs
-from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine import git_refs, run_discovery, workflow_runs
+from wait_and_dispatch.engine.dispatch_target import titles
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
+from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, parse_conclusions
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import scheduler
+from wait_and_dispatch.plans.advance_refs import (
+    Instance,
+    RefStore,
+    ended_ref,
+    instance_prefix,
+    live_prefix,
+    plan_key,
+    read_instances,
+)
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner, ignore_events
 from wait_and_dispatch.plans.model import (
     NodeKind,
@@ -53,12 +81,26 @@ from wait_and_dispatch.plans.model import (
     PlanResult,
     plan_text,
 )
+from wait_and_dispatch.plans.node_job import fixed_correlation
 from wait_and_dispatch.plans.scheduler import PlanState
+from wait_and_dispatch.step.catalogue import find_input
+from wait_and_dispatch.support.errors import UsageError
 
-REF_ROOT = "wait-and-dispatch"
 # The event type of the callback a node workflow sends to the orchestrator's repository when its
 # run cannot raise `workflow_run` there (another repository; docs/plans.md, "Advance mode").
 CALLBACK_EVENT_TYPE = "wait-and-dispatch-run-completed"
+
+# A claim's holder sends its dispatch, or writes its `inline` ref, within this many seconds of
+# claiming, or leaves the claim for good and claims again.
+CLAIM_WINDOW = 30.0
+# How long after seeing a claim with nothing recorded a recoverer waits before it claims the node
+# again: the holder's window, the few seconds its dispatch's reads take before the POST (more
+# under retries), and the seconds a new run takes to be listed (apache/airflow#71305).
+RECOVERY_GRACE = 120.0
+_DEFAULT_TIMEOUT = find_input("timeout").default
+# How many refs of instances that are over a run deletes: a run per event, about one event per
+# node, three refs per node, so the refs of one instance are gone within the next one's events.
+SWEEP_PER_RUN = 4
 
 # The values a node keeps when its outcome is read from a run that has completed: how to judge
 # the run and what to download from it. The rest (what to dispatch, and how) is done with.
@@ -73,102 +115,6 @@ _RECORD_KEYS = (
 )
 # What a node does not do when it is dispatched in advance mode: wait, or download from its run.
 _DISPATCH_DROPS = ("artifacts", "artifacts-from-branch", "merge-multiple", "skip-decompress", "allow-forks")
-
-
-class RefStore(Protocol):
-    """Git refs of one repository, named without `refs/`."""
-
-    def matching(self, prefix: str) -> list[tuple[str, str]]:
-        """Every ref whose name starts with `prefix`, with the object it points to."""
-
-    def create(self, name: str, sha: str) -> bool:
-        """Create the ref: True; it exists already (GitHub's 422): False."""
-
-    def delete(self, name: str) -> None:
-        """Delete the ref (one that is gone already is no error)."""
-
-
-class GitRefStore:
-    """`RefStore` over a repository's git refs (`engine.git_refs`)."""
-
-    def __init__(self, api: GitHubApi, repository: Repository) -> None:
-        self.api = api
-        self.repository = repository
-
-    def matching(self, prefix: str) -> list[tuple[str, str]]:
-        found = git_refs.matching_refs(self.api, self.repository, f"refs/{prefix}")
-        return [(ref.name.removeprefix("refs/"), ref.sha) for ref in found]
-
-    def create(self, name: str, sha: str) -> bool:
-        claim = git_refs.create_ref(self.api, self.repository, f"refs/{name}", sha)
-        return claim is git_refs.Claim.CREATED
-
-    def delete(self, name: str) -> None:
-        git_refs.delete_ref(self.api, self.repository, f"refs/{name}")
-
-
-def plan_key(plan: Plan) -> str:
-    """The plan's name in refs: its name and environment, so that two plans (or one plan's two
-    environments) driven from one repository keep their instances apart."""
-    text = f"{plan.name}\0{plan.environment or ''}"
-    return hashlib.sha256(text.encode()).hexdigest()[:12]
-
-
-@dataclass
-class Instance:
-    """One instance of a plan as its refs show it."""
-
-    id: str
-    sha: str  # the commit it started on: the plan's, and github.sha
-    event_name: str
-    ref_name: str
-    claims: set[str] = field(default_factory=set)
-    runs: dict[str, int] = field(default_factory=dict)
-    done: dict[str, NodeResult] = field(default_factory=dict)
-    found: set[str] = field(default_factory=set)  # nodes whose run was found, not dispatched
-    refs: list[str] = field(default_factory=list)  # every live ref of the instance
-
-
-def live_prefix(key: str) -> str:
-    return f"{REF_ROOT}/live/{key}/"
-
-
-def instance_prefix(key: str, instance: str) -> str:
-    return f"{live_prefix(key)}{instance}/"
-
-
-def ended_ref(key: str, instance: str) -> str:
-    return f"{REF_ROOT}/ended/{key}/{instance}"
-
-
-def read_instances(refs: Iterable[tuple[str, str]], key: str) -> dict[str, Instance]:
-    """The live instances of a plan from its refs. A ref that does not parse is not ours (or is
-    a half-made instance without its start ref) and is left out."""
-    prefix = live_prefix(key)
-    parts_by_instance: dict[str, list[tuple[list[str], str, str]]] = {}
-    for name, sha in refs:
-        if not name.startswith(prefix):
-            continue
-        instance, _, rest = name[len(prefix) :].partition("/")
-        parts_by_instance.setdefault(instance, []).append((rest.split("/"), sha, name))
-    found: dict[str, Instance] = {}
-    for instance, entries in parts_by_instance.items():
-        start = next((e for e in entries if e[0][0] == "start" and len(e[0]) >= 3), None)
-        if start is None:
-            continue
-        parts, sha, _ = start
-        item = Instance(instance, sha, parts[1], "/".join(parts[2:]), refs=[e[2] for e in entries])
-        for parts, _, _ in entries:
-            if parts[0] == "claim" and len(parts) == 2:
-                item.claims.add(parts[1])
-            elif parts[0] in ("run", "found") and len(parts) == 3 and parts[2].isdigit():
-                item.runs[parts[1]] = int(parts[2])
-                if parts[0] == "found":
-                    item.found.add(parts[1])
-            elif parts[0] == "done" and len(parts) == 3 and parts[2] in NodeResult.__members__.values():
-                item.done[parts[1]] = NodeResult(parts[2])
-        found[instance] = item
-    return found
 
 
 def runs_inline(node: PlanNode) -> bool:
@@ -210,9 +156,13 @@ class Advancer:
         on_event: Callable[[PlanEvent], None] = ignore_events,
         plan_sha: str | None = None,
         plan_at: Callable[[str], Plan | None] | None = None,
+        home: Repository | None = None,
+        run_id: int | None = None,
     ) -> None:
         """`plan` is the plan as this run's checkout has it, at commit `plan_sha`; `plan_at` reads
-        it as it was at another commit (None: not there), for an instance that started on one."""
+        it as it was at another commit (None: not there), for an instance that started on one.
+        `home` is the orchestrator's repository, where an instance's first run is (default:
+        `repository`); `run_id` is this invocation's run there."""
         self.api = api
         self.plan = plan
         self.repository = repository  # where the nodes' workflows are (the plan's)
@@ -222,6 +172,8 @@ class Advancer:
         self.key = plan_key(plan)
         self.plan_sha = plan_sha
         self.plan_at = plan_at
+        self.home = home or repository
+        self.run_id = run_id
 
     # -- the two events ------------------------------------------------------------------------
 
@@ -231,7 +183,7 @@ class Advancer:
         with it rather than beginning again."""
         name = f"{instance_prefix(self.key, instance)}start/{event_name}/{ref_name}"
         report = AdvanceReport(instance)
-        if self.store.create(name, sha):
+        if self.store.create(name, sha) is git_refs.Claim.CREATED:
             report.lines.append(f"plan {self.plan.name}: instance {instance} started on {sha[:7]}")
             found = Instance(instance, sha, event_name, ref_name, refs=[name])
         else:
@@ -243,8 +195,34 @@ class Advancer:
     def completed(self, run_id: int) -> list[AdvanceReport]:
         """A run completed: advance every instance it is a node of (none: a report without an
         instance, saying so)."""
-        instances = read_instances(self.store.matching(live_prefix(self.key)), self.key)
-        owners = [i for i in instances.values() if run_id in i.runs.values()]
+        refs = self.store.matching(live_prefix(self.key))
+        instances = read_instances(refs, self.key)
+        try:
+            return self._completed(run_id, instances)
+        finally:
+            self._sweep(refs, instances)
+
+    def _sweep(self, refs: Iterable[tuple[str, str]], instances: Mapping[str, Instance]) -> None:
+        """Delete a few refs left by instances that are over (their start deleted): at most
+        `SWEEP_PER_RUN` a run, so that each run's cost stays small and the refs an event reads
+        stay those of the instances in progress."""
+        prefix = live_prefix(self.key)
+        left = sorted(
+            name
+            for name, _ in refs
+            if name.startswith(prefix) and name[len(prefix) :].partition("/")[0] not in instances
+        )
+        for name in left[:SWEEP_PER_RUN]:
+            self.store.delete(name)
+
+    def _completed(self, run_id: int, instances: dict[str, Instance]) -> list[AdvanceReport]:
+        owners = {
+            i.id: next(name for name, run in i.runs.items() if run == run_id)
+            for i in instances.values()
+            if run_id in i.runs.values()
+        }
+        if not owners:
+            owners = self._unrecorded_owners(run_id, instances.values())
         if not owners:
             return [
                 AdvanceReport(
@@ -252,8 +230,8 @@ class Advancer:
                 )
             ]
         reports = []
-        for instance in sorted(owners, key=lambda i: i.id):
-            node = next(name for name, run in instance.runs.items() if run == run_id)
+        for instance in sorted((instances[i] for i in owners), key=lambda i: i.id):
+            node = owners[instance.id]
             report = AdvanceReport(
                 instance.id,
                 [f"plan {self.plan.name}: instance {instance.id}: run {run_id} of {node} completed"],
@@ -261,6 +239,32 @@ class Advancer:
             plan = self._plan_of(instance, report)
             reports.append(self._advance(instance, report, completed_run=run_id, plan=plan))
         return reports
+
+    def correlation_key(self, instance: str) -> str:
+        """What fixes the correlation ids of an instance's dispatches (`PlanContext.correlation_key`)."""
+        return f"{self.key}/{instance}"
+
+    def _unrecorded_owners(self, run_id: int, instances: Iterable[Instance]) -> dict[str, str]:
+        """The instances (and nodes) whose claim with no run recorded the run is of, by the
+        correlation id its name shows: a run whose dispatcher died before recording it. Read
+        only when some instance has such a claim."""
+        unrecorded = [
+            (instance.id, name)
+            for instance in instances
+            for name in instance.claims
+            if name not in instance.runs
+            and name not in instance.done
+            and name in self.plan.nodes
+            and not runs_inline(self.plan.nodes[name])
+        ]
+        if not unrecorded:
+            return {}
+        shown = titles(workflow_runs.get_run(self.api, self.repository, run_id))
+        return {
+            instance: name
+            for instance, name in unrecorded
+            if f"-{fixed_correlation(self.correlation_key(instance), name)}" in shown
+        }
 
     def _plan_of(self, instance: Instance, report: AdvanceReport) -> Plan:
         """The plan as it was on the commit the instance started on: a `workflow_run` job checks
@@ -287,9 +291,14 @@ class Advancer:
             ref_name=instance.ref_name,
             event_name=instance.event_name,
             workdir=self.workdir,
+            correlation_key=self.correlation_key(instance.id),
         )
         work = _Work(self, plan, instance, context, report)
         state = work.rebuild(completed_run)
+        for name in work.stranded:
+            recovered = work.recover(name, seen_at=work.seen_at)
+            if recovered is not None:
+                state = state.ended(recovered, fail_fast=plan.fail_fast)
         while True:
             step = scheduler.next_step(plan, context, state)
             state = step.state
@@ -311,7 +320,8 @@ class Advancer:
 
     def _end(self, work: _Work, state: PlanState) -> None:
         report, instance, plan = work.report, work.instance, work.plan
-        if not self.store.create(ended_ref(self.key, instance.id), instance.sha):
+        # A lost answer (UNCERTAIN) reports the end too: twice is better than never.
+        if self.store.create(ended_ref(self.key, instance.id), instance.sha) is git_refs.Claim.ALREADY_EXISTS:
             report.lines.append(f"instance {instance.id} is over; another invocation reports it")
             return
         for name in plan.nodes:
@@ -335,13 +345,10 @@ class Advancer:
         report.lines.append(
             f"plan {plan.name}: instance {instance.id} is over: {report.result.conclusion.value}"
         )
-        # The start first: without it the rest is no instance, so a run that stops half-way through
-        # leaves refs that nothing reads, never an instance whose claims are gone.
-        refs = sorted(
-            set(instance.refs),
-            key=lambda ref: (f"{instance_prefix(self.key, instance.id)}start/" not in ref, ref),
-        )
-        for ref in refs:
+        # Only the start: without it the rest is no instance, and the runs of later events delete
+        # it a few refs at a time (`_sweep`), so that no run deletes three refs per node.
+        start = f"{instance_prefix(self.key, instance.id)}start/"
+        for ref in sorted({ref for ref in instance.refs if ref.startswith(start)}):
             self.store.delete(ref)
 
 
@@ -359,6 +366,9 @@ class _Work:
         self.outcomes: dict[str, NodeOutcome] = {}
         self.full: set[str] = set()  # outcomes with their outputs (the others know their result only)
         self.prefix = instance_prefix(advancer.key, instance.id)
+        self.stranded: list[str] = []  # claimed nodes with nothing recorded and no live holder
+        self.seen_at = advancer.api.clock.now()  # the refs were read before this
+        self._started_at: float | None = None
 
     def rebuild(self, completed_run: int | None) -> PlanState:
         """The state from the refs, and from the runs of the nodes in progress: a run that has
@@ -375,12 +385,26 @@ class _Work:
             run_id = self.instance.runs.get(name)
             if run_id is not None and (
                 run_id == completed_run
+                or runs_inline(self.plan.nodes[name])  # it does not wait for its run
                 or workflow_runs.get_run(self.a.api, self.a.repository, run_id).completed
             ):
                 self.record(name, run_id)
             else:
                 running.append(name)
+                if run_id is None and not self._held(name, self.instance):
+                    self.stranded.append(name)
         return scheduler.state_from(self.plan, self.outcomes.values(), running=running)
+
+    def _held(self, name: str, instance: Instance) -> bool:
+        """Whether a claimed node with no run may still be in its holder's hands: an inline node
+        whose holder's run is still going. (A node that dispatches is recorded within seconds.)"""
+        held = instance.inline.get((name, instance.claims.get(name, 1)))
+        if held is None or held[0] <= self.a.api.clock.now():
+            return False
+        holder = held[1]
+        if holder == self.a.run_id:
+            return False  # this run's earlier attempt: it is over
+        return not holder or not workflow_runs.get_run(self.a.api, self.a.home, holder).completed
 
     def _known(self, name: str, result: NodeResult) -> NodeOutcome:
         node = self.plan.nodes[name]
@@ -398,24 +422,109 @@ class _Work:
     def start(self, node: PlanNode) -> NodeOutcome | None:
         """Claim and start a ready node; its outcome when it has one already (inline, or a run that
         had completed), None while its run goes on or when another invocation has it."""
+        return self._take(node, 1)
+
+    def _take(self, node: PlanNode, number: int) -> NodeOutcome | None:
+        """Claim the node for the `number`-th time and start it; the next number when this claim
+        came too late to act on."""
+        name, clock = node.name, self.a.api.clock
+        while True:
+            claimed_at = clock.now()
+            claim = self._create(f"claim/{name}" if number == 1 else f"claim-{number}/{name}")
+            if claim is git_refs.Claim.ALREADY_EXISTS:
+                self.report.lines.append(f"{name}: taken by another invocation")
+                return None
+            self.instance.claims[name] = number
+            if claim is git_refs.Claim.UNCERTAIN:
+                self.report.lines.append(f"{name}: the answer to its claim was lost; recovering it")
+                return self.recover(name, seen_at=clock.now())
+            for need in node.needs:
+                self.load(need)
+            if clock.now() - claimed_at <= CLAIM_WINDOW:
+                return self._run(node, number)
+            self.report.lines.append(f"{name}: claimed too late to start it safely; claiming it again")
+            number += 1
+
+    def recover(self, name: str, *, seen_at: float) -> NodeOutcome | None:
+        """A claimed node with nothing recorded, its claim seen at `seen_at`: its run if it was
+        dispatched, else (once the holder can no longer act) the node claimed again and started."""
+        node = self.plan.nodes[name]
+        number = self.instance.claims.get(name, 1)
+        self.report.lines.append(f"{name}: claimed with nothing recorded; recovering it")
+        if _dispatches(node) and (found := self._find_dispatched(name)) is not None:
+            return self._adopt(name, found)
+        if (name, number) not in self.instance.inline:  # else its holder's job is over
+            clock = self.a.api.clock
+            wait = seen_at + RECOVERY_GRACE - clock.now()
+            if wait > 0:
+                self.report.lines.append(f"{name}: giving its claim's holder {wait:.0f}s to record it")
+                clock.sleep(wait)
+            if self._recorded_since(name, number):
+                self.report.lines.append(f"{name}: recorded by another invocation meanwhile")
+                return None
+            if _dispatches(node) and (found := self._find_dispatched(name)) is not None:
+                return self._adopt(name, found)
+        return self._take(node, number + 1)
+
+    def _recorded_since(self, name: str, number: int) -> bool:
+        """Read the instance's refs again: has anything been recorded for the node since?"""
+        refs = self.a.store.matching(self.prefix)
+        self.instance.refs.extend(ref for ref, _ in refs if ref not in self.instance.refs)
+        now = read_instances(refs, self.a.key).get(self.instance.id)
+        return now is None or (
+            name in now.done or name in now.runs or now.claims.get(name, 0) > number or self._held(name, now)
+        )
+
+    def _find_dispatched(self, name: str) -> WorkflowRun | None:
+        """The run dispatched for the node in this instance, by its fixed correlation id."""
+        if self._started_at is None:
+            # The instance's first run was created before anything it dispatched.
+            first = workflow_runs.get_run(self.a.api, self.a.home, int(self.instance.id))
+            self._started_at = first.created_at or 0.0
+        key = self.context.correlation_key or ""
+        return run_discovery.find_by_correlation(
+            self.a.api, self.a.repository, fixed_correlation(key, name), self._started_at
+        )
+
+    def _adopt(self, name: str, run: WorkflowRun) -> NodeOutcome | None:
+        """Record the run found for a node whose holder did not."""
+        self._create(f"run/{name}/{run.id}")
+        self.instance.runs[name] = run.id
+        self.report.dispatched[name] = run.id
+        if run.completed or runs_inline(self.plan.nodes[name]):  # (a node that does not wait)
+            return self.record(name, run.id)
+        self.report.lines.append(f"{name}: found its run {run.id}")
+        return None
+
+    def _run(self, node: PlanNode, number: int) -> NodeOutcome | None:
+        """Start a node just claimed (its needs loaded)."""
         name = node.name
-        if not self._create(f"claim/{name}"):
-            self.report.lines.append(f"{name}: taken by another invocation")
-            return None
-        self.instance.claims.add(name)
-        for need in node.needs:
-            self.load(need)
         needs = scheduler.needs_context(node, self.outcomes)
         if runs_inline(node):
+            until = self.a.api.clock.now() + _inline_timeout(node) + RECOVERY_GRACE
+            self._create(f"inline/{name}/{number}/{int(until)}/{self.a.run_id or 0}")
+            self.instance.inline[(name, number)] = (until, self.a.run_id or 0)
             outcome = self._runner(self.plan).run_node(name, needs)
+            if _dispatches(node):  # `wait: false`: its run, so that no later run starts it again
+                self._note_run(name, outcome)
             self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
             return self._ended(outcome)
         values = {k: v for k, v in node.values.items() if k not in _DISPATCH_DROPS}
         values["wait"] = False
         outcome = self._runner(self._with_values(node, values)).run_node(name, needs)
+        run_id = self._note_run(name, outcome)
+        if run_id is None:
+            return self._ended(outcome)  # the dispatch failed: that is the node's outcome
+        if outcome.outputs.get("status") == "completed":  # a run found that had completed already
+            return self.record(name, run_id)
+        self.report.lines.append(f"{name}: {outcome.reason or f'run {run_id}'}")
+        return None
+
+    def _note_run(self, name: str, outcome: NodeOutcome) -> int | None:
+        """Record the run the node dispatched or found (None: it has none)."""
         run_text = outcome.outputs.get("run-id", "")
         if not run_text.isdigit():
-            return self._ended(outcome)  # the dispatch failed: that is the node's outcome
+            return None
         run_id = int(run_text)
         dispatched = outcome.outputs.get("dispatched") == "true"
         self._create(f"{'run' if dispatched else 'found'}/{name}/{run_id}")
@@ -423,20 +532,17 @@ class _Work:
         if not dispatched:
             self.instance.found.add(name)
         self.report.dispatched[name] = run_id
-        if outcome.outputs.get("status") == "completed":  # a run found that had completed already
-            return self.record(name, run_id)
-        self.report.lines.append(f"{name}: {outcome.reason or f'run {run_id}'}")
-        return None
+        return run_id
 
     def record(self, name: str, run_id: int) -> NodeOutcome:
         """The node's outcome from its completed run, as the waiting executor reads it, and its
         result kept in a ref."""
-        outcome = self._from_run(name, run_id)
+        outcome = self._from_run(name, run_id, wait=not runs_inline(self.plan.nodes[name]))
         self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
         return self._ended(outcome)
 
-    def _create(self, name: str) -> bool:
-        """Create the instance's ref `name` (False: it was there), and keep it to delete at the end."""
+    def _create(self, name: str) -> git_refs.Claim:
+        """Create the instance's ref `name`, and keep it to delete at the end."""
         ref = f"{self.prefix}{name}"
         created = self.a.store.create(ref, self.instance.sha)
         self.instance.refs.append(ref)
@@ -458,7 +564,7 @@ class _Work:
         node = self.plan.nodes[name]
         run_id = self.instance.runs.get(name)
         if run_id is not None:
-            outcome = self._from_run(name, run_id)
+            outcome = self._from_run(name, run_id, wait=not runs_inline(node))
         elif self.outcomes[name].result is NodeResult.SKIPPED:
             return
         else:
@@ -468,9 +574,11 @@ class _Work:
         self.outcomes[name] = outcome
         self.full.add(name)
 
-    def _from_run(self, name: str, run_id: int) -> NodeOutcome:
+    def _from_run(self, name: str, run_id: int, *, wait: bool = True) -> NodeOutcome:
         node = self.plan.nodes[name]
         values: dict[str, Any] = {k: v for k, v in node.values.items() if k in _RECORD_KEYS}
+        if not wait:
+            values = {k: v for k, v in values.items() if k not in _DISPATCH_DROPS} | {"wait": False}
         allowed_text = plan_text(values.get("allowed-conclusions"))
         values["allowed-conclusions"] = allowed_text or ",".join(sorted(DEFAULT_RUN_CONCLUSIONS))
         run = workflow_runs.get_run(self.a.api, self.a.repository, run_id)
@@ -500,3 +608,21 @@ class _Work:
 
     def _runner(self, plan: Plan) -> PlanRunner:
         return PlanRunner(self.a.api, plan, self.context, on_event=self.a.on_event)
+
+
+def _dispatches(node: PlanNode) -> bool:
+    """Whether running the node dispatches a run (it may have, in a job that died)."""
+    values = node.values
+    return node.kind is NodeKind.WORKFLOW and not (
+        plan_text(values.get("run-id")).strip() or plan_text(values.get("dispatch")).strip() == "never"
+    )
+
+
+def _inline_timeout(node: PlanNode) -> float:
+    """How long an inline node may take: its `timeout` (the action's default when it has none, or
+    one that is an expression)."""
+    text = plan_text(node.values.get("timeout")).strip()
+    try:
+        return parse_duration(text or _DEFAULT_TIMEOUT, what="timeout")
+    except UsageError:
+        return parse_duration(_DEFAULT_TIMEOUT, what="timeout")

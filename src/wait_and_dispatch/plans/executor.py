@@ -37,7 +37,13 @@ from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import scheduler
 from wait_and_dispatch.plans.collect import collect
 from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, Plan, PlanNode, PlanResult
-from wait_and_dispatch.plans.node_job import describe, job_values, render_values, run_node_job
+from wait_and_dispatch.plans.node_job import (
+    describe,
+    fixed_correlation,
+    job_values,
+    render_values,
+    run_node_job,
+)
 from wait_and_dispatch.plans.preview import preview_plan
 from wait_and_dispatch.plans.scheduler import PlanContext as PlanContext
 from wait_and_dispatch.plans.scheduler import PlanState
@@ -376,6 +382,9 @@ class PlanRunner:
             default_sha=self.context.sha,
             caller=self.context.caller if self.repository == self.context.repository else None,
         )
+        if self.context.correlation_key is not None and settings.request is not None:
+            suffix = fixed_correlation(self.context.correlation_key, node.name)
+            settings = replace(settings, request=replace(settings.request, correlation_suffix=suffix))
         return run_node_job(node, engine, settings)
 
     # -- dry run ---------------------------------------------------------------------------------

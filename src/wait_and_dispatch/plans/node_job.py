@@ -3,6 +3,7 @@ inputs, run by `step.run.run_job`, and its report turned into the node's outcome
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,13 @@ def job_values(
     text["summary"] = "false"
     text["dry-run"] = "true" if dry_run else "false"
     return text
+
+
+def fixed_correlation(key: str, node: str) -> str:
+    """The last part of the correlation id of `node`'s dispatch under `key` (8 hex digits, as the
+    random one): the same in every process, so that one process can find the run another one
+    dispatched and died before it could record (advance mode)."""
+    return hashlib.sha256(f"{key}\0{node}".encode()).hexdigest()[:8]
 
 
 def run_node_job(node: PlanNode, engine: Engine, settings: JobSettings) -> NodeOutcome:

@@ -51,6 +51,9 @@ class PlanContext:
     workdir: Path = Path(".")
     # The job the plan runs in (the action's runner says): its checks nodes never wait for it.
     caller: CallerJob | None = None
+    # Set (advance mode): each node's dispatch carries a correlation id fixed by this key and the
+    # node's name (`node_job.fixed_correlation`), the same in every process that dispatches it.
+    correlation_key: str | None = None
 
 
 @dataclass(frozen=True)

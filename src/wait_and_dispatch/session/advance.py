@@ -24,7 +24,8 @@ from typing import Any
 
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE, Advancer, AdvanceReport, GitRefStore
+from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE, Advancer, AdvanceReport
+from wait_and_dispatch.plans.advance_refs import GitRefStore
 from wait_and_dispatch.plans.executor import PlanEvent
 from wait_and_dispatch.plans.model import Plan
 from wait_and_dispatch.support.errors import UsageError
@@ -166,6 +167,8 @@ def advance(
         on_event=on_event,
         plan_sha=event.sha,
         plan_at=plan_at,
+        home=event.repository,
+        run_id=int(event.run_id),
     )
     if event.completed_run is not None:
         return advancer.completed(event.completed_run)
