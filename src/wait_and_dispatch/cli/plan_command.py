@@ -304,7 +304,8 @@ def _emit(
     stdout: TextIO,
     stderr: TextIO,
 ) -> int:
-    from wait_and_dispatch.plans.emit import check_workflows, emit_advance_workflows, emit_workflows
+    from wait_and_dispatch.plans.emit import check_workflows, emit_workflows
+    from wait_and_dispatch.plans.emit_advance import emit_advance_workflows
 
     plans = _per_environment(plan, settings)
     action_ref, action_version = _action_reference(args, environ, stderr)

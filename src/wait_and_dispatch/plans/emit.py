@@ -15,15 +15,13 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from wait_and_dispatch.engine.inputs import parse_duration
-from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE, runs_inline
 from wait_and_dispatch.plans.model import NODE_INPUTS, NodeKind, Plan, PlanNode
 from wait_and_dispatch.plans.workflow_check import Finding as Finding
 from wait_and_dispatch.plans.workflow_check import check_workflows as check_workflows
-from wait_and_dispatch.plans.workflow_check import may_dispatch, workflow_names
+from wait_and_dispatch.plans.workflow_check import may_dispatch
 from wait_and_dispatch.plans.yaml_text import entry, scalar
 from wait_and_dispatch.step.catalogue import OUTPUT_NAMES, find_input
 from wait_and_dispatch.support import expressions
@@ -79,29 +77,8 @@ def emit_workflows(
     (`# v1.2.3`), as dependabot and zizmor read a pinned `uses:`.
     """
     return [
-        _Emitter(plan, plan_path=plan_path, action_ref=action_ref, action_version=action_version).emit()
-        for plan in plans
-    ]
-
-
-def emit_advance_workflows(
-    plans: Sequence[Plan],
-    *,
-    plan_path: str,
-    action_ref: str,
-    action_version: str | None = None,
-    workflows_dir: Path,
-) -> list[EmittedWorkflow]:
-    """One advance-mode orchestrator per plan (docs/plans.md, "Advance mode"): one short job that
-    runs the plan with `advance: true` on the plan's start and on the completion of every node
-    workflow's run. `workflows_dir` holds the node workflows, whose names `workflow_run` listens to."""
-    return [
-        _AdvanceEmitter(
-            plan,
-            plan_path=plan_path,
-            action_ref=action_ref,
-            action_version=action_version,
-            names=workflow_names(plan, workflows_dir),
+        WorkflowEmitter(
+            plan, plan_path=plan_path, action_ref=action_ref, action_version=action_version
         ).emit()
         for plan in plans
     ]
@@ -110,7 +87,10 @@ def emit_advance_workflows(
 # --- the orchestrator workflow -------------------------------------------------------------------
 
 
-class _Emitter:
+class WorkflowEmitter:
+    """Writes one plan as the orchestrator workflow of a job per node (the advance orchestrator,
+    emit_advance.py, builds on it)."""
+
     def __init__(self, plan: Plan, *, plan_path: str, action_ref: str, action_version: str | None) -> None:
         self.plan = plan
         self.plan_path = plan_path
@@ -249,7 +229,7 @@ class _Emitter:
             out.append(f"    if: {scalar(f'${{{{ {condition} }}}}')}")
         if node.continue_on_error:
             out.append("    continue-on-error: true")
-        minutes = _job_timeout_minutes(node)
+        minutes = job_timeout_minutes(node)
         if minutes is not None:
             out.append(f"    timeout-minutes: {minutes}")
         self._job_permissions(node)
@@ -360,167 +340,11 @@ class _Emitter:
             )
 
 
-# An advance job dispatches and records; it waits only for the nodes that run in it.
-ADVANCE_JOB_MINUTES = 10
-# App credentials the advance orchestrator dispatches with, by default: runs dispatched with the
-# workflow's GITHUB_TOKEN are reported not to raise workflow_run (docs/plans.md, "Advance mode").
-APP_ID_VARIABLE = "WAIT_AND_DISPATCH_APP_ID"
-APP_KEY_SECRET = "WAIT_AND_DISPATCH_APP_PRIVATE_KEY"  # noqa: S105 # nosec B105 # a secret's name
-
-
-class _AdvanceEmitter(_Emitter):
-    """The advance-mode orchestrator: one job, started by the plan's triggers and by each node
-    workflow's completed run, that advances the plan and ends."""
-
-    def __init__(
-        self,
-        plan: Plan,
-        *,
-        plan_path: str,
-        action_ref: str,
-        action_version: str | None,
-        names: Mapping[str, str],
-    ) -> None:
-        super().__init__(plan, plan_path=plan_path, action_ref=action_ref, action_version=action_version)
-        self.file_name = workflow_file_name(plan, advance=True)
-        self.names = names
-
-    def emit(self) -> EmittedWorkflow:
-        listened = self._listened()
-        self._advance_header(listened)
-        self.lines.append("")
-        self.lines.append(f"name: {scalar(self._workflow_name() + ' advance')}")
-        self.lines.append("")
-        for line in entry("on", self._triggers(listened), 0, raw_key=True):
-            if line == "  workflow_run:":
-                line += "  # zizmor: ignore[dangerous-triggers] -- see the header"
-            self.lines.append(line)
-        self.lines.append("")
-        self._permissions()
-        self.lines.append("")
-        self.lines.append(
-            "# No concurrency group: GitHub replaces a pending run of a group with a newer one, which"
-        )
-        self.lines.append(
-            "# would drop an event. Two runs at once never dispatch a node twice (a git ref claims it)."
-        )
-        self.lines.append("jobs:")
-        self._advance_job()
-        return EmittedWorkflow(
-            file_name=self.file_name,
-            text="\n".join(self.lines) + "\n",
-            environment=self.plan.environment,
-            findings=tuple(self.findings),
-        )
-
-    def _listened(self) -> list[str]:
-        """The names of the workflows whose completed runs advance the plan, in plan order."""
-        found: list[str] = []
-        for node in self.plan.nodes.values():
-            if runs_inline(node):
-                continue
-            workflow = node.values.get("workflow")
-            file = str(workflow).strip().replace("\\", "/").rsplit("/", 1)[-1] if workflow else ""
-            name = self.names.get(file)
-            if name is None:
-                self.findings.append(
-                    Finding(
-                        workflow_file=self.file_name,
-                        node=node.name,
-                        message=(
-                            f"node {node.name} names its workflow by id, name or event type: the "
-                            "orchestrator cannot tell which workflow's completion to listen to"
-                        ),
-                        hint="name the workflow by its file (workflow: deploy.yml), or add its name under "
-                        "on.workflow_run.workflows in the orchestrator by hand",
-                    )
-                )
-            elif name not in found:
-                found.append(name)
-        return found
-
-    def _triggers(self, listened: Sequence[str]) -> dict[str, Any]:
-        on: dict[str, Any] = (
-            dict(self.plan.on) if isinstance(self.plan.on, Mapping) else {"workflow_dispatch": None}
-        )
-        own_run = _mapping(on.get("workflow_run"))
-        workflows = list(dict.fromkeys([*(own_run.get("workflows") or []), *listened]))
-        if workflows:
-            on["workflow_run"] = {**own_run, "workflows": workflows, "types": ["completed"]}
-        own_dispatch = _mapping(on.get("repository_dispatch"))
-        types = list(dict.fromkeys([*(own_dispatch.get("types") or []), CALLBACK_EVENT_TYPE]))
-        on["repository_dispatch"] = {**own_dispatch, "types": types}
-        return on
-
-    def _advance_header(self, listened: Sequence[str]) -> None:
-        env = f" (environment {self.plan.environment})" if self.plan.environment else ""
-        self.lines += [
-            f"# Generated from {self.plan_path}{env}",
-            "# by `wait-and-dispatch plan --emit-workflow --advance`. Do not edit: change the plan and",
-            "# re-generate, so that the plan and this workflow stay the same graph.",
-            "#",
-            "# Advance mode: no job waits for a run. This workflow runs one short job when the plan",
-            "# starts and each time a run of a node's workflow completes; the job records the run's",
-            "# outcome, dispatches the nodes that became ready, and ends. The plan's state is kept in",
-            "# git refs of this repository (refs/wait-and-dispatch/...). The last run shows the plan's",
-            "# result.",
-            "#",
-            "# It dispatches as a GitHub App, with `actions: write` and `contents: write` on this",
-            f"# repository (vars.{APP_ID_VARIABLE},",
-            f"# secrets.{APP_KEY_SECRET}): runs dispatched with the workflow's",
-            "# GITHUB_TOKEN do not start workflow_run. A node workflow in another repository sends the",
-            "# callback instead: a last job that sends repository_dispatch",
-            f"# `{CALLBACK_EVENT_TYPE}` here with client_payload.run_id",
-            '# (docs/plans.md, "Advance mode").',
-            "#",
-            "# workflow_run: this workflow also starts when a workflow named under on.workflow_run",
-            "# completes, whatever started that run (a pull request from a fork included), and it runs",
-            "# with this repository's secrets, which is why zizmor calls the trigger dangerous. It is",
-            "# safe here because nothing of the triggering run is used but its id: the checkout is the",
-            "# default branch's (\"Events that trigger workflows\", workflow_run), never the run's code,",
-            "# and the advance step reads only the run's id and its outcome through the API.",
-        ]
-        if not listened:
-            self.lines += [
-                "#",
-                "# No node's completion is an event: every node runs in the job that starts the plan.",
-            ]
-        if isinstance(self.plan.on, Mapping) and _mapping(self.plan.on.get("workflow_run")).get("branches"):
-            self.lines += [
-                "#",
-                "# The plan's own workflow_run filters branches: the node runs are filtered too.",
-            ]
-
-    def _advance_job(self) -> None:
-        out = self.lines
-        minutes = ADVANCE_JOB_MINUTES
-        for node in self.plan.nodes.values():
-            if runs_inline(node) and node.kind is not NodeKind.COLLECT:
-                minutes = max(minutes, _job_timeout_minutes(node) or ADVANCE_JOB_MINUTES)
-        out.append("  advance:")
-        out.append(f"    name: {scalar('Advance ' + self.plan.name)}")
-        out.append("    # The action is a container action: it needs a Linux runner.")
-        out.append("    runs-on: ubuntu-latest")
-        out.append(f"    timeout-minutes: {minutes}")
-        out.append("    permissions:")
-        out.append("      contents: read # check out the plan; the App's token does the rest")
-        out.append("    steps:")
-        self._checkout_and_plan_step(
-            "The plan file, from this workflow's ref (on workflow_run: the default branch)."
-        )
-        variables = self._plan_vars()
-        if variables:
-            out.extend(entry("plan-vars", variables, 10))
-        out.append("          advance: true")
-        out.append(f"          app-id: {scalar('${{ vars.' + APP_ID_VARIABLE + ' }}')}")
-        out.append(f"          app-private-key: {scalar('${{ secrets.' + APP_KEY_SECRET + ' }}')}")
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
+def mapping_or_empty(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def _job_timeout_minutes(node: PlanNode) -> int | None:
+def job_timeout_minutes(node: PlanNode) -> int | None:
     """The node's timeout plus a margin; None when it is only known at run time (a template)."""
     try:
         timeout = parse_duration(node.values.get("timeout", find_input("timeout").default))
