@@ -1,12 +1,14 @@
 """A run whose `test (3.12)` job fails at `Run pytest`, seen from the command line end to end:
 the `run` command against the emulator over real HTTP exits 1 with one error line naming the job,
-the step and the error annotation, and `--json` carries the digest down to the pytest failure."""
+the step and the error annotation, `--json` carries the digest down to the pytest failure, and
+`plan --summary-file` (the summary the command line offers) names them too."""
 
 from __future__ import annotations
 
 import io
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -54,8 +56,9 @@ def run(*extra: str) -> tuple[int, str, str]:
 
 
 @pytest.mark.usefixtures("emulator")
-def test_the_error_line_names_the_job_the_step_and_the_error() -> None:
-    code, _, err = run()
+def test_exit_1_the_error_line_and_json_name_the_job_the_step_and_the_error() -> None:
+    code, out, err = run("--json")
+
     assert code == 1
     (line,) = [line for line in err.splitlines() if line.startswith("error:")]
     assert line.startswith("error: run ") and "'Tests' failed: " in line
@@ -64,11 +67,6 @@ def test_the_error_line_names_the_job_the_step_and_the_error() -> None:
     (hint,) = [line for line in err.splitlines() if line.startswith("hint:")]
     assert "#step:2:1" in hint  # the link opens the failed step
 
-
-@pytest.mark.usefixtures("emulator")
-def test_json_carries_the_failed_job_its_step_annotations_and_log_tail() -> None:
-    code, out, _ = run("--json")
-    assert code == 1
     document: dict[str, Any] = json.loads(out)
     jsonschema.Draft202012Validator(json.loads(schema_text())).validate(document)
     assert document["outcome"] == "conclusion-not-allowed" and document["conclusion"] == "failure"
@@ -86,3 +84,22 @@ def test_json_carries_the_failed_job_its_step_annotations_and_log_tail() -> None
     after = tail[tail.index(PYTEST_FAILURE) + 1 :]
     assert after == ["Error: AssertionError: expected 200, got 500", "Warning: slow", tail[-1]]
     assert job["log_tail_truncated"] is False
+
+
+@pytest.mark.usefixtures("emulator")
+def test_a_plans_summary_file_names_the_failed_job_step_and_message(tmp_path: Path) -> None:
+    plan = tmp_path / "plan.yml"
+    plan.write_text("name: CI\nrepository: octo/app\nref: main\nnodes:\n  tests:\n    workflow: build.yml\n")
+    summary = tmp_path / "summary.md"
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["plan", str(plan), "--summary-file", str(summary)], stdout=out, stderr=err)
+
+    assert code == 1, err.getvalue()
+    markdown = summary.read_text(encoding="utf-8")
+    assert "#### ❌ Job [test (3.12)](" in markdown
+    assert ", [**Run pytest**](" in markdown and "#step:2:1)" in markdown
+    assert (
+        "| ❌ failure | `tests/test_api.py:42` | test\\_get | AssertionError: expected 200, got 500 |"
+        in markdown
+    )
+    assert PYTEST_FAILURE in markdown
