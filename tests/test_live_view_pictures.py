@@ -44,5 +44,6 @@ def test_the_tool_renders_the_wait_and_the_download_of_a_real_run(tool: ModuleTy
     waiting, download = shown(pictures["live-view-waiting.svg"]), shown(pictures["live-view-download.svg"])
     assert "dispatching Tests (.github/workflows/tests.yml) on main" in waiting
     assert "next poll in" in waiting
+    assert "jobs of run" in waiting and "Run pytest" in waiting, "the jobs with their current step"
     assert re.search(r"artifact 'coverage-report' of run \d+.*━.*[0-9.]+/8\.4 MB.*[0-9.]+ kB/s", download)
     assert "127.0.0.1" not in waiting + download, "links point where GitHub has runs"

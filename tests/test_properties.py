@@ -205,6 +205,8 @@ def test_key_value_options_keep_each_value_exactly(inputs: dict[str, str]) -> No
 
 @FAST
 @given(st.text())
+@example(",)")  # a `)` with no `(` keeps no comma
+@example("build (a, b")  # nor does a `(` never closed
 def test_list_inputs_are_trimmed_non_empty_items(text: str) -> None:
     items = InputValues({"artifacts": text}).lines("artifacts")
     assert all(item and item == item.strip() and "," not in item for item in items)

@@ -12,14 +12,13 @@ shown as `reports`.
 Two moments are kept, each as a terminal 100 columns wide shows it (the lines printed so far, then
 the drawing under them), exported by Rich as SVG:
 
-- `live-view-waiting.svg`: while the run goes, once the most jobs are in progress (without JOBS
-  events, at the first poll a minute into the run);
+- `live-view-waiting.svg`: while the run goes, about `WAITING_AT` seconds in;
 - `live-view-download.svg`: halfway through the download.
 
     .venv/bin/python tools/render_live_view.py [--out docs/images]
 
-The jobs table comes from the engine's JOBS events: without them (an engine that does not watch
-jobs) the waiting picture shows the lines and the status line only.
+The jobs table comes from the engine's JOBS events: the live view asks for the jobs with their
+steps (`draws_job_steps`, as `session/edge.py` does for the command line on a terminal).
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 WIDTH = 100
 MiB = 1024 * 1024
+WAITING_AT = 100  # seconds into the wait: lint has passed, both tests are running pytest
 STEPS = ["Set up job", "Checkout", "Set up Python", "Install", "Run pytest", "Complete job"]
 SCENARIO: dict[str, Any] = {
     "options": {"return_run_details": True, "dispatch_visibility_delay": 2},
@@ -96,7 +96,6 @@ def render() -> dict[str, str]:
     view = LiveView(_Terminal(), {}, width=WIDTH, clock=clock.now)
     printed: list[str] = []
     pictures: dict[str, str] = {}
-    busiest = [-1]  # the most jobs in progress at once, so far
     shown_as: dict[str, str] = {}  # what the picture shows instead: loopback URLs, a temporary folder
 
     def snapshot(name: str) -> None:
@@ -112,13 +111,8 @@ def render() -> dict[str, str]:
         view(event)
         if not view.is_drawn(event):
             printed.append(event.message)
-        running = sum(job.status == "in_progress" for job in event.jobs)
-        if event.kind is ProgressKind.JOBS and running > busiest[0]:
-            busiest[0] = running
-            snapshot("live-view-waiting.svg")
-        elif event.kind is ProgressKind.POLL and busiest[0] < 0 and (event.elapsed or 0) >= 60:
-            busiest[0] = 0
-            snapshot("live-view-waiting.svg")  # no JOBS events: the status line while it runs
+        if event.kind is ProgressKind.JOBS and (event.elapsed or 0) <= WAITING_AT:
+            snapshot("live-view-waiting.svg")  # the last drawing of the jobs before then
         done, total = event.done_bytes or 0, event.total_bytes or 0
         if (
             event.kind is ProgressKind.DOWNLOAD
@@ -141,7 +135,9 @@ def render() -> dict[str, str]:
                 RunRequest(
                     Repository.parse("octo/app"), "tests.yml", ref="main", dispatch=DispatchPolicy.ALWAYS
                 ),
-                WaitOptions(timeout=1800, poll_interval=5, max_poll_interval=30),
+                WaitOptions(
+                    timeout=1800, poll_interval=5, max_poll_interval=30, job_steps=view.draws_job_steps
+                ),
                 artifacts=ArtifactSelection(patterns=("coverage-report",), path=Path(folder)),
             )
     view.finish()

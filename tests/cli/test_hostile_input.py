@@ -232,6 +232,8 @@ SAMPLE_VALUES = {
     "ignore-checks": "lint",
     "ignore-run": "9000000001",
     "fail-fast": "true",
+    "fail-on-failed-job": "true",
+    "cancel-on-failure": "true",
 }
 
 

@@ -373,3 +373,52 @@ def test_plan_on_a_terminal_draws_its_nodes_and_gives_the_cursor_back(
         ["test", "success"],
         ["report", "success"],
     ]
+
+
+# -- which jobs watch the engine is asked for ---------------------------------------------------------
+
+STEPPED_JOBS = [
+    {"name": "lint", "steps": ["Set up job", "Ruff check", "Complete job"], "start": 0, "duration": 2},
+    {"name": "test (3.12)", "steps": ["Set up job", "Run pytest", "Complete job"], "start": 0, "duration": 3},
+]
+
+
+@pytest.fixture
+def stepped(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    scenario = fast_scenario(jobs=STEPPED_JOBS, timeline={"queued": 1, "duration": 3})
+    with serve_to_the_cli(monkeypatch, scenario) as emulator:
+        yield emulator
+
+
+def test_on_a_terminal_the_engine_reads_the_jobs_steps_and_the_view_draws_them(stepped: Emulator) -> None:
+    err = Terminal()
+
+    code = main(["run", *FAST, "--workflow", "build.yml"], stdout=io.StringIO(), stderr=err)
+
+    assert code == 0, err.getvalue()
+    [run_id] = [run.id for run in stepped.state.runs.values()]
+    assert stepped.requests_to(f"/repos/octo/app/actions/runs/{run_id}/attempts/1/jobs")
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", err.getvalue())
+    drawings = screen.split(f"jobs of run {run_id}")
+    assert len(drawings) > 2, "the jobs are redrawn as they go"
+    # The drawing left on the screen has every job in its last state, with its last step.
+    assert [line.split() for line in drawings[-1].splitlines()[1:3]] == [
+        ["success", "lint", "Complete", "job"],
+        ["success", "test", "(3.12)", "Complete", "job"],
+    ]
+
+
+def test_plain_lines_keep_the_cheap_watch_and_print_no_line_per_step(stepped: Emulator) -> None:
+    err = io.StringIO()
+
+    code = main(
+        ["run", *FAST, "--workflow", "build.yml", "--fail-on-failed-job"], stdout=io.StringIO(), stderr=err
+    )
+
+    assert code == 0, err.getvalue()
+    assert stepped.requests_to("/repos/octo/app/check-suites/*/check-runs")
+    assert not stepped.requests_to("/repos/octo/app/actions/runs/*/attempts/*/jobs")
+    for step in ("Set up job", "Ruff check", "Run pytest", "Complete job", "jobs completed"):
+        assert step not in err.getvalue()

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from wait_and_dispatch.engine.github_objects import CheckRun, WorkflowRun
+from wait_and_dispatch.engine.progress import JobProgress
 from wait_and_dispatch.engine.results import (
     ApiCost,
     ArtifactKind,
@@ -134,6 +135,22 @@ def test_a_wait_that_timed_out_and_cancelled_the_run() -> None:
     row = line_starting(markdown, "| Deploy")
     assert "| ⏳ — |" in row  # no conclusion yet
     assert "| — | 30m0s |" in row  # no duration yet; waited
+
+
+def test_a_wait_that_ended_at_a_failed_job_names_it_and_the_cancel() -> None:
+    job = JobProgress("test *(3.12)*", "completed", "failure", None, RUN_URL + "/job/1")
+    result = run_result(
+        workflow_run(status="in_progress", conclusion=None),
+        outcome=Outcome.JOB_FAILED,
+        cancelled=True,
+        failed_job=job,
+    )
+
+    markdown = run_summary(result, repository="octo/app", workflow="deploy.yml")
+
+    assert markdown.startswith("## ❌ Deploy (deploy.yml) failed: job test \\*(3.12)\\* concluded failure\n")
+    assert "Cancelled the rest of the run because a job failed (cancel-on-failure)." in markdown
+    assert "cancel-on-timeout" not in markdown
 
 
 def test_a_run_not_waited_for_says_so() -> None:

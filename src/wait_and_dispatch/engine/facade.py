@@ -191,20 +191,22 @@ class Engine:
         """Wait (if asked), judge the conclusion, download, and describe it all as a `RunResult`.
 
         `completed_only`: without waiting, take artifacts only from a run that has completed.
+        Every failed run's `RunResult` is built here, whether it concluded so or a job failed
+        first (`outcome.failed`): the one place its failure digest belongs.
         """
         outcome = Outcome.SUCCESS
         cancelled = False
+        failed_job = None
         if wait:
             waited = self.wait_for_runs([RunTarget(repo, run)], options, deadline=deadline)[0]
             run, outcome, cancelled = waited.run, waited.outcome, waited.cancelled
+            failed_job = waited.failed_job
         elif run.completed and run.conclusion not in options.allowed_conclusions:
             outcome = Outcome.CONCLUSION_NOT_ALLOWED
-        # What the failed run looked like inside: read only on failure (failure_digest.py).
-        failure = (
-            failure_digest.run_failure(self.api, repo, run)
-            if outcome is Outcome.CONCLUSION_NOT_ALLOWED
-            else None
-        )
+        # What the failed run looked like inside: read only on failure (failure_digest.py). After
+        # a failed job the run is still going (or was just cancelled), and the failed job, being
+        # completed, already has its steps, annotations and log.
+        failure = failure_digest.run_failure(self.api, repo, run) if outcome.failed else None
         downloaded: tuple[DownloadedArtifact, ...] = ()
         artifact_error: ArtifactError | None = None
         ready = run.completed or not completed_only or (artifacts is not None and artifacts.from_branch)
@@ -225,4 +227,5 @@ class Engine:
             cancelled=cancelled,
             artifact_error=artifact_error,
             failure=failure,
+            failed_job=failed_job,
         )

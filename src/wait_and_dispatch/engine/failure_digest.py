@@ -1,7 +1,9 @@
 """Gather the failure digest (failures.py) of a failed run, or of the failed checks on a commit.
 
-Only ever called once a run (or a check) has ended with a conclusion that is not allowed, so a
-success costs nothing. What it reads (REST "Workflow jobs", "Check runs"):
+Only ever called once a run (or a check) has ended with a conclusion that is not allowed, or a
+job of a run has failed while the run goes on (`fail-on-failed-job`: the failed job is completed,
+so its steps, annotations and log are there), so a success costs nothing. What it reads (REST
+"Workflow jobs", "Check runs"):
 
 - the run attempt's jobs, `GET .../actions/runs/{run_id}/attempts/{n}/jobs` (at most two pages of
   100), each with its steps;
@@ -36,7 +38,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from wait_and_dispatch.engine.failures import MAX_JOBS_READ, Annotation, FailedJob, FailedStep, FailureDigest
+from wait_and_dispatch.engine.failures import (
+    FAILED_JOB_CONCLUSIONS,
+    MAX_JOBS_READ,
+    Annotation,
+    FailedJob,
+    FailedStep,
+    FailureDigest,
+)
 from wait_and_dispatch.engine.github_objects import (
     ACTIONS_APP_SLUG,
     CheckRun,
@@ -50,7 +59,6 @@ from wait_and_dispatch.engine.log_tail import failed_step_tail
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.errors import WaitAndDispatchError
 
-FAILED_JOB_CONCLUSIONS = frozenset({"failure", "timed_out"})
 # The digest's own deadline: a few requests, each normally well under a second.
 DIGEST_SECONDS = 20.0
 # How much of the end of a job's log is fetched: far more than MAX_LOG_LINES lines need, so the
@@ -61,7 +69,8 @@ _JOB_PAGES = 2
 
 
 def run_failure(api: GitHubApi, repo: Repository, run: WorkflowRun) -> FailureDigest:
-    """The digest of a completed run whose conclusion is not allowed; never raises."""
+    """The digest of a completed run whose conclusion is not allowed, or of a run still going
+    whose wait ended at a failed job; never raises."""
     return _never_raising(lambda: _run_failure(api, repo, run))
 
 

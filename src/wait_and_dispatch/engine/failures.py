@@ -15,6 +15,9 @@ from typing import Any
 # GitHub's `annotation_level` for an `::error` line (REST "Check runs": annotation object; the
 # levels are notice, warning and failure).
 ERROR_LEVEL = "failure"
+# The job conclusions that fail a run by themselves (the run concludes `failure`): a job that
+# failed, or one past its `timeout-minutes`. Not `cancelled`: something else stopped that job.
+FAILED_JOB_CONCLUSIONS = frozenset({"failure", "timed_out"})
 # How many failed jobs are read in full (steps, annotations, log tail); the rest are listed.
 MAX_JOBS_READ = 5
 # How many lines of a failed job's log are kept, at most.

@@ -195,6 +195,7 @@ class WorkflowRun:
     actor: str | None
     repository: str
     head_repository: str | None
+    check_suite_id: int | None = None  # GitHub Actions' check suite of this attempt: its jobs' check runs
 
     @classmethod
     def from_api(cls, data: Any) -> WorkflowRun:
@@ -225,6 +226,7 @@ class WorkflowRun:
             actor=optional_text(actor, "login"),
             repository=str(repository.get("full_name") or ""),
             head_repository=optional_text(head_repository, "full_name"),
+            check_suite_id=optional_int(data, "check_suite_id"),
         )
 
     @property

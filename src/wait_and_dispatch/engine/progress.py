@@ -49,7 +49,9 @@ class ProgressEvent:
     run_id: int | None = None  # with DISPATCHED: the run we started (the edges cancel it on cancel)
     repository: str | None = None  # with DISPATCHED: owner/name the run is in (a plan's nodes differ)
     slowed: str | None = None  # with POLL and SLOWED: why polls are further apart than the cadence
-    jobs: tuple[JobProgress, ...] = ()  # with JOBS: every job of the run, in the API's order
+    # with JOBS: the run's jobs, oldest first (those that have started; queued ones too when the
+    # steps are read, `WaitOptions.job_steps`)
+    jobs: tuple[JobProgress, ...] = ()
     done_bytes: int | None = None  # with DOWNLOAD: bytes of the artifact received so far
     total_bytes: int | None = None  # with DOWNLOAD: the artifact's size, when GitHub said it
 

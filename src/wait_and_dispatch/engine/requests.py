@@ -85,6 +85,14 @@ class WaitOptions:
     max_poll_interval: float = 60.0  # how far polls slow down for the request budget on their own
     allowed_conclusions: frozenset[str] = DEFAULT_RUN_CONCLUSIONS
     cancel_on_timeout: bool = False
+    # End the wait at the first job that fails, not when the run completes (engine/job_watch.py).
+    fail_on_failed_job: bool = False
+    # When the wait ended at a failed job: cancel the rest of the run.
+    cancel_on_failure: bool = False
+    # Read each job's steps while waiting, for a live view (JOBS events with the current step):
+    # the jobs list, which changes at every step, so it costs a counted request per step (and one
+    # as the run completes, for the jobs' last state).
+    job_steps: bool = False
 
     def __post_init__(self) -> None:
         if self.timeout <= 0:

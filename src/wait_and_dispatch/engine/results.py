@@ -9,7 +9,7 @@ from typing import Any
 
 from wait_and_dispatch.engine.failures import FailureDigest
 from wait_and_dispatch.engine.github_objects import CheckRun, WorkflowRun
-from wait_and_dispatch.engine.progress import format_seconds
+from wait_and_dispatch.engine.progress import JobProgress, format_seconds
 from wait_and_dispatch.engine.requests import DEFAULT_CHECK_CONCLUSIONS, DEFAULT_RUN_CONCLUSIONS
 from wait_and_dispatch.github_api import ApiStats
 from wait_and_dispatch.support.errors import (
@@ -49,6 +49,12 @@ class Outcome(StrEnum):
     SUCCESS = "success"  # completed with an allowed conclusion (or not waited for)
     CONCLUSION_NOT_ALLOWED = "conclusion-not-allowed"
     TIMED_OUT = "timed-out"
+    JOB_FAILED = "job-failed"  # a job failed while the run went on (fail-on-failed-job)
+
+    @property
+    def failed(self) -> bool:
+        """The run failed (a conclusion not allowed, or a failed job): what a failure digest is for."""
+        return self in (Outcome.CONCLUSION_NOT_ALLOWED, Outcome.JOB_FAILED)
 
 
 @dataclass(frozen=True)
@@ -166,11 +172,12 @@ class RunResult:
     allowed_conclusions: frozenset[str] = DEFAULT_RUN_CONCLUSIONS
     artifacts: tuple[DownloadedArtifact, ...] = ()
     download_path: Path | None = None
-    cancelled: bool = False  # we cancelled the run (cancel-on-timeout)
+    cancelled: bool = False  # we cancelled the run (cancel-on-timeout, or cancel-on-failure)
     # The run succeeded but taking its artifacts failed: kept here, not raised, so that the
     # outputs about the run can still be written before the step fails.
     artifact_error: WaitAndDispatchError | None = None
     failure: FailureDigest | None = None  # what the failed run looked like inside (failures.py)
+    failed_job: JobProgress | None = None  # with JOB_FAILED: the job whose failure ended the wait
 
     @property
     def duration(self) -> float | None:
@@ -201,6 +208,21 @@ class RunResult:
                 f"{self.run.describe()} concluded {self.run.conclusion} (allowed: {allowed}): "
                 f"{self.run.html_url}",
                 hint=failure_hint(digest, "", allowed),
+            )
+        if self.outcome is Outcome.JOB_FAILED and self.failed_job is not None:
+            job = self.failed_job
+            rest = "cancelled the rest of the run" if self.cancelled else "the rest of the run goes on"
+            digest = self.failure
+            if digest is not None and digest.jobs:
+                # The digest names the job, its failed step and its first error, as for a failed run.
+                allowed = ", ".join(sorted(self.allowed_conclusions))
+                return ConclusionNotAllowedError(
+                    f"{self.run.describe()} failed ({rest}): {short(digest.headline())}",
+                    hint=failure_hint(digest, self.run.html_url, allowed),
+                )
+            return ConclusionNotAllowedError(
+                f'{self.run.describe()}: job "{job.name}" concluded {job.conclusion} '
+                f"({rest}): {job.html_url or self.run.html_url}"
             )
         return None
 

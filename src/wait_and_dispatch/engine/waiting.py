@@ -18,9 +18,10 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from wait_and_dispatch.engine import workflow_runs
+from wait_and_dispatch.engine import job_watch, workflow_runs
 from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
 from wait_and_dispatch.engine.progress import (
+    JobProgress,
     ProgressCallback,
     ProgressEvent,
     ProgressKind,
@@ -55,6 +56,7 @@ class WaitedRun:
     outcome: Outcome
     waited: float
     cancelled: bool = False
+    failed_job: JobProgress | None = None  # with JOB_FAILED: the job whose failure ended the wait
 
 
 @dataclass(frozen=True)
@@ -97,15 +99,27 @@ def wait_for_runs(
     bounds = PollBounds(options.poll_interval, options.max_poll_interval)
     current = {i: target.run for i, target in enumerate(targets)}
     finished_at: dict[int, float] = {}
+    failed_jobs: dict[int, job_watch.WatchedJob] = {}  # runs whose wait ended at a failed job
     slowed: str | None = None
+
+    def still_waiting() -> list[int]:
+        return [i for i, run in current.items() if not run.completed and i not in failed_jobs]
+
     with contextlib.ExitStack() as stack:
         stack.enter_context(api.deadline_scope(deadline))
         for target in targets:
             watched = (target.run.id, target.run.created_at or 0.0)
             stack.enter_context(governor.watch(_key(target.repository), watched))
+        watches = {
+            i: stack.enter_context(
+                job_watch.JobWatch(api, governor, target.repository, target.run.id, options, on_progress)
+            )
+            for i, target in enumerate(targets)
+            if job_watch.wanted(options)
+        }
         polled = False
         while True:
-            pending = [i for i, run in current.items() if not run.completed]
+            pending = still_waiting()
             if not polled or pending:
                 # The first look refreshes what the caller passed (it may be stale); later ones poll.
                 fresh = _poll(api, governor, targets, pending if polled else list(current))
@@ -114,11 +128,16 @@ def wait_for_runs(
                         on_progress(_status_event(run, clock.now() - start))
                     current[i] = run
                 polled = True
+            for i, watch in watches.items():
+                if i not in finished_at:  # while its wait goes on, and once as it ends
+                    failed = watch.poll(current[i], clock.now() - start)
+                    if failed is not None:
+                        failed_jobs[i] = failed
             now = clock.now()
             for i, run in current.items():
-                if run.completed and i not in finished_at:
+                if (run.completed or i in failed_jobs) and i not in finished_at:
                     finished_at[i] = now
-            pending = [i for i, run in current.items() if not run.completed]
+            pending = still_waiting()
             if not pending or now >= deadline:
                 break
             pace = governor.next_poll(bounds)
@@ -137,6 +156,21 @@ def wait_for_runs(
             allowed = run.conclusion in options.allowed_conclusions
             outcome = Outcome.SUCCESS if allowed else Outcome.CONCLUSION_NOT_ALLOWED
             results.append(WaitedRun(run, outcome, finished_at.get(i, end) - start))
+            continue
+        if i in failed_jobs:
+            job = failed_jobs[i]
+            cancelled = options.cancel_on_failure and cancel_after_timeout(
+                api, target.repository, run, on_progress, after=f'job "{job.name}" failed'
+            )
+            results.append(
+                WaitedRun(
+                    run,
+                    Outcome.JOB_FAILED,
+                    finished_at[i] - start,
+                    cancelled=cancelled,
+                    failed_job=job.progress(),
+                )
+            )
             continue
         cancelled = options.cancel_on_timeout and cancel_after_timeout(
             api, target.repository, run, on_progress
@@ -263,15 +297,22 @@ def _slowed_event(pace: Pace, elapsed: float) -> ProgressEvent:
 
 
 def cancel_after_timeout(
-    api: GitHubApi, repo: Repository, run: WorkflowRun, on_progress: ProgressCallback
+    api: GitHubApi,
+    repo: Repository,
+    run: WorkflowRun,
+    on_progress: ProgressCallback,
+    *,
+    after: str = "the timeout",
 ) -> bool:
-    """Cancel `run` once a deadline has passed (cancel-on-timeout): True if GitHub accepted."""
+    """Cancel `run` once a deadline has passed (cancel-on-timeout), or once the wait ended at a
+    failed job (cancel-on-failure, `after` says which): True if GitHub accepted."""
     try:
-        # The wait's deadline has passed: the cancel gets a few seconds of its own, no more.
+        # The wait's deadline may have passed: the cancel gets a few seconds of its own, no more.
         with api.deadline_scope(api.clock.now() + _CANCEL_GRACE, replace=True):
             accepted = workflow_runs.cancel_run(api, repo, run.id)
     except (GitHubApiError, DeadlineExceededError) as exc:
-        # The timeout is what the caller must hear about; the failed cancel is reported beside it.
+        # The timeout (or the failed job) is what the caller must hear about; the failed cancel is
+        # reported beside it.
         on_progress(
             ProgressEvent(
                 ProgressKind.CANCELLED,
@@ -280,8 +321,6 @@ def cancel_after_timeout(
             )
         )
         return False
-    message = (
-        f"cancelled run {run.id} after the timeout" if accepted else f"run {run.id} had already completed"
-    )
+    message = f"cancelled run {run.id} after {after}" if accepted else f"run {run.id} had already completed"
     on_progress(ProgressEvent(ProgressKind.CANCELLED, message, subject=f"run {run.id}", url=run.html_url))
     return accepted

@@ -216,13 +216,20 @@ class _Emitter:
             out.append("      checks: read # wait for the check runs")
             out.append("      contents: read # the ref's commit")
             return
-        cancels = str(node.values.get("cancel-on-timeout", "false")).strip().lower() == "true"
+
+        def on(name: str) -> bool:
+            return str(node.values.get(name, "false")).strip().lower() == "true"
+
         if may_dispatch(node):
             out.append("      actions: write # dispatch the run, and cancel it if this job is cancelled")
-        elif cancels:
+        elif on("cancel-on-failure"):
+            out.append("      actions: write # cancel the rest of the run when a job fails")
+        elif on("cancel-on-timeout"):
             out.append("      actions: write # cancel the run if the wait times out")
         else:
             out.append("      actions: read # find the run, wait for it, download its artifacts")
+        if on("fail-on-failed-job"):
+            out.append("      checks: read # watch the run's jobs as they end")
         if node.values.get("event-type") and may_dispatch(node):
             out.append("      contents: write # repository_dispatch needs it")
         else:

@@ -38,6 +38,8 @@ NODE_INPUTS: tuple[str, ...] = (
     "max-poll-interval",
     "allowed-conclusions",
     "cancel-on-timeout",
+    "fail-on-failed-job",
+    "cancel-on-failure",
     "checks",
     "checks-regex",
     "ignore-checks",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
 from wait_and_dispatch.session.boundary import cancel_on_failure
@@ -80,6 +81,9 @@ def run_step(
     from wait_and_dispatch.engine.facade import Engine
     from wait_and_dispatch.step.run import run_job
 
+    if printer.draws_job_steps:
+        # A live view draws each job's current step: the engine reads the jobs' steps for it.
+        settings = replace(settings, wait_options=replace(settings.wait_options, job_steps=True))
     api = _open_api(
         connection,
         read_only=settings.dry_run,

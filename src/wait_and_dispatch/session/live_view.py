@@ -108,6 +108,8 @@ class LiveView(ProgressPrinter):
     `COLUMNS` and `LINES` size the drawing. `width` and `clock` (the download rate's time) are for
     tests and for rendering the picture in the README."""
 
+    draws_job_steps = True  # the jobs table's step column
+
     def __init__(
         self,
         stream: TextIO,

@@ -83,6 +83,11 @@ class ProgressPrinter:
 
     Also keeps the ids of the runs dispatched (cancelled if the step is interrupted)."""
 
+    # Whether this printer draws each job's current step: then the engine reads the jobs with
+    # their steps while it waits (`WaitOptions.job_steps`: a counted request each time a step
+    # starts or ends). Lines show no JOBS event, so a log leaves the engine on its cheap watch.
+    draws_job_steps = False
+
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self._last_poll_line: float | None = None

@@ -23,6 +23,7 @@ OUTCOME_EMOJI = {
     Outcome.SUCCESS: "✅",
     Outcome.CONCLUSION_NOT_ALLOWED: "❌",
     Outcome.TIMED_OUT: "⏱️",
+    Outcome.JOB_FAILED: "❌",
 }
 
 CONCLUSION_EMOJI = {
@@ -137,7 +138,9 @@ def run_summary(
     on_branch = f" on {escape(run.head_branch)}" if run.head_branch else ""
     run_link = link(f"#{run.run_number}", run.html_url)
     lines += [f"{verb} run {run_link} (attempt {run.run_attempt}) in {escape(repository)}{on_branch}.", ""]
-    if result.cancelled:
+    if result.cancelled and result.outcome is Outcome.JOB_FAILED:
+        lines += ["Cancelled the rest of the run because a job failed (cancel-on-failure).", ""]
+    elif result.cancelled:
         lines += ["Cancelled the run because the wait timed out (cancel-on-timeout).", ""]
 
     duration = result.duration
@@ -180,6 +183,9 @@ def _run_headline(result: RunResult) -> str:
     if result.outcome is Outcome.CONCLUSION_NOT_ALLOWED:
         allowed = ", ".join(sorted(result.allowed_conclusions))
         return f"concluded {escape(run.conclusion or NONE)} (allowed: {allowed})"
+    if result.outcome is Outcome.JOB_FAILED and result.failed_job is not None:
+        job = result.failed_job
+        return f"failed: job {escape(job.name)} concluded {escape(job.conclusion or NONE)}"
     if run.completed:
         return f"concluded {escape(run.conclusion or NONE)}"
     return f"is {escape(run.status)} (not waited for)"

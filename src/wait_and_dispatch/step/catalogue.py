@@ -178,6 +178,18 @@ INPUTS: tuple[Input, ...] = (
         default="false",
     ),
     Input(
+        "fail-on-failed-job",
+        "End the wait as soon as a job of the run fails (failure or timed_out), instead of when "
+        "the run completes. Jobs are watched through the run's check suite (checks: read; else "
+        "the jobs list), a request or two per job. A failing continue-on-error job ends it too.",
+        default="false",
+    ),
+    Input(
+        "cancel-on-failure",
+        "When fail-on-failed-job ended the wait at a failed job, cancel the rest of the downstream run.",
+        default="false",
+    ),
+    Input(
         "cancel-on-cancel",
         "Cancel the runs this step dispatched when the calling job is cancelled.",
         default="true",

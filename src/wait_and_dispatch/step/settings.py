@@ -99,6 +99,25 @@ CONFLICTS: tuple[Conflict, ...] = (
         unless=("run-id", "artifacts-from-branch"),
     ),
     Conflict(
+        "fail-on-failed-job",
+        "wait",
+        "it ends the wait at a failed job, and without waiting there is no wait to end",
+        "leave fail-on-failed-job out, or wait for the run",
+        second_value="false",
+    ),
+    Conflict(
+        "checks",
+        "fail-on-failed-job",
+        "a wait for checks already ends at the first failed check (fail-fast, on by default)",
+        "leave fail-on-failed-job out when waiting for checks",
+    ),
+    Conflict(
+        "checks-regex",
+        "fail-on-failed-job",
+        "a wait for checks already ends at the first failed check (fail-fast, on by default)",
+        "leave fail-on-failed-job out when waiting for checks",
+    ),
+    Conflict(
         "event-type",
         "inputs",
         "repository_dispatch has no inputs (only workflow_dispatch has)",
@@ -129,6 +148,13 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ("checks", "checks-regex", "ignore-checks"),
         "ignore-run is a run a checks wait does not wait for",
         "leave it out unless the step waits for checks (checks, checks-regex or ignore-checks)",
+    ),
+    Requirement(
+        "cancel-on-failure",
+        ("fail-on-failed-job",),
+        "it cancels the rest of a run whose wait ended at a failed job, and a run that has "
+        "completed has nothing left to cancel",
+        "give fail-on-failed-job too",
     ),
 )
 
@@ -302,6 +328,8 @@ def read_settings(
             else DEFAULT_RUN_CONCLUSIONS,
         ),
         cancel_on_timeout=v.flag("cancel-on-timeout"),
+        fail_on_failed_job=v.flag("fail-on-failed-job"),
+        cancel_on_failure=v.flag("cancel-on-failure"),
     )
     request = None
     if workflow or event_type:
@@ -392,8 +420,23 @@ def _payload(text: str) -> dict[str, Any]:
     return json_object(text, what="client-payload", example='{"environment": "prod"}') if text else {}
 
 
-# A comma not inside parentheses (names nest them at most once: `job (a, b)`).
-_OUTER_COMMA = re.compile(r",(?![^(]*\))")
+def _outer_comma_parts(line: str) -> list[str]:
+    """`line` split at each comma outside parentheses (`job (a, b), lint` is two names). A `)`
+    without its `(` closes nothing, and a `(` never closed keeps nothing together: no item ever
+    holds a comma that no pair of parentheses explains."""
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    for index, char in enumerate(line):
+        if char == "(":
+            depth += 1
+        elif char == ")" and depth:
+            depth -= 1
+        elif char == "," and not depth:
+            parts.append(line[start:index])
+            start = index + 1
+    rest = line[start:]
+    return [*parts, *(rest.split(",") if depth else [rest])]
 
 
 class InputValues:
@@ -411,7 +454,7 @@ class InputValues:
         matrix job's check name (`build (ubuntu-latest, 3.12)`, as GitHub names it) stays whole."""
         text = self.values.get(name, "")
         return [
-            part.strip() for line in text.splitlines() for part in _OUTER_COMMA.split(line) if part.strip()
+            part.strip() for line in text.splitlines() for part in _outer_comma_parts(line) if part.strip()
         ]
 
     def flag(self, name: str) -> bool:
