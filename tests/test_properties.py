@@ -34,7 +34,7 @@ from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.session.progress import PlanProgressPrinter, ProgressPrinter
 from wait_and_dispatch.step.settings import InputValues
 from wait_and_dispatch.support.errors import UsageError
-from wait_and_dispatch.support.text import escape_line, terminal_text, verbatim
+from wait_and_dispatch.support.text import escape_line, log_line, terminal_text, verbatim
 
 T = TypeVar("T")
 
@@ -74,6 +74,18 @@ def test_no_value_escaped_for_a_log_line_is_a_command_or_more_than_one_line(text
     line = escape_line(text)
     assert "\r" not in line and "\n" not in line
     assert runner_commands(line) == []
+
+
+@FAST
+@given(hostile_text)
+@example("  ::add-mask::x")
+@example("ok [ 50%]\r\n::error::x")
+def test_a_log_line_shown_is_one_line_and_no_command(text: str) -> None:
+    line = log_line(text)
+    assert "\r" not in line and "\n" not in line and line.isprintable()
+    assert runner_commands(line) == []
+    if text.isprintable() and not text.lstrip().startswith("::"):
+        assert line == text  # `%` and the rest as they are
 
 
 @FAST

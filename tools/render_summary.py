@@ -10,8 +10,14 @@ path and the Mermaid timeline of each node's phases. The same text goes between 
     .venv/bin/python tools/render_summary.py          # rewrite both files
     .venv/bin/python tools/render_summary.py --check  # exit 1 if either is stale
 
-tests/test_summary_example.py re-renders and compares (durations and run ids normalised), so
-the picture in the README is always what the tool prints today.
+Then the failed run: the demo scenario's `Tests` workflow, whose `test (3.12)` job fails at
+`Run pytest`, waited for by the `run` command (its error line and hint) and by the action (the
+workflow commands it prints, and its job summary), each against the emulator in real time on a
+faster emulated clock. All of it goes after the plan's summary in docs/summary-example.md, and
+an excerpt between the `<!-- failure:start -->` and `<!-- failure:end -->` markers of README.md.
+
+tests/test_summary_example.py re-renders and compares (durations, run ids and the API cost
+normalised), so the pictures in the README are always what the tool prints today.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import argparse
 import re
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -79,12 +86,132 @@ def render() -> str:
     return plan_summary(result, repository=repository).replace(web, "https://github.com/")
 
 
+# The demo scenario's "Tests" workflow: its `test (3.12)` job fails at "Run pytest" with an error
+# annotation on tests/test_api.py:42 and a warning (src/wait_and_dispatch/emulator/scenarios/demo.yml).
+FAILURE_REPOSITORY, FAILURE_WORKFLOW = "octo/app", "tests.yml"
+# The emulated run's 80 s pass in under a second; the client waits in real time.
+FAILURE_SPEED = 100.0
+FAILURE_WAIT = ["--poll-interval", "1s", "--max-poll-interval", "2s", "--timeout", "5m"]
+FAILURE_START, FAILURE_END = "<!-- failure:start -->", "<!-- failure:end -->"
+
+FAILURE_HEADER = """
+## When a run fails
+
+A run of the demo scenario's `Tests` workflow (`wait-and-dispatch demo --failure` runs it too),
+whose `test (3.12)` job fails at `Run pytest` with an error annotation on `tests/test_api.py:42`
+and a warning, waited for by the command line and by the action against the emulator. The command
+line (`wait-and-dispatch run --repo octo/app --workflow tests.yml`) exits 1 and prints on stderr:
+
+"""
+
+
+@dataclass(frozen=True)
+class FailureShown:
+    """A failed run as each edge shows it: the command line's error line and hint, the workflow
+    commands the action prints (its own error, and the downstream error raised again), and the
+    job summary it writes."""
+
+    terminal: str
+    commands: str
+    summary: str
+
+    def doc(self) -> str:
+        return (
+            f"{FAILURE_HEADER}```text\n{self.terminal}```\n\n"
+            "The action prints these workflow commands (its own error, then the downstream error "
+            "raised again on its step, the location on the message's last line):\n\n"
+            f"```text\n{self.commands}```\n\nand writes this job summary:\n\n{demoted(self.summary)}"
+        )
+
+    def excerpt(self) -> str:
+        """What the README shows: the lines printed, and the summary's section of the failed job."""
+        job = "### ❌ Job" + self.summary.split("### ❌ Job", 1)[1]
+        return (
+            f"The command line's error line and hint:\n\n```text\n{self.terminal}```\n\n"
+            f"The action's workflow commands:\n\n```text\n{self.commands}```\n\n"
+            f"The job summary's section of the failed job:\n\n{demoted(job)}"
+        )
+
+
+def demoted(markdown: str) -> str:
+    """Every heading of `markdown` one level down."""
+    return re.sub(r"^(#+) ", r"#\1 ", markdown, flags=re.MULTILINE)
+
+
+def render_failure() -> FailureShown:
+    """The demo scenario's failing `Tests` run waited for by the `run` command and by the action,
+    each against the emulator over HTTP."""
+    import io
+    import os
+
+    from wait_and_dispatch.action.main import run_action
+    from wait_and_dispatch.cli.main import main
+    from wait_and_dispatch.emulator import Emulator, Scenario
+    from wait_and_dispatch.support.clock import ScaledClock
+
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        Emulator(Scenario.demo(), clock=ScaledClock(FAILURE_SPEED)) as emulator,
+    ):
+        web = emulator.api_url.rstrip("/") + "/_web/"
+        folder = Path(workdir)
+        saved = {name: os.environ.get(name) for name in ("GITHUB_API_URL", "GITHUB_TOKEN", "GH_TOKEN")}
+        os.environ.update(GITHUB_API_URL=emulator.api_url, GITHUB_TOKEN=emulator.token("ci"))
+        os.environ.pop("GH_TOKEN", None)
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            argv = ["run", "--repo", FAILURE_REPOSITORY, "--workflow", FAILURE_WORKFLOW, *FAILURE_WAIT]
+            code = main(argv, stdout=out, stderr=err)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+        if code != 1:
+            raise SystemExit(f"the run command exited {code}, not 1:\n{err.getvalue()}")
+        terminal = "".join(
+            line for line in err.getvalue().splitlines(True) if line.startswith(("error:", "hint:"))
+        )
+        for name in ("output", "summary.md", "state"):
+            (folder / name).touch()
+        environ = {
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_REPOSITORY": FAILURE_REPOSITORY,
+            "GITHUB_API_URL": emulator.api_url,
+            "GITHUB_OUTPUT": str(folder / "output"),
+            "GITHUB_STEP_SUMMARY": str(folder / "summary.md"),
+            "GITHUB_STATE": str(folder / "state"),
+            "INPUT_GITHUB-TOKEN": emulator.token("ci"),
+            "INPUT_REPOSITORY": FAILURE_REPOSITORY,
+            "INPUT_WORKFLOW": FAILURE_WORKFLOW,
+            "INPUT_DISPATCH": "if-missing",
+            "INPUT_REF": "main",
+            "INPUT_WAIT": "true",
+            "INPUT_TIMEOUT": "5m",
+            "INPUT_POLL-INTERVAL": "1s",
+            "INPUT_MAX-POLL-INTERVAL": "2s",
+            "INPUT_SUMMARY": "true",
+        }
+        printed = io.StringIO()
+        code = run_action(environ, stdout=printed)
+        if code != 1:
+            raise SystemExit(f"the action exited {code}, not 1:\n{printed.getvalue()}")
+        commands = "".join(
+            line for line in printed.getvalue().splitlines(True) if line.startswith(("::error", "::notice"))
+        )
+        summary = (folder / "summary.md").read_text(encoding="utf-8")
+    # The emulator serves the runs' pages on loopback; in a document they link where GitHub has them.
+    return FailureShown(*(text.replace(web, "https://github.com/") for text in (terminal, commands, summary)))
+
+
 def normalise(markdown: str) -> str:
     """What may differ between two runs of the same plan: durations, run ids and numbers, ports,
     and the timeline's bars (their times, and whether a phase of under a second shows at all)."""
     text = re.sub(r"^ {4}(queue|run|download) :.*\n", "", markdown, flags=re.MULTILINE)
     text = re.sub(r"\b\d+h\d+m\d+s\b|\b\d+m\d+s\b|\b\d+s\b", "<duration>", text)
     text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)
+    text = re.sub(r"GitHub API: [^<\n]*", "GitHub API: <cost>", text)  # how many polls the wait took
     text = re.sub(r"/runs/\d+", "/runs/<id>", text)
     text = re.sub(r"\brun \d+", "run <id>", text)
     return re.sub(r"\[#?\d+\]", "[<number>]", text).rstrip() + "\n"
@@ -102,39 +229,66 @@ def readme_section(summary: str) -> str:
     )
 
 
-def with_summary(readme: str, summary: str) -> str:
-    """README.md with the text between its markers replaced by `summary`."""
-    if START not in readme or END not in readme:
-        raise SystemExit(f"README.md has no {START} ... {END} section")
-    before, rest = readme.split(START, 1)
-    _, after = rest.split(END, 1)
-    return before + readme_section(summary) + after
+def failure_section(failure: FailureShown) -> str:
+    return (
+        f"{FAILURE_START}\n<!-- generated by tools/render_summary.py from a real failed run: do not edit -->"
+        f"\n\n{failure.excerpt().rstrip()}\n\n{FAILURE_END}"
+    )
+
+
+def replaced(readme: str, start: str, end: str, section: str) -> str:
+    """README.md with the text from `start` to `end` replaced by `section`."""
+    if start not in readme or end not in readme:
+        raise SystemExit(f"README.md has no {start} ... {end} section")
+    before, rest = readme.split(start, 1)
+    _, after = rest.split(end, 1)
+    return before + section + after
+
+
+def with_summary(readme: str, summary: str, failure: FailureShown) -> str:
+    """README.md with the text between its markers replaced by `summary` and `failure`."""
+    readme = replaced(readme, START, END, readme_section(summary))
+    return replaced(readme, FAILURE_START, FAILURE_END, failure_section(failure))
+
+
+def current_section(readme: str, start: str = START, end: str = END) -> str:
+    """The generated text in the README's section between `start` and `end`."""
+    inner = readme.split(start, 1)[1].split(end, 1)[0]
+    return inner.split("-->\n\n", 1)[1].rstrip() + "\n"
 
 
 def current_summary(readme: str) -> str:
     """The summary in the README's marked section."""
-    inner = readme.split(START, 1)[1].split(END, 1)[0]
-    return inner.split("-->\n\n", 1)[1].rstrip() + "\n"
+    return current_section(readme)
+
+
+def document(summary: str, failure: FailureShown) -> str:
+    """docs/summary-example.md: the plan's summary, then the failed run as each edge shows it."""
+    return DOC_HEADER + summary.rstrip() + "\n" + failure.doc()
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--check", action="store_true", help="only check; exit 1 if a file is stale")
     args = parser.parse_args(argv)
-    summary = render()
+    summary, failure = render(), render_failure()
     readme = README.read_text(encoding="utf-8")
     if args.check:
         stale = []
-        if normalise(current_summary(readme)) != normalise(in_readme(summary)):
+        if normalise(current_summary(readme)) != normalise(in_readme(summary)) or normalise(
+            current_section(readme, FAILURE_START, FAILURE_END)
+        ) != normalise(failure.excerpt()):
             stale.append("README.md")
-        if not DOC.exists() or normalise(DOC.read_text(encoding="utf-8")) != normalise(DOC_HEADER + summary):
+        if not DOC.exists() or normalise(DOC.read_text(encoding="utf-8")) != normalise(
+            document(summary, failure)
+        ):
             stale.append(str(DOC.relative_to(ROOT)))
         for name in stale:
             print(f"{name} is stale: run python tools/render_summary.py", file=sys.stderr)
         return 1 if stale else 0
-    DOC.write_text(DOC_HEADER + summary, encoding="utf-8")
-    README.write_text(with_summary(readme, summary), encoding="utf-8")
-    print(f"wrote {DOC.relative_to(ROOT)} and the summary section of README.md")
+    DOC.write_text(document(summary, failure), encoding="utf-8")
+    README.write_text(with_summary(readme, summary, failure), encoding="utf-8")
+    print(f"wrote {DOC.relative_to(ROOT)} and the summary and failure sections of README.md")
     return 0
 
 

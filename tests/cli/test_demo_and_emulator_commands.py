@@ -34,6 +34,29 @@ def test_demo_prints_no_control_characters(tmp_path: Path) -> None:
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", out.getvalue())
 
 
+def test_demo_failure_shows_the_failed_job_step_annotations_and_log_tail() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["demo", "--failure", "--speed", "100"], stdout=out, stderr=err)
+    text = out.getvalue()
+    assert code == 1, err.getvalue()
+    assert re.search(
+        r"^error: run \d+ #1 'Tests' failed: job \"test \(3\.12\)\", step \"Run pytest\": "
+        r"tests/test_api\.py:42 AssertionError: expected 200, got 500$",
+        text,
+        re.MULTILINE,
+    )
+    assert re.search(r"^hint: open the failed step: \S+/job/\d+#step:4:1 ", text, re.MULTILINE)
+    assert re.search(r'^failed job "test \(3\.12\)", step 4 "Run pytest": \S+#step:4:1$', text, re.MULTILINE)
+    assert "  failure: tests/test_api.py:42 AssertionError: expected 200, got 500\n" in text
+    assert "  warning: tests/test_api.py:7 datetime.datetime.utcnow() is deprecated" in text
+    tail = text.split("the log's last ", 1)[1].splitlines()
+    assert tail[1] == "    Run pytest" and "[ 29%]" in text  # the log as it is, `%` included
+    assert "    FAILED tests/test_api.py::test_get_user - AssertionError: expected 200, got 500" in tail
+    assert tail[-1] == "    Error: Process completed with exit code 1."
+    assert "not read:" not in text
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f]", text)
+
+
 def test_demo_advance_shows_one_short_orchestrator_run_per_event() -> None:
     out, err = io.StringIO(), io.StringIO()
     code = main(["demo", "--advance", "--speed", "600"], stdout=out, stderr=err)

@@ -199,7 +199,9 @@ def test_json_carries_the_failure_object_and_validates() -> None:
                 "message": "AssertionError: expected 200, got 500",
             },
         ],
+        "annotations_omitted": 0,
         "log_tail": LOG_TAIL,
+        "log_tail_truncated": False,
         "read": True,
         "unreadable": None,
     }

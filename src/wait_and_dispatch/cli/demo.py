@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING, TextIO
 from wait_and_dispatch.github_api import GitHubApi, RetryEvent
 from wait_and_dispatch.support.clock import ScaledClock
 from wait_and_dispatch.support.errors import ExitCode
+from wait_and_dispatch.support.text import log_line, print_line
 
 if TYPE_CHECKING:
     from wait_and_dispatch.emulator import Emulator, JobContext
+    from wait_and_dispatch.engine.failures import FailureDigest
     from wait_and_dispatch.session.plan_step import PlanReport
 
 DEMO_REPO = "octo/app"
 DEMO_WORKFLOW = "build.yml"
+FAILURE_WORKFLOW = "tests.yml"  # its `test (3.12)` job fails at "Run pytest"
 DEMO_TOKEN = "ci"  # nosec B105 # noqa: S105 - the name of a scenario token, not a secret
 POLL_SECONDS = 5.0
 
@@ -40,7 +43,9 @@ class _Printer:
         print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {message}", file=self.out, flush=True)
 
 
-def run_demo(*, speed: float = 30.0, path: str | None = None, out: TextIO) -> int:
+def run_demo(*, speed: float = 30.0, path: str | None = None, failure: bool = False, out: TextIO) -> int:
+    """The main job against the demo scenario; `failure`: dispatch the workflow that fails, and
+    show what the failure digest found inside it."""
     from wait_and_dispatch.emulator import Emulator, Scenario
 
     scenario = Scenario.demo()
@@ -61,13 +66,13 @@ def run_demo(*, speed: float = 30.0, path: str | None = None, out: TextIO) -> in
         with api:
             if path is None:
                 with tempfile.TemporaryDirectory(prefix="wait-and-dispatch-demo-") as folder:
-                    return _main_job(api, say, Path(folder), out)
+                    return _main_job(api, say, Path(folder), out, failure=failure)
             target = Path(path)
             target.mkdir(parents=True, exist_ok=True)
-            return _main_job(api, say, target, out)
+            return _main_job(api, say, target, out, failure=failure)
 
 
-def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO) -> int:
+def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO, *, failure: bool) -> int:
     """The same engine call the action and `wait-and-dispatch run` make."""
     from wait_and_dispatch.engine.facade import Engine
     from wait_and_dispatch.engine.github_objects import Repository
@@ -78,17 +83,22 @@ def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO) -> int:
     engine = Engine(
         api, lambda event: say(event.message) if is_line(event) and event.kind != "poll" else None
     )
+    request = RunRequest(
+        Repository.parse(DEMO_REPO),
+        DEMO_WORKFLOW,
+        ref="main",
+        dispatch=DispatchPolicy.ALWAYS,
+        inputs={"target": "linux"},
+        correlation_input="correlation_id",  # the demo workflow shows it in its run-name
+    )
+    if failure:
+        request = RunRequest(
+            Repository.parse(DEMO_REPO), FAILURE_WORKFLOW, ref="main", dispatch=DispatchPolicy.ALWAYS
+        )
     result = engine.run(
-        RunRequest(
-            Repository.parse(DEMO_REPO),
-            DEMO_WORKFLOW,
-            ref="main",
-            dispatch=DispatchPolicy.ALWAYS,
-            inputs={"target": "linux"},
-            correlation_input="correlation_id",  # the demo workflow shows it in its run-name
-        ),
+        request,
         WaitOptions(timeout=1800, poll_interval=POLL_SECONDS, max_poll_interval=30),
-        artifacts=ArtifactSelection(path=folder),
+        artifacts=None if failure else ArtifactSelection(path=folder),
     )
     outputs = run_outputs(result)
     print("\noutputs:", file=out)
@@ -100,9 +110,31 @@ def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO) -> int:
     print(f"\nAPI cost: {result.cost.describe()}", file=out)
     error = result.error()
     if error is not None:
-        print(f"error: {error.message}", file=out)
+        print_line(f"error: {error.message}", file=out)
+        if error.hint:
+            print_line(f"hint: {error.hint}", file=out)
+        if result.failure is not None:
+            _show_digest(result.failure, out)
         return int(error.exit_code)
     return int(ExitCode.SUCCESS)
+
+
+def _show_digest(digest: FailureDigest, out: TextIO) -> None:
+    """What the digest found inside the failed jobs, as `--json`'s `failure` and the job summary
+    carry it: each job's failed step, its annotations and the end of its log."""
+    for job in digest.jobs:
+        step = f', step {job.failed_steps[0].number} "{job.failed_steps[0].name}"' if job.failed_steps else ""
+        print(file=out)
+        print_line(f'failed job "{job.name}"{step}: {job.step_url}', file=out)
+        for annotation in job.annotations:
+            first = annotation.message.strip().splitlines()[0] if annotation.message.strip() else ""
+            print_line(f"  {annotation.annotation_level}: {annotation.where()} {first}", file=out)
+        if job.unreadable:
+            print_line(f"  not read: {job.unreadable}", file=out)
+        if job.log_tail:
+            print_line(f"  the log's last {len(job.log_tail.splitlines())} lines:", file=out)
+            for line in job.log_tail.splitlines():
+                print(f"    {log_line(line)}", file=out)
 
 
 def _describe_retry(event: RetryEvent) -> str:

@@ -60,7 +60,7 @@ def main(
             if args.advance:
                 status[0] = run_advance_demo(speed=args.speed, out=out)
             else:
-                status[0] = run_demo(speed=args.speed, path=args.path, out=out)
+                status[0] = run_demo(speed=args.speed, path=args.path, failure=args.failure, out=out)
         elif args.command in ("run", "checks", "download", "plan"):
             from wait_and_dispatch.cli.invocation import Invocation
             from wait_and_dispatch.cli.job_command import run_command

@@ -248,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="show a plan in advance mode instead: one short orchestrator job per event, none waiting",
     )
+    demo.add_argument(
+        "--failure",
+        action="store_true",
+        help="dispatch a workflow that fails instead, and show its failed job, step, annotations, log tail",
+    )
 
     for name, help_text, description in _JOB_COMMANDS:
         job = add_command(

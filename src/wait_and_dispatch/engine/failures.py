@@ -22,6 +22,47 @@ FAILED_JOB_CONCLUSIONS = frozenset({"failure", "timed_out"})
 MAX_JOBS_READ = 5
 # How many lines of a failed job's log are kept, at most.
 MAX_LOG_LINES = 100
+# How many characters of one log line are kept: a minified bundle or a progress bar redrawn on one
+# line would otherwise fill the tail, the summary and the outputs on its own.
+MAX_LOG_LINE_CHARS = 1_000
+# How many characters of one annotation message (or another app's `output.summary`) `--json` and
+# the outputs keep; GitHub takes up to 64 KB per message (REST "Update a check run":
+# `annotations[].message`). The job summary and the re-raised annotations show it whole.
+MAX_MESSAGE_CHARS = 4_000
+# How many characters of log tails and annotation messages one digest puts in `--json` and in the
+# action's outputs, shared among the failed jobs read. GitHub keeps at most 1 MB of outputs per
+# job, sized as UTF-16 (docs/github-behaviour.md, "The runner contract"), and the `result` output is
+# one of several: the digest takes a tenth of it, whatever the logs hold.
+OUTPUT_BUDGET = 100_000
+# The same for all the failed nodes of a plan, whose digests are in its `nodes` output and again
+# in its `result` output.
+PLAN_OUTPUT_BUDGET = 150_000
+# The least a failed job gets of a shared budget: its first error and the last lines of its log.
+MIN_JOB_BUDGET = 2 * MAX_LOG_LINE_CHARS
+
+
+def cut_text(text: str, limit: int) -> str:
+    """`text` when it has at most `limit` characters, else its first `limit` and a marker saying
+    how many more were cut."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]} [... {len(text) - limit} more characters cut]"
+
+
+def last_lines_within(text: str, budget: int) -> tuple[str, bool]:
+    """The last whole lines of `text` that fit in `budget` characters, and whether any were left
+    out (the end of a log is where it failed, so its start is what goes)."""
+    if len(text) <= budget:
+        return text, False
+    lines = text.split("\n")  # only "\n": the text stays as it was, whatever else it holds
+    kept: list[str] = []
+    size = 0
+    for line in reversed(lines):
+        size += len(line) + 1
+        if size > budget:
+            break
+        kept.append(line)
+    return "\n".join(reversed(kept)), len(kept) < len(lines)
 
 
 @dataclass(frozen=True)
@@ -54,7 +95,7 @@ class Annotation:
             "end_line": self.end_line,
             "annotation_level": self.annotation_level,
             "title": self.title,
-            "message": self.message,
+            "message": cut_text(self.message, MAX_MESSAGE_CHARS),
         }
 
 
@@ -113,20 +154,36 @@ class FailedJob:
             parts.append(self.output_title)
         return ": ".join(parts)
 
-    def as_output(self) -> dict[str, Any]:
+    def as_output(self, budget: int = OUTPUT_BUDGET) -> dict[str, Any]:
+        """The job for `--json` and the outputs, its texts within about `budget` characters: the
+        annotations in order while they fit in half of it (the first error always), then as much of
+        the end of the log as the rest holds. What was left out is counted."""
+        budget = max(budget, MIN_JOB_BUDGET)
+        summary = None if self.output_summary is None else cut_text(self.output_summary, MAX_MESSAGE_CHARS)
+        used = len(summary or "") + len(self.output_title or "")
+        annotations: list[dict[str, Any]] = []
+        for annotation in self.annotations:
+            shown = annotation.as_output()
+            size = sum(len(shown[key] or "") for key in ("path", "title", "message"))
+            if used + size <= budget // 2 or annotation is self.first_error:
+                annotations.append(shown)
+                used += size
+        log_tail, cut = last_lines_within(self.log_tail, budget - used)
         data: dict[str, Any] = {
             "name": self.name,
             "id": self.id,
             "html_url": self.html_url,
             "conclusion": self.conclusion,
             "failed_steps": [s.as_output() for s in self.failed_steps],
-            "annotations": [a.as_output() for a in self.annotations],
-            "log_tail": self.log_tail,
+            "annotations": annotations,
+            "annotations_omitted": len(self.annotations) - len(annotations),
+            "log_tail": log_tail,
+            "log_tail_truncated": cut,
             "read": self.read,
             "unreadable": self.unreadable,
         }
         if self.app is not None:
-            data.update(app=self.app, output_title=self.output_title, output_summary=self.output_summary)
+            data.update(app=self.app, output_title=self.output_title, output_summary=summary)
         return data
 
 
@@ -146,5 +203,8 @@ class FailureDigest:
             return self.jobs[0].headline() + (f" (and {more} more failed)" if more > 0 else "")
         return f"no digest: {self.unreadable}" if self.unreadable else ""
 
-    def as_output(self) -> dict[str, Any]:
-        return {"jobs": [j.as_output() for j in self.jobs], "unreadable": self.unreadable}
+    def as_output(self, budget: int = OUTPUT_BUDGET) -> dict[str, Any]:
+        """The digest for `--json` and the outputs, its texts within about `budget` characters,
+        shared evenly among the jobs read in full (a job only listed has none)."""
+        share = budget // max(1, sum(1 for job in self.jobs if job.read))
+        return {"jobs": [j.as_output(share) for j in self.jobs], "unreadable": self.unreadable}

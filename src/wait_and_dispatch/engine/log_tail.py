@@ -9,14 +9,15 @@ up orphan processes" follow (docs/github-behaviour.md, "Jobs, logs and annotatio
 So the tail is: from the failed step's `##[group]` line (the nearest step group before the error:
 titled `Run <command>`, or with the step's own name), to the runner's last
 `##[error]` line, at most `MAX_LOG_LINES` of it, times and ANSI colours removed, `##[endgroup]`
-dropped and the other markers written as words (`Error: ...`). Pure text: no I/O.
+dropped, the other markers written as words (`Error: ...`) and each line cut to
+`MAX_LOG_LINE_CHARS` with a marker. Pure text: no I/O.
 """
 
 from __future__ import annotations
 
 import re
 
-from wait_and_dispatch.engine.failures import MAX_LOG_LINES
+from wait_and_dispatch.engine.failures import MAX_LOG_LINE_CHARS, MAX_LOG_LINES, cut_text
 
 _TIME = re.compile(r"^\ufeff?\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z ?")
 # SGR colours and other CSI sequences (ESC [ ... letter), which test runners print in colour.
@@ -39,7 +40,7 @@ def failed_step_tail(text: str, step: str | None, *, truncated: bool = False) ->
     end = errors[-1] if errors else len(bodies) - 1
     start = _section_start(bodies, end, step)
     kept = [body for body in bodies[start : end + 1] if not body.startswith("##[endgroup]")]
-    return "\n".join(_tidy(body) for body in kept[-MAX_LOG_LINES:])
+    return "\n".join(cut_text(_tidy(body), MAX_LOG_LINE_CHARS) for body in kept[-MAX_LOG_LINES:])
 
 
 def _section_start(bodies: list[str], end: int, step: str | None) -> int:

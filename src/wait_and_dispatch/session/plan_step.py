@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wait_and_dispatch.engine import workflow_runs
+from wait_and_dispatch.engine.failures import PLAN_OUTPUT_BUDGET
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.inputs import json_object, parse_key_values
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner, plan_error
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanResult
+from wait_and_dispatch.step import results
 from wait_and_dispatch.step.catalogue import OUTPUT_NAMES
 from wait_and_dispatch.step.settings import InputValues
 from wait_and_dispatch.support.errors import UsageError, WaitAndDispatchError
@@ -197,8 +199,16 @@ def _advance(
 
 
 def plan_outputs(result: PlanResult) -> dict[str, str]:
-    """The action's outputs for a whole plan: the conclusion, each node's outputs, and the sum."""
+    """The action's outputs for a whole plan: the conclusion, each node's outputs, and the sum.
+    The failed nodes' digests share one budget (`PLAN_OUTPUT_BUDGET`): GitHub limits a job's
+    outputs, and they are here twice."""
     nodes = result.as_json()
+    digests = {n: o.failure for n, o in result.outcomes.items() if o.failure and o.outputs.get("result")}
+    for name, digest in digests.items():
+        outputs = nodes[name]["outputs"]
+        outputs["result"] = results.with_failure_within(
+            outputs["result"], digest, PLAN_OUTPUT_BUDGET // len(digests)
+        )
     values = {name: "" for name in OUTPUT_NAMES}
     values["status"] = "completed" if result.conclusion is not NodeResult.CANCELLED else "cancelled"
     values["conclusion"] = result.conclusion.value

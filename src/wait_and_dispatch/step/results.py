@@ -85,10 +85,26 @@ def error_fields(error: WaitAndDispatchError | None) -> dict[str, Any] | None:
     return {"exit_code": int(error.exit_code), "message": error.message, "hint": error.hint or None}
 
 
-def failure_fields(digest: FailureDigest | None) -> dict[str, Any] | None:
-    """What the failed run or checks looked like inside (`engine/failures.py`); null when nothing
-    failed, or when the outcome is not a failure (a timeout)."""
-    return digest.as_output() if digest is not None else None
+def failure_fields(digest: FailureDigest | None, budget: int | None = None) -> dict[str, Any] | None:
+    """What the failed run or checks looked like inside (`engine/failures.py`), its texts within
+    `budget` characters (default: one digest's `OUTPUT_BUDGET`); null when nothing failed, or when
+    the outcome is not a failure (a timeout)."""
+    if digest is None:
+        return None
+    return digest.as_output() if budget is None else digest.as_output(budget)
+
+
+def with_failure_within(result: str, digest: FailureDigest, budget: int) -> str:
+    """`result` (a run's or checks' `result` output, one line of JSON) with its `failure` cut to
+    `budget` characters: a plan shares one budget among its failed nodes."""
+    try:
+        document = json.loads(result)
+    except ValueError:
+        return result
+    if not isinstance(document, dict) or document.get("failure") is None:
+        return result
+    document["failure"] = failure_fields(digest, budget)
+    return dumps(document)
 
 
 def api_fields(cost: ApiCost) -> dict[str, Any]:

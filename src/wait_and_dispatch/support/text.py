@@ -28,6 +28,18 @@ def escape_line(text: str) -> str:
     """`text` as one log line that the runner cannot take for a workflow command."""
     for raw, escaped in _LINE_BREAKS:  # `%` first, so an escape already in the text stays text
         text = text.replace(raw, escaped)
+    return _no_command(text)
+
+
+def log_line(text: str) -> str:
+    """One line of a downstream log (or other text of GitHub's) as a terminal or a log shows it:
+    every unprintable character written as its escape (`terminal_text`), so no line break is
+    left and `%` can stay as it is (`50%` reads `50%`), and a line that would start with `::`
+    has its second colon escaped, as `escape_line` does."""
+    return _no_command(terminal_text(text))
+
+
+def _no_command(text: str) -> str:
     rest = text.lstrip()  # the runner trims leading white space (.NET's, Unicode's) first
     if rest.startswith("::"):
         text = text[: len(text) - len(rest)] + ":%3A" + rest[2:]
