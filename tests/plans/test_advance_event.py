@@ -127,6 +127,57 @@ def test_a_payload_that_is_not_json_is_refused(plan: Plan, tmp_path: Path) -> No
         read_event(env, plan)
 
 
+def test_a_payload_that_is_not_utf8_is_refused(plan: Plan, tmp_path: Path) -> None:
+    env = environ(tmp_path, "workflow_run")
+    Path(env["GITHUB_EVENT_PATH"]).write_bytes(b'\xff\xfe{"action": "completed"}')
+    with pytest.raises(UsageError, match="is not UTF-8 text"):
+        read_event(env, plan)
+
+
+def test_a_run_id_of_other_digits_than_ascii_is_refused(plan: Plan, tmp_path: Path) -> None:
+    with pytest.raises(UsageError):
+        read_event({**environ(tmp_path, "workflow_dispatch"), "GITHUB_RUN_ID": "\u00b2"}, plan)
+    payload = {"action": "completed", "workflow_run": {"id": "\u00b2"}, "workflow": {"name": "Build"}}
+    with pytest.raises(UsageError, match="names no run id"):
+        read_event(environ(tmp_path, "workflow_run", payload), plan)
+
+
+class _Refs:
+    """Refs in memory, for what `Advancer.start` decides before any API call."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        self.created: list[str] = []
+
+    def matching(self, prefix: str) -> list[tuple[str, str]]:
+        return [(name, "a" * 40) for name in self.names if name.startswith(prefix)]
+
+    def create(self, name: str, sha: str) -> Any:
+        self.created.append(name)
+        raise AssertionError(f"created {name}")
+
+    def delete(self, name: str) -> None:
+        raise AssertionError(f"deleted {name}")
+
+
+def test_a_rerun_of_the_run_that_started_an_instance_now_over_starts_nothing(
+    plan: Plan, tmp_path: Path
+) -> None:
+    # GitHub's "Re-run" keeps the run id: the instance it names is over, its live refs deleted.
+    from wait_and_dispatch.plans.advance_refs import ended_ref, plan_key
+
+    refs = _Refs([ended_ref(plan_key(plan), "777"), ended_ref(plan_key(plan), "7770")])
+    advancer = Advancer(
+        cast(GitHubApi, None), plan, Repository.parse("octo/app"), cast(RefStore, refs), workdir=tmp_path
+    )
+    report = advancer.start("777", "a" * 40, event_name="workflow_dispatch", ref_name="main")
+    assert refs.created == [] and report.dispatched == {}
+    assert report.lines == [
+        "plan Chain: instance 777 is over already (this re-runs the run that started it): nothing to do; "
+        "start the orchestrator anew to run the plan again"
+    ]
+
+
 def test_only_workflow_nodes_that_dispatch_and_wait_are_advanced_by_events(plan: Plan) -> None:
     assert {name: runs_inline(node) for name, node in plan.nodes.items()} == {
         "build": False,

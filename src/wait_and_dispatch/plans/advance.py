@@ -183,6 +183,15 @@ class Advancer:
         with it rather than beginning again."""
         name = f"{instance_prefix(self.key, instance)}start/{event_name}/{ref_name}"
         report = AdvanceReport(instance)
+        ended = ended_ref(self.key, instance)
+        if any(found == ended for found, _ in self.store.matching(ended)):
+            # A re-run of the run that started an instance now over: its refs are gone, so creating
+            # the start again would begin the whole plan a second time.
+            report.lines.append(
+                f"plan {self.plan.name}: instance {instance} is over already (this re-runs the run "
+                "that started it): nothing to do; start the orchestrator anew to run the plan again"
+            )
+            return report
         if self.store.create(name, sha) is git_refs.Claim.CREATED:
             report.lines.append(f"plan {self.plan.name}: instance {instance} started on {sha[:7]}")
             found = Instance(instance, sha, event_name, ref_name, refs=[name])
@@ -523,7 +532,7 @@ class _Work:
     def _note_run(self, name: str, outcome: NodeOutcome) -> int | None:
         """Record the run the node dispatched or found (None: it has none)."""
         run_text = outcome.outputs.get("run-id", "")
-        if not run_text.isdigit():
+        if not (run_text.isascii() and run_text.isdigit()):
             return None
         run_id = int(run_text)
         dispatched = outcome.outputs.get("dispatched") == "true"

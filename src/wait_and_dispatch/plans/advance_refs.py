@@ -106,9 +106,15 @@ def read_instances(refs: Iterable[tuple[str, str]], key: str) -> dict[str, Insta
         for parts, _, _ in entries:
             if len(parts) == 2 and (number := _claim_number(parts[0])):
                 item.claims[parts[1]] = max(number, item.claims.get(parts[1], 0))
-            elif parts[0] == "inline" and len(parts) == 5 and all(p.isdigit() for p in parts[2:]):
+            elif (
+                parts[0] == "inline"
+                and len(parts) == 5
+                and all(p.isascii() and p.isdigit() for p in parts[2:])
+            ):
                 item.inline[(parts[1], int(parts[2]))] = (float(parts[3]), int(parts[4]))
-            elif parts[0] in ("run", "found") and len(parts) == 3 and parts[2].isdigit():
+            elif (
+                parts[0] in ("run", "found") and len(parts) == 3 and parts[2].isascii() and parts[2].isdigit()
+            ):
                 item.runs[parts[1]] = int(parts[2])
                 if parts[0] == "found":
                     item.found.add(parts[1])
@@ -123,4 +129,4 @@ def _claim_number(part: str) -> int:
     if part == "claim":
         return 1
     number = part.removeprefix("claim-")
-    return int(number) if number != part and number.isdigit() and int(number) >= 2 else 0
+    return int(number) if number != part and number.isascii() and number.isdigit() and int(number) >= 2 else 0

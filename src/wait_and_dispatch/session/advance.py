@@ -68,7 +68,7 @@ def read_event(environ: Mapping[str, str], plan: Plan) -> AdvanceEvent:
     ref = environ.get("GITHUB_REF", "").strip()
     ref_name = environ.get("GITHUB_REF_NAME", "").strip() or _ref_name(ref)
     run_id = environ["GITHUB_RUN_ID"].strip()
-    if not run_id.isdigit():
+    if not (run_id.isascii() and run_id.isdigit()):
         raise UsageError(f"GITHUB_RUN_ID {run_id!r} is not a number", hint="set by the runner")
     base = AdvanceEvent(
         name=name,
@@ -100,7 +100,9 @@ def read_event(environ: Mapping[str, str], plan: Plan) -> AdvanceEvent:
 
 
 def _completed(base: AdvanceEvent, run: Any, what: str) -> AdvanceEvent:
-    if isinstance(run, bool) or not (isinstance(run, int) or (isinstance(run, str) and run.isdigit())):
+    if isinstance(run, bool) or not (
+        isinstance(run, int) or (isinstance(run, str) and run.isascii() and run.isdigit())
+    ):
         raise UsageError(
             f"the {what} event names no run id",
             hint="the payload's workflow_run.id (client_payload.run_id for the callback) must be a number",
@@ -117,6 +119,10 @@ def _payload(path: str) -> Mapping[str, Any]:
     except OSError as exc:
         raise UsageError(
             f"cannot read the event payload {path}: {exc.strerror or exc}", hint="set by the runner"
+        ) from None
+    except UnicodeDecodeError:
+        raise UsageError(
+            f"the event payload {path} is not UTF-8 text", hint="the runner writes the webhook's JSON"
         ) from None
     try:
         data = json.loads(text) if len(text) <= _MAX_PAYLOAD else None
