@@ -6,7 +6,7 @@ from wait_and_dispatch.emulator import shapes
 from wait_and_dispatch.emulator.blob_urls import sign_blob_url
 from wait_and_dispatch.emulator.exchange import ApiError, Call, Reply, Route, not_found
 from wait_and_dispatch.emulator.model import Artifact, Repo
-from wait_and_dispatch.emulator.routes.common import page, repo_of, require, run_of
+from wait_and_dispatch.emulator.routes.common import page, repo_of, require, run_of, storage_redirect
 
 _DOC_ARTIFACTS = "https://docs.github.com/rest/actions/artifacts"
 
@@ -69,10 +69,7 @@ def download_artifact(call: Call) -> Reply:
         raise not_found(_DOC_ARTIFACTS + "#download-an-artifact")
     if call.state.artifact_expired(art, call.now):
         raise ApiError(410, "Artifact has expired", _DOC_ARTIFACTS + "#download-an-artifact")
-    location = sign_blob_url(
-        call.urls.blob, art, call.now + call.state.options.artifact_url_ttl, call.signing_key
-    )
-    return Reply(302, None, {"Location": location, "Content-Length": "0"})
+    return storage_redirect(call, sign_blob_url, art)
 
 
 ROUTES = (

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import re
 import urllib.parse
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wait_and_dispatch.emulator.exchange import DOCS, ApiError, Call, Reply, invalid, not_found
 
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     from wait_and_dispatch.emulator.specs import TokenSpec
 
 DOC_RUNS = "https://docs.github.com/rest/actions/workflow-runs"
+
+
+Target = TypeVar("Target")
 
 
 def int_arg(value: str | None, default: int) -> int:
@@ -102,6 +106,15 @@ def run_of(call: Call, repo: Repo) -> Run:
     if run is None or run.repo is not repo or not run.exists(call.now):
         raise not_found(DOC_RUNS + "#get-a-workflow-run")
     return run
+
+
+def storage_redirect(call: Call, sign: Callable[[str, Target, float, bytes], str], target: Target) -> Reply:
+    """GitHub's answer to a download (an artifact, a job's log, a run's logs): 302 to a URL on the
+    storage host, signed by `sign(blob host, expiry, key)` for `target` and valid for
+    `artifact_url_ttl` seconds, with no body."""
+    expiry = call.now + call.state.options.artifact_url_ttl
+    location = sign(call.urls.blob, target, expiry, call.signing_key)
+    return Reply(302, None, {"Location": location, "Content-Length": "0"})
 
 
 def page(call: Call, items: list[Any], key: str, total: int | None = None) -> Reply:

@@ -6,7 +6,14 @@ from wait_and_dispatch.emulator import shapes
 from wait_and_dispatch.emulator.blob_urls import job_log_path, sign_log_url
 from wait_and_dispatch.emulator.exchange import Call, Reply, Route, not_found
 from wait_and_dispatch.emulator.model import Attempt, Job, JobState, Run
-from wait_and_dispatch.emulator.routes.common import DOC_RUNS, page, repo_of, require, run_of
+from wait_and_dispatch.emulator.routes.common import (
+    DOC_RUNS,
+    page,
+    repo_of,
+    require,
+    run_of,
+    storage_redirect,
+)
 
 
 def _jobs_reply(call: Call, run: Run, attempts: list[Attempt]) -> Reply:
@@ -67,10 +74,7 @@ def download_job_logs(call: Call) -> Reply:
     _, _, job, job_state = _job_of(call, _DOC_JOB_LOGS)
     if job_state.completed_at is None:
         raise not_found(_DOC_JOB_LOGS)
-    location = sign_log_url(
-        call.urls.blob, job_log_path(job.id), call.now + call.state.options.artifact_url_ttl, call.signing_key
-    )
-    return Reply(302, None, {"Location": location, "Content-Length": "0"})
+    return storage_redirect(call, sign_log_url, job_log_path(job.id))
 
 
 ROUTES = (

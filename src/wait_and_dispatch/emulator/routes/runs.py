@@ -18,6 +18,7 @@ from wait_and_dispatch.emulator.routes.common import (
     repo_of,
     require,
     run_of,
+    storage_redirect,
     workflow_of,
 )
 
@@ -105,11 +106,7 @@ def download_run_logs(call: Call) -> Reply:
     run = run_of(call, repo)
     if call.now < run.latest.end:
         raise not_found(DOC_RUNS + "#download-workflow-run-logs")
-    path = run_logs_path(run.id, run.latest.number)
-    location = sign_log_url(
-        call.urls.blob, path, call.now + call.state.options.artifact_url_ttl, call.signing_key
-    )
-    return Reply(302, None, {"Location": location, "Content-Length": "0"})
+    return storage_redirect(call, sign_log_url, run_logs_path(run.id, run.latest.number))
 
 
 def delete_run(call: Call) -> Reply:
