@@ -14,7 +14,7 @@ from pytest_mock import MockerFixture
 from tests.examples.advance_harness import Advanced, AdvanceHarness, harnesses
 from tests.examples.test_advance import JOIN_PLAN, join_scenario
 from wait_and_dispatch.emulator import Fault
-from wait_and_dispatch.plans import advance
+from wait_and_dispatch.plans import advance_work
 from wait_and_dispatch.plans.advance_refs import GitRefStore, plan_key, read_instances
 
 __all__ = ["harnesses"]  # the fixture
@@ -59,7 +59,7 @@ def played(harness: AdvanceHarness) -> Advanced:
 
 def kill_when_starting(mocker: MockerFixture, node: str, times: int = 1) -> list[str]:
     """Kill the orchestrator's step right after its first claim on `node`, before it dispatches it."""
-    original = advance._Work._run
+    original = advance_work.InstanceWork._run
     killed: list[str] = []
 
     def run(work: Any, planned: Any, number: int) -> Any:
@@ -68,7 +68,7 @@ def kill_when_starting(mocker: MockerFixture, node: str, times: int = 1) -> list
             raise Killed
         return original(work, planned, number)
 
-    mocker.patch.object(advance._Work, "_run", autospec=True, side_effect=run)
+    mocker.patch.object(advance_work.InstanceWork, "_run", autospec=True, side_effect=run)
     return killed
 
 
@@ -103,7 +103,7 @@ def test_a_claim_whose_answer_was_lost_is_claimed_again_and_dispatched_once(
     assert dispatched(ran) == ["a.yml", "b.yml", "join.yml"]
     start = ran.log(ran.invocations[0])
     assert "a: the answer to its claim was lost; recovering it" in start
-    assert f"giving its claim's holder {advance.RECOVERY_GRACE:.0f}s to record it" in start
+    assert f"giving its claim's holder {advance_work.RECOVERY_GRACE:.0f}s to record it" in start
     assert (ran.conclusion, ran.exit_code) == ("success", 0)
 
 
@@ -162,7 +162,7 @@ def test_a_node_that_does_not_wait_whose_job_died_after_dispatching_is_recorded_
     timeout and without a second dispatch."""
     plan = RACE_PLAN.replace("    workflow: join.yml\n", "    workflow: join.yml\n    wait: false\n")
     harness = harness_for(tmp_path, harnesses, mocker, plan, held=True)
-    original = advance._Work._note_run
+    original = advance_work.InstanceWork._note_run
     killed: list[str] = []
 
     def note_run(work: Any, name: str, outcome: Any) -> Any:
@@ -171,7 +171,7 @@ def test_a_node_that_does_not_wait_whose_job_died_after_dispatching_is_recorded_
             raise Killed
         return original(work, name, outcome)
 
-    mocker.patch.object(advance._Work, "_note_run", autospec=True, side_effect=note_run)
+    mocker.patch.object(advance_work.InstanceWork, "_note_run", autospec=True, side_effect=note_run)
     emulator, repo = harness.emulator, harness.repo.full_name
     harness.start()
     harness.runner.run_until_idle()

@@ -16,9 +16,9 @@ from wait_and_dispatch.plans.advance import (
     CALLBACK_EVENT_TYPE,
     Advancer,
     AdvanceReport,
-    runs_inline,
 )
 from wait_and_dispatch.plans.advance_refs import Instance, RefStore, read_instances
+from wait_and_dispatch.plans.advance_work import runs_inline
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeResult, Plan
 from wait_and_dispatch.session.advance import read_event

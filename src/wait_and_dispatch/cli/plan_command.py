@@ -21,7 +21,7 @@ from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.progress import format_seconds
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.plans.advance import runs_inline
+from wait_and_dispatch.plans.advance_work import runs_inline
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode

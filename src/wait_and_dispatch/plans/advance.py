@@ -38,7 +38,7 @@ the instance, whatever its event, finds the claim with no run, no result and no 
 whose run is still going, and recovers the node: each dispatch carries a correlation id fixed by
 the instance and the node (`node_job.fixed_correlation`), so the run, if it was dispatched, is
 found by its name and recorded. A claim's holder starts its dispatch (or writes its `inline` ref) within
-`CLAIM_WINDOW` of claiming, or never; so once `RECOVERY_GRACE` has passed since the claim was
+`advance_work.CLAIM_WINDOW` of claiming, or never; so once `RECOVERY_GRACE` has passed since the claim was
 seen, with nothing recorded and no run found, nobody will dispatch under it, and the node is
 claimed again as `claim-2/<node>` (3, ...): of two recoverers, one has it.
 
@@ -52,14 +52,12 @@ three refs per node.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from wait_and_dispatch.engine import git_refs, run_discovery, workflow_runs
+from wait_and_dispatch.engine import git_refs, workflow_runs
 from wait_and_dispatch.engine.dispatch_target import titles
-from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
-from wait_and_dispatch.engine.inputs import parse_duration
-from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, parse_conclusions
+from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import scheduler
 from wait_and_dispatch.plans.advance_refs import (
@@ -71,64 +69,22 @@ from wait_and_dispatch.plans.advance_refs import (
     plan_key,
     read_instances,
 )
-from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner, ignore_events
+from wait_and_dispatch.plans.advance_work import InstanceWork, runs_inline
+from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, ignore_events
 from wait_and_dispatch.plans.model import (
-    NodeKind,
-    NodeOutcome,
-    NodeResult,
     Plan,
-    PlanNode,
     PlanResult,
-    plan_text,
 )
 from wait_and_dispatch.plans.node_job import fixed_correlation
 from wait_and_dispatch.plans.scheduler import PlanState
-from wait_and_dispatch.step.catalogue import find_input
-from wait_and_dispatch.support.errors import UsageError
 
 # The event type of the callback a node workflow sends to the orchestrator's repository when its
 # run cannot raise `workflow_run` there (another repository; docs/plans.md, "Advance mode").
 CALLBACK_EVENT_TYPE = "wait-and-dispatch-run-completed"
 
-# A claim's holder sends its dispatch, or writes its `inline` ref, within this many seconds of
-# claiming, or leaves the claim for good and claims again.
-CLAIM_WINDOW = 30.0
-# How long after seeing a claim with nothing recorded a recoverer waits before it claims the node
-# again: the holder's window, the few seconds its dispatch's reads take before the POST (more
-# under retries), and the seconds a new run takes to be listed (apache/airflow#71305).
-RECOVERY_GRACE = 120.0
-_DEFAULT_TIMEOUT = find_input("timeout").default
 # How many refs of instances that are over a run deletes: a run per event, about one event per
 # node, three refs per node, so the refs of one instance are gone within the next one's events.
 SWEEP_PER_RUN = 4
-
-# The values a node keeps when its outcome is read from a run that has completed: how to judge
-# the run and what to download from it. The rest (what to dispatch, and how) is done with.
-_RECORD_KEYS = (
-    "artifacts",
-    "path",
-    "merge-multiple",
-    "allow-forks",
-    "skip-decompress",
-    "allowed-conclusions",
-    "timeout",
-)
-# What a node does not do when it is dispatched in advance mode: wait, or download from its run.
-_DISPATCH_DROPS = ("artifacts", "artifacts-from-branch", "merge-multiple", "skip-decompress", "allow-forks")
-
-
-def runs_inline(node: PlanNode) -> bool:
-    """True for a node that runs in the invocation that makes it ready rather than as a run whose
-    completion is an event: `collect`, `checks`, a named run, a run that is never dispatched
-    (found when something else starts it) and a node that does not wait."""
-    if node.kind is not NodeKind.WORKFLOW:
-        return True
-    values = node.values
-    return bool(
-        plan_text(values.get("run-id")).strip()
-        or plan_text(values.get("dispatch")).strip() == "never"
-        or plan_text(values.get("wait")).strip() == "false"
-    )
 
 
 @dataclass
@@ -302,7 +258,7 @@ class Advancer:
             workdir=self.workdir,
             correlation_key=self.correlation_key(instance.id),
         )
-        work = _Work(self, plan, instance, context, report)
+        work = InstanceWork(self, plan, instance, context, report)
         state = work.rebuild(completed_run)
         for name in work.stranded:
             recovered = work.recover(name, seen_at=work.seen_at)
@@ -327,7 +283,7 @@ class Advancer:
             self._end(work, state)
         return report
 
-    def _end(self, work: _Work, state: PlanState) -> None:
+    def _end(self, work: InstanceWork, state: PlanState) -> None:
         report, instance, plan = work.report, work.instance, work.plan
         # A lost answer (UNCERTAIN) reports the end too: twice is better than never.
         if self.store.create(ended_ref(self.key, instance.id), instance.sha) is git_refs.Claim.ALREADY_EXISTS:
@@ -359,279 +315,3 @@ class Advancer:
         start = f"{instance_prefix(self.key, instance.id)}start/"
         for ref in sorted({ref for ref in instance.refs if ref.startswith(start)}):
             self.store.delete(ref)
-
-
-class _Work:
-    """What one invocation knows of one instance while it advances it."""
-
-    def __init__(
-        self, advancer: Advancer, plan: Plan, instance: Instance, context: PlanContext, report: AdvanceReport
-    ) -> None:
-        self.a = advancer
-        self.plan = plan
-        self.instance = instance
-        self.context = context
-        self.report = report
-        self.outcomes: dict[str, NodeOutcome] = {}
-        self.full: set[str] = set()  # outcomes with their outputs (the others know their result only)
-        self.prefix = instance_prefix(advancer.key, instance.id)
-        self.stranded: list[str] = []  # claimed nodes with nothing recorded and no live holder
-        self.seen_at = advancer.api.clock.now()  # the refs were read before this
-        self._started_at: float | None = None
-
-    def rebuild(self, completed_run: int | None) -> PlanState:
-        """The state from the refs, and from the runs of the nodes in progress: a run that has
-        completed (this event's, or one whose own event is being handled at the same moment) is
-        recorded now, so that two completions at once both count in both invocations."""
-        running: list[str] = []
-        for name in self.plan.nodes:
-            result = self.instance.done.get(name)
-            if result is not None:
-                self.outcomes[name] = self._known(name, result)
-                continue
-            if name not in self.instance.claims:
-                continue
-            run_id = self.instance.runs.get(name)
-            if run_id is not None and (
-                run_id == completed_run
-                or runs_inline(self.plan.nodes[name])  # it does not wait for its run
-                or workflow_runs.get_run(self.a.api, self.a.repository, run_id).completed
-            ):
-                self.record(name, run_id)
-            else:
-                running.append(name)
-                if run_id is None and not self._held(name, self.instance):
-                    self.stranded.append(name)
-        return scheduler.state_from(self.plan, self.outcomes.values(), running=running)
-
-    def _held(self, name: str, instance: Instance) -> bool:
-        """Whether a claimed node with no run may still be in its holder's hands: an inline node
-        whose holder's run is still going. (A node that dispatches is recorded within seconds.)"""
-        held = instance.inline.get((name, instance.claims.get(name, 1)))
-        if held is None or held[0] <= self.a.api.clock.now():
-            return False
-        holder = held[1]
-        if holder == self.a.run_id:
-            return False  # this run's earlier attempt: it is over
-        return not holder or not workflow_runs.get_run(self.a.api, self.a.home, holder).completed
-
-    def _known(self, name: str, result: NodeResult) -> NodeOutcome:
-        node = self.plan.nodes[name]
-        allowed = result is NodeResult.FAILURE and node.continue_on_error
-        return NodeOutcome(
-            name,
-            result,
-            scheduler.empty_outputs(),
-            reason=result.value,
-            started=0.0,
-            finished=0.0,
-            allowed_failure=allowed,
-        )
-
-    def start(self, node: PlanNode) -> NodeOutcome | None:
-        """Claim and start a ready node; its outcome when it has one already (inline, or a run that
-        had completed), None while its run goes on or when another invocation has it."""
-        return self._take(node, 1)
-
-    def _take(self, node: PlanNode, number: int) -> NodeOutcome | None:
-        """Claim the node for the `number`-th time and start it; the next number when this claim
-        came too late to act on."""
-        name, clock = node.name, self.a.api.clock
-        while True:
-            claimed_at = clock.now()
-            claim = self._create(f"claim/{name}" if number == 1 else f"claim-{number}/{name}")
-            if claim is git_refs.Claim.ALREADY_EXISTS:
-                self.report.lines.append(f"{name}: taken by another invocation")
-                return None
-            self.instance.claims[name] = number
-            if claim is git_refs.Claim.UNCERTAIN:
-                self.report.lines.append(f"{name}: the answer to its claim was lost; recovering it")
-                return self.recover(name, seen_at=clock.now())
-            for need in node.needs:
-                self.load(need)
-            if clock.now() - claimed_at <= CLAIM_WINDOW:
-                return self._run(node, number)
-            self.report.lines.append(f"{name}: claimed too late to start it safely; claiming it again")
-            number += 1
-
-    def recover(self, name: str, *, seen_at: float) -> NodeOutcome | None:
-        """A claimed node with nothing recorded, its claim seen at `seen_at`: its run if it was
-        dispatched, else (once the holder can no longer act) the node claimed again and started."""
-        node = self.plan.nodes[name]
-        number = self.instance.claims.get(name, 1)
-        self.report.lines.append(f"{name}: claimed with nothing recorded; recovering it")
-        if _dispatches(node) and (found := self._find_dispatched(name)) is not None:
-            return self._adopt(name, found)
-        if (name, number) not in self.instance.inline:  # else its holder's job is over
-            clock = self.a.api.clock
-            wait = seen_at + RECOVERY_GRACE - clock.now()
-            if wait > 0:
-                self.report.lines.append(f"{name}: giving its claim's holder {wait:.0f}s to record it")
-                clock.sleep(wait)
-            if self._recorded_since(name, number):
-                self.report.lines.append(f"{name}: recorded by another invocation meanwhile")
-                return None
-            if _dispatches(node) and (found := self._find_dispatched(name)) is not None:
-                return self._adopt(name, found)
-        return self._take(node, number + 1)
-
-    def _recorded_since(self, name: str, number: int) -> bool:
-        """Read the instance's refs again: has anything been recorded for the node since?"""
-        refs = self.a.store.matching(self.prefix)
-        self.instance.refs.extend(ref for ref, _ in refs if ref not in self.instance.refs)
-        now = read_instances(refs, self.a.key).get(self.instance.id)
-        return now is None or (
-            name in now.done or name in now.runs or now.claims.get(name, 0) > number or self._held(name, now)
-        )
-
-    def _find_dispatched(self, name: str) -> WorkflowRun | None:
-        """The run dispatched for the node in this instance, by its fixed correlation id."""
-        if self._started_at is None:
-            # The instance's first run was created before anything it dispatched.
-            first = workflow_runs.get_run(self.a.api, self.a.home, int(self.instance.id))
-            self._started_at = first.created_at or 0.0
-        key = self.context.correlation_key or ""
-        return run_discovery.find_by_correlation(
-            self.a.api, self.a.repository, fixed_correlation(key, name), self._started_at
-        )
-
-    def _adopt(self, name: str, run: WorkflowRun) -> NodeOutcome | None:
-        """Record the run found for a node whose holder did not."""
-        self._create(f"run/{name}/{run.id}")
-        self.instance.runs[name] = run.id
-        self.report.dispatched[name] = run.id
-        if run.completed or runs_inline(self.plan.nodes[name]):  # (a node that does not wait)
-            return self.record(name, run.id)
-        self.report.lines.append(f"{name}: found its run {run.id}")
-        return None
-
-    def _run(self, node: PlanNode, number: int) -> NodeOutcome | None:
-        """Start a node just claimed (its needs loaded)."""
-        name = node.name
-        needs = scheduler.needs_context(node, self.outcomes)
-        if runs_inline(node):
-            until = self.a.api.clock.now() + _inline_timeout(node) + RECOVERY_GRACE
-            self._create(f"inline/{name}/{number}/{int(until)}/{self.a.run_id or 0}")
-            self.instance.inline[(name, number)] = (until, self.a.run_id or 0)
-            outcome = self._runner(self.plan).run_node(name, needs)
-            if _dispatches(node):  # `wait: false`: its run, so that no later run starts it again
-                self._note_run(name, outcome)
-            self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
-            return self._ended(outcome)
-        values = {k: v for k, v in node.values.items() if k not in _DISPATCH_DROPS}
-        values["wait"] = False
-        outcome = self._runner(self._with_values(node, values)).run_node(name, needs)
-        run_id = self._note_run(name, outcome)
-        if run_id is None:
-            return self._ended(outcome)  # the dispatch failed: that is the node's outcome
-        if outcome.outputs.get("status") == "completed":  # a run found that had completed already
-            return self.record(name, run_id)
-        self.report.lines.append(f"{name}: {outcome.reason or f'run {run_id}'}")
-        return None
-
-    def _note_run(self, name: str, outcome: NodeOutcome) -> int | None:
-        """Record the run the node dispatched or found (None: it has none)."""
-        run_text = outcome.outputs.get("run-id", "")
-        if not (run_text.isascii() and run_text.isdigit()):
-            return None
-        run_id = int(run_text)
-        dispatched = outcome.outputs.get("dispatched") == "true"
-        self._create(f"{'run' if dispatched else 'found'}/{name}/{run_id}")
-        self.instance.runs[name] = run_id
-        if not dispatched:
-            self.instance.found.add(name)
-        self.report.dispatched[name] = run_id
-        return run_id
-
-    def record(self, name: str, run_id: int) -> NodeOutcome:
-        """The node's outcome from its completed run, as the waiting executor reads it, and its
-        result kept in a ref."""
-        outcome = self._from_run(name, run_id, wait=not runs_inline(self.plan.nodes[name]))
-        self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
-        return self._ended(outcome)
-
-    def _create(self, name: str) -> git_refs.Claim:
-        """Create the instance's ref `name`, and keep it to delete at the end."""
-        ref = f"{self.prefix}{name}"
-        created = self.a.store.create(ref, self.instance.sha)
-        self.instance.refs.append(ref)
-        return created
-
-    def _ended(self, outcome: NodeOutcome) -> NodeOutcome:
-        name = outcome.name
-        result = NodeResult.FAILURE if outcome.allowed_failure else outcome.result
-        self._create(f"done/{name}/{result.value}")
-        self.instance.done[name] = result
-        self.outcomes[name] = outcome
-        self.full.add(name)
-        return outcome
-
-    def load(self, name: str) -> None:
-        """Make sure the node's outcome has its outputs (a result read from a ref has none)."""
-        if name in self.full or name not in self.outcomes:
-            return
-        node = self.plan.nodes[name]
-        run_id = self.instance.runs.get(name)
-        if run_id is not None:
-            outcome = self._from_run(name, run_id, wait=not runs_inline(node))
-        elif self.outcomes[name].result is NodeResult.SKIPPED:
-            return
-        else:
-            for need in node.needs:
-                self.load(need)
-            outcome = self._runner(self.plan).run_node(name, scheduler.needs_context(node, self.outcomes))
-        self.outcomes[name] = outcome
-        self.full.add(name)
-
-    def _from_run(self, name: str, run_id: int, *, wait: bool = True) -> NodeOutcome:
-        node = self.plan.nodes[name]
-        values: dict[str, Any] = {k: v for k, v in node.values.items() if k in _RECORD_KEYS}
-        if not wait:
-            values = {k: v for k, v in values.items() if k not in _DISPATCH_DROPS} | {"wait": False}
-        allowed_text = plan_text(values.get("allowed-conclusions"))
-        values["allowed-conclusions"] = allowed_text or ",".join(sorted(DEFAULT_RUN_CONCLUSIONS))
-        run = workflow_runs.get_run(self.a.api, self.a.repository, run_id)
-        # As the waiting executor: artifacts only from a run whose conclusion is allowed.
-        if run.conclusion not in parse_conclusions(
-            values["allowed-conclusions"], default=DEFAULT_RUN_CONCLUSIONS
-        ):
-            values.pop("artifacts", None)
-        values["run-id"] = str(run_id)
-        # Its values may read its needs (`path: ${{ needs.x.outputs.. }}`); a need skipped is
-        # decided again by the scheduler and may not be known yet while the state is rebuilt.
-        known = all(need in self.outcomes for need in node.needs)
-        needs = scheduler.needs_context(node, self.outcomes) if known else {}
-        outcome = self._runner(self._with_values(node, values)).run_node(name, needs)
-        if run.created_at is not None and run.updated_at is not None:
-            # The node's time is its run's, from its creation to its completion, as waiting saw it.
-            outcome = replace(outcome, started=run.created_at, finished=run.updated_at)
-        if name in self.instance.found:
-            return outcome
-        # The run was dispatched for the node (the download's job only found it by id).
-        outputs = {**outcome.outputs, "dispatched": "true"}
-        reason = outcome.reason.replace(f"found run {run_id}", f"dispatched run {run_id}", 1)
-        return replace(outcome, outputs=outputs, reason=reason)
-
-    def _with_values(self, node: PlanNode, values: Mapping[str, Any]) -> Plan:
-        return replace(self.plan, nodes={**self.plan.nodes, node.name: replace(node, values=dict(values))})
-
-    def _runner(self, plan: Plan) -> PlanRunner:
-        return PlanRunner(self.a.api, plan, self.context, on_event=self.a.on_event)
-
-
-def _dispatches(node: PlanNode) -> bool:
-    """Whether running the node dispatches a run (it may have, in a job that died)."""
-    values = node.values
-    return node.kind is NodeKind.WORKFLOW and not (
-        plan_text(values.get("run-id")).strip() or plan_text(values.get("dispatch")).strip() == "never"
-    )
-
-
-def _inline_timeout(node: PlanNode) -> float:
-    """How long an inline node may take: its `timeout` (the action's default when it has none, or
-    one that is an expression)."""
-    text = plan_text(node.values.get("timeout")).strip()
-    try:
-        return parse_duration(text or _DEFAULT_TIMEOUT, what="timeout")
-    except UsageError:
-        return parse_duration(_DEFAULT_TIMEOUT, what="timeout")

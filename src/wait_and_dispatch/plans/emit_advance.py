@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE, runs_inline
+from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE
+from wait_and_dispatch.plans.advance_work import runs_inline
 from wait_and_dispatch.plans.emit import (
     EmittedWorkflow,
     Finding,
