@@ -4,6 +4,9 @@ annotations")."""
 
 from __future__ import annotations
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from wait_and_dispatch.engine.log_tail import JobStep, failed_step_tail
 
 
@@ -237,3 +240,65 @@ def test_a_log_without_an_error_or_a_step_group_keeps_its_last_lines() -> None:
 def test_a_log_read_after_the_failed_steps_section_gives_no_tail_rather_than_another_steps() -> None:
     cut = LOG[LOG.index("##[group]Run ./upload-logs.sh") - 40 :]
     assert failed_step_tail(cut, STEPS, truncated=True) == ""
+
+
+# -- any job: the tail is the failed step's section, whatever came before or after it --------------
+
+# A line of a step's output: any text on one line (the characters `str.splitlines` breaks at
+# left out), escape sequences and the runner's markers over-represented; never one of the lines
+# that open a section (a step's own `::group::Run ...` makes the count ambiguous, tested above).
+AFTER_STEP_LINES = ("Post job cleanup.", "Evaluate and set job outputs", "Cleaning up orphan processes")
+_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_output_line = st.one_of(
+    st.text(alphabet=st.characters(exclude_characters=_BREAKS), max_size=30),
+    st.lists(
+        st.sampled_from(
+            ["##[error]", "##[warning]", "##[group]", "##[endgroup]", "\x1b[31m", "\x1b]0;t\x07", "x", " "]
+        ),
+        max_size=6,
+    ).map("".join),
+).filter(lambda line: not line.startswith("##[group]Run ") and line not in AFTER_STEP_LINES)
+
+
+@st.composite
+def failed_jobs(draw: st.DrawFn) -> tuple[str, tuple[JobStep, ...], list[str], int]:
+    """A failed job's log, its steps, the failed step's section alone, and where that section
+    begins in the log (in characters)."""
+    count = draw(st.integers(1, 6))
+    failed = draw(st.integers(0, count - 1))
+    lines = [*SET_UP]
+    steps = [("Set up job", "success")]
+    section: list[str] = []
+    section_at = 0
+    for index in range(count):
+        if index > failed and not draw(st.booleans()):
+            steps.append((f"Step {index}", "skipped"))  # skipped: nothing in the log
+            continue
+        steps.append((f"Step {index}", "failure" if index == failed else "success"))
+        own = [f"##[group]Run ./step-{index}.sh", "##[endgroup]", *draw(st.lists(_output_line, max_size=8))]
+        if index == failed:
+            if draw(st.booleans()):
+                own.append("##[error]Process completed with exit code 1.")
+            section, section_at = own, len(lines)
+        lines += own
+    for index in range(min(count, draw(st.integers(0, 2)))):  # post steps: `Post <a step's name>`
+        steps.append((f"Post Step {index}", "success"))
+        lines += ["Post job cleanup.", *draw(st.lists(_output_line, max_size=3))]
+    steps.append(("Complete job", "success"))
+    lines.append("Cleaning up orphan processes")
+    text = log_of(*lines)
+    offset = sum(len(line) for line in text.splitlines(keepends=True)[:section_at])
+    return text, steps_of(*steps), section, offset
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(failed_jobs(), st.data())
+def test_the_tail_of_any_failed_job_is_its_failed_steps_section_alone(
+    job: tuple[str, tuple[JobStep, ...], list[str], int], data: st.DataObject
+) -> None:
+    text, steps, section, offset = job
+    alone = failed_step_tail(log_of(*section))
+
+    assert failed_step_tail(text, steps) == alone
+    cut = data.draw(st.integers(0, offset - 1), label="read from")  # the log's last bytes only
+    assert failed_step_tail(text[cut:], steps, truncated=True) == alone
