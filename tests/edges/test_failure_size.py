@@ -22,7 +22,7 @@ from wait_and_dispatch.engine.failures import (
     FailedJob,
     FailedStep,
 )
-from wait_and_dispatch.engine.log_tail import failed_step_tail
+from wait_and_dispatch.engine.log_tail import JobStep, failed_step_tail
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, PlanResult
 from wait_and_dispatch.session.plan_step import plan_outputs
@@ -32,6 +32,10 @@ from wait_and_dispatch.step.run import run_outputs
 VALIDATOR = jsonschema.Draft202012Validator(json.loads(results.schema_text()))
 # GitHub sizes outputs as UTF-16: 1 MB per job, so about half a million ASCII characters.
 JOB_OUTPUTS_LIMIT = 1_000_000 // 2
+PYTEST_FAILS = (
+    JobStep(1, "Set up job", "completed", "success"),
+    JobStep(2, "Run pytest", "completed", "failure"),
+)
 
 
 def worst_job(number: int) -> FailedJob:
@@ -46,7 +50,7 @@ def worst_job(number: int) -> FailedJob:
             "##[group]Run pytest\n"
             + ("x" * 50_000 + "\n") * 150
             + "##[error]Process completed with exit code 1.\n",
-            "Run pytest",
+            PYTEST_FAILS,
         ),
     )
 
@@ -58,7 +62,7 @@ def test_a_huge_log_line_is_cut_to_its_width_with_a_marker() -> None:
         + "\nFAILED tests/test_api.py::test_get\n##[error]Process completed with exit code 1.\n"
     )
 
-    tail = failed_step_tail(log, "Run pytest").split("\n")
+    tail = failed_step_tail(log, PYTEST_FAILS).split("\n")
 
     assert tail[1] == "y" * MAX_LOG_LINE_CHARS + f" [... {300_000 - MAX_LOG_LINE_CHARS} more characters cut]"
     assert tail[-2:] == ["FAILED tests/test_api.py::test_get", "Error: Process completed with exit code 1."]

@@ -4,6 +4,7 @@ job's log and the run's logs behind signed storage redirects."""
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 import zipfile
@@ -224,3 +225,98 @@ def test_a_runs_logs_are_a_zip_of_each_job_and_each_of_its_steps(fhttp: Http) ->
     ]
     step = zipfile.ZipFile(io.BytesIO(archive.content)).read("test (3.12)/2_Run pytest.txt").decode()
     assert step.rstrip().endswith("##[error]Process completed with exit code 1.")
+
+
+# -- steps in detail: a named step's command, an `if: always()` step after the failure ----------
+
+DETAILED_STEPS: list[Any] = [
+    "Set up job",
+    {"uses": "actions/checkout@v4"},
+    {"name": "Test", "run": "\n  pytest -q\n  coverage xml\n"},
+    {"name": "Lint", "run": "ruff check ."},
+    {
+        "name": "Upload reports",
+        "uses": "actions/upload-artifact@v4",
+        "if": "${{ always() }}",
+        "log": "##[error]No files",
+    },
+    "Post Run actions/checkout@v4",
+    "Complete job",
+]
+
+
+@pytest.fixture
+def detailed(start: Callable[[dict[str, Any]], Emulator], scenario: dict[str, Any]) -> Http:
+    job = {**JOB, "steps": DETAILED_STEPS, "fails_at": "Test", "annotations": []}
+    scenario["repos"]["octo/app"]["workflows"][0]["jobs"] = [job]
+    return Http(start(scenario))
+
+
+def _log_bodies(http: Http, job: dict[str, Any]) -> list[str]:
+    location = http.get(f"/repos/octo/app/actions/jobs/{job['id']}/logs", allow_redirects=False).headers[
+        "Location"
+    ]
+    text = requests.get(location, timeout=10).content.decode("utf-8")
+    return [line.split(" ", 1)[1] for line in text.removeprefix("\ufeff").splitlines()]
+
+
+def test_an_always_step_after_the_failed_step_runs_and_the_others_are_skipped(detailed: Http) -> None:
+    job = _job(detailed)
+    assert [(s["number"], s["name"], s["conclusion"]) for s in job["steps"]] == [
+        (1, "Set up job", "success"),
+        (2, "Run actions/checkout@v4", "success"),  # unnamed: named by what it uses, as GitHub does
+        (3, "Test", "failure"),
+        (4, "Lint", "skipped"),
+        (5, "Upload reports", "success"),
+        (6, "Post Run actions/checkout@v4", "success"),
+        (7, "Complete job", "success"),
+    ]
+
+
+def test_each_step_that_ran_opens_its_section_with_its_command_in_order(detailed: Http) -> None:
+    bodies = _log_bodies(detailed, _job(detailed))
+    groups = [body for body in bodies if body.startswith("##[group]Run ")]
+    assert groups == [
+        "##[group]Run actions/checkout@v4",
+        "##[group]Run pytest -q",  # the script's first line, not the step's name
+        "##[group]Run actions/upload-artifact@v4",
+    ]
+    test = bodies.index("##[group]Run pytest -q")
+    assert bodies[test + 1 : test + 5] == [
+        "\x1b[36;1m\x1b[0m",  # the script as written, each line in bright cyan, as the runner echoes it
+        "\x1b[36;1m  pytest -q\x1b[0m",
+        "\x1b[36;1m  coverage xml\x1b[0m",
+        "shell: /usr/bin/bash -e {0}",
+    ]
+    upload = bodies.index("##[group]Run actions/upload-artifact@v4")
+    assert bodies[upload - 1] == "##[error]Process completed with exit code 1."  # the failed step's end
+    assert bodies[upload + 1 :] == [
+        "##[endgroup]",
+        "##[error]No files",
+        "Post job cleanup.",
+        "Cleaning up orphan processes",
+    ]
+    assert not any("ruff" in body for body in bodies)  # the skipped step writes nothing
+
+
+def test_the_workflow_file_holds_each_steps_command_and_condition(detailed: Http) -> None:
+    contents = detailed.get("/repos/octo/app/contents/.github/workflows/deploy.yml").json()
+    text = base64.b64decode(contents["content"]).decode()
+    assert "uses: actions/upload-artifact@v4" in text and "if: ${{ always() }}" in text
+    assert "name: Lint" in text and "run: ruff check ." in text
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ({"run": "make", "uses": "octo/make@v1"}, r"steps\[0\]: a step has `run` or `uses`, not both"),
+        ({"run": "make", "if": "github.ref == 'main'"}, r"steps\[0\]\.if: the emulator knows"),
+        ({"log": "x"}, r"steps\[0\]: a step needs a name, `run` or `uses`"),
+    ],
+)
+def test_a_step_in_detail_is_refused_as_the_emulator_cannot_play_it(
+    scenario: dict[str, Any], step: dict[str, Any], message: str
+) -> None:
+    scenario["repos"]["octo/app"]["workflows"][0]["jobs"] = [{**JOB, "steps": [step], "fails_at": None}]
+    with pytest.raises(UsageError, match=message):
+        Scenario.from_dict(scenario)

@@ -2,12 +2,16 @@
 
 What a job's log looks like (REST "Download job logs for a workflow run" serves it as plain text
 behind a redirect; docs/github-behaviour.md, "Jobs, logs and annotations"): one line per output line,
-each prefixed with its UTC time to the 100 ns (`2026-12-07T10:00:01.1234567Z `); a step's section
-opens with `##[group]Run <command>` (the step's command or action, and its `shell:` inside the
-group) and `##[endgroup]`; what a step reports with `::error::` or `::warning::` shows as
-`##[error]`/`##[warning]` lines, and a step whose process fails ends with
-`##[error]Process completed with exit code 1.`; the job ends with "Cleaning up orphan processes".
-The file starts with a byte order mark, as GitHub's do.
+each prefixed with its UTC time to the 100 ns (`2026-12-07T10:00:01.1234567Z `), the steps that
+ran in order and those that did not (skipped) not at all. "Set up job" opens no step group; each
+other step's section opens with `##[group]Run <first line of its script>` (the script and its
+`shell:` inside the group) or `##[group]Run <owner/repo@ref>` and ends at the next section; what a
+step reports with `::error::` or `::warning::` shows as `##[error]`/`##[warning]` lines, and a
+step whose process fails ends with `##[error]Process completed with exit code 1.`; after a failed
+step only the steps whose `if:` holds after a failure run (`if: always()`), then each post step
+opens with `Post job cleanup.` and "Complete job" with "Cleaning up orphan processes" (actions/
+runner `src/Runner.Worker/Handlers/`: `Handler.cs`, `ScriptHandler.cs`; `JobExtension.cs`). The
+file starts with a byte order mark, as GitHub's do.
 
 The run's logs (REST "Download workflow run logs") are a zip with one file per job at the top,
 `<n>_<job name>.txt`, and a folder per job holding one file per step, `<number>_<step name>.txt`
@@ -24,9 +28,11 @@ import time
 import zipfile
 
 from wait_and_dispatch.emulator.model import Attempt, Job, JobState, StepState, job_annotations, step_states
+from wait_and_dispatch.emulator.specs import first_script_line
 
 EXIT_CODE_ERROR = "Process completed with exit code 1."
 _TICK = 0.0001234  # seconds between two lines of one step, so each line has its own time
+_SHELL = "shell: /usr/bin/bash -e {0}"
 
 
 def timestamp(seconds: float) -> str:
@@ -36,9 +42,24 @@ def timestamp(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{fraction:07d}Z"
 
 
-def _command(step: str) -> str:
-    """The group that opens a step's section: `Run pytest` for a `run:` step GitHub named so."""
-    return step if step.startswith("Run ") else f"Run {step}"
+def _section_start(job: Job, step: StepState) -> list[str]:
+    """The group that opens a step's section (actions/runner `ScriptHandler.PrintActionDetails` for
+    a `run:` step: `Run <first line>`, the script in bright cyan, its shell; `Handler.
+    PrintActionDetails` for an action: `Run <owner/repo@ref>`). A step given by its name only is
+    titled with it (`Run pytest` for a step GitHub named so), as a `run:` step."""
+    detail = job.spec.step_detail(step.number - 1)
+    if detail.uses is not None:
+        return [f"##[group]Run {detail.uses}", "##[endgroup]"]
+    if detail.run is None:
+        title = step.name if step.name.startswith("Run ") else f"Run {step.name}"
+        return [f"##[group]{title}", _SHELL, "##[endgroup]"]
+    script = detail.run.replace("\r\n", "\n").rstrip("\n").split("\n")
+    return [
+        f"##[group]Run {first_script_line(detail.run)}",
+        *(f"\x1b[36;1m{line}\x1b[0m" for line in script),
+        _SHELL,
+        "##[endgroup]",
+    ]
 
 
 def step_lines(job: Job, job_state: JobState, step: StepState) -> list[str]:
@@ -60,7 +81,7 @@ def step_lines(job: Job, job_state: JobState, step: StepState) -> list[str]:
         return ["Cleaning up orphan processes"]
     if step.name.startswith("Post "):
         return ["Post job cleanup."]
-    lines = [f"##[group]{_command(step.name)}", "shell: /usr/bin/bash -e {0}", "##[endgroup]"]
+    lines = [*_section_start(job, step), *job.spec.step_detail(step.number - 1).log]
     if step.conclusion in ("failure", "timed_out") or (
         step.conclusion == job_state.conclusion and step.conclusion not in ("success", "skipped", None)
     ):

@@ -134,10 +134,14 @@ class StepState:
     completed_at: float | None
 
 
-def _runs_after_failure(name: str) -> bool:
-    """The runner still runs an action's post step and "Complete job" after a step failed (their
-    conclusion stays success); every other later step is skipped."""
-    return name.startswith("Post ") or name == "Complete job"
+def _runs_after_failure(job: Job, index: int) -> bool:
+    """The runner still runs an action's post step, "Complete job" and a step whose `if:` holds
+    after a failure (`always()`, `failure()`) after a step failed (their conclusion stays success);
+    every other later step is skipped."""
+    name = job.steps[index]
+    return (
+        name.startswith("Post ") or name == "Complete job" or job.spec.step_detail(index).runs_after_failure
+    )
 
 
 def step_states(job: Job, job_state: JobState, attempt: Attempt, now: float) -> list[StepState]:
@@ -158,7 +162,7 @@ def step_states(job: Job, job_state: JobState, attempt: Attempt, now: float) -> 
         s_end = s_start + slot
         step = StepState(name, index + 1, "queued", None, None, None)
         if end is not None:
-            if failed_at_step and index >= ran and _runs_after_failure(name):
+            if failed_at_step and index >= ran and _runs_after_failure(job, index):
                 step = StepState(name, index + 1, "completed", "success", end, end)
             elif index >= ran:
                 step = StepState(name, index + 1, "completed", "skipped", end, end)

@@ -21,6 +21,7 @@ from wait_and_dispatch.emulator.scenario_reader import (
 )
 from wait_and_dispatch.emulator.specs import (
     INPUT_TYPES,
+    STEP_CONDITIONS_AFTER_FAILURE,
     WORKFLOW_RUN_TYPES,
     WORKFLOW_STATES,
     ArtifactSpec,
@@ -28,10 +29,12 @@ from wait_and_dispatch.emulator.specs import (
     InputSpec,
     JobSpec,
     RunSpec,
+    StepSpec,
     TimelineSpec,
     WorkflowRunTrigger,
     WorkflowSpec,
     ZipEntry,
+    first_script_line,
 )
 from wait_and_dispatch.support.expressions import ExpressionError, check_template, function_calls, unwrap
 from wait_and_dispatch.support.github_vocabulary import CHECK_CONCLUSIONS
@@ -131,9 +134,8 @@ def _parse_jobs(items: list[Any], path: str) -> tuple[JobSpec, ...]:
     for i, item in enumerate(items):
         r = Reader(item, f"{path}[{i}]")
         steps_raw = r.items("steps") or ["Set up job", "Run", "Complete job"]
-        steps = tuple(
-            parse_template(str(s), f"{r.key_path('steps')}[{j}]") or "" for j, s in enumerate(steps_raw)
-        )
+        details = tuple(_parse_step(s, f"{r.key_path('steps')}[{j}]") for j, s in enumerate(steps_raw))
+        steps = tuple(step.name for step in details)
         conclusion = r.opt_text("conclusion")
         if conclusion is not None and conclusion not in CHECK_CONCLUSIONS:
             raise scenario_error(
@@ -159,10 +161,36 @@ def _parse_jobs(items: list[Any], path: str) -> tuple[JobSpec, ...]:
                 fails_at=fails_at,
                 annotations=parse_annotations(r.items("annotations"), r.key_path("annotations")),
                 log=parse_lines(r.raw("log"), r.key_path("log")),
+                step_details=details if any(isinstance(s, Mapping) for s in steps_raw) else (),
             )
         )
         r.done()
     return tuple(jobs)
+
+
+def _parse_step(item: object, path: str) -> StepSpec:
+    """A step: its name, or a mapping with its `run` or `uses`, `if` and `log` (its output). A
+    step without a name is named as GitHub names it, `Run <first line of run>` or `Run <uses>`
+    (the recording `WorkflowRun.test_jobs`: "Run actions/checkout@v2")."""
+    if not isinstance(item, Mapping):
+        return StepSpec(parse_template(str(item), path) or "")
+    r = Reader(item, path)
+    run, uses = r.opt_text("run"), r.opt_text("uses")
+    if run is not None and uses is not None:
+        raise scenario_error(f"scenario: {path}: a step has `run` or `uses`, not both")
+    condition = r.opt_text("if")
+    if condition is not None:
+        condition = unwrap(condition)
+        if condition not in STEP_CONDITIONS_AFTER_FAILURE | {"success()"}:
+            allowed = ", ".join(sorted(STEP_CONDITIONS_AFTER_FAILURE | {"success()"}))
+            raise scenario_error(f"scenario: {r.key_path('if')}: the emulator knows {allowed}")
+    named = "Run " + first_script_line(run) if run is not None else f"Run {uses}" if uses else None
+    name = parse_template(r.opt_text("name") or named, r.key_path("name"))
+    if not name:
+        raise scenario_error(f"scenario: {path}: a step needs a name, `run` or `uses`")
+    step = StepSpec(name, run, uses, condition, parse_lines(r.raw("log"), r.key_path("log")))
+    r.done()
+    return step
 
 
 def _failing_step(r: Reader, steps: tuple[str, ...]) -> int | None:

@@ -24,7 +24,7 @@ from wait_and_dispatch.emulator.model import (
     stable_id,
     step_states,
 )
-from wait_and_dispatch.emulator.specs import WorkflowSpec
+from wait_and_dispatch.emulator.specs import StepSpec, WorkflowSpec
 from wait_and_dispatch.emulator.state import State
 
 
@@ -425,11 +425,23 @@ def workflow_yaml(spec: WorkflowSpec) -> str:
         f"job{i + 1}": {
             "name": job_spec.name,
             "runs-on": list(job_spec.labels),
-            "steps": [{"name": step, "run": "true"} for step in job_spec.steps],
+            "steps": [_workflow_step(job_spec.step_detail(i)) for i in range(len(job_spec.steps))],
         }
         for i, job_spec in enumerate(spec.jobs)
     } or {"run": {"runs-on": "ubuntu-latest", "steps": [{"run": "true"}]}}
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=1000)
+
+
+def _workflow_step(step: StepSpec) -> dict[str, str]:
+    """A step as its workflow file says it: its name, its `if:`, and what it runs."""
+    written = {"name": step.name}
+    if step.condition is not None:
+        written["if"] = f"${{{{ {step.condition} }}}}"
+    if step.uses is not None:
+        written["uses"] = step.uses
+    else:
+        written["run"] = step.run if step.run is not None else "true"
+    return written
 
 
 def file_contents(repo: Repo, path: str, ref: str, content: bytes, urls: Urls) -> dict[str, Any]:

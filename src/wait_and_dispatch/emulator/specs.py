@@ -111,6 +111,33 @@ class AnnotationSpec:
     raw_details: str | None = None
 
 
+# The `if:` of a step that runs after an earlier step failed: the status check functions that hold
+# then (GitHub docs, "Evaluate expressions in workflows and actions": `always()`, `failure()`;
+# `!cancelled()` holds unless the run was cancelled).
+STEP_CONDITIONS_AFTER_FAILURE = frozenset({"always()", "failure()", "!cancelled()"})
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """One step of a job when the scenario says more than its name."""
+
+    name: str
+    run: str | None = None  # a `run:` step's script: its first line titles the step's section
+    uses: str | None = None  # an action step's `owner/repo@ref`, `./path` or `docker://image`
+    condition: str | None = None  # its `if:`, without `${{ }}`
+    log: tuple[str, ...] = ()  # its output, as its log shows it
+
+    @property
+    def runs_after_failure(self) -> bool:
+        return self.condition in STEP_CONDITIONS_AFTER_FAILURE
+
+
+def first_script_line(script: str) -> str:
+    """The line a `run:` step's section is titled with: its script's first line after leading
+    blanks (actions/runner `ScriptHandler.PrintActionDetails`)."""
+    return (script.lstrip(" \t\r\n").splitlines() or [""])[0]
+
+
 @dataclass(frozen=True)
 class JobSpec:
     name: str
@@ -122,6 +149,11 @@ class JobSpec:
     fails_at: int | None = None  # the index in `steps` of the step that fails the job
     annotations: tuple[AnnotationSpec, ...] = ()  # what the failing step reported
     log: tuple[str, ...] = ()  # the failing step's output, as its log shows it
+    step_details: tuple[StepSpec, ...] = ()  # one per step when the scenario gives any in detail
+
+    def step_detail(self, index: int) -> StepSpec:
+        """The step at `index` of `steps`, with what the scenario said of it."""
+        return self.step_details[index] if self.step_details else StepSpec(self.steps[index])
 
 
 @dataclass(frozen=True)

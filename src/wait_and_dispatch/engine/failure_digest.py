@@ -11,7 +11,8 @@ so its steps, annotations and log are there), so a success costs nothing. What i
   annotations, `GET .../check-runs/{job_id}/annotations` (a job's id is its check run's id; one
   page of 100, more than GitHub Actions keeps per job: docs/github-behaviour.md), and the end of
   its log, `GET .../actions/jobs/{job_id}/logs`, a 302 to storage read without the token
-  (`GitHubApi.read_storage_text`), cut to the failed step (log_tail.py).
+  (`GitHubApi.read_storage_text`), cut to the failed step's section, which the job's steps place
+  (log_tail.py).
 
 So a failed run costs at most 2 + 2 per job read counted requests. For checks: a failed check run
 of GitHub Actions is a job (`GET .../actions/jobs/{id}`, then as above: 3 per check read); any
@@ -55,7 +56,7 @@ from wait_and_dispatch.engine.github_objects import (
     optional_text,
     parse_answer,
 )
-from wait_and_dispatch.engine.log_tail import failed_step_tail
+from wait_and_dispatch.engine.log_tail import JobStep, failed_step_tail
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.support.errors import WaitAndDispatchError
 
@@ -124,7 +125,13 @@ class _Job:
     name: str
     html_url: str
     conclusion: str | None
-    failed_steps: tuple[FailedStep, ...]
+    steps: tuple[JobStep, ...]  # all of them, in order: the log is cut by where the failed one ran
+
+    @property
+    def failed_steps(self) -> tuple[FailedStep, ...]:
+        return tuple(
+            FailedStep(step.number, step.name) for step in self.steps if step.conclusion == "failure"
+        )
 
     @classmethod
     def from_api(cls, data: Any) -> _Job:
@@ -138,10 +145,14 @@ class _Job:
             name=str(data.get("name") or ""),
             html_url=optional_text(data, "html_url") or "",
             conclusion=optional_text(data, "conclusion"),
-            failed_steps=tuple(
-                FailedStep(int(step["number"]), str(step.get("name") or ""))
+            steps=tuple(
+                JobStep(
+                    int(step["number"]),
+                    str(step.get("name") or ""),
+                    str(step.get("status") or ""),
+                    str(step["conclusion"]) if step.get("conclusion") is not None else None,
+                )
                 for step in steps
-                if step.get("conclusion") == "failure"
             ),
         )
 
@@ -155,8 +166,7 @@ def _job_digest(api: GitHubApi, repo: Repository, job: _Job, *, read: bool) -> F
     tail = ""
     try:
         text = api.read_storage_text(f"{repo.api_path}/actions/jobs/{job.id}/logs", max_bytes=LOG_TAIL_BYTES)
-        step = job.failed_steps[0].name if job.failed_steps else None
-        tail = failed_step_tail(text.text, step, truncated=text.truncated)
+        tail = failed_step_tail(text.text, job.steps, truncated=text.truncated)
     except WaitAndDispatchError as exc:
         problems.append(f"log: {exc.message}")
     return replace(listed, annotations=annotations, log_tail=tail, unreadable=_one_line(problems))

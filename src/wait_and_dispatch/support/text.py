@@ -14,10 +14,15 @@ line that would still start with `::` has its second colon escaped (`:%3A`). Wor
 we mean to send go through github-action-utils (`action/runner.py`), which escapes their data
 the same way. Text that must be shown as it is, on several lines (a traceback), goes between
 `::stop-commands::<token>` and `::<token>::` with a token drawn at random (`verbatim`).
+
+`without_escapes` drops the terminal's escape sequences from text that is to be read rather than
+obeyed (a job's log as the failure digest shows it): colours and cursor moves, window titles and
+hyperlinks, and every other escape, so none reaches a terminal, a summary or `--json`.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import TextIO
 
@@ -54,6 +59,28 @@ def terminal_text(text: str) -> str:
     return "".join(
         char if char.isprintable() else char.encode("unicode_escape").decode("ascii") for char in text
     )
+
+
+# The escape sequences of ECMA-48 ("Control functions for coded character sets", 5th edition,
+# 1991: escape sequences, control sequences and control strings), each in its 7-bit form (ESC
+# and a character) and its 8-bit form (one C1 character, U+0080 to U+009F), tried in this order:
+_ESCAPES = re.compile(
+    # a control sequence (CSI): parameters, intermediates, a final byte (colours, cursor moves);
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    # a control string (OSC: a title or a hyperlink; DCS, SOS, PM, APC) up to its terminator, BEL
+    # (xterm's "Control Sequences" ends an OSC with either) or ST; one left open ends with the line;
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\n]*?(?:\x07|\x1b\\|\x9c|(?=\n)|\Z)"
+    # any other escape: ESC, intermediates (0x20-0x2F), a final (0x30-0x7E), as `ESC ( B`;
+    r"|\x1b[ -/]*[0-~]"
+    # and what is left of one: a lone or cut ESC, BEL, any other C1 control.
+    r"|[\x07\x1b\x80-\x9f]"
+)
+
+
+def without_escapes(text: str) -> str:
+    """`text` without its terminal escape sequences (CSI, OSC and every other) and without any ESC,
+    BEL or C1 control left over; text holding none of those comes back as it is."""
+    return _ESCAPES.sub("", text)
 
 
 def verbatim(text: str) -> list[str]:
