@@ -225,6 +225,17 @@ class Emulator:
             settle(self.state, self.state.now(), self._current_urls())
             self.state.finish(self.state.runs[run_id], conclusion)
 
+    def fire_schedule(self, repository: str, workflow: str, cron: str) -> int:
+        """Start a run of a workflow (file name, path or id) by its `schedule` trigger's `cron`, as
+        GitHub's scheduler does when the cron's time comes: the test says when. Returns its id."""
+        with self.state.lock:
+            settle(self.state, self.state.now(), self._current_urls())
+            repo = self.state.repos[repository]
+            wf = repo.workflow(workflow)
+            if wf is None:
+                raise KeyError(f"no workflow {workflow!r} in {repository}")
+            return self.state.schedule(repo, wf, cron).id
+
     def inject(self, fault: Fault) -> Fault:
         """Add a fault at run time; returns it so a test can read `fired` later."""
         self._faults.add(fault)

@@ -16,7 +16,7 @@ process that waits, so every invocation of an instance checks the deadlines when
   `cancel-on-timeout`; a run that completed after its deadline is judged as waiting mode judged it
   at the deadline (timed out), also when its completion is the event that finally arrives;
 - a node ready after the plan's deadline fails as "the plan's timeout passed before it could
-  start", marked by `late/<node>`, so that the run that reports the plan's result knows it again
+  start" (but a `collect` node, which waiting mode starts too), marked by `late/<node>`, so that the run that reports the plan's result knows it again
   without running it.
 
 Nothing happens while no event arrives: the opt-in sweep (`plan --emit-workflow --advance
@@ -38,7 +38,7 @@ from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.progress import format_seconds
 from wait_and_dispatch.plans import scheduler
 from wait_and_dispatch.plans.advance_refs import Instance, RefStore, instance_prefix
-from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanNode, plan_text
+from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, Plan, PlanNode, plan_text
 from wait_and_dispatch.plans.scheduler import PlanState
 from wait_and_dispatch.step.catalogue import find_input
 from wait_and_dispatch.support import expressions
@@ -224,9 +224,10 @@ def _cancelled(outcome: NodeOutcome) -> NodeOutcome:
 
 def too_late(work: InstanceWork, node: PlanNode) -> NodeOutcome | None:
     """A node that became ready after the plan's deadline: failed without starting (marked by
-    `late/<node>`), as waiting mode fails it; None while the plan has time."""
+    `late/<node>`), as waiting mode fails it; None while the plan has time, and for a `collect`
+    node, which waiting mode starts all the same (its downloads end at the plan's deadline)."""
     plan_deadline = Deadlines.of(work.instance, work.a.key).plan
-    if plan_deadline is None or work.a.api.clock.now() < plan_deadline:
+    if node.kind is NodeKind.COLLECT or plan_deadline is None or work.a.api.clock.now() < plan_deadline:
         return None
     work.create_ref(f"{LATE}/{node.name}")
     outcome = late_outcome(work.plan, node)
