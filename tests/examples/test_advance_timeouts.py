@@ -91,7 +91,9 @@ def test_the_plans_timeout_ends_the_nodes_in_progress_and_fails_those_ready_afte
     # The base image takes 15 minutes, then the CI image 5 and deploy 8: at 18 minutes both are
     # still going. Lint runs whatever happened, so it is ready once the CI image is over: after
     # the plan's deadline.
-    example = with_plan(Example("000-docker-image-chain"), tmp_path, "defaults:\n", "timeout: 18m\n\ndefaults:\n")
+    example = with_plan(
+        Example("000-docker-image-chain"), tmp_path, "defaults:\n", "timeout: 18m\n\ndefaults:\n"
+    )
     text = example.plan_path.read_text(encoding="utf-8")
     lint, condition = text.rsplit("    if:", 1)  # lint's, the last node
     assert "lint:" in lint and "failure()" in condition

@@ -310,9 +310,7 @@ def _emit(
     plans = _per_environment(plan, settings)
     action_ref, action_version = _action_reference(args, environ, stderr)
     if args.advance_sweep and not settings.advance:
-        raise UsageError(
-            "--advance-sweep is a trigger of the advance orchestrator", hint="add --advance"
-        )
+        raise UsageError("--advance-sweep is a trigger of the advance orchestrator", hint="add --advance")
     if settings.advance:
         emitted = emit_advance_workflows(
             plans,

@@ -167,7 +167,8 @@ class Advancer:
         if not due:
             return [
                 AdvanceReport(
-                    None, [f"plan {self.plan.name}: {len(instances)} instances in progress, no deadline passed"]
+                    None,
+                    [f"plan {self.plan.name}: {len(instances)} instances in progress, no deadline passed"],
                 )
             ]
         reports = []

@@ -16,8 +16,8 @@ process that waits, so every invocation of an instance checks the deadlines when
   `cancel-on-timeout`; a run that completed after its deadline is judged as waiting mode judged it
   at the deadline (timed out), also when its completion is the event that finally arrives;
 - a node ready after the plan's deadline fails as "the plan's timeout passed before it could
-  start" (but a `collect` node, which waiting mode starts too), marked by `late/<node>`, so that the run that reports the plan's result knows it again
-  without running it.
+  start" (but a `collect` node, which waiting mode starts too), marked by `late/<node>`, so that
+  the run that reports the plan's result knows it again without running it.
 
 Nothing happens while no event arrives: the opt-in sweep (`plan --emit-workflow --advance
 --advance-sweep 15m`) adds a `schedule:` trigger whose runs read the refs once and advance only the
@@ -306,7 +306,9 @@ def sweep_cron(every: str, taken: Iterable[str] = ()) -> str:
             cron = f"{offset % 60} {'*' if hours == 1 else f'*/{hours}' if hours < 24 else '0'} * * *"
         if cron not in own:
             return cron
-    raise UsageError(f"--advance-sweep {every}: every such cron is the plan's own", hint="give another period")
+    raise UsageError(
+        f"--advance-sweep {every}: every such cron is the plan's own", hint="give another period"
+    )
 
 
 def _normal(cron: str) -> str:
