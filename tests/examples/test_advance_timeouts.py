@@ -182,3 +182,19 @@ def test_a_sweep_with_no_deadline_passed_reads_the_refs_once_and_starts_nothing(
     assert paths == [f"/repos/octo/bot/git/matching-refs/wait-and-dispatch/live/{plan_key(harness.plan)}/"]
     assert tick.exit_code == 0
     assert "1 instances in progress, no deadline passed" in harness.stdout[tick.run_id]
+
+
+def test_a_node_that_waits_in_the_orchestrator_run_stops_at_the_plans_deadline(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner, mocker: MockerFixture
+) -> None:
+    # The required check's builds take up to 45 minutes; its node waits in the run that starts the
+    # plan, 2 hours at most by its own timeout, but never past the plan's 20 minutes.
+    example = with_plan(
+        Example("002-required-backend-check"), tmp_path, "defaults:\n", "timeout: 20m\n\ndefaults:\n"
+    )
+    ran = advance(example, tmp_path, harnesses, mocker, ref="main")
+    same_as_waiting(ran, run_example, example, ref="main")
+    assert ran.results()["backend-status-check"] == "failure"
+    assert ran.exit_code == ExitCode.TIMEOUT
+    first = ran.invocations[0]
+    assert 20 * 60 <= first.ended_at - first.started_at < 22 * 60

@@ -79,11 +79,14 @@ class Deadlines:
                 late.add(parts[1])
         return cls(plan, nodes, frozenset(late))
 
-    def of_node(self, name: str, run: WorkflowRun | None, timeout: float) -> float | None:
+    def of_node(
+        self, name: str, run: WorkflowRun | None, timeout: float, *, found: bool = False
+    ) -> float | None:
         """When the node's wait ends: its own deadline (the ref's, else its run's creation and
-        its timeout), never after the plan's."""
+        its timeout; not for a run it `found`, whose wait began later than the run), never after
+        the plan's."""
         own = self.nodes.get(name)
-        if own is None and run is not None and run.created_at is not None:
+        if own is None and run is not None and run.created_at is not None and not found:
             own = run.created_at + timeout
         candidates = [d for d in (own, self.plan) if d is not None]
         return min(candidates) if candidates else None
@@ -111,9 +114,12 @@ def begin(store: RefStore, instance: Instance, key: str, plan: Plan, now: float)
 
 
 def note_dispatch(work: InstanceWork, node: PlanNode, outcome: NodeOutcome) -> None:
-    """A node's run was just dispatched: its deadline, from the run's creation (as the dispatch saw
-    it, on this clock) and the node's timeout."""
-    created = outcome.run_started if outcome.run_started is not None else work.a.api.clock.now()
+    """A node's run was just dispatched (or found): its deadline, from the run's creation (as the
+    dispatch saw it, on this clock; a run found, from now: its wait starts now, as in waiting
+    mode) and the node's timeout."""
+    created = outcome.run_started
+    if created is None or outcome.outputs.get("dispatched") != "true":
+        created = work.a.api.clock.now()
     work.create_ref(f"{NODE_DEADLINE}/{node.name}/{_epoch(created + node_timeout(work, node))}")
 
 
@@ -153,7 +159,7 @@ def overdue_run(work: InstanceWork, name: str, run: WorkflowRun) -> NodeOutcome 
     passed (what waiting mode saw at the deadline: a timeout), else None (judge the run as usual)."""
     node = work.plan.nodes[name]
     deadlines = Deadlines.of(work.instance, work.a.key)
-    deadline = deadlines.of_node(name, run, node_timeout(work, node))
+    deadline = deadlines.of_node(name, run, node_timeout(work, node), found=name in work.instance.found)
     if deadline is None:
         return None
     if run.completed:
