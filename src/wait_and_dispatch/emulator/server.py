@@ -19,7 +19,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from wait_and_dispatch.emulator.api_app import ApiApp
 from wait_and_dispatch.emulator.blob_app import BlobApp
-from wait_and_dispatch.emulator.events import JobContext, next_activity, settle
+from wait_and_dispatch.emulator.events import JobContext, next_activity, settle, start_scheduled
 from wait_and_dispatch.emulator.faults import Fault, FaultSet
 from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
 from wait_and_dispatch.emulator.scenario import Scenario
@@ -234,7 +234,7 @@ class Emulator:
             wf = repo.workflow(workflow)
             if wf is None:
                 raise KeyError(f"no workflow {workflow!r} in {repository}")
-            return self.state.schedule(repo, wf, cron).id
+            return start_scheduled(self.state, repo, wf, cron).id
 
     def inject(self, fault: Fault) -> Fault:
         """Add a fault at run time; returns it so a test can read `fired` later."""

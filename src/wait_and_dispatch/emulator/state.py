@@ -290,29 +290,6 @@ class State:
             )
         return runs
 
-    def schedule(self, repo: Repo, wf: Workflow, cron: str) -> Run:
-        """A run of `wf` started by its `schedule` trigger's `cron`: on the default branch's head
-        ("Scheduled workflows run on the latest commit on the default branch"), by the user who last
-        changed the cron, with the cron in the payload (`github.event.schedule`; GitHub docs,
-        "Events that trigger workflows", schedule)."""
-        crons = wf.spec.triggers.get("schedule") or ()
-        if cron not in crons:
-            raise ValueError(f"{wf.spec.path} has no schedule {cron!r} (it has {list(crons)})")
-        branch = repo.spec.default_branch
-        return self.create_run(
-            repo,
-            wf,
-            event="schedule",
-            head_sha=repo.branches[branch],
-            head_branch=branch,
-            actor=repo.owner,
-            created=self.now(),
-            visible_delay=self.options.dispatch_visibility_delay,
-            inputs={},
-            client_payload=None,
-            webhook_payload={"schedule": cron},
-        )
-
     def finish(self, run: Run, conclusion: str) -> None:
         """End the latest attempt of a `held` workflow's run now, with `conclusion`: what its job
         did, played by the test."""
