@@ -181,7 +181,7 @@ def test_a_sweep_with_no_deadline_passed_reads_the_refs_once_and_starts_nothing(
     paths = [r.path for r in harness.emulator.requests[before:]]
     assert paths == [f"/repos/octo/bot/git/matching-refs/wait-and-dispatch/live/{plan_key(harness.plan)}/"]
     assert tick.exit_code == 0
-    assert "1 instances in progress, no deadline passed" in harness.stdout[tick.run_id]
+    assert "no deadline passed (1 in progress)" in harness.stdout[tick.run_id]
 
 
 def test_a_node_that_waits_in_the_orchestrator_run_stops_at_the_plans_deadline(

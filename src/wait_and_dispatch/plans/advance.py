@@ -168,7 +168,7 @@ class Advancer:
             return [
                 AdvanceReport(
                     None,
-                    [f"plan {self.plan.name}: {len(instances)} instances in progress, no deadline passed"],
+                    [f"plan {self.plan.name}: no deadline passed ({len(instances)} in progress)"],
                 )
             ]
         reports = []
