@@ -198,3 +198,15 @@ def test_a_node_that_waits_in_the_orchestrator_run_stops_at_the_plans_deadline(
     assert ran.exit_code == ExitCode.TIMEOUT
     first = ran.invocations[0]
     assert 20 * 60 <= first.ended_at - first.started_at < 22 * 60
+
+
+def test_githubs_clock_ahead_of_the_runners_times_out_nothing_that_completed_in_time(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner, mocker: MockerFixture
+) -> None:
+    # GitHub's times (a run's creation and completion) are an hour ahead of the runner's clock:
+    # the deadlines are compared on one clock, so every node still succeeds.
+    example = Example("000-docker-image-chain")
+    example.scenario["options"]["clock_offset"] = 3600
+    ran = advance(example, tmp_path, harnesses, mocker)
+    same_as_waiting(ran, run_example, example)
+    assert set(ran.results().values()) == {"success"}

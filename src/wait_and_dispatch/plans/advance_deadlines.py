@@ -40,6 +40,7 @@ from wait_and_dispatch.plans import scheduler
 from wait_and_dispatch.plans.advance_refs import Instance, RefStore, instance_prefix
 from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, Plan, PlanNode, plan_text
 from wait_and_dispatch.plans.scheduler import PlanState
+from wait_and_dispatch.plans.timeline import clock_skew
 from wait_and_dispatch.step.catalogue import find_input
 from wait_and_dispatch.support import expressions
 from wait_and_dispatch.support.errors import DeadlineExceededError, UsageError, WaitTimeoutError
@@ -80,14 +81,14 @@ class Deadlines:
         return cls(plan, nodes, frozenset(late))
 
     def of_node(
-        self, name: str, run: WorkflowRun | None, timeout: float, *, found: bool = False
+        self, name: str, created: float | None, timeout: float, *, found: bool = False
     ) -> float | None:
-        """When the node's wait ends: its own deadline (the ref's, else its run's creation and
-        its timeout; not for a run it `found`, whose wait began later than the run), never after
-        the plan's."""
+        """When the node's wait ends: its own deadline (the ref's, else its run's creation, on this
+        clock, and its timeout; not for a run it `found`, whose wait began later than the run),
+        never after the plan's."""
         own = self.nodes.get(name)
-        if own is None and run is not None and run.created_at is not None and not found:
-            own = run.created_at + timeout
+        if own is None and created is not None and not found:
+            own = created + timeout
         candidates = [d for d in (own, self.plan) if d is not None]
         return min(candidates) if candidates else None
 
@@ -158,21 +159,29 @@ def overdue_run(work: InstanceWork, name: str, run: WorkflowRun) -> NodeOutcome 
     """The node's outcome if its run did not complete by the node's deadline and that deadline has
     passed (what waiting mode saw at the deadline: a timeout), else None (judge the run as usual)."""
     node = work.plan.nodes[name]
+    now = work.a.api.clock.now()
+    # The deadlines are on this clock (the runner's), the run's times on GitHub's.
+    skew = clock_skew(work.a.api.server_time(), now)
+    created = None if run.created_at is None else run.created_at - skew
     deadlines = Deadlines.of(work.instance, work.a.key)
-    deadline = deadlines.of_node(name, run, node_timeout(work, node), found=name in work.instance.found)
+    deadline = deadlines.of_node(name, created, node_timeout(work, node), found=name in work.instance.found)
     if deadline is None:
         return None
     if run.completed:
-        if run.updated_at is None or run.updated_at <= deadline:
+        if run.updated_at is None or run.updated_at - skew <= deadline:
             return None
-    elif work.a.api.clock.now() < deadline:
+    elif now < deadline:
         return None
-    return _timed_out(work, node, run, deadline)
+    return _timed_out(work, node, run, deadline, skew)
 
 
-def _timed_out(work: InstanceWork, node: PlanNode, run: WorkflowRun, deadline: float) -> NodeOutcome:
-    """A timeout as waiting mode words it (`engine.results.RunResult.error`)."""
-    waited = format_seconds(max(0.0, deadline - (run.created_at or deadline)))
+def _timed_out(
+    work: InstanceWork, node: PlanNode, run: WorkflowRun, deadline: float, skew: float
+) -> NodeOutcome:
+    """A timeout as waiting mode words it (`engine.results.RunResult.error`); times on this clock."""
+    created = None if run.created_at is None else run.created_at - skew
+    run_started = run.run_started_at if run.run_started_at is not None else run.created_at
+    waited = format_seconds(max(0.0, deadline - (created if created is not None else deadline)))
     status = "in_progress" if run.completed else run.status
     cancelled = "; cancelled it" if run.conclusion == "cancelled" and cancels_on_timeout(work, node) else ""
     later = f" (it completed later: {run.conclusion})" if run.completed and not cancelled else ""
@@ -191,10 +200,10 @@ def _timed_out(work: InstanceWork, node: PlanNode, run: WorkflowRun, deadline: f
         outputs,
         error=WaitTimeoutError(message),
         reason=f"run {run.id} still {status} after {waited}{later}",
-        started=run.created_at,
+        started=created,
         finished=deadline,
         run_url=run.html_url,
-        run_started=run.run_started_at or run.created_at,
+        run_started=None if run_started is None else run_started - skew,
         allowed_failure=node.continue_on_error,
     )
 
