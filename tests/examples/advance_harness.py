@@ -116,9 +116,11 @@ class AdvanceHarness:
         variables: Mapping[str, str] | None = None,
         ref: str | None = None,
         orchestrator_repository: str | None = None,
+        schedule: tuple[str, ...] = (),
     ) -> None:
         """`orchestrator_repository`: the orchestrator lives there, not beside the node workflows,
-        so no `workflow_run` reaches it: each node run's last job sends the callback instead."""
+        so no `workflow_run` reaches it: each node run's last job sends the callback instead.
+        `schedule`: the orchestrator's crons (`Emulator.fire_schedule` starts its runs)."""
         self.clock = ManualClock()
         # The action's API client waits on the emulator's clock: its pacing of writes and a checks
         # node's waiting move the shared clock rather than sleep.
@@ -149,6 +151,7 @@ class AdvanceHarness:
                 "workflow_dispatch": {},
                 "workflow_run": {"workflows": listened, "types": ["completed"]},
                 "repository_dispatch": {"types": [CALLBACK_EVENT_TYPE]},
+                **({"schedule": [{"cron": cron} for cron in schedule]} if schedule else {}),
             },
             "held": True,
         }

@@ -349,7 +349,7 @@ def test_the_runs_of_the_next_instance_delete_the_refs_an_instance_over_left(
     first = harness.run()
     with harness.api() as api:
         left = {name for name, _ in GitRefStore(api, harness.repo).matching(live)}
-    assert len(left) == 9  # a claim, a run and a result for each node
+    assert len(left) == 12  # a claim, a run, its deadline and a result for each node
     deletes = [r for r in harness.emulator.writes() if r.method == "DELETE"]
     assert len(deletes) == 1  # the start
     harness.start()

@@ -409,6 +409,12 @@ def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> No
     )
     emit.add_argument("--force", action="store_true", help="overwrite existing orchestrator files")
     emit.add_argument(
+        "--advance-sweep",
+        metavar="PERIOD",
+        help="with --advance: also run every PERIOD (5m, 10m, 15m, 20m, 30m, 1h...24h) to end what "
+        "is past its timeout when no event comes (a billed minute per run; docs/plans.md)",
+    )
+    emit.add_argument(
         "--action-ref",
         metavar="REPO@SHA",
         help=(

@@ -309,6 +309,8 @@ def _emit(
 
     plans = _per_environment(plan, settings)
     action_ref, action_version = _action_reference(args, environ, stderr)
+    if args.advance_sweep and not settings.advance:
+        raise UsageError("--advance-sweep is a trigger of the advance orchestrator", hint="add --advance")
     if settings.advance:
         emitted = emit_advance_workflows(
             plans,
@@ -316,6 +318,7 @@ def _emit(
             action_ref=action_ref,
             action_version=action_version,
             workflows_dir=Path(args.workflows_dir),
+            sweep=args.advance_sweep,
         )
     else:
         emitted = emit_workflows(

@@ -13,6 +13,9 @@ GitHub's rules (GitHub docs, "Events that trigger workflows", `workflow_run`; do
 - at most three levels of `workflow_run` (`Options.workflow_run_max_depth`);
 - a run dispatched with a GITHUB_TOKEN fires none (`Options.workflow_run_from_github_token`).
 
+A workflow's `schedule` is started by the test, when it says the cron's time has come
+(`start_scheduled`, `Emulator.fire_schedule`), with the cron as its payload's `schedule`.
+
 Like everything in the model, nothing fires in the background: `settle` is called with the time
 of each request (and of each look the test takes) and fires, in time order, every event that has
 happened by then, each at the time it happened, so a listener's run exists from the moment its
@@ -243,6 +246,30 @@ def _start_listener(
         client_payload=None,
         workflow_run_depth=run.workflow_run_depth + 1,
         webhook_payload=payload,
+    )
+
+
+def start_scheduled(state: State, repo: Repo, wf: Workflow, cron: str) -> Run:
+    """A run of `wf` started by its `schedule` trigger's `cron`: on the default branch's head
+    ("Scheduled workflows run on the latest commit on the default branch"), by the user who last
+    changed the cron, with the cron in the payload (`github.event.schedule`; GitHub docs, "Events
+    that trigger workflows", schedule). Hold the lock."""
+    crons = wf.spec.triggers.get("schedule") or ()
+    if cron not in crons:
+        raise ValueError(f"{wf.spec.path} has no schedule {cron!r} (it has {list(crons)})")
+    branch = repo.spec.default_branch
+    return state.create_run(
+        repo,
+        wf,
+        event="schedule",
+        head_sha=repo.branches[branch],
+        head_branch=branch,
+        actor=repo.owner,
+        created=state.now(),
+        visible_delay=state.options.dispatch_visibility_delay,
+        inputs={},
+        client_payload=None,
+        webhook_payload={"schedule": cron},
     )
 
 

@@ -53,6 +53,12 @@ def _parse_triggers(value: object, path: str) -> dict[str, tuple[str, ...] | Non
         for event, spec in value.items():
             if spec is None:
                 triggers[str(event)] = None
+            elif event == "schedule" and isinstance(spec, list):
+                # `schedule: [{cron: ...}]`: the crons stand where other events keep their types.
+                crons = [x.get("cron") if isinstance(x, Mapping) else None for x in spec]
+                if not all(isinstance(c, str) for c in crons):
+                    raise scenario_error(f"scenario: {path}.schedule: expected a list of {{cron: ...}}")
+                triggers["schedule"] = tuple(str(c) for c in crons)
             elif isinstance(spec, list):
                 triggers[str(event)] = tuple(str(x) for x in spec)
             elif isinstance(spec, Mapping):

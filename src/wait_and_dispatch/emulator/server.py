@@ -19,7 +19,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from wait_and_dispatch.emulator.api_app import ApiApp
 from wait_and_dispatch.emulator.blob_app import BlobApp
-from wait_and_dispatch.emulator.events import JobContext, next_activity, settle
+from wait_and_dispatch.emulator.events import JobContext, next_activity, settle, start_scheduled
 from wait_and_dispatch.emulator.faults import Fault, FaultSet
 from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
 from wait_and_dispatch.emulator.scenario import Scenario
@@ -224,6 +224,17 @@ class Emulator:
         with self.state.lock:
             settle(self.state, self.state.now(), self._current_urls())
             self.state.finish(self.state.runs[run_id], conclusion)
+
+    def fire_schedule(self, repository: str, workflow: str, cron: str) -> int:
+        """Start a run of a workflow (file name, path or id) by its `schedule` trigger's `cron`, as
+        GitHub's scheduler does when the cron's time comes: the test says when. Returns its id."""
+        with self.state.lock:
+            settle(self.state, self.state.now(), self._current_urls())
+            repo = self.state.repos[repository]
+            wf = repo.workflow(workflow)
+            if wf is None:
+                raise KeyError(f"no workflow {workflow!r} in {repository}")
+            return start_scheduled(self.state, repo, wf, cron).id
 
     def inject(self, fault: Fault) -> Fault:
         """Add a fault at run time; returns it so a test can read `fired` later."""

@@ -415,6 +415,8 @@ def workflow_yaml(spec: WorkflowSpec) -> str:
                 if values is not None:
                     trigger[key] = list(values)
             triggers[event] = trigger
+        elif event == "schedule":
+            triggers[event] = [{"cron": cron} for cron in types or ()]
         else:
             triggers[event] = {"types": list(types)} if types else None
     document: dict[str, Any] = {"name": spec.name}

@@ -59,7 +59,7 @@ from wait_and_dispatch.engine import git_refs, workflow_runs
 from wait_and_dispatch.engine.dispatch_target import titles
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.plans import scheduler
+from wait_and_dispatch.plans import advance_deadlines, scheduler
 from wait_and_dispatch.plans.advance_refs import (
     Instance,
     RefStore,
@@ -155,7 +155,30 @@ class Advancer:
             instances = read_instances(self.store.matching(instance_prefix(self.key, instance)), self.key)
             found = instances.get(instance) or Instance(instance, sha, event_name, ref_name, refs=[name])
             report.lines.append(f"plan {self.plan.name}: instance {instance} exists; going on with it")
+        advance_deadlines.begin(self.store, found, self.key, self.plan, self.api.clock.now())
         return self._advance(found, report, completed_run=None, plan=self.plan)
+
+    def sweep(self) -> list[AdvanceReport]:
+        """The scheduled sweep (`plan --emit-workflow --advance --advance-sweep`): the instances
+        whose deadline has passed, as their refs say, advance as on an event; the others cost
+        nothing more than the one read of the refs."""
+        instances = read_instances(self.store.matching(live_prefix(self.key)), self.key)
+        due = advance_deadlines.overdue(instances.values(), self.key, self.api.clock.now())
+        if not due:
+            return [
+                AdvanceReport(
+                    None,
+                    [f"plan {self.plan.name}: no deadline passed ({len(instances)} in progress)"],
+                )
+            ]
+        reports = []
+        for instance in due:
+            report = AdvanceReport(
+                instance.id, [f"plan {self.plan.name}: instance {instance.id}: a deadline has passed"]
+            )
+            plan = self._plan_of(instance, report)
+            reports.append(self._advance(instance, report, completed_run=None, plan=plan))
+        return reports
 
     def completed(self, run_id: int) -> list[AdvanceReport]:
         """A run completed: advance every instance it is a node of (none: a report without an

@@ -12,7 +12,7 @@ from wait_and_dispatch.engine import git_refs, run_discovery, workflow_runs
 from wait_and_dispatch.engine.github_objects import WorkflowRun
 from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, parse_conclusions
-from wait_and_dispatch.plans import scheduler
+from wait_and_dispatch.plans import advance_deadlines, scheduler
 from wait_and_dispatch.plans.advance_refs import Instance, instance_prefix, read_instances
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
 from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, Plan, PlanNode, plan_text
@@ -78,6 +78,7 @@ class InstanceWork:
         self.stranded: list[str] = []  # claimed nodes with nothing recorded and no live holder
         self.seen_at = advancer.api.clock.now()  # the refs were read before this
         self._started_at: float | None = None
+        self.runs_read: dict[str, WorkflowRun] = {}  # the runs of running nodes, read by `rebuild`
 
     def rebuild(self, completed_run: int | None) -> PlanState:
         """The state from the refs, and from the runs of the nodes in progress: a run that has
@@ -92,17 +93,21 @@ class InstanceWork:
             if name not in self.instance.claims:
                 continue
             run_id = self.instance.runs.get(name)
+            if run_id is not None and run_id != completed_run and not runs_inline(self.plan.nodes[name]):
+                self.runs_read[name] = workflow_runs.get_run(self.a.api, self.a.repository, run_id)
             if run_id is not None and (
                 run_id == completed_run
                 or runs_inline(self.plan.nodes[name])  # it does not wait for its run
-                or workflow_runs.get_run(self.a.api, self.a.repository, run_id).completed
+                or self.runs_read[name].completed
             ):
                 self.record(name, run_id)
             else:
                 running.append(name)
                 if run_id is None and not self._held(name, self.instance):
                     self.stranded.append(name)
-        return scheduler.state_from(self.plan, self.outcomes.values(), running=running)
+        state = scheduler.state_from(self.plan, self.outcomes.values(), running=running)
+        # The nodes whose deadline has passed meanwhile end now, as their wait would have.
+        return advance_deadlines.enforce(self, state, self.runs_read)
 
     def _held(self, name: str, instance: Instance) -> bool:
         """Whether a claimed node with no run may still be in its holder's hands: an inline node
@@ -131,7 +136,7 @@ class InstanceWork:
     def start(self, node: PlanNode) -> NodeOutcome | None:
         """Claim and start a ready node; its outcome when it has one already (inline, or a run that
         had completed), None while its run goes on or when another invocation has it."""
-        return self._take(node, 1)
+        return advance_deadlines.too_late(self, node) or self._take(node, 1)
 
     def _take(self, node: PlanNode, number: int) -> NodeOutcome | None:
         """Claim the node for the `number`-th time and start it; the next number when this claim
@@ -213,17 +218,20 @@ class InstanceWork:
             until = self.a.api.clock.now() + _inline_timeout(node) + RECOVERY_GRACE
             self._create(f"inline/{name}/{number}/{int(until)}/{self.a.run_id or 0}")
             self.instance.inline[(name, number)] = (until, self.a.run_id or 0)
-            outcome = self._runner(self.plan).run_node(name, needs)
+            deadline = advance_deadlines.plan_deadline(self)
+            outcome = self._runner(self.plan, deadline=deadline).run_node(name, needs)
             if _dispatches(node):  # `wait: false`: its run, so that no later run starts it again
                 self._note_run(name, outcome)
             self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
             return self._ended(outcome)
         values = {k: v for k, v in node.values.items() if k not in _DISPATCH_DROPS}
         values["wait"] = False
-        outcome = self._runner(self._with_values(node, values)).run_node(name, needs)
+        deadline = advance_deadlines.plan_deadline(self)
+        outcome = self._runner(self._with_values(node, values), deadline=deadline).run_node(name, needs)
         run_id = self._note_run(name, outcome)
         if run_id is None:
             return self._ended(outcome)  # the dispatch failed: that is the node's outcome
+        advance_deadlines.note_dispatch(self, node, outcome)
         if outcome.outputs.get("status") == "completed":  # a run found that had completed already
             return self.record(name, run_id)
         self.report.lines.append(f"{name}: {outcome.reason or f'run {run_id}'}")
@@ -248,6 +256,14 @@ class InstanceWork:
         result kept in a ref."""
         outcome = self._from_run(name, run_id, wait=not runs_inline(self.plan.nodes[name]))
         self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
+        return self._ended(outcome)
+
+    def create_ref(self, name: str) -> git_refs.Claim:
+        """Create the instance's ref `name` (the deadlines' refs, `advance_deadlines.py`)."""
+        return self._create(name)
+
+    def end_node(self, outcome: NodeOutcome) -> NodeOutcome:
+        """Record the node's outcome (a timeout, `advance_deadlines.py`)."""
         return self._ended(outcome)
 
     def _create(self, name: str) -> git_refs.Claim:
@@ -276,6 +292,8 @@ class InstanceWork:
             outcome = self._from_run(name, run_id, wait=not runs_inline(node))
         elif self.outcomes[name].result is NodeResult.SKIPPED:
             return
+        elif advance_deadlines.is_late(self, name):
+            outcome = advance_deadlines.late_outcome(self.plan, node)
         else:
             for need in node.needs:
                 self.load(need)
@@ -291,6 +309,8 @@ class InstanceWork:
         allowed_text = plan_text(values.get("allowed-conclusions"))
         values["allowed-conclusions"] = allowed_text or ",".join(sorted(DEFAULT_RUN_CONCLUSIONS))
         run = workflow_runs.get_run(self.a.api, self.a.repository, run_id)
+        if wait and (timed_out := advance_deadlines.overdue_run(self, name, run)) is not None:
+            return timed_out  # not completed by its deadline: what waiting mode saw there
         # As the waiting executor: artifacts only from a run whose conclusion is allowed.
         if run.conclusion not in parse_conclusions(
             values["allowed-conclusions"], default=DEFAULT_RUN_CONCLUSIONS
@@ -315,8 +335,8 @@ class InstanceWork:
     def _with_values(self, node: PlanNode, values: Mapping[str, Any]) -> Plan:
         return replace(self.plan, nodes={**self.plan.nodes, node.name: replace(node, values=dict(values))})
 
-    def _runner(self, plan: Plan) -> PlanRunner:
-        return PlanRunner(self.a.api, plan, self.context, on_event=self.a.on_event)
+    def _runner(self, plan: Plan, *, deadline: float | None = None) -> PlanRunner:
+        return PlanRunner(self.a.api, plan, self.context, on_event=self.a.on_event, deadline=deadline)
 
 
 def _dispatches(node: PlanNode) -> bool:

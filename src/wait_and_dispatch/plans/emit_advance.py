@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE
+from wait_and_dispatch.plans.advance_deadlines import own_schedules, sweep_cron
 from wait_and_dispatch.plans.advance_work import runs_inline
 from wait_and_dispatch.plans.emit import (
     EmittedWorkflow,
@@ -34,10 +35,12 @@ def emit_advance_workflows(
     action_ref: str,
     action_version: str | None = None,
     workflows_dir: Path,
+    sweep: str | None = None,
 ) -> list[EmittedWorkflow]:
     """One advance-mode orchestrator per plan (docs/plans.md, "Advance mode"): one short job that
     runs the plan with `advance: true` on the plan's start and on the completion of every node
-    workflow's run. `workflows_dir` holds the node workflows, whose names `workflow_run` listens to."""
+    workflow's run. `workflows_dir` holds the node workflows, whose names `workflow_run` listens to;
+    `sweep` (`15m`), a period at which a scheduled run ends what is past its timeout."""
     return [
         AdvanceEmitter(
             plan,
@@ -45,6 +48,7 @@ def emit_advance_workflows(
             action_ref=action_ref,
             action_version=action_version,
             names=workflow_names(plan, workflows_dir),
+            sweep=sweep,
         ).emit()
         for plan in plans
     ]
@@ -70,10 +74,12 @@ class AdvanceEmitter(WorkflowEmitter):
         action_ref: str,
         action_version: str | None,
         names: Mapping[str, str],
+        sweep: str | None = None,
     ) -> None:
         super().__init__(plan, plan_path=plan_path, action_ref=action_ref, action_version=action_version)
         self.file_name = workflow_file_name(plan, advance=True)
         self.names = names
+        self.sweep = sweep_cron(sweep, own_schedules(plan.on)) if sweep else None
 
     def emit(self) -> EmittedWorkflow:
         listened = self._listened()
@@ -140,6 +146,11 @@ class AdvanceEmitter(WorkflowEmitter):
         own_dispatch = mapping_or_empty(on.get("repository_dispatch"))
         types = list(dict.fromkeys([*(own_dispatch.get("types") or []), CALLBACK_EVENT_TYPE]))
         on["repository_dispatch"] = {**own_dispatch, "types": types}
+        if self.sweep is not None:
+            # The sweep: a run that ends what is past its timeout when no event comes
+            # (plans/advance_deadlines.py); its cron is none of the plan's own, which start it.
+            own_schedule = on.get("schedule")
+            on["schedule"] = [*(own_schedule if isinstance(own_schedule, list) else []), {"cron": self.sweep}]
         return on
 
     def _advance_header(self, listened: Sequence[str]) -> None:
@@ -170,6 +181,13 @@ class AdvanceEmitter(WorkflowEmitter):
             "# default branch's (\"Events that trigger workflows\", workflow_run), never the run's code,",
             "# and the advance step reads only the run's id and its outcome through the API.",
         ]
+        if self.sweep is not None:
+            self.lines += [
+                "#",
+                f"# schedule {self.sweep!r} is the sweep: a run that reads this plan's refs once and",
+                "# ends what is past its timeout when no event comes (a run that never completes).",
+                "# Each of its runs is a job, billed as a minute; delete it to pay for events only.",
+            ]
         if not listened:
             self.lines += [
                 "#",

@@ -97,7 +97,10 @@ class PlanRunner:
         context: PlanContext,
         *,
         on_event: Callable[[PlanEvent], None] = ignore_events,
+        deadline: float | None = None,
     ) -> None:
+        """`deadline`: the plan's, on the API clock, for `run_node` (advance mode keeps it in the
+        instance); `run()` sets its own from the plan's timeout."""
         self.api = api
         self.plan = plan
         self.context = context
@@ -113,7 +116,7 @@ class PlanRunner:
         self._cancelled_at: float | None = None  # time.monotonic() of the cancel
         self._crash: Exception | None = None  # a bug in a node's thread, re-raised by run()
         self._finalized = False  # run() has returned: late outcomes are dropped
-        self._deadline: float | None = None  # the plan's timeout, on the API clock
+        self._deadline: float | None = deadline  # the plan's timeout, on the API clock
         self._seen_running: dict[str, float] = {}  # when a poll first saw each node's run in progress
         self._done = threading.Event()
 

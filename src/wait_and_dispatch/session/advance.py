@@ -8,6 +8,8 @@ are taken, checked) and decides which of three things the event is:
 
 - the orchestrator's own start (`workflow_dispatch`, `push`, `schedule`, or a trigger of the
   plan's `on`, a `workflow_run` of a workflow it lists among them): a new instance;
+- the sweep (`schedule` whose cron is none of the plan's `on.schedule`): the deadlines enforced
+  (`plans/advance_deadlines.py`), nothing started;
 - a completed run (`workflow_run` with `action: completed`, or the callback `repository_dispatch`
   of type `CALLBACK_EVENT_TYPE` that a node workflow's last job sends): the instances it belongs
   to advance;
@@ -25,6 +27,7 @@ from typing import Any
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE, Advancer, AdvanceReport
+from wait_and_dispatch.plans.advance_deadlines import is_sweep
 from wait_and_dispatch.plans.advance_refs import GitRefStore
 from wait_and_dispatch.plans.executor import PlanEvent
 from wait_and_dispatch.plans.model import Plan
@@ -46,10 +49,11 @@ class AdvanceEvent:
     run_id: str  # GITHUB_RUN_ID: a new instance's id
     completed_run: int | None = None  # the node run that completed, if that is the event
     ignored: str = ""  # why the event is nothing to do, if it is not
+    sweep: bool = False  # the scheduled sweep's run: enforce the deadlines, start nothing
 
     @property
     def starts(self) -> bool:
-        return self.completed_run is None and not self.ignored
+        return self.completed_run is None and not self.ignored and not self.sweep
 
 
 def read_event(environ: Mapping[str, str], plan: Plan) -> AdvanceEvent:
@@ -77,6 +81,8 @@ def read_event(environ: Mapping[str, str], plan: Plan) -> AdvanceEvent:
         ref_name=ref_name,
         run_id=run_id,
     )
+    if name == "schedule" and is_sweep(plan, _payload(environ.get("GITHUB_EVENT_PATH", ""))):
+        return AdvanceEvent(**{**base.__dict__, "sweep": True})
     if name not in ("workflow_run", "repository_dispatch"):
         return base
     payload = _payload(environ.get("GITHUB_EVENT_PATH", ""))
@@ -178,4 +184,6 @@ def advance(
     )
     if event.completed_run is not None:
         return advancer.completed(event.completed_run)
+    if event.sweep:
+        return advancer.sweep()
     return [advancer.start(event.run_id, event.sha, event_name=event.name, ref_name=event.ref_name)]

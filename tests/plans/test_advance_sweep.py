@@ -1,0 +1,123 @@
+"""The sweep of advance mode (plans/advance_deadlines.py): its cron, its event told from the plan's
+own `on.schedule`, and the trigger `plan --emit-workflow --advance --advance-sweep` writes."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.plans.test_emit import read_back
+from tests.support.actionlint import ROOT, actionlint_command
+from tests.support.zizmor import zizmor
+from wait_and_dispatch.cli import main as cli
+from wait_and_dispatch.plans.advance_deadlines import sweep_cron
+from wait_and_dispatch.plans.loader import load_plan
+from wait_and_dispatch.session.advance import read_event
+from wait_and_dispatch.support.errors import UsageError
+
+PLAN = """\
+name: Nightly
+repository: octo/app
+on:
+  workflow_dispatch:
+  schedule:
+    - cron: "30 2 * * *"
+nodes:
+  build:
+    workflow: build.yml
+"""
+ACTION_REF = "wait-and-dispatch/wait-and-dispatch@" + "0" * 40
+
+
+def schedule_event(tmp_path: Path, cron: str) -> dict[str, str]:
+    """A job of a run started by `schedule`, its payload as GitHub writes it (`github.event.schedule`)."""
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps({"schedule": cron}), encoding="utf-8")
+    return {
+        "GITHUB_EVENT_NAME": "schedule",
+        "GITHUB_EVENT_PATH": str(path),
+        "GITHUB_REPOSITORY": "octo/app",
+        "GITHUB_SHA": "a" * 40,
+        "GITHUB_REF": "refs/heads/main",
+        "GITHUB_RUN_ID": "777",
+    }
+
+
+def plan_file(tmp_path: Path, text: str = PLAN) -> Path:
+    path = tmp_path / "plan.yml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_plans_own_schedule_still_starts_an_instance(tmp_path: Path) -> None:
+    event = read_event(schedule_event(tmp_path, "30 2 * * *"), load_plan(plan_file(tmp_path)))
+    assert event.starts
+    assert not event.sweep
+
+
+def test_a_schedule_of_another_cron_is_the_sweep_and_starts_nothing(tmp_path: Path) -> None:
+    event = read_event(schedule_event(tmp_path, sweep_cron("15m")), load_plan(plan_file(tmp_path)))
+    assert event.sweep
+    assert not event.starts
+
+
+def test_a_schedule_of_a_plan_with_no_schedule_is_the_sweep(tmp_path: Path) -> None:
+    plan = load_plan(plan_file(tmp_path, PLAN.replace('  schedule:\n    - cron: "30 2 * * *"\n', "")))
+    assert read_event(schedule_event(tmp_path, "0 3 * * *"), plan).sweep
+
+
+@pytest.mark.parametrize(
+    ("every", "cron"),
+    [("15m", "7,22,37,52 * * * *"), ("30m", "7,37 * * * *"), ("1h", "7 * * * *"), ("6h", "7 */6 * * *")],
+)
+def test_the_sweeps_cron_repeats_every_period_away_from_the_top_of_the_hour(every: str, cron: str) -> None:
+    assert sweep_cron(every) == cron
+
+
+def test_the_sweeps_cron_is_none_of_the_plans_own() -> None:
+    assert sweep_cron("1h", ["7 * * * *"]) == "8 * * * *"
+
+
+@pytest.mark.parametrize("every", ["1m", "7m", "90m", "soon"])
+def test_a_sweep_period_that_github_cannot_schedule_is_a_usage_error(every: str) -> None:
+    with pytest.raises(UsageError, match="a schedule runs every 5 minutes at the most"):
+        sweep_cron(every)
+
+
+def emit(tmp_path: Path, *options: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["plan", str(plan_file(tmp_path)), "--emit-workflow", "--output-dir", str(tmp_path / "out")]
+    argv += ["--workflows-dir", str(tmp_path / "none"), "--action-ref", ACTION_REF, *options]
+    code = cli.main(argv, stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_the_advance_orchestrator_with_a_sweep_keeps_the_plans_schedule_and_adds_its_own(
+    tmp_path: Path,
+) -> None:
+    code, _, err = emit(tmp_path, "--advance", "--advance-sweep", "15m")
+    assert code == 0, err
+    written = read_back((tmp_path / "out" / "orchestrator-advance.yml").read_text(encoding="utf-8"))
+    assert written["on"]["schedule"] == [{"cron": "30 2 * * *"}, {"cron": "7,22,37,52 * * * *"}]
+
+
+def test_the_sweep_without_advance_mode_is_a_usage_error(tmp_path: Path) -> None:
+    code, _, err = emit(tmp_path, "--advance-sweep", "15m")
+    assert code == 2
+    assert "--advance-sweep is a trigger of the advance orchestrator" in err
+
+
+def test_the_advance_orchestrator_with_a_sweep_passes_actionlint_and_zizmor(tmp_path: Path) -> None:
+    code, _, err = emit(tmp_path, "--advance", "--advance-sweep", "5m")
+    assert code == 0, err
+    path = str(tmp_path / "out" / "orchestrator-advance.yml")
+    linted = subprocess.run(
+        [*actionlint_command(), path], cwd=ROOT, capture_output=True, text=True, timeout=180
+    )
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    audited = zizmor(path)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
