@@ -128,8 +128,7 @@ def _show_digest(digest: FailureDigest, out: TextIO) -> None:
         print(file=out)
         print_line(f'failed job "{job.name}"{step}: {job.step_url}', file=out)
         for annotation in job.annotations:
-            first = annotation.message.strip().splitlines()[0] if annotation.message.strip() else ""
-            print_line(f"  {annotation.annotation_level}: {annotation.where()} {first}", file=out)
+            print_line(f"  {annotation.annotation_level}: {annotation.said()}".rstrip(), file=out)
         if job.unreadable:
             print_line(f"  not read: {job.unreadable}", file=out)
         if job.log_tail:

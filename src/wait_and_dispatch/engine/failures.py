@@ -80,9 +80,16 @@ class Annotation:
     def is_error(self) -> bool:
         return self.annotation_level == ERROR_LEVEL
 
+    def said(self) -> str:
+        """Where and the message's first line (`tests/test_api.py:42 AssertionError: ...`); empty
+        for an annotation with neither a path nor a message."""
+        message = self.message.strip()
+        return f"{self.where()} {message.splitlines()[0] if message else ''}".strip()
+
     def where(self) -> str:
-        """`tests/test_api.py:42`, `tests/test_api.py:42-44`, or the path alone."""
-        if self.start_line is None:
+        """`tests/test_api.py:42`, `tests/test_api.py:42-44`, the path alone, or nothing without a
+        path (a line of no file says nothing)."""
+        if self.start_line is None or not self.path:
             return self.path
         if self.end_line is not None and self.end_line != self.start_line:
             return f"{self.path}:{self.start_line}-{self.end_line}"
@@ -141,17 +148,15 @@ class FailedJob:
 
     def headline(self) -> str:
         """`job "test (3.12)", step "Run pytest": tests/test_api.py:42 AssertionError: ...`:
-        the job, its first failed step and its first error annotation's first line."""
+        the job, its first failed step and the first error annotation that says something (a
+        path or a message: a blank one is passed over), else another app's output title."""
         what = "check" if self.app else "job"
         parts = [f'{what} "{self.name}"']
         if self.failed_steps:
             parts[0] += f', step "{self.failed_steps[0].name}"'
-        error = self.first_error
-        if error is not None:
-            first_line = error.message.strip().splitlines()[0] if error.message.strip() else ""
-            parts.append(f"{error.where()} {first_line}".strip())
-        elif self.output_title:
-            parts.append(self.output_title)
+        said = next((a.said() for a in self.annotations if a.is_error and a.said()), "")
+        if said or self.output_title:
+            parts.append(said or self.output_title or "")
         return ": ".join(parts)
 
     def as_output(self, budget: int = OUTPUT_BUDGET) -> dict[str, Any]:
