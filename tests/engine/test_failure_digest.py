@@ -264,6 +264,45 @@ def test_jobs_that_cannot_be_read_leave_a_digest_that_says_so_beside_the_failure
     assert result.failure.headline().startswith("no digest: ")
 
 
+def test_a_hint_says_once_that_the_runs_jobs_could_not_be_read(
+    failing: Emulator, make_engine: MakeEngine
+) -> None:
+    failing.inject(Fault(path="/repos/*/actions/runs/*/attempts/*/jobs", status=403, times=None))
+
+    result = make_engine(failing).run(RunRequest(APP, "tests.yml"), WaitOptions(timeout=600))
+
+    error = result.error()
+    assert error is not None and error.hint is not None
+    assert error.hint.startswith("open the run to see which job failed (the run's jobs could not be read: ")
+    assert error.hint.count("could not be read") == 1
+
+
+def test_an_actions_check_whose_job_cannot_be_read_says_what_and_why_once(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_engine: MakeEngine
+) -> None:
+    scenario = _tests_workflow(scenario_dict, [_failing_job("test (3.12)")])
+    scenario["repos"]["octo/app"]["runs"] = [
+        {
+            "workflow": "tests.yml",
+            "event": "push",
+            "head_sha": MAIN_SHA,
+            "head_branch": "main",
+            "created": -300,
+        }
+    ]
+    emulator = start_emulator(scenario)
+    emulator.inject(Fault(path="/repos/*/actions/jobs/*", status=403, times=None))
+
+    result = make_engine(emulator).wait_for_checks(
+        APP, MAIN_SHA, CheckSelection(fail_fast=False), WaitOptions(timeout=600)
+    )
+
+    assert result.failure is not None
+    [job] = result.failure.jobs
+    assert job.unreadable is not None and job.unreadable.startswith("job: ")
+    assert "could not be read" not in job.unreadable  # the edges say that in their own words
+
+
 def test_a_digest_never_outlasts_its_own_deadline(failing: Emulator, make_engine: MakeEngine) -> None:
     # GitHub answers 502 to every read of the jobs: the API layer retries within the digest's
     # deadline, then the digest says it could not read them.

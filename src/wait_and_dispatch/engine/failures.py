@@ -129,7 +129,9 @@ class FailedJob:
     annotations: tuple[Annotation, ...] = ()
     log_tail: str = ""  # at most MAX_LOG_LINES lines, ending at the runner's last `##[error]` line
     read: bool = True  # False: listed only (beyond the first MAX_JOBS_READ failed jobs)
-    unreadable: str | None = None  # one line: what of this job could not be read, and why
+    # One line: what of this job could not be read, and why (`log: ...`, `annotations: ...`,
+    # `job: ...`), for the edges to put after their own words.
+    unreadable: str | None = None
     app: str | None = None  # set for a check run of another app than GitHub Actions
     output_title: str | None = None  # another app's check: its `output.title`
     output_summary: str | None = None  # another app's check: its `output.summary`
@@ -195,8 +197,9 @@ class FailedJob:
 @dataclass(frozen=True)
 class FailureDigest:
     """The failed jobs of one run (or the failed checks of one commit), the first MAX_JOBS_READ
-    read in full. `unreadable` says in one line when the digest could not be read at all: a
-    digest never hides the failure it describes, nor turns it into a hang."""
+    read in full. `unreadable` says in one line when the digest could not be read at all, as a
+    whole clause (`the run's jobs could not be read: ...`) the edges show as it is: a digest never
+    hides the failure it describes, nor turns it into a hang."""
 
     jobs: tuple[FailedJob, ...] = ()
     unreadable: str | None = None
