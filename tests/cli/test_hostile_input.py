@@ -435,6 +435,17 @@ def test_a_plans_progress_lines_show_names_with_control_characters_escaped(
     assert terminal_controls(out + err) == []
 
 
+def test_a_debug_traceback_shows_names_with_control_characters_escaped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with names_hostile_to_a_terminal(monkeypatch, conclusion="failure"):
+        code, out, err = cli("--debug", "run", *FAST, "--workflow", "build.yml")
+    assert code == 1, err
+    assert "Traceback (most recent call last)" in err
+    assert f"ConclusionNotAllowedError: run 9000000001 #1 'Build{SHOWN_TO_A_TERMINAL} [" in err
+    assert terminal_controls(out + err) == []
+
+
 def test_a_debug_traceback_is_shown_verbatim_with_commands_stopped_around_it(
     hostile: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
