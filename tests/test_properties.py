@@ -18,8 +18,9 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.support.hostile import INJECTIONS, runner_commands
+from tests.support.hostile import INJECTIONS, TERMINAL_CONTROLS, runner_commands, terminal_controls
 from tests.support.runner_contract import unescape
+from wait_and_dispatch.cli.exit_codes import handle_errors
 from wait_and_dispatch.emulator import Scenario
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.inputs import (
@@ -33,8 +34,8 @@ from wait_and_dispatch.plans.executor import PlanEvent, PlanEventKind
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.session.progress import PlanProgressPrinter, ProgressPrinter
 from wait_and_dispatch.step.settings import InputValues
-from wait_and_dispatch.support.errors import UsageError
-from wait_and_dispatch.support.text import escape_line, log_line, terminal_text, verbatim
+from wait_and_dispatch.support.errors import DispatchInterrupted, UsageError, WaitAndDispatchError
+from wait_and_dispatch.support.text import escape_line, print_line, terminal_line, terminal_text, verbatim
 
 T = TypeVar("T")
 
@@ -49,17 +50,34 @@ def outcome(call: Callable[[], T]) -> T | UsageError:
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# Text as it arrives from GitHub or a user: any characters, with the runner's own syntax and line
-# breaks of every kind over-represented.
+# Text as it arrives from GitHub or a user: any characters, with the runner's own syntax, line
+# breaks of every kind and a terminal's control sequences over-represented.
 hostile_text = st.one_of(
     st.text(),
     st.lists(
         st.sampled_from(
-            [*INJECTIONS, "::", ":", "%", "%0A", "%25", "\r", "\n", "\r\n", " ", "\t", "\u2028", "x"]
+            [
+                *INJECTIONS,
+                *TERMINAL_CONTROLS,
+                "::",
+                ":",
+                "%",
+                "%0A",
+                "%25",
+                "\r",
+                "\n",
+                "\r\n",
+                " ",
+                "\t",
+                "\u2028",
+                "x",
+            ]
         ),
         max_size=12,
     ).map("".join),
 )
+# Each channel's escaping of a line: the action's log, and the command line's terminal or log file.
+CHANNELS = {"runner": escape_line, "terminal": terminal_line}
 
 
 # -- the log escaping -----------------------------------------------------------------------------
@@ -81,7 +99,7 @@ def test_no_value_escaped_for_a_log_line_is_a_command_or_more_than_one_line(text
 @example("  ::add-mask::x")
 @example("ok [ 50%]\r\n::error::x")
 def test_a_log_line_shown_is_one_line_and_no_command(text: str) -> None:
-    line = log_line(text)
+    line = terminal_line(text)
     assert "\r" not in line and "\n" not in line and line.isprintable()
     assert runner_commands(line) == []
     if text.isprintable() and not text.lstrip().startswith("::"):
@@ -95,14 +113,57 @@ def test_escaping_loses_nothing_the_runner_encoding_would_give_back(text: str) -
 
 
 @FAST
-@given(hostile_text, st.sampled_from(list(ProgressKind)))
-def test_progress_lines_with_a_value_from_github_hold_no_command(text: str, kind: ProgressKind) -> None:
+@given(hostile_text, st.sampled_from(list(ProgressKind)), st.sampled_from(sorted(CHANNELS)))
+def test_progress_lines_with_a_value_from_github_hold_no_command(
+    text: str, kind: ProgressKind, channel: str
+) -> None:
     stream = io.StringIO()
-    printer = ProgressPrinter(stream)
+    printer = ProgressPrinter(stream, escape=CHANNELS[channel])
     printer(ProgressEvent(kind, f"run {text} completed"))
     printer(ProgressEvent(kind, text))
     printer.finish()
     assert runner_commands(stream.getvalue()) == []
+
+
+@FAST
+@given(hostile_text, st.sampled_from(list(ProgressKind)))
+@example("\x1b]0;retitled\x07\x1b[2J\u202egnp.exe", ProgressKind.DISPATCHED)
+def test_the_command_lines_progress_lines_hold_no_control_character(text: str, kind: ProgressKind) -> None:
+    stream = io.StringIO()
+    printer = ProgressPrinter(stream, escape=terminal_line)
+    printer(ProgressEvent(kind, f"run {text} completed"))
+    printer.finish()
+    assert terminal_controls(stream.getvalue()) == []
+
+
+@FAST
+@given(hostile_text)
+@example("\x1b[8mhidden\x1b[0m")
+def test_a_line_the_command_line_prints_is_one_printable_line_and_no_command(text: str) -> None:
+    stream = io.StringIO()
+    print_line(f"error: {text}", file=stream)
+    assert stream.getvalue().endswith("\n") and stream.getvalue().count("\n") == 1
+    assert terminal_controls(stream.getvalue()) == []
+    assert runner_commands(stream.getvalue()) == []
+
+
+@FAST
+@given(hostile_text, hostile_text, st.booleans())
+@example("run 'Build\x1b]0;pwned\x07' failed", "\u202eopen it", False)
+def test_the_command_lines_error_and_hint_hold_no_control_character_or_command(
+    message: str, hint: str, interrupted: bool
+) -> None:
+    def fail() -> None:
+        if interrupted:
+            raise DispatchInterrupted(message, hint=hint)
+        raise WaitAndDispatchError(message, hint=hint)
+
+    stderr = io.StringIO()
+    with handle_errors(stderr, debug=False):
+        fail()
+    assert stderr.getvalue().startswith(("error: ", "interrupted: "))
+    assert terminal_controls(stderr.getvalue()) == []
+    assert runner_commands(stderr.getvalue()) == []
 
 
 @FAST
@@ -116,11 +177,21 @@ def test_text_for_a_terminal_holds_no_control_character_and_stays_on_one_line(te
 
 
 @FAST
-@given(hostile_text, hostile_text)
-def test_plan_progress_lines_hold_no_command(node: str, message: str) -> None:
+@given(hostile_text, hostile_text, st.sampled_from(sorted(CHANNELS)))
+def test_plan_progress_lines_hold_no_command(node: str, message: str, channel: str) -> None:
     stream = io.StringIO()
-    PlanProgressPrinter(stream)(PlanEvent(PlanEventKind.STARTED, node=node, message=message))
+    printer = PlanProgressPrinter(stream, escape=CHANNELS[channel])
+    printer(PlanEvent(PlanEventKind.STARTED, node=node, message=message))
     assert runner_commands(stream.getvalue()) == []
+
+
+@FAST
+@given(hostile_text, hostile_text)
+def test_the_command_lines_plan_progress_lines_hold_no_control_character(node: str, message: str) -> None:
+    stream = io.StringIO()
+    printer = PlanProgressPrinter(stream, escape=terminal_line)
+    printer(PlanEvent(PlanEventKind.STARTED, node=node, message=message))
+    assert terminal_controls(stream.getvalue()) == []
 
 
 @FAST

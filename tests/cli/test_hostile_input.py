@@ -1,11 +1,14 @@
 """Hostile and malformed input on the command line: refused as usage errors (exit 2) with a hint,
-before anything is sent to GitHub, never a traceback and never a wait without end."""
+before anything is sent to GitHub, never a traceback and never a wait without end; and names from
+GitHub that try to become workflow commands or take over the terminal, shown as text."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +16,14 @@ from tests.cli.conftest import serve_to_the_cli
 from tests.cli.test_job_commands import FAST, cli
 from tests.conftest import MAIN_SHA
 from tests.edges.test_action import fast_scenario
-from tests.support.hostile import HOSTILE, alias_bomb, runner_commands, with_hostile_names
+from tests.support.hostile import (
+    HOSTILE,
+    alias_bomb,
+    runner_commands,
+    terminal_controls,
+    with_hostile_names,
+    with_names_hostile_to_a_terminal,
+)
 from wait_and_dispatch.emulator import Emulator, Scenario
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.step.catalogue import INPUTS
@@ -330,7 +340,7 @@ def test_hostile_names_in_a_run_and_its_failure_reach_no_line_as_a_command(
 ) -> None:
     code, out, err = cli("run", *FAST, "--workflow", "build.yml", "--artifact", "*", "--path", str(tmp_path))
     assert code == 1, err
-    assert "Build%0A::error title=forged::pwned" in err  # shown, on its own line, escaped
+    assert "Build\\n::error title=forged::pwned" in err  # shown, on its own line, escaped
     assert runner_commands(out + "\n" + err) == []
 
 
@@ -338,7 +348,7 @@ def test_hostile_check_names_reach_no_line_as_a_command(hostile: Emulator) -> No
     assert cli("run", *FAST, "--workflow", "build.yml")[0] == 1
     code, out, err = cli("checks", *FAST, "--sha", MAIN_SHA, "--checks-discovery-timeout", "1s", "--json")
     assert code == 1, err
-    assert "build%0A::error" in err
+    assert "build\\n::error" in err
     assert runner_commands(out + "\n" + err) == []
 
 
@@ -355,6 +365,85 @@ def test_hostile_names_in_a_plans_progress_reach_no_line_as_a_command(
     code, out, err = cli("plan", str(plan), "--workdir", str(tmp_path))
     assert code == 1, err
     assert runner_commands(out + "\n" + err) == []
+
+
+# -- names from GitHub that try to take over the terminal the command line prints to ----------------
+
+# How the command line shows them: each control character as its escape, `%0A` as it is.
+SHOWN_TO_A_TERMINAL = (
+    "%0A\\x1b[2J\\x1b[H\\x1b]0;retitled\\x07\\x1b[8mhidden\\x1b[0m\\x9b31m\\x08\\x08"
+    "\\u202a\\u202b\\u202c\\u202d\\u202e\\u2066\\u2067\\u2068\\u2069"
+)
+
+
+@contextlib.contextmanager
+def names_hostile_to_a_terminal(monkeypatch: pytest.MonkeyPatch, **workflow: Any) -> Iterator[Emulator]:
+    scenario = with_names_hostile_to_a_terminal(fast_scenario(**workflow))
+    with serve_to_the_cli(monkeypatch, scenario) as emulator:
+        yield emulator
+
+
+def test_a_failed_runs_error_and_hint_show_its_names_control_characters_escaped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with names_hostile_to_a_terminal(monkeypatch, conclusion="failure"):
+        code, out, err = cli("run", *FAST, "--workflow", "build.yml")
+    assert code == 1, err
+    error = next(line for line in err.splitlines() if line.startswith("error: "))
+    assert f'job "build{SHOWN_TO_A_TERMINAL}"' in error
+    assert f'step "Run tests{SHOWN_TO_A_TERMINAL}"' in error
+    assert f"tests/test_app.py:7 assert{SHOWN_TO_A_TERMINAL}" in error
+    assert terminal_controls(out + err) == []
+
+
+def test_progress_lines_show_a_run_title_and_an_artifact_name_with_control_characters_escaped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with names_hostile_to_a_terminal(monkeypatch):
+        code, out, err = cli(
+            "run", *FAST, "--workflow", "build.yml", "--artifact", "*", "--path", str(tmp_path)
+        )
+    assert code == 0, err
+    assert f"'Build{SHOWN_TO_A_TERMINAL} [" in err
+    assert f"package{SHOWN_TO_A_TERMINAL}" in err
+    assert terminal_controls(out + err) == []
+
+
+def test_check_names_with_control_characters_are_shown_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    with names_hostile_to_a_terminal(monkeypatch, conclusion="failure"):
+        assert cli("run", *FAST, "--workflow", "build.yml")[0] == 1
+        code, out, err = cli("checks", *FAST, "--sha", MAIN_SHA, "--checks-discovery-timeout", "1s")
+    assert code == 1, err
+    assert f"build{SHOWN_TO_A_TERMINAL}" in err
+    assert terminal_controls(out + err) == []
+
+
+def test_a_plans_progress_lines_show_names_with_control_characters_escaped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    plan = tmp_path / "pipeline.yml"
+    plan.write_text(
+        "repository: octo/app\n"
+        "defaults: {timeout: 1m, poll-interval: 0.5s, max-poll-interval: 1s}\n"
+        "nodes:\n  build: {workflow: build.yml}\n",
+        encoding="utf-8",
+    )
+    with names_hostile_to_a_terminal(monkeypatch, conclusion="failure"):
+        code, out, err = cli("plan", str(plan), "--workdir", str(tmp_path))
+    assert code == 1, err
+    assert f'job "build{SHOWN_TO_A_TERMINAL}"' in out + err
+    assert terminal_controls(out + err) == []
+
+
+def test_a_debug_traceback_shows_names_with_control_characters_escaped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with names_hostile_to_a_terminal(monkeypatch, conclusion="failure"):
+        code, out, err = cli("--debug", "run", *FAST, "--workflow", "build.yml")
+    assert code == 1, err
+    assert "Traceback (most recent call last)" in err
+    assert f"ConclusionNotAllowedError: run 9000000001 #1 'Build{SHOWN_TO_A_TERMINAL} [" in err
+    assert terminal_controls(out + err) == []
 
 
 def test_a_debug_traceback_is_shown_verbatim_with_commands_stopped_around_it(

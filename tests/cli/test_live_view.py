@@ -19,6 +19,7 @@ import pytest
 
 from tests.cli.conftest import serve_to_the_cli
 from tests.edges.test_action import fast_scenario
+from tests.support.hostile import TERMINAL_CONTROLS, with_names_hostile_to_a_terminal
 from tests.support.small_plan import small_scenario, write_plan
 from wait_and_dispatch.cli.main import main
 from wait_and_dispatch.emulator import Emulator
@@ -32,6 +33,7 @@ from wait_and_dispatch.session.progress import (
     plan_progress_printer,
     progress_printer,
 )
+from wait_and_dispatch.support.text import terminal_line
 
 FAST = ["--repo", "octo/app", "--poll-interval", "1s", "--max-poll-interval", "2s", "--timeout", "1m"]
 MB = 1_000_000
@@ -203,7 +205,7 @@ def test_a_terminal_gets_the_live_view_and_anything_else_plain_lines() -> None:
 
 def test_plain_lines_leave_the_drawings_events_out() -> None:
     stream = io.StringIO()
-    printer = ProgressPrinter(stream)
+    printer = ProgressPrinter(stream, escape=terminal_line)
     printer(jobs_event(JobProgress("test", "in_progress", None, "Run pytest")))
     printer(download(MB, 5 * MB))
     assert stream.getvalue() == ""
@@ -373,6 +375,23 @@ def test_plan_on_a_terminal_draws_its_nodes_and_gives_the_cursor_back(
         ["test", "success"],
         ["report", "success"],
     ]
+
+
+def test_a_plans_failure_line_on_a_terminal_shows_a_name_escaped_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TERM", "xterm-256color")
+    plan = tmp_path / "pipeline.yml"
+    plan.write_text("repository: octo/app\nnodes:\n  build: {workflow: build.yml, timeout: 1m}\n")
+    err = Terminal()
+    with serve_to_the_cli(monkeypatch, with_names_hostile_to_a_terminal(fast_scenario(conclusion="failure"))):
+        code = main(["plan", str(plan), "--workdir", str(tmp_path)], stdout=io.StringIO(), stderr=err)
+
+    assert code == 1, err.getvalue()
+    written = err.getvalue()
+    assert 'failed: job "build%0A\\x1b[2J\\x1b[H\\x1b]0;retitled\\x07' in written  # `%0A` as GitHub gave it
+    assert "%250A" not in written
+    assert not [raw for raw in TERMINAL_CONTROLS if raw in written]
 
 
 # -- which jobs watch the engine is asked for ---------------------------------------------------------

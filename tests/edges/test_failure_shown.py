@@ -17,6 +17,7 @@ from tests.edges.test_summary import check, run_result, workflow_run
 from tests.support.failure_digests import (
     HOSTILE_TEXT,
     JOB_URL,
+    JOBS_UNREADABLE,
     LOG_TAIL,
     STEP_URL,
     annotation,
@@ -108,11 +109,13 @@ def test_another_conclusion_than_failure_is_said_as_it_is() -> None:
 
 
 def test_an_unreadable_digest_keeps_the_plain_line_and_says_why_in_the_hint() -> None:
-    error = error_of(failed_run(digest(unreadable="the jobs answered 403")))
+    error = error_of(failed_run(digest(unreadable=JOBS_UNREADABLE)))
     assert error.message == (
         f"run 9000000001 #42 'Tests' concluded failure (allowed: success): {RUN_URL}"
     )  # what failed, and nothing else: no job is named that was not read
-    assert error.hint is not None and "its jobs could not be read: the jobs answered 403" in error.hint
+    assert error.hint is not None
+    assert error.hint.startswith(f"open the run to see which job failed ({JOBS_UNREADABLE}), or widen")
+    assert error.hint.count("could not be read") == 1
 
 
 def test_without_a_digest_the_line_and_hint_are_as_before() -> None:
@@ -149,11 +152,11 @@ def test_another_apps_failed_check_is_named_with_its_title() -> None:
 
 
 def test_an_unreadable_checks_digest_keeps_the_plain_checks_line() -> None:
-    error = error_of(failed_checks(digest(unreadable="timed out"), "lint"))
+    error = error_of(failed_checks(digest(unreadable=JOBS_UNREADABLE), "lint"))
     assert error.message == (
         "checks failed on 4f2c1a9: lint (failure) (allowed: skipped, success): https://github.com/octo/app/runs/0"
     )
-    assert error.hint is not None and "could not be read: timed out" in error.hint
+    assert error.hint is not None and f"({JOBS_UNREADABLE})" in error.hint
 
 
 def test_a_hostile_error_line_prints_as_one_line_that_is_no_command() -> None:
@@ -313,10 +316,9 @@ def test_jobs_beyond_the_first_read_are_listed_with_links() -> None:
 
 
 def test_an_unreadable_digest_says_so_in_one_line() -> None:
-    markdown = run_summary(
-        failed_run(digest(unreadable="the jobs answered 403")), repository="o/a", workflow=None
-    )
-    assert "The failed jobs could not be read: the jobs answered 403." in markdown
+    markdown = run_summary(failed_run(digest(unreadable=JOBS_UNREADABLE)), repository="o/a", workflow=None)
+    assert "The run's jobs could not be read: the jobs answered 403." in markdown
+    assert markdown.count("could not be read") == 1
     assert "### ❌ Job" not in markdown
 
 

@@ -140,6 +140,51 @@ def test_a_failed_run_names_the_failed_job_its_step_its_annotations_and_its_log_
     assert "Run pip install -e ." not in lines  # an earlier step's section is not the failure's
 
 
+BLANK_ERROR = {"path": "", "level": "failure", "message": "  "}
+
+
+def test_a_blank_error_annotation_without_a_path_is_passed_over_in_the_headline(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_engine: MakeEngine
+) -> None:
+    jobs = [_failing_job("test (3.12)", annotations=[BLANK_ERROR])]
+    emulator = start_emulator(_tests_workflow(scenario_dict, jobs))
+
+    result = make_engine(emulator).run(RunRequest(APP, "tests.yml"), WaitOptions(timeout=600))
+
+    assert result.failure is not None
+    assert [a.where() for a in result.failure.jobs[0].annotations] == ["", ".github:1"]
+    # The runner's own error after it: what the step's process said, with no dangling `: `.
+    assert result.failure.headline() == (
+        'job "test (3.12)", step "Run pytest": .github:1 Process completed with exit code 1.'
+    )
+
+
+def test_a_check_whose_only_error_annotation_is_blank_is_headlined_by_its_name_alone(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_engine: MakeEngine
+) -> None:
+    scenario_dict["repos"]["octo/app"]["check_runs"] = [
+        {
+            "name": "lint/strict",
+            "head_sha": MAIN_SHA,
+            "app": "linter",
+            "created": -60,
+            "timeline": {"queued": 0, "duration": 10},
+            "conclusion": "failure",
+            "annotations": [BLANK_ERROR],
+        }
+    ]
+    emulator = start_emulator(scenario_dict)
+
+    result = make_engine(emulator).wait_for_checks(
+        APP, MAIN_SHA, CheckSelection(fail_fast=False), WaitOptions(timeout=600)
+    )
+
+    assert result.failure is not None
+    assert result.failure.headline() == 'check "lint/strict"'
+    error = result.error()
+    assert error is not None and not error.message.rstrip().endswith(":")
+
+
 def test_a_successful_run_reads_no_annotations_and_no_logs(
     emulator: Emulator, make_engine: MakeEngine
 ) -> None:
@@ -217,6 +262,45 @@ def test_jobs_that_cannot_be_read_leave_a_digest_that_says_so_beside_the_failure
     assert result.failure.unreadable is not None
     assert result.failure.unreadable.startswith("the run's jobs could not be read: ")
     assert result.failure.headline().startswith("no digest: ")
+
+
+def test_a_hint_says_once_that_the_runs_jobs_could_not_be_read(
+    failing: Emulator, make_engine: MakeEngine
+) -> None:
+    failing.inject(Fault(path="/repos/*/actions/runs/*/attempts/*/jobs", status=403, times=None))
+
+    result = make_engine(failing).run(RunRequest(APP, "tests.yml"), WaitOptions(timeout=600))
+
+    error = result.error()
+    assert error is not None and error.hint is not None
+    assert error.hint.startswith("open the run to see which job failed (the run's jobs could not be read: ")
+    assert error.hint.count("could not be read") == 1
+
+
+def test_an_actions_check_whose_job_cannot_be_read_says_what_and_why_once(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_engine: MakeEngine
+) -> None:
+    scenario = _tests_workflow(scenario_dict, [_failing_job("test (3.12)")])
+    scenario["repos"]["octo/app"]["runs"] = [
+        {
+            "workflow": "tests.yml",
+            "event": "push",
+            "head_sha": MAIN_SHA,
+            "head_branch": "main",
+            "created": -300,
+        }
+    ]
+    emulator = start_emulator(scenario)
+    emulator.inject(Fault(path="/repos/*/actions/jobs/*", status=403, times=None))
+
+    result = make_engine(emulator).wait_for_checks(
+        APP, MAIN_SHA, CheckSelection(fail_fast=False), WaitOptions(timeout=600)
+    )
+
+    assert result.failure is not None
+    [job] = result.failure.jobs
+    assert job.unreadable is not None and job.unreadable.startswith("job: ")
+    assert "could not be read" not in job.unreadable  # the edges say that in their own words
 
 
 def test_a_digest_never_outlasts_its_own_deadline(failing: Emulator, make_engine: MakeEngine) -> None:

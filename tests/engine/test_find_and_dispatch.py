@@ -35,6 +35,7 @@ from wait_and_dispatch.support.errors import (
     UsageError,
     ValidationFailedError,
 )
+from wait_and_dispatch.support.text import escape_line
 
 StartEmulator = Callable[[dict[str, Any]], Emulator]
 MakeApi = Callable[..., GitHubApi]
@@ -735,7 +736,7 @@ def test_the_wait_for_the_run_to_be_listed_is_said_once_then_only_polls(
     assert len(listed) == 1 and listed[0].kind == "correlating"
     assert len(polls) >= 10, "each later look is a poll event"
     out = io.StringIO()
-    printer = ProgressPrinter(out)
+    printer = ProgressPrinter(out, escape=escape_line)
     for event in events:
         printer(event)
     assert out.getvalue().count("not listed yet") <= 1, "a log gets at most one poll line a minute"

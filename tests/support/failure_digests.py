@@ -15,6 +15,8 @@ LOG_TAIL = (
     "E   AssertionError: expected 200, got 500\n"
     "##[error]Process completed with exit code 1."
 )
+# A digest's `unreadable` as the engine words it (tests/engine/test_failure_digest.py): a whole clause.
+JOBS_UNREADABLE = "the run's jobs could not be read: the jobs answered 403"
 # What someone who can push to the downstream repository can make a job print or annotate: the
 # runner's commands, Markdown that would split a table cell, close the summary's folded block or
 # its fence, and HTML.

@@ -25,6 +25,20 @@ INJECTIONS = (
     "\n::group::forged group",
 )
 HOSTILE = "".join(INJECTIONS)
+# ...and at a terminal that shows the command line's output: clear the screen, retitle the window
+# (OSC 0, ended by BEL), hide text (SGR 8), a C1 CSI (U+009B, ESC [ in one character), a
+# backspace, and the bidirectional overrides and isolates that show text reversed
+# (U+202A-U+202E, U+2066-U+2069; "Trojan Source", CVE-2021-42574).
+TERMINAL_CONTROLS = (
+    "\x1b[2J\x1b[H",
+    "\x1b]0;retitled\x07",
+    "\x1b[8mhidden\x1b[0m",
+    "\x9b31m",
+    "\x08\x08",
+    "\u202a\u202b\u202c\u202d\u202e",
+    "\u2066\u2067\u2068\u2069",
+)
+HOSTILE_TO_A_TERMINAL = "".join(TERMINAL_CONTROLS)
 
 
 def runner_commands(output: str) -> list[tuple[str, str]]:
@@ -51,6 +65,13 @@ def runner_commands(output: str) -> list[tuple[str, str]]:
     return found
 
 
+def terminal_controls(output: str) -> list[str]:
+    """Every character of `output` a terminal would obey rather than show (not printable, in
+    Python's sense: Unicode's Other and Separator categories but the space), but the line feeds
+    that end its lines."""
+    return [char for char in output.replace("\n", "") if not char.isprintable()]
+
+
 def with_hostile_names(scenario: dict[str, Any]) -> dict[str, Any]:
     """`scenario` (the tests' base one) with `HOSTILE` in the workflow's name, its runs' titles and
     its job (and so check run) name. Not in its artifact's name: GitHub refuses a colon, CR or LF
@@ -59,4 +80,23 @@ def with_hostile_names(scenario: dict[str, Any]) -> dict[str, Any]:
     build["name"] = f"Build{HOSTILE}"
     build["run_name"] = f"Build{HOSTILE} [${{{{ inputs.correlation_id }}}}]"
     build["jobs"][0]["name"] = f"build{HOSTILE}"
+    return scenario
+
+
+def with_names_hostile_to_a_terminal(scenario: dict[str, Any]) -> dict[str, Any]:
+    """`scenario` (the tests' base one) with `HOSTILE_TO_A_TERMINAL` and a runner-escaped line break
+    (`%0A`) in the workflow's name, its runs' titles, its job's and failing step's names, its
+    error annotation and its artifact's name (GitHub refuses none of these characters there)."""
+    build = scenario["repos"]["octo/app"]["workflows"][0]
+    hostile = f"%0A{HOSTILE_TO_A_TERMINAL}"
+    build["name"] = f"Build{hostile}"
+    build["run_name"] = f"Build{hostile} [${{{{ inputs.correlation_id }}}}]"
+    step = f"Run tests{hostile}"
+    build["jobs"][0].update(
+        name=f"build{hostile}",
+        steps=["Set up job", step],
+        fails_at=step,
+        annotations=[{"path": "tests/test_app.py", "start_line": 7, "message": f"assert{hostile}"}],
+    )
+    build["artifacts"][0]["name"] = f"package{hostile}"
     return scenario

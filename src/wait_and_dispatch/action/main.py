@@ -58,7 +58,7 @@ from wait_and_dispatch.support.errors import (
     PlanFileError,
     WaitAndDispatchError,
 )
-from wait_and_dispatch.support.text import print_line
+from wait_and_dispatch.support.text import escape_line
 
 STATE_DISPATCHED = "dispatched-runs"
 # github-token and the peers' names for it: masked from the raw variables, before anything is read.
@@ -224,7 +224,9 @@ class _Step:
 
 def _main(step: _Step, settings: JobSettings) -> int:
     runner = step.runner
-    printer = ProgressPrinter(step.stdout)  # also keeps the ids of the runs we dispatch
+    # Lines of the runner's log, escaped as the runner encodes a command's data. Also keeps the
+    # ids of the runs we dispatch.
+    printer = ProgressPrinter(step.stdout, escape=escape_line)
     dispatched = printer.dispatched
     cancelled: list[int] = []
 
@@ -311,7 +313,7 @@ def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
     """`plan:` given: run the plan (or, with plan-node, one node of it) instead of one workflow."""
     runner, values, environ = step.runner, step.values, step.environ
     repository = plan_repository(plan, settings)
-    printer = PlanProgressPrinter(step.stdout)
+    printer = PlanProgressPrinter(step.stdout, escape=escape_line)
     cancelled: list[int] = []
 
     def on_event(event: PlanEvent, plan_runner: PlanRunner | None) -> None:
@@ -367,7 +369,7 @@ def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
         return 0
     for advanced in report.advanced:
         for line in advanced.lines:
-            print_line(line, file=step.stdout)
+            step.stdout.write(escape_line(line) + "\n")
     runner.set_outputs(report.outputs)  # before failing: `if: failure()` steps read them
     if settings.summary:
         if report.result is not None:

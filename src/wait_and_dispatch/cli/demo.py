@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from wait_and_dispatch.github_api import GitHubApi, RetryEvent
 from wait_and_dispatch.support.clock import ScaledClock
 from wait_and_dispatch.support.errors import ExitCode
-from wait_and_dispatch.support.text import log_line, print_line
+from wait_and_dispatch.support.text import print_line
 
 if TYPE_CHECKING:
     from wait_and_dispatch.emulator import Emulator, JobContext
@@ -40,7 +40,7 @@ class _Printer:
 
     def __call__(self, message: str) -> None:
         elapsed = int(self.clock.now() - self.start)
-        print(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {message}", file=self.out, flush=True)
+        print_line(f"[{elapsed // 60:02d}:{elapsed % 60:02d}] {message}", file=self.out, flush=True)
 
 
 def run_demo(*, speed: float = 30.0, path: str | None = None, failure: bool = False, out: TextIO) -> int:
@@ -103,10 +103,11 @@ def _main_job(api: GitHubApi, say: _Printer, folder: Path, out: TextIO, *, failu
     outputs = run_outputs(result)
     print("\noutputs:", file=out)
     for key in ("run-id", "run-url", "run-number", "conclusion", "head-sha", "dispatched", "duration"):
-        print(f"  {key}: {outputs[key]}", file=out)
+        print_line(f"  {key}: {outputs[key]}", file=out)
     for artifact in result.artifacts:
         verdict = "sha256 verified" if artifact.verified else "no digest to check"
-        print(f"  artifact {artifact.name}: {artifact.size:,} bytes, {verdict} -> {artifact.path}", file=out)
+        said = f"{artifact.size:,} bytes, {verdict} -> {artifact.path}"
+        print_line(f"  artifact {artifact.name}: {said}", file=out)
     print(f"\nAPI cost: {result.cost.describe()}", file=out)
     error = result.error()
     if error is not None:
@@ -127,14 +128,13 @@ def _show_digest(digest: FailureDigest, out: TextIO) -> None:
         print(file=out)
         print_line(f'failed job "{job.name}"{step}: {job.step_url}', file=out)
         for annotation in job.annotations:
-            first = annotation.message.strip().splitlines()[0] if annotation.message.strip() else ""
-            print_line(f"  {annotation.annotation_level}: {annotation.where()} {first}", file=out)
+            print_line(f"  {annotation.annotation_level}: {annotation.said()}".rstrip(), file=out)
         if job.unreadable:
             print_line(f"  not read: {job.unreadable}", file=out)
         if job.log_tail:
             print_line(f"  the log's last {len(job.log_tail.splitlines())} lines:", file=out)
             for line in job.log_tail.splitlines():
-                print(f"    {log_line(line)}", file=out)
+                print_line(f"    {line}", file=out)
 
 
 def _describe_retry(event: RetryEvent) -> str:

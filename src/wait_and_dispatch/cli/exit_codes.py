@@ -8,7 +8,7 @@ from typing import TextIO
 
 from wait_and_dispatch.session.boundary import Secrets, traceback_lines, unexpected
 from wait_and_dispatch.support.errors import DispatchInterrupted, ExitCode, WaitAndDispatchError
-from wait_and_dispatch.support.text import print_line
+from wait_and_dispatch.support.text import print_line, terminal_text
 
 
 @contextlib.contextmanager
@@ -32,9 +32,9 @@ def handle_errors(
         status[0] = int(ExitCode.INTERRUPTED)
     except Exception as caught:  # noqa: BLE001 - the one boundary: every error ends here, reported
         error = caught if isinstance(caught, WaitAndDispatchError) else unexpected(caught, secrets)
-        if debug:
+        if debug:  # its lines as they are, but for the characters a terminal would obey
             for line in traceback_lines(in_actions=in_actions, secrets=secrets):
-                stderr.write(line + "\n")
+                stderr.write(terminal_text(line) + "\n")
         for detail in error.details:
             print_line(detail, file=stderr)
         print_line(f"error: {error.message}", file=stderr)

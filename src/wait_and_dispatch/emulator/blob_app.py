@@ -21,7 +21,11 @@ from typing import TYPE_CHECKING
 from werkzeug.http import http_date
 from werkzeug.wrappers import Request, Response
 
-from wait_and_dispatch.emulator.blob_urls import check_blob_signature, check_log_signature
+from wait_and_dispatch.emulator.blob_urls import (
+    check_blob_signature,
+    check_log_signature,
+    content_disposition,
+)
 from wait_and_dispatch.emulator.faults import BLOB_BODY_KINDS, Fault, FaultSet, drop_connection
 from wait_and_dispatch.emulator.job_logs import job_log, run_logs_zip
 from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
@@ -159,7 +163,7 @@ class BlobApp:
         start, end = 0, size - 1
         headers = [
             ("Content-Type", rsct or "application/zip"),
-            ("Content-Disposition", rscd or f'attachment; filename="{artifact.spec.name}.zip"'),
+            ("Content-Disposition", rscd or content_disposition(f"{artifact.spec.name}.zip")),
             ("Last-Modified", http_date(created)),
             ("Accept-Ranges", "bytes"),
             ("ETag", f'"0x8DC{artifact.id:013X}"'),

@@ -46,10 +46,11 @@ def blob_overrides(art: Artifact) -> tuple[str, str]:
 
 
 def content_disposition(name: str) -> str:
-    """`attachment` with the name: ASCII as is, else an ASCII stand-in and `filename*` (RFC 6266)."""
-    if name.isascii() and '"' not in name and "\\" not in name:
+    """`attachment` with the name: printable ASCII as is, else an ASCII stand-in and `filename*`
+    (RFC 6266). A header holds no control character (RFC 9110, 5.5), and an artifact's name may."""
+    if name.isascii() and name.isprintable() and '"' not in name and "\\" not in name:
         return f'attachment; filename="{name}"'
-    fallback = "".join(c if c.isascii() and c not in '"\\' else "_" for c in name)
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(name, safe='')}"
 
 

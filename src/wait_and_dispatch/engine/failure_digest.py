@@ -184,7 +184,8 @@ def _check_digest(api: GitHubApi, repo: Repository, check: CheckRun, *, read: bo
         try:
             job = _Job.from_api(api.get(f"{repo.api_path}/actions/jobs/{check.id}").data)
         except WaitAndDispatchError as exc:
-            return replace(listed, unreadable=f"the job could not be read: {exc.message}")
+            # `what: why`, as the log's and the annotations' problems are said.
+            return replace(listed, unreadable=f"job: {exc.message}")
         return _job_digest(api, repo, job, read=True)
     problems: list[str] = []
     title = summary = None

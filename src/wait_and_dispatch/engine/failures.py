@@ -80,9 +80,16 @@ class Annotation:
     def is_error(self) -> bool:
         return self.annotation_level == ERROR_LEVEL
 
+    def said(self) -> str:
+        """Where and the message's first line (`tests/test_api.py:42 AssertionError: ...`); empty
+        for an annotation with neither a path nor a message."""
+        message = self.message.strip()
+        return f"{self.where()} {message.splitlines()[0] if message else ''}".strip()
+
     def where(self) -> str:
-        """`tests/test_api.py:42`, `tests/test_api.py:42-44`, or the path alone."""
-        if self.start_line is None:
+        """`tests/test_api.py:42`, `tests/test_api.py:42-44`, the path alone, or nothing without a
+        path (a line of no file says nothing)."""
+        if self.start_line is None or not self.path:
             return self.path
         if self.end_line is not None and self.end_line != self.start_line:
             return f"{self.path}:{self.start_line}-{self.end_line}"
@@ -122,7 +129,9 @@ class FailedJob:
     annotations: tuple[Annotation, ...] = ()
     log_tail: str = ""  # at most MAX_LOG_LINES lines, ending at the runner's last `##[error]` line
     read: bool = True  # False: listed only (beyond the first MAX_JOBS_READ failed jobs)
-    unreadable: str | None = None  # one line: what of this job could not be read, and why
+    # One line: what of this job could not be read, and why (`log: ...`, `annotations: ...`,
+    # `job: ...`), for the edges to put after their own words.
+    unreadable: str | None = None
     app: str | None = None  # set for a check run of another app than GitHub Actions
     output_title: str | None = None  # another app's check: its `output.title`
     output_summary: str | None = None  # another app's check: its `output.summary`
@@ -141,17 +150,15 @@ class FailedJob:
 
     def headline(self) -> str:
         """`job "test (3.12)", step "Run pytest": tests/test_api.py:42 AssertionError: ...`:
-        the job, its first failed step and its first error annotation's first line."""
+        the job, its first failed step and the first error annotation that says something (a
+        path or a message: a blank one is passed over), else another app's output title."""
         what = "check" if self.app else "job"
         parts = [f'{what} "{self.name}"']
         if self.failed_steps:
             parts[0] += f', step "{self.failed_steps[0].name}"'
-        error = self.first_error
-        if error is not None:
-            first_line = error.message.strip().splitlines()[0] if error.message.strip() else ""
-            parts.append(f"{error.where()} {first_line}".strip())
-        elif self.output_title:
-            parts.append(self.output_title)
+        said = next((a.said() for a in self.annotations if a.is_error and a.said()), "")
+        if said or self.output_title:
+            parts.append(said or self.output_title or "")
         return ": ".join(parts)
 
     def as_output(self, budget: int = OUTPUT_BUDGET) -> dict[str, Any]:
@@ -190,8 +197,9 @@ class FailedJob:
 @dataclass(frozen=True)
 class FailureDigest:
     """The failed jobs of one run (or the failed checks of one commit), the first MAX_JOBS_READ
-    read in full. `unreadable` says in one line when the digest could not be read at all: a
-    digest never hides the failure it describes, nor turns it into a hang."""
+    read in full. `unreadable` says in one line when the digest could not be read at all, as a
+    whole clause (`the run's jobs could not be read: ...`) the edges show as it is: a digest never
+    hides the failure it describes, nor turns it into a hang."""
 
     jobs: tuple[FailedJob, ...] = ()
     unreadable: str | None = None

@@ -249,7 +249,6 @@ def failure_hint(digest: FailureDigest | None, run_url: str, allowed: str) -> st
         the_run = f" (the run: {run_url})" if run_url else ""
         opened = f"open the failed {what}: {job.step_url}{the_run}; " if job.step_url else ""
         return f"{opened}{widen}"
-    if digest.unreadable:
-        unread = f"its jobs could not be read: {digest.unreadable}"
-        return f"open the run to see which job failed ({unread}), or {widen}"
+    if digest.unreadable:  # a whole clause: what could not be read, and why
+        return f"open the run to see which job failed ({digest.unreadable}), or {widen}"
     return None

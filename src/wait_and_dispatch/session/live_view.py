@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from wait_and_dispatch.engine.progress import JobProgress, ProgressEvent, ProgressKind, format_seconds
 from wait_and_dispatch.session.progress import PlanProgressPrinter, ProgressPrinter, is_line
-from wait_and_dispatch.support.text import escape_line, terminal_text
+from wait_and_dispatch.support.text import terminal_line, terminal_text
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -91,8 +91,9 @@ def _live(console: Console, drawing: Callable[[], RenderableType]) -> Live:
 def _line(message: str) -> Text:
     from rich.text import Text
 
-    # escape_line as well: a line on a terminal that a runner still reads is no command.
-    return Text(escape_line(terminal_text(message)))
+    # A whole line, as the plain printer's: escaped once, for the command line's channel (no
+    # control character, no leading `::`), never for the runner's too (`%0A` stays `%0A`).
+    return Text(terminal_line(message))
 
 
 def _state(word: str) -> Text:
@@ -119,7 +120,7 @@ class LiveView(ProgressPrinter):
         clock: Callable[[], float] = time.monotonic,
         record: bool = False,
     ) -> None:
-        super().__init__(stream)
+        super().__init__(stream, escape=terminal_line)
         self._environ = environ
         self._width = width
         self._clock = clock
@@ -269,7 +270,7 @@ class PlanLiveView(PlanProgressPrinter):
         width: int | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        super().__init__(stream)
+        super().__init__(stream, escape=terminal_line)
         self._environ = environ
         self._width = width
         self._clock = clock

@@ -3,8 +3,10 @@
 An edge module: it prints. In CI logs (not a TTY) every line is plain text without control
 characters, and the "still waiting" lines are thinned to one a minute. In a terminal the CLI
 draws a live view instead (`session/live_view.py`, which alone imports Rich); `progress_printer`
-chooses. Every line goes through `support.text.escape_line`: run titles and names come from
-GitHub and must not become commands.
+chooses. Run titles and names come from GitHub: every line goes through the escaping of the
+channel it is printed to, which the edge hands in (`support.text.escape_line` for the action's
+log, `terminal_line` for the command line's terminal or log file), so it never becomes a workflow
+command, nor moves a terminal's cursor.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import io
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
 from wait_and_dispatch.github_api import ApiNotice, RetryEvent
-from wait_and_dispatch.support.text import escape_line
+from wait_and_dispatch.support.text import terminal_line
 
 if TYPE_CHECKING:
     from wait_and_dispatch.plans.executor import PlanEvent
@@ -26,6 +28,8 @@ _POLL_LINE_EVERY = 60.0  # seconds between "still waiting" lines in logs
 # State for a display to draw, not something that happened: the jobs of a run (each poll may bring
 # them) and the bytes of a download (several a second). A log gets no line for them.
 _DISPLAY_ONLY = frozenset({ProgressKind.JOBS, ProgressKind.DOWNLOAD})
+
+Escape = Callable[[str], str]  # a line as its channel must receive it (`support.text`)
 
 
 def progress_stream(stderr: TextIO, *, quiet: bool) -> TextIO:
@@ -52,7 +56,7 @@ def progress_printer(stderr: TextIO, environ: Mapping[str, str], *, quiet: bool)
         from wait_and_dispatch.session.live_view import LiveView
 
         return LiveView(stream, environ)
-    return ProgressPrinter(stream)
+    return ProgressPrinter(stream, escape=terminal_line)
 
 
 def plan_progress_printer(
@@ -65,7 +69,7 @@ def plan_progress_printer(
         from wait_and_dispatch.session.live_view import PlanLiveView
 
         return PlanLiveView(stream, environ, nodes)
-    return PlanProgressPrinter(stream)
+    return PlanProgressPrinter(stream, escape=terminal_line)
 
 
 class _Discard(io.StringIO):
@@ -79,7 +83,8 @@ class _Discard(io.StringIO):
 
 
 class ProgressPrinter:
-    """A step's progress as plain lines, timestamped, "still waiting" thinned to one a minute.
+    """A step's progress as plain lines, timestamped, "still waiting" thinned to one a minute,
+    each through `escape` (the channel's escaping).
 
     Also keeps the ids of the runs dispatched (cancelled if the step is interrupted)."""
 
@@ -88,8 +93,9 @@ class ProgressPrinter:
     # starts or ends). Lines show no JOBS event, so a log leaves the engine on its cheap watch.
     draws_job_steps = False
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, escape: Escape) -> None:
         self.stream = stream
+        self.escape = escape
         self._last_poll_line: float | None = None
         self.dispatched: list[int] = []  # runs we started: cancelled if we are interrupted
 
@@ -110,7 +116,7 @@ class ProgressPrinter:
                 return
             self._last_poll_line = now
         stamp = time.strftime("%H:%M:%S")
-        self.stream.write(escape_line(f"{stamp} {event.message}") + "\n")
+        self.stream.write(self.escape(f"{stamp} {event.message}") + "\n")
         self.stream.flush()
 
 
@@ -131,11 +137,13 @@ class PlanProgressPrinter:
 
     Nodes run in threads, so lines are written under a lock and never rewritten in place (a live
     line cannot belong to several nodes at once); "still waiting" lines are thinned per node. In
-    a terminal the CLI draws a table of the nodes instead (`live_view.PlanLiveView`).
+    a terminal the CLI draws a table of the nodes instead (`live_view.PlanLiveView`). Each line
+    goes through `escape` (the channel's escaping).
     """
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, *, escape: Escape) -> None:
         self.stream = stream
+        self.escape = escape
         self._lock = threading.Lock()
         self._last_poll_line: dict[str, float] = {}
         self._closed = False
@@ -181,7 +189,7 @@ class PlanProgressPrinter:
 
     def write_line(self, subject: str, message: str) -> None:
         """One line about `subject` (the lock is held, and the printer is open)."""
-        self.stream.write(escape_line(f"{time.strftime('%H:%M:%S')} [{subject}] {message}") + "\n")
+        self.stream.write(self.escape(f"{time.strftime('%H:%M:%S')} [{subject}] {message}") + "\n")
         self.stream.flush()
 
     def stop(self) -> None:

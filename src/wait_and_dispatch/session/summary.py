@@ -400,7 +400,9 @@ def failure_sections(digest: FailureDigest, *, level: int = 3) -> list[str]:
     heading = "#" * level
     lines: list[str] = []
     if digest.unreadable:
-        lines += [f"The failed jobs could not be read: {escape(digest.unreadable)}.", ""]
+        # A whole clause already ("the run's jobs could not be read: ..."): said as a sentence.
+        said = digest.unreadable[:1].upper() + digest.unreadable[1:]
+        lines += [f"{escape(said.rstrip('.'))}.", ""]
     listed: list[FailedJob] = []
     for job in digest.jobs:
         if not job.read:

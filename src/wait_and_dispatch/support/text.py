@@ -1,23 +1,33 @@
-"""Text on a log line, made safe from the runner's reading of it as a workflow command.
+"""Text from GitHub on a line, escaped for the channel it goes to: one function per channel.
 
 GitHub's runner reads a workflow command from any line of a step's output (stdout or stderr)
 that starts with `::` after leading whitespace (actions/runner `ActionCommand.TryParseV2`;
 docs/github-behaviour.md#the-runner-contract). A run title, workflow, job, check or artifact name is
 written by whoever can push a workflow file or open a pull request, so one holding
 `\\n::add-mask::...`, `\\n::error ...` or `\\n::stop-commands::TOKEN` would, printed raw, forge an
-annotation, mask the log or mute this tool's own `::error`.
+annotation, mask the log or mute this tool's own `::error`. Printed raw to a terminal, one holding
+ESC, BEL, a C1 control or a bidirectional override would move the cursor, retitle the terminal,
+hide text or show it reversed.
 
-`escape_line` is the one function every edge passes a line through before printing it: the
-characters the runner splits lines on are escaped as the runner's own command encoding does
-(`%` -> `%25`, `\\r` -> `%0D`, `\\n` -> `%0A`), so a value stays on the line it was put on, and a
-line that would still start with `::` has its second colon escaped (`:%3A`). Workflow commands
-we mean to send go through github-action-utils (`action/runner.py`), which escapes their data
-the same way. Text that must be shown as it is, on several lines (a traceback), goes between
-`::stop-commands::<token>` and `::<token>::` with a token drawn at random (`verbatim`).
-
-`without_escapes` drops the terminal's escape sequences from text that is to be read rather than
-obeyed (a job's log as the failure digest shows it): colours and cursor moves, window titles and
-hyperlinks, and every other escape, so none reaches a terminal, a summary or `--json`.
+- `escape_line`: a line of the action's log, which only the runner reads. The characters the
+  runner splits lines on are escaped as the runner's own command encoding does (`%` -> `%25`,
+  `\\r` -> `%0D`, `\\n` -> `%0A`), so a value stays on the line it was put on and decodes back
+  to itself, and a line that would still start with `::` has its second colon escaped (`:%3A`).
+  Workflow commands we mean to send go through github-action-utils (`action/runner.py`), which
+  escapes their data the same way.
+- `terminal_line` (and `print_line`, which prints one): a line the command line prints, to a
+  terminal or to a file or a log it is redirected to (a workflow step may run it too). Every
+  character that is not printable is written as its Python escape (`terminal_text`), so no line
+  break or control character is left and `%` stays as it is, and a leading `::` is broken as
+  `escape_line` breaks it.
+- `terminal_text`: a piece of text drawn inside a terminal's live view (a table cell, a title),
+  which no runner reads as a line.
+- `verbatim`: text that must be shown as it is, on several lines (a traceback), between
+  `::stop-commands::<token>` and `::<token>::` with a token drawn at random.
+- `without_escapes`: drops the terminal's escape sequences from text that is to be read rather
+  than obeyed (a job's log as the failure digest shows it): colours and cursor moves, window
+  titles and hyperlinks, and every other escape, so none reaches a terminal, a summary or
+  `--json`.
 """
 
 from __future__ import annotations
@@ -30,17 +40,18 @@ _LINE_BREAKS = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
 
 
 def escape_line(text: str) -> str:
-    """`text` as one log line that the runner cannot take for a workflow command."""
+    """`text` as one line of the action's log, which the runner cannot take for a workflow command
+    (its command decoding gives `text` back)."""
     for raw, escaped in _LINE_BREAKS:  # `%` first, so an escape already in the text stays text
         text = text.replace(raw, escaped)
     return _no_command(text)
 
 
-def log_line(text: str) -> str:
-    """One line of a downstream log (or other text of GitHub's) as a terminal or a log shows it:
-    every unprintable character written as its escape (`terminal_text`), so no line break is
-    left and `%` can stay as it is (`50%` reads `50%`), and a line that would start with `::`
-    has its second colon escaped, as `escape_line` does."""
+def terminal_line(text: str) -> str:
+    """`text` as one line the command line prints (to a terminal, a file or a log): every
+    character that is not printable written as its escape (`terminal_text`), so no line break or
+    control character is left and `%` can stay as it is (`50%` reads `50%`), and a line that
+    would start with `::` has its second colon escaped, as `escape_line` does."""
     return _no_command(terminal_text(text))
 
 
@@ -95,7 +106,8 @@ def verbatim(text: str) -> list[str]:
 
 
 def print_line(text: str, *, file: TextIO, flush: bool = False) -> None:
-    """`print(escape_line(text), file=file)`: how the edges print a line that may hold GitHub's text."""
-    file.write(escape_line(text) + "\n")
+    """`print(terminal_line(text), file=file)`: how the command line prints a line that may hold
+    GitHub's text."""
+    file.write(terminal_line(text) + "\n")
     if flush:
         file.flush()
