@@ -12,7 +12,7 @@ from wait_and_dispatch.engine import git_refs, run_discovery, workflow_runs
 from wait_and_dispatch.engine.github_objects import WorkflowRun
 from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, parse_conclusions
-from wait_and_dispatch.plans import scheduler
+from wait_and_dispatch.plans import advance_checks, scheduler
 from wait_and_dispatch.plans.advance_refs import Instance, instance_prefix, read_instances
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
 from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, Plan, PlanNode, plan_text
@@ -92,6 +92,10 @@ class InstanceWork:
             if name not in self.instance.claims:
                 continue
             run_id = self.instance.runs.get(name)
+            if run_id is None and advance_checks.waiting_sha(self.instance, name) is not None:
+                if advance_checks.on_completion(self, name, completed_run) is None:
+                    running.append(name)  # it waits on events: nobody holds it
+                continue
             if run_id is not None and (
                 run_id == completed_run
                 or runs_inline(self.plan.nodes[name])  # it does not wait for its run
@@ -106,7 +110,10 @@ class InstanceWork:
 
     def _held(self, name: str, instance: Instance) -> bool:
         """Whether a claimed node with no run may still be in its holder's hands: an inline node
-        whose holder's run is still going. (A node that dispatches is recorded within seconds.)"""
+        whose holder's run is still going, or a checks node that waits on events. (A node that
+        dispatches is recorded within seconds.)"""
+        if advance_checks.waiting_sha(instance, name) is not None:
+            return True
         held = instance.inline.get((name, instance.claims.get(name, 1)))
         if held is None or held[0] <= self.a.api.clock.now():
             return False
@@ -209,6 +216,8 @@ class InstanceWork:
         """Start a node just claimed (its needs loaded)."""
         name = node.name
         needs = scheduler.needs_context(node, self.outcomes)
+        if advance_checks.carrying(node, self.a.repository, self.a.home):
+            return advance_checks.start(self, node, number)
         if runs_inline(node):
             until = self.a.api.clock.now() + _inline_timeout(node) + RECOVERY_GRACE
             self._create(f"inline/{name}/{number}/{int(until)}/{self.a.run_id or 0}")
@@ -279,7 +288,9 @@ class InstanceWork:
         else:
             for need in node.needs:
                 self.load(need)
-            outcome = self._runner(self.plan).run_node(name, scheduler.needs_context(node, self.outcomes))
+            outcome = advance_checks.reload(self, node) or self._runner(self.plan).run_node(
+                name, scheduler.needs_context(node, self.outcomes)
+            )
         self.outcomes[name] = outcome
         self.full.add(name)
 
@@ -311,6 +322,10 @@ class InstanceWork:
         outputs = {**outcome.outputs, "dispatched": "true"}
         reason = outcome.reason.replace(f"found run {run_id}", f"dispatched run {run_id}", 1)
         return replace(outcome, outputs=outputs, reason=reason)
+
+    # For plans/advance_checks.py, which records a checks node's outcome as this class does.
+    create = _create
+    ended = _ended
 
     def _with_values(self, node: PlanNode, values: Mapping[str, Any]) -> Plan:
         return replace(self.plan, nodes={**self.plan.nodes, node.name: replace(node, values=dict(values))})

@@ -26,6 +26,7 @@ import difflib
 import functools
 import graphlib
 import heapq
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,8 @@ DURATION_KEYS = (
     "max-poll-interval",
     "checks-discovery-timeout",
 )
+# A workflow's file name in .github/workflows, as `checks-workflows:` takes it.
+WORKFLOW_FILE = re.compile(r"[A-Za-z0-9_.-]+\.ya?ml")
 _STATIC_CONTEXTS = frozenset({"vars", "matrix", "plan"})
 _KIND_KEYS: dict[NodeKind, tuple[str, ...]] = {
     NodeKind.WORKFLOW: ("workflow", "event-type", "run-id"),
@@ -185,6 +188,7 @@ class _Loader:
         for key in ("select", "gate"):
             if key in values and "collect" not in values:
                 self.problems.at_key(node.origin((key,)), f"{key} works only with collect")
+        self.check_checks_workflows(node)
         collect = as_mapping(values.get("collect"))
         from_loc = node.origin(("collect", "from"))
         for source, loc in names_in(collect.get("from"), from_loc):
@@ -200,6 +204,24 @@ class _Loader:
                 )
         self.check_values(node)
         self.check_expressions(node, nodes, needs)
+
+    def check_checks_workflows(self, node: MergedNode) -> None:
+        """`checks-workflows:` on a checks node only, each a workflow's file name as `workflow:`
+        takes it (pr.yaml): what advance mode listens to (plans/advance_checks.py)."""
+        if "checks-workflows" not in node.values:
+            return
+        loc = node.origin(("checks-workflows",))
+        if node.kind is not NodeKind.CHECKS:
+            self.problems.at_key(loc, "checks-workflows works only with checks or checks-regex")
+            return
+        for name, where in names_in(node.values["checks-workflows"], loc):
+            if not WORKFLOW_FILE.fullmatch(name):
+                self.problems.at_value(
+                    where,
+                    f"{name!r} is not a workflow's file name: write the file in .github/workflows, "
+                    "as workflow: takes it (e.g. pr.yaml)",
+                    where=dotted(loc),
+                )
 
     def needs(self, node: MergedNode, nodes: Mapping[str, MergedNode]) -> list[str]:
         """The node's needs that exist (problems for the others), in the order written."""
@@ -516,6 +538,7 @@ class _Expansion:
                 )
                 == "true",
                 group=node.id if is_matrix(node) else "",
+                checks_workflows=tuple(dict.fromkeys(self.names("checks-workflows"))),
                 matrix=matrix,
                 span=span,
             )

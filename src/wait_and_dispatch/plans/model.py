@@ -102,6 +102,9 @@ class PlanNode:
     matrix: Mapping[str, Any] = field(default_factory=dict)  # this member's matrix values
     span: SourceSpan | None = None
     written_condition: str = ""  # the `if:` as written (without `${{ }}`), for messages
+    # A checks node's `checks-workflows:` the workflow files (in the plan's repository) whose runs
+    # carry its checks: in advance mode their completions advance it (plans/advance_checks.py).
+    checks_workflows: tuple[str, ...] = ()
 
     @property
     def always(self) -> bool:
