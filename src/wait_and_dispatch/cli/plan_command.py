@@ -21,6 +21,7 @@ from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.progress import format_seconds
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.plans import advance_checks
 from wait_and_dispatch.plans.advance_work import runs_inline
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
@@ -228,10 +229,7 @@ def _inline_why(node: PlanNode) -> str:
     if node.kind is NodeKind.COLLECT:
         return "collected by the orchestrator run that makes it ready"
     if node.kind is NodeKind.CHECKS:
-        return (
-            "no event says when its checks are done: the orchestrator run that makes it ready waits "
-            "for them (a waiting job for this node only)"
-        )
+        return advance_checks.check_note(node)
     return (
         "it dispatches nothing whose completion would be an event (run-id, dispatch: never or "
         "wait: false): the orchestrator run that makes it ready runs it as the action would"

@@ -72,6 +72,18 @@ def fallback_reason(node: PlanNode) -> str:
     return "its workflows are in another repository than the orchestrator's: a waiting job for this node"
 
 
+def check_note(node: PlanNode) -> str:
+    """What `plan --check --advance` says of a checks node: what advances it, or why it waits."""
+    if not node.checks_workflows:
+        return fallback_reason(node)
+    files = ", ".join(node.checks_workflows)
+    return (
+        f"advanced by the completion of the runs of {files} on the commit it reads (checks-workflows): "
+        "no job waits for its checks; an orchestrator in another repository than the plan's waits "
+        "for them instead"
+    )
+
+
 def waiting_sha(instance: Instance, name: str) -> str | None:
     """The commit whose checks the node waits on events for, under its last claim (None: it does not)."""
     return instance.checks.get((name, instance.claims.get(name, 1)))

@@ -108,6 +108,12 @@ class AdvanceEmitter(WorkflowEmitter):
         found: list[str] = []
         for node in self.plan.nodes.values():
             if runs_inline(node):
+                # A checks node's carrying workflows (plans/advance_checks.py) are listened to.
+                found.extend(
+                    name
+                    for name in (self.names.get(file) for file in node.checks_workflows)
+                    if name is not None and name not in found
+                )
                 continue
             workflow = node.values.get("workflow")
             file = str(workflow).strip().replace("\\", "/").rsplit("/", 1)[-1] if workflow else ""
