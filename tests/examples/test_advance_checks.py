@@ -191,3 +191,33 @@ def test_two_carrying_runs_completing_at_once_record_one_outcome_and_dispatch_on
     assert repetitions < logs.count("gate: 2 checks passed") <= 2 * repetitions
     assert "gate: its checks on" in logs and "failure" not in logs
     assert 0 < logs.count("after: taken by another invocation") <= repetitions
+
+
+def test_the_workflows_that_carry_the_checks_are_inferred_from_their_job_names_at_the_commit(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
+) -> None:
+    """Without checks-workflows: lint and unit are jobs of c1.yml and c2.yml as their files are at
+    the commit, so those runs' completions advance the gate, and nothing waits."""
+    plan_path = tmp_path / "gate.yml"
+    plan_path.write_text(GATE_PLAN.replace("    checks-workflows: [c1.yml, c2.yml]\n", ""), encoding="utf-8")
+    harness = AdvanceHarness(gate_scenario(), plan_path, tmp_path / "work", mocker.patch)
+    harnesses.append(harness)
+    emulator, repo = harness.emulator, harness.repo.full_name
+    with harness.api() as api:
+        for workflow in ("c1.yml", "c2.yml"):
+            api.post(f"{harness.repo.api_path}/actions/workflows/{workflow}/dispatches", {"ref": "main"})
+    harness.clock.advance(10)
+    harness.start()
+    harness.runner.run_until_idle()
+    for workflow in ("c1.yml", "c2.yml"):
+        harness.clock.advance(5)
+        emulator.finish_run(emulator.runs_of(repo, workflow)[-1], "success")
+        harness.runner.run_until_idle()
+    ran = Advanced(harness.plan, emulator, list(harness.runner.played), dict(harness.stdout))
+    start, *_ = ran.invocations
+    assert "gate: its checks on aaaaaaa are not done; the runs of c1.yml, c2.yml advance it" in ran.log(start)
+    # c1's completion leaves unit running; c2's records the gate.
+    assert "gate: run" in ran.log(ran.invocations[1]) and "are not done" in ran.log(ran.invocations[1])
+    assert "gate: 2 checks passed" in ran.log(ran.invocations[2])
+    assert (ran.conclusion, ran.results()) == ("success", {"gate": "success", "after": "success"})
+    assert max(i.ended_at - i.started_at for i in ran.invocations) < SECONDS_A_RUN

@@ -92,7 +92,7 @@ class InstanceWork:
             if name not in self.instance.claims:
                 continue
             run_id = self.instance.runs.get(name)
-            if run_id is None and advance_checks.waiting_sha(self.instance, name) is not None:
+            if run_id is None and advance_checks.waiting(self.instance, name) is not None:
                 if advance_checks.on_completion(self, name, completed_run) is None:
                     running.append(name)  # it waits on events: nobody holds it
                 continue
@@ -112,7 +112,7 @@ class InstanceWork:
         """Whether a claimed node with no run may still be in its holder's hands: an inline node
         whose holder's run is still going, or a checks node that waits on events. (A node that
         dispatches is recorded within seconds.)"""
-        if advance_checks.waiting_sha(instance, name) is not None:
+        if advance_checks.waiting(instance, name) is not None:
             return True
         held = instance.inline.get((name, instance.claims.get(name, 1)))
         if held is None or held[0] <= self.a.api.clock.now():
@@ -216,17 +216,10 @@ class InstanceWork:
         """Start a node just claimed (its needs loaded)."""
         name = node.name
         needs = scheduler.needs_context(node, self.outcomes)
-        if advance_checks.carrying(node, self.a.repository, self.a.home):
-            return advance_checks.start(self, node, number)
+        if advance_checks.may_advance_on_events(self.a, node):
+            return advance_checks.start(self, node, number)  # (or inline, when it cannot)
         if runs_inline(node):
-            until = self.a.api.clock.now() + _inline_timeout(node) + RECOVERY_GRACE
-            self._create(f"inline/{name}/{number}/{int(until)}/{self.a.run_id or 0}")
-            self.instance.inline[(name, number)] = (until, self.a.run_id or 0)
-            outcome = self._runner(self.plan).run_node(name, needs)
-            if _dispatches(node):  # `wait: false`: its run, so that no later run starts it again
-                self._note_run(name, outcome)
-            self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
-            return self._ended(outcome)
+            return self.run_inline(node, number)
         values = {k: v for k, v in node.values.items() if k not in _DISPATCH_DROPS}
         values["wait"] = False
         outcome = self._runner(self._with_values(node, values)).run_node(name, needs)
@@ -237,6 +230,18 @@ class InstanceWork:
             return self.record(name, run_id)
         self.report.lines.append(f"{name}: {outcome.reason or f'run {run_id}'}")
         return None
+
+    def run_inline(self, node: PlanNode, number: int) -> NodeOutcome:
+        """Run a node just claimed in this invocation, its `inline` ref written first."""
+        name = node.name
+        until = self.a.api.clock.now() + _inline_timeout(node) + RECOVERY_GRACE
+        self._create(f"inline/{name}/{number}/{int(until)}/{self.a.run_id or 0}")
+        self.instance.inline[(name, number)] = (until, self.a.run_id or 0)
+        outcome = self._runner(self.plan).run_node(name, scheduler.needs_context(node, self.outcomes))
+        if _dispatches(node):  # `wait: false`: its run, so that no later run starts it again
+            self._note_run(name, outcome)
+        self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
+        return self._ended(outcome)
 
     def _note_run(self, name: str, outcome: NodeOutcome) -> int | None:
         """Record the run the node dispatched or found (None: it has none)."""

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE
+from wait_and_dispatch.plans.advance_checks import carriers
 from wait_and_dispatch.plans.advance_work import runs_inline
 from wait_and_dispatch.plans.emit import (
     EmittedWorkflow,
@@ -45,6 +46,11 @@ def emit_advance_workflows(
             action_ref=action_ref,
             action_version=action_version,
             names=workflow_names(plan, workflows_dir),
+            carried={
+                node.name: carriers(node, workflows_dir)[0]
+                for node in plan.nodes.values()
+                if node.kind is NodeKind.CHECKS
+            },
         ).emit()
         for plan in plans
     ]
@@ -70,10 +76,13 @@ class AdvanceEmitter(WorkflowEmitter):
         action_ref: str,
         action_version: str | None,
         names: Mapping[str, str],
+        carried: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
+        """`carried`: the workflow files that carry each checks node's checks (advance_checks.py)."""
         super().__init__(plan, plan_path=plan_path, action_ref=action_ref, action_version=action_version)
         self.file_name = workflow_file_name(plan, advance=True)
         self.names = names
+        self.carried = carried or {}
 
     def emit(self) -> EmittedWorkflow:
         listened = self._listened()
@@ -111,7 +120,7 @@ class AdvanceEmitter(WorkflowEmitter):
                 # A checks node's carrying workflows (plans/advance_checks.py) are listened to.
                 found.extend(
                     name
-                    for name in (self.names.get(file) for file in node.checks_workflows)
+                    for name in (self.names.get(file) for file in self.carried.get(node.name, ()))
                     if name is not None and name not in found
                 )
                 continue

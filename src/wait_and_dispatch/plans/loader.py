@@ -26,7 +26,6 @@ import difflib
 import functools
 import graphlib
 import heapq
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, DispatchP
 from wait_and_dispatch.plans.model import (
     DEFAULT_CONCURRENCY,
     NODE_INPUTS,
+    WORKFLOW_FILE,
     Collect,
     NodeKind,
     Plan,
@@ -76,8 +76,6 @@ DURATION_KEYS = (
     "max-poll-interval",
     "checks-discovery-timeout",
 )
-# A workflow's file name in .github/workflows, as `checks-workflows:` takes it.
-WORKFLOW_FILE = re.compile(r"[A-Za-z0-9_.-]+\.ya?ml")
 _STATIC_CONTEXTS = frozenset({"vars", "matrix", "plan"})
 _KIND_KEYS: dict[NodeKind, tuple[str, ...]] = {
     NodeKind.WORKFLOW: ("workflow", "event-type", "run-id"),

@@ -8,6 +8,7 @@ known once the needed nodes have finished, and are rendered just before the node
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -53,6 +54,11 @@ NODE_INPUTS: tuple[str, ...] = (
     "allow-forks",
     "skip-decompress",
 )
+
+
+# A workflow's file name in .github/workflows, as `checks-workflows:` takes it: one part of a git
+# ref's name too (no `..`, no leading `.`), where advance mode keeps it (plans/advance_checks.py).
+WORKFLOW_FILE = re.compile(r"(?!.*\.\.)[A-Za-z0-9_-][A-Za-z0-9_.-]*\.ya?ml")
 
 
 def plan_text(value: Any) -> str:

@@ -74,12 +74,15 @@ def workflow_names(plan: Plan, workflows_dir: Path) -> dict[str, str]:
     `workflow_run` listens to workflows by that name ("Events that trigger workflows",
     workflow_run). A workflow without `name:` is named by its path, as GitHub shows it; so is one
     whose file cannot be read (`check_workflows` reports those)."""
+    from wait_and_dispatch.plans.advance_checks import carriers  # (advance mode only)
+
     checker = _Checker(workflows_dir)
     names: dict[str, str] = {}
     for node in plan.nodes.values():
         file = _workflow_file(node.values.get("workflow")) if node.kind is NodeKind.WORKFLOW else None
-        # A checks node's `checks-workflows`: their completions advance it (plans/advance_checks.py).
-        for each in (file,) if file is not None else node.checks_workflows:
+        # A checks node's carrying workflows: their completions advance it (plans/advance_checks.py).
+        carried = carriers(node, workflows_dir)[0] if node.kind is NodeKind.CHECKS else ()
+        for each in (file,) if file is not None else carried:
             if each in names:
                 continue
             definition = checker._read(node, workflows_dir / each)
