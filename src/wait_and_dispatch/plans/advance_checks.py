@@ -81,15 +81,12 @@ def infer(
 ) -> tuple[tuple[str, ...], str]:
     """The workflow files (of `workflows`: file name -> its jobs, None for one that cannot be read)
     whose runs carry the node's checks, and, when there are none, why not."""
+    why = not_inferable(node)
+    if why:
+        return (), why
     if workflows is None:
         return (), "the repository's workflows cannot be listed"
-    if plan_text(node.values.get("checks-regex")).strip():
-        return (), "a checks-regex may match a check any app reports"
-    names = [line.strip() for line in plan_text(node.values.get("checks")).splitlines() if line.strip()]
-    if not names:
-        return (), "it waits for every check on the commit, which any app may report"
-    if any("${{" in name for name in names):
-        return (), "its checks are known only when it runs"
+    names = _names(node)
     unreadable = sorted(file for file, jobs in workflows.items() if jobs is None)
     if unreadable:
         return (), f"{unreadable[0]} cannot be read as a workflow"
@@ -102,6 +99,22 @@ def infer(
             return (), f"no job of a workflow is named {name}: another app may report it"
         files.extend(file for file in carriers if file not in files)
     return tuple(files), ""
+
+
+def not_inferable(node: PlanNode) -> str:
+    """Why no workflow file can tell which workflows carry the node's checks ("": one may)."""
+    if plan_text(node.values.get("checks-regex")).strip():
+        return "a checks-regex may match a check any app reports"
+    names = _names(node)
+    if not names:
+        return "it waits for every check on the commit, which any app may report"
+    if any("${{" in name for name in names):
+        return "its checks are known only when it runs"
+    return ""
+
+
+def _names(node: PlanNode) -> list[str]:
+    return [line.strip() for line in plan_text(node.values.get("checks")).splitlines() if line.strip()]
 
 
 def carriers(node: PlanNode, workflows_dir: Path) -> tuple[tuple[str, ...], str]:
@@ -146,10 +159,13 @@ def remote_workflows(advancer: Advancer, sha: str) -> dict[str, tuple[JobNames, 
         folder, _, file = workflow.path.rpartition("/")
         if folder != ".github/workflows":
             continue
-        if workflow_runs.read_file(advancer.api, advancer.repository, workflow.path, sha) is None:
+        try:
+            text = workflow_runs.read_file(advancer.api, advancer.repository, workflow.path, sha)
+        except GitHubApiError:
+            text = ""  # cannot be read: what it carries cannot be known
+        if text is None:
             continue  # not at that commit
-        jobs = workflow_runs.read_workflow_jobs(advancer.api, advancer.repository, workflow.path, sha)
-        found[file] = _known_file(file, jobs)
+        found[file] = _known_file(file, parse_workflow_jobs(text) if text else None)
     return found
 
 
@@ -210,9 +226,9 @@ def start(work: InstanceWork, node: PlanNode, number: int) -> NodeOutcome | None
         sha = checks_sha(Engine(work.a.api), settings)
     except WaitAndDispatchError as error:
         return work.ended(scheduler.failed_outcome(node, error))
-    files, why = (
-        (node.checks_workflows, "") if node.checks_workflows else infer(node, remote_workflows(work.a, sha))
-    )
+    files, why = node.checks_workflows, not_inferable(node)
+    if not files and not why:
+        files, why = infer(node, remote_workflows(work.a, sha))
     if not files:
         work.report.lines.append(f"{name}: no workflow is known to carry its checks ({why}): it waits here")
         return work.run_inline(node, number)
