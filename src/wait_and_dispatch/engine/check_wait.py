@@ -51,7 +51,8 @@ So, for each kind of selection:
 
 What is known at a poll (`ChecksView`) and what it decides (`decide`, a pure function of the
 view and the time: `check_view.py`) are kept apart from when the next poll happens
-(`_ChecksWait.run`, here); which checks a selection names is `check_matching.py`.
+(`_ChecksWait.run`, here); which checks a selection names is `check_matching.py`. One poll
+without the wait, `read_checks_once`, is advance mode's read of a checks node on an event.
 
 The engine never prints: it reports through `on_progress`. Time comes from `api.clock`, and the
 wait returns by `options.timeout`: no sleep runs past it and every request carries it as deadline.
