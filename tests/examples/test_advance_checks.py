@@ -221,3 +221,30 @@ def test_the_workflows_that_carry_the_checks_are_inferred_from_their_job_names_a
     assert "gate: 2 checks passed" in ran.log(ran.invocations[2])
     assert (ran.conclusion, ran.results()) == ("success", {"gate": "success", "after": "success"})
     assert max(i.ended_at - i.started_at for i in ran.invocations) < SECONDS_A_RUN
+
+
+def test_an_orchestrator_in_another_repository_runs_the_checks_node_as_a_waiting_job(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner, mocker: MockerFixture
+) -> None:
+    """workflow_run reaches only the orchestrator's repository: a pr.yaml run of ai-dynamo/dynamo
+    never starts an orchestrator in octo/orchestrator, so checks-workflows cannot advance the node,
+    which waits in the run that makes it ready. (github.sha is then the orchestrator's commit:
+    the plan names main's head.)"""
+    example = without_the_waiting_job(Example(SEED))
+    plan = example.plan_path.read_text(encoding="utf-8").replace("${{ github.sha }}", example.sha("main"))
+    example.plan_path = tmp_path / "plan.yml"
+    example.plan_path.write_text(plan, encoding="utf-8")
+    harness = AdvanceHarness(
+        example.scenario,
+        example.plan_path,
+        tmp_path / "callback",
+        mocker.patch,
+        ref="main",
+        orchestrator_repository="octo/orchestrator",
+    )
+    harnesses.append(harness)
+    ran = harness.run_with_callbacks()
+    same_as_waiting(ran, run_example, example, ref="main")
+    start = ran.invocations[0]
+    assert "backend-status-check: 12 checks passed" in ran.log(start)
+    assert start.ended_at - start.started_at > 1800

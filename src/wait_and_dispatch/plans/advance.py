@@ -193,8 +193,10 @@ class Advancer:
         }
         if not owners:
             owners = self._unrecorded_owners(run_id, instances.values())
+        carries = False  # the run is no node's: it carries a checks node's checks
         if not owners:
             owners = advance_checks.owners(self, run_id, instances)
+            carries = bool(owners)
         if not owners:
             return [
                 AdvanceReport(
@@ -204,9 +206,11 @@ class Advancer:
         reports = []
         for instance in sorted((instances[i] for i in owners), key=lambda i: i.id):
             node = owners[instance.id]
+            what = (
+                f"run {run_id}, which carries the checks of {node}," if carries else f"run {run_id} of {node}"
+            )
             report = AdvanceReport(
-                instance.id,
-                [f"plan {self.plan.name}: instance {instance.id}: run {run_id} of {node} completed"],
+                instance.id, [f"plan {self.plan.name}: instance {instance.id}: {what} completed"]
             )
             plan = self._plan_of(instance, report)
             reports.append(self._advance(instance, report, completed_run=run_id, plan=plan))
