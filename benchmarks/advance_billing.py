@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.examples.advance_harness import ORCHESTRATOR, TOKEN, AdvanceHarness  # noqa: E402
 from tests.examples.conftest import Example, Runner  # noqa: E402
+from tests.examples.test_advance_checks import without_the_waiting_job  # noqa: E402
 
 # The seed pipelines as the examples' tests run them by default.
 SEEDS: tuple[tuple[str, dict[str, Any]], ...] = (
@@ -76,6 +77,11 @@ class Row:
 
 def measure(folder: str, options: dict[str, Any], workdir: Path) -> Row:
     example = Example(folder)
+    if folder.startswith("002"):
+        # pr.yaml's own backend-status-check job is the waiting job that runs the plan there; in
+        # advance mode the orchestrator runs it, so pr.yaml ends with its last build (both ways
+        # measured alike; the check waits for the builds only, either way).
+        without_the_waiting_job(example)
     waiting = Runner(workdir / "waiting")
     try:
         waited = waiting(example, **options)

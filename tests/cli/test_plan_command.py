@@ -146,8 +146,9 @@ def test_check_says_which_runs_a_checks_node_waits_for_and_why() -> None:
     [
         (
             "002-required-backend-check",
-            "  backend-status-check: in advance mode, no event says when its checks are done: the "
-            "orchestrator run that makes it ready waits for them (a waiting job for this node only)",
+            "  backend-status-check: in advance mode, advanced by the completion of the runs of pr.yaml "
+            "on the commit it reads (checks-workflows): no job waits for its checks; an orchestrator "
+            "in another repository than the plan's waits for them instead",
         ),
         (
             "001-model-training",
@@ -162,6 +163,77 @@ def test_check_with_advance_says_which_nodes_no_event_advances(example: str, lin
     assert line in out.splitlines()
     code, out, err = cli("plan", str(plan), "--check")
     assert "in advance mode" not in out
+
+
+CHECKS_PLAN = """\
+name: Gate
+repository: octo/app
+nodes:
+  gate:
+    checks-regex: '^build'
+  carried:
+    checks: [lint]
+    checks-workflows: [ci.yml]
+  deploy:
+    workflow: deploy.yml
+    needs: [gate, carried]
+"""
+
+
+def test_check_with_advance_says_a_checks_node_no_known_workflow_carries_is_a_waiting_job(
+    tmp_path: Path,
+) -> None:
+    plan = tmp_path / "gate.yml"
+    plan.write_text(CHECKS_PLAN, encoding="utf-8")
+    code, out, err = cli("plan", str(plan), "--check", "--advance", "--workflows-dir", str(tmp_path))
+    assert code == 0, err
+    assert (
+        "  gate: in advance mode, no workflow is known to carry its checks (a checks-regex may match "
+        "a check any app reports; name them with checks-workflows): the orchestrator run that makes "
+        "it ready waits for them (a waiting job for this node only)"
+    ) in out.splitlines()
+    assert "  carried: in advance mode, advanced by the completion of the runs of ci.yml" in out
+    assert "(checks-workflows): no job waits for its checks" in out
+
+
+def test_check_with_advance_infers_the_workflows_whose_jobs_are_a_checks_nodes_checks(
+    tmp_path: Path,
+) -> None:
+    plan = tmp_path / "gate.yml"
+    plan.write_text(CHECKS_PLAN.replace("checks-regex: '^build'", "checks: [build (3.12)]"), encoding="utf-8")
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    (workflows / "ci.yml").write_text(
+        "name: CI\non: push\njobs:\n  build:\n    strategy: {matrix: {python: ['3.12']}}\n"
+        "    runs-on: ubuntu-latest\n    steps: [{run: 'true'}]\n"
+    )
+    code, out, err = cli("plan", str(plan), "--check", "--advance", "--workflows-dir", str(workflows))
+    assert code == 0, err
+    assert (
+        f"  gate: in advance mode, advanced by the completion of the runs of ci.yml on the commit it "
+        f"reads (inferred from the jobs in {workflows}): no job waits for its checks; an orchestrator "
+        "in another repository than the plan's waits for them instead"
+    ) in out.splitlines()
+
+
+def test_emit_workflow_advance_listens_to_the_workflows_that_carry_a_checks_nodes_checks(
+    tmp_path: Path, release: Emulator
+) -> None:
+    plan = tmp_path / "gate.yml"
+    plan.write_text(CHECKS_PLAN, encoding="utf-8")
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    for file, name in (("ci.yml", "CI"), ("deploy.yml", "Deploy")):
+        (workflows / file).write_text(
+            f"name: {name}\non:\n  workflow_dispatch:\njobs:\n  lint:\n    runs-on: ubuntu-latest\n"
+            "    steps: [{run: 'true'}]\n"
+        )
+    argv = ["plan", str(plan), "--emit-workflow", "--advance", "--output-dir", "-"]
+    code, out, err = cli(*argv, "--workflows-dir", str(workflows))
+    assert code == 0, err
+    emitted = yaml.safe_load(out.split("\n", 1)[1])
+    # `on:` is YAML 1.1's true to PyYAML.
+    assert emitted[True]["workflow_run"]["workflows"] == ["CI", "Deploy"]
 
 
 def test_schema_prints_the_shipped_json_schema() -> None:

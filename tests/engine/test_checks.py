@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from tests.conftest import MAIN_SHA
 from wait_and_dispatch.emulator import Emulator, Fault
 from wait_and_dispatch.engine.check_matching import CheckMatcher
 from wait_and_dispatch.engine.check_view import APP_SETTLE_SECONDS, ChecksView, SuiteRun, decide
-from wait_and_dispatch.engine.check_wait import wait_for_checks
+from wait_and_dispatch.engine.check_wait import read_checks_once, wait_for_checks
 from wait_and_dispatch.engine.github_objects import CheckRun, CheckSuite, Repository
 from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
 from wait_and_dispatch.engine.requests import CallerJob, CheckSelection, WaitOptions
@@ -1005,3 +1006,52 @@ def test_reports_checks_appearing_and_completing_and_each_poll(
     assert first_poll.elapsed == 0
     # The governor's cadence: poll-interval to twice it.
     assert first_poll.next_poll_in is not None and 5 <= first_poll.next_poll_in <= 10
+
+
+# -- one read, no wait (advance mode) ------------------------------------------------------------
+
+
+def test_one_read_is_undecided_while_a_selected_check_runs_and_never_sleeps(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario = with_checks(scenario_dict, app_check("lint", duration=30), app_check("test", duration=90))
+    api = make_api(start_emulator(scenario))
+    start = clock.now()
+
+    result = read_checks_once(
+        api, APP, MAIN_SHA, CheckSelection(names=("lint", "test")), OPTIONS, settled=True
+    )
+
+    assert result is None
+    assert clock.now() == start
+
+
+def test_one_read_gives_the_waits_result_once_the_checks_are_done(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario = with_checks(
+        scenario_dict, app_check("lint", created=-60, duration=30, conclusion="failure"), app_check("test")
+    )
+    api = make_api(start_emulator(scenario))
+
+    result = read_checks_once(api, APP, MAIN_SHA, CheckSelection(names=("lint", "test")), OPTIONS)
+
+    assert result is not None
+    assert result.outcome is Outcome.CONCLUSION_NOT_ALLOWED  # fail-fast: the wait ends at lint too
+    assert names(result) == ["lint", "test"]
+
+
+def test_a_named_check_missing_is_undecided_in_its_grace_unless_the_carrying_runs_are_done(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario = with_checks(scenario_dict, app_check("build", created=-30, duration=10))
+    api = make_api(start_emulator(scenario))
+    selection = CheckSelection(names=("build", "deploy"), discovery_timeout=60)
+
+    assert read_checks_once(api, APP, MAIN_SHA, selection, OPTIONS) is None
+    settled = read_checks_once(api, APP, MAIN_SHA, selection, OPTIONS, settled=True)
+
+    # As the wait reports it once its grace has passed, without the wait.
+    assert settled is not None
+    assert (settled.outcome, settled.missing) == (Outcome.TIMED_OUT, ("deploy",))
+    assert settled == replace(wait(api, selection), waited=settled.waited, cost=settled.cost)

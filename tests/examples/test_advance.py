@@ -179,15 +179,7 @@ def test_seed_003_a_failure_is_still_reported_and_fails_the_plan(
     assert (ran.results()["report"], ran.conclusion) == ("success", "failure")
 
 
-@pytest.mark.parametrize("ref", ["pull-request/123", "main"])
-def test_seed_002_the_checks_node_waits_in_the_run_that_makes_it_ready(
-    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner, mocker: MockerFixture, ref: str
-) -> None:
-    """The required check is no event of its own: its node is the short waiting job."""
-    example = Example("002-required-backend-check")
-    ran = advance(example, tmp_path, harnesses, mocker, ref=ref)
-    same_as_waiting(ran, run_example, example, ref=ref)
-    assert "backend-status-check: 12 checks passed" in ran.log(ran.invocations[0])
+# Seed 002 (a checks node, on events or as a waiting job): tests/examples/test_advance_checks.py.
 
 
 @pytest.mark.parametrize(("environment", "ref"), [("dev", "develop"), ("test", "main"), ("prd", "main")])

@@ -156,6 +156,23 @@ def test_the_three_kinds_of_node_are_told_apart_by_their_keys(write: Callable[[s
     }
 
 
+def test_checks_workflows_names_the_files_that_carry_the_checks(write: Callable[[str], str]) -> None:
+    plan = load_plan(
+        write(
+            """\
+            nodes:
+              one: {checks: [lint], checks-workflows: ci.yml}
+              many: {checks-regex: '^build', checks-workflows: [pr.yaml, ci.yml, pr.yaml]}
+              none: {checks: [lint]}
+            """
+        )
+    )
+
+    carried = {name: node.checks_workflows for name, node in plan.nodes.items()}
+    assert carried == {"one": ("ci.yml",), "many": ("pr.yaml", "ci.yml"), "none": ()}
+    assert "checks-workflows" not in plan.nodes["one"].values  # no action input
+
+
 def test_yaml_scalars_become_the_text_an_action_input_would_get(write: Callable[[str], str]) -> None:
     nodes = load_plan(
         write(
@@ -291,6 +308,27 @@ def test_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
             """,
             "plan.yml:4:5: nodes.a.select: select works only with collect",
             id="select-without-collect",
+        ),
+        pytest.param(
+            """\
+            nodes:
+              a:
+                workflow: a.yml
+                checks-workflows: pr.yaml
+            """,
+            "plan.yml:4:5: nodes.a.checks-workflows: checks-workflows works only with checks or checks-regex",
+            id="checks-workflows-without-checks",
+        ),
+        pytest.param(
+            """\
+            nodes:
+              a:
+                checks: [lint]
+                checks-workflows: [ci.yml, .github/workflows/pr.yaml]
+            """,
+            "plan.yml:4:32: nodes.a.checks-workflows: '.github/workflows/pr.yaml' is not a workflow's "
+            "file name: write the file in .github/workflows, as workflow: takes it (e.g. pr.yaml)",
+            id="checks-workflows-a-path",
         ),
         pytest.param(
             """\

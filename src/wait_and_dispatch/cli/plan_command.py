@@ -21,6 +21,7 @@ from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.progress import format_seconds
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.plans import advance_checks
 from wait_and_dispatch.plans.advance_work import runs_inline
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
@@ -73,7 +74,7 @@ def run_plan_command(call: Invocation) -> int:
             hint="create the folder first, or give another path",
         )
     if args.check:
-        return _check(plan, settings, stdout)
+        return _check(plan, settings, Path(args.workflows_dir), stdout)
     if args.emit_workflow:
         return _emit(plan, settings, args, environ, stdout, stderr)
     repository = plan_repository(plan, settings)
@@ -209,8 +210,10 @@ def _per_environment(plan: Plan, settings: PlanSettings) -> list[Plan]:
     ]
 
 
-def _check(plan: Plan, settings: PlanSettings, stdout: TextIO) -> int:
-    """Validate the plan as given and under every environment it defines; errors raise."""
+def _check(plan: Plan, settings: PlanSettings, workflows_dir: Path, stdout: TextIO) -> int:
+    """Validate the plan as given and under every environment it defines; errors raise. In advance
+    mode, say how each node that no run of its own advances is run (`workflows_dir`: the
+    checkout's workflows, whose jobs may carry a checks node's checks)."""
     for loaded in _per_environment(plan, settings):
         where = f" ({loaded.environment})" if loaded.environment else ""
         edges = sum(len(node.needs) for node in loaded.nodes.values())
@@ -219,19 +222,16 @@ def _check(plan: Plan, settings: PlanSettings, stdout: TextIO) -> int:
             if node.kind is NodeKind.CHECKS:
                 print_line(f"  {node.name}: {_checks_wait(node.values)}", file=stdout)
             if settings.advance and runs_inline(node):
-                print_line(f"  {node.name}: in advance mode, {_inline_why(node)}", file=stdout)
+                print_line(f"  {node.name}: in advance mode, {_inline_why(node, workflows_dir)}", file=stdout)
     return 0
 
 
-def _inline_why(node: PlanNode) -> str:
+def _inline_why(node: PlanNode, workflows_dir: Path) -> str:
     """Why an advance orchestrator's run does this node itself rather than on an event."""
     if node.kind is NodeKind.COLLECT:
         return "collected by the orchestrator run that makes it ready"
     if node.kind is NodeKind.CHECKS:
-        return (
-            "no event says when its checks are done: the orchestrator run that makes it ready waits "
-            "for them (a waiting job for this node only)"
-        )
+        return advance_checks.check_note(node, workflows_dir)
     return (
         "it dispatches nothing whose completion would be an event (run-id, dispatch: never or "
         "wait: false): the orchestrator run that makes it ready runs it as the action would"

@@ -51,7 +51,8 @@ So, for each kind of selection:
 
 What is known at a poll (`ChecksView`) and what it decides (`decide`, a pure function of the
 view and the time: `check_view.py`) are kept apart from when the next poll happens
-(`_ChecksWait.run`, here); which checks a selection names is `check_matching.py`.
+(`_ChecksWait.run`, here); which checks a selection names is `check_matching.py`. One poll
+without the wait, `read_checks_once`, is advance mode's read of a checks node on an event.
 
 The engine never prints: it reports through `on_progress`. Time comes from `api.clock`, and the
 wait returns by `options.timeout`: no sleep runs past it and every request carries it as deadline.
@@ -107,6 +108,41 @@ def wait_for_checks(
     """
     matcher = CheckMatcher.from_selection(selection, exclude)
     return _ChecksWait(api, repo, sha, selection, options, matcher, on_progress).run()
+
+
+def read_checks_once(
+    api: GitHubApi,
+    repo: Repository,
+    sha: str,
+    selection: CheckSelection,
+    options: WaitOptions,
+    *,
+    settled: bool = False,
+    exclude: Sequence[str] = (),
+) -> ChecksResult | None:
+    """One poll of `wait_for_checks`, without waiting: the result the wait would give if it ended
+    at this poll, else None (a check still running, or one that may still appear).
+
+    `settled`: the caller knows that the runs that carry the checks have all completed (advance
+    mode: plans/advance_checks.py), so the windows the wait gives checks to appear (the discovery
+    grace, the settle window) are taken as over: what is missing now is missing, as the wait
+    reports it once those windows end."""
+    matcher = CheckMatcher.from_selection(selection, exclude)
+    wait = _ChecksWait(api, repo, sha, selection, options, matcher, ignore_progress)
+    with api.deadline_scope(wait.deadline):
+        verdict = wait._poll_and_decide()
+        if verdict.outcome is None and settled:
+            later = wait.clock.now() + wait.view.grace + wait.view.settle + 1.0
+            verdict = decide(wait.view, later)
+            if verdict.needs_suites or verdict.needs_runs:
+                if wait.view.suites is None:
+                    wait.view.observe_suites(wait._poll_suites(), wait.clock.now())
+                if wait.view.runs is None:
+                    wait.view.observe_runs(wait._poll_runs(), wait.clock.now())
+                verdict = decide(wait.view, later)
+        if verdict.outcome is None:
+            return None
+        return wait._result(verdict.outcome)
 
 
 @dataclass

@@ -10,7 +10,8 @@ what it needs from GitHub, does what became possible, and ends:
   job, given the run's id), the pure scheduler (`scheduler.next_step`) says what became ready,
   and that is dispatched. `collect` and `checks` nodes, and nodes that name a run or never
   dispatch, run in the invocation that makes them ready (a checks node waits there: the short
-  waiting job of that node only).
+  waiting job of that node only), but for a checks node whose checks known workflows carry: the
+  completions of their runs advance it (advance_checks.py).
 - The invocation that finds the instance over says so once, with the whole plan's result.
 
 State lives in git refs of the orchestrator's repository, under
@@ -26,6 +27,8 @@ State lives in git refs of the orchestrator's repository, under
 - `inline/<node>/<n>/<until>/<run>`: a node that runs inline (a `checks` node waits there) under
   its n-th claim, in orchestrator run `<run>`, whose job is over by `<until>` (seconds since the
   epoch) whatever happens;
+- `checks/<node>/<n>/<sha>`: a checks node that waits, under its n-th claim, for the completion of
+  the runs that carry its checks on commit `<sha>` (advance_checks.py);
 - `run/<node>/<run id>`: the run the node dispatched (`found/<node>/<run id>`: the run it found,
   as `dispatch: if-missing` finds one for the commit);
 - `done/<node>/<result>`: the node's result once known, so that later events need not read
@@ -57,9 +60,9 @@ from typing import Any
 
 from wait_and_dispatch.engine import git_refs, workflow_runs
 from wait_and_dispatch.engine.dispatch_target import titles
-from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.plans import advance_deadlines, scheduler
+from wait_and_dispatch.plans import advance_checks, advance_deadlines, scheduler
 from wait_and_dispatch.plans.advance_refs import (
     Instance,
     RefStore,
@@ -130,6 +133,8 @@ class Advancer:
         self.plan_at = plan_at
         self.home = home or repository
         self.run_id = run_id
+        # The runs of a checks node's carrying workflows on a commit, by (file, sha): read once.
+        self.carried: dict[tuple[str, str], list[WorkflowRun]] = {}
 
     # -- the two events ------------------------------------------------------------------------
 
@@ -211,6 +216,10 @@ class Advancer:
         }
         if not owners:
             owners = self._unrecorded_owners(run_id, instances.values())
+        carries = False  # the run is no node's: it carries a checks node's checks
+        if not owners:
+            owners = advance_checks.owners(self, run_id, instances)
+            carries = bool(owners)
         if not owners:
             return [
                 AdvanceReport(
@@ -220,9 +229,11 @@ class Advancer:
         reports = []
         for instance in sorted((instances[i] for i in owners), key=lambda i: i.id):
             node = owners[instance.id]
+            what = (
+                f"run {run_id}, which carries the checks of {node}," if carries else f"run {run_id} of {node}"
+            )
             report = AdvanceReport(
-                instance.id,
-                [f"plan {self.plan.name}: instance {instance.id}: run {run_id} of {node} completed"],
+                instance.id, [f"plan {self.plan.name}: instance {instance.id}: {what} completed"]
             )
             plan = self._plan_of(instance, report)
             reports.append(self._advance(instance, report, completed_run=run_id, plan=plan))

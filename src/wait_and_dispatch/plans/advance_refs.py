@@ -68,6 +68,9 @@ class Instance:
     claims: dict[str, int] = field(default_factory=dict)  # node -> its last claim's number
     # (node, claim) -> when the holder's job is over at the latest, and its run (0: not known)
     inline: dict[tuple[str, int], tuple[float, int]] = field(default_factory=dict)
+    # (node, claim) -> the commit whose checks a checks node waits on events for, and the workflow
+    # files whose runs carry them (advance_checks.py)
+    checks: dict[tuple[str, int], tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     runs: dict[str, int] = field(default_factory=dict)
     done: dict[str, NodeResult] = field(default_factory=dict)
     found: set[str] = field(default_factory=set)  # nodes whose run was found, not dispatched
@@ -112,6 +115,8 @@ def read_instances(refs: Iterable[tuple[str, str]], key: str) -> dict[str, Insta
                 and all(p.isascii() and p.isdigit() for p in parts[2:])
             ):
                 item.inline[(parts[1], int(parts[2]))] = (float(parts[3]), int(parts[4]))
+            elif parts[0] == "checks" and len(parts) == 5 and parts[2].isascii() and parts[2].isdigit():
+                item.checks[(parts[1], int(parts[2]))] = (parts[3], tuple(parts[4].split(",")))
             elif (
                 parts[0] in ("run", "found") and len(parts) == 3 and parts[2].isascii() and parts[2].isdigit()
             ):

@@ -12,7 +12,7 @@ from wait_and_dispatch.engine import git_refs, run_discovery, workflow_runs
 from wait_and_dispatch.engine.github_objects import WorkflowRun
 from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, parse_conclusions
-from wait_and_dispatch.plans import advance_deadlines, scheduler
+from wait_and_dispatch.plans import advance_checks, advance_deadlines, scheduler
 from wait_and_dispatch.plans.advance_refs import Instance, instance_prefix, read_instances
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
 from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, Plan, PlanNode, plan_text
@@ -93,6 +93,10 @@ class InstanceWork:
             if name not in self.instance.claims:
                 continue
             run_id = self.instance.runs.get(name)
+            if run_id is None and advance_checks.waiting(self.instance, name) is not None:
+                if advance_checks.on_completion(self, name, completed_run) is None:
+                    running.append(name)  # it waits on events: nobody holds it
+                continue
             if run_id is not None and run_id != completed_run and not runs_inline(self.plan.nodes[name]):
                 self.runs_read[name] = workflow_runs.get_run(self.a.api, self.a.repository, run_id)
             if run_id is not None and (
@@ -111,7 +115,10 @@ class InstanceWork:
 
     def _held(self, name: str, instance: Instance) -> bool:
         """Whether a claimed node with no run may still be in its holder's hands: an inline node
-        whose holder's run is still going. (A node that dispatches is recorded within seconds.)"""
+        whose holder's run is still going, or a checks node that waits on events. (A node that
+        dispatches is recorded within seconds.)"""
+        if advance_checks.waiting(instance, name) is not None:
+            return True
         held = instance.inline.get((name, instance.claims.get(name, 1)))
         if held is None or held[0] <= self.a.api.clock.now():
             return False
@@ -214,16 +221,10 @@ class InstanceWork:
         """Start a node just claimed (its needs loaded)."""
         name = node.name
         needs = scheduler.needs_context(node, self.outcomes)
+        if advance_checks.may_advance_on_events(self.a, node):
+            return advance_checks.start(self, node, number)  # (or inline, when it cannot)
         if runs_inline(node):
-            until = self.a.api.clock.now() + _inline_timeout(node) + RECOVERY_GRACE
-            self._create(f"inline/{name}/{number}/{int(until)}/{self.a.run_id or 0}")
-            self.instance.inline[(name, number)] = (until, self.a.run_id or 0)
-            deadline = advance_deadlines.plan_deadline(self)
-            outcome = self._runner(self.plan, deadline=deadline).run_node(name, needs)
-            if _dispatches(node):  # `wait: false`: its run, so that no later run starts it again
-                self._note_run(name, outcome)
-            self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
-            return self._ended(outcome)
+            return self.run_inline(node, number)
         values = {k: v for k, v in node.values.items() if k not in _DISPATCH_DROPS}
         values["wait"] = False
         deadline = advance_deadlines.plan_deadline(self)
@@ -236,6 +237,20 @@ class InstanceWork:
             return self.record(name, run_id)
         self.report.lines.append(f"{name}: {outcome.reason or f'run {run_id}'}")
         return None
+
+    def run_inline(self, node: PlanNode, number: int) -> NodeOutcome:
+        """Run a node just claimed in this invocation, its `inline` ref written first."""
+        name = node.name
+        until = self.a.api.clock.now() + _inline_timeout(node) + RECOVERY_GRACE
+        self._create(f"inline/{name}/{number}/{int(until)}/{self.a.run_id or 0}")
+        self.instance.inline[(name, number)] = (until, self.a.run_id or 0)
+        deadline = advance_deadlines.plan_deadline(self)
+        needs = scheduler.needs_context(node, self.outcomes)
+        outcome = self._runner(self.plan, deadline=deadline).run_node(name, needs)
+        if _dispatches(node):  # `wait: false`: its run, so that no later run starts it again
+            self._note_run(name, outcome)
+        self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
+        return self._ended(outcome)
 
     def _note_run(self, name: str, outcome: NodeOutcome) -> int | None:
         """Record the run the node dispatched or found (None: it has none)."""
@@ -297,7 +312,9 @@ class InstanceWork:
         else:
             for need in node.needs:
                 self.load(need)
-            outcome = self._runner(self.plan).run_node(name, scheduler.needs_context(node, self.outcomes))
+            outcome = advance_checks.reload(self, node) or self._runner(self.plan).run_node(
+                name, scheduler.needs_context(node, self.outcomes)
+            )
         self.outcomes[name] = outcome
         self.full.add(name)
 
@@ -331,6 +348,10 @@ class InstanceWork:
         outputs = {**outcome.outputs, "dispatched": "true"}
         reason = outcome.reason.replace(f"found run {run_id}", f"dispatched run {run_id}", 1)
         return replace(outcome, outputs=outputs, reason=reason)
+
+    # For plans/advance_checks.py, which records a checks node's outcome as this class does.
+    create = _create
+    ended = _ended
 
     def _with_values(self, node: PlanNode, values: Mapping[str, Any]) -> Plan:
         return replace(self.plan, nodes={**self.plan.nodes, node.name: replace(node, values=dict(values))})

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE
+from wait_and_dispatch.plans.advance_checks import carriers
 from wait_and_dispatch.plans.advance_deadlines import own_schedules, sweep_cron
 from wait_and_dispatch.plans.advance_work import runs_inline
 from wait_and_dispatch.plans.emit import (
@@ -49,6 +50,11 @@ def emit_advance_workflows(
             action_version=action_version,
             names=workflow_names(plan, workflows_dir),
             sweep=sweep,
+            carried={
+                node.name: carriers(node, workflows_dir)[0]
+                for node in plan.nodes.values()
+                if node.kind is NodeKind.CHECKS
+            },
         ).emit()
         for plan in plans
     ]
@@ -75,11 +81,14 @@ class AdvanceEmitter(WorkflowEmitter):
         action_version: str | None,
         names: Mapping[str, str],
         sweep: str | None = None,
+        carried: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
+        """`carried`: the workflow files that carry each checks node's checks (advance_checks.py)."""
         super().__init__(plan, plan_path=plan_path, action_ref=action_ref, action_version=action_version)
         self.file_name = workflow_file_name(plan, advance=True)
         self.names = names
         self.sweep = sweep_cron(sweep, own_schedules(plan.on)) if sweep else None
+        self.carried = carried or {}
 
     def emit(self) -> EmittedWorkflow:
         listened = self._listened()
@@ -114,6 +123,12 @@ class AdvanceEmitter(WorkflowEmitter):
         found: list[str] = []
         for node in self.plan.nodes.values():
             if runs_inline(node):
+                # A checks node's carrying workflows (plans/advance_checks.py) are listened to.
+                found.extend(
+                    name
+                    for name in (self.names.get(file) for file in self.carried.get(node.name, ()))
+                    if name is not None and name not in found
+                )
                 continue
             workflow = node.values.get("workflow")
             file = str(workflow).strip().replace("\\", "/").rsplit("/", 1)[-1] if workflow else ""

@@ -37,6 +37,7 @@ from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, DispatchP
 from wait_and_dispatch.plans.model import (
     DEFAULT_CONCURRENCY,
     NODE_INPUTS,
+    WORKFLOW_FILE,
     Collect,
     NodeKind,
     Plan,
@@ -185,6 +186,7 @@ class _Loader:
         for key in ("select", "gate"):
             if key in values and "collect" not in values:
                 self.problems.at_key(node.origin((key,)), f"{key} works only with collect")
+        self.check_checks_workflows(node)
         collect = as_mapping(values.get("collect"))
         from_loc = node.origin(("collect", "from"))
         for source, loc in names_in(collect.get("from"), from_loc):
@@ -200,6 +202,24 @@ class _Loader:
                 )
         self.check_values(node)
         self.check_expressions(node, nodes, needs)
+
+    def check_checks_workflows(self, node: MergedNode) -> None:
+        """`checks-workflows:` on a checks node only, each a workflow's file name as `workflow:`
+        takes it (pr.yaml): what advance mode listens to (plans/advance_checks.py)."""
+        if "checks-workflows" not in node.values:
+            return
+        loc = node.origin(("checks-workflows",))
+        if node.kind is not NodeKind.CHECKS:
+            self.problems.at_key(loc, "checks-workflows works only with checks or checks-regex")
+            return
+        for name, where in names_in(node.values["checks-workflows"], loc):
+            if not WORKFLOW_FILE.fullmatch(name):
+                self.problems.at_value(
+                    where,
+                    f"{name!r} is not a workflow's file name: write the file in .github/workflows, "
+                    "as workflow: takes it (e.g. pr.yaml)",
+                    where=dotted(loc),
+                )
 
     def needs(self, node: MergedNode, nodes: Mapping[str, MergedNode]) -> list[str]:
         """The node's needs that exist (problems for the others), in the order written."""
@@ -516,6 +536,7 @@ class _Expansion:
                 )
                 == "true",
                 group=node.id if is_matrix(node) else "",
+                checks_workflows=tuple(dict.fromkeys(self.names("checks-workflows"))),
                 matrix=matrix,
                 span=span,
             )

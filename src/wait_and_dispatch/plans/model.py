@@ -8,6 +8,7 @@ known once the needed nodes have finished, and are rendered just before the node
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -53,6 +54,11 @@ NODE_INPUTS: tuple[str, ...] = (
     "allow-forks",
     "skip-decompress",
 )
+
+
+# A workflow's file name in .github/workflows, as `checks-workflows:` takes it: one part of a git
+# ref's name too (no `..`, no leading `.`), where advance mode keeps it (plans/advance_checks.py).
+WORKFLOW_FILE = re.compile(r"(?!.*\.\.)[A-Za-z0-9_-][A-Za-z0-9_.-]*\.ya?ml")
 
 
 def plan_text(value: Any) -> str:
@@ -102,6 +108,9 @@ class PlanNode:
     matrix: Mapping[str, Any] = field(default_factory=dict)  # this member's matrix values
     span: SourceSpan | None = None
     written_condition: str = ""  # the `if:` as written (without `${{ }}`), for messages
+    # A checks node's `checks-workflows:` the workflow files (in the plan's repository) whose runs
+    # carry its checks: in advance mode their completions advance it (plans/advance_checks.py).
+    checks_workflows: tuple[str, ...] = ()
 
     @property
     def always(self) -> bool:

@@ -25,6 +25,7 @@ PLAN_ONLY_KEYS: tuple[str, ...] = (
     "collect",
     "select",
     "gate",
+    "checks-workflows",
 )
 # Said instead of "unknown key" for keys people bring from elsewhere.
 _KEY_ADVICE = {

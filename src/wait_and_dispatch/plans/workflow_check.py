@@ -69,18 +69,24 @@ def check_workflows(plans: Sequence[Plan], workflows_dir: Path) -> list[Finding]
 
 
 def workflow_names(plan: Plan, workflows_dir: Path) -> dict[str, str]:
-    """The name GitHub gives each workflow the plan's nodes run, by file name, read from the files:
+    """The name GitHub gives each workflow the plan's nodes run (and each that carries a checks
+    node's checks), by file name, read from the files:
     `workflow_run` listens to workflows by that name ("Events that trigger workflows",
     workflow_run). A workflow without `name:` is named by its path, as GitHub shows it; so is one
     whose file cannot be read (`check_workflows` reports those)."""
+    from wait_and_dispatch.plans.advance_checks import carriers  # (advance mode only)
+
     checker = _Checker(workflows_dir)
     names: dict[str, str] = {}
     for node in plan.nodes.values():
         file = _workflow_file(node.values.get("workflow")) if node.kind is NodeKind.WORKFLOW else None
-        if file is None or file in names:
-            continue
-        definition = checker._read(node, workflows_dir / file)
-        names[file] = (definition.name if definition is not None else None) or f".github/workflows/{file}"
+        # A checks node's carrying workflows: their completions advance it (plans/advance_checks.py).
+        carried = carriers(node, workflows_dir)[0] if node.kind is NodeKind.CHECKS else ()
+        for each in (file,) if file is not None else carried:
+            if each in names:
+                continue
+            definition = checker._read(node, workflows_dir / each)
+            names[each] = (definition.name if definition is not None else None) or f".github/workflows/{each}"
     return names
 
 

@@ -44,7 +44,7 @@ def run_job(engine: Engine, settings: JobSettings) -> JobReport:
     report = JobReport(notes=list(settings.notes))
     if settings.mode == "checks":
         assert settings.checks is not None  # nosec B101 # an invariant for mypy, not a check of input
-        sha = _checks_sha(engine, settings)
+        sha = checks_sha(engine, settings)
         report.checks = engine.wait_for_checks(
             settings.repository, sha, settings.checks, settings.wait_options
         )
@@ -145,7 +145,7 @@ def _preview(engine: Engine, settings: JobSettings) -> JobReport:
     report = JobReport(preview=lines)
     if settings.mode == "checks":
         assert settings.checks is not None  # nosec B101 # an invariant for mypy, not a check of input
-        sha = _checks_sha(engine, settings)
+        sha = checks_sha(engine, settings)
         named = list(settings.checks.names) + (
             [f"/{settings.checks.regex}/"] if settings.checks.regex else []
         )
@@ -174,7 +174,8 @@ def _preview(engine: Engine, settings: JobSettings) -> JobReport:
     return report
 
 
-def _checks_sha(engine: Engine, settings: JobSettings) -> str:
+def checks_sha(engine: Engine, settings: JobSettings) -> str:
+    """The commit whose checks a checks job reads: its `sha` resolved, else the default branch's head."""
     from wait_and_dispatch.engine import workflow_runs
 
     if settings.check_sha:
