@@ -30,7 +30,7 @@ from typing import Any
 
 from wait_and_dispatch.engine import artifact_staging, workflow_runs
 from wait_and_dispatch.engine.facade import Engine
-from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
 from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind, format_seconds
 from wait_and_dispatch.github_api import GitHubApi
@@ -97,11 +97,15 @@ class PlanRunner:
         context: PlanContext,
         *,
         on_event: Callable[[PlanEvent], None] = ignore_events,
+        known_runs: Mapping[tuple[str, int], WorkflowRun] | None = None,
     ) -> None:
+        """`known_runs`: completed runs read already, that a node given a run's id does not read
+        again (`Engine`'s)."""
         self.api = api
         self.plan = plan
         self.context = context
         self.on_event = on_event
+        self.known_runs = known_runs
         self.dispatched: list[int] = []  # ids of the runs this plan started, in order
         self.dispatched_in: dict[int, Repository] = {}  # ... and the repository of each (nodes differ)
         self.repository = Repository.parse(plan.repository) if plan.repository else context.repository
@@ -306,7 +310,7 @@ class PlanRunner:
         clock = self.api.clock
         started = clock.now()
         context = scheduler.expression_context(self.plan, self.context, node, needs)
-        engine = Engine(self.api, on_progress=self._progress_for(node.name))
+        engine = Engine(self.api, on_progress=self._progress_for(node.name), known_runs=self.known_runs)
         try:
             try:
                 values = render_values(node, context)
