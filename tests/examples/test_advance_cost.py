@@ -111,3 +111,84 @@ def test_the_run_that_ends_the_plan_reads_every_node_run_in_one_list(
     assert sum(1 for r in final if r.method == "GET" and r.path.endswith("/actions/runs")) == 1
     assert sum(1 for r in final if r.method == "GET" and _ONE_RUN.search(r.path)) <= 2
     assert {name: node["result"] for name, node in ran.nodes.items()} == dict.fromkeys(ran.nodes, "success")
+
+
+LAG_PLAN = """\
+name: lag
+defaults:
+  dispatch: always  # every instance its own runs
+nodes:
+  a:
+    workflow: a.yml
+  b:
+    workflow: b.yml
+  c:
+    workflow: c.yml
+  d:
+    workflow: d.yml
+  join:
+    workflow: join.yml
+    needs: [a, b]
+"""
+
+
+def lag_scenario() -> dict[str, Any]:
+    """Four workflows whose runs the test ends, and a join; lists of runs a minute behind."""
+
+    def workflow(name: str, *, held: bool) -> dict[str, Any]:
+        return {
+            "held": held,
+            "path": f".github/workflows/{name}.yml",
+            "name": name,
+            "on": ["workflow_dispatch"],
+            "run_name": f"{name} [${{{{ inputs.distinct_id }}}}]",
+            "inputs": {"distinct_id": {"type": "string"}},
+            "timeline": {"queued": 5, "duration": 60},
+            "conclusion": "success",
+        }
+
+    return {
+        "options": {"return_run_details": True, "list_status_lag": 60},
+        "tokens": {},
+        "repos": {
+            "octo/app": {
+                "private": True,
+                "default_branch": "main",
+                "branches": {"main": "a" * 40},
+                "workflows": [
+                    *(workflow(name, held=True) for name in "abcd"),
+                    workflow("join", held=False),
+                ],
+            }
+        },
+    }
+
+
+def test_two_completions_at_once_seen_going_by_a_lagging_list_still_free_their_node_once(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
+) -> None:
+    """50 times: a and b complete at the same moment while c and d go on, so each completion's
+    run reads the four runs in one list, which shows the other completion's run still going; the
+    refs read again after recording its own tell one of the two, and join is dispatched once."""
+    plan_path = tmp_path / "lag.yml"
+    plan_path.write_text(LAG_PLAN, encoding="utf-8")
+    harness = AdvanceHarness(lag_scenario(), plan_path, tmp_path / "work", mocker.patch)
+    harnesses.append(harness)
+    emulator, repo = harness.emulator, harness.repo.full_name
+    repetitions = 50
+    for repetition in range(repetitions):
+        harness.start()
+        harness.runner.run_until_idle()  # the start: a, b, c and d dispatched, held by the test
+        for workflow in ("a.yml", "b.yml"):
+            emulator.finish_run(emulator.runs_of(repo, workflow)[-1], "success")
+        harness.runner.run_until_idle()  # both completions' runs at once; join runs and completes
+        assert len(emulator.runs_of(repo, "join.yml")) == repetition + 1
+        for workflow in ("c.yml", "d.yml"):
+            emulator.finish_run(emulator.runs_of(repo, workflow)[-1], "success")
+        harness.runner.run_until_idle()
+    ran = Advanced(harness.plan, emulator, list(harness.runner.played), dict(harness.stdout))
+    dispatched = sorted(r.path.split("/")[-2] for r in ran.dispatch_requests())
+    assert dispatched == sorted([*(f"{n}.yml" for n in "abcd"), "join.yml"] * repetitions)
+    assert sum("is over: success" in ran.log(i) for i in ran.invocations) == repetitions
+    listed = [r for r in emulator.requests if r.method == "GET" and r.path == f"/repos/{repo}/actions/runs"]
+    assert listed  # the runs still going were read in one list
