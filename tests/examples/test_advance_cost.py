@@ -11,48 +11,13 @@ from typing import Any
 from pytest_mock import MockerFixture
 
 from tests.examples.advance_harness import ORCHESTRATOR, TOKEN, Advanced, AdvanceHarness, harnesses
+from tests.examples.fan_plans import fan_plan, fan_scenario
 from wait_and_dispatch.emulator.log import LoggedRequest
 from wait_and_dispatch.plans.advance_runs import LIST_FROM
 
 __all__ = ["harnesses"]  # the fixture
 
 _ONE_RUN = re.compile(r"/actions/runs/\d+$")
-
-
-def fan_plan(width: int) -> str:
-    members = "".join(f"  w{i}:\n    workflow: w{i}.yml\n    needs: [first]\n" for i in range(width))
-    needs = ", ".join(f"w{i}" for i in range(width))
-    join = f"  join:\n    workflow: join.yml\n    needs: [{needs}]\n"
-    return f"name: fan\nnodes:\n  first:\n    workflow: first.yml\n{members}{join}"
-
-
-def fan_scenario(width: int) -> dict[str, Any]:
-    """Each w<i> runs a minute longer than the one before, so each completion is its own event."""
-
-    def workflow(name: str, duration: int) -> dict[str, Any]:
-        return {
-            "path": f".github/workflows/{name}.yml",
-            "name": name,
-            "on": ["workflow_dispatch"],
-            "run_name": f"{name} [${{{{ inputs.distinct_id }}}}]",
-            "inputs": {"distinct_id": {"type": "string"}},
-            "timeline": {"queued": 5, "duration": duration},
-            "conclusion": "success",
-        }
-
-    nodes = [workflow(f"w{i}", 120 + 60 * i) for i in range(width)]
-    return {
-        "options": {"return_run_details": True},
-        "tokens": {},
-        "repos": {
-            "octo/app": {
-                "private": True,
-                "default_branch": "main",
-                "branches": {"main": "a" * 40},
-                "workflows": [workflow("first", 60), *nodes, workflow("join", 60)],
-            }
-        },
-    }
 
 
 def run_fan(width: int, tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture) -> Advanced:
