@@ -36,7 +36,7 @@ class Engine:
         `get_run` gives rather than read again (advance mode reads an instance's runs in one list)."""
         self.api = api
         self.on_progress = on_progress
-        self.known_runs = known_runs or {}
+        self.known_runs = known_runs if known_runs is not None else {}  # shared: filled as runs are read
         self.dispatcher = Dispatcher(api, on_progress)
 
     def find_or_dispatch(

@@ -7,7 +7,7 @@ by one that is a request per node. GitHub lists a repository's runs with each on
 conclusion, the same object "Get a workflow run" answers (OpenAPI `actions/list-workflow-runs-for-repo`
 and `actions/get-workflow-run`), so from `LIST_FROM` runs on, one page of the runs dispatched
 since the instance began stands for all of them. A run that page does not show (a run created
-seconds ago may not be listed yet: docs/github-behaviour.md#finding-runs; or one of more than
+seconds ago may not be listed yet: docs/github-behaviour.md#finding-the-run; or one of more than
 `PAGE` runs since) is read by its id, as before.
 
 A completed run read here is not read again in this invocation: the node job that records it

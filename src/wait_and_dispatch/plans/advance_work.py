@@ -118,7 +118,7 @@ class InstanceWork:
     def _recorded_meanwhile(self, running: list[str]) -> list[str]:
         """The nodes of `running` that are still going by the instance's refs read again, now that
         this run's completion is recorded: a list of runs may show a run that has just completed
-        as going (docs/github-behaviour.md#finding-runs), and of two invocations recording two
+        as going (docs/github-behaviour.md#finding-the-run), and of two invocations recording two
         completions at the same moment, the one that reads the refs second sees both results (each
         writes its own before it reads), so the node that needs both is never left waiting."""
         refs = self.a.store.matching(self.prefix)
