@@ -19,13 +19,21 @@ are real HTTP on loopback; an orchestrator run's time is its clock time (GitHub'
 between writes included) plus the real time its step took here. API units are the requests that
 count against the rate limit (all but 304s), made by the plan's own token.
 
-    python3 benchmarks/advance_billing.py [--write docs/benchmarks.md --write README.md]
+    python3 benchmarks/advance_billing.py [--write docs/benchmarks.md --write README.md] [--breakdown]
+
+A second table widens one plan (a node, then `width` nodes side by side whose runs complete one
+after another, then a join) to show what one event costs as the plan grows.
+
+`--breakdown` also prints, for each orchestrator run, its counted requests by kind (method and
+path, ids as `{id}`), the one that saw the plan end marked `final`.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import math
+import re
 import statistics
 import sys
 import tempfile
@@ -41,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.examples.advance_harness import ORCHESTRATOR, TOKEN, AdvanceHarness  # noqa: E402
 from tests.examples.conftest import Example, Runner  # noqa: E402
+from tests.examples.fan_plans import fan_plan, fan_scenario  # noqa: E402
 from tests.examples.test_advance_checks import without_the_waiting_job  # noqa: E402
 
 # The seed pipelines as the examples' tests run them by default.
@@ -73,6 +82,15 @@ class Row:
     units_per_run: list[int]  # what each orchestrator run spent
     run_times: list[float]  # the orchestrator runs, but those that waited for a checks node
     checks_waits: list[float]
+    kinds_per_run: list[tuple[str, collections.Counter[str]]]  # each run's event and requests by kind
+
+
+def kind(method: str, path: str) -> str:
+    """A request's kind: its method and path within the repository, ids and ref names elided."""
+    path = re.sub(r"^/repos/[^/]+/[^/]+", "", path)
+    path = re.sub(r"/git/(matching-refs|refs|ref)/.*", r"/git/\1/*", path)
+    path = re.sub(r"/commits/[^/]+", "/commits/{ref}", path)
+    return f"{method} {re.sub(r'/[0-9]+(?=/|$)', '/{id}', path)}"
 
 
 def measure(folder: str, options: dict[str, Any], workdir: Path) -> Row:
@@ -112,6 +130,16 @@ def measure(folder: str, options: dict[str, Any], workdir: Path) -> Row:
             if r.token_name == TOKEN and r.host == "api" and r.status != 304 and ORCHESTRATOR not in r.path
         ]
         per_run = [sum(1 for r in counted if i.started_at <= r.time <= i.ended_at) for i in ran.invocations]
+        final = ran.final
+        kinds = [
+            (
+                f"{i.event_name}{' final' if i is final else ''}",
+                collections.Counter(
+                    kind(r.method, r.path) for r in counted if i.started_at <= r.time <= i.ended_at
+                ),
+            )
+            for i in ran.invocations
+        ]
         assert ran.results() == waited.results(), (ran.results(), waited.results())
     finally:
         harness.close()
@@ -131,7 +159,92 @@ def measure(folder: str, options: dict[str, Any], workdir: Path) -> Row:
         units_per_run=per_run,
         run_times=[t for t in times if t not in waited_checks],
         checks_waits=waited_checks,
+        kinds_per_run=kinds,
     )
+
+
+def breakdown(row: Row) -> str:
+    """Each orchestrator run's counted requests by kind, most first."""
+    lines = [f"{row.seed}: {row.units_advance} units in {row.advance_runs} runs"]
+    for event, kinds in row.kinds_per_run:
+        shown = ", ".join(f"{name} x{count}" for name, count in kinds.most_common())
+        lines.append(f"  {event}: {sum(kinds.values())}: {shown}")
+    return "\n".join(lines)
+
+
+# The widths of the fan plan measured.
+FAN_WIDTHS = (2, 4, 8, 16)
+
+
+@dataclass
+class FanRow:
+    width: int
+    runs: int
+    units: int
+    quiet: list[int]  # the units of each completion that dispatches nothing
+    fan_out: int  # the completion that dispatches the width nodes
+    final: int  # the run that finds the plan over
+
+
+def measure_fan(width: int, workdir: Path) -> FanRow:
+    plan_path = workdir / f"fan-{width}.yml"
+    plan_path.parent.mkdir(parents=True, exist_ok=True)
+    plan_path.write_text(fan_plan(width), encoding="utf-8")
+    patches: list[Any] = []
+
+    def patch(target: str, **kwargs: Any) -> object:
+        patcher = mock.patch(target, **kwargs)
+        patches.append(patcher)
+        return patcher.start()
+
+    harness = AdvanceHarness(fan_scenario(width), plan_path, workdir / f"fan-{width}", patch)
+    try:
+        ran = harness.run()
+        assert ran.conclusion == "success", ran.conclusion
+        counted = [
+            r
+            for r in harness.emulator.requests
+            if r.token_name == TOKEN and r.host == "api" and r.status != 304 and ORCHESTRATOR not in r.path
+        ]
+        per_run = {
+            i.run_id: sum(1 for r in counted if i.started_at <= r.time <= i.ended_at) for i in ran.invocations
+        }
+        # The start, first's completion (the fan-out), each w<i>'s, the last of which dispatches join,
+        # and join's (the end).
+        completions = [i for i in ran.invocations if i.event_name == "workflow_run"]
+        fan_out, quiet, final = completions[0], completions[1:-2], ran.final
+    finally:
+        harness.close()
+        for patcher in patches:
+            patcher.stop()
+    return FanRow(
+        width=width,
+        runs=len(ran.invocations),
+        units=len(counted),
+        quiet=[per_run[i.run_id] for i in quiet],
+        fan_out=per_run[fan_out.run_id],
+        final=per_run[final.run_id],
+    )
+
+
+def fan_table(rows: list[FanRow]) -> str:
+    lines = [
+        "| Width | Nodes | Orchestrator runs | Units | A completion that dispatches nothing: median / max | "
+        "The fan-out (dispatches the width) | The run that ends the plan |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row.width} | {row.width + 2} | {row.runs} | {row.units} | "
+            f"{statistics.median(row.quiet):g} / {max(row.quiet)} | {row.fan_out} | {row.final} |"
+        )
+    lines += [
+        "",
+        "Counted units (requests that count against the rate limit) of each orchestrator run, the plan "
+        "`first`, then `w0` ... `w<width-1>` (each run a minute longer than the one before), then `join`. "
+        "Measured in one run of `python3 benchmarks/advance_billing.py`.",
+    ]
+    return "\n".join(lines)
 
 
 def table(rows: list[Row]) -> str:
@@ -174,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="refresh the table between the markers in this file (repeatable: docs/benchmarks.md, README.md)",
     )
+    parser.add_argument(
+        "--breakdown", action="store_true", help="print each orchestrator run's counted requests by kind"
+    )
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as folder:
@@ -184,10 +300,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"{seed}: one job {row.one_job} min, per node {row.per_node} min, advance {row.advance} min",
                 file=sys.stderr,
             )
+    if args.breakdown:
+        print("\n".join(breakdown(row) for row in rows), file=sys.stderr)
     text = table(rows)
     publish("advance-billing", text, None)
+    with tempfile.TemporaryDirectory() as folder:
+        fans = fan_table([measure_fan(width, Path(folder)) for width in FAN_WIDTHS])
+    publish("advance-fan", fans, None)
     for doc in args.write:
         record(doc, "advance-billing", text)
+        if "<!-- advance-fan:start -->" in doc.read_text(encoding="utf-8"):
+            record(doc, "advance-fan", fans)
     return 0
 
 

@@ -89,6 +89,7 @@ def _parse_options(r: Reader) -> Options:
     options = Options(
         return_run_details=r.flag("return_run_details", True),
         dispatch_visibility_delay=r.nonneg("dispatch_visibility_delay", 3.0),
+        list_status_lag=r.nonneg("list_status_lag", 0.0),
         artifact_url_ttl=r.nonneg("artifact_url_ttl", 60.0),
         anonymous_rate_limit=r.integer("anonymous_rate_limit", 60) or 0,
         poll_interval_header=r.integer("poll_interval_header", None),

@@ -18,6 +18,11 @@ WORKFLOW_STATES = ("active", "disabled_manually", "disabled_inactivity", "disabl
 class Options:
     return_run_details: bool = True
     dispatch_visibility_delay: float = 3.0
+    # Seconds the list endpoints of runs lag behind "Get a workflow run": a list shows each run as
+    # it was that long ago. GitHub documents no bound; that a new run takes seconds to be listed
+    # (apache/airflow#71305) shows lists are served from a view that lags. A switch, off by
+    # default, to see that no client takes a list's "still going" for the last word.
+    list_status_lag: float = 0.0
     artifact_url_ttl: float = 60.0
     anonymous_rate_limit: int = 60
     # Seconds to send as `X-Poll-Interval` on every GET answer, or None. GitHub sends it on the

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from wait_and_dispatch.engine import failure_digest, workflow_runs
 from wait_and_dispatch.engine.dispatch import Dispatcher
@@ -25,9 +25,18 @@ from wait_and_dispatch.support.errors import ArtifactError
 class Engine:
     """Everything the edges need, over one `GitHubApi` (which owns HTTP, retries and the clock)."""
 
-    def __init__(self, api: GitHubApi, on_progress: ProgressCallback = ignore_progress) -> None:
+    def __init__(
+        self,
+        api: GitHubApi,
+        on_progress: ProgressCallback = ignore_progress,
+        *,
+        known_runs: Mapping[tuple[str, int], WorkflowRun] | None = None,
+    ) -> None:
+        """`known_runs`: completed runs the caller has read already, by repository and id, that
+        `get_run` gives rather than read again (advance mode reads an instance's runs in one list)."""
         self.api = api
         self.on_progress = on_progress
+        self.known_runs = known_runs if known_runs is not None else {}  # shared: filled as runs are read
         self.dispatcher = Dispatcher(api, on_progress)
 
     def find_or_dispatch(
@@ -79,7 +88,8 @@ class Engine:
         )
 
     def get_run(self, repo: Repository, run_id: int) -> WorkflowRun:
-        return workflow_runs.get_run(self.api, repo, run_id)
+        known = self.known_runs.get((repo.full_name, run_id))
+        return known if known is not None else workflow_runs.get_run(self.api, repo, run_id)
 
     def download_run(
         self,
@@ -198,7 +208,8 @@ class Engine:
         cancelled = False
         failed_job = None
         if wait:
-            waited = self.wait_for_runs([RunTarget(repo, run)], options, deadline=deadline)[0]
+            fresh = self.known_runs.get((repo.full_name, run.id)) is run
+            waited = self.wait_for_runs([RunTarget(repo, run, fresh=fresh)], options, deadline=deadline)[0]
             run, outcome, cancelled = waited.run, waited.outcome, waited.cancelled
             failed_job = waited.failed_job
         elif run.completed and run.conclusion not in options.allowed_conclusions:

@@ -63,6 +63,9 @@ class WaitedRun:
 class RunTarget:
     repository: Repository
     run: WorkflowRun
+    # The caller read `run` just now and it had completed (advance mode reads many in one list):
+    # the first look takes it as it is rather than read it again.
+    fresh: bool = False
 
 
 def wait_for_run(
@@ -122,7 +125,8 @@ def wait_for_runs(
             pending = still_waiting()
             if not polled or pending:
                 # The first look refreshes what the caller passed (it may be stale); later ones poll.
-                fresh = _poll(api, governor, targets, pending if polled else list(current))
+                looked = pending if polled else [i for i in current if not _fresh(targets[i])]
+                fresh = _poll(api, governor, targets, looked) if looked else {}
                 for i, run in fresh.items():
                     if _changed(current[i], run):
                         on_progress(_status_event(run, clock.now() - start))
@@ -203,6 +207,10 @@ def _poll(
             if i not in fresh:
                 fresh[i] = workflow_runs.get_run(api, repo, targets[i].run.id)
     return fresh
+
+
+def _fresh(target: RunTarget) -> bool:
+    return target.fresh and target.run.completed
 
 
 def _list_runs(api: GitHubApi, repo: Repository, watched: Sequence[Hashable]) -> dict[int, WorkflowRun]:

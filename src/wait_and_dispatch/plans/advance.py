@@ -323,8 +323,7 @@ class Advancer:
         if self.store.create(ended_ref(self.key, instance.id), instance.sha) is git_refs.Claim.ALREADY_EXISTS:
             report.lines.append(f"instance {instance.id} is over; another invocation reports it")
             return
-        for name in plan.nodes:
-            work.load(name)
+        work.load_all(plan.nodes)
         outcomes = {name: work.outcomes[name] for name in plan.nodes}
         now = self.api.clock.now()
         # The plan's time: from its first node's start (a run's creation) to now.

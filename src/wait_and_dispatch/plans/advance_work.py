@@ -4,7 +4,7 @@ node's outcome from its run (the rules are in `plans/advance.py`'s docstring).""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, parse_conclusions
 from wait_and_dispatch.plans import advance_checks, advance_deadlines, scheduler
 from wait_and_dispatch.plans.advance_refs import Instance, instance_prefix, read_instances
+from wait_and_dispatch.plans.advance_runs import RunBook
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
 from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, Plan, PlanNode, plan_text
 from wait_and_dispatch.plans.node_job import fixed_correlation
@@ -78,13 +79,20 @@ class InstanceWork:
         self.stranded: list[str] = []  # claimed nodes with nothing recorded and no live holder
         self.seen_at = advancer.api.clock.now()  # the refs were read before this
         self._started_at: float | None = None
-        self.runs_read: dict[str, WorkflowRun] = {}  # the runs of running nodes, read by `rebuild`
+        self.book = RunBook(advancer.api, advancer.repository, self.began)
 
     def rebuild(self, completed_run: int | None) -> PlanState:
         """The state from the refs, and from the runs of the nodes in progress: a run that has
         completed (this event's, or one whose own event is being handled at the same moment) is
         recorded now, so that two completions at once both count in both invocations."""
         running: list[str] = []
+        self.book.read(  # the runs of the nodes still going (this event's too), at once
+            run_id
+            for name, run_id in self.instance.runs.items()
+            if name in self.plan.nodes
+            and name not in self.instance.done
+            and not runs_inline(self.plan.nodes[name])
+        )
         for name in self.plan.nodes:
             result = self.instance.done.get(name)
             if result is not None:
@@ -97,21 +105,51 @@ class InstanceWork:
                 if advance_checks.on_completion(self, name, completed_run) is None:
                     running.append(name)  # it waits on events: nobody holds it
                 continue
-            if run_id is not None and run_id != completed_run and not runs_inline(self.plan.nodes[name]):
-                self.runs_read[name] = workflow_runs.get_run(self.a.api, self.a.repository, run_id)
             if run_id is not None and (
                 run_id == completed_run
                 or runs_inline(self.plan.nodes[name])  # it does not wait for its run
-                or self.runs_read[name].completed
+                or self.book.last(run_id).completed
             ):
                 self.record(name, run_id)
             else:
                 running.append(name)
                 if run_id is None and not self._held(name, self.instance):
                     self.stranded.append(name)
+        if completed_run is not None and self.book.listed and running:
+            running = self._recorded_meanwhile(running)
         state = scheduler.state_from(self.plan, self.outcomes.values(), running=running)
         # The nodes whose deadline has passed meanwhile end now, as their wait would have.
-        return advance_deadlines.enforce(self, state, self.runs_read)
+        runs = {
+            name: self.book.last(self.instance.runs[name])
+            for name in running
+            if name in self.instance.runs and not runs_inline(self.plan.nodes[name])
+        }
+        return advance_deadlines.enforce(self, state, runs)
+
+    def _recorded_meanwhile(self, running: list[str]) -> list[str]:
+        """The nodes of `running` that are still going by the instance's refs read again, now that
+        this run's completion is recorded: a list of runs may show a run that has just completed
+        as going (docs/github-behaviour.md#finding-the-run), and of two invocations recording two
+        completions at the same moment, the one that reads the refs second sees both results (each
+        writes its own before it reads), so the node that needs both is never left waiting."""
+        refs = self.a.store.matching(self.prefix)
+        self.instance.refs.extend(ref for ref, _ in refs if ref not in self.instance.refs)
+        now = read_instances(refs, self.a.key).get(self.instance.id)
+        if now is None:
+            return running
+        going = []
+        for name in running:
+            result = now.done.get(name)
+            if result is None:
+                going.append(name)
+                continue
+            self.instance.done[name] = result
+            self.outcomes[name] = self._known(name, result)
+            if name in now.runs:
+                self.instance.runs[name] = now.runs[name]
+            if name in self.stranded:
+                self.stranded.remove(name)
+        return going
 
     def _held(self, name: str, instance: Instance) -> bool:
         """Whether a claimed node with no run may still be in its holder's hands: an inline node
@@ -159,8 +197,7 @@ class InstanceWork:
             if claim is git_refs.Claim.UNCERTAIN:
                 self.report.lines.append(f"{name}: the answer to its claim was lost; recovering it")
                 return self.recover(name, seen_at=clock.now())
-            for need in node.needs:
-                self.load(need)
+            self.load_all(node.needs)
             if clock.now() - claimed_at <= CLAIM_WINDOW:
                 return self._run(node, number)
             self.report.lines.append(f"{name}: claimed too late to start it safely; claiming it again")
@@ -198,14 +235,18 @@ class InstanceWork:
 
     def _find_dispatched(self, name: str) -> WorkflowRun | None:
         """The run dispatched for the node in this instance, by its fixed correlation id."""
-        if self._started_at is None:
-            # The instance's first run was created before anything it dispatched.
-            first = workflow_runs.get_run(self.a.api, self.a.home, int(self.instance.id))
-            self._started_at = first.created_at or 0.0
         key = self.context.correlation_key or ""
         return run_discovery.find_by_correlation(
-            self.a.api, self.a.repository, fixed_correlation(key, name), self._started_at
+            self.a.api, self.a.repository, fixed_correlation(key, name), self.began()
         )
+
+    def began(self) -> float:
+        """When the instance began on GitHub's clock: its first run was created before anything it
+        dispatched (read once)."""
+        if self._started_at is None:
+            first = workflow_runs.get_run(self.a.api, self.a.home, int(self.instance.id))
+            self._started_at = first.created_at or 0.0
+        return self._started_at
 
     def _adopt(self, name: str, run: WorkflowRun) -> NodeOutcome | None:
         """Record the run found for a node whose holder did not."""
@@ -297,6 +338,17 @@ class InstanceWork:
         self.full.add(name)
         return outcome
 
+    def load_all(self, names: Iterable[str]) -> None:
+        """`load` each of `names`, the runs of those that need one read at once (`RunBook.read`)."""
+        names = list(names)
+        self.book.read(
+            self.instance.runs[name]
+            for name in names
+            if name in self.outcomes and name not in self.full and name in self.instance.runs
+        )
+        for name in names:
+            self.load(name)
+
     def load(self, name: str) -> None:
         """Make sure the node's outcome has its outputs (a result read from a ref has none)."""
         if name in self.full or name not in self.outcomes:
@@ -325,7 +377,7 @@ class InstanceWork:
             values = {k: v for k, v in values.items() if k not in _DISPATCH_DROPS} | {"wait": False}
         allowed_text = plan_text(values.get("allowed-conclusions"))
         values["allowed-conclusions"] = allowed_text or ",".join(sorted(DEFAULT_RUN_CONCLUSIONS))
-        run = workflow_runs.get_run(self.a.api, self.a.repository, run_id)
+        run = self.book.run(run_id)
         if wait and (timed_out := advance_deadlines.overdue_run(self, name, run)) is not None:
             return timed_out  # not completed by its deadline: what waiting mode saw there
         # As the waiting executor: artifacts only from a run whose conclusion is allowed.
@@ -357,7 +409,14 @@ class InstanceWork:
         return replace(self.plan, nodes={**self.plan.nodes, node.name: replace(node, values=dict(values))})
 
     def _runner(self, plan: Plan, *, deadline: float | None = None) -> PlanRunner:
-        return PlanRunner(self.a.api, plan, self.context, on_event=self.a.on_event, deadline=deadline)
+        return PlanRunner(
+            self.a.api,
+            plan,
+            self.context,
+            on_event=self.a.on_event,
+            deadline=deadline,
+            known_runs=self.book.known,
+        )
 
 
 def _dispatches(node: PlanNode) -> bool:

@@ -30,7 +30,7 @@ from typing import Any
 
 from wait_and_dispatch.engine import artifact_staging, workflow_runs
 from wait_and_dispatch.engine.facade import Engine
-from wait_and_dispatch.engine.github_objects import Repository
+from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
 from wait_and_dispatch.engine.inputs import parse_duration
 from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind, format_seconds
 from wait_and_dispatch.github_api import GitHubApi
@@ -98,13 +98,16 @@ class PlanRunner:
         *,
         on_event: Callable[[PlanEvent], None] = ignore_events,
         deadline: float | None = None,
+        known_runs: Mapping[tuple[str, int], WorkflowRun] | None = None,
     ) -> None:
         """`deadline`: the plan's, on the API clock, for `run_node` (advance mode keeps it in the
-        instance); `run()` sets its own from the plan's timeout."""
+        instance); `run()` sets its own from the plan's timeout. `known_runs`: completed runs read
+        already, that a node given a run's id does not read again (`Engine`'s)."""
         self.api = api
         self.plan = plan
         self.context = context
         self.on_event = on_event
+        self.known_runs = known_runs
         self.dispatched: list[int] = []  # ids of the runs this plan started, in order
         self.dispatched_in: dict[int, Repository] = {}  # ... and the repository of each (nodes differ)
         self.repository = Repository.parse(plan.repository) if plan.repository else context.repository
@@ -309,7 +312,7 @@ class PlanRunner:
         clock = self.api.clock
         started = clock.now()
         context = scheduler.expression_context(self.plan, self.context, node, needs)
-        engine = Engine(self.api, on_progress=self._progress_for(node.name))
+        engine = Engine(self.api, on_progress=self._progress_for(node.name), known_runs=self.known_runs)
         try:
             try:
                 values = render_values(node, context)

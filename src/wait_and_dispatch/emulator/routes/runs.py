@@ -40,7 +40,7 @@ def _filter_runs(call: Call, runs: list[Run]) -> Reply:
     """The filters of REST "List workflow runs for a repository" (`status` takes a status or a
     conclusion, `created` the search date syntax)."""
     args = call.request.args
-    now = call.now
+    now = call.now - call.state.options.list_status_lag  # what the list shows (specs.Options)
     out = runs
     filtered = False
     for key in ("head_sha", "event", "branch", "actor", "status", "created", "check_suite_id"):
