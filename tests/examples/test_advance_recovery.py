@@ -14,7 +14,7 @@ from pytest_mock import MockerFixture
 from tests.examples.advance_harness import Advanced, AdvanceHarness, harnesses
 from tests.examples.test_advance import JOIN_PLAN, join_scenario
 from wait_and_dispatch.emulator import Fault
-from wait_and_dispatch.plans import advance_work
+from wait_and_dispatch.plans import advance_nodes, advance_work
 from wait_and_dispatch.plans.advance_refs import GitRefStore, plan_key, read_instances
 
 __all__ = ["harnesses"]  # the fixture
@@ -103,7 +103,7 @@ def test_a_claim_whose_answer_was_lost_is_claimed_again_and_dispatched_once(
     assert dispatched(ran) == ["a.yml", "b.yml", "join.yml"]
     start = ran.log(ran.invocations[0])
     assert "a: the answer to its claim was lost; recovering it" in start
-    assert f"giving its claim's holder {advance_work.RECOVERY_GRACE:.0f}s to record it" in start
+    assert f"giving its claim's holder {advance_nodes.RECOVERY_GRACE:.0f}s to record it" in start
     assert (ran.conclusion, ran.exit_code) == ("success", 0)
 
 

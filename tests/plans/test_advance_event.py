@@ -17,8 +17,8 @@ from wait_and_dispatch.plans.advance import (
     Advancer,
     AdvanceReport,
 )
+from wait_and_dispatch.plans.advance_nodes import runs_inline
 from wait_and_dispatch.plans.advance_refs import Instance, RefStore, read_instances
-from wait_and_dispatch.plans.advance_work import runs_inline
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeResult, Plan
 from wait_and_dispatch.session.advance import read_event

@@ -22,7 +22,7 @@ from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.progress import format_seconds
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import advance_checks
-from wait_and_dispatch.plans.advance_work import runs_inline
+from wait_and_dispatch.plans.advance_nodes import runs_inline
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode

@@ -41,7 +41,7 @@ the instance, whatever its event, finds the claim with no run, no result and no 
 whose run is still going, and recovers the node: each dispatch carries a correlation id fixed by
 the instance and the node (`node_job.fixed_correlation`), so the run, if it was dispatched, is
 found by its name and recorded. A claim's holder starts its dispatch (or writes its `inline` ref) within
-`advance_work.CLAIM_WINDOW` of claiming, or never; so once `RECOVERY_GRACE` has passed since the claim was
+`advance_nodes.CLAIM_WINDOW` of claiming, or never; so once `RECOVERY_GRACE` has passed since the claim was
 seen, with nothing recorded and no run found, nobody will dispatch under it, and the node is
 claimed again as `claim-2/<node>` (3, ...): of two recoverers, one has it.
 
@@ -63,6 +63,7 @@ from wait_and_dispatch.engine.dispatch_target import titles
 from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import advance_checks, advance_deadlines, scheduler
+from wait_and_dispatch.plans.advance_nodes import runs_inline
 from wait_and_dispatch.plans.advance_refs import (
     Instance,
     RefStore,
@@ -72,7 +73,7 @@ from wait_and_dispatch.plans.advance_refs import (
     plan_key,
     read_instances,
 )
-from wait_and_dispatch.plans.advance_work import InstanceWork, runs_inline
+from wait_and_dispatch.plans.advance_work import InstanceWork
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, ignore_events
 from wait_and_dispatch.plans.model import (
     Plan,

@@ -8,31 +8,25 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from wait_and_dispatch.engine import git_refs, run_discovery, workflow_runs
-from wait_and_dispatch.engine.github_objects import WorkflowRun
-from wait_and_dispatch.engine.inputs import parse_duration
+from wait_and_dispatch.engine import git_refs, workflow_runs
 from wait_and_dispatch.engine.requests import DEFAULT_RUN_CONCLUSIONS, parse_conclusions
-from wait_and_dispatch.plans import advance_checks, advance_deadlines, scheduler
+from wait_and_dispatch.plans import advance_checks, advance_deadlines, advance_recovery, scheduler
+from wait_and_dispatch.plans.advance_nodes import (
+    CLAIM_WINDOW,
+    RECOVERY_GRACE,
+    dispatches,
+    inline_timeout,
+    runs_inline,
+)
 from wait_and_dispatch.plans.advance_refs import Instance, instance_prefix, read_instances
 from wait_and_dispatch.plans.advance_runs import RunBook
 from wait_and_dispatch.plans.executor import PlanContext, PlanRunner
-from wait_and_dispatch.plans.model import NodeKind, NodeOutcome, NodeResult, Plan, PlanNode, plan_text
-from wait_and_dispatch.plans.node_job import fixed_correlation
+from wait_and_dispatch.plans.model import NodeOutcome, NodeResult, Plan, PlanNode, plan_text
 from wait_and_dispatch.plans.scheduler import PlanState
-from wait_and_dispatch.step.catalogue import find_input
-from wait_and_dispatch.support.errors import UsageError
 
 if TYPE_CHECKING:
     from wait_and_dispatch.plans.advance import Advancer, AdvanceReport
 
-# A claim's holder sends its dispatch, or writes its `inline` ref, within this many seconds of
-# claiming, or leaves the claim for good and claims again.
-CLAIM_WINDOW = 30.0
-# How long after seeing a claim with nothing recorded a recoverer waits before it claims the node
-# again: the holder's window, the few seconds its dispatch's reads take before the POST (more
-# under retries), and the seconds a new run takes to be listed (apache/airflow#71305).
-RECOVERY_GRACE = 120.0
-_DEFAULT_TIMEOUT = find_input("timeout").default
 # The values a node keeps when its outcome is read from a run that has completed: how to judge
 # the run and what to download from it. The rest (what to dispatch, and how) is done with.
 _RECORD_KEYS = (
@@ -46,20 +40,6 @@ _RECORD_KEYS = (
 )
 # What a node does not do when it is dispatched in advance mode: wait, or download from its run.
 _DISPATCH_DROPS = ("artifacts", "artifacts-from-branch", "merge-multiple", "skip-decompress", "allow-forks")
-
-
-def runs_inline(node: PlanNode) -> bool:
-    """True for a node that runs in the invocation that makes it ready rather than as a run whose
-    completion is an event: `collect`, `checks`, a named run, a run that is never dispatched
-    (found when something else starts it) and a node that does not wait."""
-    if node.kind is not NodeKind.WORKFLOW:
-        return True
-    values = node.values
-    return bool(
-        plan_text(values.get("run-id")).strip()
-        or plan_text(values.get("dispatch")).strip() == "never"
-        or plan_text(values.get("wait")).strip() == "false"
-    )
 
 
 class InstanceWork:
@@ -113,7 +93,7 @@ class InstanceWork:
                 self.record(name, run_id)
             else:
                 running.append(name)
-                if run_id is None and not self._held(name, self.instance):
+                if run_id is None and not self.held(name, self.instance):
                     self.stranded.append(name)
         if completed_run is not None and self.book.listed and running:
             running = self._recorded_meanwhile(running)
@@ -151,7 +131,7 @@ class InstanceWork:
                 self.stranded.remove(name)
         return going
 
-    def _held(self, name: str, instance: Instance) -> bool:
+    def held(self, name: str, instance: Instance) -> bool:
         """Whether a claimed node with no run may still be in its holder's hands: an inline node
         whose holder's run is still going, or a checks node that waits on events. (A node that
         dispatches is recorded within seconds.)"""
@@ -181,9 +161,9 @@ class InstanceWork:
     def start(self, node: PlanNode) -> NodeOutcome | None:
         """Claim and start a ready node; its outcome when it has one already (inline, or a run that
         had completed), None while its run goes on or when another invocation has it."""
-        return advance_deadlines.too_late(self, node) or self._take(node, 1)
+        return advance_deadlines.too_late(self, node) or self.take(node, 1)
 
-    def _take(self, node: PlanNode, number: int) -> NodeOutcome | None:
+    def take(self, node: PlanNode, number: int) -> NodeOutcome | None:
         """Claim the node for the `number`-th time and start it; the next number when this claim
         came too late to act on."""
         name, clock = node.name, self.a.api.clock
@@ -204,41 +184,8 @@ class InstanceWork:
             number += 1
 
     def recover(self, name: str, *, seen_at: float) -> NodeOutcome | None:
-        """A claimed node with nothing recorded, its claim seen at `seen_at`: its run if it was
-        dispatched, else (once the holder can no longer act) the node claimed again and started."""
-        node = self.plan.nodes[name]
-        number = self.instance.claims.get(name, 1)
-        self.report.lines.append(f"{name}: claimed with nothing recorded; recovering it")
-        if _dispatches(node) and (found := self._find_dispatched(name)) is not None:
-            return self._adopt(name, found)
-        if (name, number) not in self.instance.inline:  # else its holder's job is over
-            clock = self.a.api.clock
-            wait = seen_at + RECOVERY_GRACE - clock.now()
-            if wait > 0:
-                self.report.lines.append(f"{name}: giving its claim's holder {wait:.0f}s to record it")
-                clock.sleep(wait)
-            if self._recorded_since(name, number):
-                self.report.lines.append(f"{name}: recorded by another invocation meanwhile")
-                return None
-            if _dispatches(node) and (found := self._find_dispatched(name)) is not None:
-                return self._adopt(name, found)
-        return self._take(node, number + 1)
-
-    def _recorded_since(self, name: str, number: int) -> bool:
-        """Read the instance's refs again: has anything been recorded for the node since?"""
-        refs = self.a.store.matching(self.prefix)
-        self.instance.refs.extend(ref for ref, _ in refs if ref not in self.instance.refs)
-        now = read_instances(refs, self.a.key).get(self.instance.id)
-        return now is None or (
-            name in now.done or name in now.runs or now.claims.get(name, 0) > number or self._held(name, now)
-        )
-
-    def _find_dispatched(self, name: str) -> WorkflowRun | None:
-        """The run dispatched for the node in this instance, by its fixed correlation id."""
-        key = self.context.correlation_key or ""
-        return run_discovery.find_by_correlation(
-            self.a.api, self.a.repository, fixed_correlation(key, name), self.began()
-        )
+        """A claimed node with nothing recorded, its claim seen at `seen_at` (advance_recovery.py)."""
+        return advance_recovery.recover(self, name, seen_at=seen_at)
 
     def began(self) -> float:
         """When the instance began on GitHub's clock: its first run was created before anything it
@@ -247,16 +194,6 @@ class InstanceWork:
             first = workflow_runs.get_run(self.a.api, self.a.home, int(self.instance.id))
             self._started_at = first.created_at or 0.0
         return self._started_at
-
-    def _adopt(self, name: str, run: WorkflowRun) -> NodeOutcome | None:
-        """Record the run found for a node whose holder did not."""
-        self._create(f"run/{name}/{run.id}")
-        self.instance.runs[name] = run.id
-        self.report.dispatched[name] = run.id
-        if run.completed or runs_inline(self.plan.nodes[name]):  # (a node that does not wait)
-            return self.record(name, run.id)
-        self.report.lines.append(f"{name}: found its run {run.id}")
-        return None
 
     def _run(self, node: PlanNode, number: int) -> NodeOutcome | None:
         """Start a node just claimed (its needs loaded)."""
@@ -282,13 +219,13 @@ class InstanceWork:
     def run_inline(self, node: PlanNode, number: int) -> NodeOutcome:
         """Run a node just claimed in this invocation, its `inline` ref written first."""
         name = node.name
-        until = self.a.api.clock.now() + _inline_timeout(node) + RECOVERY_GRACE
+        until = self.a.api.clock.now() + inline_timeout(node) + RECOVERY_GRACE
         self._create(f"inline/{name}/{number}/{int(until)}/{self.a.run_id or 0}")
         self.instance.inline[(name, number)] = (until, self.a.run_id or 0)
         deadline = advance_deadlines.plan_deadline(self)
         needs = scheduler.needs_context(node, self.outcomes)
         outcome = self._runner(self.plan, deadline=deadline).run_node(name, needs)
-        if _dispatches(node):  # `wait: false`: its run, so that no later run starts it again
+        if dispatches(node):  # `wait: false`: its run, so that no later run starts it again
             self._note_run(name, outcome)
         self.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
         return self._ended(outcome)
@@ -417,21 +354,3 @@ class InstanceWork:
             deadline=deadline,
             known_runs=self.book.known,
         )
-
-
-def _dispatches(node: PlanNode) -> bool:
-    """Whether running the node dispatches a run (it may have, in a job that died)."""
-    values = node.values
-    return node.kind is NodeKind.WORKFLOW and not (
-        plan_text(values.get("run-id")).strip() or plan_text(values.get("dispatch")).strip() == "never"
-    )
-
-
-def _inline_timeout(node: PlanNode) -> float:
-    """How long an inline node may take: its `timeout` (the action's default when it has none, or
-    one that is an expression)."""
-    text = plan_text(node.values.get("timeout")).strip()
-    try:
-        return parse_duration(text or _DEFAULT_TIMEOUT, what="timeout")
-    except UsageError:
-        return parse_duration(_DEFAULT_TIMEOUT, what="timeout")

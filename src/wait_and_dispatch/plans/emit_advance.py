@@ -15,7 +15,7 @@ from typing import Any
 from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE
 from wait_and_dispatch.plans.advance_checks import carriers
 from wait_and_dispatch.plans.advance_deadlines import own_schedules, sweep_cron
-from wait_and_dispatch.plans.advance_work import runs_inline
+from wait_and_dispatch.plans.advance_nodes import runs_inline
 from wait_and_dispatch.plans.emit import (
     EmittedWorkflow,
     Finding,
