@@ -23,6 +23,8 @@ INJECTIONS = (
     "\n   ::notice::after spaces",
     "%0A::error::already escaped",
     "\n::group::forged group",
+    "##[add-mask]hello",
+    "a build ##[error]forged in the older form",
 )
 HOSTILE = "".join(INJECTIONS)
 # ...and at a terminal that shows the command line's output: clear the screen, retitle the window
@@ -45,7 +47,8 @@ def runner_commands(output: str) -> list[tuple[str, str]]:
     """(name, line) of every workflow command the runner would run, reading `output` as it reads a
     step's stdout and stderr: lines end at `\\r\\n`, `\\r` or `\\n` (.NET's ReadLine); a line whose
     text after leading white space starts with `::` is a command whose name ends at the first space
-    or `::` (actions/runner ActionCommand.TryParseV2); `::stop-commands::TOKEN` mutes every command
+    or `::` (actions/runner ActionCommand.TryParseV2), and any other line holding `##[name]` is one
+    in the older form (ActionCommand.TryParse); `::stop-commands::TOKEN` mutes every command
     until a line `::TOKEN::`."""
     found: list[tuple[str, str]] = []
     muted_until: str | None = None
@@ -56,6 +59,12 @@ def runner_commands(output: str) -> list[tuple[str, str]]:
                 muted_until = None
             continue
         if not text.startswith("::"):
+            # The older form, anywhere in the line: `##[name ...]data` (actions/runner
+            # ActionCommand.TryParse: the first `##[`, then the next `]`).
+            start = line.find("##[")
+            end = line.find("]", start) if start >= 0 else -1
+            if end >= 0:
+                found.append((line[start + 3 : end].split(" ", 1)[0], line))
             continue
         head = text[2:].split("::", 1)[0]
         name = head.split(" ", 1)[0]

@@ -47,8 +47,10 @@ def outputs_of(path: Path) -> dict[str, str]:
 
 
 def unescape(text: str) -> str:
-    """How the runner decodes a command's message and properties (percent last, as it was first)."""
-    for escaped, plain in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%25", "%")):
+    """How the runner decodes a command's message and properties (percent last, as it was first;
+    `%5D` is the older `##[name]data` form's escape of `]`)."""
+    decodings = (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ","), ("%5D", "]"), ("%25", "%"))
+    for escaped, plain in decodings:
         text = text.replace(escaped, plain)
     return text
 

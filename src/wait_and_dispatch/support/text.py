@@ -59,6 +59,13 @@ def _no_command(text: str) -> str:
     rest = text.lstrip()  # the runner trims leading white space (.NET's, Unicode's) first
     if rest.startswith("::"):
         text = text[: len(text) - len(rest)] + ":%3A" + rest[2:]
+    # A line that is no `::` command is read again in the runner's older form, `##[name]data`,
+    # found anywhere in the line: its name runs from the first `##[` to the next `]` (actions/runner
+    # ActionCommand.TryParse, `message.IndexOf("##[")` then `IndexOf(']', ...)`). With every `]`
+    # after it written as `%5D` (that form's own escape of `]`), no such name ever ends.
+    start = text.find("##[")
+    if start >= 0:
+        text = text[: start + 3] + text[start + 3 :].replace("]", "%5D")
     return text
 
 
