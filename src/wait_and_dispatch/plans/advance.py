@@ -60,6 +60,7 @@ from wait_and_dispatch.engine.dispatch_target import titles
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import scheduler
+from wait_and_dispatch.plans.advance_guards import ALL_LIVE, other_plan_line
 from wait_and_dispatch.plans.advance_refs import (
     Instance,
     RefStore,
@@ -160,10 +161,12 @@ class Advancer:
     def completed(self, run_id: int) -> list[AdvanceReport]:
         """A run completed: advance every instance it is a node of (none: a report without an
         instance, saying so)."""
-        refs = self.store.matching(live_prefix(self.key))
+        # Every plan's live refs, in the same one request as this plan's: a run of another plan
+        # key's instance is then said so (`advance_guards.other_plan_line`).
+        refs = self.store.matching(ALL_LIVE)
         instances = read_instances(refs, self.key)
         try:
-            return self._completed(run_id, instances)
+            return self._completed(run_id, instances, refs)
         finally:
             self._sweep(refs, instances)
 
@@ -180,7 +183,9 @@ class Advancer:
         for name in left[:SWEEP_PER_RUN]:
             self.store.delete(name)
 
-    def _completed(self, run_id: int, instances: dict[str, Instance]) -> list[AdvanceReport]:
+    def _completed(
+        self, run_id: int, instances: dict[str, Instance], refs: Iterable[tuple[str, str]] = ()
+    ) -> list[AdvanceReport]:
         owners = {
             i.id: next(name for name, run in i.runs.items() if run == run_id)
             for i in instances.values()
@@ -189,9 +194,13 @@ class Advancer:
         if not owners:
             owners = self._unrecorded_owners(run_id, instances.values())
         if not owners:
+            elsewhere = other_plan_line(
+                self.plan, run_id, refs, repository=self.home.full_name, plan_at=self.plan_at
+            )
             return [
                 AdvanceReport(
-                    None, [f"run {run_id} belongs to no instance of plan {self.plan.name}: nothing to do"]
+                    None,
+                    [elsewhere or f"run {run_id} belongs to no instance of plan {self.plan.name}: nothing to do"],
                 )
             ]
         reports = []

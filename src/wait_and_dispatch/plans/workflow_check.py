@@ -72,16 +72,39 @@ def workflow_names(plan: Plan, workflows_dir: Path) -> dict[str, str]:
     """The name GitHub gives each workflow the plan's nodes run, by file name, read from the files:
     `workflow_run` listens to workflows by that name ("Events that trigger workflows",
     workflow_run). A workflow without `name:` is named by its path, as GitHub shows it; so is one
-    whose file cannot be read (`check_workflows` reports those)."""
+    whose file cannot be read (`check_workflows` reports those; `read_workflow_names` tells them
+    apart)."""
+    read = read_workflow_names(plan, workflows_dir)
+    return {**{file: f".github/workflows/{file}" for file in read.unreadable}, **read.names}
+
+
+@dataclass(frozen=True)
+class WorkflowNames:
+    """The names of the workflows a plan's nodes run, by file name, and the files that could not be
+    read as workflows, each with why."""
+
+    names: dict[str, str]
+    unreadable: dict[str, str]
+
+
+def read_workflow_names(plan: Plan, workflows_dir: Path) -> WorkflowNames:
+    """`workflow_names`, with the files that cannot be read left out of the names and said apart:
+    for those the name GitHub matches is not known here."""
     checker = _Checker(workflows_dir)
     names: dict[str, str] = {}
+    unreadable: dict[str, str] = {}
     for node in plan.nodes.values():
         file = _workflow_file(node.values.get("workflow")) if node.kind is NodeKind.WORKFLOW else None
-        if file is None or file in names:
+        if file is None or file in names or file in unreadable:
             continue
+        seen = len(checker.findings)
         definition = checker._read(node, workflows_dir / file)
-        names[file] = (definition.name if definition is not None else None) or f".github/workflows/{file}"
-    return names
+        if definition is None:
+            found = checker.findings[seen:]
+            unreadable[file] = found[0].message if found else "cannot be read as a workflow"
+        else:
+            names[file] = definition.name or f".github/workflows/{file}"
+    return WorkflowNames(names, unreadable)
 
 
 class _Checker:

@@ -1,0 +1,193 @@
+"""Advance mode's guards: inputs that would make it do the wrong thing without a word.
+
+- A plan that starts on the completion of a workflow it also runs as a node (its own
+  `on.workflow_run.workflows`) would begin a new instance on each of that node's completions:
+  refused where it is first known (`check_start_triggers`), on the plan file's line.
+- The orchestrator listens to its nodes' workflows by name (`workflow_run` matches names, not
+  files: GitHub docs, "Events that trigger workflows", workflow_run): a node workflow whose name
+  cannot be read is refused (`listened_names`) rather than listened to by its path.
+- A completed run that belongs to an instance of another plan key of the same repository (the
+  plan renamed while instances were going on: `advance_refs.plan_key`) is said so
+  (`other_plan_line`), not reported as a run of no instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+from wait_and_dispatch.plans.advance_refs import REF_ROOT, Instance, plan_key, read_instances
+from wait_and_dispatch.plans.advance_work import runs_inline
+from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode, plan_text
+from wait_and_dispatch.plans.plan_yaml import Document, Loc, Problems, read_yaml
+from wait_and_dispatch.plans.workflow_check import may_dispatch, read_workflow_names
+from wait_and_dispatch.support.errors import (
+    PlanFileError,
+    PlanProblem,
+    SourceSpan,
+    UsageError,
+    WaitAndDispatchError,
+)
+
+# Every plan's live refs: one request reads them all, as GitHub lists matching refs in one answer
+# (docs/github-behaviour.md#git-references).
+ALL_LIVE = f"{REF_ROOT}/live/"
+
+
+def started_by(plan: Plan) -> list[str]:
+    """The workflows whose runs start the plan (its `on.workflow_run.workflows`)."""
+    on = plan.on or {}
+    trigger = on.get("workflow_run") if isinstance(on, Mapping) else None
+    names = trigger.get("workflows") if isinstance(trigger, Mapping) else None
+    return [str(name) for name in names] if isinstance(names, list) else []
+
+
+def orchestrator_name(plan: Plan) -> str:
+    """The advance orchestrator's workflow name, as `plan --emit-workflow --advance` writes it."""
+    env = f" ({plan.environment})" if plan.environment else ""
+    return f"Orchestrator {plan.name}{env} advance"
+
+
+def _named_workflow(node: PlanNode) -> str | None:
+    """The workflow name a node's `workflow:` gives when it is a name, not a file, an id or a
+    template."""
+    text = plan_text(node.values.get("workflow")).strip()
+    if not text or "${{" in text or text.endswith((".yml", ".yaml")) or (text.isascii() and text.isdigit()):
+        return None
+    return text
+
+
+def check_start_triggers(plan: Plan, workflows_dir: Path | None) -> None:
+    """Refuse a plan whose `on.workflow_run.workflows` names a workflow one of its nodes dispatches
+    (read from `workflows_dir` when it is a folder, or written as a name in the node), or the
+    advance orchestrator itself: each completion would start the plan again."""
+    starts = started_by(plan)
+    if not starts:
+        return
+    names = read_workflow_names(plan, workflows_dir).names if workflows_dir and workflows_dir.is_dir() else {}
+    runs: dict[str, str] = {}  # workflow name -> what runs it
+    for node in plan.nodes.values():
+        if node.kind is not NodeKind.WORKFLOW or not may_dispatch(node):
+            continue
+        file = plan_text(node.values.get("workflow")).strip().replace("\\", "/").rsplit("/", 1)[-1]
+        for name in (names.get(file), _named_workflow(node)):
+            if name is not None:
+                runs.setdefault(name, f"node {node.name} runs it")
+    runs.setdefault(orchestrator_name(plan), "it is the advance orchestrator itself")
+    problems = [
+        PlanProblem(
+            _trigger_span(plan, index),
+            "on.workflow_run.workflows",
+            f"the plan starts on the completion of {name!r}, but {runs[name]}: in advance mode each "
+            "completion would start the plan again",
+        )
+        for index, name in enumerate(starts)
+        if name in runs
+    ]
+    if problems:
+        raise PlanFileError(
+            str(problems[0]) if len(problems) == 1 else f"{plan.file}: {len(problems)} problems in the plan",
+            problems=tuple(problems),
+            hint="start the plan on another workflow's completion (or on workflow_dispatch); the "
+            "orchestrator listens to its nodes' completions itself",
+        )
+
+
+def _trigger_span(plan: Plan, index: int) -> SourceSpan | None:
+    """Where `on.workflow_run.workflows[index]` is written in the plan file (its environment's
+    `on` first), or None when the file cannot be read again."""
+    try:
+        text = Path(plan.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    document = Document(plan.file)
+    read_yaml(text, document, Problems(document))
+    places: list[Loc] = [("on", "workflow_run", "workflows", index)]
+    if plan.environment:
+        places.insert(0, ("environments", plan.environment, "on", "workflow_run", "workflows", index))
+    for loc in places:
+        if loc in document.value_marks:
+            return document.span(loc, at_key=False)
+    return document.span(("on",))
+
+
+def listened_names(plan: Plan, workflows_dir: Path) -> dict[str, str]:
+    """The names of the workflows whose completions advance the plan, by file name. A node workflow
+    that advances on its completion and whose file cannot be read is a usage error: listening to
+    its path would never match (workflow_run matches names)."""
+    read = read_workflow_names(plan, workflows_dir)
+    for node in plan.nodes.values():
+        if runs_inline(node):
+            continue
+        file = plan_text(node.values.get("workflow")).strip().replace("\\", "/").rsplit("/", 1)[-1]
+        if file in read.unreadable:
+            raise UsageError(
+                f"node {node.name}: its workflow {workflows_dir / file} {read.unreadable[file]}, so "
+                "the advance orchestrator cannot know the name workflow_run matches its completion by",
+                hint="give the workflow a `name:` and make the file readable there, or pass "
+                "--workflows-dir with the folder that holds it",
+            )
+    return read.names
+
+
+def other_plan_line(
+    plan: Plan,
+    run_id: int,
+    refs: Iterable[tuple[str, str]],
+    *,
+    repository: str,
+    plan_at: Callable[[str], Plan | None] | None,
+) -> str | None:
+    """The line for a completed run that belongs to no instance of `plan` but to an instance of
+    another plan key in the same repository (`refs`: every plan's live refs), or None. Other plans
+    are normal; only a run of one of their instances is said."""
+    key = plan_key(plan)
+    keys = sorted(
+        {name[len(ALL_LIVE) :].partition("/")[0] for name, _ in refs if name.startswith(ALL_LIVE)} - {key}
+    )
+    listed = list(refs)
+    for other in keys:
+        for instance in sorted(read_instances(listed, other).values(), key=lambda i: i.id):
+            node = next((name for name, run in instance.runs.items() if run == run_id), None)
+            if node is not None:
+                return _renamed(plan, run_id, other, instance, node, repository, plan_at)
+    return None
+
+
+def _renamed(
+    plan: Plan,
+    run_id: int,
+    other: str,
+    instance: Instance,
+    node: str,
+    repository: str,
+    plan_at: Callable[[str], Plan | None] | None,
+) -> str:
+    old = _old_plan(other, instance, plan_at)
+    named = f", plan {old.name!r}{_env(old)} as it was at {instance.sha[:7]}" if old is not None else ""
+    finish = (
+        f"to finish it, run the orchestrator with the plan named {old.name!r}{_env(old)} again until it ends"
+        if old is not None
+        else "to finish it, run the orchestrator with the plan's old name and environment until it ends"
+    )
+    return (
+        f"run {run_id} belongs to no instance of plan {plan.name}{_env(plan)}, but is node {node} of "
+        f"instance {instance.id} of another plan key, {other}{named}, in {repository}: the plan was "
+        f"probably renamed (its name or environment), which leaves that instance behind; hint: {finish}, "
+        f"or drop it by deleting its refs under refs/{ALL_LIVE}{other}/{instance.id}/"
+    )
+
+
+def _old_plan(other: str, instance: Instance, plan_at: Callable[[str], Plan | None] | None) -> Plan | None:
+    """The plan as it was where the instance started, if its key there is `other` (one read)."""
+    if plan_at is None:
+        return None
+    try:
+        old = plan_at(instance.sha)
+    except WaitAndDispatchError:  # only a better message was at stake
+        return None
+    return old if old is not None and plan_key(old) == other else None
+
+
+def _env(plan: Plan) -> str:
+    return f" (environment {plan.environment})" if plan.environment else ""
