@@ -21,6 +21,7 @@ from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.progress import format_seconds
 from wait_and_dispatch.github_api import GitHubApi
+from wait_and_dispatch.plans.advance_guards import check_start_triggers
 from wait_and_dispatch.plans.advance_work import runs_inline
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
@@ -66,6 +67,10 @@ def run_plan_command(call: Invocation) -> int:
         }
     )
     plan = load(settings)
+    if settings.advance:
+        # Found before anything runs or is written: a start trigger that is also a node's workflow.
+        for loaded in _per_environment(plan, settings) if args.check or args.emit_workflow else [plan]:
+            check_start_triggers(loaded, Path(args.workflows_dir))
     if args.summary_file and not Path(args.summary_file).resolve().parent.is_dir():
         # Found out now, not after the plan has run and its result would be lost.
         raise UsageError(

@@ -170,6 +170,14 @@ class Advancer:
         finally:
             self._sweep(refs, instances)
 
+    def owns(self, run_id: int) -> bool:
+        """Whether the run is a node's run of an instance of this plan (recorded, or shown by its
+        correlation id): one read of the plan's refs."""
+        instances = read_instances(self.store.matching(live_prefix(self.key)), self.key)
+        return any(run_id in i.runs.values() for i in instances.values()) or bool(
+            self._unrecorded_owners(run_id, instances.values())
+        )
+
     def _sweep(self, refs: Iterable[tuple[str, str]], instances: Mapping[str, Instance]) -> None:
         """Delete a few refs left by instances that are over (their start deleted): at most
         `SWEEP_PER_RUN` a run, so that each run's cost stays small and the refs an event reads
@@ -200,7 +208,10 @@ class Advancer:
             return [
                 AdvanceReport(
                     None,
-                    [elsewhere or f"run {run_id} belongs to no instance of plan {self.plan.name}: nothing to do"],
+                    [
+                        elsewhere
+                        or f"run {run_id} belongs to no instance of plan {self.plan.name}: nothing to do"
+                    ],
                 )
             ]
         reports = []

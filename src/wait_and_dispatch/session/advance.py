@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE, Advancer, AdvanceReport
+from wait_and_dispatch.plans.advance_guards import started_by
 from wait_and_dispatch.plans.advance_refs import GitRefStore
 from wait_and_dispatch.plans.executor import PlanEvent
 from wait_and_dispatch.plans.model import Plan
@@ -45,6 +46,10 @@ class AdvanceEvent:
     ref_name: str  # GITHUB_REF without refs/heads/ or refs/tags/
     run_id: str  # GITHUB_RUN_ID: a new instance's id
     completed_run: int | None = None  # the node run that completed, if that is the event
+    # A start by the plan's own `on.workflow_run`: the run that fired it and its action. If that
+    # run is an instance's own node run, the event is that node's, never a new start.
+    trigger_run: int | None = None
+    trigger_action: str = ""
     ignored: str = ""  # why the event is nothing to do, if it is not
 
     @property
@@ -92,8 +97,12 @@ def read_event(environ: Mapping[str, str], plan: Plan) -> AdvanceEvent:
     workflow_name = workflow.get("name") if isinstance(workflow, Mapping) else None
     if workflow_name is None and isinstance(run_data, Mapping):
         workflow_name = run_data.get("name")
-    if isinstance(workflow_name, str) and workflow_name in _started_by(plan):
-        return base  # the plan's own `on: workflow_run` (an orchestrator after another)
+    if isinstance(workflow_name, str) and workflow_name in started_by(plan):
+        # The plan's own `on: workflow_run` (an orchestrator after another).
+        run = run_data.get("id") if isinstance(run_data, Mapping) else None
+        if isinstance(run, int) and not isinstance(run, bool):
+            return replace(base, trigger_run=run, trigger_action=str(action))
+        return base
     if action != "completed":
         return AdvanceEvent(**{**base.__dict__, "ignored": f"workflow_run {action!r} is not a completion"})
     return _completed(base, run_data.get("id") if isinstance(run_data, Mapping) else None, "workflow_run")
@@ -140,14 +149,6 @@ def _ref_name(ref: str) -> str:
     return ref
 
 
-def _started_by(plan: Plan) -> list[str]:
-    """The workflows whose runs start the plan (its `on.workflow_run.workflows`)."""
-    on = plan.on or {}
-    trigger = on.get("workflow_run") if isinstance(on, Mapping) else None
-    names = trigger.get("workflows") if isinstance(trigger, Mapping) else None
-    return [str(name) for name in names] if isinstance(names, list) else []
-
-
 def advance(
     api: GitHubApi,
     plan: Plan,
@@ -178,4 +179,13 @@ def advance(
     )
     if event.completed_run is not None:
         return advancer.completed(event.completed_run)
+    if event.trigger_run is not None and advancer.owns(event.trigger_run):
+        # The plan starts on a workflow one of its nodes runs: that node's run is no new start.
+        if event.trigger_action != "completed":
+            return [
+                AdvanceReport(
+                    None, [f"workflow_run {event.trigger_action!r} is not a completion: nothing to do"]
+                )
+            ]
+        return advancer.completed(event.trigger_run)
     return [advancer.start(event.run_id, event.sha, event_name=event.name, ref_name=event.ref_name)]
