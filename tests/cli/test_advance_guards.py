@@ -116,3 +116,26 @@ def test_advance_refuses_it_before_reading_the_event(tmp_path: Path) -> None:
     code, _, err = cli("plan", str(plan), "--advance", "--workflows-dir", str(workflows))
     assert code == 2
     assert "node build runs it" in err and "GITHUB_EVENT_NAME" not in err
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [(None, "not found in"), ("on: [workflow_dispatch\n", "cannot be read as YAML")],
+)
+def test_emit_workflow_advance_refuses_a_node_workflow_whose_name_cannot_be_read(
+    tmp_path: Path, release: Emulator, content: str | None, why: str
+) -> None:
+    # workflow_run matches names, not paths: listening to the file's path would never fire.
+    plan, workflows = chain(tmp_path, PLAN.replace("[Release train, Build it]", "[Release train]"))
+    (workflows / "build.yml").unlink()
+    if content is not None:
+        (workflows / "build.yml").write_text(content, encoding="utf-8")
+    output = tmp_path / "out"
+    code, out, err = cli(
+        "plan", str(plan), "--emit-workflow", "--advance", "--output-dir", str(output),
+        "--workflows-dir", str(workflows),
+    )  # fmt: skip
+    assert (code, out) == (2, "")
+    assert f"error: node build: its workflow {workflows / 'build.yml'} {why}" in err
+    assert "hint: give the workflow a `name:` or make the file readable" in err
+    assert not output.exists()

@@ -124,8 +124,9 @@ def listened_names(plan: Plan, workflows_dir: Path) -> dict[str, str]:
             raise UsageError(
                 f"node {node.name}: its workflow {workflows_dir / file} {read.unreadable[file]}, so "
                 "the advance orchestrator cannot know the name workflow_run matches its completion by",
-                hint="give the workflow a `name:` and make the file readable there, or pass "
-                "--workflows-dir with the folder that holds it",
+                hint="give the workflow a `name:` or make the file readable (--workflows-dir: the "
+                "folder that holds it; a node workflow of another repository: that repository's "
+                "checkout's .github/workflows)",
             )
     return read.names
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE
+from wait_and_dispatch.plans.advance_guards import listened_names
 from wait_and_dispatch.plans.advance_work import runs_inline
 from wait_and_dispatch.plans.emit import (
     EmittedWorkflow,
@@ -23,7 +24,6 @@ from wait_and_dispatch.plans.emit import (
     workflow_file_name,
 )
 from wait_and_dispatch.plans.model import NodeKind, Plan
-from wait_and_dispatch.plans.workflow_check import workflow_names
 from wait_and_dispatch.plans.yaml_text import entry, scalar
 
 
@@ -44,7 +44,7 @@ def emit_advance_workflows(
             plan_path=plan_path,
             action_ref=action_ref,
             action_version=action_version,
-            names=workflow_names(plan, workflows_dir),
+            names=listened_names(plan, workflows_dir),
         ).emit()
         for plan in plans
     ]

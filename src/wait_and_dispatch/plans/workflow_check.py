@@ -68,16 +68,6 @@ def check_workflows(plans: Sequence[Plan], workflows_dir: Path) -> list[Finding]
     return checker.findings
 
 
-def workflow_names(plan: Plan, workflows_dir: Path) -> dict[str, str]:
-    """The name GitHub gives each workflow the plan's nodes run, by file name, read from the files:
-    `workflow_run` listens to workflows by that name ("Events that trigger workflows",
-    workflow_run). A workflow without `name:` is named by its path, as GitHub shows it; so is one
-    whose file cannot be read (`check_workflows` reports those; `read_workflow_names` tells them
-    apart)."""
-    read = read_workflow_names(plan, workflows_dir)
-    return {**{file: f".github/workflows/{file}" for file in read.unreadable}, **read.names}
-
-
 @dataclass(frozen=True)
 class WorkflowNames:
     """The names of the workflows a plan's nodes run, by file name, and the files that could not be
@@ -88,8 +78,10 @@ class WorkflowNames:
 
 
 def read_workflow_names(plan: Plan, workflows_dir: Path) -> WorkflowNames:
-    """`workflow_names`, with the files that cannot be read left out of the names and said apart:
-    for those the name GitHub matches is not known here."""
+    """The name GitHub gives each workflow the plan's nodes run, by file name, read from the files:
+    `workflow_run` listens to workflows by that name ("Events that trigger workflows",
+    workflow_run). A workflow without `name:` is named by its path, as GitHub shows it. A file that
+    cannot be read as a workflow is said apart, with why: the name GitHub matches is not known."""
     checker = _Checker(workflows_dir)
     names: dict[str, str] = {}
     unreadable: dict[str, str] = {}
