@@ -85,3 +85,54 @@ def test_a_node_run_of_the_workflow_the_plan_starts_on_advances_its_instance_and
     assert f"plan Join: instance {start.run_id}: run {a_run} of a completed" in log
     assert "started on" not in log
     assert len(harness.emulator.runs_of(harness.repo.full_name, "a.yml")) == 1
+
+
+def moved_on(tmp_path: Path, made: list[AdvanceHarness], mocker: MockerFixture, plan_path: Path) -> str:
+    """The plan started on main at aaa…, a and b held; then main moves on to bbb… and a completes:
+    the completion's run has main's new head checked out. Its log."""
+    plan_path.parent.mkdir(parents=True, exist_ok=True)
+    plan_path.write_text(JOIN_PLAN, encoding="utf-8")
+    scenario = join_scenario()
+    scenario["repos"]["octo/app"]["branches"]["next"] = "b" * 40
+    harness = AdvanceHarness(scenario, plan_path, tmp_path / "work", mocker.patch)
+    made.append(harness)
+    harness.start()
+    harness.runner.run_until_idle()
+    (start,) = harness.runner.played
+    with harness.api() as api:
+        api.request(
+            "PATCH", f"{harness.repo.api_path}/git/refs/heads/main", body={"sha": "b" * 40, "force": True}
+        )
+    harness.emulator.finish_run(harness.emulator.runs_of(harness.repo.full_name, "a.yml")[-1], "success")
+    harness.runner.run_until_idle()
+    (completion,) = [i for i in harness.runner.played if i.run_id != start.run_id]
+    return harness.stdout[completion.run_id]
+
+
+def test_an_absolute_plan_path_in_a_checkout_is_read_at_the_instances_commit_from_the_repository_root(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
+) -> None:
+    checkout = tmp_path / "checkout"
+    (checkout / ".git").mkdir(parents=True)  # the git top level, as actions/checkout leaves it
+    log = moved_on(tmp_path, harnesses, mocker, checkout / "ci" / "plan.yml")
+    (read,) = harnesses[0].emulator.requests_to("/repos/octo/app/contents/*plan.yml")
+    assert (read.path, read.query["ref"]) == ("/repos/octo/app/contents/ci/plan.yml", ["a" * 40])
+    # The emulator serves only workflow files: the plan is not there, and the run says so.
+    assert "the plan file is not at aaaaaaa" in log
+
+
+def test_a_plan_path_outside_the_checkout_says_so_and_what_to_do(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
+) -> None:
+    plan = tmp_path / "elsewhere" / "plan.yml"
+    log = moved_on(tmp_path, harnesses, mocker, plan)
+    assert harnesses[0].emulator.requests_to("/repos/octo/app/contents/*plan.yml") == []
+    assert (
+        "instance " in log
+        and (f"started on aaaaaaa, where the plan file {plan} cannot be read: it is outside the checkout ")
+        in log
+    )
+    assert (
+        "(give the plan as a path inside the orchestrator's checkout); going on with it as it is at bbbbbbb"
+        in log
+    )

@@ -60,7 +60,7 @@ from wait_and_dispatch.engine.dispatch_target import titles
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import scheduler
-from wait_and_dispatch.plans.advance_guards import ALL_LIVE, other_plan_line
+from wait_and_dispatch.plans.advance_guards import ALL_LIVE, PlanElsewhere, other_plan_line
 from wait_and_dispatch.plans.advance_refs import (
     Instance,
     RefStore,
@@ -256,7 +256,14 @@ class Advancer:
         out the default branch's head, which may have moved on or be another branch."""
         if self.plan_at is None or self.plan_sha is None or instance.sha == self.plan_sha:
             return self.plan
-        pinned = self.plan_at(instance.sha)
+        try:
+            pinned = self.plan_at(instance.sha)
+        except PlanElsewhere as why:
+            report.lines.append(
+                f"instance {instance.id} started on {instance.sha[:7]}, where {why}; going on with it "
+                f"as it is at {self.plan_sha[:7]}"
+            )
+            return self.plan
         if pinned is None:
             report.lines.append(
                 f"the plan file is not at {instance.sha[:7]}, where instance {instance.id} started: "

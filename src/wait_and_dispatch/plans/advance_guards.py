@@ -34,6 +34,11 @@ from wait_and_dispatch.support.errors import (
 ALL_LIVE = f"{REF_ROOT}/live/"
 
 
+class PlanElsewhere(Exception):  # noqa: N818 - not an error: the plan goes on as checked out
+    """`plan_at` cannot read the plan at another commit, and why (one line: what happened and what
+    to do); the instance goes on with the plan as checked out."""
+
+
 def started_by(plan: Plan) -> list[str]:
     """The workflows whose runs start the plan (its `on.workflow_run.workflows`)."""
     on = plan.on or {}
@@ -185,7 +190,7 @@ def _old_plan(other: str, instance: Instance, plan_at: Callable[[str], Plan | No
         return None
     try:
         old = plan_at(instance.sha)
-    except WaitAndDispatchError:  # only a better message was at stake
+    except (WaitAndDispatchError, PlanElsewhere):  # only a better message was at stake
         return None
     return old if old is not None and plan_key(old) == other else None
 

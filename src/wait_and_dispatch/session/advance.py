@@ -25,7 +25,7 @@ from typing import Any
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE, Advancer, AdvanceReport
-from wait_and_dispatch.plans.advance_guards import started_by
+from wait_and_dispatch.plans.advance_guards import PlanElsewhere, started_by
 from wait_and_dispatch.plans.advance_refs import GitRefStore
 from wait_and_dispatch.plans.executor import PlanEvent
 from wait_and_dispatch.plans.model import Plan
@@ -51,6 +51,7 @@ class AdvanceEvent:
     trigger_run: int | None = None
     trigger_action: str = ""
     ignored: str = ""  # why the event is nothing to do, if it is not
+    workspace: str = ""  # GITHUB_WORKSPACE: the checkout, whose root the plan's path is read from
 
     @property
     def starts(self) -> bool:
@@ -81,6 +82,7 @@ def read_event(environ: Mapping[str, str], plan: Plan) -> AdvanceEvent:
         sha=environ["GITHUB_SHA"].strip(),
         ref_name=ref_name,
         run_id=run_id,
+        workspace=environ.get("GITHUB_WORKSPACE", "").strip(),
     )
     if name not in ("workflow_run", "repository_dispatch"):
         return base
@@ -147,6 +149,24 @@ def _ref_name(ref: str) -> str:
         if ref.startswith(prefix):
             return ref[len(prefix) :]
     return ref
+
+
+def repository_path(path: Path, workspace: str) -> str:
+    """`path` (as given: from the working directory, or absolute) from the root of the checkout it
+    is in, as the contents API names it: the root is `workspace` (GITHUB_WORKSPACE) when the path is
+    inside it, else the git top level (the nearest folder above it with `.git`). A path outside
+    both is `PlanElsewhere`, saying so."""
+    resolved = path.resolve()
+    roots = [Path(workspace).resolve()] if workspace else []
+    roots += [folder for folder in resolved.parents if (folder / ".git").exists()][:1]
+    for root in roots:
+        if resolved.is_relative_to(root):
+            return resolved.relative_to(root).as_posix()
+    where = f"the checkout {roots[0]}" if roots else "any git checkout"
+    raise PlanElsewhere(
+        f"the plan file {path} cannot be read: it is outside {where} (give the plan as a path inside "
+        "the orchestrator's checkout)"
+    )
 
 
 def advance(
