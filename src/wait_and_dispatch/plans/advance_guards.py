@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 
 from wait_and_dispatch.plans.advance_refs import REF_ROOT, Instance, plan_key, read_instances
@@ -146,53 +147,57 @@ def other_plan_line(
 ) -> str | None:
     """The line for a completed run that belongs to no instance of `plan` but to an instance of
     another plan key in the same repository (`refs`: every plan's live refs), or None. Other plans
-    are normal; only a run of one of their instances is said."""
-    key = plan_key(plan)
+    are normal, and so are runs of theirs reaching this orchestrator (a workflow two plans run, or
+    this plan's other environments, each with its orchestrator): said only when the plan file at
+    the instance's commit had that key (renamed), or cannot be read there (probably renamed)."""
+    siblings = {plan_key(replace(plan, environment=env)) for env in (None, *plan.environments)}
     keys = sorted(
-        {name[len(ALL_LIVE) :].partition("/")[0] for name, _ in refs if name.startswith(ALL_LIVE)} - {key}
+        {name[len(ALL_LIVE) :].partition("/")[0] for name, _ in refs if name.startswith(ALL_LIVE)}
+        - siblings
+        - {plan_key(plan)}
     )
     listed = list(refs)
     for other in keys:
         for instance in sorted(read_instances(listed, other).values(), key=lambda i: i.id):
             node = next((name for name, run in instance.runs.items() if run == run_id), None)
-            if node is not None:
-                return _renamed(plan, run_id, other, instance, node, repository, plan_at)
+            if node is None:
+                continue
+            old = _plan_at(instance, plan_at)
+            if old is not None and plan_key(old) != other:
+                return None  # this file was another plan there: the instance is another plan's
+            return _renamed(plan, run_id, other, instance, node, repository, old)
     return None
 
 
 def _renamed(
-    plan: Plan,
-    run_id: int,
-    other: str,
-    instance: Instance,
-    node: str,
-    repository: str,
-    plan_at: Callable[[str], Plan | None] | None,
+    plan: Plan, run_id: int, other: str, instance: Instance, node: str, repository: str, old: Plan | None
 ) -> str:
-    old = _old_plan(other, instance, plan_at)
-    named = f", plan {old.name!r}{_env(old)} as it was at {instance.sha[:7]}" if old is not None else ""
-    finish = (
-        f"to finish it, run the orchestrator with the plan named {old.name!r}{_env(old)} again until it ends"
-        if old is not None
-        else "to finish it, run the orchestrator with the plan's old name and environment until it ends"
+    drop = f"or drop it by deleting its refs under refs/{ALL_LIVE}{other}/{instance.id}/"
+    head = (
+        f"run {run_id} belongs to no instance of plan {plan.name}{_env(plan)}, but is node {node} of instance"
     )
+    if old is not None:
+        return (
+            f"{head} {instance.id} of plan {old.name}{_env(old)} (key {other}), as this plan file named it "
+            f"at {instance.sha[:7]}, in {repository}: the plan was renamed, which left that instance behind; "
+            f"hint: to finish it, run the orchestrator with the plan named {old.name}{_env(old)} again until "
+            f"it ends, {drop}"
+        )
     return (
-        f"run {run_id} belongs to no instance of plan {plan.name}{_env(plan)}, but is node {node} of "
-        f"instance {instance.id} of another plan key, {other}{named}, in {repository}: the plan was "
-        f"probably renamed (its name or environment), which leaves that instance behind; hint: {finish}, "
-        f"or drop it by deleting its refs under refs/{ALL_LIVE}{other}/{instance.id}/"
+        f"{head} {instance.id} of another plan key, {other}, in {repository}: the plan was probably "
+        "renamed (its name or environment), which left that instance behind; hint: to finish it, run the "
+        f"orchestrator with the plan's old name and environment until it ends, {drop}"
     )
 
 
-def _old_plan(other: str, instance: Instance, plan_at: Callable[[str], Plan | None] | None) -> Plan | None:
-    """The plan as it was where the instance started, if its key there is `other` (one read)."""
+def _plan_at(instance: Instance, plan_at: Callable[[str], Plan | None] | None) -> Plan | None:
+    """This plan file as it was where the instance started (one read), or None: not known."""
     if plan_at is None:
         return None
     try:
-        old = plan_at(instance.sha)
-    except (WaitAndDispatchError, PlanElsewhere):  # only a better message was at stake
+        return plan_at(instance.sha)
+    except (WaitAndDispatchError, PlanElsewhere):  # only which line to print was at stake
         return None
-    return old if old is not None and plan_key(old) == other else None
 
 
 def _env(plan: Plan) -> str:
