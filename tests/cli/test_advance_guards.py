@@ -139,3 +139,22 @@ def test_emit_workflow_advance_refuses_a_node_workflow_whose_name_cannot_be_read
     assert f"error: node build: its workflow {workflows / 'build.yml'} {why}" in err
     assert "hint: give the workflow a `name:` or make the file readable" in err
     assert not output.exists()
+
+
+@pytest.mark.parametrize("advance", [[], ["--advance"]])
+def test_emit_workflow_writes_the_plans_path_from_the_repository_root(
+    tmp_path: Path, release: Emulator, monkeypatch: pytest.MonkeyPatch, advance: list[str]
+) -> None:
+    # Run from a folder below the root (or given absolute), the path as given names no file in the
+    # orchestrator's checkout.
+    checkout = tmp_path / "checkout"
+    (checkout / ".git").mkdir(parents=True)
+    plan, workflows = chain(checkout / "ci", PLAN.replace("[Release train, Build it]", "[Release train]"))
+    monkeypatch.delenv("GITHUB_WORKSPACE", raising=False)
+    monkeypatch.chdir(checkout / "ci")
+    argv = ["--emit-workflow", *advance, "--output-dir", "-", "--workflows-dir", str(workflows)]
+    for given in ("plan.yml", str(plan)):
+        code, out, err = cli("plan", given, *argv)
+        assert code == 0, err
+        assert "# Generated from ci/plan.yml\n" in out
+        assert ("          plan: ci/plan.yml\n" in out) is bool(advance)  # the waiting one: collect nodes

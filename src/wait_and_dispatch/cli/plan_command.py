@@ -21,13 +21,13 @@ from wait_and_dispatch.engine import workflow_runs
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.progress import format_seconds
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.plans.advance_guards import check_start_triggers
+from wait_and_dispatch.plans.advance_guards import PlanElsewhere, check_start_triggers
 from wait_and_dispatch.plans.advance_work import runs_inline
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode
 from wait_and_dispatch.plans.timeline import critical_path, node_times, plan_times
-from wait_and_dispatch.session.advance import read_event
+from wait_and_dispatch.session.advance import read_event, repository_path
 from wait_and_dispatch.session.connection import api_url_for_host, connect, parse_repository
 from wait_and_dispatch.session.edge import run_plan
 from wait_and_dispatch.session.plan_step import (
@@ -301,6 +301,16 @@ def _action_reference(
     return f"{ACTION_REPOSITORY}@{sha}", tag
 
 
+def _repository_plan_path(path: Path, environ: Mapping[str, str]) -> str:
+    """The plan's path as the orchestrator's checkout sees it, from the repository's root: given
+    from a folder below the root, or absolute, it would name no file there. Outside any checkout
+    it is written as given."""
+    try:
+        return repository_path(path, environ.get("GITHUB_WORKSPACE", "").strip())
+    except PlanElsewhere:
+        return path.as_posix()
+
+
 def _emit(
     plan: Plan,
     settings: PlanSettings,
@@ -314,17 +324,18 @@ def _emit(
 
     plans = _per_environment(plan, settings)
     action_ref, action_version = _action_reference(args, environ, stderr)
+    plan_path = _repository_plan_path(settings.path, environ)
     if settings.advance:
         emitted = emit_advance_workflows(
             plans,
-            plan_path=str(settings.path),
+            plan_path=plan_path,
             action_ref=action_ref,
             action_version=action_version,
             workflows_dir=Path(args.workflows_dir),
         )
     else:
         emitted = emit_workflows(
-            plans, plan_path=str(settings.path), action_ref=action_ref, action_version=action_version
+            plans, plan_path=plan_path, action_ref=action_ref, action_version=action_version
         )
     report = stdout
     if args.output_dir == "-":
