@@ -158,3 +158,11 @@ def test_emit_workflow_writes_the_plans_path_from_the_repository_root(
         assert code == 0, err
         assert "# Generated from ci/plan.yml\n" in out
         assert ("          plan: ci/plan.yml\n" in out) is bool(advance)  # the waiting one: collect nodes
+
+
+def test_check_refuses_a_workflow_run_start_on_other_types_than_completed(tmp_path: Path) -> None:
+    # The advance orchestrator's one workflow_run trigger is written `types: [completed]`.
+    plan, workflows = chain(tmp_path, PLAN.replace(", Build it]", "]").replace("[completed]", "[requested]"))
+    code, _, err = cli("plan", str(plan), "--check", "--advance", "--workflows-dir", str(workflows))
+    assert code == 2
+    assert f"{plan}:7:12: on.workflow_run.types: in advance mode the plan starts on a workflow_run " in err

@@ -82,7 +82,7 @@ def check_start_triggers(plan: Plan, workflows_dir: Path | None) -> None:
     runs.setdefault(orchestrator_name(plan), "it is the advance orchestrator itself")
     problems = [
         PlanProblem(
-            _trigger_span(plan, index),
+            _trigger_span(plan, ("workflows", index)),
             "on.workflow_run.workflows",
             f"the plan starts on the completion of {name!r}, but {runs[name]}: in advance mode each "
             "completion would start the plan again",
@@ -90,27 +90,40 @@ def check_start_triggers(plan: Plan, workflows_dir: Path | None) -> None:
         for index, name in enumerate(starts)
         if name in runs
     ]
+    trigger = plan.on.get("workflow_run") if isinstance(plan.on, Mapping) else None
+    types = trigger.get("types") if isinstance(trigger, Mapping) else None
+    if types is not None and (not isinstance(types, list) or {str(t) for t in types} != {"completed"}):
+        # The orchestrator has one workflow_run trigger, for its nodes' completions too: another
+        # type would be written as `completed` and the plan would start later than it says.
+        problems.append(
+            PlanProblem(
+                _trigger_span(plan, ("types",)),
+                "on.workflow_run.types",
+                "in advance mode the plan starts on a workflow_run completion only (types: [completed]): "
+                "the orchestrator's one workflow_run trigger also listens to its nodes' completions",
+            )
+        )
     if problems:
         raise PlanFileError(
             str(problems[0]) if len(problems) == 1 else f"{plan.file}: {len(problems)} problems in the plan",
             problems=tuple(problems),
-            hint="start the plan on another workflow's completion (or on workflow_dispatch); the "
-            "orchestrator listens to its nodes' completions itself",
+            hint="start the plan on another workflow's completion (types: [completed]) or on "
+            "workflow_dispatch; the orchestrator listens to its nodes' completions itself",
         )
 
 
-def _trigger_span(plan: Plan, index: int) -> SourceSpan | None:
-    """Where `on.workflow_run.workflows[index]` is written in the plan file (its environment's
-    `on` first), or None when the file cannot be read again."""
+def _trigger_span(plan: Plan, tail: Loc) -> SourceSpan | None:
+    """Where `on.workflow_run.<tail>` is written in the plan file (its environment's `on` first),
+    or None when the file cannot be read again."""
     try:
         text = Path(plan.file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return None
     document = Document(plan.file)
     read_yaml(text, document, Problems(document))
-    places: list[Loc] = [("on", "workflow_run", "workflows", index)]
+    places: list[Loc] = [("on", "workflow_run", *tail)]
     if plan.environment:
-        places.insert(0, ("environments", plan.environment, "on", "workflow_run", "workflows", index))
+        places.insert(0, ("environments", plan.environment, "on", "workflow_run", *tail))
     for loc in places:
         if loc in document.value_marks:
             return document.span(loc, at_key=False)

@@ -46,10 +46,9 @@ class AdvanceEvent:
     ref_name: str  # GITHUB_REF without refs/heads/ or refs/tags/
     run_id: str  # GITHUB_RUN_ID: a new instance's id
     completed_run: int | None = None  # the node run that completed, if that is the event
-    # A start by the plan's own `on.workflow_run`: the run that fired it and its action. If that
-    # run is an instance's own node run, the event is that node's, never a new start.
+    # A start by the plan's own `on.workflow_run`: the run that fired it. If that run is an
+    # instance's own node run, the event is that node's, never a new start.
     trigger_run: int | None = None
-    trigger_action: str = ""
     ignored: str = ""  # why the event is nothing to do, if it is not
     workspace: str = ""  # GITHUB_WORKSPACE: the checkout, whose root the plan's path is read from
 
@@ -99,14 +98,15 @@ def read_event(environ: Mapping[str, str], plan: Plan) -> AdvanceEvent:
     workflow_name = workflow.get("name") if isinstance(workflow, Mapping) else None
     if workflow_name is None and isinstance(run_data, Mapping):
         workflow_name = run_data.get("name")
-    if isinstance(workflow_name, str) and workflow_name in started_by(plan):
-        # The plan's own `on: workflow_run` (an orchestrator after another).
-        run = run_data.get("id") if isinstance(run_data, Mapping) else None
-        if isinstance(run, int) and not isinstance(run, bool):
-            return replace(base, trigger_run=run, trigger_action=str(action))
-        return base
     if action != "completed":
         return AdvanceEvent(**{**base.__dict__, "ignored": f"workflow_run {action!r} is not a completion"})
+    if isinstance(workflow_name, str) and workflow_name in started_by(plan):
+        # The plan's own `on: workflow_run` (an orchestrator after another), on its completion
+        # only, as the advance orchestrator listens (a `requested` would start it once more).
+        run = run_data.get("id") if isinstance(run_data, Mapping) else None
+        if isinstance(run, int) and not isinstance(run, bool):
+            return replace(base, trigger_run=run)
+        return base
     return _completed(base, run_data.get("id") if isinstance(run_data, Mapping) else None, "workflow_run")
 
 
@@ -201,11 +201,5 @@ def advance(
         return advancer.completed(event.completed_run)
     if event.trigger_run is not None and advancer.owns(event.trigger_run):
         # The plan starts on a workflow one of its nodes runs: that node's run is no new start.
-        if event.trigger_action != "completed":
-            return [
-                AdvanceReport(
-                    None, [f"workflow_run {event.trigger_action!r} is not a completion: nothing to do"]
-                )
-            ]
         return advancer.completed(event.trigger_run)
     return [advancer.start(event.run_id, event.sha, event_name=event.name, ref_name=event.ref_name)]
