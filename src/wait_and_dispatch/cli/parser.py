@@ -405,7 +405,8 @@ def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> No
         "--workflows-dir",
         default=".github/workflows",
         metavar="DIR",
-        help="the workflows the plan drives, checked for workflow_dispatch (default: .github/workflows)",
+        help="the workflows the plan drives, checked for workflow_dispatch; with --advance, read for "
+        "their names (default: .github/workflows)",
     )
     emit.add_argument("--force", action="store_true", help="overwrite existing orchestrator files")
     emit.add_argument(
