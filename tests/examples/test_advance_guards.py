@@ -3,6 +3,7 @@ without a word (plans/advance_guards.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pytest_mock import MockerFixture
@@ -136,3 +137,34 @@ def test_a_plan_path_outside_the_checkout_says_so_and_what_to_do(
         "(give the plan as a path inside the orchestrator's checkout); going on with it as it is at bbbbbbb"
         in log
     )
+
+
+def test_the_action_refuses_a_plan_that_starts_on_a_workflow_its_checkout_shows_a_node_runs(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
+) -> None:
+    on = "on:\n  workflow_dispatch:\n  workflow_run:\n    workflows: [a]\n"
+    plan_path = tmp_path / "plan.yml"
+    plan_path.write_text(JOIN_PLAN.replace("ref: main\n", "ref: main\n" + on), encoding="utf-8")
+    harness = AdvanceHarness(join_scenario(), plan_path, tmp_path / "work", mocker.patch)
+    harnesses.append(harness)
+    step = harness.runner.step
+
+    def checked_out(environ: Mapping[str, str]) -> int:
+        """The orchestrator's checkout has the node workflows, a.yml named `a`."""
+        workflows = Path(environ["GITHUB_WORKSPACE"]) / ".github" / "workflows"
+        workflows.mkdir(parents=True)
+        (workflows / "a.yml").write_text(
+            "name: a\non: workflow_dispatch\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+            "    steps: [{run: 'true'}]\n",
+            encoding="utf-8",
+        )
+        return step(environ)
+
+    harness.runner.step = checked_out
+    harness.start()
+    harness.runner.run_until_idle()
+    (start,) = harness.runner.played
+    log = harness.stdout[start.run_id]
+    assert start.exit_code == 2, log
+    assert "the plan starts on the completion of 'a', but node a runs it" in log
+    assert harness.emulator.runs_of(harness.repo.full_name, "a.yml") == []
