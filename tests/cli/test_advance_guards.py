@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support.action_release import serving_the_release
 from wait_and_dispatch.cli.main import main
@@ -166,3 +167,21 @@ def test_check_refuses_a_workflow_run_start_on_other_types_than_completed(tmp_pa
     code, _, err = cli("plan", str(plan), "--check", "--advance", "--workflows-dir", str(workflows))
     assert code == 2
     assert f"{plan}:7:12: on.workflow_run.types: in advance mode the plan starts on a workflow_run " in err
+
+
+def test_emit_workflow_advance_leaves_the_plans_branch_filter_to_the_advance_step(
+    tmp_path: Path, release: Emulator
+) -> None:
+    # On the trigger it would filter the nodes' completions too: nodes run on main would never
+    # advance a plan that starts after release branches' runs.
+    filtered = PLAN.replace("[Release train, Build it]", "[Release train]\n    branches: [release/*]")
+    plan, workflows = chain(tmp_path, filtered)
+    argv = ["--emit-workflow", "--advance", "--output-dir", "-", "--workflows-dir", str(workflows)]
+    code, out, err = cli("plan", str(plan), *argv)
+    assert code == 0, err
+    emitted = yaml.safe_load(out)
+    assert emitted[True]["workflow_run"] == {
+        "workflows": ["Release train", "Build it"],
+        "types": ["completed"],
+    }
+    assert "# The plan's own workflow_run branch filter is applied by the advance step" in out

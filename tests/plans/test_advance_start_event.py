@@ -49,3 +49,34 @@ def test_a_start_workflows_completed_run_starts_and_is_kept_as_the_trigger(tmp_p
     (tmp_path / "plan.yml").write_text(PLAN, encoding="utf-8")
     read = read_event(event(tmp_path, "completed"), load_plan(tmp_path / "plan.yml"))
     assert (read.starts, read.trigger_run) == (True, 5)
+
+
+@pytest.mark.parametrize(
+    ("branch_filter", "branch", "starts"),
+    [
+        ("branches: [release/*]", "release/2", True),
+        ("branches: [release/*]", "main", False),
+        ("branches: [release/*]", "release/2/hotfix", False),  # `*` stops at `/`
+        ("branches: ['release/**', '!release/old/**']", "release/old/1", False),
+        ("branches: ['release/**', '!release/old/**', release/old/keep]", "release/old/keep", True),
+        ("branches-ignore: [dependabot/**]", "dependabot/pip/x", False),
+        ("branches-ignore: [dependabot/**]", "main", True),
+    ],
+)
+def test_the_plans_own_branch_filter_is_applied_to_its_start(
+    tmp_path: Path, branch_filter: str, branch: str, starts: bool
+) -> None:
+    # The orchestrator's trigger cannot carry it: it would filter the nodes' completions too.
+    plan = PLAN.replace("[Release train]\n", f"[Release train]\n    {branch_filter}\n")
+    (tmp_path / "plan.yml").write_text(plan, encoding="utf-8")
+    environ = event(tmp_path, "completed")
+    payload = json.loads(Path(environ["GITHUB_EVENT_PATH"]).read_text(encoding="utf-8"))
+    payload["workflow_run"]["head_branch"] = branch
+    Path(environ["GITHUB_EVENT_PATH"]).write_text(json.dumps(payload), encoding="utf-8")
+    read = read_event(environ, load_plan(tmp_path / "plan.yml"))
+    assert read.starts is starts
+    if not starts:
+        assert (
+            read.ignored
+            == f"a run of Release train on {branch}, which the plan's on.workflow_run branches leave out"
+        )

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -215,3 +216,44 @@ def _plan_at(instance: Instance, plan_at: Callable[[str], Plan | None] | None) -
 
 def _env(plan: Plan) -> str:
     return f" (environment {plan.environment})" if plan.environment else ""
+
+
+def start_branch_filtered(plan: Plan, branch: str) -> bool:
+    """Whether the plan's own `on.workflow_run` branch filter (`branches`, `branches-ignore`) leaves
+    out a run on `branch`. The advance step applies it, not the orchestrator's trigger: there it
+    would filter its nodes' completions too, and an instance whose nodes run on another branch would
+    never advance."""
+    trigger = plan.on.get("workflow_run") if isinstance(plan.on, Mapping) else None
+    if not isinstance(trigger, Mapping):
+        return False
+    branches, ignore = trigger.get("branches"), trigger.get("branches-ignore")
+    if isinstance(branches, list):
+        included = False
+        for pattern in (str(p) for p in branches):  # a later pattern overrides an earlier one
+            if pattern.startswith("!"):
+                included = included and not _filter_pattern(pattern[1:]).fullmatch(branch)
+            elif _filter_pattern(pattern).fullmatch(branch):
+                included = True
+        return not included
+    if isinstance(ignore, list):
+        return any(_filter_pattern(str(p)).fullmatch(branch) for p in ignore)
+    return False
+
+
+def _filter_pattern(pattern: str) -> re.Pattern[str]:
+    """A branch filter's pattern as GitHub reads it (workflow syntax, "Filter pattern cheat sheet"):
+    `*` any characters but `/`, `**` any characters, `?` zero or one and `+` one or more of the
+    character before, `[...]` one character of a set; anything else itself."""
+    regex = ""
+    for part in re.findall(r"\*\*|\*|\[[^\]]*\]|.", pattern, flags=re.DOTALL):
+        if part == "**":
+            regex += ".*"
+        elif part == "*":
+            regex += "[^/]*"
+        elif part in "?+" and regex:
+            regex += part
+        elif part.startswith("[") and len(part) > 1:
+            regex += "[" + re.escape(part[1:-1]).replace("\\-", "-") + "]"
+        else:
+            regex += re.escape(part)
+    return re.compile(regex)

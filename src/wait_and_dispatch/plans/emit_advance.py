@@ -136,7 +136,13 @@ class AdvanceEmitter(WorkflowEmitter):
         own_run = mapping_or_empty(on.get("workflow_run"))
         workflows = list(dict.fromkeys([*(own_run.get("workflows") or []), *listened]))
         if workflows:
-            on["workflow_run"] = {**own_run, "workflows": workflows, "types": ["completed"]}
+            # The plan's own branch filter would filter its nodes' completions too, and an instance
+            # whose nodes run on another branch would never advance: the advance step applies it
+            # (advance_guards.start_branch_filtered).
+            kept = {
+                k: v for k, v in own_run.items() if not listened or k not in ("branches", "branches-ignore")
+            }
+            on["workflow_run"] = {**kept, "workflows": workflows, "types": ["completed"]}
         own_dispatch = mapping_or_empty(on.get("repository_dispatch"))
         types = list(dict.fromkeys([*(own_dispatch.get("types") or []), CALLBACK_EVENT_TYPE]))
         on["repository_dispatch"] = {**own_dispatch, "types": types}
@@ -175,12 +181,14 @@ class AdvanceEmitter(WorkflowEmitter):
                 "#",
                 "# No node's completion is an event: every node runs in the job that starts the plan.",
             ]
-        if isinstance(self.plan.on, Mapping) and mapping_or_empty(self.plan.on.get("workflow_run")).get(
-            "branches"
-        ):
+        own_run = (
+            mapping_or_empty(self.plan.on.get("workflow_run")) if isinstance(self.plan.on, Mapping) else {}
+        )
+        if listened and ("branches" in own_run or "branches-ignore" in own_run):
             self.lines += [
                 "#",
-                "# The plan's own workflow_run filters branches: the node runs are filtered too.",
+                "# The plan's own workflow_run branch filter is applied by the advance step, not by the",
+                "# trigger, which would filter the node runs' completions too.",
             ]
 
     def _advance_job(self) -> None:

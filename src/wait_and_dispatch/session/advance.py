@@ -25,7 +25,7 @@ from typing import Any
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE, Advancer, AdvanceReport
-from wait_and_dispatch.plans.advance_guards import PlanElsewhere, started_by
+from wait_and_dispatch.plans.advance_guards import PlanElsewhere, start_branch_filtered, started_by
 from wait_and_dispatch.plans.advance_refs import GitRefStore
 from wait_and_dispatch.plans.executor import PlanEvent
 from wait_and_dispatch.plans.model import Plan
@@ -104,9 +104,16 @@ def read_event(environ: Mapping[str, str], plan: Plan) -> AdvanceEvent:
         # The plan's own `on: workflow_run` (an orchestrator after another), on its completion
         # only, as the advance orchestrator listens (a `requested` would start it once more).
         run = run_data.get("id") if isinstance(run_data, Mapping) else None
-        if isinstance(run, int) and not isinstance(run, bool):
-            return replace(base, trigger_run=run)
-        return base
+        started = (
+            replace(base, trigger_run=run) if isinstance(run, int) and not isinstance(run, bool) else base
+        )
+        branch = run_data.get("head_branch") if isinstance(run_data, Mapping) else None
+        if isinstance(branch, str) and start_branch_filtered(plan, branch):
+            # The orchestrator's trigger has no branch filter (its nodes' completions would be
+            # filtered too): the plan's own is applied here.
+            why = f"a run of {workflow_name} on {branch}, which the plan's on.workflow_run branches leave out"
+            return replace(started, ignored=why)
+        return started
     return _completed(base, run_data.get("id") if isinstance(run_data, Mapping) else None, "workflow_run")
 
 
@@ -182,8 +189,6 @@ def advance(
     """Do what the event asks of the plan: one report per instance it touched (one without an
     instance when it touched none). `plan` is the checkout's, at the event's commit; `plan_at`
     reads it at the commit an instance started on."""
-    if event.ignored:
-        return [AdvanceReport(None, [f"{event.ignored}: nothing to do"])]
     store = GitRefStore(api, event.repository)
     advancer = Advancer(
         api,
@@ -202,4 +207,6 @@ def advance(
     if event.trigger_run is not None and advancer.owns(event.trigger_run):
         # The plan starts on a workflow one of its nodes runs: that node's run is no new start.
         return advancer.completed(event.trigger_run)
+    if event.ignored:
+        return [AdvanceReport(None, [f"{event.ignored}: nothing to do"])]
     return [advancer.start(event.run_id, event.sha, event_name=event.name, ref_name=event.ref_name)]
