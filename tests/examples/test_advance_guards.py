@@ -168,3 +168,24 @@ def test_the_action_refuses_a_plan_that_starts_on_a_workflow_its_checkout_shows_
     assert start.exit_code == 2, log
     assert "the plan starts on the completion of 'a', but node a runs it" in log
     assert harness.emulator.runs_of(harness.repo.full_name, "a.yml") == []
+
+
+def test_a_rerun_of_a_nodes_recorded_run_says_it_changes_nothing(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
+) -> None:
+    harness = held_start(tmp_path, harnesses, mocker, JOIN_PLAN)
+    repo = harness.repo.full_name
+    a_run = harness.emulator.runs_of(repo, "a.yml")[-1]
+    harness.emulator.finish_run(a_run, "failure")
+    harness.runner.run_until_idle()  # a recorded as failed; b still going
+    played = len(harness.runner.played)
+    with harness.api() as api:  # GitHub's "Re-run": the same run id, a second attempt
+        api.post(f"{harness.repo.api_path}/actions/runs/{a_run}/rerun", {})
+    harness.emulator.finish_run(a_run, "success")
+    harness.runner.run_until_idle()
+    (again,) = harness.runner.played[played:]
+    log = harness.stdout[again.run_id]
+    assert (
+        "a: its result is recorded already (failure): attempt 2 of its run changes nothing in this "
+        "instance; start the plan anew to run the node again"
+    ) in log

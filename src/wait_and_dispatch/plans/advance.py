@@ -60,7 +60,7 @@ from wait_and_dispatch.engine.dispatch_target import titles
 from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import scheduler
-from wait_and_dispatch.plans.advance_guards import ALL_LIVE, PlanElsewhere, other_plan_line
+from wait_and_dispatch.plans.advance_guards import ALL_LIVE, PlanElsewhere, other_plan_line, recorded_line
 from wait_and_dispatch.plans.advance_refs import (
     Instance,
     RefStore,
@@ -158,15 +158,15 @@ class Advancer:
             report.lines.append(f"plan {self.plan.name}: instance {instance} exists; going on with it")
         return self._advance(found, report, completed_run=None, plan=self.plan)
 
-    def completed(self, run_id: int) -> list[AdvanceReport]:
-        """A run completed: advance every instance it is a node of (none: a report without an
-        instance, saying so)."""
+    def completed(self, run_id: int, *, attempt: int = 1) -> list[AdvanceReport]:
+        """A run completed (its `attempt`-th attempt: a re-run keeps the id): advance every
+        instance it is a node of (none: a report without an instance, saying so)."""
         # Every plan's live refs, in the same one request as this plan's: a run of another plan
         # key's instance is then said so (`advance_guards.other_plan_line`).
         refs = self.store.matching(ALL_LIVE)
         instances = read_instances(refs, self.key)
         try:
-            return self._completed(run_id, instances, refs)
+            return self._completed(run_id, instances, refs, attempt)
         finally:
             self._sweep(refs, instances)
 
@@ -192,7 +192,11 @@ class Advancer:
             self.store.delete(name)
 
     def _completed(
-        self, run_id: int, instances: dict[str, Instance], refs: Iterable[tuple[str, str]] = ()
+        self,
+        run_id: int,
+        instances: dict[str, Instance],
+        refs: Iterable[tuple[str, str]] = (),
+        attempt: int = 1,
     ) -> list[AdvanceReport]:
         owners = {
             i.id: next(name for name, run in i.runs.items() if run == run_id)
@@ -221,6 +225,8 @@ class Advancer:
                 instance.id,
                 [f"plan {self.plan.name}: instance {instance.id}: run {run_id} of {node} completed"],
             )
+            if node in instance.done and attempt > 1:
+                report.lines.append(recorded_line(node, instance.done[node], attempt))
             plan = self._plan_of(instance, report)
             reports.append(self._advance(instance, report, completed_run=run_id, plan=plan))
         return reports

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from wait_and_dispatch.plans.advance_refs import REF_ROOT, Instance, plan_key, read_instances
 from wait_and_dispatch.plans.advance_work import runs_inline
-from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode, plan_text
+from wait_and_dispatch.plans.model import NodeKind, NodeResult, Plan, PlanNode, plan_text
 from wait_and_dispatch.plans.plan_yaml import Document, Loc, Problems, read_yaml
 from wait_and_dispatch.plans.workflow_check import may_dispatch, read_workflow_names
 from wait_and_dispatch.support.errors import (
@@ -216,6 +216,15 @@ def _plan_at(instance: Instance, plan_at: Callable[[str], Plan | None] | None) -
 
 def _env(plan: Plan) -> str:
     return f" (environment {plan.environment})" if plan.environment else ""
+
+
+def recorded_line(node: str, result: NodeResult, attempt: int) -> str:
+    """The line for a re-run's completion of a node's run whose result is recorded already (GitHub
+    keeps the run's id and counts its attempts), which the instance does not follow."""
+    return (
+        f"{node}: its result is recorded already ({result.value}): attempt {attempt} of its run "
+        "changes nothing in this instance; start the plan anew to run the node again"
+    )
 
 
 def start_branch_filtered(plan: Plan, branch: str) -> bool:

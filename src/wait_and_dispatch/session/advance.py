@@ -46,6 +46,7 @@ class AdvanceEvent:
     ref_name: str  # GITHUB_REF without refs/heads/ or refs/tags/
     run_id: str  # GITHUB_RUN_ID: a new instance's id
     completed_run: int | None = None  # the node run that completed, if that is the event
+    completed_attempt: int = 1  # its attempt (workflow_run.run_attempt): a re-run keeps the id
     # A start by the plan's own `on.workflow_run`: the run that fired it. If that run is an
     # instance's own node run, the event is that node's, never a new start.
     trigger_run: int | None = None
@@ -114,7 +115,13 @@ def read_event(environ: Mapping[str, str], plan: Plan) -> AdvanceEvent:
             why = f"a run of {workflow_name} on {branch}, which the plan's on.workflow_run branches leave out"
             return replace(started, ignored=why)
         return started
-    return _completed(base, run_data.get("id") if isinstance(run_data, Mapping) else None, "workflow_run")
+    completed = _completed(
+        base, run_data.get("id") if isinstance(run_data, Mapping) else None, "workflow_run"
+    )
+    attempt = run_data.get("run_attempt") if isinstance(run_data, Mapping) else None
+    if isinstance(attempt, int) and not isinstance(attempt, bool) and attempt > 1:
+        return replace(completed, completed_attempt=attempt)
+    return completed
 
 
 def _completed(base: AdvanceEvent, run: Any, what: str) -> AdvanceEvent:
@@ -203,7 +210,7 @@ def advance(
         run_id=int(event.run_id),
     )
     if event.completed_run is not None:
-        return advancer.completed(event.completed_run)
+        return advancer.completed(event.completed_run, attempt=event.completed_attempt)
     if event.trigger_run is not None and advancer.owns(event.trigger_run):
         # The plan starts on a workflow one of its nodes runs: that node's run is no new start.
         return advancer.completed(event.trigger_run)
