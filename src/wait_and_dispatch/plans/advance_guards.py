@@ -9,6 +9,10 @@
 - A completed run that belongs to an instance of another plan key of the same repository (the
   plan renamed while instances were going on: `advance_refs.plan_key`) is said so
   (`other_plan_line`), not reported as a run of no instance.
+- The plan's own `on.workflow_run` branch filter is applied to the runs that start it
+  (`start_branch_filtered`), not on the orchestrator's trigger, where it would filter its nodes'
+  completions too; a re-run of a node's recorded run is said to change nothing (`recorded_line`).
+- A plan file the reader at an instance's commit cannot reach says why (`PlanElsewhere`).
 """
 
 from __future__ import annotations

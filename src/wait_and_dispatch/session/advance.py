@@ -7,7 +7,8 @@ payload from the path it names (everything in it is GitHub's, and untrusted: onl
 are taken, checked) and decides which of three things the event is:
 
 - the orchestrator's own start (`workflow_dispatch`, `push`, `schedule`, or a trigger of the
-  plan's `on`, a `workflow_run` of a workflow it lists among them): a new instance;
+  plan's `on`, a completed `workflow_run` of a workflow it lists among them, on a branch its
+  filter keeps): a new instance, unless that run is an instance's own node run;
 - a completed run (`workflow_run` with `action: completed`, or the callback `repository_dispatch`
   of type `CALLBACK_EVENT_TYPE` that a node workflow's last job sends): the instances it belongs
   to advance;
