@@ -94,3 +94,10 @@ def test_a_run_of_another_plan_file_sharing_a_workflow_is_no_warning(tmp_path: P
     # This plan file, read at the other instance's commit, was this plan: the instance is another's.
     line = completed(plan, tmp_path, instance_of(plan_key(other), 9001), plan)
     assert line == "run 9001 belongs to no instance of plan Deploy: nothing to do"
+
+
+def test_a_run_of_an_instance_from_before_this_plan_file_existed_is_no_warning(tmp_path: Path) -> None:
+    plan = loaded(tmp_path, "dev")
+    other = replace(plan, name="Nightly")
+    line = completed(plan, tmp_path, instance_of(plan_key(other), 9001), None)  # not at that commit
+    assert line == "run 9001 belongs to no instance of plan Deploy: nothing to do"

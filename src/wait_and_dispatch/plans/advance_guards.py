@@ -166,8 +166,8 @@ def other_plan_line(
     """The line for a completed run that belongs to no instance of `plan` but to an instance of
     another plan key in the same repository (`refs`: every plan's live refs), or None. Other plans
     are normal, and so are runs of theirs reaching this orchestrator (a workflow two plans run, or
-    this plan's other environments, each with its orchestrator): said only when the plan file at
-    the instance's commit had that key (renamed), or cannot be read there (probably renamed)."""
+    this plan's other environments, each with its orchestrator): said only when this plan file at
+    the instance's commit had that key (renamed), or could not be looked for there (probably)."""
     siblings = {plan_key(replace(plan, environment=env)) for env in (None, *plan.environments)}
     keys = sorted(
         {name[len(ALL_LIVE) :].partition("/")[0] for name, _ in refs if name.startswith(ALL_LIVE)}
@@ -180,9 +180,10 @@ def other_plan_line(
             node = next((name for name, run in instance.runs.items() if run == run_id), None)
             if node is None:
                 continue
-            old = _plan_at(instance, plan_at)
-            if old is not None and plan_key(old) != other:
-                return None  # this file was another plan there: the instance is another plan's
+            known, old = _plan_at(instance, plan_at)
+            if known and (old is None or plan_key(old) != other):
+                # This file was not there, or was another plan: the instance is another plan's.
+                return None
             return _renamed(plan, run_id, other, instance, node, repository, old)
     return None
 
@@ -208,14 +209,15 @@ def _renamed(
     )
 
 
-def _plan_at(instance: Instance, plan_at: Callable[[str], Plan | None] | None) -> Plan | None:
-    """This plan file as it was where the instance started (one read), or None: not known."""
+def _plan_at(instance: Instance, plan_at: Callable[[str], Plan | None] | None) -> tuple[bool, Plan | None]:
+    """Whether this plan file could be looked for where the instance started (one read), and the
+    plan it was there (None: not there)."""
     if plan_at is None:
-        return None
+        return False, None
     try:
-        return plan_at(instance.sha)
+        return True, plan_at(instance.sha)
     except (WaitAndDispatchError, PlanElsewhere):  # only which line to print was at stake
-        return None
+        return False, None
 
 
 def _env(plan: Plan) -> str:
