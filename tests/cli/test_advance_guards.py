@@ -185,3 +185,15 @@ def test_emit_workflow_advance_leaves_the_plans_branch_filter_to_the_advance_ste
         "types": ["completed"],
     }
     assert "# The plan's own workflow_run branch filter is applied by the advance step" in out
+
+
+def test_check_refuses_a_plan_that_starts_on_another_plans_advance_orchestrator(tmp_path: Path) -> None:
+    # It completes once per event of its plan: each of those would start this plan.
+    chained = PLAN.replace("[Release train, Build it]", "[Orchestrator Build (test) advance]")
+    plan, workflows = chain(tmp_path, chained)
+    code, _, err = cli("plan", str(plan), "--check", "--advance", "--workflows-dir", str(workflows))
+    assert code == 2
+    assert (
+        "'Orchestrator Build (test) advance', but that is an advance orchestrator, which completes once "
+        "per event of its plan"
+    ) in err

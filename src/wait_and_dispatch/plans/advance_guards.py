@@ -53,6 +53,10 @@ def started_by(plan: Plan) -> list[str]:
     return [str(name) for name in names] if isinstance(names, list) else []
 
 
+# The name `plan --emit-workflow --advance` gives an orchestrator (`orchestrator_name`).
+_ADVANCE_ORCHESTRATOR = re.compile(r"Orchestrator .+ advance")
+
+
 def orchestrator_name(plan: Plan) -> str:
     """The advance orchestrator's workflow name, as `plan --emit-workflow --advance` writes it."""
     env = f" ({plan.environment})" if plan.environment else ""
@@ -85,6 +89,14 @@ def check_start_triggers(plan: Plan, workflows_dir: Path | None) -> None:
             if name is not None:
                 runs.setdefault(name, f"node {node.name} runs it")
     runs.setdefault(orchestrator_name(plan), "it is the advance orchestrator itself")
+    for name in starts:
+        if _ADVANCE_ORCHESTRATOR.fullmatch(name):
+            runs.setdefault(
+                name,
+                "that is an advance orchestrator, which completes once per event of its plan, not once "
+                "when the plan ends (to chain plans, make the other plan's last node dispatch this "
+                "orchestrator)",
+            )
     problems = [
         PlanProblem(
             _trigger_span(plan, ("workflows", index)),
