@@ -54,6 +54,14 @@ def test_matching_refs_lists_every_ref_that_starts_with_the_prefix_sorted(http: 
     ]
 
 
+def test_matching_refs_answers_every_ref_at_once_whatever_per_page_says(http: Http) -> None:
+    # GitHub ignores per_page and page on this list and sends no Link (github/docs#3863).
+    for n in range(105):
+        assert _create(http, f"refs/claims/n{n:03}").status_code == 201
+    answer = http.get("/repos/octo/app/git/matching-refs/claims/?per_page=2&page=2")
+    assert (len(answer.json()), answer.headers.get("Link")) == (105, None)
+
+
 def test_matching_refs_with_no_match_is_an_empty_list_not_a_404(http: Http) -> None:
     answer = http.get("/repos/octo/app/git/matching-refs/tags/v9")
     assert (answer.status_code, answer.json()) == (200, [])

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.examples.conftest import EXAMPLES, FOLDERS, Example
 from tests.support.action_pins import tool
@@ -104,13 +105,32 @@ def emit_every_example(root: Path, files: list[str]) -> list[str]:
     for folder in FOLDERS:
         output = root / folder
         argv = ["plan", str(EXAMPLES / folder / "plan.yml"), "--emit-workflow", "--output-dir", str(output)]
-        for mode in ([], ["--advance"]):  # the orchestrator of jobs, and advance mode's
+        # The orchestrator of jobs, and advance mode's, which listens to the node workflows by the
+        # names their files give.
+        for mode, workflows in (([], root / "none"), (["--advance"], node_workflows(folder, root))):
             out, err = io.StringIO(), io.StringIO()
-            code = cli.main([*argv, *mode, "--workflows-dir", str(root / "none")], stdout=out, stderr=err)
+            code = cli.main([*argv, *mode, "--workflows-dir", str(workflows)], stdout=out, stderr=err)
             assert code == 0, err.getvalue()
         files += sorted(str(path) for path in output.glob("orchestrator*.yml"))
     assert len(files) >= 2 * (len(FOLDERS) + 2)  # 004 writes one per environment
     return files
+
+
+def node_workflows(folder: str, root: Path) -> Path:
+    """The example's workflows as files, each with the name and inputs its scenario gives it."""
+    into = root / f"{folder}-workflows"
+    into.mkdir()
+    scenario = yaml.safe_load((EXAMPLES / folder / "scenario.yml").read_text(encoding="utf-8"))
+    for repo in scenario["repos"].values():
+        for workflow in repo.get("workflows", []):
+            document = {
+                "name": workflow["name"],
+                "on": {"workflow_dispatch": {"inputs": workflow.get("inputs") or {}}},
+                "jobs": {"main": {"runs-on": "ubuntu-latest", "steps": [{"run": "true"}]}},
+            }
+            path = into / str(workflow["path"]).rsplit("/", 1)[-1]
+            path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return into
 
 
 def lint(files: list[str]) -> subprocess.CompletedProcess[str]:

@@ -24,6 +24,7 @@ from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.progress import ProgressEvent, ProgressKind
 from wait_and_dispatch.engine.requests import CallerJob
 from wait_and_dispatch.github_api import DEFAULT_API_URL, GitHubApi
+from wait_and_dispatch.plans.advance_guards import check_start_triggers
 from wait_and_dispatch.plans.executor import PlanContext, PlanEvent, PlanRunner
 from wait_and_dispatch.plans.model import NodeResult, Plan
 from wait_and_dispatch.session.advance import read_event
@@ -327,6 +328,8 @@ def _plan_main(step: _Step, settings: PlanSettings, plan: Plan) -> int:
             )
 
     if settings.advance:  # the event and the instance say what the context is (plans/advance.py)
+        # The checkout's workflows, if it has them: a start trigger that is also a node's workflow.
+        check_start_triggers(plan, Path(environ.get("GITHUB_WORKSPACE") or ".") / ".github" / "workflows")
         settings = replace(settings, event=read_event(environ, plan))
     context = PlanContext(
         repository=repository,

@@ -406,8 +406,9 @@ def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> No
         default=".github/workflows",
         metavar="DIR",
         help=(
-            "the workflows the plan drives, checked for workflow_dispatch; with --advance, also "
-            "whose jobs carry a checks node's checks (default: .github/workflows)"
+            "the workflows the plan drives, checked for workflow_dispatch; with --advance, also read "
+            "for their names and for the jobs that carry a checks node's checks "
+            "(default: .github/workflows)"
         ),
     )
     emit.add_argument("--force", action="store_true", help="overwrite existing orchestrator files")

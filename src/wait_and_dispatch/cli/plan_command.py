@@ -22,12 +22,13 @@ from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.engine.progress import format_seconds
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import advance_checks
+from wait_and_dispatch.plans.advance_guards import PlanElsewhere, check_start_triggers
 from wait_and_dispatch.plans.advance_nodes import runs_inline
 from wait_and_dispatch.plans.executor import PlanContext
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.plans.model import NodeKind, Plan, PlanNode
 from wait_and_dispatch.plans.timeline import critical_path, node_times, plan_times
-from wait_and_dispatch.session.advance import read_event
+from wait_and_dispatch.session.advance import read_event, repository_path
 from wait_and_dispatch.session.connection import api_url_for_host, connect, parse_repository
 from wait_and_dispatch.session.edge import run_plan
 from wait_and_dispatch.session.plan_step import (
@@ -67,6 +68,10 @@ def run_plan_command(call: Invocation) -> int:
         }
     )
     plan = load(settings)
+    if settings.advance:
+        # Found before anything runs or is written: a start trigger that is also a node's workflow.
+        for loaded in _per_environment(plan, settings) if args.check or args.emit_workflow else [plan]:
+            check_start_triggers(loaded, Path(args.workflows_dir))
     if args.summary_file and not Path(args.summary_file).resolve().parent.is_dir():
         # Found out now, not after the plan has run and its result would be lost.
         raise UsageError(
@@ -296,6 +301,16 @@ def _action_reference(
     return f"{ACTION_REPOSITORY}@{sha}", tag
 
 
+def _repository_plan_path(path: Path, environ: Mapping[str, str]) -> str:
+    """The plan's path as the orchestrator's checkout sees it, from the repository's root: given
+    from a folder below the root, or absolute, it would name no file there. Outside any checkout
+    it is written as given."""
+    try:
+        return repository_path(path, environ.get("GITHUB_WORKSPACE", "").strip())
+    except PlanElsewhere:
+        return path.as_posix()
+
+
 def _emit(
     plan: Plan,
     settings: PlanSettings,
@@ -311,10 +326,11 @@ def _emit(
     action_ref, action_version = _action_reference(args, environ, stderr)
     if args.advance_sweep and not settings.advance:
         raise UsageError("--advance-sweep is a trigger of the advance orchestrator", hint="add --advance")
+    plan_path = _repository_plan_path(settings.path, environ)
     if settings.advance:
         emitted = emit_advance_workflows(
             plans,
-            plan_path=str(settings.path),
+            plan_path=plan_path,
             action_ref=action_ref,
             action_version=action_version,
             workflows_dir=Path(args.workflows_dir),
@@ -322,7 +338,7 @@ def _emit(
         )
     else:
         emitted = emit_workflows(
-            plans, plan_path=str(settings.path), action_ref=action_ref, action_version=action_version
+            plans, plan_path=plan_path, action_ref=action_ref, action_version=action_version
         )
     report = stdout
     if args.output_dir == "-":

@@ -63,6 +63,7 @@ from wait_and_dispatch.engine.dispatch_target import titles
 from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans import advance_checks, advance_deadlines, scheduler
+from wait_and_dispatch.plans.advance_guards import ALL_LIVE, PlanElsewhere, other_plan_line, recorded_line
 from wait_and_dispatch.plans.advance_nodes import runs_inline
 from wait_and_dispatch.plans.advance_refs import (
     Instance,
@@ -186,15 +187,25 @@ class Advancer:
             reports.append(self._advance(instance, report, completed_run=None, plan=plan))
         return reports
 
-    def completed(self, run_id: int) -> list[AdvanceReport]:
-        """A run completed: advance every instance it is a node of (none: a report without an
-        instance, saying so)."""
-        refs = self.store.matching(live_prefix(self.key))
+    def completed(self, run_id: int, *, attempt: int = 1) -> list[AdvanceReport]:
+        """A run completed (its `attempt`-th attempt: a re-run keeps the id): advance every
+        instance it is a node of (none: a report without an instance, saying so)."""
+        # Every plan's live refs, in the same one request as this plan's: a run of another plan
+        # key's instance is then said so (`advance_guards.other_plan_line`).
+        refs = self.store.matching(ALL_LIVE)
         instances = read_instances(refs, self.key)
         try:
-            return self._completed(run_id, instances)
+            return self._completed(run_id, instances, refs, attempt)
         finally:
             self._sweep(refs, instances)
+
+    def owns(self, run_id: int) -> bool:
+        """Whether the run is a node's run of an instance of this plan (recorded, or shown by its
+        correlation id): one read of the plan's refs."""
+        instances = read_instances(self.store.matching(live_prefix(self.key)), self.key)
+        return any(run_id in i.runs.values() for i in instances.values()) or bool(
+            self._unrecorded_owners(run_id, instances.values())
+        )
 
     def _sweep(self, refs: Iterable[tuple[str, str]], instances: Mapping[str, Instance]) -> None:
         """Delete a few refs left by instances that are over (their start deleted): at most
@@ -209,7 +220,13 @@ class Advancer:
         for name in left[:SWEEP_PER_RUN]:
             self.store.delete(name)
 
-    def _completed(self, run_id: int, instances: dict[str, Instance]) -> list[AdvanceReport]:
+    def _completed(
+        self,
+        run_id: int,
+        instances: dict[str, Instance],
+        refs: Iterable[tuple[str, str]] = (),
+        attempt: int = 1,
+    ) -> list[AdvanceReport]:
         owners = {
             i.id: next(name for name, run in i.runs.items() if run == run_id)
             for i in instances.values()
@@ -222,9 +239,16 @@ class Advancer:
             owners = advance_checks.owners(self, run_id, instances)
             carries = bool(owners)
         if not owners:
+            elsewhere = other_plan_line(
+                self.plan, run_id, refs, repository=self.home.full_name, plan_at=self.plan_at
+            )
             return [
                 AdvanceReport(
-                    None, [f"run {run_id} belongs to no instance of plan {self.plan.name}: nothing to do"]
+                    None,
+                    [
+                        elsewhere
+                        or f"run {run_id} belongs to no instance of plan {self.plan.name}: nothing to do"
+                    ],
                 )
             ]
         reports = []
@@ -236,6 +260,8 @@ class Advancer:
             report = AdvanceReport(
                 instance.id, [f"plan {self.plan.name}: instance {instance.id}: {what} completed"]
             )
+            if node in instance.done and attempt > 1:
+                report.lines.append(recorded_line(node, instance.done[node], attempt))
             plan = self._plan_of(instance, report)
             reports.append(self._advance(instance, report, completed_run=run_id, plan=plan))
         return reports
@@ -271,7 +297,14 @@ class Advancer:
         out the default branch's head, which may have moved on or be another branch."""
         if self.plan_at is None or self.plan_sha is None or instance.sha == self.plan_sha:
             return self.plan
-        pinned = self.plan_at(instance.sha)
+        try:
+            pinned = self.plan_at(instance.sha)
+        except PlanElsewhere as why:
+            report.lines.append(
+                f"instance {instance.id} started on {instance.sha[:7]}, where {why}; going on with it "
+                f"as it is at {self.plan_sha[:7]}"
+            )
+            return self.plan
         if pinned is None:
             report.lines.append(
                 f"the plan file is not at {instance.sha[:7]}, where instance {instance.id} started: "

@@ -15,6 +15,7 @@ from typing import Any
 from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE
 from wait_and_dispatch.plans.advance_checks import carriers
 from wait_and_dispatch.plans.advance_deadlines import own_schedules, sweep_cron
+from wait_and_dispatch.plans.advance_guards import listened_names
 from wait_and_dispatch.plans.advance_nodes import runs_inline
 from wait_and_dispatch.plans.emit import (
     EmittedWorkflow,
@@ -25,7 +26,6 @@ from wait_and_dispatch.plans.emit import (
     workflow_file_name,
 )
 from wait_and_dispatch.plans.model import NodeKind, Plan
-from wait_and_dispatch.plans.workflow_check import workflow_names
 from wait_and_dispatch.plans.yaml_text import entry, scalar
 
 
@@ -48,7 +48,7 @@ def emit_advance_workflows(
             plan_path=plan_path,
             action_ref=action_ref,
             action_version=action_version,
-            names=workflow_names(plan, workflows_dir),
+            names=listened_names(plan, workflows_dir),
             sweep=sweep,
             carried={
                 node.name: carriers(node, workflows_dir)[0]
@@ -157,7 +157,13 @@ class AdvanceEmitter(WorkflowEmitter):
         own_run = mapping_or_empty(on.get("workflow_run"))
         workflows = list(dict.fromkeys([*(own_run.get("workflows") or []), *listened]))
         if workflows:
-            on["workflow_run"] = {**own_run, "workflows": workflows, "types": ["completed"]}
+            # The plan's own branch filter would filter its nodes' completions too, and an instance
+            # whose nodes run on another branch would never advance: the advance step applies it
+            # (advance_guards.start_branch_filtered).
+            kept = {
+                k: v for k, v in own_run.items() if not listened or k not in ("branches", "branches-ignore")
+            }
+            on["workflow_run"] = {**kept, "workflows": workflows, "types": ["completed"]}
         own_dispatch = mapping_or_empty(on.get("repository_dispatch"))
         types = list(dict.fromkeys([*(own_dispatch.get("types") or []), CALLBACK_EVENT_TYPE]))
         on["repository_dispatch"] = {**own_dispatch, "types": types}
@@ -208,12 +214,14 @@ class AdvanceEmitter(WorkflowEmitter):
                 "#",
                 "# No node's completion is an event: every node runs in the job that starts the plan.",
             ]
-        if isinstance(self.plan.on, Mapping) and mapping_or_empty(self.plan.on.get("workflow_run")).get(
-            "branches"
-        ):
+        own_run = (
+            mapping_or_empty(self.plan.on.get("workflow_run")) if isinstance(self.plan.on, Mapping) else {}
+        )
+        if listened and ("branches" in own_run or "branches-ignore" in own_run):
             self.lines += [
                 "#",
-                "# The plan's own workflow_run filters branches: the node runs are filtered too.",
+                "# The plan's own workflow_run branch filter is applied by the advance step, not by the",
+                "# trigger, which would filter the node runs' completions too.",
             ]
 
     def _advance_job(self) -> None:

@@ -68,26 +68,41 @@ def check_workflows(plans: Sequence[Plan], workflows_dir: Path) -> list[Finding]
     return checker.findings
 
 
-def workflow_names(plan: Plan, workflows_dir: Path) -> dict[str, str]:
+@dataclass(frozen=True)
+class WorkflowNames:
+    """The names of the workflows a plan's nodes run, by file name, and the files that could not be
+    read as workflows, each with why."""
+
+    names: dict[str, str]
+    unreadable: dict[str, str]
+
+
+def read_workflow_names(plan: Plan, workflows_dir: Path) -> WorkflowNames:
     """The name GitHub gives each workflow the plan's nodes run (and each that carries a checks
     node's checks), by file name, read from the files:
     `workflow_run` listens to workflows by that name ("Events that trigger workflows",
-    workflow_run). A workflow without `name:` is named by its path, as GitHub shows it; so is one
-    whose file cannot be read (`check_workflows` reports those)."""
+    workflow_run). A workflow without `name:` is named by its path, as GitHub shows it. A file that
+    cannot be read as a workflow is said apart, with why: the name GitHub matches is not known."""
     from wait_and_dispatch.plans.advance_checks import carriers  # (advance mode only)
 
     checker = _Checker(workflows_dir)
     names: dict[str, str] = {}
+    unreadable: dict[str, str] = {}
     for node in plan.nodes.values():
         file = _workflow_file(node.values.get("workflow")) if node.kind is NodeKind.WORKFLOW else None
         # A checks node's carrying workflows: their completions advance it (plans/advance_checks.py).
         carried = carriers(node, workflows_dir)[0] if node.kind is NodeKind.CHECKS else ()
         for each in (file,) if file is not None else carried:
-            if each in names:
+            if each in names or each in unreadable:
                 continue
+            seen = len(checker.findings)
             definition = checker._read(node, workflows_dir / each)
-            names[each] = (definition.name if definition is not None else None) or f".github/workflows/{each}"
-    return names
+            if definition is None:
+                found = checker.findings[seen:]
+                unreadable[each] = found[0].message if found else "cannot be read as a workflow"
+            else:
+                names[each] = definition.name or f".github/workflows/{each}"
+    return WorkflowNames(names, unreadable)
 
 
 class _Checker:

@@ -7,7 +7,8 @@ payload from the path it names (everything in it is GitHub's, and untrusted: onl
 are taken, checked) and decides which of three things the event is:
 
 - the orchestrator's own start (`workflow_dispatch`, `push`, `schedule`, or a trigger of the
-  plan's `on`, a `workflow_run` of a workflow it lists among them): a new instance;
+  plan's `on`, a completed `workflow_run` of a workflow it lists among them, on a branch its
+  filter keeps): a new instance, unless that run is an instance's own node run;
 - the sweep (`schedule` whose cron is none of the plan's `on.schedule`): the deadlines enforced
   (`plans/advance_deadlines.py`), nothing started;
 - a completed run (`workflow_run` with `action: completed`, or the callback `repository_dispatch`
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from wait_and_dispatch.engine.github_objects import Repository
 from wait_and_dispatch.github_api import GitHubApi
 from wait_and_dispatch.plans.advance import CALLBACK_EVENT_TYPE, Advancer, AdvanceReport
 from wait_and_dispatch.plans.advance_deadlines import is_sweep
+from wait_and_dispatch.plans.advance_guards import PlanElsewhere, start_branch_filtered, started_by
 from wait_and_dispatch.plans.advance_refs import GitRefStore
 from wait_and_dispatch.plans.executor import PlanEvent
 from wait_and_dispatch.plans.model import Plan
@@ -48,8 +50,13 @@ class AdvanceEvent:
     ref_name: str  # GITHUB_REF without refs/heads/ or refs/tags/
     run_id: str  # GITHUB_RUN_ID: a new instance's id
     completed_run: int | None = None  # the node run that completed, if that is the event
+    completed_attempt: int = 1  # its attempt (workflow_run.run_attempt): a re-run keeps the id
+    # A start by the plan's own `on.workflow_run`: the run that fired it. If that run is an
+    # instance's own node run, the event is that node's, never a new start.
+    trigger_run: int | None = None
     ignored: str = ""  # why the event is nothing to do, if it is not
     sweep: bool = False  # the scheduled sweep's run: enforce the deadlines, start nothing
+    workspace: str = ""  # GITHUB_WORKSPACE: the checkout, whose root the plan's path is read from
 
     @property
     def starts(self) -> bool:
@@ -80,6 +87,7 @@ def read_event(environ: Mapping[str, str], plan: Plan) -> AdvanceEvent:
         sha=environ["GITHUB_SHA"].strip(),
         ref_name=ref_name,
         run_id=run_id,
+        workspace=environ.get("GITHUB_WORKSPACE", "").strip(),
     )
     if name == "schedule" and is_sweep(plan, _payload(environ.get("GITHUB_EVENT_PATH", ""))):
         return AdvanceEvent(**{**base.__dict__, "sweep": True})
@@ -98,11 +106,29 @@ def read_event(environ: Mapping[str, str], plan: Plan) -> AdvanceEvent:
     workflow_name = workflow.get("name") if isinstance(workflow, Mapping) else None
     if workflow_name is None and isinstance(run_data, Mapping):
         workflow_name = run_data.get("name")
-    if isinstance(workflow_name, str) and workflow_name in _started_by(plan):
-        return base  # the plan's own `on: workflow_run` (an orchestrator after another)
     if action != "completed":
         return AdvanceEvent(**{**base.__dict__, "ignored": f"workflow_run {action!r} is not a completion"})
-    return _completed(base, run_data.get("id") if isinstance(run_data, Mapping) else None, "workflow_run")
+    if isinstance(workflow_name, str) and workflow_name in started_by(plan):
+        # The plan's own `on: workflow_run` (an orchestrator after another), on its completion
+        # only, as the advance orchestrator listens (a `requested` would start it once more).
+        run = run_data.get("id") if isinstance(run_data, Mapping) else None
+        started = (
+            replace(base, trigger_run=run) if isinstance(run, int) and not isinstance(run, bool) else base
+        )
+        branch = run_data.get("head_branch") if isinstance(run_data, Mapping) else None
+        if isinstance(branch, str) and start_branch_filtered(plan, branch):
+            # The orchestrator's trigger has no branch filter (its nodes' completions would be
+            # filtered too): the plan's own is applied here.
+            why = f"a run of {workflow_name} on {branch}, which the plan's on.workflow_run branches leave out"
+            return replace(started, ignored=why)
+        return started
+    completed = _completed(
+        base, run_data.get("id") if isinstance(run_data, Mapping) else None, "workflow_run"
+    )
+    attempt = run_data.get("run_attempt") if isinstance(run_data, Mapping) else None
+    if isinstance(attempt, int) and not isinstance(attempt, bool) and attempt > 1:
+        return replace(completed, completed_attempt=attempt)
+    return completed
 
 
 def _completed(base: AdvanceEvent, run: Any, what: str) -> AdvanceEvent:
@@ -146,12 +172,22 @@ def _ref_name(ref: str) -> str:
     return ref
 
 
-def _started_by(plan: Plan) -> list[str]:
-    """The workflows whose runs start the plan (its `on.workflow_run.workflows`)."""
-    on = plan.on or {}
-    trigger = on.get("workflow_run") if isinstance(on, Mapping) else None
-    names = trigger.get("workflows") if isinstance(trigger, Mapping) else None
-    return [str(name) for name in names] if isinstance(names, list) else []
+def repository_path(path: Path, workspace: str) -> str:
+    """`path` (as given: from the working directory, or absolute) from the root of the checkout it
+    is in, as the contents API names it: the root is `workspace` (GITHUB_WORKSPACE) when the path is
+    inside it, else the git top level (the nearest folder above it with `.git`). A path outside
+    both is `PlanElsewhere`, saying so."""
+    resolved = path.resolve()
+    roots = [Path(workspace).resolve()] if workspace else []
+    roots += [folder for folder in resolved.parents if (folder / ".git").exists()][:1]
+    for root in roots:
+        if resolved.is_relative_to(root):
+            return resolved.relative_to(root).as_posix()
+    where = f"the checkout {roots[0]}" if roots else "any git checkout"
+    raise PlanElsewhere(
+        f"the plan file {path} cannot be read: it is outside {where} (give the plan as a path inside "
+        "the orchestrator's checkout)"
+    )
 
 
 def advance(
@@ -167,8 +203,6 @@ def advance(
     """Do what the event asks of the plan: one report per instance it touched (one without an
     instance when it touched none). `plan` is the checkout's, at the event's commit; `plan_at`
     reads it at the commit an instance started on."""
-    if event.ignored:
-        return [AdvanceReport(None, [f"{event.ignored}: nothing to do"])]
     store = GitRefStore(api, event.repository)
     advancer = Advancer(
         api,
@@ -183,7 +217,12 @@ def advance(
         run_id=int(event.run_id),
     )
     if event.completed_run is not None:
-        return advancer.completed(event.completed_run)
+        return advancer.completed(event.completed_run, attempt=event.completed_attempt)
+    if event.trigger_run is not None and advancer.owns(event.trigger_run):
+        # The plan starts on a workflow one of its nodes runs: that node's run is no new start.
+        return advancer.completed(event.trigger_run)
     if event.sweep:
         return advancer.sweep()
+    if event.ignored:
+        return [AdvanceReport(None, [f"{event.ignored}: nothing to do"])]
     return [advancer.start(event.run_id, event.sha, event_name=event.name, ref_name=event.ref_name)]

@@ -163,18 +163,18 @@ def _advance(
     on_event: Callable[[PlanEvent], None],
 ) -> PlanReport:
     """Advance mode: what the event asks; the plan's result when this invocation saw it end."""
-    from wait_and_dispatch.session.advance import advance
+    from wait_and_dispatch.session.advance import advance, repository_path
 
     event = settings.event
     if event is None:
         raise UsageError("advance mode without an event", hint="the edge reads it with read_event")
 
     def plan_at(sha: str) -> Plan | None:
-        """The plan file as it is at commit `sha` of the orchestrator's repository (its path is
-        the checkout's, from the repository's root); None when it is not there."""
-        if settings.path.is_absolute():
-            return None
-        text = workflow_runs.read_file(api, event.repository, settings.path.as_posix(), sha)
+        """The plan file as it is at commit `sha` of the orchestrator's repository, at its path from
+        the checkout's root (`repository_path`); None when it is not there."""
+        text = workflow_runs.read_file(
+            api, event.repository, repository_path(settings.path, event.workspace), sha
+        )
         if text is None:
             return None
         return load_plan(

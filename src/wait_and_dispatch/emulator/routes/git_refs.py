@@ -16,7 +16,7 @@ from typing import Any
 
 from wait_and_dispatch.emulator.exchange import ApiError, Call, Reply, Route, invalid
 from wait_and_dispatch.emulator.model import Repo
-from wait_and_dispatch.emulator.routes.common import bare_page, json_body, repo_of, require
+from wait_and_dispatch.emulator.routes.common import json_body, repo_of, require
 from wait_and_dispatch.support.github_vocabulary import REFUSED_IN_REF_NAMES
 
 _DOC = "https://docs.github.com/rest/git/refs"
@@ -70,12 +70,14 @@ def get_ref(call: Call) -> Reply:
 
 def list_matching_refs(call: Call) -> Reply:
     """git/list-matching-refs: every ref whose name starts with the one given, sorted by name;
-    an empty array, not a 404, when none does."""
+    an empty array, not a 404, when none does. All of them in one answer: GitHub ignores
+    `per_page` and `page` here and sends no Link header (github/docs#3863, google/go-github#1567;
+    google/go-github#3924 dropped the list options as the docs no longer list them)."""
     repo = repo_of(call, _DOC + "#list-matching-references")
     require(call, repo, "contents", "read")
     prefix = _ref_arg(call)
     names = sorted(name for name in repo.refs if name.startswith(prefix))
-    return bare_page(call, [ref_json(call, repo, name) for name in names])
+    return Reply(200, [ref_json(call, repo, name) for name in names])
 
 
 def create_ref(call: Call) -> Reply:
