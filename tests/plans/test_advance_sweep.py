@@ -90,8 +90,17 @@ def test_a_sweep_period_that_github_cannot_schedule_is_a_usage_error(every: str)
 
 def emit(tmp_path: Path, *options: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
+    workflows = tmp_path / "workflows"
+    workflows.mkdir(exist_ok=True)
+    # The node's workflow, whose name the advance orchestrator listens to for its completions.
+    (workflows / "build.yml").write_text(
+        "name: Build\non: {workflow_dispatch: {inputs: {distinct_id: {type: string}}}}\n"
+        "run-name: Build [${{ inputs.distinct_id }}]\n"
+        "jobs: {build: {runs-on: ubuntu-latest, steps: [{run: make}]}}\n",
+        encoding="utf-8",
+    )
     argv = ["plan", str(plan_file(tmp_path)), "--emit-workflow", "--output-dir", str(tmp_path / "out")]
-    argv += ["--workflows-dir", str(tmp_path / "none"), "--action-ref", ACTION_REF, *options]
+    argv += ["--workflows-dir", str(workflows), "--action-ref", ACTION_REF, *options]
     code = cli.main(argv, stdout=out, stderr=err)
     return code, out.getvalue(), err.getvalue()
 

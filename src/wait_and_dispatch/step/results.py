@@ -262,5 +262,10 @@ def failure(
 
 
 def dumps(value: Mapping[str, Any]) -> str:
-    """One line of JSON, ASCII only (a run title in any script survives any console encoding)."""
-    return json.dumps(value)
+    """One line of JSON, ASCII only (a run title in any script survives any console encoding).
+
+    `##[` only occurs inside a string (`#` is nothing in JSON's syntax), and there its `[` is
+    written `\\u005b`, the same text to a JSON reader: printed by a workflow step, the line holds no
+    `##[name]data` command in the runner's older form, which it finds anywhere in a line
+    (docs/github-behaviour.md#the-runner-contract)."""
+    return json.dumps(value).replace("##[", "##\\u005b")
