@@ -235,9 +235,9 @@ def gate_harness(
     return harness
 
 
-def finish(harness: AdvanceHarness, workflow: str) -> None:
+def finish(harness: AdvanceHarness, workflow: str, conclusion: str = "success") -> None:
     emulator = harness.emulator
-    emulator.finish_run(emulator.runs_of(harness.repo.full_name, workflow)[-1], "success")
+    emulator.finish_run(emulator.runs_of(harness.repo.full_name, workflow)[-1], conclusion)
 
 
 def played(harness: AdvanceHarness) -> Advanced:
@@ -313,3 +313,19 @@ def test_githubs_clock_ahead_of_the_runners_times_out_nothing_that_completed_in_
     ran = advance(example, tmp_path, harnesses, mocker)
     same_as_waiting(ran, run_example, example)
     assert set(ran.results().values()) == {"success"}
+
+
+def test_a_check_failed_before_the_deadline_and_read_after_it_fails_the_node_not_times_it_out(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
+) -> None:
+    harness = gate_harness(tmp_path, mocker, harnesses)
+    harness.clock.advance(60)
+    finish(harness, "c1.yml", "failure")  # lint fails a minute in; unit goes on past the deadline
+    harness.clock.advance(5 * 60)  # the orchestrator run of its completion starts after the deadline
+    harness.runner.run_until_idle()
+    ran = played(harness)
+    # fail-fast: the waiting job's wait ended at lint's failure, before its deadline.
+    assert "gate: checks failed on aaaaaaa: lint (failure)" in ran.log(ran.final)
+    assert "timed out" not in "".join(ran.log(i) for i in ran.invocations)
+    assert ran.results() == {"gate": "failure", "after": "skipped"}
+    assert ran.exit_code == ExitCode.CONCLUSION_NOT_ALLOWED
