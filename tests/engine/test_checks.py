@@ -1055,3 +1055,24 @@ def test_a_named_check_missing_is_undecided_in_its_grace_unless_the_carrying_run
     assert settled is not None
     assert (settled.outcome, settled.missing) == (Outcome.TIMED_OUT, ("deploy",))
     assert settled == replace(wait(api, selection), waited=settled.waited, cost=settled.cost)
+
+
+def test_one_read_past_the_waits_deadline_that_decides_nothing_is_the_waits_timeout(
+    start_emulator: StartEmulator, scenario_dict: dict[str, Any], make_api: MakeApi, clock: ManualClock
+) -> None:
+    scenario = with_checks(scenario_dict, app_check("lint", duration=30), app_check("test", duration=90))
+    api = make_api(start_emulator(scenario))
+    clock.advance(40)  # lint is done, test still runs
+
+    selection = CheckSelection(names=("lint", "test"))
+    result = read_checks_once(api, APP, MAIN_SHA, selection, OPTIONS, timed_out=True)
+
+    assert result is not None
+    assert result.outcome is Outcome.TIMED_OUT
+    assert [(c.name, c.status) for c in result.checks] == [("lint", "completed"), ("test", "in_progress")]
+    error = result.error()
+    assert error is not None
+    assert (
+        error.message.startswith("checks on aaaaaaa still running after")
+        and "test (in_progress)" in error.message
+    )

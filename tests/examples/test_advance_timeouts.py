@@ -13,6 +13,7 @@ from pytest_mock import MockerFixture
 from tests.examples.advance_harness import ORCHESTRATOR, TOKEN, Advanced, AdvanceHarness, harnesses
 from tests.examples.conftest import Example, Runner
 from tests.examples.test_advance import advance, same_as_waiting
+from tests.examples.test_advance_checks import GATE_PLAN, gate_scenario
 from tests.support.advance_runner import Invocation
 from wait_and_dispatch.emulator import Emulator
 from wait_and_dispatch.github_api import GitHubApi, RetryPolicy
@@ -184,11 +185,12 @@ def test_a_sweep_with_no_deadline_passed_reads_the_refs_once_and_starts_nothing(
     assert "no deadline passed (1 in progress)" in harness.stdout[tick.run_id]
 
 
-def test_a_node_that_waits_in_the_orchestrator_run_stops_at_the_plans_deadline(
+def test_a_checks_node_waiting_on_events_stops_at_the_plans_deadline_as_in_waiting_mode(
     tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner, mocker: MockerFixture
 ) -> None:
-    # The required check's builds take up to 45 minutes; its node waits in the run that starts the
-    # plan, 2 hours at most by its own timeout, but never past the plan's 20 minutes.
+    # The required check's builds take up to 45 minutes; its node waits on the completion of the
+    # pr.yaml run that carries them, 2 hours at most by its own timeout, but never past the plan's
+    # 20 minutes.
     example = with_plan(
         Example("002-required-backend-check"), tmp_path, "defaults:\n", "timeout: 20m\n\ndefaults:\n"
     )
@@ -196,8 +198,109 @@ def test_a_node_that_waits_in_the_orchestrator_run_stops_at_the_plans_deadline(
     same_as_waiting(ran, run_example, example, ref="main")
     assert ran.results()["backend-status-check"] == "failure"
     assert ran.exit_code == ExitCode.TIMEOUT
-    first = ran.invocations[0]
-    assert 20 * 60 <= first.ended_at - first.started_at < 22 * 60
+    # No orchestrator run waited for the checks: the first event past the deadline (pr.yaml's
+    # completion, 45 minutes in) ended the node with the checks as they were at the deadline.
+    assert max(i.ended_at - i.started_at for i in ran.invocations) < 30
+    (ending,) = [i for i in ran.invocations if "backend-status-check: timed out: checks on" in ran.log(i)]
+    assert ending.event_name == "workflow_run"
+    assert ending.payload["workflow_run"]["path"] == ".github/workflows/pr.yaml"
+    assert ending.started_at - ran.invocations[0].started_at > 20 * 60
+    waited = run_example(example, ref="main").result.outcomes["backend-status-check"].reason
+    reason = ran.nodes["backend-status-check"]["reason"]
+    assert reason.startswith("checks on 6ee6678 still running after 19m5")  # its wait began 2s in
+    assert reason.split(": ", 1)[1] == waited.split(": ", 1)[1]  # the same checks still running
+
+
+GATE_KEY = "    checks-workflows: [c1.yml, c2.yml]\n"
+
+
+def gate_harness(
+    tmp_path: Path, mocker: MockerFixture, made: list[AdvanceHarness], *, schedule: tuple[str, ...] = ()
+) -> AdvanceHarness:
+    """The gate of two checks carried by c1.yml and c2.yml (held: the test ends them), with a
+    timeout of 5 minutes, started while their runs go on: it waits on events."""
+    plan_path = tmp_path / "gate.yml"
+    plan_path.write_text(GATE_PLAN.replace(GATE_KEY, f"{GATE_KEY}    timeout: 5m\n"), encoding="utf-8")
+    scenario = gate_scenario()
+    for workflow in scenario["repos"]["octo/app"]["workflows"][:2]:  # c1's lint and c2's unit
+        workflow["jobs"][0]["duration"] = workflow["timeline"]["duration"] = 3600  # till the test ends them
+    harness = AdvanceHarness(scenario, plan_path, tmp_path / "work", mocker.patch, schedule=schedule)
+    made.append(harness)
+    with harness.api() as api:  # the commit's own runs (a push's, say)
+        for workflow in ("c1.yml", "c2.yml"):
+            api.post(f"{harness.repo.api_path}/actions/workflows/{workflow}/dispatches", {"ref": "main"})
+    harness.clock.advance(10)  # their jobs, hence checks, have started
+    harness.start()
+    harness.runner.run_until_idle()
+    return harness
+
+
+def finish(harness: AdvanceHarness, workflow: str, conclusion: str = "success") -> None:
+    emulator = harness.emulator
+    emulator.finish_run(emulator.runs_of(harness.repo.full_name, workflow)[-1], conclusion)
+
+
+def played(harness: AdvanceHarness) -> Advanced:
+    return Advanced(harness.plan, harness.emulator, list(harness.runner.played), dict(harness.stdout))
+
+
+GATE_TIMED_OUT = (
+    "gate: timed out: checks on aaaaaaa still running after 5m0s: lint (in_progress), unit (in_progress)"
+)
+
+
+def test_a_checks_node_waiting_on_events_times_out_at_its_own_timeout_while_its_checks_run(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
+) -> None:
+    harness = gate_harness(tmp_path, mocker, harnesses)
+    harness.clock.advance(6 * 60)
+    finish(harness, "c1.yml")  # lint completes a minute after the gate's deadline; unit goes on
+    harness.runner.run_until_idle()
+    ran = played(harness)
+    start, ending = ran.invocations
+    assert "the runs of c1.yml, c2.yml advance it" in ran.log(start)
+    # As the waiting job saw it at its deadline: lint completed later, so it was still running.
+    assert ending.event_name == "workflow_run"
+    assert GATE_TIMED_OUT in ran.log(ending)
+    assert ran.results() == {"gate": "failure", "after": "skipped"}
+    assert (ran.conclusion, ran.exit_code) == ("failure", ExitCode.TIMEOUT)
+    assert not [r for r in ran.dispatch_requests() if "/after.yml/" in r.path]
+
+
+def test_the_sweep_ends_a_checks_node_waiting_on_events_past_its_deadline(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
+) -> None:
+    harness = gate_harness(tmp_path, mocker, harnesses, schedule=(sweep_cron("5m"),))
+    emulator, home = harness.emulator, harness.home.full_name
+    harness.clock.advance(4 * 60)
+    emulator.fire_schedule(home, ORCHESTRATOR, sweep_cron("5m"))
+    (early,) = harness.runner.play_waiting()
+    harness.clock.advance(2 * 60)  # the gate's deadline passed; no carrying run has completed
+    emulator.fire_schedule(home, ORCHESTRATOR, sweep_cron("5m"))
+    (late,) = harness.runner.play_waiting()
+    assert "no deadline passed (1 in progress)" in harness.stdout[early.run_id]
+    assert GATE_TIMED_OUT in harness.stdout[late.run_id]
+    ran = played(harness)
+    assert ran.final == late
+    assert ran.results() == {"gate": "failure", "after": "skipped"}
+    assert late.exit_code == ExitCode.TIMEOUT
+
+
+def test_checks_decided_before_the_deadline_and_read_after_it_are_that_outcome(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
+) -> None:
+    harness = gate_harness(tmp_path, mocker, harnesses)
+    harness.clock.advance(60)
+    finish(harness, "c1.yml")
+    finish(harness, "c2.yml")  # both checks passed a minute in
+    harness.clock.advance(5 * 60)  # the orchestrator runs of their completions start after the deadline
+    harness.runner.run_until_idle()
+    ran = played(harness)
+    reader = next(i for i in ran.invocations if "gate:" in ran.log(i) and i.event_name == "workflow_run")
+    assert reader.started_at > ran.invocations[0].started_at + 5 * 60
+    assert "gate: 2 checks passed on aaaaaaa" in ran.log(reader)
+    assert "timed out" not in "".join(ran.log(i) for i in ran.invocations)
+    assert (ran.conclusion, ran.results()) == ("success", {"gate": "success", "after": "success"})
 
 
 def test_githubs_clock_ahead_of_the_runners_times_out_nothing_that_completed_in_time(
@@ -210,3 +313,19 @@ def test_githubs_clock_ahead_of_the_runners_times_out_nothing_that_completed_in_
     ran = advance(example, tmp_path, harnesses, mocker)
     same_as_waiting(ran, run_example, example)
     assert set(ran.results().values()) == {"success"}
+
+
+def test_a_check_failed_before_the_deadline_and_read_after_it_fails_the_node_not_times_it_out(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture
+) -> None:
+    harness = gate_harness(tmp_path, mocker, harnesses)
+    harness.clock.advance(60)
+    finish(harness, "c1.yml", "failure")  # lint fails a minute in; unit goes on past the deadline
+    harness.clock.advance(5 * 60)  # the orchestrator run of its completion starts after the deadline
+    harness.runner.run_until_idle()
+    ran = played(harness)
+    # fail-fast: the waiting job's wait ended at lint's failure, before its deadline.
+    assert "gate: checks failed on aaaaaaa: lint (failure)" in ran.log(ran.final)
+    assert "timed out" not in "".join(ran.log(i) for i in ran.invocations)
+    assert ran.results() == {"gate": "failure", "after": "skipped"}
+    assert ran.exit_code == ExitCode.CONCLUSION_NOT_ALLOWED

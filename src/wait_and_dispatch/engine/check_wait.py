@@ -118,6 +118,7 @@ def read_checks_once(
     options: WaitOptions,
     *,
     settled: bool = False,
+    timed_out: bool = False,
     exclude: Sequence[str] = (),
 ) -> ChecksResult | None:
     """One poll of `wait_for_checks`, without waiting: the result the wait would give if it ended
@@ -126,7 +127,8 @@ def read_checks_once(
     `settled`: the caller knows that the runs that carry the checks have all completed (advance
     mode: plans/advance_checks.py), so the windows the wait gives checks to appear (the discovery
     grace, the settle window) are taken as over: what is missing now is missing, as the wait
-    reports it once those windows end."""
+    reports it once those windows end. `timed_out`: the wait's deadline has passed, so a poll that
+    decides nothing is the wait's last: TIMED_OUT with the checks as they are, never None."""
     matcher = CheckMatcher.from_selection(selection, exclude)
     wait = _ChecksWait(api, repo, sha, selection, options, matcher, ignore_progress)
     with api.deadline_scope(wait.deadline):
@@ -141,7 +143,7 @@ def read_checks_once(
                     wait.view.observe_runs(wait._poll_runs(), wait.clock.now())
                 verdict = decide(wait.view, later)
         if verdict.outcome is None:
-            return None
+            return wait._result(Outcome.TIMED_OUT) if timed_out else None
         return wait._result(verdict.outcome)
 
 

@@ -29,6 +29,14 @@ still missing then never comes, and it is reported missing (`timed_out`, or what
 for a timeout no event would end. Two invocations reading at the same moment read the same
 completed checks and record the same result; the claims keep every dispatch single.
 
+The node keeps the waiting job's deadline (its `timeout` from when its wait begins, never past
+the plan's): `node-deadline/<node>/<epoch>` is written just before its `checks/` ref
+(`advance_deadlines.note_start`), and every invocation of the instance past that deadline, whatever
+its event (`on_event`; the sweep's too, whose `advance_deadlines.overdue` reads the same ref), reads
+the checks once and ends the node as the wait ended at its deadline (`at_deadline`): checks
+decided by then, by their `completed_at` on this clock, give that outcome; else it times out with
+the checks as they were at the deadline.
+
 A checks node falls back to the short waiting job of the invocation that makes it ready
 (`InstanceWork.run_inline`) when no workflow is named for it nor can be inferred, or when the
 plan's repository is not the orchestrator's: `workflow_run` fires only for workflows in the
@@ -43,14 +51,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from wait_and_dispatch.engine import workflow_runs
+from wait_and_dispatch.engine.check_matching import CheckMatcher
 from wait_and_dispatch.engine.check_wait import read_checks_once
 from wait_and_dispatch.engine.facade import Engine
-from wait_and_dispatch.engine.github_objects import Repository, WorkflowRun
+from wait_and_dispatch.engine.github_objects import CheckRun, Repository, WorkflowRun
 from wait_and_dispatch.engine.requests import CheckSelection, WaitOptions
-from wait_and_dispatch.engine.results import ChecksResult
+from wait_and_dispatch.engine.results import ChecksResult, Outcome
 from wait_and_dispatch.engine.workflow_file import JobNames, parse_workflow_jobs
 from wait_and_dispatch.github_api import GitHubApi
-from wait_and_dispatch.plans import scheduler
+from wait_and_dispatch.plans import advance_deadlines, scheduler
 from wait_and_dispatch.plans.advance_refs import Instance
 from wait_and_dispatch.plans.model import (
     WORKFLOW_FILE,
@@ -64,7 +73,7 @@ from wait_and_dispatch.plans.node_job import job_values, render_values, run_node
 from wait_and_dispatch.plans.timeline import clock_skew, on_our_clock
 from wait_and_dispatch.step.run import checks_sha
 from wait_and_dispatch.step.settings import JobSettings, read_settings
-from wait_and_dispatch.support.errors import GitHubApiError, WaitAndDispatchError
+from wait_and_dispatch.support.errors import GitHubApiError, WaitAndDispatchError, WaitTimeoutError
 
 if TYPE_CHECKING:
     from wait_and_dispatch.plans.advance import Advancer
@@ -193,7 +202,7 @@ def check_note(node: PlanNode, workflows_dir: Path) -> str:
 def waiting(instance: Instance, name: str) -> tuple[str, tuple[str, ...]] | None:
     """The commit whose checks the node waits on events for under its last claim, and the files
     whose runs carry them (None: it does not wait on events)."""
-    return instance.checks.get((name, instance.claims.get(name, 1)))
+    return instance.checks_of(name)
 
 
 class _Decided(Engine):
@@ -232,6 +241,8 @@ def start(work: InstanceWork, node: PlanNode, number: int) -> NodeOutcome | None
     if not files:
         work.report.lines.append(f"{name}: no workflow is known to carry its checks ({why}): it waits here")
         return work.run_inline(node, number)
+    # Its wait begins: its deadline first, so that a `checks/` ref never goes without one.
+    advance_deadlines.note_start(work, node, work.a.api.clock.now())
     work.create(f"checks/{name}/{number}/{sha}/{','.join(files)}")
     work.instance.checks[(name, number)] = (sha, files)
     outcome = _read(work, node, settings, sha, files)
@@ -243,28 +254,37 @@ def start(work: InstanceWork, node: PlanNode, number: int) -> NodeOutcome | None
     return work.ended(outcome)
 
 
-def on_completion(work: InstanceWork, name: str, completed_run: int | None) -> NodeOutcome | None:
-    """A node waiting on events, in an invocation started by `completed_run`'s completion: its
-    outcome when that run carries its checks and they are decided now (recorded), else None."""
+def on_event(work: InstanceWork, name: str, completed_run: int | None) -> NodeOutcome | None:
+    """A node waiting on events, in any invocation of its instance (`completed_run`: the run whose
+    completion started it, None for a start or the sweep): its outcome, recorded, once its
+    deadline has passed (`at_deadline`), or when that run carries its checks and they are decided
+    now; else None."""
     found = waiting(work.instance, name)
     node = work.plan.nodes[name]
-    if found is None or completed_run is None:
+    if found is None:
         return None
     sha, files = found
-    if completed_run not in {run.id for run in carrying_runs(work.a, files, sha)}:
-        return None
+    ends = advance_deadlines.node_deadline(work, node)
+    if ends is None or work.a.api.clock.now() < ends[0]:
+        ends = None
+        if completed_run is None:
+            return None
+        if completed_run not in {run.id for run in carrying_runs(work.a, files, sha)}:
+            return None
     for need in node.needs:
         work.load(need)
     try:
         settings = _settings(work, node, scheduler.needs_context(node, work.outcomes))
     except WaitAndDispatchError as error:
         return work.ended(scheduler.failed_outcome(node, error))
-    outcome = _read(work, node, settings, sha, files)
+    outcome = _read(work, node, settings, sha, files, ends=ends)
     if outcome is None:
         said = f"run {completed_run} completed; its checks on {sha[:7]} are not done"
         work.report.lines.append(f"{name}: {said}")
         return None
-    work.report.lines.append(f"{name}: {outcome.reason or outcome.result.value}")
+    said = outcome.reason or outcome.result.value
+    timed_out = ends is not None and isinstance(outcome.error, WaitTimeoutError)
+    work.report.lines.append(f"{name}: timed out: {said}" if timed_out else f"{name}: {said}")
     return work.ended(outcome)
 
 
@@ -282,7 +302,10 @@ def reload(work: InstanceWork, node: PlanNode) -> NodeOutcome | None:
     except WaitAndDispatchError:
         return known
     again = f"its checks on {sha[:7]} are running again: not read again"
-    outcome = _read(work, node, settings, sha, files, settled=True)
+    ends = advance_deadlines.node_deadline(work, node)
+    if ends is not None and work.a.api.clock.now() < ends[0]:
+        ends = None
+    outcome = _read(work, node, settings, sha, files, settled=True, ends=ends)
     return outcome or replace(known, reason=f"{known.reason}; {again}")
 
 
@@ -328,24 +351,95 @@ def _read(
     files: Sequence[str],
     *,
     settled: bool | None = None,
+    ends: tuple[float, float] | None = None,
 ) -> NodeOutcome | None:
-    """The node's outcome from one read of its checks on `sha`, None while they are not decided."""
+    """The node's outcome from one read of its checks on `sha`, None while they are not decided.
+    `ends`: the node's deadline, passed, and when its wait began: the outcome is then the one its
+    wait had at the deadline (`at_deadline`), never None."""
     api = work.a.api
+    runs = carrying_runs(work.a, files, sha) if settled is None or ends is not None else []
     if settled is None:
-        runs = carrying_runs(work.a, files, sha)
         settled = bool(runs) and all(run.completed for run in runs)
     assert settings.checks is not None  # nosec B101 # an invariant for mypy, not a check of input
     started = api.clock.now()
     try:
         result = read_checks_once(
-            api, settings.repository, sha, settings.checks, settings.wait_options, settled=settled
+            api,
+            settings.repository,
+            sha,
+            settings.checks,
+            settings.wait_options,
+            settled=settled,
+            timed_out=ends is not None,
         )
     except WaitAndDispatchError as error:
         return scheduler.failed_outcome(node, error)
     if result is None:
         return None
+    skew = clock_skew(api.server_time(), api.clock.now())
+    if ends is not None:
+        result = at_deadline(result, settings.checks, runs, ends, skew)
+        if result.outcome is Outcome.TIMED_OUT:
+            started = ends[1]
     outcome = run_node_job(node, _Decided(api, result), replace(settings, check_sha=sha))
-    finished = api.clock.now()
-    outcome = on_our_clock(outcome, clock_skew(api.server_time(), finished))
+    finished = api.clock.now() if ends is None or result.outcome is not Outcome.TIMED_OUT else ends[0]
+    outcome = on_our_clock(outcome, skew)
     allowed = outcome.result is NodeResult.FAILURE and node.continue_on_error
     return replace(outcome, started=started, finished=finished, allowed_failure=allowed)
+
+
+def at_deadline(
+    result: ChecksResult,
+    selection: CheckSelection,
+    runs: Sequence[WorkflowRun],
+    ends: tuple[float, float],
+    skew: float,
+) -> ChecksResult:
+    """What the waiting job's wait gave at its deadline, from checks read after it (`ends`: the
+    deadline and when the wait began, on this clock; `skew`: how far GitHub's clock is ahead).
+
+    A result decided by the deadline (`decided_at`) is that result; any other is the wait's
+    timeout, with the checks as they were at the deadline: one that completed after it still
+    running, one that started after it not there yet (so missing, when it is named)."""
+    deadline, began = ends
+    decided = decided_at(result, selection, runs)
+    if result.outcome is not Outcome.TIMED_OUT and decided is not None and decided - skew <= deadline:
+        return result
+    then: list[CheckRun] = []
+    for check in result.checks:
+        if check.started_at is not None and check.started_at - skew > deadline:
+            continue
+        if check.completed_at is None or check.completed_at - skew > deadline:
+            status = check.status if not check.completed else "in_progress"
+            check = replace(check, status=status, conclusion=None, completed_at=None)
+        then.append(check)
+    missing = CheckMatcher.from_selection(selection).missing(check.name for check in then)
+    return replace(
+        result,
+        checks=tuple(then),
+        outcome=Outcome.TIMED_OUT,
+        waited=max(0.0, deadline - began),
+        missing=missing,
+        failure=None,
+    )
+
+
+def decided_at(result: ChecksResult, selection: CheckSelection, runs: Sequence[WorkflowRun]) -> float | None:
+    """When (on GitHub's clock) the wait would have decided a result read later: the first check
+    whose conclusion is not allowed, with `fail-fast`; else the last check's completion, and, when
+    a check is missing or none matched, once the carrying runs had all completed (the discovery
+    grace after the last check, while they had not). None: not known to be decided."""
+    checks = result.checks
+    if result.outcome is Outcome.CONCLUSION_NOT_ALLOWED and selection.fail_fast:
+        failed = [check.completed_at for check in result.failed if check.completed_at is not None]
+        if failed:
+            return min(failed)
+    if any(check.completed_at is None for check in checks):
+        return None
+    last = max((check.completed_at for check in checks if check.completed_at is not None), default=None)
+    if not result.missing and checks:
+        return last
+    ended = [run.updated_at for run in runs if run.completed and run.updated_at is not None]
+    if runs and len(ended) == len(runs):
+        return max([*ended, *([last] if last is not None else [])])
+    return None if last is None else last + selection.discovery_timeout

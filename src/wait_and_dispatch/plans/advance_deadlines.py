@@ -11,7 +11,9 @@ process that waits, so every invocation of an instance checks the deadlines when
   start ref (the refs an event reads anyway: no request more per event);
 - a node's deadline is its run's creation and its `timeout`, written as
   `node-deadline/<node>/<epoch>` when its run is dispatched (the scheduled sweep reads it from the
-  refs alone), else read from the run (a run found by recovery);
+  refs alone), else read from the run (a run found by recovery); a checks node that waits on events
+  has no run: its deadline is written the same way when its wait begins (`note_start`), and
+  advance_checks.py ends it there;
 - a running node whose deadline has passed is recorded as timed out, its run cancelled with
   `cancel-on-timeout`; a run that completed after its deadline is judged as waiting mode judged it
   at the deadline (timed out), also when its completion is the event that finally arrives;
@@ -121,7 +123,25 @@ def note_dispatch(work: InstanceWork, node: PlanNode, outcome: NodeOutcome) -> N
     created = outcome.run_started
     if created is None or outcome.outputs.get("dispatched") != "true":
         created = work.a.api.clock.now()
-    work.create_ref(f"{NODE_DEADLINE}/{node.name}/{_epoch(created + node_timeout(work, node))}")
+    note_start(work, node, created)
+
+
+def note_start(work: InstanceWork, node: PlanNode, started: float) -> None:
+    """A node's wait began at `started` (on this clock): its deadline, from then and its timeout."""
+    work.create_ref(f"{NODE_DEADLINE}/{node.name}/{_epoch(started + node_timeout(work, node))}")
+
+
+def node_deadline(work: InstanceWork, node: PlanNode) -> tuple[float, float] | None:
+    """When the wait of a node with no run ends (its `note_start`, never after the plan's deadline),
+    and when it began (its own deadline less its timeout; the deadline itself when the node has
+    none of its own); None when neither the node nor the plan has a deadline."""
+    timeout = node_timeout(work, node)
+    deadlines = Deadlines.of(work.instance, work.a.key)
+    deadline = deadlines.of_node(node.name, None, timeout)
+    if deadline is None:
+        return None
+    own = deadlines.nodes.get(node.name)
+    return deadline, min(deadline, own - timeout) if own is not None else deadline
 
 
 # -- judging -----------------------------------------------------------------------------------
@@ -214,7 +234,9 @@ def enforce(work: InstanceWork, state: PlanState, runs: Mapping[str, WorkflowRun
     for name in sorted(state.running, key=list(work.plan.nodes).index):
         run = runs.get(name)
         if run is None or run.completed:
-            continue  # not dispatched yet, or an inline node: its own invocation keeps its time
+            # Not dispatched yet; an inline node (its own invocation keeps its time); or a checks
+            # node that waits on events, ended at its deadline as it is rebuilt (advance_checks.py).
+            continue
         outcome = overdue_run(work, name, run)
         if outcome is None:
             continue
@@ -275,13 +297,15 @@ def plan_deadline(work: InstanceWork) -> float | None:
 
 
 def overdue(instances: Iterable[Instance], key: str, now: float) -> list[Instance]:
-    """The instances with a deadline passed, from their refs alone: the plan's, or a node's whose
-    run has no result yet."""
+    """The instances with a deadline passed, from their refs alone: the plan's, or a node's with no
+    result yet whose run goes on or who waits on events for its checks."""
     found = []
     for instance in instances:
         deadlines = Deadlines.of(instance, key)
         nodes = [
-            d for name, d in deadlines.nodes.items() if name in instance.runs and name not in instance.done
+            d
+            for name, d in deadlines.nodes.items()
+            if (name in instance.runs or instance.checks_of(name) is not None) and name not in instance.done
         ]
         if any(d <= now for d in [*nodes, *([deadlines.plan] if deadlines.plan is not None else [])]):
             found.append(instance)

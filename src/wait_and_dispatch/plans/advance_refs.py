@@ -76,6 +76,11 @@ class Instance:
     found: set[str] = field(default_factory=set)  # nodes whose run was found, not dispatched
     refs: list[str] = field(default_factory=list)  # every live ref of the instance
 
+    def checks_of(self, name: str) -> tuple[str, tuple[str, ...]] | None:
+        """The commit whose checks the node waits on events for under its last claim, and the
+        files whose runs carry them (None: it does not wait on events)."""
+        return self.checks.get((name, self.claims.get(name, 1)))
+
 
 def live_prefix(key: str) -> str:
     return f"{REF_ROOT}/live/{key}/"

@@ -82,7 +82,7 @@ class InstanceWork:
                 continue
             run_id = self.instance.runs.get(name)
             if run_id is None and advance_checks.waiting(self.instance, name) is not None:
-                if advance_checks.on_completion(self, name, completed_run) is None:
+                if advance_checks.on_event(self, name, completed_run) is None:
                     running.append(name)  # it waits on events: nobody holds it
                 continue
             if run_id is not None and (
