@@ -35,6 +35,23 @@ TOKEN = "orchestrator"
 ORCHESTRATOR = "orchestrator-advance.yml"
 
 
+def app_scenario(workflows: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+    """The emulated GitHub of a small advance test: `octo/app`, private, one commit on main, these
+    workflows, runs that name themselves (`return_run_details`) and the given options."""
+    return {
+        "options": {"return_run_details": True, **options},
+        "tokens": {},
+        "repos": {
+            "octo/app": {
+                "private": True,
+                "default_branch": "main",
+                "branches": {"main": "a" * 40},
+                "workflows": workflows,
+            }
+        },
+    }
+
+
 @dataclass
 class Advanced:
     """What the orchestrator's runs did."""

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.examples.advance_harness import app_scenario
+
 
 def fan_plan(width: int) -> str:
     members = "".join(f"  w{i}:\n    workflow: w{i}.yml\n    needs: [first]\n" for i in range(width))
@@ -30,15 +32,4 @@ def fan_scenario(width: int) -> dict[str, Any]:
         }
 
     nodes = [workflow(f"w{i}", 120 + 60 * i) for i in range(width)]
-    return {
-        "options": {"return_run_details": True},
-        "tokens": {},
-        "repos": {
-            "octo/app": {
-                "private": True,
-                "default_branch": "main",
-                "branches": {"main": "a" * 40},
-                "workflows": [workflow("first", 60), *nodes, workflow("join", 60)],
-            }
-        },
-    }
+    return app_scenario([workflow("first", 60), *nodes, workflow("join", 60)])

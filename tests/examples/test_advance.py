@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pytest_mock import MockerFixture
 
-from tests.examples.advance_harness import Advanced, AdvanceHarness, harnesses
+from tests.examples.advance_harness import Advanced, AdvanceHarness, app_scenario, harnesses
 from tests.examples.conftest import Example, Runner
 from tests.examples.test_001_model_training import set_metrics
 from wait_and_dispatch.plans.advance import SWEEP_PER_RUN
@@ -255,22 +255,13 @@ def join_scenario() -> dict[str, Any]:
             "conclusion": "success",
         }
 
-    return {
-        "options": {"return_run_details": True},
-        "tokens": {},
-        "repos": {
-            "octo/app": {
-                "private": True,
-                "default_branch": "main",
-                "branches": {"main": "a" * 40},
-                "workflows": [
-                    workflow("a", held=True),
-                    workflow("b", held=True),
-                    workflow("join", "a_run", "b_run"),
-                ],
-            }
-        },
-    }
+    return app_scenario(
+        [
+            workflow("a", held=True),
+            workflow("b", held=True),
+            workflow("join", "a_run", "b_run"),
+        ]
+    )
 
 
 def test_two_completions_at_the_same_moment_dispatch_the_node_they_free_once(

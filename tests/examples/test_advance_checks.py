@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pytest_mock import MockerFixture
 
-from tests.examples.advance_harness import Advanced, AdvanceHarness, harnesses
+from tests.examples.advance_harness import Advanced, AdvanceHarness, app_scenario, harnesses
 from tests.examples.conftest import Example, Runner
 from tests.examples.test_advance import advance, same_as_waiting
 
@@ -140,22 +140,13 @@ def gate_scenario() -> dict[str, Any]:
             "conclusion": "success",
         }
 
-    return {
-        "options": {"return_run_details": True},
-        "tokens": {},
-        "repos": {
-            "octo/app": {
-                "private": True,
-                "default_branch": "main",
-                "branches": {"main": "a" * 40},
-                "workflows": [
-                    workflow("c1", "lint", held=True),
-                    workflow("c2", "unit", held=True),
-                    workflow("after", "deploy", held=False),
-                ],
-            }
-        },
-    }
+    return app_scenario(
+        [
+            workflow("c1", "lint", held=True),
+            workflow("c2", "unit", held=True),
+            workflow("after", "deploy", held=False),
+        ]
+    )
 
 
 def test_two_carrying_runs_completing_at_once_record_one_outcome_and_dispatch_once(

@@ -10,7 +10,14 @@ from typing import Any
 
 from pytest_mock import MockerFixture
 
-from tests.examples.advance_harness import ORCHESTRATOR, TOKEN, Advanced, AdvanceHarness, harnesses
+from tests.examples.advance_harness import (
+    ORCHESTRATOR,
+    TOKEN,
+    Advanced,
+    AdvanceHarness,
+    app_scenario,
+    harnesses,
+)
 from tests.examples.fan_plans import fan_plan, fan_scenario
 from wait_and_dispatch.emulator.log import LoggedRequest
 from wait_and_dispatch.plans.advance_runs import LIST_FROM
@@ -112,21 +119,13 @@ def lag_scenario() -> dict[str, Any]:
             "conclusion": "success",
         }
 
-    return {
-        "options": {"return_run_details": True, "list_status_lag": 60},
-        "tokens": {},
-        "repos": {
-            "octo/app": {
-                "private": True,
-                "default_branch": "main",
-                "branches": {"main": "a" * 40},
-                "workflows": [
-                    *(workflow(name, held=True) for name in "abcd"),
-                    workflow("join", held=False),
-                ],
-            }
-        },
-    }
+    return app_scenario(
+        [
+            *(workflow(name, held=True) for name in "abcd"),
+            workflow("join", held=False),
+        ],
+        list_status_lag=60,
+    )
 
 
 def test_two_completions_at_once_seen_going_by_a_lagging_list_still_free_their_node_once(
