@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tests.plans.test_emit import read_back
 from tests.support.actionlint import ROOT, actionlint_command
 from tests.support.zizmor import zizmor
 from wait_and_dispatch.cli import main as cli
+from wait_and_dispatch.cli.parser import build_parser, command_parser
 from wait_and_dispatch.plans.advance_deadlines import sweep_cron
 from wait_and_dispatch.plans.loader import load_plan
 from wait_and_dispatch.session.advance import read_event
@@ -86,6 +88,26 @@ def test_the_sweeps_cron_is_none_of_the_plans_own() -> None:
 def test_a_sweep_period_that_github_cannot_schedule_is_a_usage_error(every: str) -> None:
     with pytest.raises(UsageError, match="a schedule runs every 5 minutes at the most"):
         sweep_cron(every)
+
+
+def accepted(every: str) -> bool:
+    try:
+        return bool(sweep_cron(every))
+    except UsageError:
+        return False
+
+
+def test_the_help_and_the_docs_name_exactly_the_sweep_periods_that_make_a_cron() -> None:
+    (option,) = [
+        a for a in command_parser(build_parser(), "plan")._actions if "--advance-sweep" in a.option_strings
+    ]
+    assert option.help is not None
+    periods = [f"{m}m" for m in range(1, 60)] + [f"{h}h" for h in range(1, 25)]
+    expected = [every for every in periods if accepted(every)]
+    assert re.findall(r"\b(\d+[mh])\b", option.help) == expected
+    docs = (ROOT / "docs" / "plans.md").read_text(encoding="utf-8")
+    said = docs[docs.index("adds a `schedule:` trigger") :].split(":", 2)[1]
+    assert re.findall(r"\b(\d+[mh])\b", said) == expected
 
 
 def emit(tmp_path: Path, *options: str) -> tuple[int, str, str]:

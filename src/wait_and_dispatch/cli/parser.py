@@ -415,8 +415,9 @@ def _add_plan_command(add_command: Callable[..., argparse.ArgumentParser]) -> No
     emit.add_argument(
         "--advance-sweep",
         metavar="PERIOD",
-        help="with --advance: also run every PERIOD (5m, 10m, 15m, 20m, 30m, 1h...24h) to end what "
-        "is past its timeout when no event comes (a billed minute per run; docs/plans.md)",
+        help="with --advance: also run every PERIOD (5m, 10m, 15m, 20m, 30m, 1h, 2h, 3h, 4h, 6h, 8h, "
+        "12h, 24h: a period that divides an hour or a day) to end what is past its timeout when no "
+        "event comes (a billed minute per run; docs/plans.md)",
     )
     emit.add_argument(
         "--action-ref",
