@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 from pytest_mock import MockerFixture
 
-from tests.examples.advance_harness import Advanced, AdvanceHarness, app_scenario, harnesses
+from tests.examples.advance_harness import ORCHESTRATOR, Advanced, AdvanceHarness, app_scenario, harnesses
 from tests.examples.conftest import Example, Runner
 from tests.examples.test_advance import advance, same_as_waiting
+from wait_and_dispatch.plans.advance_deadlines import sweep_cron
+from wait_and_dispatch.support.errors import ExitCode
 
 __all__ = ["harnesses"]  # the fixture
 
@@ -239,3 +241,42 @@ def test_an_orchestrator_in_another_repository_runs_the_checks_node_as_a_waiting
     start = ran.invocations[0]
     assert "backend-status-check: 12 checks passed" in ran.log(start)
     assert start.ended_at - start.started_at > 1800
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("defaults:\n", "timeout: 10m\ndefaults:\n"),  # the plan's
+        ("    checks-workflows:", "    timeout: 10m\n    checks-workflows:"),  # the node's own
+    ],
+)
+def test_the_sweep_times_out_a_checks_node_waiting_on_events_whose_checks_never_end(
+    tmp_path: Path, harnesses: list[AdvanceHarness], mocker: MockerFixture, old: str, new: str
+) -> None:
+    """The carrying runs last hours: no completion comes, and the sweep past the deadline ends the
+    gate as the waiting job ends at its deadline, the checks still running."""
+    plan_path = tmp_path / "gate.yml"
+    plan_path.write_text(GATE_PLAN.replace(old, new, 1), encoding="utf-8")
+    scenario = gate_scenario()
+    for workflow in scenario["repos"]["octo/app"]["workflows"][:2]:
+        workflow["timeline"]["duration"] = workflow["jobs"][0]["duration"] = 3 * 3600
+    harness = AdvanceHarness(
+        scenario, plan_path, tmp_path / "work", mocker.patch, schedule=(sweep_cron("5m"),)
+    )
+    harnesses.append(harness)
+    with harness.api() as api:  # the commit's carrying runs
+        for workflow in ("c1.yml", "c2.yml"):
+            api.post(f"{harness.repo.api_path}/actions/workflows/{workflow}/dispatches", {"ref": "main"})
+    harness.clock.advance(10)
+    harness.start()
+    harness.runner.play_waiting()
+    for _ in range(4):  # 20 minutes of sweeps
+        harness.clock.advance(300)
+        harness.emulator.fire_schedule(harness.home.full_name, ORCHESTRATOR, sweep_cron("5m"))
+        harness.runner.play_waiting()
+    (final,) = [i for i in harness.runner.played if "nodes<<" in i.output_file.read_text(encoding="utf-8")]
+    log = harness.stdout[final.run_id]
+    assert final.event_name == "schedule"
+    assert "gate: timed out: checks on aaaaaaa still running after " in log
+    assert "after: skipped: gate failed" in log
+    assert final.exit_code == ExitCode.TIMEOUT

@@ -329,3 +329,21 @@ def test_a_check_failed_before_the_deadline_and_read_after_it_fails_the_node_not
     assert "timed out" not in "".join(ran.log(i) for i in ran.invocations)
     assert ran.results() == {"gate": "failure", "after": "skipped"}
     assert ran.exit_code == ExitCode.CONCLUSION_NOT_ALLOWED
+
+
+def test_a_checks_node_that_waits_in_the_orchestrator_run_stops_at_the_plans_deadline(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner, mocker: MockerFixture
+) -> None:
+    # The required check's builds take up to 45 minutes; its node (no `checks-workflows`, and a
+    # regex: no workflow is known to carry its checks) waits in the run that starts the plan, 2
+    # hours at most by its own timeout, but never past the plan's 20 minutes.
+    example = with_plan(
+        Example("002-required-backend-check"), tmp_path, "defaults:\n", "timeout: 20m\n\ndefaults:\n"
+    )
+    example = with_plan(example, tmp_path, "    checks-workflows: pr.yaml\n", "")
+    ran = advance(example, tmp_path, harnesses, mocker, ref="main")
+    same_as_waiting(ran, run_example, example, ref="main")
+    assert ran.results()["backend-status-check"] == "failure"
+    assert ran.exit_code == ExitCode.TIMEOUT
+    first = ran.invocations[0]
+    assert 20 * 60 <= first.ended_at - first.started_at < 22 * 60
