@@ -4,11 +4,13 @@ report that runs whatever happened and gets every job's artifacts."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
 from tests.examples.conftest import DryRun, Example, Ran, Runner
 from wait_and_dispatch.plans.model import NodeResult
+from wait_and_dispatch.support.errors import DeadlineExceededError, WaitTimeoutError
 
 EXAMPLE = "003-gitops-demo"
 NODES = ("build", "deploy", "test", "demo", "results", "report")
@@ -96,6 +98,40 @@ def test_failed_build_reports_what_happened_and_collects_nothing(run_example: Ru
     )
     assert ran.inputs("report.yml")[0]["build_result"] == "failure"
     assert ran.dispatched() == ["build.yml", "report.yml"]
+
+
+def with_plan_timeout(tmp_path: Path, timeout: str) -> Example:
+    """The example with a plan-level `timeout`, its plan file written in `tmp_path`."""
+    example = Example(EXAMPLE)
+    text = example.plan_path.read_text(encoding="utf-8")
+    example.plan_path = tmp_path / "plan.yml"
+    example.plan_path.write_text(
+        text.replace("\ndefaults:\n", f"\ntimeout: {timeout}\n\ndefaults:\n", 1), encoding="utf-8"
+    )
+    return example
+
+
+# 30 minutes end while test and demo run (deploy ends near minute 25): their waits end at the
+# plan's deadline, and results, then report, become ready there (docs/plans.md, timeouts).
+
+
+def test_collect_ready_at_the_plans_deadline_runs_all_the_same(tmp_path: Path, run_example: Runner) -> None:
+    ran = run_example(with_plan_timeout(tmp_path, "30m"))
+    assert all(isinstance(ran.outcome(n).error, WaitTimeoutError) for n in ("test", "demo"))
+    # What exists by then: deploy's artifact (test and demo upload theirs as they end), not cut
+    # off by the deadline it started at.
+    assert ran.outcome("results").result is NodeResult.SUCCESS, ran.outcome("results").reason
+    assert collected(ran) == ["cluster-state"]
+
+
+def test_a_workflow_node_ready_at_the_plans_deadline_fails_without_starting(
+    tmp_path: Path, run_example: Runner
+) -> None:
+    ran = run_example(with_plan_timeout(tmp_path, "30m"))
+    report = ran.outcome("report")
+    assert isinstance(report.error, DeadlineExceededError), report.reason
+    assert report.reason == "the plan's timeout (30m0s) passed before report could start"
+    assert "report.yml" not in ran.dispatched()
 
 
 def test_dry_run_says_what_it_would_do_and_writes_nothing(dry_run: DryRun) -> None:

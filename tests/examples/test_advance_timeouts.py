@@ -12,6 +12,7 @@ from pytest_mock import MockerFixture
 
 from tests.examples.advance_harness import ORCHESTRATOR, TOKEN, Advanced, AdvanceHarness, harnesses
 from tests.examples.conftest import Example, Runner
+from tests.examples.test_003_gitops_demo import with_plan_timeout
 from tests.examples.test_advance import advance, same_as_waiting
 from tests.examples.test_advance_checks import GATE_PLAN, gate_scenario
 from tests.support.advance_runner import Invocation
@@ -347,3 +348,18 @@ def test_a_checks_node_that_waits_in_the_orchestrator_run_stops_at_the_plans_dea
     assert ran.exit_code == ExitCode.TIMEOUT
     first = ran.invocations[0]
     assert 20 * 60 <= first.ended_at - first.started_at < 22 * 60
+
+
+def test_a_collect_node_ready_after_the_plans_deadline_runs_all_the_same_as_in_waiting_mode(
+    tmp_path: Path, harnesses: list[AdvanceHarness], run_example: Runner, mocker: MockerFixture
+) -> None:
+    # Seed 003 with 30 minutes: test and demo are over them, results (collect) becomes ready at
+    # the event that times them out and collects deploy's artifact; report fails without starting.
+    example = with_plan_timeout(tmp_path, "30m")
+    ran = advance(example, tmp_path, harnesses, mocker)
+    same_as_waiting(ran, run_example, example)
+    assert ran.results() == {
+        **dict.fromkeys(("build", "deploy", "results"), "success"),
+        **dict.fromkeys(("test", "demo", "report"), "failure"),
+    }
+    assert ran.exit_code == ExitCode.TIMEOUT

@@ -262,7 +262,7 @@ def _cancelled(outcome: NodeOutcome) -> NodeOutcome:
 def too_late(work: InstanceWork, node: PlanNode) -> NodeOutcome | None:
     """A node that became ready after the plan's deadline: failed without starting (marked by
     `late/<node>`), as waiting mode fails it; None while the plan has time, and for a `collect`
-    node, which waiting mode starts all the same (its downloads end at the plan's deadline)."""
+    node, which waiting mode runs all the same, on its own timeout (plans/collect.py)."""
     plan_deadline = Deadlines.of(work.instance, work.a.key).plan
     if node.kind is NodeKind.COLLECT or plan_deadline is None or work.a.api.clock.now() < plan_deadline:
         return None

@@ -56,13 +56,17 @@ def collect(
 
     `context` is the node's expression context, `needs` GitHub's `needs` of the node, `values`
     its values rendered; `plan_deadline` the plan's timeout on the API clock, if it has one.
+    Started before the plan's deadline, the node's downloads end there; started at or after it,
+    the node runs all the same (docs/plans.md), on its own `timeout`: under a deadline already
+    passed, its downloads would end before their first byte.
     """
     assert node.collect is not None  # nosec B101 # an invariant for mypy, not a check of input
     collect = node.collect
     root = workdir / collect.path
     timeout = parse_duration(plan_text(values.get("timeout") or _DEFAULT_TIMEOUT), what="timeout")
-    deadline = api.clock.now() + timeout
-    if plan_deadline is not None:
+    now = api.clock.now()
+    deadline = now + timeout
+    if plan_deadline is not None and now < plan_deadline:
         deadline = min(deadline, plan_deadline)
     sources: list[tuple[str, int]] = []
     left_out: list[str] = []

@@ -21,6 +21,7 @@ virtual time never jumps while a node is ready to start but not started yet.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -382,7 +383,7 @@ class PlanRunner:
             own = parse_duration(text.get("timeout") or _DEFAULT_TIMEOUT, what="timeout")
             if left < own:
                 # A node never outlives the plan: its wait (and dispatch) ends at the plan's deadline.
-                text["timeout"] = f"{left:.3f}"
+                text["timeout"] = _timeout_reaching(left)
         settings = read_settings(
             text,
             default_sha=self.context.sha,
@@ -423,6 +424,19 @@ def plan_error(result: PlanResult) -> PlanFailedError | None:
     return PlanFailedError(
         f"plan {result.plan.name}: " + "; ".join(parts or ["cancelled"]), exit_code=exit_code
     )
+
+
+def _timeout_reaching(left: float) -> str:
+    """`left` seconds as a timeout's text, rounded up to the microsecond, never down.
+
+    Rounded to the nearest, a wait capped by the plan's timeout ended a hair before the plan's
+    deadline as often as after it, and what became ready then (a `collect` node, or a node that
+    must fail without starting) was judged on which side it fell.
+    """
+    micros = math.ceil(left * 1_000_000)
+    while float(f"{micros / 1_000_000:.6f}") < left:  # the decimal text read back as a float
+        micros += 1
+    return f"{micros / 1_000_000:.6f}"
 
 
 def _finished_event(outcome: NodeOutcome) -> PlanEvent:
