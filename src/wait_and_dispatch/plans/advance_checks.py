@@ -8,13 +8,13 @@ at the commit (`JobNames.may_be`: a job's `name:` or id, a matrix job's values a
 expression a wildcard); when every name is some job's, the workflows with such jobs carry them.
 A regex, or every check, can match what any app reports: no workflow can be known to carry them.
 
-When the node becomes ready, the invocation reads its checks once, as the check engine's wait
-would at one poll (`engine.check_wait.read_checks_once`): decided, the outcome is recorded at
-once; else it writes `checks/<node>/<n>/<sha>/<files>` (its n-th claim, the commit whose checks it
-reads, the carrying workflow files joined by commas) and ends. The ref is written before the read,
-so a carrying run that completes meanwhile is seen either by that read or by the invocation its
-completion starts; and the events read the files from the ref, not from a plan or a checkout that
-may have moved on.
+When the node becomes ready, the invocation writes `checks/<node>/<n>/<sha>/<files>` (its n-th
+claim, the commit whose checks it reads, the carrying workflow files joined by commas), then reads
+its checks once, as the check engine's wait would at one poll
+(`engine.check_wait.read_checks_once`): decided, the outcome is recorded at once; else it ends.
+The ref is written before the read, so a carrying run that completes meanwhile is seen either by
+that read or by the invocation its completion starts; and the events read the files from the ref,
+not from a plan or a checkout that may have moved on.
 
 On `workflow_run` completed of a run of a carrying workflow on that commit, every instance with
 such a node reads its checks once again and records the outcome when it is decided, then advances
