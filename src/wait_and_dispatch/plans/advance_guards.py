@@ -26,7 +26,7 @@ from wait_and_dispatch.plans.advance_nodes import runs_inline
 from wait_and_dispatch.plans.advance_refs import REF_ROOT, Instance, plan_key, read_instances
 from wait_and_dispatch.plans.model import NodeKind, NodeResult, Plan, PlanNode, plan_text
 from wait_and_dispatch.plans.plan_yaml import Document, Loc, Problems, read_yaml
-from wait_and_dispatch.plans.workflow_check import may_dispatch, read_workflow_names
+from wait_and_dispatch.plans.workflow_check import may_dispatch, node_workflow_file, read_workflow_names
 from wait_and_dispatch.support.errors import (
     PlanFileError,
     PlanProblem,
@@ -84,8 +84,8 @@ def check_start_triggers(plan: Plan, workflows_dir: Path | None) -> None:
     for node in plan.nodes.values():
         if node.kind is not NodeKind.WORKFLOW or not may_dispatch(node):
             continue
-        file = plan_text(node.values.get("workflow")).strip().replace("\\", "/").rsplit("/", 1)[-1]
-        for name in (names.get(file), _named_workflow(node)):
+        file = node_workflow_file(node.values.get("workflow"))
+        for name in (names.get(file) if file else None, _named_workflow(node)):
             if name is not None:
                 runs.setdefault(name, f"node {node.name} runs it")
     runs.setdefault(orchestrator_name(plan), "it is the advance orchestrator itself")
@@ -155,8 +155,8 @@ def listened_names(plan: Plan, workflows_dir: Path) -> dict[str, str]:
     for node in plan.nodes.values():
         if runs_inline(node):
             continue
-        file = plan_text(node.values.get("workflow")).strip().replace("\\", "/").rsplit("/", 1)[-1]
-        if file in read.unreadable:
+        file = node_workflow_file(node.values.get("workflow"))
+        if file is not None and file in read.unreadable:
             raise UsageError(
                 f"node {node.name}: its workflow {workflows_dir / file} {read.unreadable[file]}, so "
                 "the advance orchestrator cannot know the name workflow_run matches its completion by",

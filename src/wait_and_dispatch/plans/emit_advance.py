@@ -26,6 +26,7 @@ from wait_and_dispatch.plans.emit import (
     workflow_file_name,
 )
 from wait_and_dispatch.plans.model import NodeKind, Plan
+from wait_and_dispatch.plans.workflow_check import node_workflow_file
 from wait_and_dispatch.plans.yaml_text import entry, scalar
 
 
@@ -130,9 +131,8 @@ class AdvanceEmitter(WorkflowEmitter):
                     if name is not None and name not in found
                 )
                 continue
-            workflow = node.values.get("workflow")
-            file = str(workflow).strip().replace("\\", "/").rsplit("/", 1)[-1] if workflow else ""
-            name = self.names.get(file)
+            file = node_workflow_file(node.values.get("workflow"))
+            name = self.names.get(file) if file else None
             if name is None:
                 self.findings.append(
                     Finding(

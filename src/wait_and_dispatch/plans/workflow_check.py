@@ -89,7 +89,7 @@ def read_workflow_names(plan: Plan, workflows_dir: Path) -> WorkflowNames:
     names: dict[str, str] = {}
     unreadable: dict[str, str] = {}
     for node in plan.nodes.values():
-        file = _workflow_file(node.values.get("workflow")) if node.kind is NodeKind.WORKFLOW else None
+        file = node_workflow_file(node.values.get("workflow")) if node.kind is NodeKind.WORKFLOW else None
         # A checks node's carrying workflows: their completions advance it (plans/advance_checks.py).
         carried = carriers(node, workflows_dir)[0] if node.kind is NodeKind.CHECKS else ()
         for each in (file,) if file is not None else carried:
@@ -122,7 +122,7 @@ class _Checker:
     def check(self, node: PlanNode) -> None:
         workflow = node.values.get("workflow")
         event_type = node.values.get("event-type")
-        file = _workflow_file(workflow)
+        file = node_workflow_file(workflow)
         if file is None:
             if isinstance(event_type, str) and event_type and "${{" not in event_type and may_dispatch(node):
                 self._check_any_listens(node, event_type)
@@ -282,7 +282,7 @@ class _Checker:
         )
 
 
-def _workflow_file(workflow: Any) -> str | None:
+def node_workflow_file(workflow: Any) -> str | None:
     """The file name a `workflow:` value names, or None for an id, a display name or a template."""
     if not isinstance(workflow, str) or "${{" in workflow:
         return None
