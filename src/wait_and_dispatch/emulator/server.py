@@ -22,6 +22,7 @@ from wait_and_dispatch.emulator.blob_app import BlobApp
 from wait_and_dispatch.emulator.events import JobContext, next_activity, settle, start_scheduled
 from wait_and_dispatch.emulator.faults import Fault, FaultSet
 from wait_and_dispatch.emulator.log import LoggedRequest, RequestLog
+from wait_and_dispatch.emulator.model import Repo, Workflow
 from wait_and_dispatch.emulator.scenario import Scenario
 from wait_and_dispatch.emulator.shapes import Urls
 from wait_and_dispatch.emulator.state import State
@@ -192,11 +193,7 @@ class Emulator:
         """The ids of a workflow's runs (by file name, path or id), oldest first, every one that
         exists now, also those the list endpoints do not show yet: what a runner is given jobs of."""
         with self.state.lock:
-            settle(self.state, self.state.now(), self._current_urls())
-            repo = self.state.repos[repository]
-            wf = repo.workflow(workflow)
-            if wf is None:
-                raise KeyError(f"no workflow {workflow!r} in {repository}")
+            repo, wf = self._settled_workflow(repository, workflow)
             now = self.state.now()
             runs = [r for r in repo.runs if r.workflow is wf and r.exists(now)]
             return [r.id for r in sorted(runs, key=lambda r: (r.created_at, r.id))]
@@ -229,12 +226,18 @@ class Emulator:
         """Start a run of a workflow (file name, path or id) by its `schedule` trigger's `cron`, as
         GitHub's scheduler does when the cron's time comes: the test says when. Returns its id."""
         with self.state.lock:
-            settle(self.state, self.state.now(), self._current_urls())
-            repo = self.state.repos[repository]
-            wf = repo.workflow(workflow)
-            if wf is None:
-                raise KeyError(f"no workflow {workflow!r} in {repository}")
+            repo, wf = self._settled_workflow(repository, workflow)
             return start_scheduled(self.state, repo, wf, cron).id
+
+    def _settled_workflow(self, repository: str, workflow: str) -> tuple[Repo, Workflow]:
+        """The repository and its workflow (file name, path or id), the state settled to now.
+        Hold the lock."""
+        settle(self.state, self.state.now(), self._current_urls())
+        repo = self.state.repos[repository]
+        wf = repo.workflow(workflow)
+        if wf is None:
+            raise KeyError(f"no workflow {workflow!r} in {repository}")
+        return repo, wf
 
     def inject(self, fault: Fault) -> Fault:
         """Add a fault at run time; returns it so a test can read `fired` later."""
